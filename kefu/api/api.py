@@ -1,0 +1,56 @@
+"""The JSON API under /api/v1/: one error shape, token or session auth, cursor pagination."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from kefu.commerce.api import router as commerce_router
+from kefu.core.errors import ApplicationError
+from kefu.org.api import router as org_router
+
+from .auth import AUTH
+
+api = NinjaAPI(
+    title="Kefu API",
+    version="1.0.0",
+    description="客服运营系统 JSON API. Errors: {\"error\": {\"code\", \"message\", \"details\"}}. "
+    "Lists use cursor pagination: pass `cursor` from `next_cursor`.",
+    auth=AUTH,
+    urls_namespace="api",
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:
+    return api.create_response(request, {"error": {"code": code, "message": message, "details": details}},
+                               status=status)
+
+
+@api.exception_handler(ApplicationError)
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, str(exc.message), exc.details)
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found")
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return _error(request, 422, "validation_error", "The request is not valid", exc.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthenticated", "Authentication required")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+api.add_router("/", org_router)
+api.add_router("/", commerce_router)

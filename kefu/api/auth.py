@@ -1,0 +1,27 @@
+"""API authentication: personal tokens (Bearer) for integrations, the session (with CSRF) for the browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+
+from kefu.org.services import token_authenticate
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class BrowserSession(SessionAuth):
+    """Session auth; ninja checks the CSRF token on unsafe methods."""
+
+
+AUTH = [TokenAuth(), BrowserSession()]

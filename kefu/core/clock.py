@@ -1,0 +1,28 @@
+"""The only place that reads the wall clock, so tests can freeze time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+
+def now() -> dt.datetime:
+    return timezone.now()
+
+
+def local_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def today() -> dt.date:
+    return timezone.localdate(now())
+
+
+def make_aware(value: dt.datetime) -> dt.datetime:
+    """Interpret a naive datetime as local (Asia/Shanghai) time."""
+    if value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=local_tz())

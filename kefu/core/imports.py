@@ -1,0 +1,75 @@
+"""Shared plumbing for file imports: the run record, the JSON summary, size checks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from . import clock
+from .errors import ApplicationError
+from .events import event_record
+from .models import ImportRun
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    fmt: str = ""
+    run_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": sorted(self.failed, key=lambda f: f["row"]),
+        }
+
+    def fail(self, row: int, reason: str) -> None:
+        self.failed.append({"row": row, "reason": reason})
+
+
+def check_upload(data: bytes, file_name: str) -> None:
+    if len(data) > settings.KEFU_IMPORT_MAX_BYTES:
+        raise ApplicationError("import_too_large", f"文件过大 / file larger than {settings.KEFU_IMPORT_MAX_BYTES} bytes")
+    if not data:
+        raise ApplicationError("import_empty", "文件为空 / the file is empty")
+    lowered = file_name.lower()
+    if lowered and not lowered.endswith((".csv", ".xlsx", ".txt")):
+        raise ApplicationError("import_file_type", "只接受 CSV 或 XLSX 文件 / only CSV or XLSX files are accepted")
+
+
+def run_start(*, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]) -> ImportRun:
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return ImportRun.objects.create(
+        kind=kind,
+        file_name=file_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        started_at=clock.now(),
+        actor=user,
+        params=params,
+    )
+
+
+def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
+    run.created, run.updated, run.unchanged = summary.created, summary.updated, summary.unchanged
+    run.failed = sorted(summary.failed, key=lambda f: f["row"])
+    run.fmt = summary.fmt
+    run.finished_at = clock.now()
+    ImportRun.objects.filter(pk=run.pk).update(
+        created=run.created, updated=run.updated, unchanged=run.unchanged, failed=run.failed,
+        fmt=run.fmt, finished_at=run.finished_at,
+    )
+    summary.run_id = run.pk
+    event_record(
+        actor=actor,
+        verb=f"import.{run.kind}",
+        subject=run,
+        data={**summary.as_dict(), "failed": len(summary.failed), "file": run.file_name, "format": run.fmt},
+    )

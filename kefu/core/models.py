@@ -1,0 +1,126 @@
+"""Core tables: the append-only event timeline, versioned policies and import runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class EventQuerySet(models.QuerySet["Event"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("events are append-only")
+
+    def for_object(self, obj: models.Model) -> EventQuerySet:
+        ct = ContentType.objects.get_for_model(obj.__class__)
+        return self.filter(subject_type=ct, subject_id=obj.pk)
+
+
+class Event(models.Model):
+    """One entry of an aggregate's timeline and of the audit trail: who did what, when, before/after."""
+
+    at = models.DateTimeField(_("time"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(_("actor"), max_length=150, blank=True)
+    verb = models.CharField(_("action"), max_length=64, db_index=True)
+    subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_label = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip = models.CharField(max_length=64, blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject_type", "subject_id", "at"], name="event_subject_idx")]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.verb} {self.subject_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("events are append-only")
+
+
+class PolicyVersion(models.Model):
+    """One saved version of the handbook policy; the newest one effective on a date is in force."""
+
+    name = models.CharField(_("name"), max_length=64, default="seed-handbook")
+    version = models.PositiveIntegerField(_("version"))
+    effective_from = models.DateField(_("effective from"))
+    document = models.JSONField(_("document"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-effective_from", "-version"]
+        constraints = [models.UniqueConstraint(fields=["version"], name="policy_version_unique")]
+        verbose_name = _("policy version")
+        verbose_name_plural = _("policy versions")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version} ({self.effective_from})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("policy versions are immutable; save a new version")
+        super().save(*args, **kwargs)
+
+
+class ImportRun(models.Model):
+    """A record of one file import: what came in and what became of each row."""
+
+    kind = models.CharField(_("kind"), max_length=32)
+    file_name = models.CharField(_("file"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    fmt = models.CharField(_("format"), max_length=64, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name} {self.started_at:%Y-%m-%d %H:%M}"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+        }

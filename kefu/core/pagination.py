@@ -1,0 +1,70 @@
+"""Keyset (cursor) pagination: constant cost per page however deep, for web lists and the API."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import models
+from django.db.models import Q
+
+from .errors import ApplicationError
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, dt.datetime | dt.date) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
+    if not isinstance(values, list) or len(values) != 2:
+        raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor")
+    return values
+
+
+def keyset_page(
+    qs: models.QuerySet[Any], *, key: str, descending: bool = True, cursor: str | None = None, limit: int = 50
+) -> Page[Any]:
+    """One page of ``qs`` ordered by (key, id) with the cursor of the next page."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    field = qs.model._meta.get_field(key)
+    if cursor:
+        raw_value, last_id = _decode(cursor)
+        try:
+            value: Any = raw_value
+            if isinstance(field, models.DateTimeField) and raw_value is not None:
+                value = dt.datetime.fromisoformat(raw_value)
+            elif isinstance(field, models.DateField) and raw_value is not None:
+                value = dt.date.fromisoformat(raw_value)
+            last_id = int(last_id)
+        except (TypeError, ValueError) as exc:
+            raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
+        if descending:
+            qs = qs.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": last_id}))
+        else:
+            qs = qs.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": last_id}))
+    order = [f"-{key}", "-id"] if descending else [key, "id"]
+    rows = list(qs.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, key), last.pk])
+    return Page(rows, next_cursor)

@@ -1,0 +1,97 @@
+"""R-ORG-2 in one place: what part of the organisation an actor may see.
+
+Agents and team leads see the shops of their own team; supervisor and deputy see everything.
+Models say how they hang off the organisation (``scope_shop_path`` / ``scope_team_path`` or a
+``restrict_queryset`` hook); ``RestrictedQuerySet.restrict(user)`` applies it, and
+``access_object`` fetches one object or answers 404 — never 403, so nothing leaks existence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.apps import apps
+from django.db import models
+from django.http import Http404
+
+ALL_POSITIONS = frozenset({"supervisor", "deputy"})
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class Scope:
+    all: bool
+    team_ids: frozenset[int]
+    shop_ids: frozenset[int]
+    staff_id: int | None = None
+    position: str | None = None
+
+
+NOTHING = Scope(all=False, team_ids=frozenset(), shop_ids=frozenset())
+
+
+def scope_for(user: Any) -> Scope:
+    """The actor's scope, computed once per user object."""
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return NOTHING
+    cached = getattr(user, "_kefu_scope", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    staff_model = apps.get_model("org", "Staff")
+    staff = staff_model.objects.filter(user_id=user.pk, active=True).only("id", "position", "team_id").first()
+    if user.is_superuser:
+        scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk if staff else None)
+    elif staff is None:
+        scope = NOTHING
+    elif staff.position in ALL_POSITIONS:
+        scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk, position=staff.position)
+    elif staff.team_id is None:
+        scope = Scope(all=False, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk, position=staff.position)
+    else:
+        shop_model = apps.get_model("org", "Shop")
+        shop_ids = frozenset(shop_model.objects.filter(teams__id=staff.team_id).values_list("id", flat=True))
+        scope = Scope(
+            all=False,
+            team_ids=frozenset({staff.team_id}),
+            shop_ids=shop_ids,
+            staff_id=staff.pk,
+            position=staff.position,
+        )
+    user._kefu_scope = scope
+    return scope
+
+
+def forget_scope(user: Any) -> None:
+    if hasattr(user, "_kefu_scope"):
+        del user._kefu_scope
+
+
+class RestrictedQuerySet(models.QuerySet[M]):
+    def restrict(self, user: Any) -> RestrictedQuerySet[M]:
+        scope = scope_for(user)
+        if scope.all:
+            return self
+        if scope is NOTHING:
+            return self.none()
+        model = self.model
+        hook = getattr(model, "restrict_queryset", None)
+        if hook is not None:
+            return hook(self, scope)  # type: ignore[no-any-return]
+        team_path = getattr(model, "scope_team_path", None)
+        if team_path:
+            return self.filter(**{f"{team_path}__in": scope.team_ids})
+        shop_path = getattr(model, "scope_shop_path", None)
+        if shop_path:
+            return self.filter(**{f"{shop_path}__in": scope.shop_ids})
+        raise TypeError(f"{model.__name__} does not say how it is scoped")
+
+
+def access_object(user: Any, queryset: models.QuerySet[M], **lookup: Any) -> M:
+    """Fetch one object inside the actor's scope, or raise Http404 (outside scope looks like absent)."""
+    qs = queryset.restrict(user) if isinstance(queryset, RestrictedQuerySet) else queryset.none()
+    try:
+        return qs.get(**lookup)
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("not found") from exc

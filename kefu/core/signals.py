@@ -1,0 +1,27 @@
+"""Audit of sign-ins and sign-in failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from .events import SystemActor, event_record
+
+
+@receiver(user_logged_in)
+def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    event_record(actor=user, verb="auth.login", subject=user)
+
+
+@receiver(user_logged_out)
+def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if user is not None:
+        event_record(actor=user, verb="auth.logout", subject=user)
+
+
+@receiver(user_login_failed)
+def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    event_record(actor=SystemActor(label=username or "?"), verb="auth.login_failed", data={"username": username})

@@ -1,0 +1,34 @@
+"""Login throttling: too many failures for one username or one address lock sign-in for a while."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def _keys(username: str, ip: str) -> list[str]:
+    user_key = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+    return [f"kefu:login-fail:user:{user_key}", f"kefu:login-fail:ip:{ip}"]
+
+
+def login_locked(username: str, ip: str) -> bool:
+    limit = settings.KEFU_LOGIN_MAX_FAILURES
+    # An address gets more room than a username: an office shares one address.
+    counts = cache.get_many(_keys(username, ip))
+    user_count = counts.get(_keys(username, ip)[0], 0)
+    ip_count = counts.get(_keys(username, ip)[1], 0)
+    return bool(user_count >= limit or ip_count >= limit * 4)
+
+
+def login_failed(username: str, ip: str) -> None:
+    for key in _keys(username, ip):
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, timeout=settings.KEFU_LOGIN_LOCKOUT_SECONDS)
+
+
+def login_succeeded(username: str, ip: str) -> None:
+    cache.delete(_keys(username, ip)[0])

@@ -1,0 +1,101 @@
+"""Load the deterministic demo: the seed organisation, staff, users and ~2,000 orders.
+
+Everything goes through the real services and importers, so the demo also exercises them.
+Running it twice changes nothing (the imports are idempotent).
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from kefu.core.events import SystemActor
+from kefu.org.models import Shop, Staff, Team
+from kefu.org.services import shop_create, staff_import, team_get_or_create, team_set_shops, user_create
+
+from . import generate
+
+DEMO_PASSWORD = "kefu-demo-2026"
+TEAMS = {
+    "扬州客服组": [("海盗船", "haidaochuan", "tmall"), ("亿果", "yiguo", "tmall"), ("亿境", "yijing", "taobao")],
+    "海丰客服组": [("魔甲人", "mojiaren", "tmall"), ("乐泰思", "letaisi", "tmall")],
+}
+# 工号, 姓名, 岗位, 团队, 基本工资, 钉钉UserId, 入职日期, demo login (or "")
+STAFF = [
+    ("K001", "周主管", "客服主管", "", "9000", "ding001", "2019-03-01", "zhuguan"),
+    ("K002", "吴副主管", "客服副主管", "", "7500", "ding002", "2020-05-11", "fuzhuguan"),
+    ("K101", "王晓燕", "组长", "扬州客服组", "6000", "ding101", "2021-02-01", "yz_zuzhang"),
+    ("K102", "李婷", "组长", "扬州客服组", "6000", "ding102", "2021-06-01", ""),
+    ("K103", "张敏", "售前客服", "扬州客服组", "4500", "ding103", "2022-03-15", "yz_shouqian"),
+    ("K104", "刘洋", "售前客服", "扬州客服组", "4500", "ding104", "2022-07-01", ""),
+    ("K105", "陈静", "售前客服", "扬州客服组", "4300", "ding105", "2023-01-09", ""),
+    ("K106", "杨帆", "售后客服", "扬州客服组", "4600", "ding106", "2021-11-20", "yz_shouhou"),
+    ("K107", "黄磊", "售后客服", "扬州客服组", "4600", "ding107", "2022-09-01", ""),
+    ("K108", "赵雪", "售后客服", "扬州客服组", "4400", "ding108", "2023-04-17", ""),
+    ("K201", "孙丽", "组长", "海丰客服组", "6000", "ding201", "2020-08-01", "hf_zuzhang"),
+    ("K202", "马超", "组长", "海丰客服组", "6000", "ding202", "2021-10-08", ""),
+    ("K203", "朱琳", "售前客服", "海丰客服组", "4500", "ding203", "2022-02-14", "hf_shouqian"),
+    ("K204", "胡月", "售前客服", "海丰客服组", "4300", "ding204", "2023-05-22", ""),
+    ("K205", "郭强", "售后客服", "海丰客服组", "4600", "ding205", "2021-12-01", "hf_shouhou"),
+    ("K206", "何佳", "售后客服", "海丰客服组", "4400", "ding206", "2023-08-08", ""),
+    ("K207", "林峰", "售后客服", "海丰客服组", "4400", "ding207", "2024-01-03", ""),
+    ("K301", "罗工", "售后工程师", "扬州客服组", "7000", "ding301", "2020-04-01", "jishu"),
+    ("K302", "高工", "售后工程师", "海丰客服组", "7000", "ding302", "2021-04-01", ""),
+    ("K401", "谢仓管", "仓库对接人", "扬州客服组", "5000", "ding401", "2019-09-01", "cangku"),
+]
+ORDERS_PER_SHOP = 400
+
+
+def staff_csv() -> bytes:
+    out = io.StringIO()
+    out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\r\n")
+    for row in STAFF:
+        out.write(",".join(row[:7]) + "\r\n")
+    return out.getvalue().encode("utf-8-sig")
+
+
+def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str, str]]:
+    """Load the demo; returns the demo logins as (username, password, description)."""
+    from kefu.commerce.services import orders_import
+
+    actor = SystemActor(label="demo")
+    with transaction.atomic():
+        for team_name, shops in TEAMS.items():
+            team = team_get_or_create(actor=actor, name=team_name)
+            members = []
+            for name, code, platform in shops:
+                shop = Shop.objects.filter(name=name).first() or shop_create(
+                    actor=actor, name=name, code=code, platform=platform
+                )
+                members.append(shop)
+            if set(team.shops.all()) != set(members):
+                team_set_shops(actor=actor, team=team, shops=members)
+    staff_import(actor=actor, data=staff_csv(), file_name="demo-staff.csv")
+    logins = []
+    user_model = get_user_model()
+    for row in STAFF:
+        username = row[7]
+        if not username:
+            continue
+        if not user_model.objects.filter(username=username).exists():
+            user_create(actor=actor, username=username, password=DEMO_PASSWORD, position=row[2], employee_no=row[0])
+        staff = Staff.objects.select_related("team").get(employee_no=row[0])
+        logins.append((username, DEMO_PASSWORD, f"{staff.get_position_display()} {staff.name}"
+                       f"{' · ' + staff.team.name if staff.team else ''}"))
+    for shop in Shop.objects.order_by("pk"):
+        orders, lines = generate.order_rows(shop_code=shop.code, shop_name=shop.name, count=orders_per_shop)
+        orders_import(actor=actor, shop=shop, data=generate.to_csv(generate.LEGACY_HEADER, orders),
+                      file_name=f"ExportOrderList-{shop.code}.csv")
+        orders_import(actor=actor, shop=shop, data=generate.to_csv(generate.DETAIL_HEADER, lines),
+                      file_name=f"ExportOrderDetailList-{shop.code}.csv")
+        for sku, title, price in generate.products_for(shop.code):
+            from kefu.commerce.models import Product
+
+            Product.objects.filter(shop=shop, sku=sku, cost_price=0).update(
+                cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")), category=title.split(" ")[0][-5:]
+            )
+    assert Team.objects.count() >= 2
+    return logins

@@ -1,0 +1,77 @@
+"""Staff list files: ``工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期`` (or the English aliases)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .tabular import FileFormatError, RowError, iter_records, parse_datetime, parse_decimal, raw_tables, sheet_from
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "employee_no": ("工号", "employee_no"),
+    "name": ("姓名", "name"),
+    "position": ("岗位", "position"),
+    "team": ("团队", "team"),
+    "base_salary": ("基本工资", "base_salary"),
+    "dingtalk_user_id": ("钉钉UserId", "UserId", "dingtalk_user_id"),
+    "hire_date": ("入职日期", "hire_date"),
+}
+
+
+@dataclass
+class StaffRecord:
+    row: int
+    employee_no: str
+    values: dict[str, Any]
+
+
+@dataclass
+class ParsedStaff:
+    records: list[StaffRecord] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+
+
+def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
+    """``positions`` maps accepted position names (Chinese and codes) to position codes."""
+    tables = raw_tables(data)
+    name, raw = tables[0]
+    sheet = sheet_from(raw)
+    index = sheet.index()
+    out = ParsedStaff()
+    out.present = {f for f, names in COLUMNS.items() if any(n in index for n in names)}
+    missing = {"employee_no", "name", "position"} - out.present
+    if missing:
+        raise FileFormatError(f"缺少列 / missing columns: {', '.join(sorted(missing))}")
+    seen: dict[str, int] = {}
+    for number, rec in iter_records(sheet, COLUMNS):
+        try:
+            no = rec["employee_no"]
+            if not no:
+                raise ValueError("工号为空 / employee no. is blank")
+            if no in seen:
+                raise ValueError(f"工号重复(同第{seen[no]}行) / duplicate employee no. (row {seen[no]})")
+            if not rec["name"]:
+                raise ValueError("姓名为空 / name is blank")
+            position = positions.get(rec["position"]) or positions.get(rec["position"].lower())
+            if position is None:
+                raise ValueError(f"岗位无法识别: {rec['position']!r} / unknown position")
+            values: dict[str, Any] = {"name": rec["name"][:64], "position": position}
+            if "team" in rec:
+                values["team"] = rec["team"][:100]
+            if "base_salary" in rec:
+                salary = parse_decimal(rec["base_salary"], what="基本工资")
+                if salary < 0:
+                    raise ValueError("基本工资不能为负 / base salary is negative")
+                values["base_salary"] = salary
+            if "dingtalk_user_id" in rec:
+                values["dingtalk_user_id"] = rec["dingtalk_user_id"][:64]
+            if "hire_date" in rec:
+                when = parse_datetime(rec["hire_date"], what="入职日期")
+                values["hire_date"] = when.date() if when else None
+        except ValueError as exc:
+            out.errors.append(RowError(number, str(exc)))
+            continue
+        seen[no] = number
+        out.records.append(StaffRecord(number, no[:32], values))
+    return out

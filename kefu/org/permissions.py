@@ -1,0 +1,36 @@
+"""Capabilities by position. Code asks ``has_capability(user, "…")``; the table lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kefu.core.scoping import scope_for
+
+from .models import Position
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    # read everything, manage the organisation
+    "org.manage": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # save a new handbook policy version
+    "policy.change": frozenset({Position.SUPERVISOR}),
+    # import orders and commerce data
+    "orders.import": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    # approve refunds (after-sales; R-AS-7)
+    "refund.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # approve rest and leave (R-WF-8/9)
+    "leave.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # the audit log
+    "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+}
+
+
+def has_capability(user: Any, capability: str) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    scope = scope_for(user)
+    allowed = CAPABILITIES.get(capability)
+    if allowed is None:
+        raise KeyError(f"unknown capability {capability!r}")
+    return scope.position in allowed

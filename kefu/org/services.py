@@ -1,0 +1,162 @@
+"""Writes for the organisation: staff import, users, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import event_record
+from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
+from kefu.core.scoping import forget_scope
+from kefu.imports.staff import parse_staff
+from kefu.imports.tabular import FileFormatError
+
+from .models import POSITION_NAMES_ZH, ApiToken, Position, Shop, Staff, Team
+
+TOKEN_PREFIX = "kefu_"
+
+
+def _position_names() -> dict[str, str]:
+    names: dict[str, str] = {k: str(v) for k, v in POSITION_NAMES_ZH.items()}
+    for value, label in Position.choices:
+        names[value] = value
+        names[str(label).lower()] = value
+    return names
+
+
+def team_get_or_create(*, actor: Any, name: str) -> Team:
+    team, created = Team.objects.get_or_create(name=name)
+    if created:
+        event_record(actor=actor, verb="team.created", subject=team, after={"name": name})
+    return team
+
+
+def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
+    before = sorted(team.shops.values_list("name", flat=True))
+    team.shops.set(shops)
+    event_record(actor=actor, verb="team.shops_set", subject=team, before={"shops": before},
+                 after={"shops": sorted(s.name for s in shops)})
+
+
+def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
+    if Shop.objects.filter(name=name).exists():
+        raise ApplicationError("shop_exists", f"店铺已存在 / shop {name!r} exists")
+    shop = Shop.objects.create(name=name, code=code, platform=platform)
+    event_record(actor=actor, verb="shop.created", subject=shop, after={"name": name, "code": code,
+                                                                          "platform": platform})
+    return shop
+
+
+def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
+    check_upload(data, file_name)
+    try:
+        parsed = parse_staff(data, _position_names())
+    except FileFormatError as exc:
+        raise ApplicationError("import_format", str(exc)) from exc
+    run = run_start(kind="staff", file_name=file_name, data=data, actor=actor, params={})
+    summary = ImportSummary(fmt="staff")
+    for err in parsed.errors:
+        summary.fail(err.row, err.reason)
+    with transaction.atomic():
+        existing = {s.employee_no: s for s in Staff.objects.select_related("team")}
+        teams = {t.name: t for t in Team.objects.all()}
+        for record in parsed.records:
+            values = dict(record.values)
+            team_name = values.pop("team", None)
+            if team_name is not None:
+                if team_name and team_name not in teams:
+                    teams[team_name] = team_get_or_create(actor=actor, name=team_name)
+                values["team"] = teams.get(team_name) if team_name else None
+            staff = existing.get(record.employee_no)
+            if staff is None:
+                staff = Staff.objects.create(employee_no=record.employee_no, **values)
+                event_record(actor=actor, verb="staff.created", subject=staff,
+                             after={**values, "team": team_name or None})
+                summary.created += 1
+                continue
+            before: dict[str, Any] = {}
+            after: dict[str, Any] = {}
+            for key, value in values.items():
+                current = getattr(staff, key)
+                if current != value:
+                    before[key] = str(current) if key == "team" and current else current
+                    after[key] = str(value) if key == "team" and value else value
+                    setattr(staff, key, value)
+            if after:
+                staff.save()
+                event_record(actor=actor, verb="staff.updated", subject=staff, before=before, after=after)
+                summary.updated += 1
+            else:
+                summary.unchanged += 1
+    run_finish(run, summary, actor=actor)
+    return summary
+
+
+def user_create(*, actor: Any, username: str, password: str, position: str, employee_no: str | None = None) -> Any:
+    """Create a sign-in user with a position; link it to a staff record (existing, or a new one)."""
+    position = _position_names().get(position, position)
+    if position not in Position.values:
+        raise ApplicationError("unknown_position", f"岗位无法识别 / unknown position {position!r}")
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        raise ApplicationError("user_exists", f"用户已存在 / user {username!r} exists")
+    with transaction.atomic():
+        user = user_model.objects.create_user(username=username, password=password)
+        if employee_no:
+            staff = Staff.objects.filter(employee_no=employee_no).first()
+            if staff is None:
+                raise ApplicationError("unknown_staff", f"工号不存在 / no staff with employee no. {employee_no!r}")
+            if staff.user_id is not None:
+                raise ApplicationError("staff_has_user", f"该员工已有账号 / staff {employee_no} already has a user")
+            staff.user = user
+            staff.position = position
+            staff.save(update_fields=["user", "position"])
+        else:
+            staff = Staff.objects.create(
+                employee_no=f"U{user.pk:05d}", name=username, position=position, user=user
+            )
+        event_record(actor=actor, verb="user.created", subject=user,
+                     after={"username": username, "position": position, "staff": staff.employee_no})
+    forget_scope(user)
+    return user
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def token_create(*, actor: Any, user: Any, name: str = "") -> str:
+    """Create a personal API token and return its secret (shown once; only the hash is kept)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name[:100], prefix=secret[:12], digest=_digest(secret), created_at=clock.now()
+    )
+    event_record(actor=actor, verb="token.created", subject=user, after={"prefix": token.prefix, "name": name})
+    return secret
+
+
+def token_authenticate(secret: str) -> Any | None:
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = clock.now()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def token_revoke(*, actor: Any, token: ApiToken) -> None:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    event_record(actor=actor, verb="token.revoked", subject=token.user, after={"prefix": token.prefix})

@@ -1,0 +1,311 @@
+"""The handbook policy document: loading the preset and validating a new version.
+
+Pure Python (no Django): a policy is a nested dict as read from TOML/JSON; ``validate`` returns
+a list of human-readable problems, each naming the field path. Money stays a string of a Decimal.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from typing import Any
+
+PRESET_NAME = "seed-handbook"
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+Problem = str
+
+
+def load_preset(name: str = PRESET_NAME) -> dict[str, Any]:
+    text = resources.files("kefu.policies.presets").joinpath(f"{name.replace('-', '_')}.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """Parse a TOML policy text; raise ValueError with the parser's message."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"TOML: {exc}") from exc
+
+
+def _get(doc: dict[str, Any], path: str) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(path)
+        node = node[part]
+    return node
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool | float):
+        return None
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return d if d.is_finite() else None
+
+
+def _check(problems: list[Problem], doc: dict[str, Any], path: str, test: Callable[[Any], bool], msg: str) -> Any:
+    try:
+        value = _get(doc, path)
+    except KeyError:
+        problems.append(f"{path}: missing")
+        return None
+    if not test(value):
+        problems.append(f"{path}: {msg} (got {value!r})")
+        return None
+    return value
+
+
+def _nonneg_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _pos_int(v: Any) -> bool:
+    return _nonneg_int(v) and v > 0
+
+
+def _money(v: Any) -> bool:
+    d = _decimal(v) if isinstance(v, str) else None
+    return d is not None and d >= 0 and d == d.quantize(Decimal("0.01"))
+
+
+def _nonneg_decimal(v: Any) -> bool:
+    d = _decimal(v) if isinstance(v, str | int) else None
+    return d is not None and d >= 0
+
+
+def _time(v: Any) -> bool:
+    return isinstance(v, str) and bool(_TIME.match(v))
+
+
+def validate(doc: dict[str, Any]) -> list[Problem]:
+    """Every problem with a policy document; empty when it is usable."""
+    p: list[Problem] = []
+    if not isinstance(doc, dict):
+        return ["document: not a table"]
+    for path in (
+        "attendance.free_makeups_per_month",
+        "attendance.offduty_makeup_packets",
+        "leave.rest_days_per_month",
+        "leave.rest_notice_days",
+        "leave.leave_notice_days",
+        "leave.leave_days_forfeit_next_month_rest",
+        "leave.personal_leave_cap_days_per_year",
+        "aftersales.no_reason_return_days",
+        "aftersales.quality_return_days",
+        "aftersales.exchange_days",
+        "aftersales.sla_first_response_hours",
+        "aftersales.sla_resolution_hours",
+        "aftersales.escalate_before_deadline_hours",
+        "service.warranty_unit_months",
+        "service.warranty_accessory_months",
+        "service.warranty_agreement_max_months",
+        "service.repairs_before_replacement",
+        "service.repair_max_days",
+        "service.on_site_hours",
+        "care.new_customer_contact_days",
+        "desk.idle_flag_minutes",
+        "desk.conversion_window_days",
+    ):
+        _check(p, doc, path, _nonneg_int, "must be a whole number ≥ 0")
+    _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, "must be a whole number ≥ 1")
+    _check(p, doc, "attendance.publication_weekday", lambda v: _nonneg_int(v) and v <= 6, "must be 0 (Mon) … 6 (Sun)")
+    _check(p, doc, "attendance.publication_time", _time, "must be HH:MM")
+    for path in (
+        "attendance.offduty_makeup_red_packet",
+        "attendance.full_attendance_bonus",
+        "points.yuan_per_point",
+        "aftersales.freight_default",
+    ):
+        _check(p, doc, path, _money, "must be an amount like \"10.00\"")
+    for path in (
+        "attendance.missing_punch_absence_days",
+        "attendance.no_show_absence_days",
+        "leave.unused_rest_day_pay_daily_wages",
+        "leave.leave_deduction_daily_wages",
+    ):
+        _check(p, doc, path, _nonneg_decimal, "must be a number ≥ 0 written as a string")
+
+    shifts = _check(p, doc, "attendance.shift_types", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one shift")
+    codes: set[str] = set()
+    for i, shift in enumerate(shifts or []):
+        where = f"attendance.shift_types[{i + 1}]"
+        if not isinstance(shift, dict):
+            p.append(f"{where}: not a table")
+            continue
+        code = shift.get("code")
+        if not isinstance(code, str) or not code:
+            p.append(f"{where}.code: missing")
+        elif code in codes:
+            p.append(f"{where}.code: duplicate {code!r}")
+        else:
+            codes.add(code)
+        if not isinstance(shift.get("name"), str) or not shift.get("name"):
+            p.append(f"{where}.name: missing")
+        for key in ("start", "end"):
+            if not _time(shift.get(key)):
+                p.append(f"{where}.{key}: must be HH:MM (got {shift.get(key)!r})")
+        if _time(shift.get("start")) and shift.get("start") == shift.get("end"):
+            p.append(f"{where}: start and end are the same")
+
+    tiers = _check(p, doc, "attendance.late_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier")
+    expected_min = 1
+    for i, tier in enumerate(tiers or []):
+        where = f"attendance.late_tiers[{i + 1}]"
+        if not isinstance(tier, dict):
+            p.append(f"{where}: not a table")
+            continue
+        lo, hi = tier.get("min_minutes"), tier.get("max_minutes")
+        if not _pos_int(lo) or not _nonneg_int(hi):
+            p.append(f"{where}: min_minutes ≥ 1 and max_minutes ≥ 0 must be whole numbers")
+            continue
+        if lo != expected_min:
+            p.append(f"{where}.min_minutes: tiers must follow on without gaps (expected {expected_min}, got {lo})")
+        last = i == len(tiers) - 1
+        if hi == 0 and not last:
+            p.append(f"{where}.max_minutes: only the last tier may be open-ended (0)")
+        if hi != 0 and hi < lo:
+            p.append(f"{where}.max_minutes: smaller than min_minutes")
+        if last and hi != 0:
+            p.append(f"{where}.max_minutes: the last tier must be open-ended (0)")
+        expected_min = (hi or lo) + 1
+        if not _money(tier.get("red_packet")):
+            p.append(f"{where}.red_packet: must be an amount like \"10.00\"")
+        if not _nonneg_int(tier.get("packets")):
+            p.append(f"{where}.packets: must be a whole number ≥ 0")
+        if not _nonneg_decimal(tier.get("absence_days")):
+            p.append(f"{where}.absence_days: must be a number ≥ 0 written as a string")
+
+    absence = _check(
+        p, doc, "attendance.absence_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier"
+    )
+    previous = Decimal("-1")
+    for i, tier in enumerate(absence or []):
+        where = f"attendance.absence_tiers[{i + 1}]"
+        if not isinstance(tier, dict):
+            p.append(f"{where}: not a table")
+            continue
+        low = _decimal(tier.get("min_days")) if isinstance(tier.get("min_days"), str) else None
+        if low is None or low <= 0:
+            p.append(f"{where}.min_days: must be a number > 0 written as a string")
+        elif low <= previous:
+            p.append(f"{where}.min_days: tiers must increase")
+        else:
+            previous = low
+        if not _nonneg_decimal(tier.get("daily_wages")):
+            p.append(f"{where}.daily_wages: must be a number ≥ 0 written as a string")
+        for flag in ("whole_month", "criticism_notice", "dismissal"):
+            if not isinstance(tier.get(flag), bool):
+                p.append(f"{where}.{flag}: must be true or false")
+
+    items = _check(p, doc, "points.items", lambda v: isinstance(v, list), "must be a list")
+    seen: set[str] = set()
+    for i, item in enumerate(items or []):
+        where = f"points.items[{i + 1}]"
+        if not isinstance(item, dict):
+            p.append(f"{where}: not a table")
+            continue
+        code = item.get("code")
+        if not isinstance(code, str) or not code:
+            p.append(f"{where}.code: missing")
+        elif code in seen:
+            p.append(f"{where}.code: duplicate {code!r}")
+        else:
+            seen.add(code)
+        if not isinstance(item.get("name"), str) or not item["name"]:
+            p.append(f"{where}.name: missing")
+        if not isinstance(item.get("points"), int) or isinstance(item.get("points"), bool):
+            p.append(f"{where}.points: must be a whole number")
+
+    freight = _check(p, doc, "aftersales.freight", lambda v: isinstance(v, list), "must be a list")
+    seen_prov: set[str] = set()
+    for i, row in enumerate(freight or []):
+        where = f"aftersales.freight[{i + 1}]"
+        if not isinstance(row, dict) or not isinstance(row.get("provinces"), list):
+            p.append(f"{where}: needs provinces = [...] and amount")
+            continue
+        for prov in row["provinces"]:
+            if prov in seen_prov:
+                p.append(f"{where}.provinces: {prov} appears twice")
+            seen_prov.add(prov)
+        if not _money(row.get("amount")):
+            p.append(f"{where}.amount: must be an amount like \"10.00\"")
+
+    if _nonneg_int(_safe(doc, "service.warranty_unit_months")) and _nonneg_int(
+        _safe(doc, "service.warranty_agreement_max_months")
+    ) and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]:
+        p.append("service.warranty_agreement_max_months: smaller than the standard unit warranty")
+    windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), "must be a list of [start, end]")
+    for i, window in enumerate(windows or []):
+        if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):
+            p.append(f"care.rest_windows[{i + 1}]: must be [\"HH:MM\", \"HH:MM\"]")
+    return p
+
+
+def _safe(doc: dict[str, Any], path: str) -> Any:
+    try:
+        return _get(doc, path)
+    except KeyError:
+        return None
+
+
+def freight_for(doc: dict[str, Any], province: str) -> Decimal:
+    """R-AS-1: the freight standard for a province (short name, e.g. 江苏)."""
+    for row in doc["aftersales"]["freight"]:
+        if province in row["provinces"]:
+            return Decimal(row["amount"])
+    return Decimal(doc["aftersales"]["freight_default"])
+
+
+def dump_toml(doc: dict[str, Any]) -> str:
+    """Serialise a policy document back to TOML for the editor (tables before arrays of tables)."""
+    lines: list[str] = []
+    _emit_table(lines, [], doc)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_scalar(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _is_table_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def _emit_table(lines: list[str], path: list[str], table: dict[str, Any]) -> None:
+    simple = {k: v for k, v in table.items() if not isinstance(v, dict) and not _is_table_array(v)}
+    if path and (simple or not table):
+        lines.append("")
+        lines.append(f"[{'.'.join(path)}]")
+    for key, value in simple.items():
+        lines.append(f"{key} = {_scalar(value)}")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            _emit_table(lines, [*path, key], value)
+    for key, value in table.items():
+        if _is_table_array(value):
+            for item in value:
+                lines.append("")
+                lines.append(f"[[{'.'.join([*path, key])}]]")
+                for k, v in item.items():
+                    lines.append(f"{k} = {_scalar(v)}")

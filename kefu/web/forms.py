@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from kefu.commerce.models import Flag, OrderStatus
+from kefu.commerce.selectors import OrderFilters
+from kefu.core import clock
+from kefu.imports.address import PROVINCES
+from kefu.org.models import Shop
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=256)
+
+
+class OrderFilterForm(forms.Form):
+    q = forms.CharField(label=_("Order no. / buyer / tracking no."), required=False, max_length=100)
+    shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    province = forms.ChoiceField(label=_("Province"), required=False)
+    flag = forms.TypedChoiceField(label=_("Flag"), required=False, coerce=int, empty_value=None)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    memo_invalid = forms.BooleanField(label=_("Remark not in R-COM-1 format"), required=False)
+
+    def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        everything = [("", _("All"))]
+        self.fields["shop"].choices = everything + [(s.pk, s.name) for s in shops]
+        self.fields["status"].choices = everything + list(OrderStatus.choices)
+        self.fields["province"].choices = everything + [(p, p) for p in PROVINCES]
+        self.fields["flag"].choices = everything + list(Flag.choices)
+
+    def filters(self) -> OrderFilters:
+        d = self.cleaned_data
+        return OrderFilters(
+            shop=d.get("shop"), status=d.get("status") or None, province=d.get("province") or None,
+            flag=d.get("flag"), date_from=d.get("date_from"), date_to=d.get("date_to"), q=d.get("q") or None,
+            memo_invalid=bool(d.get("memo_invalid")),
+        )
+
+
+class RemarkForm(forms.Form):
+    shipping = forms.CharField(label=_("Shipping method"), max_length=40)
+    gift = forms.CharField(label=_("Gift"), max_length=60, required=False)
+    special = forms.CharField(label=_("Other requirements"), max_length=200, required=False)
+
+
+class PolicyForm(forms.Form):
+    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+    text = forms.CharField(label=_("Policy (TOML)"), widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["effective_from"].initial = clock.today()
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What"), choices=[("orders", _("Orders (Taobao/Tmall export)")),
+                                                       ("staff", _("Staff list"))])
+    shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
+
+    def __init__(self, *args: Any, shops: list[Shop], allow_staff: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].choices = [("", "—")] + [(s.pk, s.name) for s in shops]
+        if not allow_staff:
+            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != "staff"]
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.KEFU_IMPORT_MAX_BYTES:
+            raise forms.ValidationError(_("The file is too large."))
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Only CSV or XLSX files are accepted."))
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == "orders" and not data.get("shop"):
+            self.add_error("shop", _("Choose the shop the orders belong to."))
+        return data

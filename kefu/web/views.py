@@ -1,0 +1,353 @@
+"""Thin views: parse input, call one selector or service, render. One view serves a page and its htmx partial."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.commerce import selectors as commerce
+from kefu.commerce.models import Flag, OrderStatus
+from kefu.commerce.services import order_remark_set, orders_import
+from kefu.core import context, throttle
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.models import Event, ImportRun
+from kefu.core.pagination import keyset_page
+from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
+from kefu.core.scoping import scope_for
+from kefu.imports.address import PROVINCES
+from kefu.org import selectors as org
+from kefu.org.models import ApiToken, Position, Shop
+from kefu.org.permissions import has_capability
+from kefu.org.services import staff_import, token_create, token_revoke
+from kefu.policies import handbook
+from kefu.policies.remark import RemarkError
+
+from .forms import LoginForm, OrderFilterForm, PolicyForm, RemarkForm, UploadForm
+
+
+def _require(request: HttpRequest, capability: str) -> None:
+    if not has_capability(request.user, capability):
+        raise PermissionDenied(capability)
+
+
+def _partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
+    """Full page normally; only the named partial for an htmx request that targets it."""
+    if getattr(request, "htmx", False) and not request.htmx.boosted:
+        return render(request, f"{template}#{partial}", ctx)
+    return render(request, template, ctx)
+
+
+# --- sign-in -------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next") or reverse("web:home")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = reverse("web:home")
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        ip = context.client_ip(request)
+        if throttle.login_locked(username, ip):
+            form.add_error(None, _("Too many failed sign-ins. Please wait 15 minutes and try again."))
+            status = 429
+        else:
+            user = authenticate(request, username=username, password=form.cleaned_data["password"])
+            if user is None:
+                throttle.login_failed(username, ip)
+                form.add_error(None, _("Wrong username or password."))
+                status = 400
+            else:
+                throttle.login_succeeded(username, ip)
+                login(request, user)
+                return HttpResponseRedirect(next_url)
+    return render(request, "web/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("web:login")
+
+
+# --- home ------------------------------------------------------------------------------------
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    staff = org.staff_of(request.user)
+    shops = org.shop_list(actor=request.user)
+    recent_imports = list(_import_runs(request)[:5])
+    return render(request, "web/home.html", {
+        "staff": staff, "scope": scope, "shops": shops, "recent_imports": recent_imports,
+        "policy": policy_in_force(),
+    })
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+@login_required
+def orders(request: HttpRequest) -> HttpResponse:
+    shops = org.shop_list(actor=request.user)
+    form = OrderFilterForm(request.GET or None, shops=shops)
+    filters = form.filters() if form.is_valid() else commerce.OrderFilters()
+    page = commerce.order_list(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    ctx = {"form": form, "page": page, "query": query.urlencode(), "appending": bool(request.GET.get("cursor"))}
+    if getattr(request, "htmx", False) and request.GET.get("cursor"):
+        return render(request, "web/orders.html#rows", ctx)
+    return _partial(request, "web/orders.html", "results", ctx)
+
+
+@login_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = commerce.order_get(actor=request.user, order_id=order_id)
+    return render(request, "web/order_detail.html", {
+        "order": order, "events": timeline(order), "remark_form": RemarkForm(),
+    })
+
+
+@login_required
+@require_POST
+def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = commerce.order_get(actor=request.user, order_id=order_id)
+    form = RemarkForm(request.POST)
+    if form.is_valid():
+        staff = org.staff_of(request.user)
+        try:
+            order_remark_set(actor=request.user, order=order, author=staff.name if staff else request.user.get_username(),
+                             **form.cleaned_data)
+            messages.success(request, _("Remark saved."))
+        except RemarkError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, _("Please correct the remark fields."))
+    return redirect("web:order_detail", order_id=order.pk)
+
+
+# --- customers and products ---------------------------------------------------------------
+
+
+@login_required
+def customers(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    page = commerce.customer_list(actor=request.user, q=q, cursor=request.GET.get("cursor"))
+    return _partial(request, "web/customers.html", "results", {"page": page, "q": q or ""})
+
+
+@login_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
+    return render(request, "web/customer_detail.html", {
+        "customer": customer, "orders": commerce.customer_orders(actor=request.user, customer=customer),
+        "events": timeline(customer),
+    })
+
+
+@login_required
+def products(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    shop = _int(request.GET.get("shop"))
+    page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
+    return _partial(request, "web/products.html", "results", {
+        "page": page, "q": q or "", "shops": org.shop_list(actor=request.user), "shop": shop,
+    })
+
+
+@login_required
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = commerce.product_get(actor=request.user, product_id=product_id)
+    return render(request, "web/product_detail.html", {"product": product, "events": timeline(product)})
+
+
+# --- organisation ---------------------------------------------------------------------------
+
+
+@login_required
+def shops(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/shops.html", {"shops": org.shop_list(actor=request.user)})
+
+
+@login_required
+def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
+    shop = org.shop_get(actor=request.user, shop_id=shop_id)
+    return render(request, "web/shop_detail.html", {"shop": shop, "events": timeline(shop)})
+
+
+@login_required
+def teams(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/teams.html", {"teams": org.team_list(actor=request.user)})
+
+
+@login_required
+def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = org.team_get(actor=request.user, team_id=team_id)
+    return render(request, "web/team_detail.html", {
+        "team": team, "members": org.team_members(team=team), "events": timeline(team),
+    })
+
+
+@login_required
+def staff(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    team = _int(request.GET.get("team"))
+    position = request.GET.get("position") or None
+    page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
+    return _partial(request, "web/staff.html", "results", {
+        "page": page, "q": q or "", "teams": org.team_list(actor=request.user), "team": team,
+        "positions": Position.choices, "position": position or "",
+    })
+
+
+@login_required
+def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
+    member = org.staff_get(actor=request.user, staff_id=staff_id)
+    return render(request, "web/staff_detail.html", {"member": member, "events": timeline(member)})
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def _import_runs(request: HttpRequest) -> Any:
+    qs = ImportRun.objects.select_related("actor")
+    if has_capability(request.user, "org.manage"):
+        return qs
+    return qs.filter(actor=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def imports(request: HttpRequest) -> HttpResponse:
+    _require(request, "orders.import")
+    shops = org.shop_list(actor=request.user)
+    form = UploadForm(request.POST or None, request.FILES or None, shops=shops,
+                      allow_staff=has_capability(request.user, "org.manage"))
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        data = upload.read()
+        try:
+            if form.cleaned_data["kind"] == "staff":
+                summary = staff_import(actor=request.user, data=data, file_name=upload.name)
+            else:
+                shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
+                summary = orders_import(actor=request.user, shop=shop, data=data, file_name=upload.name)
+        except ApplicationError as exc:
+            form.add_error("file", exc.message)
+        else:
+            if summary.failed:
+                messages.warning(request, _("Imported with %(n)d bad rows; see the list below.") % {"n": len(summary.failed)})
+            else:
+                messages.success(request, _("Import finished."))
+            return redirect("web:import_detail", run_id=summary.run_id)
+    page = keyset_page(_import_runs(request), key="started_at", cursor=request.GET.get("cursor"), limit=30)
+    return render(request, "web/imports.html", {"form": form, "page": page})
+
+
+@login_required
+def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _import_runs(request).filter(pk=run_id).first()
+    if run is None:
+        raise Http404("not found")
+    return render(request, "web/import_detail.html", {"run": run})
+
+
+# --- policy -----------------------------------------------------------------------------------
+
+
+@login_required
+def policy(request: HttpRequest) -> HttpResponse:
+    on = _date(request.GET.get("on"))
+    in_force = policy_in_force(on)
+    return render(request, "web/policy.html", {
+        "policy": in_force, "doc": in_force.document, "versions": policy_versions(), "on": on,
+        "can_change": has_capability(request.user, "policy.change"),
+        "freight": [(row["amount"], "、".join(row["provinces"])) for row in in_force.document["aftersales"]["freight"]],
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_new(request: HttpRequest) -> HttpResponse:
+    _require(request, "policy.change")
+    current = policy_in_force()
+    form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = handbook.parse_toml(form.cleaned_data["text"])
+            version = policy_save(actor=request.user, document=document,
+                                  effective_from=form.cleaned_data["effective_from"], note=form.cleaned_data["note"])
+        except ValueError as exc:
+            problems = [str(exc)]
+        except ApplicationError as exc:
+            problems = list(exc.details or [exc.message])
+        else:
+            messages.success(request, _("Policy version %(v)d saved.") % {"v": version.version})
+            return redirect("web:policy")
+    return render(request, "web/policy_new.html", {"form": form, "current": current, "problems": problems},
+                  status=400 if problems else 200)
+
+
+# --- audit and tokens -------------------------------------------------------------------------
+
+
+@login_required
+def audit(request: HttpRequest) -> HttpResponse:
+    _require(request, "audit.view")
+    qs = Event.objects.select_related("actor", "subject_type")
+    verb = request.GET.get("verb", "").strip()
+    if verb:
+        qs = qs.filter(verb__startswith=verb)
+    page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
+    return _partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    secret = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            token = ApiToken.objects.filter(user=request.user, pk=_int(request.POST["revoke"])).first()
+            if token is None:
+                raise Http404("not found")
+            token_revoke(actor=request.user, token=token)
+            messages.success(request, _("Token revoked."))
+            return redirect("web:tokens")
+        secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
+    own = ApiToken.objects.filter(user=request.user)
+    return render(request, "web/tokens.html", {"tokens": own, "secret": secret})
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+__all__ = ["Flag", "OrderStatus", "PROVINCES"]
