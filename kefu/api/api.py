@@ -54,3 +54,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", org_router)
 api.add_router("/", commerce_router)
+
+
+@api.get("/", auth=None, tags=["meta"], summary="API index")
+def index(request: HttpRequest) -> dict[str, str]:
+    return {"name": "Kefu API", "version": api.version, "openapi": "/api/v1/openapi.json", "docs": "/api/v1/docs"}

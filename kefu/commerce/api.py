@@ -135,11 +135,6 @@ def list_orders(
     return selectors.order_list(actor=request.user, filters=filters, cursor=cursor, limit=limit)
 
 
-@router.get("/orders/{order_id}", response=OrderDetailOut)
-def get_order(request: HttpRequest, order_id: int) -> object:
-    return selectors.order_get(actor=request.user, order_id=order_id)
-
-
 @router.post("/orders/import", response=ImportSummaryOut)
 def import_orders(request: HttpRequest, shop: Form[int], file: File[UploadedFile]) -> object:
     """Import a Taobao/Tmall order export (CSV or XLSX) into a shop in your scope."""
@@ -148,3 +143,8 @@ def import_orders(request: HttpRequest, shop: Form[int], file: File[UploadedFile
     target = access_object(request.user, Shop.objects.all(), pk=shop)
     data = file.read()
     return orders_import(actor=request.user, shop=target, data=data, file_name=file.name or "orders.csv").as_dict()
+
+
+@router.get("/orders/{order_id}", response=OrderDetailOut)
+def get_order(request: HttpRequest, order_id: int) -> object:
+    return selectors.order_get(actor=request.user, order_id=order_id)

@@ -79,11 +79,6 @@ def list_staff(request: HttpRequest, team: int | None = None, position: str | No
     return selectors.staff_list(actor=request.user, team=team, position=position, q=q, cursor=cursor, limit=limit)
 
 
-@router.get("/staff/{staff_id}", response=StaffOut)
-def get_staff(request: HttpRequest, staff_id: int) -> object:
-    return selectors.staff_get(actor=request.user, staff_id=staff_id)
-
-
 @router.post("/staff/import", response=ImportSummaryOut)
 def import_staff(request: HttpRequest) -> object:
     """Import a staff CSV/XLSX sent as the raw request body (Content-Type text/csv or the XLSX type)."""
@@ -91,3 +86,8 @@ def import_staff(request: HttpRequest) -> object:
         raise ApplicationError("permission_denied", "需要组织管理权限 / org.manage required", status=403)
     name = request.headers.get("X-File-Name", "staff.csv")
     return staff_import(actor=request.user, data=request.body, file_name=name).as_dict()
+
+
+@router.get("/staff/{staff_id}", response=StaffOut)
+def get_staff(request: HttpRequest, staff_id: int) -> object:
+    return selectors.staff_get(actor=request.user, staff_id=staff_id)

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from hypothesis import HealthCheck, settings
+
+from kefu.org.models import Position
+
+from .factories import (
+    CustomerFactory,
+    OrderFactory,
+    OrderLineFactory,
+    ProductFactory,
+    ShopFactory,
+    StaffFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+PASSWORD = "pw-secret-123"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@dataclass
+class World:
+    """Two teams (A, B) with one shop each, people in every position, and an order per shop."""
+
+    team_a: Any
+    team_b: Any
+    shop_a: Any
+    shop_b: Any
+    supervisor: Any
+    deputy: Any
+    lead_a: Any
+    agent_a: Any
+    agent_b: Any
+    order_a: Any
+    order_b: Any
+    customer_a: Any
+    customer_b: Any
+    product_a: Any
+    product_b: Any
+
+
+def _person(position: str, team: Any, username: str) -> Any:
+    user = UserFactory(username=username)
+    StaffFactory(position=position, team=team, user=user)
+    return user
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    shop_a, shop_b = ShopFactory(name="海盗船", code="hdc"), ShopFactory(name="魔甲人", code="mjr")
+    team_a, team_b = TeamFactory(name="扬州客服组"), TeamFactory(name="海丰客服组")
+    team_a.shops.set([shop_a])
+    team_b.shops.set([shop_b])
+    customer_a, customer_b = CustomerFactory(nick="buyer_a"), CustomerFactory(nick="buyer_b")
+    product_a, product_b = ProductFactory(shop=shop_a), ProductFactory(shop=shop_b)
+    order_a = OrderFactory(shop=shop_a, customer=customer_a)
+    order_b = OrderFactory(shop=shop_b, customer=customer_b)
+    OrderLineFactory(order=order_a)
+    OrderLineFactory(order=order_b)
+    return World(
+        team_a=team_a, team_b=team_b, shop_a=shop_a, shop_b=shop_b,
+        supervisor=_person(Position.SUPERVISOR, None, "boss"),
+        deputy=_person(Position.DEPUTY, None, "deputy"),
+        lead_a=_person(Position.TEAM_LEAD, team_a, "lead_a"),
+        agent_a=_person(Position.PRESALES, team_a, "agent_a"),
+        agent_b=_person(Position.AFTERSALES, team_b, "agent_b"),
+        order_a=order_a, order_b=order_b, customer_a=customer_a, customer_b=customer_b,
+        product_a=product_a, product_b=product_b,
+    )

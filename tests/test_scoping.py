@@ -1,0 +1,135 @@
+"""R-ORG-2: walk every URL and API route; a team-A user gets 404 for team-B objects.
+
+A new route with a path parameter this test does not know fails the test, so no route is missed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from kefu.commerce.selectors import OrderFilters, order_list
+from kefu.core.imports import run_start
+from kefu.core.models import ImportRun
+from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+
+from .conftest import PASSWORD, World
+
+pytestmark = pytest.mark.django_db
+PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
+
+
+def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[str]:
+    resolver = resolver or get_resolver()
+    out: list[str] = []
+    for entry in resolver.url_patterns:
+        route = str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route.startswith("admin/"):
+                continue  # the admin is for superusers only (tested below)
+            out += _patterns(entry, prefix + route)
+        elif isinstance(entry, URLPattern):
+            out.append(prefix + route)
+    return out
+
+
+def _b_objects(world: World) -> dict[str, Any]:
+    run = run_start(kind="orders", file_name="b.csv", data=b"x", actor=world.agent_b, params={})
+    return {
+        "order_id": world.order_b.pk,
+        "customer_id": world.customer_b.pk,
+        "product_id": world.product_b.pk,
+        "shop_id": world.shop_b.pk,
+        "team_id": world.team_b.pk,
+        "staff_id": Staff.objects.get(user=world.agent_b).pk,
+        "run_id": run.pk,
+    }
+
+
+def _login(user: Any) -> Client:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def _fill(route: str, values: dict[str, Any]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name = match.group("name")
+        assert name in values, f"route {route!r} has parameter {name!r}: add a team-B object for it to this test"
+        return str(values[name])
+
+    path = "/" + PARAM.sub(sub, route).lstrip("^").rstrip("$")
+    return path.replace("\\Z", "")
+
+
+def test_every_route_with_an_object_answers_404_outside_scope(world: World) -> None:
+    values = _b_objects(world)
+    client = _login(world.lead_a)
+    routes = [r for r in _patterns() if PARAM.search(r)]
+    assert len(routes) >= 12, routes
+    for route in routes:
+        path = _fill(route, values)
+        response = client.get(path)
+        if response.status_code == 405:
+            response = client.post(path, {})
+        assert response.status_code == 404, f"{path} answered {response.status_code} for a team-B object"
+
+
+def test_inside_scope_the_same_routes_answer(world: World) -> None:
+    client = _login(world.lead_a)
+    run = run_start(kind="orders", file_name="a.csv", data=b"x", actor=world.lead_a, params={})
+    for path in (f"/orders/{world.order_a.pk}/", f"/customers/{world.customer_a.pk}/", f"/products/{world.product_a.pk}/",
+                 f"/shops/{world.shop_a.pk}/", f"/teams/{world.team_a.pk}/", f"/imports/{run.pk}/",
+                 f"/staff/{Staff.objects.get(user=world.agent_a).pk}/", f"/api/v1/orders/{world.order_a.pk}",
+                 f"/api/v1/customers/{world.customer_a.pk}", f"/api/v1/shops/{world.shop_a.pk}"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_lists_never_show_team_b(world: World) -> None:
+    client = _login(world.agent_a)
+    staff_b = Staff.objects.get(user=world.agent_b)
+    markers = [world.order_b.order_no, world.customer_b.nick, world.product_b.sku, world.team_b.name,
+               world.shop_b.name, staff_b.employee_no]
+    for route in _patterns():
+        if PARAM.search(route) or route.startswith(("i18n/", "login/", "logout/")):
+            continue
+        path = _fill(route, {})
+        response = client.get(path)
+        assert response.status_code in {200, 302, 403, 405}, f"{path}: {response.status_code}"
+        body = response.content.decode()
+        for marker in markers:
+            assert marker not in body, f"{path} shows {marker!r} of team B"
+    own = client.get("/orders/").content.decode()
+    assert world.order_a.order_no in own
+
+
+def test_supervisor_and_deputy_see_everything(world: World) -> None:
+    for user in (world.supervisor, world.deputy):
+        page = order_list(actor=user, filters=OrderFilters())
+        assert {o.pk for o in page.items} >= {world.order_a.pk, world.order_b.pk}
+        assert access_object(user, Staff.objects.all(), user_id=world.agent_b.pk)
+
+
+def test_a_user_without_staff_record_sees_nothing(world: World) -> None:
+    from .factories import UserFactory
+
+    loner = UserFactory()
+    assert order_list(actor=loner, filters=OrderFilters()).items == []
+
+
+def test_admin_is_closed_to_non_superusers(world: World) -> None:
+    client = _login(world.supervisor)
+    response = client.get(f"/admin/commerce/order/{world.order_b.pk}/change/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_import_runs_of_others_are_hidden(world: World) -> None:
+    run = ImportRun.objects.create(kind="orders", file_name="x", sha256="0", started_at="2026-10-01T00:00:00+08:00",
+                                   actor=world.agent_b)
+    assert _login(world.lead_a).get(f"/imports/{run.pk}/").status_code == 404
+    assert _login(world.supervisor).get(f"/imports/{run.pk}/").status_code == 200
