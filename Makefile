@@ -1,0 +1,67 @@
+# Kefu — two commands on a fresh machine with Python 3.11 and make:
+#   make demo   set up, migrate, load demo data, serve on http://127.0.0.1:8000
+#   make test   set up with dev tools (and the test browser), run the whole suite
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.kefu-runtime
+DEVSTAMP := $(VENV)/.kefu-dev
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo serve test test-only lint browser bench clean openapi messages
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Kefu needs Python 3.11, found " + sys.version' 
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(DEVSTAMP): $(STAMP) requirements-dev.lock
+	$(BIN)/pip install -q -r requirements-dev.lock
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/kefu demo
+	$(BIN)/kefu serve --port $(PORT)
+
+serve: $(STAMP)
+	$(BIN)/kefu serve --port $(PORT)
+
+# The browser tests drive Debian's chromium (never a test tool's own download).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	  else \
+	    echo "Kefu's browser tests need Debian's chromium: sudo apt-get install chromium fonts-wqy-zenhei" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: $(DEVSTAMP) browser test-only
+
+test-only:
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy kefu config
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py openapi --check
+
+openapi: $(STAMP)
+	$(BIN)/python manage.py openapi
+
+messages: $(DEVSTAMP)
+	cd kefu && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore "demo/*"
+	$(BIN)/python scripts/fill_po.py kefu/locale/zh_Hans/LC_MESSAGES/django.po scripts/zh_hans_table.py
+	cd kefu && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+
+bench: $(DEVSTAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,52 @@
+"""Real browser: Debian's chromium driven by Playwright (never a downloaded browser)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ..conftest import PASSWORD, World
+
+CHROMIUM = os.environ.get("KEFU_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: run `make browser` (apt-get install chromium)"
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="zh-CN")
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def test_sign_in_and_open_an_order(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/orders/")
+    assert "/login/" in page.url
+    page.fill("input[name=username]", "lead_a")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/orders/")
+    table = page.locator("[data-testid=orders-table]")
+    assert world.order_a.order_no in table.inner_text()
+    assert world.order_b.order_no not in table.inner_text()  # team B is out of scope
+    # htmx filter: changing the status select swaps the results without a full reload
+    page.select_option("select[name=status]", "shipped")
+    page.wait_for_function("() => !document.querySelector('#results').innerText.includes('%s')" % world.order_a.order_no)
+    page.select_option("select[name=status]", "")
+    page.wait_for_selector(f"text={world.order_a.order_no}")
+    page.click(f"text={world.order_a.order_no}")
+    page.wait_for_url(f"{live_server.url}/orders/{world.order_a.pk}/")
+    assert page.locator("[data-testid=order-no]").inner_text() == world.order_a.order_no
+    assert "时间线" in page.content()  # zh-Hans by default
+    shot = Path(os.environ.get("KEFU_SCREENSHOTS", "var/screenshots"))
+    shot.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot / "order.png"), full_page=True)

@@ -1,0 +1,94 @@
+"""The `kefu` console script and its management commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from kefu.cli import main
+from kefu.commerce.models import Order
+from kefu.org.models import Shop, Staff, Team
+from kefu.org.services import token_authenticate
+
+from .samples import legacy_csv, legacy_row
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = 0
+    try:
+        main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    _run.stderr = captured.err  # type: ignore[attr-defined]
+    return code, captured.out
+
+
+def test_import_orders_json_summary_and_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "ExportOrderList.csv"
+    good.write_bytes(legacy_csv([legacy_row("1"), legacy_row("2")]))
+    code, _ = _run(["import", "orders", str(good), "--shop", "新店", "--json"], capsys)
+    assert code == 1 and "unknown shop" in _run.stderr  # type: ignore[attr-defined]
+    code, out = _run(["import", "orders", str(good), "--shop", "新店", "--create-shop", "--json"], capsys)
+    assert code == 0 and json.loads(out) == {"created": 2, "updated": 0, "unchanged": 0, "failed": []}
+    code, out = _run(["import", "orders", str(good), "--shop", "新店", "--json"], capsys)
+    assert json.loads(out) == {"created": 0, "updated": 0, "unchanged": 2, "failed": []}
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(legacy_csv([legacy_row("3"), legacy_row("4", status="??")]))
+    code, out = _run(["import", "orders", str(bad), "--shop", "新店", "--json"], capsys)
+    summary = json.loads(out)
+    assert code == 1 and summary["created"] == 1 and summary["failed"][0]["row"] == 3
+    assert "订单状态" in summary["failed"][0]["reason"]
+    assert Order.objects.filter(shop=Shop.objects.get(name="新店")).count() == 3
+
+
+def test_import_staff_is_idempotent_and_creates_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "staff.csv"
+    path.write_text("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\n"
+                    "K1,张敏,售前客服,扬州客服组,4500,ding1,2022-03-15\n"
+                    "K2,李婷,组长,扬州客服组,6000,ding2,2021-06-01\n"
+                    "K3,某人,火箭工程师,扬州客服组,6000,,\n"
+                    ",无工号,售后客服,,4000,,\n", encoding="utf-8")
+    code, out = _run(["import", "staff", str(path), "--json"], capsys)
+    summary = json.loads(out)
+    assert code == 1 and summary["created"] == 2 and [f["row"] for f in summary["failed"]] == [4, 5]
+    assert Team.objects.get(name="扬州客服组").members.count() == 2
+    code, out = _run(["import", "staff", str(path), "--json"], capsys)
+    assert json.loads(out)["unchanged"] == 2
+    english = tmp_path / "staff_en.csv"
+    english.write_text("employee_no,name,position,team,base_salary,dingtalk_user_id,hire_date\n"
+                       "K1,张敏,售前客服,扬州客服组,4800,ding1,2022-03-15\n", encoding="utf-8")
+    code, out = _run(["import", "staff", str(english), "--json"], capsys)
+    assert json.loads(out)["updated"] == 1 and str(Staff.objects.get(employee_no="K1").base_salary) == "4800.00"
+
+
+def test_user_and_token_create(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = _run(["user", "create", "xiaowang", "--password", "s3cret-pass", "--position", "售后客服"], capsys)
+    assert code == 0
+    user = get_user_model().objects.get(username="xiaowang")
+    assert user.check_password("s3cret-pass") and user.staff.position == "aftersales"
+    code, out = _run(["token", "create", "xiaowang"], capsys)
+    assert token_authenticate(out.strip()) == user
+    code, _ = _run(["user", "create", "xiaowang", "--password", "x", "--position", "组长"], capsys)
+    assert code == 1 and "exists" in _run.stderr  # type: ignore[attr-defined]
+
+
+def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    call_command("kefu_demo", "--orders-per-shop", "20")
+    out = capsys.readouterr().out
+    assert "zhuguan" in out and "kefu-demo-2026" in out
+    teams = {t.name: sorted(s.name for s in t.shops.all()) for t in Team.objects.all()}
+    assert teams == {"扬州客服组": ["亿境", "亿果", "海盗船"], "海丰客服组": ["乐泰思", "魔甲人"]}
+    assert Order.objects.count() == 100
+    assert set(Staff.objects.values_list("position", flat=True)) == {
+        "supervisor", "deputy", "team_lead", "presales", "aftersales", "technician", "warehouse"}
+    before = Order.objects.count(), Staff.objects.count()
+    call_command("kefu_demo", "--orders-per-shop", "20")
+    assert (Order.objects.count(), Staff.objects.count()) == before

@@ -1,0 +1,102 @@
+"""Versioned policies: the preset is in force until a newer version; past dates keep their version."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+import pytest
+from django.test import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase as HypothesisTestCase
+
+from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor
+from kefu.core.models import Event, PolicyVersion
+from kefu.core.policy_store import policy_in_force, policy_save
+from kefu.policies import handbook
+
+from .conftest import PASSWORD, World
+
+ACTOR = SystemActor("t")
+
+
+def _with_bonus(amount: str) -> dict:
+    doc = copy.deepcopy(handbook.load_preset())
+    doc["attendance"]["full_attendance_bonus"] = amount
+    return doc
+
+
+@pytest.mark.django_db
+def test_preset_is_in_force_for_any_date_before_a_version_exists() -> None:
+    for day in (dt.date(1999, 1, 1), dt.date(2026, 10, 15), dt.date(2040, 1, 1)):
+        policy = policy_in_force(day)
+        assert (policy.name, policy.version) == ("seed-handbook", 1)
+        assert policy.document["attendance"]["full_attendance_bonus"] == "200.00"
+
+
+@pytest.mark.django_db
+def test_a_new_version_applies_from_its_date_and_older_months_keep_the_old_one() -> None:
+    policy_save(actor=ACTOR, document=_with_bonus("300.00"), effective_from=dt.date(2026, 11, 1), note="raise")
+    assert policy_in_force(dt.date(2026, 10, 31)).version == 1
+    assert policy_in_force(dt.date(2026, 10, 31)).document["attendance"]["full_attendance_bonus"] == "200.00"
+    assert policy_in_force(dt.date(2026, 11, 1)).document["attendance"]["full_attendance_bonus"] == "300.00"
+    policy_save(actor=ACTOR, document=_with_bonus("250.00"), effective_from=dt.date(2026, 12, 1))
+    assert [policy_in_force(dt.date(2026, m, 15)).version for m in (10, 11, 12)] == [1, 2, 3]
+    event = Event.objects.filter(verb="policy.version_saved").first()
+    assert event is not None and "attendance.full_attendance_bonus" in event.data["changed"]
+
+
+@pytest.mark.django_db
+def test_an_invalid_policy_is_refused_with_its_problems() -> None:
+    with pytest.raises(ApplicationError) as exc:
+        policy_save(actor=ACTOR, document=_with_bonus("lots"), effective_from=dt.date(2026, 11, 1))
+    assert exc.value.code == "policy_invalid"
+    assert any("full_attendance_bonus" in p for p in exc.value.details)
+    assert PolicyVersion.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_versions_are_immutable() -> None:
+    version = policy_save(actor=ACTOR, document=_with_bonus("300.00"), effective_from=dt.date(2026, 11, 1))
+    version.note = "edited"
+    with pytest.raises(RuntimeError):
+        version.save()
+
+
+class TestInForceProperty(HypothesisTestCase):
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)), min_size=1, max_size=4),
+           st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2031, 1, 1)))
+    def test_in_force_is_the_newest_effective_on_or_before_the_day(self, effective: list[dt.date],
+                                                                    day: dt.date) -> None:
+        PolicyVersion.objects.all().delete()
+        for i, when in enumerate(effective):
+            policy_save(actor=ACTOR, document=_with_bonus(f"{200 + i}.00"), effective_from=when)
+        candidates = [(when, i + 2) for i, when in enumerate(effective) if when <= day]
+        expected = max(candidates)[1] if candidates else 1
+        assert policy_in_force(day).version == expected
+
+
+@pytest.mark.django_db
+def test_supervisor_saves_a_version_in_the_ui_and_others_may_not(world: World) -> None:
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/policy/new/")
+    assert page.status_code == 200
+    text = page.context["form"].initial["text"].replace('full_attendance_bonus = "200.00"',
+                                                        'full_attendance_bonus = "260.00"')
+    bad = boss.post("/policy/new/", {"text": text.replace('rest_days_per_month = 2', 'rest_days_per_month = -2'),
+                                     "effective_from": "2026-12-01"})
+    assert bad.status_code == 400 and "leave.rest_days_per_month" in bad.content.decode()
+    broken = boss.post("/policy/new/", {"text": "[attendance\n", "effective_from": "2026-12-01"})
+    assert broken.status_code == 400 and "TOML" in broken.content.decode()
+    ok = boss.post("/policy/new/", {"text": text, "effective_from": "2026-12-01", "note": "全勤奖调整"})
+    assert ok.status_code == 302
+    assert policy_in_force(dt.date(2026, 12, 2)).document["attendance"]["full_attendance_bonus"] == "260.00"
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    assert lead.get("/policy/new/").status_code == 403
+    assert lead.get("/policy/").status_code == 200
+    assert "260.00" in lead.get("/policy/?on=2026-12-05").content.decode()

@@ -1,0 +1,40 @@
+"""List pages run a constant number of queries however many rows they show (no N+1)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from .conftest import PASSWORD, World
+from .factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/orders/", "/orders/?status=paid&province=江苏", "/customers/", "/products/", "/staff/", "/shops/", "/teams/",
+         "/imports/", "/api/v1/orders", "/api/v1/customers", "/api/v1/products", "/api/v1/staff", "/api/v1/teams"]
+
+
+def _counts(client: Client) -> dict[str, int]:
+    out = {}
+    for page in PAGES:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(page).status_code == 200, page
+        out[page] = len(ctx.captured_queries)
+    return out
+
+
+def test_list_pages_have_constant_query_counts(world: World) -> None:
+    client = Client()
+    client.login(username="boss", password=PASSWORD)
+    client.get("/")  # warm caches (content types, session)
+    few = _counts(client)
+    for _ in range(30):
+        order = OrderFactory(shop=world.shop_a, customer=CustomerFactory())
+        OrderLineFactory(order=order)
+        ProductFactory(shop=world.shop_b)
+        StaffFactory(team=world.team_a)
+    many = _counts(client)
+    assert many == few
+    assert max(few.values()) <= 12, few
