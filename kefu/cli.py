@@ -1,14 +1,14 @@
 """The ``kefu`` console script: a thin front over the Django management commands.
 
-    kefu serve [--port N] [--host H] [--workers N]   web server (gunicorn) + embedded task worker
-    kefu worker                                      the task worker (Huey consumer) alone
-    kefu migrate                                     apply database migrations
-    kefu demo                                        migrate, load demo data, print the demo logins
-    kefu import staff FILE [--json]
-    kefu import orders FILE --shop NAME [--create-shop] [--json]
-    kefu user create USERNAME --password P --position POSITION [--staff EMPLOYEE_NO]
-    kefu token create USERNAME
-    kefu manage ARGS…                                any other management command
+kefu serve [--port N] [--host H] [--workers N]   web server (gunicorn) + embedded task worker
+kefu worker                                      the task worker (Huey consumer) alone
+kefu migrate                                     apply database migrations
+kefu demo                                        migrate, load demo data, print the demo logins
+kefu import staff FILE [--json]
+kefu import orders FILE --shop NAME [--create-shop] [--json]
+kefu user create USERNAME --password P --position POSITION [--staff EMPLOYEE_NO]
+kefu token create USERNAME
+kefu manage ARGS…                                any other management command
 """
 
 from __future__ import annotations
@@ -35,13 +35,21 @@ def _serve(argv: list[str]) -> None:
     _django(["collectstatic", "--noinput", "-v", "0"])
     worker = None
     if not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "kefu.cli", "worker"])  # noqa: S603
+        worker = subprocess.Popen([sys.executable, "-m", "kefu.cli", "worker"])
     try:
         from gunicorn.app.wsgiapp import run
 
         sys.argv = [
-            "gunicorn", "config.wsgi:application", "--bind", f"{args.host}:{args.port}",
-            "--workers", str(args.workers), "--access-logfile", "-", "--graceful-timeout", "5",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"{args.host}:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
         ]
         print(f"Kefu is serving on http://{args.host}:{args.port}/", flush=True)
         run()

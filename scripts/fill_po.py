@@ -31,7 +31,7 @@ def main() -> None:
             continue
         if msgid in table:
             msgstr = table[msgid].replace("\\", "\\\\").replace('"', '\\"')
-            entries[i] = entry[: m.start()] + f"msgid {m.group(1)}msgstr \"{msgstr}\""
+            entries[i] = entry[: m.start()] + f'msgid {m.group(1)}msgstr "{msgstr}"'
             entries[i] = entries[i].replace("#, fuzzy\n", "")
         else:
             missing.append(msgid)

@@ -74,12 +74,19 @@ def world(db: Any) -> World:
     OrderLineFactory(order=order_a)
     OrderLineFactory(order=order_b)
     return World(
-        team_a=team_a, team_b=team_b, shop_a=shop_a, shop_b=shop_b,
+        team_a=team_a,
+        team_b=team_b,
+        shop_a=shop_a,
+        shop_b=shop_b,
         supervisor=_person(Position.SUPERVISOR, None, "boss"),
         deputy=_person(Position.DEPUTY, None, "deputy"),
         lead_a=_person(Position.TEAM_LEAD, team_a, "lead_a"),
         agent_a=_person(Position.PRESALES, team_a, "agent_a"),
         agent_b=_person(Position.AFTERSALES, team_b, "agent_b"),
-        order_a=order_a, order_b=order_b, customer_a=customer_a, customer_b=customer_b,
-        product_a=product_a, product_b=product_b,
+        order_a=order_a,
+        order_b=order_b,
+        customer_a=customer_a,
+        customer_b=customer_b,
+        product_a=product_a,
+        product_b=product_b,
     )

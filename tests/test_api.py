@@ -31,7 +31,9 @@ def test_cursor_pagination_walks_every_order_once(world: World) -> None:
         page = client.get(url).json()
         seen += [o["order_no"] for o in page["items"]]
         url = f"/api/v1/orders?limit=3&cursor={page['next_cursor']}" if page["next_cursor"] else ""
-    expected = list(Order.objects.filter(shop=world.shop_a).order_by("-ordered_at", "-id").values_list("order_no", flat=True))
+    expected = list(
+        Order.objects.filter(shop=world.shop_a).order_by("-ordered_at", "-id").values_list("order_no", flat=True)
+    )
     assert seen == expected and len(seen) == 8
 
 
@@ -48,7 +50,8 @@ def test_filters_and_detail(world: World) -> None:
 def test_one_error_shape(world: World) -> None:
     client = _client("lead_a")
     assert client.get(f"/api/v1/orders/{world.order_b.pk}").json() == {
-        "error": {"code": "not_found", "message": "Not found", "details": None}}
+        "error": {"code": "not_found", "message": "Not found", "details": None}
+    }
     bad = client.get("/api/v1/orders?cursor=%%%")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_cursor"
     invalid = client.get("/api/v1/orders?limit=abc")

@@ -9,8 +9,8 @@ from django.test import Client
 
 from kefu.core.events import SystemActor
 from kefu.core.models import Event
-from kefu.org.services import token_create, token_revoke
 from kefu.org.models import ApiToken
+from kefu.org.services import token_create, token_revoke
 
 from .conftest import PASSWORD, World
 
@@ -72,7 +72,9 @@ def test_personal_token_authenticates_the_api_and_can_be_revoked(world: World) -
     token_revoke(actor=SystemActor("t"), token=ApiToken.objects.get(user=world.lead_a))
     denied = client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert denied.status_code == 401
-    assert denied.json() == {"error": {"code": "unauthenticated", "message": "Authentication required", "details": None}}
+    assert denied.json() == {
+        "error": {"code": "unauthenticated", "message": "Authentication required", "details": None}
+    }
 
 
 def test_tokens_page_creates_a_token_shown_once(world: World) -> None:
@@ -84,7 +86,9 @@ def test_tokens_page_creates_a_token_shown_once(world: World) -> None:
     secret = body.split('data-testid="secret">')[1].split("<")[0]
     assert secret.startswith("kefu_")
     assert secret not in client.get("/tokens/").content.decode()
-    assert json.loads(Client().get("/api/v1/shops", HTTP_AUTHORIZATION=f"Bearer {secret}").content)[0]["name"] == "海盗船"
+    assert (
+        json.loads(Client().get("/api/v1/shops", HTTP_AUTHORIZATION=f"Bearer {secret}").content)[0]["name"] == "海盗船"
+    )
 
 
 def test_default_language_is_chinese_and_english_is_available(world: World) -> None:

@@ -18,6 +18,14 @@ from .samples import legacy_csv, legacy_row
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _keep_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    # run_from_argv closes every connection when a command ends, which would end the test's transaction.
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     code = 0
     try:
@@ -49,11 +57,14 @@ def test_import_orders_json_summary_and_exit_code(tmp_path: Path, capsys: pytest
 
 def test_import_staff_is_idempotent_and_creates_teams(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "staff.csv"
-    path.write_text("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\n"
-                    "K1,张敏,售前客服,扬州客服组,4500,ding1,2022-03-15\n"
-                    "K2,李婷,组长,扬州客服组,6000,ding2,2021-06-01\n"
-                    "K3,某人,火箭工程师,扬州客服组,6000,,\n"
-                    ",无工号,售后客服,,4000,,\n", encoding="utf-8")
+    path.write_text(
+        "工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\n"
+        "K1,张敏,售前客服,扬州客服组,4500,ding1,2022-03-15\n"
+        "K2,李婷,组长,扬州客服组,6000,ding2,2021-06-01\n"
+        "K3,某人,火箭工程师,扬州客服组,6000,,\n"
+        ",无工号,售后客服,,4000,,\n",
+        encoding="utf-8",
+    )
     code, out = _run(["import", "staff", str(path), "--json"], capsys)
     summary = json.loads(out)
     assert code == 1 and summary["created"] == 2 and [f["row"] for f in summary["failed"]] == [4, 5]
@@ -61,8 +72,11 @@ def test_import_staff_is_idempotent_and_creates_teams(tmp_path: Path, capsys: py
     code, out = _run(["import", "staff", str(path), "--json"], capsys)
     assert json.loads(out)["unchanged"] == 2
     english = tmp_path / "staff_en.csv"
-    english.write_text("employee_no,name,position,team,base_salary,dingtalk_user_id,hire_date\n"
-                       "K1,张敏,售前客服,扬州客服组,4800,ding1,2022-03-15\n", encoding="utf-8")
+    english.write_text(
+        "employee_no,name,position,team,base_salary,dingtalk_user_id,hire_date\n"
+        "K1,张敏,售前客服,扬州客服组,4800,ding1,2022-03-15\n",
+        encoding="utf-8",
+    )
     code, out = _run(["import", "staff", str(english), "--json"], capsys)
     assert json.loads(out)["updated"] == 1 and str(Staff.objects.get(employee_no="K1").base_salary) == "4800.00"
 
@@ -88,7 +102,14 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
     assert teams == {"扬州客服组": ["亿境", "亿果", "海盗船"], "海丰客服组": ["乐泰思", "魔甲人"]}
     assert Order.objects.count() == 100
     assert set(Staff.objects.values_list("position", flat=True)) == {
-        "supervisor", "deputy", "team_lead", "presales", "aftersales", "technician", "warehouse"}
+        "supervisor",
+        "deputy",
+        "team_lead",
+        "presales",
+        "aftersales",
+        "technician",
+        "warehouse",
+    }
     before = Order.objects.count(), Staff.objects.count()
     call_command("kefu_demo", "--orders-per-shop", "20")
     assert (Order.objects.count(), Staff.objects.count()) == before

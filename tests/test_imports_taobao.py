@@ -71,25 +71,86 @@ def test_bad_rows_are_reported_by_spreadsheet_row_and_good_rows_kept() -> None:
 
 
 def test_order_detail_export_lines() -> None:
-    parsed = parse_orders(detail_csv([
-        '="1001","某某雪平锅","99.00","2","","颜色分类：红色;尺寸：20cm","","","交易成功","XPG-20",',
-        '="1001","锅盖","10.00","1","","","","","交易成功","",',
-        '="1002","","10.00","1","","","","","交易成功","",',
-    ]))
+    parsed = parse_orders(
+        detail_csv(
+            [
+                '="1001","某某雪平锅","99.00","2","","颜色分类：红色;尺寸：20cm","","","交易成功","XPG-20",',
+                '="1001","锅盖","10.00","1","","","","","交易成功","",',
+                '="1002","","10.00","1","","","","","交易成功","",',
+            ]
+        )
+    )
     assert parsed.fmt == "taobao_order_details"
-    assert [(ln.order_no, ln.line_key, ln.values["quantity"]) for ln in parsed.lines] == [("1001", "1", 2), ("1001", "2", 1)]
+    assert [(ln.order_no, ln.line_key, ln.values["quantity"]) for ln in parsed.lines] == [
+        ("1001", "1", 2),
+        ("1001", "2", 1),
+    ]
     assert parsed.lines[0].values["sku"] == "XPG-20" and parsed.lines[0].values["price"] == Decimal("99.00")
     assert [e.row for e in parsed.errors] == [4]
 
 
 def test_qianniu_suborder_xlsx_builds_orders_and_lines() -> None:
-    data = suborder_xlsx([
-        ["2001-1", "2001", "扫地机器人", "1299.00", 1, "", "颜色:白", "卖家已发货,等待买家确认", "SDJ-1", "1299.00",
-         "1299.00", "没有申请退款", "无退款申请", "2026-10-01 10:00:00", "2026-10-01 10:05:00", "9", "2026-10-02 09:00:00"],
-        ["2001-2", "2001", "滤网", "59.00", 2, "", "", "卖家已发货，等待买家确认", "LW-1", "118.00", "100.00",
-         "退款成功", "18.00", "2026-10-01 10:00:00", "2026-10-01 10:05:00", "9", "2026-10-02 09:00:00"],
-        ["2002-1", "2002", "滤网", "59.00", 0, "", "", "交易成功", "LW-1", "", "", "", "", "2026-10-01 11:00:00", "", "", ""],
-    ])
+    data = suborder_xlsx(
+        [
+            [
+                "2001-1",
+                "2001",
+                "扫地机器人",
+                "1299.00",
+                1,
+                "",
+                "颜色:白",
+                "卖家已发货,等待买家确认",
+                "SDJ-1",
+                "1299.00",
+                "1299.00",
+                "没有申请退款",
+                "无退款申请",
+                "2026-10-01 10:00:00",
+                "2026-10-01 10:05:00",
+                "9",
+                "2026-10-02 09:00:00",
+            ],
+            [
+                "2001-2",
+                "2001",
+                "滤网",
+                "59.00",
+                2,
+                "",
+                "",
+                "卖家已发货，等待买家确认",
+                "LW-1",
+                "118.00",
+                "100.00",
+                "退款成功",
+                "18.00",
+                "2026-10-01 10:00:00",
+                "2026-10-01 10:05:00",
+                "9",
+                "2026-10-02 09:00:00",
+            ],
+            [
+                "2002-1",
+                "2002",
+                "滤网",
+                "59.00",
+                0,
+                "",
+                "",
+                "交易成功",
+                "LW-1",
+                "",
+                "",
+                "",
+                "",
+                "2026-10-01 11:00:00",
+                "",
+                "",
+                "",
+            ],
+        ]
+    )
     parsed = parse_orders(data)
     assert parsed.fmt == "qianniu_suborders"
     (order,) = parsed.orders
@@ -105,29 +166,41 @@ def test_qianniu_suborder_xlsx_builds_orders_and_lines() -> None:
 
 def test_unknown_header_is_a_file_error() -> None:
     with pytest.raises(FileFormatError):
-        parse_orders("a,b,c\r\n1,2,3\r\n".encode())
+        parse_orders(b"a,b,c\r\n1,2,3\r\n")
     with pytest.raises(FileFormatError):
         parse_orders(b"")
 
 
-@pytest.mark.parametrize(("text", "status"), [
-    ("等待买家付款", "awaiting_payment"), ("买家已付款，等待卖家发货", "paid"), ("买家已付款,等待卖家发货", "paid"),
-    ("卖家已发货，等待买家确认", "shipped"), ("交易成功", "finished"), ("交易关闭", "closed"),
-    ("WAIT_SELLER_SEND_GOODS", "paid"), ("SELLER_CONSIGNED_PART", "shipped"), ("TRADE_BUYER_SIGNED", "finished"),
-    ("TRADE_CLOSED_BY_TAOBAO", "closed"),
-])
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("等待买家付款", "awaiting_payment"),
+        ("买家已付款，等待卖家发货", "paid"),
+        ("买家已付款,等待卖家发货", "paid"),
+        ("卖家已发货，等待买家确认", "shipped"),
+        ("交易成功", "finished"),
+        ("交易关闭", "closed"),
+        ("WAIT_SELLER_SEND_GOODS", "paid"),
+        ("SELLER_CONSIGNED_PART", "shipped"),
+        ("TRADE_BUYER_SIGNED", "finished"),
+        ("TRADE_CLOSED_BY_TAOBAO", "closed"),
+    ],
+)
 def test_status_strings(text: str, status: str) -> None:
     assert normalise_status(text) == status
 
 
-@pytest.mark.parametrize(("address", "province", "city"), [
-    ("江苏省 南京市 建邺区 沙洲街道****", "江苏", "南京市"),
-    ("新疆维吾尔自治区 乌鲁木齐市 天山区 x", "新疆", "乌鲁木齐市"),
-    ("内蒙古自治区 呼和浩特市", "内蒙古", "呼和浩特市"),
-    ("上海 上海市 浦东新区 x", "上海", "上海市"),
-    ("北京 朝阳区 x", "北京", "北京市"),
-    ("火星 某地", "", ""),
-])
+@pytest.mark.parametrize(
+    ("address", "province", "city"),
+    [
+        ("江苏省 南京市 建邺区 沙洲街道****", "江苏", "南京市"),
+        ("新疆维吾尔自治区 乌鲁木齐市 天山区 x", "新疆", "乌鲁木齐市"),
+        ("内蒙古自治区 呼和浩特市", "内蒙古", "呼和浩特市"),
+        ("上海 上海市 浦东新区 x", "上海", "上海市"),
+        ("北京 朝阳区 x", "北京", "北京市"),
+        ("火星 某地", "", ""),
+    ],
+)
 def test_province_from_address(address: str, province: str, city: str) -> None:
     assert province_of(address) == (province, city)
 

@@ -9,7 +9,7 @@ import pytest
 from django.core import serializers
 
 from kefu.commerce.models import Customer, Order, OrderLine, Product
-from kefu.commerce.services import orders_import, order_remark_set
+from kefu.commerce.services import order_remark_set, orders_import
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.models import Event, ImportRun
@@ -22,8 +22,12 @@ ACTOR = SystemActor(label="test")
 
 
 def _snapshot() -> str:
-    rows = [*Order.objects.order_by("pk"), *OrderLine.objects.order_by("pk"), *Customer.objects.order_by("pk"),
-            *Product.objects.order_by("pk")]
+    rows = [
+        *Order.objects.order_by("pk"),
+        *OrderLine.objects.order_by("pk"),
+        *Customer.objects.order_by("pk"),
+        *Product.objects.order_by("pk"),
+    ]
     data = serializers.serialize("json", rows)
     return data
 
@@ -79,10 +83,12 @@ def test_same_order_number_in_two_shops_are_two_orders() -> None:
 def test_detail_file_attaches_lines_and_products_and_needs_the_orders_first() -> None:
     shop = ShopFactory()
     _import(shop, legacy_csv([legacy_row("1001")]))
-    lines = detail_csv([
-        '="1001","某某雪平锅","99.00","2","","颜色分类：红色","","","交易成功","XPG-20",',
-        '="9999","不存在的订单","10.00","1","","","","","交易成功","",',
-    ])
+    lines = detail_csv(
+        [
+            '="1001","某某雪平锅","99.00","2","","颜色分类：红色","","","交易成功","XPG-20",',
+            '="9999","不存在的订单","10.00","1","","","","","交易成功","",',
+        ]
+    )
     summary = _import(shop, lines, "ExportOrderDetailList.csv")
     assert summary.created == 1
     assert summary.failed == [{"row": 3, "reason": "订单 9999 不存在,请先导入订单报表 / order 9999 not imported yet"}]
@@ -94,8 +100,25 @@ def test_detail_file_attaches_lines_and_products_and_needs_the_orders_first() ->
 
 def test_suborder_file_creates_orders_with_lines_and_a_line_change_counts_as_update() -> None:
     shop = ShopFactory()
-    row = ["3001-1", "3001", "扫地机器人", "1299.00", 1, "", "", "交易成功", "SDJ", "1299.00", "1299.00", "没有申请退款",
-           "无退款申请", "2026-10-01 10:00:00", "2026-10-01 10:05:00", "9", "2026-10-02 09:00:00"]
+    row = [
+        "3001-1",
+        "3001",
+        "扫地机器人",
+        "1299.00",
+        1,
+        "",
+        "",
+        "交易成功",
+        "SDJ",
+        "1299.00",
+        "1299.00",
+        "没有申请退款",
+        "无退款申请",
+        "2026-10-01 10:00:00",
+        "2026-10-01 10:05:00",
+        "9",
+        "2026-10-02 09:00:00",
+    ]
     assert _import(shop, suborder_xlsx([row]), "orders.xlsx").created == 1
     order = Order.objects.get(order_no="3001")
     assert order.lines.count() == 1 and order.status == "finished"
@@ -111,15 +134,34 @@ def test_suborder_file_creates_orders_with_lines_and_a_line_change_counts_as_upd
 def test_a_file_without_buyer_names_never_blanks_them() -> None:
     shop = ShopFactory()
     _import(shop, legacy_csv([legacy_row("3001", nick="tb_keep")]))
-    row = ["3001-1", "3001", "扫地机器人", "1299.00", 1, "", "", "交易成功", "SDJ", "1299.00", "1299.00", "没有申请退款",
-           "无退款申请", "2017-07-08 00:42:32", "2026-10-01 10:05:00", "9", "2026-10-02 09:00:00"]
+    row = [
+        "3001-1",
+        "3001",
+        "扫地机器人",
+        "1299.00",
+        1,
+        "",
+        "",
+        "交易成功",
+        "SDJ",
+        "1299.00",
+        "1299.00",
+        "没有申请退款",
+        "无退款申请",
+        "2017-07-08 00:42:32",
+        "2026-10-01 10:05:00",
+        "9",
+        "2026-10-02 09:00:00",
+    ]
     _import(shop, suborder_xlsx([row]), "orders.xlsx")
     assert Order.objects.get(order_no="3001").buyer_nick == "tb_keep"
 
 
 def test_remark_validation_on_import_and_the_remark_builder() -> None:
     shop = ShopFactory()
-    _import(shop, legacy_csv([legacy_row("1", memo="顺丰,无,无,张敏,2026-10-05 09:30"), legacy_row("2", memo="随便写")]))
+    _import(
+        shop, legacy_csv([legacy_row("1", memo="顺丰,无,无,张敏,2026-10-05 09:30"), legacy_row("2", memo="随便写")])
+    )
     good, bad = Order.objects.get(order_no="1"), Order.objects.get(order_no="2")
     assert good.memo_valid and not bad.memo_valid
     order_remark_set(actor=ACTOR, order=bad, shipping="顺丰", gift="", special="加急", author="张敏")

@@ -18,10 +18,14 @@ def test_preset_is_valid_and_holds_the_seed_numbers() -> None:
     assert handbook.validate(PRESET) == []
     att = PRESET["attendance"]
     assert [(s["name"], s["start"], s["end"]) for s in att["shift_types"]] == [
-        ("白班", "08:30", "17:30"), ("晚班", "17:00", "01:00"),
+        ("白班", "08:30", "17:30"),
+        ("晚班", "17:00", "01:00"),
     ]  # R-WF-1
     assert [(t["min_minutes"], t["max_minutes"], t["red_packet"]) for t in att["late_tiers"]] == [
-        (1, 10, "10.00"), (11, 20, "20.00"), (21, 30, "50.00"), (31, 0, "0.00"),
+        (1, 10, "10.00"),
+        (11, 20, "20.00"),
+        (21, 30, "50.00"),
+        (31, 0, "0.00"),
     ]  # R-WF-4
     assert att["late_tiers"][-1]["absence_days"] == "0.5"
     assert att["free_makeups_per_month"] == 3  # R-WF-6
@@ -76,9 +80,10 @@ def test_last_late_tier_must_be_open_ended() -> None:
     assert any("open-ended" in p for p in handbook.validate(doc))
 
 
-@given(st.integers(min_value=-5, max_value=400), st.sampled_from(["leave.rest_days_per_month",
-                                                                   "service.repair_max_days",
-                                                                   "aftersales.exchange_days"]))
+@given(
+    st.integers(min_value=-5, max_value=400),
+    st.sampled_from(["leave.rest_days_per_month", "service.repair_max_days", "aftersales.exchange_days"]),
+)
 def test_whole_number_fields_accept_exactly_the_non_negative(value: int, path: str) -> None:
     doc = copy.deepcopy(PRESET)
     section, key = path.split(".")
@@ -95,11 +100,20 @@ def test_contiguous_tiers_validate_and_gapped_ones_do_not(bounds: list[int]) -> 
     for i, high in enumerate(bounds):
         if high < low:
             continue
-        tiers.append({"tier": i + 1, "min_minutes": low, "max_minutes": high, "red_packet": "10.00", "packets": 5,
-                      "absence_days": "0"})
+        tiers.append(
+            {
+                "tier": i + 1,
+                "min_minutes": low,
+                "max_minutes": high,
+                "red_packet": "10.00",
+                "packets": 5,
+                "absence_days": "0",
+            }
+        )
         low = high + 1
-    tiers.append({"tier": 9, "min_minutes": low, "max_minutes": 0, "red_packet": "0.00", "packets": 0,
-                  "absence_days": "0.5"})
+    tiers.append(
+        {"tier": 9, "min_minutes": low, "max_minutes": 0, "red_packet": "0.00", "packets": 0, "absence_days": "0.5"}
+    )
     doc = copy.deepcopy(PRESET)
     doc["attendance"]["late_tiers"] = tiers
     assert [p for p in handbook.validate(doc) if "late_tiers" in p] == []

@@ -67,10 +67,13 @@ def test_versions_are_immutable() -> None:
 
 class TestInForceProperty(HypothesisTestCase):
     @settings(max_examples=25, deadline=None)
-    @given(st.lists(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)), min_size=1, max_size=4),
-           st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2031, 1, 1)))
-    def test_in_force_is_the_newest_effective_on_or_before_the_day(self, effective: list[dt.date],
-                                                                    day: dt.date) -> None:
+    @given(
+        st.lists(st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2030, 1, 1)), min_size=1, max_size=4),
+        st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2031, 1, 1)),
+    )
+    def test_in_force_is_the_newest_effective_on_or_before_the_day(
+        self, effective: list[dt.date], day: dt.date
+    ) -> None:
         PolicyVersion.objects.all().delete()
         for i, when in enumerate(effective):
             policy_save(actor=ACTOR, document=_with_bonus(f"{200 + i}.00"), effective_from=when)
@@ -85,10 +88,15 @@ def test_supervisor_saves_a_version_in_the_ui_and_others_may_not(world: World) -
     boss.login(username="boss", password=PASSWORD)
     page = boss.get("/policy/new/")
     assert page.status_code == 200
-    text = page.context["form"].initial["text"].replace('full_attendance_bonus = "200.00"',
-                                                        'full_attendance_bonus = "260.00"')
-    bad = boss.post("/policy/new/", {"text": text.replace('rest_days_per_month = 2', 'rest_days_per_month = -2'),
-                                     "effective_from": "2026-12-01"})
+    text = (
+        page.context["form"]
+        .initial["text"]
+        .replace('full_attendance_bonus = "200.00"', 'full_attendance_bonus = "260.00"')
+    )
+    bad = boss.post(
+        "/policy/new/",
+        {"text": text.replace("rest_days_per_month = 2", "rest_days_per_month = -2"), "effective_from": "2026-12-01"},
+    )
     assert bad.status_code == 400 and "leave.rest_days_per_month" in bad.content.decode()
     broken = boss.post("/policy/new/", {"text": "[attendance\n", "effective_from": "2026-12-01"})
     assert broken.status_code == 400 and "TOML" in broken.content.decode()

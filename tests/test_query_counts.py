@@ -12,8 +12,21 @@ from .factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductF
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/orders/", "/orders/?status=paid&province=江苏", "/customers/", "/products/", "/staff/", "/shops/", "/teams/",
-         "/imports/", "/api/v1/orders", "/api/v1/customers", "/api/v1/products", "/api/v1/staff", "/api/v1/teams"]
+PAGES = [
+    "/orders/",
+    "/orders/?status=paid&province=江苏",
+    "/customers/",
+    "/products/",
+    "/staff/",
+    "/shops/",
+    "/teams/",
+    "/imports/",
+    "/api/v1/orders",
+    "/api/v1/customers",
+    "/api/v1/products",
+    "/api/v1/staff",
+    "/api/v1/teams",
+]
 
 
 def _counts(client: Client) -> dict[str, int]:

@@ -10,25 +10,36 @@ from hypothesis import strategies as st
 
 from kefu.policies.remark import RemarkError, build_remark, parse_remark, remark_valid
 
-part = st.text(alphabet=st.characters(blacklist_characters=",,\n\r", blacklist_categories=("Cs", "Cc", "Zs")),
-               max_size=12)
+part = st.text(
+    alphabet=st.characters(blacklist_characters=",,\n\r", blacklist_categories=("Cs", "Cc", "Zs")), max_size=12
+)
 
 
 def test_worked_example() -> None:
-    text = build_remark(shipping="顺丰", gift="赠品毛巾", special="周末送", author="张敏",
-                        at=dt.datetime(2026, 10, 5, 9, 30, 44))
+    text = build_remark(
+        shipping="顺丰", gift="赠品毛巾", special="周末送", author="张敏", at=dt.datetime(2026, 10, 5, 9, 30, 44)
+    )
     assert text == "顺丰,赠品毛巾,周末送,张敏,2026-10-05 09:30"
     parsed = parse_remark(text)
     assert parsed.shipping == "顺丰" and parsed.author == "张敏" and parsed.at == dt.datetime(2026, 10, 5, 9, 30)
 
 
-@given(part.filter(bool), part, part, part.filter(bool),
-       st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 1, 1)))
+@given(
+    part.filter(bool),
+    part,
+    part,
+    part.filter(bool),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 1, 1)),
+)
 def test_build_then_parse_round_trips(shipping: str, gift: str, special: str, author: str, at: dt.datetime) -> None:
     text = build_remark(shipping=shipping, gift=gift, special=special, author=author, at=at)
     parsed = parse_remark(text)
     assert (parsed.shipping, parsed.gift, parsed.special, parsed.author) == (
-        shipping.strip(), gift.strip(), special.strip(), author.strip())
+        shipping.strip(),
+        gift.strip(),
+        special.strip(),
+        author.strip(),
+    )
     assert parsed.at == at.replace(second=0, microsecond=0)
 
 

@@ -83,18 +83,32 @@ def test_every_route_with_an_object_answers_404_outside_scope(world: World) -> N
 def test_inside_scope_the_same_routes_answer(world: World) -> None:
     client = _login(world.lead_a)
     run = run_start(kind="orders", file_name="a.csv", data=b"x", actor=world.lead_a, params={})
-    for path in (f"/orders/{world.order_a.pk}/", f"/customers/{world.customer_a.pk}/", f"/products/{world.product_a.pk}/",
-                 f"/shops/{world.shop_a.pk}/", f"/teams/{world.team_a.pk}/", f"/imports/{run.pk}/",
-                 f"/staff/{Staff.objects.get(user=world.agent_a).pk}/", f"/api/v1/orders/{world.order_a.pk}",
-                 f"/api/v1/customers/{world.customer_a.pk}", f"/api/v1/shops/{world.shop_a.pk}"):
+    for path in (
+        f"/orders/{world.order_a.pk}/",
+        f"/customers/{world.customer_a.pk}/",
+        f"/products/{world.product_a.pk}/",
+        f"/shops/{world.shop_a.pk}/",
+        f"/teams/{world.team_a.pk}/",
+        f"/imports/{run.pk}/",
+        f"/staff/{Staff.objects.get(user=world.agent_a).pk}/",
+        f"/api/v1/orders/{world.order_a.pk}",
+        f"/api/v1/customers/{world.customer_a.pk}",
+        f"/api/v1/shops/{world.shop_a.pk}",
+    ):
         assert client.get(path).status_code == 200, path
 
 
 def test_lists_never_show_team_b(world: World) -> None:
     client = _login(world.agent_a)
     staff_b = Staff.objects.get(user=world.agent_b)
-    markers = [world.order_b.order_no, world.customer_b.nick, world.product_b.sku, world.team_b.name,
-               world.shop_b.name, staff_b.employee_no]
+    markers = [
+        world.order_b.order_no,
+        world.customer_b.nick,
+        world.product_b.sku,
+        world.team_b.name,
+        world.shop_b.name,
+        staff_b.employee_no,
+    ]
     for route in _patterns():
         if PARAM.search(route) or route.startswith(("i18n/", "login/", "logout/")):
             continue
@@ -129,7 +143,8 @@ def test_admin_is_closed_to_non_superusers(world: World) -> None:
 
 
 def test_import_runs_of_others_are_hidden(world: World) -> None:
-    run = ImportRun.objects.create(kind="orders", file_name="x", sha256="0", started_at="2026-10-01T00:00:00+08:00",
-                                   actor=world.agent_b)
+    run = ImportRun.objects.create(
+        kind="orders", file_name="x", sha256="0", started_at="2026-10-01T00:00:00+08:00", actor=world.agent_b
+    )
     assert _login(world.lead_a).get(f"/imports/{run.pk}/").status_code == 404
     assert _login(world.supervisor).get(f"/imports/{run.pk}/").status_code == 200

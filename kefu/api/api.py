@@ -15,7 +15,7 @@ from .auth import AUTH
 api = NinjaAPI(
     title="Kefu API",
     version="1.0.0",
-    description="客服运营系统 JSON API. Errors: {\"error\": {\"code\", \"message\", \"details\"}}. "
+    description='客服运营系统 JSON API. Errors: {"error": {"code", "message", "details"}}. '
     "Lists use cursor pagination: pass `cursor` from `next_cursor`.",
     auth=AUTH,
     urls_namespace="api",
@@ -23,8 +23,9 @@ api = NinjaAPI(
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, details: object = None) -> HttpResponse:
-    return api.create_response(request, {"error": {"code": code, "message": message, "details": details}},
-                               status=status)
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details}}, status=status
+    )
 
 
 @api.exception_handler(ApplicationError)

@@ -97,8 +97,9 @@ class ImportSummaryOut(Schema):
 
 
 @router.get("/products", response=CursorPage[ProductOut])
-def list_products(request: HttpRequest, shop: int | None = None, q: str | None = None, cursor: str | None = None,
-                  limit: int = 50) -> object:
+def list_products(
+    request: HttpRequest, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: int = 50
+) -> object:
     return selectors.product_list(actor=request.user, shop=shop, q=q, cursor=cursor, limit=limit)
 
 
@@ -130,8 +131,9 @@ def list_orders(
     cursor: str | None = None,
     limit: int = 50,
 ) -> object:
-    filters = selectors.OrderFilters(shop=shop, status=status, province=province, flag=flag, date_from=date_from,
-                                     date_to=date_to, q=q)
+    filters = selectors.OrderFilters(
+        shop=shop, status=status, province=province, flag=flag, date_from=date_from, date_to=date_to, q=q
+    )
     return selectors.order_list(actor=request.user, filters=filters, cursor=cursor, limit=limit)
 
 

@@ -12,7 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core.scoping import RestrictedQuerySet, Scope
 from kefu.org.models import Platform, Shop, Staff
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "default": Decimal("0.00")}
+
+def money(verbose_name: Any) -> models.DecimalField[Decimal, Decimal]:
+    """A CNY amount: Decimal with two places (never float)."""
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
 
 class OrderStatus(models.TextChoices):
@@ -38,8 +41,8 @@ class Product(models.Model):
     title = models.CharField(_("title"), max_length=255)
     category = models.CharField(_("category"), max_length=64, blank=True)
     parameters = models.JSONField(_("parameters"), default=dict, blank=True)
-    price = models.DecimalField(_("price"), **MONEY)
-    cost_price = models.DecimalField(_("cost price"), **MONEY)
+    price = money(_("price"))
+    cost_price = money(_("cost price"))
     warranty_unit_months = models.PositiveSmallIntegerField(_("unit warranty (months)"), null=True, blank=True)
     warranty_accessory_months = models.PositiveSmallIntegerField(
         _("accessory warranty (months)"), null=True, blank=True
@@ -67,7 +70,11 @@ class Customer(models.Model):
     member_level = models.CharField(_("member level"), max_length=32, blank=True)
     tags = models.JSONField(_("tags"), default=list, blank=True)
     assigned_agent = models.ForeignKey(
-        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers",
+        Staff,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
         verbose_name=_("assigned agent"),
     )
     first_seen_at = models.DateTimeField(_("first seen"), null=True, blank=True)
@@ -104,11 +111,11 @@ class Order(models.Model):
     city = models.CharField(_("city"), max_length=32, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices)
     platform_status = models.CharField(_("platform status"), max_length=40, blank=True)
-    goods_amount = models.DecimalField(_("goods amount"), **MONEY)
-    postage = models.DecimalField(_("postage"), **MONEY)
-    total_amount = models.DecimalField(_("total"), **MONEY)
-    paid_amount = models.DecimalField(_("paid"), **MONEY)
-    refunded_amount = models.DecimalField(_("refunded"), **MONEY)
+    goods_amount = money(_("goods amount"))
+    postage = money(_("postage"))
+    total_amount = money(_("total"))
+    paid_amount = money(_("paid"))
+    refunded_amount = money(_("refunded"))
     ordered_at = models.DateTimeField(_("ordered at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
@@ -156,11 +163,11 @@ class OrderLine(models.Model):
     title = models.CharField(_("title"), max_length=255)
     attributes = models.CharField(_("attributes"), max_length=300, blank=True)
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    price = models.DecimalField(_("price"), **MONEY)
-    cost_price = models.DecimalField(_("cost price"), **MONEY)
-    paid_amount = models.DecimalField(_("paid"), **MONEY)
+    price = money(_("price"))
+    cost_price = money(_("cost price"))
+    paid_amount = money(_("paid"))
     refund_status = models.CharField(_("refund status"), max_length=32, blank=True)
-    refunded_amount = models.DecimalField(_("refunded"), **MONEY)
+    refunded_amount = money(_("refunded"))
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, blank=True)
 
     objects = RestrictedQuerySet.as_manager()

@@ -61,8 +61,9 @@ def order_get(*, actor: Any, order_id: int) -> Order:
     return access_object(actor, qs, pk=order_id)
 
 
-def product_list(*, actor: Any, shop: int | None = None, q: str | None = None, cursor: str | None = None,
-                 limit: int = 50) -> Page[Product]:
+def product_list(
+    *, actor: Any, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: int = 50
+) -> Page[Product]:
     qs = Product.objects.restrict(actor).select_related("shop")
     if shop:
         qs = qs.filter(shop_id=shop)

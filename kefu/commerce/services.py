@@ -21,18 +21,48 @@ from .models import Customer, Order, OrderLine, OrderStatus, Product
 
 CHUNK = 2000
 ORDER_FIELDS = (
-    "buyer_nick", "receiver_name", "receiver_phone", "address", "province", "city", "status", "platform_status",
-    "goods_amount", "postage", "total_amount", "paid_amount", "refunded_amount", "ordered_at", "paid_at",
-    "shipped_at", "received_at", "courier", "tracking_no", "flag", "memo", "buyer_message", "close_reason",
-    "items_title", "item_count",
+    "buyer_nick",
+    "receiver_name",
+    "receiver_phone",
+    "address",
+    "province",
+    "city",
+    "status",
+    "platform_status",
+    "goods_amount",
+    "postage",
+    "total_amount",
+    "paid_amount",
+    "refunded_amount",
+    "ordered_at",
+    "paid_at",
+    "shipped_at",
+    "received_at",
+    "courier",
+    "tracking_no",
+    "flag",
+    "memo",
+    "buyer_message",
+    "close_reason",
+    "items_title",
+    "item_count",
 )
-LINE_FIELDS = ("sku", "title", "attributes", "quantity", "price", "paid_amount", "refund_status",
-               "refunded_amount", "status")
+LINE_FIELDS = (
+    "sku",
+    "title",
+    "attributes",
+    "quantity",
+    "price",
+    "paid_amount",
+    "refund_status",
+    "refunded_amount",
+    "status",
+)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _localise(values: dict[str, Any]) -> dict[str, Any]:
@@ -80,9 +110,7 @@ def _customers_for(shop: Shop, records: list[OrderRecord], now: dt.datetime) -> 
     found: dict[str, int] = {}
     nick_list = sorted(nicks)
     for chunk in _chunks(nick_list, CHUNK):
-        found.update(
-            Customer.objects.filter(platform=shop.platform, nick__in=chunk).values_list("nick", "id")
-        )
+        found.update(Customer.objects.filter(platform=shop.platform, nick__in=chunk).values_list("nick", "id"))
     missing = [n for n in nick_list if n not in found]
     if missing:
         Customer.objects.bulk_create(
@@ -133,9 +161,7 @@ def _import_order_chunk(
     run_id: int,
     now: dt.datetime,
 ) -> None:
-    existing = {
-        o.order_no: o for o in Order.objects.filter(shop=shop, order_no__in=[r.order_no for r in chunk])
-    }
+    existing = {o.order_no: o for o in Order.objects.filter(shop=shop, order_no__in=[r.order_no for r in chunk])}
     new_orders: list[Order] = []
     changed: list[tuple[Order, dict[str, Any], dict[str, Any]]] = []
     unchanged_orders: list[Order] = []
@@ -286,12 +312,15 @@ def _import_line_only_chunk(
     )
 
 
-def order_remark_set(
-    *, actor: Any, order: Order, shipping: str, gift: str, special: str, author: str
-) -> Order:
+def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
     """R-COM-1: build the order remark from its fields and record the change."""
-    text = build_remark(shipping=shipping, gift=gift, special=special, author=author, at=clock.now().astimezone(
-        clock.local_tz()).replace(tzinfo=None))
+    text = build_remark(
+        shipping=shipping,
+        gift=gift,
+        special=special,
+        author=author,
+        at=clock.now().astimezone(clock.local_tz()).replace(tzinfo=None),
+    )
     before = {"memo": order.memo}
     Order.objects.filter(pk=order.pk).update(memo=text, memo_valid=True)
     order.memo, order.memo_valid = text, True

@@ -37,7 +37,9 @@ class ImportSummary:
 
 def check_upload(data: bytes, file_name: str) -> None:
     if len(data) > settings.KEFU_IMPORT_MAX_BYTES:
-        raise ApplicationError("import_too_large", f"文件过大 / file larger than {settings.KEFU_IMPORT_MAX_BYTES} bytes")
+        raise ApplicationError(
+            "import_too_large", f"文件过大 / file larger than {settings.KEFU_IMPORT_MAX_BYTES} bytes"
+        )
     if not data:
         raise ApplicationError("import_empty", "文件为空 / the file is empty")
     lowered = file_name.lower()
@@ -63,8 +65,12 @@ def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
     run.fmt = summary.fmt
     run.finished_at = clock.now()
     ImportRun.objects.filter(pk=run.pk).update(
-        created=run.created, updated=run.updated, unchanged=run.unchanged, failed=run.failed,
-        fmt=run.fmt, finished_at=run.finished_at,
+        created=run.created,
+        updated=run.updated,
+        unchanged=run.unchanged,
+        failed=run.failed,
+        fmt=run.fmt,
+        finished_at=run.finished_at,
     )
     summary.run_id = run.pk
     event_record(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404
 
@@ -93,5 +94,5 @@ def access_object(user: Any, queryset: models.QuerySet[M], **lookup: Any) -> M:
     qs = queryset.restrict(user) if isinstance(queryset, RestrictedQuerySet) else queryset.none()
     try:
         return qs.get(**lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404("not found") from exc

@@ -8,23 +8,80 @@ import random
 from decimal import Decimal
 
 LEGACY_HEADER = [
-    "订单编号", "买家会员名", "买家支付宝账号", "买家应付货款", "买家应付邮费", "买家支付积分", "总金额", "返点积分",
-    "买家实际支付金额", "买家实际支付积分", "订单状态", "买家留言", "收货人姓名", "收货地址 ", "运送方式", "联系电话 ",
-    "联系手机", "订单创建时间", "订单付款时间 ", "宝贝标题 ", "宝贝种类 ", "物流单号 ", "物流公司", "订单备注",
-    "宝贝总数量", "店铺Id", "店铺名称", "订单关闭原因", "发货时间", "确认收货时间", "退款金额",
+    "订单编号",
+    "买家会员名",
+    "买家支付宝账号",
+    "买家应付货款",
+    "买家应付邮费",
+    "买家支付积分",
+    "总金额",
+    "返点积分",
+    "买家实际支付金额",
+    "买家实际支付积分",
+    "订单状态",
+    "买家留言",
+    "收货人姓名",
+    "收货地址 ",
+    "运送方式",
+    "联系电话 ",
+    "联系手机",
+    "订单创建时间",
+    "订单付款时间 ",
+    "宝贝标题 ",
+    "宝贝种类 ",
+    "物流单号 ",
+    "物流公司",
+    "订单备注",
+    "宝贝总数量",
+    "店铺Id",
+    "店铺名称",
+    "订单关闭原因",
+    "发货时间",
+    "确认收货时间",
+    "退款金额",
 ]
-DETAIL_HEADER = ["订单编号", "标题", "价格", "购买数量", "外部系统编号", "商品属性", "套餐信息", "备注", "订单状态", "商家编码"]
+DETAIL_HEADER = [
+    "订单编号",
+    "标题",
+    "价格",
+    "购买数量",
+    "外部系统编号",
+    "商品属性",
+    "套餐信息",
+    "备注",
+    "订单状态",
+    "商家编码",
+]
 STATUSES = [
-    ("等待买家付款", 0.06), ("买家已付款，等待卖家发货", 0.14), ("卖家已发货，等待买家确认", 0.25),
-    ("交易成功", 0.45), ("交易关闭", 0.10),
+    ("等待买家付款", 0.06),
+    ("买家已付款，等待卖家发货", 0.14),
+    ("卖家已发货，等待买家确认", 0.25),
+    ("交易成功", 0.45),
+    ("交易关闭", 0.10),
 ]
 ADDRESSES = [
-    ("江苏省", "南京市", "建邺区"), ("江苏省", "扬州市", "邗江区"), ("浙江省", "杭州市", "西湖区"), ("上海", "上海市", "浦东新区"),
-    ("广东省", "广州市", "越秀区"), ("广东省", "深圳市", "南山区"), ("北京", "北京市", "朝阳区"), ("四川省", "成都市", "武侯区"),
-    ("湖北省", "武汉市", "洪山区"), ("山东省", "青岛市", "市南区"), ("河南省", "郑州市", "金水区"), ("福建省", "厦门市", "思明区"),
-    ("新疆维吾尔自治区", "乌鲁木齐市", "天山区"), ("西藏自治区", "拉萨市", "城关区"), ("内蒙古自治区", "呼和浩特市", "新城区"),
-    ("海南省", "海口市", "美兰区"), ("甘肃省", "兰州市", "城关区"), ("青海省", "西宁市", "城中区"), ("宁夏回族自治区", "银川市", "兴庆区"),
-    ("广西壮族自治区", "南宁市", "青秀区"), ("云南省", "昆明市", "五华区"), ("辽宁省", "沈阳市", "和平区"),
+    ("江苏省", "南京市", "建邺区"),
+    ("江苏省", "扬州市", "邗江区"),
+    ("浙江省", "杭州市", "西湖区"),
+    ("上海", "上海市", "浦东新区"),
+    ("广东省", "广州市", "越秀区"),
+    ("广东省", "深圳市", "南山区"),
+    ("北京", "北京市", "朝阳区"),
+    ("四川省", "成都市", "武侯区"),
+    ("湖北省", "武汉市", "洪山区"),
+    ("山东省", "青岛市", "市南区"),
+    ("河南省", "郑州市", "金水区"),
+    ("福建省", "厦门市", "思明区"),
+    ("新疆维吾尔自治区", "乌鲁木齐市", "天山区"),
+    ("西藏自治区", "拉萨市", "城关区"),
+    ("内蒙古自治区", "呼和浩特市", "新城区"),
+    ("海南省", "海口市", "美兰区"),
+    ("甘肃省", "兰州市", "城关区"),
+    ("青海省", "西宁市", "城中区"),
+    ("宁夏回族自治区", "银川市", "兴庆区"),
+    ("广西壮族自治区", "南宁市", "青秀区"),
+    ("云南省", "昆明市", "五华区"),
+    ("辽宁省", "沈阳市", "和平区"),
 ]
 COURIERS = ["顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -32,17 +89,41 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 def products_for(shop_code: str, count: int = 8, seed: int = 7) -> list[tuple[str, str, Decimal]]:
     rng = random.Random(f"{seed}-{shop_code}")
-    kinds = ["扫地机器人", "空气净化器", "电热水壶", "雪平锅", "蓝牙耳机", "电动牙刷", "加湿器", "吸尘器", "破壁机", "台灯"]
+    kinds = [
+        "扫地机器人",
+        "空气净化器",
+        "电热水壶",
+        "雪平锅",
+        "蓝牙耳机",
+        "电动牙刷",
+        "加湿器",
+        "吸尘器",
+        "破壁机",
+        "台灯",
+    ]
     out = []
     for i in range(count):
         kind = kinds[(i + len(shop_code)) % len(kinds)]
         price = Decimal(rng.randrange(3900, 199900)) / 100
-        out.append((f"{shop_code.upper()}-{i + 1:03d}", f"【{shop_code}】{kind} {rng.choice(['标准版', '升级版', 'Pro'])}", price))
+        out.append(
+            (
+                f"{shop_code.upper()}-{i + 1:03d}",
+                f"【{shop_code}】{kind} {rng.choice(['标准版', '升级版', 'Pro'])}",
+                price,
+            )
+        )
     return out
 
 
-def order_rows(*, shop_code: str, shop_name: str, count: int, seed: int = 2026, start_no: int = 1,
-               start: dt.datetime = dt.datetime(2026, 9, 1, 8, 0)) -> tuple[list[list[str]], list[list[str]]]:
+def order_rows(
+    *,
+    shop_code: str,
+    shop_name: str,
+    count: int,
+    seed: int = 2026,
+    start_no: int = 1,
+    start: dt.datetime = dt.datetime(2026, 9, 1, 8, 0),
+) -> tuple[list[list[str]], list[list[str]]]:
     """Legacy 订单报表 rows and their 宝贝报表 lines (header excluded)."""
     rng = random.Random(f"{seed}-{shop_code}-{start_no}")
     products = products_for(shop_code)
@@ -66,34 +147,75 @@ def order_rows(*, shop_code: str, shop_name: str, count: int, seed: int = 2026, 
             goods += price * qty
             total_qty += qty
             titles.append(title)
-            lines.append([f'="{order_no}"', title, f"{price:.2f}", str(qty), "", "颜色分类：默认;规格：标准", "", "",
-                          status, sku])
+            lines.append(
+                [
+                    f'="{order_no}"',
+                    title,
+                    f"{price:.2f}",
+                    str(qty),
+                    "",
+                    "颜色分类：默认;规格：标准",
+                    "",
+                    "",
+                    status,
+                    sku,
+                ]
+            )
         postage = Decimal("0.00") if goods > 99 else Decimal("8.00")
         total = goods + postage
         paid_at = created + dt.timedelta(minutes=rng.randrange(1, 90)) if status != "等待买家付款" else None
         shipped = status in {"卖家已发货，等待买家确认", "交易成功"}
         shipped_at = paid_at + dt.timedelta(hours=rng.randrange(2, 40)) if shipped and paid_at else None
-        received_at = shipped_at + dt.timedelta(days=rng.randrange(2, 6)) if status == "交易成功" and shipped_at else None
+        received_at = (
+            shipped_at + dt.timedelta(days=rng.randrange(2, 6)) if status == "交易成功" and shipped_at else None
+        )
         closed = status == "交易关闭"
         refund = total if closed and paid_at else Decimal("0")
         nick = f"tb{rng.randrange(10**6, 10**7)}"
         name = rng.choice(SURNAMES) + rng.choice("某甲乙丙丁")
         memo = ""
         if rng.random() < 0.3:
-            memo = f"{rng.choice(COURIERS)},{rng.choice(['无', '赠品毛巾', '赠品滤网'])},{rng.choice(['无', '加急', '周末送'])}," \
-                   f"客服{rng.randrange(1, 9)},{created:%Y-%m-%d %H:%M}"
+            memo = (
+                f"{rng.choice(COURIERS)},{rng.choice(['无', '赠品毛巾', '赠品滤网'])},{rng.choice(['无', '加急', '周末送'])},"
+                f"客服{rng.randrange(1, 9)},{created:%Y-%m-%d %H:%M}"
+            )
         elif rng.random() < 0.05:
             memo = "顺丰 加急"  # not in the R-COM-1 format
-        orders.append([
-            f'="{order_no}"', nick, f"{nick}@example.com", f"{goods:.2f}", f"{postage:.2f}", "0", f"{total:.2f}", "0",
-            f"{total if paid_at else Decimal('0'):.2f}", "0", status, "", name,
-            f"{prov} {city} {district} 某某路{rng.randrange(1, 999)}号(210000)", "快递", "", f"'138{rng.randrange(10**7, 10**8)}",
-            f"{created:%Y-%m-%d %H:%M:%S}", f"{paid_at:%Y-%m-%d %H:%M:%S}" if paid_at else "", "；".join(titles),
-            str(len(items)), f"{rng.randrange(10**11, 10**12)}" if shipped else "", rng.choice(COURIERS) if shipped else "",
-            memo, str(total_qty), "0", shop_name, "退款" if refund else ("买家未付款" if closed else "订单未关闭"),
-            f"{shipped_at:%Y-%m-%d %H:%M:%S}" if shipped_at else "", f"{received_at:%Y-%m-%d %H:%M:%S}" if received_at else "",
-            f"{refund:.2f}",
-        ])
+        orders.append(
+            [
+                f'="{order_no}"',
+                nick,
+                f"{nick}@example.com",
+                f"{goods:.2f}",
+                f"{postage:.2f}",
+                "0",
+                f"{total:.2f}",
+                "0",
+                f"{total if paid_at else Decimal('0'):.2f}",
+                "0",
+                status,
+                "",
+                name,
+                f"{prov} {city} {district} 某某路{rng.randrange(1, 999)}号(210000)",
+                "快递",
+                "",
+                f"'138{rng.randrange(10**7, 10**8)}",
+                f"{created:%Y-%m-%d %H:%M:%S}",
+                f"{paid_at:%Y-%m-%d %H:%M:%S}" if paid_at else "",
+                "；".join(titles),
+                str(len(items)),
+                f"{rng.randrange(10**11, 10**12)}" if shipped else "",
+                rng.choice(COURIERS) if shipped else "",
+                memo,
+                str(total_qty),
+                "0",
+                shop_name,
+                "退款" if refund else ("买家未付款" if closed else "订单未关闭"),
+                f"{shipped_at:%Y-%m-%d %H:%M:%S}" if shipped_at else "",
+                f"{received_at:%Y-%m-%d %H:%M:%S}" if received_at else "",
+                f"{refund:.2f}",
+            ]
+        )
     return orders, lines
 
 

@@ -83,14 +83,27 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
         if not user_model.objects.filter(username=username).exists():
             user_create(actor=actor, username=username, password=DEMO_PASSWORD, position=row[2], employee_no=row[0])
         staff = Staff.objects.select_related("team").get(employee_no=row[0])
-        logins.append((username, DEMO_PASSWORD, f"{staff.get_position_display()} {staff.name}"
-                       f"{' · ' + staff.team.name if staff.team else ''}"))
+        logins.append(
+            (
+                username,
+                DEMO_PASSWORD,
+                f"{staff.get_position_display()} {staff.name}{' · ' + staff.team.name if staff.team else ''}",
+            )
+        )
     for shop in Shop.objects.order_by("pk"):
         orders, lines = generate.order_rows(shop_code=shop.code, shop_name=shop.name, count=orders_per_shop)
-        orders_import(actor=actor, shop=shop, data=generate.to_csv(generate.LEGACY_HEADER, orders),
-                      file_name=f"ExportOrderList-{shop.code}.csv")
-        orders_import(actor=actor, shop=shop, data=generate.to_csv(generate.DETAIL_HEADER, lines),
-                      file_name=f"ExportOrderDetailList-{shop.code}.csv")
+        orders_import(
+            actor=actor,
+            shop=shop,
+            data=generate.to_csv(generate.LEGACY_HEADER, orders),
+            file_name=f"ExportOrderList-{shop.code}.csv",
+        )
+        orders_import(
+            actor=actor,
+            shop=shop,
+            data=generate.to_csv(generate.DETAIL_HEADER, lines),
+            file_name=f"ExportOrderDetailList-{shop.code}.csv",
+        )
         for sku, title, price in generate.products_for(shop.code):
             from kefu.commerce.models import Product
 

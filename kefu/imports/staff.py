@@ -35,7 +35,7 @@ class ParsedStaff:
 def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
     """``positions`` maps accepted position names (Chinese and codes) to position codes."""
     tables = raw_tables(data)
-    name, raw = tables[0]
+    _name, raw = tables[0]
     sheet = sheet_from(raw)
     index = sheet.index()
     out = ParsedStaff()

@@ -105,9 +105,16 @@ SUBORDER_ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
 MONEY_FIELDS = ("goods_amount", "postage", "total_amount", "paid_amount", "refunded_amount")
 TIME_FIELDS = ("ordered_at", "paid_at", "shipped_at", "received_at")
 LABELS = {
-    "goods_amount": "买家应付货款", "postage": "买家应付邮费", "total_amount": "总金额", "paid_amount": "实付金额",
-    "refunded_amount": "退款金额", "ordered_at": "订单创建时间", "paid_at": "订单付款时间", "shipped_at": "发货时间",
-    "received_at": "确认收货时间", "item_count": "宝贝总数量",
+    "goods_amount": "买家应付货款",
+    "postage": "买家应付邮费",
+    "total_amount": "总金额",
+    "paid_amount": "实付金额",
+    "refunded_amount": "退款金额",
+    "ordered_at": "订单创建时间",
+    "paid_at": "订单付款时间",
+    "shipped_at": "发货时间",
+    "received_at": "确认收货时间",
+    "item_count": "宝贝总数量",
 }
 
 
@@ -235,9 +242,7 @@ def parse_orders(data: bytes) -> ParsedOrders:
         fmt = detect(sheet.header)
         if fmt is not None:
             return _parse_sheet(fmt, sheet)
-    raise FileFormatError(
-        "无法识别的订单导出表头(需要 订单编号/订单状态 等列) / unrecognised order export header"
-    )
+    raise FileFormatError("无法识别的订单导出表头(需要 订单编号/订单状态 等列) / unrecognised order export header")
 
 
 def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
@@ -250,7 +255,9 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
             try:
                 _check_order_no(order_no)
                 if order_no in seen:
-                    raise ValueError(f"订单编号重复(同第{seen[order_no]}行) / duplicate order number (row {seen[order_no]})")
+                    raise ValueError(
+                        f"订单编号重复(同第{seen[order_no]}行) / duplicate order number (row {seen[order_no]})"
+                    )
                 values = _order_values(rec)
                 if values.get("ordered_at") is None and "ordered_at" in result.order_fields:
                     raise ValueError("订单创建时间为空 / order created time is blank")
@@ -279,8 +286,13 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
     # qianniu_suborders: lines plus the order-level values repeated on each row
     result.line_fields = present_fields(sheet, LINE_COLUMNS) - {"order_no", "line_key"}
     order_cols = {**SUBORDER_ORDER_COLUMNS}
-    order_cols.update({k: v for k, v in ORDER_COLUMNS.items() if k in {"postage", "total_amount", "address",
-                                                                          "tracking_no", "courier", "memo"}})
+    order_cols.update(
+        {
+            k: v
+            for k, v in ORDER_COLUMNS.items()
+            if k in {"postage", "total_amount", "address", "tracking_no", "courier", "memo"}
+        }
+    )
     result.order_fields = present_fields(sheet, order_cols) - {"order_no"}
     orders: dict[str, OrderRecord] = {}
     order_lines: dict[str, list[LineRecord]] = {}

@@ -74,8 +74,14 @@ def get_team(request: HttpRequest, team_id: int) -> object:
 
 
 @router.get("/staff", response=CursorPage[StaffOut])
-def list_staff(request: HttpRequest, team: int | None = None, position: str | None = None, q: str | None = None,
-               cursor: str | None = None, limit: int = 50) -> object:
+def list_staff(
+    request: HttpRequest,
+    team: int | None = None,
+    position: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> object:
     return selectors.staff_list(actor=request.user, team=team, position=position, q=q, cursor=cursor, limit=limit)
 
 

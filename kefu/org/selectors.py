@@ -37,8 +37,15 @@ def team_members(*, team: Team) -> list[Staff]:
     return list(team.members.filter(active=True).order_by("position", "employee_no"))
 
 
-def staff_list(*, actor: Any, team: int | None = None, position: str | None = None, q: str | None = None,
-               cursor: str | None = None, limit: int = 50) -> Page[Staff]:
+def staff_list(
+    *,
+    actor: Any,
+    team: int | None = None,
+    position: str | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Staff]:
     qs = Staff.objects.restrict(actor).select_related("team", "user")
     if team:
         qs = qs.filter(team_id=team)

@@ -40,16 +40,22 @@ def team_get_or_create(*, actor: Any, name: str) -> Team:
 def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
     before = sorted(team.shops.values_list("name", flat=True))
     team.shops.set(shops)
-    event_record(actor=actor, verb="team.shops_set", subject=team, before={"shops": before},
-                 after={"shops": sorted(s.name for s in shops)})
+    event_record(
+        actor=actor,
+        verb="team.shops_set",
+        subject=team,
+        before={"shops": before},
+        after={"shops": sorted(s.name for s in shops)},
+    )
 
 
 def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
     if Shop.objects.filter(name=name).exists():
         raise ApplicationError("shop_exists", f"店铺已存在 / shop {name!r} exists")
     shop = Shop.objects.create(name=name, code=code, platform=platform)
-    event_record(actor=actor, verb="shop.created", subject=shop, after={"name": name, "code": code,
-                                                                          "platform": platform})
+    event_record(
+        actor=actor, verb="shop.created", subject=shop, after={"name": name, "code": code, "platform": platform}
+    )
     return shop
 
 
@@ -76,8 +82,9 @@ def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
             staff = existing.get(record.employee_no)
             if staff is None:
                 staff = Staff.objects.create(employee_no=record.employee_no, **values)
-                event_record(actor=actor, verb="staff.created", subject=staff,
-                             after={**values, "team": team_name or None})
+                event_record(
+                    actor=actor, verb="staff.created", subject=staff, after={**values, "team": team_name or None}
+                )
                 summary.created += 1
                 continue
             before: dict[str, Any] = {}
@@ -118,11 +125,13 @@ def user_create(*, actor: Any, username: str, password: str, position: str, empl
             staff.position = position
             staff.save(update_fields=["user", "position"])
         else:
-            staff = Staff.objects.create(
-                employee_no=f"U{user.pk:05d}", name=username, position=position, user=user
-            )
-        event_record(actor=actor, verb="user.created", subject=user,
-                     after={"username": username, "position": position, "staff": staff.employee_no})
+            staff = Staff.objects.create(employee_no=f"U{user.pk:05d}", name=username, position=position, user=user)
+        event_record(
+            actor=actor,
+            verb="user.created",
+            subject=user,
+            after={"username": username, "position": position, "staff": staff.employee_no},
+        )
     forget_scope(user)
     return user
 

@@ -124,7 +124,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "points.yuan_per_point",
         "aftersales.freight_default",
     ):
-        _check(p, doc, path, _money, "must be an amount like \"10.00\"")
+        _check(p, doc, path, _money, 'must be an amount like "10.00"')
     for path in (
         "attendance.missing_punch_absence_days",
         "attendance.no_show_absence_days",
@@ -133,7 +133,9 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     ):
         _check(p, doc, path, _nonneg_decimal, "must be a number ≥ 0 written as a string")
 
-    shifts = _check(p, doc, "attendance.shift_types", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one shift")
+    shifts = _check(
+        p, doc, "attendance.shift_types", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one shift"
+    )
     codes: set[str] = set()
     for i, shift in enumerate(shifts or []):
         where = f"attendance.shift_types[{i + 1}]"
@@ -155,17 +157,20 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         if _time(shift.get("start")) and shift.get("start") == shift.get("end"):
             p.append(f"{where}: start and end are the same")
 
-    tiers = _check(p, doc, "attendance.late_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier")
+    tiers = _check(
+        p, doc, "attendance.late_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier"
+    )
     expected_min = 1
     for i, tier in enumerate(tiers or []):
         where = f"attendance.late_tiers[{i + 1}]"
         if not isinstance(tier, dict):
             p.append(f"{where}: not a table")
             continue
-        lo, hi = tier.get("min_minutes"), tier.get("max_minutes")
-        if not _pos_int(lo) or not _nonneg_int(hi):
+        raw_lo, raw_hi = tier.get("min_minutes"), tier.get("max_minutes")
+        if not _pos_int(raw_lo) or not _nonneg_int(raw_hi):
             p.append(f"{where}: min_minutes ≥ 1 and max_minutes ≥ 0 must be whole numbers")
             continue
+        lo, hi = int(str(raw_lo)), int(str(raw_hi))
         if lo != expected_min:
             p.append(f"{where}.min_minutes: tiers must follow on without gaps (expected {expected_min}, got {lo})")
         last = i == len(tiers) - 1
@@ -177,7 +182,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
             p.append(f"{where}.max_minutes: the last tier must be open-ended (0)")
         expected_min = (hi or lo) + 1
         if not _money(tier.get("red_packet")):
-            p.append(f"{where}.red_packet: must be an amount like \"10.00\"")
+            p.append(f'{where}.red_packet: must be an amount like "10.00"')
         if not _nonneg_int(tier.get("packets")):
             p.append(f"{where}.packets: must be a whole number ≥ 0")
         if not _nonneg_decimal(tier.get("absence_days")):
@@ -236,16 +241,18 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
                 p.append(f"{where}.provinces: {prov} appears twice")
             seen_prov.add(prov)
         if not _money(row.get("amount")):
-            p.append(f"{where}.amount: must be an amount like \"10.00\"")
+            p.append(f'{where}.amount: must be an amount like "10.00"')
 
-    if _nonneg_int(_safe(doc, "service.warranty_unit_months")) and _nonneg_int(
-        _safe(doc, "service.warranty_agreement_max_months")
-    ) and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]:
+    if (
+        _nonneg_int(_safe(doc, "service.warranty_unit_months"))
+        and _nonneg_int(_safe(doc, "service.warranty_agreement_max_months"))
+        and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]
+    ):
         p.append("service.warranty_agreement_max_months: smaller than the standard unit warranty")
     windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), "must be a list of [start, end]")
     for i, window in enumerate(windows or []):
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):
-            p.append(f"care.rest_windows[{i + 1}]: must be [\"HH:MM\", \"HH:MM\"]")
+            p.append(f'care.rest_windows[{i + 1}]: must be ["HH:MM", "HH:MM"]')
     return p
 
 

@@ -13,12 +13,19 @@ from kefu.imports.address import PROVINCES
 from kefu.org.models import Shop
 
 
+class _ChoicesMixin(forms.Form):
+    def _choices(self, name: str) -> forms.ChoiceField:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        return field
+
+
 class LoginForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=256)
 
 
-class OrderFilterForm(forms.Form):
+class OrderFilterForm(_ChoicesMixin):
     q = forms.CharField(label=_("Order no. / buyer / tracking no."), required=False, max_length=100)
     shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(label=_("Status"), required=False)
@@ -31,16 +38,21 @@ class OrderFilterForm(forms.Form):
     def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
-        self.fields["shop"].choices = everything + [(s.pk, s.name) for s in shops]
-        self.fields["status"].choices = everything + list(OrderStatus.choices)
-        self.fields["province"].choices = everything + [(p, p) for p in PROVINCES]
-        self.fields["flag"].choices = everything + list(Flag.choices)
+        self._choices("shop").choices = everything + [(s.pk, s.name) for s in shops]
+        self._choices("status").choices = everything + list(OrderStatus.choices)
+        self._choices("province").choices = everything + [(p, p) for p in PROVINCES]
+        self._choices("flag").choices = everything + list(Flag.choices)
 
     def filters(self) -> OrderFilters:
         d = self.cleaned_data
         return OrderFilters(
-            shop=d.get("shop"), status=d.get("status") or None, province=d.get("province") or None,
-            flag=d.get("flag"), date_from=d.get("date_from"), date_to=d.get("date_to"), q=d.get("q") or None,
+            shop=d.get("shop"),
+            status=d.get("status") or None,
+            province=d.get("province") or None,
+            flag=d.get("flag"),
+            date_from=d.get("date_from"),
+            date_to=d.get("date_to"),
+            q=d.get("q") or None,
             memo_invalid=bool(d.get("memo_invalid")),
         )
 
@@ -61,17 +73,18 @@ class PolicyForm(forms.Form):
         self.fields["effective_from"].initial = clock.today()
 
 
-class UploadForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What"), choices=[("orders", _("Orders (Taobao/Tmall export)")),
-                                                       ("staff", _("Staff list"))])
+class UploadForm(_ChoicesMixin):
+    kind = forms.ChoiceField(
+        label=_("What"), choices=[("orders", _("Orders (Taobao/Tmall export)")), ("staff", _("Staff list"))]
+    )
     shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
     file = forms.FileField(label=_("File (CSV or XLSX)"))
 
     def __init__(self, *args: Any, shops: list[Shop], allow_staff: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["shop"].choices = [("", "—")] + [(s.pk, s.name) for s in shops]
+        self._choices("shop").choices = [("", "—")] + [(s.pk, s.name) for s in shops]
         if not allow_staff:
-            self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0] != "staff"]
+            self._choices("kind").choices = [("orders", _("Orders (Taobao/Tmall export)"))]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

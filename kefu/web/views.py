@@ -44,7 +44,8 @@ def _require(request: HttpRequest, capability: str) -> None:
 
 def _partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
     """Full page normally; only the named partial for an htmx request that targets it."""
-    if getattr(request, "htmx", False) and not request.htmx.boosted:
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted:
         return render(request, f"{template}#{partial}", ctx)
     return render(request, template, ctx)
 
@@ -93,10 +94,17 @@ def home(request: HttpRequest) -> HttpResponse:
     staff = org.staff_of(request.user)
     shops = org.shop_list(actor=request.user)
     recent_imports = list(_import_runs(request)[:5])
-    return render(request, "web/home.html", {
-        "staff": staff, "scope": scope, "shops": shops, "recent_imports": recent_imports,
-        "policy": policy_in_force(),
-    })
+    return render(
+        request,
+        "web/home.html",
+        {
+            "staff": staff,
+            "scope": scope,
+            "shops": shops,
+            "recent_imports": recent_imports,
+            "policy": policy_in_force(),
+        },
+    )
 
 
 # --- orders ----------------------------------------------------------------------------------
@@ -119,9 +127,15 @@ def orders(request: HttpRequest) -> HttpResponse:
 @login_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     order = commerce.order_get(actor=request.user, order_id=order_id)
-    return render(request, "web/order_detail.html", {
-        "order": order, "events": timeline(order), "remark_form": RemarkForm(),
-    })
+    return render(
+        request,
+        "web/order_detail.html",
+        {
+            "order": order,
+            "events": timeline(order),
+            "remark_form": RemarkForm(),
+        },
+    )
 
 
 @login_required
@@ -132,8 +146,12 @@ def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
     if form.is_valid():
         staff = org.staff_of(request.user)
         try:
-            order_remark_set(actor=request.user, order=order, author=staff.name if staff else request.user.get_username(),
-                             **form.cleaned_data)
+            order_remark_set(
+                actor=request.user,
+                order=order,
+                author=staff.name if staff else request.user.get_username(),
+                **form.cleaned_data,
+            )
             messages.success(request, _("Remark saved."))
         except RemarkError as exc:
             messages.error(request, str(exc))
@@ -155,10 +173,15 @@ def customers(request: HttpRequest) -> HttpResponse:
 @login_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
-    return render(request, "web/customer_detail.html", {
-        "customer": customer, "orders": commerce.customer_orders(actor=request.user, customer=customer),
-        "events": timeline(customer),
-    })
+    return render(
+        request,
+        "web/customer_detail.html",
+        {
+            "customer": customer,
+            "orders": commerce.customer_orders(actor=request.user, customer=customer),
+            "events": timeline(customer),
+        },
+    )
 
 
 @login_required
@@ -166,9 +189,17 @@ def products(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
     shop = _int(request.GET.get("shop"))
     page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
-    return _partial(request, "web/products.html", "results", {
-        "page": page, "q": q or "", "shops": org.shop_list(actor=request.user), "shop": shop,
-    })
+    return _partial(
+        request,
+        "web/products.html",
+        "results",
+        {
+            "page": page,
+            "q": q or "",
+            "shops": org.shop_list(actor=request.user),
+            "shop": shop,
+        },
+    )
 
 
 @login_required
@@ -199,9 +230,15 @@ def teams(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
     team = org.team_get(actor=request.user, team_id=team_id)
-    return render(request, "web/team_detail.html", {
-        "team": team, "members": org.team_members(team=team), "events": timeline(team),
-    })
+    return render(
+        request,
+        "web/team_detail.html",
+        {
+            "team": team,
+            "members": org.team_members(team=team),
+            "events": timeline(team),
+        },
+    )
 
 
 @login_required
@@ -210,10 +247,19 @@ def staff(request: HttpRequest) -> HttpResponse:
     team = _int(request.GET.get("team"))
     position = request.GET.get("position") or None
     page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
-    return _partial(request, "web/staff.html", "results", {
-        "page": page, "q": q or "", "teams": org.team_list(actor=request.user), "team": team,
-        "positions": Position.choices, "position": position or "",
-    })
+    return _partial(
+        request,
+        "web/staff.html",
+        "results",
+        {
+            "page": page,
+            "q": q or "",
+            "teams": org.team_list(actor=request.user),
+            "team": team,
+            "positions": Position.choices,
+            "position": position or "",
+        },
+    )
 
 
 @login_required
@@ -229,7 +275,7 @@ def _import_runs(request: HttpRequest) -> Any:
     qs = ImportRun.objects.select_related("actor")
     if has_capability(request.user, "org.manage"):
         return qs
-    return qs.filter(actor=request.user)
+    return qs.filter(actor_id=request.user.pk)
 
 
 @login_required
@@ -237,8 +283,9 @@ def _import_runs(request: HttpRequest) -> Any:
 def imports(request: HttpRequest) -> HttpResponse:
     _require(request, "orders.import")
     shops = org.shop_list(actor=request.user)
-    form = UploadForm(request.POST or None, request.FILES or None, shops=shops,
-                      allow_staff=has_capability(request.user, "org.manage"))
+    form = UploadForm(
+        request.POST or None, request.FILES or None, shops=shops, allow_staff=has_capability(request.user, "org.manage")
+    )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         data = upload.read()
@@ -252,7 +299,9 @@ def imports(request: HttpRequest) -> HttpResponse:
             form.add_error("file", exc.message)
         else:
             if summary.failed:
-                messages.warning(request, _("Imported with %(n)d bad rows; see the list below.") % {"n": len(summary.failed)})
+                messages.warning(
+                    request, _("Imported with %(n)d bad rows; see the list below.") % {"n": len(summary.failed)}
+                )
             else:
                 messages.success(request, _("Import finished."))
             return redirect("web:import_detail", run_id=summary.run_id)
@@ -275,11 +324,20 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def policy(request: HttpRequest) -> HttpResponse:
     on = _date(request.GET.get("on"))
     in_force = policy_in_force(on)
-    return render(request, "web/policy.html", {
-        "policy": in_force, "doc": in_force.document, "versions": policy_versions(), "on": on,
-        "can_change": has_capability(request.user, "policy.change"),
-        "freight": [(row["amount"], "、".join(row["provinces"])) for row in in_force.document["aftersales"]["freight"]],
-    })
+    return render(
+        request,
+        "web/policy.html",
+        {
+            "policy": in_force,
+            "doc": in_force.document,
+            "versions": policy_versions(),
+            "on": on,
+            "can_change": has_capability(request.user, "policy.change"),
+            "freight": [
+                (row["amount"], "、".join(row["provinces"])) for row in in_force.document["aftersales"]["freight"]
+            ],
+        },
+    )
 
 
 @login_required
@@ -292,8 +350,12 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             document = handbook.parse_toml(form.cleaned_data["text"])
-            version = policy_save(actor=request.user, document=document,
-                                  effective_from=form.cleaned_data["effective_from"], note=form.cleaned_data["note"])
+            version = policy_save(
+                actor=request.user,
+                document=document,
+                effective_from=form.cleaned_data["effective_from"],
+                note=form.cleaned_data["note"],
+            )
         except ValueError as exc:
             problems = [str(exc)]
         except ApplicationError as exc:
@@ -301,8 +363,12 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Policy version %(v)d saved.") % {"v": version.version})
             return redirect("web:policy")
-    return render(request, "web/policy_new.html", {"form": form, "current": current, "problems": problems},
-                  status=400 if problems else 200)
+    return render(
+        request,
+        "web/policy_new.html",
+        {"form": form, "current": current, "problems": problems},
+        status=400 if problems else 200,
+    )
 
 
 # --- audit and tokens -------------------------------------------------------------------------
@@ -325,14 +391,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
     secret = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            token = ApiToken.objects.filter(user=request.user, pk=_int(request.POST["revoke"])).first()
+            token = ApiToken.objects.filter(user_id=request.user.pk or 0, pk=_int(request.POST["revoke"]) or 0).first()
             if token is None:
                 raise Http404("not found")
             token_revoke(actor=request.user, token=token)
             messages.success(request, _("Token revoked."))
             return redirect("web:tokens")
         secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
-    own = ApiToken.objects.filter(user=request.user)
+    own = ApiToken.objects.filter(user_id=request.user.pk or 0)
     return render(request, "web/tokens.html", {"tokens": own, "secret": secret})
 
 
@@ -350,4 +416,4 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
-__all__ = ["Flag", "OrderStatus", "PROVINCES"]
+__all__ = ["PROVINCES", "Flag", "OrderStatus"]

@@ -40,7 +40,7 @@ def test_sign_in_and_open_an_order(world: World, live_server, page) -> None:  # 
     assert world.order_b.order_no not in table.inner_text()  # team B is out of scope
     # htmx filter: changing the status select swaps the results without a full reload
     page.select_option("select[name=status]", "shipped")
-    page.wait_for_function("() => !document.querySelector('#results').innerText.includes('%s')" % world.order_a.order_no)
+    page.wait_for_function(f"() => !document.querySelector('#results').innerText.includes('{world.order_a.order_no}')")
     page.select_option("select[name=status]", "")
     page.wait_for_selector(f"text={world.order_a.order_no}")
     page.click(f"text={world.order_a.order_no}")

@@ -29,8 +29,13 @@ class Command(BaseCommand):
             if opts["what"] == "user":
                 if not opts["password"] or not opts["position"]:
                     raise CommandError("--password and --position are required")
-                user = user_create(actor=actor, username=opts["username"], password=opts["password"],
-                                   position=opts["position"], employee_no=opts["employee_no"])
+                user = user_create(
+                    actor=actor,
+                    username=opts["username"],
+                    password=opts["password"],
+                    position=opts["position"],
+                    employee_no=opts["employee_no"],
+                )
                 self.stdout.write(f"created user {user.get_username()}")
             else:
                 user = get_user_model().objects.filter(username=opts["username"]).first()
