@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
-from kefu.core.events import event_record, event_record_many
+from kefu.core.bulk import bulk_insert
+from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_orders
@@ -113,9 +115,10 @@ def _customers_for(shop: Shop, records: list[OrderRecord], now: dt.datetime) -> 
         found.update(Customer.objects.filter(platform=shop.platform, nick__in=chunk).values_list("nick", "id"))
     missing = [n for n in nick_list if n not in found]
     if missing:
-        Customer.objects.bulk_create(
-            [Customer(platform=shop.platform, nick=n, first_seen_at=now) for n in missing],
-            batch_size=CHUNK,
+        bulk_insert(
+            Customer,
+            ["platform", "nick", "name", "phone", "member_level", "tags", "first_seen_at"],
+            ((shop.platform, n, "", "", "", [], now) for n in missing),
             ignore_conflicts=True,
         )
         for chunk in _chunks(missing, CHUNK):
@@ -162,7 +165,7 @@ def _import_order_chunk(
     now: dt.datetime,
 ) -> None:
     existing = {o.order_no: o for o in Order.objects.filter(shop=shop, order_no__in=[r.order_no for r in chunk])}
-    new_orders: list[Order] = []
+    new_records: list[tuple[OrderRecord, dict[str, Any]]] = []
     changed: list[tuple[Order, dict[str, Any], dict[str, Any]]] = []
     unchanged_orders: list[Order] = []
     update_fields: set[str] = set()
@@ -172,8 +175,10 @@ def _import_order_chunk(
             values["customer_id"] = customers.get(record.values["buyer_nick"])
         order = existing.get(record.order_no)
         if order is None:
-            order = Order(shop=shop, order_no=record.order_no, imported_at=now, **values)
-            new_orders.append(order)
+            if values.get("ordered_at") is None:
+                summary.fail(record.row, "订单创建时间为空 / order created time is blank")
+                continue
+            new_records.append((record, values))
             continue
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
@@ -183,36 +188,30 @@ def _import_order_chunk(
                 before[key], after[key] = current, value
                 setattr(order, key, value)
         if after:
+            order.imported_at = now
             update_fields.update(after)
             changed.append((order, before, after))
         else:
             unchanged_orders.append(order)
-    if new_orders:
-        Order.objects.bulk_create(new_orders, batch_size=CHUNK)
-        if new_orders[0].pk is None:  # backends without RETURNING
-            ids = dict(
-                Order.objects.filter(shop=shop, order_no__in=[o.order_no for o in new_orders]).values_list(
-                    "order_no", "id"
-                )
-            )
-            for o in new_orders:
-                o.pk = ids[o.order_no]
+    new_orders = _insert_orders(shop, new_records, now)
     if changed:
         Order.objects.bulk_update([c[0] for c in changed], sorted(update_fields | {"imported_at"}), batch_size=500)
     line_changes: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
     if lines_by_order:
-        orders = {o.order_no: o for o in (*new_orders, *(c[0] for c in changed), *unchanged_orders)}
+        orders: dict[str, Order | _NewOrder] = {o.order_no: o for o in new_orders}
+        orders.update((o.order_no, o) for o in (*(c[0] for c in changed), *unchanged_orders))
         line_changes = _upsert_lines(shop, orders, lines_by_order, summary, parsed)
     # Orders whose only change is in their lines count as updated.
     new_ids = {o.pk for o in new_orders}
     changed.extend((order, {}, {}) for order in unchanged_orders if order.pk in line_changes)
     summary.created += len(new_orders)
     summary.updated += len(changed)
-    summary.unchanged += len(chunk) - len(new_orders) - len(changed)
-    event_record_many(
+    summary.unchanged += len(unchanged_orders) - sum(1 for o in unchanged_orders if o.pk in line_changes)
+    event_record_bulk(
         actor=actor,
         verb="order.imported",
-        items=[(o, None, {"status": o.status}) for o in new_orders],
+        model=Order,
+        entries=((o.pk, o.order_no, None, {"status": o.status}) for o in new_orders),
         data={"import_run": run_id, "format": parsed.fmt},
         at=now,
     )
@@ -229,9 +228,40 @@ def _import_order_chunk(
     )
 
 
+_ORDER_COLUMNS = [f.name for f in Order._meta.concrete_fields if f.name not in {"id", "shop", "customer"}]
+_ORDER_DEFAULTS = {f.name: f.get_default() for f in Order._meta.concrete_fields if f.name in _ORDER_COLUMNS}
+
+
+@dataclass(frozen=True)
+class _NewOrder:
+    """What the rest of a chunk needs of a freshly inserted order (no model instance needed)."""
+
+    pk: int
+    order_no: str
+    status: str
+
+
+def _insert_orders(
+    shop: Shop, records: list[tuple[OrderRecord, dict[str, Any]]], now: dt.datetime
+) -> list[_NewOrder]:
+    """INSERT the new orders of a chunk in one pass and return them with their ids."""
+    if not records:
+        return []
+    columns = ["shop_id", "customer_id", *_ORDER_COLUMNS]
+    rows = []
+    for record, values in records:
+        merged = {**_ORDER_DEFAULTS, **values, "order_no": record.order_no, "imported_at": now}
+        rows.append([shop.pk, values.get("customer_id"), *(merged[c] for c in _ORDER_COLUMNS)])
+    bulk_insert(Order, columns, rows)
+    ids = dict(
+        Order.objects.filter(shop=shop, order_no__in=[r.order_no for r, _ in records]).values_list("order_no", "id")
+    )
+    return [_NewOrder(ids[record.order_no], record.order_no, values.get("status", "")) for record, values in records]
+
+
 def _upsert_lines(
     shop: Shop,
-    orders: dict[str, Order],
+    orders: Mapping[str, Order | _NewOrder],
     lines_by_order: dict[str, list[LineRecord]],
     summary: ImportSummary,
     parsed: ParsedOrders,

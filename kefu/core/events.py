@@ -87,35 +87,46 @@ def event_record_many(
     items: Iterable[tuple[models.Model, Mapping[str, Any] | None, Mapping[str, Any] | None]],
     data: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
-    batch_size: int = 2000,
 ) -> int:
-    """Bulk form for imports: ``items`` are (subject, before, after) triples with saved subjects."""
+    """Bulk form for imports: ``items`` are (saved subject, before, after) triples."""
+    by_model: dict[type[models.Model], list[tuple[int, str, Any, Any]]] = {}
+    for subject, before, after in items:
+        by_model.setdefault(subject.__class__, []).append((subject.pk, str(subject), before, after))
+    return sum(
+        event_record_bulk(actor=actor, verb=verb, model=model, entries=entries, data=data, at=at)
+        for model, entries in by_model.items()
+    )
+
+
+def event_record_bulk(
+    *,
+    actor: Any,
+    verb: str,
+    model: type[models.Model],
+    entries: Iterable[tuple[int, str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    data: Mapping[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> int:
+    """Append one event per (subject id, label, before, after) without loading the subjects."""
+    from .bulk import bulk_insert
+
     when = at or clock.now()
-    actor_fields = _actor_fields(actor)
+    fields = _actor_fields(actor)
+    actor_id = fields["actor"].pk if fields["actor"] is not None else None
+    ct_id = ContentType.objects.get_for_model(model).pk
     ip = context.client_ip()
     payload = jsonable(data or {})
-    rows: list[Event] = []
-    ct_cache: dict[type, ContentType] = {}
-    for subject, before, after in items:
-        ct = ct_cache.get(subject.__class__)
-        if ct is None:
-            ct = ct_cache[subject.__class__] = ContentType.objects.get_for_model(subject.__class__)
-        rows.append(
-            Event(
-                at=when,
-                verb=verb,
-                subject_type=ct,
-                subject_id=subject.pk,
-                subject_label=str(subject)[:200],
-                before=jsonable(before) if before is not None else None,
-                after=jsonable(after) if after is not None else None,
-                data=payload,
-                ip=ip,
-                **actor_fields,
-            )
-        )
-    Event.objects.bulk_create(rows, batch_size=batch_size)
-    return len(rows)
+    return bulk_insert(
+        Event,
+        ["at", "actor_id", "actor_label", "verb", "subject_type_id", "subject_id", "subject_label", "before", "after",
+         "data", "ip"],
+        (
+            (when, actor_id, fields["actor_label"], verb, ct_id, pk, label[:200],
+             jsonable(before) if before is not None else None, jsonable(after) if after is not None else None,
+             payload, ip)
+            for pk, label, before, after in entries
+        ),
+    )
 
 
 def timeline(subject: models.Model, *, limit: int = 200) -> list[Event]:

@@ -47,6 +47,10 @@ class Sheet:
         return idx
 
 
+_GUARD_START = frozenset("=\'\" \t\r\n\ufeff\u3000")
+_GUARD_END = frozenset("\" \t\r\n\u3000")
+
+
 def clean(value: Any) -> str:
     """Strip BOM, spaces, ="…" guards, a leading apostrophe and surrounding quotes."""
     if value is None:
@@ -62,6 +66,8 @@ def clean(value: Any) -> str:
     text = str(value)
     if not text:
         return ""
+    if text[0] not in _GUARD_START and text[-1] not in _GUARD_END:
+        return text  # the common case: nothing to strip
     text = text.replace("\ufeff", "").strip()
     if text.startswith('="') and text.endswith('"'):
         text = text[2:-1]
