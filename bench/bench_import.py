@@ -46,9 +46,14 @@ def main() -> None:
     assert second.unchanged == args.orders
     assert Order.objects.count() == args.orders
     result = {
-        "db": args.db, "orders": args.orders, "file_mb": round(len(data) / 1e6, 1), "generate_s": round(gen_s, 2),
-        "import_s": round(first_s, 2), "orders_per_s": round(args.orders / first_s),
-        "reimport_s": round(second_s, 2), "reimport_orders_per_s": round(args.orders / second_s),
+        "db": args.db,
+        "orders": args.orders,
+        "file_mb": round(len(data) / 1e6, 1),
+        "generate_s": round(gen_s, 2),
+        "import_s": round(first_s, 2),
+        "orders_per_s": round(args.orders / first_s),
+        "reimport_s": round(second_s, 2),
+        "reimport_orders_per_s": round(args.orders / second_s),
     }
     print(json.dumps(result, ensure_ascii=False))
 

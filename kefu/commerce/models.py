@@ -142,6 +142,7 @@ class Order(models.Model):
             models.Index(fields=["shop", "-ordered_at", "-id"], name="order_shop_recent_idx"),
             models.Index(fields=["status", "-ordered_at", "-id"], name="order_status_recent_idx"),
             models.Index(fields=["shop", "status", "-ordered_at", "-id"], name="order_shop_status_idx"),
+            models.Index(fields=["status", "province", "-ordered_at", "-id"], name="order_status_prov_idx"),
             models.Index(fields=["order_no"], name="order_no_idx"),
             models.Index(fields=["buyer_nick"], name="order_buyer_idx"),
             models.Index(fields=["tracking_no"], name="order_tracking_idx"),

@@ -241,9 +241,7 @@ class _NewOrder:
     status: str
 
 
-def _insert_orders(
-    shop: Shop, records: list[tuple[OrderRecord, dict[str, Any]]], now: dt.datetime
-) -> list[_NewOrder]:
+def _insert_orders(shop: Shop, records: list[tuple[OrderRecord, dict[str, Any]]], now: dt.datetime) -> list[_NewOrder]:
     """INSERT the new orders of a chunk in one pass and return them with their ids."""
     if not records:
         return []

@@ -60,9 +60,8 @@ def bulk_insert(
     adapters = [_adapter(f) for f in fields]
     quote = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(columns))
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(c) for c in db_columns)}) VALUES ({placeholders})"
-        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    sql = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(c) for c in db_columns)}) VALUES ({placeholders})" + (
+        " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     )
     if connection.vendor == "postgresql" and not ignore_conflicts:
         return _copy(opts.db_table, db_columns, adapters, rows)

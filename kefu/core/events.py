@@ -118,12 +118,33 @@ def event_record_bulk(
     payload = jsonable(data or {})
     return bulk_insert(
         Event,
-        ["at", "actor_id", "actor_label", "verb", "subject_type_id", "subject_id", "subject_label", "before", "after",
-         "data", "ip"],
+        [
+            "at",
+            "actor_id",
+            "actor_label",
+            "verb",
+            "subject_type_id",
+            "subject_id",
+            "subject_label",
+            "before",
+            "after",
+            "data",
+            "ip",
+        ],
         (
-            (when, actor_id, fields["actor_label"], verb, ct_id, pk, label[:200],
-             jsonable(before) if before is not None else None, jsonable(after) if after is not None else None,
-             payload, ip)
+            (
+                when,
+                actor_id,
+                fields["actor_label"],
+                verb,
+                ct_id,
+                pk,
+                label[:200],
+                jsonable(before) if before is not None else None,
+                jsonable(after) if after is not None else None,
+                payload,
+                ip,
+            )
             for pk, label, before, after in entries
         ),
     )

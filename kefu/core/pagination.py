@@ -56,10 +56,11 @@ def keyset_page(
             last_id = int(last_id)
         except (TypeError, ValueError) as exc:
             raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
+        # The plain bound first gives the database an index range; the OR only breaks ties.
         if descending:
-            qs = qs.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "id__lt": last_id}))
+            qs = qs.filter(**{f"{key}__lte": value}).filter(Q(**{f"{key}__lt": value}) | Q(id__lt=last_id))
         else:
-            qs = qs.filter(Q(**{f"{key}__gt": value}) | Q(**{key: value, "id__gt": last_id}))
+            qs = qs.filter(**{f"{key}__gte": value}).filter(Q(**{f"{key}__gt": value}) | Q(id__gt=last_id))
     order = [f"-{key}", "-id"] if descending else [key, "id"]
     rows = list(qs.order_by(*order)[: limit + 1])
     next_cursor = None

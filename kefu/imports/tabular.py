@@ -47,8 +47,8 @@ class Sheet:
         return idx
 
 
-_GUARD_START = frozenset("=\'\" \t\r\n\ufeff\u3000")
-_GUARD_END = frozenset("\" \t\r\n\u3000")
+_GUARD_START = frozenset("='\" \t\r\n\ufeff\u3000")
+_GUARD_END = frozenset('" \t\r\n\u3000')
 
 
 def clean(value: Any) -> str:
