@@ -10,8 +10,8 @@ from typing import Any
 from django.db import transaction
 
 from kefu.core import clock
-from kefu.core.errors import ApplicationError
 from kefu.core.bulk import bulk_insert
+from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
 from kefu.imports.tabular import FileFormatError

@@ -60,7 +60,8 @@ def bulk_insert(
     adapters = [_adapter(f) for f in fields]
     quote = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(c) for c in db_columns)}) VALUES ({placeholders})" + (
+    # Identifiers come from model metadata and are quoted; values are always parameters.
+    sql = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(c) for c in db_columns)}) VALUES ({placeholders})" + (  # noqa: S608
         " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     )
     if connection.vendor == "postgresql" and not ignore_conflicts:
