@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
@@ -19,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.commerce import selectors as commerce
 from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.services import order_remark_set, orders_import
+from kefu.commerce.tasks import orders_import_task
 from kefu.core import context, throttle
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
@@ -288,6 +292,12 @@ def imports(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
+        if form.cleaned_data["kind"] == "orders" and upload.size > settings.KEFU_IMPORT_ASYNC_BYTES:
+            shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
+            _queue_orders_import(request, shop, upload)
+            messages.success(request, _("The file is large: it is being imported in the background. "
+                                        "Its result will appear in the import history."))
+            return redirect("web:imports")
         data = upload.read()
         try:
             if form.cleaned_data["kind"] == "staff":
@@ -307,6 +317,16 @@ def imports(request: HttpRequest) -> HttpResponse:
             return redirect("web:import_detail", run_id=summary.run_id)
     page = keyset_page(_import_runs(request), key="started_at", cursor=request.GET.get("cursor"), limit=30)
     return render(request, "web/imports.html", {"form": form, "page": page})
+
+
+def _queue_orders_import(request: HttpRequest, shop: Shop, upload: Any) -> None:
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"  # never the client's name
+    with target.open("wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    orders_import_task(shop.pk, str(target), upload.name[:255], request.user.pk)
 
 
 @login_required

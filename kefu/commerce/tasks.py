@@ -1,0 +1,40 @@
+"""Background jobs for commerce data (Huey: Redis in production, SQLite when embedded)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from huey.contrib.djhuey import db_task
+
+from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor, event_record
+from kefu.org.models import Shop
+
+from .services import orders_import
+
+log = logging.getLogger(__name__)
+
+
+def orders_import_job(*, shop_id: int, path: str, file_name: str, user_id: int | None) -> dict[str, object]:
+    """Import a stored upload, then delete it. The run and its rows are recorded by the service."""
+    file = Path(path)
+    actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    try:
+        shop = Shop.objects.get(pk=shop_id)
+        summary = orders_import(actor=actor or SystemActor("worker"), shop=shop, data=file.read_bytes(),
+                                file_name=file_name)
+        return summary.as_dict()
+    except ApplicationError as exc:
+        event_record(actor=actor or SystemActor("worker"), verb="import.orders_failed",
+                     data={"file": file_name, "code": exc.code, "message": str(exc.message)})
+        log.warning("queued import of %s failed: %s", file_name, exc.message)
+        return {"error": exc.as_dict()}
+    finally:
+        file.unlink(missing_ok=True)
+
+
+@db_task(retries=0)
+def orders_import_task(shop_id: int, path: str, file_name: str, user_id: int | None) -> dict[str, object]:
+    return orders_import_job(shop_id=shop_id, path=path, file_name=file_name, user_id=user_id)
