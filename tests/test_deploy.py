@@ -18,6 +18,7 @@ def test_check_deploy_is_clean_for_production_settings(tmp_path: Path) -> None:
         "KEFU_ALLOWED_HOSTS": "kefu.example.com",
         "KEFU_VAR_DIR": str(tmp_path),
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
