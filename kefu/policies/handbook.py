@@ -93,6 +93,8 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for path in (
         "attendance.free_makeups_per_month",
         "attendance.offduty_makeup_packets",
+        "attendance.punch_window_before_minutes",
+        "attendance.punch_window_after_minutes",
         "leave.rest_days_per_month",
         "leave.rest_notice_days",
         "leave.leave_notice_days",
