@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         _django(["kefu_demo", *rest])
     elif command == "import":
         _django(["kefu_import", *rest])
+    elif command == "attendance":
+        _django(["kefu_attendance", *rest])
     elif command in {"user", "token"}:
         _django(["kefu_user", command, *rest])
     elif command == "manage":

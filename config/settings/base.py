@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "kefu.core",
     "kefu.org",
     "kefu.commerce",
+    "kefu.workforce",
     "kefu.web",
     "kefu.api",
 ]
@@ -165,6 +166,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 KEFU_CURRENCY = "CNY"
+# R-WF-14: the DingTalk group robot for the Monday publication (optional).
+KEFU_DINGTALK_ROBOT_URL = os.environ.get("KEFU_DINGTALK_ROBOT_URL", "")
+KEFU_DINGTALK_ROBOT_SECRET = os.environ.get("KEFU_DINGTALK_ROBOT_SECRET", "")
 
 LOGGING = {
     "version": 1,

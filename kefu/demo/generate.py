@@ -232,3 +232,91 @@ def to_csv(header: list[str], rows: list[list[str]], encoding: str = "gbk") -> b
         out.write(",".join(cell(v) for v in row))
         out.write("\r\n")
     return out.getvalue().encode(encoding, errors="replace")
+
+
+DAILY_HEADER_TOP = ["姓名", "考勤组", "部门", "工号", "职位", "UserId", "日期", "班次", "上班1打卡时间", "上班1打卡结果",
+                    "下班1打卡时间", "下班1打卡结果", "关联的审批单", "出勤天数", "休息天数", "工作时长", "迟到次数", "迟到时长",
+                    "请假", "", "", "旷工天数"]
+DAILY_HEADER_SUB = ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "事假", "病假", "年假", ""]
+WEEKDAYS = "一二三四五六日"
+
+
+def dingtalk_daily_rows(people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11
+                        ) -> list[list[object]]:
+    """Rows of a 每日统计 sheet (data part) for (name, UserId, 工号) people over a month.
+
+    Mostly day shifts with two rest days a week, some night shifts, small deviations, a few late
+    arrivals, early leaves, missing punches, certified make-ups and personal leave days.
+    """
+    import calendar
+
+    rng = random.Random(f"{seed}-{year}-{month}")
+    rows: list[list[object]] = []
+    last = calendar.monthrange(year, month)[1]
+    for index, (name, user_id, employee_no) in enumerate(people):
+        night = index % 4 == 3
+        for day in range(1, last + 1):
+            date = dt.date(year, month, day)
+            label = f"{date:%y-%m-%d} 星期{WEEKDAYS[date.weekday()]}"
+            base = [name, "客服考勤组", "客服部", employee_no, "客服", user_id, label]
+            if (date.weekday() + index) % 7 in (5, 6):
+                rows.append([*base, "休息", "", "休息", "", "休息", "", 0, 1, 0, 0, 0, "", "", "", 0])
+                continue
+            if night:
+                shift, start, end = "晚班 17:00-次日01:00", dt.datetime(year, month, day, 17, 0), \
+                    dt.datetime(year, month, day, 1, 0) + dt.timedelta(days=1)
+            else:
+                shift, start, end = "白班 08:30-17:30", dt.datetime(year, month, day, 8, 30), \
+                    dt.datetime(year, month, day, 17, 30)
+            roll = rng.random()
+            on: dt.datetime | None = start - dt.timedelta(minutes=rng.randrange(1, 20))
+            off: dt.datetime | None = end + dt.timedelta(minutes=rng.randrange(0, 40))
+            on_result, off_result, approval, personal = "正常", "正常", "", ""
+            if roll < 0.05:
+                on = start + dt.timedelta(minutes=rng.choice([3, 12, 25, 45]))
+                on_result = "迟到"
+            elif roll < 0.08:
+                off = end - dt.timedelta(minutes=rng.choice([5, 15]))
+                off_result = "早退"
+            elif roll < 0.10:
+                off, off_result = None, "缺卡"
+            elif roll < 0.12:
+                on_result = "补卡审批通过"
+            elif roll < 0.135:
+                on = off = None
+                on_result = off_result = "事假"
+                approval = f"事假 {date:%m-%d} 08:30 到 {date:%m-%d} 17:30 1天"
+                personal = "1"
+
+            def fmt(value: dt.datetime | None) -> str:
+                if value is None:
+                    return ""
+                prefix = "次日 " if value.date() > date else ""
+                return f"{prefix}{value:%H:%M}"
+
+            rows.append([*base, shift, fmt(on), on_result, fmt(off), off_result, approval, 1, 0, 540, 0, 0,
+                         personal, "", "", 0])
+    return rows
+
+
+def dingtalk_daily_workbook(people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11,
+                            rows: list[list[object]] | None = None) -> bytes:
+    """A 每日统计 workbook as DingTalk exports it: title row, generated-at row, two header rows, data."""
+    import calendar
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "每日统计"
+    last = calendar.monthrange(year, month)[1]
+    ws.append([f"每日统计表 统计日期：{year}-{month:02d}-01 至 {year}-{month:02d}-{last:02d}"])
+    ws.append([f"报表生成时间：{year}-{month:02d}-{last:02d} 09:00"])
+    ws.append(DAILY_HEADER_TOP)
+    ws.append(DAILY_HEADER_SUB)
+    for row in rows if rows is not None else dingtalk_daily_rows(people, year, month, seed):
+        ws.append(row)
+    wb.create_sheet("月度汇总").append(["姓名", "出勤天数"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -19,6 +19,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "refund.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # approve rest and leave (R-WF-8/9)
     "leave.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # certify make-up punches (R-WF-6: the supervisor is recorded as responsible)
+    "attendance.certify": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # import DingTalk attendance, edit the roster of one's team
+    "attendance.import": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    "roster.edit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    # record inspections and awards (R-WF-17)
+    "points.record": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # see the statements of others (team leads see their team's)
+    "statement.view_team": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

@@ -432,8 +432,10 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
     absence = sum((i.absence_days for i in incidents), ZERO)
     red_packets = sum((i.red_packet for i in incidents), ZERO)
     wage = daily_wage(data.base_salary, data.year, data.month)
-    unused = max(ZERO, Decimal(entitled) - rest_taken)
-    lines: list[Line] = [Line("base_salary", data.base_salary, "R-WF-8", "基本月薪 / base monthly salary")]
+    scheduled = [d for d in days if d.shift is not None]
+    # Unused rest days are paid only to someone scheduled to work that month.
+    unused = max(ZERO, Decimal(entitled) - rest_taken) if scheduled else ZERO
+    lines: list[Line] = [Line("base_salary", data.base_salary, "SPEC-3.6", "基本月薪 / base monthly salary")]
     flags: list[str] = []
     if leave_days:
         per = Decimal(leave_policy["leave_deduction_daily_wages"])
@@ -460,7 +462,6 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
     if entitled == 0 and int(leave_policy["rest_days_per_month"]) > 0:
         flags.append("rest_forfeited")
     late_or_early = any(i.kind in {"late", "early"} for i in incidents)
-    scheduled = [d for d in days if d.shift is not None]
     full = bool(scheduled) and not late_or_early and absence == 0 and leave_days == 0
     if full:
         lines.append(Line("full_attendance_bonus", Decimal(att["full_attendance_bonus"]), "R-WF-13",

@@ -15,10 +15,10 @@ from kefu.org.models import Shop
 
 
 class Command(BaseCommand):
-    help = "Import a file: staff FILE.csv | orders FILE --shop NAME [--create-shop]"
+    help = "Import a file: staff FILE.csv | orders FILE --shop NAME [--create-shop] | attendance FILE.xlsx"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["staff", "orders"])
+        parser.add_argument("kind", choices=["staff", "orders", "attendance"])
         parser.add_argument("file")
         parser.add_argument("--shop", help="shop name (orders)")
         parser.add_argument("--create-shop", action="store_true", help="create the shop if it does not exist")
@@ -36,6 +36,10 @@ class Command(BaseCommand):
                 from kefu.org.services import staff_import
 
                 summary = staff_import(actor=actor, data=data, file_name=path.name)
+            elif opts["kind"] == "attendance":
+                from kefu.workforce.services import attendance_import
+
+                summary = attendance_import(actor=actor, data=data, file_name=path.name)
             else:
                 summary = self._orders(opts, data, path.name, actor)
         except ApplicationError as exc:

@@ -1,0 +1,244 @@
+"""DingTalk attendance exports (FORMATS.md §1a, §1b) → typed day rows and punches. Pure Python.
+
+每日统计 (daily statistics workbook): title row, generated-at row, two header rows (sub-headers under
+groups such as 请假), data from row 5. 原始记录 (raw punches): one header row, one punch per row.
+Both are detected by header. DingTalk's own verdicts are kept only as text; Kefu recomputes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .tabular import FileFormatError, RowError, clean, raw_tables
+
+LEAVE_WORDS = ("请假", "事假", "病假", "年假", "调休", "婚假", "产假", "丧假", "陪产假")
+PERSONAL_LEAVE = ("事假", "请假")
+MAKEUP_WORDS = ("补卡审批通过", "举证打卡审批通过")
+_DATE = re.compile(r"^(\d{2,4})[-/](\d{1,2})[-/](\d{1,2})")
+_TIME = re.compile(r"(次日|昨日)?\s*(\d{1,2}):(\d{2})")
+_SHIFT = re.compile(r"^(?P<name>[^\s\d]+)\s*(?P<start>\d{1,2}:\d{2})?-?(?:次日)?(?P<end>\d{1,2}:\d{2})?")
+_NAME_SUFFIX = re.compile(r"[（(]离职[)）]$")
+
+
+@dataclass
+class DayRow:
+    """One person-day of 每日统计."""
+
+    row: int
+    name: str
+    user_id: str
+    employee_no: str
+    date: dt.date
+    shift: str | None  # shift name (白班); "" for a rest day; None when not scheduled
+    punches: list[tuple[dt.datetime, str, str]] = field(default_factory=list)  # (time, on|off, result text)
+    leave_kind: str | None = None  # a leave type seen in a result cell or the approval text
+    leave_personal: bool = False
+    approval: str = ""
+
+
+@dataclass
+class RawPunch:
+    row: int
+    name: str
+    user_id: str
+    employee_no: str
+    date: dt.date
+    at: dt.datetime
+    kind: str  # on | off | unknown
+    result: str
+
+
+@dataclass
+class ParsedAttendance:
+    fmt: str
+    days: list[DayRow] = field(default_factory=list)
+    punches: list[RawPunch] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    period: tuple[dt.date, dt.date] | None = None
+
+
+def person_name(text: str) -> str:
+    """A name without DingTalk's （离职） suffix."""
+    return _NAME_SUFFIX.sub("", text.strip()).strip()
+
+
+def parse_day(text: str) -> dt.date:
+    """``26-10-05 星期一`` / ``2026-10-05`` → date."""
+    m = _DATE.match(text.strip())
+    if not m:
+        raise ValueError(f"日期无法识别: {text!r} / unreadable date")
+    year = int(m.group(1))
+    year = year + 2000 if year < 100 else year
+    return dt.date(year, int(m.group(2)), int(m.group(3)))
+
+
+def parse_punch_time(day: dt.date, text: str) -> dt.datetime | None:
+    """``08:31`` on ``day``; ``次日 00:58`` the next day, ``昨日 23:40`` the day before; blank → None."""
+    text = text.strip()
+    if not text or text in {"--", "-"}:
+        return None
+    m = _TIME.search(text)
+    if not m:
+        raise ValueError(f"打卡时间无法识别: {text!r} / unreadable punch time")
+    offset = {"次日": 1, "昨日": -1}.get(m.group(1) or "", 0)
+    hour, minute = int(m.group(2)), int(m.group(3))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"打卡时间无法识别: {text!r} / unreadable punch time")
+    return dt.datetime.combine(day + dt.timedelta(days=offset), dt.time(hour, minute))
+
+
+def parse_shift(text: str) -> str | None:
+    """``白班 08:30-17:30`` → ``白班``; ``休息`` → ``""``; ``未排班``/``不在考勤组``/blank → None."""
+    text = text.strip()
+    if not text or text in {"未排班", "不在考勤组", "--"}:
+        return None
+    if text.startswith("休息"):
+        return ""
+    m = _SHIFT.match(text)
+    return m.group("name") if m else text
+
+
+def _leave_in(texts: list[str]) -> tuple[str | None, bool]:
+    for text in texts:
+        for word in LEAVE_WORDS:
+            if word in text:
+                return word, word in PERSONAL_LEAVE
+    return None, False
+
+
+def detect(rows: list[list[Any]]) -> tuple[str, int] | None:
+    """(format, header row) of a table, by its header."""
+    for index, row in enumerate(rows[:6]):
+        cells = {clean(c) for c in row}
+        if {"姓名", "日期", "班次"} <= cells or ({"姓名", "日期"} <= cells and "上班1打卡时间" in cells):
+            return "dingtalk_daily", index + 1
+        if {"姓名", "考勤日期", "打卡时间"} <= cells:
+            return "dingtalk_raw", index + 1
+    return None
+
+
+def parse_attendance(data: bytes) -> ParsedAttendance:
+    tables = raw_tables(data)
+    # Prefer the 每日统计 sheet, then 原始记录, then anything recognisable.
+    ranked = sorted(tables, key=lambda t: {"每日统计": 0, "原始记录": 1}.get(t[0], 2))
+    for _name, raw in ranked:
+        found = detect(raw)
+        if found is None:
+            continue
+        fmt, header_row = found
+        if fmt == "dingtalk_daily":
+            return _parse_daily(raw, header_row)
+        return _parse_raw(raw, header_row)
+    raise FileFormatError("无法识别的钉钉考勤导出(需要 每日统计 或 原始记录 表头) / unrecognised DingTalk export")
+
+
+def _header(raw: list[list[Any]], header_row: int) -> tuple[list[str], int]:
+    """Merge the two header rows of 每日统计 (the sub-header wins where present)."""
+    top = [clean(c) for c in raw[header_row - 1]]
+    if len(raw) > header_row:
+        second = [clean(c) for c in raw[header_row]]
+        # The second row is a header row when it has no date in the 日期 column.
+        date_col = top.index("日期") if "日期" in top else -1
+        is_header = date_col >= 0 and (date_col >= len(second) or not _DATE.match(second[date_col] or ""))
+        if is_header:
+            width = max(len(top), len(second))
+            merged = []
+            for i in range(width):
+                sub = second[i] if i < len(second) else ""
+                merged.append(sub or (top[i] if i < len(top) else ""))
+            return merged, header_row + 1
+    return top, header_row
+
+
+def _period(raw: list[list[Any]]) -> tuple[dt.date, dt.date] | None:
+    for row in raw[:2]:
+        for cell in row:
+            text = clean(cell)
+            m = re.search(r"(\d{4}-\d{2}-\d{2})\s*至\s*(\d{4}-\d{2}-\d{2})", text)
+            if m:
+                return dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))
+    return None
+
+
+def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
+    header, last_header_row = _header(raw, header_row)
+    idx = {name: i for i, name in reversed(list(enumerate(header))) if name}
+    out = ParsedAttendance(fmt="dingtalk_daily", period=_period(raw))
+    punch_cols: list[tuple[int, int | None, str]] = []
+    for name, i in sorted(idx.items(), key=lambda kv: kv[1]):
+        m = re.match(r"^(上班|下班)(\d+)打卡时间$", name)
+        if m:
+            result_col = idx.get(f"{m.group(1)}{m.group(2)}打卡结果")
+            punch_cols.append((i, result_col, "on" if m.group(1) == "上班" else "off"))
+    leave_cols = [i for name, i in idx.items() if any(w in name for w in LEAVE_WORDS) and "时长" not in name]
+
+    def cell(row: list[Any], name: str) -> str:
+        i = idx.get(name)
+        return clean(row[i]) if i is not None and i < len(row) else ""
+
+    for offset, row in enumerate(raw[last_header_row:], start=last_header_row + 1):
+        if not row or all(clean(c) == "" for c in row):
+            continue
+        try:
+            name = person_name(cell(row, "姓名"))
+            if not name:
+                raise ValueError("姓名为空 / name is blank")
+            day = parse_day(cell(row, "日期"))
+            results: list[str] = []
+            punches = []
+            for time_col, result_col, kind in punch_cols:
+                result = clean(row[result_col]) if result_col is not None and result_col < len(row) else ""
+                results.append(result)
+                at = parse_punch_time(day, clean(row[time_col]) if time_col < len(row) else "")
+                if at is not None:
+                    punches.append((at, kind, result))
+            approval = cell(row, "关联的审批单")
+            leave_values = [clean(row[i]) for i in leave_cols if i < len(row)]
+            leave_kind, personal = _leave_in([*results, approval])
+            if leave_kind is None and any(v and v not in {"0", "--"} for v in leave_values):
+                leave_kind, personal = "请假", True
+            out.days.append(DayRow(
+                row=offset, name=name, user_id=cell(row, "UserId"), employee_no=cell(row, "工号"), date=day,
+                shift=parse_shift(cell(row, "班次")), punches=punches, leave_kind=leave_kind,
+                leave_personal=personal, approval=approval,
+            ))
+        except ValueError as exc:
+            out.errors.append(RowError(offset, str(exc)))
+    return out
+
+
+def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
+    header = [clean(c) for c in raw[header_row - 1]]
+    idx = {name: i for i, name in reversed(list(enumerate(header))) if name}
+    out = ParsedAttendance(fmt="dingtalk_raw")
+
+    def cell(row: list[Any], name: str) -> str:
+        i = idx.get(name)
+        return clean(row[i]) if i is not None and i < len(row) else ""
+
+    for offset, row in enumerate(raw[header_row:], start=header_row + 1):
+        if not row or all(clean(c) == "" for c in row):
+            continue
+        try:
+            name = person_name(cell(row, "姓名"))
+            if not name:
+                raise ValueError("姓名为空 / name is blank")
+            day = parse_day(cell(row, "考勤日期"))
+            real = cell(row, "打卡时间")
+            if _DATE.match(real):
+                at = dt.datetime.fromisoformat(real.replace("/", "-")[:16] if len(real) >= 16 else real)
+            else:
+                parsed = parse_punch_time(day, real)
+                if parsed is None:
+                    raise ValueError("打卡时间为空 / punch time is blank")
+                at = parsed
+            scheduled = cell(row, "考勤时间")
+            kind = "on" if "上班" in scheduled else "off" if "下班" in scheduled else "unknown"
+            out.punches.append(RawPunch(offset, name, cell(row, "UserId"), cell(row, "工号"), day, at, kind,
+                                        cell(row, "打卡结果")))
+        except ValueError as exc:
+            out.errors.append(RowError(offset, str(exc)))
+    return out

@@ -1,0 +1,59 @@
+"""``kefu attendance statement --month YYYY-MM [--format json|csv|xlsx] [--output FILE] [--team NAME]``
+and ``kefu attendance publish`` (the Monday publication, by hand)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Attendance: the monthly statement, or the weekly publication"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=["statement", "publish"])
+        parser.add_argument("--month", help="YYYY-MM")
+        parser.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+        parser.add_argument("--output", help="file to write (default: standard output; required for xlsx)")
+        parser.add_argument("--team", help="only this team")
+        parser.add_argument("--staff", help="only this employee no.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["action"] == "publish":
+            from kefu.workforce.publication import weekly_publish
+
+            result = weekly_publish()
+            self.stdout.write(result["text"])
+            return
+        from kefu.org.models import Staff
+        from kefu.workforce.exports import to_csv, to_xlsx
+        from kefu.workforce.selectors import statement_document
+
+        match = re.fullmatch(r"(\d{4})-(\d{2})", opts.get("month") or "")
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise CommandError("--month YYYY-MM is required")
+        qs = Staff.objects.filter(active=True).select_related("team").order_by("employee_no")
+        if opts.get("team"):
+            qs = qs.filter(team__name=opts["team"])
+        if opts.get("staff"):
+            qs = qs.filter(employee_no=opts["staff"])
+        document = statement_document(staff=list(qs), year=int(match.group(1)), month=int(match.group(2)))
+        if opts["format"] == "json":
+            data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
+        elif opts["format"] == "csv":
+            data = to_csv(document)
+        else:
+            if not opts.get("output"):
+                raise CommandError("--output FILE is required for xlsx")
+            data = to_xlsx(document)
+        if opts.get("output"):
+            Path(opts["output"]).write_bytes(data)
+            self.stderr.write(f"wrote {opts['output']} ({len(document['staff'])} staff)")
+        else:
+            sys.stdout.flush()
+            self.stdout.write(data.decode("utf-8-sig"))

@@ -1,0 +1,208 @@
+"""Workforce (SPEC §3): roster, punches, rest/leave requests, red-packet and points ledgers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.models import AppendOnlyError
+from kefu.core.scoping import RestrictedQuerySet
+from kefu.org.models import Staff
+
+
+class RosterEntry(models.Model):
+    """One staff member's shift (policy shift code) or rest on one date (R-WF-1)."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="roster", verbose_name=_("staff member"))
+    date = models.DateField(_("date"))
+    shift_code = models.CharField(_("shift"), max_length=16, blank=True, help_text=_("blank = rest day"))
+    source = models.CharField(_("source"), max_length=16, default="manual")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "staff__team_id"
+
+    class Meta:
+        ordering = ["date", "staff_id"]
+        constraints = [models.UniqueConstraint(fields=["staff", "date"], name="roster_staff_date_unique")]
+        indexes = [models.Index(fields=["date", "staff"], name="roster_date_idx")]
+        verbose_name = _("roster entry")
+        verbose_name_plural = _("roster")
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.date} {self.shift_code or 'rest'}"
+
+
+class PunchKind(models.TextChoices):
+    ON = "on", _("On duty")
+    OFF = "off", _("Off duty")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class PunchSource(models.TextChoices):
+    APP = "app", _("App")
+    MACHINE = "machine", _("Machine")
+    MAKEUP = "makeup", _("Certified make-up")
+    API = "api", _("API")
+
+
+class Punch(models.Model):
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="punches", verbose_name=_("staff member"))
+    at = models.DateTimeField(_("time"))
+    kind = models.CharField(_("kind"), max_length=8, choices=PunchKind.choices, default=PunchKind.UNKNOWN)
+    source = models.CharField(_("source"), max_length=8, choices=PunchSource.choices, default=PunchSource.APP)
+    certified_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("certified by")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "staff__team_id"
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "at", "kind", "source"], name="punch_unique"),
+        ]
+        indexes = [models.Index(fields=["staff", "at"], name="punch_staff_at_idx")]
+        verbose_name = _("punch")
+        verbose_name_plural = _("punches")
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+class RequestKind(models.TextChoices):
+    REST = "rest", _("Rest day")
+    PERSONAL = "personal", _("Personal leave")
+    SICK = "sick", _("Sick leave")
+    ANNUAL = "annual", _("Annual leave")
+    OTHER = "other", _("Other leave")
+
+
+class RequestStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class LeaveRequest(models.Model):
+    """A rest-day (R-WF-8) or leave (R-WF-9) request with its approval workflow."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="requests", verbose_name=_("staff member"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RequestKind.choices)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("to"))
+    half_day = models.BooleanField(_("half day"), default=False)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    emergency = models.BooleanField(_("emergency (reported by phone)"), default=False)
+    late_submission = models.BooleanField(_("submitted late"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=RequestStatus.choices, default=RequestStatus.DRAFT)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    comment = models.CharField(_("comment"), max_length=300, blank=True)
+    source = models.CharField(_("source"), max_length=16, default="kefu")
+    external_ref = models.CharField(max_length=200, blank=True, db_index=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "staff__team_id"
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        indexes = [models.Index(fields=["staff", "start_date"], name="request_staff_start_idx")]
+        verbose_name = _("rest/leave request")
+        verbose_name_plural = _("rest/leave requests")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.start_date}–{self.end_date}"
+
+    @property
+    def days(self) -> Decimal:
+        if self.half_day:
+            return Decimal("0.5")
+        return Decimal((self.end_date - self.start_date).days + 1)
+
+
+class RedPacket(models.Model):
+    """R-WF-5: an obligation to send a red packet to the group, due at the next Monday publication."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="red_packets",
+                              verbose_name=_("staff member"))
+    incident_date = models.DateField(_("incident date"))
+    kind = models.CharField(_("kind"), max_length=16)
+    minutes = models.PositiveIntegerField(_("minutes"), default=0)
+    amount = models.DecimalField(_("amount"), max_digits=8, decimal_places=2)
+    packets = models.PositiveSmallIntegerField(_("packets"), default=5)
+    due_date = models.DateField(_("due"))
+    rule = models.CharField(_("rule"), max_length=16)
+    basis = models.CharField(_("basis"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "staff__team_id"
+
+    class Meta:
+        ordering = ["due_date", "staff_id", "incident_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "incident_date", "kind"], name="red_packet_unique"),
+        ]
+        verbose_name = _("red packet")
+        verbose_name_plural = _("red packets")
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.incident_date} ¥{self.amount}"
+
+
+class RedPacketEntry(models.Model):
+    """Append-only ledger of a red packet: due, doubled (overdue), sent."""
+
+    packet = models.ForeignKey(RedPacket, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=10)  # due | doubled | sent
+    amount = models.DecimalField(max_digits=8, decimal_places=2)
+    at = models.DateTimeField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [models.UniqueConstraint(fields=["packet", "kind"], name="red_packet_entry_once")]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("red-packet ledger entries are append-only")
+        super().save(*args, **kwargs)
+
+
+class PointEntry(models.Model):
+    """R-WF-15/16/17: an inspection finding or award; append-only (a mistake is reversed, never edited)."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="points", verbose_name=_("staff member"))
+    item_code = models.CharField(_("item"), max_length=32)
+    item_name = models.CharField(_("item name"), max_length=100)
+    points = models.IntegerField(_("points"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    at = models.DateTimeField(_("time"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "staff__team_id"
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["staff", "at"], name="points_staff_at_idx")]
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} {self.item_code} {self.points:+d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("points entries are append-only; reverse instead")
+        super().save(*args, **kwargs)

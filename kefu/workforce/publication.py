@@ -1,0 +1,126 @@
+"""R-WF-14: the Monday publication of last week's attendance and the red packets due, and the
+DingTalk group robot (FORMATS.md §1d) it is sent to when configured."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+
+from kefu.core import clock
+from kefu.core.events import event_record
+from kefu.org.models import Staff
+
+from .selectors import weekly_attendance
+from .services import red_packets_double_overdue, red_packets_from_incidents
+
+
+def signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """DingTalk robot signing: HMAC-SHA256 of ``timestamp\\nsecret``, base64, URL-encoded."""
+    to_sign = f"{timestamp_ms}\n{secret}".encode()
+    digest = hmac.new(secret.encode(), to_sign, hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}timestamp={timestamp_ms}&sign={sign}"
+
+
+def robot_send(*, url: str, secret: str, title: str, text: str, timeout: float = 10.0) -> dict[str, Any]:
+    """POST a markdown message to a DingTalk custom robot; returns the robot's JSON answer."""
+    target = signed_url(url, secret, int(time.time() * 1000)) if secret else url
+    body = json.dumps({"msgtype": "markdown", "markdown": {"title": title, "text": text}}, ensure_ascii=False)
+    request = urllib.request.Request(  # noqa: S310 (the URL is the configured robot webhook)
+        target, data=body.encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        answer: dict[str, Any] = json.loads(response.read().decode("utf-8") or "{}")
+    if answer.get("errcode", 0) != 0:
+        raise RuntimeError(f"DingTalk robot refused the message: {answer}")
+    return answer
+
+
+def publication_text(rows: list[dict[str, Any]], monday: dt.date, due: list[Any]) -> str:
+    sunday = monday + dt.timedelta(days=6)
+    lines = [f"### 上周考勤公布 {monday:%m-%d} ~ {sunday:%m-%d}", ""]
+    for row in rows:
+        incidents = row["incidents"]
+        if not incidents:
+            continue
+        parts = []
+        for inc in incidents:
+            label = {"late": "迟到", "early": "早退", "missing": "缺卡", "absent": "旷工", "makeup": "补卡"}[inc.kind]
+            detail = f"{inc.minutes}分钟" if inc.minutes else ""
+            money = f" 红包¥{inc.red_packet}" if inc.red_packet else ""
+            parts.append(f"{inc.date:%m-%d} {label}{detail}{money}")
+        lines.append(f"- **{row['staff'].name}**:" + ";".join(parts))
+    if len(lines) == 2:
+        lines.append("上周全员考勤正常。")
+    if due:
+        lines += ["", "#### 应发红包(发红包者自己不能抢;漏发者补发双倍)"]
+        for packet in due:
+            lines.append(f"- {packet.staff.name} ¥{packet.amount} × {packet.packets}个(R-WF-5,{packet.incident_date:%m-%d})")
+    return "\n".join(lines)
+
+
+def publication_due(now: dt.datetime) -> bool:
+    """Whether the publication of the week before ``now`` (local) is due and not yet made."""
+    from kefu.core.models import Event
+    from kefu.core.policy_store import policy_in_force
+
+    att = policy_in_force(now.date()).document["attendance"]
+    hour, minute = (int(x) for x in att["publication_time"].split(":"))
+    if now.weekday() != int(att["publication_weekday"]) or (now.hour, now.minute) < (hour, minute):
+        return False
+    monday = now.date() - dt.timedelta(days=now.weekday() + 7)
+    return not Event.objects.filter(verb="attendance.published", data__week=monday.isoformat()).exists()
+
+
+def weekly_publish(*, today: dt.date | None = None) -> dict[str, Any]:
+    """Publish last week's attendance; create the red-packet obligations; double overdue ones."""
+    from .selectors import red_packets_open
+
+    today = today or clock.today()
+    monday = today - dt.timedelta(days=today.weekday() + 7)
+    staff = list(Staff.objects.filter(active=True).select_related("team").order_by("team__name", "employee_no"))
+    rows = weekly_attendance(staff=staff, monday=monday)
+    for row in rows:
+        red_packets_from_incidents(staff=row["staff"], incidents=row["incidents"])
+    doubled = red_packets_double_overdue(today=today)
+    due = red_packets_open(actor=_system_user(), due_before=today)
+    text = publication_text(rows, monday, due)
+    sent = False
+    url = getattr(settings, "KEFU_DINGTALK_ROBOT_URL", "")
+    if url:
+        robot_send(url=url, secret=getattr(settings, "KEFU_DINGTALK_ROBOT_SECRET", ""), title="上周考勤公布",
+                   text=text)
+        sent = True
+    event_record(actor=None, verb="attendance.published", data={"week": monday, "robot": sent, "doubled": doubled})
+    return {"week": monday.isoformat(), "text": text, "robot": sent, "doubled": doubled}
+
+
+class _SystemUser:
+    """The scheduler acts for the whole department."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+    _kefu_scope = None
+
+    def get_username(self) -> str:
+        return "system"
+
+
+def _system_user() -> Any:
+    from kefu.core.scoping import Scope
+
+    user = _SystemUser()
+    user._kefu_scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset())  # type: ignore[assignment]
+    return user

@@ -1,0 +1,199 @@
+"""Reads for the workforce, scoped to the actor: statements, roster grid, inbox, points."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, Sum
+
+from kefu.core import clock
+from kefu.core.policy_store import Policy, policy_in_force
+from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+from kefu.policies import attendance as rules
+
+from .models import LeaveRequest, PointEntry, Punch, RedPacket, RequestKind, RequestStatus, RosterEntry
+
+
+def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _aware(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=clock.local_tz())
+
+
+def _approved_days(requests: list[LeaveRequest], low: dt.date, high: dt.date) -> list[tuple[LeaveRequest, dt.date]]:
+    out = []
+    for req in requests:
+        day = max(req.start_date, low)
+        while day <= min(req.end_date, high):
+            out.append((req, day))
+            day += dt.timedelta(days=1)
+    return out
+
+
+def _leave_total(requests: list[LeaveRequest], low: dt.date, high: dt.date, *, personal_only: bool) -> Decimal:
+    total = Decimal("0")
+    for req, _day in _approved_days(requests, low, high):
+        if req.kind == RequestKind.REST:
+            continue
+        if personal_only and req.kind != RequestKind.PERSONAL:
+            continue
+        total += Decimal("0.5") if req.half_day else Decimal("1")
+    return total
+
+
+def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | None = None) -> list[rules.Statement]:
+    """Statements for many staff in a handful of queries (one per table, whatever the head count)."""
+    first, last = month_bounds(year, month)
+    policy = policy or policy_in_force(first)  # the version in force when the month began
+    ids = [s.pk for s in staff]
+    roster: dict[int, dict[dt.date, str | None]] = defaultdict(dict)
+    for staff_id, day, code in RosterEntry.objects.filter(staff_id__in=ids, date__gte=first, date__lte=last) \
+            .values_list("staff_id", "date", "shift_code"):
+        roster[staff_id][day] = code or None
+    punches: dict[int, list[rules.Punch]] = defaultdict(list)
+    tz = clock.local_tz()
+    for staff_id, at, kind, source, pk in Punch.objects.filter(
+        staff_id__in=ids, at__gte=_aware(first - dt.timedelta(days=1)), at__lt=_aware(last + dt.timedelta(days=2))
+    ).values_list("staff_id", "at", "kind", "source", "pk"):
+        punches[staff_id].append(rules.Punch(at.astimezone(tz).replace(tzinfo=None), kind, source, f"punch:{pk}"))
+    year_start = dt.date(year, 1, 1)
+    prev_first = (first - dt.timedelta(days=1)).replace(day=1)
+    requests: dict[int, list[LeaveRequest]] = defaultdict(list)
+    for req in LeaveRequest.objects.filter(staff_id__in=ids, status=RequestStatus.APPROVED,
+                                           end_date__gte=min(year_start, prev_first), start_date__lte=last):
+        requests[req.staff_id].append(req)
+    points = dict(
+        PointEntry.objects.filter(staff_id__in=ids, at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
+        .values("staff_id").annotate(total=Sum("points")).values_list("staff_id", "total")
+    )
+    out = []
+    for member in staff:
+        reqs = requests.get(member.pk, [])
+        month_requests = [
+            rules.Request(day, rules.REST if req.kind == RequestKind.REST else rules.LEAVE,
+                          Decimal("0.5") if req.half_day else Decimal("1"), req.kind == RequestKind.PERSONAL,
+                          f"request:{req.pk}")
+            for req, day in _approved_days(reqs, first, last)
+        ]
+        data = rules.StaffMonthInput(
+            employee_no=member.employee_no,
+            name=member.name,
+            base_salary=member.base_salary,
+            year=year,
+            month=month,
+            roster=roster.get(member.pk, {}),
+            punches=punches.get(member.pk, []),
+            requests=month_requests,
+            leave_days_previous_month=_leave_total(reqs, prev_first, first - dt.timedelta(days=1), personal_only=False),
+            personal_leave_days_before_month=_leave_total(reqs, year_start, first - dt.timedelta(days=1),
+                                                          personal_only=True) if month > 1 else Decimal("0"),
+            points=int(points.get(member.pk) or 0),
+        )
+        out.append(rules.evaluate_month(policy.document, data))
+    return out
+
+
+def statement_document(*, staff: list[Staff], year: int, month: int) -> dict[str, Any]:
+    """The JSON form of the monthly statement (issue 3 §8)."""
+    policy = policy_in_force(month_bounds(year, month)[0])
+    items = statements(staff=staff, year=year, month=month, policy=policy)
+    return {"month": f"{year:04d}-{month:02d}", "policy": policy.ref(), "staff": [s.as_dict() for s in items]}
+
+
+def visible_staff(*, actor: Any, team: int | None = None, include_inactive: bool = False) -> list[Staff]:
+    qs = Staff.objects.restrict(actor).select_related("team").order_by("team__name", "employee_no")
+    if not include_inactive:
+        qs = qs.filter(active=True)
+    if team:
+        qs = qs.filter(team_id=team)
+    return list(qs)
+
+
+def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
+    """One's own statement always; others' with the team permission and inside the scope (404 otherwise)."""
+    from kefu.org.permissions import has_capability
+    from kefu.org.selectors import staff_of
+
+    own = staff_of(actor)
+    if own is not None and own.pk == staff_id:
+        return own
+    if not has_capability(actor, "statement.view_team"):
+        from django.http import Http404
+
+        raise Http404("not found")
+    return access_object(actor, Staff.objects.select_related("team"), pk=staff_id)
+
+
+def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[str, Any]:
+    first, last = month_bounds(year, month)
+    members = visible_staff(actor=actor, team=team)
+    entries = {(e.staff_id, e.date): e.shift_code for e in RosterEntry.objects.filter(
+        staff_id__in=[m.pk for m in members], date__gte=first, date__lte=last)}
+    days = list(rules.month_dates(year, month))
+    rows = [{"staff": m, "cells": [(d, entries.get((m.pk, d))) for d in days]} for m in members]
+    return {"days": days, "rows": rows}
+
+
+def approvals_inbox(*, actor: Any) -> list[LeaveRequest]:
+    return list(LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED)
+                .select_related("staff", "staff__team").order_by("start_date", "id"))
+
+
+def request_get(*, actor: Any, request_id: int) -> LeaveRequest:
+    return access_object(actor, LeaveRequest.objects.select_related("staff", "decided_by"), pk=request_id)
+
+
+def my_requests(*, staff: Staff) -> list[LeaveRequest]:
+    return list(LeaveRequest.objects.filter(staff=staff).select_related("decided_by").order_by("-start_date")[:50])
+
+
+def red_packets_open(*, actor: Any, due_before: dt.date | None = None) -> list[RedPacket]:
+    qs = RedPacket.objects.restrict(actor).exclude(entries__kind="sent").select_related("staff") \
+        .prefetch_related("entries")
+    if due_before:
+        qs = qs.filter(due_date__lte=due_before)
+    return list(qs.order_by("due_date", "staff__employee_no"))
+
+
+def red_packet_get(*, actor: Any, packet_id: int) -> RedPacket:
+    return access_object(actor, RedPacket.objects.select_related("staff").prefetch_related("entries"), pk=packet_id)
+
+
+def points_entries(*, actor: Any, day: dt.date | None = None, limit: int = 200) -> list[PointEntry]:
+    qs = PointEntry.objects.restrict(actor).select_related("staff", "staff__team", "recorded_by")
+    if day:
+        qs = qs.filter(at__gte=_aware(day), at__lt=_aware(day + dt.timedelta(days=1)))
+    return list(qs.order_by("-at", "-id")[:limit])
+
+
+def points_entry_get(*, actor: Any, entry_id: int) -> PointEntry:
+    return access_object(actor, PointEntry.objects.select_related("staff"), pk=entry_id)
+
+
+def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]:
+    first, last = month_bounds(year, month)
+    rows = (PointEntry.objects.restrict(actor)
+            .filter(at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
+            .values("staff_id", "staff__name", "staff__employee_no", "staff__team__name")
+            .annotate(total=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)),
+                      minus=Sum("points", filter=Q(points__lt=0)))
+            .order_by("-total", "staff__employee_no"))
+    return list(rows)
+
+
+def weekly_attendance(*, staff: list[Staff], monday: dt.date) -> list[dict[str, Any]]:
+    """R-WF-14: last week's (Mon–Sun) incidents per person, for the Monday publication."""
+    sunday = monday + dt.timedelta(days=6)
+    months = sorted({(monday.year, monday.month), (sunday.year, sunday.month)})
+    by_staff: dict[str, list[rules.Incident]] = defaultdict(list)
+    for year, month in months:
+        for st in statements(staff=staff, year=year, month=month):
+            by_staff[st.employee_no] += [i for i in st.incidents if monday <= i.date <= sunday]
+    return [{"staff": member, "incidents": by_staff.get(member.employee_no, [])} for member in staff]

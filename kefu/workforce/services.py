@@ -1,0 +1,422 @@
+"""Writes for the workforce: roster, punches and make-ups, requests, red packets, points, imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError, PermissionDenied
+from kefu.core.events import event_record
+from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
+from kefu.core.policy_store import policy_in_force
+from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
+from kefu.imports.tabular import FileFormatError
+from kefu.org.models import Position, Staff
+from kefu.org.permissions import has_capability
+from kefu.org.selectors import staff_of
+from kefu.policies import attendance as rules
+
+from .models import (
+    LeaveRequest,
+    PointEntry,
+    Punch,
+    PunchKind,
+    PunchSource,
+    RedPacket,
+    RedPacketEntry,
+    RequestKind,
+    RequestStatus,
+    RosterEntry,
+)
+
+
+def _require(actor: Any, capability: str) -> None:
+    if not has_capability(actor, capability):
+        raise PermissionDenied()
+
+
+def _in_scope(actor: Any, staff: Staff) -> None:
+    if not Staff.objects.restrict(actor).filter(pk=staff.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+
+
+# --- roster ---------------------------------------------------------------------------------------
+
+
+def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | None, source: str = "manual") -> None:
+    """Assign a shift (policy shift code) or a rest day (None) to one staff member on one date."""
+    if source == "manual":
+        _require(actor, "roster.edit")
+        _in_scope(actor, staff)
+    code = shift_code or ""
+    if code and code not in rules.shift_types(policy_in_force(date).document):
+        raise ApplicationError("unknown_shift", f"班次不存在 / unknown shift {code!r}")
+    entry = RosterEntry.objects.filter(staff=staff, date=date).first()
+    if entry is not None and entry.shift_code == code:
+        return
+    before = {"shift": entry.shift_code if entry else None}
+    RosterEntry.objects.update_or_create(staff=staff, date=date, defaults={"shift_code": code, "source": source})
+    event_record(actor=actor, verb="roster.set", subject=staff, before=before,
+                 after={"shift": code or "rest"}, data={"date": date})
+
+
+def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
+    """Copy a week's roster (Mon–Sun) of the given staff onto another week; returns entries written."""
+    _require(actor, "roster.edit")
+    if from_monday.weekday() != 0 or to_monday.weekday() != 0:
+        raise ApplicationError("not_monday", "请选择周一 / weeks start on Monday")
+    staff = {s.pk: s for s in Staff.objects.restrict(actor).filter(pk__in=staff_ids)}
+    source = RosterEntry.objects.filter(staff_id__in=list(staff), date__gte=from_monday,
+                                        date__lt=from_monday + dt.timedelta(days=7))
+    written = 0
+    with transaction.atomic():
+        for entry in source:
+            target = entry.date + (to_monday - from_monday)
+            roster_set(actor=actor, staff=staff[entry.staff_id], date=target, shift_code=entry.shift_code or None)
+            written += 1
+    return written
+
+
+# --- punches and make-ups -----------------------------------------------------------------------
+
+
+def punch_record(*, actor: Any, staff: Staff, at: dt.datetime, kind: str = PunchKind.UNKNOWN,
+                 source: str = PunchSource.API, note: str = "") -> tuple[Punch, bool]:
+    """Store a punch once (the same punch twice is stored once). Returns (punch, created)."""
+    at = clock.make_aware(at).replace(microsecond=0)
+    existing = Punch.objects.filter(staff=staff, at=at, kind=kind, source=source).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            punch = Punch.objects.create(staff=staff, at=at, kind=kind, source=source, note=note[:200])
+    except IntegrityError:
+        return Punch.objects.get(staff=staff, at=at, kind=kind, source=source), False
+    event_record(actor=actor, verb="punch.recorded", subject=staff, after={"at": at, "kind": kind, "source": source})
+    return punch, True
+
+
+def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
+    """R-WF-6: a supervisor certifies a make-up punch and is recorded as responsible."""
+    _require(actor, "attendance.certify")
+    _in_scope(actor, staff)
+    if kind not in {PunchKind.ON, PunchKind.OFF}:
+        raise ApplicationError("makeup_kind", "补卡须指明上班或下班 / a make-up is on-duty or off-duty")
+    certifier = staff_of(actor)
+    punch, created = punch_record(actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note)
+    if created and certifier is not None:
+        Punch.objects.filter(pk=punch.pk).update(certified_by=certifier)
+    event_record(actor=actor, verb="punch.makeup_certified", subject=staff,
+                 after={"at": punch.at, "kind": kind, "certified_by": certifier.name if certifier else ""})
+    return punch
+
+
+# --- requests (R-WF-8 … R-WF-11) -------------------------------------------------------------------
+
+
+def request_create(*, actor: Any, staff: Staff, kind: str, start_date: dt.date, end_date: dt.date,
+                   half_day: bool = False, reason: str = "", emergency: bool = False,
+                   submit: bool = True) -> LeaveRequest:
+    """Create (and by default submit) a rest or leave request for oneself, or — for a lead — a team member."""
+    own = staff_of(actor)
+    if own is None or (own.pk != staff.pk and not has_capability(actor, "statement.view_team")):
+        raise PermissionDenied()
+    _in_scope(actor, staff)
+    if kind not in RequestKind.values:
+        raise ApplicationError("request_kind", f"未知类型 / unknown kind {kind!r}")
+    if end_date < start_date or (half_day and end_date != start_date):
+        raise ApplicationError("request_dates", "日期无效 / invalid dates")
+    request = LeaveRequest.objects.create(staff=staff, kind=kind, start_date=start_date, end_date=end_date,
+                                          half_day=half_day, reason=reason[:300], emergency=emergency)
+    event_record(actor=actor, verb="request.created", subject=request,
+                 after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency})
+    if submit:
+        request_submit(actor=actor, request=request)
+    return request
+
+
+def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
+    if request.status != RequestStatus.DRAFT:
+        raise ApplicationError("request_state", "只有草稿可以提交 / only a draft can be submitted")
+    policy = policy_in_force(request.start_date).document["leave"]
+    notice = int(policy["rest_notice_days"] if request.kind == RequestKind.REST else policy["leave_notice_days"])
+    today = clock.today()
+    late = today > request.start_date - dt.timedelta(days=notice)
+    if late and not request.emergency:
+        rule = "R-WF-8" if request.kind == RequestKind.REST else "R-WF-9"
+        raise ApplicationError(
+            "request_too_late",
+            f"需至少提前{notice}天申请({rule});紧急情况请勾选“紧急”并说明 / "
+            f"must be requested {notice} day(s) ahead unless marked emergency",
+        )
+    LeaveRequest.objects.filter(pk=request.pk).update(status=RequestStatus.SUBMITTED, submitted_at=clock.now(),
+                                                      late_submission=late)
+    request.refresh_from_db()
+    event_record(actor=actor, verb="request.submitted", subject=request, before={"status": "draft"},
+                 after={"status": "submitted", "late_submission": late})
+    return request
+
+
+def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> LeaveRequest:
+    _require(actor, "leave.approve")
+    _in_scope(actor, request.staff)
+    with transaction.atomic():
+        updated = LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.SUBMITTED).update(
+            status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300])
+        if not updated:
+            raise ApplicationError("request_state", "该申请不在待审批状态 / the request is not awaiting a decision")
+        request.refresh_from_db()
+        event_record(actor=actor, verb=f"request.{status}", subject=request, before={"status": "submitted"},
+                     after={"status": status, "comment": comment})
+    return request
+
+
+def request_approve(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
+    return _decide(actor, request, RequestStatus.APPROVED, comment)
+
+
+def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
+    if not comment.strip():
+        raise ApplicationError("comment_required", "驳回需填写原因 / a rejection needs a comment")
+    return _decide(actor, request, RequestStatus.REJECTED, comment)
+
+
+# --- red packets (R-WF-5) ------------------------------------------------------------------------
+
+
+def red_packets_from_incidents(*, staff: Staff, incidents: list[rules.Incident]) -> int:
+    """Create the obligations for incidents that carry a red packet (idempotent)."""
+    policy = policy_in_force().document
+    created = 0
+    for incident in incidents:
+        if incident.red_packet <= 0:
+            continue
+        packet, was_created = RedPacket.objects.get_or_create(
+            staff=staff, incident_date=incident.date, kind=incident.kind,
+            defaults={"minutes": incident.minutes, "amount": incident.red_packet, "packets": incident.packets,
+                      "due_date": rules.next_publication(policy, incident.date), "rule": incident.rule,
+                      "basis": incident.basis[:300]},
+        )
+        if was_created:
+            RedPacketEntry.objects.create(packet=packet, kind="due", amount=packet.amount, at=clock.now())
+            event_record(actor=None, verb="red_packet.due", subject=packet,
+                         after={"amount": packet.amount, "due": packet.due_date, "rule": packet.rule})
+            created += 1
+    return created
+
+
+def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
+    """Marked sent by the staff member or their team lead (or the supervisor)."""
+    own = staff_of(actor)
+    allowed = own is not None and (own.pk == packet.staff_id or has_capability(actor, "statement.view_team"))
+    if not allowed:
+        raise PermissionDenied()
+    _in_scope(actor, packet.staff)
+    owed = red_packet_owed(packet)
+    try:
+        with transaction.atomic():
+            RedPacketEntry.objects.create(packet=packet, kind="sent", amount=owed, at=clock.now(), by=actor)
+    except IntegrityError as exc:
+        raise ApplicationError("red_packet_sent", "该红包已标记发出 / already marked sent") from exc
+    event_record(actor=actor, verb="red_packet.sent", subject=packet, after={"amount": owed})
+
+
+def red_packet_owed(packet: RedPacket) -> Decimal:
+    kinds = {e.kind: e.amount for e in packet.entries.all()}
+    return packet.amount + kinds.get("doubled", Decimal("0"))
+
+
+def red_packets_double_overdue(*, today: dt.date) -> int:
+    """R-WF-5: a packet not marked sent by its due Monday is doubled (once)."""
+    multiplier = int(policy_in_force(today).document["attendance"]["red_packet_overdue_multiplier"])
+    overdue = RedPacket.objects.filter(due_date__lt=today).exclude(entries__kind__in=["sent", "doubled"])
+    count = 0
+    for packet in overdue:
+        extra = packet.amount * (multiplier - 1)
+        try:
+            with transaction.atomic():
+                RedPacketEntry.objects.create(packet=packet, kind="doubled", amount=extra, at=clock.now())
+        except IntegrityError:
+            continue
+        event_record(actor=None, verb="red_packet.doubled", subject=packet,
+                     after={"owed": packet.amount + extra, "multiplier": multiplier})
+        count += 1
+    return count
+
+
+# --- points (R-WF-15 … R-WF-17) -----------------------------------------------------------------
+
+
+def points_record(*, actor: Any, staff: Staff, item_code: str, note: str = "",
+                  at: dt.datetime | None = None) -> PointEntry:
+    _require(actor, "points.record")
+    _in_scope(actor, staff)
+    when = at or clock.now()
+    items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
+    item = items.get(item_code)
+    if item is None:
+        raise ApplicationError("unknown_point_item", f"积分项目不存在 / unknown item {item_code!r}")
+    entry = PointEntry.objects.create(staff=staff, item_code=item_code, item_name=item["name"][:100],
+                                      points=int(item["points"]), note=note[:300], at=when, recorded_by=actor)
+    event_record(actor=actor, verb="points.recorded", subject=staff,
+                 after={"item": item_code, "points": entry.points, "note": note})
+    return entry
+
+
+def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
+    _require(actor, "points.record")
+    _in_scope(actor, entry.staff)
+    if entry.reverses_id is not None:
+        raise ApplicationError("points_reversal", "冲销记录不能再冲销 / a reversal cannot be reversed")
+    try:
+        with transaction.atomic():
+            reversal = PointEntry.objects.create(
+                staff=entry.staff, item_code=entry.item_code, item_name=entry.item_name, points=-entry.points,
+                note=f"冲销: {note}"[:300], at=clock.now(), recorded_by=actor, reverses=entry)
+    except IntegrityError as exc:
+        raise ApplicationError("points_reversal", "该记录已冲销 / already reversed") from exc
+    event_record(actor=actor, verb="points.reversed", subject=entry.staff,
+                 after={"entry": entry.pk, "points": reversal.points, "note": note})
+    return reversal
+
+
+# --- DingTalk import -------------------------------------------------------------------------------
+
+
+def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
+    """Import a DingTalk 每日统计 or 原始记录 export: roster, punches, make-ups, approved leave."""
+    check_upload(data, file_name)
+    try:
+        parsed = parse_attendance(data)
+    except FileFormatError as exc:
+        raise ApplicationError("import_format", str(exc)) from exc
+    run = run_start(kind="attendance", file_name=file_name, data=data, actor=actor, params={})
+    summary = ImportSummary(fmt=parsed.fmt)
+    for err in parsed.errors:
+        summary.fail(err.row, err.reason)
+    with transaction.atomic():
+        _import_parsed(actor, parsed, summary)
+    run_finish(run, summary, actor=actor)
+    return summary
+
+
+class _People:
+    """Match DingTalk people to staff: by UserId, then 工号, then name."""
+
+    def __init__(self) -> None:
+        staff = list(Staff.objects.all())
+        self.by_user = {s.dingtalk_user_id: s for s in staff if s.dingtalk_user_id}
+        self.by_no = {s.employee_no: s for s in staff}
+        by_name: dict[str, list[Staff]] = {}
+        for s in staff:
+            by_name.setdefault(s.name, []).append(s)
+        self.by_name = by_name
+
+    def find(self, user_id: str, employee_no: str, name: str) -> Staff:
+        if user_id and user_id in self.by_user:
+            return self.by_user[user_id]
+        if employee_no and employee_no in self.by_no:
+            return self.by_no[employee_no]
+        matches = self.by_name.get(name, [])
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ValueError(f"同名员工多于一人: {name} / several staff named {name}; add the UserId")
+        raise ValueError(f"找不到员工: {name} (UserId {user_id or '—'}) / unknown person")
+
+
+def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary) -> None:
+    people = _People()
+    supervisor = Staff.objects.filter(position=Position.SUPERVISOR, active=True).order_by("pk").first()
+    tz = clock.local_tz()
+    rows: list[tuple[int, Staff, Any]] = []
+    for item in (*parsed.days, *parsed.punches):
+        try:
+            rows.append((item.row, people.find(item.user_id, item.employee_no, item.name), item))
+        except ValueError as exc:
+            summary.fail(item.row, str(exc))
+    if not rows:
+        return
+    staff_ids = {s.pk for _, s, _ in rows}
+    dates = [getattr(item, "date") for _, _, item in rows]
+    low, high = min(dates) - dt.timedelta(days=1), max(dates) + dt.timedelta(days=2)
+    existing_punches = set(
+        Punch.objects.filter(staff_id__in=staff_ids, at__gte=dt.datetime.combine(low, dt.time.min, tzinfo=tz),
+                             at__lt=dt.datetime.combine(high, dt.time.min, tzinfo=tz))
+        .values_list("staff_id", "at", "kind", "source")
+    )
+    roster = {(r.staff_id, r.date): r for r in RosterEntry.objects.filter(staff_id__in=staff_ids,
+                                                                           date__gte=low, date__lte=high)}
+    leave_refs = set(LeaveRequest.objects.filter(staff_id__in=staff_ids, source="dingtalk")
+                     .values_list("external_ref", flat=True))
+    policy = policy_in_force(min(dates)).document
+    shift_by_name = {s["name"]: s["code"] for s in policy["attendance"]["shift_types"]}
+    new_punches: list[Punch] = []
+    new_roster: list[RosterEntry] = []
+    changed_roster: list[RosterEntry] = []
+    new_requests: list[LeaveRequest] = []
+    for row, staff, item in rows:
+        changed = False
+        if hasattr(item, "shift"):
+            punches = [(at, kind, result) for at, kind, result in item.punches]
+            if item.shift is not None:
+                code = shift_by_name.get(item.shift, "") if item.shift else ""
+                if item.shift and not code:
+                    summary.fail(row, f"班次不在制度中: {item.shift} / shift not in the policy")
+                    continue
+                entry = roster.get((staff.pk, item.date))
+                if entry is None:
+                    entry = RosterEntry(staff=staff, date=item.date, shift_code=code, source="dingtalk")
+                    roster[(staff.pk, item.date)] = entry
+                    new_roster.append(entry)
+                    changed = True
+                elif entry.shift_code != code:
+                    entry.shift_code, entry.source = code, "dingtalk"
+                    changed_roster.append(entry)
+                    changed = True
+            if item.leave_kind:
+                ref = f"{staff.pk}:{item.date.isoformat()}:{item.leave_kind}"
+                if ref not in leave_refs:
+                    leave_refs.add(ref)
+                    kind = {"事假": "personal", "请假": "personal", "病假": "sick", "年假": "annual",
+                            "调休": "rest"}.get(item.leave_kind, "other")
+                    new_requests.append(LeaveRequest(
+                        staff=staff, kind=kind, start_date=item.date, end_date=item.date,
+                        reason=item.approval[:300] or f"钉钉:{item.leave_kind}", status=RequestStatus.APPROVED,
+                        submitted_at=clock.now(), decided_at=clock.now(), comment="钉钉审批通过 / approved in DingTalk",
+                        source="dingtalk", external_ref=ref))
+                    changed = True
+        else:
+            punches = [(item.at, item.kind, item.result)]
+        for at, kind, result in punches:
+            aware = at.replace(tzinfo=tz)
+            source = PunchSource.MAKEUP if any(w in result for w in ("补卡审批通过", "举证打卡审批通过")) else PunchSource.APP
+            key = (staff.pk, aware, kind, source)
+            if key in existing_punches:
+                continue
+            existing_punches.add(key)
+            new_punches.append(Punch(staff=staff, at=aware, kind=kind, source=source,
+                                     certified_by=supervisor if source == PunchSource.MAKEUP else None,
+                                     note=("钉钉" + result)[:200] if source == PunchSource.MAKEUP else ""))
+            changed = True
+        if changed:
+            summary.created += 1
+        else:
+            summary.unchanged += 1
+    Punch.objects.bulk_create(new_punches, batch_size=2000)
+    RosterEntry.objects.bulk_create(new_roster, batch_size=2000)
+    if changed_roster:
+        RosterEntry.objects.bulk_update(changed_roster, ["shift_code", "source"], batch_size=500)
+    LeaveRequest.objects.bulk_create(new_requests, batch_size=1000)
+    if new_punches or new_roster or changed_roster or new_requests:
+        event_record(actor=actor, verb="attendance.imported", data={
+            "punches": len(new_punches), "roster": len(new_roster) + len(changed_roster),
+            "approved_leave": len(new_requests)})
+
+
+__all__ = ["Q", "request_approve", "request_create", "request_reject"]

@@ -1,0 +1,318 @@
+"""Workforce services: DingTalk import, requests, make-ups, red packets, points, statements, publication."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import urllib.parse
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor
+from kefu.core.models import Event
+from kefu.demo.generate import dingtalk_daily_workbook
+from kefu.imports.dingtalk import parse_attendance, parse_punch_time, parse_shift, person_name
+from kefu.org.models import Position, Staff
+from kefu.workforce import services
+from kefu.workforce.models import LeaveRequest, PointEntry, Punch, RedPacket, RosterEntry
+from kefu.workforce.publication import publication_due, signed_url, weekly_publish
+from kefu.workforce.selectors import statement_document, statements
+
+from .conftest import World
+
+pytestmark = pytest.mark.django_db
+SYSTEM = SystemActor("test")
+BASE = ["客服考勤组", "客服部"]
+
+
+def _row(name: str, user_id: str, day: str, shift: str, on: str, on_result: str, off: str, off_result: str,
+         approval: str = "", employee_no: str = "") -> list[object]:
+    return [name, *BASE, employee_no, "客服", user_id, day, shift, on, on_result, off, off_result, approval,
+            1, 0, 540, 0, 0, "", "", "", 0]
+
+
+def _people(world: World) -> tuple[Staff, Staff]:
+    a = Staff.objects.get(user=world.agent_a)
+    b = Staff.objects.get(user=world.agent_b)
+    Staff.objects.filter(pk=a.pk).update(name="张敏", dingtalk_user_id="ding-a", base_salary=Decimal("3100"))
+    Staff.objects.filter(pk=b.pk).update(name="郭强", dingtalk_user_id="", base_salary=Decimal("3100"))
+    a.refresh_from_db()
+    b.refresh_from_db()
+    return a, b
+
+
+def _workbook() -> bytes:
+    rows = [
+        # 张敏, matched by UserId: on time; 12 min late; certified make-up; missing off-duty; leave; night shift
+        _row("张敏", "ding-a", "26-10-05 星期一", "白班 08:30-17:30", "08:20", "正常", "17:40", "正常"),
+        _row("张敏", "ding-a", "26-10-06 星期二", "白班 08:30-17:30", "08:42", "迟到", "17:31", "正常"),
+        _row("张敏", "ding-a", "26-10-07 星期三", "白班 08:30-17:30", "08:30", "补卡审批通过", "17:30", "正常"),
+        _row("张敏", "ding-a", "26-10-08 星期四", "白班 08:30-17:30", "08:25", "正常", "", "缺卡"),
+        _row("张敏", "ding-a", "26-10-09 星期五", "白班 08:30-17:30", "", "事假", "", "事假",
+             "事假 10-09 08:30 到 10-09 17:30 1天"),
+        _row("张敏", "ding-a", "26-10-10 星期六", "休息", "", "休息", "", "休息"),
+        _row("张敏", "ding-a", "26-10-12 星期一", "晚班 17:00-次日01:00", "16:55", "正常", "次日 00:49", "早退"),
+        # 郭强（离职）, matched by name: no punch at all on a scheduled day
+        _row("郭强（离职）", "", "26-10-05 星期一", "白班 08:30-17:30", "", "旷工", "", "旷工"),
+        # an unknown person and an unreadable date
+        _row("陌生人", "ding-x", "26-10-05 星期一", "白班 08:30-17:30", "08:30", "正常", "17:30", "正常"),
+        _row("张敏", "ding-a", "十月五日", "白班 08:30-17:30", "08:30", "正常", "17:30", "正常"),
+    ]
+    return dingtalk_daily_workbook([], 2026, 10, rows=rows)
+
+
+def test_dingtalk_cell_formats() -> None:
+    day = dt.date(2026, 10, 12)
+    assert parse_punch_time(day, "08:31") == dt.datetime(2026, 10, 12, 8, 31)
+    assert parse_punch_time(day, "次日 00:58") == dt.datetime(2026, 10, 13, 0, 58)
+    assert parse_punch_time(day, "昨日 23:40") == dt.datetime(2026, 10, 11, 23, 40)
+    assert parse_punch_time(day, "") is None
+    assert parse_shift("晚班 17:00-次日01:00") == "晚班" and parse_shift("休息") == "" and parse_shift("未排班") is None
+    assert person_name("郭强（离职）") == "郭强"
+
+
+def test_daily_statistics_workbook_parses_with_its_two_header_rows() -> None:
+    parsed = parse_attendance(_workbook())
+    assert parsed.fmt == "dingtalk_daily" and parsed.period == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert [e.row for e in parsed.errors] == [14]  # title, generated-at, 2 header rows → data from row 5
+    leave = next(d for d in parsed.days if d.date == dt.date(2026, 10, 9))
+    assert leave.leave_kind == "事假" and leave.leave_personal
+    night = next(d for d in parsed.days if d.date == dt.date(2026, 10, 12))
+    assert night.punches[-1][0] == dt.datetime(2026, 10, 13, 0, 49)
+
+
+def test_import_matches_people_reports_bad_rows_and_is_idempotent(world: World) -> None:
+    a, b = _people(world)
+    first = services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
+    failed = first.as_dict()["failed"]
+    assert [f["row"] for f in failed] == [13, 14]
+    assert "陌生人" in failed[0]["reason"] and "日期" in failed[1]["reason"]
+    assert first.created == 8
+    assert RosterEntry.objects.filter(staff=a).count() == 7 and RosterEntry.objects.filter(staff=b).count() == 1
+    assert RosterEntry.objects.get(staff=a, date=dt.date(2026, 10, 10)).shift_code == ""  # 休息
+    makeup = Punch.objects.get(staff=a, source="makeup")
+    assert makeup.certified_by is not None and makeup.certified_by.position == Position.SUPERVISOR
+    assert LeaveRequest.objects.get(staff=a, source="dingtalk").status == "approved"
+    counts = (Punch.objects.count(), RosterEntry.objects.count(), LeaveRequest.objects.count())
+    second = services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
+    assert (second.created, second.unchanged) == (0, 8)
+    assert (Punch.objects.count(), RosterEntry.objects.count(), LeaveRequest.objects.count()) == counts
+
+
+def test_statement_of_the_imported_month_matches_the_hand_computation(world: World) -> None:
+    a, b = _people(world)
+    services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
+    doc = statement_document(staff=[a, b], year=2026, month=10)
+    assert doc["month"] == "2026-10" and doc["policy"] == {"name": "seed-handbook", "version": 1}
+    za, gq = doc["staff"]
+    # 张敏: daily wage 3100/31 = 100.00
+    assert za["daily_wage"] == "100.00"
+    kinds = [(i["date"], i["kind"], i["minutes"], i["tier"], i["red_packet"]) for i in za["incidents"]]
+    assert kinds == [
+        ("2026-10-06", "late", 12, 2, "20.00"),  # 08:42 → 12 minutes, tier 11–20
+        ("2026-10-08", "missing", 0, None, "0.00"),  # no off-duty punch → 0.5 day absence
+        ("2026-10-12", "early", 11, 2, "20.00"),  # night shift ends 01:00, left 00:49
+    ]
+    assert za["makeups"] == 1 and za["makeups_free"] == 1  # the certified make-up counts as on time
+    assert za["absence_days"] == "0.5" and za["leave_days"] == "1"
+    assert za["rest_days_entitled"] == 2 and za["rest_days_unused"] == "2"
+    lines = {ln["code"]: ln["amount"] for ln in za["lines"]}
+    assert lines == {"base_salary": "3100.00", "leave_deduction": "-100.00", "absence_deduction": "-300.00",
+                     "unused_rest_pay": "200.00"}
+    assert za["net"] == "2900.00" and za["red_packets_total"] == "40.00" and za["full_attendance"] is False
+    # 郭强: one scheduled day, no punch → 1 day of absence → 5 daily wages (R-WF-7, R-WF-12)
+    assert [i["kind"] for i in gq["incidents"]] == ["absent"] and gq["absence_days"] == "1"
+    assert {ln["code"]: ln["amount"] for ln in gq["lines"]}["absence_deduction"] == "-500.00"
+
+
+def test_generated_team_month_imports_whole(world: World) -> None:
+    people = []
+    for i in range(6):
+        staff = Staff.objects.create(employee_no=f"G{i}", name=f"员工甲{i}", position="presales",
+                                     team=world.team_a, dingtalk_user_id=f"g{i}", base_salary=Decimal("4500"))
+        people.append((staff.name, staff.dingtalk_user_id, ""))
+    summary = services.attendance_import(actor=SYSTEM, data=dingtalk_daily_workbook(people, 2026, 10),
+                                         file_name="team.xlsx")
+    assert summary.failed == [] and summary.created == 6 * 31
+    result = statements(staff=list(Staff.objects.filter(employee_no__startswith="G")), year=2026, month=10)
+    assert all(s.scheduled_days > 15 for s in result)
+
+
+def test_rest_request_needs_two_days_notice_unless_emergency(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    today = clock.today()
+    with pytest.raises(ApplicationError) as exc:
+        services.request_create(actor=world.agent_a, staff=agent, kind="rest", start_date=today + dt.timedelta(days=1),
+                                end_date=today + dt.timedelta(days=1))
+    assert exc.value.code == "request_too_late" and "R-WF-8" in exc.value.message
+    ok = services.request_create(actor=world.agent_a, staff=agent, kind="rest", start_date=today + dt.timedelta(days=2),
+                                 end_date=today + dt.timedelta(days=2))
+    assert ok.status == "submitted" and not ok.late_submission
+    urgent = services.request_create(actor=world.agent_a, staff=agent, kind="personal", start_date=today,
+                                     end_date=today, emergency=True, reason="发烧")
+    assert urgent.status == "submitted" and urgent.late_submission  # flagged
+
+
+def test_request_workflow_approval_by_supervisor_only(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    start = clock.today() + dt.timedelta(days=5)
+    req = services.request_create(actor=world.agent_a, staff=agent, kind="personal", start_date=start, end_date=start)
+    with pytest.raises(ApplicationError):
+        services.request_approve(actor=world.lead_a, request=req)  # a team lead may not approve
+    with pytest.raises(ApplicationError):
+        services.request_reject(actor=world.supervisor, request=req, comment="  ")  # rejection needs a reason
+    services.request_approve(actor=world.deputy, request=req, comment="同意")
+    req.refresh_from_db()
+    assert req.status == "approved" and req.decided_by == world.deputy
+    with pytest.raises(ApplicationError):
+        services.request_approve(actor=world.supervisor, request=req)  # not twice
+    verbs = list(Event.objects.for_object(req).order_by("id").values_list("verb", flat=True))
+    assert verbs == ["request.created", "request.submitted", "request.approved"]
+
+
+def test_makeups_are_certified_by_the_supervisor_who_is_recorded(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    with pytest.raises(ApplicationError):
+        services.makeup_certify(actor=world.lead_a, staff=agent, at=dt.datetime(2026, 10, 5, 8, 30), kind="on")
+    punch = services.makeup_certify(actor=world.supervisor, staff=agent, at=dt.datetime(2026, 10, 5, 8, 30), kind="on")
+    punch.refresh_from_db()
+    assert punch.source == "makeup" and punch.certified_by == Staff.objects.get(user=world.supervisor)
+
+
+def test_red_packets_are_due_monday_doubled_when_overdue_and_marked_sent(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    RosterEntry.objects.create(staff=agent, date=dt.date(2026, 10, 7), shift_code="day")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 10, 7, 8, 45), kind="on")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 10, 7, 17, 30), kind="off")
+    (st,) = statements(staff=[agent], year=2026, month=10)
+    assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents) == 1
+    assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents) == 0  # idempotent
+    packet = RedPacket.objects.get(staff=agent)
+    assert (packet.amount, packet.due_date) == (Decimal("20.00"), dt.date(2026, 10, 12))  # 15 min → 20 CNY, next Mon
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 12)) == 0  # due today: not yet overdue
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 13)) == 1
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 14)) == 0  # doubled once
+    assert services.red_packet_owed(packet) == Decimal("40.00")  # seed: 漏发红包者补发双倍
+    with pytest.raises(ApplicationError):
+        services.red_packet_mark_sent(actor=world.agent_b, packet=packet)  # another team
+    services.red_packet_mark_sent(actor=world.agent_a, packet=packet)
+    assert packet.entries.get(kind="sent").amount == Decimal("40.00")
+    with pytest.raises(ApplicationError):
+        services.red_packet_mark_sent(actor=world.lead_a, packet=packet)
+
+
+def test_points_are_an_append_only_ledger(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    entry = services.points_record(actor=world.supervisor, staff=agent, item_code="praise_letter", note="表扬信")
+    services.points_record(actor=world.supervisor, staff=agent, item_code="noise")
+    assert entry.points == 50
+    with pytest.raises(ApplicationError):
+        services.points_record(actor=world.lead_a, staff=agent, item_code="noise")
+    reversal = services.points_reverse(actor=world.supervisor, entry=entry, note="记错人")
+    assert reversal.points == -50
+    with pytest.raises(ApplicationError):
+        services.points_reverse(actor=world.supervisor, entry=entry, note="again")
+    entry.note = "edited"
+    with pytest.raises(RuntimeError):
+        entry.save()
+    total = sum(PointEntry.objects.filter(staff=agent).values_list("points", flat=True))
+    assert total == -2
+
+
+class _Robot(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Robot.received.append({"path": self.path, "body": json.loads(body)})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_signing_matches_dingtalk_algorithm() -> None:
+    url = signed_url("https://oapi.dingtalk.com/robot/send?access_token=abc", "SECsecret", 1700000000000)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    import base64
+    import hashlib
+    import hmac
+
+    expected = base64.b64encode(hmac.new(b"SECsecret", b"1700000000000\nSECsecret", hashlib.sha256).digest()).decode()
+    assert query["timestamp"] == ["1700000000000"] and query["sign"] == [expected]
+
+
+def test_monday_publication_posts_to_the_robot_with_signing(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    Staff.objects.filter(pk=agent.pk).update(name="张敏")
+    RosterEntry.objects.create(staff=agent, date=dt.date(2026, 11, 17), shift_code="day")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 17, 8, 36), kind="on")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 17, 17, 30), kind="off")
+    server = HTTPServer(("127.0.0.1", 0), _Robot)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    _Robot.received = []
+    url = f"http://127.0.0.1:{server.server_port}/robot/send?access_token=t"
+    with override_settings(KEFU_DINGTALK_ROBOT_URL=url, KEFU_DINGTALK_ROBOT_SECRET="SECx"):
+        result = weekly_publish(today=dt.date(2026, 11, 23))
+    thread.join(5)
+    server.server_close()
+    assert result["week"] == "2026-11-16" and result["robot"] is True
+    (message,) = _Robot.received
+    assert "timestamp=" in message["path"] and "sign=" in message["path"]
+    assert message["body"]["msgtype"] == "markdown"
+    text = message["body"]["markdown"]["text"]
+    assert "张敏" in text and "迟到6分钟" in text and "¥10.00" in text
+    assert RedPacket.objects.get(staff=agent).due_date == dt.date(2026, 11, 23)
+    monday_9 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=clock.local_tz())
+    assert not publication_due(monday_9)  # already published this week
+    assert publication_due(dt.datetime(2026, 11, 30, 9, 5, tzinfo=clock.local_tz()))
+    assert not publication_due(dt.datetime(2026, 11, 30, 8, 59, tzinfo=clock.local_tz()))
+
+
+def test_statement_cli_formats(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from django.core.management import call_command
+
+    call_command("kefu_attendance", "statement", "--month", "2026-10", "--format", "json")
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["month"] == "2026-10" and len(doc["staff"]) == Staff.objects.filter(active=True).count()
+    out = tmp_path / "s.xlsx"
+    call_command("kefu_attendance", "statement", "--month", "2026-10", "--format", "xlsx", "--output", str(out))
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["月度结算", "考勤明细"] and wb["月度结算"]["A2"].value == "工号"
+    call_command("kefu_attendance", "statement", "--month", "2026-10", "--format", "csv")
+    assert "工号,姓名,日工资" in capsys.readouterr().out
+
+
+def test_a_past_month_uses_the_policy_in_force_then(world: World) -> None:
+    import copy
+
+    from kefu.core.policy_store import policy_save
+    from kefu.policies import handbook
+
+    doc = copy.deepcopy(handbook.load_preset())
+    doc["attendance"]["full_attendance_bonus"] = "300.00"
+    policy_save(actor=SYSTEM, document=doc, effective_from=dt.date(2026, 11, 1))
+    agent = Staff.objects.get(user=world.agent_a)
+    for month in (10, 11):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, month, 2), shift_code="day")
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, month, 2, 8, 20), kind="on")
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, month, 2, 17, 40), kind="off")
+    october = statement_document(staff=[agent], year=2026, month=10)
+    november = statement_document(staff=[agent], year=2026, month=11)
+    bonus = lambda d: {ln["code"]: ln["amount"] for ln in d["staff"][0]["lines"]}["full_attendance_bonus"]  # noqa: E731
+    assert (october["policy"]["version"], bonus(october)) == (1, "200.00")
+    assert (november["policy"]["version"], bonus(november)) == (2, "300.00")
