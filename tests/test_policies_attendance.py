@@ -48,8 +48,9 @@ def full_day_punches(*days: int) -> list[Punch]:
 
 
 def month(roster: dict[dt.date, str | None], punches: list[Punch], **kw: object) -> StaffMonthInput:
-    return StaffMonthInput(employee_no="K1", name="张敏", base_salary=BASE, year=Y, month=M, roster=roster,
-                           punches=punches, **kw)  # type: ignore[arg-type]
+    return StaffMonthInput(
+        employee_no="K1", name="张敏", base_salary=BASE, year=Y, month=M, roster=roster, punches=punches, **kw
+    )  # type: ignore[arg-type]
 
 
 def lines(statement: object) -> dict[str, Decimal]:
@@ -59,10 +60,20 @@ def lines(statement: object) -> dict[str, Decimal]:
 # --- R-WF-1 / R-WF-3 / R-WF-4 -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("minutes", "tier", "packet", "absence"), [
-    (0, None, None, None), (1, 1, "10.00", "0"), (10, 1, "10.00", "0"), (11, 2, "20.00", "0"), (20, 2, "20.00", "0"),
-    (21, 3, "50.00", "0"), (30, 3, "50.00", "0"), (31, 4, "0.00", "0.5"), (240, 4, "0.00", "0.5"),
-])
+@pytest.mark.parametrize(
+    ("minutes", "tier", "packet", "absence"),
+    [
+        (0, None, None, None),
+        (1, 1, "10.00", "0"),
+        (10, 1, "10.00", "0"),
+        (11, 2, "20.00", "0"),
+        (20, 2, "20.00", "0"),
+        (21, 3, "50.00", "0"),
+        (30, 3, "50.00", "0"),
+        (31, 4, "0.00", "0.5"),
+        (240, 4, "0.00", "0.5"),
+    ],
+)
 def test_late_tiers_r_wf_4(minutes: int, tier: int | None, packet: str | None, absence: str | None) -> None:
     graded = grade(POLICY, minutes)
     if tier is None:
@@ -151,13 +162,16 @@ def test_scheduled_day_with_no_punch_is_a_full_day_of_absence_costing_5_daily_wa
     assert lines(s)["absence_deduction"] == -5 * WAGE  # seed: 1 day of absence → 5 daily wages
 
 
-@pytest.mark.parametrize(("no_show_days", "late31_days", "wages", "flags"), [
-    (0, 1, 3, []),  # 0.5
-    (1, 1, 5, []),  # 1.5 → lower tier
-    (2, 0, 10, ["criticism_notice"]),
-    (2, 1, 10, ["criticism_notice"]),  # 2.5
-    (3, 0, None, ["dismissal"]),  # whole month
-])
+@pytest.mark.parametrize(
+    ("no_show_days", "late31_days", "wages", "flags"),
+    [
+        (0, 1, 3, []),  # 0.5
+        (1, 1, 5, []),  # 1.5 → lower tier
+        (2, 0, 10, ["criticism_notice"]),
+        (2, 1, 10, ["criticism_notice"]),  # 2.5
+        (3, 0, None, ["dismissal"]),  # whole month
+    ],
+)
 def test_absence_tiers_r_wf_12(no_show_days: int, late31_days: int, wages: int | None, flags: list[str]) -> None:
     roster = day_roster(*range(1, 11))
     punches = full_day_punches(*range(no_show_days + late31_days + 1, 11))
@@ -232,12 +246,14 @@ def test_one_more_minute_late_never_lowers_the_tier(minutes: int) -> None:
 punch_st = st.builds(
     Punch,
     at=st.datetimes(min_value=dt.datetime(2026, 9, 30, 20), max_value=dt.datetime(2026, 11, 1, 6)).map(
-        lambda v: v.replace(microsecond=0)),
+        lambda v: v.replace(microsecond=0)
+    ),
     kind=st.sampled_from(["on", "off", "unknown"]),
     source=st.sampled_from(["app", "app", "makeup"]),
 )
-roster_st = st.dictionaries(st.sampled_from(list(month_dates(Y, M))), st.sampled_from(["day", "night", None]),
-                            max_size=31)
+roster_st = st.dictionaries(
+    st.sampled_from(list(month_dates(Y, M))), st.sampled_from(["day", "night", None]), max_size=31
+)
 
 
 @given(roster_st, st.lists(punch_st, max_size=40), st.randoms())
@@ -257,7 +273,7 @@ def test_removing_a_punch_never_lowers_absence(roster, punches, data) -> None:  
         return
     index = data.draw(st.integers(min_value=0, max_value=len(punches) - 1))
     full = evaluate_month(POLICY, month(roster, punches))
-    fewer = evaluate_month(POLICY, month(roster, punches[:index] + punches[index + 1:]))
+    fewer = evaluate_month(POLICY, month(roster, punches[:index] + punches[index + 1 :]))
     assert fewer.absence_days >= full.absence_days
 
 

@@ -39,8 +39,41 @@ def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[str
 
 
 def _b_objects(world: World) -> dict[str, Any]:
+    import datetime as dt
+    from decimal import Decimal
+
+    from kefu.workforce.models import LeaveRequest, PointEntry, RedPacket
+
     run = run_start(kind="orders", file_name="b.csv", data=b"x", actor=world.agent_b, params={})
+    staff_b = Staff.objects.get(user=world.agent_b)
+    request_b = LeaveRequest.objects.create(
+        staff=staff_b,
+        kind="personal",
+        start_date=dt.date(2026, 12, 1),
+        end_date=dt.date(2026, 12, 1),
+        status="submitted",
+    )
+    packet_b = RedPacket.objects.create(
+        staff=staff_b,
+        incident_date=dt.date(2026, 11, 2),
+        kind="late",
+        minutes=5,
+        amount=Decimal("10"),
+        due_date=dt.date(2026, 11, 9),
+        rule="R-WF-4",
+    )
+    entry_b = PointEntry.objects.create(
+        staff=staff_b,
+        item_code="noise",
+        item_name="喧哗",
+        points=-2,
+        at="2026-11-02T10:00:00+08:00",
+        recorded_by=world.supervisor,
+    )
     return {
+        "request_id": request_b.pk,
+        "packet_id": packet_b.pk,
+        "entry_id": entry_b.pk,
         "order_id": world.order_b.pk,
         "customer_id": world.customer_b.pk,
         "product_id": world.product_b.pk,

@@ -33,10 +33,41 @@ SYSTEM = SystemActor("test")
 BASE = ["客服考勤组", "客服部"]
 
 
-def _row(name: str, user_id: str, day: str, shift: str, on: str, on_result: str, off: str, off_result: str,
-         approval: str = "", employee_no: str = "") -> list[object]:
-    return [name, *BASE, employee_no, "客服", user_id, day, shift, on, on_result, off, off_result, approval,
-            1, 0, 540, 0, 0, "", "", "", 0]
+def _row(
+    name: str,
+    user_id: str,
+    day: str,
+    shift: str,
+    on: str,
+    on_result: str,
+    off: str,
+    off_result: str,
+    approval: str = "",
+    employee_no: str = "",
+) -> list[object]:
+    return [
+        name,
+        *BASE,
+        employee_no,
+        "客服",
+        user_id,
+        day,
+        shift,
+        on,
+        on_result,
+        off,
+        off_result,
+        approval,
+        1,
+        0,
+        540,
+        0,
+        0,
+        "",
+        "",
+        "",
+        0,
+    ]
 
 
 def _people(world: World) -> tuple[Staff, Staff]:
@@ -56,8 +87,17 @@ def _workbook() -> bytes:
         _row("张敏", "ding-a", "26-10-06 星期二", "白班 08:30-17:30", "08:42", "迟到", "17:31", "正常"),
         _row("张敏", "ding-a", "26-10-07 星期三", "白班 08:30-17:30", "08:30", "补卡审批通过", "17:30", "正常"),
         _row("张敏", "ding-a", "26-10-08 星期四", "白班 08:30-17:30", "08:25", "正常", "", "缺卡"),
-        _row("张敏", "ding-a", "26-10-09 星期五", "白班 08:30-17:30", "", "事假", "", "事假",
-             "事假 10-09 08:30 到 10-09 17:30 1天"),
+        _row(
+            "张敏",
+            "ding-a",
+            "26-10-09 星期五",
+            "白班 08:30-17:30",
+            "",
+            "事假",
+            "",
+            "事假",
+            "事假 10-09 08:30 到 10-09 17:30 1天",
+        ),
         _row("张敏", "ding-a", "26-10-10 星期六", "休息", "", "休息", "", "休息"),
         _row("张敏", "ding-a", "26-10-12 星期一", "晚班 17:00-次日01:00", "16:55", "正常", "次日 00:49", "早退"),
         # 郭强（离职）, matched by name: no punch at all on a scheduled day
@@ -125,8 +165,12 @@ def test_statement_of_the_imported_month_matches_the_hand_computation(world: Wor
     assert za["absence_days"] == "0.5" and za["leave_days"] == "1"
     assert za["rest_days_entitled"] == 2 and za["rest_days_unused"] == "2"
     lines = {ln["code"]: ln["amount"] for ln in za["lines"]}
-    assert lines == {"base_salary": "3100.00", "leave_deduction": "-100.00", "absence_deduction": "-300.00",
-                     "unused_rest_pay": "200.00"}
+    assert lines == {
+        "base_salary": "3100.00",
+        "leave_deduction": "-100.00",
+        "absence_deduction": "-300.00",
+        "unused_rest_pay": "200.00",
+    }
     assert za["net"] == "2900.00" and za["red_packets_total"] == "40.00" and za["full_attendance"] is False
     # 郭强: one scheduled day, no punch → 1 day of absence → 5 daily wages (R-WF-7, R-WF-12)
     assert [i["kind"] for i in gq["incidents"]] == ["absent"] and gq["absence_days"] == "1"
@@ -136,11 +180,18 @@ def test_statement_of_the_imported_month_matches_the_hand_computation(world: Wor
 def test_generated_team_month_imports_whole(world: World) -> None:
     people = []
     for i in range(6):
-        staff = Staff.objects.create(employee_no=f"G{i}", name=f"员工甲{i}", position="presales",
-                                     team=world.team_a, dingtalk_user_id=f"g{i}", base_salary=Decimal("4500"))
+        staff = Staff.objects.create(
+            employee_no=f"G{i}",
+            name=f"员工甲{i}",
+            position="presales",
+            team=world.team_a,
+            dingtalk_user_id=f"g{i}",
+            base_salary=Decimal("4500"),
+        )
         people.append((staff.name, staff.dingtalk_user_id, ""))
-    summary = services.attendance_import(actor=SYSTEM, data=dingtalk_daily_workbook(people, 2026, 10),
-                                         file_name="team.xlsx")
+    summary = services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook(people, 2026, 10), file_name="team.xlsx"
+    )
     assert summary.failed == [] and summary.created == 6 * 31
     result = statements(staff=list(Staff.objects.filter(employee_no__startswith="G")), year=2026, month=10)
     assert all(s.scheduled_days > 15 for s in result)
@@ -150,14 +201,31 @@ def test_rest_request_needs_two_days_notice_unless_emergency(world: World) -> No
     agent = Staff.objects.get(user=world.agent_a)
     today = clock.today()
     with pytest.raises(ApplicationError) as exc:
-        services.request_create(actor=world.agent_a, staff=agent, kind="rest", start_date=today + dt.timedelta(days=1),
-                                end_date=today + dt.timedelta(days=1))
+        services.request_create(
+            actor=world.agent_a,
+            staff=agent,
+            kind="rest",
+            start_date=today + dt.timedelta(days=1),
+            end_date=today + dt.timedelta(days=1),
+        )
     assert exc.value.code == "request_too_late" and "R-WF-8" in exc.value.message
-    ok = services.request_create(actor=world.agent_a, staff=agent, kind="rest", start_date=today + dt.timedelta(days=2),
-                                 end_date=today + dt.timedelta(days=2))
+    ok = services.request_create(
+        actor=world.agent_a,
+        staff=agent,
+        kind="rest",
+        start_date=today + dt.timedelta(days=2),
+        end_date=today + dt.timedelta(days=2),
+    )
     assert ok.status == "submitted" and not ok.late_submission
-    urgent = services.request_create(actor=world.agent_a, staff=agent, kind="personal", start_date=today,
-                                     end_date=today, emergency=True, reason="发烧")
+    urgent = services.request_create(
+        actor=world.agent_a,
+        staff=agent,
+        kind="personal",
+        start_date=today,
+        end_date=today,
+        emergency=True,
+        reason="发烧",
+    )
     assert urgent.status == "submitted" and urgent.late_submission  # flagged
 
 
@@ -230,7 +298,7 @@ def test_points_are_an_append_only_ledger(world: World) -> None:
 class _Robot(BaseHTTPRequestHandler):
     received: list[dict[str, Any]] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         _Robot.received.append({"path": self.path, "body": json.loads(body)})
         self.send_response(200)

@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from kefu.commerce.api import router as commerce_router
 from kefu.core.errors import ApplicationError
 from kefu.org.api import router as org_router
+from kefu.workforce.api import router as workforce_router
 
 from .auth import AUTH
 
@@ -55,6 +56,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", org_router)
 api.add_router("/", commerce_router)
+api.add_router("/", workforce_router)
 
 
 @api.get("/", auth=None, tags=["meta"], summary="API index")

@@ -23,12 +23,16 @@ def orders_import_job(*, shop_id: int, path: str, file_name: str, user_id: int |
     actor = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     try:
         shop = Shop.objects.get(pk=shop_id)
-        summary = orders_import(actor=actor or SystemActor("worker"), shop=shop, data=file.read_bytes(),
-                                file_name=file_name)
+        summary = orders_import(
+            actor=actor or SystemActor("worker"), shop=shop, data=file.read_bytes(), file_name=file_name
+        )
         return summary.as_dict()
     except ApplicationError as exc:
-        event_record(actor=actor or SystemActor("worker"), verb="import.orders_failed",
-                     data={"file": file_name, "code": exc.code, "message": str(exc.message)})
+        event_record(
+            actor=actor or SystemActor("worker"),
+            verb="import.orders_failed",
+            data={"file": file_name, "code": exc.code, "message": str(exc.message)},
+        )
         log.warning("queued import of %s failed: %s", file_name, exc.message)
         return {"error": exc.as_dict()}
     finally:

@@ -234,15 +234,37 @@ def to_csv(header: list[str], rows: list[list[str]], encoding: str = "gbk") -> b
     return out.getvalue().encode(encoding, errors="replace")
 
 
-DAILY_HEADER_TOP = ["姓名", "考勤组", "部门", "工号", "职位", "UserId", "日期", "班次", "上班1打卡时间", "上班1打卡结果",
-                    "下班1打卡时间", "下班1打卡结果", "关联的审批单", "出勤天数", "休息天数", "工作时长", "迟到次数", "迟到时长",
-                    "请假", "", "", "旷工天数"]
+DAILY_HEADER_TOP = [
+    "姓名",
+    "考勤组",
+    "部门",
+    "工号",
+    "职位",
+    "UserId",
+    "日期",
+    "班次",
+    "上班1打卡时间",
+    "上班1打卡结果",
+    "下班1打卡时间",
+    "下班1打卡结果",
+    "关联的审批单",
+    "出勤天数",
+    "休息天数",
+    "工作时长",
+    "迟到次数",
+    "迟到时长",
+    "请假",
+    "",
+    "",
+    "旷工天数",
+]
 DAILY_HEADER_SUB = ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "", "事假", "病假", "年假", ""]
 WEEKDAYS = "一二三四五六日"
 
 
-def dingtalk_daily_rows(people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11
-                        ) -> list[list[object]]:
+def dingtalk_daily_rows(
+    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11
+) -> list[list[object]]:
     """Rows of a 每日统计 sheet (data part) for (name, UserId, 工号) people over a month.
 
     Mostly day shifts with two rest days a week, some night shifts, small deviations, a few late
@@ -263,11 +285,17 @@ def dingtalk_daily_rows(people: list[tuple[str, str, str]], year: int, month: in
                 rows.append([*base, "休息", "", "休息", "", "休息", "", 0, 1, 0, 0, 0, "", "", "", 0])
                 continue
             if night:
-                shift, start, end = "晚班 17:00-次日01:00", dt.datetime(year, month, day, 17, 0), \
-                    dt.datetime(year, month, day, 1, 0) + dt.timedelta(days=1)
+                shift, start, end = (
+                    "晚班 17:00-次日01:00",
+                    dt.datetime(year, month, day, 17, 0),
+                    dt.datetime(year, month, day, 1, 0) + dt.timedelta(days=1),
+                )
             else:
-                shift, start, end = "白班 08:30-17:30", dt.datetime(year, month, day, 8, 30), \
-                    dt.datetime(year, month, day, 17, 30)
+                shift, start, end = (
+                    "白班 08:30-17:30",
+                    dt.datetime(year, month, day, 8, 30),
+                    dt.datetime(year, month, day, 17, 30),
+                )
             roll = rng.random()
             on: dt.datetime | None = start - dt.timedelta(minutes=rng.randrange(1, 20))
             off: dt.datetime | None = end + dt.timedelta(minutes=rng.randrange(0, 40))
@@ -288,27 +316,48 @@ def dingtalk_daily_rows(people: list[tuple[str, str, str]], year: int, month: in
                 approval = f"事假 {date:%m-%d} 08:30 到 {date:%m-%d} 17:30 1天"
                 personal = "1"
 
-            def fmt(value: dt.datetime | None) -> str:
-                if value is None:
-                    return ""
-                prefix = "次日 " if value.date() > date else ""
-                return f"{prefix}{value:%H:%M}"
-
-            rows.append([*base, shift, fmt(on), on_result, fmt(off), off_result, approval, 1, 0, 540, 0, 0,
-                         personal, "", "", 0])
+            rows.append(
+                [
+                    *base,
+                    shift,
+                    _clock(on, date),
+                    on_result,
+                    _clock(off, date),
+                    off_result,
+                    approval,
+                    1,
+                    0,
+                    540,
+                    0,
+                    0,
+                    personal,
+                    "",
+                    "",
+                    0,
+                ]
+            )
     return rows
 
 
-def dingtalk_daily_workbook(people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11,
-                            rows: list[list[object]] | None = None) -> bytes:
+def _clock(value: dt.datetime | None, day: dt.date) -> str:
+    """A punch cell as DingTalk writes it: ``08:31``, or ``次日 00:58`` for the next day."""
+    if value is None:
+        return ""
+    prefix = "次日 " if value.date() > day else ""
+    return f"{prefix}{value:%H:%M}"
+
+
+def dingtalk_daily_workbook(
+    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11, rows: list[list[object]] | None = None
+) -> bytes:
     """A 每日统计 workbook as DingTalk exports it: title row, generated-at row, two header rows, data."""
     import calendar
 
     import openpyxl
 
     wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "每日统计"
+    ws = wb.create_sheet("每日统计", 0)
+    wb.remove(wb.worksheets[1])
     last = calendar.monthrange(year, month)[1]
     ws.append([f"每日统计表 统计日期：{year}-{month:02d}-01 至 {year}-{month:02d}-{last:02d}"])
     ws.append([f"报表生成时间：{year}-{month:02d}-{last:02d} 09:00"])

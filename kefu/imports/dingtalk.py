@@ -200,11 +200,20 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             leave_kind, personal = _leave_in([*results, approval])
             if leave_kind is None and any(v and v not in {"0", "--"} for v in leave_values):
                 leave_kind, personal = "请假", True
-            out.days.append(DayRow(
-                row=offset, name=name, user_id=cell(row, "UserId"), employee_no=cell(row, "工号"), date=day,
-                shift=parse_shift(cell(row, "班次")), punches=punches, leave_kind=leave_kind,
-                leave_personal=personal, approval=approval,
-            ))
+            out.days.append(
+                DayRow(
+                    row=offset,
+                    name=name,
+                    user_id=cell(row, "UserId"),
+                    employee_no=cell(row, "工号"),
+                    date=day,
+                    shift=parse_shift(cell(row, "班次")),
+                    punches=punches,
+                    leave_kind=leave_kind,
+                    leave_personal=personal,
+                    approval=approval,
+                )
+            )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
     return out
@@ -237,8 +246,9 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
                 at = parsed
             scheduled = cell(row, "考勤时间")
             kind = "on" if "上班" in scheduled else "off" if "下班" in scheduled else "unknown"
-            out.punches.append(RawPunch(offset, name, cell(row, "UserId"), cell(row, "工号"), day, at, kind,
-                                        cell(row, "打卡结果")))
+            out.punches.append(
+                RawPunch(offset, name, cell(row, "UserId"), cell(row, "工号"), day, at, kind, cell(row, "打卡结果"))
+            )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
     return out

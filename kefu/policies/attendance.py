@@ -227,7 +227,7 @@ def money(value: Decimal) -> str:
 
 def days_str(value: Decimal) -> str:
     text = format(value.normalize(), "f")
-    return text if "." in text or text == "0" else text
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,10 +343,19 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                     within = req.days - over
                     personal_used += within
                     leave_days += within
-                    result.incidents.append(Incident(
-                        day, "absent", 0, None, ZERO, 0, over, "R-WF-11",
-                        f"事假超过年度上限 {cap} 天 / personal leave over the yearly cap ({req.ref or day})",
-                    ))
+                    result.incidents.append(
+                        Incident(
+                            day,
+                            "absent",
+                            0,
+                            None,
+                            ZERO,
+                            0,
+                            over,
+                            "R-WF-11",
+                            f"事假超过年度上限 {cap} 天 / personal leave over the yearly cap ({req.ref or day})",
+                        )
+                    )
                     covered += req.days
                     result.status = "absent" if within == 0 else LEAVE
                     continue
@@ -354,7 +363,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                     personal_used += req.days
                 leave_days += req.days
                 covered += req.days
-                result.status = LEAVE if req.kind == LEAVE else LEAVE
+                result.status = LEAVE
         if covered >= 1:
             days.append(result)
             day += dt.timedelta(days=1)
@@ -374,10 +383,19 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
 
         if on is None and off is None and not half_day:
             result.status = "absent"
-            result.incidents.append(Incident(
-                day, "absent", 0, None, ZERO, 0, Decimal(att["no_show_absence_days"]), "R-WF-7",
-                f"排班 {shift.name} 无任何打卡且无批准的请假/休假 / scheduled, no punch, no approved leave",
-            ))
+            result.incidents.append(
+                Incident(
+                    day,
+                    "absent",
+                    0,
+                    None,
+                    ZERO,
+                    0,
+                    Decimal(att["no_show_absence_days"]),
+                    "R-WF-7",
+                    f"排班 {shift.name} 无任何打卡且无批准的请假/休假 / scheduled, no punch, no approved leave",
+                )
+            )
             days.append(result)
             day += dt.timedelta(days=1)
             continue
@@ -387,10 +405,20 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 if half_day:
                     continue
                 result.status = "partial"
-                result.incidents.append(Incident(
-                    day, "missing", 0, None, ZERO, 0, Decimal(att["missing_punch_absence_days"]), "R-WF-6",
-                    f"{'上班' if side == ON else '下班'}缺卡且无主管认证的补卡 / missing {side}-duty punch, no certified make-up",
-                ))
+                result.incidents.append(
+                    Incident(
+                        day,
+                        "missing",
+                        0,
+                        None,
+                        ZERO,
+                        0,
+                        Decimal(att["missing_punch_absence_days"]),
+                        "R-WF-6",
+                        f"{'上班' if side == ON else '下班'}缺卡且无主管认证的补卡"
+                        f" / missing {side}-duty punch, no certified make-up",
+                    )
+                )
                 continue
             if side == ON:
                 minutes = _minutes(_minute(punch.at) - start)
@@ -410,21 +438,40 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 result.makeups.append("graded")
                 if side == OFF:
                     amount = Decimal(att["offduty_makeup_red_packet"])
-                    result.incidents.append(Incident(
-                        day, "makeup", 0, None, amount, int(att["offduty_makeup_packets"]), ZERO, "R-WF-6",
-                        f"本月第{makeups_seen}次补卡(下班),超过{free_makeups}次免责 / off-duty make-up #{makeups_seen}",
-                    ))
+                    result.incidents.append(
+                        Incident(
+                            day,
+                            "makeup",
+                            0,
+                            None,
+                            amount,
+                            int(att["offduty_makeup_packets"]),
+                            ZERO,
+                            "R-WF-6",
+                            f"本月第{makeups_seen}次补卡(下班),超过{free_makeups}次免责"
+                            f" / off-duty make-up #{makeups_seen}",
+                        )
+                    )
                     continue
             tier = grade(policy, minutes)
             if tier is None:
                 continue
             kind = "late" if side == ON else "early"
             made_up = f",补卡本月第{makeups_seen}次" if punch.source == MAKEUP else ""
-            result.incidents.append(Incident(
-                day, kind, minutes, tier.tier, tier.red_packet, tier.packets, tier.absence_days, "R-WF-4",
-                f"{shift.name} {'上班' if side == ON else '下班'} {shift.start if side == ON else shift.end:%H:%M}"
-                f",打卡 {punch.at:%m-%d %H:%M}{made_up} → {minutes} 分钟",
-            ))
+            result.incidents.append(
+                Incident(
+                    day,
+                    kind,
+                    minutes,
+                    tier.tier,
+                    tier.red_packet,
+                    tier.packets,
+                    tier.absence_days,
+                    "R-WF-4",
+                    f"{shift.name} {'上班' if side == ON else '下班'} {shift.start if side == ON else shift.end:%H:%M}"
+                    f",打卡 {punch.at:%m-%d %H:%M}{made_up} → {minutes} 分钟",
+                )
+            )
         days.append(result)
         day += dt.timedelta(days=1)
 
@@ -439,8 +486,14 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
     flags: list[str] = []
     if leave_days:
         per = Decimal(leave_policy["leave_deduction_daily_wages"])
-        lines.append(Line("leave_deduction", -(leave_days * per * wage), "R-WF-9",
-                          f"请假 {days_str(leave_days)} 天 × {per} × 日工资 {money(wage)}"))
+        lines.append(
+            Line(
+                "leave_deduction",
+                -(leave_days * per * wage),
+                "R-WF-9",
+                f"请假 {days_str(leave_days)} 天 × {per} × 日工资 {money(wage)}",
+            )
+        )
     if absence:
         wages, criticism, dismissal, basis = absence_deduction(policy, absence)
         if wages < 0:
@@ -457,15 +510,27 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
             flags.append("dismissal")
     if unused:
         per = Decimal(leave_policy["unused_rest_day_pay_daily_wages"])
-        lines.append(Line("unused_rest_pay", unused * per * wage, "R-WF-8",
-                          f"未休 {days_str(unused)} 天(应休 {entitled},已休 {days_str(rest_taken)})× 日工资 {money(wage)}"))
+        lines.append(
+            Line(
+                "unused_rest_pay",
+                unused * per * wage,
+                "R-WF-8",
+                f"未休 {days_str(unused)} 天(应休 {entitled},已休 {days_str(rest_taken)})× 日工资 {money(wage)}",
+            )
+        )
     if entitled == 0 and int(leave_policy["rest_days_per_month"]) > 0:
         flags.append("rest_forfeited")
     late_or_early = any(i.kind in {"late", "early"} for i in incidents)
     full = bool(scheduled) and not late_or_early and absence == 0 and leave_days == 0
     if full:
-        lines.append(Line("full_attendance_bonus", Decimal(att["full_attendance_bonus"]), "R-WF-13",
-                          "无迟到、早退、请假、旷工 / no late, early leave, leave or absence"))
+        lines.append(
+            Line(
+                "full_attendance_bonus",
+                Decimal(att["full_attendance_bonus"]),
+                "R-WF-13",
+                "无迟到、早退、请假、旷工 / no late, early leave, leave or absence",
+            )
+        )
     if data.points:
         rate = Decimal(policy["points"]["yuan_per_point"])
         lines.append(Line("points", data.points * rate, "R-WF-16", f"积分 {data.points:+d} × {rate} 元"))

@@ -23,6 +23,18 @@ NAVIGATION: list[tuple[Any, list[tuple[Any, str, str | None]]]] = [
         ],
     ),
     (
+        _("Workforce"),
+        [
+            (_("My attendance"), "attendance:mine", None),
+            (_("Team attendance"), "attendance:team", "statement.view_team"),
+            (_("Monthly statement"), "attendance:statement_export", "statement.view_team"),
+            (_("Approvals"), "attendance:approvals", "leave.approve"),
+            (_("Red packets"), "attendance:red_packets", None),
+            (_("Points and inspections"), "attendance:points", None),
+            (_("Weekly publication"), "attendance:publication", None),
+        ],
+    ),
+    (
         _("Organisation"),
         [
             (_("Shops"), "web:shops", None),

@@ -84,7 +84,10 @@ class UploadForm(_ChoicesMixin):
         super().__init__(*args, **kwargs)
         self._choices("shop").choices = [("", "—")] + [(s.pk, s.name) for s in shops]
         if not allow_staff:
-            self._choices("kind").choices = [("orders", _("Orders (Taobao/Tmall export)"))]
+            self._choices("kind").choices = [
+                ("orders", _("Orders (Taobao/Tmall export)")),
+                ("attendance", _("DingTalk attendance (每日统计 / 原始记录)")),
+            ]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]

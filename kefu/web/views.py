@@ -37,6 +37,7 @@ from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import, token_create, token_revoke
 from kefu.policies import handbook
 from kefu.policies.remark import RemarkError
+from kefu.workforce.services import attendance_import
 
 from .forms import LoginForm, OrderFilterForm, PolicyForm, RemarkForm, UploadForm
 
@@ -295,13 +296,21 @@ def imports(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["kind"] == "orders" and upload.size > settings.KEFU_IMPORT_ASYNC_BYTES:
             shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
             _queue_orders_import(request, shop, upload)
-            messages.success(request, _("The file is large: it is being imported in the background. "
-                                        "Its result will appear in the import history."))
+            messages.success(
+                request,
+                _(
+                    "The file is large: it is being imported in the background. "
+                    "Its result will appear in the import history."
+                ),
+            )
             return redirect("web:imports")
         data = upload.read()
         try:
             if form.cleaned_data["kind"] == "staff":
                 summary = staff_import(actor=request.user, data=data, file_name=upload.name)
+            elif form.cleaned_data["kind"] == "attendance":
+                _require(request, "attendance.import")
+                summary = attendance_import(actor=request.user, data=data, file_name=upload.name)
             else:
                 shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
                 summary = orders_import(actor=request.user, shop=shop, data=data, file_name=upload.name)

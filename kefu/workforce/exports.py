@@ -8,16 +8,40 @@ import io
 from typing import Any
 
 SUMMARY_COLUMNS = [
-    ("employee_no", "工号"), ("name", "姓名"), ("daily_wage", "日工资"), ("scheduled_days", "排班天数"),
-    ("worked_days", "出勤天数"), ("absence_days", "旷工天数"), ("leave_days", "请假天数"),
-    ("rest_days_entitled", "应休天数"), ("rest_days_taken", "已休天数"), ("rest_days_unused", "未休天数"),
-    ("makeups", "补卡次数"), ("makeups_free", "免责补卡"), ("red_packets_total", "红包合计"),
-    ("full_attendance", "全勤"), ("points", "积分"),
+    ("employee_no", "工号"),
+    ("name", "姓名"),
+    ("daily_wage", "日工资"),
+    ("scheduled_days", "排班天数"),
+    ("worked_days", "出勤天数"),
+    ("absence_days", "旷工天数"),
+    ("leave_days", "请假天数"),
+    ("rest_days_entitled", "应休天数"),
+    ("rest_days_taken", "已休天数"),
+    ("rest_days_unused", "未休天数"),
+    ("makeups", "补卡次数"),
+    ("makeups_free", "免责补卡"),
+    ("red_packets_total", "红包合计"),
+    ("full_attendance", "全勤"),
+    ("points", "积分"),
 ]
-LINE_CODES = [("base_salary", "基本工资"), ("leave_deduction", "请假扣款"), ("absence_deduction", "旷工扣款"),
-              ("unused_rest_pay", "未休补贴"), ("full_attendance_bonus", "全勤奖"), ("points", "积分奖罚")]
-INCIDENT_COLUMNS = [("date", "日期"), ("kind", "类型"), ("minutes", "分钟"), ("tier", "档位"),
-                    ("red_packet", "红包"), ("absence_days", "旷工天数"), ("rule", "规则"), ("basis", "依据")]
+LINE_CODES = [
+    ("base_salary", "基本工资"),
+    ("leave_deduction", "请假扣款"),
+    ("absence_deduction", "旷工扣款"),
+    ("unused_rest_pay", "未休补贴"),
+    ("full_attendance_bonus", "全勤奖"),
+    ("points", "积分奖罚"),
+]
+INCIDENT_COLUMNS = [
+    ("date", "日期"),
+    ("kind", "类型"),
+    ("minutes", "分钟"),
+    ("tier", "档位"),
+    ("red_packet", "红包"),
+    ("absence_days", "旷工天数"),
+    ("rule", "规则"),
+    ("basis", "依据"),
+]
 
 
 def summary_rows(document: dict[str, Any]) -> list[list[Any]]:
@@ -43,7 +67,9 @@ def incident_rows(document: dict[str, Any]) -> list[list[Any]]:
 def to_csv(document: dict[str, Any]) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"])
+    writer.writerow(
+        [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
+    )
     writer.writerows(summary_rows(document))
     writer.writerow([])
     writer.writerows(incident_rows(document))
@@ -55,9 +81,11 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
 
     wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "月度结算"
-    ws.append([f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"])
+    ws = wb.create_sheet("月度结算", 0)
+    wb.remove(wb.worksheets[1])
+    ws.append(
+        [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
+    )
     for row in summary_rows(document):
         ws.append(row)
     for cell in ws[2]:

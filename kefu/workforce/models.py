@@ -133,8 +133,9 @@ class LeaveRequest(models.Model):
 class RedPacket(models.Model):
     """R-WF-5: an obligation to send a red packet to the group, due at the next Monday publication."""
 
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="red_packets",
-                              verbose_name=_("staff member"))
+    staff = models.ForeignKey(
+        Staff, on_delete=models.CASCADE, related_name="red_packets", verbose_name=_("staff member")
+    )
     incident_date = models.DateField(_("incident date"))
     kind = models.CharField(_("kind"), max_length=16)
     minutes = models.PositiveIntegerField(_("minutes"), default=0)
@@ -171,6 +172,9 @@ class RedPacketEntry(models.Model):
     class Meta:
         ordering = ["at", "id"]
         constraints = [models.UniqueConstraint(fields=["packet", "kind"], name="red_packet_entry_once")]
+
+    def __str__(self) -> str:
+        return f"{self.packet_id} {self.kind} ¥{self.amount}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

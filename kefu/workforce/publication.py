@@ -37,8 +37,8 @@ def robot_send(*, url: str, secret: str, title: str, text: str, timeout: float =
     target = signed_url(url, secret, int(time.time() * 1000)) if secret else url
     body = json.dumps({"msgtype": "markdown", "markdown": {"title": title, "text": text}}, ensure_ascii=False)
     request = urllib.request.Request(  # noqa: S310 (the URL is the configured robot webhook)
-        target, data=body.encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"},
-        method="POST")
+        target, data=body.encode("utf-8"), headers={"Content-Type": "application/json; charset=utf-8"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
         answer: dict[str, Any] = json.loads(response.read().decode("utf-8") or "{}")
     if answer.get("errcode", 0) != 0:
@@ -65,7 +65,9 @@ def publication_text(rows: list[dict[str, Any]], monday: dt.date, due: list[Any]
     if due:
         lines += ["", "#### 应发红包(发红包者自己不能抢;漏发者补发双倍)"]
         for packet in due:
-            lines.append(f"- {packet.staff.name} ¥{packet.amount} × {packet.packets}个(R-WF-5,{packet.incident_date:%m-%d})")
+            lines.append(
+                f"- {packet.staff.name} ¥{packet.amount} × {packet.packets}个(R-WF-5,{packet.incident_date:%m-%d})"
+            )
     return "\n".join(lines)
 
 
@@ -98,8 +100,7 @@ def weekly_publish(*, today: dt.date | None = None) -> dict[str, Any]:
     sent = False
     url = getattr(settings, "KEFU_DINGTALK_ROBOT_URL", "")
     if url:
-        robot_send(url=url, secret=getattr(settings, "KEFU_DINGTALK_ROBOT_SECRET", ""), title="上周考勤公布",
-                   text=text)
+        robot_send(url=url, secret=getattr(settings, "KEFU_DINGTALK_ROBOT_SECRET", ""), title="上周考勤公布", text=text)
         sent = True
     event_record(actor=None, verb="attendance.published", data={"week": monday, "robot": sent, "doubled": doubled})
     return {"week": monday.isoformat(), "text": text, "robot": sent, "doubled": doubled}

@@ -54,8 +54,9 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     policy = policy or policy_in_force(first)  # the version in force when the month began
     ids = [s.pk for s in staff]
     roster: dict[int, dict[dt.date, str | None]] = defaultdict(dict)
-    for staff_id, day, code in RosterEntry.objects.filter(staff_id__in=ids, date__gte=first, date__lte=last) \
-            .values_list("staff_id", "date", "shift_code"):
+    for staff_id, day, code in RosterEntry.objects.filter(
+        staff_id__in=ids, date__gte=first, date__lte=last
+    ).values_list("staff_id", "date", "shift_code"):
         roster[staff_id][day] = code or None
     punches: dict[int, list[rules.Punch]] = defaultdict(list)
     tz = clock.local_tz()
@@ -66,20 +67,27 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     year_start = dt.date(year, 1, 1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
     requests: dict[int, list[LeaveRequest]] = defaultdict(list)
-    for req in LeaveRequest.objects.filter(staff_id__in=ids, status=RequestStatus.APPROVED,
-                                           end_date__gte=min(year_start, prev_first), start_date__lte=last):
+    for req in LeaveRequest.objects.filter(
+        staff_id__in=ids, status=RequestStatus.APPROVED, end_date__gte=min(year_start, prev_first), start_date__lte=last
+    ):
         requests[req.staff_id].append(req)
     points = dict(
         PointEntry.objects.filter(staff_id__in=ids, at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
-        .values("staff_id").annotate(total=Sum("points")).values_list("staff_id", "total")
+        .values("staff_id")
+        .annotate(total=Sum("points"))
+        .values_list("staff_id", "total")
     )
     out = []
     for member in staff:
         reqs = requests.get(member.pk, [])
         month_requests = [
-            rules.Request(day, rules.REST if req.kind == RequestKind.REST else rules.LEAVE,
-                          Decimal("0.5") if req.half_day else Decimal("1"), req.kind == RequestKind.PERSONAL,
-                          f"request:{req.pk}")
+            rules.Request(
+                day,
+                rules.REST if req.kind == RequestKind.REST else rules.LEAVE,
+                Decimal("0.5") if req.half_day else Decimal("1"),
+                req.kind == RequestKind.PERSONAL,
+                f"request:{req.pk}",
+            )
             for req, day in _approved_days(reqs, first, last)
         ]
         data = rules.StaffMonthInput(
@@ -92,8 +100,11 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
             punches=punches.get(member.pk, []),
             requests=month_requests,
             leave_days_previous_month=_leave_total(reqs, prev_first, first - dt.timedelta(days=1), personal_only=False),
-            personal_leave_days_before_month=_leave_total(reqs, year_start, first - dt.timedelta(days=1),
-                                                          personal_only=True) if month > 1 else Decimal("0"),
+            personal_leave_days_before_month=_leave_total(
+                reqs, year_start, first - dt.timedelta(days=1), personal_only=True
+            )
+            if month > 1
+            else Decimal("0"),
             points=int(points.get(member.pk) or 0),
         )
         out.append(rules.evaluate_month(policy.document, data))
@@ -134,16 +145,22 @@ def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
 def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[str, Any]:
     first, last = month_bounds(year, month)
     members = visible_staff(actor=actor, team=team)
-    entries = {(e.staff_id, e.date): e.shift_code for e in RosterEntry.objects.filter(
-        staff_id__in=[m.pk for m in members], date__gte=first, date__lte=last)}
+    entries = {
+        (e.staff_id, e.date): e.shift_code
+        for e in RosterEntry.objects.filter(staff_id__in=[m.pk for m in members], date__gte=first, date__lte=last)
+    }
     days = list(rules.month_dates(year, month))
     rows = [{"staff": m, "cells": [(d, entries.get((m.pk, d))) for d in days]} for m in members]
     return {"days": days, "rows": rows}
 
 
 def approvals_inbox(*, actor: Any) -> list[LeaveRequest]:
-    return list(LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED)
-                .select_related("staff", "staff__team").order_by("start_date", "id"))
+    return list(
+        LeaveRequest.objects.restrict(actor)
+        .filter(status=RequestStatus.SUBMITTED)
+        .select_related("staff", "staff__team")
+        .order_by("start_date", "id")
+    )
 
 
 def request_get(*, actor: Any, request_id: int) -> LeaveRequest:
@@ -155,8 +172,12 @@ def my_requests(*, staff: Staff) -> list[LeaveRequest]:
 
 
 def red_packets_open(*, actor: Any, due_before: dt.date | None = None) -> list[RedPacket]:
-    qs = RedPacket.objects.restrict(actor).exclude(entries__kind="sent").select_related("staff") \
+    qs = (
+        RedPacket.objects.restrict(actor)
+        .exclude(entries__kind="sent")
+        .select_related("staff")
         .prefetch_related("entries")
+    )
     if due_before:
         qs = qs.filter(due_date__lte=due_before)
     return list(qs.order_by("due_date", "staff__employee_no"))
@@ -179,13 +200,16 @@ def points_entry_get(*, actor: Any, entry_id: int) -> PointEntry:
 
 def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]:
     first, last = month_bounds(year, month)
-    rows = (PointEntry.objects.restrict(actor)
-            .filter(at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
-            .values("staff_id", "staff__name", "staff__employee_no", "staff__team__name")
-            .annotate(total=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)),
-                      minus=Sum("points", filter=Q(points__lt=0)))
-            .order_by("-total", "staff__employee_no"))
-    return list(rows)
+    rows = (
+        PointEntry.objects.restrict(actor)
+        .filter(at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
+        .values("staff_id", "staff__name", "staff__employee_no", "staff__team__name")
+        .annotate(
+            total=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)), minus=Sum("points", filter=Q(points__lt=0))
+        )
+        .order_by("-total", "staff__employee_no")
+    )
+    return [dict(row) for row in rows]
 
 
 def weekly_attendance(*, staff: list[Staff], monday: dt.date) -> list[dict[str, Any]]:

@@ -61,8 +61,14 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
         return
     before = {"shift": entry.shift_code if entry else None}
     RosterEntry.objects.update_or_create(staff=staff, date=date, defaults={"shift_code": code, "source": source})
-    event_record(actor=actor, verb="roster.set", subject=staff, before=before,
-                 after={"shift": code or "rest"}, data={"date": date})
+    event_record(
+        actor=actor,
+        verb="roster.set",
+        subject=staff,
+        before=before,
+        after={"shift": code or "rest"},
+        data={"date": date},
+    )
 
 
 def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
@@ -71,8 +77,9 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
     if from_monday.weekday() != 0 or to_monday.weekday() != 0:
         raise ApplicationError("not_monday", "请选择周一 / weeks start on Monday")
     staff = {s.pk: s for s in Staff.objects.restrict(actor).filter(pk__in=staff_ids)}
-    source = RosterEntry.objects.filter(staff_id__in=list(staff), date__gte=from_monday,
-                                        date__lt=from_monday + dt.timedelta(days=7))
+    source = RosterEntry.objects.filter(
+        staff_id__in=list(staff), date__gte=from_monday, date__lt=from_monday + dt.timedelta(days=7)
+    )
     written = 0
     with transaction.atomic():
         for entry in source:
@@ -85,8 +92,15 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
 # --- punches and make-ups -----------------------------------------------------------------------
 
 
-def punch_record(*, actor: Any, staff: Staff, at: dt.datetime, kind: str = PunchKind.UNKNOWN,
-                 source: str = PunchSource.API, note: str = "") -> tuple[Punch, bool]:
+def punch_record(
+    *,
+    actor: Any,
+    staff: Staff,
+    at: dt.datetime,
+    kind: str = PunchKind.UNKNOWN,
+    source: str = PunchSource.API,
+    note: str = "",
+) -> tuple[Punch, bool]:
     """Store a punch once (the same punch twice is stored once). Returns (punch, created)."""
     at = clock.make_aware(at).replace(microsecond=0)
     existing = Punch.objects.filter(staff=staff, at=at, kind=kind, source=source).first()
@@ -111,17 +125,30 @@ def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note
     punch, created = punch_record(actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note)
     if created and certifier is not None:
         Punch.objects.filter(pk=punch.pk).update(certified_by=certifier)
-    event_record(actor=actor, verb="punch.makeup_certified", subject=staff,
-                 after={"at": punch.at, "kind": kind, "certified_by": certifier.name if certifier else ""})
+    event_record(
+        actor=actor,
+        verb="punch.makeup_certified",
+        subject=staff,
+        after={"at": punch.at, "kind": kind, "certified_by": certifier.name if certifier else ""},
+    )
     return punch
 
 
 # --- requests (R-WF-8 … R-WF-11) -------------------------------------------------------------------
 
 
-def request_create(*, actor: Any, staff: Staff, kind: str, start_date: dt.date, end_date: dt.date,
-                   half_day: bool = False, reason: str = "", emergency: bool = False,
-                   submit: bool = True) -> LeaveRequest:
+def request_create(
+    *,
+    actor: Any,
+    staff: Staff,
+    kind: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    half_day: bool = False,
+    reason: str = "",
+    emergency: bool = False,
+    submit: bool = True,
+) -> LeaveRequest:
     """Create (and by default submit) a rest or leave request for oneself, or — for a lead — a team member."""
     own = staff_of(actor)
     if own is None or (own.pk != staff.pk and not has_capability(actor, "statement.view_team")):
@@ -131,12 +158,24 @@ def request_create(*, actor: Any, staff: Staff, kind: str, start_date: dt.date, 
         raise ApplicationError("request_kind", f"未知类型 / unknown kind {kind!r}")
     if end_date < start_date or (half_day and end_date != start_date):
         raise ApplicationError("request_dates", "日期无效 / invalid dates")
-    request = LeaveRequest.objects.create(staff=staff, kind=kind, start_date=start_date, end_date=end_date,
-                                          half_day=half_day, reason=reason[:300], emergency=emergency)
-    event_record(actor=actor, verb="request.created", subject=request,
-                 after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency})
-    if submit:
-        request_submit(actor=actor, request=request)
+    with transaction.atomic():  # a request refused on submission leaves nothing behind
+        request = LeaveRequest.objects.create(
+            staff=staff,
+            kind=kind,
+            start_date=start_date,
+            end_date=end_date,
+            half_day=half_day,
+            reason=reason[:300],
+            emergency=emergency,
+        )
+        event_record(
+            actor=actor,
+            verb="request.created",
+            subject=request,
+            after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency},
+        )
+        if submit:
+            request_submit(actor=actor, request=request)
     return request
 
 
@@ -154,11 +193,17 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
             f"需至少提前{notice}天申请({rule});紧急情况请勾选“紧急”并说明 / "
             f"must be requested {notice} day(s) ahead unless marked emergency",
         )
-    LeaveRequest.objects.filter(pk=request.pk).update(status=RequestStatus.SUBMITTED, submitted_at=clock.now(),
-                                                      late_submission=late)
+    LeaveRequest.objects.filter(pk=request.pk).update(
+        status=RequestStatus.SUBMITTED, submitted_at=clock.now(), late_submission=late
+    )
     request.refresh_from_db()
-    event_record(actor=actor, verb="request.submitted", subject=request, before={"status": "draft"},
-                 after={"status": "submitted", "late_submission": late})
+    event_record(
+        actor=actor,
+        verb="request.submitted",
+        subject=request,
+        before={"status": "draft"},
+        after={"status": "submitted", "late_submission": late},
+    )
     return request
 
 
@@ -167,12 +212,18 @@ def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> Lea
     _in_scope(actor, request.staff)
     with transaction.atomic():
         updated = LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.SUBMITTED).update(
-            status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300])
+            status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300]
+        )
         if not updated:
             raise ApplicationError("request_state", "该申请不在待审批状态 / the request is not awaiting a decision")
         request.refresh_from_db()
-        event_record(actor=actor, verb=f"request.{status}", subject=request, before={"status": "submitted"},
-                     after={"status": status, "comment": comment})
+        event_record(
+            actor=actor,
+            verb=f"request.{status}",
+            subject=request,
+            before={"status": "submitted"},
+            after={"status": status, "comment": comment},
+        )
     return request
 
 
@@ -197,15 +248,26 @@ def red_packets_from_incidents(*, staff: Staff, incidents: list[rules.Incident])
         if incident.red_packet <= 0:
             continue
         packet, was_created = RedPacket.objects.get_or_create(
-            staff=staff, incident_date=incident.date, kind=incident.kind,
-            defaults={"minutes": incident.minutes, "amount": incident.red_packet, "packets": incident.packets,
-                      "due_date": rules.next_publication(policy, incident.date), "rule": incident.rule,
-                      "basis": incident.basis[:300]},
+            staff=staff,
+            incident_date=incident.date,
+            kind=incident.kind,
+            defaults={
+                "minutes": incident.minutes,
+                "amount": incident.red_packet,
+                "packets": incident.packets,
+                "due_date": rules.next_publication(policy, incident.date),
+                "rule": incident.rule,
+                "basis": incident.basis[:300],
+            },
         )
         if was_created:
             RedPacketEntry.objects.create(packet=packet, kind="due", amount=packet.amount, at=clock.now())
-            event_record(actor=None, verb="red_packet.due", subject=packet,
-                         after={"amount": packet.amount, "due": packet.due_date, "rule": packet.rule})
+            event_record(
+                actor=None,
+                verb="red_packet.due",
+                subject=packet,
+                after={"amount": packet.amount, "due": packet.due_date, "rule": packet.rule},
+            )
             created += 1
     return created
 
@@ -243,8 +305,12 @@ def red_packets_double_overdue(*, today: dt.date) -> int:
                 RedPacketEntry.objects.create(packet=packet, kind="doubled", amount=extra, at=clock.now())
         except IntegrityError:
             continue
-        event_record(actor=None, verb="red_packet.doubled", subject=packet,
-                     after={"owed": packet.amount + extra, "multiplier": multiplier})
+        event_record(
+            actor=None,
+            verb="red_packet.doubled",
+            subject=packet,
+            after={"owed": packet.amount + extra, "multiplier": multiplier},
+        )
         count += 1
     return count
 
@@ -252,8 +318,9 @@ def red_packets_double_overdue(*, today: dt.date) -> int:
 # --- points (R-WF-15 … R-WF-17) -----------------------------------------------------------------
 
 
-def points_record(*, actor: Any, staff: Staff, item_code: str, note: str = "",
-                  at: dt.datetime | None = None) -> PointEntry:
+def points_record(
+    *, actor: Any, staff: Staff, item_code: str, note: str = "", at: dt.datetime | None = None
+) -> PointEntry:
     _require(actor, "points.record")
     _in_scope(actor, staff)
     when = at or clock.now()
@@ -261,10 +328,21 @@ def points_record(*, actor: Any, staff: Staff, item_code: str, note: str = "",
     item = items.get(item_code)
     if item is None:
         raise ApplicationError("unknown_point_item", f"积分项目不存在 / unknown item {item_code!r}")
-    entry = PointEntry.objects.create(staff=staff, item_code=item_code, item_name=item["name"][:100],
-                                      points=int(item["points"]), note=note[:300], at=when, recorded_by=actor)
-    event_record(actor=actor, verb="points.recorded", subject=staff,
-                 after={"item": item_code, "points": entry.points, "note": note})
+    entry = PointEntry.objects.create(
+        staff=staff,
+        item_code=item_code,
+        item_name=item["name"][:100],
+        points=int(item["points"]),
+        note=note[:300],
+        at=when,
+        recorded_by=actor,
+    )
+    event_record(
+        actor=actor,
+        verb="points.recorded",
+        subject=staff,
+        after={"item": item_code, "points": entry.points, "note": note},
+    )
     return entry
 
 
@@ -276,12 +354,23 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
     try:
         with transaction.atomic():
             reversal = PointEntry.objects.create(
-                staff=entry.staff, item_code=entry.item_code, item_name=entry.item_name, points=-entry.points,
-                note=f"冲销: {note}"[:300], at=clock.now(), recorded_by=actor, reverses=entry)
+                staff=entry.staff,
+                item_code=entry.item_code,
+                item_name=entry.item_name,
+                points=-entry.points,
+                note=f"冲销: {note}"[:300],
+                at=clock.now(),
+                recorded_by=actor,
+                reverses=entry,
+            )
     except IntegrityError as exc:
         raise ApplicationError("points_reversal", "该记录已冲销 / already reversed") from exc
-    event_record(actor=actor, verb="points.reversed", subject=entry.staff,
-                 after={"entry": entry.pk, "points": reversal.points, "note": note})
+    event_record(
+        actor=actor,
+        verb="points.reversed",
+        subject=entry.staff,
+        after={"entry": entry.pk, "points": reversal.points, "note": note},
+    )
     return reversal
 
 
@@ -335,7 +424,8 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
     supervisor = Staff.objects.filter(position=Position.SUPERVISOR, active=True).order_by("pk").first()
     tz = clock.local_tz()
     rows: list[tuple[int, Staff, Any]] = []
-    for item in (*parsed.days, *parsed.punches):
+    items: list[Any] = [*parsed.days, *parsed.punches]
+    for item in items:
         try:
             rows.append((item.row, people.find(item.user_id, item.employee_no, item.name), item))
         except ValueError as exc:
@@ -343,17 +433,22 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
     if not rows:
         return
     staff_ids = {s.pk for _, s, _ in rows}
-    dates = [getattr(item, "date") for _, _, item in rows]
+    dates = [item.date for _, _, item in rows]
     low, high = min(dates) - dt.timedelta(days=1), max(dates) + dt.timedelta(days=2)
     existing_punches = set(
-        Punch.objects.filter(staff_id__in=staff_ids, at__gte=dt.datetime.combine(low, dt.time.min, tzinfo=tz),
-                             at__lt=dt.datetime.combine(high, dt.time.min, tzinfo=tz))
-        .values_list("staff_id", "at", "kind", "source")
+        Punch.objects.filter(
+            staff_id__in=staff_ids,
+            at__gte=dt.datetime.combine(low, dt.time.min, tzinfo=tz),
+            at__lt=dt.datetime.combine(high, dt.time.min, tzinfo=tz),
+        ).values_list("staff_id", "at", "kind", "source")
     )
-    roster = {(r.staff_id, r.date): r for r in RosterEntry.objects.filter(staff_id__in=staff_ids,
-                                                                           date__gte=low, date__lte=high)}
-    leave_refs = set(LeaveRequest.objects.filter(staff_id__in=staff_ids, source="dingtalk")
-                     .values_list("external_ref", flat=True))
+    roster = {
+        (r.staff_id, r.date): r
+        for r in RosterEntry.objects.filter(staff_id__in=staff_ids, date__gte=low, date__lte=high)
+    }
+    leave_refs = set(
+        LeaveRequest.objects.filter(staff_id__in=staff_ids, source="dingtalk").values_list("external_ref", flat=True)
+    )
     policy = policy_in_force(min(dates)).document
     shift_by_name = {s["name"]: s["code"] for s in policy["attendance"]["shift_types"]}
     new_punches: list[Punch] = []
@@ -383,26 +478,52 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
                 ref = f"{staff.pk}:{item.date.isoformat()}:{item.leave_kind}"
                 if ref not in leave_refs:
                     leave_refs.add(ref)
-                    kind = {"事假": "personal", "请假": "personal", "病假": "sick", "年假": "annual",
-                            "调休": "rest"}.get(item.leave_kind, "other")
-                    new_requests.append(LeaveRequest(
-                        staff=staff, kind=kind, start_date=item.date, end_date=item.date,
-                        reason=item.approval[:300] or f"钉钉:{item.leave_kind}", status=RequestStatus.APPROVED,
-                        submitted_at=clock.now(), decided_at=clock.now(), comment="钉钉审批通过 / approved in DingTalk",
-                        source="dingtalk", external_ref=ref))
+                    kind = {
+                        "事假": "personal",
+                        "请假": "personal",
+                        "病假": "sick",
+                        "年假": "annual",
+                        "调休": "rest",
+                    }.get(item.leave_kind, "other")
+                    new_requests.append(
+                        LeaveRequest(
+                            staff=staff,
+                            kind=kind,
+                            start_date=item.date,
+                            end_date=item.date,
+                            reason=item.approval[:300] or f"钉钉:{item.leave_kind}",
+                            status=RequestStatus.APPROVED,
+                            submitted_at=clock.now(),
+                            decided_at=clock.now(),
+                            comment="钉钉审批通过 / approved in DingTalk",
+                            source="dingtalk",
+                            external_ref=ref,
+                        )
+                    )
                     changed = True
         else:
             punches = [(item.at, item.kind, item.result)]
         for at, kind, result in punches:
             aware = at.replace(tzinfo=tz)
-            source = PunchSource.MAKEUP if any(w in result for w in ("补卡审批通过", "举证打卡审批通过")) else PunchSource.APP
+            source = (
+                PunchSource.MAKEUP
+                if any(w in result for w in ("补卡审批通过", "举证打卡审批通过"))
+                else PunchSource.APP
+            )
             key = (staff.pk, aware, kind, source)
             if key in existing_punches:
                 continue
             existing_punches.add(key)
-            new_punches.append(Punch(staff=staff, at=aware, kind=kind, source=source,
-                                     certified_by=supervisor if source == PunchSource.MAKEUP else None,
-                                     note=("钉钉" + result)[:200] if source == PunchSource.MAKEUP else ""))
+            new_punches.append(
+                Punch(
+                    staff=staff,
+                    at=aware,
+                    kind=kind,
+                    source=source,
+                    certified_by=supervisor if source == PunchSource.MAKEUP else None,
+                    note=("钉钉" + result)[:200] if source == PunchSource.MAKEUP else "",
+                )
+            )
             changed = True
         if changed:
             summary.created += 1
@@ -414,9 +535,15 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
         RosterEntry.objects.bulk_update(changed_roster, ["shift_code", "source"], batch_size=500)
     LeaveRequest.objects.bulk_create(new_requests, batch_size=1000)
     if new_punches or new_roster or changed_roster or new_requests:
-        event_record(actor=actor, verb="attendance.imported", data={
-            "punches": len(new_punches), "roster": len(new_roster) + len(changed_roster),
-            "approved_leave": len(new_requests)})
+        event_record(
+            actor=actor,
+            verb="attendance.imported",
+            data={
+                "punches": len(new_punches),
+                "roster": len(new_roster) + len(changed_roster),
+                "approved_leave": len(new_requests),
+            },
+        )
 
 
 __all__ = ["Q", "request_approve", "request_create", "request_reject"]

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from kefu.api.pagination import CursorPage
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.pagination import keyset_page
+from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+from kefu.org.permissions import has_capability
+
+from . import selectors, services
+from .models import Punch
+
+router = Router(tags=["workforce"])
+
+
+class PunchIn(Schema):
+    employee_no: str
+    at: dt.datetime
+    kind: str = "unknown"
+
+
+class PunchOut(Schema):
+    id: int
+    staff_id: int
+    at: dt.datetime
+    kind: str
+    source: str
+
+
+class PunchResult(Schema):
+    punch: PunchOut
+    created: bool
+
+
+@router.get("/punches", response=CursorPage[PunchOut])
+def list_punches(
+    request: HttpRequest,
+    staff: int | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> object:
+    qs = Punch.objects.restrict(request.user)
+    tz = clock.local_tz()
+    if staff:
+        qs = qs.filter(staff_id=staff)
+    if date_from:
+        qs = qs.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+    if date_to:
+        qs = qs.filter(at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    return keyset_page(qs, key="at", cursor=cursor, limit=limit)
+
+
+@router.post("/punches", response=PunchResult)
+def push_punch(request: HttpRequest, payload: PunchIn) -> object:
+    """Push one punch (e.g. from a DingTalk connector). The same punch twice is stored once."""
+    if not has_capability(request.user, "attendance.import"):
+        raise ApplicationError("permission_denied", "需要考勤导入权限 / attendance.import required", status=403)
+    if payload.kind not in {"on", "off", "unknown"}:
+        raise ApplicationError("punch_kind", "kind must be on, off or unknown")
+    staff = access_object(request.user, Staff.objects.all(), employee_no=payload.employee_no)
+    punch, created = services.punch_record(actor=request.user, staff=staff, at=payload.at, kind=payload.kind)
+    return {"punch": punch, "created": created}
+
+
+@router.get("/attendance/statement")
+def statement(request: HttpRequest, month: str | None = None, team: int | None = None) -> object:
+    """The monthly statement (SPEC §3.6) of the staff in your scope, as JSON."""
+    from .forms import parse_month
+
+    if not has_capability(request.user, "statement.view_team"):
+        raise ApplicationError("permission_denied", "statement.view_team required", status=403)
+    year, number = parse_month(month)
+    staff = selectors.visible_staff(actor=request.user, team=team)
+    return selectors.statement_document(staff=staff, year=year, month=number)

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import clock
+
+from .models import PunchKind, RequestKind
+
+
+def parse_month(value: str | None) -> tuple[int, int]:
+    """``YYYY-MM`` → (year, month); the current month when absent or invalid."""
+    try:
+        year, month = (int(x) for x in (value or "").split("-"))
+        dt.date(year, month, 1)
+        return year, month
+    except ValueError:
+        today = clock.today()
+        return today.year, today.month
+
+
+class RequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=RequestKind.choices)
+    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    half_day = forms.BooleanField(label=_("Half day"), required=False)
+    emergency = forms.BooleanField(label=_("Emergency (reported by phone)"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+
+class DecideForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))])
+    comment = forms.CharField(label=_("Comment"), max_length=300, required=False)
+
+
+class MakeupForm(forms.Form):
+    staff = forms.TypedChoiceField(label=_("Staff member"), coerce=int)
+    at = forms.DateTimeField(label=_("Time made up"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=[(PunchKind.ON, _("On duty")), (PunchKind.OFF, _("Off duty"))])
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, staff: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["staff"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(s.pk, f"{s.name} ({s.employee_no})") for s in staff]
+
+
+class PointsForm(forms.Form):
+    staff = forms.TypedChoiceField(label=_("Staff member"), coerce=int)
+    item = forms.ChoiceField(label=_("Item"))
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, staff: list[Any], items: list[dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        staff_field, item_field = self.fields["staff"], self.fields["item"]
+        assert isinstance(staff_field, forms.ChoiceField) and isinstance(item_field, forms.ChoiceField)
+        staff_field.choices = [(s.pk, f"{s.name} ({s.employee_no})") for s in staff]
+        item_field.choices = [(i["code"], f"{i['name']} ({i['points']:+d})") for i in items]
+
+
+class CopyWeekForm(forms.Form):
+    from_monday = forms.DateField(label=_("Copy the week of"), widget=forms.DateInput(attrs={"type": "date"}))
+    to_monday = forms.DateField(label=_("onto the week of"), widget=forms.DateInput(attrs={"type": "date"}))

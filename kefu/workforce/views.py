@@ -1,0 +1,381 @@
+"""Thin views for attendance: my attendance, team roster and statements, approvals, red packets, points."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.policy_store import policy_in_force
+from kefu.org import selectors as org
+from kefu.org.models import Staff
+from kefu.org.permissions import has_capability
+from kefu.policies import attendance as rules
+
+from . import selectors, services
+from .exports import to_csv, to_xlsx
+from .forms import CopyWeekForm, DecideForm, MakeupForm, PointsForm, RequestForm, parse_month
+from .models import RequestKind
+
+
+def _require(request: HttpRequest, capability: str) -> None:
+    if not has_capability(request.user, capability):
+        raise PermissionDenied(capability)
+
+
+def _error(request: HttpRequest, exc: ApplicationError) -> None:
+    if exc.status == 404:
+        raise Http404("not found")
+    messages.error(request, str(exc.message))
+
+
+def _month_nav(year: int, month: int) -> dict[str, str]:
+    first = dt.date(year, month, 1)
+    prev = (first - dt.timedelta(days=1)).replace(day=1)
+    nxt = (first + dt.timedelta(days=32)).replace(day=1)
+    return {"current": f"{year:04d}-{month:02d}", "prev": f"{prev:%Y-%m}", "next": f"{nxt:%Y-%m}"}
+
+
+def _statement_context(staff: Staff, year: int, month: int) -> dict[str, Any]:
+    (statement,) = selectors.statements(staff=[staff], year=year, month=month)
+    return {
+        "member": staff,
+        "st": statement,
+        "month": _month_nav(year, month),
+        "policy": policy_in_force(dt.date(year, month, 1)),
+    }
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    staff = org.staff_of(request.user)
+    if staff is None:
+        raise Http404("no staff record")
+    year, month = parse_month(request.GET.get("month"))
+    ctx = _statement_context(staff, year, month)
+    ctx.update(
+        {
+            "requests": selectors.my_requests(staff=staff),
+            "packets": [p for p in selectors.red_packets_open(actor=request.user) if p.staff_id == staff.pk],
+            "form": RequestForm(initial={"kind": RequestKind.REST}),
+            "owed": services.red_packet_owed,
+        }
+    )
+    return render(request, "workforce/mine.html", ctx)
+
+
+@login_required
+def staff_statement(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = selectors.staff_for_statement(actor=request.user, staff_id=staff_id)
+    year, month = parse_month(request.GET.get("month"))
+    return render(request, "workforce/staff_statement.html", _statement_context(staff, year, month))
+
+
+@login_required
+def team(request: HttpRequest) -> HttpResponse:
+    _require(request, "statement.view_team")
+    year, month = parse_month(request.GET.get("month"))
+    teams = org.team_list(actor=request.user)
+    team_id = _int(request.GET.get("team")) or (teams[0].pk if teams else None)
+    grid = selectors.roster_grid(actor=request.user, team=team_id, year=year, month=month)
+    members = [row["staff"] for row in grid["rows"]]
+    summaries = selectors.statements(staff=members, year=year, month=month)
+    shifts = policy_in_force(dt.date(year, month, 1)).document["attendance"]["shift_types"]
+    return render(
+        request,
+        "workforce/team.html",
+        {
+            "teams": teams,
+            "team_id": team_id,
+            "grid": grid,
+            "rows": list(zip(grid["rows"], summaries, strict=True)),
+            "month": _month_nav(year, month),
+            "shifts": shifts,
+            "can_edit": has_capability(request.user, "roster.edit"),
+            "can_certify": has_capability(request.user, "attendance.certify"),
+            "makeup_form": MakeupForm(staff=members),
+            "copy_form": CopyWeekForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def roster_cell(request: HttpRequest) -> HttpResponse:
+    staff = _staff_in_scope(request, request.POST.get("staff"))
+    try:
+        day = dt.date.fromisoformat(request.POST.get("date", ""))
+    except ValueError as exc:
+        raise Http404("bad date") from exc
+    code = request.POST.get("shift") or None
+    try:
+        services.roster_set(actor=request.user, staff=staff, date=day, shift_code=code)
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=exc.status)
+    if getattr(request, "htmx", False):
+        shifts = policy_in_force(day).document["attendance"]["shift_types"]
+        return render(
+            request,
+            "workforce/team.html#cell",
+            {"staff": staff, "day": day, "code": code or "", "shifts": shifts, "can_edit": True},
+        )
+    return redirect(f"/attendance/team/?team={staff.team_id}&month={day:%Y-%m}")
+
+
+@login_required
+@require_POST
+def copy_week(request: HttpRequest) -> HttpResponse:
+    form = CopyWeekForm(request.POST)
+    team_id = _int(request.POST.get("team"))
+    if form.is_valid():
+        ids = [s.pk for s in selectors.visible_staff(actor=request.user, team=team_id)]
+        try:
+            written = services.roster_copy_week(actor=request.user, staff_ids=ids, **form.cleaned_data)
+            messages.success(request, _("%(n)d roster entries copied.") % {"n": written})
+        except ApplicationError as exc:
+            _error(request, exc)
+    return redirect(f"/attendance/team/?team={team_id or ''}")
+
+
+@login_required
+@require_POST
+def makeup(request: HttpRequest) -> HttpResponse:
+    members = selectors.visible_staff(actor=request.user)
+    form = MakeupForm(request.POST, staff=members)
+    if form.is_valid():
+        staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
+        at = form.cleaned_data["at"].astimezone(clock.local_tz()).replace(tzinfo=None)
+        try:
+            services.makeup_certify(
+                actor=request.user, staff=staff, at=at, kind=form.cleaned_data["kind"], note=form.cleaned_data["note"]
+            )
+            messages.success(request, _("Make-up certified."))
+        except ApplicationError as exc:
+            _error(request, exc)
+    else:
+        messages.error(request, _("Please correct the make-up fields."))
+    return redirect("attendance:team")
+
+
+@login_required
+def statement_export(request: HttpRequest) -> HttpResponse:
+    _require(request, "statement.view_team")
+    year, month = parse_month(request.GET.get("month"))
+    team_id = _int(request.GET.get("team"))
+    staff = selectors.visible_staff(actor=request.user, team=team_id)
+    document = selectors.statement_document(staff=staff, year=year, month=month)
+    fmt = request.GET.get("format", "html")
+    name = f"statement-{year:04d}-{month:02d}"
+    if fmt == "json":
+        return HttpResponse(
+            json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+        )
+    if fmt == "csv":
+        response = HttpResponse(to_csv(document), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt == "xlsx":
+        response = HttpResponse(
+            to_xlsx(document), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return response
+    return render(
+        request,
+        "workforce/statement.html",
+        {
+            "document": document,
+            "month": _month_nav(year, month),
+            "teams": org.team_list(actor=request.user),
+            "team_id": team_id,
+            "staff_ids": {s.employee_no: s.pk for s in staff},
+        },
+    )
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    _require(request, "leave.approve")
+    return render(
+        request,
+        "workforce/approvals.html",
+        {"items": selectors.approvals_inbox(actor=request.user), "form": DecideForm()},
+    )
+
+
+@login_required
+@require_POST
+def request_new(request: HttpRequest) -> HttpResponse:
+    staff = org.staff_of(request.user)
+    if staff is None:
+        raise Http404("no staff record")
+    form = RequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.request_create(actor=request.user, staff=staff, **form.cleaned_data)
+            messages.success(request, _("Request submitted to the supervisor."))
+        except ApplicationError as exc:
+            _error(request, exc)
+    else:
+        messages.error(request, _("Please correct the request fields."))
+    return redirect("attendance:mine")
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = selectors.request_get(actor=request.user, request_id=request_id)
+    return render(
+        request,
+        "workforce/request_detail.html",
+        {
+            "item": item,
+            "events": timeline(item),
+            "form": DecideForm(),
+            "can_decide": has_capability(request.user, "leave.approve") and item.status == "submitted",
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = selectors.request_get(actor=request.user, request_id=request_id)
+    form = DecideForm(request.POST)
+    if form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == "approve":
+                services.request_approve(actor=request.user, request=item, comment=form.cleaned_data["comment"])
+            else:
+                services.request_reject(actor=request.user, request=item, comment=form.cleaned_data["comment"])
+            messages.success(request, _("Decision recorded."))
+        except ApplicationError as exc:
+            _error(request, exc)
+    return redirect("attendance:approvals" if has_capability(request.user, "leave.approve") else "attendance:mine")
+
+
+@login_required
+def red_packets(request: HttpRequest) -> HttpResponse:
+    items = selectors.red_packets_open(actor=request.user)
+    return render(
+        request,
+        "workforce/red_packets.html",
+        {"items": [(p, services.red_packet_owed(p)) for p in items], "today": clock.today()},
+    )
+
+
+@login_required
+@require_POST
+def red_packet_sent(request: HttpRequest, packet_id: int) -> HttpResponse:
+    packet = selectors.red_packet_get(actor=request.user, packet_id=packet_id)
+    try:
+        services.red_packet_mark_sent(actor=request.user, packet=packet)
+        messages.success(request, _("Red packet marked sent."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect(request.POST.get("next") or "attendance:red_packets")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def points(request: HttpRequest) -> HttpResponse:
+    year, month = parse_month(request.GET.get("month"))
+    members = selectors.visible_staff(actor=request.user)
+    items = policy_in_force().document["points"]["items"]
+    form = PointsForm(request.POST or None, staff=members, items=items)
+    if request.method == "POST":
+        _require(request, "points.record")
+        if form.is_valid():
+            staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
+            try:
+                services.points_record(
+                    actor=request.user, staff=staff, item_code=form.cleaned_data["item"], note=form.cleaned_data["note"]
+                )
+                messages.success(request, _("Inspection recorded."))
+                return redirect("attendance:points")
+            except ApplicationError as exc:
+                _error(request, exc)
+    day = _date(request.GET.get("day")) or clock.today()
+    entries = selectors.points_entries(actor=request.user, day=day)
+    by_team: dict[str, list[Any]] = {}
+    for entry in entries:
+        by_team.setdefault(entry.staff.team.name if entry.staff.team else "—", []).append(entry)
+    return render(
+        request,
+        "workforce/points.html",
+        {
+            "form": form,
+            "can_record": has_capability(request.user, "points.record"),
+            "day": day,
+            "by_team": sorted(by_team.items()),
+            "ranking": selectors.points_ranking(actor=request.user, year=year, month=month),
+            "month": _month_nav(year, month),
+            "yuan_per_point": policy_in_force().document["points"]["yuan_per_point"],
+        },
+    )
+
+
+@login_required
+@require_POST
+def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = selectors.points_entry_get(actor=request.user, entry_id=entry_id)
+    try:
+        services.points_reverse(actor=request.user, entry=entry, note=request.POST.get("note", "")[:200] or "冲销")
+        messages.success(request, _("Entry reversed."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("attendance:points")
+
+
+@login_required
+def publication(request: HttpRequest) -> HttpResponse:
+    """R-WF-14: last week's attendance as it is (or will be) published on Monday."""
+    today = clock.today()
+    monday = _date(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday -= dt.timedelta(days=monday.weekday())
+    staff = selectors.visible_staff(actor=request.user)
+    rows = selectors.weekly_attendance(staff=staff, monday=monday)
+    policy = policy_in_force(monday).document
+    return render(
+        request,
+        "workforce/publication.html",
+        {
+            "monday": monday,
+            "sunday": monday + dt.timedelta(days=6),
+            "rows": rows,
+            "prev": monday - dt.timedelta(days=7),
+            "next": monday + dt.timedelta(days=7),
+            "due": rules.next_publication(policy, monday + dt.timedelta(days=6)),
+        },
+    )
+
+
+def _staff_in_scope(request: HttpRequest, value: str | None) -> Staff:
+    try:
+        return Staff.objects.restrict(request.user).get(pk=int(value or ""))
+    except (Staff.DoesNotExist, ValueError) as exc:
+        raise Http404("not found") from exc
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,168 @@
+"""The attendance pages as their users use them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kefu.core import clock
+from kefu.core.events import SystemActor
+from kefu.org.models import Staff
+from kefu.workforce import services
+from kefu.workforce.models import LeaveRequest, PointEntry, RosterEntry
+
+from .conftest import PASSWORD, World
+from .factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(username: str) -> Client:
+    client = Client()
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def _month() -> str:
+    return f"{clock.today():%Y-%m}"
+
+
+def test_agent_requests_rest_and_supervisor_approves_in_the_inbox(world: World) -> None:
+    agent = _client("agent_a")
+    day = clock.today() + dt.timedelta(days=3)
+    response = agent.post(
+        "/attendance/requests/new/", {"kind": "rest", "start_date": day, "end_date": day, "reason": "家事"}
+    )
+    assert response.status_code == 302
+    request = LeaveRequest.objects.get(staff__user=world.agent_a)
+    assert request.status == "submitted"
+    assert agent.get("/attendance/approvals/").status_code == 403
+    boss = _client("boss")
+    inbox = boss.get("/attendance/approvals/").content.decode()
+    assert "家事" in inbox
+    boss.post(f"/attendance/requests/{request.pk}/decide/", {"decision": "approve", "comment": "同意"})
+    request.refresh_from_db()
+    assert request.status == "approved"
+    page = agent.get("/attendance/").content.decode()
+    assert "同意" in page and "R-WF-8" in page
+
+
+def test_too_late_request_is_refused_with_the_rule(world: World) -> None:
+    agent = _client("agent_a")
+    today = clock.today()
+    response = agent.post(
+        "/attendance/requests/new/", {"kind": "rest", "start_date": today, "end_date": today}, follow=True
+    )
+    assert "R-WF-8" in response.content.decode()
+    assert not LeaveRequest.objects.exists()
+
+
+def test_team_lead_edits_the_roster_cell_with_htmx(world: World) -> None:
+    lead = _client("lead_a")
+    agent = Staff.objects.get(user=world.agent_a)
+    day = clock.today().replace(day=3)
+    page = lead.get(f"/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}")
+    assert page.status_code == 200 and agent.name in page.content.decode()
+    cell = lead.post(
+        "/attendance/team/roster/",
+        {"staff": agent.pk, "date": day.isoformat(), "shift": "night"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert cell.status_code == 200 and 'value="night" selected' in cell.content.decode()
+    assert RosterEntry.objects.get(staff=agent, date=day).shift_code == "night"
+    staff_b = Staff.objects.get(user=world.agent_b)
+    assert (
+        lead.post(
+            "/attendance/team/roster/", {"staff": staff_b.pk, "date": day.isoformat(), "shift": "day"}
+        ).status_code
+        == 404
+    )
+    assert (
+        _client("agent_a")
+        .post("/attendance/team/roster/", {"staff": agent.pk, "date": day.isoformat(), "shift": "day"})
+        .status_code
+        == 403
+    )
+
+
+def test_statement_pages_and_exports(world: World) -> None:
+    lead = _client("lead_a")
+    month = _month()
+    html = lead.get(f"/attendance/statement/?month={month}").content.decode()
+    agent = Staff.objects.get(user=world.agent_a)
+    staff_b = Staff.objects.get(user=world.agent_b)
+    assert agent.employee_no in html and staff_b.employee_no not in html
+    data = json.loads(lead.get(f"/attendance/statement/?month={month}&format=json").content)
+    assert {s["employee_no"] for s in data["staff"]} == {s.employee_no for s in Staff.objects.filter(team=world.team_a)}
+    xlsx = lead.get(f"/attendance/statement/?month={month}&format=xlsx")
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats") and xlsx.content[:2] == b"PK"
+    assert lead.get(f"/attendance/staff/{agent.pk}/").status_code == 200
+    assert lead.get(f"/attendance/staff/{staff_b.pk}/").status_code == 404
+    assert _client("agent_a").get(f"/attendance/staff/{Staff.objects.get(user=world.lead_a).pk}/").status_code == 404
+
+
+def test_supervisor_records_an_inspection_and_the_lead_sees_the_daily_summary(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    boss = _client("boss")
+    response = boss.post("/attendance/points/", {"staff": agent.pk, "item": "noise", "note": "午休大声喧哗"})
+    assert response.status_code == 302
+    entry = PointEntry.objects.get()
+    assert entry.points == -2 and entry.recorded_by == world.supervisor
+    summary = _client("lead_a").get("/attendance/points/").content.decode()
+    assert "午休大声喧哗" in summary and world.team_a.name in summary
+    assert _client("lead_a").post("/attendance/points/", {"staff": agent.pk, "item": "noise"}).status_code == 403
+    boss.post(f"/attendance/points/{entry.pk}/reverse/", {"note": "误记"})
+    assert sum(PointEntry.objects.values_list("points", flat=True)) == 0
+
+
+def test_certify_makeup_and_red_packet_pages(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    boss = _client("boss")
+    response = boss.post("/attendance/team/makeup/", {"staff": agent.pk, "at": "2026-10-05T08:30", "kind": "on"})
+    assert response.status_code == 302
+    assert agent.punches.get().source == "makeup"
+    RosterEntry.objects.create(staff=agent, date=dt.date(2026, 10, 6), shift_code="day")
+    services.punch_record(actor=SystemActor("t"), staff=agent, at=dt.datetime(2026, 10, 6, 8, 35), kind="on")
+    from kefu.workforce.selectors import statements
+
+    (st,) = statements(staff=[agent], year=2026, month=10)
+    services.red_packets_from_incidents(staff=agent, incidents=st.incidents)
+    page = _client("agent_a").get("/attendance/red-packets/").content.decode()
+    assert "¥10.00" in page
+    assert world.agent_b.username not in page
+
+
+def test_attendance_pages_have_constant_query_counts(world: World) -> None:
+    boss = _client("boss")
+    month = _month()
+    pages = [
+        f"/attendance/team/?team={world.team_a.pk}&month={month}",
+        f"/attendance/statement/?month={month}",
+        "/attendance/points/",
+        "/attendance/red-packets/",
+        "/attendance/approvals/",
+        "/attendance/publication/",
+    ]
+
+    def counts() -> list[int]:
+        out = []
+        for page in pages:
+            with CaptureQueriesContext(connection) as ctx:
+                assert boss.get(page).status_code == 200, page
+            out.append(len(ctx.captured_queries))
+        return out
+
+    few = counts()
+    for _ in range(8):
+        staff = StaffFactory(team=world.team_a)
+        RosterEntry.objects.create(staff=staff, date=clock.today(), shift_code="day")
+        services.points_record(actor=world.supervisor, staff=staff, item_code="suggestion")
+        LeaveRequest.objects.create(
+            staff=staff, kind="personal", start_date=clock.today(), end_date=clock.today(), status="submitted"
+        )
+    assert counts() == few
