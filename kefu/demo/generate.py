@@ -263,7 +263,7 @@ WEEKDAYS = "一二三四五六日"
 
 
 def dingtalk_daily_rows(
-    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11
+    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11, rest_days: bool = True
 ) -> list[list[object]]:
     """Rows of a 每日统计 sheet (data part) for (name, UserId, 工号) people over a month.
 
@@ -281,7 +281,7 @@ def dingtalk_daily_rows(
             date = dt.date(year, month, day)
             label = f"{date:%y-%m-%d} 星期{WEEKDAYS[date.weekday()]}"
             base = [name, "客服考勤组", "客服部", employee_no, "客服", user_id, label]
-            if (date.weekday() + index) % 7 in (5, 6):
+            if rest_days and (date.weekday() + index) % 7 in (5, 6):
                 rows.append([*base, "休息", "", "休息", "", "休息", "", 0, 1, 0, 0, 0, "", "", "", 0])
                 continue
             if night:
@@ -348,7 +348,12 @@ def _clock(value: dt.datetime | None, day: dt.date) -> str:
 
 
 def dingtalk_daily_workbook(
-    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11, rows: list[list[object]] | None = None
+    people: list[tuple[str, str, str]],
+    year: int,
+    month: int,
+    seed: int = 11,
+    rows: list[list[object]] | None = None,
+    rest_days: bool = True,
 ) -> bytes:
     """A 每日统计 workbook as DingTalk exports it: title row, generated-at row, two header rows, data."""
     import calendar
@@ -363,7 +368,7 @@ def dingtalk_daily_workbook(
     ws.append([f"报表生成时间：{year}-{month:02d}-{last:02d} 09:00"])
     ws.append(DAILY_HEADER_TOP)
     ws.append(DAILY_HEADER_SUB)
-    for row in rows if rows is not None else dingtalk_daily_rows(people, year, month, seed):
+    for row in rows if rows is not None else dingtalk_daily_rows(people, year, month, seed, rest_days):
         ws.append(row)
     wb.create_sheet("月度汇总").append(["姓名", "出勤天数"])
     out = io.BytesIO()

@@ -61,6 +61,9 @@ def clean(value: Any) -> str:
         return value.strftime("%Y-%m-%d")
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
+    if isinstance(value, dt.timedelta):
+        minutes = int(value.total_seconds() // 60)
+        return f"{minutes // 60:02d}:{minutes % 60:02d}"
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     text = str(value)
@@ -98,21 +101,19 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 
 def read_xlsx(data: bytes, sheet_name: str | None = None) -> dict[str, list[list[Any]]]:
-    import openpyxl
+    """All sheets (or one) of a workbook as rows of cell values.
+
+    Read with calamine (Rust; ADR 0006): about ten times faster than openpyxl on a month of
+    DingTalk statistics for 1,000 people, which matters for the import target.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a broken zip
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = [n for n in wb.sheet_names if sheet_name is None or n == sheet_name]
+        return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in names}
+    except (CalamineError, PasswordError, XmlError, ZipError, ValueError, KeyError) as exc:
         raise FileFormatError(f"XLSX: {exc}") from exc
-    try:
-        out: dict[str, list[list[Any]]] = {}
-        for ws in wb.worksheets:
-            if sheet_name is not None and ws.title != sheet_name:
-                continue
-            out[ws.title] = [list(row) for row in ws.iter_rows(values_only=True)]
-        return out
-    finally:
-        wb.close()
 
 
 def is_xlsx(data: bytes) -> bool:

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from kefu.core import clock
+from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
@@ -529,8 +530,16 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
             summary.created += 1
         else:
             summary.unchanged += 1
-    Punch.objects.bulk_create(new_punches, batch_size=2000)
-    RosterEntry.objects.bulk_create(new_roster, batch_size=2000)
+    bulk_insert(
+        Punch,
+        ["staff_id", "at", "kind", "source", "certified_by_id", "note"],
+        ((p.staff_id, p.at, p.kind, p.source, p.certified_by_id, p.note) for p in new_punches),
+    )
+    bulk_insert(
+        RosterEntry,
+        ["staff_id", "date", "shift_code", "source"],
+        ((r.staff_id, r.date, r.shift_code, r.source) for r in new_roster),
+    )
     if changed_roster:
         RosterEntry.objects.bulk_update(changed_roster, ["shift_code", "source"], batch_size=500)
     LeaveRequest.objects.bulk_create(new_requests, batch_size=1000)
