@@ -23,6 +23,11 @@ def main() -> None:
     entries = text.split("\n\n")
     missing = []
     for i, entry in enumerate(entries):
+        if "#, fuzzy" in entry and not entry.startswith("# SOME DESCRIPTIVE"):
+            # A fuzzy guess by makemessages is not a translation: start that entry again.
+            entry = re.sub(r"(?ms)^#\| .*?\n", "", entry.replace("#, fuzzy\n", ""))
+            entry = re.sub(r'(?s)msgstr ".*', 'msgstr ""', entry)
+            entries[i] = entry
         m = re.search(r'^msgid ((?:".*"\n?)+)msgstr ""\s*$', entry, re.M)
         if not m:
             continue

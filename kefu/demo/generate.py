@@ -263,7 +263,12 @@ WEEKDAYS = "一二三四五六日"
 
 
 def dingtalk_daily_rows(
-    people: list[tuple[str, str, str]], year: int, month: int, seed: int = 11, rest_days: bool = True
+    people: list[tuple[str, str, str]],
+    year: int,
+    month: int,
+    seed: int = 11,
+    rest_days: bool = True,
+    until: dt.date | None = None,
 ) -> list[list[object]]:
     """Rows of a 每日统计 sheet (data part) for (name, UserId, 工号) people over a month.
 
@@ -279,6 +284,8 @@ def dingtalk_daily_rows(
         night = index % 4 == 3
         for day in range(1, last + 1):
             date = dt.date(year, month, day)
+            if until is not None and date >= until:
+                break
             label = f"{date:%y-%m-%d} 星期{WEEKDAYS[date.weekday()]}"
             base = [name, "客服考勤组", "客服部", employee_no, "客服", user_id, label]
             if rest_days and (date.weekday() + index) % 7 in (5, 6):

@@ -57,6 +57,58 @@ def staff_csv() -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
+def _load_attendance(actor: SystemActor) -> None:
+    """Last month and this month (until yesterday) through the real DingTalk importer, plus requests,
+    inspections and the red packets of the weekly publication."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.workforce.models import LeaveRequest, PointEntry
+    from kefu.workforce.publication import weekly_publish
+    from kefu.workforce.services import attendance_import, points_record, request_create
+
+    today = clock.today()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    people = [(row[1], row[5], row[0]) for row in STAFF if row[2] not in {"客服主管", "客服副主管"}]
+    for first in (last_month, today.replace(day=1)):
+        rows = generate.dingtalk_daily_rows(people, first.year, first.month, until=today)
+        if rows:
+            data = generate.dingtalk_daily_workbook([], first.year, first.month, rows=rows)
+            attendance_import(actor=actor, data=data, file_name=f"每日统计-{first:%Y%m}.xlsx")
+    user_model = get_user_model()
+    supervisor = user_model.objects.get(username="zhuguan")
+    if not PointEntry.objects.exists():
+        for employee_no, item, note in [
+            ("K103", "praise_letter", "客户来信表扬"),
+            ("K106", "noise", "午休时间大声喧哗"),
+            ("K203", "order_fix", "发现商品页价格错误"),
+            ("K205", "dress", ""),
+        ]:
+            points_record(actor=supervisor, staff=Staff.objects.get(employee_no=employee_no), item_code=item, note=note)
+    if not LeaveRequest.objects.filter(source="kefu").exists():
+        agent = user_model.objects.get(username="yz_shouqian")
+        day = today + dt.timedelta(days=5)
+        request_create(
+            actor=agent,
+            staff=Staff.objects.get(employee_no="K103"),
+            kind="rest",
+            start_date=day,
+            end_date=day,
+            reason="家中有事",
+        )
+        agent = user_model.objects.get(username="hf_shouhou")
+        day = today + dt.timedelta(days=3)
+        request_create(
+            actor=agent,
+            staff=Staff.objects.get(employee_no="K205"),
+            kind="personal",
+            start_date=day,
+            end_date=day,
+            reason="办理证件",
+        )
+    weekly_publish(today=today)
+
+
 def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str, str]]:
     """Load the demo; returns the demo logins as (username, password, description)."""
     from kefu.commerce.services import orders_import
@@ -90,6 +142,7 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
                 f"{staff.get_position_display()} {staff.name}{' · ' + staff.team.name if staff.team else ''}",
             )
         )
+    _load_attendance(actor)
     for shop in Shop.objects.order_by("pk"):
         orders, lines = generate.order_rows(shop_code=shop.code, shop_name=shop.name, count=orders_per_shop)
         orders_import(

@@ -1,0 +1,37 @@
+"""Display names for the codes the attendance rules return (they stay English identifiers in data)."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+LABELS = {
+    "base_salary": _("Base salary"),
+    "leave_deduction": _("Leave deduction"),
+    "absence_deduction": _("Absence deduction"),
+    "unused_rest_pay": _("Unused rest-day pay"),
+    "full_attendance_bonus": _("Full attendance bonus"),
+    "points": _("Points"),
+    "late": _("Late"),
+    "early": _("Early leave"),
+    "makeup": _("Make-up"),
+    "missing": _("Missing punch"),
+    "absent": _("Absence"),
+    "worked": _("Worked"),
+    "partial": _("Partly punched"),
+    "rest": _("Rest"),
+    "leave": _("Leave"),
+    "off": _("Off"),
+    "day": _("Day shift"),
+    "night": _("Night shift"),
+    "criticism_notice": _("Notice of criticism"),
+    "dismissal": _("Flagged for dismissal"),
+    "rest_forfeited": _("Rest days forfeited (R-WF-10)"),
+}
+
+
+@register.filter
+def label(code: object) -> object:
+    return LABELS.get(str(code), code)
