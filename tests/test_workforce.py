@@ -384,3 +384,55 @@ def test_a_past_month_uses_the_policy_in_force_then(world: World) -> None:
     bonus = lambda d: {ln["code"]: ln["amount"] for ln in d["staff"][0]["lines"]}["full_attendance_bonus"]  # noqa: E731
     assert (october["policy"]["version"], bonus(october)) == (1, "200.00")
     assert (november["policy"]["version"], bonus(november)) == (2, "300.00")
+
+
+def _raw_csv() -> bytes:
+    header = (
+        "姓名,考勤组,部门,工号,职位,UserId,考勤日期,考勤时间,打卡时间,打卡结果,"
+        "打卡地址,打卡备注,异常打卡原因,打卡图片1,打卡图片2,打卡设备,管理员修改备注"
+    )
+    rows = [
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-05,上班 08:30,2026-10-05 08:27,正常,扬州,,,,,,",
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-05,下班 17:30,2026-10-05 17:45,正常,扬州,,,,,,",
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-06,上班 08:30,2026-10-06 08:44,迟到,扬州,,,,,,",
+        "张敏,客服考勤组,客服部,,客服,ding-a,26-10-07 星期三,上班 08:30,,缺卡,扬州,,,,,,",
+    ]
+    return ("\n".join([header, *rows]) + "\n").encode("gbk")
+
+
+def test_raw_punch_records_import_detected_by_header(world: World) -> None:
+    a, _b = _people(world)
+    parsed = parse_attendance(_raw_csv())
+    assert parsed.fmt == "dingtalk_raw" and [e.row for e in parsed.errors] == [5]
+    assert [(p.kind, p.at) for p in parsed.punches][:2] == [
+        ("on", dt.datetime(2026, 10, 5, 8, 27)),
+        ("off", dt.datetime(2026, 10, 5, 17, 45)),
+    ]
+    summary = services.attendance_import(actor=SYSTEM, data=_raw_csv(), file_name="原始记录.csv")
+    assert summary.created == 3 and [f["row"] for f in summary.as_dict()["failed"]] == [5]
+    assert Punch.objects.filter(staff=a).count() == 3
+    again = services.attendance_import(actor=SYSTEM, data=_raw_csv(), file_name="原始记录.csv")
+    assert (again.created, again.unchanged) == (0, 3)
+
+
+def test_punch_api_is_idempotent_and_scoped(world: World) -> None:
+    from django.test import Client
+
+    from .conftest import PASSWORD
+
+    agent = Staff.objects.get(user=world.agent_a)
+    staff_b = Staff.objects.get(user=world.agent_b)
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    body = {"employee_no": agent.employee_no, "at": "2026-10-05T08:29:00+08:00", "kind": "on"}
+    first = lead.post("/api/v1/punches", body, content_type="application/json")
+    assert first.status_code == 200 and first.json()["created"] is True
+    second = lead.post("/api/v1/punches", body, content_type="application/json")
+    assert second.json()["created"] is False and Punch.objects.filter(staff=agent).count() == 1
+    other = {**body, "employee_no": staff_b.employee_no}
+    assert lead.post("/api/v1/punches", other, content_type="application/json").status_code == 404
+    listed = lead.get("/api/v1/punches").json()["items"]
+    assert [p["staff_id"] for p in listed] == [agent.pk]
+    agent_client = Client()
+    agent_client.login(username="agent_a", password=PASSWORD)
+    assert agent_client.post("/api/v1/punches", body, content_type="application/json").status_code == 403

@@ -51,3 +51,28 @@ def test_sign_in_and_open_an_order(world: World, live_server, page) -> None:  # 
     shot = Path(os.environ.get("KEFU_SCREENSHOTS", "var/screenshots"))
     shot.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot / "order.png"), full_page=True)
+
+
+def _sign_in(page, live_server, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_team_lead_edits_the_roster_in_place(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    from kefu.core import clock
+    from kefu.org.models import Staff
+    from kefu.workforce.models import RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    day = clock.today().replace(day=2)
+    _sign_in(page, live_server, "lead_a")
+    page.goto(f"{live_server.url}/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}")
+    page.evaluate("window.__marker = 1")  # survives only if the page is not reloaded
+    cell = page.get_by_label(f"{agent.name} {day:%m-%d}")
+    cell.select_option("night")
+    page.wait_for_function("() => document.querySelector('select.s-night') !== null")
+    assert page.evaluate("window.__marker") == 1
+    assert RosterEntry.objects.get(staff=agent, date=day).shift_code == "night"
