@@ -125,8 +125,11 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "attendance.full_attendance_bonus",
         "points.yuan_per_point",
         "aftersales.freight_default",
+        "aftersales.coupon_amount",
     ):
         _check(p, doc, path, _money, 'must be an amount like "10.00"')
+    for path in ("aftersales.discount_offer_percent", "aftersales.defect_refund_percent"):
+        _check(p, doc, path, lambda v: _nonneg_decimal(v) and Decimal(str(v)) <= 100, "must be a percentage 0–100")
     for path in (
         "attendance.missing_punch_absence_days",
         "attendance.no_show_absence_days",

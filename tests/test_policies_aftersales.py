@@ -1,0 +1,184 @@
+"""After-sales decisions R-AS-1 … R-AS-14: the seed's worked examples and properties (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kefu.imports.address import PROVINCES
+from kefu.policies import handbook
+from kefu.policies.aftersales import CASE_TYPES, OURS, RESPONSIBILITIES, CaseFacts, evaluate, facts_from_dict
+
+POLICY = handbook.load_preset()
+
+
+def codes(decision: object) -> list[str]:
+    return [p.code for p in decision.proposals]  # type: ignore[attr-defined]
+
+
+def by_code(decision: object, code: str):  # type: ignore[no-untyped-def]
+    return next(p for p in decision.proposals if p.code == code)  # type: ignore[attr-defined]
+
+
+def test_freight_standard_and_cap_r_as_1_r_as_7() -> None:
+    assert evaluate(POLICY, CaseFacts("return", province="江苏")).freight == Decimal("6.00")
+    assert evaluate(POLICY, CaseFacts("return", province="新疆")).freight == Decimal("15.00")
+    d = evaluate(POLICY, CaseFacts("return", province="广东"))
+    assert d.freight == Decimal("10.00") and d.partial_refund_cap == Decimal("20.00")
+
+
+@pytest.mark.parametrize(("responsibility", "payer"), [
+    ("ours_agent", "us"), ("ours_warehouse", "us"), ("ours_product", "us"), ("courier", "us"), ("buyer", "buyer"),
+    ("undetermined", None),
+])
+def test_responsibility_decides_who_pays_return_freight_r_as_2(responsibility: str, payer: str | None) -> None:
+    assert evaluate(POLICY, CaseFacts("return", responsibility=responsibility)).return_freight_payer == payer
+
+
+def test_wrong_item_worth_less_than_freight_keep_at_discount_or_reship_refund_with_approval_r_as_3() -> None:
+    """The seed's decision: a wrongly shipped item worth less than the return freight."""
+    d = evaluate(POLICY, CaseFacts("wrong_item", province="广东", line_value=Decimal("39.00"),
+                                   wrong_item_value=Decimal("8.00"), shipped_matches_order=False))
+    assert codes(d) == ["keep_discount", "reship_no_return", "refund_no_return"]
+    keep = by_code(d, "keep_discount")
+    assert not keep.needs_approval and keep.cost == Decimal("1.60")  # 20% of 8.00
+    assert by_code(d, "reship_no_return").needs_approval and by_code(d, "refund_no_return").needs_approval
+    assert by_code(d, "refund_no_return").cost == Decimal("39.00")
+    assert d.responsibility == "ours_warehouse" and d.return_freight_payer == "us"
+
+
+def test_wrong_item_worth_more_than_freight_is_returned_at_our_cost_r_as_3() -> None:
+    d = evaluate(POLICY, CaseFacts("wrong_item", province="江苏", line_value=Decimal("199.00"),
+                                   wrong_item_value=Decimal("120.00"), shipped_matches_order=False))
+    assert codes(d) == ["keep_discount", "return_exchange_our_cost"]
+    assert by_code(d, "keep_discount").cost == Decimal("12.00")  # capped at 2 × 6.00
+    assert by_code(d, "return_exchange_our_cost").cost == Decimal("12.00")
+
+
+def test_wrong_item_matching_the_order_means_the_buyer_ordered_wrong() -> None:
+    d = evaluate(POLICY, CaseFacts("wrong_item", shipped_matches_order=True, line_value=Decimal("50")))
+    assert codes(d)[0] == "explain" and d.responsibility == "buyer" and d.return_freight_payer == "buyer"
+
+
+def test_defect_r_as_4() -> None:
+    d = evaluate(POLICY, CaseFacts("defect", province="广东", line_value=Decimal("100")))
+    assert codes(d) == ["coupon", "small_refund", "return_free_shipping"]
+    assert by_code(d, "coupon").cost == Decimal("10.00") and by_code(d, "small_refund").cost == Decimal("10.00")
+    assert codes(evaluate(POLICY, CaseFacts("defect", buyer_pays_freight=True)))[-1] == "return_buyer_freight"
+
+
+def test_quality_rules_out_misuse_first_r_as_5() -> None:
+    misuse = evaluate(POLICY, CaseFacts("quality", misuse=True))
+    assert codes(misuse) == ["explain_misuse"] and misuse.responsibility == "buyer"
+    real = evaluate(POLICY, CaseFacts("quality", misuse=False, province="上海"))
+    assert codes(real) == ["return_exchange_our_cost"] and real.responsibility == "ours_product"
+    assert by_code(real, "return_exchange_our_cost").cost == Decimal("12.00")
+
+
+def test_agent_error_r_as_6() -> None:
+    d = evaluate(POLICY, CaseFacts("agent_error", line_value=Decimal("300")))
+    assert codes(d) == ["compensation", "return_exchange_our_cost"] and d.responsibility == "ours_agent"
+
+
+def test_retention_before_return_r_as_7() -> None:
+    d = evaluate(POLICY, CaseFacts("return", province="广东", responsibility="buyer"))
+    assert codes(d) == ["offer_exchange", "price_difference", "accept_return"]
+    assert by_code(d, "price_difference").cost == d.partial_refund_cap
+    assert by_code(d, "accept_return").cost == Decimal("0.00")  # buyer pays freight
+
+
+def test_missing_items_r_as_8() -> None:
+    agent = evaluate(POLICY, CaseFacts("missing_item", remark_ok=False, line_value=Decimal("5"), province="江苏"))
+    assert codes(agent) == ["reship_missing_agent"] and agent.responsibility == "ours_agent"
+    warehouse = evaluate(POLICY, CaseFacts("missing_item", warehouse_error=True, line_value=Decimal("5")))
+    assert codes(warehouse) == ["reship_missing"] and warehouse.responsibility == "ours_warehouse"
+    assert codes(evaluate(POLICY, CaseFacts("missing_item"))) == ["check_warehouse"]
+
+
+def test_lost_parcel_reship_or_refund_then_claim_r_as_9() -> None:
+    d = evaluate(POLICY, CaseFacts("lost_parcel", line_value=Decimal("300"), province="广东"))
+    assert codes(d) == ["reship", "refund"] and d.responsibility == "courier"
+    assert all(p.needs_approval for p in d.proposals)  # 310 / 300 > cap 20
+    assert any("理赔" in line for line in d.explanation)
+
+
+def test_logistics_exception_six_steps_and_seizure_r_as_10() -> None:
+    d = evaluate(POLICY, CaseFacts("logistics_exception"))
+    assert [c for c, _ in d.checklist] == ["calm", "record", "reassure", "compare_address", "ask_courier",
+                                           "report_back"]
+    seized = evaluate(POLICY, CaseFacts("logistics_exception", seized=True, line_value=Decimal("10")))
+    assert codes(seized) == ["settle_courier_then_refund", "settle_courier_then_reship"]
+
+
+@pytest.mark.parametrize(("kind", "days", "within"), [
+    ("return_no_reason", 7, True), ("return_no_reason", 8, False), ("return_quality", 30, True),
+    ("return_quality", 31, False), ("exchange", 90, True), ("exchange", 91, False),
+])
+def test_return_windows_r_as_14(kind: str, days: int, within: bool) -> None:
+    received = dt.date(2026, 10, 1)
+    d = evaluate(POLICY, CaseFacts("return", request_kind=kind, received_date=received,
+                                   request_date=received + dt.timedelta(days=days)))
+    assert d.window is not None and d.window["within"] is within and d.window["rule"] == "R-AS-14"
+
+
+def test_dispute_r_as_12() -> None:
+    assert codes(evaluate(POLICY, CaseFacts("dispute", at_fault=True, line_value=Decimal("5")))) == ["settle_privately"]
+    assert codes(evaluate(POLICY, CaseFacts("dispute", at_fault=False))) == ["appeal"]
+
+
+def test_facts_from_json_and_bad_input() -> None:
+    facts = facts_from_dict({"case_type": "wrong_item", "province": "广东", "line_value": "39.00",
+                             "wrong_item_value": "8", "shipped_matches_order": False, "received_date": "2026-10-01"})
+    assert facts.wrong_item_value == Decimal("8") and facts.received_date == dt.date(2026, 10, 1)
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "return", "line_value": "-1"})
+    with pytest.raises(ValueError):
+        evaluate(POLICY, CaseFacts("teleport"))
+
+
+money = st.decimals(min_value=0, max_value=100000, places=2, allow_nan=False, allow_infinity=False)
+facts_st = st.builds(
+    CaseFacts,
+    case_type=st.sampled_from(CASE_TYPES),
+    province=st.sampled_from(sorted(PROVINCES)),
+    responsibility=st.sampled_from(RESPONSIBILITIES),
+    line_value=money,
+    line_cost=st.none() | money,
+    wrong_item_value=st.none() | money,
+    shipped_matches_order=st.none() | st.booleans(),
+    buyer_pays_freight=st.none() | st.booleans(),
+    misuse=st.none() | st.booleans(),
+    remark_ok=st.none() | st.booleans(),
+    warehouse_error=st.none() | st.booleans(),
+    seized=st.booleans(),
+    at_fault=st.none() | st.booleans(),
+)
+
+
+@settings(max_examples=400)
+@given(facts_st)
+def test_no_proposal_costs_more_than_the_cap_without_needing_approval(facts: CaseFacts) -> None:
+    d = evaluate(POLICY, facts)
+    for proposal in d.proposals:
+        assert proposal.cost >= 0
+        if proposal.cost > d.partial_refund_cap:
+            assert proposal.needs_approval
+
+
+@settings(max_examples=400)
+@given(facts_st)
+def test_the_buyer_never_pays_freight_when_responsibility_is_ours(facts: CaseFacts) -> None:
+    d = evaluate(POLICY, facts)
+    if d.responsibility in OURS:
+        assert d.return_freight_payer == "us"
+        assert "return_buyer_freight" not in codes(d)
+
+
+@given(facts_st)
+def test_every_case_type_has_a_playbook_and_the_decision_is_deterministic(facts: CaseFacts) -> None:
+    first, second = evaluate(POLICY, facts).as_dict(), evaluate(POLICY, facts).as_dict()
+    assert first == second and first["checklist"] and first["proposals"]
