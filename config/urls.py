@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("attendance/", include("kefu.workforce.urls")),
+    path("aftersales/", include("kefu.aftersales.urls")),
     path("", include("kefu.web.urls")),
 ]

@@ -31,18 +31,33 @@ def test_freight_standard_and_cap_r_as_1_r_as_7() -> None:
     assert d.freight == Decimal("10.00") and d.partial_refund_cap == Decimal("20.00")
 
 
-@pytest.mark.parametrize(("responsibility", "payer"), [
-    ("ours_agent", "us"), ("ours_warehouse", "us"), ("ours_product", "us"), ("courier", "us"), ("buyer", "buyer"),
-    ("undetermined", None),
-])
+@pytest.mark.parametrize(
+    ("responsibility", "payer"),
+    [
+        ("ours_agent", "us"),
+        ("ours_warehouse", "us"),
+        ("ours_product", "us"),
+        ("courier", "us"),
+        ("buyer", "buyer"),
+        ("undetermined", None),
+    ],
+)
 def test_responsibility_decides_who_pays_return_freight_r_as_2(responsibility: str, payer: str | None) -> None:
     assert evaluate(POLICY, CaseFacts("return", responsibility=responsibility)).return_freight_payer == payer
 
 
 def test_wrong_item_worth_less_than_freight_keep_at_discount_or_reship_refund_with_approval_r_as_3() -> None:
     """The seed's decision: a wrongly shipped item worth less than the return freight."""
-    d = evaluate(POLICY, CaseFacts("wrong_item", province="广东", line_value=Decimal("39.00"),
-                                   wrong_item_value=Decimal("8.00"), shipped_matches_order=False))
+    d = evaluate(
+        POLICY,
+        CaseFacts(
+            "wrong_item",
+            province="广东",
+            line_value=Decimal("39.00"),
+            wrong_item_value=Decimal("8.00"),
+            shipped_matches_order=False,
+        ),
+    )
     assert codes(d) == ["keep_discount", "reship_no_return", "refund_no_return"]
     keep = by_code(d, "keep_discount")
     assert not keep.needs_approval and keep.cost == Decimal("1.60")  # 20% of 8.00
@@ -52,8 +67,16 @@ def test_wrong_item_worth_less_than_freight_keep_at_discount_or_reship_refund_wi
 
 
 def test_wrong_item_worth_more_than_freight_is_returned_at_our_cost_r_as_3() -> None:
-    d = evaluate(POLICY, CaseFacts("wrong_item", province="江苏", line_value=Decimal("199.00"),
-                                   wrong_item_value=Decimal("120.00"), shipped_matches_order=False))
+    d = evaluate(
+        POLICY,
+        CaseFacts(
+            "wrong_item",
+            province="江苏",
+            line_value=Decimal("199.00"),
+            wrong_item_value=Decimal("120.00"),
+            shipped_matches_order=False,
+        ),
+    )
     assert codes(d) == ["keep_discount", "return_exchange_our_cost"]
     assert by_code(d, "keep_discount").cost == Decimal("12.00")  # capped at 2 × 6.00
     assert by_code(d, "return_exchange_our_cost").cost == Decimal("12.00")
@@ -108,20 +131,35 @@ def test_lost_parcel_reship_or_refund_then_claim_r_as_9() -> None:
 
 def test_logistics_exception_six_steps_and_seizure_r_as_10() -> None:
     d = evaluate(POLICY, CaseFacts("logistics_exception"))
-    assert [c for c, _ in d.checklist] == ["calm", "record", "reassure", "compare_address", "ask_courier",
-                                           "report_back"]
+    assert [c for c, _ in d.checklist] == [
+        "calm",
+        "record",
+        "reassure",
+        "compare_address",
+        "ask_courier",
+        "report_back",
+    ]
     seized = evaluate(POLICY, CaseFacts("logistics_exception", seized=True, line_value=Decimal("10")))
     assert codes(seized) == ["settle_courier_then_refund", "settle_courier_then_reship"]
 
 
-@pytest.mark.parametrize(("kind", "days", "within"), [
-    ("return_no_reason", 7, True), ("return_no_reason", 8, False), ("return_quality", 30, True),
-    ("return_quality", 31, False), ("exchange", 90, True), ("exchange", 91, False),
-])
+@pytest.mark.parametrize(
+    ("kind", "days", "within"),
+    [
+        ("return_no_reason", 7, True),
+        ("return_no_reason", 8, False),
+        ("return_quality", 30, True),
+        ("return_quality", 31, False),
+        ("exchange", 90, True),
+        ("exchange", 91, False),
+    ],
+)
 def test_return_windows_r_as_14(kind: str, days: int, within: bool) -> None:
     received = dt.date(2026, 10, 1)
-    d = evaluate(POLICY, CaseFacts("return", request_kind=kind, received_date=received,
-                                   request_date=received + dt.timedelta(days=days)))
+    d = evaluate(
+        POLICY,
+        CaseFacts("return", request_kind=kind, received_date=received, request_date=received + dt.timedelta(days=days)),
+    )
     assert d.window is not None and d.window["within"] is within and d.window["rule"] == "R-AS-14"
 
 
@@ -131,8 +169,16 @@ def test_dispute_r_as_12() -> None:
 
 
 def test_facts_from_json_and_bad_input() -> None:
-    facts = facts_from_dict({"case_type": "wrong_item", "province": "广东", "line_value": "39.00",
-                             "wrong_item_value": "8", "shipped_matches_order": False, "received_date": "2026-10-01"})
+    facts = facts_from_dict(
+        {
+            "case_type": "wrong_item",
+            "province": "广东",
+            "line_value": "39.00",
+            "wrong_item_value": "8",
+            "shipped_matches_order": False,
+            "received_date": "2026-10-01",
+        }
+    )
     assert facts.wrong_item_value == Decimal("8") and facts.received_date == dt.date(2026, 10, 1)
     with pytest.raises(ValueError):
         facts_from_dict({"case_type": "return", "line_value": "-1"})

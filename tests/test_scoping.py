@@ -70,7 +70,35 @@ def _b_objects(world: World) -> dict[str, Any]:
         at="2026-11-02T10:00:00+08:00",
         recorded_by=world.supervisor,
     )
+    from django.core.files.base import ContentFile
+
+    from kefu.aftersales.models import Case, CaseStatus, CourierClaim, Evidence, MoneyLine, NegativeReview
+
+    now = "2026-11-02T10:00:00+08:00"
+    case_b = Case.objects.create(
+        case_type="lost_parcel",
+        shop=world.shop_b,
+        order=world.order_b,
+        status=CaseStatus.objects.get(name="新建"),
+        opened_at=now,
+        updated_at=now,
+    )
+    evidence_b = Evidence(
+        case=case_b, kind="photo", original_name="b.png", content_type="image/png", size=3, sha256="0", uploaded_at=now
+    )
+    evidence_b.file.save("scoping-b.png", ContentFile(b"png"), save=False)
+    evidence_b.save()
+    line_b = MoneyLine.objects.create(
+        case=case_b, kind="refund", amount=Decimal("10"), status="requested", created_at=now
+    )
+    claim_b = CourierClaim.objects.create(case=case_b, courier="中通", amount=Decimal("10"), filed_at=now)
+    review_b = NegativeReview.objects.create(shop=world.shop_b, content="差", reviewed_at=now)
     return {
+        "case_id": case_b.pk,
+        "evidence_id": evidence_b.pk,
+        "line_id": line_b.pk,
+        "claim_id": claim_b.pk,
+        "review_id": review_b.pk,
         "request_id": request_b.pk,
         "packet_id": packet_b.pk,
         "entry_id": entry_b.pk,
@@ -100,7 +128,8 @@ def _fill(route: str, values: dict[str, Any]) -> str:
     return path.replace("\\Z", "")
 
 
-def test_every_route_with_an_object_answers_404_outside_scope(world: World) -> None:
+def test_every_route_with_an_object_answers_404_outside_scope(world: World, settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path
     values = _b_objects(world)
     client = _login(world.lead_a)
     routes = [r for r in _patterns() if PARAM.search(r)]
@@ -109,7 +138,11 @@ def test_every_route_with_an_object_answers_404_outside_scope(world: World) -> N
         path = _fill(route, values)
         response = client.get(path)
         if response.status_code == 405:
-            response = client.post(path, {})
+            response = (
+                client.post(path, {}, content_type="application/json")
+                if path.startswith("/api/")
+                else client.post(path, {})
+            )
         assert response.status_code == 404, f"{path} answered {response.status_code} for a team-B object"
 
 

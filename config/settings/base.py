@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kefu.org",
     "kefu.commerce",
     "kefu.workforce",
+    "kefu.aftersales",
     "kefu.web",
     "kefu.api",
 ]
@@ -166,6 +167,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 KEFU_CURRENCY = "CNY"
+# Mail (the Monday after-sales report): SMTP when configured, else printed to the console.
+EMAIL_BACKEND = os.environ.get("KEFU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("KEFU_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("KEFU_EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("KEFU_FROM_EMAIL", "kefu@localhost")
 # R-WF-14: the DingTalk group robot for the Monday publication (optional).
 KEFU_DINGTALK_ROBOT_URL = os.environ.get("KEFU_DINGTALK_ROBOT_URL", "")
 KEFU_DINGTALK_ROBOT_SECRET = os.environ.get("KEFU_DINGTALK_ROBOT_SECRET", "")

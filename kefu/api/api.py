@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from kefu.aftersales.api import router as aftersales_router
 from kefu.commerce.api import router as commerce_router
 from kefu.core.errors import ApplicationError
 from kefu.org.api import router as org_router
@@ -57,6 +58,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", org_router)
 api.add_router("/", commerce_router)
 api.add_router("/", workforce_router)
+api.add_router("/", aftersales_router)
 
 
 @api.get("/", auth=None, tags=["meta"], summary="API index")

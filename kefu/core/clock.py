@@ -21,6 +21,11 @@ def today() -> dt.date:
     return timezone.localdate(now())
 
 
+def local_date(value: dt.datetime) -> dt.date:
+    """The local (Asia/Shanghai) calendar date of an aware datetime."""
+    return value.astimezone(local_tz()).date()
+
+
 def make_aware(value: dt.datetime) -> dt.datetime:
     """Interpret a naive datetime as local (Asia/Shanghai) time."""
     if value.tzinfo is not None:

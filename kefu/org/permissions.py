@@ -17,6 +17,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "orders.import": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     # approve refunds (after-sales; R-AS-7)
     "refund.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # approve a partial refund above the cap (R-AS-7: the supervisor)
+    "refund.approve_over_cap": frozenset({Position.SUPERVISOR}),
     # approve rest and leave (R-WF-8/9)
     "leave.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # certify make-up punches (R-WF-6: the supervisor is recorded as responsible)

@@ -27,48 +27,90 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 CASE_TYPES = (
-    "logistics_exception", "lost_parcel", "missing_item", "wrong_item", "defect", "quality", "agent_error",
-    "return", "exchange", "refund_only", "dispute", "negative_review",
+    "logistics_exception",
+    "lost_parcel",
+    "missing_item",
+    "wrong_item",
+    "defect",
+    "quality",
+    "agent_error",
+    "return",
+    "exchange",
+    "refund_only",
+    "dispute",
+    "negative_review",
 )
 OURS = ("ours_agent", "ours_warehouse", "ours_product")
 RESPONSIBILITIES = (*OURS, "courier", "buyer", "undetermined")
 
 PLAYBOOKS: dict[str, list[tuple[str, str]]] = {
     "logistics_exception": [  # R-AS-10, seed 002: the six steps
-        ("calm", "安抚买家情绪"), ("record", "记录问题"), ("reassure", "让买家放心,确认收货地址和电话"),
-        ("compare_address", "核对平台地址与面单地址"), ("ask_courier", "联系快递查询并记录"), ("report_back", "回复买家处理结果"),
+        ("calm", "安抚买家情绪"),
+        ("record", "记录问题"),
+        ("reassure", "让买家放心,确认收货地址和电话"),
+        ("compare_address", "核对平台地址与面单地址"),
+        ("ask_courier", "联系快递查询并记录"),
+        ("report_back", "回复买家处理结果"),
     ],
     "lost_parcel": [  # R-AS-9
-        ("confirm_loss", "与快递确认丢件"), ("reship_or_refund", "先为买家补发或退款"), ("open_claim", "向快递发起理赔(货值+运费)"),
+        ("confirm_loss", "与快递确认丢件"),
+        ("reship_or_refund", "先为买家补发或退款"),
+        ("open_claim", "向快递发起理赔(货值+运费)"),
         ("track_claim", "跟踪理赔直至到账或核销"),
     ],
     "missing_item": [  # R-AS-8
-        ("check_warehouse", "与仓库核实"), ("check_remark", "核对订单备注(R-COM-1)"), ("decide_responsibility", "判定责任(客服/仓库)"),
+        ("check_warehouse", "与仓库核实"),
+        ("check_remark", "核对订单备注(R-COM-1)"),
+        ("decide_responsibility", "判定责任(客服/仓库)"),
         ("reship_missing", "补发缺少的部分"),
     ],
     "wrong_item": [  # R-AS-3
-        ("compare_order", "核对发出商品与订单是否一致"), ("verify_photo", "买家照片"), ("verify_waybill", "面单"),
-        ("verify_weight", "包裹重量"), ("compare_value", "比较错发商品价值与退回运费"), ("offer_discount", "建议买家折价留下"),
+        ("compare_order", "核对发出商品与订单是否一致"),
+        ("verify_photo", "买家照片"),
+        ("verify_waybill", "面单"),
+        ("verify_weight", "包裹重量"),
+        ("compare_value", "比较错发商品价值与退回运费"),
+        ("offer_discount", "建议买家折价留下"),
         ("record_weekly", "登记,计入售后周报"),
     ],
     "defect": [  # R-AS-4
-        ("apologise", "致歉"), ("offer_coupon", "提供下次购物优惠券或小额补偿"), ("ask_freight", "如坚持退换,先询问买家是否承担运费"),
+        ("apologise", "致歉"),
+        ("offer_coupon", "提供下次购物优惠券或小额补偿"),
+        ("ask_freight", "如坚持退换,先询问买家是否承担运费"),
     ],
     "quality": [  # R-AS-5
-        ("usage", "询问并记录使用情况,排除使用不当"), ("confirm_quality", "确认质量问题"), ("quality_mark", "商品记入质量反馈"),
+        ("usage", "询问并记录使用情况,排除使用不当"),
+        ("confirm_quality", "确认质量问题"),
+        ("quality_mark", "商品记入质量反馈"),
     ],
     "agent_error": [  # R-AS-6
-        ("negotiate", "协商补偿"), ("apologise", "致歉"), ("record_agent", "记录客服责任"),
+        ("negotiate", "协商补偿"),
+        ("apologise", "致歉"),
+        ("record_agent", "记录客服责任"),
     ],
-    "return": [("retain", "先建议换货或补差价(R-AS-7)"), ("check_window", "核对退货期限(R-AS-14)"), ("receive_return", "收到退货并验货")],
-    "exchange": [("check_window", "核对换货期限(R-AS-14)"), ("receive_return", "收到退货并验货"), ("reship", "发出换货")],
+    "return": [
+        ("retain", "先建议换货或补差价(R-AS-7)"),
+        ("check_window", "核对退货期限(R-AS-14)"),
+        ("receive_return", "收到退货并验货"),
+    ],
+    "exchange": [
+        ("check_window", "核对换货期限(R-AS-14)"),
+        ("receive_return", "收到退货并验货"),
+        ("reship", "发出换货"),
+    ],
     "refund_only": [("check_status", "核对订单与物流状态"), ("refund", "退款")],
     "dispute": [  # R-AS-12
-        ("predict", "预判平台判定结果"), ("settle_privately", "我方有责则私下协商"), ("vouchers", "准备进货凭证/品牌授权"),
-        ("reason", "撰写申诉理由"), ("chat_excerpts", "截取有利的聊天记录"), ("submit_appeal", "在平台时限内提交申诉"),
+        ("predict", "预判平台判定结果"),
+        ("settle_privately", "我方有责则私下协商"),
+        ("vouchers", "准备进货凭证/品牌授权"),
+        ("reason", "撰写申诉理由"),
+        ("chat_excerpts", "截取有利的聊天记录"),
+        ("submit_appeal", "在平台时限内提交申诉"),
     ],
     "negative_review": [  # R-AS-13
-        ("read", "查看差评内容"), ("explain", "发布解释回复"), ("product_feedback", "如属商品问题,登记商品反馈"),
+        ("read", "查看差评内容"),
+        ("explain", "发布解释回复"),
+        ("product_feedback", "如属商品问题,登记商品反馈"),
     ],
 }
 
@@ -105,8 +147,14 @@ class Proposal:
     note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "label": self.label, "cost": f"{self.cost:.2f}",
-                "needs_approval": self.needs_approval, "rule": self.rule, "note": self.note}
+        return {
+            "code": self.code,
+            "label": self.label,
+            "cost": f"{self.cost:.2f}",
+            "needs_approval": self.needs_approval,
+            "rule": self.rule,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -167,8 +215,7 @@ def window(policy: dict[str, Any], facts: CaseFacts) -> dict[str, Any] | None:
     if facts.received_date is None or facts.request_date is None:
         return {"kind": facts.request_kind, "limit_days": limit, "days": None, "within": None, "rule": "R-AS-14"}
     days = (facts.request_date - facts.received_date).days
-    return {"kind": facts.request_kind, "limit_days": limit, "days": days, "within": days <= limit,
-            "rule": "R-AS-14"}
+    return {"kind": facts.request_kind, "limit_days": limit, "days": days, "within": days <= limit, "rule": "R-AS-14"}
 
 
 def partial_refund_cap(policy: dict[str, Any], province: str) -> Decimal:
@@ -189,9 +236,14 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     percent = Decimal(a.get("discount_offer_percent", "20")) / 100
     small = Decimal(a.get("defect_refund_percent", "10")) / 100
     coupon = Decimal(a.get("coupon_amount", "10.00"))
-    decision = Decision(freight=freight, return_freight_payer=None, window=window(policy, facts),
-                        partial_refund_cap=cap, checklist=list(PLAYBOOKS[facts.case_type]),
-                        responsibility=facts.responsibility)
+    decision = Decision(
+        freight=freight,
+        return_freight_payer=None,
+        window=window(policy, facts),
+        partial_refund_cap=cap,
+        checklist=list(PLAYBOOKS[facts.case_type]),
+        responsibility=facts.responsibility,
+    )
     p = decision.proposals
     note = decision.explanation
     t = facts.case_type
@@ -210,24 +262,52 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
             p.append(Proposal("keep_discount", "建议买家折价留下错发商品", discount, False, "R-AS-3"))
             if value > freight:
                 note.append(f"错发商品价值 {value} > 退回运费 {freight}:买家不接受则我方承担运费退换 (R-AS-3)")
-                p.append(Proposal("return_exchange_our_cost", "买家不接受:退换货,运费由我方承担", exchange_cost, False,
-                                  "R-AS-3"))
+                p.append(
+                    Proposal(
+                        "return_exchange_our_cost", "买家不接受:退换货,运费由我方承担", exchange_cost, False, "R-AS-3"
+                    )
+                )
             else:
-                note.append(f"错发商品价值 {value} ≤ 退回运费 {freight}:买家不接受则经主管批准补发或直接退款,不退回 (R-AS-3)")
-                p.append(Proposal("reship_no_return", "经主管批准:补发正确商品,错发商品不退回",
-                                  _money(freight + goods), True, "R-AS-3"))
-                p.append(Proposal("refund_no_return", "经主管批准:直接退款,错发商品不退回",
-                                  _money(facts.line_value), True, "R-AS-3"))
+                note.append(
+                    f"错发商品价值 {value} ≤ 退回运费 {freight}:买家不接受则经主管批准补发或直接退款,不退回 (R-AS-3)"
+                )
+                p.append(
+                    Proposal(
+                        "reship_no_return",
+                        "经主管批准:补发正确商品,错发商品不退回",
+                        _money(freight + goods),
+                        True,
+                        "R-AS-3",
+                    )
+                )
+                p.append(
+                    Proposal(
+                        "refund_no_return",
+                        "经主管批准:直接退款,错发商品不退回",
+                        _money(facts.line_value),
+                        True,
+                        "R-AS-3",
+                    )
+                )
     elif t == "defect":
         p.append(Proposal("coupon", "致歉并赠送下次购物优惠券", coupon, False, "R-AS-4"))
-        p.append(Proposal("small_refund", "小额补偿(部分退款)", _money(min(cap, facts.line_value * small)), False,
-                          "R-AS-4"))
+        p.append(
+            Proposal("small_refund", "小额补偿(部分退款)", _money(min(cap, facts.line_value * small)), False, "R-AS-4")
+        )
         if facts.buyer_pays_freight and facts.responsibility not in OURS:
             # R-AS-4 asks first whether the buyer pays; once the fault is ours R-AS-2 decides: we pay.
             p.append(Proposal("return_buyer_freight", "买家坚持退换:买家承担运费", ZERO, False, "R-AS-4"))
         else:
-            p.append(Proposal("return_free_shipping", "买家坚持退换:包邮退换", exchange_cost, False, "R-AS-4",
-                              "先询问买家是否承担运费"))
+            p.append(
+                Proposal(
+                    "return_free_shipping",
+                    "买家坚持退换:包邮退换",
+                    exchange_cost,
+                    False,
+                    "R-AS-4",
+                    "先询问买家是否承担运费",
+                )
+            )
     elif t == "quality":
         if facts.misuse:
             decision.responsibility = "buyer"
@@ -236,29 +316,62 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         else:
             if decision.responsibility == "undetermined" and facts.misuse is False:
                 decision.responsibility = "ours_product"
-            p.append(Proposal("return_exchange_our_cost", "质量问题:退换货,运费由我方承担", exchange_cost, False,
-                              "R-AS-5", "商品记入质量反馈"))
+            p.append(
+                Proposal(
+                    "return_exchange_our_cost",
+                    "质量问题:退换货,运费由我方承担",
+                    exchange_cost,
+                    False,
+                    "R-AS-5",
+                    "商品记入质量反馈",
+                )
+            )
     elif t == "agent_error":
         decision.responsibility = "ours_agent"
         p.append(Proposal("compensation", "协商补偿", _money(min(cap, facts.line_value * small)), False, "R-AS-6"))
         p.append(Proposal("return_exchange_our_cost", "买家不接受:免费退换并致歉", exchange_cost, False, "R-AS-6"))
     elif t in {"return", "exchange"}:
         p.append(Proposal("offer_exchange", "挽留:建议换货", exchange_cost, False, "R-AS-7"))
-        p.append(Proposal("price_difference", "挽留:补差价(部分退款)", cap, False, "R-AS-7",
-                          f"部分退款上限 {cap}(退回+补发运费),超出需主管批准"))
+        p.append(
+            Proposal(
+                "price_difference",
+                "挽留:补差价(部分退款)",
+                cap,
+                False,
+                "R-AS-7",
+                f"部分退款上限 {cap}(退回+补发运费),超出需主管批准",
+            )
+        )
         payer = freight_payer(facts.responsibility)
         cost = exchange_cost if payer == "us" else ZERO
-        p.append(Proposal("accept_return" if t == "return" else "accept_exchange",
-                          "同意退货" if t == "return" else "同意换货", cost, False, "R-AS-2",
-                          "运费:" + {"us": "我方承担", "buyer": "买家承担", None: "待定责任"}[payer]))
+        p.append(
+            Proposal(
+                "accept_return" if t == "return" else "accept_exchange",
+                "同意退货" if t == "return" else "同意换货",
+                cost,
+                False,
+                "R-AS-2",
+                "运费:" + {"us": "我方承担", "buyer": "买家承担", None: "待定责任"}[payer],
+            )
+        )
     elif t == "missing_item":
         if facts.warehouse_error:
             decision.responsibility = "ours_warehouse"
-            p.append(Proposal("reship_missing", "仓库漏发:立即补发缺少的部分", _money(freight + goods), False, "R-AS-8"))
+            p.append(
+                Proposal("reship_missing", "仓库漏发:立即补发缺少的部分", _money(freight + goods), False, "R-AS-8")
+            )
         elif facts.remark_ok is False:
             decision.responsibility = "ours_agent"
-            p.append(Proposal("reship_missing_agent", "备注缺失/错误:补发,运费记入接单客服", _money(freight + goods), False,
-                              "R-AS-8", f"客服承担补发运费 {freight}"))
+            p.append(
+                Proposal(
+                    "reship_missing_agent",
+                    "备注缺失/错误:补发,运费记入接单客服",
+                    _money(freight + goods),
+                    False,
+                    "R-AS-8",
+                    f"客服承担补发运费 {freight}",
+                )
+            )
         else:
             p.append(Proposal("check_warehouse", "先与仓库核实", ZERO, False, "R-AS-8"))
     elif t == "lost_parcel":
@@ -269,18 +382,31 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     elif t == "logistics_exception":
         if facts.seized:
             note.append("被安检扣留:先与快递确定责任,再为买家退款或补发 (R-AS-10)")
-            p.append(Proposal("settle_courier_then_refund", "与快递定责后退款", _money(facts.line_value), False, "R-AS-10"))
-            p.append(Proposal("settle_courier_then_reship", "与快递定责后补发", _money(freight + goods), False,
-                              "R-AS-10"))
+            p.append(
+                Proposal("settle_courier_then_refund", "与快递定责后退款", _money(facts.line_value), False, "R-AS-10")
+            )
+            p.append(
+                Proposal("settle_courier_then_reship", "与快递定责后补发", _money(freight + goods), False, "R-AS-10")
+            )
         else:
-            p.append(Proposal("follow_playbook", "按六步处理:安抚、记录、确认地址电话、核对地址、问快递、回复", ZERO, False,
-                              "R-AS-10"))
+            p.append(
+                Proposal(
+                    "follow_playbook",
+                    "按六步处理:安抚、记录、确认地址电话、核对地址、问快递、回复",
+                    ZERO,
+                    False,
+                    "R-AS-10",
+                )
+            )
     elif t == "refund_only":
         p.append(Proposal("refund", "仅退款", _money(facts.line_value), False, "R-AS-2"))
     elif t == "dispute":
         if facts.at_fault:
-            p.append(Proposal("settle_privately", "我方有责:私下协商解决", _money(min(cap, facts.line_value)), False,
-                              "R-AS-12"))
+            p.append(
+                Proposal(
+                    "settle_privately", "我方有责:私下协商解决", _money(min(cap, facts.line_value)), False, "R-AS-12"
+                )
+            )
         else:
             p.append(Proposal("appeal", "整理申诉材料:凭证、授权、理由、聊天记录", ZERO, False, "R-AS-12"))
     elif t == "negative_review":
@@ -292,8 +418,16 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         note.append(f"已超过{decision.window['limit_days']}天期限 (R-AS-14)")
     # R-AS-7 generalised: anything above the cap needs the supervisor.
     decision.proposals = [
-        prop if prop.needs_approval or prop.cost <= cap else Proposal(
-            prop.code, prop.label, prop.cost, True, prop.rule, (prop.note + ";" if prop.note else "") + "超出上限需主管批准")
+        prop
+        if prop.needs_approval or prop.cost <= cap
+        else Proposal(
+            prop.code,
+            prop.label,
+            prop.cost,
+            True,
+            prop.rule,
+            (prop.note + ";" if prop.note else "") + "超出上限需主管批准",
+        )
         for prop in p
     ]
     return decision
@@ -301,6 +435,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
 
 def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
     """Build facts from JSON-ish input (strings for money and dates); raise ValueError on bad input."""
+
     def money(key: str) -> Decimal | None:
         value = data.get(key)
         if value is None or value == "":

@@ -23,6 +23,16 @@ NAVIGATION: list[tuple[Any, list[tuple[Any, str, str | None]]]] = [
         ],
     ),
     (
+        _("After-sales"),
+        [
+            (_("Cases"), "aftersales:inbox", None),
+            (_("Refund approvals"), "aftersales:refunds", "refund.approve"),
+            (_("Courier claims"), "aftersales:claims", None),
+            (_("Negative reviews"), "aftersales:reviews", None),
+            (_("Weekly report"), "aftersales:report", None),
+        ],
+    ),
+    (
         _("Workforce"),
         [
             (_("My attendance"), "attendance:mine", None),

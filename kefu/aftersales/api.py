@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from kefu.api.pagination import CursorPage
+from kefu.commerce.models import Order
+from kefu.core.errors import ApplicationError
+from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import access_object
+from kefu.policies import aftersales as rules
+
+from . import selectors, services
+from .models import CaseStatus
+
+router = Router(tags=["after-sales"])
+
+
+class FactsIn(Schema):
+    case_type: str
+    province: str = ""
+    responsibility: str = "undetermined"
+    line_value: Decimal = Decimal("0")
+    line_cost: Decimal | None = None
+    wrong_item_value: Decimal | None = None
+    shipped_matches_order: bool | None = None
+    received_date: dt.date | None = None
+    request_date: dt.date | None = None
+    request_kind: str = ""
+    buyer_pays_freight: bool | None = None
+    misuse: bool | None = None
+    remark_ok: bool | None = None
+    warehouse_error: bool | None = None
+    seized: bool = False
+    at_fault: bool | None = None
+
+
+class ProposalOut(Schema):
+    code: str
+    label: str
+    cost: str
+    needs_approval: bool
+    rule: str
+    note: str
+
+
+class DecisionOut(Schema):
+    freight: str
+    return_freight_payer: str | None
+    window: dict[str, Any] | None
+    partial_refund_cap: str
+    responsibility: str
+    proposals: list[ProposalOut]
+    checklist: list[dict[str, str]]
+    explanation: list[str]
+
+
+class CaseOut(Schema):
+    id: int
+    number: str
+    case_type: str
+    shop_id: int
+    order_id: int | None
+    buyer_nick: str
+    owner_id: int | None
+    status: str
+    category: str
+    responsibility: str
+    resolution: str
+    opened_at: dt.datetime
+    sla_due_at: dt.datetime | None
+    platform_deadline: dt.datetime | None
+    breached: bool
+
+    @staticmethod
+    def resolve_status(obj: Any) -> str:
+        return str(obj.status.name)
+
+
+class CaseIn(Schema):
+    case_type: str
+    order_id: int
+    summary: str = ""
+    facts: dict[str, Any] = {}
+    platform_deadline: dt.datetime | None = None
+
+
+class TransitionIn(Schema):
+    status: str = ""  # a status label name or a category; checked after the case is found
+
+
+@router.post("/aftersales/evaluate", response=DecisionOut)
+def evaluate(request: HttpRequest, facts: FactsIn) -> object:
+    """Facts in, decision out (R-AS-1 … R-AS-14); nothing is stored."""
+    data = facts.dict()
+    try:
+        return rules.evaluate(
+            policy_in_force().document,
+            rules.facts_from_dict({k: (str(v) if isinstance(v, Decimal | dt.date) else v) for k, v in data.items()}),
+        ).as_dict()
+    except ValueError as exc:
+        raise ApplicationError("case_facts", str(exc)) from exc
+
+
+@router.get("/aftersales/cases", response=CursorPage[CaseOut])
+def list_cases(
+    request: HttpRequest,
+    case_type: str | None = None,
+    category: str | None = None,
+    shop: int | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> object:
+    filters = selectors.CaseFilters(case_type=case_type, category=category, shop=shop, q=q)
+    return selectors.case_inbox(actor=request.user, filters=filters, cursor=cursor, limit=limit)
+
+
+@router.get("/aftersales/cases/{case_id}", response=CaseOut)
+def get_case(request: HttpRequest, case_id: int) -> object:
+    return selectors.case_get(actor=request.user, case_id=case_id)
+
+
+@router.post("/aftersales/cases", response=CaseOut)
+def open_case(request: HttpRequest, payload: CaseIn) -> object:
+    order = access_object(request.user, Order.objects.select_related("shop"), pk=payload.order_id)
+    return services.case_open(
+        actor=request.user,
+        case_type=payload.case_type,
+        order=order,
+        facts=payload.facts,
+        summary=payload.summary,
+        platform_deadline=payload.platform_deadline,
+    )
+
+
+@router.post("/aftersales/cases/{case_id}/transition", response=CaseOut)
+def transition(request: HttpRequest, case_id: int, payload: TransitionIn | None = None) -> object:
+    payload = payload or TransitionIn()
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    status = (
+        CaseStatus.objects.filter(name=payload.status).first()
+        or CaseStatus.objects.filter(category=payload.status).order_by("-default_for_category").first()
+    )
+    if status is None:
+        raise ApplicationError("unknown_status", f"unknown status {payload.status!r}")
+    return services.case_transition(actor=request.user, case=case, status=status)

@@ -1,0 +1,282 @@
+"""After-sales cases (SPEC §5): cases with configurable status labels over fixed categories, evidence,
+append-only money lines, courier claims, agent charges (R-AS-8) and negative reviews."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kefu.commerce.models import Customer, Order, Product
+from kefu.core.models import AppendOnlyError
+from kefu.core.scoping import RestrictedQuerySet
+from kefu.org.models import Shop, Staff
+
+
+class CaseType(models.TextChoices):
+    LOGISTICS_EXCEPTION = "logistics_exception", _("Logistics exception")
+    LOST_PARCEL = "lost_parcel", _("Lost parcel")
+    MISSING_ITEM = "missing_item", _("Missing item")
+    WRONG_ITEM = "wrong_item", _("Wrong item shipped")
+    DEFECT = "defect", _("Defect")
+    QUALITY = "quality", _("Quality problem")
+    AGENT_ERROR = "agent_error", _("Agent error")
+    RETURN = "return", _("Return")
+    EXCHANGE = "exchange", _("Exchange")
+    REFUND_ONLY = "refund_only", _("Refund only")
+    DISPUTE = "dispute", _("Dispute / appeal")
+    NEGATIVE_REVIEW = "negative_review", _("Negative review")
+
+
+class Category(models.TextChoices):
+    OPEN = "open", _("Open")
+    WAITING_BUYER = "waiting_buyer", _("Waiting on buyer")
+    WAITING_WAREHOUSE = "waiting_warehouse", _("Waiting on warehouse")
+    WAITING_COURIER = "waiting_courier", _("Waiting on courier")
+    WAITING_PLATFORM = "waiting_platform", _("Waiting on platform")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
+
+
+class Responsibility(models.TextChoices):
+    OURS_AGENT = "ours_agent", _("Ours: agent")
+    OURS_WAREHOUSE = "ours_warehouse", _("Ours: warehouse")
+    OURS_PRODUCT = "ours_product", _("Ours: product")
+    COURIER = "courier", _("Courier")
+    BUYER = "buyer", _("Buyer")
+    UNDETERMINED = "undetermined", _("Undetermined")
+
+
+class CaseStatus(models.Model):
+    """An admin-defined status label mapped to a fixed category; code depends only on the category."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+    default_for_category = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("case status")
+        verbose_name_plural = _("case statuses")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    case_type = models.CharField(_("type"), max_length=24, choices=CaseType.choices)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="cases", verbose_name=_("shop"))
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("order")
+    )
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    buyer_nick = models.CharField(_("buyer nick"), max_length=100, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name=_("product")
+    )
+    owner = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name=_("owner")
+    )
+    status = models.ForeignKey(CaseStatus, on_delete=models.PROTECT, verbose_name=_("status"))
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.OPEN)
+    responsibility = models.CharField(
+        _("responsibility"), max_length=16, choices=Responsibility.choices, default=Responsibility.UNDETERMINED
+    )
+    responsible_staff = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("responsible agent")
+    )
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+    summary = models.CharField(_("summary"), max_length=500, blank=True)
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    checklist = models.JSONField(default=dict, blank=True)
+    resolution = models.CharField(_("chosen resolution"), max_length=40, blank=True)
+    opened_at = models.DateTimeField(_("opened at"))
+    updated_at = models.DateTimeField(_("updated at"))
+    platform_deadline = models.DateTimeField(_("platform deadline"), null=True, blank=True)
+    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    breached = models.BooleanField(_("deadline breached"), default=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "shop_id"
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["-opened_at", "-id"], name="case_recent_idx"),
+            models.Index(fields=["category", "-opened_at", "-id"], name="case_cat_idx"),
+            models.Index(fields=["shop", "category", "-opened_at", "-id"], name="case_shop_cat_idx"),
+            models.Index(fields=["owner", "category", "-opened_at", "-id"], name="case_owner_cat_idx"),
+            models.Index(fields=["case_type", "-opened_at", "-id"], name="case_type_idx"),
+            models.Index(fields=["buyer_nick"], name="case_buyer_idx"),
+        ]
+        verbose_name = _("after-sales case")
+        verbose_name_plural = _("after-sales cases")
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"AS{self.pk or 0:07d}"
+
+
+class EvidenceKind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    WAYBILL = "waybill", _("Waybill")
+    WEIGHT = "weight", _("Parcel weight")
+    CHAT = "chat", _("Chat excerpt")
+    VOUCHER = "voucher", _("Purchase voucher / authorisation")
+    OTHER = "other", _("Other")
+
+
+class Evidence(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind"), max_length=10, choices=EvidenceKind.choices)
+    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=60)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "case__shop_id"
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.original_name}"
+
+
+class MoneyKind(models.TextChoices):
+    REFUND = "refund", _("Refund")
+    PARTIAL_REFUND = "partial_refund", _("Partial refund")
+    COMPENSATION = "compensation", _("Compensation")
+    COUPON = "coupon", _("Coupon")
+    FREIGHT_BORNE = "freight_borne", _("Freight we bear")
+    RESHIP_COST = "reship_cost", _("Reship cost")
+    CLAIM_RECOVERED = "claim_recovered", _("Claim recovered")
+
+
+class MoneyStatus(models.TextChoices):
+    REQUESTED = "requested", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    POSTED = "posted", _("Posted")
+
+
+class MoneyLine(models.Model):
+    """Append-only: the amount never changes; a refund's status moves once, requested → approved/rejected."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="money")
+    kind = models.CharField(_("kind"), max_length=16, choices=MoneyKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("status"), max_length=10, choices=MoneyStatus.choices)
+    needs_supervisor = models.BooleanField(_("needs the supervisor"), default=False)
+    rule = models.CharField(max_length=16, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "case__shop_id"
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="money_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} ¥{self.amount} {self.status}"
+
+
+class AgentCharge(models.Model):
+    """R-AS-8: reship freight charged to the agent who took the order (append-only ledger)."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="charges")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="agent_charges")
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} ¥{self.amount}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("agent charges are append-only")
+        super().save(*args, **kwargs)
+
+
+class ClaimStatus(models.TextChoices):
+    FILED = "filed", _("Filed")
+    ANSWERED = "answered", _("Answered")
+    PAID = "paid", _("Paid")
+    REJECTED = "rejected", _("Rejected")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+class CourierClaim(models.Model):
+    """R-AS-9: a claim against the courier for a lost or damaged parcel."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="claim")
+    courier = models.CharField(_("courier"), max_length=40)
+    tracking_no = models.CharField(_("tracking no."), max_length=64, blank=True)
+    amount = models.DecimalField(_("claimed"), max_digits=12, decimal_places=2)
+    recovered = models.DecimalField(_("recovered"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    status = models.CharField(_("status"), max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.FILED)
+    filed_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "case__shop_id"
+
+    class Meta:
+        ordering = ["-filed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.courier} {self.tracking_no} ¥{self.amount}"
+
+
+class NegativeReview(models.Model):
+    """R-AS-13: a negative review, its explanation reply and any product feedback."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="negative_reviews")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    buyer_nick = models.CharField(_("buyer nick"), max_length=100, blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating"), default=1)
+    content = models.TextField(_("review"))
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+    reply = models.TextField(_("explanation reply"), blank=True)
+    replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    replied_at = models.DateTimeField(null=True, blank=True)
+    feedback_reason = models.CharField(_("product feedback"), max_length=100, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "shop_id"
+
+    class Meta:
+        ordering = ["-reviewed_at", "-id"]
+        indexes = [models.Index(fields=["reviewed_at"], name="review_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_nick} {self.rating}★"

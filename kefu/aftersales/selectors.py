@@ -1,0 +1,159 @@
+"""Reads for after-sales, scoped to the actor: inbox, case page, refund queue, claims, reviews, weekly report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, Sum
+
+from kefu.core import clock
+from kefu.core.pagination import Page, keyset_page
+from kefu.core.scoping import access_object
+
+from .models import Case, Category, CourierClaim, Evidence, MoneyKind, MoneyLine, MoneyStatus, NegativeReview
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    case_type: str | None = None
+    category: str | None = None
+    shop: int | None = None
+    owner: int | None = None
+    active_only: bool = False
+    overdue: bool = False
+    q: str | None = None
+
+
+def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page[Case]:
+    qs = Case.objects.restrict(actor).select_related("shop", "owner", "status", "order")
+    if filters.case_type:
+        qs = qs.filter(case_type=filters.case_type)
+    if filters.category:
+        qs = qs.filter(category=filters.category)
+    elif filters.active_only:
+        qs = qs.exclude(category__in=[Category.RESOLVED, Category.CLOSED])
+    if filters.shop:
+        qs = qs.filter(shop_id=filters.shop)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.overdue:
+        qs = qs.filter(breached=True)
+    if filters.q:
+        q = filters.q.strip()
+        number = int(q[2:]) if q.upper().startswith("AS") and q[2:].isdigit() else None
+        cond = Q(buyer_nick=q) | Q(order__order_no=q)
+        if number is not None:
+            cond |= Q(pk=number)
+        qs = qs.filter(cond)
+    return keyset_page(qs, key="opened_at", cursor=cursor, limit=limit)
+
+
+def case_get(*, actor: Any, case_id: int) -> Case:
+    money: Any = Prefetch("money", queryset=MoneyLine.objects.select_related("created_by", "decided_by"))
+    evidence: Any = Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by"))
+    qs = Case.objects.select_related(
+        "shop", "owner", "status", "order", "customer", "product", "responsible_staff"
+    ).prefetch_related(money, evidence)
+    return access_object(actor, qs, pk=case_id)
+
+
+def evidence_get(*, actor: Any, evidence_id: int) -> Evidence:
+    return access_object(actor, Evidence.objects.select_related("case"), pk=evidence_id)
+
+
+def money_line_get(*, actor: Any, line_id: int) -> MoneyLine:
+    return access_object(actor, MoneyLine.objects.select_related("case", "case__shop"), pk=line_id)
+
+
+def refund_queue(*, actor: Any) -> list[MoneyLine]:
+    return list(
+        MoneyLine.objects.restrict(actor)
+        .filter(status=MoneyStatus.REQUESTED)
+        .select_related("case", "case__shop", "created_by")
+        .order_by("created_at", "id")[:500]
+    )
+
+
+def claims(*, actor: Any, open_only: bool = True) -> list[CourierClaim]:
+    qs = CourierClaim.objects.restrict(actor).select_related("case", "case__shop")
+    if open_only:
+        qs = qs.exclude(status__in=["paid", "written_off"])
+    return list(qs.order_by("-filed_at")[:500])
+
+
+def claim_get(*, actor: Any, claim_id: int) -> CourierClaim:
+    return access_object(actor, CourierClaim.objects.select_related("case"), pk=claim_id)
+
+
+def reviews_of_day(*, actor: Any, day: dt.date) -> list[NegativeReview]:
+    tz = clock.local_tz()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return list(
+        NegativeReview.objects.restrict(actor)
+        .filter(reviewed_at__gte=start, reviewed_at__lt=start + dt.timedelta(days=1))
+        .select_related("shop", "product", "order", "replied_by")
+        .order_by("-reviewed_at")
+    )
+
+
+def review_get(*, actor: Any, review_id: int) -> NegativeReview:
+    return access_object(actor, NegativeReview.objects.select_related("shop"), pk=review_id)
+
+
+def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> dict[str, Any]:
+    """R-AS-15: a week's cases by type and responsibility, money, top products × reasons, open past deadline."""
+    tz = clock.local_tz()
+    start = dt.datetime.combine(monday, dt.time.min, tzinfo=tz)
+    end = start + dt.timedelta(days=7)
+    cases = Case.objects.restrict(actor).filter(opened_at__gte=start, opened_at__lt=end)
+    if shop:
+        cases = cases.filter(shop_id=shop)
+    by_type = list(cases.values("case_type").annotate(n=Count("id")).order_by("-n", "case_type"))
+    by_resp = list(cases.values("responsibility").annotate(n=Count("id")).order_by("-n", "responsibility"))
+    money_qs = (
+        MoneyLine.objects.restrict(actor)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .exclude(status=MoneyStatus.REJECTED)
+    )
+    if shop:
+        money_qs = money_qs.filter(case__shop_id=shop)
+    money = {row["kind"]: row["total"] for row in money_qs.values("kind").annotate(total=Sum("amount"))}
+    products = list(
+        cases.filter(product__isnull=False, case_type__in=["quality", "defect", "wrong_item", "missing_item"])
+        .values("product_id", "product__sku", "product__title", "case_type")
+        .annotate(n=Count("id"))
+        .order_by("-n", "product__sku")[:15]
+    )
+    reviews = NegativeReview.objects.restrict(actor).filter(reviewed_at__gte=start, reviewed_at__lt=end)
+    if shop:
+        reviews = reviews.filter(shop_id=shop)
+    feedback = list(
+        reviews.exclude(feedback_reason="")
+        .values("product__sku", "product__title", "feedback_reason")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:15]
+    )
+    overdue_qs = (
+        Case.objects.restrict(actor).exclude(category__in=[Category.RESOLVED, Category.CLOSED]).filter(breached=True)
+    )
+    if shop:
+        overdue_qs = overdue_qs.filter(shop_id=shop)
+    overdue = list(overdue_qs.select_related("shop", "owner").order_by("sla_due_at")[:50])
+    totals = cases.aggregate(total=Count("id"), wrong=Count("id", filter=Q(case_type="wrong_item")))
+    return {
+        "monday": monday,
+        "sunday": monday + dt.timedelta(days=6),
+        "total": totals["total"],
+        "wrong_items": totals["wrong"],
+        "by_type": by_type,
+        "by_responsibility": by_resp,
+        "money": {kind: money.get(kind) or Decimal("0.00") for kind in MoneyKind.values},
+        "products": products,
+        "feedback": feedback,
+        "overdue": overdue,
+        "overdue_count": overdue_qs.count(),
+        "reviews": reviews.count(),
+    }

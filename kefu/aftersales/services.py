@@ -1,0 +1,616 @@
+"""Writes for after-sales cases. Every transition is one guarded service call that records an event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import F
+
+from kefu.commerce.models import Order
+from kefu.core import clock
+from kefu.core.errors import ApplicationError, PermissionDenied
+from kefu.core.events import event_record
+from kefu.core.policy_store import policy_in_force
+from kefu.org.models import Shop, Staff
+from kefu.org.permissions import has_capability
+from kefu.org.selectors import staff_of
+from kefu.policies import aftersales as rules
+
+from .models import (
+    AgentCharge,
+    Case,
+    CaseStatus,
+    Category,
+    ClaimStatus,
+    CourierClaim,
+    Evidence,
+    MoneyKind,
+    MoneyLine,
+    MoneyStatus,
+    NegativeReview,
+    Responsibility,
+)
+
+WAITING = {Category.WAITING_BUYER, Category.WAITING_WAREHOUSE, Category.WAITING_COURIER, Category.WAITING_PLATFORM}
+ALLOWED: dict[str, set[str]] = {
+    Category.OPEN: {*WAITING, Category.RESOLVED, Category.OPEN},
+    **{w: {Category.OPEN, Category.RESOLVED, *WAITING} for w in WAITING},
+    Category.RESOLVED: {Category.CLOSED, Category.OPEN},
+    Category.CLOSED: {Category.OPEN},
+}
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"GIF87a": ("image/gif", ".gif"),
+    b"GIF89a": ("image/gif", ".gif"),
+    b"%PDF-": ("application/pdf", ".pdf"),
+}
+REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
+
+
+def _in_scope(actor: Any, case: Case) -> None:
+    if not Case.objects.restrict(actor).filter(pk=case.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+
+
+def _default_status(category: str) -> CaseStatus:
+    status = CaseStatus.objects.filter(category=category).order_by("-default_for_category", "position").first()
+    if status is None:
+        raise ApplicationError("no_status", f"没有“{category}”类别的状态 / no status label for {category}")
+    return status
+
+
+def case_can_transition(case: Case, category: str) -> bool:
+    return category in ALLOWED.get(case.category, set())
+
+
+def case_decision(case: Case) -> rules.Decision:
+    """The rules' decision for the case's current facts, with the policy in force when it was opened."""
+    facts = {**case.facts, "case_type": case.case_type, "responsibility": case.responsibility}
+    policy = policy_in_force(clock.local_date(case.opened_at)).document
+    return rules.evaluate(policy, rules.facts_from_dict(facts))
+
+
+def case_open(
+    *,
+    actor: Any,
+    case_type: str,
+    shop: Shop | None = None,
+    order: Order | None = None,
+    buyer_nick: str = "",
+    owner: Staff | None = None,
+    facts: dict[str, Any] | None = None,
+    summary: str = "",
+    reason: str = "",
+    platform_deadline: dt.datetime | None = None,
+) -> Case:
+    """Open a case from an order (or for a buyer without one)."""
+    if case_type not in rules.CASE_TYPES:
+        raise ApplicationError("case_type", f"未知售后类型 / unknown case type {case_type!r}")
+    if order is not None:
+        if not Order.objects.restrict(actor).filter(pk=order.pk).exists():
+            raise ApplicationError("not_found", "Not found", status=404)
+        shop = order.shop
+        buyer_nick = buyer_nick or order.buyer_nick
+    if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
+        raise ApplicationError("case_shop", "请选择店铺或订单 / a case needs a shop or an order in your scope")
+    facts = dict(facts or {})
+    if order is not None:
+        facts.setdefault("province", order.province)
+        facts.setdefault("line_value", str(order.paid_amount))
+        if order.received_at:
+            facts.setdefault("received_date", clock.local_date(order.received_at).isoformat())
+    try:
+        rules.facts_from_dict({**facts, "case_type": case_type})
+    except (ValueError, TypeError) as exc:
+        raise ApplicationError("case_facts", f"案件信息有误 / invalid facts: {exc}") from exc
+    now = clock.now()
+    hours = int(policy_in_force().document["aftersales"]["sla_resolution_hours"])
+    product = None
+    if order is not None:
+        line = order.lines.select_related("product").first()
+        product = line.product if line else None
+    with transaction.atomic():
+        case = Case.objects.create(
+            case_type=case_type,
+            shop=shop,
+            order=order,
+            customer=order.customer if order else None,
+            buyer_nick=buyer_nick[:100],
+            product=product,
+            owner=owner or staff_of(actor),
+            status=_default_status(Category.OPEN),
+            category=Category.OPEN,
+            facts=facts,
+            summary=summary[:500],
+            reason=reason[:100],
+            opened_at=now,
+            updated_at=now,
+            platform_deadline=platform_deadline,
+            sla_due_at=now + dt.timedelta(hours=hours),
+        )
+        decision = case_decision(case)
+        if decision.responsibility != case.responsibility:
+            Case.objects.filter(pk=case.pk).update(responsibility=decision.responsibility)
+            case.responsibility = decision.responsibility
+        event_record(
+            actor=actor,
+            verb="case.opened",
+            subject=case,
+            after={"type": case_type, "order": order.order_no if order else None, "facts": facts},
+        )
+    return case
+
+
+def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
+    _in_scope(actor, case)
+    merged = {**case.facts, **facts}
+    try:
+        rules.facts_from_dict({**merged, "case_type": case.case_type})
+    except (ValueError, TypeError) as exc:
+        raise ApplicationError("case_facts", f"案件信息有误 / invalid facts: {exc}") from exc
+    if responsibility is not None and responsibility not in Responsibility.values:
+        raise ApplicationError("responsibility", f"未知责任方 / unknown responsibility {responsibility!r}")
+    before = {"facts": case.facts, "responsibility": case.responsibility}
+    case.facts = merged
+    if responsibility:
+        case.responsibility = responsibility
+    decision = case_decision(case)
+    if not responsibility and case.responsibility == Responsibility.UNDETERMINED:
+        case.responsibility = decision.responsibility
+    case.updated_at = clock.now()
+    case.save(update_fields=["facts", "responsibility", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="case.facts_updated",
+        subject=case,
+        before=before,
+        after={"facts": case.facts, "responsibility": case.responsibility},
+    )
+    return case
+
+
+def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "") -> Case:
+    """Move the case to another status label; the category decides what is allowed."""
+    _in_scope(actor, case)
+    if not case_can_transition(case, status.category):
+        raise ApplicationError(
+            "case_transition", f"不能从“{case.status.name}”变为“{status.name}” / not allowed from {case.category}"
+        )
+    if status.category == Category.CLOSED and case.money.filter(status=MoneyStatus.REQUESTED).exists():
+        raise ApplicationError("case_pending_refund", "有待审批的退款,不能关闭 / a refund is awaiting approval")
+    now = clock.now()
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, category=case.category).update(
+            status=status,
+            category=status.category,
+            updated_at=now,
+            closed_at=now if status.category == Category.CLOSED else None,
+        )
+        if not updated:
+            raise ApplicationError("case_changed", "案件已被他人更新,请刷新 / the case changed meanwhile; reload")
+        verb = (
+            "case.reopened"
+            if status.category == Category.OPEN and case.category in {Category.RESOLVED, Category.CLOSED}
+            else "case.status_changed"
+        )
+        event_record(
+            actor=actor,
+            verb=verb,
+            subject=case,
+            before={"status": case.status.name},
+            after={"status": status.name, "category": status.category},
+            data={"note": note},
+        )
+    case.refresh_from_db()
+    return case
+
+
+def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
+    _in_scope(actor, case)
+    if not Staff.objects.restrict(actor).filter(pk=owner.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+    before = {"owner": case.owner.name if case.owner else None}
+    Case.objects.filter(pk=case.pk).update(owner=owner, updated_at=clock.now())
+    case.owner = owner
+    event_record(actor=actor, verb="case.assigned", subject=case, before=before, after={"owner": owner.name})
+    return case
+
+
+def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
+    _in_scope(actor, case)
+    if code not in dict(rules.PLAYBOOKS[case.case_type]):
+        raise ApplicationError("checklist_step", f"未知步骤 / unknown step {code!r}")
+    state = dict(case.checklist)
+    if done:
+        state[code] = {"by": actor.get_username(), "at": clock.now().isoformat()}
+    else:
+        state.pop(code, None)
+    Case.objects.filter(pk=case.pk).update(checklist=state, updated_at=clock.now())
+    case.checklist = state
+    event_record(actor=actor, verb="case.step_done" if done else "case.step_undone", subject=case, after={"step": code})
+    return case
+
+
+def _detect_type(head: bytes, name: str) -> tuple[str, str]:
+    for magic, found in SIGNATURES.items():
+        if head.startswith(magic):
+            return found
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    if name.lower().endswith(".txt"):
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "text/plain", ".txt"
+    raise ApplicationError("evidence_type", "只接受图片(PNG/JPEG/GIF/WEBP)、PDF 或 TXT / only images, PDF or text")
+
+
+def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
+    """Store one piece of evidence: type checked by content (not by name), size limited, stored under a safe name."""
+    _in_scope(actor, case)
+    if not data:
+        raise ApplicationError("evidence_empty", "文件为空 / the file is empty")
+    if len(data) > MAX_EVIDENCE_BYTES:
+        raise ApplicationError("evidence_size", "文件超过 10 MB / larger than 10 MB")
+    content_type, ext = _detect_type(data[:64], name)
+    digest = hashlib.sha256(data).hexdigest()
+    evidence = Evidence(
+        case=case,
+        kind=kind,
+        original_name=Path(name).name[:200],
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        note=note[:300],
+        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        uploaded_at=clock.now(),
+    )
+    evidence.file.save(f"{case.pk}-{digest[:16]}{ext}", ContentFile(data), save=False)
+    evidence.save()
+    event_record(
+        actor=actor,
+        verb="case.evidence_added",
+        subject=case,
+        after={"kind": kind, "name": evidence.original_name, "size": len(data), "sha256": digest},
+    )
+    return evidence
+
+
+def money_post(*, actor: Any, case: Case, kind: str, amount: Decimal, note: str = "", rule: str = "") -> MoneyLine:
+    """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once."""
+    _in_scope(actor, case)
+    if kind not in MoneyKind.values:
+        raise ApplicationError("money_kind", f"未知款项 / unknown kind {kind!r}")
+    amount = Decimal(amount).quantize(Decimal("0.01"))
+    if amount <= 0:
+        raise ApplicationError("money_amount", "金额必须大于0 / the amount must be positive")
+    refund = kind in REFUND_KINDS
+    cap = case_decision(case).partial_refund_cap
+    # R-AS-7: a partial refund (or compensation) above the exchange cost needs the supervisor.
+    needs = kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap
+    line = MoneyLine.objects.create(
+        case=case,
+        kind=kind,
+        amount=amount,
+        status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
+        needs_supervisor=needs,
+        rule=rule or ("R-AS-7" if refund else ""),
+        note=note[:300],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_at=clock.now(),
+    )
+    event_record(
+        actor=actor,
+        verb="case.money_requested" if refund else "case.money_posted",
+        subject=case,
+        after={"kind": kind, "amount": amount, "needs_supervisor": needs, "line": line.pk},
+    )
+    return line
+
+
+def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
+    """Approve a refund once: the status moves in one conditional UPDATE, so concurrent approvals cannot both win."""
+    if not has_capability(actor, "refund.approve"):
+        raise PermissionDenied("需要退款审批权限 / the refund-approval permission is required")
+    _in_scope(actor, line.case)
+    if line.needs_supervisor and not has_capability(actor, "refund.approve_over_cap"):
+        raise PermissionDenied("超出上限的退款需主管批准 / above the cap the supervisor approves (R-AS-7)")
+    with transaction.atomic():
+        won = MoneyLine.objects.filter(pk=line.pk, status=MoneyStatus.REQUESTED).update(
+            status=MoneyStatus.APPROVED, decided_by=actor, decided_at=clock.now()
+        )
+        if not won:
+            raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
+        event_record(
+            actor=actor,
+            verb="case.refund_approved",
+            subject=line.case,
+            after={"line": line.pk, "kind": line.kind, "amount": line.amount},
+        )
+    line.refresh_from_db()
+    return line
+
+
+def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
+    if not has_capability(actor, "refund.approve"):
+        raise PermissionDenied()
+    _in_scope(actor, line.case)
+    won = MoneyLine.objects.filter(pk=line.pk, status=MoneyStatus.REQUESTED).update(
+        status=MoneyStatus.REJECTED, decided_by=actor, decided_at=clock.now()
+    )
+    if not won:
+        raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
+    event_record(actor=actor, verb="case.refund_rejected", subject=line.case, after={"line": line.pk, "note": note})
+    line.refresh_from_db()
+    return line
+
+
+# How a chosen proposal turns into money (kind, amount source).
+RESOLUTION_MONEY = {
+    "keep_discount": MoneyKind.PARTIAL_REFUND,
+    "small_refund": MoneyKind.PARTIAL_REFUND,
+    "price_difference": MoneyKind.PARTIAL_REFUND,
+    "compensation": MoneyKind.COMPENSATION,
+    "settle_privately": MoneyKind.COMPENSATION,
+    "coupon": MoneyKind.COUPON,
+    "refund_no_return": MoneyKind.REFUND,
+    "refund": MoneyKind.REFUND,
+    "settle_courier_then_refund": MoneyKind.REFUND,
+    "return_exchange_our_cost": MoneyKind.FREIGHT_BORNE,
+    "return_free_shipping": MoneyKind.FREIGHT_BORNE,
+    "offer_exchange": MoneyKind.FREIGHT_BORNE,
+    "accept_return": MoneyKind.FREIGHT_BORNE,
+    "accept_exchange": MoneyKind.FREIGHT_BORNE,
+    "reship_no_return": MoneyKind.RESHIP_COST,
+    "reship": MoneyKind.RESHIP_COST,
+    "reship_missing": MoneyKind.RESHIP_COST,
+    "reship_missing_agent": MoneyKind.RESHIP_COST,
+    "settle_courier_then_reship": MoneyKind.RESHIP_COST,
+}
+
+
+def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
+    """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval)."""
+    _in_scope(actor, case)
+    decision = case_decision(case)
+    proposal = next((p for p in decision.proposals if p.code == code), None)
+    if proposal is None:
+        raise ApplicationError("resolution", f"该方案不适用 / {code!r} is not a proposal for this case")
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(resolution=code, updated_at=clock.now())
+        case.resolution = code
+        event_record(
+            actor=actor,
+            verb="case.resolution_chosen",
+            subject=case,
+            after={
+                "resolution": code,
+                "cost": proposal.cost,
+                "rule": proposal.rule,
+                "needs_approval": proposal.needs_approval,
+            },
+        )
+        kind = RESOLUTION_MONEY.get(code)
+        if kind and proposal.cost > 0:
+            line = money_post(
+                actor=actor, case=case, kind=kind, amount=proposal.cost, note=proposal.label, rule=proposal.rule
+            )
+            if proposal.needs_approval and line.status == MoneyStatus.REQUESTED and not line.needs_supervisor:
+                MoneyLine.objects.filter(pk=line.pk).update(needs_supervisor=True)
+        if code == "reship_missing_agent":
+            _charge_agent(actor, case, decision.freight)
+    return case
+
+
+def _charge_agent(actor: Any, case: Case, freight: Decimal) -> None:
+    """R-AS-8: the agent who took the order bears the reship freight."""
+    agent = case.responsible_staff or case.owner
+    if agent is None:
+        raise ApplicationError("responsible_agent", "请先指定接单客服 / set the agent who took the order first")
+    AgentCharge.objects.create(
+        staff=agent, case=case, amount=freight, reason="R-AS-8 补发运费(备注缺失或错误)", at=clock.now()
+    )
+    event_record(
+        actor=actor,
+        verb="staff.charged",
+        subject=agent,
+        after={"case": case.number, "amount": freight, "rule": "R-AS-8"},
+    )
+
+
+def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
+    _in_scope(actor, case)
+    Case.objects.filter(pk=case.pk).update(responsible_staff=staff)
+    case.responsible_staff = staff
+    event_record(actor=actor, verb="case.responsible_agent_set", subject=case, after={"staff": staff.name})
+    return case
+
+
+# --- courier claims (R-AS-9) -------------------------------------------------------------------
+
+CLAIM_NEXT: dict[str, set[str]] = {
+    ClaimStatus.FILED: {ClaimStatus.ANSWERED, ClaimStatus.PAID, ClaimStatus.REJECTED, ClaimStatus.WRITTEN_OFF},
+    ClaimStatus.ANSWERED: {ClaimStatus.PAID, ClaimStatus.REJECTED, ClaimStatus.WRITTEN_OFF},
+    ClaimStatus.REJECTED: {ClaimStatus.WRITTEN_OFF},
+    ClaimStatus.PAID: set(),
+    ClaimStatus.WRITTEN_OFF: set(),
+}
+
+
+def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
+    _in_scope(actor, case)
+    if hasattr(case, "claim"):
+        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim")
+    decision = case_decision(case)
+    value = Decimal(str(case.facts.get("line_value") or "0"))
+    amount = (value + decision.freight).quantize(Decimal("0.01"))  # goods value + freight (R-AS-9)
+    claim = CourierClaim.objects.create(
+        case=case,
+        courier=courier or (case.order.courier if case.order else ""),
+        tracking_no=tracking_no or (case.order.tracking_no if case.order else ""),
+        amount=amount,
+        filed_at=clock.now(),
+    )
+    event_record(actor=actor, verb="claim.filed", subject=case, after={"amount": amount, "courier": claim.courier})
+    return claim
+
+
+def claim_update(
+    *, actor: Any, claim: CourierClaim, status: str, recovered: Decimal | None = None, note: str = ""
+) -> CourierClaim:
+    _in_scope(actor, claim.case)
+    if status not in CLAIM_NEXT.get(claim.status, set()):
+        raise ApplicationError("claim_transition", f"理赔状态不能从 {claim.status} 变为 {status}")
+    with transaction.atomic():
+        fields: dict[str, Any] = {"status": status, "note": note[:300]}
+        if status in {ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF}:
+            fields["closed_at"] = clock.now()
+        if status == ClaimStatus.PAID:
+            amount = (recovered if recovered is not None else claim.amount).quantize(Decimal("0.01"))
+            fields["recovered"] = amount
+            money_post(actor=actor, case=claim.case, kind=MoneyKind.CLAIM_RECOVERED, amount=amount, rule="R-AS-9")
+        CourierClaim.objects.filter(pk=claim.pk).update(**fields)
+        event_record(
+            actor=actor,
+            verb="claim.updated",
+            subject=claim.case,
+            before={"status": claim.status},
+            after={"status": status, "recovered": fields.get("recovered")},
+        )
+    claim.refresh_from_db()
+    return claim
+
+
+# --- deadlines (R-AS-11, platform deadlines, SLA) ----------------------------------------------
+
+
+def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Escalate open cases whose platform deadline or SLA falls within the warning window; flag breaches."""
+    now = now or clock.now()
+    hours = int(policy_in_force(clock.local_date(now)).document["aftersales"]["escalate_before_deadline_hours"])
+    soon = now + dt.timedelta(hours=hours)
+    active = Case.objects.exclude(category__in=[Category.RESOLVED, Category.CLOSED])
+    escalated = 0
+    for case in active.filter(escalated_at__isnull=True).filter(platform_deadline__lte=soon) | active.filter(
+        escalated_at__isnull=True, sla_due_at__lte=soon
+    ):
+        if Case.objects.filter(pk=case.pk, escalated_at__isnull=True).update(escalated_at=now):
+            event_record(
+                actor=None,
+                verb="case.escalated",
+                subject=case,
+                after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
+            )
+            escalated += 1
+    breached = 0
+    for case in active.filter(breached=False).filter(platform_deadline__lt=now) | active.filter(
+        breached=False, sla_due_at__lt=now
+    ):
+        if Case.objects.filter(pk=case.pk, breached=False).update(breached=True):
+            event_record(
+                actor=None,
+                verb="case.deadline_breached",
+                subject=case,
+                after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
+            )
+            breached += 1
+    return {"escalated": escalated, "breached": breached}
+
+
+# --- negative reviews (R-AS-13) ----------------------------------------------------------------
+
+
+def review_record(
+    *,
+    actor: Any,
+    shop: Shop,
+    content: str,
+    rating: int = 1,
+    buyer_nick: str = "",
+    order: Order | None = None,
+    reviewed_at: dt.datetime | None = None,
+) -> NegativeReview:
+    if not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+    if not content.strip():
+        raise ApplicationError("review_content", "差评内容不能为空 / the review text is required")
+    product = None
+    if order is not None:
+        line = order.lines.select_related("product").first()
+        product = line.product if line else None
+    review = NegativeReview.objects.create(
+        shop=shop,
+        order=order,
+        product=product,
+        buyer_nick=buyer_nick[:100],
+        rating=max(1, min(5, rating)),
+        content=content,
+        reviewed_at=reviewed_at or clock.now(),
+    )
+    event_record(actor=actor, verb="review.recorded", subject=review, after={"rating": review.rating})
+    return review
+
+
+def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
+    if not NegativeReview.objects.restrict(actor).filter(pk=review.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+    if not reply.strip():
+        raise ApplicationError("review_reply", "解释回复不能为空 / the explanation reply is required")
+    NegativeReview.objects.filter(pk=review.pk).update(
+        reply=reply, replied_by=actor, replied_at=clock.now(), feedback_reason=feedback_reason[:100]
+    )
+    review.refresh_from_db()
+    event_record(
+        actor=actor, verb="review.replied", subject=review, after={"reply": reply[:200], "feedback": feedback_reason}
+    )
+    return review
+
+
+# --- disputes (R-AS-12) ------------------------------------------------------------------------
+
+
+def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
+    """The appeal pack as one ZIP: summary, reason text, chat excerpts and every evidence file."""
+    _in_scope(actor, case)
+    buf = io.BytesIO()
+    decision = case_decision(case)
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        summary = {
+            "case": case.number,
+            "type": case.case_type,
+            "shop": case.shop.name,
+            "order": case.order.order_no if case.order else None,
+            "buyer": case.buyer_nick,
+            "responsibility": case.responsibility,
+            "opened_at": case.opened_at.isoformat(),
+            "platform_deadline": case.platform_deadline.isoformat() if case.platform_deadline else None,
+            "decision": decision.as_dict(),
+            "evidence": [{"kind": e.kind, "name": e.original_name, "sha256": e.sha256} for e in case.evidence.all()],
+        }
+        archive.writestr("summary.json", json.dumps(summary, ensure_ascii=False, indent=2))
+        archive.writestr("申诉理由.txt", reason or case.summary or "")
+        chats = [e for e in case.evidence.all() if e.kind == "chat"]
+        for index, evidence in enumerate(case.evidence.all(), start=1):
+            with evidence.file.open("rb") as handle:
+                archive.writestr(
+                    f"evidence/{index:02d}-{evidence.kind}-{Path(evidence.file.name or 'file').name}", handle.read()
+                )
+        archive.writestr("聊天记录清单.txt", "\n".join(f"{e.original_name} {e.note}" for e in chats))
+    event_record(actor=actor, verb="case.appeal_pack_exported", subject=case, data={"files": case.evidence.count()})
+    return buf.getvalue()
+
+
+__all__ = ["F"]

@@ -1,0 +1,463 @@
+"""Thin views for after-sales: inbox, case page and its actions, refund queue, claims, reviews, weekly report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.commerce.models import Order
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.scoping import access_object
+from kefu.org import selectors as org
+from kefu.org.models import Shop
+from kefu.org.permissions import has_capability
+from kefu.policies.aftersales import PLAYBOOKS
+
+from . import selectors, services
+from .models import Case, CaseStatus, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
+from .report import report_xlsx
+
+FACT_FIELDS = [
+    ("province", _("Province"), "text"),
+    ("line_value", _("Affected value"), "money"),
+    ("line_cost", _("Our cost price"), "money"),
+    ("wrong_item_value", _("Value of the wrong item"), "money"),
+    ("shipped_matches_order", _("Shipped item matches the order"), "bool"),
+    ("received_date", _("Received on"), "date"),
+    ("request_date", _("Requested on"), "date"),
+    ("request_kind", _("Request (return_no_reason / return_quality / exchange)"), "text"),
+    ("buyer_pays_freight", _("Buyer will pay the freight"), "bool"),
+    ("misuse", _("Misuse found"), "bool"),
+    ("remark_ok", _("Order remark present and right"), "bool"),
+    ("warehouse_error", _("Warehouse error"), "bool"),
+    ("seized", _("Seized by security"), "bool"),
+    ("at_fault", _("We are at fault"), "bool"),
+]
+
+
+def _error(request: HttpRequest, exc: ApplicationError) -> None:
+    if exc.status == 404:
+        raise Http404("not found")
+    messages.error(request, str(exc.message))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    g = request.GET
+    mine = g.get("mine") == "1"
+    staff = org.staff_of(request.user)
+    filters = selectors.CaseFilters(
+        case_type=g.get("type") or None,
+        category=g.get("category") or None,
+        shop=_int(g.get("shop")),
+        owner=staff.pk if mine and staff else None,
+        active_only=g.get("all") != "1",
+        overdue=g.get("overdue") == "1",
+        q=g.get("q") or None,
+    )
+    page = selectors.case_inbox(actor=request.user, filters=filters, cursor=g.get("cursor"))
+    query = g.copy()
+    query.pop("cursor", None)
+    ctx = {
+        "page": page,
+        "f": g,
+        "types": CaseType.choices,
+        "categories": Category.choices,
+        "shops": org.shop_list(actor=request.user),
+        "query": query.urlencode(),
+        "now": clock.now(),
+    }
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted:
+        return render(request, "aftersales/inbox.html#results", ctx)
+    return render(request, "aftersales/inbox.html", ctx)
+
+
+def _facts_from_post(post: Any) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    for key, _label, kind in FACT_FIELDS:
+        value = post.get(key, "").strip()
+        if kind == "bool":
+            if value in {"yes", "no"}:
+                facts[key] = value == "yes"
+        elif value:
+            facts[key] = value
+    return facts
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_new(request: HttpRequest) -> HttpResponse:
+    order = None
+    if request.GET.get("order") or request.POST.get("order"):
+        order = access_object(
+            request.user,
+            Order.objects.select_related("shop"),
+            pk=_int(request.GET.get("order") or request.POST.get("order")) or 0,
+        )
+    if request.method == "POST":
+        shop = None
+        if order is None:
+            shop = Shop.objects.restrict(request.user).filter(pk=_int(request.POST.get("shop")) or 0).first()
+        try:
+            case = services.case_open(
+                actor=request.user,
+                case_type=request.POST.get("case_type", ""),
+                order=order,
+                shop=shop,
+                buyer_nick=request.POST.get("buyer_nick", ""),
+                facts=_facts_from_post(request.POST),
+                summary=request.POST.get("summary", ""),
+                reason=request.POST.get("reason", ""),
+            )
+        except ApplicationError as exc:
+            _error(request, exc)
+        else:
+            messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
+            return redirect("aftersales:case", case_id=case.pk)
+    return render(
+        request,
+        "aftersales/new.html",
+        {
+            "order": order,
+            "types": CaseType.choices,
+            "shops": org.shop_list(actor=request.user),
+            "fact_fields": FACT_FIELDS,
+            "selected": request.GET.get("type", ""),
+        },
+    )
+
+
+@login_required
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    decision = services.case_decision(case)
+    statuses = [
+        s for s in CaseStatus.objects.all() if services.case_can_transition(case, s.category) and s.pk != case.status_id
+    ]
+    steps = [(code, label, case.checklist.get(code)) for code, label in PLAYBOOKS[case.case_type]]
+    return render(
+        request,
+        "aftersales/case.html",
+        {
+            "case": case,
+            "decision": decision,
+            "statuses": statuses,
+            "steps": steps,
+            "events": timeline(case),
+            "fact_fields": [(k, label, kind, case.facts.get(k)) for k, label, kind in FACT_FIELDS],
+            "responsibilities": Responsibility.choices,
+            "evidence_kinds": EvidenceKind.choices,
+            "money_kinds": MoneyKind.choices,
+            "claim": getattr(case, "claim", None) if hasattr(case, "claim") else None,
+            "claim_statuses": ClaimStatus.choices,
+            "can_approve": has_capability(request.user, "refund.approve"),
+        },
+    )
+
+
+def _case(request: HttpRequest, case_id: int) -> Case:
+    return selectors.case_get(actor=request.user, case_id=case_id)
+
+
+@login_required
+@require_POST
+def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        services.case_update_facts(
+            actor=request.user,
+            case=case,
+            facts=_facts_from_post(request.POST),
+            responsibility=request.POST.get("responsibility") or None,
+        )
+        messages.success(request, _("Facts saved; proposals updated."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    status = CaseStatus.objects.filter(pk=_int(request.POST.get("status")) or 0).first()
+    if status is None:
+        raise Http404("no such status")
+    try:
+        services.case_transition(actor=request.user, case=case, status=status, note=request.POST.get("note", ""))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_step(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    code = request.POST.get("step", "")
+    try:
+        services.checklist_toggle(actor=request.user, case=case, code=code, done=request.POST.get("done") == "1")
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=exc.status)
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        label = dict(PLAYBOOKS[case.case_type])[code]
+        return render(
+            request,
+            "aftersales/case.html#step",
+            {"case": case, "code": code, "label": label, "state": case.checklist.get(code)},
+        )
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_evidence(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, _("Choose a file."))
+    else:
+        try:
+            services.evidence_add(
+                actor=request.user,
+                case=case,
+                kind=request.POST.get("kind", "other"),
+                name=upload.name or "file",
+                data=upload.read(),
+                note=request.POST.get("note", ""),
+            )
+            messages.success(request, _("Evidence added."))
+        except ApplicationError as exc:
+            _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
+    """Evidence is served only through this view, inside the scope, as an attachment."""
+    evidence = selectors.evidence_get(actor=request.user, evidence_id=evidence_id)
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@login_required
+@require_POST
+def case_resolution(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        services.resolution_choose(actor=request.user, case=case, code=request.POST.get("code", ""))
+        messages.success(request, _("Resolution recorded."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        amount = Decimal(request.POST.get("amount", ""))
+        services.money_post(
+            actor=request.user,
+            case=case,
+            kind=request.POST.get("kind", ""),
+            amount=amount,
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, _("Money line added."))
+    except InvalidOperation:
+        messages.error(request, _("Enter an amount."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    try:
+        services.claim_open(
+            actor=request.user,
+            case=case,
+            courier=request.POST.get("courier", ""),
+            tracking_no=request.POST.get("tracking_no", ""),
+        )
+        messages.success(request, _("Courier claim filed."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+def appeal_pack(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = _case(request, case_id)
+    data = services.dispute_pack(actor=request.user, case=case, reason=request.GET.get("reason", ""))
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{case.number}-appeal.zip"'
+    return response
+
+
+@login_required
+def refunds(request: HttpRequest) -> HttpResponse:
+    if not has_capability(request.user, "refund.approve"):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("refund.approve")
+    return render(request, "aftersales/refunds.html", {"items": selectors.refund_queue(actor=request.user)})
+
+
+@login_required
+@require_POST
+def refund_decide(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = selectors.money_line_get(actor=request.user, line_id=line_id)
+    try:
+        if request.POST.get("decision") == "reject":
+            services.refund_reject(actor=request.user, line=line, note=request.POST.get("note", ""))
+        else:
+            services.refund_approve(actor=request.user, line=line)
+        messages.success(request, _("Decision recorded."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect(request.POST.get("next") or "aftersales:refunds")
+
+
+@login_required
+def claims(request: HttpRequest) -> HttpResponse:
+    items = selectors.claims(actor=request.user, open_only=request.GET.get("all") != "1")
+    return render(request, "aftersales/claims.html", {"items": items, "statuses": ClaimStatus.choices})
+
+
+@login_required
+@require_POST
+def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
+    claim = selectors.claim_get(actor=request.user, claim_id=claim_id)
+    try:
+        recovered = Decimal(request.POST["recovered"]) if request.POST.get("recovered") else None
+        services.claim_update(
+            actor=request.user,
+            claim=claim,
+            status=request.POST.get("status", ""),
+            recovered=recovered,
+            note=request.POST.get("note", ""),
+        )
+        messages.success(request, _("Claim updated."))
+    except (InvalidOperation, ValueError):
+        messages.error(request, _("Enter an amount."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect(request.POST.get("next") or "aftersales:claims")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reviews(request: HttpRequest) -> HttpResponse:
+    day = _date(request.GET.get("day")) or clock.today()
+    if request.method == "POST":
+        shop = Shop.objects.restrict(request.user).filter(pk=_int(request.POST.get("shop")) or 0).first()
+        order = Order.objects.restrict(request.user).filter(order_no=request.POST.get("order_no", "").strip()).first()
+        try:
+            if shop is None:
+                raise ApplicationError("review_shop", _("Choose a shop."))
+            services.review_record(
+                actor=request.user,
+                shop=shop,
+                content=request.POST.get("content", ""),
+                rating=_int(request.POST.get("rating")) or 1,
+                buyer_nick=request.POST.get("buyer_nick", ""),
+                order=order,
+            )
+            messages.success(request, _("Negative review recorded."))
+            return redirect("aftersales:reviews")
+        except ApplicationError as exc:
+            _error(request, exc)
+    return render(
+        request,
+        "aftersales/reviews.html",
+        {
+            "items": selectors.reviews_of_day(actor=request.user, day=day),
+            "day": day,
+            "shops": org.shop_list(actor=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
+    review = selectors.review_get(actor=request.user, review_id=review_id)
+    try:
+        services.review_reply(
+            actor=request.user,
+            review=review,
+            reply=request.POST.get("reply", ""),
+            feedback_reason=request.POST.get("feedback_reason", ""),
+        )
+        messages.success(request, _("Reply saved."))
+    except ApplicationError as exc:
+        _error(request, exc)
+    return redirect("aftersales:reviews")
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    today = clock.today()
+    monday = _date(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday -= dt.timedelta(days=monday.weekday())
+    data = selectors.weekly_report(actor=request.user, monday=monday, shop=_int(request.GET.get("shop")))
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(
+            report_xlsx(data), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="aftersales-{monday:%Y%m%d}.xlsx"'
+        return response
+    top = max([row["n"] for row in data["by_type"]] or [1])
+    return render(
+        request,
+        "aftersales/report.html",
+        {
+            "r": data,
+            "top": top,
+            "prev": monday - dt.timedelta(days=7),
+            "next": monday + dt.timedelta(days=7),
+            "shops": org.shop_list(actor=request.user),
+            "shop": _int(request.GET.get("shop")),
+            "type_labels": dict(CaseType.choices),
+            "resp_labels": dict(Responsibility.choices),
+            "money_labels": dict(MoneyKind.choices),
+        },
+    )
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
