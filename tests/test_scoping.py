@@ -73,7 +73,9 @@ def _b_objects(world: World) -> dict[str, Any]:
     from django.core.files.base import ContentFile
 
     from kefu.aftersales.models import Case, CaseStatus, CourierClaim, Evidence, MoneyLine, NegativeReview
+    from kefu.aftersales.services import statuses_ensure
 
+    statuses_ensure()
     now = "2026-11-02T10:00:00+08:00"
     case_b = Case.objects.create(
         case_type="lost_parcel",

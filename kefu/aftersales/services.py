@@ -63,8 +63,33 @@ def _in_scope(actor: Any, case: Case) -> None:
         raise ApplicationError("not_found", "Not found", status=404)
 
 
+DEFAULT_STATUSES = [
+    ("新建", Category.OPEN, True),
+    ("处理中", Category.OPEN, False),
+    ("待买家回复", Category.WAITING_BUYER, True),
+    ("待仓库处理", Category.WAITING_WAREHOUSE, True),
+    ("待快递回复", Category.WAITING_COURIER, True),
+    ("待平台处理", Category.WAITING_PLATFORM, True),
+    ("已解决", Category.RESOLVED, True),
+    ("已关闭", Category.CLOSED, True),
+]
+
+
+def statuses_ensure() -> None:
+    """Every category needs at least one label; recreate the default labels of any category left without."""
+    present = set(CaseStatus.objects.values_list("category", flat=True))
+    for position, (name, category, default) in enumerate(DEFAULT_STATUSES):
+        if category not in present:
+            CaseStatus.objects.get_or_create(
+                name=name, defaults={"category": category, "position": position, "default_for_category": default}
+            )
+
+
 def _default_status(category: str) -> CaseStatus:
     status = CaseStatus.objects.filter(category=category).order_by("-default_for_category", "position").first()
+    if status is None:
+        statuses_ensure()
+        status = CaseStatus.objects.filter(category=category).order_by("-default_for_category", "position").first()
     if status is None:
         raise ApplicationError("no_status", f"没有“{category}”类别的状态 / no status label for {category}")
     return status

@@ -76,3 +76,38 @@ def test_team_lead_edits_the_roster_in_place(world: World, live_server, page) ->
     page.wait_for_function("() => document.querySelector('select.s-night') !== null")
     assert page.evaluate("window.__marker") == 1
     assert RosterEntry.objects.get(staff=agent, date=day).shift_code == "night"
+
+
+def test_wrong_item_case_from_order_to_refund_approved_and_closed(
+    world: World,
+    live_server,
+    page,  # type: ignore[no-untyped-def]
+    settings,
+    tmp_path,
+) -> None:
+    from kefu.aftersales.models import Case, MoneyLine
+
+    settings.MEDIA_ROOT = tmp_path
+    _sign_in(page, live_server, "boss")
+    page.goto(f"{live_server.url}/orders/{world.order_a.pk}/")
+    page.click("[data-testid=open-case]")
+    page.select_option("select[name=case_type]", "wrong_item")
+    page.fill("input[name=line_value]", "39.00")
+    page.fill("input[name=wrong_item_value]", "8.00")
+    page.select_option("select[name=shipped_matches_order]", "no")
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("[data-testid=proposals]")
+    assert "R-AS-3" in page.inner_text("[data-testid=proposals]")
+    page.click("[data-testid=step-verify_photo]")
+    page.wait_for_selector("[data-testid=step-verify_photo] >> text=☑")
+    page.click("[data-testid=choose-keep_discount]")
+    line = MoneyLine.objects.get(case__order=world.order_a)
+    page.click(f"[data-testid=approve-{line.pk}]")
+    page.wait_for_selector("text=已批准")
+    page.click("button:has-text('已解决')")
+    page.wait_for_selector("[data-testid=case-status]:has-text('已解决')")
+    page.click("button:has-text('已关闭')")
+    page.wait_for_selector("[data-testid=case-status]:has-text('已关闭')")
+    case = Case.objects.get(order=world.order_a)
+    assert case.category == "closed" and case.resolution == "keep_discount"
+    assert MoneyLine.objects.get(pk=line.pk).status == "approved"

@@ -1,0 +1,316 @@
+"""After-sales services and pages: cases, refunds (approved once, even concurrently), claims, deadlines,
+evidence, reviews, appeal pack, weekly report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connection, connections
+from django.test import Client
+
+from kefu.aftersales import services
+from kefu.aftersales.models import AgentCharge, Case, CaseStatus, MoneyLine
+from kefu.aftersales.report import weekly_report_send
+from kefu.aftersales.selectors import weekly_report
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.models import Event
+from kefu.org.models import Staff
+
+from .conftest import PASSWORD, World
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+
+
+def _status(name: str) -> CaseStatus:
+    services.statuses_ensure()  # transactional tests elsewhere flush the migration's rows
+    return CaseStatus.objects.get(name=name)
+
+
+def _wrong_item(world: World, actor: Any = None) -> Case:
+    world.order_a.province = "广东"
+    world.order_a.save()
+    return services.case_open(
+        actor=actor or world.agent_a,
+        case_type="wrong_item",
+        order=world.order_a,
+        facts={"line_value": "39.00", "wrong_item_value": "8.00", "shipped_matches_order": False},
+    )
+
+
+@pytest.mark.django_db
+def test_open_a_case_from_an_order_in_scope_only(world: World) -> None:
+    case = _wrong_item(world)
+    assert case.shop == world.shop_a and case.buyer_nick == world.order_a.buyer_nick
+    assert case.category == "open" and case.responsibility == "ours_warehouse"
+    assert case.owner == Staff.objects.get(user=world.agent_a) and case.sla_due_at is not None
+    with pytest.raises(ApplicationError) as exc:
+        services.case_open(actor=world.agent_a, case_type="defect", order=world.order_b)
+    assert exc.value.status == 404
+    assert Event.objects.for_object(case).get().verb == "case.opened"
+
+
+@pytest.mark.django_db
+def test_wrong_item_keep_at_discount_refund_approved_once(world: World) -> None:
+    case = _wrong_item(world)
+    services.resolution_choose(actor=world.agent_a, case=case, code="keep_discount")
+    line = MoneyLine.objects.get(case=case)
+    assert (line.kind, line.amount, line.status, line.needs_supervisor) == (
+        "partial_refund",
+        Decimal("1.60"),
+        "requested",
+        False,
+    )
+    with pytest.raises(ApplicationError):
+        services.refund_approve(actor=world.agent_a, line=line)  # no refund-approval permission
+    services.refund_approve(actor=world.deputy, line=line)
+    with pytest.raises(ApplicationError) as exc:
+        services.refund_approve(actor=world.supervisor, line=line)
+    assert exc.value.code == "refund_decided"
+    assert Event.objects.filter(verb="case.refund_approved").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_seeds_no_return_options_need_the_supervisor(world: World) -> None:
+    case = _wrong_item(world)
+    services.resolution_choose(actor=world.agent_a, case=case, code="refund_no_return")
+    line = MoneyLine.objects.get(case=case)
+    assert line.amount == Decimal("39.00") and line.needs_supervisor
+    with pytest.raises(ApplicationError):
+        services.refund_approve(actor=world.deputy, line=line)  # above the cap: the supervisor (R-AS-7)
+    services.refund_approve(actor=world.supervisor, line=line)
+
+
+@pytest.mark.django_db
+def test_partial_refund_above_the_cap_needs_the_supervisor(world: World) -> None:
+    case = _wrong_item(world)
+    small = services.money_post(actor=world.agent_a, case=case, kind="partial_refund", amount=Decimal("20.00"))
+    big = services.money_post(actor=world.agent_a, case=case, kind="partial_refund", amount=Decimal("20.01"))
+    assert not small.needs_supervisor and big.needs_supervisor  # cap = 2 × 10.00 for 广东
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refund_is_never_approved_twice_under_100_concurrent_attempts(world: World) -> None:
+    case = _wrong_item(world)
+    line = services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("39.00"))
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        try:
+            services.refund_approve(actor=world.supervisor, line=MoneyLine.objects.get(pk=line.pk))
+            outcome = "approved"
+        except ApplicationError as exc:
+            outcome = exc.code
+        finally:
+            connections.close_all()
+        with lock:
+            results.append(outcome)
+
+    if connection.vendor == "postgresql":
+        threads = [threading.Thread(target=attempt) for _ in range(100)]
+        barrier_start = [t.start() for t in threads]
+        del barrier_start
+        for t in threads:
+            t.join(30)
+    else:  # SQLite serialises writers; the same 100 attempts run one after another
+        for _ in range(100):
+            attempt()
+    assert results.count("approved") == 1 and results.count("refund_decided") == 99
+    assert Event.objects.filter(verb="case.refund_approved").count() == 1
+
+
+@pytest.mark.django_db
+def test_transitions_are_guarded_and_reopen_is_recorded(world: World) -> None:
+    case = _wrong_item(world)
+    with pytest.raises(ApplicationError):
+        services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))  # open → closed
+    services.case_transition(actor=world.agent_a, case=case, status=_status("待买家回复"))
+    services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("5"))
+    services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
+    with pytest.raises(ApplicationError) as exc:
+        services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
+    assert exc.value.code == "case_pending_refund"
+    services.refund_approve(actor=world.supervisor, line=case.money.get())
+    services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
+    assert case.closed_at is not None
+    services.case_transition(actor=world.agent_a, case=case, status=_status("新建"))
+    verbs = list(Event.objects.for_object(case).order_by("id").values_list("verb", flat=True))
+    assert verbs.count("case.status_changed") == 3 and verbs[-1] == "case.reopened"
+
+
+@pytest.mark.django_db
+def test_missing_item_with_a_wrong_remark_charges_the_agent_r_as_8(world: World) -> None:
+    world.order_a.province = "江苏"
+    world.order_a.save()
+    case = services.case_open(
+        actor=world.agent_a,
+        case_type="missing_item",
+        order=world.order_a,
+        facts={"remark_ok": False, "line_value": "5"},
+    )
+    agent = Staff.objects.get(user=world.agent_a)
+    services.case_set_responsible_staff(actor=world.lead_a, case=case, staff=agent)
+    services.resolution_choose(actor=world.lead_a, case=case, code="reship_missing_agent")
+    charge = AgentCharge.objects.get()
+    assert (charge.staff, charge.amount) == (agent, Decimal("6.00"))
+    assert MoneyLine.objects.get(case=case).kind == "reship_cost"
+
+
+@pytest.mark.django_db
+def test_lost_parcel_claim_lifecycle_r_as_9(world: World) -> None:
+    world.order_a.courier, world.order_a.tracking_no = "中通快递", "ZT123"
+    world.order_a.save()
+    case = services.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a)
+    claim = services.claim_open(actor=world.agent_a, case=case)
+    assert claim.amount == Decimal("106.00") and claim.courier == "中通快递"  # goods 100 + 江苏 freight 6
+    with pytest.raises(ApplicationError):
+        services.claim_open(actor=world.agent_a, case=case)
+    services.claim_update(actor=world.agent_a, claim=claim, status="answered")
+    services.claim_update(actor=world.agent_a, claim=claim, status="paid", recovered=Decimal("100"))
+    assert case.money.get(kind="claim_recovered").amount == Decimal("100.00")
+    with pytest.raises(ApplicationError):
+        services.claim_update(actor=world.agent_a, claim=claim, status="rejected")
+
+
+@pytest.mark.django_db
+def test_deadlines_escalate_before_and_flag_breaches(world: World) -> None:
+    case = _wrong_item(world)
+    now = clock.now()
+    Case.objects.filter(pk=case.pk).update(
+        platform_deadline=now + dt.timedelta(hours=3), sla_due_at=now + dt.timedelta(days=3)
+    )
+    assert services.deadlines_escalate(now=now) == {"escalated": 1, "breached": 0}
+    assert services.deadlines_escalate(now=now) == {"escalated": 0, "breached": 0}
+    assert services.deadlines_escalate(now=now + dt.timedelta(hours=4)) == {"escalated": 0, "breached": 1}
+    assert Case.objects.get(pk=case.pk).breached
+
+
+@pytest.mark.django_db
+def test_evidence_is_checked_by_content_and_served_only_in_scope(world: World) -> None:
+    case = _wrong_item(world)
+    with pytest.raises(ApplicationError) as exc:
+        services.evidence_add(actor=world.agent_a, case=case, kind="photo", name="photo.png", data=b"MZ\x90\x00evil")
+    assert exc.value.code == "evidence_type"
+    with pytest.raises(ApplicationError):
+        services.evidence_add(
+            actor=world.agent_a, case=case, kind="photo", name="big.png", data=PNG + b"0" * (10 * 1024 * 1024)
+        )
+    evidence = services.evidence_add(actor=world.agent_a, case=case, kind="photo", name="../../etc/x.png", data=PNG)
+    assert evidence.original_name == "x.png" and "etc" not in evidence.file.name
+    own = Client()
+    own.login(username="lead_a", password=PASSWORD)
+    response = own.get(f"/aftersales/evidence/{evidence.pk}/")
+    assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff" and b"".join(response.streaming_content) == PNG
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert other.get(f"/aftersales/evidence/{evidence.pk}/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_appeal_pack_zip_r_as_12(world: World) -> None:
+    case = services.case_open(actor=world.agent_a, case_type="dispute", order=world.order_a, facts={"at_fault": False})
+    services.evidence_add(actor=world.agent_a, case=case, kind="chat", name="chat.txt", data="买家:好的".encode())
+    services.evidence_add(actor=world.agent_a, case=case, kind="voucher", name="voucher.pdf", data=b"%PDF-1.4 x")
+    data = services.dispute_pack(actor=world.agent_a, case=case, reason="商品与描述一致")
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "summary.json" in names and "申诉理由.txt" in names and len([n for n in names if "evidence/" in n]) == 2
+
+
+@pytest.mark.django_db
+def test_negative_review_reply_and_feedback_r_as_13(world: World) -> None:
+    review = services.review_record(
+        actor=world.agent_a, shop=world.shop_a, content="锅底不平", rating=1, order=world.order_a
+    )
+    with pytest.raises(ApplicationError):
+        services.review_reply(actor=world.agent_a, review=review, reply=" ")
+    services.review_reply(actor=world.agent_a, review=review, reply="已联系买家换货", feedback_reason="锅底变形")
+    with pytest.raises(ApplicationError):
+        services.review_record(actor=world.agent_a, shop=world.shop_b, content="x")
+
+
+@pytest.mark.django_db
+def test_weekly_report_and_the_monday_mail_r_as_15(world: World, settings: Any) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    world.supervisor.email = "boss@example.com"
+    world.supervisor.save()
+    case = _wrong_item(world)
+    services.resolution_choose(actor=world.agent_a, case=case, code="keep_discount")
+    services.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a)
+    today = clock.today()
+    monday = today - dt.timedelta(days=today.weekday())
+    report = weekly_report(actor=world.supervisor, monday=monday)
+    assert report["total"] == 2 and report["wrong_items"] == 1
+    assert report["money"]["partial_refund"] == Decimal("1.60")
+    assert {row["case_type"]: row["n"] for row in report["by_type"]} == {"wrong_item": 1, "lost_parcel": 1}
+    assert weekly_report_send(monday=monday)["sent"] == 1
+    assert weekly_report_send(monday=monday)["already"] is True  # once a week
+    (message,) = mail.outbox
+    assert message.to == ["boss@example.com"] and message.attachments[0][0].endswith(".xlsx")
+
+
+@pytest.mark.django_db
+def test_pages_inbox_case_refunds_report(world: World) -> None:
+    case = _wrong_item(world)
+    _wrong_item(world, actor=world.supervisor)
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    inbox = lead.get("/aftersales/?type=wrong_item").content.decode()
+    assert case.number in inbox
+    page = lead.get(f"/aftersales/{case.pk}/").content.decode()
+    assert "R-AS-3" in page and "keep_discount" in page
+    response = lead.post(f"/aftersales/{case.pk}/step/", {"step": "verify_photo", "done": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "☑" in response.content.decode()
+    assert lead.get("/aftersales/refunds/").status_code == 403
+    assert lead.get("/aftersales/report/?format=xlsx").content[:2] == b"PK"
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert case.number not in other.get("/aftersales/").content.decode()
+    opened = lead.post("/aftersales/new/", {"order": world.order_a.pk, "case_type": "defect", "line_value": "50"})
+    assert opened.status_code == 302 and Case.objects.filter(case_type="defect").exists()
+
+
+@pytest.mark.django_db
+def test_evaluate_api_and_cases_api(world: World) -> None:
+    client = Client()
+    client.login(username="lead_a", password=PASSWORD)
+    body = {
+        "case_type": "wrong_item",
+        "province": "广东",
+        "line_value": "39.00",
+        "wrong_item_value": "8.00",
+        "shipped_matches_order": False,
+    }
+    decision = client.post("/api/v1/aftersales/evaluate", body, content_type="application/json").json()
+    assert [p["code"] for p in decision["proposals"]] == ["keep_discount", "reship_no_return", "refund_no_return"]
+    assert decision["partial_refund_cap"] == "20.00" and Case.objects.count() == 0  # nothing stored
+    bad = client.post("/api/v1/aftersales/evaluate", {"case_type": "nope"}, content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "case_facts"
+    created = client.post(
+        "/api/v1/aftersales/cases",
+        {"case_type": "defect", "order_id": world.order_a.pk},
+        content_type="application/json",
+    ).json()
+    assert created["number"].startswith("AS")
+    listed = client.get("/api/v1/aftersales/cases").json()
+    assert [c["id"] for c in listed["items"]] == [created["id"]]
+    moved = client.post(
+        f"/api/v1/aftersales/cases/{created['id']}/transition",
+        {"status": "waiting_buyer"},
+        content_type="application/json",
+    )
+    assert moved.json()["category"] == "waiting_buyer"
