@@ -61,7 +61,13 @@ messages: $(DEVSTAMP)
 	cd kefu && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
 
 bench: $(DEVSTAMP)
-	$(BIN)/python bench/run.py
+	command -v ab >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils)
+	$(BIN)/python bench/bench_import.py --db sqlite
+	$(BIN)/python bench/bench_import.py --db postgres
+	$(BIN)/python bench/bench_order_list.py
+	$(BIN)/python bench/bench_attendance.py --db sqlite
+	$(BIN)/python bench/bench_attendance.py --db postgres
+	$(BIN)/python bench/bench_aftersales.py
 
 clean:
 	rm -rf $(VENV) var

@@ -29,9 +29,13 @@ PASSWORD = "pw-secret-123"
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Any:
+    from kefu.core.policy_store import policy_cache_clear
+
     cache.clear()
+    policy_cache_clear()
     yield
     cache.clear()
+    policy_cache_clear()
 
 
 @dataclass

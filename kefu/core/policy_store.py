@@ -7,6 +7,7 @@ months before installation work. Versions are immutable; a change is a new versi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,13 +39,29 @@ def _preset() -> Policy:
     return Policy(handbook.PRESET_NAME, 1, PRESET_EFFECTIVE_FROM, handbook.load_preset())
 
 
+# Versions are immutable and new ones rarely saved, so each process keeps what it read for a short while
+# (hot paths such as the evaluate API read the policy on every request). Saving a version clears this
+# process's copy at once; other processes see it within CACHE_SECONDS.
+CACHE_SECONDS = 30.0
+_cache: dict[dt.date, tuple[float, Policy]] = {}
+
+
+def policy_cache_clear() -> None:
+    _cache.clear()
+
+
 def policy_in_force(on: dt.date | None = None) -> Policy:
     """The policy in force on ``on`` (today by default): newest effective_from ≤ on, then highest version."""
     on = on or clock.today()
+    hit = _cache.get(on)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
     row = PolicyVersion.objects.filter(effective_from__lte=on).order_by("-effective_from", "-version").first()
-    if row is None:
-        return _preset()
-    return Policy(row.name, row.version, row.effective_from, row.document)
+    policy = _preset() if row is None else Policy(row.name, row.version, row.effective_from, row.document)
+    if len(_cache) > 512:
+        _cache.clear()
+    _cache[on] = (time.monotonic(), policy)
+    return policy
 
 
 def policy_versions() -> list[PolicyVersion]:
@@ -74,6 +91,8 @@ def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date
                     created_by=actor if getattr(actor, "is_authenticated", False) else None,
                 )
                 changed = _changed_paths(current.document, document)
+                transaction.on_commit(policy_cache_clear)
+                policy_cache_clear()
                 event_record(
                     actor=actor,
                     verb="policy.version_saved",

@@ -1,0 +1,279 @@
+"""Benchmarks (issue 4), PostgreSQL by default:
+
+- the case inbox with 1,000,000 cases: median ≤ 50 ms (50 rows, filters on), constant queries;
+- the weekly report over a week of 20,000 cases: ≤ 1 s;
+- ``POST /api/v1/aftersales/evaluate`` over HTTP (gunicorn, 2 workers, token auth): ≥ 500 requests/s,
+  measured with ApacheBench (``apt-get install apache2-utils``; ``make bench`` installs it).
+
+    python bench/bench_aftersales.py [--db postgres|sqlite] [--cases 1000000] [--week-cases 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+from _setup import OUT, ROOT, setup
+
+TYPES = [
+    "logistics_exception",
+    "lost_parcel",
+    "missing_item",
+    "wrong_item",
+    "defect",
+    "quality",
+    "agent_error",
+    "return",
+    "exchange",
+    "refund_only",
+    "dispute",
+    "negative_review",
+]
+CATEGORIES = ["open", "waiting_buyer", "waiting_warehouse", "waiting_courier", "waiting_platform", "resolved", "closed"]
+RESP = ["ours_agent", "ours_warehouse", "ours_product", "courier", "buyer", "undetermined"]
+
+
+def org() -> None:
+    from kefu.core.events import SystemActor
+    from kefu.demo.load import TEAMS
+    from kefu.org.models import Staff, Team
+    from kefu.org.services import shop_create, team_get_or_create, team_set_shops, user_create
+
+    actor = SystemActor("bench")
+    for team_name, shops in TEAMS.items():
+        team = team_get_or_create(actor=actor, name=team_name)
+        team_set_shops(
+            actor=actor, team=team, shops=[shop_create(actor=actor, name=a, code=b, platform=c) for a, b, c in shops]
+        )
+    user_create(actor=actor, username="boss", password="bench-pass", position="supervisor")
+    user_create(actor=actor, username="lead", password="bench-pass", position="team_lead")
+    Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
+
+
+def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
+    from django.db import connection
+
+    arr = lambda xs: "ARRAY[" + ",".join(f"'{x}'" for x in xs) + "]"  # noqa: E731
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM org_shop")
+        low, high = cursor.fetchone()
+        cursor.execute("SELECT id, category FROM aftersales_casestatus WHERE default_for_category")
+        status_by_cat = dict((cat, pk) for pk, cat in cursor.fetchall())
+        cursor.execute("SELECT id FROM org_staff ORDER BY id")
+        staff = [r[0] for r in cursor.fetchall()]
+        cases = " ".join(f"WHEN '{c}' THEN {status_by_cat[c]}" for c in CATEGORIES)
+        random = "random()" if connection.vendor == "postgresql" else "(abs(random()) / 9223372036854775807.0)"
+        series = (
+            f"generate_series(1, {n}) AS g"
+            if connection.vendor == "postgresql"
+            else f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) SELECT g FROM s)"
+        )
+        if connection.vendor == "postgresql":
+            pick = lambda xs: f"({arr(xs)})[1 + floor({random} * {len(xs)})::int]"  # noqa: E731
+            opened = f"timestamptz '{start}' + (g * {minutes_apart} || ' minutes')::interval"
+        else:
+            pick = lambda xs: (
+                "CASE abs(random()) % "
+                + str(len(xs))
+                + " "
+                + " ".join(
+                    f"WHEN {i} THEN '{x}'" for i, x in enumerate(xs)
+                )
+                + " END"
+            )
+            opened = f"datetime('{start}', '+' || CAST(g * {minutes_apart} AS INTEGER) || ' minutes')"
+        cursor.execute(f"""
+            INSERT INTO aftersales_case (case_type, shop_id, buyer_nick, owner_id, status_id, category, responsibility,
+                reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached)
+            SELECT t.case_type, t.shop_id, 'tb' || (t.g % 100000), {staff[0]} + (t.g % {len(staff)}),
+                CASE t.category {cases} END, t.category, t.resp, '', '', '{{}}', '{{}}', '', t.opened, t.opened,
+                t.opened, (t.g % 23) = 0
+            FROM (SELECT g, {pick(TYPES)} AS case_type, {low} + (g % {high - low + 1}) AS shop_id,
+                         {pick(CATEGORIES)} AS category, {pick(RESP)} AS resp, {opened} AS opened
+                  FROM {series}) AS t
+        """)
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE aftersales_case")
+
+
+def measure(username: str, path: str, requests: int) -> dict[str, object]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    assert client.login(username=username, password="bench-pass")
+    client.get(path)
+    times, queries = [], set()
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.status_code
+        queries.add(len(ctx.captured_queries))
+    return {
+        "user": username,
+        "path": path,
+        "median_ms": round(statistics.median(times), 1),
+        "max_ms": round(max(times), 1),
+        "queries": sorted(queries),
+        "rows": response.content.decode().count('href="/aftersales/') - 8,
+    }
+
+
+def evaluate_rps(url: str, requests: int, concurrency: int) -> dict[str, object]:
+    from django.contrib.auth import get_user_model
+
+    from kefu.core.events import SystemActor
+    from kefu.org.services import token_create
+
+    ab = shutil.which("ab")
+    if ab is None:
+        return {"evaluate": "skipped: ApacheBench (ab) not installed; run `make bench`"}
+    token = token_create(actor=SystemActor("bench"), user=get_user_model().objects.get(username="lead"))
+    body = OUT / "evaluate.json"
+    body.write_text(
+        json.dumps(
+            {
+                "case_type": "wrong_item",
+                "province": "广东",
+                "line_value": "39.00",
+                "wrong_item_value": "8.00",
+                "shipped_matches_order": False,
+            }
+        ),
+        "utf-8",
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "KEFU_ALLOWED_HOSTS": "127.0.0.1"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            "127.0.0.1:8123",
+            "--workers",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(50):
+            try:
+                import urllib.request
+
+                urllib.request.urlopen("http://127.0.0.1:8123/api/v1/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        cmd = [
+            ab,
+            "-q",
+            "-k",
+            "-n",
+            str(requests),
+            "-c",
+            str(concurrency),
+            "-p",
+            str(body),
+            "-T",
+            "application/json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            f"{url}/api/v1/aftersales/evaluate",
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    return {
+        "evaluate_requests": requests,
+        "concurrency": concurrency,
+        "requests_per_s": rps,
+        "failed": failed,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--week-cases", type=int, default=20_000)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    url = setup(args.db, "kefu_bench_aftersales")
+    os.environ["KEFU_DATABASE_URL"] = url
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
+    org()
+    t0 = time.perf_counter()
+    generate_cases(args.cases, start="2024-01-01 00:00:00+08", minutes_apart=1)
+    generate_cases(args.week_cases, start="2026-11-09 00:00:00+08", minutes_apart=10080 / args.week_cases)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # one money line per case of the report week
+        cursor.execute("""
+            INSERT INTO aftersales_moneyline (case_id, kind, amount, status, needs_supervisor, rule, note, created_at)
+            SELECT id, CASE id % 4 WHEN 0 THEN 'refund' WHEN 1 THEN 'partial_refund' WHEN 2 THEN 'freight_borne'
+                   ELSE 'reship_cost' END, 10 + id % 90, CASE id % 4 WHEN 0 THEN 'approved' WHEN 1 THEN 'requested'
+                   ELSE 'posted' END, false, '', '', opened_at
+            FROM aftersales_case WHERE opened_at >= '2026-11-09 00:00:00+08' AND opened_at < '2026-11-16 00:00:00+08'
+        """)
+    gen_s = time.perf_counter() - t0
+    from kefu.aftersales.models import Case
+    from kefu.org.models import Shop
+
+    shop = Shop.objects.get(name="海盗船").pk
+    print(json.dumps({"db": args.db, "cases": Case.objects.count(), "generate_s": round(gen_s, 1)}))
+    paths = [
+        "/aftersales/",
+        "/aftersales/?type=wrong_item&category=waiting_buyer",
+        f"/aftersales/?shop={shop}&type=lost_parcel&all=1",
+        "/aftersales/?overdue=1&category=open",
+    ]
+    for user in ("boss", "lead"):
+        for path in paths:
+            print(json.dumps(measure(user, path, args.requests), ensure_ascii=False))
+    from django.test import Client
+
+    client = Client()
+    client.login(username="boss", password="bench-pass")
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        response = client.get("/aftersales/report/?week=2026-11-09")
+        times.append(time.perf_counter() - t0)
+        assert response.status_code == 200
+    print(
+        json.dumps(
+            {
+                "weekly_report_cases": args.week_cases,
+                "report_s": [round(t, 3) for t in times],
+                "median_s": round(statistics.median(times), 3),
+            }
+        )
+    )
+    print(json.dumps(evaluate_rps("http://127.0.0.1:8123", 5000, 8)))
+
+
+if __name__ == "__main__":
+    main()
