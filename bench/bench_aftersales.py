@@ -5,7 +5,7 @@
 - ``POST /api/v1/aftersales/evaluate`` over HTTP (gunicorn, 2 workers, token auth): ≥ 500 requests/s,
   measured with ApacheBench (``apt-get install apache2-utils``; ``make bench`` installs it).
 
-    python bench/bench_aftersales.py [--db postgres|sqlite] [--cases 1000000] [--week-cases 20000]
+    python bench/bench_aftersales.py [--cases 1000000] [--week-cases 20000]
 """
 
 from __future__ import annotations
@@ -70,26 +70,12 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
         cursor.execute("SELECT id FROM org_staff ORDER BY id")
         staff = [r[0] for r in cursor.fetchall()]
         cases = " ".join(f"WHEN '{c}' THEN {status_by_cat[c]}" for c in CATEGORIES)
-        random = "random()" if connection.vendor == "postgresql" else "(abs(random()) / 9223372036854775807.0)"
-        series = (
-            f"generate_series(1, {n}) AS g"
-            if connection.vendor == "postgresql"
-            else f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n}) SELECT g FROM s)"
-        )
-        if connection.vendor == "postgresql":
-            pick = lambda xs: f"({arr(xs)})[1 + floor({random} * {len(xs)})::int]"  # noqa: E731
-            opened = f"timestamptz '{start}' + (g * {minutes_apart} || ' minutes')::interval"
-        else:
-            pick = lambda xs: (
-                "CASE abs(random()) % "
-                + str(len(xs))
-                + " "
-                + " ".join(
-                    f"WHEN {i} THEN '{x}'" for i, x in enumerate(xs)
-                )
-                + " END"
-            )
-            opened = f"datetime('{start}', '+' || CAST(g * {minutes_apart} AS INTEGER) || ' minutes')"
+        series = f"generate_series(1, {n}) AS g"
+        opened = f"timestamptz '{start}' + (g * {minutes_apart} || ' minutes')::interval"
+
+        def pick(xs: list[str]) -> str:
+            return f"({arr(xs)})[1 + floor(random() * {len(xs)})::int]"
+
         cursor.execute(f"""
             INSERT INTO aftersales_case (case_type, shop_id, buyer_nick, owner_id, status_id, category, responsibility,
                 reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached)
@@ -100,8 +86,7 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
                          {pick(CATEGORIES)} AS category, {pick(RESP)} AS resp, {opened} AS opened
                   FROM {series}) AS t
         """)
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE aftersales_case")
+        cursor.execute("ANALYZE aftersales_case")
 
 
 def measure(username: str, path: str, requests: int) -> dict[str, object]:
@@ -214,7 +199,7 @@ def evaluate_rps(url: str, requests: int, concurrency: int) -> dict[str, object]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--db", choices=["postgres"], default="postgres")  # the data is generated in SQL
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--week-cases", type=int, default=20_000)
     parser.add_argument("--requests", type=int, default=30)
