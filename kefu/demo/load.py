@@ -163,5 +163,77 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
             Product.objects.filter(shop=shop, sku=sku, cost_price=0).update(
                 cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")), category=title.split(" ")[0][-5:]
             )
+    _load_aftersales()
     assert Team.objects.count() >= 2
     return logins
+
+
+def _load_aftersales() -> None:
+    """A few cases of each kind on demo orders, through the after-sales services (once)."""
+    import datetime as dt
+
+    from kefu.aftersales import services as aftersales
+    from kefu.aftersales.models import Case, CaseStatus
+    from kefu.commerce.models import Order
+
+    if Case.objects.exists():
+        return
+    user_model = get_user_model()
+    agents = {
+        "扬州客服组": user_model.objects.get(username="yz_shouhou"),
+        "海丰客服组": user_model.objects.get(username="hf_shouhou"),
+    }
+    supervisor = user_model.objects.get(username="zhuguan")
+    plans = [
+        ("wrong_item", {"wrong_item_value": "8.00", "shipped_matches_order": False}, "keep_discount", "发错颜色"),
+        ("wrong_item", {"wrong_item_value": "129.00", "shipped_matches_order": False}, "", "发错型号"),
+        ("lost_parcel", {}, "refund", "快递丢件"),
+        ("defect", {}, "coupon", "外观划痕"),
+        ("quality", {"misuse": False}, "return_exchange_our_cost", "无法开机"),
+        ("missing_item", {"warehouse_error": True}, "reship_missing", "少发配件"),
+        ("return", {"request_kind": "return_no_reason"}, "", "不想要了"),
+        ("logistics_exception", {}, "", "物流三天未更新"),
+        ("dispute", {"at_fault": False}, "", "买家申请平台介入"),
+    ]
+    shipped = list(
+        Order.objects.filter(status__in=["shipped", "finished"])
+        .select_related("shop")
+        .prefetch_related("shop__teams")
+        .order_by("pk")[: len(plans) * 2]
+    )
+    for index, order in enumerate(shipped):
+        case_type, facts, resolution, reason = plans[index % len(plans)]
+        team = order.shop.teams.all()[0].name
+        agent = agents[team]
+        deadline = clock_now() + dt.timedelta(hours=4 if index % 3 == 0 else 48)
+        case = aftersales.case_open(
+            actor=agent,
+            case_type=case_type,
+            order=order,
+            facts=dict(facts),
+            summary=reason,
+            reason=reason,
+            platform_deadline=deadline,
+        )
+        if resolution:
+            aftersales.resolution_choose(actor=agent, case=case, code=resolution)
+        if case_type == "lost_parcel":
+            aftersales.claim_open(actor=agent, case=case)
+        if index % 4 == 1:
+            aftersales.case_transition(actor=agent, case=case, status=CaseStatus.objects.get(name="待买家回复"))
+    first = shipped[0]
+    aftersales.review_record(
+        actor=supervisor,
+        shop=first.shop,
+        content="颜色和图片不一样,客服回复慢",
+        rating=1,
+        buyer_nick=first.buyer_nick,
+        order=first,
+    )
+    aftersales.deadlines_escalate()
+
+
+def clock_now():  # type: ignore[no-untyped-def]
+    from kefu.core import clock
+
+    return clock.now()
