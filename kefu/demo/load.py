@@ -184,7 +184,7 @@ def _load_aftersales() -> None:
         "海丰客服组": user_model.objects.get(username="hf_shouhou"),
     }
     supervisor = user_model.objects.get(username="zhuguan")
-    plans = [
+    plans: list[tuple[str, dict[str, object], str, str]] = [
         ("wrong_item", {"wrong_item_value": "8.00", "shipped_matches_order": False}, "keep_discount", "发错颜色"),
         ("wrong_item", {"wrong_item_value": "129.00", "shipped_matches_order": False}, "", "发错型号"),
         ("lost_parcel", {}, "refund", "快递丢件"),
