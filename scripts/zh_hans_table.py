@@ -387,4 +387,10 @@ T = {
 'Negative review recorded.':'差评已登记。',
 'Reply saved.':'回复已保存。',
 'Weekly report':'售后周报',
+'Chase recorded.':'追问记录已保存。',
+'Shipping promise':'发货承诺',
+'On time so far':'暂未超时',
+'Not paid yet.':'尚未付款。',
+'I chased the warehouse':'我已追问仓库',
+'platform refund id':'平台退款编号',
 }

@@ -314,3 +314,89 @@ def test_evaluate_api_and_cases_api(world: World) -> None:
         content_type="application/json",
     )
     assert moved.json()["category"] == "waiting_buyer"
+
+
+def test_late_shipment_rule_r_as_11() -> None:
+    from kefu.policies.aftersales import late_shipment
+
+    paid = dt.datetime(2026, 10, 1, 10, 0)
+    promised = paid + dt.timedelta(hours=48)
+    on_time = late_shipment(paid_at=paid, shipped_at=promised, promised_at=promised, chased_at=[], now=promised)
+    assert on_time is not None and not on_time["late"] and on_time["responsible"] is None
+    late = late_shipment(
+        paid_at=paid, shipped_at=promised + dt.timedelta(minutes=90), promised_at=promised, chased_at=[], now=promised
+    )
+    assert late is not None and late["late"] and late["minutes_late"] == 90 and late["responsible"] == "ours_agent"
+    chased = late_shipment(
+        paid_at=paid,
+        shipped_at=None,
+        promised_at=promised,
+        chased_at=[promised - dt.timedelta(hours=2)],
+        now=promised + dt.timedelta(hours=1),
+    )
+    assert chased is not None and chased["responsible"] == "ours_warehouse"
+    too_late = late_shipment(
+        paid_at=paid,
+        shipped_at=None,
+        promised_at=promised,
+        chased_at=[promised + dt.timedelta(minutes=1)],
+        now=promised + dt.timedelta(hours=1),
+    )
+    assert too_late is not None and too_late["responsible"] == "ours_agent"  # chasing after the promise is too late
+    assert late_shipment(paid_at=None, shipped_at=None, promised_at=None, chased_at=[], now=paid) is None
+
+
+@pytest.mark.django_db
+def test_order_page_shows_the_promise_and_records_a_chase(world: World) -> None:
+    world.order_a.paid_at = clock.now() - dt.timedelta(hours=50)
+    world.order_a.save()
+    lead = Client()
+    lead.login(username="agent_a", password=PASSWORD)
+    page = lead.get(f"/orders/{world.order_a.pk}/").content.decode()
+    assert "R-AS-11" in page and "责任在接单客服" in page
+    lead.post(f"/orders/{world.order_a.pk}/chase/", {"note": "催仓库"})
+    from kefu.aftersales.services import shipping_judgement
+
+    world.order_a.refresh_from_db()
+    judgement = shipping_judgement(order=world.order_a)
+    assert judgement is not None and judgement["responsible"] == "ours_agent"  # chased after the promise passed
+    assert Event.objects.filter(verb="order.warehouse_chased").exists()
+
+
+@pytest.mark.django_db
+def test_platform_refund_records_become_cases_with_the_platform_deadline(world: World) -> None:
+    client = Client()
+    client.login(username="lead_a", password=PASSWORD)
+    record = {
+        "refund_id": "R1001",
+        "tid": world.order_a.order_no,
+        "status": "WAIT_SELLER_AGREE",
+        "refund_fee": "59.00",
+        "good_status": "BUYER_RECEIVED",
+        "reason": "不想要了",
+        "timeout": "2026-11-25T10:00:00",
+    }
+    body = {"shop": world.shop_a.pk, "refunds": [record, {"tid": "x"}]}
+    first = client.post("/api/v1/aftersales/refunds", body, content_type="application/json").json()
+    assert first["created"] == 1 and first["failed"][0]["row"] == 2
+    case = Case.objects.get(external_ref="R1001")
+    assert case.case_type == "return" and case.order == world.order_a
+    assert case.platform_deadline == dt.datetime(2026, 11, 25, 10, 0, tzinfo=clock.local_tz())
+    again = client.post(
+        "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": [record]}, content_type="application/json"
+    ).json()
+    assert (again["created"], again["updated"]) == (0, 1) and Case.objects.count() == 1
+    moved = {**record, "timeout": "2026-11-26T10:00:00", "status": "WAIT_BUYER_RETURN_GOODS"}
+    client.post(
+        "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": [moved]}, content_type="application/json"
+    )
+    case.refresh_from_db()
+    assert case.platform_deadline.day == 26 and case.facts["platform_status"] == "WAIT_BUYER_RETURN_GOODS"
+    assert (
+        client.post(
+            "/api/v1/aftersales/refunds",
+            {"shop": world.shop_b.pk, "refunds": [record]},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )

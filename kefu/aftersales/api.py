@@ -89,6 +89,17 @@ class CaseIn(Schema):
     platform_deadline: dt.datetime | None = None
 
 
+class RefundRecordsIn(Schema):
+    shop: int
+    refunds: list[dict[str, Any]]
+
+
+class RefundSyncOut(Schema):
+    created: int
+    updated: int
+    failed: list[dict[str, Any]]
+
+
 class TransitionIn(Schema):
     status: str = ""  # a status label name or a category; checked after the case is found
 
@@ -104,6 +115,26 @@ def evaluate(request: HttpRequest, facts: FactsIn) -> object:
         ).as_dict()
     except ValueError as exc:
         raise ApplicationError("case_facts", str(exc)) from exc
+
+
+@router.post("/aftersales/refunds", response=RefundSyncOut)
+def push_refunds(request: HttpRequest, payload: RefundRecordsIn) -> object:
+    """Push platform refund records (``taobao.refunds.receive.get`` fields, ``timeout`` = the platform's reply
+    deadline): one case per refund, idempotent by ``refund_id``; bad records are reported by index."""
+    from kefu.org.models import Shop
+
+    shop = access_object(request.user, Shop.objects.all(), pk=payload.shop)
+    created = updated = 0
+    failed: list[dict[str, Any]] = []
+    for index, record in enumerate(payload.refunds):
+        try:
+            _case, new = services.refund_sync(actor=request.user, shop=shop, record=record)
+        except (ApplicationError, ValueError) as exc:
+            failed.append({"row": index + 1, "reason": str(getattr(exc, "message", exc))})
+            continue
+        created += int(new)
+        updated += int(not new)
+    return {"created": created, "updated": updated, "failed": failed}
 
 
 @router.get("/aftersales/cases", response=CursorPage[CaseOut])

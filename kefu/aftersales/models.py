@@ -101,12 +101,18 @@ class Case(models.Model):
     escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
     breached = models.BooleanField(_("deadline breached"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    external_ref = models.CharField(_("platform refund id"), max_length=64, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
 
     class Meta:
         ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "external_ref"], condition=~models.Q(external_ref=""), name="case_external_ref_unique"
+            ),
+        ]
         indexes = [
             models.Index(fields=["-opened_at", "-id"], name="case_recent_idx"),
             models.Index(fields=["category", "-opened_at", "-id"], name="case_cat_idx"),
@@ -252,6 +258,24 @@ class CourierClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.courier} {self.tracking_no} ¥{self.amount}"
+
+
+class ShipmentChase(models.Model):
+    """R-AS-11: the agent chased the warehouse about an order's shipment (追问记录)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="chases")
+    staff = models.ForeignKey(Staff, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "order__shop_id"
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.at:%Y-%m-%d %H:%M}"
 
 
 class NegativeReview(models.Model):

@@ -38,6 +38,7 @@ from .models import (
     MoneyStatus,
     NegativeReview,
     Responsibility,
+    ShipmentChase,
 )
 
 WAITING = {Category.WAITING_BUYER, Category.WAITING_WAREHOUSE, Category.WAITING_COURIER, Category.WAITING_PLATFORM}
@@ -553,6 +554,85 @@ def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
             )
             breached += 1
     return {"escalated": escalated, "breached": breached}
+
+
+# --- late shipment (R-AS-11) -----------------------------------------------------------------
+
+
+def chase_record(*, actor: Any, order: Order, note: str = "") -> ShipmentChase:
+    """The agent chased the warehouse about this order's shipment."""
+    if not Order.objects.restrict(actor).filter(pk=order.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+    chase = ShipmentChase.objects.create(order=order, staff=staff_of(actor), at=clock.now(), note=note[:300])
+    event_record(actor=actor, verb="order.warehouse_chased", subject=order, after={"note": note})
+    return chase
+
+
+def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """R-AS-11 for one order: promised time (paid + policy hours), lateness and who is responsible."""
+    if order.paid_at is None:
+        return None
+    hours = int(policy_in_force(clock.local_date(order.paid_at)).document["aftersales"]["ship_within_hours"])
+    promised = order.paid_at + dt.timedelta(hours=hours)
+    chases = [c.at for c in order.chases.all()]
+    return rules.late_shipment(
+        paid_at=order.paid_at,
+        shipped_at=order.shipped_at,
+        promised_at=promised,
+        chased_at=chases,
+        now=now or clock.now(),
+    )
+
+
+# --- platform refund data (FORMATS.md §2f) -------------------------------------------------------
+
+
+def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
+    """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
+    deadline comes with the data (``timeout``), never hard-coded."""
+    if not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)
+    refund_id = str(record.get("refund_id") or "").strip()
+    if not refund_id:
+        raise ApplicationError("refund_id", "refund_id 为空 / refund_id is required")
+    deadline = record.get("timeout")
+    if isinstance(deadline, str) and deadline:
+        deadline = clock.make_aware(dt.datetime.fromisoformat(deadline))
+    facts = {
+        "refund_id": refund_id,
+        "platform_status": str(record.get("status", "")),
+        "line_value": str(record.get("refund_fee") or "0"),
+        "reason": str(record.get("reason", ""))[:100],
+    }
+    case = Case.objects.filter(shop=shop, external_ref=refund_id).first()
+    if case is None:
+        order = Order.objects.filter(shop=shop, order_no=str(record.get("tid", ""))).first()
+        kind = "refund_only" if record.get("good_status") in (None, "", "BUYER_NOT_RECEIVED") else "return"
+        case = case_open(
+            actor=actor,
+            case_type=kind,
+            order=order,
+            shop=shop,
+            buyer_nick=str(record.get("buyer_nick", "")),
+            facts=facts,
+            summary=str(record.get("desc", "") or record.get("reason", ""))[:500],
+            reason=facts["reason"],
+            platform_deadline=deadline or None,
+        )
+        Case.objects.filter(pk=case.pk).update(external_ref=refund_id)
+        case.external_ref = refund_id
+        return case, True
+    changed = {}
+    if deadline and case.platform_deadline != deadline:
+        changed["platform_deadline"] = deadline
+    if case.facts.get("platform_status") != facts["platform_status"]:
+        changed["facts"] = {**case.facts, **facts}
+    if changed:
+        before = {k: getattr(case, k) for k in changed}
+        Case.objects.filter(pk=case.pk).update(**changed, updated_at=clock.now(), escalated_at=None)
+        event_record(actor=actor, verb="case.platform_refund_updated", subject=case, before=before, after=changed)
+        case.refresh_from_db()
+    return case, False
 
 
 # --- negative reviews (R-AS-13) ----------------------------------------------------------------

@@ -433,6 +433,43 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     return decision
 
 
+def late_shipment(
+    *,
+    paid_at: dt.datetime | None,
+    shipped_at: dt.datetime | None,
+    promised_at: dt.datetime | None,
+    chased_at: list[dt.datetime],
+    now: dt.datetime,
+) -> dict[str, Any] | None:
+    """R-AS-11: an order shipped (or still unshipped) after its promised time makes the agent responsible,
+    unless the agent chased the warehouse before the promise ran out (追问记录) — then the warehouse is."""
+    if paid_at is None or promised_at is None:
+        return None
+    actual = shipped_at or now
+    late = actual > promised_at
+    minutes = max(0, int((actual - promised_at).total_seconds() // 60))
+    chased = sorted(c for c in chased_at if c <= promised_at)
+    responsible = None
+    if late:
+        responsible = "ours_warehouse" if chased else "ours_agent"
+    basis = f"承诺 {promised_at:%m-%d %H:%M} 前发货," + (
+        f"{'实际' if shipped_at else '至今未'}发货{'' if not shipped_at else f' {shipped_at:%m-%d %H:%M}'}"
+    )
+    if late:
+        basis += f",超时 {minutes // 60} 小时 {minutes % 60} 分钟;" + (
+            f"客服已于 {chased[0]:%m-%d %H:%M} 追问仓库,责任在仓库" if chased else "无及时追问记录,责任在接单客服"
+        )
+    return {
+        "late": late,
+        "minutes_late": minutes,
+        "responsible": responsible,
+        "promised_at": promised_at,
+        "chased_in_time": bool(chased),
+        "rule": "R-AS-11",
+        "basis": basis,
+    }
+
+
 def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
     """Build facts from JSON-ish input (strings for money and dates); raise ValueError on bad input."""
 

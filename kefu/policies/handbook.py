@@ -106,6 +106,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "aftersales.sla_first_response_hours",
         "aftersales.sla_resolution_hours",
         "aftersales.escalate_before_deadline_hours",
+        "aftersales.ship_within_hours",
         "service.warranty_unit_months",
         "service.warranty_accessory_months",
         "service.warranty_agreement_max_months",

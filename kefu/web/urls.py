@@ -11,6 +11,7 @@ urlpatterns = [
     path("orders/", views.orders, name="orders"),
     path("orders/<int:order_id>/", views.order_detail, name="order_detail"),
     path("orders/<int:order_id>/remark/", views.order_remark, name="order_remark"),
+    path("orders/<int:order_id>/chase/", views.order_chase, name="order_chase"),
     path("customers/", views.customers, name="customers"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("products/", views.products, name="products"),

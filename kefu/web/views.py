@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from kefu.aftersales.services import chase_record, shipping_judgement
 from kefu.commerce import selectors as commerce
 from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.services import order_remark_set, orders_import
@@ -139,8 +140,21 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
             "order": order,
             "events": timeline(order),
             "remark_form": RemarkForm(),
+            "shipping": shipping_judgement(order=order),
+            "chases": list(order.chases.select_related("staff")),
+            "cases": list(order.cases.select_related("status").order_by("-opened_at")),
         },
     )
+
+
+@login_required
+@require_POST
+def order_chase(request: HttpRequest, order_id: int) -> HttpResponse:
+    """R-AS-11: record that the warehouse was chased about this order's shipment."""
+    order = commerce.order_get(actor=request.user, order_id=order_id)
+    chase_record(actor=request.user, order=order, note=request.POST.get("note", ""))
+    messages.success(request, _("Chase recorded."))
+    return redirect("web:order_detail", order_id=order.pk)
 
 
 @login_required
