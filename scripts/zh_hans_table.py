@@ -393,4 +393,5 @@ T = {
 'Not paid yet.':'尚未付款。',
 'I chased the warehouse':'我已追问仓库',
 'platform refund id':'平台退款编号',
+'Enter a valid deadline.':'请输入有效的时限。',
 }

@@ -400,3 +400,14 @@ def test_platform_refund_records_become_cases_with_the_platform_deadline(world: 
         ).status_code
         == 404
     )
+
+
+@pytest.mark.django_db
+def test_platform_deadline_set_by_hand_on_the_case_page(world: World) -> None:
+    case = _wrong_item(world)
+    client = Client()
+    client.login(username="agent_a", password=PASSWORD)
+    client.post(f"/aftersales/{case.pk}/facts/", {"platform_deadline": "2026-12-01T18:00"})
+    case.refresh_from_db()
+    assert case.platform_deadline == dt.datetime(2026, 12, 1, 18, 0, tzinfo=clock.local_tz())
+    assert Event.objects.for_object(case).filter(verb="case.deadline_set").exists()

@@ -242,6 +242,18 @@ def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "
     return case
 
 
+def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -> Case:
+    """Set the platform's reply deadline by hand (when it did not come with the refund data)."""
+    _in_scope(actor, case)
+    before = {"platform_deadline": case.platform_deadline}
+    Case.objects.filter(pk=case.pk).update(platform_deadline=deadline, escalated_at=None, updated_at=clock.now())
+    case.platform_deadline = deadline
+    event_record(
+        actor=actor, verb="case.deadline_set", subject=case, before=before, after={"platform_deadline": deadline}
+    )
+    return case
+
+
 def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
     _in_scope(actor, case)
     if not Staff.objects.restrict(actor).filter(pk=owner.pk).exists():

@@ -188,7 +188,14 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
             facts=_facts_from_post(request.POST),
             responsibility=request.POST.get("responsibility") or None,
         )
+        raw = request.POST.get("platform_deadline", "").strip()
+        if raw:
+            deadline = clock.make_aware(dt.datetime.fromisoformat(raw))
+            if deadline != case.platform_deadline:
+                services.case_set_deadline(actor=request.user, case=case, deadline=deadline)
         messages.success(request, _("Facts saved; proposals updated."))
+    except ValueError:
+        messages.error(request, _("Enter a valid deadline."))
     except ApplicationError as exc:
         _error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
