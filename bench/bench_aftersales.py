@@ -78,10 +78,10 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
 
         cursor.execute(f"""
             INSERT INTO aftersales_case (case_type, shop_id, buyer_nick, owner_id, status_id, category, responsibility,
-                reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached)
+                reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached, external_ref)
             SELECT t.case_type, t.shop_id, 'tb' || (t.g % 100000), {staff[0]} + (t.g % {len(staff)}),
                 CASE t.category {cases} END, t.category, t.resp, '', '', '{{}}', '{{}}', '', t.opened, t.opened,
-                t.opened, (t.g % 23) = 0
+                t.opened, (t.g % 23) = 0, ''
             FROM (SELECT g, {pick(TYPES)} AS case_type, {low} + (g % {high - low + 1}) AS shop_id,
                          {pick(CATEGORIES)} AS category, {pick(RESP)} AS resp, {opened} AS opened
                   FROM {series}) AS t
