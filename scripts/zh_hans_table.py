@@ -394,4 +394,5 @@ T = {
 'I chased the warehouse':'我已追问仓库',
 'platform refund id':'平台退款编号',
 'Enter a valid deadline.':'请输入有效的时限。',
+'Proposed resolutions':'处理建议',
 }

@@ -150,7 +150,8 @@ def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> di
         "wrong_items": totals["wrong"],
         "by_type": by_type,
         "by_responsibility": by_resp,
-        "money": {kind: money.get(kind) or Decimal("0.00") for kind in MoneyKind.values},
+        # SQLite sums decimals in floating point: present every total as CNY with 2 places.
+        "money": {kind: Decimal(money.get(kind) or 0).quantize(Decimal("0.01")) for kind in MoneyKind.values},
         "products": products,
         "feedback": feedback,
         "overdue": overdue,
