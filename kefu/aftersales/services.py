@@ -20,6 +20,7 @@ from kefu.core import clock
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import ensure_in_scope
 from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
@@ -59,9 +60,7 @@ SIGNATURES = {
 REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
 
 
-def _in_scope(actor: Any, case: Case) -> None:
-    if not Case.objects.restrict(actor).filter(pk=case.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
+_in_scope = ensure_in_scope
 
 
 DEFAULT_STATUSES = [

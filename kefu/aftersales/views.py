@@ -17,6 +17,7 @@ from kefu.commerce.models import Order
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
+from kefu.core.params import date_param, int_param
 from kefu.core.scoping import access_object
 from kefu.org import selectors as org
 from kefu.org.models import Shop
@@ -51,13 +52,6 @@ def _error(request: HttpRequest, exc: ApplicationError) -> None:
     messages.error(request, str(exc.message))
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     g = request.GET
@@ -66,7 +60,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     filters = selectors.CaseFilters(
         case_type=g.get("type") or None,
         category=g.get("category") or None,
-        shop=_int(g.get("shop")),
+        shop=int_param(g.get("shop")),
         owner=staff.pk if mine and staff else None,
         active_only=g.get("all") != "1",
         overdue=g.get("overdue") == "1",
@@ -110,12 +104,12 @@ def case_new(request: HttpRequest) -> HttpResponse:
         order = access_object(
             request.user,
             Order.objects.select_related("shop"),
-            pk=_int(request.GET.get("order") or request.POST.get("order")) or 0,
+            pk=int_param(request.GET.get("order") or request.POST.get("order")) or 0,
         )
     if request.method == "POST":
         shop = None
         if order is None:
-            shop = Shop.objects.restrict(request.user).filter(pk=_int(request.POST.get("shop")) or 0).first()
+            shop = Shop.objects.restrict(request.user).filter(pk=int_param(request.POST.get("shop")) or 0).first()
         try:
             case = services.case_open(
                 actor=request.user,
@@ -205,7 +199,7 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    status = CaseStatus.objects.filter(pk=_int(request.POST.get("status")) or 0).first()
+    status = CaseStatus.objects.filter(pk=int_param(request.POST.get("status")) or 0).first()
     if status is None:
         raise Http404("no such status")
     try:
@@ -386,9 +380,9 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reviews(request: HttpRequest) -> HttpResponse:
-    day = _date(request.GET.get("day")) or clock.today()
+    day = date_param(request.GET.get("day")) or clock.today()
     if request.method == "POST":
-        shop = Shop.objects.restrict(request.user).filter(pk=_int(request.POST.get("shop")) or 0).first()
+        shop = Shop.objects.restrict(request.user).filter(pk=int_param(request.POST.get("shop")) or 0).first()
         order = Order.objects.restrict(request.user).filter(order_no=request.POST.get("order_no", "").strip()).first()
         try:
             if shop is None:
@@ -397,7 +391,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
                 shop=shop,
                 content=request.POST.get("content", ""),
-                rating=_int(request.POST.get("rating")) or 1,
+                rating=int_param(request.POST.get("rating")) or 1,
                 buyer_nick=request.POST.get("buyer_nick", ""),
                 order=order,
             )
@@ -436,9 +430,9 @@ def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     today = clock.today()
-    monday = _date(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
     monday -= dt.timedelta(days=monday.weekday())
-    data = selectors.weekly_report(actor=request.user, monday=monday, shop=_int(request.GET.get("shop")))
+    data = selectors.weekly_report(actor=request.user, monday=monday, shop=int_param(request.GET.get("shop")))
     if request.GET.get("format") == "xlsx":
         response = HttpResponse(
             report_xlsx(data), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -455,16 +449,9 @@ def report(request: HttpRequest) -> HttpResponse:
             "prev": monday - dt.timedelta(days=7),
             "next": monday + dt.timedelta(days=7),
             "shops": org.shop_list(actor=request.user),
-            "shop": _int(request.GET.get("shop")),
+            "shop": int_param(request.GET.get("shop")),
             "type_labels": dict(CaseType.choices),
             "resp_labels": dict(Responsibility.choices),
             "money_labels": dict(MoneyKind.choices),
         },
     )
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None

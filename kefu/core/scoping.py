@@ -96,3 +96,13 @@ def access_object(user: Any, queryset: models.QuerySet[M], **lookup: Any) -> M:
         return qs.get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404("not found") from exc
+
+
+def ensure_in_scope(actor: Any, obj: models.Model) -> None:
+    """For services: refuse (as "not found") to act on an object outside the actor's scope."""
+    from .errors import ApplicationError
+
+    manager = obj.__class__._default_manager
+    qs = manager.all()
+    if not isinstance(qs, RestrictedQuerySet) or not qs.restrict(actor).filter(pk=obj.pk).exists():
+        raise ApplicationError("not_found", "Not found", status=404)

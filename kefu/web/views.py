@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.models import Event, ImportRun
 from kefu.core.pagination import keyset_page
+from kefu.core.params import date_param, int_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
 from kefu.imports.address import PROVINCES
@@ -206,7 +206,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @login_required
 def products(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
-    shop = _int(request.GET.get("shop"))
+    shop = int_param(request.GET.get("shop"))
     page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
     return _partial(
         request,
@@ -263,7 +263,7 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
 @login_required
 def staff(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
-    team = _int(request.GET.get("team"))
+    team = int_param(request.GET.get("team"))
     position = request.GET.get("position") or None
     page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
     return _partial(
@@ -365,7 +365,7 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def policy(request: HttpRequest) -> HttpResponse:
-    on = _date(request.GET.get("on"))
+    on = date_param(request.GET.get("on"))
     in_force = policy_in_force(on)
     return render(
         request,
@@ -434,7 +434,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     secret = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            token = ApiToken.objects.filter(user_id=request.user.pk or 0, pk=_int(request.POST["revoke"]) or 0).first()
+            token = ApiToken.objects.filter(
+                user_id=request.user.pk or 0, pk=int_param(request.POST["revoke"]) or 0
+            ).first()
             if token is None:
                 raise Http404("not found")
             token_revoke(actor=request.user, token=token)
@@ -443,20 +445,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
         secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
     own = ApiToken.objects.filter(user_id=request.user.pk or 0)
     return render(request, "web/tokens.html", {"tokens": own, "secret": secret})
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 __all__ = ["PROVINCES", "Flag", "OrderStatus"]

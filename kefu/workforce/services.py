@@ -15,6 +15,7 @@ from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
 from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import ensure_in_scope
 from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
 from kefu.imports.tabular import FileFormatError
 from kefu.org.models import Position, Staff
@@ -41,9 +42,7 @@ def _require(actor: Any, capability: str) -> None:
         raise PermissionDenied()
 
 
-def _in_scope(actor: Any, staff: Staff) -> None:
-    if not Staff.objects.restrict(actor).filter(pk=staff.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
+_in_scope = ensure_in_scope
 
 
 # --- roster ---------------------------------------------------------------------------------------

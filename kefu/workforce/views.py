@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
+from kefu.core.params import date_param, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.models import Staff
@@ -87,7 +88,7 @@ def team(request: HttpRequest) -> HttpResponse:
     _require(request, "statement.view_team")
     year, month = parse_month(request.GET.get("month"))
     teams = org.team_list(actor=request.user)
-    team_id = _int(request.GET.get("team")) or (teams[0].pk if teams else None)
+    team_id = int_param(request.GET.get("team")) or (teams[0].pk if teams else None)
     grid = selectors.roster_grid(actor=request.user, team=team_id, year=year, month=month)
     members = [row["staff"] for row in grid["rows"]]
     summaries = selectors.statements(staff=members, year=year, month=month)
@@ -137,7 +138,7 @@ def roster_cell(request: HttpRequest) -> HttpResponse:
 @require_POST
 def copy_week(request: HttpRequest) -> HttpResponse:
     form = CopyWeekForm(request.POST)
-    team_id = _int(request.POST.get("team"))
+    team_id = int_param(request.POST.get("team"))
     if form.is_valid():
         ids = [s.pk for s in selectors.visible_staff(actor=request.user, team=team_id)]
         try:
@@ -172,7 +173,7 @@ def makeup(request: HttpRequest) -> HttpResponse:
 def statement_export(request: HttpRequest) -> HttpResponse:
     _require(request, "statement.view_team")
     year, month = parse_month(request.GET.get("month"))
-    team_id = _int(request.GET.get("team"))
+    team_id = int_param(request.GET.get("team"))
     staff = selectors.visible_staff(actor=request.user, team=team_id)
     document = selectors.statement_document(staff=staff, year=year, month=month)
     fmt = request.GET.get("format", "html")
@@ -305,7 +306,7 @@ def points(request: HttpRequest) -> HttpResponse:
                 return redirect("attendance:points")
             except ApplicationError as exc:
                 _error(request, exc)
-    day = _date(request.GET.get("day")) or clock.today()
+    day = date_param(request.GET.get("day")) or clock.today()
     entries = selectors.points_entries(actor=request.user, day=day)
     by_team: dict[str, list[Any]] = {}
     for entry in entries:
@@ -341,7 +342,7 @@ def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
 def publication(request: HttpRequest) -> HttpResponse:
     """R-WF-14: last week's attendance as it is (or will be) published on Monday."""
     today = clock.today()
-    monday = _date(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
     monday -= dt.timedelta(days=monday.weekday())
     staff = selectors.visible_staff(actor=request.user)
     rows = selectors.weekly_attendance(staff=staff, monday=monday)
@@ -365,17 +366,3 @@ def _staff_in_scope(request: HttpRequest, value: str | None) -> Staff:
         return Staff.objects.restrict(request.user).get(pk=int(value or ""))
     except (Staff.DoesNotExist, ValueError) as exc:
         raise Http404("not found") from exc
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
