@@ -8,6 +8,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, Sum
 
 from kefu.core import clock
@@ -48,6 +49,38 @@ def _leave_total(requests: list[LeaveRequest], low: dt.date, high: dt.date, *, p
     return total
 
 
+def _punch_rows(ids: list[int], low: dt.date, high: dt.date) -> list[tuple[int, dt.datetime, str, str, int]]:
+    """Punches of many staff in a date range as (staff id, naive local time, kind, source, id).
+
+    A month for 1,000 staff is 60,000 rows and the per-value datetime converters of the ORM (and of
+    psycopg's Python timestamptz loader, which Django installs) cost about a third of the statement
+    time. PostgreSQL hands over epoch seconds instead; SQLite's naive UTC values are parsed here.
+    """
+    table = connection.ops.quote_name(Punch._meta.db_table)
+    bounds = [connection.ops.adapt_datetimefield_value(_aware(day)) for day in (low, high)]
+    postgres = connection.vendor == "postgresql"
+    at_sql = "EXTRACT(EPOCH FROM at)::float8" if postgres else "at"
+    tz = clock.local_tz()
+    rows: list[tuple[int, dt.datetime, str, str, int]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT staff_id, {at_sql}, kind, source, id FROM {table} "  # noqa: S608 (quoted identifier)
+                f"WHERE staff_id IN ({marks}) AND at >= %s AND at < %s",
+                [*chunk, *bounds],
+            )
+            for staff_id, at, kind, source, pk in cursor.fetchall():
+                if postgres:
+                    local = dt.datetime.fromtimestamp(at, tz)
+                else:  # SQLite keeps naive UTC (text, or parsed by its column converter)
+                    value = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
+                    local = value.replace(tzinfo=dt.UTC).astimezone(tz)
+                rows.append((staff_id, local.replace(tzinfo=None), kind, source, pk))
+    return rows
+
+
 def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | None = None) -> list[rules.Statement]:
     """Statements for many staff in a handful of queries (one per table, whatever the head count)."""
     first, last = month_bounds(year, month)
@@ -59,11 +92,8 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     ).values_list("staff_id", "date", "shift_code"):
         roster[staff_id][day] = code or None
     punches: dict[int, list[rules.Punch]] = defaultdict(list)
-    tz = clock.local_tz()
-    for staff_id, at, kind, source, pk in Punch.objects.filter(
-        staff_id__in=ids, at__gte=_aware(first - dt.timedelta(days=1)), at__lt=_aware(last + dt.timedelta(days=2))
-    ).values_list("staff_id", "at", "kind", "source", "pk"):
-        punches[staff_id].append(rules.Punch(at.astimezone(tz).replace(tzinfo=None), kind, source, f"punch:{pk}"))
+    for staff_id, at, kind, source, pk in _punch_rows(ids, first - dt.timedelta(days=1), last + dt.timedelta(days=2)):
+        punches[staff_id].append(rules.Punch(at, kind, source, f"punch:{pk}"))
     year_start = dt.date(year, 1, 1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
     requests: dict[int, list[LeaveRequest]] = defaultdict(list)
