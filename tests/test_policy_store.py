@@ -108,3 +108,38 @@ def test_supervisor_saves_a_version_in_the_ui_and_others_may_not(world: World) -
     assert lead.get("/policy/new/").status_code == 403
     assert lead.get("/policy/").status_code == 200
     assert "260.00" in lead.get("/policy/?on=2026-12-05").content.decode()
+
+
+@pytest.mark.django_db
+def test_supervisor_changes_single_values_in_the_form(world: World) -> None:
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/policy/new/").content.decode()
+    assert 'name="attendance.full_attendance_bonus"' in page and "R-WF-13" in page
+    bad = boss.post(
+        "/policy/new/",
+        {
+            "mode": "fields",
+            "effective_from": "2026-12-01",
+            "attendance.full_attendance_bonus": "很多",
+            "leave.rest_days_per_month": "x",
+        },
+    )
+    assert bad.status_code == 400
+    body = bad.content.decode()
+    assert "attendance.full_attendance_bonus" in body and "leave.rest_days_per_month" in body
+    assert PolicyVersion.objects.count() == 0
+    ok = boss.post(
+        "/policy/new/",
+        {
+            "mode": "fields",
+            "effective_from": "2026-12-01",
+            "note": "调整",
+            "attendance.full_attendance_bonus": "300.00",
+            "leave.rest_days_per_month": "3",
+        },
+    )
+    assert ok.status_code == 302
+    doc = policy_in_force(dt.date(2026, 12, 1)).document
+    assert doc["attendance"]["full_attendance_bonus"] == "300.00" and doc["leave"]["rest_days_per_month"] == 3
+    assert doc["attendance"]["late_tiers"] == handbook.load_preset()["attendance"]["late_tiers"]  # tables untouched

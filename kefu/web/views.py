@@ -23,7 +23,7 @@ from kefu.commerce import selectors as commerce
 from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.services import order_remark_set, orders_import
 from kefu.commerce.tasks import orders_import_task
-from kefu.core import context, throttle
+from kefu.core import clock, context, throttle
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.models import Event, ImportRun
@@ -37,6 +37,8 @@ from kefu.org.models import ApiToken, Position, Shop
 from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import, token_create, token_revoke
 from kefu.policies import handbook
+
+from . import policy_fields
 from kefu.policies.remark import RemarkError
 from kefu.workforce.services import attendance_import
 
@@ -390,7 +392,27 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     current = policy_in_force()
     form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
     problems: list[str] = []
-    if request.method == "POST" and form.is_valid():
+    fields = policy_fields.field_rows(current.document)
+    if request.method == "POST" and request.POST.get("mode") == "fields":
+        # The single-value form: apply the posted values to the version in force, validate, save.
+        fields = policy_fields.field_rows(policy_fields.apply_fields(current.document, request.POST))
+        effective = date_param(request.POST.get("effective_from"))
+        if effective is None:
+            problems = [_("Choose the date the new version takes effect.")]
+        else:
+            try:
+                version = policy_save(
+                    actor=request.user,
+                    effective_from=effective,
+                    document=policy_fields.apply_fields(current.document, request.POST),
+                    note=request.POST.get("note", "")[:300],
+                )
+            except ApplicationError as exc:
+                problems = list(exc.details or [exc.message])
+            else:
+                messages.success(request, _("Policy version %(v)d saved.") % {"v": version.version})
+                return redirect("web:policy")
+    elif request.method == "POST" and form.is_valid():
         try:
             document = handbook.parse_toml(form.cleaned_data["text"])
             version = policy_save(
@@ -409,7 +431,13 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/policy_new.html",
-        {"form": form, "current": current, "problems": problems},
+        {
+            "form": form,
+            "current": current,
+            "problems": problems,
+            "fields": fields,
+            "effective": request.POST.get("effective_from") or clock.today().isoformat(),
+        },
         status=400 if problems else 200,
     )
 

@@ -1,0 +1,114 @@
+"""The handbook's single-value settings as form fields, grouped by section (the tables stay in TOML)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+SECTIONS = [
+    (
+        "attendance",
+        _("Attendance"),
+        [
+            ("free_makeups_per_month", _("Free make-ups per month"), "R-WF-6"),
+            ("offduty_makeup_red_packet", _("Off-duty make-up red packet (CNY)"), "R-WF-6"),
+            ("offduty_makeup_packets", _("Off-duty make-up packets"), "R-WF-6"),
+            ("missing_punch_absence_days", _("Missing punch (absence days)"), "R-WF-6"),
+            ("no_show_absence_days", _("No-show (absence days)"), "R-WF-7"),
+            ("red_packet_overdue_multiplier", _("Overdue red packet multiplier"), "R-WF-5"),
+            ("full_attendance_bonus", _("Full attendance bonus (CNY)"), "R-WF-13"),
+            ("publication_weekday", _("Publication weekday (0 = Monday)"), "R-WF-14"),
+            ("publication_time", _("Publication time (HH:MM)"), "R-WF-14"),
+            ("punch_window_before_minutes", _("Punch window before the shift (minutes)"), "SPEC-3.2"),
+            ("punch_window_after_minutes", _("Punch window after the shift (minutes)"), "SPEC-3.2"),
+        ],
+    ),
+    (
+        "leave",
+        _("Rest and leave"),
+        [
+            ("rest_days_per_month", _("Rest days per month"), "R-WF-8"),
+            ("rest_notice_days", _("Rest request notice (days)"), "R-WF-8"),
+            ("unused_rest_day_pay_daily_wages", _("Unused rest day pay (daily wages)"), "R-WF-8"),
+            ("leave_notice_days", _("Leave request notice (days)"), "R-WF-9"),
+            ("leave_deduction_daily_wages", _("Leave deduction per day (daily wages)"), "R-WF-9"),
+            ("leave_days_forfeit_next_month_rest", _("Leave days that forfeit next month's rest"), "R-WF-10"),
+            ("personal_leave_cap_days_per_year", _("Personal leave cap per year (days)"), "R-WF-11"),
+        ],
+    ),
+    ("points", _("Points"), [("yuan_per_point", _("CNY per point"), "R-WF-16")]),
+    (
+        "aftersales",
+        _("After-sales"),
+        [
+            ("freight_default", _("Default freight (CNY)"), "R-AS-1"),
+            ("no_reason_return_days", _("No-reason return window (days)"), "R-AS-14"),
+            ("quality_return_days", _("Quality return window (days)"), "R-AS-14"),
+            ("exchange_days", _("Exchange window (days)"), "R-AS-14"),
+            ("discount_offer_percent", _("Keep-at-discount offer (% of the value)"), "R-AS-3"),
+            ("defect_refund_percent", _("Small partial refund (% of the value)"), "R-AS-4"),
+            ("coupon_amount", _("Coupon (CNY)"), "R-AS-4"),
+            ("sla_first_response_hours", _("First response SLA (hours)"), "SPEC-5"),
+            ("sla_resolution_hours", _("Resolution SLA (hours)"), "SPEC-5"),
+            ("escalate_before_deadline_hours", _("Escalate before a deadline (hours)"), "SPEC-5"),
+            ("ship_within_hours", _("Ship within (hours after payment)"), "R-AS-11"),
+        ],
+    ),
+    (
+        "service",
+        _("Service and warranty"),
+        [
+            ("warranty_unit_months", _("Unit warranty (months)"), "R-SVC-1"),
+            ("warranty_accessory_months", _("Accessory warranty (months)"), "R-SVC-1"),
+            ("warranty_agreement_max_months", _("Agreement warranty at most (months)"), "R-SVC-1"),
+            ("repairs_before_replacement", _("Repairs before replacement"), "R-SVC-3"),
+            ("repair_max_days", _("Repair within (days)"), "R-SVC-4"),
+            ("on_site_hours", _("On site within (hours)"), "R-SVC-6"),
+        ],
+    ),
+]
+
+
+def field_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Sections with their fields and current values, for the form."""
+    out = []
+    for section, title, fields in SECTIONS:
+        values = doc.get(section, {})
+        out.append(
+            {
+                "title": title,
+                "fields": [
+                    {"name": f"{section}.{key}", "label": label, "rule": rule, "value": values.get(key, "")}
+                    for key, label, rule in fields
+                    if key in values
+                ],
+            }
+        )
+    return out
+
+
+def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
+    """A copy of ``doc`` with the posted single values applied, typed like the current values.
+
+    A whole number that does not parse is kept as text so validation names the field.
+    """
+    new = copy.deepcopy(doc)
+    for section, _title, fields in SECTIONS:
+        for key, _label, _rule in fields:
+            name = f"{section}.{key}"
+            if name not in data or key not in new.get(section, {}):
+                continue
+            raw = str(data[name]).strip()
+            current = new[section][key]
+            if isinstance(current, bool):
+                new[section][key] = raw in {"1", "true", "on", "yes"}
+            elif isinstance(current, int):
+                try:
+                    new[section][key] = int(raw)
+                except ValueError:
+                    new[section][key] = raw
+            else:
+                new[section][key] = raw
+    return new
