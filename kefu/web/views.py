@@ -37,11 +37,10 @@ from kefu.org.models import ApiToken, Position, Shop
 from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import, token_create, token_revoke
 from kefu.policies import handbook
-
-from . import policy_fields
 from kefu.policies.remark import RemarkError
 from kefu.workforce.services import attendance_import
 
+from . import policy_fields
 from .forms import LoginForm, OrderFilterForm, PolicyForm, RemarkForm, UploadForm
 
 
