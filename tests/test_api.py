@@ -81,3 +81,20 @@ def test_committed_openapi_document_matches_the_code() -> None:
 def test_openapi_is_served() -> None:
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200 and "/api/v1/orders" in response.json()["paths"]
+
+
+def test_push_orders_as_json(world: World) -> None:
+    client = _client("lead_a")
+    body = {
+        "shop": world.shop_a.pk,
+        "orders": [
+            {"order_no": "P1", "status": "交易成功", "paid_amount": "10.00", "ordered_at": "2026-10-01T09:00:00"},
+            {"order_no": ""},
+        ],
+    }
+    response = client.post("/api/v1/orders/push", body, content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["created"] == 1 and response.json()["failed"][0]["row"] == 2
+    other = {**body, "shop": world.shop_b.pk}
+    assert client.post("/api/v1/orders/push", other, content_type="application/json").status_code == 404
+    assert _client("agent_a").post("/api/v1/orders/push", body, content_type="application/json").status_code == 403

@@ -178,3 +178,31 @@ def test_whole_file_problems_are_application_errors() -> None:
     with pytest.raises(ApplicationError) as exc:
         _import(shop, legacy_csv([legacy_row("1")]), "orders.exe")
     assert exc.value.code == "import_file_type"
+
+
+def test_json_push_uses_the_same_pipeline() -> None:
+    from kefu.commerce.services import orders_push
+
+    shop = ShopFactory()
+    orders = [
+        {
+            "order_no": "J1",
+            "status": "WAIT_SELLER_SEND_GOODS",
+            "buyer_nick": "tb_json",
+            "paid_amount": "88.00",
+            "ordered_at": "2026-10-05 10:00:00",
+            "address": "浙江省 杭州市 西湖区 x",
+            "lines": [{"line_key": "J1-1", "title": "雪平锅", "price": "88.00", "quantity": 1, "sku": "XPG"}],
+        },
+        {"order_no": "J2", "status": "交易成功"},  # no ordered_at
+        {"order_no": "J3", "status": "交易成功", "ordered_at": "2026-10-05 10:00:00", "colour": "red"},
+    ]
+    first = orders_push(actor=ACTOR, shop=shop, orders=orders)
+    assert first.created == 1 and [f["row"] for f in first.as_dict()["failed"]] == [2, 3]
+    order = Order.objects.get(order_no="J1")
+    assert (order.status, order.province, order.lines.get().sku) == ("paid", "浙江", "XPG")
+    again = orders_push(actor=ACTOR, shop=shop, orders=orders[:1])
+    assert (again.created, again.unchanged) == (0, 1)
+    moved = [{**orders[0], "status": "WAIT_BUYER_CONFIRM_GOODS"}]
+    assert orders_push(actor=ACTOR, shop=shop, orders=moved).updated == 1
+    assert Order.objects.get(order_no="J1").status == "shipped"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema
@@ -14,7 +15,7 @@ from kefu.org.models import Shop
 from kefu.org.permissions import has_capability
 
 from . import selectors
-from .services import orders_import
+from .services import orders_import, orders_push
 
 router = Router(tags=["commerce"])
 
@@ -145,6 +146,20 @@ def import_orders(request: HttpRequest, shop: Form[int], file: File[UploadedFile
     target = access_object(request.user, Shop.objects.all(), pk=shop)
     data = file.read()
     return orders_import(actor=request.user, shop=target, data=data, file_name=file.name or "orders.csv").as_dict()
+
+
+class OrderPushIn(Schema):
+    shop: int
+    orders: list[dict[str, Any]]
+
+
+@router.post("/orders/push", response=ImportSummaryOut)
+def push_orders(request: HttpRequest, payload: OrderPushIn) -> object:
+    """Push orders as JSON (SPEC §2): idempotent by (shop, order no.), changes recorded, bad records by number."""
+    if not has_capability(request.user, "orders.import"):
+        raise ApplicationError("permission_denied", "需要导入权限 / orders.import required", status=403)
+    target = access_object(request.user, Shop.objects.all(), pk=payload.shop)
+    return orders_push(actor=request.user, shop=target, orders=payload.orders).as_dict()
 
 
 @router.get("/orders/{order_id}", response=OrderDetailOut)

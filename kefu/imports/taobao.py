@@ -232,6 +232,88 @@ def _check_order_no(order_no: str) -> None:
         raise ValueError(f"订单编号无效: {order_no!r} / invalid order number")
 
 
+JSON_ORDER_FIELDS = {
+    "buyer_nick",
+    "receiver_name",
+    "receiver_phone",
+    "address",
+    "status",
+    "goods_amount",
+    "postage",
+    "total_amount",
+    "paid_amount",
+    "refunded_amount",
+    "ordered_at",
+    "paid_at",
+    "shipped_at",
+    "received_at",
+    "courier",
+    "tracking_no",
+    "memo",
+    "flag",
+    "buyer_message",
+    "items_title",
+    "item_count",
+}
+JSON_LINE_FIELDS = {
+    "line_key",
+    "sku",
+    "title",
+    "attributes",
+    "quantity",
+    "price",
+    "paid_amount",
+    "refund_status",
+    "refunded_amount",
+}
+
+
+def parse_order_json(items: list[Any]) -> ParsedOrders:
+    """Orders pushed as JSON (platform status strings or codes; times ISO; money as strings).
+
+    Each record becomes an order (and its ``lines``); a bad record is reported with its 1-based number.
+    Only the fields a record carries are imported, as with files.
+    """
+    result = ParsedOrders(fmt="json_push", rows_total=len(items))
+    seen: set[str] = set()
+    for number, item in enumerate(items, start=1):
+        try:
+            if not isinstance(item, dict):
+                raise ValueError("不是对象 / not an object")
+            order_no = str(item.get("order_no", "")).strip()
+            _check_order_no(order_no)
+            if order_no in seen:
+                raise ValueError("订单编号重复 / duplicate order number")
+            unknown = set(item) - JSON_ORDER_FIELDS - {"order_no", "lines"}
+            if unknown:
+                raise ValueError(f"未知字段 / unknown fields: {', '.join(sorted(unknown))}")
+            text = {k: ("" if v is None else str(v)) for k, v in item.items() if k in JSON_ORDER_FIELDS}
+            if "status" in text:
+                text["platform_status"] = text.pop("status")
+            values = _order_values(text)
+            if values.get("ordered_at") is None:
+                raise ValueError("ordered_at 为空 / ordered_at is required")
+            lines = []
+            for index, line in enumerate(item.get("lines") or [], start=1):
+                if not isinstance(line, dict) or set(line) - JSON_LINE_FIELDS:
+                    raise ValueError(f"第{index}条明细字段无效 / line {index} has unknown fields")
+                key = str(line.get("line_key") or index)
+                line_text = {k: str(v) for k, v in line.items() if k != "line_key" and v is not None}
+                if "title" not in line_text:
+                    raise ValueError(f"第{index}条明细缺少标题 / line {index} needs a title")
+                lines.append(LineRecord(number, order_no, key[:40], _line_values(line_text)))
+        except ValueError as exc:
+            result.errors.append(RowError(number, str(exc)))
+            continue
+        seen.add(order_no)
+        result.orders.append(OrderRecord(number, order_no, values))
+        result.lines.extend(lines)
+        result.order_fields |= set(values)
+        if lines:
+            result.line_fields |= {k for ln in lines for k in ln.values}
+    return result
+
+
 def parse_orders(data: bytes) -> ParsedOrders:
     """Parse an order export; whole-file problems raise FileFormatError, row problems are collected."""
     tables = raw_tables(data)
