@@ -427,4 +427,9 @@ T = {
 'On site within (hours)':'上门时限(小时)',
 'Advanced: the whole policy as TOML (shift types, tiers, freight table, point items)':'高级:以 TOML 编辑完整制度(班次、分级、运费表、积分项目)',
 'Choose the date the new version takes effect.':'请选择新版本的生效日期。',
+'My open after-sales cases':'我的未结售后工单',
+'My red packets to send':'我待发的红包',
+'Cases past their deadline':'已超时的工单',
+'Refunds awaiting approval':'待审批的退款',
+'Rest and leave requests to decide':'待审批的休假/请假',
 }

@@ -51,3 +51,20 @@ def test_list_pages_have_constant_query_counts(world: World) -> None:
     many = _counts(client)
     assert many == few
     assert max(few.values()) <= 12, few
+
+
+def test_home_shows_what_waits_for_the_user(world: World) -> None:
+    from decimal import Decimal
+
+    from kefu.aftersales import services
+
+    case = services.case_open(actor=world.agent_a, case_type="defect", order=world.order_a)
+    services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("5"))
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    todo = {item["label"]: item["n"] for item in boss.get("/").context["todo"]}
+    assert todo["待审批的退款"] == 1
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    mine = {item["label"]: item["n"] for item in agent.get("/").context["todo"]}
+    assert mine["我的未结售后工单"] == 1 and "待审批的退款" not in mine

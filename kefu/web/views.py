@@ -110,8 +110,58 @@ def home(request: HttpRequest) -> HttpResponse:
             "shops": shops,
             "recent_imports": recent_imports,
             "policy": policy_in_force(),
+            "todo": _todo(request, staff),
         },
     )
+
+
+def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
+    """What waits for this person today: one count query per item, each linking to its list."""
+    from kefu.aftersales.models import Case, MoneyLine
+    from kefu.workforce.models import LeaveRequest, RedPacket
+
+    user = request.user
+    items: list[dict[str, Any]] = []
+    open_cases = Case.objects.restrict(user).exclude(category__in=["resolved", "closed"])
+    if staff is not None:
+        items.append(
+            {
+                "label": _("My open after-sales cases"),
+                "url": reverse("aftersales:inbox") + "?mine=1",
+                "n": open_cases.filter(owner=staff).count(),
+            }
+        )
+        items.append(
+            {
+                "label": _("My red packets to send"),
+                "url": reverse("attendance:mine"),
+                "n": RedPacket.objects.filter(staff=staff).exclude(entries__kind="sent").count(),
+            }
+        )
+    items.append(
+        {
+            "label": _("Cases past their deadline"),
+            "url": reverse("aftersales:inbox") + "?overdue=1",
+            "n": open_cases.filter(breached=True).count(),
+        }
+    )
+    if has_capability(user, "refund.approve"):
+        items.append(
+            {
+                "label": _("Refunds awaiting approval"),
+                "url": reverse("aftersales:refunds"),
+                "n": MoneyLine.objects.restrict(user).filter(status="requested").count(),
+            }
+        )
+    if has_capability(user, "leave.approve"):
+        items.append(
+            {
+                "label": _("Rest and leave requests to decide"),
+                "url": reverse("attendance:approvals"),
+                "n": LeaveRequest.objects.restrict(user).filter(status="submitted").count(),
+            }
+        )
+    return items
 
 
 # --- orders ----------------------------------------------------------------------------------
