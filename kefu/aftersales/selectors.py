@@ -89,8 +89,7 @@ def claim_get(*, actor: Any, claim_id: int) -> CourierClaim:
 
 
 def reviews_of_day(*, actor: Any, day: dt.date) -> list[NegativeReview]:
-    tz = clock.local_tz()
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    start = clock.day_start(day)
     return list(
         NegativeReview.objects.restrict(actor)
         .filter(reviewed_at__gte=start, reviewed_at__lt=start + dt.timedelta(days=1))
@@ -105,8 +104,7 @@ def review_get(*, actor: Any, review_id: int) -> NegativeReview:
 
 def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> dict[str, Any]:
     """R-AS-15: a week's cases by type and responsibility, money, top products × reasons, open past deadline."""
-    tz = clock.local_tz()
-    start = dt.datetime.combine(monday, dt.time.min, tzinfo=tz)
+    start = clock.day_start(monday)
     end = start + dt.timedelta(days=7)
     cases = Case.objects.restrict(actor).filter(opened_at__gte=start, opened_at__lt=end)
     if shop:

@@ -27,10 +27,6 @@ class OrderFilters:
     memo_invalid: bool = False
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=clock.local_tz())
-
-
 def order_list(*, actor: Any, filters: OrderFilters, cursor: str | None = None, limit: int = 50) -> Page[Order]:
     qs = Order.objects.restrict(actor).select_related("shop")
     if filters.shop:
@@ -42,9 +38,9 @@ def order_list(*, actor: Any, filters: OrderFilters, cursor: str | None = None, 
     if filters.flag is not None:
         qs = qs.filter(flag=filters.flag)
     if filters.date_from:
-        qs = qs.filter(ordered_at__gte=_day_start(filters.date_from))
+        qs = qs.filter(ordered_at__gte=clock.day_start(filters.date_from))
     if filters.date_to:
-        qs = qs.filter(ordered_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+        qs = qs.filter(ordered_at__lt=clock.day_start(filters.date_to + dt.timedelta(days=1)))
     if filters.memo_invalid:
         qs = qs.filter(memo_valid=False)
     if filters.q:

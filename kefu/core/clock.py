@@ -21,6 +21,11 @@ def today() -> dt.date:
     return timezone.localdate(now())
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of a local (Asia/Shanghai) calendar day, as an aware datetime."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
+
+
 def local_date(value: dt.datetime) -> dt.date:
     """The local (Asia/Shanghai) calendar date of an aware datetime."""
     return value.astimezone(local_tz()).date()

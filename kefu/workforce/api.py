@@ -48,13 +48,12 @@ def list_punches(
     limit: int = 100,
 ) -> object:
     qs = Punch.objects.restrict(request.user)
-    tz = clock.local_tz()
     if staff:
         qs = qs.filter(staff_id=staff)
     if date_from:
-        qs = qs.filter(at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+        qs = qs.filter(at__gte=clock.day_start(date_from))
     if date_to:
-        qs = qs.filter(at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+        qs = qs.filter(at__lt=clock.day_start(date_to + dt.timedelta(days=1)))
     return keyset_page(qs, key="at", cursor=cursor, limit=limit)
 
 

@@ -24,10 +24,6 @@ def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _aware(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=clock.local_tz())
-
-
 def _approved_days(requests: list[LeaveRequest], low: dt.date, high: dt.date) -> list[tuple[LeaveRequest, dt.date]]:
     out = []
     for req in requests:
@@ -57,7 +53,7 @@ def _punch_rows(ids: list[int], low: dt.date, high: dt.date) -> list[tuple[int, 
     time. PostgreSQL hands over epoch seconds instead; SQLite's naive UTC values are parsed here.
     """
     table = connection.ops.quote_name(Punch._meta.db_table)
-    bounds = [connection.ops.adapt_datetimefield_value(_aware(day)) for day in (low, high)]
+    bounds = [connection.ops.adapt_datetimefield_value(clock.day_start(day)) for day in (low, high)]
     postgres = connection.vendor == "postgresql"
     at_sql = "EXTRACT(EPOCH FROM at)::float8" if postgres else "at"
     tz = clock.local_tz()
@@ -102,7 +98,9 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     ):
         requests[req.staff_id].append(req)
     points = dict(
-        PointEntry.objects.filter(staff_id__in=ids, at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
+        PointEntry.objects.filter(
+            staff_id__in=ids, at__gte=clock.day_start(first), at__lt=clock.day_start(last + dt.timedelta(days=1))
+        )
         .values("staff_id")
         .annotate(total=Sum("points"))
         .values_list("staff_id", "total")
@@ -220,7 +218,7 @@ def red_packet_get(*, actor: Any, packet_id: int) -> RedPacket:
 def points_entries(*, actor: Any, day: dt.date | None = None, limit: int = 200) -> list[PointEntry]:
     qs = PointEntry.objects.restrict(actor).select_related("staff", "staff__team", "recorded_by")
     if day:
-        qs = qs.filter(at__gte=_aware(day), at__lt=_aware(day + dt.timedelta(days=1)))
+        qs = qs.filter(at__gte=clock.day_start(day), at__lt=clock.day_start(day + dt.timedelta(days=1)))
     return list(qs.order_by("-at", "-id")[:limit])
 
 
@@ -232,7 +230,7 @@ def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]
     first, last = month_bounds(year, month)
     rows = (
         PointEntry.objects.restrict(actor)
-        .filter(at__gte=_aware(first), at__lt=_aware(last + dt.timedelta(days=1)))
+        .filter(at__gte=clock.day_start(first), at__lt=clock.day_start(last + dt.timedelta(days=1)))
         .values("staff_id", "staff__name", "staff__employee_no", "staff__team__name")
         .annotate(
             total=Sum("points"), plus=Sum("points", filter=Q(points__gt=0)), minus=Sum("points", filter=Q(points__lt=0))

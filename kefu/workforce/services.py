@@ -438,8 +438,8 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
     existing_punches = set(
         Punch.objects.filter(
             staff_id__in=staff_ids,
-            at__gte=dt.datetime.combine(low, dt.time.min, tzinfo=tz),
-            at__lt=dt.datetime.combine(high, dt.time.min, tzinfo=tz),
+            at__gte=clock.day_start(low),
+            at__lt=clock.day_start(high),
         ).values_list("staff_id", "at", "kind", "source")
     )
     roster = {
