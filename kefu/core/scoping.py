@@ -31,6 +31,24 @@ class Scope:
 
 
 NOTHING = Scope(all=False, team_ids=frozenset(), shop_ids=frozenset())
+EVERYTHING = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset())
+
+
+class _Department:
+    """The department as a whole, for scheduled jobs that read across every team (reads only: it is
+    not a user, so it is never recorded as an event's actor)."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+    _kefu_scope = EVERYTHING
+
+    def get_username(self) -> str:
+        return "system"
+
+
+DEPARTMENT: Any = _Department()
 
 
 def scope_for(user: Any) -> Scope:

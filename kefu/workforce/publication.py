@@ -17,6 +17,7 @@ from django.conf import settings
 
 from kefu.core import clock
 from kefu.core.events import event_record
+from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Staff
 
 from .selectors import weekly_attendance
@@ -95,7 +96,7 @@ def weekly_publish(*, today: dt.date | None = None) -> dict[str, Any]:
     for row in rows:
         red_packets_from_incidents(staff=row["staff"], incidents=row["incidents"])
     doubled = red_packets_double_overdue(today=today)
-    due = red_packets_open(actor=_system_user(), due_before=today)
+    due = red_packets_open(actor=DEPARTMENT, due_before=today)
     text = publication_text(rows, monday, due)
     sent = False
     url = getattr(settings, "KEFU_DINGTALK_ROBOT_URL", "")
@@ -104,24 +105,3 @@ def weekly_publish(*, today: dt.date | None = None) -> dict[str, Any]:
         sent = True
     event_record(actor=None, verb="attendance.published", data={"week": monday, "robot": sent, "doubled": doubled})
     return {"week": monday.isoformat(), "text": text, "robot": sent, "doubled": doubled}
-
-
-class _SystemUser:
-    """The scheduler acts for the whole department."""
-
-    is_authenticated = True
-    is_active = True
-    is_superuser = True
-    pk = None
-    _kefu_scope = None
-
-    def get_username(self) -> str:
-        return "system"
-
-
-def _system_user() -> Any:
-    from kefu.core.scoping import Scope
-
-    user = _SystemUser()
-    user._kefu_scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset())  # type: ignore[assignment]
-    return user
