@@ -23,6 +23,7 @@ from kefu.org import selectors as org
 from kefu.org.models import Shop
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import PLAYBOOKS
+from kefu.web.http import render_page_or_partial, require_capability, show_error
 
 from . import selectors, services
 from .models import Case, CaseStatus, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
@@ -44,12 +45,6 @@ FACT_FIELDS = [
     ("seized", _("Seized by security"), "bool"),
     ("at_fault", _("We are at fault"), "bool"),
 ]
-
-
-def _error(request: HttpRequest, exc: ApplicationError) -> None:
-    if exc.status == 404:
-        raise Http404("not found")
-    messages.error(request, str(exc.message))
 
 
 @login_required
@@ -78,10 +73,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "now": clock.now(),
     }
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:
-        return render(request, "aftersales/inbox.html#results", ctx)
-    return render(request, "aftersales/inbox.html", ctx)
+    return render_page_or_partial(request, "aftersales/inbox.html", "results", ctx)
 
 
 def _facts_from_post(post: Any) -> dict[str, Any]:
@@ -122,7 +114,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
             )
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
         else:
             messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
             return redirect("aftersales:case", case_id=case.pk)
@@ -191,7 +183,7 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
     except ValueError:
         messages.error(request, _("Enter a valid deadline."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -205,7 +197,7 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     try:
         services.case_transition(actor=request.user, case=case, status=status, note=request.POST.get("note", ""))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -248,7 +240,7 @@ def case_evidence(request: HttpRequest, case_id: int) -> HttpResponse:
             )
             messages.success(request, _("Evidence added."))
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -275,7 +267,7 @@ def case_resolution(request: HttpRequest, case_id: int) -> HttpResponse:
         services.resolution_choose(actor=request.user, case=case, code=request.POST.get("code", ""))
         messages.success(request, _("Resolution recorded."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -296,7 +288,7 @@ def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
     except InvalidOperation:
         messages.error(request, _("Enter an amount."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -313,7 +305,7 @@ def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         messages.success(request, _("Courier claim filed."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
 
 
@@ -328,10 +320,7 @@ def appeal_pack(request: HttpRequest, case_id: int) -> HttpResponse:
 
 @login_required
 def refunds(request: HttpRequest) -> HttpResponse:
-    if not has_capability(request.user, "refund.approve"):
-        from django.core.exceptions import PermissionDenied
-
-        raise PermissionDenied("refund.approve")
+    require_capability(request, "refund.approve")
     return render(request, "aftersales/refunds.html", {"items": selectors.refund_queue(actor=request.user)})
 
 
@@ -346,7 +335,7 @@ def refund_decide(request: HttpRequest, line_id: int) -> HttpResponse:
             services.refund_approve(actor=request.user, line=line)
         messages.success(request, _("Decision recorded."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect(request.POST.get("next") or "aftersales:refunds")
 
 
@@ -373,7 +362,7 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
     except (InvalidOperation, ValueError):
         messages.error(request, _("Enter an amount."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect(request.POST.get("next") or "aftersales:claims")
 
 
@@ -398,7 +387,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Negative review recorded."))
             return redirect("aftersales:reviews")
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     return render(
         request,
         "aftersales/reviews.html",
@@ -423,7 +412,7 @@ def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
         )
         messages.success(request, _("Reply saved."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("aftersales:reviews")
 
 

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,20 +41,7 @@ from kefu.workforce.services import attendance_import
 
 from . import policy_fields
 from .forms import LoginForm, OrderFilterForm, PolicyForm, RemarkForm, UploadForm
-
-
-def _require(request: HttpRequest, capability: str) -> None:
-    if not has_capability(request.user, capability):
-        raise PermissionDenied(capability)
-
-
-def _partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
-    """Full page normally; only the named partial for an htmx request that targets it."""
-    htmx = getattr(request, "htmx", None)
-    if htmx and not htmx.boosted:
-        return render(request, f"{template}#{partial}", ctx)
-    return render(request, template, ctx)
-
+from .http import render_page_or_partial, require_capability
 
 # --- sign-in -------------------------------------------------------------------------------
 
@@ -178,7 +164,7 @@ def orders(request: HttpRequest) -> HttpResponse:
     ctx = {"form": form, "page": page, "query": query.urlencode(), "appending": bool(request.GET.get("cursor"))}
     if getattr(request, "htmx", False) and request.GET.get("cursor"):
         return render(request, "web/orders.html#rows", ctx)
-    return _partial(request, "web/orders.html", "results", ctx)
+    return render_page_or_partial(request, "web/orders.html", "results", ctx)
 
 
 @login_required
@@ -237,7 +223,7 @@ def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
 def customers(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
     page = commerce.customer_list(actor=request.user, q=q, cursor=request.GET.get("cursor"))
-    return _partial(request, "web/customers.html", "results", {"page": page, "q": q or ""})
+    return render_page_or_partial(request, "web/customers.html", "results", {"page": page, "q": q or ""})
 
 
 @login_required
@@ -259,7 +245,7 @@ def products(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
     shop = int_param(request.GET.get("shop"))
     page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
-    return _partial(
+    return render_page_or_partial(
         request,
         "web/products.html",
         "results",
@@ -317,7 +303,7 @@ def staff(request: HttpRequest) -> HttpResponse:
     team = int_param(request.GET.get("team"))
     position = request.GET.get("position") or None
     page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
-    return _partial(
+    return render_page_or_partial(
         request,
         "web/staff.html",
         "results",
@@ -351,7 +337,7 @@ def _import_runs(request: HttpRequest) -> Any:
 @login_required
 @require_http_methods(["GET", "POST"])
 def imports(request: HttpRequest) -> HttpResponse:
-    _require(request, "orders.import")
+    require_capability(request, "orders.import")
     shops = org.shop_list(actor=request.user)
     form = UploadForm(
         request.POST or None, request.FILES or None, shops=shops, allow_staff=has_capability(request.user, "org.manage")
@@ -374,7 +360,7 @@ def imports(request: HttpRequest) -> HttpResponse:
             if form.cleaned_data["kind"] == "staff":
                 summary = staff_import(actor=request.user, data=data, file_name=upload.name)
             elif form.cleaned_data["kind"] == "attendance":
-                _require(request, "attendance.import")
+                require_capability(request, "attendance.import")
                 summary = attendance_import(actor=request.user, data=data, file_name=upload.name)
             else:
                 shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
@@ -437,7 +423,7 @@ def policy(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def policy_new(request: HttpRequest) -> HttpResponse:
-    _require(request, "policy.change")
+    require_capability(request, "policy.change")
     current = policy_in_force()
     form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
     problems: list[str] = []
@@ -496,13 +482,13 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def audit(request: HttpRequest) -> HttpResponse:
-    _require(request, "audit.view")
+    require_capability(request, "audit.view")
     qs = Event.objects.select_related("actor", "subject_type")
     verb = request.GET.get("verb", "").strip()
     if verb:
         qs = qs.filter(verb__startswith=verb)
     page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
-    return _partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
+    return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
 
 
 @login_required

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -23,22 +22,12 @@ from kefu.org import selectors as org
 from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.policies import attendance as rules
+from kefu.web.http import require_capability, show_error
 
 from . import selectors, services
 from .exports import to_csv, to_xlsx
 from .forms import CopyWeekForm, DecideForm, MakeupForm, PointsForm, RequestForm, parse_month
 from .models import RequestKind
-
-
-def _require(request: HttpRequest, capability: str) -> None:
-    if not has_capability(request.user, capability):
-        raise PermissionDenied(capability)
-
-
-def _error(request: HttpRequest, exc: ApplicationError) -> None:
-    if exc.status == 404:
-        raise Http404("not found")
-    messages.error(request, str(exc.message))
 
 
 def _month_nav(year: int, month: int) -> dict[str, str]:
@@ -85,7 +74,7 @@ def staff_statement(request: HttpRequest, staff_id: int) -> HttpResponse:
 
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
-    _require(request, "statement.view_team")
+    require_capability(request, "statement.view_team")
     year, month = parse_month(request.GET.get("month"))
     teams = org.team_list(actor=request.user)
     team_id = int_param(request.GET.get("team")) or (teams[0].pk if teams else None)
@@ -145,7 +134,7 @@ def copy_week(request: HttpRequest) -> HttpResponse:
             written = services.roster_copy_week(actor=request.user, staff_ids=ids, **form.cleaned_data)
             messages.success(request, _("%(n)d roster entries copied.") % {"n": written})
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     return redirect(f"/attendance/team/?team={team_id or ''}")
 
 
@@ -163,7 +152,7 @@ def makeup(request: HttpRequest) -> HttpResponse:
             )
             messages.success(request, _("Make-up certified."))
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     else:
         messages.error(request, _("Please correct the make-up fields."))
     return redirect("attendance:team")
@@ -171,7 +160,7 @@ def makeup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def statement_export(request: HttpRequest) -> HttpResponse:
-    _require(request, "statement.view_team")
+    require_capability(request, "statement.view_team")
     year, month = parse_month(request.GET.get("month"))
     team_id = int_param(request.GET.get("team"))
     staff = selectors.visible_staff(actor=request.user, team=team_id)
@@ -207,7 +196,7 @@ def statement_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
-    _require(request, "leave.approve")
+    require_capability(request, "leave.approve")
     return render(
         request,
         "workforce/approvals.html",
@@ -227,7 +216,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             services.request_create(actor=request.user, staff=staff, **form.cleaned_data)
             messages.success(request, _("Request submitted to the supervisor."))
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     else:
         messages.error(request, _("Please correct the request fields."))
     return redirect("attendance:mine")
@@ -261,7 +250,7 @@ def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
                 services.request_reject(actor=request.user, request=item, comment=form.cleaned_data["comment"])
             messages.success(request, _("Decision recorded."))
         except ApplicationError as exc:
-            _error(request, exc)
+            show_error(request, exc)
     return redirect("attendance:approvals" if has_capability(request.user, "leave.approve") else "attendance:mine")
 
 
@@ -283,7 +272,7 @@ def red_packet_sent(request: HttpRequest, packet_id: int) -> HttpResponse:
         services.red_packet_mark_sent(actor=request.user, packet=packet)
         messages.success(request, _("Red packet marked sent."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect(request.POST.get("next") or "attendance:red_packets")
 
 
@@ -295,7 +284,7 @@ def points(request: HttpRequest) -> HttpResponse:
     items = policy_in_force().document["points"]["items"]
     form = PointsForm(request.POST or None, staff=members, items=items)
     if request.method == "POST":
-        _require(request, "points.record")
+        require_capability(request, "points.record")
         if form.is_valid():
             staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
             try:
@@ -305,7 +294,7 @@ def points(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Inspection recorded."))
                 return redirect("attendance:points")
             except ApplicationError as exc:
-                _error(request, exc)
+                show_error(request, exc)
     day = date_param(request.GET.get("day")) or clock.today()
     entries = selectors.points_entries(actor=request.user, day=day)
     by_team: dict[str, list[Any]] = {}
@@ -334,7 +323,7 @@ def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
         services.points_reverse(actor=request.user, entry=entry, note=request.POST.get("note", "")[:200] or "冲销")
         messages.success(request, _("Entry reversed."))
     except ApplicationError as exc:
-        _error(request, exc)
+        show_error(request, exc)
     return redirect("attendance:points")
 
 

@@ -1,0 +1,34 @@
+"""Small helpers every module's views share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from kefu.core.errors import ApplicationError
+from kefu.org.permissions import has_capability
+
+
+def require_capability(request: HttpRequest, capability: str) -> None:
+    """Pages that need a capability answer 403 (they show no object, so nothing leaks)."""
+    if not has_capability(request.user, capability):
+        raise PermissionDenied(capability)
+
+
+def show_error(request: HttpRequest, exc: ApplicationError) -> None:
+    """A refused action becomes a message on the next page; "not found" stays a 404."""
+    if exc.status == 404:
+        raise Http404("not found")
+    messages.error(request, str(exc.message))
+
+
+def render_page_or_partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
+    """Full page normally; only the named partial for an htmx request that targets it."""
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.boosted:
+        return render(request, f"{template}#{partial}", ctx)
+    return render(request, template, ctx)
