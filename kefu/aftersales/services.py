@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F
 
 from kefu.commerce.models import Order
 from kefu.core import clock
@@ -727,6 +726,3 @@ def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
         archive.writestr("聊天记录清单.txt", "\n".join(f"{e.original_name} {e.note}" for e in chats))
     event_record(actor=actor, verb="case.appeal_pack_exported", subject=case, data={"files": case.evidence.count()})
     return buf.getvalue()
-
-
-__all__ = ["F"]

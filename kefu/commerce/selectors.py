@@ -87,9 +87,3 @@ def customer_orders(*, actor: Any, customer: Customer, limit: int = 50) -> list[
     return list(
         Order.objects.restrict(actor).filter(customer=customer).select_related("shop").order_by("-ordered_at")[:limit]
     )
-
-
-def provinces_in_use() -> list[str]:
-    from kefu.imports.address import PROVINCES
-
-    return list(PROVINCES)

@@ -20,7 +20,7 @@ from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_ord
 from kefu.org.models import Shop
 from kefu.policies.remark import build_remark, remark_valid
 
-from .models import Customer, Order, OrderLine, OrderStatus, Product
+from .models import Customer, Order, OrderLine, Product
 
 CHUNK = 2000
 ORDER_FIELDS = (
@@ -366,6 +366,3 @@ def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, spec
     order.memo, order.memo_valid = text, True
     event_record(actor=actor, verb="order.remark_set", subject=order, before=before, after={"memo": text})
     return order
-
-
-__all__ = ["OrderStatus", "order_remark_set", "orders_import"]

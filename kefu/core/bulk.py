@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models
@@ -93,6 +92,3 @@ def _copy(table: str, columns: list[str], adapters: list[Adapter], rows: Iterabl
                 copy.write_row([a(v) for a, v in zip(adapters, row, strict=True)])
                 sent += 1
     return sent
-
-
-__all__ = ["Decimal", "bulk_insert"]

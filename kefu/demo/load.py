@@ -175,6 +175,7 @@ def _load_aftersales() -> None:
     from kefu.aftersales import services as aftersales
     from kefu.aftersales.models import Case, CaseStatus
     from kefu.commerce.models import Order
+    from kefu.core import clock
 
     if Case.objects.exists():
         return
@@ -205,7 +206,7 @@ def _load_aftersales() -> None:
         case_type, facts, resolution, reason = plans[index % len(plans)]
         team = order.shop.teams.all()[0].name
         agent = agents[team]
-        deadline = clock_now() + dt.timedelta(hours=4 if index % 3 == 0 else 48)
+        deadline = clock.now() + dt.timedelta(hours=4 if index % 3 == 0 else 48)
         case = aftersales.case_open(
             actor=agent,
             case_type=case_type,
@@ -231,9 +232,3 @@ def _load_aftersales() -> None:
         order=first,
     )
     aftersales.deadlines_escalate()
-
-
-def clock_now():  # type: ignore[no-untyped-def]
-    from kefu.core import clock
-
-    return clock.now()

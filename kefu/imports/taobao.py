@@ -25,6 +25,8 @@ from .tabular import (
     sheet_from,
 )
 
+ZERO = Decimal("0.00")
+
 STATUS_MAP = {
     "等待买家付款": "awaiting_payment",
     "买家已付款，等待卖家发货": "paid",
@@ -405,14 +407,12 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
         # The order's goods amount and paid amount are the sums over its sub-orders.
         if "price" in result.line_fields and "goods_amount" not in record.values:
             record.values["goods_amount"] = sum(
-                (ln.values.get("price", 0) * ln.values.get("quantity", 1) for ln in lines), start=_zero()
+                (ln.values.get("price", 0) * ln.values.get("quantity", 1) for ln in lines), start=ZERO
             )
         if "paid_amount" in result.line_fields:
-            record.values["paid_amount"] = sum((ln.values.get("paid_amount", _zero()) for ln in lines), start=_zero())
+            record.values["paid_amount"] = sum((ln.values.get("paid_amount", ZERO) for ln in lines), start=ZERO)
         if "refunded_amount" in result.line_fields:
-            record.values["refunded_amount"] = sum(
-                (ln.values.get("refunded_amount", _zero()) for ln in lines), start=_zero()
-            )
+            record.values["refunded_amount"] = sum((ln.values.get("refunded_amount", ZERO) for ln in lines), start=ZERO)
         record.values.setdefault("item_count", sum(ln.values.get("quantity", 1) for ln in lines))
         record.values.setdefault("items_title", "；".join(ln.values.get("title", "") for ln in lines)[:500])
         result.orders.append(record)
@@ -425,7 +425,3 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
     if "refunded_amount" in result.line_fields:
         result.order_fields.add("refunded_amount")
     return result
-
-
-def _zero() -> Decimal:
-    return Decimal("0.00")

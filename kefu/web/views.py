@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.aftersales.services import chase_record, shipping_judgement
 from kefu.commerce import selectors as commerce
-from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.services import order_remark_set, orders_import
 from kefu.commerce.tasks import orders_import_task
 from kefu.core import clock, context, throttle
@@ -30,7 +29,6 @@ from kefu.core.pagination import keyset_page
 from kefu.core.params import date_param, int_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
-from kefu.imports.address import PROVINCES
 from kefu.org import selectors as org
 from kefu.org.models import ApiToken, Position, Shop
 from kefu.org.permissions import has_capability
@@ -508,6 +506,3 @@ def tokens(request: HttpRequest) -> HttpResponse:
         secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
     own = ApiToken.objects.filter(user_id=request.user.pk or 0)
     return render(request, "web/tokens.html", {"tokens": own, "secret": secret})
-
-
-__all__ = ["PROVINCES", "Flag", "OrderStatus"]

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from kefu.core import clock
 from kefu.core.bulk import bulk_insert
@@ -552,6 +551,3 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
                 "approved_leave": len(new_requests),
             },
         )
-
-
-__all__ = ["Q", "request_approve", "request_create", "request_reject"]
