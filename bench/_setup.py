@@ -35,3 +35,58 @@ def setup(db: str, name: str) -> str:
 
     call_command("migrate", verbosity=0)
     return url
+
+
+BENCH_PASSWORD = "bench-pass"
+
+
+def seed_org() -> None:
+    """The seed organisation's teams and shops, a supervisor ``boss`` and a Yangzhou team lead ``lead``."""
+    from kefu.core.events import SystemActor
+    from kefu.demo.load import TEAMS
+    from kefu.org.models import Staff, Team
+    from kefu.org.services import shop_create, team_get_or_create, team_set_shops, user_create
+
+    actor = SystemActor("bench")
+    for team_name, shops in TEAMS.items():
+        team = team_get_or_create(actor=actor, name=team_name)
+        team_set_shops(
+            actor=actor, team=team, shops=[shop_create(actor=actor, name=a, code=b, platform=c) for a, b, c in shops]
+        )
+    user_create(actor=actor, username="boss", password=BENCH_PASSWORD, position="supervisor")
+    user_create(actor=actor, username="lead", password=BENCH_PASSWORD, position="team_lead")
+    Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
+
+
+def measure_page(username: str, path: str, requests: int, *, row_link: str, chrome_links: int) -> dict[str, object]:
+    """Median/p95/max time and query counts of a page through the full Django stack (after one warm-up).
+
+    ``rows`` counts links starting with ``row_link`` less the ``chrome_links`` the layout itself has.
+    """
+    import statistics
+    import time
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    assert client.login(username=username, password=BENCH_PASSWORD)
+    client.get(path)
+    times, queries = [], set()
+    for _ in range(requests):
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = time.perf_counter()
+            response = client.get(path)
+            times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.status_code
+        queries.add(len(ctx.captured_queries))
+    return {
+        "user": username,
+        "path": path,
+        "median_ms": round(statistics.median(times), 1),
+        "p95_ms": round(sorted(times)[int(len(times) * 0.95) - 1], 1),
+        "max_ms": round(max(times), 1),
+        "queries": sorted(queries),
+        "rows": response.content.decode().count(f'href="{row_link}') - chrome_links,
+    }

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-from _setup import OUT, ROOT, setup
+from _setup import BENCH_PASSWORD, OUT, ROOT, measure_page, seed_org, setup
 
 TYPES = [
     "logistics_exception",
@@ -39,23 +39,6 @@ TYPES = [
 ]
 CATEGORIES = ["open", "waiting_buyer", "waiting_warehouse", "waiting_courier", "waiting_platform", "resolved", "closed"]
 RESP = ["ours_agent", "ours_warehouse", "ours_product", "courier", "buyer", "undetermined"]
-
-
-def org() -> None:
-    from kefu.core.events import SystemActor
-    from kefu.demo.load import TEAMS
-    from kefu.org.models import Staff, Team
-    from kefu.org.services import shop_create, team_get_or_create, team_set_shops, user_create
-
-    actor = SystemActor("bench")
-    for team_name, shops in TEAMS.items():
-        team = team_get_or_create(actor=actor, name=team_name)
-        team_set_shops(
-            actor=actor, team=team, shops=[shop_create(actor=actor, name=a, code=b, platform=c) for a, b, c in shops]
-        )
-    user_create(actor=actor, username="boss", password="bench-pass", position="supervisor")
-    user_create(actor=actor, username="lead", password="bench-pass", position="team_lead")
-    Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
 
 
 def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
@@ -87,32 +70,6 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
                   FROM {series}) AS t
         """)
         cursor.execute("ANALYZE aftersales_case")
-
-
-def measure(username: str, path: str, requests: int) -> dict[str, object]:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    assert client.login(username=username, password="bench-pass")
-    client.get(path)
-    times, queries = [], set()
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as ctx:
-            t0 = time.perf_counter()
-            response = client.get(path)
-            times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, response.status_code
-        queries.add(len(ctx.captured_queries))
-    return {
-        "user": username,
-        "path": path,
-        "median_ms": round(statistics.median(times), 1),
-        "max_ms": round(max(times), 1),
-        "queries": sorted(queries),
-        "rows": response.content.decode().count('href="/aftersales/') - 8,
-    }
 
 
 def evaluate_rps(url: str, requests: int, concurrency: int) -> dict[str, object]:
@@ -209,7 +166,7 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
-    org()
+    seed_org()
     t0 = time.perf_counter()
     generate_cases(args.cases, start="2024-01-01 00:00:00+08", minutes_apart=1)
     generate_cases(args.week_cases, start="2026-11-09 00:00:00+08", minutes_apart=10080 / args.week_cases)
@@ -237,11 +194,15 @@ def main() -> None:
     ]
     for user in ("boss", "lead"):
         for path in paths:
-            print(json.dumps(measure(user, path, args.requests), ensure_ascii=False))
+            print(
+                json.dumps(
+                    measure_page(user, path, args.requests, row_link="/aftersales/", chrome_links=8), ensure_ascii=False
+                )
+            )
     from django.test import Client
 
     client = Client()
-    client.login(username="boss", password="bench-pass")
+    client.login(username="boss", password=BENCH_PASSWORD)
     times = []
     for _ in range(5):
         t0 = time.perf_counter()

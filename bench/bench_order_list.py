@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
-from _setup import setup
+from _setup import measure_page, seed_org, setup
 
 PROVINCES = [
     "江苏",
@@ -47,21 +46,7 @@ STATUSES = ["awaiting_payment", "paid", "shipped", "finished", "closed"]
 def generate(n: int) -> None:
     from django.db import connection
 
-    from kefu.core.events import SystemActor
-    from kefu.demo.load import TEAMS
-    from kefu.org.services import shop_create, team_get_or_create, team_set_shops, user_create
-
-    actor = SystemActor("bench")
-    for team_name, shops in TEAMS.items():
-        team = team_get_or_create(actor=actor, name=team_name)
-        team_set_shops(
-            actor=actor, team=team, shops=[shop_create(actor=actor, name=a, code=b, platform=c) for a, b, c in shops]
-        )
-    user_create(actor=actor, username="boss", password="bench-pass", position="supervisor")
-    user_create(actor=actor, username="lead", password="bench-pass", position="team_lead")
-    from kefu.org.models import Staff, Team
-
-    Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
+    seed_org()
     provinces = "ARRAY[" + ",".join(f"'{p}'" for p in PROVINCES) + "]"
     statuses = "ARRAY[" + ",".join(f"'{s}'" for s in STATUSES) + "]"
     with connection.cursor() as cursor:
@@ -80,33 +65,6 @@ def generate(n: int) -> None:
             FROM generate_series(1, {n}) AS g
         """)
         cursor.execute("ANALYZE commerce_order")
-
-
-def measure(username: str, path: str, requests: int) -> dict[str, object]:
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client()
-    assert client.login(username=username, password="bench-pass")
-    client.get(path)
-    times, queries = [], set()
-    for _ in range(requests):
-        with CaptureQueriesContext(connection) as ctx:
-            t0 = time.perf_counter()
-            response = client.get(path)
-            times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200
-        queries.add(len(ctx.captured_queries))
-    rows = response.content.decode().count("/orders/") - 2
-    return {
-        "user": username,
-        "path": path,
-        "median_ms": round(statistics.median(times), 1),
-        "p95_ms": round(sorted(times)[int(len(times) * 0.95) - 1], 1),
-        "queries": sorted(queries),
-        "rows_seen": rows,
-    }
 
 
 def main() -> None:
@@ -138,7 +96,11 @@ def main() -> None:
         f"/orders/?shop={shop}&status=finished&province=%E5%B9%BF%E4%B8%9C&date_from=2025-03-01&date_to=2026-12-31",
         f"/orders/?status=paid&flag=1&cursor={cursor}",
     ]
-    results = [measure(user, path, args.requests) for user in ("boss", "lead") for path in paths]
+    results = [
+        measure_page(user, path, args.requests, row_link="/orders/", chrome_links=2)
+        for user in ("boss", "lead")
+        for path in paths
+    ]
     print(
         json.dumps({"db": args.db, "orders": Order.objects.count(), "generate_s": round(gen_s, 1)}, ensure_ascii=False)
     )
