@@ -23,6 +23,7 @@ from kefu.aftersales.selectors import weekly_report
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.models import Event
+from kefu.core.outbox import outbox_drain
 from kefu.org.models import Staff
 
 from .conftest import PASSWORD, World
@@ -257,8 +258,11 @@ def test_weekly_report_and_the_monday_mail_r_as_15(world: World, settings: Any) 
     assert report["total"] == 2 and report["wrong_items"] == 1
     assert str(report["money"]["partial_refund"]) == "1.60" and str(report["money"]["coupon"]) == "0.00"
     assert {row["case_type"]: row["n"] for row in report["by_type"]} == {"wrong_item": 1, "lost_parcel": 1}
-    assert weekly_report_send(monday=monday)["sent"] == 1
+    assert weekly_report_send(monday=monday)["queued"] is True
     assert weekly_report_send(monday=monday)["already"] is True  # once a week
+    assert not mail.outbox  # nothing leaves inside the action: the outbox delivers after commit
+    assert outbox_drain() == {"sent": 1, "failed": 0}
+    assert outbox_drain() == {"sent": 0, "failed": 0}  # delivered once
     (message,) = mail.outbox
     assert message.to == ["boss@example.com"] and message.attachments[0][0].endswith(".xlsx")
 

@@ -14,7 +14,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.models import Event, PolicyVersion
-from kefu.core.policy_store import policy_in_force, policy_save
+from kefu.core.policy_store import policy_cache_clear, policy_in_force, policy_save
 from kefu.policies import handbook
 
 from .conftest import PASSWORD, World
@@ -74,7 +74,9 @@ class TestInForceProperty(HypothesisTestCase):
     def test_in_force_is_the_newest_effective_on_or_before_the_day(
         self, effective: list[dt.date], day: dt.date
     ) -> None:
-        PolicyVersion.objects.all().delete()
+        # Policy versions are a ledger (no delete): Hypothesis' Django TestCase rolls each example back.
+        policy_cache_clear()
+        assert not PolicyVersion.objects.exists()
         for i, when in enumerate(effective):
             policy_save(actor=ACTOR, document=_with_bonus(f"{200 + i}.00"), effective_from=when)
         candidates = [(when, i + 2) for i, when in enumerate(effective) if when <= day]

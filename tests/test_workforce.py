@@ -18,6 +18,7 @@ from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.models import Event
+from kefu.core.outbox import outbox_drain
 from kefu.demo.generate import dingtalk_daily_workbook
 from kefu.imports.dingtalk import parse_attendance, parse_punch_time, parse_shift, person_name
 from kefu.org.models import Position, Staff
@@ -334,6 +335,8 @@ def test_monday_publication_posts_to_the_robot_with_signing(world: World) -> Non
     url = f"http://127.0.0.1:{server.server_port}/robot/send?access_token=t"
     with override_settings(KEFU_DINGTALK_ROBOT_URL=url, KEFU_DINGTALK_ROBOT_SECRET="SECx"):
         result = weekly_publish(today=dt.date(2026, 11, 23))
+        assert _Robot.received == []  # the robot is posted after commit, by the outbox
+        assert outbox_drain() == {"sent": 1, "failed": 0}
     thread.join(5)
     server.server_close()
     assert result["week"] == "2026-11-16" and result["robot"] is True

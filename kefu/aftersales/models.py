@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kefu.commerce.models import Customer, Order, Product
+from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
 from kefu.core.models import AppendOnlyError
 from kefu.core.scoping import RestrictedQuerySet
 from kefu.org.models import Shop, Staff
@@ -180,10 +181,22 @@ class MoneyStatus(models.TextChoices):
     POSTED = "posted", _("Posted")
 
 
-class MoneyLine(models.Model):
+class MoneyLineQuerySet(ScopedLedgerQuerySet):
+    def decide(self, *, status: str, by: Any, at: Any) -> int:
+        """The one change a money line allows: requested → approved/rejected, once (a conditional
+        UPDATE; ADR 0007). The PostgreSQL trigger permits exactly this transition."""
+        if status not in {MoneyStatus.APPROVED, MoneyStatus.REJECTED}:
+            raise AppendOnlyError("a money line is only ever approved or rejected")
+        return self.filter(status=MoneyStatus.REQUESTED)._raw_update(status=status, decided_by=by, decided_at=at)
+
+    def mark_needs_supervisor(self) -> int:
+        return self.filter(status=MoneyStatus.REQUESTED)._raw_update(needs_supervisor=True)
+
+
+class MoneyLine(LedgerModel):
     """Append-only: the amount never changes; a refund's status moves once, requested → approved/rejected."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="money")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="money")
     kind = models.CharField(_("kind"), max_length=16, choices=MoneyKind.choices)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     status = models.CharField(_("status"), max_length=10, choices=MoneyStatus.choices)
@@ -196,19 +209,23 @@ class MoneyLine(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A browser form or API client's key: the same key posts one line however often it is sent.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = MoneyLineQuerySet.as_manager()
     scope_shop_path = "case__shop_id"
 
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "created_at"], name="money_status_idx")]
+        verbose_name = _("money line")
+        verbose_name_plural = _("money lines")
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} ¥{self.amount} {self.status}"
 
 
-class AgentCharge(models.Model):
+class AgentCharge(LedgerModel):
     """R-AS-8: reship freight charged to the agent who took the order (append-only ledger)."""
 
     staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="charges")
@@ -217,16 +234,16 @@ class AgentCharge(models.Model):
     reason = models.CharField(max_length=200)
     at = models.DateTimeField()
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["case", "staff"], name="agent_charge_once_per_case")]
+        verbose_name = _("agent charge")
+        verbose_name_plural = _("agent charges")
 
     def __str__(self) -> str:
         return f"{self.staff_id} ¥{self.amount}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("agent charges are append-only")
-        super().save(*args, **kwargs)
 
 
 class ClaimStatus(models.TextChoices):

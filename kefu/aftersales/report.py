@@ -9,8 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from kefu.core.actions import action
 from kefu.core.events import event_record
-from kefu.core.models import Event
+from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Position, Staff
 
@@ -77,11 +78,13 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def weekly_report_send(*, monday: dt.date) -> dict[str, Any]:
-    """Mail last week's report (XLSX attached) to every active supervisor with an e-mail address, once."""
-    if Event.objects.filter(verb="aftersales.report_sent", data__week=monday.isoformat()).exists():
-        return {"week": monday.isoformat(), "sent": 0, "already": True}
-    report = weekly_report(actor=DEPARTMENT, monday=monday)
+REPORT_MAIL = "aftersales.weekly_report"
+
+
+@action()
+def weekly_report_send(*, actor: Any = None, monday: dt.date) -> dict[str, Any]:
+    """Queue last week's report mail (XLSX attached) to every active supervisor with an e-mail address,
+    once a week: the outbox key decides; the mail leaves after commit (ADR 0008)."""
     recipients = sorted(
         {
             s.user.email
@@ -91,22 +94,32 @@ def weekly_report_send(*, monday: dt.date) -> dict[str, Any]:
             if s.user and s.user.email
         }
     )
+    queued = outbox_put(REPORT_MAIL, {"monday": monday, "to": recipients}, key=f"{REPORT_MAIL}:{monday.isoformat()}")
+    if queued is None:
+        return {"week": monday.isoformat(), "queued": False, "already": True}
+    event_record(actor=actor, verb="aftersales.report_sent", data={"week": monday.isoformat(), "to": recipients})
+    return {"week": monday.isoformat(), "queued": bool(recipients), "recipients": recipients}
+
+
+@outbox_handler(REPORT_MAIL)
+def _deliver_report(payload: dict[str, Any]) -> int:
+    recipients = list(payload.get("to") or [])
+    if not recipients:
+        return 0
+    monday = dt.date.fromisoformat(str(payload["monday"]))
+    report = weekly_report(actor=DEPARTMENT, monday=monday)
     body = (
         f"售后周报 {report['monday']:%m-%d} ~ {report['sunday']:%m-%d}\n"
         f"案件 {report['total']} 件(错发 {report['wrong_items']}),"
         f"逾期未结 {report['overdue_count']},差评 {report['reviews']}\n"
         + "\n".join(f"{kind}: ¥{amount}" for kind, amount in report["money"].items())
     )
-    sent = 0
-    if recipients:
-        message = EmailMessage(
-            subject=f"售后周报 {monday:%Y-%m-%d}", body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients
-        )
-        message.attach(
-            f"aftersales-{monday:%Y%m%d}.xlsx",
-            report_xlsx(report),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-        sent = message.send()
-    event_record(actor=None, verb="aftersales.report_sent", data={"week": monday.isoformat(), "to": recipients})
-    return {"week": monday.isoformat(), "sent": sent, "recipients": recipients}
+    message = EmailMessage(
+        subject=f"售后周报 {monday:%Y-%m-%d}", body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients
+    )
+    message.attach(
+        f"aftersales-{monday:%Y%m%d}.xlsx",
+        report_xlsx(report),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    return message.send()

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from kefu.commerce.models import Order
 from kefu.core import clock
+from kefu.core.actions import action
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
@@ -24,6 +25,7 @@ from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
+from kefu.policies.remark import parse_remark
 
 from .models import (
     AgentCharge,
@@ -57,6 +59,8 @@ SIGNATURES = {
     b"%PDF-": ("application/pdf", ".pdf"),
 }
 REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
+# The largest amount a money line holds (DecimalField max_digits=12): 9,999,999,999.99 CNY.
+MONEY_MAX = Decimal("9999999999.99")
 
 
 _in_scope = ensure_in_scope
@@ -105,6 +109,7 @@ def case_decision(case: Case) -> rules.Decision:
     return rules.evaluate(policy, rules.facts_from_dict(facts))
 
 
+@action(scope=("order",))
 def case_open(
     *,
     actor: Any,
@@ -117,13 +122,12 @@ def case_open(
     summary: str = "",
     reason: str = "",
     platform_deadline: dt.datetime | None = None,
+    external_ref: str = "",
 ) -> Case:
     """Open a case from an order (or for a buyer without one)."""
     if case_type not in rules.CASE_TYPES:
         raise ApplicationError("case_type", f"未知售后类型 / unknown case type {case_type!r}")
     if order is not None:
-        if not Order.objects.restrict(actor).filter(pk=order.pk).exists():
-            raise ApplicationError("not_found", "Not found", status=404)
         shop = order.shop
         buyer_nick = buyer_nick or order.buyer_nick
     if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
@@ -144,40 +148,42 @@ def case_open(
     if order is not None:
         line = order.lines.select_related("product").first()
         product = line.product if line else None
-    with transaction.atomic():
-        case = Case.objects.create(
-            case_type=case_type,
-            shop=shop,
-            order=order,
-            customer=order.customer if order else None,
-            buyer_nick=buyer_nick[:100],
-            product=product,
-            owner=owner or staff_of(actor),
-            status=_default_status(Category.OPEN),
-            category=Category.OPEN,
-            facts=facts,
-            summary=summary[:500],
-            reason=reason[:100],
-            opened_at=now,
-            updated_at=now,
-            platform_deadline=platform_deadline,
-            sla_due_at=now + dt.timedelta(hours=hours),
-        )
-        decision = case_decision(case)
-        if decision.responsibility != case.responsibility:
-            Case.objects.filter(pk=case.pk).update(responsibility=decision.responsibility)
-            case.responsibility = decision.responsibility
-        event_record(
-            actor=actor,
-            verb="case.opened",
-            subject=case,
-            after={"type": case_type, "order": order.order_no if order else None, "facts": facts},
-        )
+    if owner is not None:
+        _in_scope(actor, owner)
+    case = Case.objects.create(
+        external_ref=external_ref[:64],
+        case_type=case_type,
+        shop=shop,
+        order=order,
+        customer=order.customer if order else None,
+        buyer_nick=buyer_nick[:100],
+        product=product,
+        owner=owner or staff_of(actor),
+        status=_default_status(Category.OPEN),
+        category=Category.OPEN,
+        facts=facts,
+        summary=summary[:500],
+        reason=reason[:100],
+        opened_at=now,
+        updated_at=now,
+        platform_deadline=platform_deadline,
+        sla_due_at=now + dt.timedelta(hours=hours),
+    )
+    decision = case_decision(case)
+    if decision.responsibility != case.responsibility:
+        Case.objects.filter(pk=case.pk).update(responsibility=decision.responsibility)
+        case.responsibility = decision.responsibility
+    event_record(
+        actor=actor,
+        verb="case.opened",
+        subject=case,
+        after={"type": case_type, "order": order.order_no if order else None, "facts": facts},
+    )
     return case
 
 
+@action(scope=("case",))
 def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
-    _in_scope(actor, case)
     merged = {**case.facts, **facts}
     try:
         rules.facts_from_dict({**merged, "case_type": case.case_type})
@@ -204,9 +210,9 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
     return case
 
 
+@action(scope=("case",))
 def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "") -> Case:
     """Move the case to another status label; the category decides what is allowed."""
-    _in_scope(actor, case)
     if not case_can_transition(case, status.category):
         raise ApplicationError(
             "case_transition", f"不能从“{case.status.name}”变为“{status.name}” / not allowed from {case.category}"
@@ -214,35 +220,36 @@ def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "
     if status.category == Category.CLOSED and case.money.filter(status=MoneyStatus.REQUESTED).exists():
         raise ApplicationError("case_pending_refund", "有待审批的退款,不能关闭 / a refund is awaiting approval")
     now = clock.now()
-    with transaction.atomic():
-        updated = Case.objects.filter(pk=case.pk, category=case.category).update(
-            status=status,
-            category=status.category,
-            updated_at=now,
-            closed_at=now if status.category == Category.CLOSED else None,
+    updated = Case.objects.filter(pk=case.pk, category=case.category).update(
+        status=status,
+        category=status.category,
+        updated_at=now,
+        closed_at=now if status.category == Category.CLOSED else None,
+    )
+    if not updated:
+        raise ApplicationError(
+            "case_changed", "案件已被他人更新,请刷新 / the case changed meanwhile; reload", status=409
         )
-        if not updated:
-            raise ApplicationError("case_changed", "案件已被他人更新,请刷新 / the case changed meanwhile; reload")
-        verb = (
-            "case.reopened"
-            if status.category == Category.OPEN and case.category in {Category.RESOLVED, Category.CLOSED}
-            else "case.status_changed"
-        )
-        event_record(
-            actor=actor,
-            verb=verb,
-            subject=case,
-            before={"status": case.status.name},
-            after={"status": status.name, "category": status.category},
-            data={"note": note},
-        )
+    verb = (
+        "case.reopened"
+        if status.category == Category.OPEN and case.category in {Category.RESOLVED, Category.CLOSED}
+        else "case.status_changed"
+    )
+    event_record(
+        actor=actor,
+        verb=verb,
+        subject=case,
+        before={"status": case.status.name},
+        after={"status": status.name, "category": status.category},
+        data={"note": note},
+    )
     case.refresh_from_db()
     return case
 
 
+@action(scope=("case",))
 def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -> Case:
     """Set the platform's reply deadline by hand (when it did not come with the refund data)."""
-    _in_scope(actor, case)
     before = {"platform_deadline": case.platform_deadline}
     Case.objects.filter(pk=case.pk).update(platform_deadline=deadline, escalated_at=None, updated_at=clock.now())
     case.platform_deadline = deadline
@@ -252,10 +259,8 @@ def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -
     return case
 
 
+@action(scope=("case", "owner"))
 def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
-    _in_scope(actor, case)
-    if not Staff.objects.restrict(actor).filter(pk=owner.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
     before = {"owner": case.owner.name if case.owner else None}
     Case.objects.filter(pk=case.pk).update(owner=owner, updated_at=clock.now())
     case.owner = owner
@@ -263,8 +268,8 @@ def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
     return case
 
 
+@action(scope=("case",))
 def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
-    _in_scope(actor, case)
     if code not in dict(rules.PLAYBOOKS[case.case_type]):
         raise ApplicationError("checklist_step", f"未知步骤 / unknown step {code!r}")
     state = dict(case.checklist)
@@ -294,9 +299,11 @@ def _detect_type(head: bytes, name: str) -> tuple[str, str]:
     raise ApplicationError("evidence_type", "只接受图片(PNG/JPEG/GIF/WEBP)、PDF 或 TXT / only images, PDF or text")
 
 
+@action(scope=("case",))
 def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
-    """Store one piece of evidence: type checked by content (not by name), size limited, stored under a safe name."""
-    _in_scope(actor, case)
+    """Store one piece of evidence: type checked by content (not by name), size limited, stored under a
+    safe name. The row and its event come first; the file is written last in the same action, and
+    removed again if writing it fails, so a file never exists without its row."""
     if not data:
         raise ApplicationError("evidence_empty", "文件为空 / the file is empty")
     if len(data) > MAX_EVIDENCE_BYTES:
@@ -314,7 +321,11 @@ def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, n
         uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
         uploaded_at=clock.now(),
     )
-    evidence.file.save(f"{case.pk}-{digest[:16]}{ext}", ContentFile(data), save=False)
+    if kind not in dict(Evidence._meta.get_field("kind").choices or ()):
+        raise ApplicationError("evidence_kind", f"未知证据类型 / unknown evidence kind {kind!r}")
+    target = f"{case.pk}-{digest[:16]}{ext}"
+    storage = evidence.file.storage
+    evidence.file.name = storage.generate_filename(evidence.file.field.generate_filename(evidence, target))
     evidence.save()
     event_record(
         actor=actor,
@@ -322,32 +333,59 @@ def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, n
         subject=case,
         after={"kind": kind, "name": evidence.original_name, "size": len(data), "sha256": digest},
     )
+    saved = storage.save(evidence.file.name, ContentFile(data))
+    if saved != evidence.file.name:  # the storage chose another name: keep the row in step
+        Evidence.objects.filter(pk=evidence.pk).update(file=saved)
+        evidence.file.name = saved
     return evidence
 
 
-def money_post(*, actor: Any, case: Case, kind: str, amount: Decimal, note: str = "", rule: str = "") -> MoneyLine:
-    """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once."""
-    _in_scope(actor, case)
+@action(scope=("case",))
+def money_post(
+    *,
+    actor: Any,
+    case: Case,
+    kind: str,
+    amount: Decimal,
+    note: str = "",
+    rule: str = "",
+    idempotency_key: str | None = None,
+    needs_supervisor: bool = False,
+) -> MoneyLine:
+    """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once.
+    With an idempotency key (browser forms, API clients) the same key posts one line however often it
+    arrives: the unique key decides, and the repeat returns the line already posted."""
+    if idempotency_key:
+        existing = MoneyLine.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _same_line(existing, case)
     if kind not in MoneyKind.values:
         raise ApplicationError("money_kind", f"未知款项 / unknown kind {kind!r}")
-    amount = Decimal(amount).quantize(Decimal("0.01"))
-    if amount <= 0:
-        raise ApplicationError("money_amount", "金额必须大于0 / the amount must be positive")
+    amount = money_amount(amount)
     refund = kind in REFUND_KINDS
     cap = case_decision(case).partial_refund_cap
     # R-AS-7: a partial refund (or compensation) above the exchange cost needs the supervisor.
-    needs = kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap
-    line = MoneyLine.objects.create(
-        case=case,
-        kind=kind,
-        amount=amount,
-        status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
-        needs_supervisor=needs,
-        rule=rule or ("R-AS-7" if refund else ""),
-        note=note[:300],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        created_at=clock.now(),
+    needs = refund and (
+        needs_supervisor or (kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap)
     )
+    try:
+        with transaction.atomic():
+            line = MoneyLine.objects.create(
+                case=case,
+                kind=kind,
+                amount=amount,
+                status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
+                needs_supervisor=needs,
+                rule=rule or ("R-AS-7" if refund else ""),
+                note=note[:300],
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_at=clock.now(),
+                idempotency_key=idempotency_key or None,
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return _same_line(MoneyLine.objects.get(idempotency_key=idempotency_key), case)
     event_record(
         actor=actor,
         verb="case.money_requested" if refund else "case.money_posted",
@@ -357,36 +395,48 @@ def money_post(*, actor: Any, case: Case, kind: str, amount: Decimal, note: str 
     return line
 
 
+def _same_line(line: MoneyLine, case: Case) -> MoneyLine:
+    if line.case_id != case.pk:
+        raise ApplicationError(
+            "idempotency_key", "该幂等键已用于其他案件 / the key was used for another case", status=409
+        )
+    return line
+
+
+def money_amount(value: Any) -> Decimal:
+    """A money amount as the ledger stores it: positive, 2 places, at most MONEY_MAX (the column holds 12 digits)."""
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (ArithmeticError, ValueError) as exc:
+        raise ApplicationError("money_amount", "金额格式不正确 / not an amount") from exc
+    if not amount.is_finite() or amount <= 0:
+        raise ApplicationError("money_amount", "金额必须大于0 / the amount must be positive")
+    if amount > MONEY_MAX:
+        raise ApplicationError("money_amount", f"金额不能超过 {MONEY_MAX} / the amount may not exceed {MONEY_MAX}")
+    return amount
+
+
+@action(capability="refund.approve", scope=("line",))
 def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     """Approve a refund once: the status moves in one conditional UPDATE, so concurrent approvals cannot both win."""
-    if not has_capability(actor, "refund.approve"):
-        raise PermissionDenied("需要退款审批权限 / the refund-approval permission is required")
-    _in_scope(actor, line.case)
     if line.needs_supervisor and not has_capability(actor, "refund.approve_over_cap"):
         raise PermissionDenied("超出上限的退款需主管批准 / above the cap the supervisor approves (R-AS-7)")
-    with transaction.atomic():
-        won = MoneyLine.objects.filter(pk=line.pk, status=MoneyStatus.REQUESTED).update(
-            status=MoneyStatus.APPROVED, decided_by=actor, decided_at=clock.now()
-        )
-        if not won:
-            raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
-        event_record(
-            actor=actor,
-            verb="case.refund_approved",
-            subject=line.case,
-            after={"line": line.pk, "kind": line.kind, "amount": line.amount},
-        )
+    won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.APPROVED, by=actor, at=clock.now())
+    if not won:
+        raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
+    event_record(
+        actor=actor,
+        verb="case.refund_approved",
+        subject=line.case,
+        after={"line": line.pk, "kind": line.kind, "amount": line.amount},
+    )
     line.refresh_from_db()
     return line
 
 
+@action(capability="refund.approve", scope=("line",))
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
-    if not has_capability(actor, "refund.approve"):
-        raise PermissionDenied()
-    _in_scope(actor, line.case)
-    won = MoneyLine.objects.filter(pk=line.pk, status=MoneyStatus.REQUESTED).update(
-        status=MoneyStatus.REJECTED, decided_by=actor, decided_at=clock.now()
-    )
+    won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:
         raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
     event_record(actor=actor, verb="case.refund_rejected", subject=line.case, after={"line": line.pk, "note": note})
@@ -418,47 +468,74 @@ RESOLUTION_MONEY = {
 }
 
 
+@action(scope=("case",))
 def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
-    """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval)."""
-    _in_scope(actor, case)
+    """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval).
+    Choosing the resolution the case already has changes nothing: the choice is one conditional
+    UPDATE, so a double click or two tabs give one money line and one agent charge."""
     decision = case_decision(case)
     proposal = next((p for p in decision.proposals if p.code == code), None)
     if proposal is None:
         raise ApplicationError("resolution", f"该方案不适用 / {code!r} is not a proposal for this case")
-    with transaction.atomic():
-        Case.objects.filter(pk=case.pk).update(resolution=code, updated_at=clock.now())
-        case.resolution = code
-        event_record(
-            actor=actor,
-            verb="case.resolution_chosen",
-            subject=case,
-            after={
-                "resolution": code,
-                "cost": proposal.cost,
-                "rule": proposal.rule,
-                "needs_approval": proposal.needs_approval,
-            },
+    agent = responsible_agent(case) if code == "reship_missing_agent" else None
+    if code == "reship_missing_agent" and agent is None:
+        raise ApplicationError(
+            "responsible_agent",
+            "订单备注没有可识别的备注人,请先在案件上指定接单客服 (R-AS-8) / "
+            "the order remark names no agent; choose the agent who took the order on the case first",
         )
-        kind = RESOLUTION_MONEY.get(code)
-        if kind and proposal.cost > 0:
-            line = money_post(
-                actor=actor, case=case, kind=kind, amount=proposal.cost, note=proposal.label, rule=proposal.rule
-            )
-            if proposal.needs_approval and line.status == MoneyStatus.REQUESTED and not line.needs_supervisor:
-                MoneyLine.objects.filter(pk=line.pk).update(needs_supervisor=True)
-        if code == "reship_missing_agent":
-            _charge_agent(actor, case, decision.freight)
+    if not Case.objects.filter(pk=case.pk).exclude(resolution=code).update(resolution=code, updated_at=clock.now()):
+        return case  # already chosen: one effect
+    case.resolution = code
+    event_record(
+        actor=actor,
+        verb="case.resolution_chosen",
+        subject=case,
+        after={
+            "resolution": code,
+            "cost": proposal.cost,
+            "rule": proposal.rule,
+            "needs_approval": proposal.needs_approval,
+        },
+    )
+    kind = RESOLUTION_MONEY.get(code)
+    if kind and proposal.cost > 0:
+        money_post(
+            actor=actor,
+            case=case,
+            kind=kind,
+            amount=proposal.cost,
+            note=proposal.label,
+            rule=proposal.rule,
+            needs_supervisor=proposal.needs_approval,
+        )
+    if agent is not None:
+        _charge_agent(actor, case, agent, decision.freight)
     return case
 
 
-def _charge_agent(actor: Any, case: Case, freight: Decimal) -> None:
-    """R-AS-8: the agent who took the order bears the reship freight."""
-    agent = case.responsible_staff or case.owner
-    if agent is None:
-        raise ApplicationError("responsible_agent", "请先指定接单客服 / set the agent who took the order first")
-    AgentCharge.objects.create(
-        staff=agent, case=case, amount=freight, reason="R-AS-8 补发运费(备注缺失或错误)", at=clock.now()
-    )
+def responsible_agent(case: Case) -> Staff | None:
+    """R-AS-8 (clarified): the agent who took the order is the 备注人 of the order remark (R-COM-1),
+    else the pre-sales agent who served the buyer before payment (the service desk, R-DESK-1, once
+    it exists), else the agent chosen by hand on the case — never silently the case owner."""
+    if case.order is not None and case.order.memo:
+        remark = parse_remark(case.order.memo)
+        if remark is not None and remark.author:
+            named = list(Staff.objects.filter(name=remark.author, active=True)[:2])
+            if len(named) == 1:
+                return named[0]
+    return case.responsible_staff
+
+
+def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> None:
+    """R-AS-8: the agent who took the order bears the reship freight (once per case and agent)."""
+    try:
+        with transaction.atomic():
+            AgentCharge.objects.create(
+                staff=agent, case=case, amount=freight, reason="R-AS-8 补发运费(备注缺失或错误)", at=clock.now()
+            )
+    except IntegrityError:
+        return
     event_record(
         actor=actor,
         verb="staff.charged",
@@ -467,8 +544,8 @@ def _charge_agent(actor: Any, case: Case, freight: Decimal) -> None:
     )
 
 
+@action(scope=("case", "staff"))
 def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
-    _in_scope(actor, case)
     Case.objects.filter(pk=case.pk).update(responsible_staff=staff)
     case.responsible_staff = staff
     event_record(actor=actor, verb="case.responsible_agent_set", subject=case, after={"staff": staff.name})
@@ -486,46 +563,55 @@ CLAIM_NEXT: dict[str, set[str]] = {
 }
 
 
+@action(scope=("case",))
 def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
-    _in_scope(actor, case)
-    if hasattr(case, "claim"):
-        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim")
+    """Open the courier claim of a case, once: the one-to-one key decides between simultaneous calls."""
+    if CourierClaim.objects.filter(case=case).exists():
+        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim", status=409)
     decision = case_decision(case)
     value = Decimal(str(case.facts.get("line_value") or "0"))
     amount = (value + decision.freight).quantize(Decimal("0.01"))  # goods value + freight (R-AS-9)
-    claim = CourierClaim.objects.create(
-        case=case,
-        courier=courier or (case.order.courier if case.order else ""),
-        tracking_no=tracking_no or (case.order.tracking_no if case.order else ""),
-        amount=amount,
-        filed_at=clock.now(),
-    )
+    try:
+        with transaction.atomic():
+            claim = CourierClaim.objects.create(
+                case=case,
+                courier=(courier or (case.order.courier if case.order else ""))[:32],
+                tracking_no=(tracking_no or (case.order.tracking_no if case.order else ""))[:64],
+                amount=amount,
+                filed_at=clock.now(),
+            )
+    except IntegrityError as exc:
+        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim", status=409) from exc
     event_record(actor=actor, verb="claim.filed", subject=case, after={"amount": amount, "courier": claim.courier})
     return claim
 
 
+@action(scope=("claim",))
 def claim_update(
     *, actor: Any, claim: CourierClaim, status: str, recovered: Decimal | None = None, note: str = ""
 ) -> CourierClaim:
-    _in_scope(actor, claim.case)
+    """Move a claim on; the move is a conditional UPDATE from the status the caller saw, so a claim is
+    recovered (and its money posted) once however many requests arrive together."""
     if status not in CLAIM_NEXT.get(claim.status, set()):
-        raise ApplicationError("claim_transition", f"理赔状态不能从 {claim.status} 变为 {status}")
-    with transaction.atomic():
-        fields: dict[str, Any] = {"status": status, "note": note[:300]}
-        if status in {ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF}:
-            fields["closed_at"] = clock.now()
-        if status == ClaimStatus.PAID:
-            amount = (recovered if recovered is not None else claim.amount).quantize(Decimal("0.01"))
-            fields["recovered"] = amount
-            money_post(actor=actor, case=claim.case, kind=MoneyKind.CLAIM_RECOVERED, amount=amount, rule="R-AS-9")
-        CourierClaim.objects.filter(pk=claim.pk).update(**fields)
-        event_record(
-            actor=actor,
-            verb="claim.updated",
-            subject=claim.case,
-            before={"status": claim.status},
-            after={"status": status, "recovered": fields.get("recovered")},
-        )
+        raise ApplicationError("claim_transition", f"理赔状态不能从 {claim.status} 变为 {status}", status=409)
+    fields: dict[str, Any] = {"status": status, "note": note[:300]}
+    if status in {ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF}:
+        fields["closed_at"] = clock.now()
+    amount = None
+    if status == ClaimStatus.PAID:
+        amount = money_amount(recovered if recovered is not None else claim.amount)
+        fields["recovered"] = amount
+    if not CourierClaim.objects.filter(pk=claim.pk, status=claim.status).update(**fields):
+        raise ApplicationError("claim_changed", "理赔已被他人更新,请刷新 / the claim changed meanwhile", status=409)
+    if amount is not None:
+        money_post(actor=actor, case=claim.case, kind=MoneyKind.CLAIM_RECOVERED, amount=amount, rule="R-AS-9")
+    event_record(
+        actor=actor,
+        verb="claim.updated",
+        subject=claim.case,
+        before={"status": claim.status},
+        after={"status": status, "recovered": fields.get("recovered")},
+    )
     claim.refresh_from_db()
     return claim
 
@@ -543,36 +629,35 @@ def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
     for case in active.filter(escalated_at__isnull=True).filter(platform_deadline__lte=soon) | active.filter(
         escalated_at__isnull=True, sla_due_at__lte=soon
     ):
-        if Case.objects.filter(pk=case.pk, escalated_at__isnull=True).update(escalated_at=now):
-            event_record(
-                actor=None,
-                verb="case.escalated",
-                subject=case,
-                after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
-            )
-            escalated += 1
+        escalated += _case_flag(actor=None, case=case, field="escalated_at", value=now, verb="case.escalated")
     breached = 0
     for case in active.filter(breached=False).filter(platform_deadline__lt=now) | active.filter(
         breached=False, sla_due_at__lt=now
     ):
-        if Case.objects.filter(pk=case.pk, breached=False).update(breached=True):
-            event_record(
-                actor=None,
-                verb="case.deadline_breached",
-                subject=case,
-                after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
-            )
-            breached += 1
+        breached += _case_flag(actor=None, case=case, field="breached", value=True, verb="case.deadline_breached")
     return {"escalated": escalated, "breached": breached}
+
+
+@action()
+def _case_flag(*, actor: Any, case: Case, field: str, value: Any, verb: str) -> int:
+    unset = {f"{field}__isnull": True} if field == "escalated_at" else {field: False}
+    if not Case.objects.filter(pk=case.pk, **unset).update(**{field: value}):
+        return 0
+    event_record(
+        actor=actor,
+        verb=verb,
+        subject=case,
+        after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
+    )
+    return 1
 
 
 # --- late shipment (R-AS-11) -----------------------------------------------------------------
 
 
+@action(scope=("order",))
 def chase_record(*, actor: Any, order: Order, note: str = "") -> ShipmentChase:
     """The agent chased the warehouse about this order's shipment."""
-    if not Order.objects.restrict(actor).filter(pk=order.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
     chase = ShipmentChase.objects.create(order=order, staff=staff_of(actor), at=clock.now(), note=note[:300])
     event_record(actor=actor, verb="order.warehouse_chased", subject=order, after={"note": note})
     return chase
@@ -597,11 +682,12 @@ def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[
 # --- platform refund data (FORMATS.md §2f) -------------------------------------------------------
 
 
+@action(scope=("shop",))
 def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
     """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
-    deadline comes with the data (``timeout``), never hard-coded."""
-    if not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
+    deadline comes with the data (``timeout``), never hard-coded. The refund id is written by the
+    INSERT that creates the case, so simultaneous pushes of one refund make one case (the unique
+    (shop, refund id) key decides; the loser updates the winner's case)."""
     refund_id = str(record.get("refund_id") or "").strip()
     if not refund_id:
         raise ApplicationError("refund_id", "refund_id 为空 / refund_id is required")
@@ -618,20 +704,21 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
     if case is None:
         order = Order.objects.filter(shop=shop, order_no=str(record.get("tid", ""))).first()
         kind = "refund_only" if record.get("good_status") in (None, "", "BUYER_NOT_RECEIVED") else "return"
-        case = case_open(
-            actor=actor,
-            case_type=kind,
-            order=order,
-            shop=shop,
-            buyer_nick=str(record.get("buyer_nick", "")),
-            facts=facts,
-            summary=str(record.get("desc", "") or record.get("reason", ""))[:500],
-            reason=facts["reason"],
-            platform_deadline=deadline or None,
-        )
-        Case.objects.filter(pk=case.pk).update(external_ref=refund_id)
-        case.external_ref = refund_id
-        return case, True
+        try:
+            return case_open(
+                actor=actor,
+                case_type=kind,
+                order=order,
+                shop=shop,
+                buyer_nick=str(record.get("buyer_nick", "")),
+                facts=facts,
+                summary=str(record.get("desc", "") or record.get("reason", ""))[:500],
+                reason=facts["reason"],
+                platform_deadline=deadline or None,
+                external_ref=refund_id,
+            ), True
+        except IntegrityError:
+            case = Case.objects.get(shop=shop, external_ref=refund_id)
     changed = {}
     if deadline and case.platform_deadline != deadline:
         changed["platform_deadline"] = deadline
@@ -648,6 +735,7 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
 # --- negative reviews (R-AS-13) ----------------------------------------------------------------
 
 
+@action(scope=("shop", "order"))
 def review_record(
     *,
     actor: Any,
@@ -658,8 +746,8 @@ def review_record(
     order: Order | None = None,
     reviewed_at: dt.datetime | None = None,
 ) -> NegativeReview:
-    if not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
+    if order is not None and order.shop_id != shop.pk:
+        raise ApplicationError("review_order", "订单不属于该店铺 / the order belongs to another shop")
     if not content.strip():
         raise ApplicationError("review_content", "差评内容不能为空 / the review text is required")
     product = None
@@ -679,9 +767,8 @@ def review_record(
     return review
 
 
+@action(scope=("review",))
 def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
-    if not NegativeReview.objects.restrict(actor).filter(pk=review.pk).exists():
-        raise ApplicationError("not_found", "Not found", status=404)
     if not reply.strip():
         raise ApplicationError("review_reply", "解释回复不能为空 / the explanation reply is required")
     NegativeReview.objects.filter(pk=review.pk).update(
@@ -697,9 +784,9 @@ def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_rea
 # --- disputes (R-AS-12) ------------------------------------------------------------------------
 
 
+@action(scope=("case",))
 def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
     """The appeal pack as one ZIP: summary, reason text, chat excerpts and every evidence file."""
-    _in_scope(actor, case)
     buf = io.BytesIO()
     decision = case_decision(case)
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -8,13 +8,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from kefu.core import clock
+from kefu.core.actions import action, is_operator, require
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
-from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
+from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_order_json, parse_orders
 from kefu.org.models import Shop
@@ -78,8 +79,16 @@ def _localise(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _operator_or(actor: Any, capability: str) -> None:
+    """The command line (a system actor) is the server's operator; a signed-in actor needs the capability."""
+    if not is_operator(actor):
+        require(actor, capability)
+
+
+@action(scope=("shop",), atomic=False)
 def orders_import(*, actor: Any, shop: Shop, data: bytes, file_name: str) -> ImportSummary:
     """Import a Taobao/Tmall order export into ``shop``; good rows kept, bad rows reported by number."""
+    _operator_or(actor, "orders.import")
     check_upload(data, file_name)
     try:
         parsed = parse_orders(data)
@@ -88,35 +97,63 @@ def orders_import(*, actor: Any, shop: Shop, data: bytes, file_name: str) -> Imp
     return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name=file_name, data=data)
 
 
+@action(scope=("shop",), atomic=False)
 def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> ImportSummary:
     """The JSON/REST push (SPEC §2): the same pipeline as a file, records numbered from 1."""
+    _operator_or(actor, "orders.import")
     parsed = parse_order_json(orders)
     data = json.dumps(orders, ensure_ascii=False, sort_keys=True, default=str).encode()
     return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name="api-push.json", data=data)
 
 
 def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: str, data: bytes) -> ImportSummary:
-    run = run_start(kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk})
-    summary = ImportSummary(fmt=parsed.fmt)
-    for err in parsed.errors:
-        summary.fail(err.row, err.reason)
-    now = clock.now()
-    customers = _customers_for(shop, parsed.orders, now) if "buyer_nick" in parsed.order_fields else {}
-    lines_by_order: dict[str, list[LineRecord]] = {}
-    for line in parsed.lines:
-        lines_by_order.setdefault(line.order_no, []).append(line)
-    if parsed.orders:
-        for chunk in _chunks(parsed.orders, CHUNK):
-            with transaction.atomic():
-                _import_order_chunk(actor, shop, chunk, parsed, customers, lines_by_order, summary, run.pk, now)
-    elif parsed.lines:
-        # 宝贝报表: lines for orders that must already exist.
-        order_nos = list(lines_by_order)
-        for chunk in _chunks(order_nos, CHUNK):
-            with transaction.atomic():
-                _import_line_only_chunk(actor, shop, chunk, parsed, lines_by_order, summary, run.pk, now)
-    run_finish(run, summary, actor=actor)
+    with import_run(kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}) as summary:
+        summary.fmt = parsed.fmt
+        for err in parsed.errors:
+            summary.fail(err.row, err.reason)
+        now = clock.now()
+        run_id = summary.run_id or 0
+        customers = (
+            _retrying(lambda: _customers_for(shop, parsed.orders, now)) if "buyer_nick" in parsed.order_fields else {}
+        )
+        lines_by_order: dict[str, list[LineRecord]] = {}
+        for line in parsed.lines:
+            lines_by_order.setdefault(line.order_no, []).append(line)
+        if parsed.orders:
+            for chunk in _chunks(parsed.orders, CHUNK):
+                _retrying(
+                    lambda chunk=chunk: _import_order_chunk(
+                        actor, shop, chunk, parsed, customers, lines_by_order, summary, run_id, now
+                    ),
+                    summary,
+                )
+        elif parsed.lines:
+            # 宝贝报表: lines for orders that must already exist.
+            order_nos = list(lines_by_order)
+            for chunk in _chunks(order_nos, CHUNK):
+                _retrying(
+                    lambda chunk=chunk: _import_line_only_chunk(
+                        actor, shop, chunk, parsed, lines_by_order, summary, run_id, now
+                    ),
+                    summary,
+                )
     return summary
+
+
+def _retrying(step: Any, summary: ImportSummary | None = None) -> Any:
+    """Run one chunk in its own durable transaction; when a concurrent import of the same orders
+    committed first (a unique key collides), run it once more against what is now stored."""
+    snapshot = summary.counts() if summary is not None else None
+    for attempt in range(3):
+        try:
+            with transaction.atomic(durable=True):
+                return step()
+        except IntegrityError:
+            if summary is not None and snapshot is not None:
+                summary.restore(snapshot)
+            if attempt == 2:
+                raise
+    return None
 
 
 def _customers_for(shop: Shop, records: list[OrderRecord], now: dt.datetime) -> dict[str, int]:
@@ -352,6 +389,7 @@ def _import_line_only_chunk(
     )
 
 
+@action(scope=("order",))
 def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
     """R-COM-1: build the order remark from its fields and record the change."""
     text = build_remark(

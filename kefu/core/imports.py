@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +15,8 @@ from . import clock
 from .errors import ApplicationError
 from .events import event_record
 from .models import ImportRun
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +38,14 @@ class ImportSummary:
 
     def fail(self, row: int, reason: str) -> None:
         self.failed.append({"row": row, "reason": reason})
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return self.created, self.updated, self.unchanged, len(self.failed)
+
+    def restore(self, counts: tuple[int, int, int, int]) -> None:
+        """Undo a rolled-back chunk's tallies before it is run again."""
+        self.created, self.updated, self.unchanged = counts[:3]
+        del self.failed[counts[3] :]
 
 
 def check_upload(data: bytes, file_name: str) -> None:
@@ -79,3 +92,29 @@ def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
         subject=run,
         data={**summary.as_dict(), "failed": len(summary.failed), "file": run.file_name, "format": run.fmt},
     )
+
+
+@contextmanager
+def import_run(
+    *, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]
+) -> Iterator[ImportSummary]:
+    """An import's run record, always finished: on success with the summary, on a crash with the
+    crash recorded (the run, an ``import.crashed`` audit event) before the error propagates.
+    Chunks committed before the crash stay (their rows are good and each has its event)."""
+    run = run_start(kind=kind, file_name=file_name, data=data, actor=actor, params=params)
+    summary = ImportSummary(run_id=run.pk)
+    try:
+        yield summary
+    except ApplicationError:
+        run_finish(run, summary, actor=actor)
+        raise
+    except Exception as exc:
+        log.exception("import %s #%s crashed", kind, run.pk)
+        summary.fail(0, f"导入中断,已保存此前的数据 / the import stopped: {type(exc).__name__}")
+        run_finish(run, summary, actor=actor)
+        event_record(
+            actor=actor, verb="import.crashed", subject=run, data={"file": run.file_name, "error": type(exc).__name__}
+        )
+        raise
+    else:
+        run_finish(run, summary, actor=actor)

@@ -14,13 +14,15 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class EventQuerySet(models.QuerySet["Event"]):
+class _AppendOnly(models.QuerySet[Any]):
     def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyError("events are append-only")
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("events are append-only")
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")
 
+
+class EventQuerySet(_AppendOnly):
     def for_object(self, obj: models.Model) -> EventQuerySet:
         ct = ContentType.objects.get_for_model(obj.__class__)
         return self.filter(subject_type=ct, subject_id=obj.pk)
@@ -76,6 +78,8 @@ class PolicyVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = _AppendOnly.as_manager()
+
     class Meta:
         ordering = ["-effective_from", "-version"]
         constraints = [models.UniqueConstraint(fields=["version"], name="policy_version_unique")]
@@ -89,6 +93,9 @@ class PolicyVersion(models.Model):
         if not self._state.adding:
             raise AppendOnlyError("policy versions are immutable; save a new version")
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("policy versions are immutable")
 
 
 class ImportRun(models.Model):
@@ -124,3 +131,26 @@ class ImportRun(models.Model):
             "unchanged": self.unchanged,
             "failed": self.failed,
         }
+
+
+class OutboxMessage(models.Model):
+    """A side effect (robot post, mail) queued by an action in its transaction, delivered after
+    commit by the worker (ADR 0008). ``key`` makes one effect unique (e.g. one publication a week)."""
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    dead = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk}"

@@ -17,6 +17,7 @@ from django.db.models import Max
 from kefu.policies import handbook
 
 from . import clock
+from .actions import action, is_operator, require
 from .errors import ApplicationError
 from .events import event_record
 from .models import PolicyVersion
@@ -68,8 +69,11 @@ def policy_versions() -> list[PolicyVersion]:
     return list(PolicyVersion.objects.select_related("created_by").order_by("-version"))
 
 
+@action()
 def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date, note: str = "") -> PolicyVersion:
     """Validate and save a new policy version. Problems are returned in the error's details."""
+    if not is_operator(actor):
+        require(actor, "policy.change")
     problems = handbook.validate(document)
     if problems:
         raise ApplicationError("policy_invalid", "策略校验未通过 / the policy is not valid", details=problems)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
+from kefu.core.actions import action
 from kefu.core.events import SystemActor
 from kefu.org.models import Shop, Staff, Team
 from kefu.org.services import shop_create, staff_import, team_get_or_create, team_set_shops, user_create
@@ -109,22 +110,27 @@ def _load_attendance(actor: SystemActor) -> None:
     weekly_publish(today=today)
 
 
+@action()
+def _organisation(*, actor: Any) -> None:
+    """The demo's teams and shops, in one action."""
+    for team_name, shops in TEAMS.items():
+        team = team_get_or_create(actor=actor, name=team_name)
+        members = []
+        for name, code, platform in shops:
+            shop = Shop.objects.filter(name=name).first() or shop_create(
+                actor=actor, name=name, code=code, platform=platform
+            )
+            members.append(shop)
+        if set(team.shops.all()) != set(members):
+            team_set_shops(actor=actor, team=team, shops=members)
+
+
 def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str, str]]:
     """Load the demo; returns the demo logins as (username, password, description)."""
     from kefu.commerce.services import orders_import
 
     actor = SystemActor(label="demo")
-    with transaction.atomic():
-        for team_name, shops in TEAMS.items():
-            team = team_get_or_create(actor=actor, name=team_name)
-            members = []
-            for name, code, platform in shops:
-                shop = Shop.objects.filter(name=name).first() or shop_create(
-                    actor=actor, name=name, code=code, platform=platform
-                )
-                members.append(shop)
-            if set(team.shops.all()) != set(members):
-                team_set_shops(actor=actor, team=team, shops=members)
+    _organisation(actor=actor)
     staff_import(actor=actor, data=staff_csv(), file_name="demo-staff.csv")
     logins = []
     user_model = get_user_model()

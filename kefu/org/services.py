@@ -10,9 +10,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kefu.core import clock
+from kefu.core.actions import action, is_operator, require
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
-from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
+from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.scoping import forget_scope
 from kefu.imports.staff import parse_staff
 from kefu.imports.tabular import FileFormatError
@@ -30,6 +31,7 @@ def _position_names() -> dict[str, str]:
     return names
 
 
+@action()
 def team_get_or_create(*, actor: Any, name: str) -> Team:
     team, created = Team.objects.get_or_create(name=name)
     if created:
@@ -37,6 +39,7 @@ def team_get_or_create(*, actor: Any, name: str) -> Team:
     return team
 
 
+@action()
 def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
     before = sorted(team.shops.values_list("name", flat=True))
     team.shops.set(shops)
@@ -49,6 +52,7 @@ def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
     )
 
 
+@action()
 def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
     if Shop.objects.filter(name=name).exists():
         raise ApplicationError("shop_exists", f"店铺已存在 / shop {name!r} exists")
@@ -59,52 +63,58 @@ def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") ->
     return shop
 
 
+@action(atomic=False)
 def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
+    """Import the staff list (salary included): the organisation manager or the server's operator."""
+    if not is_operator(actor):
+        require(actor, "org.manage")
     check_upload(data, file_name)
     try:
         parsed = parse_staff(data, _position_names())
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
-    run = run_start(kind="staff", file_name=file_name, data=data, actor=actor, params={})
-    summary = ImportSummary(fmt="staff")
-    for err in parsed.errors:
-        summary.fail(err.row, err.reason)
-    with transaction.atomic():
-        existing = {s.employee_no: s for s in Staff.objects.select_related("team")}
-        teams = {t.name: t for t in Team.objects.all()}
-        for record in parsed.records:
-            values = dict(record.values)
-            team_name = values.pop("team", None)
-            if team_name is not None:
-                if team_name and team_name not in teams:
-                    teams[team_name] = team_get_or_create(actor=actor, name=team_name)
-                values["team"] = teams.get(team_name) if team_name else None
-            staff = existing.get(record.employee_no)
-            if staff is None:
-                staff = Staff.objects.create(employee_no=record.employee_no, **values)
-                event_record(
-                    actor=actor, verb="staff.created", subject=staff, after={**values, "team": team_name or None}
-                )
-                summary.created += 1
-                continue
-            before: dict[str, Any] = {}
-            after: dict[str, Any] = {}
-            for key, value in values.items():
-                current = getattr(staff, key)
-                if current != value:
-                    before[key] = str(current) if key == "team" and current else current
-                    after[key] = str(value) if key == "team" and value else value
-                    setattr(staff, key, value)
-            if after:
-                staff.save()
-                event_record(actor=actor, verb="staff.updated", subject=staff, before=before, after=after)
-                summary.updated += 1
-            else:
-                summary.unchanged += 1
-    run_finish(run, summary, actor=actor)
+    with import_run(kind="staff", file_name=file_name, data=data, actor=actor, params={}) as summary:
+        summary.fmt = "staff"
+        for err in parsed.errors:
+            summary.fail(err.row, err.reason)
+        with transaction.atomic(durable=True):
+            _staff_rows(actor, parsed.records, summary)
     return summary
 
 
+def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
+    existing = {s.employee_no: s for s in Staff.objects.select_related("team")}
+    teams = {t.name: t for t in Team.objects.all()}
+    for record in records:
+        values = dict(record.values)
+        team_name = values.pop("team", None)
+        if team_name is not None:
+            if team_name and team_name not in teams:
+                teams[team_name] = team_get_or_create(actor=actor, name=team_name)
+            values["team"] = teams.get(team_name) if team_name else None
+        staff = existing.get(record.employee_no)
+        if staff is None:
+            staff = Staff.objects.create(employee_no=record.employee_no, **values)
+            event_record(actor=actor, verb="staff.created", subject=staff, after={**values, "team": team_name or None})
+            summary.created += 1
+            continue
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for key, value in values.items():
+            current = getattr(staff, key)
+            if current != value:
+                before[key] = str(current) if key == "team" and current else current
+                after[key] = str(value) if key == "team" and value else value
+                setattr(staff, key, value)
+        if after:
+            staff.save()
+            event_record(actor=actor, verb="staff.updated", subject=staff, before=before, after=after)
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+
+
+@action()
 def user_create(*, actor: Any, username: str, password: str, position: str, employee_no: str | None = None) -> Any:
     """Create a sign-in user with a position; link it to a staff record (existing, or a new one)."""
     position = _position_names().get(position, position)
@@ -140,6 +150,7 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@action()
 def token_create(*, actor: Any, user: Any, name: str = "") -> str:
     """Create a personal API token and return its secret (shown once; only the hash is kept)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -166,6 +177,8 @@ def token_authenticate(secret: str) -> Any | None:
     return token.user
 
 
+@action()
 def token_revoke(*, actor: Any, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now())
+    if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now()):
+        return
     event_record(actor=actor, verb="token.revoked", subject=token.user, after={"prefix": token.prefix})

@@ -5,3 +5,6 @@ class WorkforceConfig(AppConfig):
     name = "kefu.workforce"
     label = "workforce"
     verbose_name = "Workforce"
+
+    def ready(self) -> None:
+        from . import publication  # noqa: F401  (registers its outbox handler)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core.models import AppendOnlyError
+from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
 from kefu.core.scoping import RestrictedQuerySet
 from kefu.org.models import Staff
 
@@ -160,32 +159,31 @@ class RedPacket(models.Model):
         return f"{self.staff_id} {self.incident_date} ¥{self.amount}"
 
 
-class RedPacketEntry(models.Model):
+class RedPacketEntry(LedgerModel):
     """Append-only ledger of a red packet: due, doubled (overdue), sent."""
 
-    packet = models.ForeignKey(RedPacket, on_delete=models.CASCADE, related_name="entries")
+    packet = models.ForeignKey(RedPacket, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=10)  # due | doubled | sent
     amount = models.DecimalField(max_digits=8, decimal_places=2)
     at = models.DateTimeField()
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
+    objects = LedgerQuerySet.as_manager()
+
     class Meta:
         ordering = ["at", "id"]
         constraints = [models.UniqueConstraint(fields=["packet", "kind"], name="red_packet_entry_once")]
+        verbose_name = _("red-packet entry")
+        verbose_name_plural = _("red-packet entries")
 
     def __str__(self) -> str:
         return f"{self.packet_id} {self.kind} ¥{self.amount}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("red-packet ledger entries are append-only")
-        super().save(*args, **kwargs)
 
-
-class PointEntry(models.Model):
+class PointEntry(LedgerModel):
     """R-WF-15/16/17: an inspection finding or award; append-only (a mistake is reversed, never edited)."""
 
-    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="points", verbose_name=_("staff member"))
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="points", verbose_name=_("staff member"))
     item_code = models.CharField(_("item"), max_length=32)
     item_name = models.CharField(_("item name"), max_length=100)
     points = models.IntegerField(_("points"))
@@ -194,7 +192,7 @@ class PointEntry(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
 
-    objects = RestrictedQuerySet.as_manager()
+    objects = ScopedLedgerQuerySet.as_manager()
     scope_team_path = "staff__team_id"
 
     class Meta:
@@ -205,8 +203,3 @@ class PointEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.item_code} {self.points:+d}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("points entries are append-only; reverse instead")
-        super().save(*args, **kwargs)

@@ -16,7 +16,10 @@ from typing import Any
 from django.conf import settings
 
 from kefu.core import clock
+from kefu.core.actions import action
 from kefu.core.events import event_record
+from kefu.core.models import OutboxMessage
+from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Staff
 
@@ -85,23 +88,45 @@ def publication_due(now: dt.datetime) -> bool:
     return not Event.objects.filter(verb="attendance.published", data__week=monday.isoformat()).exists()
 
 
-def weekly_publish(*, today: dt.date | None = None) -> dict[str, Any]:
-    """Publish last week's attendance; create the red-packet obligations; double overdue ones."""
+@action()
+def weekly_publish(*, actor: Any = None, today: dt.date | None = None) -> dict[str, Any]:
+    """Publish last week's attendance once: the red-packet obligations, the publication event and the
+    robot message are one action; the robot post leaves through the outbox after commit (ADR 0008).
+    The outbox key (one per week) is taken first, so a second publication of the same week — a
+    second worker, the command line — waits for the first and then finds it done."""
     from .selectors import red_packets_open
 
     today = today or clock.today()
     monday = today - dt.timedelta(days=today.weekday() + 7)
+    guard = outbox_put(PUBLICATION, {"week": monday}, key=f"{PUBLICATION}:{monday.isoformat()}")
+    if guard is None:
+        return {"week": monday.isoformat(), "already": True, "robot": False, "doubled": 0, "text": ""}
     staff = list(Staff.objects.filter(active=True).select_related("team").order_by("team__name", "employee_no"))
     rows = weekly_attendance(staff=staff, monday=monday)
     for row in rows:
-        red_packets_from_incidents(staff=row["staff"], incidents=row["incidents"])
+        red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"])
     doubled = red_packets_double_overdue(today=today)
     due = red_packets_open(actor=DEPARTMENT, due_before=today)
     text = publication_text(rows, monday, due)
-    sent = False
+    robot = bool(getattr(settings, "KEFU_DINGTALK_ROBOT_URL", ""))
+    OutboxMessage.objects.filter(pk=guard.pk).update(
+        payload={"week": monday.isoformat(), "title": "上周考勤公布", "text": text, "robot": robot}
+    )
+    event_record(actor=actor, verb="attendance.published", data={"week": monday, "robot": robot, "doubled": doubled})
+    return {"week": monday.isoformat(), "text": text, "robot": robot, "doubled": doubled}
+
+
+PUBLICATION = "attendance.publication"
+
+
+@outbox_handler(PUBLICATION)
+def _deliver_publication(payload: dict[str, Any]) -> None:
+    """After commit: post the publication to the DingTalk group robot (when one is configured)."""
     url = getattr(settings, "KEFU_DINGTALK_ROBOT_URL", "")
-    if url:
-        robot_send(url=url, secret=getattr(settings, "KEFU_DINGTALK_ROBOT_SECRET", ""), title="上周考勤公布", text=text)
-        sent = True
-    event_record(actor=None, verb="attendance.published", data={"week": monday, "robot": sent, "doubled": doubled})
-    return {"week": monday.isoformat(), "text": text, "robot": sent, "doubled": doubled}
+    if url and payload.get("robot") and payload.get("text"):
+        robot_send(
+            url=url,
+            secret=getattr(settings, "KEFU_DINGTALK_ROBOT_SECRET", ""),
+            title=str(payload.get("title") or "上周考勤公布"),
+            text=str(payload["text"]),
+        )

@@ -6,13 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from kefu.core import clock
+from kefu.core.actions import action, is_operator, require
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
-from kefu.core.imports import ImportSummary, check_upload, run_finish, run_start
+from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import ensure_in_scope
 from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
@@ -35,18 +36,14 @@ from .models import (
     RosterEntry,
 )
 
-
-def _require(actor: Any, capability: str) -> None:
-    if not has_capability(actor, capability):
-        raise PermissionDenied()
-
-
+_require = require
 _in_scope = ensure_in_scope
 
 
 # --- roster ---------------------------------------------------------------------------------------
 
 
+@action()
 def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | None, source: str = "manual") -> None:
     """Assign a shift (policy shift code) or a rest day (None) to one staff member on one date."""
     if source == "manual":
@@ -70,6 +67,7 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
     )
 
 
+@action(capability="roster.edit")
 def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
     """Copy a week's roster (Mon–Sun) of the given staff onto another week; returns entries written."""
     _require(actor, "roster.edit")
@@ -80,17 +78,17 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
         staff_id__in=list(staff), date__gte=from_monday, date__lt=from_monday + dt.timedelta(days=7)
     )
     written = 0
-    with transaction.atomic():
-        for entry in source:
-            target = entry.date + (to_monday - from_monday)
-            roster_set(actor=actor, staff=staff[entry.staff_id], date=target, shift_code=entry.shift_code or None)
-            written += 1
+    for entry in source:
+        target = entry.date + (to_monday - from_monday)
+        roster_set(actor=actor, staff=staff[entry.staff_id], date=target, shift_code=entry.shift_code or None)
+        written += 1
     return written
 
 
 # --- punches and make-ups -----------------------------------------------------------------------
 
 
+@action()
 def punch_record(
     *,
     actor: Any,
@@ -99,6 +97,7 @@ def punch_record(
     kind: str = PunchKind.UNKNOWN,
     source: str = PunchSource.API,
     note: str = "",
+    certified_by: Staff | None = None,
 ) -> tuple[Punch, bool]:
     """Store a punch once (the same punch twice is stored once). Returns (punch, created)."""
     at = clock.make_aware(at).replace(microsecond=0)
@@ -107,23 +106,24 @@ def punch_record(
         return existing, False
     try:
         with transaction.atomic():
-            punch = Punch.objects.create(staff=staff, at=at, kind=kind, source=source, note=note[:200])
+            punch = Punch.objects.create(
+                staff=staff, at=at, kind=kind, source=source, note=note[:200], certified_by=certified_by
+            )
     except IntegrityError:
         return Punch.objects.get(staff=staff, at=at, kind=kind, source=source), False
     event_record(actor=actor, verb="punch.recorded", subject=staff, after={"at": at, "kind": kind, "source": source})
     return punch, True
 
 
+@action(capability="attendance.certify", scope=("staff",))
 def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
     """R-WF-6: a supervisor certifies a make-up punch and is recorded as responsible."""
-    _require(actor, "attendance.certify")
-    _in_scope(actor, staff)
     if kind not in {PunchKind.ON, PunchKind.OFF}:
         raise ApplicationError("makeup_kind", "补卡须指明上班或下班 / a make-up is on-duty or off-duty")
     certifier = staff_of(actor)
-    punch, created = punch_record(actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note)
-    if created and certifier is not None:
-        Punch.objects.filter(pk=punch.pk).update(certified_by=certifier)
+    punch, _created = punch_record(
+        actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note, certified_by=certifier
+    )
     event_record(
         actor=actor,
         verb="punch.makeup_certified",
@@ -136,6 +136,7 @@ def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note
 # --- requests (R-WF-8 … R-WF-11) -------------------------------------------------------------------
 
 
+@action(scope=("staff",))
 def request_create(
     *,
     actor: Any,
@@ -157,28 +158,32 @@ def request_create(
         raise ApplicationError("request_kind", f"未知类型 / unknown kind {kind!r}")
     if end_date < start_date or (half_day and end_date != start_date):
         raise ApplicationError("request_dates", "日期无效 / invalid dates")
-    with transaction.atomic():  # a request refused on submission leaves nothing behind
-        request = LeaveRequest.objects.create(
-            staff=staff,
-            kind=kind,
-            start_date=start_date,
-            end_date=end_date,
-            half_day=half_day,
-            reason=reason[:300],
-            emergency=emergency,
-        )
-        event_record(
-            actor=actor,
-            verb="request.created",
-            subject=request,
-            after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency},
-        )
-        if submit:
-            request_submit(actor=actor, request=request)
+    # One action: a request refused on submission leaves nothing behind.
+    request = LeaveRequest.objects.create(
+        staff=staff,
+        kind=kind,
+        start_date=start_date,
+        end_date=end_date,
+        half_day=half_day,
+        reason=reason[:300],
+        emergency=emergency,
+    )
+    event_record(
+        actor=actor,
+        verb="request.created",
+        subject=request,
+        after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency},
+    )
+    if submit:
+        request_submit(actor=actor, request=request)
     return request
 
 
+@action(scope=("request",))
 def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
+    own = staff_of(actor)
+    if own is None or (own.pk != request.staff_id and not has_capability(actor, "statement.view_team")):
+        raise PermissionDenied()
     if request.status != RequestStatus.DRAFT:
         raise ApplicationError("request_state", "只有草稿可以提交 / only a draft can be submitted")
     policy = policy_in_force(request.start_date).document["leave"]
@@ -192,9 +197,10 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
             f"需至少提前{notice}天申请({rule});紧急情况请勾选“紧急”并说明 / "
             f"must be requested {notice} day(s) ahead unless marked emergency",
         )
-    LeaveRequest.objects.filter(pk=request.pk).update(
+    if not LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.DRAFT).update(
         status=RequestStatus.SUBMITTED, submitted_at=clock.now(), late_submission=late
-    )
+    ):
+        raise ApplicationError("request_state", "只有草稿可以提交 / only a draft can be submitted", status=409)
     request.refresh_from_db()
     event_record(
         actor=actor,
@@ -207,29 +213,30 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
 
 
 def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> LeaveRequest:
-    _require(actor, "leave.approve")
-    _in_scope(actor, request.staff)
-    with transaction.atomic():
-        updated = LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.SUBMITTED).update(
-            status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300]
+    updated = LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.SUBMITTED).update(
+        status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300]
+    )
+    if not updated:
+        raise ApplicationError(
+            "request_state", "该申请不在待审批状态 / the request is not awaiting a decision", status=409
         )
-        if not updated:
-            raise ApplicationError("request_state", "该申请不在待审批状态 / the request is not awaiting a decision")
-        request.refresh_from_db()
-        event_record(
-            actor=actor,
-            verb=f"request.{status}",
-            subject=request,
-            before={"status": "submitted"},
-            after={"status": status, "comment": comment},
-        )
+    request.refresh_from_db()
+    event_record(
+        actor=actor,
+        verb=f"request.{status}",
+        subject=request,
+        before={"status": "submitted"},
+        after={"status": status, "comment": comment},
+    )
     return request
 
 
+@action(capability="leave.approve", scope=("request",))
 def request_approve(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     return _decide(actor, request, RequestStatus.APPROVED, comment)
 
 
+@action(capability="leave.approve", scope=("request",))
 def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     if not comment.strip():
         raise ApplicationError("comment_required", "驳回需填写原因 / a rejection needs a comment")
@@ -239,7 +246,8 @@ def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> L
 # --- red packets (R-WF-5) ------------------------------------------------------------------------
 
 
-def red_packets_from_incidents(*, staff: Staff, incidents: list[rules.Incident]) -> int:
+@action()
+def red_packets_from_incidents(*, actor: Any = None, staff: Staff, incidents: list[rules.Incident]) -> int:
     """Create the obligations for incidents that carry a red packet (idempotent)."""
     policy = policy_in_force().document
     created = 0
@@ -262,7 +270,7 @@ def red_packets_from_incidents(*, staff: Staff, incidents: list[rules.Incident])
         if was_created:
             RedPacketEntry.objects.create(packet=packet, kind="due", amount=packet.amount, at=clock.now())
             event_record(
-                actor=None,
+                actor=actor,
                 verb="red_packet.due",
                 subject=packet,
                 after={"amount": packet.amount, "due": packet.due_date, "rule": packet.rule},
@@ -271,19 +279,27 @@ def red_packets_from_incidents(*, staff: Staff, incidents: list[rules.Incident])
     return created
 
 
+@action(scope=("packet",))
 def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
-    """Marked sent by the staff member or their team lead (or the supervisor)."""
+    """Marked sent by the staff member or their team lead (or the supervisor). The amount sent is
+    computed inside the INSERT (due + doubled, read under the packet's row lock), never read first."""
     own = staff_of(actor)
     allowed = own is not None and (own.pk == packet.staff_id or has_capability(actor, "statement.view_team"))
     if not allowed:
         raise PermissionDenied()
-    _in_scope(actor, packet.staff)
-    owed = red_packet_owed(packet)
+    RedPacket.objects.select_for_update().filter(pk=packet.pk).first()
+    table = RedPacketEntry._meta.db_table
     try:
-        with transaction.atomic():
-            RedPacketEntry.objects.create(packet=packet, kind="sent", amount=owed, at=clock.now(), by=actor)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (packet_id, kind, amount, at, by_id) "  # noqa: S608 (table name is ours)
+                f"SELECT %s, 'sent', COALESCE(SUM(amount), 0), %s, %s FROM {table} "
+                "WHERE packet_id = %s AND kind IN ('due', 'doubled')",
+                [packet.pk, clock.now(), actor.pk if getattr(actor, "is_authenticated", False) else None, packet.pk],
+            )
     except IntegrityError as exc:
-        raise ApplicationError("red_packet_sent", "该红包已标记发出 / already marked sent") from exc
+        raise ApplicationError("red_packet_sent", "该红包已标记发出 / already marked sent", status=409) from exc
+    owed = RedPacketEntry.objects.get(packet=packet, kind="sent").amount
     event_record(actor=actor, verb="red_packet.sent", subject=packet, after={"amount": owed})
 
 
@@ -296,32 +312,36 @@ def red_packets_double_overdue(*, today: dt.date) -> int:
     """R-WF-5: a packet not marked sent by its due Monday is doubled (once)."""
     multiplier = int(policy_in_force(today).document["attendance"]["red_packet_overdue_multiplier"])
     overdue = RedPacket.objects.filter(due_date__lt=today).exclude(entries__kind__in=["sent", "doubled"])
-    count = 0
-    for packet in overdue:
-        extra = packet.amount * (multiplier - 1)
-        try:
-            with transaction.atomic():
-                RedPacketEntry.objects.create(packet=packet, kind="doubled", amount=extra, at=clock.now())
-        except IntegrityError:
-            continue
-        event_record(
-            actor=None,
-            verb="red_packet.doubled",
-            subject=packet,
-            after={"owed": packet.amount + extra, "multiplier": multiplier},
-        )
-        count += 1
-    return count
+    return sum(_red_packet_double(actor=None, packet=packet, multiplier=multiplier) for packet in overdue)
+
+
+@action()
+def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int:
+    extra = packet.amount * (multiplier - 1)
+    RedPacket.objects.select_for_update().filter(pk=packet.pk).first()
+    if packet.entries.filter(kind="sent").exists():
+        return 0
+    try:
+        with transaction.atomic():
+            RedPacketEntry.objects.create(packet=packet, kind="doubled", amount=extra, at=clock.now())
+    except IntegrityError:
+        return 0
+    event_record(
+        actor=actor,
+        verb="red_packet.doubled",
+        subject=packet,
+        after={"owed": packet.amount + extra, "multiplier": multiplier},
+    )
+    return 1
 
 
 # --- points (R-WF-15 … R-WF-17) -----------------------------------------------------------------
 
 
+@action(capability="points.record", scope=("staff",))
 def points_record(
     *, actor: Any, staff: Staff, item_code: str, note: str = "", at: dt.datetime | None = None
 ) -> PointEntry:
-    _require(actor, "points.record")
-    _in_scope(actor, staff)
     when = at or clock.now()
     items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
     item = items.get(item_code)
@@ -345,9 +365,8 @@ def points_record(
     return entry
 
 
+@action(capability="points.record", scope=("entry",))
 def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
-    _require(actor, "points.record")
-    _in_scope(actor, entry.staff)
     if entry.reverses_id is not None:
         raise ApplicationError("points_reversal", "冲销记录不能再冲销 / a reversal cannot be reversed")
     try:
@@ -363,7 +382,7 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
                 reverses=entry,
             )
     except IntegrityError as exc:
-        raise ApplicationError("points_reversal", "该记录已冲销 / already reversed") from exc
+        raise ApplicationError("points_reversal", "该记录已冲销 / already reversed", status=409) from exc
     event_record(
         actor=actor,
         verb="points.reversed",
@@ -376,28 +395,39 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
 # --- DingTalk import -------------------------------------------------------------------------------
 
 
+@action(atomic=False)
 def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
-    """Import a DingTalk 每日统计 or 原始记录 export: roster, punches, make-ups, approved leave."""
+    """Import a DingTalk 每日统计 or 原始记录 export: roster, punches, make-ups, leave.
+
+    A signed-in actor needs ``attendance.import`` and imports only the people in their scope (others
+    are reported by row); leave arrives approved only when the actor may approve leave, otherwise
+    it waits in the approvals inbox. The command line (a system actor) is the server's operator.
+    """
+    operator = is_operator(actor)
+    if not operator:
+        _require(actor, "attendance.import")
     check_upload(data, file_name)
     try:
         parsed = parse_attendance(data)
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
-    run = run_start(kind="attendance", file_name=file_name, data=data, actor=actor, params={})
-    summary = ImportSummary(fmt=parsed.fmt)
-    for err in parsed.errors:
-        summary.fail(err.row, err.reason)
-    with transaction.atomic():
-        _import_parsed(actor, parsed, summary)
-    run_finish(run, summary, actor=actor)
+    may_approve = operator or has_capability(actor, "leave.approve")
+    with import_run(kind="attendance", file_name=file_name, data=data, actor=actor, params={}) as summary:
+        summary.fmt = parsed.fmt
+        for err in parsed.errors:
+            summary.fail(err.row, err.reason)
+        with transaction.atomic(durable=True):
+            _import_parsed(actor, parsed, summary, scoped=not operator, may_approve=may_approve)
     return summary
 
 
 class _People:
-    """Match DingTalk people to staff: by UserId, then 工号, then name."""
+    """Match DingTalk people to staff: by UserId, then 工号, then name; refuse people outside the
+    importing actor's scope (reported on their row)."""
 
-    def __init__(self) -> None:
+    def __init__(self, actor: Any, scoped: bool) -> None:
         staff = list(Staff.objects.all())
+        self.allowed = set(Staff.objects.restrict(actor).values_list("pk", flat=True)) if scoped else None
         self.by_user = {s.dingtalk_user_id: s for s in staff if s.dingtalk_user_id}
         self.by_no = {s.employee_no: s for s in staff}
         by_name: dict[str, list[Staff]] = {}
@@ -406,6 +436,12 @@ class _People:
         self.by_name = by_name
 
     def find(self, user_id: str, employee_no: str, name: str) -> Staff:
+        staff = self._match(user_id, employee_no, name)
+        if self.allowed is not None and staff.pk not in self.allowed:
+            raise ValueError(f"不在你的管理范围: {name} / {name} is not in your team")
+        return staff
+
+    def _match(self, user_id: str, employee_no: str, name: str) -> Staff:
         if user_id and user_id in self.by_user:
             return self.by_user[user_id]
         if employee_no and employee_no in self.by_no:
@@ -418,8 +454,10 @@ class _People:
         raise ValueError(f"找不到员工: {name} (UserId {user_id or '—'}) / unknown person")
 
 
-def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary) -> None:
-    people = _People()
+def _import_parsed(
+    actor: Any, parsed: ParsedAttendance, summary: ImportSummary, *, scoped: bool, may_approve: bool
+) -> None:
+    people = _People(actor, scoped)
     supervisor = Staff.objects.filter(position=Position.SUPERVISOR, active=True).order_by("pk").first()
     tz = clock.local_tz()
     rows: list[tuple[int, Staff, Any]] = []
@@ -491,10 +529,11 @@ def _import_parsed(actor: Any, parsed: ParsedAttendance, summary: ImportSummary)
                             start_date=item.date,
                             end_date=item.date,
                             reason=item.approval[:300] or f"钉钉:{item.leave_kind}",
-                            status=RequestStatus.APPROVED,
+                            status=RequestStatus.APPROVED if may_approve else RequestStatus.SUBMITTED,
                             submitted_at=clock.now(),
-                            decided_at=clock.now(),
-                            comment="钉钉审批通过 / approved in DingTalk",
+                            decided_at=clock.now() if may_approve else None,
+                            decided_by=actor if may_approve and getattr(actor, "is_authenticated", False) else None,
+                            comment="钉钉审批通过 / approved in DingTalk" if may_approve else "",
                             source="dingtalk",
                             external_ref=ref,
                         )

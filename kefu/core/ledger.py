@@ -1,0 +1,99 @@
+"""Ledgers: tables that only ever grow (events, policy versions, money lines, red-packet and point
+entries, agent charges).
+
+Three locks, each tested: the model refuses ``save()`` of an existing row and ``delete()``; the
+queryset refuses ``update()`` and ``delete()`` (so ``bulk_update`` and admin bulk actions fail too);
+on PostgreSQL a trigger refuses UPDATE and DELETE from any client, raw SQL included.
+A ledger row that carries a one-time decision (a refund's requested → approved/rejected) changes
+only through its queryset's ``decide`` method, and the trigger allows exactly that transition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .models import AppendOnlyError
+from .scoping import RestrictedQuerySet
+
+
+class AppendOnlyMixin:
+    _ledger_name = "ledger"
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self.model._meta.verbose_name_plural} are append-only")  # type: ignore[attr-defined]
+
+    def _raw_update(self, **kwargs: Any) -> int:
+        """For the one allowed transition of a decision-carrying ledger (see ``decide``)."""
+        return models.QuerySet.update(self, **kwargs)  # type: ignore[arg-type]
+
+
+class LedgerQuerySet(AppendOnlyMixin, models.QuerySet[Any]):
+    pass
+
+
+class ScopedLedgerQuerySet(AppendOnlyMixin, RestrictedQuerySet[Any]):
+    pass
+
+
+class LedgerModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError(f"{self._meta.verbose_name_plural} are append-only")
+
+
+_FUNCTION = """
+CREATE OR REPLACE FUNCTION kefu_ledger_refuse() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'kefu: % is append-only (% refused)', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def refuse_changes_sql(table: str, *, when: str | None = None) -> list[str]:
+    """SQL for a PostgreSQL trigger that refuses UPDATE and DELETE on ``table`` (``when``: an
+    optional condition on OLD/NEW under which an UPDATE is refused; DELETE is always refused)."""
+    name = f"{table}_append_only"
+    update_when = f" WHEN (NOT ({when}))" if when else ""
+    return [
+        _FUNCTION,
+        f"DROP TRIGGER IF EXISTS {name}_upd ON {table};",
+        f"DROP TRIGGER IF EXISTS {name}_del ON {table};",
+        f"CREATE TRIGGER {name}_upd BEFORE UPDATE ON {table} FOR EACH ROW{update_when} "
+        f"EXECUTE FUNCTION kefu_ledger_refuse();",
+        f"CREATE TRIGGER {name}_del BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION kefu_ledger_refuse();",
+    ]
+
+
+def ledger_triggers(specs: list[tuple[str, str | None]]) -> Any:
+    """A migration operation installing the triggers on PostgreSQL (other databases: nothing)."""
+    from django.db import migrations
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table, when in specs:
+            for statement in refuse_changes_sql(table, when=when):
+                schema_editor.execute(statement, params=None)
+
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table, _when in specs:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_upd ON {table};")
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_del ON {table};")
+
+    return migrations.RunPython(forwards, backwards)
