@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -12,14 +13,15 @@ from django.test.utils import CaptureQueriesContext
 
 from kefu.core import clock
 from kefu.core.events import SystemActor
-from kefu.org.models import Staff
+from kefu.org.models import Position, Staff
 from kefu.workforce import services
-from kefu.workforce.models import LeaveRequest, PointEntry, RosterEntry
+from kefu.workforce.models import LeaveRequest, PointEntry, Punch, RosterEntry
 
-from .conftest import PASSWORD, World
+from .conftest import PASSWORD, World, _person
 from .factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
+SYSTEM = SystemActor(label="test")
 
 
 def _client(username: str) -> Client:
@@ -91,19 +93,61 @@ def test_team_lead_edits_the_roster_cell_with_htmx(world: World) -> None:
 
 
 def test_statement_pages_and_exports(world: World) -> None:
-    lead = _client("lead_a")
+    boss = _client("boss")
     month = _month()
-    html = lead.get(f"/attendance/statement/?month={month}").content.decode()
+    team_a = world.team_a.pk
+    html = boss.get(f"/attendance/statement/?month={month}&team={team_a}").content.decode()
     agent = Staff.objects.get(user=world.agent_a)
     staff_b = Staff.objects.get(user=world.agent_b)
     assert agent.employee_no in html and staff_b.employee_no not in html
-    data = json.loads(lead.get(f"/attendance/statement/?month={month}&format=json").content)
+    data = json.loads(boss.get(f"/attendance/statement/?month={month}&team={team_a}&format=json").content)
     assert {s["employee_no"] for s in data["staff"]} == {s.employee_no for s in Staff.objects.filter(team=world.team_a)}
-    xlsx = lead.get(f"/attendance/statement/?month={month}&format=xlsx")
+    xlsx = boss.get(f"/attendance/statement/?month={month}&format=xlsx")
     assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats") and xlsx.content[:2] == b"PK"
-    assert lead.get(f"/attendance/staff/{agent.pk}/").status_code == 200
-    assert lead.get(f"/attendance/staff/{staff_b.pk}/").status_code == 404
-    assert _client("agent_a").get(f"/attendance/staff/{Staff.objects.get(user=world.lead_a).pk}/").status_code == 404
+    assert boss.get(f"/attendance/staff/{agent.pk}/").status_code == 200
+
+
+def test_pay_is_private_to_the_person_the_supervisor_and_the_deputy(world: World) -> None:
+    """Statements and base salary (SPEC §11): a team lead and a colleague see neither, pages and API alike."""
+    agent = Staff.objects.get(user=world.agent_a)
+    Staff.objects.filter(pk=agent.pk).update(base_salary=Decimal("4321.00"))
+    lead = _client("lead_a")
+    month = _month()
+    assert lead.get(f"/attendance/statement/?month={month}").status_code == 403
+    assert lead.get(f"/attendance/statement/?month={month}&format=csv").status_code == 403
+    assert lead.get(f"/attendance/staff/{agent.pk}/").status_code == 404
+    assert lead.get(f"/api/v1/attendance/statement?month={month}").status_code == 403
+    assert "4321" not in lead.get(f"/staff/{agent.pk}/").content.decode()
+    rows = lead.get("/api/v1/staff").json()["items"]
+    assert {r["employee_no"]: r["base_salary"] for r in rows}[agent.employee_no] is None
+    assert lead.get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] is None
+    # the person sees their own
+    own = _client("agent_a")
+    assert own.get(f"/attendance/staff/{agent.pk}/").status_code == 200
+    assert "4321" in own.get(f"/staff/{agent.pk}/").content.decode()
+    assert own.get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] == "4321.00"
+    assert own.get(f"/attendance/staff/{Staff.objects.get(user=world.lead_a).pk}/").status_code == 404
+    # the supervisor sees everyone's
+    assert _client("boss").get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] == "4321.00"
+    assert "4321" in _client("boss").get(f"/staff/{agent.pk}/").content.decode()
+
+
+def test_raw_punches_and_leave_reasons_stay_with_the_person_and_their_lead(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    colleague = _person(Position.AFTERSALES, world.team_a, "colleague_a")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 17, 8, 31), kind="on")
+    lead_rows = _client("lead_a").get("/api/v1/punches").json()["items"]
+    assert [r["staff_id"] for r in lead_rows] == [agent.pk]
+    assert len(_client("agent_a").get("/api/v1/punches").json()["items"]) == 1
+    assert _client("colleague_a").get("/api/v1/punches").json()["items"] == []  # same team, not theirs
+    request = LeaveRequest.objects.create(
+        staff=agent, kind="personal", start_date=dt.date(2026, 12, 20), end_date=dt.date(2026, 12, 20), reason="看病"
+    )
+    assert LeaveRequest.objects.restrict(world.lead_a).filter(pk=request.pk).exists()
+    assert LeaveRequest.objects.restrict(world.supervisor).filter(pk=request.pk).exists()
+    assert not LeaveRequest.objects.restrict(colleague).filter(pk=request.pk).exists()
+    assert not LeaveRequest.objects.restrict(world.agent_b).filter(pk=request.pk).exists()
+    assert not Punch.objects.restrict(world.agent_b).exists()
 
 
 def test_supervisor_records_an_inspection_and_the_lead_sees_the_daily_summary(world: World) -> None:

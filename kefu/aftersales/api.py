@@ -8,14 +8,13 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from kefu.api.pagination import CursorPage
-from kefu.commerce.models import Order
+from kefu.commerce.selectors import access_order_by_id
 from kefu.core.errors import ApplicationError
 from kefu.core.policy_store import policy_in_force
-from kefu.core.scoping import access_object
+from kefu.org.selectors import access_shop_by_id
 from kefu.policies import aftersales as rules
 
 from . import selectors, services
-from .models import CaseStatus
 
 router = Router(tags=["after-sales"])
 
@@ -121,9 +120,7 @@ def evaluate(request: HttpRequest, facts: FactsIn) -> object:
 def push_refunds(request: HttpRequest, payload: RefundRecordsIn) -> object:
     """Push platform refund records (``taobao.refunds.receive.get`` fields, ``timeout`` = the platform's reply
     deadline): one case per refund, idempotent by ``refund_id``; bad records are reported by index."""
-    from kefu.org.models import Shop
-
-    shop = access_object(request.user, Shop.objects.all(), pk=payload.shop)
+    shop = access_shop_by_id(request.user, payload.shop)
     created = updated = 0
     failed: list[dict[str, Any]] = []
     for index, record in enumerate(payload.refunds):
@@ -158,7 +155,7 @@ def get_case(request: HttpRequest, case_id: int) -> object:
 
 @router.post("/aftersales/cases", response=CaseOut)
 def open_case(request: HttpRequest, payload: CaseIn) -> object:
-    order = access_object(request.user, Order.objects.select_related("shop"), pk=payload.order_id)
+    order = access_order_by_id(request.user, payload.order_id)
     return services.case_open(
         actor=request.user,
         case_type=payload.case_type,
@@ -173,10 +170,7 @@ def open_case(request: HttpRequest, payload: CaseIn) -> object:
 def transition(request: HttpRequest, case_id: int, payload: TransitionIn | None = None) -> object:
     payload = payload or TransitionIn()
     case = selectors.case_get(actor=request.user, case_id=case_id)
-    status = (
-        CaseStatus.objects.filter(name=payload.status).first()
-        or CaseStatus.objects.filter(category=payload.status).order_by("-default_for_category").first()
-    )
+    status = selectors.case_status_named(payload.status)
     if status is None:
         raise ApplicationError("unknown_status", f"unknown status {payload.status!r}")
     return services.case_transition(actor=request.user, case=case, status=status)

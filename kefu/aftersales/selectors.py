@@ -13,7 +13,17 @@ from kefu.core import clock
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.scoping import access_object
 
-from .models import Case, Category, CourierClaim, Evidence, MoneyKind, MoneyLine, MoneyStatus, NegativeReview
+from .models import (
+    Case,
+    CaseStatus,
+    Category,
+    CourierClaim,
+    Evidence,
+    MoneyKind,
+    MoneyLine,
+    MoneyStatus,
+    NegativeReview,
+)
 
 
 @dataclass(frozen=True)
@@ -156,3 +166,37 @@ def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> di
         "overdue_count": overdue_qs.count(),
         "reviews": reviews.count(),
     }
+
+
+def case_statuses() -> list[CaseStatus]:
+    """The status labels (admin data, not scoped: they say nothing about any case)."""
+    return list(CaseStatus.objects.order_by("position", "pk"))
+
+
+def case_status_by_id(status_id: Any) -> CaseStatus:
+    from django.http import Http404
+
+    status = CaseStatus.objects.filter(pk=status_id if isinstance(status_id, int) else 0).first()
+    if status is None:
+        raise Http404("no such status")
+    return status
+
+
+def case_status_named(name: str) -> CaseStatus | None:
+    """A label by its name, or the default label of a category."""
+    return (
+        CaseStatus.objects.filter(name=name).first()
+        or CaseStatus.objects.filter(category=name).order_by("-default_for_category", "position").first()
+    )
+
+
+def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
+    open_cases = Case.objects.restrict(actor).exclude(category__in=[Category.RESOLVED, Category.CLOSED])
+    counts = {"breached": open_cases.filter(breached=True).count()}
+    if staff is not None:
+        counts["mine"] = open_cases.filter(owner=staff).count()
+    return counts
+
+
+def refunds_awaiting_count(*, actor: Any) -> int:
+    return MoneyLine.objects.restrict(actor).filter(status=MoneyStatus.REQUESTED).count()

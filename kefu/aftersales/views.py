@@ -8,25 +8,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.commerce.models import Order
+from kefu.commerce.selectors import access_order_by_id, find_order_by_no
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import date_param, int_param
-from kefu.core.scoping import access_object
 from kefu.org import selectors as org
-from kefu.org.models import Shop
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import PLAYBOOKS
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
 from . import selectors, services
-from .models import Case, CaseStatus, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
+from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
 from .report import report_xlsx
 
 FACT_FIELDS = [
@@ -93,15 +91,12 @@ def _facts_from_post(post: Any) -> dict[str, Any]:
 def case_new(request: HttpRequest) -> HttpResponse:
     order = None
     if request.GET.get("order") or request.POST.get("order"):
-        order = access_object(
-            request.user,
-            Order.objects.select_related("shop"),
-            pk=int_param(request.GET.get("order") or request.POST.get("order")) or 0,
-        )
+        order = access_order_by_id(request.user, int_param(request.GET.get("order") or request.POST.get("order")))
     if request.method == "POST":
         shop = None
         if order is None:
-            shop = Shop.objects.restrict(request.user).filter(pk=int_param(request.POST.get("shop")) or 0).first()
+            shop_id = int_param(request.POST.get("shop"))
+            shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
         try:
             case = services.case_open(
                 actor=request.user,
@@ -136,7 +131,9 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(actor=request.user, case_id=case_id)
     decision = services.case_decision(case)
     statuses = [
-        s for s in CaseStatus.objects.all() if services.case_can_transition(case, s.category) and s.pk != case.status_id
+        s
+        for s in selectors.case_statuses()
+        if services.case_can_transition(case, s.category) and s.pk != case.status_id
     ]
     steps = [(code, label, case.checklist.get(code)) for code, label in PLAYBOOKS[case.case_type]]
     return render(
@@ -191,9 +188,7 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    status = CaseStatus.objects.filter(pk=int_param(request.POST.get("status")) or 0).first()
-    if status is None:
-        raise Http404("no such status")
+    status = selectors.case_status_by_id(int_param(request.POST.get("status")))
     try:
         services.case_transition(actor=request.user, case=case, status=status, note=request.POST.get("note", ""))
     except ApplicationError as exc:
@@ -371,8 +366,9 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
 def reviews(request: HttpRequest) -> HttpResponse:
     day = date_param(request.GET.get("day")) or clock.today()
     if request.method == "POST":
-        shop = Shop.objects.restrict(request.user).filter(pk=int_param(request.POST.get("shop")) or 0).first()
-        order = Order.objects.restrict(request.user).filter(order_no=request.POST.get("order_no", "").strip()).first()
+        shop_id = int_param(request.POST.get("shop"))
+        shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
+        order = find_order_by_no(request.user, request.POST.get("order_no", ""), shop_id=shop_id)
         try:
             if shop is None:
                 raise ApplicationError("review_shop", _("Choose a shop."))

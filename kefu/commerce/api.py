@@ -10,9 +10,8 @@ from ninja.files import UploadedFile
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
-from kefu.core.scoping import access_object
-from kefu.org.models import Shop
 from kefu.org.permissions import has_capability
+from kefu.org.selectors import access_shop_by_id
 
 from . import selectors
 from .services import orders_import, orders_push
@@ -143,7 +142,7 @@ def import_orders(request: HttpRequest, shop: Form[int], file: File[UploadedFile
     """Import a Taobao/Tmall order export (CSV or XLSX) into a shop in your scope."""
     if not has_capability(request.user, "orders.import"):
         raise ApplicationError("permission_denied", "需要导入权限 / orders.import required", status=403)
-    target = access_object(request.user, Shop.objects.all(), pk=shop)
+    target = access_shop_by_id(request.user, shop)
     data = file.read()
     return orders_import(actor=request.user, shop=target, data=data, file_name=file.name or "orders.csv").as_dict()
 
@@ -158,7 +157,7 @@ def push_orders(request: HttpRequest, payload: OrderPushIn) -> object:
     """Push orders as JSON (SPEC §2): idempotent by (shop, order no.), changes recorded, bad records by number."""
     if not has_capability(request.user, "orders.import"):
         raise ApplicationError("permission_denied", "需要导入权限 / orders.import required", status=403)
-    target = access_object(request.user, Shop.objects.all(), pk=payload.shop)
+    target = access_shop_by_id(request.user, payload.shop)
     return orders_push(actor=request.user, shop=target, orders=payload.orders).as_dict()
 
 

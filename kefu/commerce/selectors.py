@@ -87,3 +87,15 @@ def customer_orders(*, actor: Any, customer: Customer, limit: int = 50) -> list[
     return list(
         Order.objects.restrict(actor).filter(customer=customer).select_related("shop").order_by("-ordered_at")[:limit]
     )
+
+
+def access_order_by_id(actor: Any, order_id: Any) -> Order:
+    return access_object(actor, Order.objects.select_related("shop"), pk=order_id)
+
+
+def find_order_by_no(actor: Any, order_no: str, *, shop_id: int | None = None) -> Order | None:
+    """An order named by its number in a form (optional there): None when absent or outside the scope."""
+    qs = Order.objects.restrict(actor).filter(order_no=order_no.strip())
+    if shop_id:
+        qs = qs.filter(shop_id=shop_id)
+    return qs.first() if order_no.strip() else None

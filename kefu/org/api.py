@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
@@ -23,6 +24,10 @@ class ShopOut(Schema):
     platform: str
     active: bool
 
+    @staticmethod
+    def resolve_base_salary(obj: Any) -> Decimal | None:
+        return getattr(obj, "visible_salary", None)
+
 
 class TeamOut(Schema):
     id: int
@@ -36,10 +41,16 @@ class StaffOut(Schema):
     name: str
     position: str
     team_id: int | None
-    base_salary: Decimal
+    base_salary: Decimal | None = Field(
+        None, description="Only for the person, the supervisor and the deputy; null for everyone else."
+    )
     dingtalk_user_id: str
     hire_date: dt.date | None
     active: bool
+
+    @staticmethod
+    def resolve_base_salary(obj: Any) -> Decimal | None:
+        return getattr(obj, "visible_salary", None)
 
 
 class ImportSummaryOut(Schema):

@@ -30,6 +30,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "points.record": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # see the statements of others (team leads see their team's)
     "statement.view_team": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    # pay: others' base salary and monthly statements (one's own are always visible)
+    "pay.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

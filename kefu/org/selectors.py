@@ -9,7 +9,7 @@ from django.db.models import Count, Prefetch, Q
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.scoping import access_object
 
-from .models import Shop, Staff, Team
+from .models import ApiToken, Shop, Staff, Team
 
 
 def shop_list(*, actor: Any) -> list[Shop]:
@@ -53,14 +53,64 @@ def staff_list(
         qs = qs.filter(position=position)
     if q:
         qs = qs.filter(Q(employee_no=q.strip()) | Q(name__icontains=q.strip()))
-    return keyset_page(qs, key="id", descending=False, cursor=cursor, limit=limit)
+    page = keyset_page(qs, key="id", descending=False, cursor=cursor, limit=limit)
+    _mark_pay(actor, page.items)
+    return page
 
 
 def staff_get(*, actor: Any, staff_id: int) -> Staff:
-    return access_object(actor, Staff.objects.select_related("team", "user"), pk=staff_id)
+    staff = access_object(actor, Staff.objects.select_related("team", "user"), pk=staff_id)
+    _mark_pay(actor, [staff])
+    return staff
+
+
+def pay_visible(actor: Any, staff: Staff) -> bool:
+    """Base salary and statements: the person, the supervisor and the deputy (SPEC §11)."""
+    from .permissions import has_capability
+
+    return bool(staff.user_id and staff.user_id == getattr(actor, "pk", None)) or has_capability(actor, "pay.view")
+
+
+def _mark_pay(actor: Any, staff: list[Staff]) -> None:
+    """Set ``visible_salary`` on each row: the salary where the actor may see it, else None."""
+    from .permissions import has_capability
+
+    everyone = has_capability(actor, "pay.view")
+    for member in staff:
+        own = bool(member.user_id and member.user_id == getattr(actor, "pk", None))
+        member.visible_salary = member.base_salary if everyone or own else None  # type: ignore[attr-defined]
 
 
 def staff_of(user: Any) -> Staff | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Staff.objects.select_related("team").filter(user_id=user.pk).first()
+
+
+# --- ids that arrive in request bodies: resolved in the actor's scope or 404 ---------------------
+
+
+def access_shop_by_id(actor: Any, shop_id: Any) -> Shop:
+    return access_object(actor, Shop.objects.all(), pk=shop_id)
+
+
+def access_staff_by_id(actor: Any, staff_id: Any) -> Staff:
+    return access_object(actor, Staff.objects.select_related("team", "user"), pk=staff_id)
+
+
+def access_staff_by_employee_no(actor: Any, employee_no: Any) -> Staff:
+    return access_object(actor, Staff.objects.select_related("team"), employee_no=str(employee_no))
+
+
+def api_tokens_of(user: Any) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user_id=user.pk or 0))
+
+
+def access_own_token_by_id(user: Any, token_id: Any) -> ApiToken:
+    """A token is only ever its owner's: someone else's token id is "not found"."""
+    from django.http import Http404
+
+    token = ApiToken.objects.filter(user_id=user.pk or 0, pk=token_id if isinstance(token_id, int) else 0).first()
+    if token is None:
+        raise Http404("not found")
+    return token

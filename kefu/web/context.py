@@ -37,7 +37,7 @@ NAVIGATION: list[tuple[Any, list[tuple[Any, str, str | None]]]] = [
         [
             (_("My attendance"), "attendance:mine", None),
             (_("Team attendance"), "attendance:team", "statement.view_team"),
-            (_("Monthly statement"), "attendance:statement_export", "statement.view_team"),
+            (_("Monthly statement"), "attendance:statement_export", "pay.view"),
             (_("Approvals"), "attendance:approvals", "leave.approve"),
             (_("Red packets"), "attendance:red_packets", None),
             (_("Points and inspections"), "attendance:points", None),

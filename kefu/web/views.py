@@ -22,15 +22,15 @@ from kefu.commerce import selectors as commerce
 from kefu.commerce.services import order_remark_set, orders_import
 from kefu.commerce.tasks import orders_import_task
 from kefu.core import clock, context, throttle
+from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.models import Event, ImportRun
 from kefu.core.pagination import keyset_page
 from kefu.core.params import date_param, int_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
 from kefu.org import selectors as org
-from kefu.org.models import ApiToken, Position, Shop
+from kefu.org.models import Position, Shop
 from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import, token_create, token_revoke
 from kefu.policies import handbook
@@ -101,32 +101,32 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
     """What waits for this person today: one count query per item, each linking to its list."""
-    from kefu.aftersales.models import Case, MoneyLine
-    from kefu.workforce.models import LeaveRequest, RedPacket
+    from kefu.aftersales import selectors as aftersales
+    from kefu.workforce import selectors as workforce
 
     user = request.user
     items: list[dict[str, Any]] = []
-    open_cases = Case.objects.restrict(user).exclude(category__in=["resolved", "closed"])
+    cases = aftersales.open_case_counts(actor=user, staff=staff)
     if staff is not None:
         items.append(
             {
                 "label": _("My open after-sales cases"),
                 "url": reverse("aftersales:inbox") + "?mine=1",
-                "n": open_cases.filter(owner=staff).count(),
+                "n": cases["mine"],
             }
         )
         items.append(
             {
                 "label": _("My red packets to send"),
                 "url": reverse("attendance:mine"),
-                "n": RedPacket.objects.filter(staff=staff).exclude(entries__kind="sent").count(),
+                "n": workforce.red_packets_unsent_count(staff=staff),
             }
         )
     items.append(
         {
             "label": _("Cases past their deadline"),
             "url": reverse("aftersales:inbox") + "?overdue=1",
-            "n": open_cases.filter(breached=True).count(),
+            "n": cases["breached"],
         }
     )
     if has_capability(user, "refund.approve"):
@@ -134,7 +134,7 @@ def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
             {
                 "label": _("Refunds awaiting approval"),
                 "url": reverse("aftersales:refunds"),
-                "n": MoneyLine.objects.restrict(user).filter(status="requested").count(),
+                "n": aftersales.refunds_awaiting_count(actor=user),
             }
         )
     if has_capability(user, "leave.approve"):
@@ -142,7 +142,7 @@ def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
             {
                 "label": _("Rest and leave requests to decide"),
                 "url": reverse("attendance:approvals"),
-                "n": LeaveRequest.objects.restrict(user).filter(status="submitted").count(),
+                "n": workforce.requests_awaiting_count(actor=user),
             }
         )
     return items
@@ -326,10 +326,7 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
 
 
 def _import_runs(request: HttpRequest) -> Any:
-    qs = ImportRun.objects.select_related("actor")
-    if has_capability(request.user, "org.manage"):
-        return qs
-    return qs.filter(actor_id=request.user.pk)
+    return core_selectors.import_runs(actor=request.user, everyone=has_capability(request.user, "org.manage"))
 
 
 @login_required
@@ -343,7 +340,7 @@ def imports(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if form.cleaned_data["kind"] == "orders" and upload.size > settings.KEFU_IMPORT_ASYNC_BYTES:
-            shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
+            shop = org.access_shop_by_id(request.user, form.cleaned_data["shop"])
             _queue_orders_import(request, shop, upload)
             messages.success(
                 request,
@@ -361,7 +358,7 @@ def imports(request: HttpRequest) -> HttpResponse:
                 require_capability(request, "attendance.import")
                 summary = attendance_import(actor=request.user, data=data, file_name=upload.name)
             else:
-                shop = Shop.objects.restrict(request.user).get(pk=form.cleaned_data["shop"])
+                shop = org.access_shop_by_id(request.user, form.cleaned_data["shop"])
                 summary = orders_import(actor=request.user, shop=shop, data=data, file_name=upload.name)
         except ApplicationError as exc:
             form.add_error("file", exc.message)
@@ -481,10 +478,8 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def audit(request: HttpRequest) -> HttpResponse:
     require_capability(request, "audit.view")
-    qs = Event.objects.select_related("actor", "subject_type")
-    verb = request.GET.get("verb", "").strip()
-    if verb:
-        qs = qs.filter(verb__startswith=verb)
+    verb = request.GET.get("verb", "").strip()[:64]
+    qs = core_selectors.audit_events(verb=verb)
     page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
     return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
 
@@ -495,14 +490,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
     secret = None
     if request.method == "POST":
         if request.POST.get("revoke"):
-            token = ApiToken.objects.filter(
-                user_id=request.user.pk or 0, pk=int_param(request.POST["revoke"]) or 0
-            ).first()
-            if token is None:
-                raise Http404("not found")
+            token = org.access_own_token_by_id(request.user, int_param(request.POST["revoke"]))
             token_revoke(actor=request.user, token=token)
             messages.success(request, _("Token revoked."))
             return redirect("web:tokens")
         secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
-    own = ApiToken.objects.filter(user_id=request.user.pk or 0)
+    own = org.api_tokens_of(request.user)
     return render(request, "web/tokens.html", {"tokens": own, "secret": secret})

@@ -9,12 +9,10 @@ from kefu.api.pagination import CursorPage
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.pagination import keyset_page
-from kefu.core.scoping import access_object
-from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
+from kefu.org.selectors import access_staff_by_employee_no
 
 from . import selectors, services
-from .models import Punch
 
 router = Router(tags=["workforce"])
 
@@ -47,7 +45,7 @@ def list_punches(
     cursor: str | None = None,
     limit: int = 100,
 ) -> object:
-    qs = Punch.objects.restrict(request.user)
+    qs = selectors.punches(actor=request.user)
     if staff:
         qs = qs.filter(staff_id=staff)
     if date_from:
@@ -64,7 +62,7 @@ def push_punch(request: HttpRequest, payload: PunchIn) -> object:
         raise ApplicationError("permission_denied", "需要考勤导入权限 / attendance.import required", status=403)
     if payload.kind not in {"on", "off", "unknown"}:
         raise ApplicationError("punch_kind", "kind must be on, off or unknown")
-    staff = access_object(request.user, Staff.objects.all(), employee_no=payload.employee_no)
+    staff = access_staff_by_employee_no(request.user, payload.employee_no)
     punch, created = services.punch_record(actor=request.user, staff=staff, at=payload.at, kind=payload.kind)
     return {"punch": punch, "created": created}
 
@@ -74,8 +72,8 @@ def statement(request: HttpRequest, month: str | None = None, team: int | None =
     """The monthly statement (SPEC §3.6) of the staff in your scope, as JSON."""
     from .forms import parse_month
 
-    if not has_capability(request.user, "statement.view_team"):
-        raise ApplicationError("permission_denied", "statement.view_team required", status=403)
+    if not has_capability(request.user, "pay.view"):
+        raise ApplicationError("permission_denied", "pay.view required (statements are private)", status=403)
     year, number = parse_month(month)
     staff = selectors.visible_staff(actor=request.user, team=team)
     return selectors.statement_document(staff=staff, year=year, month=number)

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
-from kefu.core.scoping import RestrictedQuerySet
-from kefu.org.models import Staff
+from kefu.core.scoping import RestrictedQuerySet, Scope
+from kefu.org.models import Position, Staff
+
+
+def own_or_led_team(qs: RestrictedQuerySet[Any], scope: Scope) -> RestrictedQuerySet[Any]:
+    """Personal records (raw punches, leave requests and their reasons): the person and their team
+    lead; supervisors and the deputy see every team (the scope says so before this hook runs)."""
+    if scope.position == Position.TEAM_LEAD:
+        return qs.filter(staff__team_id__in=scope.team_ids)
+    return qs.filter(staff_id=scope.staff_id or 0)
 
 
 class RosterEntry(models.Model):
@@ -59,7 +68,7 @@ class Punch(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
-    scope_team_path = "staff__team_id"
+    restrict_queryset = staticmethod(own_or_led_team)
 
     class Meta:
         ordering = ["at", "id"]
@@ -111,7 +120,7 @@ class LeaveRequest(models.Model):
     external_ref = models.CharField(max_length=200, blank=True, db_index=True)
 
     objects = RestrictedQuerySet.as_manager()
-    scope_team_path = "staff__team_id"
+    restrict_queryset = staticmethod(own_or_led_team)
 
     class Meta:
         ordering = ["-start_date", "-id"]

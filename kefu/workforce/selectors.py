@@ -156,14 +156,14 @@ def visible_staff(*, actor: Any, team: int | None = None, include_inactive: bool
 
 
 def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
-    """One's own statement always; others' with the team permission and inside the scope (404 otherwise)."""
+    """One's own statement always; others' only for the supervisor and the deputy (pay is private), 404 otherwise."""
     from kefu.org.permissions import has_capability
     from kefu.org.selectors import staff_of
 
     own = staff_of(actor)
     if own is not None and own.pk == staff_id:
         return own
-    if not has_capability(actor, "statement.view_team"):
+    if not has_capability(actor, "pay.view"):
         from django.http import Http404
 
         raise Http404("not found")
@@ -249,3 +249,16 @@ def weekly_attendance(*, staff: list[Staff], monday: dt.date) -> list[dict[str, 
         for st in statements(staff=staff, year=year, month=month):
             by_staff[st.employee_no] += [i for i in st.incidents if monday <= i.date <= sunday]
     return [{"staff": member, "incidents": by_staff.get(member.employee_no, [])} for member in staff]
+
+
+def punches(*, actor: Any) -> Any:
+    """Raw punches the actor may read (``Punch.restrict_queryset``: the person, their team lead, the supervisors)."""
+    return Punch.objects.restrict(actor).select_related("staff")
+
+
+def red_packets_unsent_count(*, staff: Staff) -> int:
+    return RedPacket.objects.filter(staff=staff).exclude(entries__kind="sent").count()
+
+
+def requests_awaiting_count(*, actor: Any) -> int:
+    return LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED).count()

@@ -21,6 +21,7 @@ from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
+from kefu.org.selectors import access_staff_by_id
 from kefu.policies import attendance as rules
 from kefu.web.http import require_capability, show_error
 
@@ -94,6 +95,7 @@ def team(request: HttpRequest) -> HttpResponse:
             "shifts": shifts,
             "can_edit": has_capability(request.user, "roster.edit"),
             "can_certify": has_capability(request.user, "attendance.certify"),
+            "can_see_pay": has_capability(request.user, "pay.view"),
             "makeup_form": MakeupForm(staff=members),
             "copy_form": CopyWeekForm(),
         },
@@ -160,7 +162,7 @@ def makeup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def statement_export(request: HttpRequest) -> HttpResponse:
-    require_capability(request, "statement.view_team")
+    require_capability(request, "pay.view")
     year, month = parse_month(request.GET.get("month"))
     team_id = int_param(request.GET.get("team"))
     staff = selectors.visible_staff(actor=request.user, team=team_id)
@@ -351,7 +353,4 @@ def publication(request: HttpRequest) -> HttpResponse:
 
 
 def _staff_in_scope(request: HttpRequest, value: str | None) -> Staff:
-    try:
-        return Staff.objects.restrict(request.user).get(pk=int(value or ""))
-    except (Staff.DoesNotExist, ValueError) as exc:
-        raise Http404("not found") from exc
+    return access_staff_by_id(request.user, int_param(value))
