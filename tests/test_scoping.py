@@ -216,3 +216,80 @@ def test_import_runs_of_others_are_hidden(world: World) -> None:
     )
     assert _login(world.lead_a).get(f"/imports/{run.pk}/").status_code == 404
     assert _login(world.supervisor).get(f"/imports/{run.pk}/").status_code == 200
+
+
+def _team_b_footprint(world: World) -> dict[str, int]:
+    """Everything a write aimed at team B could leave behind."""
+    from kefu.aftersales.models import Case, NegativeReview
+    from kefu.commerce.models import Order
+    from kefu.core.models import Event
+    from kefu.workforce.models import LeaveRequest, PointEntry, Punch, RosterEntry
+
+    staff_b = Staff.objects.get(user=world.agent_b)
+    return {
+        "cases": Case.objects.filter(shop=world.shop_b).count(),
+        "reviews": NegativeReview.objects.filter(shop=world.shop_b).count(),
+        "orders": Order.objects.filter(shop=world.shop_b).count(),
+        "punches": Punch.objects.filter(staff=staff_b).count(),
+        "roster": RosterEntry.objects.filter(staff=staff_b).count(),
+        "points": PointEntry.objects.filter(staff=staff_b).count(),
+        "requests": LeaveRequest.objects.filter(staff=staff_b).count(),
+        "events on B": Event.objects.for_object(staff_b).count()
+        + Event.objects.for_object(world.order_b).count()
+        + Event.objects.for_object(world.shop_b).count(),
+    }
+
+
+@pytest.mark.parametrize("who", ["lead_a", "agent_a"])
+def test_ids_in_request_bodies_are_scoped_on_every_route(world: World, who: str) -> None:
+    """Post team-B ids in the form body (pages) or JSON payload (API) of every route that takes a
+    POST: nothing of team B changes, and nothing answers 5xx. A new POST route is covered as soon as
+    it exists; a new id field name must be added to ``body`` below."""
+    import datetime as dt
+
+    staff_b = Staff.objects.get(user=world.agent_b)
+    day = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    body: dict[str, Any] = {
+        "shop": world.shop_b.pk,
+        "staff": staff_b.pk,
+        "owner": staff_b.pk,
+        "order": world.order_b.pk,
+        "order_id": world.order_b.pk,
+        "order_no": world.order_b.order_no,
+        "employee_no": staff_b.employee_no,
+        "team": world.team_b.pk,
+        "case_type": "lost_parcel",
+        "kind": "personal",
+        "start_date": day,
+        "end_date": day,
+        "date": day,
+        "shift": "day",
+        "item": "noise",
+        "content": "差评内容",
+        "rating": "1",
+        "at": f"{day}T08:30:00+08:00",
+        "reason": "x",
+        "from_monday": "2026-11-02",
+        "to_monday": "2026-11-09",
+        "orders": [{"order_no": world.order_b.order_no, "status": "交易成功", "ordered_at": "2026-10-01T09:00:00"}],
+        "refunds": [{"refund_id": "RB-1", "tid": world.order_b.order_no, "refund_fee": "1.00"}],
+    }
+    user = getattr(world, who)
+    client = _login(user)
+    before = _team_b_footprint(world)
+    posted = 0
+    for route in _patterns():
+        if PARAM.search(route) or route.startswith(("i18n/", "login/", "logout/")):
+            continue
+        path = _fill(route, {})
+        if path.startswith("/api/"):
+            response = client.post(path, body, content_type="application/json")
+        else:
+            form = {k: v for k, v in body.items() if not isinstance(v, list)}
+            response = client.post(path, form)
+        if response.status_code == 405:
+            continue
+        posted += 1
+        assert response.status_code < 500, f"{path} answered {response.status_code}"
+        assert _team_b_footprint(world) == before, f"POST {path} as {who} changed team B"
+    assert posted >= 12  # the walk really posted to the write routes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,7 +22,7 @@ from kefu.core.params import date_param, int_param
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import PLAYBOOKS
-from kefu.web.http import render_page_or_partial, require_capability, show_error
+from kefu.web.http import redirect_next, render_page_or_partial, require_capability, show_error
 
 from . import selectors, services
 from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
@@ -152,6 +153,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "claim": getattr(case, "claim", None) if hasattr(case, "claim") else None,
             "claim_statuses": ClaimStatus.choices,
             "can_approve": has_capability(request.user, "refund.approve"),
+            "idempotency_key": uuid.uuid4().hex,
         },
     )
 
@@ -278,6 +280,8 @@ def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
             kind=request.POST.get("kind", ""),
             amount=amount,
             note=request.POST.get("note", ""),
+            # the form's one-time key: a double click or a resubmitted form posts one line
+            idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
         )
         messages.success(request, _("Money line added."))
     except InvalidOperation:
@@ -331,7 +335,7 @@ def refund_decide(request: HttpRequest, line_id: int) -> HttpResponse:
         messages.success(request, _("Decision recorded."))
     except ApplicationError as exc:
         show_error(request, exc)
-    return redirect(request.POST.get("next") or "aftersales:refunds")
+    return redirect_next(request, "aftersales:refunds")
 
 
 @login_required
@@ -358,7 +362,7 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
         messages.error(request, _("Enter an amount."))
     except ApplicationError as exc:
         show_error(request, exc)
-    return redirect(request.POST.get("next") or "aftersales:claims")
+    return redirect_next(request, "aftersales:claims")
 
 
 @login_required

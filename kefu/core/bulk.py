@@ -84,7 +84,9 @@ def _copy(table: str, columns: list[str], adapters: list[Adapter], rows: Iterabl
     """PostgreSQL: COPY … FROM STDIN, the fastest way in (psycopg 3 adapts the Python values)."""
     quote = connection.ops.quote_name
     sent = 0
-    with connection.cursor() as wrapper:
+    # The raw psycopg cursor bypasses Django's error wrapping: a unique violation (a concurrent
+    # import of the same rows) is re-raised as Django's IntegrityError so callers can retry.
+    with connection.cursor() as wrapper, connection.wrap_database_errors:
         cursor = wrapper.cursor  # the psycopg cursor
         statement = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
         with cursor.copy(statement) as copy:

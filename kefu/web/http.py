@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from kefu.core.errors import ApplicationError
 from kefu.org.permissions import has_capability
@@ -32,3 +33,13 @@ def render_page_or_partial(request: HttpRequest, template: str, partial: str, ct
     if htmx and not htmx.boosted:
         return render(request, f"{template}#{partial}", ctx)
     return render(request, template, ctx)
+
+
+def redirect_next(request: HttpRequest, default: str) -> HttpResponse:
+    """Redirect to the form's ``next`` when it is a path on this site, else to ``default`` (no open redirect)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)

@@ -23,7 +23,7 @@ from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_staff_by_id
 from kefu.policies import attendance as rules
-from kefu.web.http import require_capability, show_error
+from kefu.web.http import redirect_next, require_capability, show_error
 
 from . import selectors, services
 from .exports import to_csv, to_xlsx
@@ -275,7 +275,7 @@ def red_packet_sent(request: HttpRequest, packet_id: int) -> HttpResponse:
         messages.success(request, _("Red packet marked sent."))
     except ApplicationError as exc:
         show_error(request, exc)
-    return redirect(request.POST.get("next") or "attendance:red_packets")
+    return redirect_next(request, "attendance:red_packets")
 
 
 @login_required

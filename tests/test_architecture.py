@@ -1,0 +1,103 @@
+"""The write path's shape, checked on the code itself (SPEC §0.3, STYLE.md)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "kefu"
+DOMAIN_APPS = ["org", "commerce", "workforce", "aftersales"]
+SERVICE_MODULES = [
+    "kefu.org.services",
+    "kefu.commerce.services",
+    "kefu.workforce.services",
+    "kefu.workforce.publication",
+    "kefu.aftersales.services",
+    "kefu.aftersales.report",
+    "kefu.core.policy_store",
+]
+# Public functions in those modules that write nothing (pure decisions, reads, helpers).
+READS = {
+    "case_can_transition",
+    "case_decision",
+    "shipping_judgement",
+    "red_packet_owed",
+    "responsible_agent",
+    "money_amount",
+    "token_authenticate",  # sign-in lookup; its last-used stamp is not a state change of the timeline
+    "policy_in_force",
+    "policy_versions",
+    "policy_cache_clear",
+    "signed_url",
+    "robot_send",  # called only by the outbox handler after commit
+    "publication_text",
+    "publication_due",
+    "report_xlsx",
+    "statuses_ensure",  # creates the default labels of a category left without (admin data, first use)
+    # batch drivers of scheduled jobs: each item is its own action (one failure does not undo the rest)
+    "red_packets_double_overdue",
+    "deadlines_escalate",
+}
+
+
+@pytest.mark.parametrize("module_name", SERVICE_MODULES)
+def test_every_service_write_is_an_action(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    missing = [
+        name
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if fn.__module__ == module_name
+        and not name.startswith("_")
+        and name not in READS
+        and not getattr(fn, "__kefu_action__", False)
+    ]
+    assert not missing, f"{module_name}: writes outside the action mechanism: {missing}"
+
+
+def _edge_modules() -> list[Path]:
+    return sorted(p for p in ROOT.rglob("*.py") if p.name in {"views.py", "api.py"})
+
+
+@pytest.mark.parametrize("path", _edge_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_views_and_api_never_touch_managers(path: Path) -> None:
+    """Views and API handlers resolve ids through ``access_*_by_id`` selectors and write through
+    services: no ``Model.objects`` in them (the scope is applied in one place)."""
+    tree = ast.parse(path.read_text())
+    uses = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "objects"]
+    assert not uses, f"{path.relative_to(ROOT)} uses .objects on lines {uses}"
+
+
+WRITES = {"create", "update", "delete", "bulk_create", "bulk_update", "get_or_create", "update_or_create", "save"}
+
+
+@pytest.mark.parametrize("app", DOMAIN_APPS)
+def test_domain_apps_do_not_write_each_others_models(app: str) -> None:
+    """An app may read another app's models but changes them only through that app's services."""
+    foreign: dict[str, str] = {}
+    offences = []
+    for path in sorted((ROOT / app).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
+                owner = node.module.split(".")[1] if node.module.startswith("kefu.") else app
+                if owner != app and owner in DOMAIN_APPS:
+                    for alias in node.names:
+                        foreign[alias.asname or alias.name] = owner
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in WRITES:
+                continue
+            base = node.func.value
+            # Model.objects.<write>(…) or Model.objects.filter(…).<write>(…)
+            while isinstance(base, ast.Call | ast.Attribute):
+                base = base.func if isinstance(base, ast.Call) else base.value
+            if isinstance(base, ast.Name) and base.id in foreign:
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} {base.id}.…{node.func.attr}()")
+    assert not offences, offences

@@ -1,0 +1,170 @@
+"""Idempotent state changes (issue: write path): 50 identical requests started together on a barrier
+give exactly one effect and no 5xx. On PostgreSQL the requests really run in parallel (50 threads,
+50 connections); SQLite serialises writers, so there the same 50 requests run one after another and
+the tests check the idempotency alone."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from django.test import Client
+
+from kefu.aftersales import services
+from kefu.aftersales.models import AgentCharge, Case, CourierClaim, MoneyLine
+from kefu.commerce.models import Order
+from kefu.core.models import Event
+from kefu.org.models import Staff
+from kefu.workforce.models import Punch
+
+from .conftest import World
+
+N = 50
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fifty(user: Any, send: Callable[[Client], Any]) -> list[int]:
+    """Send the same request N times (in parallel on PostgreSQL); return the status codes."""
+    base = Client()
+    base.force_login(user)
+    clients = []
+    for _ in range(N):
+        client = Client(raise_request_exception=False)
+        client.cookies = base.cookies
+        clients.append(client)
+    statuses: list[int] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(N)
+
+    def run(client: Client, wait: bool) -> None:
+        try:
+            if wait:
+                barrier.wait(30)
+            code = send(client).status_code
+        except Exception:  # a crash in the request counts as a 5xx
+            code = 599
+        finally:
+            if wait:
+                connections.close_all()
+        with lock:
+            statuses.append(code)
+
+    if connection.vendor == "postgresql":
+        threads = [threading.Thread(target=run, args=(c, True)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    else:
+        for client in clients:
+            run(client, False)
+    assert len(statuses) == N
+    assert not [s for s in statuses if s >= 500], statuses
+    return statuses
+
+
+def _wrong_item(world: World) -> Case:
+    Order.objects.filter(pk=world.order_a.pk).update(province="广东")
+    world.order_a.refresh_from_db()
+    return services.case_open(
+        actor=world.agent_a,
+        case_type="wrong_item",
+        order=world.order_a,
+        facts={"line_value": "39.00", "wrong_item_value": "8.00", "shipped_matches_order": False},
+    )
+
+
+def test_resolution_chosen_fifty_times_makes_one_money_line(world: World) -> None:
+    case = _wrong_item(world)
+    _fifty(world.agent_a, lambda c: c.post(f"/aftersales/{case.pk}/resolution/", {"code": "keep_discount"}))
+    assert MoneyLine.objects.filter(case=case).count() == 1
+    assert Event.objects.for_object(case).filter(verb="case.resolution_chosen").count() == 1
+
+
+def test_reship_for_a_wrong_remark_charges_the_agent_once(world: World) -> None:
+    Order.objects.filter(pk=world.order_a.pk).update(province="江苏")
+    world.order_a.refresh_from_db()
+    case = services.case_open(
+        actor=world.agent_a,
+        case_type="missing_item",
+        order=world.order_a,
+        facts={"remark_ok": False, "line_value": "5"},
+    )
+    agent = Staff.objects.get(user=world.agent_a)
+    services.case_set_responsible_staff(actor=world.lead_a, case=case, staff=agent)
+    _fifty(world.lead_a, lambda c: c.post(f"/aftersales/{case.pk}/resolution/", {"code": "reship_missing_agent"}))
+    assert AgentCharge.objects.filter(case=case).count() == 1
+    assert MoneyLine.objects.filter(case=case).count() == 1
+
+
+def test_money_form_posted_fifty_times_with_its_key_posts_once(world: World) -> None:
+    case = _wrong_item(world)
+    body = {"kind": "partial_refund", "amount": "5.00", "note": "差价", "idempotency_key": "k-8f14e45f"}
+    _fifty(world.agent_a, lambda c: c.post(f"/aftersales/{case.pk}/money/", body))
+    (line,) = MoneyLine.objects.filter(case=case)
+    assert line.amount == Decimal("5.00") and line.idempotency_key == "k-8f14e45f"
+    assert Event.objects.for_object(case).filter(verb="case.money_requested").count() == 1
+
+
+def test_claim_opened_fifty_times_is_one_claim(world: World) -> None:
+    case = services.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a)
+    statuses = _fifty(world.agent_a, lambda c: c.post(f"/aftersales/{case.pk}/claim/", {"courier": "中通快递"}))
+    assert set(statuses) == {302}
+    assert CourierClaim.objects.filter(case=case).count() == 1
+    assert Event.objects.for_object(case).filter(verb="claim.filed").count() == 1
+
+
+def test_claim_recovered_fifty_times_posts_the_money_once(world: World) -> None:
+    case = services.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a)
+    claim = services.claim_open(actor=world.agent_a, case=case)
+    _fifty(world.agent_a, lambda c: c.post(f"/aftersales/claims/{claim.pk}/", {"status": "paid", "recovered": "80"}))
+    (line,) = MoneyLine.objects.filter(case=case, kind="claim_recovered")
+    assert line.amount == Decimal("80.00")
+    assert CourierClaim.objects.get(pk=claim.pk).recovered == Decimal("80.00")
+
+
+def test_refund_pushed_fifty_times_is_one_case(world: World) -> None:
+    body = {
+        "shop": world.shop_a.pk,
+        "refunds": [
+            {
+                "refund_id": "RF-20261128-1",
+                "tid": world.order_a.order_no,
+                "refund_fee": "39.00",
+                "status": "WAIT_SELLER_AGREE",
+                "timeout": "2026-12-01T18:00:00",
+            }
+        ],
+    }
+    statuses = _fifty(
+        world.lead_a, lambda c: c.post("/api/v1/aftersales/refunds", body, content_type="application/json")
+    )
+    assert set(statuses) == {200}
+    (case,) = Case.objects.filter(external_ref="RF-20261128-1")
+    assert Event.objects.for_object(case).filter(verb="case.opened").count() == 1
+
+
+def test_order_pushed_fifty_times_is_one_order(world: World) -> None:
+    body = {
+        "shop": world.shop_a.pk,
+        "orders": [
+            {"order_no": "PAR-1", "status": "交易成功", "paid_amount": "10.00", "ordered_at": "2026-10-01T09:00:00"}
+        ],
+    }
+    statuses = _fifty(world.lead_a, lambda c: c.post("/api/v1/orders/push", body, content_type="application/json"))
+    assert set(statuses) == {200}
+    (order,) = Order.objects.filter(order_no="PAR-1")
+    assert Event.objects.for_object(order).filter(verb="order.imported").count() == 1
+
+
+def test_punch_pushed_fifty_times_is_one_punch(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    body = {"employee_no": agent.employee_no, "at": "2026-11-05T08:29:00+08:00", "kind": "on"}
+    statuses = _fifty(world.lead_a, lambda c: c.post("/api/v1/punches", body, content_type="application/json"))
+    assert set(statuses) == {200}
+    assert Punch.objects.filter(staff=agent).count() == 1
+    assert Event.objects.for_object(agent).filter(verb="punch.recorded").count() == 1
