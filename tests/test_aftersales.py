@@ -20,6 +20,7 @@ from kefu.aftersales import services
 from kefu.aftersales.models import AgentCharge, Case, CaseStatus, MoneyLine
 from kefu.aftersales.report import weekly_report_send
 from kefu.aftersales.selectors import weekly_report
+from kefu.commerce.models import Order
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.models import Event
@@ -318,6 +319,13 @@ def test_evaluate_api_and_cases_api(world: World) -> None:
         content_type="application/json",
     )
     assert moved.json()["category"] == "waiting_buyer"
+    zhejiang = {"case_type": "wrong_item", "province": "浙江省", "line_value": "39", "wrong_item_value": "8"}
+    answer = client.post("/api/v1/aftersales/evaluate", zhejiang, content_type="application/json")
+    assert answer.status_code == 200 and answer.json()["freight"] == "6.00"  # R-AS-1, not the 10 CNY default
+    unknown = client.post(
+        "/api/v1/aftersales/evaluate", {**zhejiang, "province": "火星省"}, content_type="application/json"
+    )
+    assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "case_facts"
 
 
 def test_late_shipment_rule_r_as_11() -> None:
@@ -415,3 +423,54 @@ def test_platform_deadline_set_by_hand_on_the_case_page(world: World) -> None:
     case.refresh_from_db()
     assert case.platform_deadline == dt.datetime(2026, 12, 1, 18, 0, tzinfo=clock.local_tz())
     assert Event.objects.for_object(case).filter(verb="case.deadline_set").exists()
+
+
+@pytest.mark.django_db
+def test_the_shipping_promise_is_shown_in_local_time(world: World) -> None:
+    """Paid 2026-11-20 10:00 Asia/Shanghai (02:00 UTC) + 48 h → promised 11-22 10:00 local, never 02:00."""
+    world.order_a.paid_at = dt.datetime(2026, 11, 20, 10, 0, tzinfo=clock.local_tz())
+    world.order_a.shipped_at = None
+    world.order_a.save()
+    world.order_a.refresh_from_db()  # as the database returns it (UTC)
+    from kefu.aftersales.services import shipping_judgement
+
+    judgement = shipping_judgement(order=world.order_a, now=dt.datetime(2026, 11, 21, 0, 0, tzinfo=dt.UTC))
+    assert judgement is not None and "11-22 10:00" in judgement["basis"] and "02:00" not in judgement["basis"]
+    client = Client()
+    client.login(username="agent_a", password=PASSWORD)
+    assert "11-22 10:00" in client.get(f"/orders/{world.order_a.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_agent_charged_is_the_remark_author_else_chosen_never_the_owner_r_as_8(world: World) -> None:
+    from kefu.policies.remark import build_remark
+
+    agent = Staff.objects.get(user=world.agent_a)
+    lead = Staff.objects.get(user=world.lead_a)
+    Order.objects.filter(pk=world.order_a.pk).update(province="江苏", memo="")
+    world.order_a.refresh_from_db()
+    facts = {"remark_ok": False, "line_value": "5"}
+    # no remark author, nobody chosen: refused, although the case has an owner
+    case = services.case_open(actor=world.lead_a, case_type="missing_item", order=world.order_a, facts=facts)
+    assert case.owner == lead
+    with pytest.raises(ApplicationError) as refused:
+        services.resolution_choose(actor=world.lead_a, case=case, code="reship_missing_agent")
+    assert refused.value.code == "responsible_agent" and not AgentCharge.objects.exists()
+    # chosen by hand on the case page
+    client = Client()
+    client.login(username="lead_a", password=PASSWORD)
+    assert client.post(f"/aftersales/{case.pk}/responsible/", {"staff": agent.pk}).status_code == 302
+    staff_b = Staff.objects.get(user=world.agent_b)
+    assert client.post(f"/aftersales/{case.pk}/responsible/", {"staff": staff_b.pk}).status_code == 404
+    case.refresh_from_db()
+    services.resolution_choose(actor=world.lead_a, case=case, code="reship_missing_agent")
+    assert AgentCharge.objects.get(case=case).staff == agent
+    # the order remark names its author (R-COM-1): that agent is charged, without any choice
+    memo = build_remark(shipping="顺丰", gift="", special="", author=agent.name, at=dt.datetime(2026, 11, 1, 9, 0))
+    Order.objects.filter(pk=world.order_a.pk).update(memo=memo)
+    world.order_a.refresh_from_db()
+    second = services.case_open(actor=world.lead_a, case_type="missing_item", order=world.order_a, facts=facts)
+    assert services.responsible_agent(second) == agent
+    assert agent.name in client.get(f"/aftersales/{second.pk}/").content.decode()
+    services.resolution_choose(actor=world.lead_a, case=second, code="reship_missing_agent")
+    assert AgentCharge.objects.get(case=second).staff == agent

@@ -228,3 +228,43 @@ def test_the_buyer_never_pays_freight_when_responsibility_is_ours(facts: CaseFac
 def test_every_case_type_has_a_playbook_and_the_decision_is_deterministic(facts: CaseFacts) -> None:
     first, second = evaluate(POLICY, facts).as_dict(), evaluate(POLICY, facts).as_dict()
     assert first == second and first["checklist"] and first["proposals"]
+
+
+# --- R-AS-1: provinces matched by short name whatever form arrives ---------------------------------
+
+FORMS = [
+    ("浙江", "6.00"),
+    ("浙江省", "6.00"),
+    ("上海市", "6.00"),
+    ("江苏省 南京市 鼓楼区 中山路1号", "6.00"),
+    ("新疆维吾尔自治区", "15.00"),
+    ("内蒙古自治区", "15.00"),
+    ("广西壮族自治区", "10.00"),
+    ("广东省", "10.00"),
+    ("", "10.00"),  # no province at all: the default
+]
+
+
+@pytest.mark.parametrize(("province", "freight"), FORMS)
+def test_freight_by_province_in_any_form_r_as_1(province: str, freight: str) -> None:
+    from kefu.policies.aftersales import freight_for
+
+    assert freight_for(POLICY, province) == Decimal(freight)
+
+
+def test_an_unknown_province_is_an_error_never_the_default_r_as_1() -> None:
+    from kefu.policies.aftersales import freight_for
+
+    with pytest.raises(ValueError, match="province"):
+        freight_for(POLICY, "火星省")
+    with pytest.raises(ValueError, match="province"):
+        facts_from_dict({"case_type": "return", "province": "Atlantis"})
+
+
+@given(st.sampled_from(sorted(PROVINCES)), st.sampled_from(["", "省", "市"]), st.text(max_size=20))
+def test_every_form_of_a_province_gets_the_freight_of_its_short_name(short: str, suffix: str, tail: str) -> None:
+    from kefu.policies.aftersales import freight_for
+
+    for form in PROVINCES[short]:
+        assert freight_for(POLICY, form + " " + tail) == freight_for(POLICY, short)
+    assert facts_from_dict({"case_type": "return", "province": PROVINCES[short][0]}).province == short

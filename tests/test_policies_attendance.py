@@ -186,6 +186,60 @@ def test_absence_tiers_r_wf_12(no_show_days: int, late31_days: int, wages: int |
 # --- R-WF-8 … R-WF-11 rest and leave ---------------------------------------------------------
 
 
+def _november_worked_except(*rest: int) -> dict[dt.date, str | None]:
+    """A 30-day month (November) worked every day but the given roster rest days."""
+    return {D(Y, 11, d): ("" if d in rest else "day") for d in range(1, 31)}
+
+
+def _nov(roster: dict[dt.date, str | None], **kw: object) -> StaffMonthInput:
+    """Punched in and out on time on every scheduled day."""
+    punches = [
+        Punch(dt.datetime(d.year, d.month, d.day, hh, mm), kind)
+        for d, code in roster.items()
+        if code
+        for hh, mm, kind in ((8, 25, ON), (17, 35, OFF))
+    ]
+    return StaffMonthInput(
+        employee_no="K1",
+        name="张敏",
+        base_salary=Decimal("3000.00"),
+        year=Y,
+        month=11,
+        roster=roster,
+        punches=punches,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_roster_rest_days_are_the_rest_days_taken_seed_example_r_wf_8() -> None:
+    """SPEC §3.3 worked example: rest on the 6th and 20th → 2 taken, 0 unused; rest only on the 9th →
+    1 unused (+1 daily wage, 3000/30 = 100)."""
+    both = evaluate_month(POLICY, _nov(_november_worked_except(6, 20)))
+    assert (both.rest_days_taken, both.rest_days_unused) == (2, 0) and "unused_rest_pay" not in lines(both)
+    one = evaluate_month(POLICY, _nov(_november_worked_except(9)))
+    assert (one.rest_days_taken, one.rest_days_unused) == (1, 1)
+    assert lines(one)["unused_rest_pay"] == Decimal("100.00")
+    three = evaluate_month(POLICY, _nov(_november_worked_except(3, 9, 20)))
+    assert (three.rest_days_taken, three.rest_days_unused) == (2, 0)  # beyond: neither paid nor deducted
+    assert "leave_deduction" not in lines(three) and "absence_deduction" not in lines(three)
+    unscheduled = {d: c for d, c in _november_worked_except().items() if d.day != 9}  # 未排班 on the 9th
+    assert evaluate_month(POLICY, _nov(unscheduled)).rest_days_taken == 0  # not scheduled is not rest
+
+
+def test_a_rest_request_beyond_the_roster_rest_counts_as_leave_r_wf_8() -> None:
+    roster = _november_worked_except(6, 20)
+    s = evaluate_month(POLICY, _nov(roster, requests=[Request(D(Y, 11, 12), "rest")]))
+    assert s.rest_days_taken == 2 and s.leave_days == 1
+
+
+@given(st.sets(st.integers(min_value=1, max_value=30), max_size=8))
+def test_unused_rest_is_entitlement_minus_roster_rest_never_negative(rest: set[int]) -> None:
+    s = evaluate_month(POLICY, _nov(_november_worked_except(*rest)))
+    assert s.rest_days_unused == max(0, 2 - len(rest))
+    assert s.rest_days_taken == min(2, len(rest))
+    assert lines(s).get("unused_rest_pay", Decimal("0")) == Decimal("100.00") * max(0, 2 - len(rest))
+
+
 def test_unused_rest_days_are_paid_at_one_daily_wage_each_r_wf_8() -> None:
     roster = day_roster(*range(1, 6))
     s = evaluate_month(POLICY, month(roster, full_day_punches(1, 2, 3, 4), requests=[Request(D(Y, M, 5), "rest")]))

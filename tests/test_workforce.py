@@ -164,15 +164,16 @@ def test_statement_of_the_imported_month_matches_the_hand_computation(world: Wor
     ]
     assert za["makeups"] == 1 and za["makeups_free"] == 1  # the certified make-up counts as on time
     assert za["absence_days"] == "0.5" and za["leave_days"] == "1"
-    assert za["rest_days_entitled"] == 2 and za["rest_days_unused"] == "2"
+    # R-WF-8 (clarified): DingTalk's 休息 on 10-10 is a rest day taken → 1 of 2 unused, paid one daily wage
+    assert za["rest_days_entitled"] == 2 and za["rest_days_taken"] == "1" and za["rest_days_unused"] == "1"
     lines = {ln["code"]: ln["amount"] for ln in za["lines"]}
     assert lines == {
         "base_salary": "3100.00",
         "leave_deduction": "-100.00",
         "absence_deduction": "-300.00",
-        "unused_rest_pay": "200.00",
+        "unused_rest_pay": "100.00",
     }
-    assert za["net"] == "2900.00" and za["red_packets_total"] == "40.00" and za["full_attendance"] is False
+    assert za["net"] == "2800.00" and za["red_packets_total"] == "40.00" and za["full_attendance"] is False
     # 郭强: one scheduled day, no punch → 1 day of absence → 5 daily wages (R-WF-7, R-WF-12)
     assert [i["kind"] for i in gq["incidents"]] == ["absent"] and gq["absence_days"] == "1"
     assert {ln["code"]: ln["amount"] for ln in gq["lines"]}["absence_deduction"] == "-500.00"

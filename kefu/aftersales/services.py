@@ -546,6 +546,8 @@ def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> Non
 
 @action(scope=("case", "staff"))
 def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
+    if not staff.active:
+        raise ApplicationError("responsible_agent", "该员工已离职 / this person has left")
     Case.objects.filter(pk=case.pk).update(responsible_staff=staff)
     case.responsible_staff = staff
     event_record(actor=actor, verb="case.responsible_agent_set", subject=case, after={"staff": staff.name})
@@ -668,14 +670,19 @@ def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[
     if order.paid_at is None:
         return None
     hours = int(policy_in_force(clock.local_date(order.paid_at)).document["aftersales"]["ship_within_hours"])
-    promised = order.paid_at + dt.timedelta(hours=hours)
-    chases = [c.at for c in order.chases.all()]
+    tz = clock.local_tz()  # the rules print times: local (Asia/Shanghai), never the database's UTC
+
+    def local(value: dt.datetime | None) -> dt.datetime | None:
+        return value.astimezone(tz) if value is not None else None
+
+    paid_at = local(order.paid_at)
+    assert paid_at is not None
     return rules.late_shipment(
-        paid_at=order.paid_at,
-        shipped_at=order.shipped_at,
-        promised_at=promised,
-        chased_at=chases,
-        now=now or clock.now(),
+        paid_at=paid_at,
+        shipped_at=local(order.shipped_at),
+        promised_at=paid_at + dt.timedelta(hours=hours),
+        chased_at=[c.at.astimezone(tz) for c in order.chases.all()],
+        now=(now or clock.now()).astimezone(tz),
     )
 
 

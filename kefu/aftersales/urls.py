@@ -23,5 +23,6 @@ urlpatterns = [
     path("<int:case_id>/resolution/", views.case_resolution, name="resolution"),
     path("<int:case_id>/money/", views.case_money, name="money"),
     path("<int:case_id>/claim/", views.case_claim, name="claim"),
+    path("<int:case_id>/responsible/", views.case_responsible, name="responsible"),
     path("<int:case_id>/appeal.zip", views.appeal_pack, name="appeal"),
 ]

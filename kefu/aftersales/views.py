@@ -137,6 +137,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         if services.case_can_transition(case, s.category) and s.pk != case.status_id
     ]
     steps = [(code, label, case.checklist.get(code)) for code, label in PLAYBOOKS[case.case_type]]
+    taker = services.responsible_agent(case)
     return render(
         request,
         "aftersales/case.html",
@@ -154,6 +155,9 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "claim_statuses": ClaimStatus.choices,
             "can_approve": has_capability(request.user, "refund.approve"),
             "idempotency_key": uuid.uuid4().hex,
+            "taker": taker,
+            "taker_from_remark": taker is not None and taker != case.responsible_staff,
+            "agents": org.agents_of_shop(actor=request.user, shop=case.shop),
         },
     )
 
@@ -286,6 +290,20 @@ def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
         messages.success(request, _("Money line added."))
     except InvalidOperation:
         messages.error(request, _("Enter an amount."))
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("aftersales:case", case_id=case.pk)
+
+
+@login_required
+@require_POST
+def case_responsible(request: HttpRequest, case_id: int) -> HttpResponse:
+    """R-AS-8: choose the agent who took the order when the order remark names none."""
+    case = _case(request, case_id)
+    staff = org.access_staff_by_id(request.user, int_param(request.POST.get("staff")))
+    try:
+        services.case_set_responsible_staff(actor=request.user, case=case, staff=staff)
+        messages.success(request, _("Agent who took the order set."))
     except ApplicationError as exc:
         show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)

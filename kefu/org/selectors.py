@@ -114,3 +114,14 @@ def access_own_token_by_id(user: Any, token_id: Any) -> ApiToken:
     if token is None:
         raise Http404("not found")
     return token
+
+
+def agents_of_shop(*, actor: Any, shop: Shop) -> list[Staff]:
+    """The active staff of the teams that serve a shop (inside the actor's scope), for pickers."""
+    return list(
+        Staff.objects.restrict(actor)
+        .filter(active=True, team__shops=shop)
+        .select_related("team")
+        .order_by("position", "employee_no")
+        .distinct()
+    )

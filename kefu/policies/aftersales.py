@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .regions import province_short
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -186,9 +188,15 @@ def _money(value: Decimal) -> Decimal:
 
 
 def freight_for(policy: dict[str, Any], province: str) -> Decimal:
-    """R-AS-1: the freight standard for a province (short name, e.g. 江苏)."""
+    """R-AS-1: the freight standard for a province, named in any form (``浙江``, ``浙江省``,
+    ``新疆维吾尔自治区``, a whole address); no province → the default; an unknown one is an error."""
+    short = province_short(province)
+    if short is None:
+        if (province or "").strip():
+            raise ValueError(f"unknown province {province!r}")
+        return Decimal(policy["aftersales"]["freight_default"])
     for row in policy["aftersales"]["freight"]:
-        if province in row["provinces"]:
+        if short in {province_short(p) for p in row["provinces"]}:
             return Decimal(row["amount"])
     return Decimal(policy["aftersales"]["freight_default"])
 
@@ -486,9 +494,12 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         value = data.get(key)
         return dt.date.fromisoformat(str(value)) if value else None
 
+    province = str(data.get("province") or "").strip()
+    if province and province_short(province) is None:
+        raise ValueError(f"unknown province {province!r} (R-AS-1)")
     return CaseFacts(
         case_type=str(data.get("case_type", "")),
-        province=str(data.get("province", "")),
+        province=province_short(province) or "",
         responsibility=str(data.get("responsibility") or "undetermined"),
         line_value=money("line_value") or ZERO,
         line_cost=money("line_cost"),

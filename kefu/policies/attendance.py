@@ -8,8 +8,13 @@ Times are naive local (Asia/Shanghai) datetimes. Nothing here reads the clock or
 the same input always gives the same output, whatever the order of the punches.
 
 Readings taken (beyond SPEC's own):
-- A roster rest day (休息) is not a working day; the 2 rest days of R-WF-8 are *requested* days off
-  on scheduled working days. Approved rest beyond the entitlement counts as leave.
+- R-WF-8 (clarified 2026-11-23): the roster's rest days (Kefu's roster, DingTalk's 休息) *are* the rest
+  days taken; an approved rest request on a scheduled working day moves that day to rest. Taken =
+  roster rest days + approved rest on scheduled days, up to the entitlement; unused = entitlement −
+  taken (never below 0), paid at one daily wage each. Roster rest beyond the entitlement is neither
+  paid nor deducted; an approved rest *request* beyond it counts as leave. A day with no roster entry
+  (未排班, 不在考勤组) is neither worked nor rest. Roster rest days are counted before requests, so
+  the result does not depend on the order of the days.
 - A punch belongs to the shift whose window (start − ``punch_window_before_minutes`` … end +
   ``punch_window_after_minutes``) contains it; the on-duty punch is the earliest before the shift's
   midpoint, the off-duty punch the latest after it.
@@ -84,7 +89,7 @@ class StaffMonthInput:
     base_salary: Decimal
     year: int
     month: int
-    roster: dict[dt.date, str | None]  # date → shift code; None = rest/unscheduled
+    roster: dict[dt.date, str | None]  # date → shift code; "" = rest (休息); None or absent = not scheduled
     punches: Sequence[Punch] = ()
     requests: Sequence[Request] = ()
     leave_days_previous_month: Decimal = ZERO  # R-WF-10
@@ -323,11 +328,17 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
     makeups_free = 0
 
     days: list[DayResult] = []
-    rest_taken = ZERO
+    # R-WF-8: the roster's rest days are rest days taken (up to the entitlement), counted first.
+    roster_rest = sum(1 for d, c in data.roster.items() if c == "" and first <= d <= last)
+    rest_taken = min(Decimal(roster_rest), Decimal(entitled))
     leave_days = ZERO
     day = first
     while day <= last:
         code = data.roster.get(day)
+        if code == "":
+            days.append(DayResult(day, None, REST))
+            day += dt.timedelta(days=1)
+            continue
         shift = shifts.get(code) if code else None
         if shift is None:
             days.append(DayResult(day, None, "off"))

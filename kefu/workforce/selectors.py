@@ -86,7 +86,7 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     for staff_id, day, code in RosterEntry.objects.filter(
         staff_id__in=ids, date__gte=first, date__lte=last
     ).values_list("staff_id", "date", "shift_code"):
-        roster[staff_id][day] = code or None
+        roster[staff_id][day] = code  # "" = rest (R-WF-8), absent = not scheduled
     punches: dict[int, list[rules.Punch]] = defaultdict(list)
     for staff_id, at, kind, source, pk in _punch_rows(ids, first - dt.timedelta(days=1), last + dt.timedelta(days=2)):
         punches[staff_id].append(rules.Punch(at, kind, source, f"punch:{pk}"))
