@@ -55,7 +55,7 @@ def test_one_error_shape(world: World) -> None:
     bad = client.get("/api/v1/orders?cursor=%%%")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_cursor"
     invalid = client.get("/api/v1/orders?limit=abc")
-    assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_error"
+    assert invalid.status_code == 400 and invalid.json()["error"]["code"] == "validation_error"
 
 
 def test_import_orders_through_the_api(world: World) -> None:

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "kefu.core.middleware.RequestContextMiddleware",
+    "kefu.web.middleware.SecurityHeadersMiddleware",
+    "kefu.web.middleware.PageErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

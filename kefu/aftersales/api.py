@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from kefu.api.pagination import CursorPage
 from kefu.commerce.selectors import access_order_by_id
@@ -18,14 +18,17 @@ from . import selectors, services
 
 router = Router(tags=["after-sales"])
 
+# An amount as the money columns hold it: ≥ 0, 2 places, at most 9,999,999,999.99 CNY.
+Amount = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)]
+
 
 class FactsIn(Schema):
     case_type: str
     province: str = ""
     responsibility: str = "undetermined"
-    line_value: Decimal = Decimal("0")
-    line_cost: Decimal | None = None
-    wrong_item_value: Decimal | None = None
+    line_value: Amount = Decimal("0")
+    line_cost: Amount | None = None
+    wrong_item_value: Amount | None = None
     shipped_matches_order: bool | None = None
     received_date: dt.date | None = None
     request_date: dt.date | None = None

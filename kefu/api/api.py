@@ -42,7 +42,8 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return _error(request, 422, "validation_error", "The request is not valid", exc.errors)
+    # A malformed parameter, cursor, date, amount or body is a 400 in the one error shape.
+    return _error(request, 400, "validation_error", "The request is not valid", exc.errors)
 
 
 @api.exception_handler(AuthenticationError)

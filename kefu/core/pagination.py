@@ -34,7 +34,15 @@ def _decode(cursor: str) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
-    if not isinstance(values, list) or len(values) != 2:
+    if (
+        not isinstance(values, list)
+        or len(values) != 2
+        or not isinstance(values[1], int)
+        or isinstance(values[1], bool)
+        or not 0 < values[1] < 2**63
+        or not (values[0] is None or (isinstance(values[0], str | int) and not isinstance(values[0], bool)))
+        or (isinstance(values[0], int) and not -(2**63) < values[0] < 2**63)
+    ):
         raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor")
     return values
 
@@ -43,7 +51,7 @@ def keyset_page(
     qs: models.QuerySet[Any], *, key: str, descending: bool = True, cursor: str | None = None, limit: int = 50
 ) -> Page[Any]:
     """One page of ``qs`` ordered by (key, id) with the cursor of the next page."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
+    limit = max(1, min(int(limit), MAX_LIMIT))  # a huge or negative limit is clamped, never an error
     field = qs.model._meta.get_field(key)
     if cursor:
         raw_value, last_id = _decode(cursor)
@@ -53,6 +61,9 @@ def keyset_page(
                 value = dt.datetime.fromisoformat(raw_value)
             elif isinstance(field, models.DateField) and raw_value is not None:
                 value = dt.date.fromisoformat(raw_value)
+            elif isinstance(field, models.AutoField | models.BigAutoField | models.IntegerField):
+                if not isinstance(raw_value, int):
+                    raise TypeError("an integer key")
             last_id = int(last_id)
         except (TypeError, ValueError) as exc:
             raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc

@@ -112,7 +112,7 @@ def access_object(user: Any, queryset: models.QuerySet[M], **lookup: Any) -> M:
     qs = queryset.restrict(user) if isinstance(queryset, RestrictedQuerySet) else queryset.none()
     try:
         return qs.get(**lookup)
-    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404("not found") from exc
 
 

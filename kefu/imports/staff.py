@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .tabular import FileFormatError, RowError, iter_records, parse_datetime, parse_decimal, raw_tables, sheet_from
@@ -16,6 +17,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "dingtalk_user_id": ("钉钉UserId", "UserId", "dingtalk_user_id"),
     "hire_date": ("入职日期", "hire_date"),
 }
+
+# base_salary is DecimalField(max_digits=10): at most 99,999,999.99
+SALARY_LIMIT = Decimal("99999999.99")
 
 
 @dataclass
@@ -60,7 +64,7 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
             if "team" in rec:
                 values["team"] = rec["team"][:100]
             if "base_salary" in rec:
-                salary = parse_decimal(rec["base_salary"], what="基本工资")
+                salary = parse_decimal(rec["base_salary"], what="基本工资", limit=SALARY_LIMIT)
                 if salary < 0:
                     raise ValueError("基本工资不能为负 / base salary is negative")
                 values["base_salary"] = salary

@@ -9,12 +9,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 XLSX_MAGIC = b"PK\x03\x04"
+
+# Hostile workbooks are refused before any reader allocates for them (zip and dimension bombs).
+XLSX_MAX_ENTRIES = 2000
+XLSX_MAX_UNCOMPRESSED = 512 * 1024 * 1024  # all parts together
+XLSX_MAX_RATIO = 250  # uncompressed / compressed, per part (XML compresses 10–30×; bombs 1000×)
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_COLUMNS = 1000
+XLSX_MAX_CELLS = 60_000_000  # rows × columns the reader would lay out per sheet
+_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\b[^>]*?\br="([A-Z]{0,3})([0-9]{1,9})"')
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]{1,3}[0-9]{1,9}:([A-Z]{1,3})([0-9]{1,9})"')
 
 
 class FileFormatError(ValueError):
@@ -100,6 +112,65 @@ def read_csv(data: bytes) -> list[list[str]]:
         raise FileFormatError(f"CSV: {exc}") from exc
 
 
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def inspect_xlsx(data: bytes) -> None:
+    """Refuse a workbook whose parts would explode in memory, *before* a reader opens it: too many
+    parts, too much uncompressed data or a suspicious compression ratio (zip bombs), or a sheet that
+    declares or uses cells far out (``A1`` … ``XFD1048576``: a dimension bomb). Sheets are scanned
+    as a stream, never inflated whole."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise FileFormatError(f"XLSX 文件已损坏 / the XLSX file is damaged: {exc}") from exc
+    if len(infos) > XLSX_MAX_ENTRIES:
+        raise FileFormatError("XLSX 文件结构异常(部件过多) / too many parts in the workbook")
+    total = sum(i.file_size for i in infos)
+    if total > XLSX_MAX_UNCOMPRESSED:
+        raise FileFormatError(
+            f"XLSX 解压后过大({total // 1048576} MB)/ the workbook expands to {total // 1048576} MB (limit "
+            f"{XLSX_MAX_UNCOMPRESSED // 1048576} MB)"
+        )
+    for info in infos:
+        if info.file_size > 1_000_000 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
+            raise FileFormatError("XLSX 压缩比异常,疑似压缩炸弹 / suspicious compression ratio (zip bomb)")
+    for info in infos:
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            _inspect_sheet(archive, info)
+
+
+def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    max_row = max_col = 0
+    read = 0
+    tail = b""
+    try:
+        with archive.open(info) as stream:
+            while chunk := stream.read(1 << 20):
+                read += len(chunk)
+                if read > XLSX_MAX_UNCOMPRESSED:  # the header lied about the size
+                    raise FileFormatError("XLSX 解压后过大 / the workbook expands beyond the limit")
+                window = tail + chunk
+                for pattern in (_DIMENSION, _CELL_REF):
+                    for letters, digits in pattern.findall(window):
+                        max_row = max(max_row, int(digits))
+                        if letters:
+                            max_col = max(max_col, _column_number(letters))
+                tail = window[-256:]
+                if max_row > XLSX_MAX_ROWS or max_col > XLSX_MAX_COLUMNS or max_row * max_col > XLSX_MAX_CELLS:
+                    raise FileFormatError(
+                        f"工作表范围过大({max_col} 列 × {max_row} 行)/ the sheet spans {max_col} columns × "
+                        f"{max_row} rows (limits: {XLSX_MAX_COLUMNS} columns, {XLSX_MAX_CELLS:,} cells)"
+                    )
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise FileFormatError(f"XLSX 文件已损坏 / the XLSX file is damaged: {exc}") from exc
+
+
 def read_xlsx(data: bytes, sheet_name: str | None = None) -> dict[str, list[list[Any]]]:
     """All sheets (or one) of a workbook as rows of cell values.
 
@@ -108,6 +179,7 @@ def read_xlsx(data: bytes, sheet_name: str | None = None) -> dict[str, list[list
     """
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
+    inspect_xlsx(data)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = [n for n in wb.sheet_names if sheet_name is None or n == sheet_name]
@@ -163,7 +235,13 @@ def present_fields(sheet: Sheet, wanted: dict[str, tuple[str, ...]]) -> set[str]
     return {f for f, names in wanted.items() if any(name in index for name in names)}
 
 
-def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True) -> Decimal:
+# The largest amount the money columns hold (DecimalField max_digits=12, 2 places).
+AMOUNT_LIMIT = Decimal("9999999999.99")
+
+
+def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: Decimal = AMOUNT_LIMIT) -> Decimal:
+    """An amount with 2 places; blank → 0 (or an error); never NaN/∞ and never beyond ``limit``
+    (what the column holds), so one absurd cell is one bad row, not a broken page later."""
     text = text.replace(",", "").replace("¥", "").replace("¥", "").strip()
     if not text:
         if blank_is_zero:
@@ -172,9 +250,11 @@ def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True) -> Decima
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{what}不是金额: {text!r} / {what} is not an amount") from None
+        raise ValueError(f"{what}不是金额: {text[:40]!r} / {what} is not an amount") from None
     if not value.is_finite():
-        raise ValueError(f"{what}不是金额: {text!r}")
+        raise ValueError(f"{what}不是金额: {text[:40]!r}")
+    if abs(value) > limit:
+        raise ValueError(f"{what}超出范围(最大 {limit}): {text[:40]!r} / {what} exceeds {limit}")
     return value.quantize(Decimal("0.01"))
 
 

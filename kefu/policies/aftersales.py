@@ -183,6 +183,10 @@ class Decision:
         }
 
 
+# The largest amount a case fact may carry (the money columns hold 12 digits with 2 places).
+AMOUNT_LIMIT = Decimal("9999999999.99")
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -485,9 +489,14 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         value = data.get(key)
         if value is None or value == "":
             return None
-        amount = Decimal(str(value))
+        try:
+            amount = Decimal(str(value))
+        except ArithmeticError:
+            raise ValueError(f"{key} must be an amount") from None
         if not amount.is_finite() or amount < 0:
             raise ValueError(f"{key} must be an amount ≥ 0")
+        if amount > AMOUNT_LIMIT:
+            raise ValueError(f"{key} may not exceed {AMOUNT_LIMIT}")
         return amount
 
     def date(key: str) -> dt.date | None:

@@ -42,8 +42,6 @@ PROVINCES: dict[str, tuple[str, ...]] = {
 _BY_PREFIX = sorted(((form, short) for short, forms in PROVINCES.items() for form in forms), key=lambda x: -len(x[0]))
 
 
-
-
 def province_short(text: str) -> str | None:
     """The short name of the province a text names or starts with: ``浙江``, ``浙江省``,
     ``新疆维吾尔自治区``, ``上海市`` or a whole address ``浙江省 杭州市 …`` → ``浙江``; ``None`` when

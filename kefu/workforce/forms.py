@@ -10,12 +10,16 @@ from kefu.core import clock
 
 from .models import PunchKind, RequestKind
 
+MIN_YEAR, MAX_YEAR = 2000, 2100  # the months anyone pages through; beyond them is a malformed parameter
+
 
 def parse_month(value: str | None) -> tuple[int, int]:
     """``YYYY-MM`` → (year, month); the current month when absent or invalid."""
     try:
-        year, month = (int(x) for x in (value or "").split("-"))
+        year, month = (int(x) for x in (value or "")[:7].split("-"))
         dt.date(year, month, 1)
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValueError("out of range")
         return year, month
     except ValueError:
         today = clock.today()
