@@ -61,9 +61,10 @@ def keyset_page(
                 value = dt.datetime.fromisoformat(raw_value)
             elif isinstance(field, models.DateField) and raw_value is not None:
                 value = dt.date.fromisoformat(raw_value)
-            elif isinstance(field, models.AutoField | models.BigAutoField | models.IntegerField):
-                if not isinstance(raw_value, int):
-                    raise TypeError("an integer key")
+            elif isinstance(field, models.AutoField | models.BigAutoField | models.IntegerField) and not isinstance(
+                raw_value, int
+            ):
+                raise TypeError("an integer key")
             last_id = int(last_id)
         except (TypeError, ValueError) as exc:
             raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
