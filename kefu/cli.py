@@ -17,6 +17,8 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
+import time
 
 
 def _django(argv: list[str]) -> None:
@@ -33,9 +35,9 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
     args = parser.parse_args(argv)
     _django(["collectstatic", "--noinput", "-v", "0"])
-    worker = None
-    if not args.no_worker:
-        worker = subprocess.Popen([sys.executable, "-m", "kefu.cli", "worker"])
+    worker = None if args.no_worker else WorkerSupervisor()
+    if worker is not None:
+        worker.start()
     try:
         from gunicorn.app.wsgiapp import run
 
@@ -55,8 +57,63 @@ def _serve(argv: list[str]) -> None:
         run()
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=10)
+            worker.stop()
+
+
+class WorkerSupervisor:
+    """Runs the embedded task worker beside the web server and starts it again whenever it dies
+    (a crash, the memory limit): backing off from 1 s to 60 s while it keeps dying young."""
+
+    def __init__(self, argv: list[str] | None = None, check_every: float = 1.0) -> None:
+        self.argv = argv or [sys.executable, "-m", "kefu.cli", "worker"]
+        self.check_every = check_every
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="kefu-worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv)  # noqa: S603 (our own interpreter and module)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        delay = 1.0
+        started = time.monotonic()
+        while not self._stopping.wait(self.check_every):
+            if self.process is None or self.process.poll() is None:
+                continue
+            code = self.process.returncode
+            print(f"kefu: the task worker stopped (exit {code}); starting it again in {delay:.0f} s", flush=True)
+            if self._stopping.wait(delay):
+                return
+            delay = 1.0 if time.monotonic() - started > 60 else min(60.0, delay * 2)
+            started = time.monotonic()
+            self.process = subprocess.Popen(self.argv)  # noqa: S603
+            self.restarts += 1
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _limit_memory() -> None:
+    """The worker parses large and untrusted uploads: cap its address space (KEFU_WORKER_MEMORY_MB,
+    default 4096) so a hostile file ends in a MemoryError in that job, never in the machine's OOM."""
+    megabytes = int(os.environ.get("KEFU_WORKER_MEMORY_MB", "4096"))
+    if megabytes <= 0:
+        return
+    try:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on this platform: the file checks still apply
+        pass
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     if command == "serve":
         _serve(rest)
     elif command == "worker":
+        _limit_memory()
         _django(["run_huey", *rest])
     elif command == "migrate":
         _django(["migrate", *rest])

@@ -113,3 +113,27 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
     before = Order.objects.count(), Staff.objects.count()
     call_command("kefu_demo", "--orders-per-shop", "20")
     assert (Order.objects.count(), Staff.objects.count()) == before
+
+
+def test_serve_restarts_its_worker_when_it_dies(tmp_path: Path) -> None:
+    """The supervisor of ``kefu serve`` starts the task worker again after it is killed."""
+    import signal
+    import sys
+    import time
+
+    from kefu.cli import WorkerSupervisor
+
+    supervisor = WorkerSupervisor(argv=[sys.executable, "-c", "import time; time.sleep(60)"], check_every=0.05)
+    supervisor.start()
+    try:
+        first = supervisor.process
+        assert first is not None and first.poll() is None
+        first.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while supervisor.restarts == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert supervisor.restarts == 1
+        assert supervisor.process is not first and supervisor.process.poll() is None
+    finally:
+        supervisor.stop()
+    assert supervisor.process.poll() is not None  # stopped with the server

@@ -164,7 +164,7 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 tail = window[-256:]
                 if max_row > XLSX_MAX_ROWS or max_col > XLSX_MAX_COLUMNS or max_row * max_col > XLSX_MAX_CELLS:
                     raise FileFormatError(
-                        f"工作表范围过大({max_col} 列 × {max_row} 行)/ the sheet spans {max_col} columns × "
+                        f"XLSX 工作表范围过大({max_col} 列 × {max_row} 行)/ the sheet spans {max_col} columns × "
                         f"{max_row} rows (limits: {XLSX_MAX_COLUMNS} columns, {XLSX_MAX_CELLS:,} cells)"
                     )
     except (zipfile.BadZipFile, OSError, EOFError) as exc:

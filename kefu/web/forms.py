@@ -10,6 +10,7 @@ from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.selectors import OrderFilters
 from kefu.core import clock
 from kefu.imports.address import PROVINCES
+from kefu.imports.tabular import FileFormatError, inspect_xlsx, is_xlsx
 from kefu.org.models import Shop
 
 
@@ -83,11 +84,13 @@ class UploadForm(_ChoicesMixin):
     def __init__(self, *args: Any, shops: list[Shop], allow_staff: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._choices("shop").choices = [("", "—")] + [(s.pk, s.name) for s in shops]
-        if not allow_staff:
-            self._choices("kind").choices = [
-                ("orders", _("Orders (Taobao/Tmall export)")),
-                ("attendance", _("DingTalk attendance (每日统计 / 原始记录)")),
-            ]
+        kinds = [
+            ("orders", _("Orders (Taobao/Tmall export)")),
+            ("attendance", _("DingTalk attendance (每日统计 / 原始记录)")),
+        ]
+        if allow_staff:  # the staff list carries salaries: the organisation managers only
+            kinds.append(("staff", _("Staff list")))
+        self._choices("kind").choices = kinds
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -95,6 +98,15 @@ class UploadForm(_ChoicesMixin):
             raise forms.ValidationError(_("The file is too large."))
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError(_("Only CSV or XLSX files are accepted."))
+        head = upload.read(4)
+        upload.seek(0)
+        if is_xlsx(head):  # zip and dimension bombs are refused here, before any reader or queue
+            try:
+                inspect_xlsx(upload.read())
+            except FileFormatError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+            finally:
+                upload.seek(0)
         return upload
 
     def clean(self) -> dict[str, Any]:

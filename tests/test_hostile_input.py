@@ -1,0 +1,138 @@
+"""Hostile and absurd input (issue: write path §5): a dimension bomb, a zip bomb and an amount of
+1e30 get a clear error through the UI, the API and ``kefu import``; the server keeps answering and
+the next good import lands."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from kefu.cli import main
+from kefu.commerce.models import Order
+from kefu.imports.tabular import FileFormatError, inspect_xlsx
+
+from .conftest import PASSWORD, World
+from .samples import legacy_csv, legacy_row
+
+pytestmark = pytest.mark.django_db
+
+
+def dimension_bomb() -> bytes:
+    """A few KB: one cell at A1, one at XFD1048576 — a reader laying out the range allocates ~17 G cells."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "订单编号"
+    ws["XFD1048576"] = "x"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def zip_bomb() -> bytes:
+    """About 2.5 MB on disk, 2.6 GB of sheet XML once inflated."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            sheet.write(b"<worksheet><sheetData>")
+            chunk = b" " * (1 << 20)
+            for _ in range(2600):
+                sheet.write(chunk)
+            sheet.write(b"</sheetData></worksheet>")
+    return buf.getvalue()
+
+
+def test_the_bombs_are_refused_before_parsing(zip_bomb: bytes) -> None:
+    bomb = dimension_bomb()
+    assert len(bomb) < 10_000
+    with pytest.raises(FileFormatError, match=r"XFD|16384|columns"):
+        inspect_xlsx(bomb)
+    assert 2_000_000 < len(zip_bomb) < 3_000_000
+    with pytest.raises(FileFormatError, match=r"MB|zip bomb"):
+        inspect_xlsx(zip_bomb)
+
+
+def _good() -> bytes:
+    return legacy_csv([legacy_row("900001"), legacy_row("900002")])
+
+
+def _absurd() -> bytes:
+    return legacy_csv([legacy_row("900003", paid="1e30"), legacy_row("900004")])
+
+
+def test_through_the_ui(world: World, zip_bomb: bytes) -> None:
+    client = Client()
+    assert client.login(username="boss", password=PASSWORD)
+    for name, data in (("dim.xlsx", dimension_bomb()), ("zip.xlsx", zip_bomb)):
+        for kind in ("orders", "attendance", "staff"):
+            upload = SimpleUploadedFile(name, data)
+            response = client.post("/imports/", {"kind": kind, "shop": world.shop_a.pk, "file": upload})
+            assert response.status_code == 200, (name, kind)  # the form again, with the error
+            assert "XLSX" in response.content.decode(), (name, kind)
+    absurd = client.post(
+        "/imports/", {"kind": "orders", "shop": world.shop_a.pk, "file": SimpleUploadedFile("a.csv", _absurd())}
+    )
+    assert absurd.status_code in {200, 302}
+    assert not Order.objects.filter(order_no="900003").exists() and Order.objects.filter(order_no="900004").exists()
+    assert client.get("/orders/").status_code == 200  # still answering
+    good = client.post(
+        "/imports/", {"kind": "orders", "shop": world.shop_a.pk, "file": SimpleUploadedFile("g.csv", _good())}
+    )
+    assert good.status_code == 302 and Order.objects.filter(order_no__in=["900001", "900002"]).count() == 2
+    # the money form and the case facts refuse 1e30 with a message, no 500
+    from kefu.aftersales import services
+
+    case = services.case_open(actor=world.supervisor, case_type="lost_parcel", order=world.order_a)
+    response = client.post(f"/aftersales/{case.pk}/money/", {"kind": "compensation", "amount": "1e30"}, follow=True)
+    assert response.status_code == 200 and not case.money.exists()
+    assert client.post(f"/aftersales/{case.pk}/facts/", {"line_value": "1e30"}).status_code == 302
+    case.refresh_from_db()
+    assert case.facts.get("line_value") != "1e30"
+
+
+def test_through_the_api(world: World, zip_bomb: bytes) -> None:
+    client = Client()
+    assert client.login(username="boss", password=PASSWORD)
+    for data in (dimension_bomb(), zip_bomb):
+        upload = SimpleUploadedFile("bomb.xlsx", data)
+        response = client.post("/api/v1/orders/import", {"shop": world.shop_a.pk, "file": upload})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "import_format"
+    push = {"shop": world.shop_a.pk, "orders": [{"order_no": "P9", "paid_amount": "1e30", "ordered_at": "2026-10-01"}]}
+    answer = client.post("/api/v1/orders/push", push, content_type="application/json").json()
+    assert answer["created"] == 0 and answer["failed"][0]["row"] == 1
+    facts = {"case_type": "return", "line_value": "1e30"}
+    evaluated = client.post("/api/v1/aftersales/evaluate", facts, content_type="application/json")
+    assert evaluated.status_code == 400 and evaluated.json()["error"]["code"] == "validation_error"
+    good = SimpleUploadedFile("g.csv", _good())
+    assert client.post("/api/v1/orders/import", {"shop": world.shop_a.pk, "file": good}).json()["created"] == 2
+
+
+def test_through_kefu_import(world: World, tmp_path: Path, zip_bomb: bytes, capsys: Any, monkeypatch: Any) -> None:
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+    for name, data in (("dim.xlsx", dimension_bomb()), ("zip.xlsx", zip_bomb)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(SystemExit) as stop:
+            main(["import", "orders", str(path), "--shop", world.shop_a.name, "--json"])
+        assert stop.value.code != 0
+        assert "XLSX" in capsys.readouterr().out
+    absurd = tmp_path / "absurd.csv"
+    absurd.write_bytes(_absurd())
+    with pytest.raises(SystemExit):
+        main(["import", "orders", str(absurd), "--shop", world.shop_a.name, "--json"])
+    assert "1e30" in capsys.readouterr().out
+    good = tmp_path / "good.csv"
+    good.write_bytes(_good())
+    main(["import", "orders", str(good), "--shop", world.shop_a.name, "--json"])
+    assert Order.objects.filter(order_no__in=["900001", "900002", "900004"]).count() == 3
