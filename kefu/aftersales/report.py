@@ -11,6 +11,7 @@ from django.core.mail import EmailMessage
 
 from kefu.core.actions import action
 from kefu.core.events import event_record
+from kefu.core.exports import safe_workbook
 from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Position, Staff
@@ -74,7 +75,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             ]
         )
     out = io.BytesIO()
-    wb.save(out)
+    safe_workbook(wb).save(out)
     return out.getvalue()
 
 

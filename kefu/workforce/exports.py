@@ -7,6 +7,8 @@ import csv
 import io
 from typing import Any
 
+from kefu.core.exports import safe_row, safe_workbook
+
 SUMMARY_COLUMNS = [
     ("employee_no", "工号"),
     ("name", "姓名"),
@@ -70,9 +72,9 @@ def to_csv(document: dict[str, Any]) -> bytes:
     writer.writerow(
         [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
     )
-    writer.writerows(summary_rows(document))
+    writer.writerows(safe_row(r) for r in summary_rows(document))
     writer.writerow([])
-    writer.writerows(incident_rows(document))
+    writer.writerows(safe_row(r) for r in incident_rows(document))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -96,5 +98,5 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
     for cell in detail[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
-    wb.save(out)
+    safe_workbook(wb).save(out)
     return out.getvalue()
