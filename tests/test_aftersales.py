@@ -221,6 +221,9 @@ def test_evidence_is_checked_by_content_and_served_only_in_scope(world: World) -
     other = Client()
     other.login(username="agent_b", password=PASSWORD)
     assert other.get(f"/aftersales/evidence/{evidence.pk}/").status_code == 404
+    # a PNG uploaded as "page.html" downloads with the extension of what it is
+    disguised = services.evidence_add(actor=world.agent_a, case=case, kind="photo", name="page.html", data=PNG)
+    assert 'filename="page.png"' in own.get(f"/aftersales/evidence/{disguised.pk}/")["Content-Disposition"]
 
 
 @pytest.mark.django_db

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
 
+from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.models import Event
 from kefu.org.models import ApiToken
@@ -97,3 +99,85 @@ def test_default_language_is_chinese_and_english_is_available(world: World) -> N
     assert "订单" in client.get("/orders/").content.decode()
     client.post("/i18n/setlang/", {"language": "en", "next": "/orders/"})
     assert "Orders" in client.get("/orders/").content.decode()
+
+
+# --- sign-in behind a proxy, shared counters, admin, tokens, headers (write path §7) ------------
+
+
+def test_client_address_comes_from_trusted_proxies_only(world: World, settings: Any) -> None:
+    from django.test import RequestFactory
+
+    from kefu.core.context import client_ip
+
+    factory = RequestFactory()
+    behind_nginx = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.2")
+    settings.KEFU_TRUSTED_PROXIES = []
+    assert client_ip(behind_nginx) == "127.0.0.1"  # no proxy configured: the header is not believed
+    settings.KEFU_TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    assert client_ip(behind_nginx) == "203.0.113.9"  # right-most address that is not a proxy
+    forged = factory.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert client_ip(forged) == "198.51.100.7"  # a client talking directly cannot choose its address
+    junk = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="not-an-ip")
+    assert client_ip(junk) == "127.0.0.1"
+
+
+def test_lockout_is_per_browser_address_behind_the_proxy_and_audited(world: World, settings: Any) -> None:
+    settings.KEFU_TRUSTED_PROXIES = ["127.0.0.1"]
+    attacker = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    for _ in range(settings.KEFU_LOGIN_MAX_FAILURES * 4):
+        attacker.post("/login/", {"username": f"x{_}", "password": "nope"})
+    assert attacker.post("/login/", {"username": "agent_a", "password": PASSWORD}).status_code == 429
+    failed = Event.objects.filter(verb="auth.login_failed").first()
+    assert failed is not None and failed.ip == "203.0.113.9"  # the browser's address, not nginx's
+    assert Event.objects.filter(verb="auth.login_refused").exists()
+    colleague = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.10")
+    assert colleague.post("/login/", {"username": "agent_a", "password": PASSWORD}).status_code == 302
+
+
+def test_embedded_cache_is_the_database_so_counters_are_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from config.settings import base
+
+    monkeypatch.delenv("KEFU_REDIS_URL", raising=False)
+    assert importlib.reload(base).CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    monkeypatch.setenv("KEFU_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert importlib.reload(base).CACHES["default"]["BACKEND"].endswith("RedisCache")
+    monkeypatch.delenv("KEFU_REDIS_URL")
+    importlib.reload(base)
+
+
+def test_admin_sign_in_is_throttled(world: World, settings: Any) -> None:
+    client = Client()
+    for _ in range(settings.KEFU_LOGIN_MAX_FAILURES):
+        client.post("/admin/login/", {"username": "boss", "password": "wrong"})
+    assert client.post("/admin/login/", {"username": "boss", "password": PASSWORD}).status_code == 429
+
+
+def test_tokens_expire_and_failed_token_calls_are_audited(world: World) -> None:
+    import datetime as dt
+    from unittest import mock
+
+    from kefu.core import clock
+    from kefu.org.services import token_create
+
+    secret = token_create(actor=world.agent_a, user=world.agent_a, expires_in_days=1)
+    client = Client()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    assert client.get("/api/v1/orders", **auth).status_code == 200
+    later = clock.now() + dt.timedelta(days=2)
+    with mock.patch("kefu.core.clock.now", return_value=later):
+        assert client.get("/api/v1/orders", **auth).status_code == 401
+    assert Event.objects.filter(verb="auth.token_failed", data__prefix=secret[:12]).exists()
+    with pytest.raises(ApplicationError):
+        token_create(actor=world.agent_a, user=world.agent_a, expires_in_days=0)
+
+
+def test_security_headers_on_pages_and_exports(world: World) -> None:
+    client = Client()
+    assert client.login(username="boss", password=PASSWORD)
+    page = client.get("/orders/")
+    assert "default-src 'self'" in page["Content-Security-Policy"] and "no-store" in page["Cache-Control"]
+    export = client.get("/attendance/statement/?format=csv")
+    assert "no-store" in export["Cache-Control"]
+    assert "no-store" in client.get("/api/v1/orders")["Cache-Control"]

@@ -107,7 +107,14 @@ REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kefu"}}
+    # Embedded: the database cache, so the sign-in counters are shared by every web process.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kefu_cache"}}
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated), e.g.
+# "127.0.0.1" for the nginx of docs/deploy.md. Empty: the connection's own address is the client's.
+KEFU_TRUSTED_PROXIES = env_list("KEFU_TRUSTED_PROXIES")
+# The Django admin: off unless KEFU_ADMIN=1 (then signed-in attempts are throttled like the login page).
+KEFU_ADMIN = env_bool("KEFU_ADMIN", False)
 
 # Task queue: Redis in production, a SQLite file when embedded (ADR 0002).
 if REDIS_URL:

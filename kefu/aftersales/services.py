@@ -58,6 +58,14 @@ SIGNATURES = {
     b"GIF89a": ("image/gif", ".gif"),
     b"%PDF-": ("application/pdf", ".pdf"),
 }
+EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+}
 REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
 # The largest amount a money line holds (DecimalField max_digits=12): 9,999,999,999.99 CNY.
 MONEY_MAX = Decimal("9999999999.99")

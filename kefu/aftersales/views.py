@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -249,10 +250,13 @@ def case_evidence(request: HttpRequest, case_id: int) -> HttpResponse:
 def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
     """Evidence is served only through this view, inside the scope, as an attachment."""
     evidence = selectors.evidence_get(actor=request.user, evidence_id=evidence_id)
+    # The download's name keeps the uploader's stem but takes the extension of the detected type
+    # (a "photo.html" that is really a PNG downloads as "photo.png").
+    stem = Path(evidence.original_name).stem or "evidence"
     response = FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
-        filename=evidence.original_name,
+        filename=stem + services.EXTENSIONS.get(evidence.content_type, ".bin"),
         content_type=evidence.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -7,6 +7,8 @@ from typing import Any
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from kefu.core import throttle
+from kefu.core.context import client_ip
 from kefu.org.services import token_authenticate
 
 
@@ -14,9 +16,14 @@ class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        ip = client_ip(request)
+        if throttle.token_locked(ip):
+            return None
         user = token_authenticate(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            throttle.token_failed(token, ip)  # audited, counted per address
+            return None
+        request.user = user
         return user
 
 

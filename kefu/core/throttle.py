@@ -32,3 +32,31 @@ def login_failed(username: str, ip: str) -> None:
 
 def login_succeeded(username: str, ip: str) -> None:
     cache.delete(_keys(username, ip)[0])
+
+
+def login_refused(username: str, ip: str) -> None:
+    """A sign-in refused by the lock is audited (who tried, from where), without raising the count."""
+    from .events import SystemActor, event_record
+
+    event_record(
+        actor=SystemActor(label=username[:150] or "?"), verb="auth.login_refused", data={"username": username[:150]}
+    )
+
+
+def token_failed(prefix: str, ip: str) -> bool:
+    """A call with an unknown, revoked or expired token: audited and counted per address; returns
+    whether the address is now locked out of token calls."""
+    from .events import SystemActor, event_record
+
+    key = f"kefu:token-fail:ip:{ip}"
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=settings.KEFU_LOGIN_LOCKOUT_SECONDS)
+        count = 1
+    event_record(actor=SystemActor(label="api-token"), verb="auth.token_failed", data={"prefix": prefix[:12]})
+    return bool(count > settings.KEFU_LOGIN_MAX_FAILURES * 4)
+
+
+def token_locked(ip: str) -> bool:
+    return bool((cache.get(f"kefu:token-fail:ip:{ip}") or 0) > settings.KEFU_LOGIN_MAX_FAILURES * 4)

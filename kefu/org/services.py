@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
@@ -151,13 +153,23 @@ def _digest(secret: str) -> str:
 
 
 @action()
-def token_create(*, actor: Any, user: Any, name: str = "") -> str:
-    """Create a personal API token and return its secret (shown once; only the hash is kept)."""
+def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int | None = None) -> str:
+    """Create a personal API token and return its secret (shown once; only the hash is kept).
+    With ``expires_in_days`` the token stops working after that many days."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+        raise ApplicationError("token_expiry", "有效期应为 1–3650 天 / the expiry must be 1–3650 days")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=secret[:12], digest=_digest(secret), created_at=clock.now()
+        user=user, name=name[:100], prefix=secret[:12], digest=_digest(secret), created_at=now, expires_at=expires
     )
-    event_record(actor=actor, verb="token.created", subject=user, after={"prefix": token.prefix, "name": name})
+    event_record(
+        actor=actor,
+        verb="token.created",
+        subject=user,
+        after={"prefix": token.prefix, "name": name, "expires_at": expires},
+    )
     return secret
 
 
@@ -167,6 +179,7 @@ def token_authenticate(secret: str) -> Any | None:
     token = (
         ApiToken.objects.select_related("user")
         .filter(digest=_digest(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=clock.now()))
         .first()
     )
     if token is None:

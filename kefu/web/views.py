@@ -44,6 +44,26 @@ from .http import render_page_or_partial, require_capability
 # --- sign-in -------------------------------------------------------------------------------
 
 
+def throttled_admin_login(login: Any) -> Any:
+    """The admin's sign-in under the same throttle as ours (per username and per address)."""
+
+    def view(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method != "POST":
+            return login(request, extra_context)  # type: ignore[no-any-return]
+        username, ip = request.POST.get("username", "")[:150], context.client_ip(request)
+        if throttle.login_locked(username, ip):
+            throttle.login_refused(username, ip)
+            return HttpResponse(_("Too many failed sign-ins. Please wait 15 minutes and try again."), status=429)
+        response = login(request, extra_context)
+        if request.user.is_authenticated:
+            throttle.login_succeeded(username, ip)
+        else:
+            throttle.login_failed(username, ip)
+        return response  # type: ignore[no-any-return]
+
+    return view
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
@@ -56,6 +76,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         ip = context.client_ip(request)
         if throttle.login_locked(username, ip):
             form.add_error(None, _("Too many failed sign-ins. Please wait 15 minutes and try again."))
+            throttle.login_refused(username, ip)
             status = 429
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
@@ -494,6 +515,14 @@ def tokens(request: HttpRequest) -> HttpResponse:
             token_revoke(actor=request.user, token=token)
             messages.success(request, _("Token revoked."))
             return redirect("web:tokens")
-        secret = token_create(actor=request.user, user=request.user, name=request.POST.get("name", "")[:100])
+        try:
+            secret = token_create(
+                actor=request.user,
+                user=request.user,
+                name=request.POST.get("name", "")[:100],
+                expires_in_days=int_param(request.POST.get("expires_in_days")),
+            )
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
     own = org.api_tokens_of(request.user)
     return render(request, "web/tokens.html", {"tokens": own, "secret": secret})

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--position")
         parser.add_argument("--staff", dest="employee_no")
         parser.add_argument("--name", default="cli")
+        parser.add_argument("--expires-in-days", type=int, default=None, help="token lifetime (default: until revoked)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from kefu.org.services import token_create, user_create
@@ -41,6 +42,8 @@ class Command(BaseCommand):
                 user = get_user_model().objects.filter(username=opts["username"]).first()
                 if user is None:
                     raise CommandError(f"no such user {opts['username']!r}")
-                self.stdout.write(token_create(actor=actor, user=user, name=opts["name"]))
+                self.stdout.write(
+                    token_create(actor=actor, user=user, name=opts["name"], expires_in_days=opts["expires_in_days"])
+                )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
