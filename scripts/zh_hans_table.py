@@ -432,4 +432,9 @@ T = {
 'Cases past their deadline':'已超时的工单',
 'Refunds awaiting approval':'待审批的退款',
 'Rest and leave requests to decide':'待审批的休假/请假',
+"money line":"款项","money lines":"款项","agent charge":"客服承担费用","agent charges":"客服承担费用",
+"Agent who took the order":"接单客服","(the order remark's author)":"(订单备注中的备注人)","Set":"设定",
+"Agent who took the order set.":"已设定接单客服。","outbox message":"待发送消息","outbox messages":"待发送消息",
+"expires":"到期时间","Request not valid":"请求无效","This request cannot be carried out":"无法执行此请求","Go back":"返回",
+"Valid for (days, empty = until revoked)":"有效天数(留空=直到撤销)","Expires":"到期","red-packet entry":"红包记录","red-packet entries":"红包记录",
 }
