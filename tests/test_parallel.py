@@ -168,3 +168,13 @@ def test_punch_pushed_fifty_times_is_one_punch(world: World) -> None:
     assert set(statuses) == {200}
     assert Punch.objects.filter(staff=agent).count() == 1
     assert Event.objects.for_object(agent).filter(verb="punch.recorded").count() == 1
+
+
+def test_inspection_form_posted_fifty_times_with_its_key_records_once(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    body = {"staff": agent.pk, "item": "noise", "note": "喧哗", "idempotency_key": "p-1c2d"}
+    _fifty(world.supervisor, lambda c: c.post("/attendance/points/", body))
+    from kefu.workforce.models import PointEntry
+
+    assert PointEntry.objects.filter(staff=agent).count() == 1
+    assert Event.objects.for_object(agent).filter(verb="points.recorded").count() == 1

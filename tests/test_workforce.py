@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import override_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
@@ -27,7 +28,7 @@ from kefu.workforce.models import LeaveRequest, PointEntry, Punch, RedPacket, Ro
 from kefu.workforce.publication import publication_due, signed_url, weekly_publish
 from kefu.workforce.selectors import statement_document, statements
 
-from .conftest import World
+from .conftest import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 SYSTEM = SystemActor("test")
@@ -440,3 +441,22 @@ def test_punch_api_is_idempotent_and_scoped(world: World) -> None:
     agent_client = Client()
     agent_client.login(username="agent_a", password=PASSWORD)
     assert agent_client.post("/api/v1/punches", body, content_type="application/json").status_code == 403
+
+
+def test_a_team_lead_imports_only_their_team_and_leave_waits_for_approval(world: World) -> None:
+    """Attendance import scope: 郭强 (team B) is reported by row for the team-A lead; 张敏's DingTalk
+    leave arrives awaiting approval (a lead may not approve leave); the supervisor's import approves it."""
+    a, b = _people(world)
+    summary = services.attendance_import(actor=world.lead_a, data=_workbook(), file_name="每日统计.xlsx")
+    reasons = {f["row"]: f["reason"] for f in summary.as_dict()["failed"]}
+    assert any("郭强" in r and "not in your team" in r for r in reasons.values())
+    assert RosterEntry.objects.filter(staff=b).count() == 0 and RosterEntry.objects.filter(staff=a).exists()
+    leave = LeaveRequest.objects.get(staff=a, source="dingtalk")
+    assert leave.status == "submitted" and leave.decided_by is None
+    with pytest.raises(ApplicationError):
+        services.attendance_import(actor=world.agent_a, data=_workbook(), file_name="每日统计.xlsx")
+    client = Client()
+    client.login(username="boss", password=PASSWORD)
+    upload = SimpleUploadedFile("每日统计.xlsx", _workbook())
+    assert client.post("/imports/", {"kind": "attendance", "file": upload}).status_code == 302
+    assert RosterEntry.objects.filter(staff=b).exists()  # the supervisor's scope is everyone

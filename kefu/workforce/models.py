@@ -200,6 +200,8 @@ class PointEntry(LedgerModel):
     at = models.DateTimeField(_("time"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal")
+    # The recording form's one-time key: a double click records one finding.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     objects = ScopedLedgerQuerySet.as_manager()
     scope_team_path = "staff__team_id"

@@ -340,22 +340,41 @@ def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int
 
 @action(capability="points.record", scope=("staff",))
 def points_record(
-    *, actor: Any, staff: Staff, item_code: str, note: str = "", at: dt.datetime | None = None
+    *,
+    actor: Any,
+    staff: Staff,
+    item_code: str,
+    note: str = "",
+    at: dt.datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> PointEntry:
+    """Record an inspection finding or award. With the form's idempotency key, the same key records
+    one entry however often it arrives (the unique key decides)."""
+    if idempotency_key:
+        existing = PointEntry.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
     when = at or clock.now()
     items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
     item = items.get(item_code)
     if item is None:
         raise ApplicationError("unknown_point_item", f"积分项目不存在 / unknown item {item_code!r}")
-    entry = PointEntry.objects.create(
-        staff=staff,
-        item_code=item_code,
-        item_name=item["name"][:100],
-        points=int(item["points"]),
-        note=note[:300],
-        at=when,
-        recorded_by=actor,
-    )
+    try:
+        with transaction.atomic():
+            entry = PointEntry.objects.create(
+                staff=staff,
+                item_code=item_code,
+                item_name=item["name"][:100],
+                points=int(item["points"]),
+                note=note[:300],
+                at=when,
+                recorded_by=actor,
+                idempotency_key=idempotency_key or None,
+            )
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return PointEntry.objects.get(idempotency_key=idempotency_key)
     event_record(
         actor=actor,
         verb="points.recorded",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -291,7 +292,11 @@ def points(request: HttpRequest) -> HttpResponse:
             staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
             try:
                 services.points_record(
-                    actor=request.user, staff=staff, item_code=form.cleaned_data["item"], note=form.cleaned_data["note"]
+                    actor=request.user,
+                    staff=staff,
+                    item_code=form.cleaned_data["item"],
+                    note=form.cleaned_data["note"],
+                    idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
                 )
                 messages.success(request, _("Inspection recorded."))
                 return redirect("attendance:points")
@@ -308,6 +313,7 @@ def points(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "can_record": has_capability(request.user, "points.record"),
+            "idempotency_key": uuid.uuid4().hex,
             "day": day,
             "by_team": sorted(by_team.items()),
             "ranking": selectors.points_ranking(actor=request.user, year=year, month=month),
