@@ -26,6 +26,7 @@ from .test_scoping import PARAM, _patterns
 SCHEMA = schemathesis.openapi.from_dict(json.loads((Path(__file__).parent.parent / "docs/openapi.json").read_text()))
 SCHEMA.app = application
 STATS = {"requests": 0, "5xx": 0}
+PAGES = {"requests": 0}
 EXAMPLES = int(os.environ.get("KEFU_FUZZ_EXAMPLES", "300"))
 
 
@@ -48,7 +49,7 @@ def supervisor_token(world: World) -> str:
 @pytest.mark.django_db
 @SCHEMA.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("KEFU_FUZZ_API_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -61,6 +62,12 @@ def test_api_never_answers_5xx(case: Any, supervisor_token: str) -> None:
     if response.status_code >= 400 and response.status_code != 405:  # 405: a method the route lacks
         body = response.json()
         assert set(body) == {"error"} and {"code", "message"} <= set(body["error"]), body
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Any:
+    yield
+    print(f"\nfuzz: API {STATS['requests']} requests, {STATS['5xx']} 5xx; pages {PAGES['requests']} requests")
 
 
 HOSTILE = st.one_of(
@@ -147,7 +154,7 @@ def test_page_query_parameters_never_answer_5xx(world: World) -> None:
     assert client.login(username="boss", password=PASSWORD)
     routes = _routes(world)
     assert len(routes) >= 25
-    seen = {"requests": 0, "5xx": 0}
+    seen = PAGES
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(routes), st.dictionaries(st.sampled_from(KEYS), HOSTILE, max_size=4))
@@ -164,3 +171,18 @@ def test_page_query_parameters_never_answer_5xx(world: World) -> None:
             path = "/" + PARAM.sub("9" * 30, route)
             assert client.get(path).status_code in {404, 405}, path
             assert client.post(path, {}).status_code in {404, 405}, path
+
+
+@pytest.mark.django_db
+def test_nul_characters_are_a_400_everywhere(world: World) -> None:
+    """PostgreSQL refuses NUL in text: caught at the door (found by schemathesis on PostgreSQL)."""
+    client = Client()
+    assert client.login(username="boss", password=PASSWORD)
+    api = client.get("/api/v1/staff", {"position": "\x00"})
+    assert api.status_code == 400 and api.json()["error"]["code"] == "validation_error"
+    assert client.get("/orders/", {"q": "a\x00b"}).status_code == 400
+    body = '{"shop": ' + str(world.shop_a.pk) + ', "orders": [{"order_no": "N\\u0000UL"}]}'
+    assert client.post("/api/v1/orders/push", body, content_type="application/json").status_code == 400
+    form = "shop=" + str(world.shop_a.pk) + "&summary=x%00"
+    assert client.post("/aftersales/new/", form, content_type="application/x-www-form-urlencoded").status_code == 400
+    assert client.get("/orders/", {"q": "fine"}).status_code == 200
