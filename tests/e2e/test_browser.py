@@ -111,3 +111,19 @@ def test_wrong_item_case_from_order_to_refund_approved_and_closed(
     case = Case.objects.get(order=world.order_a)
     assert case.category == "closed" and case.resolution == "keep_discount"
     assert MoneyLine.objects.get(pk=line.pk).status == "approved"
+
+
+def test_pages_work_under_the_content_security_policy(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    """No inline script is allowed: the language switcher (a select that submits itself) and htmx
+    still work, and the browser reports no CSP violation."""
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    _sign_in(page, live_server, "lead_a")
+    page.goto(f"{live_server.url}/orders/")
+    assert "订单" in page.content()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+    page.wait_for_selector("text=Orders")
+    page.select_option("select[name=status]", "shipped")  # htmx under the CSP
+    page.wait_for_function(f"() => !document.querySelector('#results').innerText.includes('{world.order_a.order_no}')")
+    assert violations == [], violations
