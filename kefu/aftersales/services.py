@@ -19,6 +19,7 @@ from kefu.core import clock
 from kefu.core.actions import action
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
+from kefu.core.ledger import create_once, keyed_row
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import ensure_in_scope
 from kefu.org.models import Shop, Staff
@@ -363,10 +364,9 @@ def money_post(
     """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once.
     With an idempotency key (browser forms, API clients) the same key posts one line however often it
     arrives: the unique key decides, and the repeat returns the line already posted."""
-    if idempotency_key:
-        existing = MoneyLine.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return _same_line(existing, case)
+    existing = keyed_row(MoneyLine, idempotency_key)
+    if existing is not None:
+        return _same_line(existing, case)
     if kind not in MoneyKind.values:
         raise ApplicationError("money_kind", f"未知款项 / unknown kind {kind!r}")
     amount = money_amount(amount)
@@ -376,24 +376,21 @@ def money_post(
     needs = refund and (
         needs_supervisor or (kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap)
     )
-    try:
-        with transaction.atomic():
-            line = MoneyLine.objects.create(
-                case=case,
-                kind=kind,
-                amount=amount,
-                status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
-                needs_supervisor=needs,
-                rule=rule or ("R-AS-7" if refund else ""),
-                note=note[:300],
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                created_at=clock.now(),
-                idempotency_key=idempotency_key or None,
-            )
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        return _same_line(MoneyLine.objects.get(idempotency_key=idempotency_key), case)
+    line, created = create_once(
+        MoneyLine,
+        key=idempotency_key,
+        case=case,
+        kind=kind,
+        amount=amount,
+        status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
+        needs_supervisor=needs,
+        rule=rule or ("R-AS-7" if refund else ""),
+        note=note[:300],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_at=clock.now(),
+    )
+    if not created:
+        return _same_line(line, case)
     event_record(
         actor=actor,
         verb="case.money_requested" if refund else "case.money_posted",

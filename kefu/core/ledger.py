@@ -97,3 +97,22 @@ def ledger_triggers(specs: list[tuple[str, str | None]]) -> Any:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_del ON {table};")
 
     return migrations.RunPython(forwards, backwards)
+
+
+def keyed_row(model: type[models.Model], key: str | None) -> Any:
+    """The ledger row already written under an idempotency key, or None."""
+    return model._default_manager.filter(idempotency_key=key).first() if key else None
+
+
+def create_once(model: type[models.Model], *, key: str | None, **fields: Any) -> tuple[Any, bool]:
+    """Append one ledger row under an idempotency key: the unique key decides between simultaneous
+    requests; the losers get the winner's row. Returns (row, created). Without a key: a plain insert."""
+    from django.db import IntegrityError, transaction
+
+    try:
+        with transaction.atomic():
+            return model._default_manager.create(idempotency_key=key or None, **fields), True
+    except IntegrityError:
+        if not key:
+            raise
+        return model._default_manager.get(idempotency_key=key), False

@@ -14,6 +14,7 @@ from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
+from kefu.core.ledger import create_once, keyed_row
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import ensure_in_scope
 from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
@@ -350,31 +351,27 @@ def points_record(
 ) -> PointEntry:
     """Record an inspection finding or award. With the form's idempotency key, the same key records
     one entry however often it arrives (the unique key decides)."""
-    if idempotency_key:
-        existing = PointEntry.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing
+    existing = keyed_row(PointEntry, idempotency_key)
+    if existing is not None:
+        return existing
     when = at or clock.now()
     items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
     item = items.get(item_code)
     if item is None:
         raise ApplicationError("unknown_point_item", f"积分项目不存在 / unknown item {item_code!r}")
-    try:
-        with transaction.atomic():
-            entry = PointEntry.objects.create(
-                staff=staff,
-                item_code=item_code,
-                item_name=item["name"][:100],
-                points=int(item["points"]),
-                note=note[:300],
-                at=when,
-                recorded_by=actor,
-                idempotency_key=idempotency_key or None,
-            )
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        return PointEntry.objects.get(idempotency_key=idempotency_key)
+    entry, created = create_once(
+        PointEntry,
+        key=idempotency_key,
+        staff=staff,
+        item_code=item_code,
+        item_name=item["name"][:100],
+        points=int(item["points"]),
+        note=note[:300],
+        at=when,
+        recorded_by=actor,
+    )
+    if not created:
+        return entry  # type: ignore[no-any-return]
     event_record(
         actor=actor,
         verb="points.recorded",
