@@ -136,3 +136,36 @@ def test_through_kefu_import(world: World, tmp_path: Path, zip_bomb: bytes, caps
     good.write_bytes(_good())
     main(["import", "orders", str(good), "--shop", world.shop_a.name, "--json"])
     assert Order.objects.filter(order_no__in=["900001", "900002", "900004"]).count() == 3
+
+
+def test_times_outside_2000_2100_are_refused_not_stored(world: World) -> None:
+    """Year 1 in Asia/Shanghai is a BC timestamp PostgreSQL stores but cannot read back (found by review)."""
+    client = Client()
+    assert client.login(username="boss", password=PASSWORD)
+    body = {"case_type": "return", "order_id": world.order_a.pk, "platform_deadline": "0001-01-01T00:00:00"}
+    answer = client.post("/api/v1/aftersales/cases", body, content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "deadline"
+    from kefu.org.models import Staff
+
+    agent = Staff.objects.get(user=world.agent_a)
+    punch = {"employee_no": agent.employee_no, "at": "0001-01-01T00:00:00", "kind": "on"}
+    assert client.post("/api/v1/punches", punch, content_type="application/json").status_code == 400
+    push = {"shop": world.shop_a.pk, "orders": [{"order_no": "Y1", "ordered_at": "0001-01-01T00:00:00"}]}
+    result = client.post("/api/v1/orders/push", push, content_type="application/json").json()
+    assert result["created"] == 0 and result["failed"][0]["row"] == 1
+    assert client.get("/api/v1/aftersales/cases").status_code == 200
+    assert client.get("/aftersales/").status_code == 200
+
+
+def test_colleagues_salary_never_shows_in_the_history(world: World) -> None:
+    from kefu.core.events import event_record
+    from kefu.org.models import Staff
+
+    mate = Staff.objects.get(user=world.agent_a)
+    event_record(actor=None, verb="staff.created", subject=mate, after={"name": mate.name, "base_salary": "4321.00"})
+    lead = Client()
+    assert lead.login(username="lead_a", password=PASSWORD)
+    assert "4321" not in lead.get(f"/staff/{mate.pk}/").content.decode()
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    assert "4321" in boss.get(f"/staff/{mate.pk}/").content.decode()

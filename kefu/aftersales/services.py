@@ -107,6 +107,13 @@ def _default_status(category: str) -> CaseStatus:
     return status
 
 
+def _deadline(value: dt.datetime | None) -> dt.datetime | None:
+    try:
+        return clock.make_aware(value) if value is not None else None
+    except ValueError as exc:
+        raise ApplicationError("deadline", f"时限无效 / invalid deadline: {exc}") from exc
+
+
 def case_can_transition(case: Case, category: str) -> bool:
     return category in ALLOWED.get(case.category, set())
 
@@ -159,6 +166,7 @@ def case_open(
         product = line.product if line else None
     if owner is not None:
         _in_scope(actor, owner)
+    platform_deadline = _deadline(platform_deadline)
     case = Case.objects.create(
         external_ref=external_ref[:64],
         case_type=case_type,
@@ -259,6 +267,7 @@ def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "
 @action(scope=("case",))
 def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -> Case:
     """Set the platform's reply deadline by hand (when it did not come with the refund data)."""
+    deadline = _deadline(deadline)
     before = {"platform_deadline": case.platform_deadline}
     Case.objects.filter(pk=case.pk).update(platform_deadline=deadline, escalated_at=None, updated_at=clock.now())
     case.platform_deadline = deadline

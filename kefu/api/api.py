@@ -46,6 +46,12 @@ def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return _error(request, 400, "validation_error", "The request is not valid", exc.errors)
 
 
+@api.exception_handler(OverflowError)
+def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    """An integer or date parameter beyond what the database holds (SQLite raises at query time)."""
+    return _error(request, 400, "validation_error", "A parameter is out of range")
+
+
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(request, 401, "unauthenticated", "Authentication required")

@@ -31,8 +31,15 @@ def local_date(value: dt.datetime) -> dt.date:
     return value.astimezone(local_tz()).date()
 
 
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # times outside are malformed input, never stored
+
+
 def make_aware(value: dt.datetime) -> dt.datetime:
-    """Interpret a naive datetime as local (Asia/Shanghai) time."""
+    """Interpret a naive datetime as local (Asia/Shanghai) time. A time outside 2000–2100 is refused
+    (ValueError): year 1 in Asia/Shanghai's historical offset becomes a BC timestamp PostgreSQL
+    stores but cannot return, and year 9999 overflows day arithmetic."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"time out of range ({EARLIEST_YEAR}–{LATEST_YEAR}): {value.isoformat()}")
     if value.tzinfo is not None:
         return value
     return value.replace(tzinfo=local_tz())

@@ -266,16 +266,21 @@ def parse_datetime(text: str, *, what: str) -> dt.datetime | None:
     text = text.strip()
     if not text or text in {"-", "null", "NULL"}:
         return None
+    value = None
     try:
-        return dt.datetime.fromisoformat(text)
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
-        pass
-    for fmt in _DT_FORMATS:
-        try:
-            return dt.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"{what}无法识别: {text!r} / {what} is not a date-time")
+        for fmt in _DT_FORMATS:
+            try:
+                value = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        raise ValueError(f"{what}无法识别: {text[:40]!r} / {what} is not a date-time")
+    if not 2000 <= value.year <= 2100:  # year 1 or 9999: a bad cell, never a stored time
+        raise ValueError(f"{what}超出范围(2000–2100): {text[:40]!r} / {what} out of range")
+    return value
 
 
 def parse_int(text: str, *, what: str, default: int = 0) -> int:

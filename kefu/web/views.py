@@ -340,7 +340,13 @@ def staff(request: HttpRequest) -> HttpResponse:
 @login_required
 def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
     member = org.staff_get(actor=request.user, staff_id=staff_id)
-    return render(request, "web/staff_detail.html", {"member": member, "events": timeline(member)})
+    events = timeline(member)
+    if not org.pay_visible(request.user, member):  # the salary never leaks through the history
+        for event in events:
+            for part in (event.before, event.after, event.data):
+                if isinstance(part, dict):
+                    part.pop("base_salary", None)
+    return render(request, "web/staff_detail.html", {"member": member, "events": events})
 
 
 # --- imports ----------------------------------------------------------------------------------

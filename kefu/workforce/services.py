@@ -101,7 +101,10 @@ def punch_record(
     certified_by: Staff | None = None,
 ) -> tuple[Punch, bool]:
     """Store a punch once (the same punch twice is stored once). Returns (punch, created)."""
-    at = clock.make_aware(at).replace(microsecond=0)
+    try:
+        at = clock.make_aware(at).replace(microsecond=0)
+    except ValueError as exc:
+        raise ApplicationError("punch_time", str(exc)) from exc
     existing = Punch.objects.filter(staff=staff, at=at, kind=kind, source=source).first()
     if existing:
         return existing, False
