@@ -16,3 +16,8 @@ urlpatterns = [
 ]
 if settings.KEFU_ADMIN:  # off unless KEFU_ADMIN=1; its sign-in is throttled like the login page
     urlpatterns.insert(1, path("admin/", admin.site.urls))
+
+handler400 = "kefu.web.errors.bad_request"
+handler403 = "kefu.web.errors.permission_denied"
+handler404 = "kefu.web.errors.page_not_found"
+handler500 = "kefu.web.errors.server_error"

@@ -12,6 +12,11 @@ import sys
 from pathlib import Path
 
 
+def _unfuzzy(entry: str) -> str:
+    """Drop the fuzzy flag, alone (``#, fuzzy``) or among others (``#, fuzzy, python-format``)."""
+    return re.sub(r"(?m)^#, fuzzy\n", "", entry).replace("#, fuzzy, ", "#, ")
+
+
 def main() -> None:
     po_path, table_path = Path(sys.argv[1]), Path(sys.argv[2])
     table: dict[str, str] = {}
@@ -25,7 +30,7 @@ def main() -> None:
     for i, entry in enumerate(entries):
         if "#, fuzzy" in entry and not entry.startswith("# SOME DESCRIPTIVE"):
             # A fuzzy guess by makemessages is not a translation: start that entry again.
-            entry = re.sub(r"(?ms)^#\| .*?\n", "", entry.replace("#, fuzzy\n", ""))
+            entry = re.sub(r"(?ms)^#\| .*?\n", "", _unfuzzy(entry))
             entry = re.sub(r'(?s)msgstr ".*', 'msgstr ""', entry)
             entries[i] = entry
         m = re.search(r'^msgid ((?:".*"\n?)+)msgstr ""\s*$', entry, re.M)
@@ -37,7 +42,7 @@ def main() -> None:
         if msgid in table:
             msgstr = table[msgid].replace("\\", "\\\\").replace('"', '\\"')
             entries[i] = entry[: m.start()] + f'msgid {m.group(1)}msgstr "{msgstr}"'
-            entries[i] = entries[i].replace("#, fuzzy\n", "")
+            entries[i] = _unfuzzy(entries[i])
         else:
             missing.append(msgid)
     po_path.write_text("\n\n".join(entries), "utf-8")

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "kefu.core.middleware.RequestContextMiddleware",
     "kefu.web.middleware.SecurityHeadersMiddleware",
+    "kefu.web.middleware.ApiErrorShapeMiddleware",
     "kefu.web.middleware.RejectNulMiddleware",
     "kefu.web.middleware.PageErrorMiddleware",
 ]

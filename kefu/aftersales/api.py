@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema
 from kefu.api.pagination import CursorPage
 from kefu.commerce.selectors import access_order_by_id
 from kefu.core.errors import ApplicationError
+from kefu.core.params import Day, Moment
 from kefu.core.policy_store import policy_in_force
 from kefu.org.selectors import access_shop_by_id
 from kefu.policies import aftersales as rules
@@ -30,8 +31,8 @@ class FactsIn(Schema):
     line_cost: Amount | None = None
     wrong_item_value: Amount | None = None
     shipped_matches_order: bool | None = None
-    received_date: dt.date | None = None
-    request_date: dt.date | None = None
+    received_date: Day | None = None
+    request_date: Day | None = None
     request_kind: str = ""
     buyer_pays_freight: bool | None = None
     misuse: bool | None = None
@@ -88,7 +89,7 @@ class CaseIn(Schema):
     order_id: int
     summary: str = ""
     facts: dict[str, Any] = {}
-    platform_deadline: dt.datetime | None = None
+    platform_deadline: Moment | None = None
 
 
 class RefundRecordsIn(Schema):

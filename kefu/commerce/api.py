@@ -10,6 +10,7 @@ from ninja.files import UploadedFile
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
+from kefu.core.params import Day
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_shop_by_id
 
@@ -125,8 +126,8 @@ def list_orders(
     status: str | None = None,
     province: str | None = None,
     flag: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = 50,

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.functional import Promise
+
 
 class ApplicationError(Exception):
     """A domain rule refused an action. ``code`` is stable and documented; ``message`` is for people."""
 
     status = 400
 
-    def __init__(self, code: str, message: str, *, details: Any = None, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str | Promise, *, details: Any = None, status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
+        self.message: Any = message  # a str or a lazy translation
         self.details = details
         if status is not None:
             self.status = status
@@ -25,5 +27,5 @@ class ApplicationError(Exception):
 class PermissionDenied(ApplicationError):
     status = 403
 
-    def __init__(self, message: str = "You may not do this.", *, code: str = "permission_denied") -> None:
+    def __init__(self, message: str | Promise = "You may not do this.", *, code: str = "permission_denied") -> None:
         super().__init__(code, message)

@@ -10,8 +10,10 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .errors import ApplicationError
+from .params import in_range
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -33,7 +35,7 @@ def _decode(cursor: str) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
+        raise ApplicationError("bad_cursor", _("The page cursor is not valid.")) from exc
     if (
         not isinstance(values, list)
         or len(values) != 2
@@ -43,7 +45,7 @@ def _decode(cursor: str) -> list[Any]:
         or not (values[0] is None or (isinstance(values[0], str | int) and not isinstance(values[0], bool)))
         or (isinstance(values[0], int) and not -(2**63) < values[0] < 2**63)
     ):
-        raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor")
+        raise ApplicationError("bad_cursor", _("The page cursor is not valid."))
     return values
 
 
@@ -59,15 +61,19 @@ def keyset_page(
             value: Any = raw_value
             if isinstance(field, models.DateTimeField) and raw_value is not None:
                 value = dt.datetime.fromisoformat(raw_value)
+                if value.tzinfo is None:
+                    raise ValueError("a cursor time carries its offset")
             elif isinstance(field, models.DateField) and raw_value is not None:
                 value = dt.date.fromisoformat(raw_value)
+            if isinstance(value, dt.date) and not in_range(value):  # year 1 or 9999: a forged cursor
+                raise ValueError("out of range")
             elif isinstance(field, models.AutoField | models.BigAutoField | models.IntegerField) and not isinstance(
                 raw_value, int
             ):
                 raise TypeError("an integer key")
             last_id = int(last_id)
         except (TypeError, ValueError) as exc:
-            raise ApplicationError("bad_cursor", "分页游标无效 / invalid cursor") from exc
+            raise ApplicationError("bad_cursor", _("The page cursor is not valid.")) from exc
         # The plain bound first gives the database an index range; the OR only breaks ties.
         if descending:
             qs = qs.filter(**{f"{key}__lte": value}).filter(Q(**{f"{key}__lt": value}) | Q(id__lt=last_id))

@@ -1,10 +1,24 @@
-"""Lenient parsing of query and form parameters: a malformed value reads as absent, never as an error page."""
+"""Parsing of query, form and JSON parameters with one set of bounds.
+
+A date or time anyone means lies in 2000–2100 (``clock.EARLIEST_YEAR``/``LATEST_YEAR``): year 1 or
+9999 is malformed input, and letting it through overflows day arithmetic (``date + 1 day``) or
+becomes a timestamp the database stores but cannot read back. Query parameters are lenient (a
+malformed value reads as absent); form fields and API fields refuse with a message (400).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated, Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from pydantic import AfterValidator, Field
+
+from .clock import EARLIEST_YEAR, LATEST_YEAR
 
 INT_LIMIT = 2**63 - 1  # what a database id or integer column holds
+EARLIEST, LATEST = dt.date(EARLIEST_YEAR, 1, 1), dt.date(LATEST_YEAR, 12, 31)
 
 
 def int_param(value: str | None) -> int | None:
@@ -16,13 +30,73 @@ def int_param(value: str | None) -> int | None:
     return number if number is not None and -INT_LIMIT <= number <= INT_LIMIT else None
 
 
-EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2100, 12, 31)
-
-
 def date_param(value: str | None) -> dt.date | None:
-    """A date parameter, or None when absent, malformed or outside 1970–2100 (day arithmetic safe)."""
+    """A date parameter, or None when absent, malformed or outside 2000–2100 (day arithmetic safe)."""
     try:
         day = dt.date.fromisoformat(value[:10]) if value else None
     except (ValueError, TypeError):
         return None
     return day if day is not None and EARLIEST <= day <= LATEST else None
+
+
+def in_range(value: Any) -> bool:
+    """Whether a date or datetime lies in the years anyone means (2000–2100)."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
+# --- form fields -------------------------------------------------------------------------------
+
+_OUT_OF_RANGE = _("Enter a date between %(earliest)s and %(latest)s.")
+
+
+class DayField(forms.DateField):
+    """A calendar date in 2000–2100 (an ``<input type=date>``); outside is a form error."""
+
+    widget = forms.DateInput(attrs={"type": "date", "min": EARLIEST.isoformat(), "max": LATEST.isoformat()})
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not in_range(value):
+            raise forms.ValidationError(
+                _OUT_OF_RANGE, code="out_of_range", params={"earliest": EARLIEST, "latest": LATEST}
+            )
+
+
+class MomentField(forms.DateTimeField):
+    """A local date and time in 2000–2100 (an ``<input type=datetime-local>``)."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        try:
+            return super().to_python(value)
+        except OverflowError:  # year 9999 plus the local offset
+            raise forms.ValidationError(
+                _OUT_OF_RANGE, code="out_of_range", params={"earliest": EARLIEST, "latest": LATEST}
+            ) from None
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value is not None and not in_range(value):
+            raise forms.ValidationError(
+                _OUT_OF_RANGE, code="out_of_range", params={"earliest": EARLIEST, "latest": LATEST}
+            )
+
+
+# --- API (pydantic) types ----------------------------------------------------------------------
+
+
+def _bounded(value: Any) -> Any:
+    if not in_range(value):
+        raise ValueError(f"must lie between {EARLIEST} and {LATEST}")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_bounded)]
+"""A date in an API parameter or body, 2000–2100 (outside is a 400)."""
+
+Moment = Annotated[dt.datetime, AfterValidator(_bounded)]
+"""A time in an API body, 2000–2100, ISO 8601 with offset."""
+
+Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
+"""A non-negative count that fits an integer column."""

@@ -24,7 +24,10 @@ XLSX_MAX_UNCOMPRESSED = 512 * 1024 * 1024  # all parts together
 XLSX_MAX_RATIO = 250  # uncompressed / compressed, per part (XML compresses 10–30×; bombs 1000×)
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_COLUMNS = 1000
-XLSX_MAX_CELLS = 60_000_000  # rows × columns the reader would lay out per sheet
+XLSX_MAX_CELLS = 20_000_000  # rows × columns the reader would lay out per sheet (100k orders × 60 = 6M)
+XLSX_SPARSE_AREA = 1_000_000  # beyond this laid-out area a sheet must be reasonably dense …
+XLSX_MAX_SPARSITY = 50  # … at most 50 laid-out cells per cell the sheet really has (a 1-cell "ALL60000" bomb)
+_CELL = re.compile(rb"<(?:\w+:)?c\b")
 _CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\b[^>]*?\br="([A-Z]{0,3})([0-9]{1,9})"')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]{1,3}[0-9]{1,9}:([A-Z]{1,3})([0-9]{1,9})"')
 
@@ -147,7 +150,7 @@ def inspect_xlsx(data: bytes) -> None:
 
 def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     max_row = max_col = 0
-    read = 0
+    read = cells = 0
     tail = b""
     try:
         with archive.open(info) as stream:
@@ -156,6 +159,7 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 if read > XLSX_MAX_UNCOMPRESSED:  # the header lied about the size
                     raise FileFormatError("XLSX 解压后过大 / the workbook expands beyond the limit")
                 window = tail + chunk
+                cells += len(_CELL.findall(chunk))
                 for pattern in (_DIMENSION, _CELL_REF):
                     for letters, digits in pattern.findall(window):
                         max_row = max(max_row, int(digits))
@@ -167,6 +171,13 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                         f"XLSX 工作表范围过大({max_col} 列 × {max_row} 行)/ the sheet spans {max_col} columns × "
                         f"{max_row} rows (limits: {XLSX_MAX_COLUMNS} columns, {XLSX_MAX_CELLS:,} cells)"
                     )
+        area = max_row * max_col
+        if area > XLSX_SPARSE_AREA and area > XLSX_MAX_SPARSITY * max(cells, 1):
+            raise FileFormatError(
+                f"XLSX 工作表几乎全是空单元格({max_col} 列 × {max_row} 行中只有 {cells} 个单元格)/ the sheet spans "
+                f"{max_col} columns × {max_row} rows but holds only {cells} cells; delete the empty area and export "
+                "again"
+            )
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise FileFormatError(f"XLSX 文件已损坏 / the XLSX file is damaged: {exc}") from exc
 
@@ -253,7 +264,9 @@ def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: De
         raise ValueError(f"{what}不是金额: {text[:40]!r} / {what} is not an amount") from None
     if not value.is_finite():
         raise ValueError(f"{what}不是金额: {text[:40]!r}")
-    if abs(value) > limit:
+    if value < 0:
+        raise ValueError(f"{what}不能为负数: {text[:40]!r} / {what} cannot be negative")
+    if value > limit:
         raise ValueError(f"{what}超出范围(最大 {limit}): {text[:40]!r} / {what} exceeds {limit}")
     return value.quantize(Decimal("0.01"))
 
@@ -283,11 +296,21 @@ def parse_datetime(text: str, *, what: str) -> dt.datetime | None:
     return value
 
 
+INT_CELL_LIMIT = 2_000_000_000  # a count in an export (quantity, items, flag) fits a 32-bit column
+
+
 def parse_int(text: str, *, what: str, default: int = 0) -> int:
+    """A whole number from 0 to ``INT_CELL_LIMIT``; anything else is one bad row."""
     text = text.strip()
     if not text:
         return default
     try:
-        return int(Decimal(text))
+        value = Decimal(text)
+        if not value.is_finite() or value != value.to_integral_value():
+            raise ValueError(text)
+        number = int(value)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"{what}不是整数: {text!r} / {what} is not a whole number") from None
+        raise ValueError(f"{what}不是整数: {text[:40]!r} / {what} is not a whole number") from None
+    if not 0 <= number <= INT_CELL_LIMIT:
+        raise ValueError(f"{what}超出范围(0–{INT_CELL_LIMIT}): {text[:40]!r} / {what} out of range")
+    return number

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.commerce.models import Flag, OrderStatus
 from kefu.commerce.selectors import OrderFilters
 from kefu.core import clock
+from kefu.core.params import DayField
 from kefu.imports.address import PROVINCES
 from kefu.imports.tabular import FileFormatError, inspect_xlsx, is_xlsx
 from kefu.org.models import Shop
@@ -32,8 +33,8 @@ class OrderFilterForm(_ChoicesMixin):
     status = forms.ChoiceField(label=_("Status"), required=False)
     province = forms.ChoiceField(label=_("Province"), required=False)
     flag = forms.TypedChoiceField(label=_("Flag"), required=False, coerce=int, empty_value=None)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DayField(label=_("From"), required=False)
+    date_to = DayField(label=_("To"), required=False)
     memo_invalid = forms.BooleanField(label=_("Remark not in R-COM-1 format"), required=False)
 
     def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
@@ -65,7 +66,7 @@ class RemarkForm(forms.Form):
 
 
 class PolicyForm(forms.Form):
-    effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = DayField(label=_("Effective from"))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
     text = forms.CharField(label=_("Policy (TOML)"), widget=forms.Textarea(attrs={"rows": 30, "spellcheck": "false"}))
 

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 
 from kefu.core.errors import ApplicationError
+
+from .errors import api_error, error_page
+
+log = logging.getLogger("kefu.web")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -65,11 +71,36 @@ class PageErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if isinstance(exc, DjangoPermissionDenied):
+            # An ordinary refusal: one line in the log, not a traceback.
+            log.info("403 %s %s (%s)", request.method, request.path, exc)
+            return error_page(request, 403)
         if not isinstance(exc, ApplicationError) or request.path.startswith("/api/"):
             return None
         if exc.status == 404:
             raise Http404("not found") from exc
-        return render(request, "web/error.html", {"message": str(exc.message)}, status=exc.status)
+        return error_page(request, exc.status, str(exc.message))
+
+
+class ApiErrorShapeMiddleware:
+    """Answers under /api/ that did not come from an API view (an unknown method on a known path,
+    Django's CSRF refusal) get the API's one JSON error shape instead of an HTML page."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            shaped = api_error(response.status_code, str(response.reason_phrase))
+            if response.has_header("Allow"):
+                shaped["Allow"] = response["Allow"]
+            return shaped
+        return response
 
 
 class SecurityHeadersMiddleware:

@@ -9,6 +9,7 @@ from kefu.api.pagination import CursorPage
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.pagination import keyset_page
+from kefu.core.params import Day, Moment
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_staff_by_employee_no
 
@@ -19,7 +20,7 @@ router = Router(tags=["workforce"])
 
 class PunchIn(Schema):
     employee_no: str
-    at: dt.datetime
+    at: Moment
     kind: str = "unknown"
 
 
@@ -40,8 +41,8 @@ class PunchResult(Schema):
 def list_punches(
     request: HttpRequest,
     staff: int | None = None,
-    date_from: dt.date | None = None,
-    date_to: dt.date | None = None,
+    date_from: Day | None = None,
+    date_to: Day | None = None,
     cursor: str | None = None,
     limit: int = 100,
 ) -> object:

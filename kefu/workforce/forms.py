@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import clock
+from kefu.core.params import DayField, MomentField
 
 from .models import PunchKind, RequestKind
 
@@ -28,8 +29,8 @@ def parse_month(value: str | None) -> tuple[int, int]:
 
 class RequestForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=RequestKind.choices)
-    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = DayField(label=_("From"))
+    end_date = DayField(label=_("To"))
     half_day = forms.BooleanField(label=_("Half day"), required=False)
     emergency = forms.BooleanField(label=_("Emergency (reported by phone)"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
@@ -42,7 +43,7 @@ class DecideForm(forms.Form):
 
 class MakeupForm(forms.Form):
     staff = forms.TypedChoiceField(label=_("Staff member"), coerce=int)
-    at = forms.DateTimeField(label=_("Time made up"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    at = MomentField(label=_("Time made up"))
     kind = forms.ChoiceField(label=_("Kind"), choices=[(PunchKind.ON, _("On duty")), (PunchKind.OFF, _("Off duty"))])
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
@@ -67,5 +68,5 @@ class PointsForm(forms.Form):
 
 
 class CopyWeekForm(forms.Form):
-    from_monday = forms.DateField(label=_("Copy the week of"), widget=forms.DateInput(attrs={"type": "date"}))
-    to_monday = forms.DateField(label=_("onto the week of"), widget=forms.DateInput(attrs={"type": "date"}))
+    from_monday = DayField(label=_("Copy the week of"))
+    to_monday = DayField(label=_("onto the week of"))

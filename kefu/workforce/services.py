@@ -139,6 +139,8 @@ def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note
 
 # --- requests (R-WF-8 … R-WF-11) -------------------------------------------------------------------
 
+MAX_REQUEST_DAYS = 366  # one request covers at most a year; a longer absence is a new request
+
 
 @action(scope=("staff",))
 def request_create(
@@ -162,6 +164,8 @@ def request_create(
         raise ApplicationError("request_kind", f"未知类型 / unknown kind {kind!r}")
     if end_date < start_date or (half_day and end_date != start_date):
         raise ApplicationError("request_dates", "日期无效 / invalid dates")
+    if (end_date - start_date).days >= MAX_REQUEST_DAYS:
+        raise ApplicationError("request_dates", "一次申请不能超过一年 / one request covers at most a year")
     # One action: a request refused on submission leaves nothing behind.
     request = LeaveRequest.objects.create(
         staff=staff,

@@ -103,19 +103,29 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _form_errors(form: Any) -> str:
+    """A form's errors as one sentence of labels and messages."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        parts.append(f"{label}: {' '.join(str(e) for e in errors)}" if label else " ".join(str(e) for e in errors))
+    return "; ".join(parts)
+
+
 @login_required
 @require_POST
 def roster_cell(request: HttpRequest) -> HttpResponse:
     staff = _staff_in_scope(request, request.POST.get("staff"))
-    try:
-        day = dt.date.fromisoformat(request.POST.get("date", ""))
-    except ValueError as exc:
-        raise Http404("bad date") from exc
+    day = date_param(request.POST.get("date"))
     code = request.POST.get("shift") or None
     try:
+        if day is None:
+            raise ApplicationError("validation_error", _("The date is missing or out of range."))
         services.roster_set(actor=request.user, staff=staff, date=day, shift_code=code)
     except ApplicationError as exc:
-        return HttpResponse(str(exc.message), status=exc.status)
+        if getattr(request, "htmx", False):  # kefu.js shows the message beside the grid
+            return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
+        raise
     if getattr(request, "htmx", False):
         shifts = policy_in_force(day).document["attendance"]["shift_types"]
         return render(
@@ -131,6 +141,8 @@ def roster_cell(request: HttpRequest) -> HttpResponse:
 def copy_week(request: HttpRequest) -> HttpResponse:
     form = CopyWeekForm(request.POST)
     team_id = int_param(request.POST.get("team"))
+    if request.POST.get("team"):
+        team_id = org.team_get(actor=request.user, team_id=team_id or 0).pk  # another team's id is a 404
     if form.is_valid():
         ids = [s.pk for s in selectors.visible_staff(actor=request.user, team=team_id)]
         try:
@@ -138,6 +150,8 @@ def copy_week(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(n)d roster entries copied.") % {"n": written})
         except ApplicationError as exc:
             show_error(request, exc)
+    else:
+        messages.error(request, _("Please correct the dates: %(errors)s") % {"errors": _form_errors(form)})
     return redirect(f"/attendance/team/?team={team_id or ''}")
 
 
@@ -157,7 +171,7 @@ def makeup(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             show_error(request, exc)
     else:
-        messages.error(request, _("Please correct the make-up fields."))
+        messages.error(request, _("Please correct the make-up fields: %(errors)s") % {"errors": _form_errors(form)})
     return redirect("attendance:team")
 
 

@@ -13,3 +13,23 @@ document.addEventListener("click", function (event) {
     window.history.back();
   }
 });
+// An htmx request the server refused (a 4xx with a plain-text reason, e.g. a roster cell with an
+// unknown shift): the reason appears in the page's message area, as text, never as HTML.
+document.addEventListener("htmx:responseError", function (event) {
+  var xhr = event.detail && event.detail.xhr;
+  if (!xhr) { return; }
+  var type = xhr.getResponseHeader("Content-Type") || "";
+  var text = type.indexOf("text/plain") === 0 ? xhr.responseText : (document.body.dataset.errorText || "Error");
+  var area = document.querySelector(".messages");
+  if (!area) {
+    area = document.createElement("div");
+    area.className = "messages";
+    var main = document.querySelector("main") || document.body;
+    main.insertBefore(area, main.firstChild);
+  }
+  var note = document.createElement("div");
+  note.className = "msg error";
+  note.setAttribute("role", "alert");
+  note.textContent = text;
+  area.appendChild(note);
+});

@@ -1,0 +1,161 @@
+"""Extreme values an attacker or a broken integration sends (found by the independent review of the
+write path): dates of year 1 and 9999 in filters, forms, cursors and API parameters; 31-digit
+quantities; negative amounts; a sparse one-cell sheet that lays out 60 M cells; unknown API paths and
+methods. Each is a 400 (or the form again with its message) in the one error shape, never a 500,
+and nothing is stored."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import openpyxl
+import pytest
+from django.test import Client
+
+from kefu.commerce.models import Order
+from kefu.imports.tabular import FileFormatError, inspect_xlsx
+from kefu.org.models import Staff
+from kefu.workforce.models import LeaveRequest, RosterEntry
+
+from .conftest import PASSWORD, World
+from .samples import legacy_csv, legacy_row
+
+pytestmark = pytest.mark.django_db
+
+EXTREME_DATES = ["0001-01-01", "1969-12-31", "9999-12-31", "2101-01-01"]
+
+
+def _login(username: str = "boss") -> Client:
+    client = Client(raise_request_exception=False)
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def _cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("day", EXTREME_DATES)
+def test_list_filters_with_extreme_dates_are_a_400_or_ignored(world: World, day: str) -> None:
+    client = _login()
+    page = client.get(f"/orders/?date_from={day}&date_to={day}")
+    assert page.status_code == 200  # the form shows its error, the list is unfiltered
+    assert "2000" in page.content.decode()  # the message names the range
+    for url in (f"/api/v1/orders?date_to={day}", f"/api/v1/orders?date_from={day}", f"/api/v1/punches?date_to={day}"):
+        answer = client.get(url)
+        assert answer.status_code == 400, url
+        assert answer.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["0001-01-01", 1],
+        ["9999-12-31", 1],
+        ["9999-12-31T23:59:59-12:00", 1],
+        ["0001-01-01T00:00:00+14:00", 1],
+        ["2026-01-01T00:00:00", 1],  # a time without its offset
+    ],
+)
+def test_forged_cursors_with_extreme_dates_are_a_400(world: World, values: list[Any]) -> None:
+    client = _login()
+    cursor = _cursor(values)
+    for url in ("/api/v1/orders", "/api/v1/aftersales/cases", "/api/v1/punches"):
+        answer = client.get(f"{url}?cursor={cursor}")
+        assert answer.status_code == 400, url
+        assert answer.json()["error"]["code"] == "bad_cursor"
+    for url in ("/orders/", "/aftersales/", "/audit/", "/imports/"):
+        assert client.get(f"{url}?cursor={cursor}").status_code == 400, url
+
+
+def test_workforce_forms_refuse_extreme_dates_with_a_message(world: World) -> None:
+    lead = _login("lead_a")
+    answer = lead.post(
+        "/attendance/team/copy-week/",
+        {"team": world.team_a.pk, "from_monday": "9999-12-27", "to_monday": "9999-12-20"},
+        follow=True,
+    )
+    assert answer.status_code == 200 and "2000" in answer.content.decode()
+    agent = _login("agent_a")
+    for start, end in (("0001-01-01", "0001-01-02"), ("2026-12-01", "9999-12-31"), ("2027-01-01", "2029-01-01")):
+        answer = agent.post("/attendance/requests/new/", {"kind": "leave", "start_date": start, "end_date": end})
+        assert answer.status_code in {200, 302}, (start, end)
+    assert not LeaveRequest.objects.exists()
+    member = Staff.objects.get(user=world.agent_a)
+    for day in ("0001-01-01", "9999-12-31", "not-a-date"):
+        cell = lead.post("/attendance/team/roster/", {"staff": member.pk, "date": day, "shift": "day"})
+        assert cell.status_code == 400, day
+    htmx = lead.post(
+        "/attendance/team/roster/",
+        {"staff": member.pk, "date": "2026-11-03", "shift": "nonsense"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert htmx.status_code == 400 and htmx["Content-Type"].startswith("text/plain")
+    assert not RosterEntry.objects.exists()
+
+
+def test_copy_week_of_another_team_is_a_404(world: World) -> None:
+    lead = _login("lead_a")
+    answer = lead.post(
+        "/attendance/team/copy-week/", {"team": world.team_b.pk, "from_monday": "2026-11-02", "to_monday": "2026-11-09"}
+    )
+    assert answer.status_code == 404
+
+
+def test_order_push_refuses_absurd_numbers_row_by_row(world: World) -> None:
+    client = _login()
+    orders = [
+        {"order_no": "Q1", "ordered_at": "2026-10-01T10:00:00+08:00", "lines": [{"title": "x", "quantity": 10**30}]},
+        {"order_no": "Q2", "ordered_at": "2026-10-01T10:00:00+08:00", "paid_amount": "-1"},
+        {"order_no": "Q3", "ordered_at": "2026-10-01T10:00:00+08:00", "lines": [{"title": "x", "quantity": "1.5"}]},
+        {"order_no": "Q4", "ordered_at": "2026-10-01T10:00:00+08:00", "paid_amount": "12.50"},
+    ]
+    answer = client.post(
+        "/api/v1/orders/push", {"shop": world.shop_a.pk, "orders": orders}, content_type="application/json"
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["created"] == 1 and sorted(f["row"] for f in body["failed"]) == [1, 2, 3]
+    assert list(Order.objects.filter(order_no__startswith="Q").values_list("order_no", flat=True)) == ["Q4"]
+
+
+def test_a_csv_row_dated_year_1_is_one_bad_row(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = _login()
+    data = legacy_csv([legacy_row("700001", created="0001-01-01 00:00:00"), legacy_row("700002")])
+    answer = client.post("/api/v1/orders/import", {"shop": world.shop_a.pk, "file": SimpleUploadedFile("o.csv", data)})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["created"] == 1 and answer.json()["failed"][0]["row"] == 2
+
+
+def test_a_sparse_sheet_is_refused_before_it_is_laid_out() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "订单编号"
+    ws["ALL60000"] = "x"  # exactly 1000 columns × 60,000 rows: 60 M empty cells for one value
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(FileFormatError, match="cells"):
+        inspect_xlsx(out.getvalue())
+
+
+def test_api_unknown_paths_and_methods_answer_in_the_error_shape(world: World) -> None:
+    client = _login()
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    wrong = client.delete("/api/v1/orders")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_pages_for_404_and_403_sit_in_the_layout(world: World) -> None:
+    agent = _login("agent_a")
+    missing = agent.get("/orders/999999999/")
+    assert missing.status_code == 404
+    text = missing.content.decode()
+    assert 'data-testid="error"' in text and "<nav" in text
+    forbidden = agent.get("/policy/new/")
+    assert forbidden.status_code == 403 and 'data-testid="error"' in forbidden.content.decode()
