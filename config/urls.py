@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("attendance/", include("kefu.workforce.urls")),
     path("aftersales/", include("kefu.aftersales.urls")),
+    path("workflow/", include("kefu.workflow.urls")),
     path("", include("kefu.web.urls")),
 ]
 if settings.KEFU_ADMIN:  # off unless KEFU_ADMIN=1; its sign-in is throttled like the login page

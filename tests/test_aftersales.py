@@ -17,7 +17,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from kefu.aftersales import services
-from kefu.aftersales.models import AgentCharge, Case, CaseStatus, MoneyLine
+from kefu.aftersales.models import AgentCharge, Case, MoneyLine
 from kefu.aftersales.report import weekly_report_send
 from kefu.aftersales.selectors import weekly_report
 from kefu.commerce.models import Order
@@ -26,6 +26,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.models import Event
 from kefu.core.outbox import outbox_drain
 from kefu.org.models import Staff
+from kefu.workflow.models import StatusLabel
 
 from .conftest import PASSWORD, World
 
@@ -37,9 +38,9 @@ def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path
 
 
-def _status(name: str) -> CaseStatus:
+def _status(name: str) -> StatusLabel:
     services.statuses_ensure()  # transactional tests elsewhere flush the migration's rows
-    return CaseStatus.objects.get(name=name)
+    return StatusLabel.objects.get(workflow="aftersales.case", name=name)
 
 
 def _wrong_item(world: World, actor: Any = None) -> Case:
@@ -206,7 +207,7 @@ def test_evidence_is_checked_by_content_and_served_only_in_scope(world: World) -
     case = _wrong_item(world)
     with pytest.raises(ApplicationError) as exc:
         services.evidence_add(actor=world.agent_a, case=case, kind="photo", name="photo.png", data=b"MZ\x90\x00evil")
-    assert exc.value.code == "evidence_type"
+    assert exc.value.code == "attachment_type"  # the shared core's code for every module
     with pytest.raises(ApplicationError):
         services.evidence_add(
             actor=world.agent_a, case=case, kind="photo", name="big.png", data=PNG + b"0" * (10 * 1024 * 1024)

@@ -72,8 +72,9 @@ def _b_objects(world: World) -> dict[str, Any]:
     )
     from django.core.files.base import ContentFile
 
-    from kefu.aftersales.models import Case, CaseStatus, CourierClaim, Evidence, MoneyLine, NegativeReview
+    from kefu.aftersales.models import Case, CourierClaim, Evidence, MoneyLine, NegativeReview
     from kefu.aftersales.services import statuses_ensure
+    from kefu.workflow.models import StatusLabel
 
     statuses_ensure()
     now = "2026-11-02T10:00:00+08:00"
@@ -81,7 +82,7 @@ def _b_objects(world: World) -> dict[str, Any]:
         case_type="lost_parcel",
         shop=world.shop_b,
         order=world.order_b,
-        status=CaseStatus.objects.get(name="新建"),
+        status=StatusLabel.objects.get(workflow="aftersales.case", name="新建"),
         opened_at=now,
         updated_at=now,
     )
@@ -111,7 +112,13 @@ def _b_objects(world: World) -> dict[str, Any]:
         "team_id": world.team_b.pk,
         "staff_id": Staff.objects.get(user=world.agent_b).pk,
         "run_id": run.pk,
+        # status labels are admin data, not team-scoped: their routes are capability-gated (403 for a lead)
+        "key": "aftersales.case",
+        "label_id": StatusLabel.objects.filter(workflow="aftersales.case").first().pk,  # type: ignore[union-attr]
     }
+
+
+ADMIN_DATA = ("/workflow/",)  # routes over configuration every team shares: 403 without the capability
 
 
 def _login(user: Any) -> Client:
@@ -145,7 +152,8 @@ def test_every_route_with_an_object_answers_404_outside_scope(world: World, sett
                 if path.startswith("/api/")
                 else client.post(path, {})
             )
-        assert response.status_code == 404, f"{path} answered {response.status_code} for a team-B object"
+        expected = 403 if path.startswith(ADMIN_DATA) else 404
+        assert response.status_code == expected, f"{path} answered {response.status_code} for a team-B object"
 
 
 def test_inside_scope_the_same_routes_answer(world: World) -> None:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "kefu.org",
     "kefu.commerce",
     "kefu.workforce",
+    "kefu.workflow",
     "kefu.aftersales",
     "kefu.web",
     "kefu.api",

@@ -11,3 +11,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 KEFU_ADMIN = True  # the admin is mounted in tests so its throttled sign-in is tested
+# A second module on the shared workflow core, declared in < 50 lines (tests/test_workflow.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.workflow_app"]  # noqa: F405

@@ -15,6 +15,7 @@ from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
 from kefu.core.models import AppendOnlyError
 from kefu.core.scoping import RestrictedQuerySet
 from kefu.org.models import Shop, Staff
+from kefu.workflow.models import Attachment, WorkItem
 
 
 class CaseType(models.TextChoices):
@@ -51,24 +52,9 @@ class Responsibility(models.TextChoices):
     UNDETERMINED = "undetermined", _("Undetermined")
 
 
-class CaseStatus(models.Model):
-    """An admin-defined status label mapped to a fixed category; code depends only on the category."""
+class Case(WorkItem):
+    workflow_key = "aftersales.case"
 
-    name = models.CharField(_("name"), max_length=40, unique=True)
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
-    position = models.PositiveSmallIntegerField(default=0)
-    default_for_category = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["position", "id"]
-        verbose_name = _("case status")
-        verbose_name_plural = _("case statuses")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Case(models.Model):
     case_type = models.CharField(_("type"), max_length=24, choices=CaseType.choices)
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="cases", verbose_name=_("shop"))
     order = models.ForeignKey(
@@ -82,8 +68,6 @@ class Case(models.Model):
     owner = models.ForeignKey(
         Staff, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases", verbose_name=_("owner")
     )
-    status = models.ForeignKey(CaseStatus, on_delete=models.PROTECT, verbose_name=_("status"))
-    category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.OPEN)
     responsibility = models.CharField(
         _("responsibility"), max_length=16, choices=Responsibility.choices, default=Responsibility.UNDETERMINED
     )
@@ -93,18 +77,10 @@ class Case(models.Model):
     reason = models.CharField(_("reason"), max_length=100, blank=True)
     summary = models.CharField(_("summary"), max_length=500, blank=True)
     facts = models.JSONField(_("facts"), default=dict, blank=True)
-    checklist = models.JSONField(default=dict, blank=True)
     resolution = models.CharField(_("chosen resolution"), max_length=40, blank=True)
-    opened_at = models.DateTimeField(_("opened at"))
-    updated_at = models.DateTimeField(_("updated at"))
     platform_deadline = models.DateTimeField(_("platform deadline"), null=True, blank=True)
-    sla_due_at = models.DateTimeField(_("SLA due"), null=True, blank=True)
-    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
-    breached = models.BooleanField(_("deadline breached"), default=False)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     external_ref = models.CharField(_("platform refund id"), max_length=64, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
 
     class Meta:
@@ -116,9 +92,9 @@ class Case(models.Model):
         ]
         indexes = [
             models.Index(fields=["-opened_at", "-id"], name="case_recent_idx"),
-            models.Index(fields=["category", "-opened_at", "-id"], name="case_cat_idx"),
-            models.Index(fields=["shop", "category", "-opened_at", "-id"], name="case_shop_cat_idx"),
-            models.Index(fields=["owner", "category", "-opened_at", "-id"], name="case_owner_cat_idx"),
+            models.Index(fields=["status", "-opened_at", "-id"], name="case_status_idx"),
+            models.Index(fields=["shop", "status", "-opened_at", "-id"], name="case_shop_status_idx"),
+            models.Index(fields=["owner", "status", "-opened_at", "-id"], name="case_owner_status_idx"),
             models.Index(fields=["case_type", "-opened_at", "-id"], name="case_type_idx"),
             models.Index(fields=["buyer_nick"], name="case_buyer_idx"),
         ]
@@ -142,23 +118,16 @@ class EvidenceKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Evidence(models.Model):
+class Evidence(Attachment):
+    """A file on a case (the shared core's safe attachment)."""
+
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="evidence")
     kind = models.CharField(_("kind"), max_length=10, choices=EvidenceKind.choices)
-    file = models.FileField(upload_to="evidence/%Y/%m/", max_length=200)
-    original_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=60)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    note = models.CharField(_("note"), max_length=300, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField()
 
-    objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "case__shop_id"
 
-    class Meta:
-        ordering = ["uploaded_at", "id"]
+    class Meta(Attachment.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.original_name}"

@@ -12,11 +12,11 @@ from django.db.models import Count, Prefetch, Q, Sum
 from kefu.core import clock
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.scoping import access_object
+from kefu.workflow import selectors as wf
+from kefu.workflow.models import StatusLabel
 
 from .models import (
     Case,
-    CaseStatus,
-    Category,
     CourierClaim,
     Evidence,
     MoneyKind,
@@ -24,6 +24,7 @@ from .models import (
     MoneyStatus,
     NegativeReview,
 )
+from .workflow import CASES
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,9 @@ def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, l
     if filters.case_type:
         qs = qs.filter(case_type=filters.case_type)
     if filters.category:
-        qs = qs.filter(category=filters.category)
+        qs = qs.filter(status_id__in=_label_ids(filters.category))
     elif filters.active_only:
-        qs = qs.exclude(category__in=[Category.RESOLVED, Category.CLOSED])
+        qs = qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
     if filters.shop:
         qs = qs.filter(shop_id=filters.shop)
     if filters.owner:
@@ -144,9 +145,7 @@ def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> di
         .annotate(n=Count("id"))
         .order_by("-n")[:15]
     )
-    overdue_qs = (
-        Case.objects.restrict(actor).exclude(category__in=[Category.RESOLVED, Category.CLOSED]).filter(breached=True)
-    )
+    overdue_qs = _active(Case.objects.restrict(actor)).filter(breached=True)
     if shop:
         overdue_qs = overdue_qs.filter(shop_id=shop)
     overdue = list(overdue_qs.select_related("shop", "owner").order_by("sla_due_at")[:50])
@@ -168,30 +167,32 @@ def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> di
     }
 
 
-def case_statuses() -> list[CaseStatus]:
-    """The status labels (admin data, not scoped: they say nothing about any case)."""
-    return list(CaseStatus.objects.order_by("position", "pk"))
+def case_statuses() -> list[StatusLabel]:
+    """The case status labels (admin data, not scoped: they say nothing about any case)."""
+    return wf.labels(CASES)
 
 
-def case_status_by_id(status_id: Any) -> CaseStatus:
-    from django.http import Http404
-
-    status = CaseStatus.objects.filter(pk=status_id if isinstance(status_id, int) else 0).first()
-    if status is None:
-        raise Http404("no such status")
-    return status
+def case_status_by_id(status_id: Any) -> StatusLabel:
+    return wf.label_by_id(CASES, status_id)
 
 
-def case_status_named(name: str) -> CaseStatus | None:
+def case_status_named(name: str) -> StatusLabel | None:
     """A label by its name, or the default label of a category."""
-    return (
-        CaseStatus.objects.filter(name=name).first()
-        or CaseStatus.objects.filter(category=name).order_by("-default_for_category", "position").first()
-    )
+    return wf.label_named(CASES, name)
+
+
+def _label_ids(*categories: str) -> list[int]:
+    """The labels of some categories: the inbox filters on the indexed label column, so a case's
+    category is always its label's (never a copy that could disagree)."""
+    return list(StatusLabel.objects.filter(workflow=CASES.key, category__in=categories).values_list("pk", flat=True))
+
+
+def _active(qs: Any) -> Any:
+    return qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
 
 
 def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
-    open_cases = Case.objects.restrict(actor).exclude(category__in=[Category.RESOLVED, Category.CLOSED])
+    open_cases = _active(Case.objects.restrict(actor))
     counts = {"breached": open_cases.filter(breached=True).count()}
     if staff is not None:
         counts["mine"] = open_cases.filter(owner=staff).count()

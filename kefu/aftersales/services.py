@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import zipfile
@@ -11,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from kefu.commerce.models import Order
@@ -27,12 +25,12 @@ from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
 from kefu.policies.remark import parse_remark
+from kefu.workflow import services as wf
+from kefu.workflow.models import StatusLabel
 
 from .models import (
     AgentCharge,
     Case,
-    CaseStatus,
-    Category,
     ClaimStatus,
     CourierClaim,
     Evidence,
@@ -43,30 +41,8 @@ from .models import (
     Responsibility,
     ShipmentChase,
 )
+from .workflow import CASES
 
-WAITING = {Category.WAITING_BUYER, Category.WAITING_WAREHOUSE, Category.WAITING_COURIER, Category.WAITING_PLATFORM}
-ALLOWED: dict[str, set[str]] = {
-    Category.OPEN: {*WAITING, Category.RESOLVED, Category.OPEN},
-    **{w: {Category.OPEN, Category.RESOLVED, *WAITING} for w in WAITING},
-    Category.RESOLVED: {Category.CLOSED, Category.OPEN},
-    Category.CLOSED: {Category.OPEN},
-}
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
-SIGNATURES = {
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"GIF87a": ("image/gif", ".gif"),
-    b"GIF89a": ("image/gif", ".gif"),
-    b"%PDF-": ("application/pdf", ".pdf"),
-}
-EXTENSIONS = {
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-}
 REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
 # The largest amount a money line holds (DecimalField max_digits=12): 9,999,999,999.99 CNY.
 MONEY_MAX = Decimal("9999999999.99")
@@ -75,36 +51,9 @@ MONEY_MAX = Decimal("9999999999.99")
 _in_scope = ensure_in_scope
 
 
-DEFAULT_STATUSES = [
-    ("新建", Category.OPEN, True),
-    ("处理中", Category.OPEN, False),
-    ("待买家回复", Category.WAITING_BUYER, True),
-    ("待仓库处理", Category.WAITING_WAREHOUSE, True),
-    ("待快递回复", Category.WAITING_COURIER, True),
-    ("待平台处理", Category.WAITING_PLATFORM, True),
-    ("已解决", Category.RESOLVED, True),
-    ("已关闭", Category.CLOSED, True),
-]
-
-
 def statuses_ensure() -> None:
-    """Every category needs at least one label; recreate the default labels of any category left without."""
-    present = set(CaseStatus.objects.values_list("category", flat=True))
-    for position, (name, category, default) in enumerate(DEFAULT_STATUSES):
-        if category not in present:
-            CaseStatus.objects.get_or_create(
-                name=name, defaults={"category": category, "position": position, "default_for_category": default}
-            )
-
-
-def _default_status(category: str) -> CaseStatus:
-    status = CaseStatus.objects.filter(category=category).order_by("-default_for_category", "position").first()
-    if status is None:
-        statuses_ensure()
-        status = CaseStatus.objects.filter(category=category).order_by("-default_for_category", "position").first()
-    if status is None:
-        raise ApplicationError("no_status", f"没有“{category}”类别的状态 / no status label for {category}")
-    return status
+    """Every case category needs at least one label (recreates the defaults of any left without)."""
+    wf.labels_ensure(CASES)
 
 
 def _deadline(value: dt.datetime | None) -> dt.datetime | None:
@@ -115,7 +64,7 @@ def _deadline(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def case_can_transition(case: Case, category: str) -> bool:
-    return category in ALLOWED.get(case.category, set())
+    return CASES.can_enter(case.category, category)
 
 
 def case_decision(case: Case) -> rules.Decision:
@@ -159,7 +108,6 @@ def case_open(
     except (ValueError, TypeError) as exc:
         raise ApplicationError("case_facts", f"案件信息有误 / invalid facts: {exc}") from exc
     now = clock.now()
-    hours = int(policy_in_force().document["aftersales"]["sla_resolution_hours"])
     product = None
     if order is not None:
         line = order.lines.select_related("product").first()
@@ -176,15 +124,11 @@ def case_open(
         buyer_nick=buyer_nick[:100],
         product=product,
         owner=owner or staff_of(actor),
-        status=_default_status(Category.OPEN),
-        category=Category.OPEN,
+        **wf.open_fields(CASES, now),
         facts=facts,
         summary=summary[:500],
         reason=reason[:100],
-        opened_at=now,
-        updated_at=now,
         platform_deadline=platform_deadline,
-        sla_due_at=now + dt.timedelta(hours=hours),
     )
     decision = case_decision(case)
     if decision.responsibility != case.responsibility:
@@ -228,40 +172,9 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
 
 
 @action(scope=("case",))
-def case_transition(*, actor: Any, case: Case, status: CaseStatus, note: str = "") -> Case:
-    """Move the case to another status label; the category decides what is allowed."""
-    if not case_can_transition(case, status.category):
-        raise ApplicationError(
-            "case_transition", f"不能从“{case.status.name}”变为“{status.name}” / not allowed from {case.category}"
-        )
-    if status.category == Category.CLOSED and case.money.filter(status=MoneyStatus.REQUESTED).exists():
-        raise ApplicationError("case_pending_refund", "有待审批的退款,不能关闭 / a refund is awaiting approval")
-    now = clock.now()
-    updated = Case.objects.filter(pk=case.pk, category=case.category).update(
-        status=status,
-        category=status.category,
-        updated_at=now,
-        closed_at=now if status.category == Category.CLOSED else None,
-    )
-    if not updated:
-        raise ApplicationError(
-            "case_changed", "案件已被他人更新,请刷新 / the case changed meanwhile; reload", status=409
-        )
-    verb = (
-        "case.reopened"
-        if status.category == Category.OPEN and case.category in {Category.RESOLVED, Category.CLOSED}
-        else "case.status_changed"
-    )
-    event_record(
-        actor=actor,
-        verb=verb,
-        subject=case,
-        before={"status": case.status.name},
-        after={"status": status.name, "category": status.category},
-        data={"note": note},
-    )
-    case.refresh_from_db()
-    return case
+def case_transition(*, actor: Any, case: Case, status: StatusLabel, note: str = "") -> Case:
+    """Move the case to another status label (the shared core's guarded transition)."""
+    return wf.transition(actor=actor, item=case, label=status, note=note)  # type: ignore[no-any-return]
 
 
 @action(scope=("case",))
@@ -279,83 +192,19 @@ def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -
 
 @action(scope=("case", "owner"))
 def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
-    before = {"owner": case.owner.name if case.owner else None}
-    Case.objects.filter(pk=case.pk).update(owner=owner, updated_at=clock.now())
-    case.owner = owner
-    event_record(actor=actor, verb="case.assigned", subject=case, before=before, after={"owner": owner.name})
-    return case
+    return wf.assign(actor=actor, item=case, assignee=owner)  # type: ignore[no-any-return]
 
 
 @action(scope=("case",))
 def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
-    if code not in dict(rules.PLAYBOOKS[case.case_type]):
-        raise ApplicationError("checklist_step", f"未知步骤 / unknown step {code!r}")
-    state = dict(case.checklist)
-    if done:
-        state[code] = {"by": actor.get_username(), "at": clock.now().isoformat()}
-    else:
-        state.pop(code, None)
-    Case.objects.filter(pk=case.pk).update(checklist=state, updated_at=clock.now())
-    case.checklist = state
-    event_record(actor=actor, verb="case.step_done" if done else "case.step_undone", subject=case, after={"step": code})
-    return case
-
-
-def _detect_type(head: bytes, name: str) -> tuple[str, str]:
-    for magic, found in SIGNATURES.items():
-        if head.startswith(magic):
-            return found
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    if name.lower().endswith(".txt"):
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return "text/plain", ".txt"
-    raise ApplicationError("evidence_type", "只接受图片(PNG/JPEG/GIF/WEBP)、PDF 或 TXT / only images, PDF or text")
+    """Tick a step of the case type's playbook (the case's checklist)."""
+    return wf.checklist_toggle(actor=actor, item=case, code=code, done=done)  # type: ignore[no-any-return]
 
 
 @action(scope=("case",))
 def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
-    """Store one piece of evidence: type checked by content (not by name), size limited, stored under a
-    safe name. The row and its event come first; the file is written last in the same action, and
-    removed again if writing it fails, so a file never exists without its row."""
-    if not data:
-        raise ApplicationError("evidence_empty", "文件为空 / the file is empty")
-    if len(data) > MAX_EVIDENCE_BYTES:
-        raise ApplicationError("evidence_size", "文件超过 10 MB / larger than 10 MB")
-    content_type, ext = _detect_type(data[:64], name)
-    digest = hashlib.sha256(data).hexdigest()
-    evidence = Evidence(
-        case=case,
-        kind=kind,
-        original_name=Path(name).name[:200],
-        content_type=content_type,
-        size=len(data),
-        sha256=digest,
-        note=note[:300],
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        uploaded_at=clock.now(),
-    )
-    if kind not in dict(Evidence._meta.get_field("kind").choices or ()):
-        raise ApplicationError("evidence_kind", f"未知证据类型 / unknown evidence kind {kind!r}")
-    target = f"{case.pk}-{digest[:16]}{ext}"
-    storage = evidence.file.storage
-    evidence.file.name = storage.generate_filename(evidence.file.field.generate_filename(evidence, target))
-    evidence.save()
-    event_record(
-        actor=actor,
-        verb="case.evidence_added",
-        subject=case,
-        after={"kind": kind, "name": evidence.original_name, "size": len(data), "sha256": digest},
-    )
-    saved = storage.save(evidence.file.name, ContentFile(data))
-    if saved != evidence.file.name:  # the storage chose another name: keep the row in step
-        Evidence.objects.filter(pk=evidence.pk).update(file=saved)
-        evidence.file.name = saved
-    return evidence
+    """Store one piece of evidence (the shared core's safe attachment)."""
+    return wf.attach(actor=actor, item=case, kind=kind, name=name, data=data, note=note)  # type: ignore[no-any-return]
 
 
 @action(scope=("case",))
@@ -636,36 +485,9 @@ def claim_update(
 
 
 def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Escalate open cases whose platform deadline or SLA falls within the warning window; flag breaches."""
-    now = now or clock.now()
-    hours = int(policy_in_force(clock.local_date(now)).document["aftersales"]["escalate_before_deadline_hours"])
-    soon = now + dt.timedelta(hours=hours)
-    active = Case.objects.exclude(category__in=[Category.RESOLVED, Category.CLOSED])
-    escalated = 0
-    for case in active.filter(escalated_at__isnull=True).filter(platform_deadline__lte=soon) | active.filter(
-        escalated_at__isnull=True, sla_due_at__lte=soon
-    ):
-        escalated += _case_flag(actor=None, case=case, field="escalated_at", value=now, verb="case.escalated")
-    breached = 0
-    for case in active.filter(breached=False).filter(platform_deadline__lt=now) | active.filter(
-        breached=False, sla_due_at__lt=now
-    ):
-        breached += _case_flag(actor=None, case=case, field="breached", value=True, verb="case.deadline_breached")
-    return {"escalated": escalated, "breached": breached}
-
-
-@action()
-def _case_flag(*, actor: Any, case: Case, field: str, value: Any, verb: str) -> int:
-    unset = {f"{field}__isnull": True} if field == "escalated_at" else {field: False}
-    if not Case.objects.filter(pk=case.pk, **unset).update(**{field: value}):
-        return 0
-    event_record(
-        actor=actor,
-        verb=verb,
-        subject=case,
-        after={"platform_deadline": case.platform_deadline, "sla_due_at": case.sla_due_at},
-    )
-    return 1
+    """Escalate and flag cases by their platform deadline and SLA (the shared core's sweep, which
+    covers every registered workflow)."""
+    return wf.deadlines_sweep(now=now)
 
 
 # --- late shipment (R-AS-11) -----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Scheduled after-sales jobs: deadline escalation and the Monday report to the supervisor."""
+"""Scheduled after-sales job: the Monday report to the supervisor (deadlines: ``kefu.workflow.tasks``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ from huey.contrib.djhuey import db_periodic_task
 from kefu.core import clock
 
 from .report import weekly_report_send
-from .services import deadlines_escalate
-
-
-@db_periodic_task(crontab(minute="*/5"))
-def escalate_deadlines() -> dict[str, int]:
-    return deadlines_escalate()
 
 
 @db_periodic_task(crontab(minute="*/15"))

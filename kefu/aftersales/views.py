@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -24,6 +23,8 @@ from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import PLAYBOOKS
 from kefu.web.http import redirect_next, render_page_or_partial, require_capability, show_error
+from kefu.workflow import selectors as workflow
+from kefu.workflow.attachments import download_name
 
 from . import selectors, services
 from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
@@ -132,12 +133,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(actor=request.user, case_id=case_id)
     decision = services.case_decision(case)
-    statuses = [
-        s
-        for s in selectors.case_statuses()
-        if services.case_can_transition(case, s.category) and s.pk != case.status_id
-    ]
-    steps = [(code, label, case.checklist.get(code)) for code, label in PLAYBOOKS[case.case_type]]
+    statuses = workflow.transition_choices(case)
+    steps = workflow.checklist(case)
     taker = services.responsible_agent(case)
     return render(
         request,
@@ -252,11 +249,10 @@ def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
     evidence = selectors.evidence_get(actor=request.user, evidence_id=evidence_id)
     # The download's name keeps the uploader's stem but takes the extension of the detected type
     # (a "photo.html" that is really a PNG downloads as "photo.png").
-    stem = Path(evidence.original_name).stem or "evidence"
     response = FileResponse(
         evidence.file.open("rb"),
         as_attachment=True,
-        filename=stem + services.EXTENSIONS.get(evidence.content_type, ".bin"),
+        filename=download_name(evidence.original_name, evidence.content_type, fallback="evidence"),
         content_type=evidence.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

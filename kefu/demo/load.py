@@ -179,7 +179,8 @@ def _load_aftersales() -> None:
     import datetime as dt
 
     from kefu.aftersales import services as aftersales
-    from kefu.aftersales.models import Case, CaseStatus
+    from kefu.aftersales.models import Case
+    from kefu.aftersales.selectors import case_status_named
     from kefu.commerce.models import Order
     from kefu.core import clock
 
@@ -227,7 +228,7 @@ def _load_aftersales() -> None:
         if case_type == "lost_parcel":
             aftersales.claim_open(actor=agent, case=case)
         if index % 4 == 1:
-            aftersales.case_transition(actor=agent, case=case, status=CaseStatus.objects.get(name="待买家回复"))
+            aftersales.case_transition(actor=agent, case=case, status=case_status_named("待买家回复") or case.status)
     first = shipped[0]
     aftersales.review_record(
         actor=supervisor,

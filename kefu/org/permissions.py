@@ -32,6 +32,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "statement.view_team": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     # pay: others' base salary and monthly statements (one's own are always visible)
     "pay.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # status labels of the workflows (cases, conversations, service requests …)
+    "workflow.configure": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

@@ -1,0 +1,58 @@
+"""Reads of the shared workflow core: labels (admin data, not scoped) and workload (scoped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count
+from django.http import Http404
+
+from . import registry
+from .models import StatusLabel
+from .registry import Workflow
+
+
+def labels(flow: Workflow) -> list[StatusLabel]:
+    return list(StatusLabel.objects.filter(workflow=flow.key).order_by("position", "pk"))
+
+
+def label_by_id(flow: Workflow, label_id: Any) -> StatusLabel:
+    """A label of this workflow by id, or 404 (another workflow's label is as absent)."""
+    label = StatusLabel.objects.filter(workflow=flow.key, pk=label_id if isinstance(label_id, int) else 0).first()
+    if label is None:
+        raise Http404("no such status")
+    return label
+
+
+def label_named(flow: Workflow, name: str) -> StatusLabel | None:
+    """A label by its name, or the default label of a category named instead."""
+    qs = StatusLabel.objects.filter(workflow=flow.key)
+    return (
+        qs.filter(name=name).first()
+        or qs.filter(category=name).order_by("-default_for_category", "position", "pk").first()
+    )
+
+
+def transition_choices(item: Any) -> list[StatusLabel]:
+    """The labels a record may move to now (by category rules; guards are checked on the move)."""
+    flow = registry.of(item)
+    return [
+        label for label in labels(flow) if label.pk != item.status_id and flow.can_enter(item.category, label.category)
+    ]
+
+
+def workload(flow: Workflow, staff_ids: list[int]) -> dict[int, int]:
+    """Active records per assignee: what the assignment picker shows beside each name."""
+    model = flow.model_class()
+    rows = (
+        model.objects.filter(**{f"{flow.assignee_field}_id__in": staff_ids})
+        .exclude(status__category__in=flow.done)
+        .values(f"{flow.assignee_field}_id")
+        .annotate(n=Count("id"))
+    )
+    return {row[f"{flow.assignee_field}_id"]: row["n"] for row in rows}
+
+
+def checklist(item: Any) -> list[tuple[str, Any, Any]]:
+    """(code, label, done-state or None) for each step of the record's checklist."""
+    return [(code, label, item.checklist.get(code)) for code, label in registry.of(item).checklist(item)]

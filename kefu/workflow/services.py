@@ -1,0 +1,280 @@
+"""Writes of the shared workflow core: transitions, assignment, checklists, attachments, deadline
+sweeps and the supervisor's edits of status labels. Each is one action (capability, scope, one
+transaction with its timeline event)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
+
+from kefu.core import clock
+from kefu.core.actions import action
+from kefu.core.errors import ApplicationError
+from kefu.core.events import event_record
+
+from . import attachments, registry
+from .models import StatusLabel
+from .registry import Workflow
+
+# --- status labels ------------------------------------------------------------------------------
+
+
+def labels_ensure(flow: Workflow) -> None:
+    """Every category needs at least one label: recreate the defaults of any category left without."""
+    present = set(StatusLabel.objects.filter(workflow=flow.key).values_list("category", flat=True))
+    for position, (name, category, default) in enumerate(flow.default_labels):
+        if category not in present:
+            StatusLabel.objects.get_or_create(
+                workflow=flow.key,
+                name=name,
+                defaults={"category": category, "position": position, "default_for_category": default},
+            )
+
+
+def default_label(flow: Workflow, category: str) -> StatusLabel:
+    def first() -> StatusLabel | None:
+        return (
+            StatusLabel.objects.filter(workflow=flow.key, category=category)
+            .order_by("-default_for_category", "position", "pk")
+            .first()
+        )
+
+    label = first()
+    if label is None:
+        labels_ensure(flow)
+        label = first()
+    if label is None:
+        raise ApplicationError("no_status", _("No status label for this category."))
+    return label
+
+
+def _check_label(flow: Workflow, name: str, category: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 40:
+        raise ApplicationError("label_name", _("A status label needs a name of at most 40 characters."))
+    if category not in flow.categories.values:
+        raise ApplicationError("label_category", _("Choose one of the categories."))
+    return name
+
+
+@action(capability="workflow.configure")
+def label_create(*, actor: Any, workflow: str, name: str, category: str) -> StatusLabel:
+    flow = registry.get(workflow)
+    name = _check_label(flow, name, category)
+    if StatusLabel.objects.filter(workflow=flow.key, name=name).exists():
+        raise ApplicationError("label_exists", _("A status label with this name exists already."), status=409)
+    position = StatusLabel.objects.filter(workflow=flow.key).count()
+    label = StatusLabel.objects.create(workflow=flow.key, name=name, category=category, position=position)
+    event_record(actor=actor, verb="status_label.created", subject=label, after={"name": name, "category": category})
+    return label
+
+
+@action(capability="workflow.configure")
+def label_update(
+    *, actor: Any, label: StatusLabel, name: str, category: str, position: int, default_for_category: bool
+) -> StatusLabel:
+    """Rename, recategorise or reorder a label. Records in it follow (their category is the label's);
+    a category may never be left without a label."""
+    flow = registry.get(label.workflow)
+    name = _check_label(flow, name, category)
+    if StatusLabel.objects.filter(workflow=flow.key, name=name).exclude(pk=label.pk).exists():
+        raise ApplicationError("label_exists", _("A status label with this name exists already."), status=409)
+    if (
+        category != label.category
+        and not StatusLabel.objects.filter(workflow=flow.key, category=label.category).exclude(pk=label.pk).exists()
+    ):
+        raise ApplicationError("label_last", _("This is the last label of its category; add another one first."))
+    before = {"name": label.name, "category": label.category, "position": label.position}
+    if default_for_category:
+        StatusLabel.objects.filter(workflow=flow.key, category=category).update(default_for_category=False)
+    label.name, label.category = name, category
+    label.position, label.default_for_category = max(0, min(int(position), 999)), default_for_category
+    label.save()
+    event_record(
+        actor=actor,
+        verb="status_label.changed",
+        subject=label,
+        before=before,
+        after={"name": name, "category": category, "position": label.position},
+    )
+    return label
+
+
+@action(capability="workflow.configure")
+def label_delete(*, actor: Any, label: StatusLabel) -> None:
+    flow = registry.get(label.workflow)
+    if flow.model_class().objects.filter(status=label).exists():
+        raise ApplicationError("label_in_use", _("Records carry this label; move them to another label first."))
+    if not StatusLabel.objects.filter(workflow=flow.key, category=label.category).exclude(pk=label.pk).exists():
+        raise ApplicationError("label_last", _("This is the last label of its category; add another one first."))
+    event_record(actor=actor, verb="status_label.deleted", subject=label, before={"name": label.name})
+    label.delete()
+
+
+# --- the records ---------------------------------------------------------------------------------
+
+
+def can_transition(item: Any, label: StatusLabel) -> bool:
+    """Whether ``item`` may move to ``label`` by its category rules (guards aside)."""
+    flow = registry.of(item)
+    return label.workflow == flow.key and label.pk != item.status_id and flow.can_enter(item.category, label.category)
+
+
+def open_fields(flow: Workflow, now: dt.datetime) -> dict[str, Any]:
+    """The fields a new record of ``flow`` starts with: its initial label, times and SLA."""
+    hours = flow.sla_hours(None) if flow.sla_hours else None
+    return {
+        "status": default_label(flow, flow.initial),
+        "opened_at": now,
+        "updated_at": now,
+        "sla_due_at": now + dt.timedelta(hours=hours) if hours else None,
+    }
+
+
+@action(scope=("item",))
+def transition(*, actor: Any, item: Any, label: StatusLabel, note: str = "") -> Any:
+    """Move a record to another label: the categories decide what is allowed, the module's guards
+    may refuse, and a concurrent change is a 409 (conditional UPDATE on the label seen)."""
+    flow = registry.of(item)
+    current = item.status
+    if label.workflow != flow.key or not flow.can_enter(current.category, label.category):
+        raise ApplicationError(
+            "transition",
+            _("Cannot move from “%(from)s” to “%(to)s”.") % {"from": current.name, "to": label.name},
+        )
+    guard = flow.guards.get(label.category)
+    if guard is not None:
+        guard(item)  # the module's own rule, with its own error code
+    now = clock.now()
+    model = type(item)
+    updated = model.objects.filter(pk=item.pk, status_id=current.pk).update(
+        status=label, updated_at=now, closed_at=now if label.category == flow.closed else None
+    )
+    if not updated:
+        raise ApplicationError("changed", _("The record changed meanwhile; reload the page."), status=409)
+    reopened = label.category not in flow.done and current.category in flow.done
+    event_record(
+        actor=actor,
+        verb=f"{flow.prefix}.reopened" if reopened else f"{flow.prefix}.status_changed",
+        subject=item,
+        before={"status": current.name},
+        after={"status": label.name, "category": label.category},
+        data={"note": note[:300]},
+    )
+    item.refresh_from_db()
+    return item
+
+
+@action(scope=("item", "assignee"))
+def assign(*, actor: Any, item: Any, assignee: Any) -> Any:
+    flow = registry.of(item)
+    current = getattr(item, flow.assignee_field)
+    before = {flow.assignee_field: current.name if current else None}
+    type(item).objects.filter(pk=item.pk).update(**{flow.assignee_field: assignee, "updated_at": clock.now()})
+    setattr(item, flow.assignee_field, assignee)
+    event_record(
+        actor=actor,
+        verb=f"{flow.prefix}.assigned",
+        subject=item,
+        before=before,
+        after={flow.assignee_field: assignee.name},
+    )
+    return item
+
+
+@action(scope=("item",))
+def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
+    flow = registry.of(item)
+    if code not in dict(flow.checklist(item)):
+        raise ApplicationError("checklist_step", _("This step is not on the checklist."))
+    state = dict(item.checklist)
+    if done:
+        state[code] = {"by": actor.get_username(), "at": clock.now().isoformat()}
+    else:
+        state.pop(code, None)
+    type(item).objects.filter(pk=item.pk).update(checklist=state, updated_at=clock.now())
+    item.checklist = state
+    event_record(
+        actor=actor,
+        verb=f"{flow.prefix}.step_done" if done else f"{flow.prefix}.step_undone",
+        subject=item,
+        after={"step": code},
+    )
+    return item
+
+
+@action(scope=("item",))
+def attach(*, actor: Any, item: Any, kind: str, name: str, data: bytes, note: str = "") -> Any:
+    """Store one file on a record: type checked by content, size limited, a generated name. The row
+    and its event come first; the file is written last in the same action, so a file never exists
+    without its row."""
+    flow = registry.of(item)
+    model = flow.attachment_class()
+    content_type, ext = attachments.check(data, name)
+    if kind not in dict(flow.attachment_kinds):
+        raise ApplicationError("attachment_kind", _("Choose what kind of file this is."))
+    digest = hashlib.sha256(data).hexdigest()
+    row = model(
+        kind=kind,
+        original_name=Path(name).name[:200],
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        note=note[:300],
+        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        uploaded_at=clock.now(),
+        **{flow.attachment_fk: item},
+    )
+    storage = row.file.storage
+    row.file.name = storage.generate_filename(row.file.field.generate_filename(row, f"{item.pk}-{digest[:16]}{ext}"))
+    row.save()
+    event_record(
+        actor=actor,
+        verb=f"{flow.prefix}.evidence_added",
+        subject=item,
+        after={"kind": kind, "name": row.original_name, "size": len(data), "sha256": digest},
+    )
+    saved = storage.save(row.file.name, ContentFile(data))
+    if saved != row.file.name:  # the storage chose another name: keep the row in step
+        model.objects.filter(pk=row.pk).update(file=saved)
+        row.file.name = saved
+    return row
+
+
+# --- deadlines -----------------------------------------------------------------------------------
+
+
+def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """For every registered workflow: escalate active records whose deadline falls within the
+    warning window, flag those past it. Each flag is set once (conditional UPDATE) with its event."""
+    now = now or clock.now()
+    escalated = breached = 0
+    for flow in registry.all_workflows():
+        model = flow.model_class()
+        active = model.objects.exclude(status__category__in=flow.done)
+        soon = now + dt.timedelta(hours=flow.escalate_before_hours())
+        for fieldname in flow.deadline_fields:
+            for item in active.filter(escalated_at__isnull=True, **{f"{fieldname}__lte": soon}):
+                escalated += _flag(
+                    actor=None, item=item, field="escalated_at", value=now, verb=f"{flow.prefix}.escalated"
+                )
+            for item in active.filter(breached=False, **{f"{fieldname}__lt": now}):
+                breached += _flag(
+                    actor=None, item=item, field="breached", value=True, verb=f"{flow.prefix}.deadline_breached"
+                )
+    return {"escalated": escalated, "breached": breached}
+
+
+@action()
+def _flag(*, actor: Any, item: Any, field: str, value: Any, verb: str) -> int:
+    unset = {f"{field}__isnull": True} if field == "escalated_at" else {field: False}
+    if not type(item).objects.filter(pk=item.pk, **unset).update(**{field: value}):
+        return 0
+    deadlines = {name: getattr(item, name) for name in registry.of(item).deadline_fields}
+    event_record(actor=actor, verb=verb, subject=item, after=deadlines)
+    return 1
