@@ -370,7 +370,7 @@ def test_order_page_shows_the_promise_and_records_a_chase(world: World) -> None:
     lead.login(username="agent_a", password=PASSWORD)
     page = lead.get(f"/orders/{world.order_a.pk}/").content.decode()
     assert "R-AS-11" in page and "责任在接单客服" in page
-    lead.post(f"/orders/{world.order_a.pk}/chase/", {"note": "催仓库"})
+    lead.post(f"/aftersales/orders/{world.order_a.pk}/chase/", {"note": "催仓库"})
     from kefu.aftersales.services import shipping_judgement
 
     world.order_a.refresh_from_db()

@@ -8,6 +8,9 @@ class AftersalesConfig(AppConfig):
     verbose_name = _("After-sales")
 
     def ready(self) -> None:
+        from . import plugin
+
+        plugin.register()
         from kefu.workflow import registry
 
         from . import report  # noqa: F401  (registers its outbox handler)

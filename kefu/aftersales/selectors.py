@@ -35,6 +35,7 @@ class CaseFilters:
     owner: int | None = None
     active_only: bool = False
     overdue: bool = False
+    escalated: bool = False
     q: str | None = None
 
 
@@ -52,6 +53,8 @@ def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, l
         qs = qs.filter(owner_id=filters.owner)
     if filters.overdue:
         qs = qs.filter(breached=True)
+    if filters.escalated:
+        qs = qs.filter(escalated_at__isnull=False, breached=False)
     if filters.q:
         q = filters.q.strip()
         number = int(q[2:]) if q.upper().startswith("AS") and q[2:].isdigit() else None
@@ -192,11 +195,15 @@ def _active(qs: Any) -> Any:
 
 
 def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
+    """Active cases in the actor's scope: all, escalated (deadline near, follow up), breached, mine."""
     open_cases = _active(Case.objects.restrict(actor))
-    counts = {"breached": open_cases.filter(breached=True).count()}
-    if staff is not None:
-        counts["mine"] = open_cases.filter(owner=staff).count()
-    return counts
+    counts = open_cases.aggregate(
+        open=Count("id"),
+        escalated=Count("id", filter=Q(escalated_at__isnull=False, breached=False)),
+        breached=Count("id", filter=Q(breached=True)),
+        mine=Count("id", filter=Q(owner=staff)) if staff is not None else Count("id", filter=Q(pk__in=[])),
+    )
+    return {k: int(v or 0) for k, v in counts.items()}
 
 
 def refunds_awaiting_count(*, actor: Any) -> int:

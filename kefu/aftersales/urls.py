@@ -14,6 +14,7 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("reviews/<int:review_id>/reply/", views.review_reply, name="review_reply"),
     path("report/", views.report, name="report"),
+    path("orders/<int:order_id>/chase/", views.order_chase, name="order_chase"),
     path("evidence/<int:evidence_id>/", views.evidence_download, name="evidence"),
     path("<int:case_id>/", views.case_page, name="case"),
     path("<int:case_id>/facts/", views.case_facts, name="facts"),

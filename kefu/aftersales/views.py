@@ -60,6 +60,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         owner=staff.pk if mine and staff else None,
         active_only=g.get("all") != "1",
         overdue=g.get("overdue") == "1",
+        escalated=g.get("escalated") == "1",
         q=g.get("q") or None,
     )
     page = selectors.case_inbox(actor=request.user, filters=filters, cursor=g.get("cursor"))
@@ -462,3 +463,13 @@ def report(request: HttpRequest) -> HttpResponse:
             "money_labels": dict(MoneyKind.choices),
         },
     )
+
+
+@login_required
+@require_POST
+def order_chase(request: HttpRequest, order_id: int) -> HttpResponse:
+    """R-AS-11: record that the warehouse was chased about this order's shipment."""
+    order = access_order_by_id(request.user, order_id)
+    services.chase_record(actor=request.user, order=order, note=request.POST.get("note", ""))
+    messages.success(request, _("Chase recorded."))
+    return redirect("commerce:order_detail", order_id=order.pk)

@@ -6,11 +6,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from kefu.aftersales.api import router as aftersales_router
-from kefu.commerce.api import router as commerce_router
+from kefu.core import plugins
 from kefu.core.errors import ApplicationError
-from kefu.org.api import router as org_router
-from kefu.workforce.api import router as workforce_router
 
 from .auth import AUTH
 
@@ -62,10 +59,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, "http_error", str(exc))
 
 
-api.add_router("/", org_router)
-api.add_router("/", commerce_router)
-api.add_router("/", workforce_router)
-api.add_router("/", aftersales_router)
+for router in plugins.api_routers():  # each app registers its router in its AppConfig
+    api.add_router("/", router)
 
 
 @api.get("/", auth=None, tags=["meta"], summary="API index")

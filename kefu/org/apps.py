@@ -7,6 +7,9 @@ class OrgConfig(AppConfig):
     verbose_name = "Organisation"
 
     def ready(self) -> None:
+        from . import plugin
+
+        plugin.register()
         from kefu.core.actions import register_capability_check
 
         from .permissions import has_capability

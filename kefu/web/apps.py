@@ -5,3 +5,8 @@ class WebConfig(AppConfig):
     name = "kefu.web"
     label = "web"
     verbose_name = "Web UI"
+
+    def ready(self) -> None:
+        from . import plugin
+
+        plugin.register()

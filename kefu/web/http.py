@@ -8,8 +8,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 
+from kefu.core import plugins
 from kefu.core.errors import ApplicationError
 from kefu.org.permissions import has_capability
 
@@ -33,6 +36,16 @@ def render_page_or_partial(request: HttpRequest, template: str, partial: str, ct
     if htmx and not htmx.boosted:
         return render(request, f"{template}#{partial}", ctx)
     return render(request, template, ctx)
+
+
+def render_panels(request: HttpRequest, page: str, obj: Any) -> list[str]:
+    """The blocks other modules add to this page (``core.plugins.panel``), rendered in order."""
+    rendered = []
+    for panel in plugins.panels(page):
+        ctx = panel.context(request, obj)
+        if ctx is not None:
+            rendered.append(render_to_string(panel.template, ctx, request=request))
+    return [mark_safe(html) for html in rendered]
 
 
 def redirect_next(request: HttpRequest, default: str) -> HttpResponse:

@@ -17,28 +17,24 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.aftersales.services import chase_record, shipping_judgement
-from kefu.commerce import selectors as commerce
-from kefu.commerce.services import order_remark_set, orders_import
+from kefu.commerce.services import orders_import
 from kefu.commerce.tasks import orders_import_task
-from kefu.core import clock, context, throttle
+from kefu.core import clock, context, plugins, throttle
 from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
-from kefu.core.events import timeline
 from kefu.core.pagination import keyset_page
-from kefu.core.params import date_param, int_param
+from kefu.core.params import date_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
 from kefu.org import selectors as org
-from kefu.org.models import Position, Shop
+from kefu.org.models import Shop
 from kefu.org.permissions import has_capability
-from kefu.org.services import staff_import, token_create, token_revoke
+from kefu.org.services import staff_import
 from kefu.policies import handbook
-from kefu.policies.remark import RemarkError
 from kefu.workforce.services import attendance_import
 
 from . import policy_fields
-from .forms import LoginForm, OrderFilterForm, PolicyForm, RemarkForm, UploadForm
+from .forms import LoginForm, PolicyForm, UploadForm
 from .http import render_page_or_partial, require_capability
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -121,232 +117,34 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
-    """What waits for this person today: one count query per item, each linking to its list."""
-    from kefu.aftersales import selectors as aftersales
-    from kefu.workforce import selectors as workforce
-
+    """What waits for this person: the cards the apps register, each shown only where it applies
+    to this person's role (a card answering None is not theirs), each linking to its list."""
     user = request.user
-    items: list[dict[str, Any]] = []
-    cases = aftersales.open_case_counts(actor=user, staff=staff)
-    if staff is not None:
-        items.append(
-            {
-                "label": _("My open after-sales cases"),
-                "url": reverse("aftersales:inbox") + "?mine=1",
-                "n": cases["mine"],
-            }
-        )
-        items.append(
-            {
-                "label": _("My red packets to send"),
-                "url": reverse("attendance:mine"),
-                "n": workforce.red_packets_unsent_count(staff=staff),
-            }
-        )
-    items.append(
-        {
-            "label": _("Cases past their deadline"),
-            "url": reverse("aftersales:inbox") + "?overdue=1",
-            "n": cases["breached"],
-        }
-    )
-    if has_capability(user, "refund.approve"):
-        items.append(
-            {
-                "label": _("Refunds awaiting approval"),
-                "url": reverse("aftersales:refunds"),
-                "n": aftersales.refunds_awaiting_count(actor=user),
-            }
-        )
-    if has_capability(user, "leave.approve"):
-        items.append(
-            {
-                "label": _("Rest and leave requests to decide"),
-                "url": reverse("attendance:approvals"),
-                "n": workforce.requests_awaiting_count(actor=user),
-            }
-        )
+    items = []
+    for card in plugins.home_cards():
+        if card.capability and not has_capability(user, card.capability):
+            continue
+        n = card.count(user, staff)
+        if n is not None:
+            items.append({"key": card.key, "label": card.label, "url": card.url(), "n": n})
     return items
 
 
-# --- orders ----------------------------------------------------------------------------------
+# --- search -----------------------------------------------------------------------------------
 
 
 @login_required
-def orders(request: HttpRequest) -> HttpResponse:
-    shops = org.shop_list(actor=request.user)
-    form = OrderFilterForm(request.GET or None, shops=shops)
-    filters = form.filters() if form.is_valid() else commerce.OrderFilters()
-    page = commerce.order_list(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
-    query = request.GET.copy()
-    query.pop("cursor", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode(), "appending": bool(request.GET.get("cursor"))}
-    if getattr(request, "htmx", False) and request.GET.get("cursor"):
-        return render(request, "web/orders.html#rows", ctx)
-    return render_page_or_partial(request, "web/orders.html", "results", ctx)
-
-
-@login_required
-def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = commerce.order_get(actor=request.user, order_id=order_id)
-    return render(
-        request,
-        "web/order_detail.html",
-        {
-            "order": order,
-            "events": timeline(order),
-            "remark_form": RemarkForm(),
-            "shipping": shipping_judgement(order=order),
-            "chases": list(order.chases.select_related("staff")),
-            "cases": list(order.cases.select_related("status").order_by("-opened_at")),
-        },
-    )
-
-
-@login_required
-@require_POST
-def order_chase(request: HttpRequest, order_id: int) -> HttpResponse:
-    """R-AS-11: record that the warehouse was chased about this order's shipment."""
-    order = commerce.order_get(actor=request.user, order_id=order_id)
-    chase_record(actor=request.user, order=order, note=request.POST.get("note", ""))
-    messages.success(request, _("Chase recorded."))
-    return redirect("web:order_detail", order_id=order.pk)
-
-
-@login_required
-@require_POST
-def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
-    order = commerce.order_get(actor=request.user, order_id=order_id)
-    form = RemarkForm(request.POST)
-    if form.is_valid():
-        staff = org.staff_of(request.user)
-        try:
-            order_remark_set(
-                actor=request.user,
-                order=order,
-                author=staff.name if staff else request.user.get_username(),
-                **form.cleaned_data,
-            )
-            messages.success(request, _("Remark saved."))
-        except RemarkError as exc:
-            messages.error(request, str(exc))
-    else:
-        messages.error(request, _("Please correct the remark fields."))
-    return redirect("web:order_detail", order_id=order.pk)
-
-
-# --- customers and products ---------------------------------------------------------------
-
-
-@login_required
-def customers(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip() or None
-    page = commerce.customer_list(actor=request.user, q=q, cursor=request.GET.get("cursor"))
-    return render_page_or_partial(request, "web/customers.html", "results", {"page": page, "q": q or ""})
-
-
-@login_required
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
-    return render(
-        request,
-        "web/customer_detail.html",
-        {
-            "customer": customer,
-            "orders": commerce.customer_orders(actor=request.user, customer=customer),
-            "events": timeline(customer),
-        },
-    )
-
-
-@login_required
-def products(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip() or None
-    shop = int_param(request.GET.get("shop"))
-    page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
-    return render_page_or_partial(
-        request,
-        "web/products.html",
-        "results",
-        {
-            "page": page,
-            "q": q or "",
-            "shops": org.shop_list(actor=request.user),
-            "shop": shop,
-        },
-    )
-
-
-@login_required
-def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
-    product = commerce.product_get(actor=request.user, product_id=product_id)
-    return render(request, "web/product_detail.html", {"product": product, "events": timeline(product)})
-
-
-# --- organisation ---------------------------------------------------------------------------
-
-
-@login_required
-def shops(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/shops.html", {"shops": org.shop_list(actor=request.user)})
-
-
-@login_required
-def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
-    shop = org.shop_get(actor=request.user, shop_id=shop_id)
-    return render(request, "web/shop_detail.html", {"shop": shop, "events": timeline(shop)})
-
-
-@login_required
-def teams(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/teams.html", {"teams": org.team_list(actor=request.user)})
-
-
-@login_required
-def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = org.team_get(actor=request.user, team_id=team_id)
-    return render(
-        request,
-        "web/team_detail.html",
-        {
-            "team": team,
-            "members": org.team_members(team=team),
-            "events": timeline(team),
-        },
-    )
-
-
-@login_required
-def staff(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip() or None
-    team = int_param(request.GET.get("team"))
-    position = request.GET.get("position") or None
-    page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
-    return render_page_or_partial(
-        request,
-        "web/staff.html",
-        "results",
-        {
-            "page": page,
-            "q": q or "",
-            "teams": org.team_list(actor=request.user),
-            "team": team,
-            "positions": Position.choices,
-            "position": position or "",
-        },
-    )
-
-
-@login_required
-def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
-    member = org.staff_get(actor=request.user, staff_id=staff_id)
-    events = timeline(member)
-    if not org.pay_visible(request.user, member):  # the salary never leaks through the history
-        for event in events:
-            for part in (event.before, event.after, event.data):
-                if isinstance(part, dict):
-                    part.pop("base_salary", None)
-    return render(request, "web/staff_detail.html", {"member": member, "events": events})
+def search(request: HttpRequest) -> HttpResponse:
+    """One box for order numbers, buyers, tracking numbers, case numbers and staff: every app's
+    provider searches inside the actor's scope."""
+    q = request.GET.get("q", "").strip()[:100]
+    groups = []
+    if q:
+        for provider in plugins.search_providers():
+            hits = provider.search(request.user, q)
+            if hits:
+                groups.append({"label": provider.label, "hits": hits})
+    return render(request, "web/search.html", {"q": q, "groups": groups})
 
 
 # --- imports ----------------------------------------------------------------------------------
@@ -509,26 +307,3 @@ def audit(request: HttpRequest) -> HttpResponse:
     qs = core_selectors.audit_events(verb=verb)
     page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
     return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def tokens(request: HttpRequest) -> HttpResponse:
-    secret = None
-    if request.method == "POST":
-        if request.POST.get("revoke"):
-            token = org.access_own_token_by_id(request.user, int_param(request.POST["revoke"]))
-            token_revoke(actor=request.user, token=token)
-            messages.success(request, _("Token revoked."))
-            return redirect("web:tokens")
-        try:
-            secret = token_create(
-                actor=request.user,
-                user=request.user,
-                name=request.POST.get("name", "")[:100],
-                expires_in_days=int_param(request.POST.get("expires_in_days")),
-            )
-        except ApplicationError as exc:
-            messages.error(request, str(exc.message))
-    own = org.api_tokens_of(request.user)
-    return render(request, "web/tokens.html", {"tokens": own, "secret": secret})

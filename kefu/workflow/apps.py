@@ -7,3 +7,8 @@ class WorkflowConfig(AppConfig):
     label = "workflow"
     verbose_name = _("Workflow")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import plugin
+
+        plugin.register()

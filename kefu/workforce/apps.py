@@ -7,4 +7,7 @@ class WorkforceConfig(AppConfig):
     verbose_name = "Workforce"
 
     def ready(self) -> None:
+        from . import plugin
+
+        plugin.register()
         from . import publication  # noqa: F401  (registers its outbox handler)

@@ -262,3 +262,12 @@ def red_packets_unsent_count(*, staff: Staff) -> int:
 
 def requests_awaiting_count(*, actor: Any) -> int:
     return LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED).count()
+
+
+def team_exceptions_count(*, actor: Any, team: int) -> int:
+    """Attendance incidents (late, early, missing punch, absence …) of a team this month so far."""
+    today = clock.today()
+    members = visible_staff(actor=actor, team=team)
+    if not members:
+        return 0
+    return sum(len(s.incidents) for s in statements(staff=members, year=today.year, month=today.month))

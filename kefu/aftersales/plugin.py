@@ -1,0 +1,136 @@
+"""What after-sales adds to the shared UI, URL configuration, API, home page, search and the order page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins
+
+
+def _counts(user: Any, staff: Any) -> dict[str, int]:
+    from . import selectors
+
+    # one set of count queries per page view, shared by the cards below
+    cache = getattr(user, "_kefu_case_counts", None)
+    if cache is None:
+        cache = selectors.open_case_counts(actor=user, staff=staff)
+        user._kefu_case_counts = cache
+    return cache  # type: ignore[no-any-return]
+
+
+def _mine(user: Any, staff: Any) -> int | None:
+    return _counts(user, staff).get("mine") if staff is not None else None
+
+
+def _team_open(user: Any, staff: Any) -> int | None:
+    if staff is None or staff.position not in {"team_lead", "supervisor", "deputy"}:
+        return None
+    return _counts(user, staff)["open"]
+
+
+def _escalated(user: Any, staff: Any) -> int | None:
+    if staff is None or staff.position not in {"team_lead", "supervisor", "deputy"}:
+        return None
+    return _counts(user, staff)["escalated"]
+
+
+def _breached(user: Any, staff: Any) -> int | None:
+    return _counts(user, staff)["breached"]
+
+
+def _refunds(user: Any, staff: Any) -> int | None:
+    from . import selectors
+
+    return selectors.refunds_awaiting_count(actor=user)
+
+
+def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+    from . import selectors
+
+    page = selectors.case_inbox(actor=actor, filters=selectors.CaseFilters(q=q), limit=5)
+    return [
+        plugins.SearchHit(
+            _("After-sales case"),
+            c.number,
+            reverse("aftersales:case", args=[c.pk]),
+            f"{c.get_case_type_display()} · {c.buyer_nick} · {c.status.name}",
+        )
+        for c in page.items
+    ]
+
+
+def _order_panel(request: Any, order: Any) -> dict[str, Any]:
+    from .services import shipping_judgement
+
+    return {
+        "order": order,
+        "shipping": shipping_judgement(order=order),
+        "chases": list(order.chases.select_related("staff")),
+        "cases": list(order.cases.select_related("status").order_by("-opened_at")),
+    }
+
+
+def _url(name: str, query: str = "") -> str:
+    return reverse(name) + query
+
+
+def register() -> None:
+    from .api import router
+
+    plugins.urls("aftersales/", "kefu.aftersales.urls", order=30)
+    plugins.api_router("aftersales", router)
+    plugins.nav_section(
+        plugins.NavSection(
+            "aftersales",
+            _("After-sales"),
+            30,
+            (
+                plugins.NavItem(_("Cases"), "aftersales:inbox"),
+                plugins.NavItem(_("Refund approvals"), "aftersales:refunds", "refund.approve"),
+                plugins.NavItem(_("Courier claims"), "aftersales:claims"),
+                plugins.NavItem(_("Negative reviews"), "aftersales:reviews"),
+                plugins.NavItem(_("Weekly report"), "aftersales:report"),
+            ),
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "cases_mine", _("My open after-sales cases"), lambda: _url("aftersales:inbox", "?mine=1"), _mine, 10
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard("cases_open", _("Open cases in my scope"), lambda: _url("aftersales:inbox"), _team_open, 30)
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "cases_escalated",
+            _("Cases to follow up (deadline near)"),
+            lambda: _url("aftersales:inbox", "?escalated=1"),
+            _escalated,
+            35,
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "cases_breached",
+            _("Cases past their deadline"),
+            lambda: _url("aftersales:inbox", "?overdue=1"),
+            _breached,
+            50,
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "refunds",
+            _("Refunds awaiting approval"),
+            lambda: _url("aftersales:refunds"),
+            _refunds,
+            55,
+            capability="refund.approve",
+        )
+    )
+    plugins.search_provider(plugins.SearchProvider("aftersales", _("After-sales cases"), _search, order=20))
+    plugins.panel("commerce.order", plugins.Panel("aftersales/_order_panel.html", _order_panel))

@@ -1,0 +1,49 @@
+"""What the commerce module adds to the shared UI, URL configuration and API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins
+
+
+def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+    from . import selectors
+
+    orders = selectors.order_list(actor=actor, filters=selectors.OrderFilters(q=q), limit=5).items
+    customers = selectors.customer_list(actor=actor, q=q, limit=5).items
+    return [
+        plugins.SearchHit(
+            _("Order"),
+            o.order_no,
+            reverse("commerce:order_detail", args=[o.pk]),
+            f"{o.shop.name} · {o.buyer_nick} · {o.get_status_display()}",
+        )
+        for o in orders
+    ] + [
+        plugins.SearchHit(_("Customer"), c.nick, reverse("commerce:customer_detail", args=[c.pk]), c.name)
+        for c in customers
+    ]
+
+
+def register() -> None:
+    from .api import router
+
+    plugins.urls("", "kefu.commerce.urls", order=20)
+    plugins.api_router("commerce", router)
+    plugins.nav_section(
+        plugins.NavSection(
+            "commerce",
+            _("Commerce"),
+            20,
+            (
+                plugins.NavItem(_("Orders"), "commerce:orders"),
+                plugins.NavItem(_("Customers"), "commerce:customers"),
+                plugins.NavItem(_("Products"), "commerce:products"),
+            ),
+        )
+    )
+    plugins.search_provider(plugins.SearchProvider("commerce", _("Orders and customers"), _search, order=10))

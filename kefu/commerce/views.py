@@ -1,0 +1,116 @@
+"""Pages of commerce data: orders (with the R-COM-1 remark), customers and products."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kefu.core.events import timeline
+from kefu.core.params import int_param
+from kefu.org import selectors as org
+from kefu.policies.remark import RemarkError
+from kefu.web.http import render_page_or_partial, render_panels
+
+from . import selectors as commerce
+from .forms import OrderFilterForm, RemarkForm
+from .services import order_remark_set
+
+
+@login_required
+def orders(request: HttpRequest) -> HttpResponse:
+    shops = org.shop_list(actor=request.user)
+    form = OrderFilterForm(request.GET or None, shops=shops)
+    filters = form.filters() if form.is_valid() else commerce.OrderFilters()
+    page = commerce.order_list(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    ctx = {"form": form, "page": page, "query": query.urlencode(), "appending": bool(request.GET.get("cursor"))}
+    if getattr(request, "htmx", False) and request.GET.get("cursor"):
+        return render(request, "commerce/orders.html#rows", ctx)
+    return render_page_or_partial(request, "commerce/orders.html", "results", ctx)
+
+
+@login_required
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = commerce.order_get(actor=request.user, order_id=order_id)
+    return render(
+        request,
+        "commerce/order_detail.html",
+        {
+            "order": order,
+            "events": timeline(order),
+            "remark_form": RemarkForm(),
+            "panels": render_panels(request, "commerce.order", order),
+        },
+    )
+
+
+@login_required
+@require_POST
+def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = commerce.order_get(actor=request.user, order_id=order_id)
+    form = RemarkForm(request.POST)
+    if form.is_valid():
+        staff = org.staff_of(request.user)
+        try:
+            order_remark_set(
+                actor=request.user,
+                order=order,
+                author=staff.name if staff else request.user.get_username(),
+                **form.cleaned_data,
+            )
+            messages.success(request, _("Remark saved."))
+        except RemarkError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, _("Please correct the remark fields."))
+    return redirect("commerce:order_detail", order_id=order.pk)
+
+
+@login_required
+def customers(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    page = commerce.customer_list(actor=request.user, q=q, cursor=request.GET.get("cursor"))
+    return render_page_or_partial(request, "commerce/customers.html", "results", {"page": page, "q": q or ""})
+
+
+@login_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
+    return render(
+        request,
+        "commerce/customer_detail.html",
+        {
+            "customer": customer,
+            "orders": commerce.customer_orders(actor=request.user, customer=customer),
+            "events": timeline(customer),
+        },
+    )
+
+
+@login_required
+def products(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    shop = int_param(request.GET.get("shop"))
+    page = commerce.product_list(actor=request.user, shop=shop, q=q, cursor=request.GET.get("cursor"))
+    return render_page_or_partial(
+        request,
+        "commerce/products.html",
+        "results",
+        {
+            "page": page,
+            "q": q or "",
+            "shops": org.shop_list(actor=request.user),
+            "shop": shop,
+        },
+    )
+
+
+@login_required
+def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
+    product = commerce.product_get(actor=request.user, product_id=product_id)
+    return render(request, "commerce/product_detail.html", {"product": product, "events": timeline(product)})

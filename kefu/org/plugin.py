@@ -1,0 +1,48 @@
+"""What the organisation module adds to the shared UI, URL configuration and API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins
+
+
+def _search_staff(actor: Any, q: str) -> list[plugins.SearchHit]:
+    from . import selectors
+
+    page = selectors.staff_list(actor=actor, q=q, limit=5)
+    return [
+        plugins.SearchHit(
+            _("Staff"),
+            f"{s.name} ({s.employee_no})",
+            reverse("org:staff_detail", args=[s.pk]),
+            str(s.get_position_display()),
+        )
+        for s in page.items
+    ]
+
+
+def register() -> None:
+    from .api import router
+
+    plugins.urls("", "kefu.org.urls", order=50)
+    plugins.api_router("org", router)
+    plugins.nav_section(
+        plugins.NavSection(
+            "organisation",
+            _("Organisation"),
+            50,
+            (
+                plugins.NavItem(_("Shops"), "org:shops"),
+                plugins.NavItem(_("Teams"), "org:teams"),
+                plugins.NavItem(_("Staff"), "org:staff"),
+            ),
+        )
+    )
+    plugins.nav_section(
+        plugins.NavSection("settings", _("Settings"), 90, (plugins.NavItem(_("API tokens"), "org:tokens"),))
+    )
+    plugins.search_provider(plugins.SearchProvider("staff", _("Staff"), _search_staff, order=50))

@@ -1,0 +1,105 @@
+"""Pages of the organisation: shops, teams, staff (salary only to whom it concerns) and one's API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.params import int_param
+from kefu.web.http import render_page_or_partial
+
+from . import selectors as org
+from .models import Position
+from .services import token_create, token_revoke
+
+
+@login_required
+def shops(request: HttpRequest) -> HttpResponse:
+    return render(request, "org/shops.html", {"shops": org.shop_list(actor=request.user)})
+
+
+@login_required
+def shop_detail(request: HttpRequest, shop_id: int) -> HttpResponse:
+    shop = org.shop_get(actor=request.user, shop_id=shop_id)
+    return render(request, "org/shop_detail.html", {"shop": shop, "events": timeline(shop)})
+
+
+@login_required
+def teams(request: HttpRequest) -> HttpResponse:
+    return render(request, "org/teams.html", {"teams": org.team_list(actor=request.user)})
+
+
+@login_required
+def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = org.team_get(actor=request.user, team_id=team_id)
+    return render(
+        request,
+        "org/team_detail.html",
+        {
+            "team": team,
+            "members": org.team_members(team=team),
+            "events": timeline(team),
+        },
+    )
+
+
+@login_required
+def staff(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip() or None
+    team = int_param(request.GET.get("team"))
+    position = request.GET.get("position") or None
+    page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
+    return render_page_or_partial(
+        request,
+        "org/staff.html",
+        "results",
+        {
+            "page": page,
+            "q": q or "",
+            "teams": org.team_list(actor=request.user),
+            "team": team,
+            "positions": Position.choices,
+            "position": position or "",
+        },
+    )
+
+
+@login_required
+def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
+    member = org.staff_get(actor=request.user, staff_id=staff_id)
+    events = timeline(member)
+    if not org.pay_visible(request.user, member):  # the salary never leaks through the history
+        for event in events:
+            for part in (event.before, event.after, event.data):
+                if isinstance(part, dict):
+                    part.pop("base_salary", None)
+    return render(request, "org/staff_detail.html", {"member": member, "events": events})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    secret = None
+    if request.method == "POST":
+        if request.POST.get("revoke"):
+            token = org.access_own_token_by_id(request.user, int_param(request.POST["revoke"]))
+            token_revoke(actor=request.user, token=token)
+            messages.success(request, _("Token revoked."))
+            return redirect("org:tokens")
+        try:
+            secret = token_create(
+                actor=request.user,
+                user=request.user,
+                name=request.POST.get("name", "")[:100],
+                expires_in_days=int_param(request.POST.get("expires_in_days")),
+            )
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+    own = org.api_tokens_of(request.user)
+    return render(request, "org/tokens.html", {"tokens": own, "secret": secret})

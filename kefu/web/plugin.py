@@ -1,0 +1,35 @@
+"""The web layer's own pages: home, search, imports, the handbook policy and the audit log."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins
+
+
+def register() -> None:
+    plugins.urls("", "kefu.web.urls", order=99)
+    plugins.nav_section(
+        plugins.NavSection(
+            "overview",
+            _("Overview"),
+            10,
+            (plugins.NavItem(_("Home"), "web:home"), plugins.NavItem(_("Search"), "web:search")),
+        )
+    )
+    plugins.nav_section(
+        plugins.NavSection(
+            "commerce", _("Commerce"), 20, (plugins.NavItem(_("Imports"), "web:imports", "orders.import"),)
+        )
+    )
+    plugins.nav_section(
+        plugins.NavSection(
+            "settings",
+            _("Settings"),
+            90,
+            (
+                plugins.NavItem(_("Handbook policy"), "web:policy"),
+                plugins.NavItem(_("Audit log"), "web:audit", "audit.view"),
+            ),
+        )
+    )
