@@ -301,3 +301,22 @@ def test_ids_in_request_bodies_are_scoped_on_every_route(world: World, who: str)
         assert response.status_code < 500, f"{path} answered {response.status_code}"
         assert _team_b_footprint(world) == before, f"POST {path} as {who} changed team B"
     assert posted >= 12  # the walk really posted to the write routes
+
+
+def test_scope_hooks_take_the_action(world: World) -> None:
+    """A model's hook decides per action: a team lead reads and changes their team's leave requests,
+    but only supervisors and the deputy have them in scope for approval."""
+    import datetime as dt
+
+    from kefu.workforce.models import LeaveRequest
+
+    agent = Staff.objects.get(user=world.agent_a)
+    day = dt.date(2026, 12, 1)
+    request = LeaveRequest.objects.create(staff=agent, kind="rest", start_date=day, end_date=day)
+    assert LeaveRequest.objects.restrict(world.lead_a, "read").filter(pk=request.pk).exists()
+    assert LeaveRequest.objects.restrict(world.lead_a, "change").filter(pk=request.pk).exists()
+    assert not LeaveRequest.objects.restrict(world.lead_a, "approve").filter(pk=request.pk).exists()
+    assert LeaveRequest.objects.restrict(world.deputy, "approve").filter(pk=request.pk).exists()
+    assert not LeaveRequest.objects.restrict(world.agent_b, "read").filter(pk=request.pk).exists()
+    with pytest.raises(ValueError):
+        LeaveRequest.objects.restrict(world.lead_a, "delete")

@@ -19,7 +19,7 @@ from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.ledger import create_once, keyed_row
 from kefu.core.policy_store import policy_in_force
-from kefu.core.scoping import ensure_in_scope
+from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
@@ -279,7 +279,7 @@ def money_amount(value: Any) -> Decimal:
     return amount
 
 
-@action(capability="refund.approve", scope=("line",))
+@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
 def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     """Approve a refund once: the status moves in one conditional UPDATE, so concurrent approvals cannot both win."""
     if line.needs_supervisor and not has_capability(actor, "refund.approve_over_cap"):
@@ -297,7 +297,7 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     return line
 
 
-@action(capability="refund.approve", scope=("line",))
+@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:

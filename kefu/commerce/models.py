@@ -91,7 +91,7 @@ class Customer(models.Model):
         return self.nick
 
     @staticmethod
-    def restrict_queryset(qs: RestrictedQuerySet[Any], scope: Scope) -> RestrictedQuerySet[Any]:
+    def restrict_queryset(qs: RestrictedQuerySet[Any], scope: Scope, action: str) -> RestrictedQuerySet[Any]:
         # A customer is in scope when they have an order in one of the actor's shops.
         in_scope = Order.objects.filter(customer_id=OuterRef("pk"), shop_id__in=scope.shop_ids)
         return qs.filter(Exists(in_scope))

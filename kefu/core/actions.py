@@ -27,7 +27,7 @@ from django.db import models, transaction
 
 from .errors import PermissionDenied
 from .events import SystemActor
-from .scoping import DEPARTMENT, ensure_in_scope
+from .scoping import CHANGE, DEPARTMENT, ensure_in_scope
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -66,13 +66,15 @@ def action(
     *,
     capability: str | None = None,
     scope: Iterable[str] = (),
+    scope_action: str = CHANGE,
     atomic: bool = True,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a keyword-only service write ``fn(*, actor, …)``.
 
     ``capability``: refused with 403 unless the actor has it (operators included: they hold none).
     ``scope``: names of keyword arguments holding model instances that must be inside the actor's
-    scope (404 otherwise; ``None`` is let through; operators act for the whole department).
+    scope (404 otherwise; ``None`` is let through; operators act for the whole department), for
+    ``scope_action`` ("change", or "approve" for decisions; see ``RestrictedQuerySet.restrict``).
     ``atomic=False`` is for imports, which manage their own chunk transactions.
     """
     scoped = tuple(scope)
@@ -87,7 +89,7 @@ def action(
                 for name in scoped:
                     obj = kwargs.get(name)
                     if isinstance(obj, models.Model):
-                        ensure_in_scope(actor, obj)
+                        ensure_in_scope(actor, obj, scope_action)
             if not atomic:
                 token = _depth.set(_depth.get() + 1)
                 try:

@@ -87,8 +87,18 @@ def forget_scope(user: Any) -> None:
         del user._kefu_scope
 
 
+READ, CHANGE, APPROVE = "read", "change", "approve"
+ACTIONS = frozenset({READ, CHANGE, APPROVE})
+
+
 class RestrictedQuerySet(models.QuerySet[M]):
-    def restrict(self, user: Any) -> RestrictedQuerySet[M]:
+    def restrict(self, user: Any, action: str = READ) -> RestrictedQuerySet[M]:
+        """The rows ``user`` may ``action`` (read / change / approve). Supervisors and the deputy
+        reach everything; below them a model's ``restrict_queryset(qs, scope, action)`` hook
+        decides (records that hang off a customer, a person or a technician's region), else its
+        ``scope_team_path`` / ``scope_shop_path`` (the same rows for every action)."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown scope action {action!r}")
         scope = scope_for(user)
         if scope.all:
             return self
@@ -97,7 +107,7 @@ class RestrictedQuerySet(models.QuerySet[M]):
         model = self.model
         hook = getattr(model, "restrict_queryset", None)
         if hook is not None:
-            return hook(self, scope)  # type: ignore[no-any-return]
+            return hook(self, scope, action)  # type: ignore[no-any-return]
         team_path = getattr(model, "scope_team_path", None)
         if team_path:
             return self.filter(**{f"{team_path}__in": scope.team_ids})
@@ -107,20 +117,21 @@ class RestrictedQuerySet(models.QuerySet[M]):
         raise TypeError(f"{model.__name__} does not say how it is scoped")
 
 
-def access_object(user: Any, queryset: models.QuerySet[M], **lookup: Any) -> M:
-    """Fetch one object inside the actor's scope, or raise Http404 (outside scope looks like absent)."""
-    qs = queryset.restrict(user) if isinstance(queryset, RestrictedQuerySet) else queryset.none()
+def access_object(user: Any, queryset: models.QuerySet[M], action: str = READ, **lookup: Any) -> M:
+    """Fetch one object inside the actor's scope for ``action``, or raise Http404 (outside scope
+    looks like absent)."""
+    qs = queryset.restrict(user, action) if isinstance(queryset, RestrictedQuerySet) else queryset.none()
     try:
         return qs.get(**lookup)
     except (ObjectDoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404("not found") from exc
 
 
-def ensure_in_scope(actor: Any, obj: models.Model) -> None:
+def ensure_in_scope(actor: Any, obj: models.Model, action: str = CHANGE) -> None:
     """For services: refuse (as "not found") to act on an object outside the actor's scope."""
     from .errors import ApplicationError
 
     manager = obj.__class__._default_manager
     qs = manager.all()
-    if not isinstance(qs, RestrictedQuerySet) or not qs.restrict(actor).filter(pk=obj.pk).exists():
+    if not isinstance(qs, RestrictedQuerySet) or not qs.restrict(actor, action).filter(pk=obj.pk).exists():
         raise ApplicationError("not_found", "Not found", status=404)

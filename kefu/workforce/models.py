@@ -10,13 +10,16 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
-from kefu.core.scoping import RestrictedQuerySet, Scope
+from kefu.core.scoping import APPROVE, RestrictedQuerySet, Scope
 from kefu.org.models import Position, Staff
 
 
-def own_or_led_team(qs: RestrictedQuerySet[Any], scope: Scope) -> RestrictedQuerySet[Any]:
+def own_or_led_team(qs: RestrictedQuerySet[Any], scope: Scope, action: str) -> RestrictedQuerySet[Any]:
     """Personal records (raw punches, leave requests and their reasons): the person and their team
-    lead; supervisors and the deputy see every team (the scope says so before this hook runs)."""
+    lead read and change them; only supervisors and the deputy approve (the scope lets them through
+    before this hook runs), so below them nothing is in scope for approval."""
+    if action == APPROVE:
+        return qs.none()
     if scope.position == Position.TEAM_LEAD:
         return qs.filter(staff__team_id__in=scope.team_ids)
     return qs.filter(staff_id=scope.staff_id or 0)

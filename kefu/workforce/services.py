@@ -16,7 +16,7 @@ from kefu.core.events import event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.ledger import create_once, keyed_row
 from kefu.core.policy_store import policy_in_force
-from kefu.core.scoping import ensure_in_scope
+from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
 from kefu.imports.tabular import FileFormatError
 from kefu.org.models import Position, Staff
@@ -239,12 +239,12 @@ def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> Lea
     return request
 
 
-@action(capability="leave.approve", scope=("request",))
+@action(capability="leave.approve", scope=("request",), scope_action=APPROVE)
 def request_approve(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     return _decide(actor, request, RequestStatus.APPROVED, comment)
 
 
-@action(capability="leave.approve", scope=("request",))
+@action(capability="leave.approve", scope=("request",), scope_action=APPROVE)
 def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     if not comment.strip():
         raise ApplicationError("comment_required", "驳回需填写原因 / a rejection needs a comment")
