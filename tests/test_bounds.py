@@ -139,7 +139,15 @@ def test_a_sparse_sheet_is_refused_before_it_is_laid_out() -> None:
     ws["ALL60000"] = "x"  # exactly 1000 columns × 60,000 rows: 60 M empty cells for one value
     out = io.BytesIO()
     wb.save(out)
-    with pytest.raises(FileFormatError, match="cells"):
+    with pytest.raises(FileFormatError, match="单元格"):
+        inspect_xlsx(out.getvalue())
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A1"] = "订单编号"
+    ws["Z100000"] = "x"  # 2.6 M laid-out cells for two values: under the area limit, refused as sparse
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(FileFormatError, match="空白区域"):
         inspect_xlsx(out.getvalue())
 
 

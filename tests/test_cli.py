@@ -89,7 +89,7 @@ def test_user_and_token_create(capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _run(["token", "create", "xiaowang"], capsys)
     assert token_authenticate(out.strip()) == user
     code, _ = _run(["user", "create", "xiaowang", "--password", "x", "--position", "组长"], capsys)
-    assert code == 1 and "exists" in _run.stderr  # type: ignore[attr-defined]
+    assert code == 1 and "已存在" in _run.stderr  # type: ignore[attr-defined]
 
 
 def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) -> None:

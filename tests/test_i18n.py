@@ -38,3 +38,39 @@ def test_compiled_catalogue_matches_the_source() -> None:
         compiled = gettext.GNUTranslations(handle)
     for msgid, msgstr in _po_entries().items():
         assert compiled.gettext(msgid) == msgstr, f"stale django.mo for {msgid!r}: run `make messages`"
+
+
+KEFU = Path(__file__).resolve().parent.parent / "kefu"
+# "中文 / English" in one literal: a message written twice instead of once through gettext.
+BILINGUAL = re.compile(r"[\u4e00-\u9fff][^\"'\n]*\s/\s[A-Za-z]")
+
+
+def test_no_bilingual_message_literals() -> None:
+    offenders = []
+    for path in KEFU.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            if BILINGUAL.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{path.relative_to(KEFU)}:{number}: {line.strip()[:80]}")
+    assert offenders == [], offenders
+
+
+def test_messages_follow_the_language(settings: object) -> None:
+    """The same refusal reads in Chinese by default and in English when English is chosen — the
+    pure readers' messages included (they reach Django's gettext through kefu.policies.i18n)."""
+    from django.utils import translation
+
+    from kefu.imports.tabular import parse_decimal
+
+    def message() -> str:
+        try:
+            parse_decimal("-5", what="实付金额")
+        except ValueError as exc:
+            return str(exc)
+        raise AssertionError("a negative amount was accepted")
+
+    with translation.override("zh-hans"):
+        assert "不能为负数" in message()
+    with translation.override("en"):
+        assert "cannot be negative" in message()

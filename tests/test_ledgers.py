@@ -162,5 +162,5 @@ def test_red_packet_sent_amount_is_computed_in_the_insert(world: World) -> None:
     RedPacketEntry.objects.create(packet=entry.packet, kind="doubled", amount=Decimal("10.00"), at=clock.now())
     workforce.red_packet_mark_sent(actor=world.agent_a, packet=entry.packet)
     assert RedPacketEntry.objects.get(packet=entry.packet, kind="sent").amount == Decimal("20.00")
-    with pytest.raises(Exception, match="already"):
+    with pytest.raises(Exception, match="已标记发出"):
         workforce.red_packet_mark_sent(actor=world.agent_a, packet=entry.packet)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order
 from kefu.core import clock
@@ -60,7 +61,7 @@ def _deadline(value: dt.datetime | None) -> dt.datetime | None:
     try:
         return clock.make_aware(value) if value is not None else None
     except ValueError as exc:
-        raise ApplicationError("deadline", f"时限无效 / invalid deadline: {exc}") from exc
+        raise ApplicationError("deadline", _("The deadline is not valid: %(error)s") % {"error": exc}) from exc
 
 
 def case_can_transition(case: Case, category: str) -> bool:
@@ -91,12 +92,12 @@ def case_open(
 ) -> Case:
     """Open a case from an order (or for a buyer without one)."""
     if case_type not in rules.CASE_TYPES:
-        raise ApplicationError("case_type", f"未知售后类型 / unknown case type {case_type!r}")
+        raise ApplicationError("case_type", _("Unknown case type: %(value)s") % {"value": case_type[:40]})
     if order is not None:
         shop = order.shop
         buyer_nick = buyer_nick or order.buyer_nick
     if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
-        raise ApplicationError("case_shop", "请选择店铺或订单 / a case needs a shop or an order in your scope")
+        raise ApplicationError("case_shop", _("A case needs a shop or an order in your scope."))
     facts = dict(facts or {})
     if order is not None:
         facts.setdefault("province", order.province)
@@ -106,7 +107,7 @@ def case_open(
     try:
         rules.facts_from_dict({**facts, "case_type": case_type})
     except (ValueError, TypeError) as exc:
-        raise ApplicationError("case_facts", f"案件信息有误 / invalid facts: {exc}") from exc
+        raise ApplicationError("case_facts", _("The case facts are not valid: %(error)s") % {"error": exc}) from exc
     now = clock.now()
     product = None
     if order is not None:
@@ -149,9 +150,11 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
     try:
         rules.facts_from_dict({**merged, "case_type": case.case_type})
     except (ValueError, TypeError) as exc:
-        raise ApplicationError("case_facts", f"案件信息有误 / invalid facts: {exc}") from exc
+        raise ApplicationError("case_facts", _("The case facts are not valid: %(error)s") % {"error": exc}) from exc
     if responsibility is not None and responsibility not in Responsibility.values:
-        raise ApplicationError("responsibility", f"未知责任方 / unknown responsibility {responsibility!r}")
+        raise ApplicationError(
+            "responsibility", _("Unknown responsibility: %(value)s") % {"value": responsibility[:40]}
+        )
     before = {"facts": case.facts, "responsibility": case.responsibility}
     case.facts = merged
     if responsibility:
@@ -226,7 +229,7 @@ def money_post(
     if existing is not None:
         return _same_line(existing, case)
     if kind not in MoneyKind.values:
-        raise ApplicationError("money_kind", f"未知款项 / unknown kind {kind!r}")
+        raise ApplicationError("money_kind", _("Unknown kind of money line: %(value)s") % {"value": kind[:40]})
     amount = money_amount(amount)
     refund = kind in REFUND_KINDS
     cap = case_decision(case).partial_refund_cap
@@ -260,9 +263,7 @@ def money_post(
 
 def _same_line(line: MoneyLine, case: Case) -> MoneyLine:
     if line.case_id != case.pk:
-        raise ApplicationError(
-            "idempotency_key", "该幂等键已用于其他案件 / the key was used for another case", status=409
-        )
+        raise ApplicationError("idempotency_key", _("This idempotency key was used for another case."), status=409)
     return line
 
 
@@ -271,11 +272,11 @@ def money_amount(value: Any) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except (ArithmeticError, ValueError) as exc:
-        raise ApplicationError("money_amount", "金额格式不正确 / not an amount") from exc
+        raise ApplicationError("money_amount", _("Enter an amount such as 12.50.")) from exc
     if not amount.is_finite() or amount <= 0:
-        raise ApplicationError("money_amount", "金额必须大于0 / the amount must be positive")
+        raise ApplicationError("money_amount", _("The amount must be greater than zero."))
     if amount > MONEY_MAX:
-        raise ApplicationError("money_amount", f"金额不能超过 {MONEY_MAX} / the amount may not exceed {MONEY_MAX}")
+        raise ApplicationError("money_amount", _("The amount may not exceed %(max)s.") % {"max": MONEY_MAX})
     return amount
 
 
@@ -283,10 +284,10 @@ def money_amount(value: Any) -> Decimal:
 def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     """Approve a refund once: the status moves in one conditional UPDATE, so concurrent approvals cannot both win."""
     if line.needs_supervisor and not has_capability(actor, "refund.approve_over_cap"):
-        raise PermissionDenied("超出上限的退款需主管批准 / above the cap the supervisor approves (R-AS-7)")
+        raise PermissionDenied(_("Above the cap the supervisor approves the refund (R-AS-7)."))
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.APPROVED, by=actor, at=clock.now())
     if not won:
-        raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
+        raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
     event_record(
         actor=actor,
         verb="case.refund_approved",
@@ -301,7 +302,7 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:
-        raise ApplicationError("refund_decided", "该退款已处理 / this refund was already decided", status=409)
+        raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
     event_record(actor=actor, verb="case.refund_rejected", subject=line.case, after={"line": line.pk, "note": note})
     line.refresh_from_db()
     return line
@@ -339,13 +340,12 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     decision = case_decision(case)
     proposal = next((p for p in decision.proposals if p.code == code), None)
     if proposal is None:
-        raise ApplicationError("resolution", f"该方案不适用 / {code!r} is not a proposal for this case")
+        raise ApplicationError("resolution", _("This resolution is not proposed for this case."))
     agent = responsible_agent(case) if code == "reship_missing_agent" else None
     if code == "reship_missing_agent" and agent is None:
         raise ApplicationError(
             "responsible_agent",
-            "订单备注没有可识别的备注人,请先在案件上指定接单客服 (R-AS-8) / "
-            "the order remark names no agent; choose the agent who took the order on the case first",
+            _("The order remark names no agent; choose the agent who took the order on the case first (R-AS-8)."),
         )
     if not Case.objects.filter(pk=case.pk).exclude(resolution=code).update(resolution=code, updated_at=clock.now()):
         return case  # already chosen: one effect
@@ -410,7 +410,7 @@ def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> Non
 @action(scope=("case", "staff"))
 def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
     if not staff.active:
-        raise ApplicationError("responsible_agent", "该员工已离职 / this person has left")
+        raise ApplicationError("responsible_agent", _("This person has left."))
     Case.objects.filter(pk=case.pk).update(responsible_staff=staff)
     case.responsible_staff = staff
     event_record(actor=actor, verb="case.responsible_agent_set", subject=case, after={"staff": staff.name})
@@ -432,7 +432,7 @@ CLAIM_NEXT: dict[str, set[str]] = {
 def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
     """Open the courier claim of a case, once: the one-to-one key decides between simultaneous calls."""
     if CourierClaim.objects.filter(case=case).exists():
-        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim", status=409)
+        raise ApplicationError("claim_exists", _("This case already has a claim."), status=409)
     decision = case_decision(case)
     value = Decimal(str(case.facts.get("line_value") or "0"))
     amount = (value + decision.freight).quantize(Decimal("0.01"))  # goods value + freight (R-AS-9)
@@ -446,7 +446,7 @@ def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = 
                 filed_at=clock.now(),
             )
     except IntegrityError as exc:
-        raise ApplicationError("claim_exists", "该案件已有理赔 / this case already has a claim", status=409) from exc
+        raise ApplicationError("claim_exists", _("This case already has a claim."), status=409) from exc
     event_record(actor=actor, verb="claim.filed", subject=case, after={"amount": amount, "courier": claim.courier})
     return claim
 
@@ -458,7 +458,15 @@ def claim_update(
     """Move a claim on; the move is a conditional UPDATE from the status the caller saw, so a claim is
     recovered (and its money posted) once however many requests arrive together."""
     if status not in CLAIM_NEXT.get(claim.status, set()):
-        raise ApplicationError("claim_transition", f"理赔状态不能从 {claim.status} 变为 {status}", status=409)
+        raise ApplicationError(
+            "claim_transition",
+            _("The claim cannot move from “%(from)s” to “%(to)s”.")
+            % {
+                "from": claim.get_status_display(),
+                "to": ClaimStatus(status).label if status in ClaimStatus.values else status[:20],
+            },
+            status=409,
+        )
     fields: dict[str, Any] = {"status": status, "note": note[:300]}
     if status in {ClaimStatus.PAID, ClaimStatus.WRITTEN_OFF}:
         fields["closed_at"] = clock.now()
@@ -467,7 +475,7 @@ def claim_update(
         amount = money_amount(recovered if recovered is not None else claim.amount)
         fields["recovered"] = amount
     if not CourierClaim.objects.filter(pk=claim.pk, status=claim.status).update(**fields):
-        raise ApplicationError("claim_changed", "理赔已被他人更新,请刷新 / the claim changed meanwhile", status=409)
+        raise ApplicationError("claim_changed", _("The claim changed meanwhile; reload the page."), status=409)
     if amount is not None:
         money_post(actor=actor, case=claim.case, kind=MoneyKind.CLAIM_RECOVERED, amount=amount, rule="R-AS-9")
     event_record(
@@ -533,7 +541,7 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
     (shop, refund id) key decides; the loser updates the winner's case)."""
     refund_id = str(record.get("refund_id") or "").strip()
     if not refund_id:
-        raise ApplicationError("refund_id", "refund_id 为空 / refund_id is required")
+        raise ApplicationError("refund_id", _("refund_id is required."))
     deadline = record.get("timeout")
     if isinstance(deadline, str) and deadline:
         deadline = clock.make_aware(dt.datetime.fromisoformat(deadline))
@@ -590,9 +598,9 @@ def review_record(
     reviewed_at: dt.datetime | None = None,
 ) -> NegativeReview:
     if order is not None and order.shop_id != shop.pk:
-        raise ApplicationError("review_order", "订单不属于该店铺 / the order belongs to another shop")
+        raise ApplicationError("review_order", _("The order belongs to another shop."))
     if not content.strip():
-        raise ApplicationError("review_content", "差评内容不能为空 / the review text is required")
+        raise ApplicationError("review_content", _("The review text is required."))
     product = None
     if order is not None:
         line = order.lines.select_related("product").first()
@@ -613,7 +621,7 @@ def review_record(
 @action(scope=("review",))
 def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
     if not reply.strip():
-        raise ApplicationError("review_reply", "解释回复不能为空 / the explanation reply is required")
+        raise ApplicationError("review_reply", _("The explanation reply is required."))
     NegativeReview.objects.filter(pk=review.pk).update(
         reply=reply, replied_by=actor, replied_at=clock.now(), feedback_reason=feedback_reason[:100]
     )

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
@@ -142,7 +143,7 @@ def list_orders(
 def import_orders(request: HttpRequest, shop: Form[int], file: File[UploadedFile]) -> object:
     """Import a Taobao/Tmall order export (CSV or XLSX) into a shop in your scope."""
     if not has_capability(request.user, "orders.import"):
-        raise ApplicationError("permission_denied", "需要导入权限 / orders.import required", status=403)
+        raise ApplicationError("permission_denied", _("Importing orders is not allowed for your role."), status=403)
     target = access_shop_by_id(request.user, shop)
     data = file.read()
     return orders_import(actor=request.user, shop=target, data=data, file_name=file.name or "orders.csv").as_dict()
@@ -157,7 +158,7 @@ class OrderPushIn(Schema):
 def push_orders(request: HttpRequest, payload: OrderPushIn) -> object:
     """Push orders as JSON (SPEC §2): idempotent by (shop, order no.), changes recorded, bad records by number."""
     if not has_capability(request.user, "orders.import"):
-        raise ApplicationError("permission_denied", "需要导入权限 / orders.import required", status=403)
+        raise ApplicationError("permission_denied", _("Importing orders is not allowed for your role."), status=403)
     target = access_shop_by_id(request.user, payload.shop)
     return orders_push(actor=request.user, shop=target, orders=payload.orders).as_dict()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
@@ -225,7 +226,7 @@ def _import_order_chunk(
         order = existing.get(record.order_no)
         if order is None:
             if values.get("ordered_at") is None:
-                summary.fail(record.row, "订单创建时间为空 / order created time is blank")
+                summary.fail(record.row, _("The order creation time is blank."))
                 continue
             new_records.append((record, values))
             continue
@@ -365,7 +366,9 @@ def _import_line_only_chunk(
     for order_no in order_nos:
         if order_no not in orders:
             for line in lines_by_order[order_no]:
-                summary.fail(line.row, f"订单 {order_no} 不存在,请先导入订单报表 / order {order_no} not imported yet")
+                summary.fail(
+                    line.row, _("Order %(no)s is not imported yet; import the order report first.") % {"no": order_no}
+                )
     existing_keys = set(
         OrderLine.objects.filter(order_id__in=[o.pk for o in orders.values()]).values_list("order_id", "line_key")
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from . import clock
 from .errors import ApplicationError
@@ -51,13 +52,14 @@ class ImportSummary:
 def check_upload(data: bytes, file_name: str) -> None:
     if len(data) > settings.KEFU_IMPORT_MAX_BYTES:
         raise ApplicationError(
-            "import_too_large", f"文件过大 / file larger than {settings.KEFU_IMPORT_MAX_BYTES} bytes"
+            "import_too_large",
+            _("The file is larger than %(mb)s MB.") % {"mb": settings.KEFU_IMPORT_MAX_BYTES // 1048576},
         )
     if not data:
-        raise ApplicationError("import_empty", "文件为空 / the file is empty")
+        raise ApplicationError("import_empty", _("The file is empty."))
     lowered = file_name.lower()
     if lowered and not lowered.endswith((".csv", ".xlsx", ".txt")):
-        raise ApplicationError("import_file_type", "只接受 CSV 或 XLSX 文件 / only CSV or XLSX files are accepted")
+        raise ApplicationError("import_file_type", _("Only CSV or XLSX files are accepted."))
 
 
 def run_start(*, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]) -> ImportRun:
@@ -110,7 +112,7 @@ def import_run(
         raise
     except Exception as exc:
         log.exception("import %s #%s crashed", kind, run.pk)
-        summary.fail(0, f"导入中断,已保存此前的数据 / the import stopped: {type(exc).__name__}")
+        summary.fail(0, _("The import stopped (%(error)s); the rows before were kept.") % {"error": type(exc).__name__})
         run_finish(run, summary, actor=actor)
         event_record(
             actor=actor, verb="import.crashed", subject=run, data={"file": run.file_name, "error": type(exc).__name__}

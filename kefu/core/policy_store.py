@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from kefu.policies import handbook
 
@@ -76,7 +77,7 @@ def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date
         require(actor, "policy.change")
     problems = handbook.validate(document)
     if problems:
-        raise ApplicationError("policy_invalid", "策略校验未通过 / the policy is not valid", details=problems)
+        raise ApplicationError("policy_invalid", _("The policy is not valid."), details=problems)
     if effective_from < clock.today() and PolicyVersion.objects.filter(effective_from__gt=effective_from).exists():
         # Allowed (back-dating), but never silently: the event says so.
         note = (note + " [back-dated]").strip()

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kefu.policies.i18n import _
+
 from .tabular import FileFormatError, RowError, clean, raw_tables
 
 LEAVE_WORDS = ("请假", "事假", "病假", "年假", "调休", "婚假", "产假", "丧假", "陪产假")
@@ -69,7 +71,7 @@ def parse_day(text: str) -> dt.date:
     """``26-10-05 星期一`` / ``2026-10-05`` → date."""
     m = _DATE.match(text.strip())
     if not m:
-        raise ValueError(f"日期无法识别: {text!r} / unreadable date")
+        raise ValueError(_("Unreadable date: %(value)s") % {"value": text[:40]})
     year = int(m.group(1))
     year = year + 2000 if year < 100 else year
     return dt.date(year, int(m.group(2)), int(m.group(3)))
@@ -82,11 +84,11 @@ def parse_punch_time(day: dt.date, text: str) -> dt.datetime | None:
         return None
     m = _TIME.search(text)
     if not m:
-        raise ValueError(f"打卡时间无法识别: {text!r} / unreadable punch time")
+        raise ValueError(_("Unreadable punch time: %(value)s") % {"value": text[:40]})
     offset = {"次日": 1, "昨日": -1}.get(m.group(1) or "", 0)
     hour, minute = int(m.group(2)), int(m.group(3))
     if hour > 23 or minute > 59:
-        raise ValueError(f"打卡时间无法识别: {text!r} / unreadable punch time")
+        raise ValueError(_("Unreadable punch time: %(value)s") % {"value": text[:40]})
     return dt.datetime.combine(day + dt.timedelta(days=offset), dt.time(hour, minute))
 
 
@@ -132,7 +134,7 @@ def parse_attendance(data: bytes) -> ParsedAttendance:
         if fmt == "dingtalk_daily":
             return _parse_daily(raw, header_row)
         return _parse_raw(raw, header_row)
-    raise FileFormatError("无法识别的钉钉考勤导出(需要 每日统计 或 原始记录 表头) / unrecognised DingTalk export")
+    raise FileFormatError(_("Unrecognised DingTalk export (it needs the 每日统计 or 原始记录 header)."))
 
 
 def _header(raw: list[list[Any]], header_row: int) -> tuple[list[str], int]:
@@ -185,7 +187,7 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
         try:
             name = person_name(cell(row, "姓名"))
             if not name:
-                raise ValueError("姓名为空 / name is blank")
+                raise ValueError(_("The name is blank."))
             day = parse_day(cell(row, "日期"))
             results: list[str] = []
             punches = []
@@ -234,7 +236,7 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
         try:
             name = person_name(cell(row, "姓名"))
             if not name:
-                raise ValueError("姓名为空 / name is blank")
+                raise ValueError(_("The name is blank."))
             day = parse_day(cell(row, "考勤日期"))
             real = cell(row, "打卡时间")
             if _DATE.match(real):
@@ -242,7 +244,7 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             else:
                 parsed = parse_punch_time(day, real)
                 if parsed is None:
-                    raise ValueError("打卡时间为空 / punch time is blank")
+                    raise ValueError(_("The punch time is blank."))
                 at = parsed
             scheduled = cell(row, "考勤时间")
             kind = "on" if "上班" in scheduled else "off" if "下班" in scheduled else "unknown"

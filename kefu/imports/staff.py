@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kefu.policies.i18n import _
+
 from .tabular import FileFormatError, RowError, iter_records, parse_datetime, parse_decimal, raw_tables, sheet_from
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -46,27 +48,27 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
     out.present = {f for f, names in COLUMNS.items() if any(n in index for n in names)}
     missing = {"employee_no", "name", "position"} - out.present
     if missing:
-        raise FileFormatError(f"缺少列 / missing columns: {', '.join(sorted(missing))}")
+        raise FileFormatError(_("Missing columns: %(columns)s") % {"columns": ", ".join(sorted(missing))})
     seen: dict[str, int] = {}
     for number, rec in iter_records(sheet, COLUMNS):
         try:
             no = rec["employee_no"]
             if not no:
-                raise ValueError("工号为空 / employee no. is blank")
+                raise ValueError(_("The employee no. is blank."))
             if no in seen:
-                raise ValueError(f"工号重复(同第{seen[no]}行) / duplicate employee no. (row {seen[no]})")
+                raise ValueError(_("Duplicate employee no. (as row %(row)s).") % {"row": seen[no]})
             if not rec["name"]:
-                raise ValueError("姓名为空 / name is blank")
+                raise ValueError(_("The name is blank."))
             position = positions.get(rec["position"]) or positions.get(rec["position"].lower())
             if position is None:
-                raise ValueError(f"岗位无法识别: {rec['position']!r} / unknown position")
+                raise ValueError(_("Unknown position: %(value)s") % {"value": rec["position"][:20]})
             values: dict[str, Any] = {"name": rec["name"][:64], "position": position}
             if "team" in rec:
                 values["team"] = rec["team"][:100]
             if "base_salary" in rec:
                 salary = parse_decimal(rec["base_salary"], what="基本工资", limit=SALARY_LIMIT)
                 if salary < 0:
-                    raise ValueError("基本工资不能为负 / base salary is negative")
+                    raise ValueError(_("The base salary cannot be negative."))
                 values["base_salary"] = salary
             if "dingtalk_user_id" in rec:
                 values["dingtalk_user_id"] = rec["dingtalk_user_id"][:64]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from kefu.policies.i18n import _
+
 XLSX_MAGIC = b"PK\x03\x04"
 
 # Hostile workbooks are refused before any reader allocates for them (zip and dimension bombs).
@@ -104,7 +106,7 @@ def decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FileFormatError("文件编码无法识别(应为 UTF-8 或 GBK) / unknown text encoding (expected UTF-8 or GBK)")
+    raise FileFormatError(_("Unknown text encoding (expected UTF-8 or GBK)."))
 
 
 def read_csv(data: bytes) -> list[list[str]]:
@@ -131,18 +133,18 @@ def inspect_xlsx(data: bytes) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise FileFormatError(f"XLSX 文件已损坏 / the XLSX file is damaged: {exc}") from exc
+        raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": exc}) from exc
     if len(infos) > XLSX_MAX_ENTRIES:
-        raise FileFormatError("XLSX 文件结构异常(部件过多) / too many parts in the workbook")
+        raise FileFormatError(_("The XLSX workbook has too many parts."))
     total = sum(i.file_size for i in infos)
     if total > XLSX_MAX_UNCOMPRESSED:
         raise FileFormatError(
-            f"XLSX 解压后过大({total // 1048576} MB)/ the workbook expands to {total // 1048576} MB (limit "
-            f"{XLSX_MAX_UNCOMPRESSED // 1048576} MB)"
+            _("The XLSX workbook expands to %(mb)s MB (limit %(limit)s MB).")
+            % {"mb": total // 1048576, "limit": XLSX_MAX_UNCOMPRESSED // 1048576}
         )
     for info in infos:
         if info.file_size > 1_000_000 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
-            raise FileFormatError("XLSX 压缩比异常,疑似压缩炸弹 / suspicious compression ratio (zip bomb)")
+            raise FileFormatError(_("The XLSX file has a suspicious compression ratio (a zip bomb)."))
     for info in infos:
         if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
             _inspect_sheet(archive, info)
@@ -157,7 +159,7 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
             while chunk := stream.read(1 << 20):
                 read += len(chunk)
                 if read > XLSX_MAX_UNCOMPRESSED:  # the header lied about the size
-                    raise FileFormatError("XLSX 解压后过大 / the workbook expands beyond the limit")
+                    raise FileFormatError(_("The XLSX workbook expands beyond the limit."))
                 window = tail + chunk
                 cells += len(_CELL.findall(chunk))
                 for pattern in (_DIMENSION, _CELL_REF):
@@ -168,18 +170,28 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 tail = window[-256:]
                 if max_row > XLSX_MAX_ROWS or max_col > XLSX_MAX_COLUMNS or max_row * max_col > XLSX_MAX_CELLS:
                     raise FileFormatError(
-                        f"XLSX 工作表范围过大({max_col} 列 × {max_row} 行)/ the sheet spans {max_col} columns × "
-                        f"{max_row} rows (limits: {XLSX_MAX_COLUMNS} columns, {XLSX_MAX_CELLS:,} cells)"
+                        _(
+                            "The XLSX sheet spans %(cols)s columns × %(rows)s rows "
+                            "(limits: %(max_cols)s columns, %(max_cells)s cells)."
+                        )
+                        % {
+                            "cols": max_col,
+                            "rows": max_row,
+                            "max_cols": XLSX_MAX_COLUMNS,
+                            "max_cells": f"{XLSX_MAX_CELLS:,}",
+                        }
                     )
         area = max_row * max_col
         if area > XLSX_SPARSE_AREA and area > XLSX_MAX_SPARSITY * max(cells, 1):
             raise FileFormatError(
-                f"XLSX 工作表几乎全是空单元格({max_col} 列 × {max_row} 行中只有 {cells} 个单元格)/ the sheet spans "
-                f"{max_col} columns × {max_row} rows but holds only {cells} cells; delete the empty area and export "
-                "again"
+                _(
+                    "The XLSX sheet spans %(cols)s columns × %(rows)s rows but holds only %(cells)s cells; delete the "
+                    "empty area and export again."
+                )
+                % {"cols": max_col, "rows": max_row, "cells": cells}
             )
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise FileFormatError(f"XLSX 文件已损坏 / the XLSX file is damaged: {exc}") from exc
+        raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": exc}) from exc
 
 
 def read_xlsx(data: bytes, sheet_name: str | None = None) -> dict[str, list[list[Any]]]:
@@ -206,7 +218,7 @@ def is_xlsx(data: bytes) -> bool:
 def raw_tables(data: bytes) -> list[tuple[str, list[list[Any]]]]:
     """Every table in the file: one for a CSV, one per sheet for an XLSX."""
     if not data:
-        raise FileFormatError("文件为空 / the file is empty")
+        raise FileFormatError(_("The file is empty."))
     if is_xlsx(data):
         return list(read_xlsx(data).items())
     return [("", read_csv(data))]
@@ -215,7 +227,7 @@ def raw_tables(data: bytes) -> list[tuple[str, list[list[Any]]]]:
 def sheet_from(raw: list[list[Any]], header_row: int = 1, trailing_rows: int = 0) -> Sheet:
     """Build a Sheet from raw rows, the header being on ``header_row`` (1-based)."""
     if len(raw) < header_row:
-        raise FileFormatError("找不到表头 / no header row")
+        raise FileFormatError(_("No header row found."))
     header = [clean(c) for c in raw[header_row - 1]]
     while header and not header[-1]:
         header.pop()
@@ -257,17 +269,19 @@ def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: De
     if not text:
         if blank_is_zero:
             return Decimal("0.00")
-        raise ValueError(f"{what}为空 / {what} is blank")
+        raise ValueError(_("%(what)s is blank.") % {"what": what})
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{what}不是金额: {text[:40]!r} / {what} is not an amount") from None
+        raise ValueError(_("%(what)s is not an amount: %(value)s") % {"what": what, "value": text[:40]}) from None
     if not value.is_finite():
-        raise ValueError(f"{what}不是金额: {text[:40]!r}")
+        raise ValueError(_("%(what)s is not an amount: %(value)s") % {"what": what, "value": text[:40]})
     if value < 0:
-        raise ValueError(f"{what}不能为负数: {text[:40]!r} / {what} cannot be negative")
+        raise ValueError(_("%(what)s cannot be negative: %(value)s") % {"what": what, "value": text[:40]})
     if value > limit:
-        raise ValueError(f"{what}超出范围(最大 {limit}): {text[:40]!r} / {what} exceeds {limit}")
+        raise ValueError(
+            _("%(what)s exceeds %(limit)s: %(value)s") % {"what": what, "limit": limit, "value": text[:40]}
+        )
     return value.quantize(Decimal("0.01"))
 
 
@@ -290,9 +304,9 @@ def parse_datetime(text: str, *, what: str) -> dt.datetime | None:
             except ValueError:
                 continue
     if value is None:
-        raise ValueError(f"{what}无法识别: {text[:40]!r} / {what} is not a date-time")
+        raise ValueError(_("%(what)s is not a date and time: %(value)s") % {"what": what, "value": text[:40]})
     if not 2000 <= value.year <= 2100:  # year 1 or 9999: a bad cell, never a stored time
-        raise ValueError(f"{what}超出范围(2000–2100): {text[:40]!r} / {what} out of range")
+        raise ValueError(_("%(what)s lies outside 2000–2100: %(value)s") % {"what": what, "value": text[:40]})
     return value
 
 
@@ -310,7 +324,10 @@ def parse_int(text: str, *, what: str, default: int = 0) -> int:
             raise ValueError(text)
         number = int(value)
     except (InvalidOperation, ValueError):
-        raise ValueError(f"{what}不是整数: {text[:40]!r} / {what} is not a whole number") from None
+        raise ValueError(_("%(what)s is not a whole number: %(value)s") % {"what": what, "value": text[:40]}) from None
     if not 0 <= number <= INT_CELL_LIMIT:
-        raise ValueError(f"{what}超出范围(0–{INT_CELL_LIMIT}): {text[:40]!r} / {what} out of range")
+        raise ValueError(
+            _("%(what)s lies outside 0–%(limit)s: %(value)s")
+            % {"what": what, "limit": INT_CELL_LIMIT, "value": text[:40]}
+        )
     return number

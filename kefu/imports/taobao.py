@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from kefu.policies.i18n import _
+
 from .address import province_of
 from .tabular import (
     FileFormatError,
@@ -52,7 +54,7 @@ def normalise_status(text: str) -> str:
     key = text.strip().replace(",", "，").replace(" ", "")
     status = STATUS_MAP.get(key) or STATUS_MAP.get(text.strip().upper())
     if status is None:
-        raise ValueError(f"订单状态无法识别: {text!r} / unknown order status")
+        raise ValueError(_("Unknown order status: %(value)s") % {"value": text[:40]})
     return status
 
 
@@ -210,13 +212,13 @@ def _line_values(rec: dict[str, str]) -> dict[str, Any]:
         elif key == "quantity":
             quantity = parse_int(text, what="购买数量", default=1)
             if quantity <= 0:
-                raise ValueError(f"购买数量必须大于0: {text!r} / quantity must be positive")
+                raise ValueError(_("The quantity must be greater than zero: %(value)s") % {"value": text[:40]})
             values["quantity"] = quantity
         elif key == "status":
             values["status"] = normalise_status(text) if text else ""
         elif key == "title":
             if not text:
-                raise ValueError("商品标题为空 / title is blank")
+                raise ValueError(_("The item title is blank."))
             values["title"] = text[:255]
         elif key == "sku":
             values["sku"] = text[:64]
@@ -229,9 +231,9 @@ def _line_values(rec: dict[str, str]) -> dict[str, Any]:
 
 def _check_order_no(order_no: str) -> None:
     if not order_no:
-        raise ValueError("订单编号为空 / order number is blank")
+        raise ValueError(_("The order number is blank."))
     if len(order_no) > 40 or not order_no.replace("-", "").isalnum():
-        raise ValueError(f"订单编号无效: {order_no!r} / invalid order number")
+        raise ValueError(_("The order number is not valid: %(value)s") % {"value": order_no[:40]})
 
 
 JSON_ORDER_FIELDS = {
@@ -281,28 +283,28 @@ def parse_order_json(items: list[Any]) -> ParsedOrders:
     for number, item in enumerate(items, start=1):
         try:
             if not isinstance(item, dict):
-                raise ValueError("不是对象 / not an object")
+                raise ValueError(_("The record is not an object."))
             order_no = str(item.get("order_no", "")).strip()
             _check_order_no(order_no)
             if order_no in seen:
-                raise ValueError("订单编号重复 / duplicate order number")
+                raise ValueError(_("Duplicate order number."))
             unknown = set(item) - JSON_ORDER_FIELDS - {"order_no", "lines"}
             if unknown:
-                raise ValueError(f"未知字段 / unknown fields: {', '.join(sorted(unknown))}")
+                raise ValueError(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))[:200]})
             text = {k: ("" if v is None else str(v)) for k, v in item.items() if k in JSON_ORDER_FIELDS}
             if "status" in text:
                 text["platform_status"] = text.pop("status")
             values = _order_values(text)
             if values.get("ordered_at") is None:
-                raise ValueError("ordered_at 为空 / ordered_at is required")
+                raise ValueError(_("ordered_at is required."))
             lines = []
             for index, line in enumerate(item.get("lines") or [], start=1):
                 if not isinstance(line, dict) or set(line) - JSON_LINE_FIELDS:
-                    raise ValueError(f"第{index}条明细字段无效 / line {index} has unknown fields")
+                    raise ValueError(_("Line %(n)s has unknown fields.") % {"n": index})
                 key = str(line.get("line_key") or index)
                 line_text = {k: str(v) for k, v in line.items() if k != "line_key" and v is not None}
                 if "title" not in line_text:
-                    raise ValueError(f"第{index}条明细缺少标题 / line {index} needs a title")
+                    raise ValueError(_("Line %(n)s needs a title.") % {"n": index})
                 lines.append(LineRecord(number, order_no, key[:40], _line_values(line_text)))
         except ValueError as exc:
             result.errors.append(RowError(number, str(exc)))
@@ -326,7 +328,7 @@ def parse_orders(data: bytes) -> ParsedOrders:
         fmt = detect(sheet.header)
         if fmt is not None:
             return _parse_sheet(fmt, sheet)
-    raise FileFormatError("无法识别的订单导出表头(需要 订单编号/订单状态 等列) / unrecognised order export header")
+    raise FileFormatError(_("Unrecognised order export header (it needs columns such as 订单编号 and 订单状态)."))
 
 
 def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
@@ -339,12 +341,10 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
             try:
                 _check_order_no(order_no)
                 if order_no in seen:
-                    raise ValueError(
-                        f"订单编号重复(同第{seen[order_no]}行) / duplicate order number (row {seen[order_no]})"
-                    )
+                    raise ValueError(_("Duplicate order number (as row %(row)s).") % {"row": seen[order_no]})
                 values = _order_values(rec)
                 if values.get("ordered_at") is None and "ordered_at" in result.order_fields:
-                    raise ValueError("订单创建时间为空 / order created time is blank")
+                    raise ValueError(_("The order creation time is blank."))
             except ValueError as exc:
                 result.errors.append(RowError(number, str(exc)))
                 continue
@@ -388,12 +388,12 @@ def _parse_sheet(fmt: str, sheet: Sheet) -> ParsedOrders:
             _check_order_no(order_no)
             line_key = rec.get("line_key", "")
             if not line_key:
-                raise ValueError("子订单编号为空 / sub-order number is blank")
+                raise ValueError(_("The sub-order number is blank."))
             line_values = _line_values(rec)
             if order_no not in orders:
                 values = _order_values(orec)
                 if values.get("ordered_at") is None:
-                    raise ValueError("订单创建时间为空 / order created time is blank")
+                    raise ValueError(_("The order creation time is blank."))
         except ValueError as exc:
             result.errors.append(RowError(number, str(exc)))
             if order_no and order_no not in orders:

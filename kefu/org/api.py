@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from kefu.api.pagination import CursorPage
@@ -100,7 +101,9 @@ def list_staff(
 def import_staff(request: HttpRequest) -> object:
     """Import a staff CSV/XLSX sent as the raw request body (Content-Type text/csv or the XLSX type)."""
     if not has_capability(request.user, "org.manage"):
-        raise ApplicationError("permission_denied", "需要组织管理权限 / org.manage required", status=403)
+        raise ApplicationError(
+            "permission_denied", _("Managing the organisation is not allowed for your role."), status=403
+        )
     name = request.headers.get("X-File-Name", "staff.csv")
     return staff_import(actor=request.user, data=request.body, file_name=name).as_dict()
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
@@ -57,7 +58,7 @@ def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
 @action()
 def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
     if Shop.objects.filter(name=name).exists():
-        raise ApplicationError("shop_exists", f"店铺已存在 / shop {name!r} exists")
+        raise ApplicationError("shop_exists", _("The shop %(name)s exists already.") % {"name": name})
     shop = Shop.objects.create(name=name, code=code, platform=platform)
     event_record(
         actor=actor, verb="shop.created", subject=shop, after={"name": name, "code": code, "platform": platform}
@@ -121,18 +122,22 @@ def user_create(*, actor: Any, username: str, password: str, position: str, empl
     """Create a sign-in user with a position; link it to a staff record (existing, or a new one)."""
     position = _position_names().get(position, position)
     if position not in Position.values:
-        raise ApplicationError("unknown_position", f"岗位无法识别 / unknown position {position!r}")
+        raise ApplicationError("unknown_position", _("Unknown position: %(value)s") % {"value": str(position)[:20]})
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
-        raise ApplicationError("user_exists", f"用户已存在 / user {username!r} exists")
+        raise ApplicationError("user_exists", _("The user %(name)s exists already.") % {"name": username})
     with transaction.atomic():
         user = user_model.objects.create_user(username=username, password=password)
         if employee_no:
             staff = Staff.objects.filter(employee_no=employee_no).first()
             if staff is None:
-                raise ApplicationError("unknown_staff", f"工号不存在 / no staff with employee no. {employee_no!r}")
+                raise ApplicationError(
+                    "unknown_staff", _("No staff member with employee no. %(no)s.") % {"no": employee_no}
+                )
             if staff.user_id is not None:
-                raise ApplicationError("staff_has_user", f"该员工已有账号 / staff {employee_no} already has a user")
+                raise ApplicationError(
+                    "staff_has_user", _("Staff member %(no)s already has a user.") % {"no": employee_no}
+                )
             staff.user = user
             staff.position = position
             staff.save(update_fields=["user", "position"])
@@ -157,7 +162,7 @@ def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int 
     """Create a personal API token and return its secret (shown once; only the hash is kept).
     With ``expires_in_days`` the token stops working after that many days."""
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
-        raise ApplicationError("token_expiry", "有效期应为 1–3650 天 / the expiry must be 1–3650 days")
+        raise ApplicationError("token_expiry", _("The validity must be 1–3650 days."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from kefu.policies.i18n import _
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 HALF = Decimal("0.5")
@@ -368,7 +370,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                             0,
                             over,
                             "R-WF-11",
-                            f"事假超过年度上限 {cap} 天 / personal leave over the yearly cap ({req.ref or day})",
+                            _("Personal leave over the yearly cap of %(cap)s days (%(ref)s)")
+                            % {"cap": cap, "ref": req.ref or day},
                         )
                     )
                     covered += req.days
@@ -413,7 +416,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                     0,
                     Decimal(att["no_show_absence_days"]),
                     "R-WF-7",
-                    f"排班 {shift.name} 无任何打卡且无批准的请假/休假 / scheduled, no punch, no approved leave",
+                    _("Scheduled %(shift)s, no punch and no approved leave or rest") % {"shift": shift.name},
                 )
             )
             days.append(result)
@@ -435,8 +438,11 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                         0,
                         Decimal(att["missing_punch_absence_days"]),
                         "R-WF-6",
-                        f"{'上班' if side == ON else '下班'}缺卡且无主管认证的补卡"
-                        f" / missing {side}-duty punch, no certified make-up",
+                        (
+                            _("Missing on-duty punch, no certified make-up")
+                            if side == ON
+                            else _("Missing off-duty punch, no certified make-up")
+                        ),
                     )
                 )
                 continue
@@ -468,8 +474,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                             int(att["offduty_makeup_packets"]),
                             ZERO,
                             "R-WF-6",
-                            f"本月第{makeups_seen}次补卡(下班),超过{free_makeups}次免责"
-                            f" / off-duty make-up #{makeups_seen}",
+                            _("Off-duty make-up no. %(n)s this month, beyond the %(free)s free ones")
+                            % {"n": makeups_seen, "free": free_makeups},
                         )
                     )
                     continue
@@ -477,7 +483,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
             if tier is None:
                 continue
             kind = "late" if side == ON else "early"
-            made_up = f",补卡本月第{makeups_seen}次" if punch.source == MAKEUP else ""
+            made_up = _(", make-up no. %(n)s this month") % {"n": makeups_seen} if punch.source == MAKEUP else ""
             result.incidents.append(
                 Incident(
                     day,
@@ -488,8 +494,18 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                     tier.packets,
                     tier.absence_days,
                     "R-WF-4",
-                    f"{shift.name} {'上班' if side == ON else '下班'} {shift.start if side == ON else shift.end:%H:%M}"
-                    f",打卡 {punch.at:%m-%d %H:%M}{made_up} → {minutes} 分钟",
+                    (
+                        _("%(shift)s on duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
+                        if side == ON
+                        else _("%(shift)s off duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
+                    )
+                    % {
+                        "shift": shift.name,
+                        "time": f"{shift.start if side == ON else shift.end:%H:%M}",
+                        "punch": f"{punch.at:%m-%d %H:%M}",
+                        "makeup": made_up,
+                        "minutes": minutes,
+                    },
                 )
             )
         days.append(result)
@@ -502,7 +518,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
     scheduled = [d for d in days if d.shift is not None]
     # Unused rest days are paid only to someone scheduled to work that month.
     unused = max(ZERO, Decimal(entitled) - rest_taken) if scheduled else ZERO
-    lines: list[Line] = [Line("base_salary", data.base_salary, "SPEC-3.6", "基本月薪 / base monthly salary")]
+    lines: list[Line] = [Line("base_salary", data.base_salary, "SPEC-3.6", _("Base monthly salary"))]
     flags: list[str] = []
     if leave_days:
         per = Decimal(leave_policy["leave_deduction_daily_wages"])
@@ -511,17 +527,26 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 "leave_deduction",
                 -(leave_days * per * wage),
                 "R-WF-9",
-                f"请假 {days_str(leave_days)} 天 × {per} × 日工资 {money(wage)}",
+                _("Leave %(days)s days × %(per)s × daily wage %(wage)s")
+                % {"days": days_str(leave_days), "per": per, "wage": money(wage)},
             )
         )
     if absence:
         wages, criticism, dismissal, basis = absence_deduction(policy, absence)
         if wages < 0:
             amount = data.base_salary
-            text = f"旷工 {days_str(absence)} 天({basis}):扣发当月全部基本工资"
+            text = _("Absent %(days)s days (%(basis)s): the whole base salary of the month is withheld") % {
+                "days": days_str(absence),
+                "basis": basis,
+            }
         else:
             amount = wages * wage
-            text = f"旷工 {days_str(absence)} 天({basis}):{wages} × 日工资 {money(wage)}"
+            text = _("Absent %(days)s days (%(basis)s): %(wages)s × daily wage %(wage)s") % {
+                "days": days_str(absence),
+                "basis": basis,
+                "wages": wages,
+                "wage": money(wage),
+            }
         if amount:
             lines.append(Line("absence_deduction", -amount, "R-WF-12", text))
         if criticism:
@@ -535,7 +560,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 "unused_rest_pay",
                 unused * per * wage,
                 "R-WF-8",
-                f"未休 {days_str(unused)} 天(应休 {entitled},已休 {days_str(rest_taken)})× 日工资 {money(wage)}",
+                _("Unused rest %(days)s days (entitled %(entitled)s, taken %(taken)s) × daily wage %(wage)s")
+                % {"days": days_str(unused), "entitled": entitled, "taken": days_str(rest_taken), "wage": money(wage)},
             )
         )
     if entitled == 0 and int(leave_policy["rest_days_per_month"]) > 0:
@@ -548,12 +574,19 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 "full_attendance_bonus",
                 Decimal(att["full_attendance_bonus"]),
                 "R-WF-13",
-                "无迟到、早退、请假、旷工 / no late, early leave, leave or absence",
+                _("No late arrival, early leave, leave or absence"),
             )
         )
     if data.points:
         rate = Decimal(policy["points"]["yuan_per_point"])
-        lines.append(Line("points", data.points * rate, "R-WF-16", f"积分 {data.points:+d} × {rate} 元"))
+        lines.append(
+            Line(
+                "points",
+                data.points * rate,
+                "R-WF-16",
+                _("Points %(points)s × %(rate)s yuan") % {"points": f"{data.points:+d}", "rate": rate},
+            )
+        )
     lines = [Line(ln.code, ln.amount.quantize(CENT, rounding=ROUND_HALF_UP), ln.rule, ln.basis) for ln in lines]
     net = sum((ln.amount for ln in lines), ZERO)
     return Statement(

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WebConfig(AppConfig):
     name = "kefu.web"
     label = "web"
-    verbose_name = "Web UI"
+    verbose_name = _("Web UI")
 
     def ready(self) -> None:
         from . import plugin

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from kefu.core.errors import ApplicationError
 
@@ -35,9 +36,9 @@ class RejectNulMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             bad = self._has_nul(request)
-            message = "参数含有无效字符 / the request contains a NUL character"
+            message = _("The request contains a character that is not allowed.")
         except (MultiPartParserError, UnicodeDecodeError, ValueError):
-            bad, message = True, "请求格式无效 / the request body is malformed"
+            bad, message = True, _("The request is malformed.")
         if bad:
             if request.path.startswith("/api/"):
                 body = {"error": {"code": "validation_error", "message": message, "details": None}}

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from kefu.api.pagination import CursorPage
@@ -60,7 +61,7 @@ def list_punches(
 def push_punch(request: HttpRequest, payload: PunchIn) -> object:
     """Push one punch (e.g. from a DingTalk connector). The same punch twice is stored once."""
     if not has_capability(request.user, "attendance.import"):
-        raise ApplicationError("permission_denied", "需要考勤导入权限 / attendance.import required", status=403)
+        raise ApplicationError("permission_denied", _("Importing attendance is not allowed for your role."), status=403)
     if payload.kind not in {"on", "off", "unknown"}:
         raise ApplicationError("punch_kind", "kind must be on, off or unknown")
     staff = access_staff_by_employee_no(request.user, payload.employee_no)

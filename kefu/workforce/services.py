@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
@@ -52,7 +53,7 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
         _in_scope(actor, staff)
     code = shift_code or ""
     if code and code not in rules.shift_types(policy_in_force(date).document):
-        raise ApplicationError("unknown_shift", f"班次不存在 / unknown shift {code!r}")
+        raise ApplicationError("unknown_shift", _("Unknown shift: %(value)s") % {"value": str(code)[:20]})
     entry = RosterEntry.objects.filter(staff=staff, date=date).first()
     if entry is not None and entry.shift_code == code:
         return
@@ -73,7 +74,7 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
     """Copy a week's roster (Mon–Sun) of the given staff onto another week; returns entries written."""
     _require(actor, "roster.edit")
     if from_monday.weekday() != 0 or to_monday.weekday() != 0:
-        raise ApplicationError("not_monday", "请选择周一 / weeks start on Monday")
+        raise ApplicationError("not_monday", _("Choose a Monday: weeks start on Monday."))
     staff = {s.pk: s for s in Staff.objects.restrict(actor).filter(pk__in=staff_ids)}
     source = RosterEntry.objects.filter(
         staff_id__in=list(staff), date__gte=from_monday, date__lt=from_monday + dt.timedelta(days=7)
@@ -123,7 +124,7 @@ def punch_record(
 def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
     """R-WF-6: a supervisor certifies a make-up punch and is recorded as responsible."""
     if kind not in {PunchKind.ON, PunchKind.OFF}:
-        raise ApplicationError("makeup_kind", "补卡须指明上班或下班 / a make-up is on-duty or off-duty")
+        raise ApplicationError("makeup_kind", _("A make-up is either on duty or off duty."))
     certifier = staff_of(actor)
     punch, _created = punch_record(
         actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note, certified_by=certifier
@@ -161,11 +162,11 @@ def request_create(
         raise PermissionDenied()
     _in_scope(actor, staff)
     if kind not in RequestKind.values:
-        raise ApplicationError("request_kind", f"未知类型 / unknown kind {kind!r}")
+        raise ApplicationError("request_kind", _("Unknown kind of request: %(value)s") % {"value": kind[:20]})
     if end_date < start_date or (half_day and end_date != start_date):
-        raise ApplicationError("request_dates", "日期无效 / invalid dates")
+        raise ApplicationError("request_dates", _("The end date is before the start date (a half day is one day)."))
     if (end_date - start_date).days >= MAX_REQUEST_DAYS:
-        raise ApplicationError("request_dates", "一次申请不能超过一年 / one request covers at most a year")
+        raise ApplicationError("request_dates", _("One request covers at most a year."))
     # One action: a request refused on submission leaves nothing behind.
     request = LeaveRequest.objects.create(
         staff=staff,
@@ -193,7 +194,7 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
     if own is None or (own.pk != request.staff_id and not has_capability(actor, "statement.view_team")):
         raise PermissionDenied()
     if request.status != RequestStatus.DRAFT:
-        raise ApplicationError("request_state", "只有草稿可以提交 / only a draft can be submitted")
+        raise ApplicationError("request_state", _("Only a draft can be submitted."))
     policy = policy_in_force(request.start_date).document["leave"]
     notice = int(policy["rest_notice_days"] if request.kind == RequestKind.REST else policy["leave_notice_days"])
     today = clock.today()
@@ -208,7 +209,7 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
     if not LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.DRAFT).update(
         status=RequestStatus.SUBMITTED, submitted_at=clock.now(), late_submission=late
     ):
-        raise ApplicationError("request_state", "只有草稿可以提交 / only a draft can be submitted", status=409)
+        raise ApplicationError("request_state", _("Only a draft can be submitted."), status=409)
     request.refresh_from_db()
     event_record(
         actor=actor,
@@ -225,9 +226,7 @@ def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> Lea
         status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300]
     )
     if not updated:
-        raise ApplicationError(
-            "request_state", "该申请不在待审批状态 / the request is not awaiting a decision", status=409
-        )
+        raise ApplicationError("request_state", _("The request is not awaiting a decision."), status=409)
     request.refresh_from_db()
     event_record(
         actor=actor,
@@ -247,7 +246,7 @@ def request_approve(*, actor: Any, request: LeaveRequest, comment: str = "") -> 
 @action(capability="leave.approve", scope=("request",), scope_action=APPROVE)
 def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     if not comment.strip():
-        raise ApplicationError("comment_required", "驳回需填写原因 / a rejection needs a comment")
+        raise ApplicationError("comment_required", _("A rejection needs a reason."))
     return _decide(actor, request, RequestStatus.REJECTED, comment)
 
 
@@ -306,7 +305,7 @@ def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
                 [packet.pk, clock.now(), actor.pk if getattr(actor, "is_authenticated", False) else None, packet.pk],
             )
     except IntegrityError as exc:
-        raise ApplicationError("red_packet_sent", "该红包已标记发出 / already marked sent", status=409) from exc
+        raise ApplicationError("red_packet_sent", _("This red packet is already marked as sent."), status=409) from exc
     owed = RedPacketEntry.objects.get(packet=packet, kind="sent").amount
     event_record(actor=actor, verb="red_packet.sent", subject=packet, after={"amount": owed})
 
@@ -365,7 +364,7 @@ def points_record(
     items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
     item = items.get(item_code)
     if item is None:
-        raise ApplicationError("unknown_point_item", f"积分项目不存在 / unknown item {item_code!r}")
+        raise ApplicationError("unknown_point_item", _("Unknown points item: %(value)s") % {"value": item_code[:40]})
     entry, created = create_once(
         PointEntry,
         key=idempotency_key,
@@ -391,7 +390,7 @@ def points_record(
 @action(capability="points.record", scope=("entry",))
 def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
     if entry.reverses_id is not None:
-        raise ApplicationError("points_reversal", "冲销记录不能再冲销 / a reversal cannot be reversed")
+        raise ApplicationError("points_reversal", _("A reversal cannot be reversed."))
     try:
         with transaction.atomic():
             reversal = PointEntry.objects.create(
@@ -405,7 +404,7 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
                 reverses=entry,
             )
     except IntegrityError as exc:
-        raise ApplicationError("points_reversal", "该记录已冲销 / already reversed", status=409) from exc
+        raise ApplicationError("points_reversal", _("This entry is already reversed."), status=409) from exc
     event_record(
         actor=actor,
         verb="points.reversed",
@@ -473,8 +472,8 @@ class _People:
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            raise ValueError(f"同名员工多于一人: {name} / several staff named {name}; add the UserId")
-        raise ValueError(f"找不到员工: {name} (UserId {user_id or '—'}) / unknown person")
+            raise ValueError(_("Several staff are named %(name)s; add the DingTalk UserId.") % {"name": name})
+        raise ValueError(_("No staff member %(name)s (UserId %(id)s).") % {"name": name, "id": user_id or "—"})
 
 
 def _import_parsed(
@@ -522,7 +521,7 @@ def _import_parsed(
             if item.shift is not None:
                 code = shift_by_name.get(item.shift, "") if item.shift else ""
                 if item.shift and not code:
-                    summary.fail(row, f"班次不在制度中: {item.shift} / shift not in the policy")
+                    summary.fail(row, _("The shift %(shift)s is not in the policy.") % {"shift": item.shift})
                     continue
                 entry = roster.get((staff.pk, item.date))
                 if entry is None:
@@ -556,7 +555,7 @@ def _import_parsed(
                             submitted_at=clock.now(),
                             decided_at=clock.now() if may_approve else None,
                             decided_by=actor if may_approve and getattr(actor, "is_authenticated", False) else None,
-                            comment="钉钉审批通过 / approved in DingTalk" if may_approve else "",
+                            comment=_("Approved in DingTalk") if may_approve else "",
                             source="dingtalk",
                             external_ref=ref,
                         )
