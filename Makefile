@@ -51,6 +51,7 @@ lint: $(DEVSTAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py openapi --check
+	$(BIN)/python manage.py errorcodes --check
 
 openapi: $(STAMP)
 	$(BIN)/python manage.py openapi

@@ -602,4 +602,5 @@ T = {
 "Status label saved.":"已保存状态标签。",
 "My team's attendance exceptions this month":"本组本月考勤异常",
 "My team's requests awaiting approval":"本组待审批的申请",
+"Your role does not allow this.":"您的岗位无权进行此操作。",
 }

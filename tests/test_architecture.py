@@ -101,3 +101,23 @@ def test_domain_apps_do_not_write_each_others_models(app: str) -> None:
             if isinstance(base, ast.Name) and base.id in foreign:
                 offences.append(f"{path.relative_to(ROOT)}:{node.lineno} {base.id}.…{node.func.attr}()")
     assert not offences, offences
+
+
+def test_every_error_code_raised_is_declared_and_documented() -> None:
+    """A code in ``ApplicationError("…")``, a PermissionDenied ``code=`` or the API's own answers
+    must be an ErrorCode member with its meaning — and docs/errors.md lists them all."""
+    import re
+
+    from kefu.core.errors import ERROR_MEANINGS, ErrorCode, error_codes_markdown
+
+    pattern = re.compile(r'(?:ApplicationError\(\s*|_error\(request, \d+, |api_error\([^)]*code=|code=)"([a-z_]+)"')
+    used: set[str] = set()
+    for path in ROOT.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        used |= set(pattern.findall(path.read_text("utf-8")))
+    declared = {code.value for code in ErrorCode}
+    assert used - declared == set(), f"undeclared error codes: {sorted(used - declared)}"
+    assert set(ERROR_MEANINGS) == set(ErrorCode), "every code needs its meaning"
+    doc = (ROOT.parent / "docs" / "errors.md").read_text("utf-8")
+    assert doc == error_codes_markdown(), "docs/errors.md is stale: run `python manage.py errorcodes`"
