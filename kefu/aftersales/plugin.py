@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins
+from kefu.core import plugins, wording
 
 
 def _counts(user: Any, staff: Any) -> dict[str, int]:
@@ -134,3 +134,66 @@ def register() -> None:
     )
     plugins.search_provider(plugins.SearchProvider("aftersales", _("After-sales cases"), _search, order=20))
     plugins.panel("commerce.order", plugins.Panel("aftersales/_order_panel.html", _order_panel))
+    _words()
+
+
+def _words() -> None:
+    from .models import (
+        Case,
+        CaseType,
+        Category,
+        ClaimStatus,
+        CourierClaim,
+        EvidenceKind,
+        MoneyKind,
+        MoneyLine,
+        MoneyStatus,
+        NegativeReview,
+        Responsibility,
+    )
+
+    wording.register_models(Case, MoneyLine, CourierClaim, NegativeReview)
+    wording.register_choices(CaseType, Category, Responsibility, EvidenceKind, MoneyKind, MoneyStatus, ClaimStatus)
+    wording.register(
+        verbs={
+            "case.opened": _("opened the case"),
+            "case.facts_updated": _("updated the case facts"),
+            "case.deadline_set": _("set the platform deadline"),
+            "case.money_requested": _("requested money"),
+            "case.money_posted": _("posted money"),
+            "case.refund_approved": _("approved the refund"),
+            "case.refund_rejected": _("rejected the refund"),
+            "case.resolution_chosen": _("chose a resolution"),
+            "case.responsible_agent_set": _("named the agent who took the order"),
+            "case.platform_refund_updated": _("updated from the platform's refund"),
+            "case.appeal_pack_exported": _("exported the appeal pack"),
+            "claim.filed": _("filed a courier claim"),
+            "claim.updated": _("updated the courier claim"),
+            "staff.charged": _("charged the agent (R-AS-8)"),
+            "review.recorded": _("recorded a negative review"),
+            "review.replied": _("replied to the review"),
+            "order.warehouse_chased": _("chased the warehouse"),
+            "aftersales.report_sent": _("sent the weekly after-sales report"),
+        },
+        fields={
+            "type": _("Type"),
+            "order": _("Order"),
+            "facts": _("Facts"),
+            "amount": _("Amount"),
+            "resolution": _("Chosen resolution"),
+            "line_value": _("Affected value"),
+            "line_cost": _("Our cost price"),
+            "wrong_item_value": _("Value of the wrong item"),
+            "shipped_matches_order": _("Shipped item matches the order"),
+            "received_date": _("Received on"),
+            "request_date": _("Requested on"),
+            "request_kind": _("Request"),
+            "buyer_pays_freight": _("Buyer will pay the freight"),
+            "misuse": _("Misuse found"),
+            "remark_ok": _("Order remark present and right"),
+            "warehouse_error": _("Warehouse error"),
+            "seized": _("Seized by security"),
+            "at_fault": _("We are at fault"),
+            "agent": _("Agent"),
+        },
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins
+from kefu.core import plugins, wording
 
 
 def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
@@ -47,3 +47,30 @@ def register() -> None:
         )
     )
     plugins.search_provider(plugins.SearchProvider("commerce", _("Orders and customers"), _search, order=10))
+    _words()
+
+
+def _words() -> None:
+    from .models import Customer, Flag, Order, OrderLine, OrderStatus, Product
+
+    wording.register_models(Order, OrderLine, Customer, Product)
+    wording.register_choices(OrderStatus, Flag)
+    wording.register(
+        verbs={
+            "order.imported": _("imported the order"),
+            "order.updated": _("updated the order from an import"),
+            "order.lines_imported": _("imported the order's lines"),
+            "order.remark_set": _("set the seller remark"),
+            "import.orders": _("imported orders"),
+            "import.orders_failed": _("tried to import orders (refused)"),
+        },
+        labels={
+            "orders": _("Orders"),
+            "taobao_orders": _("Taobao/Tmall order report"),
+            "taobao_order_details": _("Taobao/Tmall order details report"),
+            "json_push": _("Pushed through the API"),
+            "csv": "CSV",
+            "xlsx": "XLSX",
+        },
+        fields={"memo": _("Seller remark"), "lines": _("Lines")},
+    )

@@ -150,8 +150,36 @@ def event_record_bulk(
     )
 
 
-def timeline(subject: models.Model, *, limit: int = 200) -> list[Event]:
-    return list(Event.objects.for_object(subject).select_related("actor")[:limit])
+def timeline(subject: models.Model, *, limit: int = 200, hide: Iterable[str] = ()) -> list[Event]:
+    """The subject's events, newest first, each ready to read: ``actor_name`` (the person's name,
+    not a username), ``sentence`` (what they did) and ``change_rows`` (field label, before, after).
+    ``hide`` drops fields this reader may not see (a colleague's salary) from every part."""
+    events = list(Event.objects.for_object(subject)[:limit])
+    hidden = set(hide)
+    if hidden:
+        for event in events:
+            for part in (event.before, event.after, event.data):
+                if isinstance(part, dict):
+                    for key in hidden:
+                        part.pop(key, None)
+    annotate(events)
+    return events
+
+
+def annotate(events: list[Event]) -> None:
+    """Give events their readable parts with one name lookup for all of them."""
+    from django.utils.translation import gettext
+
+    from . import wording
+
+    names = wording.names_of(e.actor_id for e in events if e.actor_id is not None)
+    for e in events:
+        name = names.get(e.actor_id) if e.actor_id is not None else None
+        e.actor_name = name or e.actor_label or gettext("System")  # type: ignore[attr-defined]
+        e.sentence = wording.verb(e.verb)  # type: ignore[attr-defined]
+        e.change_rows = wording.changes(e.before, e.after)  # type: ignore[attr-defined]
+        note = (e.data or {}).get("note") if isinstance(e.data, dict) else None
+        e.note = note or ""  # type: ignore[attr-defined]
 
 
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

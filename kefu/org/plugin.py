@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins
+from kefu.core import plugins, wording
 
 
 def _search_staff(actor: Any, q: str) -> list[plugins.SearchHit]:
@@ -46,3 +46,32 @@ def register() -> None:
         plugins.NavSection("settings", _("Settings"), 90, (plugins.NavItem(_("API tokens"), "org:tokens"),))
     )
     plugins.search_provider(plugins.SearchProvider("staff", _("Staff"), _search_staff, order=50))
+    _words()
+
+
+def _names(user_ids: Any) -> dict[int, str]:
+    from .models import Staff
+
+    return dict(Staff.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "name"))
+
+
+def _words() -> None:
+    from .models import ApiToken, Platform, Position, Shop, Staff, Team
+
+    wording.register_names(_names)
+    wording.register_models(Shop, Team, Staff, ApiToken)
+    wording.register_choices(Position, Platform)
+    wording.register(
+        verbs={
+            "shop.created": _("created the shop"),
+            "team.created": _("created the team"),
+            "team.shops_set": _("set the team's shops"),
+            "staff.created": _("added the staff member"),
+            "staff.updated": _("updated the staff member"),
+            "user.created": _("created a sign-in"),
+            "token.created": _("created an API token"),
+            "token.revoked": _("revoked an API token"),
+        },
+        fields={"shops": _("Shops"), "username": _("Username"), "expires_at": _("Expires")},
+        labels={"staff": _("Staff list")},
+    )

@@ -73,12 +73,8 @@ def staff(request: HttpRequest) -> HttpResponse:
 @login_required
 def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
     member = org.staff_get(actor=request.user, staff_id=staff_id)
-    events = timeline(member)
-    if not org.pay_visible(request.user, member):  # the salary never leaks through the history
-        for event in events:
-            for part in (event.before, event.after, event.data):
-                if isinstance(part, dict):
-                    part.pop("base_salary", None)
+    # the salary never leaks through the history
+    events = timeline(member, hide=() if org.pay_visible(request.user, member) else ("base_salary",))
     return render(request, "org/staff_detail.html", {"member": member, "events": events})
 
 

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.services import orders_import
 from kefu.commerce.tasks import orders_import_task
-from kefu.core import clock, context, plugins, throttle
+from kefu.core import clock, context, plugins, throttle, wording
 from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
+from kefu.core.events import annotate
 from kefu.core.pagination import keyset_page
 from kefu.core.params import date_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
@@ -196,7 +197,15 @@ def imports(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Import finished."))
             return redirect("web:import_detail", run_id=summary.run_id)
     page = keyset_page(_import_runs(request), key="started_at", cursor=request.GET.get("cursor"), limit=30)
+    _name_actors(page.items)
     return render(request, "web/imports.html", {"form": form, "page": page})
+
+
+def _name_actors(runs: list[Any]) -> None:
+    """Who ran each import, by name (one lookup for the page)."""
+    names = wording.names_of(r.actor_id for r in runs if r.actor_id is not None)
+    for r in runs:
+        r.actor_name = names.get(r.actor_id) or (r.actor.get_username() if r.actor_id else _("Command line"))
 
 
 def _queue_orders_import(request: HttpRequest, shop: Shop, upload: Any) -> None:
@@ -214,6 +223,7 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _import_runs(request).filter(pk=run_id).first()
     if run is None:
         raise Http404("not found")
+    _name_actors([run])
     return render(request, "web/import_detail.html", {"run": run})
 
 
@@ -306,4 +316,6 @@ def audit(request: HttpRequest) -> HttpResponse:
     verb = request.GET.get("verb", "").strip()[:64]
     qs = core_selectors.audit_events(verb=verb)
     page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
-    return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb})
+    annotate(page.items)
+    verbs = sorted((code, wording.verb(code)) for code in wording.VERBS if not code.startswith("*"))
+    return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb, "verbs": verbs})

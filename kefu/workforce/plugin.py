@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins
+from kefu.core import plugins, wording
 
 
 def _my_red_packets(user: Any, staff: Any) -> int | None:
@@ -90,4 +90,51 @@ def register() -> None:
             _team_requests,
             45,
         )
+    )
+    _words()
+
+
+def _words() -> None:
+    from .models import (
+        LeaveRequest,
+        PointEntry,
+        Punch,
+        PunchKind,
+        PunchSource,
+        RedPacket,
+        RequestKind,
+        RequestStatus,
+        RosterEntry,
+    )
+
+    wording.register_models(RosterEntry, Punch, LeaveRequest, RedPacket, PointEntry)
+    wording.register_choices(PunchKind, PunchSource, RequestKind, RequestStatus)
+    wording.register(
+        verbs={
+            "roster.set": _("set the roster"),
+            "punch.recorded": _("recorded a punch"),
+            "punch.makeup_certified": _("certified a make-up punch"),
+            "request.created": _("created a request"),
+            "request.submitted": _("submitted the request"),
+            "request.approved": _("approved the request"),
+            "request.rejected": _("rejected the request"),
+            "request.cancelled": _("cancelled the request"),
+            "red_packet.due": _("red packet became due"),
+            "red_packet.doubled": _("red packet doubled (overdue)"),
+            "red_packet.sent": _("marked the red packet sent"),
+            "points.recorded": _("recorded points"),
+            "points.reversed": _("reversed a points entry"),
+            "attendance.imported": _("imported attendance"),
+            "attendance.published": _("published the weekly attendance"),
+            "import.attendance": _("imported attendance"),
+        },
+        labels={
+            "attendance": _("DingTalk attendance"),
+            "dingtalk_daily": _("DingTalk daily statistics"),
+            "dingtalk_raw": _("DingTalk raw punches"),
+            "dingtalk": _("DingTalk"),
+            "kefu": _("Kefu"),
+            "manual": _("Entered by hand"),
+        },
+        fields={"from": _("From"), "to": _("To"), "shift": _("Shift"), "item": _("Item")},
     )

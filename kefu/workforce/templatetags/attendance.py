@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from kefu.core import wording
+
 register = template.Library()
 
 LABELS = {
@@ -32,6 +34,9 @@ LABELS = {
 }
 
 
+wording.register(labels=LABELS)
+
+
 @register.filter
 def label(code: object) -> object:
-    return LABELS.get(str(code), code)
+    return wording.label(code)

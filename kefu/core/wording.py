@@ -1,0 +1,165 @@
+"""How records and events read to people: labels for codes, sentences for timeline verbs, labels
+for changed fields, and the handbook rule behind each rule id (shown on hover).
+
+Apps register their words from their AppConfig (``register``); templates use the ``kefu`` tag
+library (``{{ code|label }}``, ``{{ id|rule }}``, ``{% timeline_entry e %}``). Nothing here is
+stored: events keep stable codes, people read labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+LABELS: dict[str, Any] = {}  # any code → label ("orders" → "订单", "taobao_order_details" → …)
+FIELDS: dict[str, Any] = {}  # a changed field's key → its label
+VERBS: dict[str, Any] = {}  # "case.opened" → "opened the case"; "*.status_changed" matches any prefix
+RULES: dict[str, Any] = {}  # "R-WF-4" → the rule in one line
+_NAMES: list[Callable[[Iterable[int]], dict[int, str]]] = []  # user ids → people's names
+
+
+def register(
+    *,
+    labels: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
+    verbs: Mapping[str, Any] | None = None,
+    rules: Mapping[str, Any] | None = None,
+) -> None:
+    for target, source in ((LABELS, labels), (FIELDS, fields), (VERBS, verbs), (RULES, rules)):
+        for key, value in (source or {}).items():
+            target.setdefault(key, value)
+
+
+def register_models(*models: Any) -> None:
+    """Field labels (verbose names) and choice labels of models, so their events read in words."""
+    for model in models:
+        for f in model._meta.get_fields():
+            if getattr(f, "verbose_name", None) and not getattr(f, "auto_created", False):
+                FIELDS.setdefault(f.name, f.verbose_name)
+                if f.name.endswith("_id") is False and getattr(f, "attname", "").endswith("_id"):
+                    FIELDS.setdefault(f.attname, f.verbose_name)
+            for value, text in getattr(f, "choices", None) or ():
+                LABELS.setdefault(str(value), text)
+
+
+def register_choices(*choices: Any) -> None:
+    for enum in choices:
+        for value, text in enum.choices:
+            LABELS.setdefault(str(value), text)
+
+
+def register_names(resolver: Callable[[Iterable[int]], dict[int, str]]) -> None:
+    """The org app tells how a user id reads as a person's name (the staff name)."""
+    if resolver not in _NAMES:
+        _NAMES.append(resolver)
+
+
+def names_of(user_ids: Iterable[int]) -> dict[int, str]:
+    ids = {i for i in user_ids if i is not None}
+    found: dict[int, str] = {}
+    for resolver in _NAMES:
+        if ids:
+            found.update(resolver(ids))
+    return found
+
+
+def label(code: Any) -> Any:
+    """The label of a code, or the value itself when it is not a code (a name, a number)."""
+    if code is None or code == "":
+        return "—"
+    if isinstance(code, bool):
+        return gettext("Yes") if code else gettext("No")
+    return LABELS.get(str(code), code)
+
+
+def verb(code: str) -> Any:
+    if code in VERBS:
+        return VERBS[code]
+    suffix = "*." + code.split(".", 1)[-1]
+    if suffix in VERBS:
+        return VERBS[suffix]
+    return gettext("made a change")
+
+
+def field(key: str) -> Any:
+    return FIELDS.get(key) or LABELS.get(key) or key.replace("_", " ")
+
+
+def rule(rule_id: str) -> Any:
+    return RULES.get(rule_id, "")
+
+
+def value_text(value: Any) -> str:
+    """A stored before/after value as people read it: labels for codes, local times, lists and
+    nested facts as "label: value" pairs."""
+    if isinstance(value, Mapping):
+        return "; ".join(f"{field(str(k))}: {value_text(v)}" for k, v in value.items() if v not in (None, ""))
+    if isinstance(value, list | tuple):
+        return "、".join(value_text(v) for v in value)
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            from . import clock
+
+            moment = dt.datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            pass
+    return str(label(value))
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[tuple[Any, str, str]]:
+    """(field label, before, after) for each key of an event, values as people read them."""
+    before = before or {}
+    after = after or {}
+    keys = list(after) + [k for k in before if k not in after]
+    return [
+        (field(k), value_text(before[k]) if k in before else "", value_text(after[k]) if k in after else "")
+        for k in keys
+    ]
+
+
+# --- words every module shares -------------------------------------------------------------------
+
+register(
+    verbs={
+        "*.status_changed": _("changed the status"),
+        "*.reopened": _("reopened it"),
+        "*.assigned": _("assigned it"),
+        "*.step_done": _("ticked a checklist step"),
+        "*.step_undone": _("unticked a checklist step"),
+        "*.evidence_added": _("attached a file"),
+        "*.escalated": _("escalated it (deadline near)"),
+        "*.deadline_breached": _("marked the deadline as missed"),
+        "status_label.created": _("added a status label"),
+        "status_label.changed": _("changed a status label"),
+        "status_label.deleted": _("removed a status label"),
+        "policy.version_saved": _("saved a new handbook policy version"),
+        "import.crashed": _("import stopped unexpectedly"),
+        "auth.login": _("signed in"),
+        "auth.login_failed": _("failed to sign in"),
+        "auth.login_refused": _("was refused sign-in (too many failures)"),
+        "auth.logout": _("signed out"),
+        "auth.token_failed": _("presented an invalid API token"),
+    },
+    fields={
+        "status": _("Status"),
+        "category": _("Category"),
+        "owner": _("Owner"),
+        "step": _("Step"),
+        "note": _("Note"),
+        "name": _("Name"),
+        "kind": _("Kind"),
+        "size": _("Size (bytes)"),
+        "sha256": _("Fingerprint"),
+        "position": _("Position"),
+        "platform_deadline": _("Platform deadline"),
+        "sla_due_at": _("SLA due"),
+        "escalated_at": _("Escalated at"),
+        "breached": _("Deadline missed"),
+    },
+)

@@ -1,0 +1,35 @@
+"""Words in templates: ``{{ code|label }}``, ``{{ "R-WF-4"|rule }}`` (a small tag with the rule's
+text on hover), ``{{ key|field_label }}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from kefu.core import wording
+
+register = template.Library()
+
+
+@register.filter
+def label(code: Any) -> Any:
+    return wording.label(code)
+
+
+@register.filter
+def field_label(key: str) -> Any:
+    return wording.field(key)
+
+
+@register.filter
+def rule(rule_id: Any) -> SafeString:
+    """Each rule id a small tag; its one-line text shows on hover and to screen readers."""
+    ids = [part.strip() for part in str(rule_id or "").replace("、", ",").split(",") if part.strip()]
+    return SafeString(
+        " ".join(
+            format_html('<abbr class="rule" title="{}" tabindex="0">{}</abbr>', wording.rule(i) or i, i) for i in ids
+        )
+    )
