@@ -114,4 +114,4 @@ def test_pages_show_labels_not_codes(world: World) -> None:
         assert shown == [], f"{url} shows raw codes {shown}"
     # and the case timeline reads as sentences with the actor's name
     text = _visible(boss.get(f"/aftersales/{case.pk}/").content.decode())
-    assert agent.name in text and "新建了案件" in text and "更改了状态" in text
+    assert agent.name in text and "新建了工单" in text and "更改了状态" in text

@@ -8,15 +8,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext as _
 
+from kefu.core import clock
 from kefu.core.actions import action
 from kefu.core.events import event_record
 from kefu.core.exports import safe_workbook
 from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
+from kefu.core.wording import label
 from kefu.org.models import Position, Staff
 
 from .selectors import weekly_report
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def report_xlsx(report: dict[str, Any]) -> bytes:
@@ -24,54 +31,54 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
 
     wb = openpyxl.Workbook()
-    ws = wb.create_sheet("售后周报", 0)
+    ws = wb.create_sheet(_("Weekly after-sales report")[:31], 0)
     wb.remove(wb.worksheets[1])
     bold = Font(bold=True)
-    ws.append([f"售后周报 {report['monday']:%Y-%m-%d} ~ {report['sunday']:%Y-%m-%d}"])
+    ws.append([f"{_('Weekly after-sales report')} {report['monday']:%Y-%m-%d} ~ {report['sunday']:%Y-%m-%d}"])
     ws.append(
         [
-            "案件总数",
+            _("Cases"),
             report["total"],
-            "错发",
+            _("Wrong items"),
             report["wrong_items"],
-            "逾期未结",
+            _("Overdue, still open"),
             report["overdue_count"],
-            "差评",
+            _("Negative reviews"),
             report["reviews"],
         ]
     )
     ws.append([])
-    ws.append(["按类型", "数量"])
+    ws.append([_("By type"), _("Count")])
     ws[ws.max_row][0].font = bold
     for row in report["by_type"]:
-        ws.append([row["case_type"], row["n"]])
+        ws.append([str(label(row["case_type"])), row["n"]])
     ws.append([])
-    ws.append(["按责任", "数量"])
+    ws.append([_("By responsibility"), _("Count")])
     ws[ws.max_row][0].font = bold
     for row in report["by_responsibility"]:
-        ws.append([row["responsibility"], row["n"]])
+        ws.append([str(label(row["responsibility"])), row["n"]])
     ws.append([])
-    ws.append(["款项", "金额"])
+    ws.append([_("Money"), _("Amount")])
     ws[ws.max_row][0].font = bold
     for kind, amount in report["money"].items():
-        ws.append([kind, float(amount)])
-    products = wb.create_sheet("商品反馈")
-    products.append(["商家编码", "商品", "原因", "数量"])
+        ws.append([str(label(kind)), float(amount)])
+    products = wb.create_sheet(_("Product feedback")[:31])
+    products.append([_("SKU"), _("Product"), _("Reason"), _("Count")])
     for row in report["products"]:
-        products.append([row["product__sku"], row["product__title"], row["case_type"], row["n"]])
+        products.append([row["product__sku"], row["product__title"], str(label(row["case_type"])), row["n"]])
     for row in report["feedback"]:
         products.append([row["product__sku"], row["product__title"], row["feedback_reason"], row["n"]])
-    overdue = wb.create_sheet("逾期案件")
-    overdue.append(["案件", "店铺", "类型", "负责人", "SLA到期", "平台时限"])
+    overdue = wb.create_sheet(_("Overdue cases")[:31])
+    overdue.append([_("Case"), _("Shop"), _("Type"), _("Owner"), _("SLA due"), _("Platform deadline")])
     for case in report["overdue"]:
         overdue.append(
             [
                 case.number,
                 case.shop.name,
-                case.case_type,
+                case.get_case_type_display(),
                 case.owner.name if case.owner else "",
-                case.sla_due_at.isoformat() if case.sla_due_at else "",
-                case.platform_deadline.isoformat() if case.platform_deadline else "",
+                _local(case.sla_due_at),
+                _local(case.platform_deadline),
             ]
         )
     out = io.BytesIO()
@@ -110,13 +117,22 @@ def _deliver_report(payload: dict[str, Any]) -> int:
     monday = dt.date.fromisoformat(str(payload["monday"]))
     report = weekly_report(actor=DEPARTMENT, monday=monday)
     body = (
-        f"售后周报 {report['monday']:%m-%d} ~ {report['sunday']:%m-%d}\n"
-        f"案件 {report['total']} 件(错发 {report['wrong_items']}),"
-        f"逾期未结 {report['overdue_count']},差评 {report['reviews']}\n"
-        + "\n".join(f"{kind}: ¥{amount}" for kind, amount in report["money"].items())
+        f"{_('Weekly after-sales report')} {report['monday']:%m-%d} ~ {report['sunday']:%m-%d}\n"
+        + _("%(total)s cases (%(wrong)s wrong items), %(overdue)s overdue and still open, %(reviews)s negative reviews")
+        % {
+            "total": report["total"],
+            "wrong": report["wrong_items"],
+            "overdue": report["overdue_count"],
+            "reviews": report["reviews"],
+        }
+        + "\n"
+        + "\n".join(f"{label(kind)}: ¥{amount}" for kind, amount in report["money"].items())
     )
     message = EmailMessage(
-        subject=f"售后周报 {monday:%Y-%m-%d}", body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients
+        subject=f"{_('Weekly after-sales report')} {monday:%Y-%m-%d}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
     )
     message.attach(
         f"aftersales-{monday:%Y%m%d}.xlsx",

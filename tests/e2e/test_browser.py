@@ -127,3 +127,70 @@ def test_pages_work_under_the_content_security_policy(world: World, live_server,
     page.select_option("select[name=status]", "shipped")  # htmx under the CSP
     page.wait_for_function(f"() => !document.querySelector('#results').innerText.includes('{world.order_a.order_no}')")
     assert violations == [], violations
+
+
+def test_refusals_are_pages_in_the_layout(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    _sign_in(page, live_server, "agent_a")
+    missing = page.goto(f"{live_server.url}/orders/{world.order_b.pk}/")  # team B's order: as absent
+    assert missing is not None and missing.status == 404
+    assert page.locator("[data-testid=error]").is_visible() and page.locator("aside.sidebar nav").count() == 1
+    assert "不存在" in page.locator("[data-testid=error]").inner_text()
+    forbidden = page.goto(f"{live_server.url}/policy/new/")
+    assert forbidden is not None and forbidden.status == 403
+    assert "无权" in page.locator("[data-testid=error]").inner_text()
+    page.click("[data-testid=error] a >> nth=1")  # the way back: home
+    page.wait_for_url(f"{live_server.url}/")
+
+
+# The elements that stick out on the right (for the failure message).
+WIDEST = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+MAIN_PAGES = [
+    "/",
+    "/aftersales/",
+    "/orders/",
+    "/attendance/team/",
+    "/attendance/",
+    "/attendance/points/",
+    "/attendance/statement/",
+    "/aftersales/report/",
+    "/imports/",
+    "/policy/",
+    "/staff/",
+    "/search/?q=buyer_a",
+    "/workflow/statuses/",
+]
+
+
+def test_main_pages_fit_a_phone_and_a_laptop(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px nothing scrolls the whole page sideways (tables scroll inside their box) and the
+    navigation is a menu; at 1366 px the sidebar shows. Screenshots of both land in
+    var/screenshots/ for the eye."""
+    from kefu.aftersales import services as aftersales
+
+    world.order_a.province = "广东"
+    world.order_a.save()
+    aftersales.case_open(actor=world.agent_a, case_type="wrong_item", order=world.order_a, summary="发错颜色")
+    shots = Path(os.environ.get("KEFU_SCREENSHOTS", "var/screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    _sign_in(page, live_server, "boss")
+    for width in (390, 1366):
+        page.set_viewport_size({"width": width, "height": 800})
+        for url in MAIN_PAGES:
+            response = page.goto(f"{live_server.url}{url}")
+            assert response is not None and response.status == 200, url
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            culprits = page.evaluate(WIDEST) if overflow > 0 else []
+            assert overflow <= 0, f"{url} scrolls sideways by {overflow}px at {width}px: {culprits}"
+            name = url.strip("/").replace("/", "_").replace("?", "_").replace("=", "_") or "home"
+            page.screenshot(path=str(shots / f"{width}-{name}.png"), full_page=True)
+        sidebar_visible = page.locator("aside.sidebar").is_visible()
+        assert sidebar_visible == (width == 1366)
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{live_server.url}/aftersales/")
+    page.click("[data-menu]")
+    assert page.locator("aside.sidebar").is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator("aside.sidebar").is_visible()

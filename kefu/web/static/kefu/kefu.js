@@ -33,3 +33,20 @@ document.addEventListener("htmx:responseError", function (event) {
   note.textContent = text;
   area.appendChild(note);
 });
+// Below 768 px the navigation is a menu: the ☰ button opens it, a click outside or Escape closes it.
+document.addEventListener("click", function (event) {
+  var toggle = event.target && event.target.closest ? event.target.closest("[data-menu]") : null;
+  var body = document.body;
+  if (toggle) {
+    var open = !body.classList.contains("menu-open");
+    body.classList.toggle("menu-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    return;
+  }
+  if (body.classList.contains("menu-open") && !(event.target.closest && event.target.closest(".sidebar"))) {
+    body.classList.remove("menu-open");
+  }
+});
+document.addEventListener("keydown", function (event) {
+  if (event.key === "Escape") { document.body.classList.remove("menu-open"); }
+});
