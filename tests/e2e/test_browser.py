@@ -181,7 +181,9 @@ def test_main_pages_fit_a_phone_and_a_laptop(world: World, live_server, page) ->
         for url in MAIN_PAGES:
             response = page.goto(f"{live_server.url}{url}")
             assert response is not None and response.status == 200, url
-            overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             culprits = page.evaluate(WIDEST) if overflow > 0 else []
             assert overflow <= 0, f"{url} scrolls sideways by {overflow}px at {width}px: {culprits}"
             name = url.strip("/").replace("/", "_").replace("?", "_").replace("=", "_") or "home"
