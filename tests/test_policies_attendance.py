@@ -340,3 +340,31 @@ def test_rerunning_is_byte_identical_and_net_is_the_sum_of_lines(roster, punches
     assert s.net == sum(ln.amount for ln in s.lines)
     assert s.absence_days == sum(i.absence_days for i in s.incidents)
     assert s.full_attendance == ("full_attendance_bonus" in lines(s))
+
+
+# --- a month still running ----------------------------------------------------------------------
+
+
+def test_a_running_month_judges_only_shifts_whose_window_closed() -> None:
+    """Drawn on 10-15 at 10:00: days 1–14 are judged, today's day shift (window open until 21:30) and
+    every later shift are pending — no absence, no missing punch, no deduction for them yet."""
+    roster = day_roster(*range(1, 32))
+    punches = full_day_punches(*range(1, 14))  # day 14 is a no-show
+    st_ = evaluate_month(POLICY, month(roster, punches, as_of=dt.datetime(Y, M, 15, 10, 0)))
+    assert st_.scheduled_days == 31 and st_.worked_days == 13
+    assert [i.date for i in st_.incidents] == [D(Y, M, 14)]  # the no-show only
+    assert st_.absence_days == Decimal("1")
+    assert {d.status for d in st_.days if d.date >= D(Y, M, 15)} == {"pending"}
+    # the same month once over: every unpunched day is an absence
+    over = evaluate_month(POLICY, month(roster, punches))
+    assert over.absence_days == Decimal("18")
+
+
+@given(st.integers(min_value=1, max_value=31), st.integers(min_value=0, max_value=23))
+def test_no_day_after_the_drawing_time_is_ever_an_incident(day: int, hour: int) -> None:
+    as_of = dt.datetime(Y, M, day, hour, 0)
+    st_ = evaluate_month(POLICY, month(day_roster(*range(1, 32)), [], as_of=as_of))
+    # a day shift (08:30–17:30) is judged once its punch window closes, 240 minutes after its end
+    assert all(dt.datetime.combine(i.date, dt.time(21, 30)) <= as_of for i in st_.incidents)
+    judged = sum(1 for d in range(1, 32) if dt.datetime(Y, M, d, 21, 30) <= as_of)
+    assert st_.absence_days == Decimal(judged)

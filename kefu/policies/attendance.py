@@ -40,6 +40,7 @@ HALF = Decimal("0.5")
 ON, OFF, UNKNOWN = "on", "off", "unknown"
 MAKEUP = "makeup"
 REST, LEAVE = "rest", "leave"
+PENDING = "pending"  # a scheduled day whose punch window has not closed yet
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,6 +98,9 @@ class StaffMonthInput:
     leave_days_previous_month: Decimal = ZERO  # R-WF-10
     personal_leave_days_before_month: Decimal = ZERO  # this calendar year, R-WF-11
     points: int = 0  # net points of the month (R-WF-16)
+    # Local time the statement is drawn at: a shift whose punch window has not closed by then is
+    # "pending" (no absence, no missing punch yet). None = the month is over, judge every day.
+    as_of: dt.datetime | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,6 +393,11 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
 
         start, end = shift.window(day)
         lo, hi = start - dt.timedelta(minutes=before), end + dt.timedelta(minutes=after)
+        if data.as_of is not None and hi > data.as_of:
+            result.status = PENDING  # its punch window is still open: nothing to judge yet
+            days.append(result)
+            day += dt.timedelta(days=1)
+            continue
         mid = start + (end - start) / 2
         nearby = [
             p

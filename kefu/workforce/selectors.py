@@ -105,6 +105,9 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
         .annotate(total=Sum("points"))
         .values_list("staff_id", "total")
     )
+    now = clock.now().astimezone(clock.local_tz()).replace(tzinfo=None)
+    # a month still running is judged up to now: later shifts are pending, never absences
+    as_of = now if last + dt.timedelta(days=1) >= now.date() else None
     out = []
     for member in staff:
         reqs = requests.get(member.pk, [])
@@ -134,6 +137,7 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
             if month > 1
             else Decimal("0"),
             points=int(points.get(member.pk) or 0),
+            as_of=as_of,
         )
         out.append(rules.evaluate_month(policy.document, data))
     return out
@@ -180,6 +184,11 @@ def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[
     days = list(rules.month_dates(year, month))
     rows = [{"staff": m, "cells": [(d, entries.get((m.pk, d))) for d in days]} for m in members]
     return {"days": days, "rows": rows}
+
+
+def roster_code(*, staff: Staff, date: dt.date) -> str | None:
+    """One cell of the roster: a shift code, "" for a rest day, None when not scheduled."""
+    return RosterEntry.objects.filter(staff=staff, date=date).values_list("shift_code", flat=True).first()
 
 
 def approvals_inbox(*, actor: Any) -> list[LeaveRequest]:

@@ -69,6 +69,23 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
     )
 
 
+@action(capability="roster.edit", scope=("staff",))
+def roster_clear(*, actor: Any, staff: Staff, date: dt.date) -> None:
+    """Take a date back to "not scheduled" (no shift and no rest day)."""
+    entry = RosterEntry.objects.filter(staff=staff, date=date).first()
+    if entry is None:
+        return
+    entry.delete()
+    event_record(
+        actor=actor,
+        verb="roster.set",
+        subject=staff,
+        before={"shift": entry.shift_code or "rest"},
+        after={"shift": None},
+        data={"date": date},
+    )
+
+
 @action(capability="roster.edit")
 def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
     """Copy a week's roster (Mon–Sun) of the given staff onto another week; returns entries written."""

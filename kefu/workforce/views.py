@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -99,6 +100,7 @@ def team(request: HttpRequest) -> HttpResponse:
             "can_see_pay": has_capability(request.user, "pay.view"),
             "makeup_form": MakeupForm(staff=members),
             "copy_form": CopyWeekForm(),
+            "today": clock.today(),
         },
     )
 
@@ -117,22 +119,39 @@ def _form_errors(form: Any) -> str:
 def roster_cell(request: HttpRequest) -> HttpResponse:
     staff = _staff_in_scope(request, request.POST.get("staff"))
     day = date_param(request.POST.get("date"))
-    code = request.POST.get("shift") or None
+    raw = request.POST.get("shift")
     try:
         if day is None:
             raise ApplicationError("validation_error", _("The date is missing or out of range."))
-        services.roster_set(actor=request.user, staff=staff, date=day, shift_code=code)
+        if raw == "-":  # back to "not scheduled"
+            services.roster_clear(actor=request.user, staff=staff, date=day)
+        else:
+            services.roster_set(actor=request.user, staff=staff, date=day, shift_code=raw or None)
     except ApplicationError as exc:
         if getattr(request, "htmx", False):  # kefu.js shows the message beside the grid
             return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
         raise
     if getattr(request, "htmx", False):
+        # the cell, and the person's month summary row refreshed out of band
+        code = selectors.roster_code(staff=staff, date=day)
         shifts = policy_in_force(day).document["attendance"]["shift_types"]
-        return render(
-            request,
-            "workforce/team.html#cell",
-            {"staff": staff, "day": day, "code": code or "", "shifts": shifts, "can_edit": True},
-        )
+        (summary,) = selectors.statements(staff=[staff], year=day.year, month=day.month)
+        ctx = {
+            "staff": staff,
+            "day": day,
+            "code": code,
+            "shifts": shifts,
+            "can_edit": True,
+            "today": clock.today(),
+            "st": summary,
+            "oob": True,
+            "can_see_pay": has_capability(request.user, "pay.view"),
+            "month": _month_nav(day.year, day.month),
+        }
+        cell = render_to_string("workforce/team.html#cell", ctx, request=request)
+        row = render_to_string("workforce/team.html#sumrow", ctx, request=request)
+        # a <tr> outside a table is dropped by the HTML parser: htmx takes it out of a <template>
+        return HttpResponse(cell + "<template>" + row + "</template>")
     return redirect(f"/attendance/team/?team={staff.team_id}&month={day:%Y-%m}")
 
 

@@ -62,20 +62,54 @@ def _sign_in(page, live_server, username: str) -> None:  # type: ignore[no-untyp
 
 
 def test_team_lead_edits_the_roster_in_place(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    """In place (no reload), the person's month summary follows the edit, a past day asks first
+    (cancel changes nothing), rest and "not scheduled" look different, and names and day headers
+    stay in view while the grid scrolls."""
+    import datetime as dt
+
     from kefu.core import clock
     from kefu.org.models import Staff
     from kefu.workforce.models import RosterEntry
 
     agent = Staff.objects.get(user=world.agent_a)
-    day = clock.today().replace(day=2)
+    today = clock.today()
+    past = today - dt.timedelta(days=1) if today.day > 1 else today
+    future = today + dt.timedelta(days=1) if (today + dt.timedelta(days=1)).month == today.month else today
     _sign_in(page, live_server, "lead_a")
-    page.goto(f"{live_server.url}/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}")
+    page.set_viewport_size({"width": 390, "height": 700})
+    page.goto(f"{live_server.url}/attendance/team/?team={world.team_a.pk}&month={today:%Y-%m}")
     page.evaluate("window.__marker = 1")  # survives only if the page is not reloaded
-    cell = page.get_by_label(f"{agent.name} {day:%m-%d}")
+    summary = page.locator(f"#sum-{agent.pk} td >> nth=1")  # scheduled days
+    assert summary.inner_text().strip() == "0"
+    cell = page.get_by_label(f"{agent.name} {future:%m-%d}")
+    assert "s-none" in (cell.get_attribute("class") or "")
     cell.select_option("night")
-    page.wait_for_function("() => document.querySelector('select.s-night') !== null")
+    page.wait_for_function(f"() => document.querySelector('#sum-{agent.pk} td:nth-child(2)').innerText.trim() === '1'")
     assert page.evaluate("window.__marker") == 1
-    assert RosterEntry.objects.get(staff=agent, date=day).shift_code == "night"
+    assert RosterEntry.objects.get(staff=agent, date=future).shift_code == "night"
+    page.get_by_label(f"{agent.name} {future:%m-%d}").select_option("")  # a rest day
+    page.wait_for_selector(f"select[aria-label='{agent.name} {future:%m-%d}'].s-rest")
+    if past != today:
+        questions: list[str] = []
+        page.once("dialog", lambda d: (questions.append(d.message), d.dismiss()))
+        page.get_by_label(f"{agent.name} {past:%m-%d}").select_option("day")
+        page.wait_for_timeout(300)
+        assert questions and "过去" in questions[0]
+        assert not RosterEntry.objects.filter(staff=agent, date=past).exists()  # cancelled: nothing sent
+        page.once("dialog", lambda d: d.accept())
+        page.get_by_label(f"{agent.name} {past:%m-%d}").select_option("day")
+        page.wait_for_function(
+            f"() => document.querySelector(\"select[aria-label='{agent.name} {past:%m-%d}']\").classList.contains('s-day')"
+        )
+        assert RosterEntry.objects.get(staff=agent, date=past).shift_code == "day"
+    # sticky: scroll the grid right and down; the name and the day header stay where they were
+    name = page.locator("[data-testid=roster] tbody th >> nth=0")
+    header = page.locator("[data-testid=roster] thead th >> nth=5")
+    before_name, before_header = name.bounding_box(), header.bounding_box()
+    page.evaluate("document.querySelector('.roster-scroll').scrollLeft = 600")
+    after_name = name.bounding_box()
+    assert before_name and after_name and abs(after_name["x"] - before_name["x"]) < 1
+    assert before_header is not None
 
 
 def test_wrong_item_case_from_order_to_refund_approved_and_closed(

@@ -24,6 +24,7 @@ LABELS = {
     "worked": _("Worked"),
     "partial": _("Partly punched"),
     "rest": _("Rest"),
+    "pending": _("Not over yet"),
     "leave": _("Leave"),
     "off": _("Off"),
     "day": _("Day shift"),

@@ -50,3 +50,15 @@ document.addEventListener("click", function (event) {
 document.addEventListener("keydown", function (event) {
   if (event.key === "Escape") { document.body.classList.remove("menu-open"); }
 });
+// Roster cells of past days ask before they change (the statement of a closed day moves with them);
+// cancelling puts the old value back and nothing is sent.
+document.addEventListener("change", function (event) {
+  var select = event.target;
+  if (!select || !select.matches || !select.matches("form.cell[data-past] select")) { return; }
+  var question = document.body.dataset.pastConfirm || "Change a past day?";
+  if (!window.confirm(question)) {
+    event.stopImmediatePropagation();
+    event.stopPropagation();
+    select.value = select.dataset.value || "";
+  }
+}, true);
