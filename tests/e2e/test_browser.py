@@ -98,9 +98,7 @@ def test_team_lead_edits_the_roster_in_place(world: World, live_server, page) ->
         assert not RosterEntry.objects.filter(staff=agent, date=past).exists()  # cancelled: nothing sent
         page.once("dialog", lambda d: d.accept())
         page.get_by_label(f"{agent.name} {past:%m-%d}").select_option("day")
-        page.wait_for_function(
-            f"() => document.querySelector(\"select[aria-label='{agent.name} {past:%m-%d}']\").classList.contains('s-day')"
-        )
+        page.wait_for_selector(f"select[aria-label='{agent.name} {past:%m-%d}'].s-day")
         assert RosterEntry.objects.get(staff=agent, date=past).shift_code == "day"
     # sticky: scroll the grid right and down; the name and the day header stay where they were
     name = page.locator("[data-testid=roster] tbody th >> nth=0")
