@@ -732,4 +732,6 @@ T = {
 "This day is in the past: its attendance and the month's statement change with it. Change it?":"这一天已经过去,修改会影响当天考勤和本月结算。确定修改吗?",
 "not scheduled":"未排班","Past days ask before they change.":"修改过去的日期前会先确认。",
 "Not over yet":"尚未结束",
+"Export XLSX":"导出 XLSX",
+"Opened at":"创建时间",
 }

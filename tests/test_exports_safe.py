@@ -70,3 +70,48 @@ def test_report_xlsx_neutralises_shop_names_and_review_reasons(world: World) -> 
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert not [c for c in cells if c.data_type == "f"]
     assert "'=1+1" in [c.value for c in cells] and case.pk
+
+
+def test_filtered_lists_export_to_xlsx_in_scope_and_in_words(world: World) -> None:
+    """Orders, cases and staff export the list as filtered on the page, inside the reader's scope,
+    labels not codes, salary only where the reader may see it."""
+    import io
+
+    import openpyxl
+    from django.test import Client
+
+    from kefu.aftersales import services as aftersales
+
+    world.order_a.province = "广东"
+    world.order_a.save()
+    aftersales.case_open(actor=world.agent_a, case_type="wrong_item", order=world.order_a, summary="=HYPERLINK(1)")
+    aftersales.case_open(actor=world.agent_a, case_type="defect", order=world.order_a)
+    aftersales.case_open(actor=world.supervisor, case_type="wrong_item", order=world.order_b)
+
+    def sheet(client: Client, url: str) -> list[tuple[object, ...]]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+        book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+        return [tuple(r) for r in book.active.iter_rows(values_only=True)]
+
+    lead = Client()
+    assert lead.login(username="lead_a", password=PASSWORD)
+    cases = sheet(lead, "/aftersales/?type=wrong_item&export=xlsx")
+    assert len(cases) == 2  # header + team A's one wrong-item case (team B's is out of scope, defect filtered)
+    assert cases[1][1] == "发错货" and cases[1][5] == "新建" and cases[1][-1] == "'=HYPERLINK(1)"
+    orders = sheet(lead, "/orders/?export=xlsx")
+    assert [r[0] for r in orders[1:]] == [world.order_a.order_no]
+    staff = sheet(lead, "/staff/?export=xlsx")
+    header = staff[0]
+    salary = header.index("基本工资") if "基本工资" in header else len(header) - 1
+    from kefu.org.models import Staff
+
+    own = Staff.objects.get(user=world.lead_a).employee_no
+    others = [row for row in staff[1:] if row[0] != own]
+    assert others and all(row[salary] in ("", None) for row in others)  # no colleague's pay for a lead
+    assert [row[salary] for row in staff[1:] if row[0] == own] != [None]  # their own, yes
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    everyone = sheet(boss, "/staff/?export=xlsx")
+    assert any(row[salary] not in ("", None) for row in everyone[1:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, Sum
 
 from kefu.core import clock
-from kefu.core.pagination import Page, keyset_page
+from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
 from kefu.workflow import selectors as wf
 from kefu.workflow.models import StatusLabel
@@ -40,6 +41,15 @@ class CaseFilters:
 
 
 def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page[Case]:
+    return keyset_page(case_queryset(actor=actor, filters=filters), key="opened_at", cursor=cursor, limit=limit)
+
+
+def case_export(*, actor: Any, filters: CaseFilters, cap: int) -> Iterator[Case]:
+    """Every case of the filtered inbox (newest first), in keyset batches, at most ``cap``."""
+    return keyset_iter(case_queryset(actor=actor, filters=filters), key="opened_at", cap=cap)
+
+
+def case_queryset(*, actor: Any, filters: CaseFilters) -> Any:
     qs = Case.objects.restrict(actor).select_related("shop", "owner", "status", "order")
     if filters.case_type:
         qs = qs.filter(case_type=filters.case_type)
@@ -62,7 +72,7 @@ def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, l
         if number is not None:
             cond |= Q(pk=number)
         qs = qs.filter(cond)
-    return keyset_page(qs, key="opened_at", cursor=cursor, limit=limit)
+    return qs
 
 
 def case_get(*, actor: Any, case_id: int) -> Case:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, Q
 
 from kefu.core import clock
-from kefu.core.pagination import Page, keyset_page
+from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
 
 from .models import Customer, Order, OrderLine, OrderStatus, Product
@@ -28,6 +29,15 @@ class OrderFilters:
 
 
 def order_list(*, actor: Any, filters: OrderFilters, cursor: str | None = None, limit: int = 50) -> Page[Order]:
+    return keyset_page(order_queryset(actor=actor, filters=filters), key="ordered_at", cursor=cursor, limit=limit)
+
+
+def order_export(*, actor: Any, filters: OrderFilters, cap: int) -> Iterator[Order]:
+    """Every order of the filtered list (newest first), in keyset batches, at most ``cap``."""
+    return keyset_iter(order_queryset(actor=actor, filters=filters), key="ordered_at", cap=cap)
+
+
+def order_queryset(*, actor: Any, filters: OrderFilters) -> Any:
     qs = Order.objects.restrict(actor).select_related("shop")
     if filters.shop:
         qs = qs.filter(shop_id=filters.shop)
@@ -47,7 +57,7 @@ def order_list(*, actor: Any, filters: OrderFilters, cursor: str | None = None, 
         q = filters.q.strip()
         # Exact matches on indexed columns keep search fast at a million orders.
         qs = qs.filter(Q(order_no=q) | Q(buyer_nick=q) | Q(tracking_no=q))
-    return keyset_page(qs, key="ordered_at", cursor=cursor, limit=limit)
+    return qs
 
 
 def order_get(*, actor: Any, order_id: int) -> Order:

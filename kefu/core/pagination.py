@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -49,11 +50,33 @@ def _decode(cursor: str) -> list[Any]:
     return values
 
 
+def keyset_iter(
+    qs: models.QuerySet[Any], *, key: str, descending: bool = True, batch: int = 2000, cap: int = 100_000
+) -> Iterator[Any]:
+    """Every row of ``qs`` in (key, id) order, fetched in keyset batches (exports of a filtered
+    list: constant memory per batch, no OFFSET), at most ``cap`` rows."""
+    cursor = None
+    sent = 0
+    while sent < cap:
+        page = keyset_page(qs, key=key, descending=descending, cursor=cursor, limit=min(batch, cap - sent), _max=batch)
+        yield from page.items
+        sent += len(page.items)
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
 def keyset_page(
-    qs: models.QuerySet[Any], *, key: str, descending: bool = True, cursor: str | None = None, limit: int = 50
+    qs: models.QuerySet[Any],
+    *,
+    key: str,
+    descending: bool = True,
+    cursor: str | None = None,
+    limit: int = 50,
+    _max: int = MAX_LIMIT,
 ) -> Page[Any]:
     """One page of ``qs`` ordered by (key, id) with the cursor of the next page."""
-    limit = max(1, min(int(limit), MAX_LIMIT))  # a huge or negative limit is clamped, never an error
+    limit = max(1, min(int(limit), _max))  # a huge or negative limit is clamped, never an error
     field = qs.model._meta.get_field(key)
     if cursor:
         raw_value, last_id = _decode(cursor)

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q
 
-from kefu.core.pagination import Page, keyset_page
+from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
 
 from .models import ApiToken, Shop, Staff, Team
@@ -46,6 +46,22 @@ def staff_list(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Staff]:
+    qs = _staff_queryset(actor, team, position, q)
+    page = keyset_page(qs, key="id", descending=False, cursor=cursor, limit=limit)
+    _mark_pay(actor, page.items)
+    return page
+
+
+def staff_export(
+    *, actor: Any, team: int | None = None, position: str | None = None, q: str | None = None, cap: int
+) -> list[Staff]:
+    """The filtered staff list for an export, each marked whether the actor may see their pay."""
+    rows = list(keyset_iter(_staff_queryset(actor, team, position, q), key="id", descending=False, cap=cap))
+    _mark_pay(actor, rows)
+    return rows
+
+
+def _staff_queryset(actor: Any, team: int | None, position: str | None, q: str | None) -> Any:
     qs = Staff.objects.restrict(actor).select_related("team", "user")
     if team:
         qs = qs.filter(team_id=team)
@@ -53,9 +69,7 @@ def staff_list(
         qs = qs.filter(position=position)
     if q:
         qs = qs.filter(Q(employee_no=q.strip()) | Q(name__icontains=q.strip()))
-    page = keyset_page(qs, key="id", descending=False, cursor=cursor, limit=limit)
-    _mark_pay(actor, page.items)
-    return page
+    return qs
 
 
 def staff_get(*, actor: Any, staff_id: int) -> Staff:

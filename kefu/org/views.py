@@ -9,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import int_param
-from kefu.web.http import render_page_or_partial
+from kefu.web.http import EXPORT_CAP, render_page_or_partial, xlsx_download
 
 from . import selectors as org
 from .models import Position
@@ -54,6 +55,8 @@ def staff(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip() or None
     team = int_param(request.GET.get("team"))
     position = request.GET.get("position") or None
+    if request.GET.get("export") == "xlsx":
+        return _staff_xlsx(request, team, position, q)
     page = org.staff_list(actor=request.user, team=team, position=position, q=q, cursor=request.GET.get("cursor"))
     return render_page_or_partial(
         request,
@@ -99,3 +102,22 @@ def tokens(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc.message))
     own = org.api_tokens_of(request.user)
     return render(request, "org/tokens.html", {"tokens": own, "secret": secret})
+
+
+def _staff_xlsx(request: HttpRequest, team: int | None, position: str | None, q: str | None) -> HttpResponse:
+    """The filtered staff list as XLSX; the salary column only where the reader may see it."""
+    members = org.staff_export(actor=request.user, team=team, position=position, q=q, cap=EXPORT_CAP)
+    rows = (
+        (
+            m.employee_no,
+            m.name,
+            m.get_position_display(),
+            m.team.name if m.team else "",
+            m.hire_date.isoformat() if m.hire_date else "",
+            _("Yes") if m.active else _("No"),
+            m.visible_salary if m.visible_salary is not None else "",  # type: ignore[attr-defined]
+        )
+        for m in members
+    )
+    headers = [_("Employee no."), _("Name"), _("Position"), _("Team"), _("Hire date"), _("Active"), _("Base salary")]
+    return xlsx_download(f"staff-{clock.today():%Y%m%d}.xlsx", _("Staff"), headers, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
@@ -56,3 +58,36 @@ def redirect_next(request: HttpRequest, default: str) -> HttpResponse:
     ):
         return redirect(target)
     return redirect(default)
+
+
+EXPORT_CAP = 100_000  # rows in one list export; the page says so when a list is longer
+
+
+def xlsx_download(filename: str, title: str, headers: list[Any], rows: Iterable[Iterable[Any]]) -> HttpResponse:
+    """A filtered list as an XLSX download: one header row in words, Excel-safe cells (a text
+    starting with = + - @ is kept as text), written row by row (openpyxl write-only mode)."""
+    import io
+
+    import openpyxl
+
+    from kefu.core.exports import safe_row
+
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    sheet.append([str(h) for h in headers])
+    for row in rows:
+        sheet.append(safe_row(str(v) if isinstance(v, Promise) else v for v in row))
+    out = io.BytesIO()
+    workbook.save(out)
+    response = HttpResponse(
+        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def local_time(moment: Any) -> str:
+    """A stored time as people read it in a spreadsheet: Asia/Shanghai, to the minute."""
+    from kefu.core import clock
+
+    return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M") if moment else ""

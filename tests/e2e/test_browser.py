@@ -228,3 +228,29 @@ def test_main_pages_fit_a_phone_and_a_laptop(world: World, live_server, page) ->
     assert page.locator("aside.sidebar").is_visible()
     page.keyboard.press("Escape")
     assert not page.locator("aside.sidebar").is_visible()
+
+
+def test_export_the_filtered_case_list(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    """Filter the inbox in place (htmx), then export: the file holds what the filter shows."""
+    import io
+
+    import openpyxl
+
+    from kefu.aftersales import services as aftersales
+
+    world.order_a.province = "广东"
+    world.order_a.save()
+    wrong = aftersales.case_open(actor=world.agent_a, case_type="wrong_item", order=world.order_a)
+    defect = aftersales.case_open(actor=world.agent_a, case_type="defect", order=world.order_a)
+    _sign_in(page, live_server, "lead_a")
+    page.goto(f"{live_server.url}/aftersales/")
+    assert defect.number in page.locator("#results").inner_text()
+    page.select_option("select[name=type]", "wrong_item")
+    page.wait_for_function(f"() => !document.querySelector('#results').innerText.includes('{defect.number}')")
+    with page.expect_download() as info:
+        page.click("[data-testid=export]")
+    path = info.value.path()
+    assert path is not None
+    book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
+    numbers = [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)]
+    assert numbers == [wrong.number]

@@ -62,3 +62,15 @@ document.addEventListener("change", function (event) {
     select.value = select.dataset.value || "";
   }
 }, true);
+// "Export XLSX" beside a filter form: the download takes the filters as they are now (the form
+// may have changed since the page was drawn).
+document.addEventListener("click", function (event) {
+  var link = event.target && event.target.closest ? event.target.closest("a[data-export]") : null;
+  if (!link) { return; }
+  var form = link.closest("form");
+  if (!form) { return; }
+  var params = new URLSearchParams(new FormData(form));
+  params.delete("cursor");
+  params.set("export", "xlsx");
+  link.href = "?" + params.toString();
+});
