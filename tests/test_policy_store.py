@@ -145,3 +145,48 @@ def test_supervisor_changes_single_values_in_the_form(world: World) -> None:
     doc = policy_in_force(dt.date(2026, 12, 1)).document
     assert doc["attendance"]["full_attendance_bonus"] == "300.00" and doc["leave"]["rest_days_per_month"] == 3
     assert doc["attendance"]["late_tiers"] == handbook.load_preset()["attendance"]["late_tiers"]  # tables untouched
+
+
+def test_the_policy_preview_shows_each_persons_change_and_saves_nothing(world: World) -> None:
+    """Raising the full-attendance bonus by 100 changes last month's net pay of everyone who had
+    full attendance by exactly 100, person by person; nothing is saved by a preview."""
+    import datetime as dt
+
+    from django.test import Client
+
+    from kefu.core import clock
+    from kefu.core.models import PolicyVersion
+    from kefu.core.policy_store import policy_in_force
+    from kefu.org.models import Staff
+    from kefu.workforce.models import Punch, RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    first = (clock.today().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    day = first + dt.timedelta(days=2)
+    RosterEntry.objects.create(staff=agent, date=day, shift_code="day")
+    for hh, mm, kind in ((8, 20, "on"), (17, 40, "off")):
+        Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(hh, mm))), kind=kind)
+    bonus = policy_in_force().document["attendance"]["full_attendance_bonus"]
+    raised = f"{float(bonus) + 100:.2f}"
+    versions = PolicyVersion.objects.count()
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    page = boss.post(
+        "/policy/new/",
+        {
+            "mode": "fields",
+            "preview": "1",
+            "effective_from": clock.today().isoformat(),
+            "attendance.full_attendance_bonus": raised,
+        },
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-testid="policy-preview"' in text and agent.name in text and "+¥100.00" in text
+    assert PolicyVersion.objects.count() == versions  # a preview saves nothing
+    bad = boss.post(
+        "/policy/new/",
+        {"mode": "fields", "preview": "1", "effective_from": "2026-12-01", "attendance.full_attendance_bonus": "lots"},
+    )
+    assert bad.status_code == 400 and 'data-testid="field-error"' in bad.content.decode()
+    assert "必须是金额" in bad.content.decode()

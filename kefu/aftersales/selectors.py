@@ -218,3 +218,50 @@ def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
 
 def refunds_awaiting_count(*, actor: Any) -> int:
     return MoneyLine.objects.restrict(actor).filter(status=MoneyStatus.REQUESTED).count()
+
+
+def decision_comparison(
+    *, actor: Any, since: dt.datetime, draft: dict[str, Any], limit: int = 2000
+) -> list[dict[str, Any]]:
+    """The after-sales decisions of cases opened since ``since`` under the policy in force and under
+    a draft (nothing stored): freight and the cost of the chosen resolution — or, before one is
+    chosen, of the first proposal — with the change in money."""
+    from kefu.core.policy_store import policy_in_force
+    from kefu.policies import aftersales as rules
+
+    cases = list(
+        Case.objects.restrict(actor)
+        .filter(opened_at__gte=since)
+        .select_related("shop", "status")
+        .order_by("-opened_at", "-id")[:limit]
+    )
+    rows = []
+    for case in cases:
+        facts = rules.facts_from_dict(
+            {**case.facts, "case_type": case.case_type, "responsibility": case.responsibility}
+        )
+        now = rules.evaluate(policy_in_force(clock.local_date(case.opened_at)).document, facts)
+        then = rules.evaluate(draft, facts)
+
+        label, current_cost = _resolution_cost(now, case.resolution)
+        draft_label, draft_cost = _resolution_cost(then, case.resolution)
+        rows.append(
+            {
+                "case": case,
+                "resolution": label,
+                "draft_resolution": draft_label,
+                "freight": now.freight,
+                "draft_freight": then.freight,
+                "cost": current_cost,
+                "draft_cost": draft_cost,
+                "difference": draft_cost - current_cost,
+            }
+        )
+    return rows
+
+
+def _resolution_cost(decision: Any, chosen_code: str) -> tuple[str, Decimal]:
+    """The chosen proposal's label and cost, or the first proposal's before one is chosen."""
+    chosen = next((p for p in decision.proposals if p.code == chosen_code), None)
+    first = chosen or (decision.proposals[0] if decision.proposals else None)
+    return (first.label, first.cost) if first else ("", Decimal("0"))

@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from typing import Any
 
+from .i18n import _
+
 PRESET_NAME = "seed-handbook"
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -55,10 +57,10 @@ def _check(problems: list[Problem], doc: dict[str, Any], path: str, test: Callab
     try:
         value = _get(doc, path)
     except KeyError:
-        problems.append(f"{path}: missing")
+        problems.append(f"{path}: " + _("missing"))
         return None
     if not test(value):
-        problems.append(f"{path}: {msg} (got {value!r})")
+        problems.append(f"{path}: {msg} " + _("(got %(value)s)") % {"value": repr(value)[:40]})
         return None
     return value
 
@@ -117,10 +119,12 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "desk.idle_flag_minutes",
         "desk.conversion_window_days",
     ):
-        _check(p, doc, path, _nonneg_int, "must be a whole number ≥ 0")
-    _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, "must be a whole number ≥ 1")
-    _check(p, doc, "attendance.publication_weekday", lambda v: _nonneg_int(v) and v <= 6, "must be 0 (Mon) … 6 (Sun)")
-    _check(p, doc, "attendance.publication_time", _time, "must be HH:MM")
+        _check(p, doc, path, _nonneg_int, _("must be a whole number ≥ 0"))
+    _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, _("must be a whole number ≥ 1"))
+    _check(
+        p, doc, "attendance.publication_weekday", lambda v: _nonneg_int(v) and v <= 6, _("must be 0 (Mon) … 6 (Sun)")
+    )
+    _check(p, doc, "attendance.publication_time", _time, _("must be HH:MM"))
     for path in (
         "attendance.offduty_makeup_red_packet",
         "attendance.full_attendance_bonus",
@@ -128,16 +132,16 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "aftersales.freight_default",
         "aftersales.coupon_amount",
     ):
-        _check(p, doc, path, _money, 'must be an amount like "10.00"')
+        _check(p, doc, path, _money, _('must be an amount like "10.00"'))
     for path in ("aftersales.discount_offer_percent", "aftersales.defect_refund_percent"):
-        _check(p, doc, path, lambda v: _nonneg_decimal(v) and Decimal(str(v)) <= 100, "must be a percentage 0–100")
+        _check(p, doc, path, lambda v: _nonneg_decimal(v) and Decimal(str(v)) <= 100, _("must be a percentage 0–100"))
     for path in (
         "attendance.missing_punch_absence_days",
         "attendance.no_show_absence_days",
         "leave.unused_rest_day_pay_daily_wages",
         "leave.leave_deduction_daily_wages",
     ):
-        _check(p, doc, path, _nonneg_decimal, "must be a number ≥ 0 written as a string")
+        _check(p, doc, path, _nonneg_decimal, _("must be a number ≥ 0 written as a string"))
 
     shifts = _check(
         p, doc, "attendance.shift_types", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one shift"
@@ -216,7 +220,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
             if not isinstance(tier.get(flag), bool):
                 p.append(f"{where}.{flag}: must be true or false")
 
-    items = _check(p, doc, "points.items", lambda v: isinstance(v, list), "must be a list")
+    items = _check(p, doc, "points.items", lambda v: isinstance(v, list), _("must be a list"))
     seen: set[str] = set()
     for i, item in enumerate(items or []):
         where = f"points.items[{i + 1}]"
@@ -235,7 +239,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         if not isinstance(item.get("points"), int) or isinstance(item.get("points"), bool):
             p.append(f"{where}.points: must be a whole number")
 
-    freight = _check(p, doc, "aftersales.freight", lambda v: isinstance(v, list), "must be a list")
+    freight = _check(p, doc, "aftersales.freight", lambda v: isinstance(v, list), _("must be a list"))
     seen_prov: set[str] = set()
     for i, row in enumerate(freight or []):
         where = f"aftersales.freight[{i + 1}]"
@@ -255,7 +259,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]
     ):
         p.append("service.warranty_agreement_max_months: smaller than the standard unit warranty")
-    windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), "must be a list of [start, end]")
+    windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), _("must be a list of [start, end]"))
     for i, window in enumerate(windows or []):
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):
             p.append(f'care.rest_windows[{i + 1}]: must be ["HH:MM", "HH:MM"]')

@@ -71,8 +71,12 @@ SECTIONS = [
 ]
 
 
-def field_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Sections with their fields and current values, for the form."""
+def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Sections with their fields, current values and each field's own problem, for the form."""
+    errors: dict[str, str] = {}
+    for problem in problems or []:
+        path, _sep, message = str(problem).partition(": ")
+        errors.setdefault(path, message)
     out = []
     for section, title, fields in SECTIONS:
         values = doc.get(section, {})
@@ -80,7 +84,13 @@ def field_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "title": title,
                 "fields": [
-                    {"name": f"{section}.{key}", "label": label, "rule": rule, "value": values.get(key, "")}
+                    {
+                        "name": f"{section}.{key}",
+                        "label": label,
+                        "rule": rule,
+                        "value": values.get(key, ""),
+                        "error": errors.get(f"{section}.{key}", ""),
+                    }
                     for key, label, rule in fields
                     if key in values
                 ],

@@ -37,6 +37,7 @@ from kefu.workforce.services import attendance_import
 from . import policy_fields
 from .forms import LoginForm, PolicyForm, UploadForm
 from .http import render_page_or_partial, require_capability
+from .preview import policy_preview
 
 # --- sign-in -------------------------------------------------------------------------------
 
@@ -258,18 +259,24 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
     problems: list[str] = []
     fields = policy_fields.field_rows(current.document)
+    preview = None
     if request.method == "POST" and request.POST.get("mode") == "fields":
-        # The single-value form: apply the posted values to the version in force, validate, save.
-        fields = policy_fields.field_rows(policy_fields.apply_fields(current.document, request.POST))
+        # The single-value form: apply the posted values to the version in force, then preview or save.
+        draft = policy_fields.apply_fields(current.document, request.POST)
+        fields = policy_fields.field_rows(draft)
         effective = date_param(request.POST.get("effective_from"))
-        if effective is None:
-            problems = [_("Choose the date the new version takes effect.")]
-        else:
+        problems = [str(p) for p in handbook.validate(draft)]
+        fields = policy_fields.field_rows(draft, problems)
+        if not problems and request.POST.get("preview"):
+            preview = policy_preview(actor=request.user, draft=draft)
+        elif effective is None:
+            problems = problems or [_("Choose the date the new version takes effect.")]
+        elif not problems:
             try:
                 version = policy_save(
                     actor=request.user,
                     effective_from=effective,
-                    document=policy_fields.apply_fields(current.document, request.POST),
+                    document=draft,
                     note=request.POST.get("note", "")[:300],
                 )
             except ApplicationError as exc:
@@ -280,19 +287,22 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         try:
             document = handbook.parse_toml(form.cleaned_data["text"])
-            version = policy_save(
-                actor=request.user,
-                document=document,
-                effective_from=form.cleaned_data["effective_from"],
-                note=form.cleaned_data["note"],
-            )
+            if request.POST.get("preview"):
+                problems = [str(p) for p in handbook.validate(document)]
+                preview = None if problems else policy_preview(actor=request.user, draft=document)
+            else:
+                version = policy_save(
+                    actor=request.user,
+                    document=document,
+                    effective_from=form.cleaned_data["effective_from"],
+                    note=form.cleaned_data["note"],
+                )
+                messages.success(request, _("Policy version %(v)d saved.") % {"v": version.version})
+                return redirect("web:policy")
         except ValueError as exc:
             problems = [str(exc)]
         except ApplicationError as exc:
             problems = list(exc.details or [exc.message])
-        else:
-            messages.success(request, _("Policy version %(v)d saved.") % {"v": version.version})
-            return redirect("web:policy")
     return render(
         request,
         "web/policy_new.html",
@@ -302,6 +312,8 @@ def policy_new(request: HttpRequest) -> HttpResponse:
             "problems": problems,
             "fields": fields,
             "effective": request.POST.get("effective_from") or clock.today().isoformat(),
+            "note": request.POST.get("note", ""),
+            "preview": preview,
         },
         status=400 if problems else 200,
     )

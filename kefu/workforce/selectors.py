@@ -280,3 +280,28 @@ def team_exceptions_count(*, actor: Any, team: int) -> int:
     if not members:
         return 0
     return sum(len(s.incidents) for s in statements(staff=members, year=today.year, month=today.month))
+
+
+def statement_comparison(*, staff: list[Staff], year: int, month: int, draft: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each person's statement of a month under the version in force then and under a draft
+    policy (nothing stored): net pay, red packets and absence days side by side with the change."""
+    current = statements(staff=staff, year=year, month=month)
+    in_force = policy_in_force(month_bounds(year, month)[0])
+    proposed = statements(
+        staff=staff, year=year, month=month, policy=Policy(in_force.name, 0, in_force.effective_from, draft)
+    )
+    rows = []
+    for member, now, then in zip(staff, current, proposed, strict=True):
+        rows.append(
+            {
+                "staff": member,
+                "net": now.net,
+                "draft_net": then.net,
+                "difference": then.net - now.net,
+                "red_packets": now.red_packets_total,
+                "draft_red_packets": then.red_packets_total,
+                "absence_days": now.absence_days,
+                "draft_absence_days": then.absence_days,
+            }
+        )
+    return rows

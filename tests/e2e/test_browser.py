@@ -254,3 +254,27 @@ def test_export_the_filtered_case_list(world: World, live_server, page) -> None:
     book = openpyxl.load_workbook(io.BytesIO(Path(path).read_bytes()), read_only=True)
     numbers = [row[0] for row in book.active.iter_rows(min_row=2, values_only=True)]
     assert numbers == [wrong.number]
+
+
+def test_policy_preview_shows_a_changed_statement(world: World, live_server, page) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.org.models import Staff
+    from kefu.workforce.models import Punch, RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    day = (clock.today().replace(day=1) - dt.timedelta(days=1)).replace(day=3)
+    RosterEntry.objects.create(staff=agent, date=day, shift_code="day")
+    Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(8, 20))), kind="on")
+    Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(17, 40))), kind="off")
+    _sign_in(page, live_server, "boss")
+    page.goto(f"{live_server.url}/policy/new/")
+    field = page.locator("[id='f-attendance.full_attendance_bonus']")
+    field.fill(str(float(field.input_value()) + 50))
+    page.click("[data-testid=preview]")
+    preview = page.locator("[data-testid=policy-preview]")
+    preview.wait_for()
+    row = page.locator("[data-testid=preview-person]", has_text=agent.name)
+    assert "+¥50.00" in row.inner_text()
+    assert page.locator("[data-testid=pay-difference]").inner_text().startswith("¥")
