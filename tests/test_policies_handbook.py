@@ -71,7 +71,7 @@ def test_validation_names_each_problem_by_path() -> None:
     assert "attendance.full_attendance_bonus" in joined
     assert "attendance.shift_types[1].start" in joined
     assert "江苏 appears twice" in joined
-    assert "leave.rest_days_per_month: missing" in joined
+    assert "leave.rest_days_per_month: 缺失" in joined  # zh-Hans is the default language
 
 
 def test_last_late_tier_must_be_open_ended() -> None:
