@@ -289,7 +289,11 @@ def test_pages_inbox_case_refunds_report(world: World) -> None:
     other = Client()
     other.login(username="agent_b", password=PASSWORD)
     assert case.number not in other.get("/aftersales/").content.decode()
-    opened = lead.post("/aftersales/new/", {"order": world.order_a.pk, "case_type": "defect", "line_value": "50"})
+    no_summary = lead.post("/aftersales/new/", {"order": world.order_a.pk, "case_type": "defect", "line_value": "50"})
+    assert no_summary.status_code == 200 and not Case.objects.filter(case_type="defect").exists()  # needs a summary
+    opened = lead.post(
+        "/aftersales/new/", {"order": world.order_a.pk, "case_type": "defect", "line_value": "50", "summary": "划痕"}
+    )
     assert opened.status_code == 302 and Case.objects.filter(case_type="defect").exists()
 
 

@@ -175,6 +175,7 @@ def _words() -> None:
             "order.warehouse_chased": _("chased the warehouse"),
             "aftersales.report_sent": _("sent the weekly after-sales report"),
         },
+        labels={"us": _("Us (the shop)"), "buyer": _("The buyer")},
         fields={
             "type": _("Type"),
             "order": _("Order"),

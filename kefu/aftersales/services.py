@@ -32,6 +32,7 @@ from kefu.workflow.models import StatusLabel
 from .models import (
     AgentCharge,
     Case,
+    Category,
     ClaimStatus,
     CourierClaim,
     Evidence,
@@ -96,6 +97,8 @@ def case_open(
     if order is not None:
         shop = order.shop
         buyer_nick = buyer_nick or order.buyer_nick
+    if order is None and not buyer_nick.strip():
+        raise ApplicationError("case_shop", _("A case needs an order or a buyer."))
     if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
         raise ApplicationError("case_shop", _("A case needs a shop or an order in your scope."))
     facts = dict(facts or {})
@@ -295,6 +298,7 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
         after={"line": line.pk, "kind": line.kind, "amount": line.amount},
     )
     line.refresh_from_db()
+    _advance(actor, line.case)
     return line
 
 
@@ -374,7 +378,21 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
         )
     if agent is not None:
         _charge_agent(actor, case, agent, decision.freight)
+    _advance(actor, case)
     return case
+
+
+def _advance(actor: Any, case: Case) -> None:
+    """The status follows the work: once a resolution is chosen and no refund awaits approval, an
+    active case moves to its category's "resolved" label (closing stays a person's decision)."""
+    case.refresh_from_db()
+    if not case.resolution or case.category in CASES.done:
+        return
+    if case.money.filter(status=MoneyStatus.REQUESTED).exists():
+        return
+    resolved = wf.default_label(CASES, Category.RESOLVED)
+    if CASES.can_enter(case.category, resolved.category):
+        wf.transition(actor=actor, item=case, label=resolved, note=str(_("Resolution carried out")))
 
 
 def responsible_agent(case: Case) -> Staff | None:

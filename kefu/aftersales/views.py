@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.selectors import access_order_by_id, find_order_by_no
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import date_param, int_param
@@ -38,15 +38,28 @@ from . import selectors, services
 from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
 from .report import report_xlsx
 
+REQUEST_KINDS = [
+    ("return_no_reason", _("No-reason return (7 days)")),
+    ("return_quality", _("Return for quality (30 days)")),
+    ("exchange", _("Exchange (90 days)")),
+]
+
+
+def _fact_choices() -> dict[str, list[tuple[str, Any]]]:
+    from kefu.imports.address import PROVINCES
+
+    return {"province": [(p, p) for p in PROVINCES], "request_kind": list(REQUEST_KINDS)}
+
+
 FACT_FIELDS = [
-    ("province", _("Province"), "text"),
+    ("province", _("Province"), "choice"),
     ("line_value", _("Affected value"), "money"),
     ("line_cost", _("Our cost price"), "money"),
     ("wrong_item_value", _("Value of the wrong item"), "money"),
     ("shipped_matches_order", _("Shipped item matches the order"), "bool"),
     ("received_date", _("Received on"), "date"),
     ("request_date", _("Requested on"), "date"),
-    ("request_kind", _("Request (return_no_reason / return_quality / exchange)"), "text"),
+    ("request_kind", _("Request"), "choice"),
     ("buyer_pays_freight", _("Buyer will pay the freight"), "bool"),
     ("misuse", _("Misuse found"), "bool"),
     ("remark_ok", _("Order remark present and right"), "bool"),
@@ -140,6 +153,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
             shop_id = int_param(request.POST.get("shop"))
             shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
         try:
+            if not request.POST.get("summary", "").strip():
+                raise ApplicationError("validation_error", _("Write a short summary of the buyer's problem."))
             case = services.case_open(
                 actor=request.user,
                 case_type=request.POST.get("case_type", ""),
@@ -162,7 +177,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "order": order,
             "types": CaseType.choices,
             "shops": org.shop_list(actor=request.user),
-            "fact_fields": FACT_FIELDS,
+            "fact_fields": [(k, label, kind, None, _fact_choices().get(k, [])) for k, label, kind in FACT_FIELDS],
+            "posted": request.POST,
             "selected": request.GET.get("type", ""),
         },
     )
@@ -172,6 +188,12 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(actor=request.user, case_id=case_id)
     decision = services.case_decision(case)
+    choices = _fact_choices()
+    money = list(case.money.all())
+    names = wording.names_of(u for m in money for u in (m.created_by_id, m.decided_by_id) if u is not None)
+    for m in money:
+        m.created_by_name = names.get(m.created_by_id, "") if m.created_by_id else ""
+        m.decided_by_name = names.get(m.decided_by_id, "") if m.decided_by_id else ""
     statuses = workflow.transition_choices(case)
     steps = workflow.checklist(case)
     taker = services.responsible_agent(case)
@@ -180,11 +202,12 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "aftersales/case.html",
         {
             "case": case,
+            "money": money,
             "decision": decision,
             "statuses": statuses,
             "steps": steps,
             "events": timeline(case),
-            "fact_fields": [(k, label, kind, case.facts.get(k)) for k, label, kind in FACT_FIELDS],
+            "fact_fields": [(k, label, kind, case.facts.get(k), choices.get(k, [])) for k, label, kind in FACT_FIELDS],
             "responsibilities": Responsibility.choices,
             "evidence_kinds": EvidenceKind.choices,
             "money_kinds": MoneyKind.choices,

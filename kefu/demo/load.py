@@ -227,8 +227,10 @@ def _load_aftersales() -> None:
             aftersales.resolution_choose(actor=agent, case=case, code=resolution)
         if case_type == "lost_parcel":
             aftersales.claim_open(actor=agent, case=case)
-        if index % 4 == 1:
-            aftersales.case_transition(actor=agent, case=case, status=case_status_named("待买家回复") or case.status)
+        case.refresh_from_db()
+        waiting = case_status_named("待买家回复")
+        if index % 4 == 1 and waiting is not None and case.category == "open":
+            aftersales.case_transition(actor=agent, case=case, status=waiting)
     first = shipped[0]
     aftersales.review_record(
         actor=supervisor,

@@ -124,6 +124,7 @@ def test_wrong_item_case_from_order_to_refund_approved_and_closed(
     page.goto(f"{live_server.url}/orders/{world.order_a.pk}/")
     page.click("[data-testid=open-case]")
     page.select_option("select[name=case_type]", "wrong_item")
+    page.fill("input[name=summary]", "收到的颜色不对")
     page.fill("input[name=line_value]", "39.00")
     page.fill("input[name=wrong_item_value]", "8.00")
     page.select_option("select[name=shipped_matches_order]", "no")
@@ -136,7 +137,7 @@ def test_wrong_item_case_from_order_to_refund_approved_and_closed(
     line = MoneyLine.objects.get(case__order=world.order_a)
     page.click(f"[data-testid=approve-{line.pk}]")
     page.wait_for_selector("text=已批准")
-    page.click("button:has-text('已解决')")
+    # the status follows the work: the approved resolution resolved the case
     page.wait_for_selector("[data-testid=case-status]:has-text('已解决')")
     page.click("button:has-text('已关闭')")
     page.wait_for_selector("[data-testid=case-status]:has-text('已关闭')")
