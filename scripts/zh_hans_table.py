@@ -778,4 +778,10 @@ T = {
 "Return for quality (30 days)":"质量问题退货(30 天)",
 "Exchange (90 days)":"换货(90 天)",
 "Write a short summary of the buyer's problem.":"请简要填写买家的问题。",
+"Approve the ticked refunds":"批准勾选的退款",
+"Why":"原因",
+"none uploaded":"未上传",
+"Reason to reject":"驳回原因",
+"%(n)d refunds approved.":"已批准 %(n)d 笔退款。",
+"Tick the refunds to approve.":"请勾选要批准的退款。",
 }

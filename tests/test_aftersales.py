@@ -482,3 +482,26 @@ def test_the_agent_charged_is_the_remark_author_else_chosen_never_the_owner_r_as
     assert agent.name in client.get(f"/aftersales/{second.pk}/").content.decode()
     services.resolution_choose(actor=world.lead_a, case=second, code="reship_missing_agent")
     assert AgentCharge.objects.get(case=second).staff == agent
+
+
+@pytest.mark.django_db
+def test_refund_approvals_show_the_evidence_need_a_reason_to_reject_and_approve_in_batch(world: World) -> None:
+    cases = [_wrong_item(world) for _ in range(3)]
+    lines = [
+        services.money_post(actor=world.agent_a, case=c, kind="refund", amount=Decimal("5.00"), note="退一部分")
+        for c in cases
+    ]
+    services.evidence_add(actor=world.agent_a, case=cases[0], kind="photo", name="颜色.png", data=PNG)
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/aftersales/refunds/").content.decode()
+    assert "颜色.png" in page and f"¥{world.order_a.paid_amount}" in page
+    refused = boss.post(f"/aftersales/refunds/{lines[2].pk}/decide/", {"decision": "reject", "note": "  "}, follow=True)
+    assert "驳回需填写原因" in refused.content.decode()
+    assert MoneyLine.objects.get(pk=lines[2].pk).status == "requested"
+    boss.post("/aftersales/refunds/approve/", {"line": [lines[0].pk, lines[1].pk]})
+    assert [MoneyLine.objects.get(pk=m.pk).status for m in lines] == ["approved", "approved", "requested"]
+    # a lead cannot batch-approve, and another team's line id is a 404 inside the batch
+    lead = Client()
+    assert lead.login(username="lead_a", password=PASSWORD)
+    assert lead.post("/aftersales/refunds/approve/", {"line": [lines[2].pk]}).status_code == 403

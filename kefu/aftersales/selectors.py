@@ -93,10 +93,13 @@ def money_line_get(*, actor: Any, line_id: int) -> MoneyLine:
 
 
 def refund_queue(*, actor: Any) -> list[MoneyLine]:
+    """Refunds awaiting a decision, each with its case, order amounts and evidence (constant queries)."""
+    evidence: Any = Prefetch("case__evidence", queryset=Evidence.objects.order_by("uploaded_at", "id"))
     return list(
         MoneyLine.objects.restrict(actor)
         .filter(status=MoneyStatus.REQUESTED)
-        .select_related("case", "case__shop", "created_by")
+        .select_related("case", "case__shop", "case__order", "created_by")
+        .prefetch_related(evidence)
         .order_by("created_at", "id")[:500]
     )
 

@@ -304,6 +304,10 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
 
 @action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
+    """Reject a refund once, with the reason the agent and the buyer will be told."""
+    note = (note or "").strip()[:300]
+    if not note:
+        raise ApplicationError("comment_required", _("A rejection needs a reason."))
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)

@@ -400,7 +400,33 @@ def appeal_pack(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def refunds(request: HttpRequest) -> HttpResponse:
     require_capability(request, "refund.approve")
-    return render(request, "aftersales/refunds.html", {"items": selectors.refund_queue(actor=request.user)})
+    items = selectors.refund_queue(actor=request.user)
+    names = wording.names_of(m.created_by_id for m in items if m.created_by_id)
+    for m in items:
+        m.requested_by = names.get(m.created_by_id, "") if m.created_by_id else ""  # type: ignore[attr-defined]
+    return render(request, "aftersales/refunds.html", {"items": items})
+
+
+@login_required
+@require_POST
+def refunds_approve(request: HttpRequest) -> HttpResponse:
+    """Approve several refunds at once; each is its own action (one refused line refuses only itself)."""
+    require_capability(request, "refund.approve")
+    approved, refused = 0, []
+    for raw in request.POST.getlist("line")[:200]:
+        line = selectors.money_line_get(actor=request.user, line_id=int_param(raw) or 0)
+        try:
+            services.refund_approve(actor=request.user, line=line)
+            approved += 1
+        except ApplicationError as exc:
+            refused.append(f"{line.case.number}: {exc.message}")
+    if approved:
+        messages.success(request, _("%(n)d refunds approved.") % {"n": approved})
+    for reason in refused:
+        messages.error(request, reason)
+    if not approved and not refused:
+        messages.error(request, _("Tick the refunds to approve."))
+    return redirect("aftersales:refunds")
 
 
 @login_required
