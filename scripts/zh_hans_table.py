@@ -784,4 +784,11 @@ T = {
 "Reason to reject":"驳回原因",
 "%(n)d refunds approved.":"已批准 %(n)d 笔退款。",
 "Tick the refunds to approve.":"请勾选要批准的退款。",
+"Points gained":"加分",
+"Points lost":"扣分",
+"Net points":"净积分",
+"Worth":"折合金额",
+"pts":"分",
+"— choose a person —":"— 请选择员工 —",
+"— choose an item —":"— 请选择项目 —",
 }

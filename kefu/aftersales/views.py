@@ -525,7 +525,7 @@ def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     today = clock.today()
-    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday())  # this week
     monday -= dt.timedelta(days=monday.weekday())
     data = selectors.weekly_report(actor=request.user, monday=monday, shop=int_param(request.GET.get("shop")))
     if request.GET.get("format") == "xlsx":

@@ -63,8 +63,12 @@ class PointsForm(forms.Form):
         super().__init__(*args, **kwargs)
         staff_field, item_field = self.fields["staff"], self.fields["item"]
         assert isinstance(staff_field, forms.ChoiceField) and isinstance(item_field, forms.ChoiceField)
-        staff_field.choices = [(s.pk, f"{s.name} ({s.employee_no})") for s in staff]
-        item_field.choices = [(i["code"], f"{i['name']} ({i['points']:+d})") for i in items]
+        # The picker starts empty: a finding is recorded against someone chosen, never a default.
+        staff_field.choices = [("", _("— choose a person —")), *((s.pk, f"{s.name} ({s.employee_no})") for s in staff)]
+        item_field.choices = [
+            ("", _("— choose an item —")),
+            *((i["code"], f"{i['name']} ({i['points']:+d} {_('pts')})") for i in items),
+        ]
 
 
 class CopyWeekForm(forms.Form):

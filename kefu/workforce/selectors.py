@@ -246,7 +246,8 @@ def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]
         )
         .order_by("-total", "staff__employee_no")
     )
-    return [dict(row) for row in rows]
+    rate = Decimal(str(policy_in_force(first).document["points"]["yuan_per_point"]))
+    return [{**row, "worth": (Decimal(row["total"] or 0) * rate).quantize(Decimal("0.01"))} for row in rows]
 
 
 def weekly_attendance(*, staff: list[Staff], monday: dt.date) -> list[dict[str, Any]]:
