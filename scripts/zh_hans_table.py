@@ -791,4 +791,12 @@ T = {
 "pts":"分",
 "— choose a person —":"— 请选择员工 —",
 "— choose an item —":"— 请选择项目 —",
+"rows":"行数",
+"rows done":"已处理行数",
+"Failed rows":"失败的行",
+"Row":"行",
+"Reason":"原因",
+"Progress":"进度",
+"still running":"正在导入",
+"Download as XLSX":"下载 XLSX",
 }

@@ -206,3 +206,31 @@ def test_json_push_uses_the_same_pipeline() -> None:
     moved = [{**orders[0], "status": "WAIT_BUYER_CONFIRM_GOODS"}]
     assert orders_push(actor=ACTOR, shop=shop, orders=moved).updated == 1
     assert Order.objects.get(order_no="J1").status == "shipped"
+
+
+def test_a_run_records_its_progress_and_offers_the_failed_rows(world: Any) -> None:
+    import io
+
+    import openpyxl
+    from django.test import Client
+
+    from kefu.core.models import ImportRun
+
+    from .conftest import PASSWORD
+    from .samples import legacy_csv, legacy_row
+
+    data = legacy_csv([legacy_row("920001"), legacy_row("920002", paid="lots"), legacy_row("920003")])
+    summary = orders_import(actor=world.supervisor, shop=world.shop_a, data=data, file_name="p.csv")
+    run = ImportRun.objects.get(pk=summary.run_id)
+    assert (run.rows_total, run.rows_done, run.percent) == (2, 2, 100)  # two good orders, both done
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    page = boss.get(f"/imports/{run.pk}/").content.decode()
+    assert 'data-testid="failed-download"' in page
+    sheet = openpyxl.load_workbook(io.BytesIO(boss.get(f"/imports/{run.pk}/?format=xlsx").content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("行号", "原因") and rows[1][0] == 3 and "lots" in rows[1][1]
+    running = ImportRun.objects.create(kind="orders", file_name="big.csv", sha256="0", started_at=run.started_at,
+                                       actor=world.supervisor, rows_total=400, rows_done=100)  # fmt: skip
+    poll = boss.get(f"/imports/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "25%" in poll and 'hx-trigger="every 2s"' in poll

@@ -121,6 +121,8 @@ def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: s
         for line in parsed.lines:
             lines_by_order.setdefault(line.order_no, []).append(line)
         if parsed.orders:
+            total, done = len(parsed.orders), 0
+            summary.progress(0, total)
             for chunk in _chunks(parsed.orders, CHUNK):
                 _retrying(
                     lambda chunk=chunk: _import_order_chunk(
@@ -128,9 +130,13 @@ def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: s
                     ),
                     summary,
                 )
+                done += len(chunk)
+                summary.progress(done, total)
         elif parsed.lines:
             # 宝贝报表: lines for orders that must already exist.
             order_nos = list(lines_by_order)
+            total, done = len(order_nos), 0
+            summary.progress(0, total)
             for chunk in _chunks(order_nos, CHUNK):
                 _retrying(
                     lambda chunk=chunk: _import_line_only_chunk(
@@ -138,6 +144,8 @@ def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: s
                     ),
                     summary,
                 )
+                done += len(chunk)
+                summary.progress(done, total)
     return summary
 
 

@@ -40,6 +40,11 @@ class ImportSummary:
     def fail(self, row: int, reason: str) -> None:
         self.failed.append({"row": row, "reason": reason})
 
+    def progress(self, done: int, total: int) -> None:
+        """Record how far the import is (the imports page shows it while the worker runs)."""
+        if self.run_id is not None:
+            ImportRun.objects.filter(pk=self.run_id).update(rows_done=min(done, total), rows_total=total)
+
     def counts(self) -> tuple[int, int, int, int]:
         return self.created, self.updated, self.unchanged, len(self.failed)
 

@@ -115,6 +115,8 @@ class ImportRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     failed = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -123,6 +125,13 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        """How far a running import is (100 once finished)."""
+        if self.finished_at is not None:
+            return 100
+        return min(99, (100 * self.rows_done) // self.rows_total) if self.rows_total else 0
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -36,7 +36,7 @@ from kefu.workforce.services import attendance_import
 
 from . import policy_fields
 from .forms import LoginForm, PolicyForm, UploadForm
-from .http import render_page_or_partial, require_capability
+from .http import render_page_or_partial, require_capability, xlsx_download
 from .preview import policy_preview
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -225,7 +225,10 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("not found")
     _name_actors([run])
-    return render(request, "web/import_detail.html", {"run": run})
+    if request.GET.get("format") == "xlsx":  # the rows that could not be imported, to fix and import again
+        rows = ((f.get("row"), f.get("reason")) for f in run.failed)
+        return xlsx_download(f"import-{run.pk}-failed.xlsx", _("Failed rows"), [_("Row"), _("Reason")], rows)
+    return render_page_or_partial(request, "web/import_detail.html", "progress", {"run": run})
 
 
 # --- policy -----------------------------------------------------------------------------------
