@@ -794,7 +794,6 @@ T = {
 "rows":"行数",
 "rows done":"已处理行数",
 "Failed rows":"失败的行",
-"Row":"行",
 "Progress":"进度",
 "still running":"正在导入",
 "Download as XLSX":"下载 XLSX",
