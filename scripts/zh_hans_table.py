@@ -797,4 +797,5 @@ T = {
 "Progress":"进度",
 "still running":"正在导入",
 "Download as XLSX":"下载 XLSX",
+"The export did not carry the line's paid amount":"导出文件中没有该明细的实付金额",
 }

@@ -51,6 +51,7 @@ DETAIL_HEADER = [
     "备注",
     "订单状态",
     "商家编码",
+    "买家实付金额",
 ]
 STATUSES = [
     ("等待买家付款", 0.06),
@@ -159,6 +160,7 @@ def order_rows(
                     "",
                     status,
                     sku,
+                    f"{price * qty:.2f}" if status != "等待买家付款" else "0.00",
                 ]
             )
         postage = Decimal("0.00") if goods > 99 else Decimal("8.00")
