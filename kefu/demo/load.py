@@ -167,7 +167,8 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
             from kefu.commerce.models import Product
 
             Product.objects.filter(shop=shop, sku=sku, cost_price=0).update(
-                cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")), category=title.split("】")[-1].split(" ")[0]
+                cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")),
+                category=title.split("】")[-1].split(" ")[0],
             )
     _load_aftersales()
     assert Team.objects.count() >= 2

@@ -150,22 +150,22 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for i, shift in enumerate(shifts or []):
         where = f"attendance.shift_types[{i + 1}]"
         if not isinstance(shift, dict):
-            p.append(f"{where}: not a table")
+            p.append(f"{where}: " + _("not a table"))
             continue
         code = shift.get("code")
         if not isinstance(code, str) or not code:
-            p.append(f"{where}.code: missing")
+            p.append(f"{where}.code: " + _("missing"))
         elif code in codes:
-            p.append(f"{where}.code: duplicate {code!r}")
+            p.append(f"{where}.code: " + _("duplicate %(value)s") % {"value": code})
         else:
             codes.add(code)
         if not isinstance(shift.get("name"), str) or not shift.get("name"):
-            p.append(f"{where}.name: missing")
+            p.append(f"{where}.name: " + _("missing"))
         for key in ("start", "end"):
             if not _time(shift.get(key)):
-                p.append(f"{where}.{key}: must be HH:MM (got {shift.get(key)!r})")
+                p.append(f"{where}.{key}: " + _("must be HH:MM"))
         if _time(shift.get("start")) and shift.get("start") == shift.get("end"):
-            p.append(f"{where}: start and end are the same")
+            p.append(f"{where}.end: " + _("start and end are the same"))
 
     tiers = _check(
         p, doc, "attendance.late_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier"
@@ -174,29 +174,32 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for i, tier in enumerate(tiers or []):
         where = f"attendance.late_tiers[{i + 1}]"
         if not isinstance(tier, dict):
-            p.append(f"{where}: not a table")
+            p.append(f"{where}: " + _("not a table"))
             continue
         raw_lo, raw_hi = tier.get("min_minutes"), tier.get("max_minutes")
         if not _pos_int(raw_lo) or not _nonneg_int(raw_hi):
-            p.append(f"{where}: min_minutes ≥ 1 and max_minutes ≥ 0 must be whole numbers")
+            p.append(f"{where}.min_minutes: " + _("min_minutes ≥ 1 and max_minutes ≥ 0 must be whole numbers"))
             continue
         lo, hi = int(str(raw_lo)), int(str(raw_hi))
         if lo != expected_min:
-            p.append(f"{where}.min_minutes: tiers must follow on without gaps (expected {expected_min}, got {lo})")
+            p.append(
+                f"{where}.min_minutes: "
+                + _("tiers must follow on without gaps (expected %(expected)s)") % {"expected": expected_min}
+            )
         last = i == len(tiers) - 1
         if hi == 0 and not last:
-            p.append(f"{where}.max_minutes: only the last tier may be open-ended (0)")
+            p.append(f"{where}.max_minutes: " + _("only the last tier may be open-ended (0)"))
         if hi != 0 and hi < lo:
-            p.append(f"{where}.max_minutes: smaller than min_minutes")
+            p.append(f"{where}.max_minutes: " + _("smaller than min_minutes"))
         if last and hi != 0:
-            p.append(f"{where}.max_minutes: the last tier must be open-ended (0)")
+            p.append(f"{where}.max_minutes: " + _("the last tier must be open-ended (0)"))
         expected_min = (hi or lo) + 1
         if not _money(tier.get("red_packet")):
-            p.append(f'{where}.red_packet: must be an amount like "10.00"')
+            p.append(f"{where}.red_packet: " + _('must be an amount like "10.00"'))
         if not _nonneg_int(tier.get("packets")):
-            p.append(f"{where}.packets: must be a whole number ≥ 0")
+            p.append(f"{where}.packets: " + _("must be a whole number ≥ 0"))
         if not _nonneg_decimal(tier.get("absence_days")):
-            p.append(f"{where}.absence_days: must be a number ≥ 0 written as a string")
+            p.append(f"{where}.absence_days: " + _("must be a number ≥ 0 written as a string"))
 
     absence = _check(
         p, doc, "attendance.absence_tiers", lambda v: isinstance(v, list) and len(v) > 0, "needs at least one tier"
@@ -205,53 +208,53 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for i, tier in enumerate(absence or []):
         where = f"attendance.absence_tiers[{i + 1}]"
         if not isinstance(tier, dict):
-            p.append(f"{where}: not a table")
+            p.append(f"{where}: " + _("not a table"))
             continue
         low = _decimal(tier.get("min_days")) if isinstance(tier.get("min_days"), str) else None
         if low is None or low <= 0:
-            p.append(f"{where}.min_days: must be a number > 0 written as a string")
+            p.append(f"{where}.min_days: " + _("must be a number > 0"))
         elif low <= previous:
-            p.append(f"{where}.min_days: tiers must increase")
+            p.append(f"{where}.min_days: " + _("tiers must increase"))
         else:
             previous = low
         if not _nonneg_decimal(tier.get("daily_wages")):
-            p.append(f"{where}.daily_wages: must be a number ≥ 0 written as a string")
+            p.append(f"{where}.daily_wages: " + _("must be a number ≥ 0 written as a string"))
         for flag in ("whole_month", "criticism_notice", "dismissal"):
             if not isinstance(tier.get(flag), bool):
-                p.append(f"{where}.{flag}: must be true or false")
+                p.append(f"{where}.{flag}: " + _("must be true or false"))
 
     items = _check(p, doc, "points.items", lambda v: isinstance(v, list), _("must be a list"))
     seen: set[str] = set()
     for i, item in enumerate(items or []):
         where = f"points.items[{i + 1}]"
         if not isinstance(item, dict):
-            p.append(f"{where}: not a table")
+            p.append(f"{where}: " + _("not a table"))
             continue
         code = item.get("code")
         if not isinstance(code, str) or not code:
-            p.append(f"{where}.code: missing")
+            p.append(f"{where}.code: " + _("missing"))
         elif code in seen:
-            p.append(f"{where}.code: duplicate {code!r}")
+            p.append(f"{where}.code: " + _("duplicate %(value)s") % {"value": code})
         else:
             seen.add(code)
         if not isinstance(item.get("name"), str) or not item["name"]:
-            p.append(f"{where}.name: missing")
+            p.append(f"{where}.name: " + _("missing"))
         if not isinstance(item.get("points"), int) or isinstance(item.get("points"), bool):
-            p.append(f"{where}.points: must be a whole number")
+            p.append(f"{where}.points: " + _("must be a whole number"))
 
     freight = _check(p, doc, "aftersales.freight", lambda v: isinstance(v, list), _("must be a list"))
     seen_prov: set[str] = set()
     for i, row in enumerate(freight or []):
         where = f"aftersales.freight[{i + 1}]"
         if not isinstance(row, dict) or not isinstance(row.get("provinces"), list):
-            p.append(f"{where}: needs provinces = [...] and amount")
+            p.append(f"{where}.provinces: " + _("needs provinces and an amount"))
             continue
         for prov in row["provinces"]:
             if prov in seen_prov:
-                p.append(f"{where}.provinces: {prov} appears twice")
+                p.append(f"{where}.provinces: " + _("%(province)s appears twice") % {"province": prov})
             seen_prov.add(prov)
         if not _money(row.get("amount")):
-            p.append(f'{where}.amount: must be an amount like "10.00"')
+            p.append(f"{where}.amount: " + _('must be an amount like "10.00"'))
 
     if (
         _nonneg_int(_safe(doc, "service.warranty_unit_months"))
