@@ -190,3 +190,38 @@ def test_the_policy_preview_shows_each_persons_change_and_saves_nothing(world: W
     )
     assert bad.status_code == 400 and 'data-testid="field-error"' in bad.content.decode()
     assert "必须是金额" in bad.content.decode()
+
+
+def test_the_policy_tables_are_forms_with_errors_on_the_cell(world: World) -> None:
+    """A supervisor adds a shift type and removes a point item through the table forms; a bad cell
+    is refused with its error beside it (in Chinese) and nothing is saved."""
+    from kefu.core import clock
+
+    boss = Client()
+    assert boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/policy/new/").content.decode()
+    assert 'name="attendance.shift_types[1].start"' in page and 'name="points.items[1].points"' in page
+    current = policy_in_force().document
+    post: dict[str, str] = {"mode": "fields", "effective_from": (clock.today() + dt.timedelta(days=1)).isoformat()}
+    for i, shift in enumerate(current["attendance"]["shift_types"], start=1):
+        for col in ("code", "name", "start", "end"):
+            post[f"attendance.shift_types[{i}].{col}"] = shift[col]
+    n = len(current["attendance"]["shift_types"]) + 1
+    row = f"attendance.shift_types[{n}]"
+    post.update({f"{row}.code": "mid", f"{row}.name": "中班", f"{row}.start": "12:00", f"{row}.end": "25:00"})
+    versions = PolicyVersion.objects.count()
+    bad = boss.post("/policy/new/", post)
+    assert bad.status_code == 400 and PolicyVersion.objects.count() == versions
+    assert 'data-testid="field-error"' in bad.content.decode() and "时:分" in bad.content.decode()
+    post[f"attendance.shift_types[{n}].end"] = "21:00"
+    items = current["points"]["items"]
+    for i, item in enumerate(items, start=1):
+        for col in ("code", "name", "points"):
+            post[f"points.items[{i}].{col}"] = "" if i == 1 else str(item[col])  # the first one removed
+    saved = boss.post("/policy/new/", post)
+    assert saved.status_code == 302, saved.content.decode()[:500]
+    policy_cache_clear()
+    new = policy_in_force(clock.today() + dt.timedelta(days=1)).document
+    assert [s["code"] for s in new["attendance"]["shift_types"]][-1] == "mid"
+    assert len(new["points"]["items"]) == len(items) - 1 and new["points"]["items"][0]["code"] == items[1]["code"]
+    assert new["points"]["items"][0].get("category") == items[1].get("category")

@@ -122,3 +122,157 @@ def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
             else:
                 new[section][key] = raw
     return new
+
+
+# --- the handbook's tables as editable rows ---------------------------------------------------
+
+# (section, key, title, rule ids, columns: (name, label, type)); types: text, time, int, money,
+# decimal (a number written as text), bool, list (comma or 、 separated).
+TABLES = [
+    (
+        "attendance",
+        "shift_types",
+        _("Shift types"),
+        "R-WF-1",
+        [
+            ("code", _("Code"), "text"),
+            ("name", _("Name"), "text"),
+            ("start", _("Start"), "time"),
+            ("end", _("End"), "time"),
+        ],
+    ),
+    (
+        "attendance",
+        "late_tiers",
+        _("Late / early-leave tiers"),
+        "R-WF-4",
+        [
+            ("min_minutes", _("From (minutes)"), "int"),
+            ("max_minutes", _("To (minutes, 0 = open)"), "int"),
+            ("red_packet", _("Red packet (CNY)"), "money"),
+            ("packets", _("Packets"), "int"),
+            ("absence_days", _("Absence days"), "decimal"),
+        ],
+    ),
+    (
+        "attendance",
+        "absence_tiers",
+        _("Absence deduction"),
+        "R-WF-12",
+        [
+            ("min_days", _("From (days)"), "decimal"),
+            ("daily_wages", _("Daily wages deducted"), "decimal"),
+            ("whole_month", _("Whole month's salary"), "bool"),
+            ("criticism_notice", _("Notice of criticism"), "bool"),
+            ("dismissal", _("Dismissal"), "bool"),
+        ],
+    ),
+    (
+        "aftersales",
+        "freight",
+        _("Freight by province"),
+        "R-AS-1",
+        [("amount", _("Freight (CNY)"), "money"), ("provinces", _("Provinces"), "list")],
+    ),
+    (
+        "points",
+        "items",
+        _("Point items"),
+        "R-WF-15",
+        [("code", _("Code"), "text"), ("name", _("Name"), "text"), ("points", _("Points"), "int")],
+    ),
+]
+BLANK_ROWS = 2  # empty rows under each table to add to it; clearing a row's cells removes it
+
+
+def _cell_text(value: Any, kind: str) -> str:
+    if kind == "list":
+        return "、".join(str(v) for v in value or [])
+    if kind == "bool":
+        return "1" if value else ""
+    return "" if value is None else str(value)
+
+
+def table_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each handbook table with its rows (plus blank rows to add), each cell with its own error."""
+    errors: dict[str, str] = {}
+    for problem in problems or []:
+        path, _sep, message = str(problem).partition(": ")
+        errors.setdefault(path, message)
+    out = []
+    for section, key, title, rule, columns in TABLES:
+        rows = list(doc.get(section, {}).get(key, []) or [])
+        body = []
+        for i in range(len(rows) + BLANK_ROWS):
+            row = rows[i] if i < len(rows) and isinstance(rows[i], dict) else {}
+            where = f"{section}.{key}[{i + 1}]"
+            cells = [
+                {
+                    "name": f"{where}.{col}",
+                    "kind": kind,
+                    "label": label,
+                    "value": _cell_text(row.get(col), kind),
+                    "error": errors.get(f"{where}.{col}", ""),
+                }
+                for col, label, kind in columns
+            ]
+            body.append({"cells": cells, "error": errors.get(where, ""), "blank": i >= len(rows)})
+        out.append(
+            {
+                "title": title,
+                "rule": rule,
+                "name": f"{section}.{key}",
+                "columns": [label for _c, label, _k in columns],
+                "rows": body,
+                "error": errors.get(f"{section}.{key}", ""),
+            }
+        )
+    return out
+
+
+def _typed(raw: str, kind: str) -> Any:
+    raw = raw.strip()
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            return raw  # validation names the cell
+    if kind == "list":
+        return [p.strip() for p in raw.replace("、", ",").replace(",", ",").split(",") if p.strip()]
+    if kind == "bool":
+        return raw in {"1", "on", "true", "yes"}
+    return raw
+
+
+def apply_tables(doc: dict[str, Any], data: Any) -> dict[str, Any]:
+    """A copy of ``doc`` with the posted table rows: a row whose cells are all empty is dropped (how
+    a row is removed), the others typed like the column; late tiers are numbered in order."""
+    new = copy.deepcopy(doc)
+    for section, key, _title, _rule, columns in TABLES:
+        prefix = f"{section}.{key}["
+        if not any(str(name).startswith(prefix) for name in data):
+            continue  # the form did not carry this table: keep it as it is
+        count = len(new.get(section, {}).get(key, []) or []) + BLANK_ROWS
+        rows = []
+        for i in range(1, min(count, 200) + 1):
+            raw = {col: str(data.get(f"{section}.{key}[{i}].{col}", "")) for col, _l, _k in columns}
+            if not any(v.strip() for col, v in raw.items() if dict((c, k) for c, _l, k in columns)[col] != "bool"):
+                continue
+            rows.append({col: _typed(raw[col], kind) for col, _label, kind in columns})
+        if key == "late_tiers":
+            rows = [{"tier": n, **row} for n, row in enumerate(rows, start=1)]
+        if key == "items":  # keep each point item's category where the code is unchanged
+            old = {i.get("code"): i for i in (doc.get(section, {}).get(key) or []) if isinstance(i, dict)}
+            rows = [
+                {
+                    **(
+                        {"category": old[r["code"]]["category"]}
+                        if r.get("code") in old and "category" in old[r["code"]]
+                        else {}
+                    ),
+                    **r,
+                }
+                for r in rows
+            ]
+        new.setdefault(section, {})[key] = rows
+    return new

@@ -262,14 +262,16 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
     problems: list[str] = []
     fields = policy_fields.field_rows(current.document)
+    tables = policy_fields.table_rows(current.document)
     preview = None
     if request.method == "POST" and request.POST.get("mode") == "fields":
         # The single-value form: apply the posted values to the version in force, then preview or save.
-        draft = policy_fields.apply_fields(current.document, request.POST)
+        draft = policy_fields.apply_tables(policy_fields.apply_fields(current.document, request.POST), request.POST)
         fields = policy_fields.field_rows(draft)
         effective = date_param(request.POST.get("effective_from"))
         problems = [str(p) for p in handbook.validate(draft)]
         fields = policy_fields.field_rows(draft, problems)
+        tables = policy_fields.table_rows(draft, problems)
         if not problems and request.POST.get("preview"):
             preview = policy_preview(actor=request.user, draft=draft)
         elif effective is None:
@@ -314,6 +316,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
             "current": current,
             "problems": problems,
             "fields": fields,
+            "tables": tables,
             "effective": request.POST.get("effective_from") or clock.today().isoformat(),
             "note": request.POST.get("note", ""),
             "preview": preview,
