@@ -824,4 +824,5 @@ T = {
 "Point items":"积分项目",
 "Fill the empty rows to add; clear every cell of a row to remove it.":"在空行中填写即可新增;清空一行的所有单元格即可删除该行。",
 "Advanced: the whole policy as TOML":"高级:以 TOML 编辑整个制度",
+"Money line":"款项","Needs approval":"需审批","Needs the supervisor":"需主管审批",
 }

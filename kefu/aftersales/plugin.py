@@ -196,5 +196,12 @@ def _words() -> None:
             "seized": _("Seized by security"),
             "at_fault": _("We are at fault"),
             "agent": _("Agent"),
+            "line": _("Money line"),
+            "cost": _("Cost to us"),
+            "needs_approval": _("Needs approval"),
+            "needs_supervisor": _("Needs the supervisor"),
+            "rule": _("Rule"),
+            "recovered": _("Recovered"),
+            "tracking_no": _("Tracking no."),
         },
     )
