@@ -21,7 +21,7 @@ from kefu.core.events import timeline
 from kefu.core.params import date_param, int_param
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.policies.aftersales import PLAYBOOKS
+from kefu.policies.aftersales import playbook
 from kefu.web.http import (
     EXPORT_CAP,
     local_time,
@@ -273,7 +273,7 @@ def case_step(request: HttpRequest, case_id: int) -> HttpResponse:
         return HttpResponse(str(exc.message), status=exc.status)
     htmx = getattr(request, "htmx", None)
     if htmx:
-        label = dict(PLAYBOOKS[case.case_type])[code]
+        label = dict(playbook(case.case_type))[code]
         return render(
             request,
             "aftersales/case.html#step",

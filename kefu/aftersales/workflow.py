@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core.errors import ApplicationError
 from kefu.core.policy_store import policy_in_force
-from kefu.policies.aftersales import PLAYBOOKS
+from kefu.policies.aftersales import playbook
 from kefu.workflow.registry import Workflow
 
 from .models import Category, EvidenceKind, MoneyStatus
@@ -56,7 +56,7 @@ CASES = Workflow(
     deadline_fields=("platform_deadline", "sla_due_at"),
     sla_hours=lambda case: int(policy_in_force().document["aftersales"]["sla_resolution_hours"]),
     escalate_before_hours=lambda: int(policy_in_force().document["aftersales"]["escalate_before_deadline_hours"]),
-    checklist=lambda case: PLAYBOOKS[case.case_type],
+    checklist=lambda case: playbook(case.case_type),
     guards={Category.CLOSED: _no_pending_refund},
     attachment_model="aftersales.Evidence",
     attachment_fk="case",

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .i18n import _, gettext_noop
 from .regions import province_short
 
 CENT = Decimal("0.01")
@@ -47,72 +48,78 @@ RESPONSIBILITIES = (*OURS, "courier", "buyer", "undetermined")
 
 PLAYBOOKS: dict[str, list[tuple[str, str]]] = {
     "logistics_exception": [  # R-AS-10, seed 002: the six steps
-        ("calm", "安抚买家情绪"),
-        ("record", "记录问题"),
-        ("reassure", "让买家放心,确认收货地址和电话"),
-        ("compare_address", "核对平台地址与面单地址"),
-        ("ask_courier", "联系快递查询并记录"),
-        ("report_back", "回复买家处理结果"),
+        ("calm", gettext_noop("Calm the buyer")),
+        ("record", gettext_noop("Record the problem")),
+        ("reassure", gettext_noop("Reassure the buyer; confirm the delivery address and phone")),
+        ("compare_address", gettext_noop("Compare the platform's address with the waybill's")),
+        ("ask_courier", gettext_noop("Ask the courier and record the answer")),
+        ("report_back", gettext_noop("Tell the buyer the outcome")),
     ],
     "lost_parcel": [  # R-AS-9
-        ("confirm_loss", "与快递确认丢件"),
-        ("reship_or_refund", "先为买家补发或退款"),
-        ("open_claim", "向快递发起理赔(货值+运费)"),
-        ("track_claim", "跟踪理赔直至到账或核销"),
+        ("confirm_loss", gettext_noop("Confirm the loss with the courier")),
+        ("reship_or_refund", gettext_noop("Reship or refund the buyer first")),
+        ("open_claim", gettext_noop("Claim from the courier (goods value + freight)")),
+        ("track_claim", gettext_noop("Follow the claim until paid or written off")),
     ],
     "missing_item": [  # R-AS-8
-        ("check_warehouse", "与仓库核实"),
-        ("check_remark", "核对订单备注(R-COM-1)"),
-        ("decide_responsibility", "判定责任(客服/仓库)"),
-        ("reship_missing", "补发缺少的部分"),
+        ("check_warehouse", gettext_noop("Check with the warehouse")),
+        ("check_remark", gettext_noop("Check the order remark (R-COM-1)")),
+        ("decide_responsibility", gettext_noop("Decide responsibility (agent / warehouse)")),
+        ("reship_missing", gettext_noop("Reship the missing part")),
     ],
     "wrong_item": [  # R-AS-3
-        ("compare_order", "核对发出商品与订单是否一致"),
-        ("verify_photo", "买家照片"),
-        ("verify_waybill", "面单"),
-        ("verify_weight", "包裹重量"),
-        ("compare_value", "比较错发商品价值与退回运费"),
-        ("offer_discount", "建议买家折价留下"),
-        ("record_weekly", "登记,计入售后周报"),
+        ("compare_order", gettext_noop("Check whether what was shipped matches the order")),
+        ("verify_photo", gettext_noop("Buyer's photo")),
+        ("verify_waybill", gettext_noop("Waybill")),
+        ("verify_weight", gettext_noop("Parcel weight")),
+        ("compare_value", gettext_noop("Compare the wrong item's value with the return freight")),
+        ("offer_discount", gettext_noop("Suggest the buyer keeps it at a discount")),
+        ("record_weekly", gettext_noop("Record it for the weekly after-sales report")),
     ],
     "defect": [  # R-AS-4
-        ("apologise", "致歉"),
-        ("offer_coupon", "提供下次购物优惠券或小额补偿"),
-        ("ask_freight", "如坚持退换,先询问买家是否承担运费"),
+        ("apologise", gettext_noop("Apologise")),
+        ("offer_coupon", gettext_noop("Offer a coupon for the next purchase or a small compensation")),
+        (
+            "ask_freight",
+            gettext_noop("If the buyer insists on a return or exchange, first ask whether they pay the freight"),
+        ),
     ],
     "quality": [  # R-AS-5
-        ("usage", "询问并记录使用情况,排除使用不当"),
-        ("confirm_quality", "确认质量问题"),
-        ("quality_mark", "商品记入质量反馈"),
+        ("usage", gettext_noop("Ask about and record how it was used; rule out misuse")),
+        ("confirm_quality", gettext_noop("Confirm the quality problem")),
+        ("quality_mark", gettext_noop("Record the product in quality feedback")),
     ],
     "agent_error": [  # R-AS-6
-        ("negotiate", "协商补偿"),
-        ("apologise", "致歉"),
-        ("record_agent", "记录客服责任"),
+        ("negotiate", gettext_noop("Negotiate compensation")),
+        ("apologise", gettext_noop("Apologise")),
+        ("record_agent", gettext_noop("Record the agent's responsibility")),
     ],
     "return": [
-        ("retain", "先建议换货或补差价(R-AS-7)"),
-        ("check_window", "核对退货期限(R-AS-14)"),
-        ("receive_return", "收到退货并验货"),
+        ("retain", gettext_noop("First offer an exchange or a price-difference refund (R-AS-7)")),
+        ("check_window", gettext_noop("Check the return window (R-AS-14)")),
+        ("receive_return", gettext_noop("Receive and inspect the return")),
     ],
     "exchange": [
-        ("check_window", "核对换货期限(R-AS-14)"),
-        ("receive_return", "收到退货并验货"),
-        ("reship", "发出换货"),
+        ("check_window", gettext_noop("Check the exchange window (R-AS-14)")),
+        ("receive_return", gettext_noop("Receive and inspect the return")),
+        ("reship", gettext_noop("Ship the exchange")),
     ],
-    "refund_only": [("check_status", "核对订单与物流状态"), ("refund", "退款")],
+    "refund_only": [
+        ("check_status", gettext_noop("Check the order and delivery status")),
+        ("refund", gettext_noop("Refund")),
+    ],
     "dispute": [  # R-AS-12
-        ("predict", "预判平台判定结果"),
-        ("settle_privately", "我方有责则私下协商"),
-        ("vouchers", "准备进货凭证/品牌授权"),
-        ("reason", "撰写申诉理由"),
-        ("chat_excerpts", "截取有利的聊天记录"),
-        ("submit_appeal", "在平台时限内提交申诉"),
+        ("predict", gettext_noop("Predict the platform's ruling")),
+        ("settle_privately", gettext_noop("If we are at fault, settle privately")),
+        ("vouchers", gettext_noop("Prepare purchase vouchers / brand authorisation")),
+        ("reason", gettext_noop("Write the appeal reason")),
+        ("chat_excerpts", gettext_noop("Capture the chat excerpts in our favour")),
+        ("submit_appeal", gettext_noop("Submit the appeal within the platform's deadline")),
     ],
     "negative_review": [  # R-AS-13
-        ("read", "查看差评内容"),
-        ("explain", "发布解释回复"),
-        ("product_feedback", "如属商品问题,登记商品反馈"),
+        ("read", gettext_noop("Read the review")),
+        ("explain", gettext_noop("Post an explanation reply")),
+        ("product_feedback", gettext_noop("If it is a product problem, record product feedback")),
     ],
 }
 
@@ -235,6 +242,11 @@ def partial_refund_cap(policy: dict[str, Any], province: str) -> Decimal:
     return _money(2 * freight_for(policy, province))
 
 
+def playbook(case_type: str) -> list[tuple[str, str]]:
+    """The case type's checklist, each step in the reader's language."""
+    return [(code, _(label)) for code, label in PLAYBOOKS[case_type]]
+
+
 def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     if facts.case_type not in CASE_TYPES:
         raise ValueError(f"unknown case type {facts.case_type!r}")
@@ -253,7 +265,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         return_freight_payer=None,
         window=window(policy, facts),
         partial_refund_cap=cap,
-        checklist=list(PLAYBOOKS[facts.case_type]),
+        checklist=playbook(facts.case_type),
         responsibility=facts.responsibility,
     )
     p = decision.proposals
@@ -263,30 +275,64 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     if t == "wrong_item":
         if facts.shipped_matches_order:
             decision.responsibility = "buyer"
-            note.append("发出商品与订单一致:买家拍错,向买家解释 (R-AS-3)")
-            p.append(Proposal("explain", "向买家解释:按订单发货,属买家拍错", ZERO, False, "R-AS-3"))
-            p.append(Proposal("return_buyer_freight", "买家承担运费退换", ZERO, False, "R-AS-2"))
+            note.append(_("What was shipped matches the order: the buyer ordered the wrong item; explain (R-AS-3)"))
+            p.append(
+                Proposal(
+                    "explain",
+                    _("Explain to the buyer: shipped as ordered, the buyer ordered the wrong item"),
+                    ZERO,
+                    False,
+                    "R-AS-3",
+                )
+            )
+            p.append(
+                Proposal(
+                    "return_buyer_freight", _("Return or exchange, freight paid by the buyer"), ZERO, False, "R-AS-2"
+                )
+            )
         else:
             if decision.responsibility == "undetermined":
                 decision.responsibility = "ours_warehouse"
             value = facts.wrong_item_value if facts.wrong_item_value is not None else facts.line_value
             discount = _money(min(cap, value * percent))
-            p.append(Proposal("keep_discount", "建议买家折价留下错发商品", discount, False, "R-AS-3"))
+            p.append(
+                Proposal(
+                    "keep_discount",
+                    _("Suggest the buyer keeps the wrong item at a discount"),
+                    discount,
+                    False,
+                    "R-AS-3",
+                )
+            )
             if value > freight:
-                note.append(f"错发商品价值 {value} > 退回运费 {freight}:买家不接受则我方承担运费退换 (R-AS-3)")
+                note.append(
+                    _(
+                        "Wrong item worth %(value)s > return freight %(freight)s: "
+                        "if the buyer declines, we pay the freight of the return or exchange (R-AS-3)"
+                    )
+                    % {"value": value, "freight": freight}
+                )
                 p.append(
                     Proposal(
-                        "return_exchange_our_cost", "买家不接受:退换货,运费由我方承担", exchange_cost, False, "R-AS-3"
+                        "return_exchange_our_cost",
+                        _("Buyer declines: return or exchange, freight paid by us"),
+                        exchange_cost,
+                        False,
+                        "R-AS-3",
                     )
                 )
             else:
                 note.append(
-                    f"错发商品价值 {value} ≤ 退回运费 {freight}:买家不接受则经主管批准补发或直接退款,不退回 (R-AS-3)"
+                    _(
+                        "Wrong item worth %(value)s ≤ return freight %(freight)s: if the buyer declines, "
+                        "reship or refund with the supervisor's approval, no return (R-AS-3)"
+                    )
+                    % {"value": value, "freight": freight}
                 )
                 p.append(
                     Proposal(
                         "reship_no_return",
-                        "经主管批准:补发正确商品,错发商品不退回",
+                        _("With the supervisor's approval: reship the right item, the wrong one is not returned"),
                         _money(freight + goods),
                         True,
                         "R-AS-3",
@@ -295,63 +341,92 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
                 p.append(
                     Proposal(
                         "refund_no_return",
-                        "经主管批准:直接退款,错发商品不退回",
+                        _("With the supervisor's approval: refund, the wrong item is not returned"),
                         _money(facts.line_value),
                         True,
                         "R-AS-3",
                     )
                 )
     elif t == "defect":
-        p.append(Proposal("coupon", "致歉并赠送下次购物优惠券", coupon, False, "R-AS-4"))
+        p.append(Proposal("coupon", _("Apologise and give a coupon for the next purchase"), coupon, False, "R-AS-4"))
         p.append(
-            Proposal("small_refund", "小额补偿(部分退款)", _money(min(cap, facts.line_value * small)), False, "R-AS-4")
+            Proposal(
+                "small_refund",
+                _("Small compensation (partial refund)"),
+                _money(min(cap, facts.line_value * small)),
+                False,
+                "R-AS-4",
+            )
         )
         if facts.buyer_pays_freight and facts.responsibility not in OURS:
             # R-AS-4 asks first whether the buyer pays; once the fault is ours R-AS-2 decides: we pay.
-            p.append(Proposal("return_buyer_freight", "买家坚持退换:买家承担运费", ZERO, False, "R-AS-4"))
+            p.append(
+                Proposal(
+                    "return_buyer_freight",
+                    _("Buyer insists on a return or exchange: the buyer pays the freight"),
+                    ZERO,
+                    False,
+                    "R-AS-4",
+                )
+            )
         else:
             p.append(
                 Proposal(
                     "return_free_shipping",
-                    "买家坚持退换:包邮退换",
+                    _("Buyer insists on a return or exchange: freight paid by us"),
                     exchange_cost,
                     False,
                     "R-AS-4",
-                    "先询问买家是否承担运费",
+                    _("First ask whether the buyer pays the freight"),
                 )
             )
     elif t == "quality":
         if facts.misuse:
             decision.responsibility = "buyer"
-            note.append("使用不当,不属质量问题 (R-AS-5)")
-            p.append(Proposal("explain_misuse", "说明使用不当,不属质量问题", ZERO, False, "R-AS-5"))
+            note.append(_("Misuse, not a quality problem (R-AS-5)"))
+            p.append(
+                Proposal("explain_misuse", _("Explain it was misuse, not a quality problem"), ZERO, False, "R-AS-5")
+            )
         else:
             if decision.responsibility == "undetermined" and facts.misuse is False:
                 decision.responsibility = "ours_product"
             p.append(
                 Proposal(
                     "return_exchange_our_cost",
-                    "质量问题:退换货,运费由我方承担",
+                    _("Quality problem: return or exchange, freight paid by us"),
                     exchange_cost,
                     False,
                     "R-AS-5",
-                    "商品记入质量反馈",
+                    _("Record the product in quality feedback"),
                 )
             )
     elif t == "agent_error":
         decision.responsibility = "ours_agent"
-        p.append(Proposal("compensation", "协商补偿", _money(min(cap, facts.line_value * small)), False, "R-AS-6"))
-        p.append(Proposal("return_exchange_our_cost", "买家不接受:免费退换并致歉", exchange_cost, False, "R-AS-6"))
+        p.append(
+            Proposal(
+                "compensation", _("Negotiate compensation"), _money(min(cap, facts.line_value * small)), False, "R-AS-6"
+            )
+        )
+        p.append(
+            Proposal(
+                "return_exchange_our_cost",
+                _("Buyer declines: free return or exchange, with an apology"),
+                exchange_cost,
+                False,
+                "R-AS-6",
+            )
+        )
     elif t in {"return", "exchange"}:
-        p.append(Proposal("offer_exchange", "挽留:建议换货", exchange_cost, False, "R-AS-7"))
+        p.append(Proposal("offer_exchange", _("Retention: suggest an exchange"), exchange_cost, False, "R-AS-7"))
         p.append(
             Proposal(
                 "price_difference",
-                "挽留:补差价(部分退款)",
+                _("Retention: price-difference refund (partial refund)"),
                 cap,
                 False,
                 "R-AS-7",
-                f"部分退款上限 {cap}(退回+补发运费),超出需主管批准",
+                _("Partial refund cap %(cap)s (return + reship freight); above it the supervisor approves")
+                % {"cap": cap},
             )
         )
         payer = freight_payer(facts.responsibility)
@@ -359,75 +434,128 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         p.append(
             Proposal(
                 "accept_return" if t == "return" else "accept_exchange",
-                "同意退货" if t == "return" else "同意换货",
+                _("Accept the return") if t == "return" else _("Accept the exchange"),
                 cost,
                 False,
                 "R-AS-2",
-                "运费:" + {"us": "我方承担", "buyer": "买家承担", None: "待定责任"}[payer],
+                _("Freight: ")
+                + {"us": _("we pay"), "buyer": _("the buyer pays"), None: _("responsibility undetermined")}[payer],
             )
         )
     elif t == "missing_item":
         if facts.warehouse_error:
             decision.responsibility = "ours_warehouse"
             p.append(
-                Proposal("reship_missing", "仓库漏发:立即补发缺少的部分", _money(freight + goods), False, "R-AS-8")
+                Proposal(
+                    "reship_missing",
+                    _("Warehouse missed it: reship the missing part at once"),
+                    _money(freight + goods),
+                    False,
+                    "R-AS-8",
+                )
             )
         elif facts.remark_ok is False:
             decision.responsibility = "ours_agent"
             p.append(
                 Proposal(
                     "reship_missing_agent",
-                    "备注缺失/错误:补发,运费记入接单客服",
+                    _("Remark missing or wrong: reship, freight charged to the agent who took the order"),
                     _money(freight + goods),
                     False,
                     "R-AS-8",
-                    f"客服承担补发运费 {freight}",
+                    _("The agent bears the reship freight %(freight)s") % {"freight": freight},
                 )
             )
         else:
-            p.append(Proposal("check_warehouse", "先与仓库核实", ZERO, False, "R-AS-8"))
+            p.append(Proposal("check_warehouse", _("First check with the warehouse"), ZERO, False, "R-AS-8"))
     elif t == "lost_parcel":
         decision.responsibility = "courier" if decision.responsibility == "undetermined" else decision.responsibility
-        p.append(Proposal("reship", "先为买家补发", _money(freight + goods), False, "R-AS-9", "随后向快递理赔"))
-        p.append(Proposal("refund", "先为买家退款", _money(facts.line_value), False, "R-AS-9", "随后向快递理赔"))
-        note.append(f"理赔金额:货值 {facts.line_value} + 运费 {freight} (R-AS-9)")
+        p.append(
+            Proposal(
+                "reship",
+                _("Reship to the buyer first"),
+                _money(freight + goods),
+                False,
+                "R-AS-9",
+                _("then claim from the courier"),
+            )
+        )
+        p.append(
+            Proposal(
+                "refund",
+                _("Refund the buyer first"),
+                _money(facts.line_value),
+                False,
+                "R-AS-9",
+                _("then claim from the courier"),
+            )
+        )
+        note.append(
+            _("Claim: goods %(value)s + freight %(freight)s (R-AS-9)") % {"value": facts.line_value, "freight": freight}
+        )
     elif t == "logistics_exception":
         if facts.seized:
-            note.append("被安检扣留:先与快递确定责任,再为买家退款或补发 (R-AS-10)")
-            p.append(
-                Proposal("settle_courier_then_refund", "与快递定责后退款", _money(facts.line_value), False, "R-AS-10")
+            note.append(
+                _("Seized by security: settle responsibility with the courier, then refund or reship (R-AS-10)")
             )
             p.append(
-                Proposal("settle_courier_then_reship", "与快递定责后补发", _money(freight + goods), False, "R-AS-10")
+                Proposal(
+                    "settle_courier_then_refund",
+                    _("Refund once responsibility is settled with the courier"),
+                    _money(facts.line_value),
+                    False,
+                    "R-AS-10",
+                )
+            )
+            p.append(
+                Proposal(
+                    "settle_courier_then_reship",
+                    _("Reship once responsibility is settled with the courier"),
+                    _money(freight + goods),
+                    False,
+                    "R-AS-10",
+                )
             )
         else:
             p.append(
                 Proposal(
                     "follow_playbook",
-                    "按六步处理:安抚、记录、确认地址电话、核对地址、问快递、回复",
+                    _("Six steps: calm, record, confirm address and phone, compare addresses, ask the courier, reply"),
                     ZERO,
                     False,
                     "R-AS-10",
                 )
             )
     elif t == "refund_only":
-        p.append(Proposal("refund", "仅退款", _money(facts.line_value), False, "R-AS-2"))
+        p.append(Proposal("refund", _("Refund only"), _money(facts.line_value), False, "R-AS-2"))
     elif t == "dispute":
         if facts.at_fault:
             p.append(
                 Proposal(
-                    "settle_privately", "我方有责:私下协商解决", _money(min(cap, facts.line_value)), False, "R-AS-12"
+                    "settle_privately",
+                    _("We are at fault: settle privately"),
+                    _money(min(cap, facts.line_value)),
+                    False,
+                    "R-AS-12",
                 )
             )
         else:
-            p.append(Proposal("appeal", "整理申诉材料:凭证、授权、理由、聊天记录", ZERO, False, "R-AS-12"))
+            p.append(
+                Proposal(
+                    "appeal",
+                    _("Prepare the appeal: vouchers, authorisation, reason, chat excerpts"),
+                    ZERO,
+                    False,
+                    "R-AS-12",
+                )
+            )
     elif t == "negative_review":
-        p.append(Proposal("explain_reply", "发布解释回复", ZERO, False, "R-AS-13"))
-        p.append(Proposal("product_feedback", "登记商品反馈", ZERO, False, "R-AS-13"))
+        p.append(Proposal("explain_reply", _("Post an explanation reply"), ZERO, False, "R-AS-13"))
+        p.append(Proposal("product_feedback", _("Record product feedback"), ZERO, False, "R-AS-13"))
 
     decision.return_freight_payer = freight_payer(decision.responsibility)
     if decision.window is not None and decision.window["within"] is False:
-        note.append(f"已超过{decision.window['limit_days']}天期限 (R-AS-14)")
+        note.append(_("Past the %(days)s-day window (R-AS-14)") % {"days": decision.window["limit_days"]})
     # R-AS-7 generalised: anything above the cap needs the supervisor.
     decision.proposals = [
         prop
@@ -438,7 +566,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
             prop.cost,
             True,
             prop.rule,
-            (prop.note + ";" if prop.note else "") + "超出上限需主管批准",
+            (prop.note + ";" if prop.note else "") + _("above the cap the supervisor approves"),
         )
         for prop in p
     ]
@@ -464,12 +592,21 @@ def late_shipment(
     responsible = None
     if late:
         responsible = "ours_warehouse" if chased else "ours_agent"
-    basis = f"承诺 {promised_at:%m-%d %H:%M} 前发货," + (
-        f"{'实际' if shipped_at else '至今未'}发货{'' if not shipped_at else f' {shipped_at:%m-%d %H:%M}'}"
-    )
+    promise = f"{promised_at:%m-%d %H:%M}"
+    if shipped_at:
+        basis = _("Promised to ship by %(promise)s, shipped %(shipped)s") % {
+            "promise": promise,
+            "shipped": f"{shipped_at:%m-%d %H:%M}",
+        }
+    else:
+        basis = _("Promised to ship by %(promise)s, not shipped yet") % {"promise": promise}
     if late:
-        basis += f",超时 {minutes // 60} 小时 {minutes % 60} 分钟;" + (
-            f"客服已于 {chased[0]:%m-%d %H:%M} 追问仓库,责任在仓库" if chased else "无及时追问记录,责任在接单客服"
+        basis += _("; %(hours)s h %(minutes)s min late; ") % {"hours": minutes // 60, "minutes": minutes % 60}
+        basis += (
+            _("the agent chased the warehouse at %(at)s: the warehouse is responsible")
+            % {"at": f"{chased[0]:%m-%d %H:%M}"}
+            if chased
+            else _("no timely chase recorded: the agent who took the order is responsible")
         )
     return {
         "late": late,

@@ -20,3 +20,8 @@ def install(translate: Callable[[str], str]) -> None:
 
 def _(message: str) -> str:
     return _translate(message)
+
+
+def gettext_noop(message: str) -> str:
+    """Mark a message in a table built at import time; it is translated where it is shown."""
+    return message
