@@ -50,7 +50,7 @@ def test_filters_and_detail(world: World) -> None:
 def test_one_error_shape(world: World) -> None:
     client = _client("lead_a")
     assert client.get(f"/api/v1/orders/{world.order_b.pk}").json() == {
-        "error": {"code": "not_found", "message": "Not found", "details": None}
+        "error": {"code": "not_found", "message": "未找到", "details": None}
     }
     bad = client.get("/api/v1/orders?cursor=%%%")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_cursor"

@@ -75,7 +75,7 @@ def test_personal_token_authenticates_the_api_and_can_be_revoked(world: World) -
     denied = client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert denied.status_code == 401
     assert denied.json() == {
-        "error": {"code": "unauthenticated", "message": "Authentication required", "details": None}
+        "error": {"code": "unauthenticated", "message": "请登录或提供 API 令牌。", "details": None}
     }
 
 

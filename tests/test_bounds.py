@@ -167,3 +167,55 @@ def test_pages_for_404_and_403_sit_in_the_layout(world: World) -> None:
     assert 'data-testid="error"' in text and "<nav" in text
     forbidden = agent.get("/policy/new/")
     assert forbidden.status_code == 403 and 'data-testid="error"' in forbidden.content.decode()
+
+
+def test_second_review_findings_are_400s_not_500s(world: World) -> None:
+    """A huge exponent is refused without computing it; a [null, 1] cursor and offsets beyond ±14:00
+    are 400s; lines that are not a list are one bad record; the policy refuses inf, deep nesting
+    and absurd amounts; anonymous error pages and a CSRF failure are pages of the app."""
+    import time
+
+    client = _login()
+    started = time.monotonic()
+    push = {
+        "shop": world.shop_a.pk,
+        "orders": [
+            {"order_no": "X1", "ordered_at": "2026-11-18T10:00:00+08:00", "item_count": "1e999999999"},
+            {"order_no": "X2", "ordered_at": "2026-11-18T10:00:00+23:59"},
+            {"order_no": "X3", "ordered_at": "2026-11-18T10:00:00+08:00", "lines": 5},
+            {"order_no": "X4", "ordered_at": "2026-11-18T10:00:00+08:00"},
+        ],
+    }
+    answer = client.post("/api/v1/orders/push", push, content_type="application/json")
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 200
+    assert answer.json()["created"] == 1 and sorted(f["row"] for f in answer.json()["failed"]) == [1, 2, 3]
+    for cursor in (_cursor([None, 1]), _cursor(["2000-01-01T00:00:00+23:59", 1])):
+        assert client.get(f"/api/v1/orders?cursor={cursor}").status_code == 400
+        assert client.get(f"/orders/?cursor={cursor}").status_code == 400
+    agent = Staff.objects.get(user=world.agent_a)
+    punch = {"employee_no": agent.employee_no, "at": "2026-11-18T08:00:00+23:59", "kind": "on"}
+    assert client.post("/api/v1/punches", punch, content_type="application/json").status_code == 400
+    from kefu.core.policy_store import policy_in_force
+    from kefu.policies import handbook
+
+    text = handbook.dump_toml(policy_in_force().document)
+    for bad in (
+        text + "\nnote_x = inf\n",
+        "a=" + "[" * 5000 + "]" * 5000,
+        text.replace('coupon_amount = "10.00"', 'coupon_amount = "1e999999"'),
+    ):
+        page = client.post("/policy/new/", {"effective_from": "2026-12-01", "note": "", "text": bad})
+        assert page.status_code == 400, bad[:40]
+    fields = client.post(
+        "/policy/new/", {"mode": "fields", "effective_from": "2026-12-01", "aftersales.coupon_amount": "1e999999"}
+    )
+    assert fields.status_code == 400
+    anonymous = Client()
+    missing = anonymous.get("/nope/")
+    assert missing.status_code == 404 and 'data-testid="error"' in missing.content.decode()
+    strict = Client(enforce_csrf_checks=True)
+    refused = strict.post("/login/", {"username": "boss", "password": "x"})
+    assert refused.status_code == 403 and 'data-testid="error"' in refused.content.decode()
+    wrong = client.get("/aftersales/refunds/approve/")
+    assert wrong.status_code == 405 and 'data-testid="error"' in wrong.content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -34,28 +35,32 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "Not found")
+    return _error(request, 404, "not_found", _("Not found"))
 
 
 @api.exception_handler(ValidationError)
 def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     # A malformed parameter, cursor, date, amount or body is a 400 in the one error shape.
-    return _error(request, 400, "validation_error", "The request is not valid", exc.errors)
+    return _error(request, 400, "validation_error", _("The request is not valid."), exc.errors)
 
 
 @api.exception_handler(OverflowError)
 def _overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
     """An integer or date parameter beyond what the database holds (SQLite raises at query time)."""
-    return _error(request, 400, "validation_error", "A parameter is out of range")
+    return _error(request, 400, "validation_error", _("A parameter is out of range."))
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "unauthenticated", "Authentication required")
+    return _error(request, 401, "unauthenticated", _("Sign in or send an API token."))
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 403:  # ninja's CSRF refusal for session-authenticated calls
+        return _error(request, 403, "permission_denied", _("The CSRF check failed: send the X-CSRFToken header."))
+    if exc.status_code == 405:
+        return _error(request, 405, "method_not_allowed", _("This address does not accept this kind of request."))
     return _error(request, exc.status_code, "http_error", str(exc))
 
 

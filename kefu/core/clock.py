@@ -40,6 +40,9 @@ def make_aware(value: dt.datetime) -> dt.datetime:
     stores but cannot return, and year 9999 overflows day arithmetic."""
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"time out of range ({EARLIEST_YEAR}–{LATEST_YEAR}): {value.isoformat()}")
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > dt.timedelta(hours=14):  # PostgreSQL refuses beyond ±15:59
+        raise ValueError(f"impossible UTC offset: {value.isoformat()}")
     if value.tzinfo is not None:
         return value
     return value.replace(tzinfo=local_tz())

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .errors import ApplicationError
-from .params import in_range
+from .params import in_range, offset_ok
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -82,11 +82,13 @@ def keyset_page(
         raw_value, last_id = _decode(cursor)
         try:
             value: Any = raw_value
-            if isinstance(field, models.DateTimeField) and raw_value is not None:
+            if raw_value is None:
+                raise ValueError("the keys we page by are never empty")
+            if isinstance(field, models.DateTimeField):
                 value = dt.datetime.fromisoformat(raw_value)
-                if value.tzinfo is None:
-                    raise ValueError("a cursor time carries its offset")
-            elif isinstance(field, models.DateField) and raw_value is not None:
+                if value.tzinfo is None or not offset_ok(value):
+                    raise ValueError("a cursor time carries a real offset")
+            elif isinstance(field, models.DateField):
                 value = dt.date.fromisoformat(raw_value)
             if isinstance(value, dt.date) and not in_range(value):  # year 1 or 9999: a forged cursor
                 raise ValueError("out of range")

@@ -44,6 +44,15 @@ def in_range(value: Any) -> bool:
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use; PostgreSQL refuses beyond 15:59
+
+
+def offset_ok(value: Any) -> bool:
+    """Whether an aware time's UTC offset is one a place on earth uses (naive times pass)."""
+    offset = value.utcoffset() if isinstance(value, dt.datetime) else None
+    return offset is None or abs(offset) <= MAX_UTC_OFFSET
+
+
 # --- form fields -------------------------------------------------------------------------------
 
 _OUT_OF_RANGE = _("Enter a date between %(earliest)s and %(latest)s.")
@@ -77,7 +86,7 @@ class MomentField(forms.DateTimeField):
 
     def validate(self, value: Any) -> None:
         super().validate(value)
-        if value is not None and not in_range(value):
+        if value is not None and (not in_range(value) or not offset_ok(value)):
             raise forms.ValidationError(
                 _OUT_OF_RANGE, code="out_of_range", params={"earliest": EARLIEST, "latest": LATEST}
             )
@@ -89,6 +98,8 @@ class MomentField(forms.DateTimeField):
 def _bounded(value: Any) -> Any:
     if not in_range(value):
         raise ValueError(f"must lie between {EARLIEST} and {LATEST}")
+    if not offset_ok(value):
+        raise ValueError("the UTC offset is not one in use (at most ±14:00)")
     return value
 
 

@@ -285,6 +285,7 @@ def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: De
     return value.quantize(Decimal("0.01"))
 
 
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use (Kiribati); PostgreSQL refuses > 15:59
 _DT_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d%H%M%S")
 
 
@@ -307,6 +308,9 @@ def parse_datetime(text: str, *, what: str) -> dt.datetime | None:
         raise ValueError(_("%(what)s is not a date and time: %(value)s") % {"what": what, "value": text[:40]})
     if not 2000 <= value.year <= 2100:  # year 1 or 9999: a bad cell, never a stored time
         raise ValueError(_("%(what)s lies outside 2000–2100: %(value)s") % {"what": what, "value": text[:40]})
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:  # "+23:59": no place on earth
+        raise ValueError(_("%(what)s has an impossible UTC offset: %(value)s") % {"what": what, "value": text[:40]})
     return value
 
 
@@ -320,7 +324,8 @@ def parse_int(text: str, *, what: str, default: int = 0) -> int:
         return default
     try:
         value = Decimal(text)
-        if not value.is_finite() or value != value.to_integral_value():
+        # int() of 1e999999999 takes minutes: anything beyond 12 digits is out of range unread
+        if not value.is_finite() or value.adjusted() > 12 or value != value.to_integral_value():
             raise ValueError(text)
         number = int(value)
     except (InvalidOperation, ValueError):

@@ -298,7 +298,10 @@ def parse_order_json(items: list[Any]) -> ParsedOrders:
             if values.get("ordered_at") is None:
                 raise ValueError(_("ordered_at is required."))
             lines = []
-            for index, line in enumerate(item.get("lines") or [], start=1):
+            raw_lines = item.get("lines") or []
+            if not isinstance(raw_lines, list):
+                raise ValueError(_("lines must be a list of objects."))
+            for index, line in enumerate(raw_lines, start=1):
                 if not isinstance(line, dict) or set(line) - JSON_LINE_FIELDS:
                     raise ValueError(_("Line %(n)s has unknown fields.") % {"n": index})
                 key = str(line.get("line_key") or index)

@@ -26,12 +26,36 @@ def load_preset(name: str = PRESET_NAME) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+MAX_DEPTH = 8  # a policy nests tables three deep; anything deeper is not a policy
+
+
 def parse_toml(text: str) -> dict[str, Any]:
-    """Parse a TOML policy text; raise ValueError with the parser's message."""
+    """Parse a TOML policy text; raise ValueError with the parser's message. Infinity, NaN and
+    absurd nesting are refused here (JSON cannot store the first two; the last exhausts the stack)."""
+    depth = max((len(line) - len(line.lstrip("[")) for line in text.splitlines()), default=0)
+    if depth > MAX_DEPTH or text.count("[") - text.count("]") > MAX_DEPTH or text.count("{") > 10_000:
+        raise ValueError("TOML: " + _("the document nests too deep"))
     try:
-        return tomllib.loads(text)
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError("TOML: " + _("the document nests too deep")) from exc
+    _refuse_non_finite(doc, "")
+    return doc
+
+
+def _refuse_non_finite(value: Any, path: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"{path or 'TOML'}: " + _("the document nests too deep"))
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise ValueError(f"{path}: " + _("must be a finite number"))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_non_finite(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            _refuse_non_finite(item, f"{path}[{i}]", depth + 1)
 
 
 def _get(doc: dict[str, Any], path: str) -> Any:
@@ -73,14 +97,17 @@ def _pos_int(v: Any) -> bool:
     return _nonneg_int(v) and v > 0
 
 
+MONEY_LIMIT = Decimal("9999999999.99")  # what the money columns hold
+
+
 def _money(v: Any) -> bool:
     d = _decimal(v) if isinstance(v, str) else None
-    return d is not None and d >= 0 and d == d.quantize(Decimal("0.01"))
+    return d is not None and 0 <= d <= MONEY_LIMIT and d == d.quantize(Decimal("0.01"))
 
 
 def _nonneg_decimal(v: Any) -> bool:
     d = _decimal(v) if isinstance(v, str | int) else None
-    return d is not None and d >= 0
+    return d is not None and 0 <= d <= MONEY_LIMIT
 
 
 def _time(v: Any) -> bool:
@@ -92,6 +119,10 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     p: list[Problem] = []
     if not isinstance(doc, dict):
         return ["document: not a table"]
+    try:
+        _refuse_non_finite(doc, "")
+    except ValueError as exc:
+        return [str(exc)]
     for path in (
         "attendance.free_makeups_per_month",
         "attendance.offduty_makeup_packets",

@@ -55,6 +55,14 @@ def page_not_found(request: HttpRequest, exception: Any = None) -> HttpResponse:
     return error_page(request, 404)
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form sent without (or with a stale) CSRF token: the 403 page in the layout, or JSON."""
+    message = _("This form expired or was not sent from Kefu. Reload the page and send it again.")
+    if is_api(request):
+        return api_error(403, message, code="permission_denied")
+    return error_page(request, 403, message)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """No context processors that could fail again: a plain render of the layout-less error page."""
     title, message = _messages()[500]

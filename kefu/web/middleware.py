@@ -69,7 +69,10 @@ class PageErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not request.path.startswith("/api/") and not response.content:
+            return error_page(request, 405)  # a wrong method on a page: a page, not an empty body
+        return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
         if isinstance(exc, DjangoPermissionDenied):
@@ -97,7 +100,8 @@ class ApiErrorShapeMiddleware:
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            shaped = api_error(response.status_code, str(response.reason_phrase))
+            title = {404: _("Not found"), 405: _("This address does not accept this kind of request.")}
+            shaped = api_error(response.status_code, str(title.get(response.status_code, response.reason_phrase)))
             if response.has_header("Allow"):
                 shaped["Allow"] = response["Allow"]
             return shaped
