@@ -925,4 +925,11 @@ T = {
 "the document nests too deep":"文档嵌套过深",
 "must be a finite number":"必须是有限的数字",
 "This form expired or was not sent from Kefu. Reload the page and send it again.":"表单已过期或不是从本系统提交的,请刷新页面后重新提交。",
+"Request at least %(days)s days ahead (%(rule)s); in an emergency tick “emergency” and explain.":"需至少提前 %(days)s 天申请(%(rule)s);紧急情况请勾选“紧急”并说明。",
+"%(name)s is not in your team.":"%(name)s 不在你的管理范围。",
+"Above the cap: the supervisor approves before any money moves.":"超出上限:主管批准后才会打款。",
+"Display order":"显示顺序",
+"Follow-up":"需跟进",
+"Choose a resolution before the case is resolved.":"请先选择处理方案,再将工单标为已解决。",
+"no order on this case: check the amount against the platform":"该工单没有关联订单:请对照平台核实金额",
 }

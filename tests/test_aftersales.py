@@ -143,11 +143,18 @@ def test_transitions_are_guarded_and_reopen_is_recorded(world: World) -> None:
         services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))  # open → closed
     services.case_transition(actor=world.agent_a, case=case, status=_status("待买家回复"))
     services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("5"))
+    with pytest.raises(ApplicationError) as unresolved:  # resolved means a resolution was chosen
+        services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
+    assert unresolved.value.code == "transition_guard"
+    services.resolution_choose(actor=world.agent_a, case=case, code="keep_discount")
+    case.refresh_from_db()
+    assert case.category == "waiting_buyer"  # refunds await approval: the case does not move on yet
     services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
     with pytest.raises(ApplicationError) as exc:
         services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
     assert exc.value.code == "case_pending_refund"
-    services.refund_approve(actor=world.supervisor, line=case.money.get())
+    for line in case.money.all():
+        services.refund_approve(actor=world.supervisor, line=line)
     services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
     assert case.closed_at is not None
     services.case_transition(actor=world.agent_a, case=case, status=_status("新建"))

@@ -449,7 +449,7 @@ def test_a_team_lead_imports_only_their_team_and_leave_waits_for_approval(world:
     a, b = _people(world)
     summary = services.attendance_import(actor=world.lead_a, data=_workbook(), file_name="每日统计.xlsx")
     reasons = {f["row"]: f["reason"] for f in summary.as_dict()["failed"]}
-    assert any("郭强" in r and "not in your team" in r for r in reasons.values())
+    assert any("郭强" in r and "不在你的管理范围" in r for r in reasons.values())
     assert RosterEntry.objects.filter(staff=b).count() == 0 and RosterEntry.objects.filter(staff=a).exists()
     leave = LeaveRequest.objects.get(staff=a, source="dingtalk")
     assert leave.status == "submitted" and leave.decided_by is None

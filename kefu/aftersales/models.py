@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.commerce.models import Customer, Order, Product
 from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
@@ -40,7 +41,7 @@ class Category(models.TextChoices):
     WAITING_COURIER = "waiting_courier", _("Waiting on courier")
     WAITING_PLATFORM = "waiting_platform", _("Waiting on platform")
     RESOLVED = "resolved", _("Resolved")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("case category", "Closed")
 
 
 class Responsibility(models.TextChoices):
@@ -218,7 +219,7 @@ class AgentCharge(LedgerModel):
 class ClaimStatus(models.TextChoices):
     FILED = "filed", _("Filed")
     ANSWERED = "answered", _("Answered")
-    PAID = "paid", _("Paid")
+    PAID = "paid", pgettext_lazy("courier claim", "Paid")
     REJECTED = "rejected", _("Rejected")
     WRITTEN_OFF = "written_off", _("Written off")
 

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.selectors import access_order_by_id, find_order_by_no
@@ -39,9 +40,9 @@ from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKi
 from .report import report_xlsx
 
 REQUEST_KINDS = [
-    ("return_no_reason", _("No-reason return (7 days)")),
-    ("return_quality", _("Return for quality (30 days)")),
-    ("exchange", _("Exchange (90 days)")),
+    ("return_no_reason", gettext_lazy("No-reason return (7 days)")),
+    ("return_quality", gettext_lazy("Return for quality (30 days)")),
+    ("exchange", gettext_lazy("Exchange (90 days)")),
 ]
 
 
@@ -52,20 +53,20 @@ def _fact_choices() -> dict[str, list[tuple[str, Any]]]:
 
 
 FACT_FIELDS = [
-    ("province", _("Province"), "choice"),
-    ("line_value", _("Affected value"), "money"),
-    ("line_cost", _("Our cost price"), "money"),
-    ("wrong_item_value", _("Value of the wrong item"), "money"),
-    ("shipped_matches_order", _("Shipped item matches the order"), "bool"),
-    ("received_date", _("Received on"), "date"),
-    ("request_date", _("Requested on"), "date"),
-    ("request_kind", _("Request"), "choice"),
-    ("buyer_pays_freight", _("Buyer will pay the freight"), "bool"),
-    ("misuse", _("Misuse found"), "bool"),
-    ("remark_ok", _("Order remark present and right"), "bool"),
-    ("warehouse_error", _("Warehouse error"), "bool"),
-    ("seized", _("Seized by security"), "bool"),
-    ("at_fault", _("We are at fault"), "bool"),
+    ("province", gettext_lazy("Province"), "choice"),
+    ("line_value", gettext_lazy("Affected value"), "money"),
+    ("line_cost", gettext_lazy("Our cost price"), "money"),
+    ("wrong_item_value", gettext_lazy("Value of the wrong item"), "money"),
+    ("shipped_matches_order", gettext_lazy("Shipped item matches the order"), "bool"),
+    ("received_date", gettext_lazy("Received on"), "date"),
+    ("request_date", gettext_lazy("Requested on"), "date"),
+    ("request_kind", gettext_lazy("Request"), "choice"),
+    ("buyer_pays_freight", gettext_lazy("Buyer will pay the freight"), "bool"),
+    ("misuse", gettext_lazy("Misuse found"), "bool"),
+    ("remark_ok", gettext_lazy("Order remark present and right"), "bool"),
+    ("warehouse_error", gettext_lazy("Warehouse error"), "bool"),
+    ("seized", gettext_lazy("Seized by security"), "bool"),
+    ("at_fault", gettext_lazy("We are at fault"), "bool"),
 ]
 
 
@@ -194,6 +195,11 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     for m in money:
         m.created_by_name = names.get(m.created_by_id, "") if m.created_by_id else ""
         m.decided_by_name = names.get(m.decided_by_id, "") if m.decided_by_id else ""
+    awaits = {
+        p.code
+        for p in decision.proposals
+        if p.cost > 0 and services.RESOLUTION_MONEY.get(p.code) in services.REFUND_KINDS
+    }
     statuses = workflow.transition_choices(case)
     steps = workflow.checklist(case)
     taker = services.responsible_agent(case)
@@ -203,6 +209,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         {
             "case": case,
             "money": money,
+            "awaits_approval": awaits,
             "decision": decision,
             "statuses": statuses,
             "steps": steps,

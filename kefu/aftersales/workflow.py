@@ -27,6 +27,12 @@ def _no_pending_refund(case: Any) -> None:
         )
 
 
+def _work_done(case: Any) -> None:
+    """A case is resolved once a resolution was chosen (or it was closed on the platform's side)."""
+    if not case.resolution and not case.external_ref:
+        raise ApplicationError("transition_guard", _("Choose a resolution before the case is resolved."))
+
+
 CASES = Workflow(
     key="aftersales.case",
     label=_("After-sales cases"),
@@ -57,7 +63,7 @@ CASES = Workflow(
     sla_hours=lambda case: int(policy_in_force().document["aftersales"]["sla_resolution_hours"]),
     escalate_before_hours=lambda: int(policy_in_force().document["aftersales"]["escalate_before_deadline_hours"]),
     checklist=lambda case: playbook(case.case_type),
-    guards={Category.CLOSED: _no_pending_refund},
+    guards={Category.RESOLVED: _work_done, Category.CLOSED: _no_pending_refund},
     attachment_model="aftersales.Evidence",
     attachment_fk="case",
     attachment_kinds=tuple(EvidenceKind.choices),

@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     POLICY_INVALID = "policy_invalid"
     # workflow core
     TRANSITION = "transition"
+    TRANSITION_GUARD = "transition_guard"
     NO_STATUS = "no_status"
     UNKNOWN_STATUS = "unknown_status"
     CHECKLIST_STEP = "checklist_step"
@@ -112,6 +113,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.TOKEN_EXPIRY: "An API token's validity must be 1–3650 days.",
     ErrorCode.POLICY_INVALID: "The handbook policy document failed validation (details list each problem).",
     ErrorCode.TRANSITION: "The record's category does not allow moving to that status label.",
+    ErrorCode.TRANSITION_GUARD: "The module's rule for that status is not met yet (e.g. no resolution chosen).",
     ErrorCode.NO_STATUS: "A workflow category has no status label.",
     ErrorCode.UNKNOWN_STATUS: "No status label or category by that name.",
     ErrorCode.CHECKLIST_STEP: "The step is not on the record's checklist.",

@@ -175,7 +175,8 @@ def annotate(events: list[Event]) -> None:
     names = wording.names_of(e.actor_id for e in events if e.actor_id is not None)
     for e in events:
         name = names.get(e.actor_id) if e.actor_id is not None else None
-        e.actor_name = name or e.actor_label or gettext("System")  # type: ignore[attr-defined]
+        system = not e.actor_id and (e.actor_label or "system") in {"system", "worker"}
+        e.actor_name = name or (gettext("System") if system else e.actor_label)  # type: ignore[attr-defined]
         e.sentence = wording.verb(e.verb)  # type: ignore[attr-defined]
         e.change_rows = wording.changes(e.before, e.after)  # type: ignore[attr-defined]
         note = (e.data or {}).get("note") if isinstance(e.data, dict) else None

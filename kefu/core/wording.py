@@ -109,6 +109,10 @@ def value_text(value: Any) -> str:
                 return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M")
         except ValueError:
             pass
+    if isinstance(value, bool):
+        return str(label(value))
+    if isinstance(value, int | float) or (isinstance(value, str) and not any(c.isalpha() for c in value)):
+        return str(value)  # an id, an amount or a count: never looked up as a code
     return str(label(value))
 
 

@@ -31,15 +31,6 @@ def _team_exceptions(user: Any, staff: Any) -> int | None:
     return selectors.team_exceptions_count(actor=user, team=staff.team_id)
 
 
-def _team_requests(user: Any, staff: Any) -> int | None:
-    """Rest and leave requests of the lead's team still waiting for the supervisor."""
-    from . import selectors
-
-    if staff is None or staff.position != "team_lead":
-        return None
-    return selectors.requests_awaiting_count(actor=user)
-
-
 def register() -> None:
     from .api import router
 
@@ -80,15 +71,6 @@ def register() -> None:
             lambda: reverse("attendance:team"),
             _team_exceptions,
             40,
-        )
-    )
-    plugins.home_card(
-        plugins.HomeCard(
-            "team_requests",
-            _("My team's requests awaiting approval"),
-            lambda: reverse("attendance:team"),
-            _team_requests,
-            45,
         )
     )
     _words()

@@ -220,8 +220,8 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
         rule = "R-WF-8" if request.kind == RequestKind.REST else "R-WF-9"
         raise ApplicationError(
             "request_too_late",
-            f"需至少提前{notice}天申请({rule});紧急情况请勾选“紧急”并说明 / "
-            f"must be requested {notice} day(s) ahead unless marked emergency",
+            _("Request at least %(days)s days ahead (%(rule)s); in an emergency tick “emergency” and explain.")
+            % {"days": notice, "rule": rule},
         )
     if not LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.DRAFT).update(
         status=RequestStatus.SUBMITTED, submitted_at=clock.now(), late_submission=late
@@ -477,7 +477,7 @@ class _People:
     def find(self, user_id: str, employee_no: str, name: str) -> Staff:
         staff = self._match(user_id, employee_no, name)
         if self.allowed is not None and staff.pk not in self.allowed:
-            raise ValueError(f"不在你的管理范围: {name} / {name} is not in your team")
+            raise ValueError(_("%(name)s is not in your team.") % {"name": name})
         return staff
 
     def _match(self, user_id: str, employee_no: str, name: str) -> Staff:
