@@ -86,7 +86,9 @@ def verb(code: str) -> Any:
 
 
 def field(key: str) -> Any:
-    return FIELDS.get(key) or LABELS.get(key) or key.replace("_", " ")
+    from django.utils.text import capfirst
+
+    return capfirst(FIELDS.get(key) or LABELS.get(key) or key.replace("_", " "))
 
 
 def rule(rule_id: str) -> Any:
