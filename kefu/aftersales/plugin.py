@@ -138,6 +138,10 @@ def register() -> None:
 
 
 def _words() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from kefu.policies.aftersales import PLAYBOOKS
+
     from .models import (
         Case,
         CaseType,
@@ -153,6 +157,8 @@ def _words() -> None:
     )
 
     wording.register_models(Case, MoneyLine, CourierClaim, NegativeReview)
+    # checklist steps read as their text in the timeline ("ticked a checklist step: 与仓库核实")
+    wording.register(labels={code: gettext_lazy(text) for steps in PLAYBOOKS.values() for code, text in steps})
     wording.register_choices(CaseType, Category, Responsibility, EvidenceKind, MoneyKind, MoneyStatus, ClaimStatus)
     wording.register(
         verbs={
