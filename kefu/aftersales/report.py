@@ -22,10 +22,6 @@ from kefu.org.models import Position, Staff
 from .selectors import weekly_report
 
 
-def _local(moment: dt.datetime | None) -> str:
-    return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def report_xlsx(report: dict[str, Any]) -> bytes:
     import openpyxl
     from openpyxl.styles import Font
@@ -77,8 +73,8 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
                 case.shop.name,
                 case.get_case_type_display(),
                 case.owner.name if case.owner else "",
-                _local(case.sla_due_at),
-                _local(case.platform_deadline),
+                clock.local_text(case.sla_due_at),
+                clock.local_text(case.platform_deadline),
             ]
         )
     out = io.BytesIO()

@@ -32,6 +32,18 @@ def local_date(value: dt.datetime) -> dt.date:
 
 
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100  # times outside are malformed input, never stored
+MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use; PostgreSQL refuses beyond ±15:59
+
+
+def offset_ok(value: dt.datetime | dt.date) -> bool:
+    """Whether an aware time's UTC offset is one a place on earth uses (naive times and dates pass)."""
+    offset = value.utcoffset() if isinstance(value, dt.datetime) else None
+    return offset is None or abs(offset) <= MAX_UTC_OFFSET
+
+
+def local_text(moment: dt.datetime | None) -> str:
+    """A stored time as people read it (exports, timelines): Asia/Shanghai, to the minute; "" for none."""
+    return moment.astimezone(local_tz()).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def make_aware(value: dt.datetime) -> dt.datetime:
@@ -40,8 +52,7 @@ def make_aware(value: dt.datetime) -> dt.datetime:
     stores but cannot return, and year 9999 overflows day arithmetic."""
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"time out of range ({EARLIEST_YEAR}–{LATEST_YEAR}): {value.isoformat()}")
-    offset = value.utcoffset()
-    if offset is not None and abs(offset) > dt.timedelta(hours=14):  # PostgreSQL refuses beyond ±15:59
+    if not offset_ok(value):
         raise ValueError(f"impossible UTC offset: {value.isoformat()}")
     if value.tzinfo is not None:
         return value

@@ -13,8 +13,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .clock import offset_ok
 from .errors import ApplicationError
-from .params import in_range, offset_ok
+from .params import in_range
 
 T = TypeVar("T")
 MAX_LIMIT = 200

@@ -15,7 +15,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, Field
 
-from .clock import EARLIEST_YEAR, LATEST_YEAR
+from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
 
 INT_LIMIT = 2**63 - 1  # what a database id or integer column holds
 EARLIEST, LATEST = dt.date(EARLIEST_YEAR, 1, 1), dt.date(LATEST_YEAR, 12, 31)
@@ -42,15 +42,6 @@ def date_param(value: str | None) -> dt.date | None:
 def in_range(value: Any) -> bool:
     """Whether a date or datetime lies in the years anyone means (2000–2100)."""
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR
-
-
-MAX_UTC_OFFSET = dt.timedelta(hours=14)  # the widest offset in use; PostgreSQL refuses beyond 15:59
-
-
-def offset_ok(value: Any) -> bool:
-    """Whether an aware time's UTC offset is one a place on earth uses (naive times pass)."""
-    offset = value.utcoffset() if isinstance(value, dt.datetime) else None
-    return offset is None or abs(offset) <= MAX_UTC_OFFSET
 
 
 # --- form fields -------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def value_text(value: Any) -> str:
 
             moment = dt.datetime.fromisoformat(value)
             if moment.tzinfo is not None:
-                return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M")
+                return clock.local_text(moment)
         except ValueError:
             pass
     if isinstance(value, bool):

@@ -87,7 +87,7 @@ def xlsx_download(filename: str, title: str, headers: list[Any], rows: Iterable[
 
 
 def local_time(moment: Any) -> str:
-    """A stored time as people read it in a spreadsheet: Asia/Shanghai, to the minute."""
+    """A stored time as people read it in a spreadsheet (``clock.local_text``)."""
     from kefu.core import clock
 
-    return moment.astimezone(clock.local_tz()).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return clock.local_text(moment)

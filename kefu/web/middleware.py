@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -41,8 +41,7 @@ class RejectNulMiddleware:
             bad, message = True, _("The request is malformed.")
         if bad:
             if request.path.startswith("/api/"):
-                body = {"error": {"code": "validation_error", "message": message, "details": None}}
-                return JsonResponse(body, status=400)
+                return api_error(400, str(message))
             return render(request, "web/error.html", {"message": message}, status=400)
         return self.get_response(request)
 

@@ -71,12 +71,18 @@ SECTIONS = [
 ]
 
 
-def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
-    """Sections with their fields, current values and each field's own problem, for the form."""
+def _errors_by_path(problems: list[str] | None) -> dict[str, str]:
+    """Validation problems ("path: message") as {path: first message}, to show beside each field."""
     errors: dict[str, str] = {}
     for problem in problems or []:
         path, _sep, message = str(problem).partition(": ")
         errors.setdefault(path, message)
+    return errors
+
+
+def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Sections with their fields, current values and each field's own problem, for the form."""
+    errors = _errors_by_path(problems)
     out = []
     for section, title, fields in SECTIONS:
         values = doc.get(section, {})
@@ -195,10 +201,7 @@ def _cell_text(value: Any, kind: str) -> str:
 
 def table_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
     """Each handbook table with its rows (plus blank rows to add), each cell with its own error."""
-    errors: dict[str, str] = {}
-    for problem in problems or []:
-        path, _sep, message = str(problem).partition(": ")
-        errors.setdefault(path, message)
+    errors = _errors_by_path(problems)
     out = []
     for section, key, title, rule, columns in TABLES:
         rows = list(doc.get(section, {}).get(key, []) or [])
