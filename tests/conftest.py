@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,24 @@ settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 PASSWORD = "pw-secret-123"
+
+
+@pytest.fixture(autouse=True)
+def _one_crowd_at_a_time(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests marked many_connections open 50–80 PostgreSQL connections at once; two of them on two
+    xdist workers would pass the server's limit of 100. A lock file shared by the workers (their
+    common base temp directory) lets one such test run at a time."""
+    if request.node.get_closest_marker("many_connections") is None:
+        yield
+        return
+    root = tmp_path_factory.getbasetemp()
+    lock_path = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "many-connections.lock"
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,9 @@ from kefu.workforce.models import Punch
 from .conftest import World
 
 N = 50
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test here holds N+1 PostgreSQL connections at once; the many_connections mark runs them one
+# at a time across xdist workers (a file lock), inside the server's 100-connection limit.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]
 
 
 def _fifty(user: Any, send: Callable[[Client], Any]) -> list[int]:
