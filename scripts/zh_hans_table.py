@@ -932,4 +932,13 @@ T = {
 "Follow-up":"需跟进",
 "Choose a resolution before the case is resolved.":"请先选择处理方案,再将工单标为已解决。",
 "no order on this case: check the amount against the platform":"该工单没有关联订单:请对照平台核实金额",
+    'unassigned': '未分配',
+    'due %(time)s': '%(time)s 到期',
+    'Return or exchange, freight paid by us': '退换货，运费由我方承担',
+    '≥ %(days)s days': '≥ %(days)s 天',
+    'All %(n)s →': '全部 %(n)s 条 →',
+    'seed-handbook preset, in force until a new version': '手册预设，新版本生效前一直有效',
+    'from the start': '自始生效',
+    'Attendance exceptions this month': '本月考勤异常',
+    'No exceptions this month.': '本月无考勤异常。',
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -117,6 +118,15 @@ def test_thirty_one_minutes_late_is_half_a_day_of_absence() -> None:
     assert (inc.tier, inc.red_packet, inc.absence_days) == (4, Decimal("0"), Decimal("0.5"))
     assert s.absence_days == Decimal("0.5")
     assert lines(s)["absence_deduction"] == -3 * WAGE  # R-WF-12: 0.5 day → 3 daily wages
+
+
+def test_deductions_multiply_the_exact_daily_wage_and_round_once() -> None:
+    # ¥4,600 in October (31 days): 3 × 4600/31 = 445.161… → ¥445.16; a wage rounded first
+    # (148.39) would give ¥445.17
+    punches = [Punch(t(12, 9, 1), ON), Punch(t(12, 17, 30), OFF)]
+    s = evaluate_month(POLICY, replace(month(day_roster(12), punches), base_salary=Decimal("4600")))
+    assert lines(s)["absence_deduction"] == Decimal("-445.16")
+    assert s.as_dict()["daily_wage"] == "148.39"
 
 
 # --- R-WF-6 make-ups -----------------------------------------------------------------------------
@@ -286,6 +296,10 @@ def test_red_packets_are_due_at_the_next_monday_publication_r_wf_5() -> None:
 def test_daily_wage_depends_on_the_month_length() -> None:
     assert daily_wage(Decimal("2800"), 2026, 2) == Decimal("100.00")
     assert daily_wage(Decimal("3000"), 2026, 11) == Decimal("100.00")
+    # kept exact and rounded once per line: half a day absent = 3 daily wages of ¥4,600 in November
+    # is ¥460.00 (a wage rounded first would give 3 × 153.33 = ¥459.99)
+    assert (daily_wage(Decimal("4600"), 2026, 11) * 3).quantize(Decimal("0.01")) == Decimal("460.00")
+    assert f"{daily_wage(Decimal('4600'), 2026, 11).quantize(Decimal('0.01'))}" == "153.33"
 
 
 # --- properties -----------------------------------------------------------------------------------

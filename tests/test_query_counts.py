@@ -105,3 +105,46 @@ def test_after_sales_pages_have_constant_query_counts(world: World, settings: An
     few = counts(boss)
     add_cases(15)
     assert counts(boss) == few
+
+
+def test_the_team_leads_home_lists_the_work_not_only_counts(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lead's home shows the first open cases (nearest deadline first) and this month's
+    attendance exceptions by name and date, each linking to the record; the page's query count does
+    not grow with the number of cases."""
+    import datetime as dt
+
+    from kefu.aftersales import services
+    from kefu.core import clock
+    from kefu.org.models import Staff
+    from kefu.workforce.services import roster_set
+
+    fixed = dt.datetime(2026, 11, 20, 12, 0, tzinfo=clock.local_tz())
+    monkeypatch.setattr(clock, "now", lambda: fixed)
+    agent = Staff.objects.get(user=world.agent_a)
+    roster_set(actor=world.supervisor, staff=agent, date=dt.date(2026, 11, 10), shift_code="day")  # no punches
+    first = services.case_open(actor=world.agent_a, case_type="defect", order=world.order_a, summary="划痕")
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+
+    def cards() -> dict[str, Any]:
+        return {item["key"]: item for item in lead.get("/").context["todo"]}
+
+    home = cards()
+    assert [row.title for row in home["cases_open"]["rows"]] == [first.number]
+    assert home["cases_open"]["rows"][0].url == f"/aftersales/{first.pk}/"
+    exceptions = home["team_exceptions"]
+    assert exceptions["n"] == 1 and exceptions["rows"][0].title == f"11-10 {agent.name}"
+    assert exceptions["rows"][0].detail.startswith("旷工")
+    page = lead.get("/").content.decode()
+    assert first.number in page and f"11-10 {agent.name}" in page
+    team_page = lead.get(exceptions["url"]).content.decode()
+    assert 'id="exceptions"' in team_page and agent.name in team_page
+
+    with CaptureQueriesContext(connection) as few:
+        lead.get("/")
+    for _ in range(12):
+        services.case_open(actor=world.agent_a, case_type="defect", order=world.order_a, summary="划痕")
+    with CaptureQueriesContext(connection) as many:
+        home = cards()
+    assert len(home["cases_open"]["rows"]) == 5 and home["cases_open"]["n"] == 13
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -41,6 +41,46 @@ def _breached(user: Any, staff: Any) -> int | None:
     return _counts(user, staff)["breached"]
 
 
+def _case_rows(which: str) -> Any:
+    def rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
+        from kefu.core import clock
+
+        from . import selectors
+
+        out = []
+        for case in selectors.home_cases(actor=user, staff=staff, which=which):
+            due = clock.local_text(case.sla_due_at)[5:] if case.sla_due_at else ""
+            detail = " · ".join(
+                x
+                for x in (
+                    case.get_case_type_display(),
+                    case.buyer_nick,
+                    case.status.name,
+                    case.owner.name if case.owner else str(_("unassigned")),
+                    str(_("due %(time)s") % {"time": due}) if due else "",
+                )
+                if x
+            )
+            out.append(plugins.HomeRow(case.number, reverse("aftersales:case", args=[case.pk]), detail, case.breached))
+        return out
+
+    return rows
+
+
+def _refund_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
+    from . import selectors
+
+    return [
+        plugins.HomeRow(
+            f"{line.case.number} · ¥{line.amount}",
+            reverse("aftersales:refunds") + f"#refund-{line.pk}",
+            " · ".join(x for x in (line.get_kind_display(), line.case.buyer_nick, line.case.shop.name) if x),
+            line.needs_supervisor,
+        )
+        for line in selectors.refund_queue(actor=user)[:5]
+    ]
+
+
 def _refunds(user: Any, staff: Any) -> int | None:
     from . import selectors
 
@@ -98,11 +138,23 @@ def register() -> None:
     )
     plugins.home_card(
         plugins.HomeCard(
-            "cases_mine", _("My open after-sales cases"), lambda: _url("aftersales:inbox", "?mine=1"), _mine, 10
+            "cases_mine",
+            _("My open after-sales cases"),
+            lambda: _url("aftersales:inbox", "?mine=1"),
+            _mine,
+            10,
+            rows=_case_rows("mine"),
         )
     )
     plugins.home_card(
-        plugins.HomeCard("cases_open", _("Open cases in my scope"), lambda: _url("aftersales:inbox"), _team_open, 30)
+        plugins.HomeCard(
+            "cases_open",
+            _("Open cases in my scope"),
+            lambda: _url("aftersales:inbox"),
+            _team_open,
+            30,
+            rows=_case_rows("open"),
+        )
     )
     plugins.home_card(
         plugins.HomeCard(
@@ -111,6 +163,7 @@ def register() -> None:
             lambda: _url("aftersales:inbox", "?escalated=1"),
             _escalated,
             35,
+            rows=_case_rows("escalated"),
         )
     )
     plugins.home_card(
@@ -120,6 +173,7 @@ def register() -> None:
             lambda: _url("aftersales:inbox", "?overdue=1"),
             _breached,
             50,
+            rows=_case_rows("breached"),
         )
     )
     plugins.home_card(
@@ -130,6 +184,7 @@ def register() -> None:
             _refunds,
             55,
             capability="refund.approve",
+            rows=_refund_rows,
         )
     )
     plugins.search_provider(plugins.SearchProvider("aftersales", _("After-sales cases"), _search, order=20))
@@ -140,7 +195,7 @@ def register() -> None:
 def _words() -> None:
     from django.utils.translation import gettext_lazy
 
-    from kefu.policies.aftersales import PLAYBOOKS
+    from kefu.policies.aftersales import PLAYBOOKS, RESOLUTIONS
 
     from .models import (
         Case,
@@ -160,6 +215,9 @@ def _words() -> None:
     # checklist steps read as their text in the timeline ("ticked a checklist step: 与仓库核实")
     wording.register(labels={code: gettext_lazy(text) for steps in PLAYBOOKS.values() for code, text in steps})
     wording.register_choices(CaseType, Category, Responsibility, EvidenceKind, MoneyKind, MoneyStatus, ClaimStatus)
+    # a chosen resolution reads as its sentence ("keep_discount" → 建议买家折价留下错发商品);
+    # money kinds (refund, coupon, compensation) keep their own labels
+    wording.register(labels={code: gettext_lazy(text) for code, text in RESOLUTIONS.items()})
     wording.register(
         verbs={
             "case.opened": _("opened the case"),

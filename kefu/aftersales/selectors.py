@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 
 from kefu.core import clock
 from kefu.core.pagination import Page, keyset_iter, keyset_page
@@ -217,6 +217,19 @@ def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
         mine=Count("id", filter=Q(owner=staff)) if staff is not None else Count("id", filter=Q(pk__in=[])),
     )
     return {k: int(v or 0) for k, v in counts.items()}
+
+
+def home_cases(*, actor: Any, staff: Any, which: str, limit: int = 5) -> list[Case]:
+    """The first active cases behind a home-page count, nearest deadline first: ``mine``, ``open``,
+    ``escalated`` (deadline near) or ``breached``."""
+    qs = _active(Case.objects.restrict(actor)).select_related("status", "shop", "owner")
+    if which == "mine":
+        qs = qs.filter(owner=staff)
+    elif which == "escalated":
+        qs = qs.filter(escalated_at__isnull=False, breached=False)
+    elif which == "breached":
+        qs = qs.filter(breached=True)
+    return list(qs.order_by(F("sla_due_at").asc(nulls_last=True), "opened_at")[:limit])
 
 
 def refunds_awaiting_count(*, actor: Any) -> int:

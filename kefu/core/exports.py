@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
-_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")  # a negative amount; "+86…" stays text
 
 
 def safe_cell(value: Any) -> Any:

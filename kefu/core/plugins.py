@@ -29,6 +29,16 @@ class NavSection:
 
 
 @dataclass(frozen=True)
+class HomeRow:
+    """One line under a home-page card: what it is, where it opens, and a short detail."""
+
+    title: str
+    url: str
+    detail: str = ""
+    warn: bool = False
+
+
+@dataclass(frozen=True)
 class HomeCard:
     """One line of "what waits for me": ``count(user, staff)`` returns None when it does not apply
     to this person (so a team lead sees their team's cards and an agent their own, never zeros
@@ -40,6 +50,8 @@ class HomeCard:
     count: Callable[[Any, Any], int | None]
     order: int = 100
     capability: str | None = None
+    # the first few records behind the count, so the page shows the work itself, not only a number
+    rows: Callable[[Any, Any], list[HomeRow]] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,11 @@ class Policy:
     def ref(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version}
 
+    @property
+    def is_preset_date(self) -> bool:
+        """In force since "always" (the shipped preset): pages say so rather than show 1970-01-01."""
+        return self.effective_from == PRESET_EFFECTIVE_FROM
+
 
 def _preset() -> Policy:
     return Policy(handbook.PRESET_NAME, 1, PRESET_EFFECTIVE_FROM, handbook.load_preset())

@@ -88,28 +88,38 @@ COURIERS = ["顺丰速运", "中通快递", "圆通速递", "韵达快递", "申
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 
 
-def products_for(shop_code: str, count: int = 8, seed: int = 7) -> list[tuple[str, str, Decimal]]:
+# what each demo shop sells, with a plausible price range in fen
+KINDS: list[tuple[str, int, int]] = [
+    ("扫地机器人", 99900, 299900),
+    ("空气净化器", 59900, 199900),
+    ("电热水壶", 5900, 19900),
+    ("雪平锅", 4900, 15900),
+    ("蓝牙耳机", 9900, 59900),
+    ("电动牙刷", 9900, 39900),
+    ("加湿器", 7900, 29900),
+    ("吸尘器", 39900, 159900),
+    ("破壁机", 29900, 99900),
+    ("台灯", 3900, 19900),
+]
+
+
+def product_category(title: str) -> str:
+    """The category of a generated title ("海盗船扫地机器人 Pro" → "扫地机器人")."""
+    return next((kind for kind, _low, _high in KINDS if kind in title), "")
+
+
+def products_for(shop_code: str, brand: str = "", count: int = 8, seed: int = 7) -> list[tuple[str, str, Decimal]]:
+    """A shop's catalogue: (SKU, title as the platform shows it, price). ``brand`` (the shop's
+    Chinese name) heads each title, as on Tmall."""
     rng = random.Random(f"{seed}-{shop_code}")
-    kinds = [
-        "扫地机器人",
-        "空气净化器",
-        "电热水壶",
-        "雪平锅",
-        "蓝牙耳机",
-        "电动牙刷",
-        "加湿器",
-        "吸尘器",
-        "破壁机",
-        "台灯",
-    ]
     out = []
     for i in range(count):
-        kind = kinds[(i + len(shop_code)) % len(kinds)]
-        price = Decimal(rng.randrange(3900, 199900)) / 100
+        kind, low, high = KINDS[(i + len(shop_code)) % len(KINDS)]
+        price = Decimal(rng.randrange(low, high) // 1000 * 10 + 9)  # whole yuan ending in 9: ¥69, ¥2,499
         out.append(
             (
                 f"{shop_code.upper()}-{i + 1:03d}",
-                f"【{shop_code}】{kind} {rng.choice(['标准版', '升级版', 'Pro'])}",
+                f"{brand or shop_code}{kind} {rng.choice(['标准版', '升级版', 'Pro'])}",
                 price,
             )
         )
@@ -124,10 +134,11 @@ def order_rows(
     seed: int = 2026,
     start_no: int = 1,
     start: dt.datetime = dt.datetime(2026, 9, 1, 8, 0),
+    agents: list[str] | None = None,
 ) -> tuple[list[list[str]], list[list[str]]]:
     """Legacy 订单报表 rows and their 宝贝报表 lines (header excluded)."""
     rng = random.Random(f"{seed}-{shop_code}-{start_no}")
-    products = products_for(shop_code)
+    products = products_for(shop_code, shop_name)
     status_names = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
     base_no = 3515313147329 * 10000 + (sum(map(ord, shop_code)) % 97) * 1_000_000
@@ -179,7 +190,7 @@ def order_rows(
         if rng.random() < 0.3:
             memo = (
                 f"{rng.choice(COURIERS)},{rng.choice(['无', '赠品毛巾', '赠品滤网'])},{rng.choice(['无', '加急', '周末送'])},"
-                f"客服{rng.randrange(1, 9)},{created:%Y-%m-%d %H:%M}"
+                f"{rng.choice(agents) if agents else f'客服{rng.randrange(1, 9)}'},{created:%Y-%m-%d %H:%M}"
             )
         elif rng.random() < 0.05:
             memo = "顺丰 加急"  # not in the R-COM-1 format
@@ -383,3 +394,22 @@ def dingtalk_daily_workbook(
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def photo_png(width: int = 160, height: int = 120, rgb: tuple[int, int, int] = (210, 180, 140)) -> bytes:
+    """A real (plain-coloured) PNG, the demo's stand-in for a buyer's photo or a waybill scan."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )

@@ -1,11 +1,13 @@
 """Load the deterministic demo: the seed organisation, staff, users and ~2,000 orders.
 
 Everything goes through the real services and importers, so the demo also exercises them.
-Running it twice changes nothing (the imports are idempotent).
+Running it twice within the hour changes nothing (the imports are idempotent; orders span the 80 days
+before today).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -149,8 +151,17 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
             )
         )
     _load_attendance(actor)
-    for shop in Shop.objects.order_by("pk"):
-        orders, lines = generate.order_rows(shop_code=shop.code, shop_name=shop.name, count=orders_per_shop)
+    from kefu.core import clock
+
+    # 80 days of orders up to today, remarks signed by the shop team's pre-sales agents (R-COM-1)
+    now = clock.now().astimezone(clock.local_tz()).replace(tzinfo=None, second=0, microsecond=0)
+    start = now.replace(minute=0) - dt.timedelta(days=80)
+    for shop in Shop.objects.prefetch_related("teams").order_by("pk"):
+        team_names = {t.name for t in shop.teams.all()}
+        agents = [row[1] for row in STAFF if row[2] == "售前客服" and row[3] in team_names]
+        orders, lines = generate.order_rows(
+            shop_code=shop.code, shop_name=shop.name, count=orders_per_shop, start=start, agents=agents
+        )
         orders_import(
             actor=actor,
             shop=shop,
@@ -163,12 +174,12 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
             data=generate.to_csv(generate.DETAIL_HEADER, lines),
             file_name=f"ExportOrderDetailList-{shop.code}.csv",
         )
-        for sku, title, price in generate.products_for(shop.code):
+        for sku, title, price in generate.products_for(shop.code, shop.name):
             from kefu.commerce.models import Product
 
             Product.objects.filter(shop=shop, sku=sku, cost_price=0).update(
                 cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")),
-                category=title.split("】")[-1].split(" ")[0],
+                category=generate.product_category(title),
             )
     _load_aftersales()
     assert Team.objects.count() >= 2
@@ -224,6 +235,12 @@ def _load_aftersales() -> None:
             reason=reason,
             platform_deadline=deadline,
         )
+        if case_type in {"wrong_item", "defect", "quality", "missing_item", "lost_parcel"}:
+            # the buyer's photo (or the courier's waybill) that the refund approver looks at
+            kind, name = ("waybill", "快递面单.png") if case_type == "lost_parcel" else ("photo", "买家实拍.png")
+            aftersales.evidence_add(
+                actor=agent, case=case, kind=kind, name=name, data=generate.photo_png(), note=reason
+            )
         if resolution:
             aftersales.resolution_choose(actor=agent, case=case, code=resolution)
         if case_type == "lost_parcel":

@@ -46,6 +46,41 @@ CASE_TYPES = (
 OURS = ("ours_agent", "ours_warehouse", "ours_product")
 RESPONSIBILITIES = (*OURS, "courier", "buyer", "undetermined")
 
+# What each resolution code reads as once chosen (the timeline, reports): one wording per code,
+# whichever case type proposed it; the proposal itself carries the situation's longer sentence.
+RESOLUTIONS: dict[str, str] = {
+    "explain": gettext_noop("Explain to the buyer: shipped as ordered, the buyer ordered the wrong item"),
+    "return_buyer_freight": gettext_noop("Return or exchange, freight paid by the buyer"),
+    "keep_discount": gettext_noop("Suggest the buyer keeps the wrong item at a discount"),
+    "return_exchange_our_cost": gettext_noop("Return or exchange, freight paid by us"),
+    "reship_no_return": gettext_noop(
+        "With the supervisor's approval: reship the right item, the wrong one is not returned"
+    ),
+    "refund_no_return": gettext_noop("With the supervisor's approval: refund, the wrong item is not returned"),
+    "coupon": gettext_noop("Apologise and give a coupon for the next purchase"),
+    "small_refund": gettext_noop("Small compensation (partial refund)"),
+    "return_free_shipping": gettext_noop("Buyer insists on a return or exchange: freight paid by us"),
+    "explain_misuse": gettext_noop("Explain it was misuse, not a quality problem"),
+    "compensation": gettext_noop("Negotiate compensation"),
+    "offer_exchange": gettext_noop("Retention: suggest an exchange"),
+    "price_difference": gettext_noop("Retention: price-difference refund (partial refund)"),
+    "reship_missing": gettext_noop("Warehouse missed it: reship the missing part at once"),
+    "reship_missing_agent": gettext_noop(
+        "Remark missing or wrong: reship, freight charged to the agent who took the order"
+    ),
+    "check_warehouse": gettext_noop("First check with the warehouse"),
+    "reship": gettext_noop("Reship to the buyer first"),
+    "settle_courier_then_refund": gettext_noop("Refund once responsibility is settled with the courier"),
+    "settle_courier_then_reship": gettext_noop("Reship once responsibility is settled with the courier"),
+    "follow_playbook": gettext_noop(
+        "Six steps: calm, record, confirm address and phone, compare addresses, ask the courier, reply"
+    ),
+    "settle_privately": gettext_noop("We are at fault: settle privately"),
+    "appeal": gettext_noop("Prepare the appeal: vouchers, authorisation, reason, chat excerpts"),
+    "explain_reply": gettext_noop("Post an explanation reply"),
+    "product_feedback": gettext_noop("Record product feedback"),
+}
+
 PLAYBOOKS: dict[str, list[tuple[str, str]]] = {
     "logistics_exception": [  # R-AS-10, seed 002: the six steps
         ("calm", gettext_noop("Calm the buyer")),

@@ -277,12 +277,19 @@ def absence_deduction(policy: dict[str, Any], absence_days: Decimal) -> tuple[De
     if chosen is None:
         return ZERO, False, False, ""
     wages = Decimal("-1") if chosen["whole_month"] else Decimal(chosen["daily_wages"])
-    return wages, bool(chosen["criticism_notice"]), bool(chosen["dismissal"]), f"≥ {chosen['min_days']} 天"
+    return (
+        wages,
+        bool(chosen["criticism_notice"]),
+        bool(chosen["dismissal"]),
+        _("≥ %(days)s days") % {"days": chosen["min_days"]},
+    )
 
 
 def daily_wage(base_salary: Decimal, year: int, month: int) -> Decimal:
-    """R-WF-8: daily wage = base monthly salary / number of days in that month."""
-    return (base_salary / calendar.monthrange(year, month)[1]).quantize(CENT, rounding=ROUND_HALF_UP)
+    """R-WF-8: daily wage = base monthly salary / number of days in that month, kept exact: each
+    statement line rounds once, to the cent, after multiplying (3 daily wages of ¥4,600 in a 30-day
+    month are ¥460.00, not 3 × ¥153.33 = ¥459.99). Shown to people rounded to the cent."""
+    return base_salary / calendar.monthrange(year, month)[1]
 
 
 def next_publication(policy: dict[str, Any], day: dt.date) -> dt.date:

@@ -128,7 +128,8 @@ def _todo(request: HttpRequest, staff: Any) -> list[dict[str, Any]]:
             continue
         n = card.count(user, staff)
         if n is not None:
-            items.append({"key": card.key, "label": card.label, "url": card.url(), "n": n})
+            rows = card.rows(user, staff) if card.rows is not None and n else []
+            items.append({"key": card.key, "label": card.label, "url": card.url(), "n": n, "rows": rows})
     return items
 
 

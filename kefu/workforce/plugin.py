@@ -22,13 +22,46 @@ def _to_decide(user: Any, staff: Any) -> int | None:
     return selectors.requests_awaiting_count(actor=user)
 
 
-def _team_exceptions(user: Any, staff: Any) -> int | None:
-    """The team lead's attendance exceptions of this month (late, early, missing punches, absences)."""
+def _exceptions(user: Any, staff: Any) -> list[Any] | None:
+    """The team lead's attendance exceptions of this month (late, early, missing punches, absences),
+    computed once per page view for the count and the rows."""
     from . import selectors
 
     if staff is None or staff.position != "team_lead" or staff.team_id is None:
         return None
-    return selectors.team_exceptions_count(actor=user, team=staff.team_id)
+    found = getattr(user, "_kefu_team_exceptions", None)
+    if found is None:
+        found = selectors.team_exceptions(actor=user, team=staff.team_id)
+        user._kefu_team_exceptions = found
+    return found  # type: ignore[no-any-return]
+
+
+def _team_exceptions(user: Any, staff: Any) -> int | None:
+    found = _exceptions(user, staff)
+    return None if found is None else len(found)
+
+
+def _exception_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
+    url = reverse("attendance:team") + f"?team={staff.team_id}#exceptions"
+    rows = []
+    for member, incident in (_exceptions(user, staff) or [])[:5]:
+        what = str(wording.label(incident.kind))
+        if incident.minutes:
+            what = f"{what} {incident.minutes}′"
+        detail = " · ".join(x for x in (what, f"¥{incident.red_packet}" if incident.red_packet else "") if x)
+        rows.append(plugins.HomeRow(f"{incident.date:%m-%d} {member.name}", url, detail))
+    return rows
+
+
+def _request_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
+    from . import selectors
+
+    url = reverse("attendance:approvals")
+    rows = []
+    for req in selectors.approvals_inbox(actor=user)[:5]:
+        span = f"{req.start_date:%m-%d}" + (f"–{req.end_date:%m-%d}" if req.end_date != req.start_date else "")
+        rows.append(plugins.HomeRow(f"{req.staff.name} · {req.get_kind_display()}", url, span, req.late_submission))
+    return rows
 
 
 def register() -> None:
@@ -62,6 +95,7 @@ def register() -> None:
             _to_decide,
             60,
             capability="leave.approve",
+            rows=_request_rows,
         )
     )
     plugins.home_card(
@@ -71,6 +105,7 @@ def register() -> None:
             lambda: reverse("attendance:team"),
             _team_exceptions,
             40,
+            rows=_exception_rows,
         )
     )
     _words()

@@ -274,13 +274,19 @@ def requests_awaiting_count(*, actor: Any) -> int:
     return LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED).count()
 
 
-def team_exceptions_count(*, actor: Any, team: int) -> int:
-    """Attendance incidents (late, early, missing punch, absence …) of a team this month so far."""
+def team_exceptions(*, actor: Any, team: int) -> list[tuple[Staff, rules.Incident]]:
+    """Attendance incidents (late, early, missing punch, absence …) of a team this month so far,
+    newest first, each with its person."""
     today = clock.today()
     members = visible_staff(actor=actor, team=team)
     if not members:
-        return 0
-    return sum(len(s.incidents) for s in statements(staff=members, year=today.year, month=today.month))
+        return []
+    found = [
+        (member, incident)
+        for member, st in zip(members, statements(staff=members, year=today.year, month=today.month), strict=True)
+        for incident in st.incidents
+    ]
+    return sorted(found, key=lambda pair: (pair[1].date, pair[0].name), reverse=True)
 
 
 def statement_comparison(*, staff: list[Staff], year: int, month: int, draft: dict[str, Any]) -> list[dict[str, Any]]:

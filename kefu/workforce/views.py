@@ -93,6 +93,7 @@ def team(request: HttpRequest) -> HttpResponse:
             "team_id": team_id,
             "grid": grid,
             "rows": list(zip(grid["rows"], summaries, strict=True)),
+            "has_incidents": any(st.incidents for st in summaries),
             "month": _month_nav(year, month),
             "shifts": shifts,
             "can_edit": has_capability(request.user, "roster.edit"),

@@ -33,3 +33,11 @@ def rule(rule_id: Any) -> SafeString:
             format_html('<abbr class="rule" title="{}" tabindex="0">{}</abbr>', wording.rule(i) or i, i) for i in ids
         )
     )
+
+
+@register.filter
+def person(user: Any) -> str:
+    """A user as people know them: the staff name, else the username ("" for none)."""
+    if user is None:
+        return ""
+    return wording.names_of([user.pk]).get(user.pk) or user.get_username()
