@@ -941,4 +941,6 @@ T = {
     'from the start': '自始生效',
     'Attendance exceptions this month': '本月考勤异常',
     'No exceptions this month.': '本月无考勤异常。',
+    'Nothing waiting:': '暂无待办:',
+    'Exception': '异常',
 }

@@ -215,12 +215,17 @@ def _load_aftersales() -> None:
         ("logistics_exception", {}, "", "物流三天未更新"),
         ("dispute", {"at_fault": False}, "", "买家申请平台介入"),
     ]
-    shipped = list(
-        Order.objects.filter(status__in=["shipped", "finished"])
-        .select_related("shop")
-        .prefetch_related("shop__teams")
-        .order_by("pk")[: len(plans) * 2]
-    )
+    # the shops take turns, so both teams have cases
+    per_shop = [
+        list(
+            Order.objects.filter(shop=shop, status__in=["shipped", "finished"])
+            .select_related("shop")
+            .prefetch_related("shop__teams")
+            .order_by("-ordered_at")[: len(plans)]
+        )
+        for shop in Shop.objects.order_by("pk")
+    ]
+    shipped = [order for turn in zip(*per_shop, strict=False) for order in turn][: len(plans) * 2]
     for index, order in enumerate(shipped):
         case_type, facts, resolution, reason = plans[index % len(plans)]
         team = order.shop.teams.all()[0].name

@@ -104,6 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
     staff = org.staff_of(request.user)
     shops = org.shop_list(actor=request.user)
     recent_imports = list(_import_runs(request)[:5])
+    todo = _todo(request, staff)
     return render(
         request,
         "web/home.html",
@@ -113,7 +114,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "shops": shops,
             "recent_imports": recent_imports,
             "policy": policy_in_force(),
-            "todo": _todo(request, staff),
+            "todo": todo,
+            "clear": [item for item in todo if not item["n"]],
         },
     )
 
