@@ -32,6 +32,7 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("KEFU_PORT", "8000")))
     parser.add_argument("--host", default=os.environ.get("KEFU_HOST", "127.0.0.1"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("KEFU_WEB_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("KEFU_WEB_THREADS", "16")))
     parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
     args = parser.parse_args(argv)
     _django(["collectstatic", "--noinput", "-v", "0"])
@@ -48,6 +49,11 @@ def _serve(argv: list[str]) -> None:
             f"{args.host}:{args.port}",
             "--workers",
             str(args.workers),
+            # threads, so a page holding a live stream (the desk's SSE) does not hold a whole worker
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(args.threads),
             "--access-logfile",
             "-",
             "--graceful-timeout",

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "kefu.workforce",
     "kefu.workflow",
     "kefu.aftersales",
+    "kefu.desk",
     "kefu.web",
     "kefu.api",
 ]

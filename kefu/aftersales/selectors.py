@@ -232,6 +232,12 @@ def home_cases(*, actor: Any, staff: Any, which: str, limit: int = 5) -> list[Ca
     return list(qs.order_by(F("sla_due_at").asc(nulls_last=True), "opened_at")[:limit])
 
 
+def cases_of_buyer(*, actor: Any, shop: int, buyer: str, limit: int = 10) -> list[Case]:
+    """A buyer's cases in one shop, open ones first (the desk shows them beside the conversation)."""
+    qs = Case.objects.restrict(actor).filter(shop_id=shop, buyer_nick=buyer).select_related("status", "owner")
+    return sorted(qs.order_by("-opened_at")[:limit], key=lambda c: c.category in CASES.done)
+
+
 def refunds_awaiting_count(*, actor: Any) -> int:
     return MoneyLine.objects.restrict(actor).filter(status=MoneyStatus.REQUESTED).count()
 

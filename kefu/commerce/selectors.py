@@ -109,3 +109,13 @@ def find_order_by_no(actor: Any, order_no: str, *, shop_id: int | None = None) -
     if shop_id:
         qs = qs.filter(shop_id=shop_id)
     return qs.first() if order_no.strip() else None
+
+
+def orders_of_buyer(*, actor: Any, shop: int, buyer: str, limit: int = 10) -> list[Order]:
+    """A buyer's latest orders in one shop (the desk shows them beside the conversation)."""
+    return list(
+        Order.objects.restrict(actor)
+        .filter(shop_id=shop, buyer_nick=buyer)
+        .prefetch_related("lines")
+        .order_by("-ordered_at", "-id")[:limit]
+    )

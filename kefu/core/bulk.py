@@ -94,3 +94,28 @@ def _copy(table: str, columns: list[str], adapters: list[Adapter], rows: Iterabl
                 copy.write_row([a(v) for a, v in zip(adapters, row, strict=True)])
                 sent += 1
     return sent
+
+
+def insert_new(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """INSERT rows, skipping any that a unique constraint already holds (ON CONFLICT DO NOTHING), and
+    return ``returning`` columns of the rows really inserted — so a redelivered or concurrently
+    delivered row is told apart from a new one by the database itself, in one statement."""
+    if not rows:
+        return []
+    opts = model._meta
+    by_attname = {f.attname: f for f in opts.concrete_fields}
+    fields = [by_attname[name] for name in columns]
+    adapters = [_adapter(f) for f in fields]
+    quote = connection.ops.quote_name
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    back = ", ".join(quote(str(by_attname[name].column)) for name in returning)
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING RETURNING {back}"
+    )
+    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(r) for r in cursor.fetchall()]

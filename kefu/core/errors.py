@@ -87,6 +87,17 @@ class ErrorCode(StrEnum):
     REVIEW_ORDER = "review_order"
     REVIEW_CONTENT = "review_content"
     REVIEW_REPLY = "review_reply"
+    # service desk
+    UNKNOWN_CHANNEL = "unknown_channel"
+    CHANNEL_INACTIVE = "channel_inactive"
+    BAD_SIGNATURE = "bad_signature"
+    BATCH_TOO_LARGE = "batch_too_large"
+    TOO_LARGE = "too_large"
+    NO_CHANNEL = "no_channel"
+    REPLY_EMPTY = "reply_empty"
+    REPLY_TOO_LONG = "reply_too_long"
+    TRANSFER_TARGET = "transfer_target"
+    PRESENCE_STATE = "presence_state"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -158,6 +169,16 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.REVIEW_ORDER: "The review's order belongs to another shop.",
     ErrorCode.REVIEW_CONTENT: "A negative review needs its text.",
     ErrorCode.REVIEW_REPLY: "The explanation reply is required.",
+    ErrorCode.UNKNOWN_CHANNEL: "No active desk channel with this code (404).",
+    ErrorCode.CHANNEL_INACTIVE: "The desk channel is switched off (403).",
+    ErrorCode.BAD_SIGNATURE: "A webhook without a valid HMAC signature or with a stale timestamp (401).",
+    ErrorCode.BATCH_TOO_LARGE: "More than 500 messages in one request (413).",
+    ErrorCode.TOO_LARGE: "The request body is too large (413).",
+    ErrorCode.NO_CHANNEL: "The conversation has no channel to answer through.",
+    ErrorCode.REPLY_EMPTY: "A reply needs text.",
+    ErrorCode.REPLY_TOO_LONG: "A reply has at most 5,000 characters.",
+    ErrorCode.TRANSFER_TARGET: "A transfer needs an agent or a team.",
+    ErrorCode.PRESENCE_STATE: "A desk status is online, away or offline.",
 }
 
 

@@ -12,9 +12,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, Field
 
+from . import clock
 from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
 
 INT_LIMIT = 2**63 - 1  # what a database id or integer column holds
@@ -102,3 +104,23 @@ Moment = Annotated[dt.datetime, AfterValidator(_bounded)]
 
 Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
 """A non-negative count that fits an integer column."""
+
+
+def parse_moment(text: str, *, require_offset: bool = False) -> dt.datetime:
+    """An ISO 8601 time from a message body, inside 2000–2100 with a real UTC offset (ValueError
+    with a short reason otherwise). ``require_offset``: a time without its offset is refused; else
+    it is read as local time."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except (ValueError, OverflowError):
+        raise ValueError(gettext("not an ISO 8601 time")) from None
+    if value.tzinfo is None:
+        if require_offset:
+            raise ValueError(gettext("the time needs its UTC offset (+08:00)"))
+        value = clock.make_aware(value)
+    if not in_range(value) or not offset_ok(value):
+        raise ValueError(
+            gettext("must lie between %(earliest)s and %(latest)s, with an offset of at most ±14:00")
+            % {"earliest": EARLIEST, "latest": LATEST}
+        )
+    return value

@@ -33,6 +33,15 @@ def team_get(*, actor: Any, team_id: int) -> Team:
     return access_object(actor, Team.objects.prefetch_related("shops"), pk=team_id)
 
 
+def team_staff(*, actor: Any, team: int) -> list[Staff]:
+    """Active members of a team in the actor's scope, by name (pickers)."""
+    return list(Staff.objects.restrict(actor).filter(team_id=team, active=True).order_by("name"))
+
+
+def staff_names_by_employee_no(numbers: list[str]) -> dict[str, str]:
+    return dict(Staff.objects.filter(employee_no__in=numbers).values_list("employee_no", "name"))
+
+
 def team_members(*, team: Team) -> list[Staff]:
     return list(team.members.filter(active=True).order_by("position", "employee_no"))
 
@@ -106,6 +115,10 @@ def staff_of(user: Any) -> Staff | None:
 
 def access_shop_by_id(actor: Any, shop_id: Any) -> Shop:
     return access_object(actor, Shop.objects.all(), pk=shop_id)
+
+
+def access_team_by_id(actor: Any, team_id: Any) -> Team:
+    return access_object(actor, Team.objects.all(), pk=team_id)
 
 
 def access_staff_by_id(actor: Any, staff_id: Any) -> Staff:

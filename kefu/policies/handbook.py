@@ -149,6 +149,8 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "care.new_customer_contact_days",
         "desk.idle_flag_minutes",
         "desk.conversion_window_days",
+        "desk.response_cap_minutes",
+        "desk.fast_reply_seconds",
     ):
         _check(p, doc, path, _nonneg_int, _("must be a whole number ≥ 0"))
     _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, _("must be a whole number ≥ 1"))
@@ -293,6 +295,34 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]
     ):
         p.append("service.warranty_agreement_max_months: smaller than the standard unit warranty")
+    platforms = _check(
+        p, doc, "desk.platforms", lambda v: isinstance(v, list) and len(v) > 0, _("needs at least one platform")
+    )
+    seen_platforms: set[str] = set()
+    for i, row in enumerate(platforms or []):
+        where = f"desk.platforms[{i + 1}]"
+        if not isinstance(row, dict):
+            p.append(f"{where}: " + _("not a table"))
+            continue
+        name = row.get("platform")
+        if not isinstance(name, str) or not name:
+            p.append(f"{where}.platform: " + _("missing"))
+        elif name in seen_platforms:
+            p.append(f"{where}.platform: " + _("duplicate %(value)s") % {"value": name})
+        else:
+            seen_platforms.add(name)
+        window = row.get("window")
+        ends = ("24:00",)
+        if not (
+            isinstance(window, list)
+            and len(window) == 2
+            and _time(window[0])
+            and (_time(window[1]) or window[1] in ends)
+            and (window[1] in ends or window[0] < window[1])
+        ):
+            p.append(f"{where}.window: " + _('must be ["HH:MM", "HH:MM"], start before end (end may be "24:00")'))
+        if not _nonneg_int(row.get("no_reply_after_minutes", 0)):
+            p.append(f"{where}.no_reply_after_minutes: " + _("must be a whole number ≥ 0"))
     windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), _("must be a list of [start, end]"))
     for i, window in enumerate(windows or []):
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):

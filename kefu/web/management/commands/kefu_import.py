@@ -18,11 +18,12 @@ class Command(BaseCommand):
     help = "Import a file: staff FILE.csv | orders FILE --shop NAME [--create-shop] | attendance FILE.xlsx"
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=["staff", "orders", "attendance"])
+        parser.add_argument("kind", choices=["staff", "orders", "attendance", "chats"])
         parser.add_argument("file")
         parser.add_argument("--shop", help="shop name (orders)")
         parser.add_argument("--create-shop", action="store_true", help="create the shop if it does not exist")
         parser.add_argument("--platform", default="tmall", help="platform of a created shop")
+        parser.add_argument("--channel", default="import", help="channel code of a chat-log import (chats)")
         parser.add_argument("--json", action="store_true", help="print one JSON summary")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -36,6 +37,8 @@ class Command(BaseCommand):
                 from kefu.org.services import staff_import
 
                 summary = staff_import(actor=actor, data=data, file_name=path.name)
+            elif opts["kind"] == "chats":
+                return self._chats(opts, data, actor)
             elif opts["kind"] == "attendance":
                 from kefu.workforce.services import attendance_import
 
@@ -48,6 +51,55 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self._report(summary, opts["json"])
         if summary.failed:
+            raise SystemExit(1)
+
+    def _chats(self, opts: dict[str, Any], data: bytes, actor: Any) -> None:
+        """One message per line (JSON Lines), through the desk's one pipeline in batches; a bad line
+        is reported by its number (1-based) and the rest kept."""
+        from kefu.desk import selectors as desk
+        from kefu.desk.services import MAX_BATCH, messages_ingest
+
+        channel = desk.channel_by_code(opts["channel"])
+        if channel is None:
+            raise CommandError(f"unknown channel {opts['channel']!r}")
+        created = duplicates = 0
+        failed: list[dict[str, Any]] = []
+        batch: list[tuple[int, Any]] = []
+
+        def flush() -> None:
+            nonlocal created, duplicates
+            if not batch:
+                return
+            result = messages_ingest(actor=actor, channel=channel, items=[item for _n, item in batch])
+            created += result.created
+            duplicates += result.duplicates
+            failed.extend({"line": batch[f["index"]][0], "reason": f["reason"]} for f in result.failed)
+            batch.clear()
+
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CommandError("the file is not UTF-8 text") from exc
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                batch.append((number, json.loads(line)))
+            except ValueError:
+                failed.append({"line": number, "reason": "not a JSON object"})
+                continue
+            if len(batch) >= MAX_BATCH:
+                flush()
+        flush()
+        failed.sort(key=lambda f: f["line"])
+        summary = {"format": "chats.jsonl", "created": created, "duplicates": duplicates, "failed": failed}
+        if opts["json"]:
+            self.stdout.write(json.dumps(summary, ensure_ascii=False))
+        else:
+            self.stdout.write(f"created {created}, duplicates {duplicates}, failed {len(failed)}")
+            for f in failed:
+                self.stdout.write(f"  line {f['line']}: {f['reason']}")
+        if failed:
             raise SystemExit(1)
 
     def _orders(self, opts: dict[str, Any], data: bytes, name: str, actor: Any) -> ImportSummary:

@@ -74,3 +74,36 @@ document.addEventListener("click", function (event) {
   params.set("export", "xlsx");
   link.href = "?" + params.toString();
 });
+
+// Live desk (ADR 0012): an EventSource per page. A thread appends each new message; an inbox or
+// board reloads its list through htmx. The stream resumes from the last event id on reconnect.
+(function () {
+  function start() {
+    var thread = document.querySelector("[data-live-thread]");
+    if (thread && window.EventSource) {
+      var src = new EventSource(thread.getAttribute("data-live-thread"));
+      src.addEventListener("message", function (e) {
+        var data = JSON.parse(e.data);
+        var box = document.createElement("template");
+        box.innerHTML = data.html.trim();
+        var row = box.content.firstElementChild;
+        if (row && !document.getElementById(row.id)) {
+          thread.appendChild(row);
+          row.scrollIntoView({ block: "nearest" });
+        }
+      });
+    }
+    document.querySelectorAll("[data-live-inbox]").forEach(function (box) {
+      if (!window.EventSource) return;
+      var src = new EventSource(box.getAttribute("data-live-inbox"));
+      var target = box.getAttribute("data-target") || "#results";
+      src.addEventListener("inbox", function () {
+        if (window.htmx) {
+          htmx.ajax("GET", box.getAttribute("data-refresh") + window.location.search, { target: target, swap: "outerHTML" });
+        }
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,143 @@
+"""Service-desk API: messages in (token or signed webhook), conversations, presence and KPIs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor
+from kefu.core.params import Day
+
+from . import selectors, services
+from .models import Channel
+
+router = Router(tags=["desk"])
+
+MAX_SKEW_SECONDS = 300
+MAX_BODY = 2_000_000
+
+
+class MessagesIn(Schema):
+    messages: list[Any]
+
+
+class IngestOut(Schema):
+    created: int
+    duplicates: int
+    failed: list[dict[str, Any]]
+
+
+def _channel(code: str) -> Channel | None:
+    return selectors.channel_by_code(code)
+
+
+@router.post("/desk/messages", response=IngestOut)
+def post_messages(request: HttpRequest, payload: MessagesIn, channel: str = "api") -> object:
+    """Messages from an integration (token auth), into the one pipeline: idempotent by channel +
+    external_id; bad messages reported by index, the rest kept. Shops must lie in the token's scope."""
+    target = _channel(channel)
+    if target is None:
+        raise ApplicationError("unknown_channel", _("No active channel with this code."), status=404)
+    return services.messages_ingest(actor=request.user, channel=target, items=payload.messages).as_dict()
+
+
+def _unsigned(message: str) -> ApplicationError:
+    return ApplicationError("bad_signature", message, status=401)
+
+
+@router.post("/desk/webhook/{channel}", response=IngestOut, auth=None)
+def webhook(request: HttpRequest, channel: str) -> object:
+    """A chat source pushes messages, signed: ``X-Kefu-Signature: sha256=<hex HMAC-SHA256 of the raw
+    body with the channel's secret>`` and ``X-Kefu-Timestamp`` (Unix seconds, at most 5 minutes
+    old). Unsigned, badly signed or stale requests are refused with 401 before the body is read."""
+    target = _channel(channel)
+    signature = request.headers.get("X-Kefu-Signature", "")
+    stamp = request.headers.get("X-Kefu-Timestamp", "")
+    if target is None or not signature.startswith("sha256="):
+        raise _unsigned(_("The request is not signed for this channel."))
+    try:
+        age = abs(time.time() - float(stamp))
+    except ValueError:
+        raise _unsigned(_("X-Kefu-Timestamp must be Unix seconds.")) from None
+    if not age <= MAX_SKEW_SECONDS:
+        raise _unsigned(_("The request's timestamp is more than 5 minutes off."))
+    body = request.body
+    if len(body) > MAX_BODY:
+        raise ApplicationError("too_large", _("The body is too large."), status=413)
+    expected = hmac.new(target.secret.encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature.removeprefix("sha256=")):
+        raise _unsigned(_("The signature does not match."))
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApplicationError("validation_error", _("The body is not JSON."), status=400) from None
+    items = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ApplicationError("validation_error", _('The body needs "messages": [...].'), status=400)
+    actor = SystemActor(label=f"webhook:{target.code}")
+    return services.messages_ingest(actor=actor, channel=target, items=items).as_dict()
+
+
+class FiguresOut(Schema):
+    conversations: int
+    rounds: int
+    answered_3min: int
+    response_3min_rate: str | None
+    first_response_seconds: str | None
+    avg_response_seconds: str | None
+    transfers: int
+    consulted_buyers: int
+    paid_buyers: int
+    conversion_rate: str | None
+    sales: str
+    aov: str | None
+
+
+class AgentFiguresOut(FiguresOut):
+    employee_no: str
+
+
+class KpisOut(Schema):
+    date: str
+    agents: list[AgentFiguresOut]
+    total: FiguresOut
+
+
+@router.get("/desk/kpis", response=KpisOut)
+def get_kpis(request: HttpRequest, date: Day | None = None, shop: int | None = None, team: int | None = None) -> object:
+    """R-DESK-3 per agent and day, and the total for the shop or team (within the caller's scope).
+    Seconds with 2 decimals, rates with 4, money with 2; rates are null when nothing was counted."""
+    if shop is not None:
+        from kefu.org.selectors import access_shop_by_id
+
+        access_shop_by_id(request.user, shop)
+    if team is not None:
+        from kefu.org.selectors import access_team_by_id
+
+        access_team_by_id(request.user, team)
+    day = date or clock.today()
+    result = selectors.kpis(actor=request.user, day=day, shop=shop, team=team)
+    return {
+        "date": day.isoformat(),
+        "agents": [{"employee_no": no, **f.as_dict()} for no, f in sorted(result.agents.items())],
+        "total": result.total.as_dict(),
+    }
+
+
+class PresenceIn(Schema):
+    state: str
+
+
+@router.post("/desk/presence")
+def set_presence(request: HttpRequest, payload: PresenceIn) -> dict[str, str]:
+    presence = services.presence_set(actor=request.user, state=payload.state)
+    return {"state": presence.state}

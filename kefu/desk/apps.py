@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DeskConfig(AppConfig):
+    name = "kefu.desk"
+    label = "desk"
+    verbose_name = _("Service desk")
+
+    def ready(self) -> None:
+        from kefu.workflow import registry
+
+        from . import plugin
+        from .workflow import CONVERSATIONS
+
+        registry.register(CONVERSATIONS)
+        plugin.register()

@@ -1,0 +1,165 @@
+"""The service desk's data: channels messages arrive through, conversations (one buyer in one
+shop, on the shared workflow core), their messages (exactly once per channel + external id) and
+each agent's presence."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core.scoping import RestrictedQuerySet
+from kefu.org.models import Shop, Staff, Team
+from kefu.workflow.models import WorkItem
+
+
+class ChannelKind(models.TextChoices):
+    PLATFORM = "platform", _("Platform chat (webhook)")
+    WIDGET = "widget", _("Web chat widget")
+    IMPORT = "import", _("Chat-log import")
+
+
+def _secret() -> str:
+    return secrets.token_hex(32)
+
+
+class Channel(models.Model):
+    """Where messages come from. A webhook signs its bodies with ``secret`` (HMAC-SHA256); a widget
+    channel serves one shop and answers only its configured origins."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=10, choices=ChannelKind.choices, default=ChannelKind.PLATFORM)
+    secret = models.CharField(_("signing secret"), max_length=128, default=_secret)
+    shop = models.ForeignKey(
+        Shop, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
+    origins = models.JSONField(_("allowed origins"), default=list, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Queue(models.TextChoices):
+    PRESALES = "presales", _("Pre-sales")
+    AFTERSALES = "aftersales", _("After-sales")
+
+
+class ConversationCategory(models.TextChoices):
+    WAITING = "waiting", _("Buyer waiting")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+class Conversation(WorkItem):
+    """One buyer in one shop (R-DESK-1). ``waiting_since`` is the start of the buyer's current
+    unanswered round (None once a human has replied)."""
+
+    workflow_key = "desk.conversation"
+    scope_shop_path = "shop_id"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    buyer = models.CharField(_("buyer"), max_length=100)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("team")
+    )
+    queue = models.CharField(_("queue"), max_length=10, choices=Queue.choices, default=Queue.PRESALES)
+    owner = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
+    )
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    last_text = models.CharField(_("last message text"), max_length=120, blank=True)
+    waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["shop", "buyer"], name="desk_conversation_one_per_buyer")]
+        indexes = [
+            models.Index(fields=["-last_message_at", "-id"], name="desk_conv_recent"),
+            models.Index(fields=["owner", "-last_message_at"], name="desk_conv_owner"),
+            models.Index(fields=["shop", "-last_message_at"], name="desk_conv_shop"),
+        ]
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+
+    def __str__(self) -> str:
+        return f"{self.buyer} @ {self.shop_id}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("From the buyer")
+    OUT = "out", _("To the buyer")
+    NOTE = "note", _("Internal note")
+
+
+class MessageKind(models.TextChoices):
+    TEXT = "text", _("Text")
+    IMAGE = "image", _("Image")
+    AUTO = "auto", _("Auto-reply")
+    SYSTEM = "system", _("System message")
+
+
+class Message(models.Model):
+    """A message as the channel delivered it; stored once per (channel, external id)."""
+
+    scope_shop_path = "conversation__shop_id"
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="messages", verbose_name=_("conversation")
+    )
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    external_id = models.CharField(_("external id"), max_length=128)
+    direction = models.CharField(_("direction"), max_length=4, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=MessageKind.choices, default=MessageKind.TEXT)
+    agent = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("agent")
+    )
+    sent_at = models.DateTimeField(_("sent at"))
+    received_at = models.DateTimeField(_("received at"))
+    text = models.TextField(_("text"), max_length=5000, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "external_id"], name="desk_message_once_per_channel")]
+        indexes = [
+            models.Index(fields=["conversation", "sent_at", "id"], name="desk_msg_thread"),
+            models.Index(fields=["sent_at"], name="desk_msg_sent"),
+        ]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id}"
+
+
+class PresenceState(models.TextChoices):
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
+
+
+class Presence(models.Model):
+    """An agent's desk state (R-DESK-2: an agent who is away sets themselves offline)."""
+
+    scope_team_path = "staff__team_id"
+
+    staff = models.OneToOneField(Staff, on_delete=models.CASCADE, related_name="+", verbose_name=_("agent"))
+    state = models.CharField(_("state"), max_length=8, choices=PresenceState.choices, default=PresenceState.OFFLINE)
+    changed_at = models.DateTimeField(_("changed at"))
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("presence")
+        verbose_name_plural = _("presence")
+
+    def __str__(self) -> str:
+        return f"{self.staff_id}: {self.state}"

@@ -1,0 +1,100 @@
+"""What the service desk adds to the shared UI, URL configuration, API, home page and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins, wording
+
+
+def _waiting_mine(user: Any, staff: Any) -> int | None:
+    from . import selectors
+
+    if staff is None or staff.position not in {"presales", "aftersales"}:
+        return None
+    return len(selectors.inbox(actor=user, mine=staff, waiting=True, limit=100).items)
+
+
+def _idle(user: Any, staff: Any) -> int | None:
+    from . import selectors
+
+    if staff is None or staff.position not in {"team_lead", "supervisor", "deputy"}:
+        return None
+    return sum(1 for r in selectors.presence_board(actor=user) if r["idle"])
+
+
+def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+    from .models import Conversation
+
+    rows = Conversation.objects.restrict(actor).filter(buyer=q).select_related("shop")[:5]
+    return [
+        plugins.SearchHit(_("Conversation"), c.buyer, reverse("desk:conversation", args=[c.pk]), c.shop.name)
+        for c in rows
+    ]
+
+
+def register() -> None:
+    from .api import router
+
+    plugins.urls("desk/", "kefu.desk.urls", order=25)
+    plugins.api_router("desk", router)
+    plugins.nav_section(
+        plugins.NavSection(
+            "desk",
+            _("Service desk"),
+            25,
+            (
+                plugins.NavItem(_("Conversations"), "desk:inbox"),
+                plugins.NavItem(_("Agents online"), "desk:board", "statement.view_team"),
+                plugins.NavItem(_("Desk KPIs"), "desk:kpis"),
+            ),
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "desk_waiting",
+            _("Buyers waiting for my reply"),
+            lambda: reverse("desk:inbox") + "?mine=1&waiting=1",
+            _waiting_mine,
+            5,
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "desk_idle", _("Agents online but not answering (空挂)"), lambda: reverse("desk:board"), _idle, 36
+        )
+    )
+    plugins.search_provider(plugins.SearchProvider("desk", _("Conversations"), _search, order=15))
+    _words()
+
+
+def _words() -> None:
+    from .models import (
+        ChannelKind,
+        Conversation,
+        ConversationCategory,
+        Direction,
+        Message,
+        MessageKind,
+        PresenceState,
+        Queue,
+    )
+
+    wording.register_models(Conversation, Message)
+    wording.register_choices(Queue, ConversationCategory, Direction, MessageKind, PresenceState, ChannelKind)
+    wording.register(
+        verbs={
+            "conversation.opened": _("opened the conversation"),
+            "conversation.routed": _("routed the conversation"),
+            "conversation.transferred": _("transferred the conversation"),
+            "conversation.assigned": _("took the conversation"),
+            "conversation.reopened": _("reopened the conversation"),
+            "conversation.status_changed": _("changed the conversation's status"),
+            "presence.changed": _("changed their desk status"),
+            "channel.created": _("created a chat channel"),
+        },
+        fields={"reason": _("Reason"), "presence": _("Desk status"), "note": _("Note"), "from": _("From")},
+    )

@@ -1,0 +1,214 @@
+"""Service-desk reads: the inbox, a thread (paged), presence and the KPIs of R-DESK-3."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+
+from kefu.commerce.models import Order
+from kefu.core import clock
+from kefu.core.models import Event
+from kefu.core.pagination import Page, keyset_page
+from kefu.core.policy_store import policy_in_force
+from kefu.org.models import Shop, Staff
+from kefu.policies import desk as rules
+
+from .models import Channel, Conversation, ConversationCategory, Direction, Message, Presence, PresenceState
+
+
+def inbox(
+    *,
+    actor: Any,
+    mine: Any = None,
+    waiting: bool = False,
+    shop: int | None = None,
+    queue: str | None = None,
+    closed: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Conversation]:
+    """Conversations in the actor's scope, most recent first (keyset-paged, constant queries)."""
+    qs = Conversation.objects.restrict(actor).select_related("shop", "owner", "status", "team")
+    if not closed:
+        qs = qs.exclude(status__category=ConversationCategory.CLOSED)
+    if mine is not None:
+        qs = qs.filter(owner=mine)
+    if waiting:
+        qs = qs.filter(waiting_since__isnull=False)
+    if shop:
+        qs = qs.filter(shop_id=shop)
+    if queue:
+        qs = qs.filter(queue=queue)
+    return keyset_page(qs.filter(last_message_at__isnull=False), key="last_message_at", cursor=cursor, limit=limit)
+
+
+def thread(*, conversation: Conversation, before: int | None = None, limit: int = 100) -> tuple[list[Message], bool]:
+    """The newest ``limit`` messages (before message id ``before``), oldest first; and whether older exist."""
+    qs = Message.objects.filter(conversation=conversation).select_related("agent")
+    if before:
+        anchor = qs.filter(pk=before).values("sent_at").first()
+        if anchor:
+            qs = qs.filter(Q(sent_at__lt=anchor["sent_at"]) | Q(sent_at=anchor["sent_at"], pk__lt=before))
+    rows = list(qs.order_by("-sent_at", "-id")[: limit + 1])
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+def messages_since(*, actor: Any, conversation_ids: list[int], after_id: int) -> list[Message]:
+    return list(
+        Message.objects.restrict(actor)
+        .filter(conversation_id__in=conversation_ids, pk__gt=after_id)
+        .select_related("agent")
+        .order_by("pk")[:200]
+    )
+
+
+def last_message_id() -> int:
+    row = Message.objects.order_by("-pk").values("pk").first()
+    return int(row["pk"]) if row else 0
+
+
+def changed_conversations(*, actor: Any, after_id: int, limit: int = 50) -> tuple[list[Conversation], int]:
+    """Conversations in scope with messages newer than ``after_id`` (for live updates); the newest id."""
+    ids = list(
+        Message.objects.restrict(actor)
+        .filter(pk__gt=after_id)
+        .order_by("pk")
+        .values_list("conversation_id", "pk")[:500]
+    )
+    if not ids:
+        return [], after_id
+    newest = ids[-1][1]
+    convs = list(
+        Conversation.objects.restrict(actor)
+        .filter(pk__in={c for c, _ in ids})
+        .select_related("shop", "owner", "status", "team")
+        .order_by("-last_message_at")[:limit]
+    )
+    return convs, newest
+
+
+def presence_board(*, actor: Any) -> list[dict[str, Any]]:
+    """Agents in scope with their state and waiting buyers; 空挂 (R-DESK-2) flagged: online, with a
+    buyer waiting longer than the policy threshold."""
+    staff = list(
+        Staff.objects.restrict(actor)
+        .filter(active=True, position__in=["presales", "aftersales"])
+        .select_related("team")
+        .order_by("team__name", "position", "name")
+    )
+    states = {p.staff_id: p for p in Presence.objects.filter(staff__in=staff)}
+    minutes = int(policy_in_force().document["desk"]["idle_flag_minutes"])
+    now = clock.now()
+    waiting: dict[int, list[dt.datetime]] = defaultdict(list)
+    for owner_id, since in Conversation.objects.filter(owner__in=staff, waiting_since__isnull=False).values_list(
+        "owner_id", "waiting_since"
+    ):
+        if since is not None:
+            waiting[owner_id].append(since)
+    rows = []
+    for s in staff:
+        p = states.get(s.pk)
+        state = p.state if p else PresenceState.OFFLINE
+        longest = max(((now - t) for t in waiting.get(s.pk, [])), default=None)
+        idle = state == PresenceState.ONLINE and longest is not None and longest > dt.timedelta(minutes=minutes)
+        rows.append(
+            {
+                "staff": s,
+                "state": state,
+                "since": p.changed_at if p else None,
+                "waiting": len(waiting.get(s.pk, [])),
+                "longest_minutes": int(longest.total_seconds() // 60) if longest else None,
+                "idle": idle,
+            }
+        )
+    return rows
+
+
+def my_presence(staff: Staff | None) -> str:
+    if staff is None:
+        return PresenceState.OFFLINE
+    p = Presence.objects.filter(staff=staff).values_list("state", flat=True).first()
+    return p or PresenceState.OFFLINE
+
+
+# --- KPIs (R-DESK-3) --------------------------------------------------------------------------
+
+
+def kpis(*, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None) -> rules.DayKpis:
+    return kpis_period(actor=actor, first=day, last=day, shop=shop, team=team)
+
+
+def kpis_period(
+    *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
+) -> rules.DayKpis:
+    """Per agent and in total, each day computed by the platform's rules of its shop and the
+    policy in force that day, merged over the period."""
+    shops = Shop.objects.restrict(actor)
+    if shop:
+        shops = shops.filter(pk=shop)
+    if team:
+        shops = shops.filter(teams__id=team)
+    shop_rows = list(shops.values_list("pk", "platform"))
+    tz = clock.local_tz()
+    days = []
+    day = first
+    while day <= last:
+        document = policy_in_force(day).document
+        for platform in sorted({p for _pk, p in shop_rows}):
+            ids = [pk for pk, p in shop_rows if p == platform]
+            days.append(_day(ids, day, rules.rules_for(document, platform), tz))
+        day += dt.timedelta(days=1)
+    return rules.merge(days)
+
+
+def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.DayKpis:
+    start = clock.day_start(day)
+    end = start + dt.timedelta(days=1)
+    raw = list(
+        Message.objects.filter(conversation__shop_id__in=shop_ids, sent_at__gte=start, sent_at__lt=end)
+        .exclude(direction=Direction.NOTE)
+        .values_list(
+            "conversation_id", "sent_at", "direction", "kind", "agent__employee_no", "channel_id", "external_id"
+        )
+    )
+    if not raw:
+        return rules.DayKpis()
+    msgs = [rules.Message(c, at, d, k, a, f"{ch}:{ext}") for c, at, d, k, a, ch, ext in raw]
+    conv_ids = {m.conversation for m in msgs}
+    convs = list(
+        Conversation.objects.filter(pk__in=conv_ids).values_list("pk", "shop_id", "buyer", "owner__employee_no")
+    )
+    owners = {pk: owner for pk, _s, _b, owner in convs}
+    by_buyer = {(s, b): pk for pk, s, b, _o in convs}
+    window_end = end + dt.timedelta(days=r.conversion_days)
+    payments = []
+    buyers = defaultdict(set)
+    for s, b in by_buyer:
+        buyers[s].add(b)
+    cond = Q()
+    for s, bs in buyers.items():
+        cond |= Q(shop_id=s, buyer_nick__in=bs)
+    for s, b, paid_at, amount in Order.objects.filter(cond, paid_at__gte=start, paid_at__lt=window_end).values_list(
+        "shop_id", "buyer_nick", "paid_at", "paid_amount"
+    ):
+        if paid_at is not None:
+            payments.append(rules.Payment(by_buyer[(s, b)], paid_at, Decimal(amount)))
+    transfers: dict[str, int] = defaultdict(int)
+    from django.contrib.contenttypes.models import ContentType
+
+    ct = ContentType.objects.get_for_model(Conversation)
+    for data in Event.objects.filter(
+        verb="conversation.transferred", subject_type=ct, subject_id__in=conv_ids, at__gte=start, at__lt=end
+    ).values_list("data", flat=True):
+        who = (data or {}).get("from")
+        if who:
+            transfers[who] += 1
+    return rules.day_kpis(msgs, payments, r, tz, owners=owners, transfers=transfers)
+
+
+def channel_by_code(code: str) -> Channel | None:
+    return Channel.objects.filter(code=code[:40], active=True).first()

@@ -1,0 +1,639 @@
+"""Service-desk writes: the one message pipeline (API, signed webhook, chat-log import, agents'
+replies), routing (R-DESK-1 / R-ORG-1), transfers and presence. Every write is an action; live
+notifications leave only after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery
+from django.utils.translation import gettext as _
+
+from kefu.commerce.models import Order, OrderStatus
+from kefu.core import clock
+from kefu.core.actions import action, is_operator
+from kefu.core.bulk import insert_new
+from kefu.core.errors import ApplicationError, PermissionDenied
+from kefu.core.events import event_record
+from kefu.core.params import parse_moment
+from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import access_object
+from kefu.org.models import Shop, Staff
+from kefu.org.selectors import staff_of
+from kefu.workflow import services as wf
+
+from . import live
+from .models import (
+    Channel,
+    Conversation,
+    ConversationCategory,
+    Direction,
+    Message,
+    MessageKind,
+    Presence,
+    PresenceState,
+    Queue,
+)
+from .workflow import CONVERSATIONS
+
+MAX_BATCH = 500
+MAX_TEXT = 5000
+HUMAN = (MessageKind.TEXT, MessageKind.IMAGE)
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    duplicates: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    conversations: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "duplicates": self.duplicates, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    index: int
+    external_id: str
+    shop: str
+    buyer: str
+    direction: str
+    agent: str | None
+    kind: str
+    sent_at: dt.datetime
+    text: str
+
+
+def _text(value: Any, limit: int, what: str, *, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(_("%(field)s must be text") % {"field": what})
+    value = value.strip()
+    if required and not value:
+        raise ValueError(_("%(field)s is missing") % {"field": what})
+    if len(value) > limit:
+        raise ValueError(_("%(field)s is longer than %(n)s characters") % {"field": what, "n": limit})
+    if "\x00" in value:
+        raise ValueError(_("%(field)s contains a NUL character") % {"field": what})
+    return value
+
+
+def _parse(index: int, item: Any) -> _Parsed:
+    if not isinstance(item, Mapping):
+        raise ValueError(_("a message must be an object"))
+    direction = item.get("direction")
+    if direction not in (Direction.IN, Direction.OUT):
+        raise ValueError(_('direction must be "in" or "out"'))
+    kind = item.get("kind", MessageKind.TEXT)
+    if kind not in MessageKind.values:
+        raise ValueError(_("kind must be one of text, image, auto, system"))
+    agent = item.get("agent")
+    if direction == Direction.OUT and kind in HUMAN:
+        agent = _text(agent, 32, "agent")
+    elif agent is not None:
+        agent = _text(agent, 32, "agent", required=False) or None
+    raw_time = item.get("sent_at")
+    if not isinstance(raw_time, str):
+        raise ValueError(_("sent_at must be an ISO 8601 time with its offset"))
+    try:
+        sent_at = parse_moment(raw_time, require_offset=True)
+    except ValueError as exc:
+        raise ValueError(_("sent_at: %(problem)s") % {"problem": exc}) from exc
+    return _Parsed(
+        index=index,
+        external_id=_text(item.get("external_id"), 128, "external_id"),
+        shop=_text(item.get("shop"), 64, "shop"),
+        buyer=_text(item.get("buyer"), 100, "buyer"),
+        direction=direction,
+        agent=agent,
+        kind=kind,
+        sent_at=sent_at,
+        text=_text(item.get("text"), MAX_TEXT, "text", required=False),
+    )
+
+
+def _shops(actor: Any, channel: Channel, keys: set[str]) -> dict[str, Shop]:
+    """Shops by code or name, inside what the sender may write to: an API token's user sees their
+    scope; a channel bound to a shop (a widget) only writes to it."""
+    qs = Shop.objects.filter(Q(code__in=keys) | Q(name__in=keys))
+    if not is_operator(actor):
+        qs = qs.restrict(actor)
+    if channel.shop_id is not None:
+        qs = qs.filter(pk=channel.shop_id)
+    found: dict[str, Shop] = {}
+    for shop in qs:
+        found.setdefault(shop.code, shop)
+        found.setdefault(shop.name, shop)
+    return found
+
+
+@action(atomic=False)
+def messages_ingest(*, actor: Any, channel: Channel, items: list[Any]) -> IngestResult:
+    """The one pipeline for messages from any source: each bad message is reported by index and the
+    rest kept; a message is stored once per (channel, external id) whatever the order, number or
+    concurrency of deliveries (the unique constraint decides, in the INSERT itself)."""
+    if not channel.active:
+        raise ApplicationError("channel_inactive", _("This channel is switched off."), status=403)
+    if len(items) > MAX_BATCH:
+        raise ApplicationError(
+            "batch_too_large", _("At most %(n)s messages per request.") % {"n": MAX_BATCH}, status=413
+        )
+    result = IngestResult()
+    parsed: list[_Parsed] = []
+    for index, item in enumerate(items):
+        try:
+            parsed.append(_parse(index, item))
+        except ValueError as exc:
+            result.failed.append({"index": index, "reason": str(exc)})
+    shops = _shops(actor, channel, {p.shop for p in parsed})
+    agents = {
+        s.employee_no: s
+        for s in Staff.objects.filter(employee_no__in={p.agent for p in parsed if p.agent}, active=True)
+    }
+    good: list[tuple[_Parsed, Shop]] = []
+    seen: set[str] = set()
+    for p in parsed:
+        shop = shops.get(p.shop)
+        if shop is None:
+            result.failed.append({"index": p.index, "reason": _("unknown shop %(shop)s") % {"shop": p.shop}})
+        elif p.agent and p.agent not in agents:
+            result.failed.append({"index": p.index, "reason": _("unknown agent %(no)s") % {"no": p.agent}})
+        elif p.external_id in seen:
+            result.duplicates += 1  # the same message twice in one delivery
+        else:
+            seen.add(p.external_id)
+            good.append((p, shop))
+    if good:
+        with transaction.atomic():
+            _store(actor, channel, good, agents, result)
+    result.failed.sort(key=lambda f: f["index"])
+    if result.conversations:
+        ids = sorted(result.conversations)
+        transaction.on_commit(lambda: live.publish(ids))
+    return result
+
+
+def _store(
+    actor: Any, channel: Channel, good: list[tuple[_Parsed, Shop]], agents: dict[str, Staff], result: IngestResult
+) -> None:
+    now = clock.now()
+    conversations, opened = _conversations(actor, {(shop.pk, p.buyer) for p, shop in good}, now)
+    rows = [
+        (
+            conversations[(shop.pk, p.buyer)].pk,
+            channel.pk,
+            p.external_id,
+            p.direction,
+            p.kind,
+            agents[p.agent].pk if p.agent else None,
+            p.sent_at,
+            now,
+            p.text,
+        )
+        for p, shop in good
+    ]
+    inserted = insert_new(
+        Message,
+        [
+            "conversation_id",
+            "channel_id",
+            "external_id",
+            "direction",
+            "kind",
+            "agent_id",
+            "sent_at",
+            "received_at",
+            "text",
+        ],
+        rows,
+        returning=["external_id"],
+    )
+    new_ids = {r[0] for r in inserted}
+    result.created = len(new_ids)
+    result.duplicates += len(good) - len(new_ids)
+    touched = {conversations[(shop.pk, p.buyer)].pk for p, shop in good if p.external_id in new_ids}
+    buyer_wrote = {
+        conversations[(shop.pk, p.buyer)].pk
+        for p, shop in good
+        if p.external_id in new_ids and p.direction == Direction.IN
+    }
+    if touched:
+        refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
+    result.conversations |= touched
+
+
+def _conversations(
+    actor: Any, keys: set[tuple[int, str]], now: dt.datetime
+) -> tuple[dict[tuple[int, str], Conversation], set[int]]:
+    """The conversations of (shop, buyer) pairs, created (and routed) when new; two deliveries that
+    create the same one at once meet at the unique constraint."""
+
+    def load() -> dict[tuple[int, str], Conversation]:
+        cond = Q()
+        by_shop: dict[int, set[str]] = defaultdict(set)
+        for shop_id, buyer in keys:
+            by_shop[shop_id].add(buyer)
+        for shop_id, buyers in by_shop.items():
+            cond |= Q(shop_id=shop_id, buyer__in=buyers)
+        return {(c.shop_id, c.buyer): c for c in Conversation.objects.filter(cond).select_related("status")}
+
+    found = load()
+    missing = keys - set(found)
+    opened: set[int] = set()
+    if missing:
+        start = wf.open_fields(CONVERSATIONS, now)
+        created = insert_new(
+            Conversation,
+            [
+                "shop_id",
+                "buyer",
+                "queue",
+                "status_id",
+                "opened_at",
+                "updated_at",
+                "checklist",
+                "message_count",
+                "last_text",
+                "breached",
+            ],
+            [
+                (shop_id, buyer, Queue.PRESALES, start["status"].pk, now, now, {}, 0, "", False)
+                for shop_id, buyer in missing
+            ],
+            returning=["id"],
+        )
+        found = load()
+        opened = {row[0] for row in created}  # a concurrent delivery may have created some first
+        for key in missing:
+            conversation = found[key]
+            if conversation.pk not in opened:
+                continue
+            event_record(
+                actor=actor, verb="conversation.opened", subject=conversation, after={"buyer": conversation.buyer}
+            )
+            route(conversation=conversation, actor=actor)
+    return found, opened
+
+
+# --- state of a conversation ------------------------------------------------------------------
+
+
+def _human_reply() -> Q:
+    return Q(direction=Direction.OUT, kind__in=HUMAN, agent__isnull=False)
+
+
+def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
+    """Recompute what a conversation shows from its stored messages (any arrival order): count,
+    last message, and ``waiting_since`` = the first buyer message after the last human reply; the
+    status follows (waiting / answered; a closed conversation reopens when the buyer writes)."""
+    ids = list(conversation_ids)
+    reroute = set(reroute)
+    last_reply = (
+        Message.objects.filter(_human_reply(), conversation=OuterRef("pk")).order_by("-sent_at").values("sent_at")[:1]
+    )
+    rows = (
+        Conversation.objects.filter(pk__in=ids)
+        .select_related("status", "shop")
+        .annotate(
+            n=Count("messages"),
+            last_at=Max("messages__sent_at"),
+            replied_at=Subquery(last_reply),
+        )
+    )
+    policy = policy_in_force()
+    idle = dt.timedelta(minutes=int(policy.document["desk"]["idle_flag_minutes"]))
+    labels = {c: wf.default_label(CONVERSATIONS, c) for c in ConversationCategory.values}
+    now = clock.now()
+    for c in rows:
+        waiting_q = Message.objects.filter(conversation=c, direction=Direction.IN, kind__in=HUMAN)
+        if c.replied_at is not None:
+            waiting_q = waiting_q.filter(sent_at__gt=c.replied_at)
+        waiting = waiting_q.aggregate(first=Min("sent_at"))["first"]
+        last = (
+            Message.objects.filter(conversation=c).exclude(direction=Direction.NOTE).order_by("-sent_at", "-id").first()
+        )
+        category = c.status.category
+        if waiting is not None:
+            target = ConversationCategory.WAITING
+        elif category == ConversationCategory.CLOSED:
+            target = ConversationCategory.CLOSED
+        else:
+            target = ConversationCategory.ANSWERED
+        if category == ConversationCategory.CLOSED and c.pk in reroute and waiting is not None:
+            event_record(actor=actor, verb="conversation.reopened", subject=c, before={"status": c.status.name})
+        fields: dict[str, Any] = {
+            "message_count": c.n,
+            "last_message_at": c.last_at,
+            "last_text": (last.text if last else "")[:120],
+            "waiting_since": waiting,
+            "sla_due_at": waiting + idle if waiting else None,
+            "updated_at": now,
+        }
+        if target != category:
+            fields["status"] = labels[target]
+            fields["closed_at"] = None if target != ConversationCategory.CLOSED else now
+            if target != ConversationCategory.WAITING:
+                fields["breached"] = False
+        if waiting is None:
+            fields["escalated_at"] = None
+            fields["breached"] = False
+        Conversation.objects.filter(pk=c.pk).update(**fields)
+        if c.pk in reroute:
+            c.refresh_from_db()
+            # the buyer writes again: a closed conversation, or one whose order has shipped since
+            # (R-ORG-1: pre-sales hands over to after-sales), is routed afresh; an unassigned one
+            # waits for the next agent of its queue who comes online
+            if category == ConversationCategory.CLOSED or queue_for(c) != c.queue:
+                route(conversation=c, actor=actor)
+
+
+# --- routing (R-DESK-1, R-ORG-1) --------------------------------------------------------------
+
+
+def queue_for(conversation: Conversation) -> str:
+    """Pre-sales until the buyer's latest order in the shop has shipped; after-sales from then on."""
+    latest = (
+        Order.objects.filter(shop_id=conversation.shop_id, buyer_nick=conversation.buyer)
+        .order_by("-ordered_at", "-id")
+        .values("status", "shipped_at")
+        .first()
+    )
+    if latest is None:
+        return Queue.PRESALES
+    shipped = latest["shipped_at"] is not None or latest["status"] in (OrderStatus.SHIPPED, OrderStatus.FINISHED)
+    return Queue.AFTERSALES if shipped else Queue.PRESALES
+
+
+def _workload(staff_ids: list[int]) -> dict[int, int]:
+    open_ids = [
+        label.pk
+        for label in wf.StatusLabel.objects.filter(workflow=CONVERSATIONS.key).exclude(
+            category=ConversationCategory.CLOSED
+        )
+    ]
+    rows = (
+        Conversation.objects.filter(owner_id__in=staff_ids, status_id__in=open_ids)
+        .values("owner_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["owner_id"]: r["n"] for r in rows}
+
+
+def route(*, conversation: Conversation, actor: Any = None) -> Conversation:
+    """Send a conversation to the team serving its shop, to the queue its buyer's orders call for,
+    and to the online agent of that role with the fewest open conversations; the decision and its
+    reason go on the timeline."""
+    team = conversation.shop.teams.order_by("pk").first() if conversation.shop_id else None
+    queue = queue_for(conversation)
+    latest = (
+        Order.objects.filter(shop_id=conversation.shop_id, buyer_nick=conversation.buyer)
+        .order_by("-ordered_at", "-id")
+        .first()
+    )
+    if latest is None:
+        why = _("no order from this buyer in the shop → pre-sales")
+    elif queue == Queue.AFTERSALES:
+        why = _("latest order %(no)s has shipped → after-sales") % {"no": latest.order_no}
+    else:
+        why = _("latest order %(no)s has not shipped → pre-sales") % {"no": latest.order_no}
+    agent = None
+    if team is not None:
+        candidates = list(
+            Staff.objects.filter(
+                team=team,
+                active=True,
+                position=queue,
+                pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
+            ).order_by("pk")
+        )
+        if candidates:
+            load = _workload([s.pk for s in candidates])
+            agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+            why += "; " + _("%(name)s is online with the fewest open conversations (%(n)s)") % {
+                "name": agent.name,
+                "n": load.get(agent.pk, 0),
+            }
+        else:
+            why += "; " + _("no %(queue)s agent of %(team)s is online: waiting in the queue") % {
+                "queue": Queue(queue).label,
+                "team": team.name,
+            }
+    else:
+        why += "; " + _("no team serves this shop")
+    before = {
+        "team": conversation.team.name if conversation.team else None,
+        "owner": conversation.owner.name if conversation.owner else None,
+    }
+    Conversation.objects.filter(pk=conversation.pk).update(team=team, queue=queue, owner=agent)
+    conversation.team, conversation.queue, conversation.owner = team, queue, agent
+    event_record(
+        actor=actor,
+        verb="conversation.routed",
+        subject=conversation,
+        before=before,
+        after={"team": team.name if team else None, "queue": queue, "owner": agent.name if agent else None},
+        data={"reason": why},
+    )
+    return conversation
+
+
+# --- what agents do ---------------------------------------------------------------------------
+
+
+def _own_staff(actor: Any) -> Staff:
+    staff = staff_of(actor)
+    if staff is None:
+        raise PermissionDenied(_("Only staff members can do this."))
+    return staff
+
+
+@action(scope=("conversation",))
+def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency_key: str | None = None) -> Message:
+    """An agent answers from Kefu (R-DESK-2: any agent may answer any waiting buyer in their scope).
+    The message joins the thread through the same store as everything else; an unowned conversation
+    becomes the replier's. A repeated idempotency key (double click) sends once."""
+    staff = _own_staff(actor)
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("reply_empty", _("Write a reply first."))
+    if len(text) > MAX_TEXT:
+        raise ApplicationError("reply_too_long", _("A reply has at most %(n)s characters.") % {"n": MAX_TEXT})
+    last_in = (
+        Message.objects.filter(conversation=conversation, direction=Direction.IN)
+        .select_related("channel")
+        .order_by("-sent_at")
+        .first()
+    )
+    channel = last_in.channel if last_in else Channel.objects.filter(active=True).order_by("pk").first()
+    if channel is None:
+        raise ApplicationError("no_channel", _("This conversation has no channel to answer through."))
+    key = f"kefu-{idempotency_key or uuid.uuid4().hex}"[:128]
+    now = clock.now()
+    inserted = insert_new(
+        Message,
+        [
+            "conversation_id",
+            "channel_id",
+            "external_id",
+            "direction",
+            "kind",
+            "agent_id",
+            "sent_at",
+            "received_at",
+            "text",
+        ],
+        [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)],
+        returning=["id"],
+    )
+    message = Message.objects.get(channel=channel, external_id=key)
+    if inserted:
+        if conversation.owner_id is None:
+            Conversation.objects.filter(pk=conversation.pk, owner__isnull=True).update(owner=staff)
+            event_record(actor=actor, verb="conversation.assigned", subject=conversation, after={"owner": staff.name})
+        refresh(conversation_ids=[conversation.pk], actor=actor)
+        from kefu.core.outbox import outbox_put
+
+        outbox_put("desk.deliver", {"message": message.pk, "channel": channel.code}, key=f"desk-deliver-{message.pk}")
+        ids = [conversation.pk]
+        transaction.on_commit(lambda: live.publish(ids))
+    return message
+
+
+@action(scope=("conversation", "to_staff"))
+def conversation_transfer(
+    *, actor: Any, conversation: Conversation, to_staff: Staff | None = None, to_team: Any = None, note: str = ""
+) -> Conversation:
+    """Hand a conversation to another agent or team: the thread stays, a note says why."""
+    if to_staff is None and to_team is None:
+        raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
+    if to_team is not None and to_staff is None:
+        # another team: into its queue, routed like a new conversation of that team
+        candidates = list(
+            Staff.objects.filter(
+                team=to_team,
+                active=True,
+                position=conversation.queue,
+                pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
+            ).order_by("pk")
+        )
+        load = _workload([s.pk for s in candidates])
+        to_staff = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk)) if candidates else None
+    team = to_team or (to_staff.team if to_staff else None)
+    me = staff_of(actor)
+    before = {
+        "owner": conversation.owner.name if conversation.owner else None,
+        "team": conversation.team.name if conversation.team else None,
+    }
+    Conversation.objects.filter(pk=conversation.pk).update(owner=to_staff, team=team, updated_at=clock.now())
+    text = _("Transferred to %(to)s") % {"to": to_staff.name if to_staff else team.name if team else "—"}
+    if note.strip():
+        text += ": " + note.strip()[:300]
+    now = clock.now()
+    channel = Channel.objects.filter(active=True).order_by("pk").first()
+    if channel is not None:
+        insert_new(
+            Message,
+            [
+                "conversation_id",
+                "channel_id",
+                "external_id",
+                "direction",
+                "kind",
+                "agent_id",
+                "sent_at",
+                "received_at",
+                "text",
+            ],
+            [
+                (
+                    conversation.pk,
+                    channel.pk,
+                    f"note-{uuid.uuid4().hex}",
+                    Direction.NOTE,
+                    MessageKind.SYSTEM,
+                    me.pk if me else None,
+                    now,
+                    now,
+                    text,
+                )
+            ],
+            returning=["id"],
+        )
+    event_record(
+        actor=actor,
+        verb="conversation.transferred",
+        subject=conversation,
+        before=before,
+        after={"owner": to_staff.name if to_staff else None, "team": team.name if team else None},
+        data={
+            "note": note[:300],
+            "from": conversation.owner.employee_no if conversation.owner else (me.employee_no if me else None),
+        },
+    )
+    conversation.refresh_from_db()
+    ids = [conversation.pk]
+    transaction.on_commit(lambda: live.publish(ids))
+    return conversation
+
+
+@action(scope=("conversation",))
+def conversation_close(*, actor: Any, conversation: Conversation) -> Conversation:
+    label = wf.default_label(CONVERSATIONS, ConversationCategory.CLOSED)
+    return wf.transition(actor=actor, item=conversation, label=label)  # type: ignore[no-any-return]
+
+
+@action()
+def presence_set(*, actor: Any, state: str) -> Presence:
+    """An agent sets their own desk state (R-DESK-2)."""
+    if state not in PresenceState.values:
+        raise ApplicationError("presence_state", _("Choose online, away or offline."))
+    staff = _own_staff(actor)
+    now = clock.now()
+    current = Presence.objects.filter(staff=staff).first()
+    before = current.state if current else PresenceState.OFFLINE
+    presence, _created = Presence.objects.update_or_create(staff=staff, defaults={"state": state, "changed_at": now})
+    if before != state:
+        event_record(
+            actor=actor, verb="presence.changed", subject=staff, before={"presence": before}, after={"presence": state}
+        )
+        # an agent coming online picks up their team's unassigned waiting buyers of their role
+        if state == PresenceState.ONLINE and staff.team_id:
+            waiting = Conversation.objects.filter(
+                team_id=staff.team_id, owner__isnull=True, queue=staff.position, waiting_since__isnull=False
+            ).select_related("shop", "team", "owner")[:50]
+            for conversation in waiting:
+                route(conversation=conversation, actor=actor)
+        ids = [0]
+        transaction.on_commit(lambda: live.publish(ids))
+    return presence
+
+
+def access_conversation_by_id(actor: Any, conversation_id: Any) -> Conversation:
+    return access_object(
+        actor, Conversation.objects.select_related("shop", "team", "owner", "status"), pk=conversation_id
+    )
+
+
+@action(capability="org.manage")
+def channel_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    kind: str = "platform",
+    shop: Shop | None = None,
+    origins: list[str] | None = None,
+) -> Channel:
+    channel = Channel.objects.create(code=code, name=name, kind=kind, shop=shop, origins=origins or [])
+    event_record(actor=actor, verb="channel.created", subject=channel, after={"code": code, "name": name})
+    return channel

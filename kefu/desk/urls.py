@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "desk"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("stream/", views.stream, name="stream"),
+    path("presence/", views.presence, name="presence"),
+    path("board/", views.board, name="board"),
+    path("kpis/", views.kpis, name="kpis"),
+    path("<int:conversation_id>/", views.conversation, name="conversation"),
+    path("<int:conversation_id>/reply/", views.reply, name="reply"),
+    path("<int:conversation_id>/transfer/", views.transfer, name="transfer"),
+    path("<int:conversation_id>/close/", views.close, name="close"),
+]

@@ -1,0 +1,221 @@
+"""Thin views for the service desk: the inbox, a conversation beside the buyer's orders and cases,
+replies and transfers, presence, the team lead's board, the KPI page and the live stream (SSE)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.params import date_param, int_param
+from kefu.org import selectors as org
+from kefu.web.http import render_page_or_partial, require_capability, show_error
+
+from . import live, selectors, services
+from .models import PresenceState, Queue
+
+STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
+POLL_SECONDS = 0.4
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    g = request.GET
+    staff = org.staff_of(request.user)
+    mine = g.get("mine") == "1"
+    page = selectors.inbox(
+        actor=request.user,
+        mine=staff if mine and staff else None,
+        waiting=g.get("waiting") == "1",
+        shop=int_param(g.get("shop")),
+        queue=g.get("queue") if g.get("queue") in Queue.values else None,
+        closed=g.get("closed") == "1",
+        cursor=g.get("cursor"),
+    )
+    query = g.copy()
+    query.pop("cursor", None)
+    ctx = {
+        "page": page,
+        "f": g,
+        "query": query.urlencode(),
+        "shops": org.shop_list(actor=request.user),
+        "queues": Queue.choices,
+        "presence": selectors.my_presence(staff),
+        "presence_states": PresenceState.choices,
+        "staff": staff,
+        "last_id": selectors.last_message_id(),
+        "now": clock.now(),
+    }
+    return render_page_or_partial(request, "desk/inbox.html", "results", ctx)
+
+
+@login_required
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conv = services.access_conversation_by_id(request.user, conversation_id)
+    before = int_param(request.GET.get("before"))
+    items, older = selectors.thread(conversation=conv, before=before)
+    from kefu.commerce import selectors as commerce
+
+    orders = commerce.orders_of_buyer(actor=request.user, shop=conv.shop_id, buyer=conv.buyer, limit=10)
+    from kefu.aftersales import selectors as aftersales
+
+    cases = aftersales.cases_of_buyer(actor=request.user, shop=conv.shop_id, buyer=conv.buyer)
+    ctx = {
+        "c": conv,
+        "items": items,
+        "older": older,
+        "oldest_id": items[0].pk if items else None,
+        "orders": orders,
+        "cases": cases,
+        "events": timeline(conv, limit=30),
+        "team_members": org.team_staff(actor=request.user, team=conv.team_id) if conv.team_id else [],
+        "teams": org.team_list(actor=request.user),
+        "last_id": items[-1].pk if items else 0,
+        "reply_key": uuid.uuid4().hex,
+        "now": clock.now(),
+    }
+    return render(request, "desk/conversation.html", ctx)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conv = services.access_conversation_by_id(request.user, conversation_id)
+    try:
+        message = services.reply_send(
+            actor=request.user,
+            conversation=conv,
+            text=request.POST.get("text", ""),
+            idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
+        )
+    except ApplicationError as exc:
+        if getattr(request, "htmx", None):
+            return HttpResponse(str(exc.message), status=exc.status if exc.status != 404 else 404)
+        show_error(request, exc)
+        return redirect("desk:conversation", conv.pk)
+    if getattr(request, "htmx", None):
+        return render(request, "desk/_message.html", {"m": message, "fresh_key": uuid.uuid4().hex})
+    return redirect("desk:conversation", conv.pk)
+
+
+@login_required
+@require_POST
+def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conv = services.access_conversation_by_id(request.user, conversation_id)
+    staff_id = int_param(request.POST.get("staff"))
+    team_id = int_param(request.POST.get("team"))
+    to_staff = org.access_staff_by_id(request.user, staff_id) if staff_id else None
+    to_team = org.access_team_by_id(request.user, team_id) if team_id and not to_staff else None
+    try:
+        services.conversation_transfer(
+            actor=request.user, conversation=conv, to_staff=to_staff, to_team=to_team, note=request.POST.get("note", "")
+        )
+        messages.success(request, _("Transferred."))
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("desk:conversation", conv.pk)
+
+
+@login_required
+@require_POST
+def close(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conv = services.access_conversation_by_id(request.user, conversation_id)
+    try:
+        services.conversation_close(actor=request.user, conversation=conv)
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("desk:conversation", conv.pk)
+
+
+@login_required
+@require_POST
+def presence(request: HttpRequest) -> HttpResponse:
+    try:
+        services.presence_set(actor=request.user, state=request.POST.get("state", ""))
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect((request.POST.get("next") == "board" and "desk:board") or "desk:inbox")
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    """The team lead's live board: who is online, away or offline, how many buyers wait, and 空挂."""
+    require_capability(request, "statement.view_team")
+    rows = selectors.presence_board(actor=request.user)
+    ctx = {"rows": rows, "idle_count": sum(1 for r in rows if r["idle"]), "last_id": selectors.last_message_id()}
+    return render_page_or_partial(request, "desk/board.html", "board", ctx)
+
+
+@login_required
+def kpis(request: HttpRequest) -> HttpResponse:
+    day = date_param(request.GET.get("date")) or clock.today()
+    shop = int_param(request.GET.get("shop"))
+    team = int_param(request.GET.get("team"))
+    if shop:
+        org.access_shop_by_id(request.user, shop)
+    if team:
+        org.access_team_by_id(request.user, team)
+    result = selectors.kpis(actor=request.user, day=day, shop=shop, team=team)
+    names = org.staff_names_by_employee_no(list(result.agents))
+    rows = [(names.get(no, no), no, f.as_dict()) for no, f in sorted(result.agents.items())]
+    ctx = {
+        "day": day,
+        "rows": rows,
+        "total": result.total.as_dict(),
+        "shops": org.shop_list(actor=request.user),
+        "teams": org.team_list(actor=request.user),
+        "f": request.GET,
+    }
+    return render(request, "desk/kpis.html", ctx)
+
+
+@login_required
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    """Server-Sent Events: every new message in the viewer's scope (optionally one conversation),
+    as an event with the rendered row; ``Last-Event-ID`` / ``after`` resume without loss."""
+    user = request.user
+    conversation_id = int_param(request.GET.get("conversation"))
+    if conversation_id:
+        services.access_conversation_by_id(user, conversation_id)
+    after = int_param(request.headers.get("Last-Event-ID")) or int_param(request.GET.get("after")) or 0
+
+    def events() -> Iterator[str]:
+        nonlocal after
+        waiter = live.Waiter()
+        deadline = time.monotonic() + STREAM_SECONDS
+        yield "retry: 1000\n\n"
+        try:
+            while time.monotonic() < deadline:
+                if conversation_id:
+                    found = selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after)
+                    for m in found:
+                        html = render_to_string("desk/_message.html", {"m": m})
+                        yield f"id: {m.pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n"
+                        after = m.pk
+                else:
+                    convs, newest = selectors.changed_conversations(actor=user, after_id=after)
+                    if convs:
+                        payload = {"ids": [c.pk for c in convs], "url": reverse("desk:inbox")}
+                        yield f"id: {newest}\nevent: inbox\ndata: {json.dumps(payload)}\n\n"
+                    after = newest
+                waiter.wait(POLL_SECONDS)
+        finally:
+            waiter.close()  # the connection is closed by request_finished when the response closes
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

@@ -1,0 +1,360 @@
+"""Service-desk KPIs (R-DESK-3), pure: rounds, response times, the 3-minute rate and inquiry →
+payment conversion, exactly as SPEC §4 and the platforms (FORMATS.md §3) define them.
+
+* A **round** (对话轮次) runs from a buyer's first unanswered message to the first *human* reply
+  after it (auto-replies and system messages never end one); further buyer messages before that
+  reply belong to the same round.
+* Only rounds that **start inside the service window** (preset 08:00–24:00, local time) count. A
+  round with no human reply by the window's end — or, where the platform says so (Pinduoduo), a
+  reply later than its limit — is *missed*: not answered within 3 minutes, and it enters the
+  averages at the cap.
+* Response time of a round = reply − round start, capped (preset 10 minutes). First response time
+  = that of each conversation's first counted round of the day; average = mean over rounds.
+* A round belongs to the agent who replied; a missed round to the conversation's owner, if any.
+* Conversion counts distinct buyers (a conversation is one buyer in one shop): a buyer who
+  consulted and paid within the policy window after the first counted round; a buyer served by two
+  agents counts for the one who served the last round before payment (or the day's last round when
+  they did not pay). Average order value = sales / paid buyers.
+
+Messages are sorted by (sent time, buyer before reply, id), so the order they arrived in never
+changes a figure. No Django imports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+IN, OUT = "in", "out"
+HUMAN_KINDS = frozenset({"text", "image"})
+KINDS = ("text", "image", "auto", "system")
+
+_CENT = Decimal("0.01")
+_RATE = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The KPI rules of one platform, read from the policy."""
+
+    window_start: dt.time
+    window_end: dt.time | None  # None: midnight (24:00)
+    cap_seconds: int
+    fast_seconds: int
+    no_reply_after_seconds: int | None
+    conversion_days: int
+
+
+@dataclass(frozen=True)
+class Message:
+    conversation: Any  # one buyer in one shop
+    at: dt.datetime  # aware
+    direction: str  # "in" (from the buyer) | "out" (to the buyer)
+    kind: str  # text | image | auto | system
+    agent: str | None  # employee no. of the sender of an "out" message
+    ident: str = ""  # channel:external_id, the tie-breaker for equal times
+
+    @property
+    def human_reply(self) -> bool:
+        return self.direction == OUT and self.kind in HUMAN_KINDS and bool(self.agent)
+
+    @property
+    def buyer_message(self) -> bool:
+        return self.direction == IN and self.kind in HUMAN_KINDS
+
+
+@dataclass(frozen=True)
+class Payment:
+    conversation: Any
+    paid_at: dt.datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Round:
+    conversation: Any
+    start: dt.datetime
+    reply_at: dt.datetime | None
+    agent: str | None
+    counted: bool  # started inside the service window
+    seconds: Decimal  # capped; the cap when missed
+    fast: bool  # answered within the fast-reply limit (3 minutes)
+
+    @property
+    def missed(self) -> bool:
+        return self.reply_at is None
+
+
+@dataclass
+class Figures:
+    conversations: int = 0
+    rounds: int = 0
+    answered_3min: int = 0
+    response_3min_rate: Decimal | None = None
+    first_response_seconds: Decimal | None = None
+    avg_response_seconds: Decimal | None = None
+    transfers: int = 0
+    consulted_buyers: int = 0
+    paid_buyers: int = 0
+    conversion_rate: Decimal | None = None
+    sales: Decimal = Decimal("0.00")
+    aov: Decimal | None = None
+    # the sums behind the means, so periods merge exactly
+    response_total: Decimal = Decimal(0)
+    first_total: Decimal = Decimal(0)
+    first_count: int = 0
+
+    def finish(self) -> Figures:
+        """Derive the rates and means from the counts and sums."""
+        self.response_3min_rate = _ratio(self.answered_3min, self.rounds)
+        self.avg_response_seconds = self.response_total / self.rounds if self.rounds else None
+        self.first_response_seconds = self.first_total / self.first_count if self.first_count else None
+        self.conversion_rate = _ratio(self.paid_buyers, self.consulted_buyers)
+        self.aov = self.sales / self.paid_buyers if self.paid_buyers else None
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        def num(value: Decimal | None, places: Decimal) -> str | None:
+            return None if value is None else f"{value.quantize(places, rounding=ROUND_HALF_UP)}"
+
+        return {
+            "conversations": self.conversations,
+            "rounds": self.rounds,
+            "answered_3min": self.answered_3min,
+            "response_3min_rate": num(self.response_3min_rate, _RATE),
+            "first_response_seconds": num(self.first_response_seconds, _CENT),
+            "avg_response_seconds": num(self.avg_response_seconds, _CENT),
+            "transfers": self.transfers,
+            "consulted_buyers": self.consulted_buyers,
+            "paid_buyers": self.paid_buyers,
+            "conversion_rate": num(self.conversion_rate, _RATE),
+            "sales": num(self.sales, _CENT),
+            "aov": num(self.aov, _CENT),
+        }
+
+
+@dataclass
+class DayKpis:
+    agents: dict[str, Figures] = field(default_factory=dict)
+    total: Figures = field(default_factory=Figures)
+
+
+DEFAULT_PLATFORMS: list[dict[str, Any]] = [
+    {"platform": "taobao", "window": ["08:00", "24:00"], "no_reply_after_minutes": 0},
+]
+
+
+def _hhmm(value: str) -> dt.time | None:
+    if value in {"24:00", "00:00"}:
+        return None
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def rules_for(policy: Mapping[str, Any], platform: str) -> Rules:
+    """The rules of a shop's platform (tmall counts as taobao); the first row when none matches."""
+    desk = policy["desk"]
+    rows = desk.get("platforms") or DEFAULT_PLATFORMS  # versions saved before the platforms existed
+    wanted = "taobao" if platform == "tmall" else platform
+    row = next((r for r in rows if r["platform"] == wanted), rows[0])
+    start = _hhmm(row["window"][0]) or dt.time(0, 0)
+    limit = int(row.get("no_reply_after_minutes", 0))
+    return Rules(
+        window_start=start,
+        window_end=_hhmm(row["window"][1]),
+        cap_seconds=int(desk.get("response_cap_minutes", 10)) * 60,
+        fast_seconds=int(desk.get("fast_reply_seconds", 180)),
+        no_reply_after_seconds=limit * 60 if limit else None,
+        conversion_days=int(desk["conversion_window_days"]),
+    )
+
+
+def _order_key(m: Message) -> tuple[dt.datetime, int, str]:
+    return (m.at, 0 if m.direction == IN else 1, m.ident)
+
+
+def _window(start: dt.datetime, rules: Rules, tz: ZoneInfo) -> tuple[bool, dt.datetime]:
+    """(does a round starting at ``start`` count, when does its window end)."""
+    local = start.astimezone(tz)
+    day = local.date()
+    begins = dt.datetime.combine(day, rules.window_start, tzinfo=tz)
+    if rules.window_end is None:
+        ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
+    else:
+        ends = dt.datetime.combine(day, rules.window_end, tzinfo=tz)
+    return begins <= local < ends, ends
+
+
+def rounds(
+    messages: Iterable[Message], rules: Rules, tz: ZoneInfo, owners: Mapping[Any, str | None] | None = None
+) -> list[Round]:
+    """Every round of the given messages (any number of conversations), in time order."""
+    by_conversation: dict[Any, list[Message]] = defaultdict(list)
+    for m in messages:
+        by_conversation[m.conversation].append(m)
+    owners = owners or {}
+    out: list[Round] = []
+    cap = Decimal(rules.cap_seconds)
+    for conversation, items in by_conversation.items():
+        items.sort(key=_order_key)
+        start: dt.datetime | None = None
+        for m in items:
+            if m.buyer_message and start is None:
+                start = m.at
+            elif m.human_reply and start is not None:
+                out.append(_close(conversation, start, m.at, m.agent, rules, tz, cap, owners))
+                start = None
+        if start is not None:
+            out.append(_close(conversation, start, None, None, rules, tz, cap, owners))
+    out.sort(key=lambda r: (r.start, str(r.conversation)))
+    return out
+
+
+def _close(
+    conversation: Any,
+    start: dt.datetime,
+    reply_at: dt.datetime | None,
+    agent: str | None,
+    rules: Rules,
+    tz: ZoneInfo,
+    cap: Decimal,
+    owners: Mapping[Any, str | None],
+) -> Round:
+    counted, window_end = _window(start, rules, tz)
+    if reply_at is not None:
+        waited = Decimal((reply_at - start).total_seconds())
+        too_late = reply_at >= window_end or (
+            rules.no_reply_after_seconds is not None and waited > rules.no_reply_after_seconds
+        )
+        if not too_late:
+            return Round(conversation, start, reply_at, agent, counted, min(waited, cap), waited <= rules.fast_seconds)
+    owner = agent or owners.get(conversation)
+    return Round(conversation, start, None, owner, counted, cap, False)
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    return sum(values, Decimal(0)) / len(values) if values else None
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    return Decimal(part) / Decimal(whole) if whole else None
+
+
+def day_kpis(
+    messages: Iterable[Message],
+    payments: Iterable[Payment],
+    rules: Rules,
+    tz: ZoneInfo,
+    *,
+    owners: Mapping[Any, str | None] | None = None,
+    transfers: Mapping[str, int] | None = None,
+) -> DayKpis:
+    """The KPIs of one day's messages, per agent and in total. ``payments`` are the paid orders of
+    the same buyers (conversations) up to the end of the conversion window."""
+    messages = list(messages)
+    all_rounds = [r for r in rounds(messages, rules, tz, owners) if r.counted]
+    paid_by: dict[Any, list[Payment]] = defaultdict(list)
+    for p in payments:
+        paid_by[p.conversation].append(p)
+
+    groups: dict[str | None, list[Round]] = defaultdict(list)
+    for r in all_rounds:
+        groups[r.agent].append(r)
+    talked: dict[str, set[Any]] = defaultdict(set)
+    for m in messages:
+        if m.human_reply and m.agent:
+            talked[m.agent].add(m.conversation)
+
+    # conversion: each consulted conversation goes to one agent
+    served: dict[Any, tuple[str | None, Decimal | None]] = {}
+    by_conv: dict[Any, list[Round]] = defaultdict(list)
+    for r in all_rounds:
+        by_conv[r.conversation].append(r)
+    for conversation, rs in by_conv.items():
+        first_start = rs[0].start
+        until = first_start + dt.timedelta(days=rules.conversion_days)
+        paid = sorted(
+            (p for p in paid_by.get(conversation, []) if first_start <= p.paid_at <= until), key=lambda p: p.paid_at
+        )
+        if paid:
+            before = [r for r in rs if r.start <= paid[0].paid_at and r.agent] or rs[:1]
+            served[conversation] = (before[-1].agent, sum((p.amount for p in paid), Decimal("0")))
+        else:
+            with_agent = [r for r in rs if r.agent]
+            served[conversation] = ((with_agent or rs)[-1].agent, None)
+
+    def figures(
+        rs: list[Round], firsts: list[Round], conversations: set[Any], servings: list[tuple[str | None, Decimal | None]]
+    ) -> Figures:
+        paid = [amount for _agent, amount in servings if amount is not None]
+        return Figures(
+            conversations=len(conversations | {r.conversation for r in rs}),
+            rounds=len(rs),
+            answered_3min=sum(1 for r in rs if r.fast),
+            consulted_buyers=len(servings),
+            paid_buyers=len(paid),
+            sales=sum(paid, Decimal("0.00")),
+            response_total=sum((r.seconds for r in rs), Decimal(0)),
+            first_total=sum((r.seconds for r in firsts), Decimal(0)),
+            first_count=len(firsts),
+        )
+
+    result = DayKpis()
+    firsts = [rs[0] for rs in by_conv.values()]  # each conversation's first counted round of the day
+    agents = sorted({a for a in groups if a} | set(talked) | set(transfers or {}))
+    for agent in agents:
+        mine = figures(
+            groups.get(agent, []),
+            [r for r in firsts if r.agent == agent],
+            talked.get(agent, set()),
+            [s for s in served.values() if s[0] == agent],
+        )
+        mine.transfers = int((transfers or {}).get(agent, 0))
+        result.agents[agent] = mine.finish()
+    every: set[Any] = set().union(*talked.values()) if talked else set()
+    result.total = figures(all_rounds, firsts, every, list(served.values()))
+    result.total.transfers = sum(int(v) for v in (transfers or {}).values())
+    result.total.finish()
+    return result
+
+
+def merge(days: Iterable[DayKpis]) -> DayKpis:
+    """Several days' figures as one period: counts and sums add up, and means and rates are derived
+    from the sums (never averages of daily rates)."""
+    out = DayKpis()
+    names = ["conversations", "rounds", "answered_3min", "transfers", "consulted_buyers", "paid_buyers", "sales"]
+    names += ["response_total", "first_total", "first_count"]
+    for day in days:
+        pairs: list[tuple[Figures, Figures]] = [(out.total, day.total)]
+        pairs += [(out.agents.setdefault(agent, Figures()), f) for agent, f in day.agents.items()]
+        for into, f in pairs:
+            for name in names:
+                setattr(into, name, getattr(into, name) + getattr(f, name))
+    out.total.finish()
+    for f in out.agents.values():
+        f.finish()
+    return out
+
+
+def idle_agents(
+    waiting_since: Mapping[Any, dt.datetime],
+    online: Iterable[str],
+    owners: Mapping[Any, str | None],
+    now: dt.datetime,
+    minutes: int,
+) -> dict[str, list[Any]]:
+    """R-DESK-2 空挂: online agents whose buyers have waited more than ``minutes`` without a human
+    reply → {agent: [conversations]}."""
+    limit = dt.timedelta(minutes=minutes)
+    online = set(online)
+    flagged: dict[str, list[Any]] = defaultdict(list)
+    for conversation, since in waiting_since.items():
+        agent = owners.get(conversation)
+        if agent in online and now - since > limit:
+            flagged[agent].append(conversation)  # type: ignore[index]
+    return dict(flagged)

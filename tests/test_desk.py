@@ -1,0 +1,319 @@
+"""Service desk (issue 9): messages in exactly once through three doors, routing by the buyer's
+orders (R-DESK-1 / R-ORG-1), replies, transfers, presence, live stream and the KPIs (R-DESK-3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from kefu.commerce.models import OrderStatus
+from kefu.core.events import SystemActor
+from kefu.core.models import Event
+from kefu.desk import services
+from kefu.desk.models import Channel, Conversation, Message, Presence
+from kefu.org.models import Staff
+from kefu.org.services import token_create
+
+from .conftest import PASSWORD, World
+from .factories import OrderFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def msg(
+    ext: str, *, buyer: str = "buyer_new", direction: str = "in", at: str = "2026-11-10T10:10:15+08:00", **kw: Any
+) -> dict[str, Any]:
+    return {
+        "external_id": ext,
+        "shop": "hdc",
+        "buyer": buyer,
+        "direction": direction,
+        "kind": "text",
+        "sent_at": at,
+        "text": "在吗",
+        **kw,
+    }
+
+
+def _token_client(user: Any) -> tuple[Client, dict[str, str]]:
+    secret = token_create(actor=SystemActor("t"), user=user, name="chat")
+    return Client(), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def _online(user: Any) -> Staff:
+    services.presence_set(actor=user, state="online")
+    return Staff.objects.get(user=user)
+
+
+def test_api_ingest_counts_created_duplicates_and_bad_messages_by_index(world: World) -> None:
+    client, auth = _token_client(world.lead_a)
+    body = {
+        "messages": [
+            msg("m1"),
+            msg("m2", at="2026-11-10T10:11:00"),  # no offset
+            msg("m3", shop="nowhere"),
+            {"external_id": "m4"},
+            msg("m5", direction="out", agent="K-unknown"),
+            msg("m1"),  # the same message twice in one delivery
+            msg("m6", shop="mjr"),  # another team's shop: outside the token's scope
+        ]
+    }
+    r = client.post("/api/v1/desk/messages", body, content_type="application/json", **auth)
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert (data["created"], data["duplicates"]) == (1, 1)
+    assert [f["index"] for f in data["failed"]] == [1, 2, 3, 4, 6]
+    assert "偏移" in data["failed"][0]["reason"]
+    again = client.post("/api/v1/desk/messages", {"messages": [msg("m1")]}, content_type="application/json", **auth)
+    assert again.json() == {"created": 0, "duplicates": 1, "failed": []}
+    assert Message.objects.count() == 1
+
+
+def _signed(channel: Channel, body: bytes, *, stamp: float | None = None, secret: str | None = None) -> dict[str, str]:
+    digest = hmac.new((secret or channel.secret).encode(), body, hashlib.sha256).hexdigest()
+    return {"HTTP_X_KEFU_SIGNATURE": f"sha256={digest}", "HTTP_X_KEFU_TIMESTAMP": str(int(stamp or time.time()))}
+
+
+def test_webhook_needs_a_fresh_valid_signature(world: World) -> None:
+    channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
+    body = json.dumps({"messages": [msg("w1")]}).encode()
+    client = Client()
+    url = "/api/v1/desk/webhook/taobao"
+    assert client.post(url, body, content_type="application/json").status_code == 401
+    bad = _signed(channel, body, secret="wrong")
+    assert client.post(url, body, content_type="application/json", **bad).status_code == 401
+    stale = _signed(channel, body, stamp=time.time() - 301)
+    assert client.post(url, body, content_type="application/json", **stale).status_code == 401
+    tampered = _signed(channel, body)
+    assert client.post(url, body.replace(b"w1", b"w2"), content_type="application/json", **tampered).status_code == 401
+    assert (
+        client.post("/api/v1/desk/webhook/nochannel", body, content_type="application/json", **tampered).status_code
+        == 401
+    )
+    ok = client.post(url, body, content_type="application/json", **_signed(channel, body))
+    assert ok.status_code == 200 and ok.json()["created"] == 1
+    redelivered = client.post(url, body, content_type="application/json", **_signed(channel, body))
+    assert redelivered.json() == {"created": 0, "duplicates": 1, "failed": []}
+    assert ok.json()["failed"] == [] and Message.objects.filter(channel=channel).count() == 1
+
+
+def test_routing_follows_the_buyers_latest_order_and_the_lightest_online_agent(world: World) -> None:
+    presales = _online(world.agent_a)
+    second = StaffFactory(position="presales", team=world.team_a, user=UserFactory(username="agent_a2"))
+    services.presence_set(actor=second.user, state="online")
+    aftersales_user = UserFactory(username="after_a")
+    after = StaffFactory(position="aftersales", team=world.team_a, user=aftersales_user)
+    channel = Channel.objects.get(code="api")
+    actor = SystemActor("t")
+    # no order → pre-sales, the online agent with the fewest open conversations
+    services.messages_ingest(actor=actor, channel=channel, items=[msg("r1", buyer="newcomer")])
+    first = Conversation.objects.get(buyer="newcomer")
+    assert (first.queue, first.team, first.owner) == ("presales", world.team_a, presales)
+    services.messages_ingest(actor=actor, channel=channel, items=[msg("r2", buyer="another")])
+    assert Conversation.objects.get(buyer="another").owner == second  # presales has one already
+    routed = Event.objects.for_object(first).get(verb="conversation.routed")
+    assert "没有订单" in routed.data["reason"] and presales.name in routed.data["reason"]
+    # the buyer's latest order has shipped → after-sales; nobody of that role online → waiting in the queue
+    OrderFactory(shop=world.shop_a, buyer_nick="shipped_buyer", customer=None, status=OrderStatus.SHIPPED)
+    services.messages_ingest(actor=actor, channel=channel, items=[msg("r3", buyer="shipped_buyer")])
+    waiting = Conversation.objects.get(buyer="shipped_buyer")
+    assert (waiting.queue, waiting.owner) == ("aftersales", None)
+    assert "在队列中等待" in Event.objects.for_object(waiting).get(verb="conversation.routed").data["reason"]
+    # the after-sales agent comes online and picks it up
+    services.presence_set(actor=aftersales_user, state="online")
+    waiting.refresh_from_db()
+    assert waiting.owner == after
+
+
+def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(world: World) -> None:
+    _online(world.agent_a)
+    channel = Channel.objects.get(code="api")
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("t1", buyer="buyer_x")])
+    conv = Conversation.objects.get(buyer="buyer_x")
+    assert conv.waiting_since is not None and conv.status.category == "waiting"
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    for _ in range(2):  # a double click
+        r = agent.post(f"/desk/{conv.pk}/reply/", {"text": "亲,在的", "idempotency_key": "k-1"})
+        assert r.status_code == 302
+    assert Message.objects.filter(conversation=conv, direction="out").count() == 1
+    conv.refresh_from_db()
+    assert conv.waiting_since is None and conv.status.category == "answered"
+    page = agent.get(f"/desk/{conv.pk}/").content.decode()
+    assert "亲,在的" in page and "在吗" in page
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    colleague = StaffFactory(position="presales", team=world.team_a)
+    assert lead.post(f"/desk/{conv.pk}/transfer/", {"staff": colleague.pk, "note": "熟悉此款"}).status_code == 302
+    conv.refresh_from_db()
+    assert conv.owner == colleague
+    note = Message.objects.get(conversation=conv, direction="note")
+    assert colleague.name in note.text and "熟悉此款" in note.text
+    assert Message.objects.filter(conversation=conv).count() == 3  # the thread stays whole
+    # another team's agent: the conversation, its reply and transfer are "not found"
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert other.get(f"/desk/{conv.pk}/").status_code == 404
+    assert other.post(f"/desk/{conv.pk}/reply/", {"text": "x"}).status_code == 404
+    # an id of another team's staff in the transfer body is refused too
+    assert (
+        lead.post(f"/desk/{conv.pk}/transfer/", {"staff": Staff.objects.get(user=world.agent_b).pk}).status_code == 404
+    )
+
+
+def test_live_stream_sends_a_new_message_to_an_open_conversation(world: World) -> None:
+    channel = Channel.objects.get(code="api")
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("s1", buyer="live")])
+    conv = Conversation.objects.get(buyer="live")
+    first = Message.objects.get(external_id="s1")
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[msg("s2", buyer="live", at="2026-11-10T10:12:00+08:00", text="<b>还有吗</b>")],
+    )
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    r = agent.get(f"/desk/stream/?conversation={conv.pk}&after={first.pk}")
+    assert r["Content-Type"] == "text/event-stream"
+    chunks = iter(r.streaming_content)
+    text = ""
+    while "event: message" not in text:
+        text += next(chunks).decode()
+    assert (
+        "&lt;b&gt;还有吗&lt;/b&gt;" in json.loads(text.split("data: ")[-1].split("\n")[0])["html"]
+    )  # text, never HTML
+    # (not closed here: closing fires request_finished, which would close the test's own connection)
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert other.get(f"/desk/stream/?conversation={conv.pk}").status_code == 404
+
+
+def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> None:
+    agent = Staff.objects.get(user=world.agent_a)
+    channel = Channel.objects.get(code="api")
+    items = [
+        msg("k1", buyer="kb", at="2026-11-10T10:10:15+08:00"),
+        msg("k2", buyer="kb", at="2026-11-10T10:15:20+08:00"),
+        msg("k3", buyer="kb", direction="out", agent=agent.employee_no, at="2026-11-10T10:18:10+08:00"),
+        msg("k4", buyer="kb", at="2026-11-10T10:18:30+08:00"),
+        msg("k5", buyer="kb", direction="out", kind="auto", at="2026-11-10T10:18:31+08:00"),
+        msg("k6", buyer="kb", direction="out", agent=agent.employee_no, at="2026-11-10T10:19:00+08:00"),
+    ]
+    for item in reversed(items):  # any arrival order
+        services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[item])
+    OrderFactory(
+        shop=world.shop_a,
+        buyer_nick="kb",
+        customer=None,
+        paid_amount="199.00",
+        paid_at=dt.datetime(2026, 11, 10, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    )
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    r = lead.get("/api/v1/desk/kpis?date=2026-11-10")
+    assert r.status_code == 200, r.content
+    row = r.json()["agents"][0]
+    assert row["employee_no"] == agent.employee_no
+    assert (row["rounds"], row["answered_3min"], row["response_3min_rate"]) == (2, 1, "0.5000")
+    assert (row["first_response_seconds"], row["avg_response_seconds"]) == ("475.00", "252.50")
+    assert (row["consulted_buyers"], row["paid_buyers"], row["conversion_rate"], row["sales"]) == (
+        1,
+        1,
+        "1.0000",
+        "199.00",
+    )
+    assert r.json()["total"]["rounds"] == 2
+    assert lead.get("/api/v1/desk/kpis?date=2026-13-40").status_code == 400
+    assert lead.get(f"/api/v1/desk/kpis?date=2026-11-10&shop={world.shop_b.pk}").status_code == 404
+    page = lead.get("/desk/kpis/?date=2026-11-10").content.decode()
+    assert "0.5000" in page and agent.name in page
+
+
+def test_chat_log_import_reports_bad_lines_and_is_idempotent(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "chats.jsonl"
+    lines = [
+        json.dumps(msg("c1", buyer="log")),
+        "{not json",
+        json.dumps(msg("c2", buyer="log", shop="nowhere")),
+        json.dumps(msg("c3", buyer="log")),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(SystemExit):
+        call_command("kefu_import", "chats", str(path), "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["created"], summary["duplicates"]) == (2, 0)
+    assert [f["line"] for f in summary["failed"]] == [2, 3]
+    with pytest.raises(SystemExit):
+        call_command("kefu_import", "chats", str(path), "--json")
+    again = json.loads(capsys.readouterr().out)
+    assert (again["created"], again["duplicates"]) == (0, 2)
+
+
+def test_the_board_flags_an_online_agent_whose_buyer_waits_too_long(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kefu.core import clock
+
+    _online(world.agent_a)
+    channel = Channel.objects.get(code="api")
+    now = clock.now()
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[msg("i1", buyer="impatient", at=(now - dt.timedelta(minutes=11)).isoformat())],
+    )
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    page = lead.get("/desk/board/").content.decode()
+    assert 'data-testid="idle-flag"' in page
+    services.presence_set(actor=world.agent_a, state="offline")
+    assert 'data-testid="idle-flag"' not in lead.get("/desk/board/").content.decode()
+    assert Presence.objects.get(staff__user=world.agent_a).state == "offline"
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    assert agent.get("/desk/board/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.many_connections
+def test_a_hundred_concurrent_redeliveries_store_one_message(world: World) -> None:
+    """On PostgreSQL 100 signed deliveries of the same message run at once (80 connections at a
+    time); SQLite serialises them. Either way: one message, one conversation, 99 duplicates, no 5xx."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
+    body = json.dumps({"messages": [msg("dup-1", buyer="racer")]}).encode()
+
+    def deliver() -> tuple[int, int, int]:
+        try:
+            r = Client().post(
+                "/api/v1/desk/webhook/taobao", body, content_type="application/json", **_signed(channel, body)
+            )
+            data = r.json() if r.status_code == 200 else {"created": 0, "duplicates": 0}
+            return r.status_code, data["created"], data["duplicates"]
+        finally:
+            connections.close_all()
+
+    if connection.vendor == "postgresql":
+        with ThreadPoolExecutor(max_workers=80) as pool:
+            results = [f.result(60) for f in [pool.submit(deliver) for _ in range(100)]]
+    else:
+        results = [deliver() for _ in range(100)]
+    assert {status for status, _c, _d in results} == {200}
+    assert sum(c for _s, c, _d in results) == 1 and sum(d for _s, _c, d in results) == 99
+    assert Message.objects.filter(external_id="dup-1").count() == 1
+    assert Conversation.objects.filter(buyer="racer").count() == 1
+    assert Event.objects.filter(verb="conversation.opened").count() == 1

@@ -1,0 +1,214 @@
+"""R-DESK-3 KPIs: the platform's worked examples (FORMATS.md §3) and properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kefu.policies import handbook
+from kefu.policies.desk import Message, Payment, day_kpis, merge, rounds, rules_for
+
+TZ = ZoneInfo("Asia/Shanghai")
+POLICY = handbook.load_preset()
+TAOBAO = rules_for(POLICY, "tmall")
+PDD = rules_for(POLICY, "pinduoduo")
+DAY = dt.date(2026, 11, 10)
+
+
+def at(hh: int, mm: int, ss: int = 0, day: dt.date = DAY) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hh, mm, ss), tzinfo=TZ)
+
+
+def ask(t: dt.datetime, conv: str = "c1", n: str = "") -> Message:
+    return Message(conv, t, "in", "text", None, f"in-{conv}-{t.isoformat()}-{n}")
+
+
+def reply(t: dt.datetime, agent: str = "K103", conv: str = "c1", kind: str = "text") -> Message:
+    return Message(conv, t, "out", kind, agent if kind != "system" else None, f"out-{conv}-{t.isoformat()}-{kind}")
+
+
+def test_platform_example_one_round_answered_late() -> None:
+    # buyer asks 10:10:15 and again 10:15:20, the seller answers 10:18:10 → one round, 0/1
+    msgs = [ask(at(10, 10, 15)), ask(at(10, 15, 20)), reply(at(10, 18, 10))]
+    (r,) = rounds(msgs, TAOBAO, TZ)
+    assert r.seconds == Decimal(475) and not r.fast
+    k = day_kpis(msgs, [], TAOBAO, TZ)
+    assert (k.total.rounds, k.total.answered_3min) == (1, 0)
+
+
+def test_platform_example_second_round_answered_in_time() -> None:
+    # … then asks 10:18:30 and is answered 10:19:00 → a second round, in time: 1/2
+    msgs = [ask(at(10, 10, 15)), ask(at(10, 15, 20)), reply(at(10, 18, 10)), ask(at(10, 18, 30)), reply(at(10, 19))]
+    k = day_kpis(msgs, [], TAOBAO, TZ)
+    assert (k.total.rounds, k.total.answered_3min) == (2, 1)
+    assert k.total.as_dict()["response_3min_rate"] == "0.5000"
+    # average (475 + 30) / 2; first response = the first round's 475 s
+    assert k.agents["K103"].as_dict()["avg_response_seconds"] == "252.50"
+    assert k.agents["K103"].as_dict()["first_response_seconds"] == "475.00"
+
+
+def test_platform_example_ten_questions_unanswered_until_midnight() -> None:
+    asks = [ask(at(15, 0) + dt.timedelta(seconds=15 * i), n=str(i)) for i in range(10)]
+    k = day_kpis(asks, [], TAOBAO, TZ, owners={"c1": "K104"})
+    assert (k.total.rounds, k.total.answered_3min) == (1, 0)
+    # missed: enters the averages at the 10-minute cap, and belongs to the conversation's owner
+    assert k.agents["K104"].as_dict()["avg_response_seconds"] == "600.00"
+    # answered after midnight (past the window's end): still missed, for whoever answered late
+    late = day_kpis([*asks, reply(at(0, 5, day=DAY + dt.timedelta(days=1)))], [], TAOBAO, TZ, owners={"c1": "K104"})
+    assert (late.total.rounds, late.total.answered_3min) == (1, 0)
+    assert late.agents["K103"].as_dict()["avg_response_seconds"] == "600.00"
+
+
+def test_auto_replies_and_system_messages_never_end_a_round() -> None:
+    msgs = [ask(at(9, 0)), reply(at(9, 0, 5), kind="auto"), reply(at(9, 0, 6), kind="system"), reply(at(9, 4))]
+    (r,) = rounds(msgs, TAOBAO, TZ)
+    assert r.seconds == Decimal(240) and r.agent == "K103"
+
+
+def test_response_time_is_capped_at_ten_minutes() -> None:
+    (r,) = rounds([ask(at(9, 0)), reply(at(9, 25))], TAOBAO, TZ)
+    assert r.seconds == Decimal(600) and r.reply_at is not None
+
+
+def test_rounds_outside_the_service_window_do_not_count() -> None:
+    msgs = [ask(at(7, 30)), reply(at(7, 31)), ask(at(8, 0)), reply(at(8, 1))]
+    k = day_kpis(msgs, [], TAOBAO, TZ)
+    assert k.total.rounds == 1  # the 07:30 round started before 08:00
+
+
+def test_pinduoduo_window_ends_at_23_and_a_reply_after_an_hour_is_no_reply() -> None:
+    late = [ask(at(23, 10)), reply(at(23, 11))]
+    assert day_kpis(late, [], PDD, TZ).total.rounds == 0
+    assert day_kpis(late, [], TAOBAO, TZ).total.rounds == 1
+    slow = [ask(at(10, 0)), reply(at(11, 1))]
+    (r,) = rounds(slow, PDD, TZ)
+    assert r.reply_at is None and r.seconds == Decimal(600)
+
+
+def test_conversion_counts_distinct_buyers_for_the_agent_of_the_last_round_before_payment() -> None:
+    msgs = [
+        ask(at(9, 0), "c1"),
+        reply(at(9, 1), "K103", "c1"),
+        ask(at(9, 30), "c1"),
+        reply(at(9, 31), "K104", "c1"),  # transferred: K104 serves the last round before payment
+        ask(at(10, 0), "c2"),
+        reply(at(10, 2), "K103", "c2"),
+        ask(at(11, 0), "c3"),
+        reply(at(11, 1), "K103", "c3"),
+    ]
+    payments = [
+        Payment("c1", at(9, 45), Decimal("199.00")),
+        Payment("c1", at(9, 50), Decimal("20.00")),  # the same buyer twice: one paid buyer
+        Payment("c2", at(10, 0) + dt.timedelta(days=4), Decimal("99.00")),  # outside the 3-day window
+        Payment("c3", at(8, 0), Decimal("59.00")),  # paid before consulting: not a conversion
+    ]
+    k = day_kpis(msgs, payments, TAOBAO, TZ, transfers={"K103": 1})
+    a, b = k.agents["K103"].as_dict(), k.agents["K104"].as_dict()
+    assert (a["consulted_buyers"], a["paid_buyers"], a["conversion_rate"]) == (2, 0, "0.0000")
+    assert (b["consulted_buyers"], b["paid_buyers"], b["sales"], b["aov"]) == (1, 1, "219.00", "219.00")
+    t = k.total.as_dict()
+    assert (t["consulted_buyers"], t["paid_buyers"], t["conversion_rate"], t["transfers"]) == (3, 1, "0.3333", 1)
+
+
+def test_no_rounds_means_no_rate_rather_than_zero() -> None:
+    k = day_kpis([], [], TAOBAO, TZ)
+    assert k.total.as_dict()["response_3min_rate"] is None and k.total.rounds == 0
+
+
+def test_merging_days_weights_by_rounds_not_by_day() -> None:
+    one = day_kpis([ask(at(9, 0)), reply(at(9, 1))], [], TAOBAO, TZ)
+    other_day = DAY + dt.timedelta(days=1)
+    three = day_kpis(
+        [m for i in range(3) for m in (ask(at(9, i * 10, day=other_day)), reply(at(9, i * 10 + 5, day=other_day)))],
+        [],
+        TAOBAO,
+        TZ,
+    )
+    both = merge([one, three]).total.as_dict()
+    assert both["rounds"] == 4 and both["answered_3min"] == 1 and both["response_3min_rate"] == "0.2500"
+    assert both["avg_response_seconds"] == f"{Decimal(60 + 300 * 3) / 4:.2f}"
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+events = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=16 * 3600),  # seconds after 08:00
+        st.sampled_from(["in", "out", "auto", "system"]),
+        st.sampled_from(["c1", "c2", "c3"]),
+        st.sampled_from(["K103", "K104"]),
+    ),
+    max_size=30,
+)
+
+
+def _messages(spec: list[tuple[int, str, str, str]]) -> list[Message]:
+    out = []
+    for i, (sec, what, conv, agent) in enumerate(spec):
+        t = at(8, 0) + dt.timedelta(seconds=sec)
+        if what == "in":
+            out.append(Message(conv, t, "in", "text", None, f"m{i}"))
+        elif what == "out":
+            out.append(Message(conv, t, "out", "text", agent, f"m{i}"))
+        else:
+            out.append(Message(conv, t, "out", what, None, f"m{i}"))
+    return out
+
+
+def _figures(msgs: list[Message]) -> dict[str, object]:
+    k = day_kpis(msgs, [Payment("c1", at(12, 0), Decimal("10"))], TAOBAO, TZ, owners={"c2": "K104"})
+    return {"total": k.total.as_dict(), **{a: f.as_dict() for a, f in k.agents.items()}}
+
+
+@given(events, st.randoms())
+def test_message_order_never_changes_a_kpi(spec: list[tuple[int, str, str, str]], rnd: object) -> None:
+    msgs = _messages(spec)
+    shuffled = list(msgs)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    assert _figures(shuffled) == _figures(msgs)
+
+
+@given(events, st.data())
+def test_a_redelivered_message_never_changes_a_kpi(spec: list[tuple[int, str, str, str]], data: st.DataObject) -> None:
+    msgs = _messages(spec)
+    if not msgs:
+        return
+    again = data.draw(st.sampled_from(msgs))
+    # the pipeline stores one copy per channel + id; the KPIs read what is stored
+    stored = {m.ident: m for m in [*msgs, again]}
+    assert _figures(list(stored.values())) == _figures(msgs)
+
+
+@given(events)
+def test_an_auto_reply_never_ends_a_round(spec: list[tuple[int, str, str, str]]) -> None:
+    msgs = _messages(spec)
+    without_auto = [m for m in msgs if m.kind not in {"auto", "system"}]
+    assert [(r.conversation, r.start, r.reply_at) for r in rounds(msgs, TAOBAO, TZ)] == [
+        (r.conversation, r.start, r.reply_at) for r in rounds(without_auto, TAOBAO, TZ)
+    ]
+
+
+@given(events, st.integers(min_value=0, max_value=29))
+def test_one_more_minute_of_delay_never_raises_the_3_minute_rate(
+    spec: list[tuple[int, str, str, str]], which: int
+) -> None:
+    """A reply that answered a round, sent one minute later, never raises the rate (a reply that
+    answered nothing may, by moving after a question, answer one: that is not a delay)."""
+    msgs = _messages(spec)
+    answered = {(r.conversation, r.reply_at) for r in rounds(msgs, TAOBAO, TZ) if r.reply_at is not None}
+    replies = [i for i, m in enumerate(msgs) if m.human_reply and (m.conversation, m.at) in answered]
+    if not replies:
+        return
+    i = replies[which % len(replies)]
+    delayed = list(msgs)
+    m = msgs[i]
+    delayed[i] = Message(m.conversation, m.at + dt.timedelta(minutes=1), m.direction, m.kind, m.agent, m.ident)
+    before = day_kpis(msgs, [], TAOBAO, TZ).total
+    after = day_kpis(delayed, [], TAOBAO, TZ).total
+    if before.rounds and after.rounds:
+        assert Decimal(after.answered_3min) / after.rounds <= Decimal(before.answered_3min) / before.rounds
+    assert after.answered_3min <= before.answered_3min
