@@ -1068,4 +1068,5 @@ T = {
     'not an ISO 8601 time': '不是 ISO 8601 时间',
     'the time needs its UTC offset (+08:00)': '时间需要带 UTC 偏移(+08:00)',
     'must lie between %(earliest)s and %(latest)s, with an offset of at most ±14:00': '必须在 %(earliest)s 至 %(latest)s 之间,且偏移不超过 ±14:00',
+    'All agents': '合计',
 }

@@ -212,3 +212,10 @@ def test_one_more_minute_of_delay_never_raises_the_3_minute_rate(
     if before.rounds and after.rounds:
         assert Decimal(after.answered_3min) / after.rounds <= Decimal(before.answered_3min) / before.rounds
     assert after.answered_3min <= before.answered_3min
+
+
+def test_an_open_round_of_today_is_not_missed_before_the_window_ends() -> None:
+    asks = [ask(at(9, 0))]
+    assert day_kpis(asks, [], TAOBAO, TZ, now=at(9, 20)).total.rounds == 0  # still open
+    late = day_kpis(asks, [], TAOBAO, TZ, now=at(0, 0, day=DAY + dt.timedelta(days=1)))
+    assert (late.total.rounds, late.total.answered_3min) == (1, 0)  # the window ended: missed

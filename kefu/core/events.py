@@ -179,7 +179,8 @@ def annotate(events: list[Event]) -> None:
         e.actor_name = name or (gettext("System") if system else e.actor_label)  # type: ignore[attr-defined]
         e.sentence = wording.verb(e.verb)  # type: ignore[attr-defined]
         e.change_rows = wording.changes(e.before, e.after)  # type: ignore[attr-defined]
-        note = (e.data or {}).get("note") if isinstance(e.data, dict) else None
+        data = e.data if isinstance(e.data, dict) else {}
+        note = data.get("note") or data.get("reason")  # a free-text note, or why (a routing decision)
         e.note = note or ""  # type: ignore[attr-defined]
 
 

@@ -413,3 +413,102 @@ def photo_png(width: int = 160, height: int = 120, rgb: tuple[int, int, int] = (
         + chunk(b"IDAT", zlib.compress(row * height))
         + chunk(b"IEND", b"")
     )
+
+
+PRESALES_QUESTIONS = [
+    ("在吗?这款有现货吗", "亲,在的~ 现货充足,今天下单今天发货哦"),
+    ("这个和升级版有什么区别", "亲,升级版多了智能模式,功率也更大一些,日常用标准版就够啦"),
+    ("能便宜点吗", "亲,现在已经是活动价了,还送赠品滤网,很划算的"),
+    ("发什么快递?几天能到", "默认中通,江浙沪一般次日达,其他地区2-3天"),
+    ("保修多久", "整机保修一年,配件半年,全国联保的"),
+    ("可以开发票吗", "可以的亲,下单时备注抬头和税号就行"),
+]
+AFTERSALES_QUESTIONS = [
+    ("我的快递怎么三天没动了", "亲,已经帮您联系快递核实了,有进展第一时间告诉您"),
+    ("收到的颜色不对", "非常抱歉亲,麻烦拍一下商品和快递面单,我们马上处理"),
+    ("用了两天就不转了", "亲别着急,先试试长按电源键10秒重启,如果还不行我们安排售后"),
+    ("少了一个配件", "抱歉亲,我们核实后马上给您补发"),
+    ("想退货,还没拆封", "可以的亲,7天无理由,请在订单页申请退货"),
+]
+
+
+def chat_day(
+    *,
+    shop_code: str,
+    day: dt.date,
+    presales: list[str],
+    aftersales: list[str],
+    new_buyers: int,
+    order_buyers: list[str],
+    shipped_buyers: list[str],
+    until: dt.datetime | None = None,
+    seed: int = 2026,
+    purchases: list[dict[str, str]] | None = None,
+) -> list[dict[str, str | None]]:
+    """A day of buyer conversations in one shop, as a chat platform would push them: questions,
+    auto-replies, agents' answers after realistic delays (some late, some missing), follow-ups.
+    Times are local (+08:00); nothing after ``until`` (a naive local time). About a third of the
+    pre-sales buyers who were answered then pay: their orders are appended to ``purchases`` (the
+    order push's JSON), so conversion has something true to count."""
+    rng = random.Random(f"{seed}-{shop_code}-{day}")
+    out: list[dict[str, str | None]] = []
+    tz = "+08:00"
+    counter = 0
+
+    def add(buyer: str, when: dt.datetime, direction: str, kind: str, agent: str | None, text: str) -> None:
+        nonlocal counter
+        if until is not None and when > until:
+            return
+        counter += 1
+        out.append(
+            {
+                "external_id": f"{shop_code}-{day:%Y%m%d}-{counter:05d}",
+                "shop": shop_code,
+                "buyer": buyer,
+                "direction": direction,
+                "kind": kind,
+                "agent": agent,
+                "sent_at": when.strftime("%Y-%m-%dT%H:%M:%S") + tz,
+                "text": text,
+            }
+        )
+
+    people = [(f"tb{rng.randrange(10**6, 10**7)}", "pre") for _ in range(new_buyers)]
+    people += [(b, "pre") for b in order_buyers] + [(b, "after") for b in shipped_buyers]
+    rng.shuffle(people)
+    for buyer, role in people:
+        agents = presales if role == "pre" else aftersales
+        if not agents:
+            continue
+        agent = rng.choice(agents)
+        script = PRESALES_QUESTIONS if role == "pre" else AFTERSALES_QUESTIONS
+        t = dt.datetime.combine(day, dt.time(8, 30)) + dt.timedelta(minutes=rng.randrange(0, 14 * 60))
+        for turn in range(rng.choice([1, 1, 2, 2, 3])):
+            question, answer = rng.choice(script)
+            add(buyer, t, "in", "text", None, question)
+            if turn == 0 and rng.random() < 0.5:
+                add(buyer, t + dt.timedelta(seconds=2), "out", "auto", None, "您好,欢迎光临,客服马上为您服务~")
+            if rng.random() < 0.2:  # a second message before anyone answers: the same round
+                t += dt.timedelta(seconds=rng.randrange(20, 120))
+                add(buyer, t, "in", "text", None, "人呢?")
+            if rng.random() < 0.08:  # never answered: the lead sees it waiting
+                break
+            delay = rng.choice([15, 30, 45, 60, 90, 120, 150, 200, 260, 420, 700])
+            t += dt.timedelta(seconds=delay)
+            add(buyer, t, "out", "text", agent, answer)
+            t += dt.timedelta(minutes=rng.randrange(1, 25))
+        if purchases is not None and role == "pre" and rng.random() < 0.35:
+            paid = t + dt.timedelta(minutes=rng.randrange(5, 90))
+            if until is None or paid <= until:
+                counter += 1
+                purchases.append(
+                    {
+                        "order_no": f"{3600000000000000 + sum(map(ord, shop_code)) * 10**8 + day.toordinal() % 10**5 * 1000 + counter}",
+                        "buyer_nick": buyer,
+                        "status": "买家已付款，等待卖家发货",
+                        "paid_amount": f"{rng.choice([69, 129, 199, 299, 499, 899, 1299])}.00",
+                        "ordered_at": (paid - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S"),
+                        "paid_at": paid.strftime("%Y-%m-%dT%H:%M:%S"),
+                    }
+                )
+    return out

@@ -182,6 +182,7 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
                 category=generate.product_category(title),
             )
     _load_aftersales()
+    _load_desk()
     assert Team.objects.count() >= 2
     return logins
 
@@ -264,3 +265,52 @@ def _load_aftersales() -> None:
         order=first,
     )
     aftersales.deadlines_escalate()
+
+
+def _load_desk() -> None:
+    """Yesterday's and today's buyer conversations in every shop, pushed through the desk's signed
+    channel pipeline (once); the demo agents with logins are online."""
+    import datetime as dt
+
+    from kefu.commerce.models import Order
+    from kefu.commerce.services import orders_push
+    from kefu.core import clock
+    from kefu.desk.models import Channel, Message
+    from kefu.desk.services import channel_create, messages_ingest, presence_set
+
+    if Message.objects.exists():
+        return
+    actor = SystemActor(label="demo")
+    user_model = get_user_model()
+    qianniu = "qianniu"
+    channel = Channel.objects.filter(code=qianniu).first() or channel_create(
+        actor=user_model.objects.get(username="zhuguan"), code=qianniu, name="千牛工作台"
+    )
+    for username in ("yz_shouqian", "yz_shouhou", "hf_shouqian", "hf_shouhou"):
+        presence_set(actor=user_model.objects.get(username=username), state="online")
+    now = clock.now().astimezone(clock.local_tz()).replace(tzinfo=None)
+    for shop in Shop.objects.prefetch_related("teams").order_by("pk"):
+        teams = {t.name for t in shop.teams.all()}
+        presales = [row[0] for row in STAFF if row[2] == "售前客服" and row[3] in teams]
+        aftersales = [row[0] for row in STAFF if row[2] == "售后客服" and row[3] in teams]
+        unpaid = list(
+            Order.objects.filter(shop=shop, status="awaiting_payment").values_list("buyer_nick", flat=True)[:4]
+        )
+        shipped = list(Order.objects.filter(shop=shop, status="shipped").values_list("buyer_nick", flat=True)[:8])
+        for day in (now.date() - dt.timedelta(days=1), now.date()):
+            bought: list[dict[str, str]] = []
+            items = generate.chat_day(
+                purchases=bought,
+                shop_code=shop.code,
+                day=day,
+                presales=presales,
+                aftersales=aftersales,
+                new_buyers=10,
+                order_buyers=unpaid,
+                shipped_buyers=shipped,
+                until=now,
+            )
+            for start in range(0, len(items), 200):
+                messages_ingest(actor=actor, channel=channel, items=items[start : start + 200])
+            if bought:
+                orders_push(actor=actor, shop=shop, orders=bought)

@@ -207,7 +207,7 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
         who = (data or {}).get("from")
         if who:
             transfers[who] += 1
-    return rules.day_kpis(msgs, payments, r, tz, owners=owners, transfers=transfers)
+    return rules.day_kpis(msgs, payments, r, tz, owners=owners, transfers=transfers, now=clock.now())
 
 
 def channel_by_code(code: str) -> Channel | None:

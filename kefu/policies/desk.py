@@ -191,9 +191,15 @@ def _window(start: dt.datetime, rules: Rules, tz: ZoneInfo) -> tuple[bool, dt.da
 
 
 def rounds(
-    messages: Iterable[Message], rules: Rules, tz: ZoneInfo, owners: Mapping[Any, str | None] | None = None
+    messages: Iterable[Message],
+    rules: Rules,
+    tz: ZoneInfo,
+    owners: Mapping[Any, str | None] | None = None,
+    now: dt.datetime | None = None,
 ) -> list[Round]:
-    """Every round of the given messages (any number of conversations), in time order."""
+    """Every round of the given messages (any number of conversations), in time order. With
+    ``now``, a round still unanswered whose window has not ended yet is left out: it is not missed
+    until the window ends (today's figures fill in as the day goes)."""
     by_conversation: dict[Any, list[Message]] = defaultdict(list)
     for m in messages:
         by_conversation[m.conversation].append(m)
@@ -209,7 +215,7 @@ def rounds(
             elif m.human_reply and start is not None:
                 out.append(_close(conversation, start, m.at, m.agent, rules, tz, cap, owners))
                 start = None
-        if start is not None:
+        if start is not None and (now is None or now >= _window(start, rules, tz)[1]):
             out.append(_close(conversation, start, None, None, rules, tz, cap, owners))
     out.sort(key=lambda r: (r.start, str(r.conversation)))
     return out
@@ -253,11 +259,12 @@ def day_kpis(
     *,
     owners: Mapping[Any, str | None] | None = None,
     transfers: Mapping[str, int] | None = None,
+    now: dt.datetime | None = None,
 ) -> DayKpis:
     """The KPIs of one day's messages, per agent and in total. ``payments`` are the paid orders of
     the same buyers (conversations) up to the end of the conversion window."""
     messages = list(messages)
-    all_rounds = [r for r in rounds(messages, rules, tz, owners) if r.counted]
+    all_rounds = [r for r in rounds(messages, rules, tz, owners, now) if r.counted]
     paid_by: dict[Any, list[Payment]] = defaultdict(list)
     for p in payments:
         paid_by[p.conversation].append(p)
