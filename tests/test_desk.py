@@ -317,3 +317,43 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World) -> No
     assert Message.objects.filter(external_id="dup-1").count() == 1
     assert Conversation.objects.filter(buyer="racer").count() == 1
     assert Event.objects.filter(verb="conversation.opened").count() == 1
+
+
+def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> None:
+    services.channel_create(
+        actor=world.supervisor,
+        code="hdc-web",
+        name="官网",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+    client = Client()
+    script = client.get("/desk/widget/hdc-web.js")
+    assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
+    assert client.get("/desk/widget/api.js").status_code == 404  # not a widget channel
+    url = "/desk/widget/hdc-web/messages"
+    visitor = "v-" + "a" * 30
+    body = json.dumps({"visitor": visitor, "text": "你好"})
+    evil = client.post(url, body, content_type="application/json", HTTP_ORIGIN="https://evil.example")
+    assert evil.status_code == 403 and "Access-Control-Allow-Origin" not in evil
+    ok = client.post(url, body, content_type="application/json", HTTP_ORIGIN="https://hdc.example")
+    assert ok.status_code == 200 and ok["Access-Control-Allow-Origin"] == "https://hdc.example"
+    history = client.get(url, {"visitor": visitor}, HTTP_ORIGIN="https://hdc.example").json()["messages"]
+    assert [m["text"] for m in history] == ["你好"]
+    assert client.get(url, {"visitor": "v-" + "b" * 30}, HTTP_ORIGIN="https://hdc.example").json()["messages"] == []
+    assert client.post(url, "{", content_type="application/json", HTTP_ORIGIN="https://hdc.example").status_code == 400
+    bad_id = json.dumps({"visitor": "x", "text": "hi"})
+    assert (
+        client.post(url, bad_id, content_type="application/json", HTTP_ORIGIN="https://hdc.example").status_code == 400
+    )
+    codes = [
+        client.post(
+            url,
+            json.dumps({"visitor": visitor, "text": f"m{i}"}),
+            content_type="application/json",
+            HTTP_ORIGIN="https://hdc.example",
+        ).status_code
+        for i in range(25)
+    ]
+    assert codes.count(429) >= 5 and 500 not in codes

@@ -118,6 +118,8 @@ def _b_objects(world: World) -> dict[str, Any]:
         "conversation_id": Conversation.objects.get(shop=world.shop_b).pk,
         # a webhook is not scoped by the caller but signed: unsigned it answers 401 whatever the channel
         "channel": "api",
+        # a widget serves the public on its shop's site (CORS-limited); an unknown one is a 404
+        "code": "no-such-widget",
         "case_id": case_b.pk,
         "evidence_id": evidence_b.pk,
         "line_id": line_b.pk,

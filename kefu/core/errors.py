@@ -98,6 +98,10 @@ class ErrorCode(StrEnum):
     REPLY_TOO_LONG = "reply_too_long"
     TRANSFER_TARGET = "transfer_target"
     PRESENCE_STATE = "presence_state"
+    CHANNEL_CODE = "channel_code"
+    CHANNEL_SHOP = "channel_shop"
+    CHANNEL_ORIGIN = "channel_origin"
+    VISITOR_LIMIT = "visitor_limit"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -179,6 +183,10 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.REPLY_TOO_LONG: "A reply has at most 5,000 characters.",
     ErrorCode.TRANSFER_TARGET: "A transfer needs an agent or a team.",
     ErrorCode.PRESENCE_STATE: "A desk status is online, away or offline.",
+    ErrorCode.CHANNEL_CODE: "A channel code is 2–40 lower-case letters, digits or dashes, and unique.",
+    ErrorCode.CHANNEL_SHOP: "A web chat widget channel belongs to one shop.",
+    ErrorCode.CHANNEL_ORIGIN: "A widget's allowed origin must look like https://shop.example.com.",
+    ErrorCode.VISITOR_LIMIT: "A web chat visitor sent too many messages; wait a minute (429).",
 }
 
 

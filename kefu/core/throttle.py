@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -60,3 +61,16 @@ def token_failed(prefix: str, ip: str) -> bool:
 
 def token_locked(ip: str) -> bool:
     return bool((cache.get(f"kefu:token-fail:ip:{ip}") or 0) > settings.KEFU_LOGIN_MAX_FAILURES * 4)
+
+
+def allow(key: str, limit: int, seconds: int) -> bool:
+    """A fixed-window counter: True while ``key`` has been seen at most ``limit`` times in the
+    current ``seconds`` window (the cache is shared by the web processes in production)."""
+    bucket = f"kefu:rate:{key}:{int(time.time() // seconds)}"
+    if cache.add(bucket, 1, seconds + 5):
+        return True
+    try:
+        return int(cache.incr(bucket)) <= limit
+    except ValueError:  # expired between add and incr
+        cache.add(bucket, 1, seconds + 5)
+        return True

@@ -50,6 +50,7 @@ def register() -> None:
                 plugins.NavItem(_("Conversations"), "desk:inbox"),
                 plugins.NavItem(_("Agents online"), "desk:board", "statement.view_team"),
                 plugins.NavItem(_("Desk KPIs"), "desk:kpis"),
+                plugins.NavItem(_("Chat channels"), "desk:channels", "org.manage"),
             ),
         )
     )
@@ -95,6 +96,7 @@ def _words() -> None:
             "conversation.status_changed": _("changed the conversation's status"),
             "presence.changed": _("changed their desk status"),
             "channel.created": _("created a chat channel"),
+            "channel.updated": _("changed a chat channel"),
         },
         fields={"reason": _("Reason"), "presence": _("Desk status"), "note": _("Note"), "from": _("From")},
     )

@@ -212,3 +212,27 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
 
 def channel_by_code(code: str) -> Channel | None:
     return Channel.objects.filter(code=code[:40], active=True).first()
+
+
+def channels() -> list[Channel]:
+    return list(Channel.objects.select_related("shop").order_by("code"))
+
+
+def channel_get(channel_id: Any) -> Channel:
+    from django.http import Http404
+
+    channel = Channel.objects.filter(pk=channel_id).select_related("shop").first()
+    if channel is None:
+        raise Http404("no channel")
+    return channel
+
+
+def visitor_messages(*, shop_id: int, buyer: str, after: int) -> list[Message]:
+    """A web visitor's own thread (what the widget shows): their messages and the shop's answers,
+    never internal notes or system messages."""
+    return list(
+        Message.objects.filter(conversation__shop_id=shop_id, conversation__buyer=buyer, pk__gt=after)
+        .exclude(direction=Direction.NOTE)
+        .exclude(kind="system")
+        .order_by("pk")[:100]
+    )

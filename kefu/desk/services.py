@@ -31,6 +31,7 @@ from kefu.workflow import services as wf
 from . import live
 from .models import (
     Channel,
+    ChannelKind,
     Conversation,
     ConversationCategory,
     Direction,
@@ -634,6 +635,49 @@ def channel_create(
     shop: Shop | None = None,
     origins: list[str] | None = None,
 ) -> Channel:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,39}", code or ""):
+        raise ApplicationError("channel_code", _("A channel code is 2–40 lower-case letters, digits or dashes."))
+    if Channel.objects.filter(code=code).exists():
+        raise ApplicationError("channel_code", _("A channel with this code exists."))
+    if kind not in ChannelKind.values:
+        raise ApplicationError("validation_error", _("Choose the kind of channel."))
+    if kind == ChannelKind.WIDGET and shop is None:
+        raise ApplicationError("channel_shop", _("A web chat widget belongs to one shop."))
+    name = (name or code).strip()[:60]
     channel = Channel.objects.create(code=code, name=name, kind=kind, shop=shop, origins=origins or [])
     event_record(actor=actor, verb="channel.created", subject=channel, after={"code": code, "name": name})
+    return channel
+
+
+@action(capability="org.manage", scope=("channel",))
+def channel_update(
+    *, actor: Any, channel: Channel, name: str, active: bool, origins: list[str], rotate_secret: bool = False
+) -> Channel:
+    """Rename, switch on or off, set a widget's allowed origins, or issue a new signing secret."""
+    import secrets as _secrets
+
+    clean = []
+    for origin in origins:
+        origin = origin.strip().rstrip("/")
+        if not origin:
+            continue
+        if not origin.startswith(("https://", "http://")) or " " in origin or len(origin) > 200:
+            raise ApplicationError("channel_origin", _("An origin looks like https://shop.example.com."))
+        clean.append(origin)
+    before = {"name": channel.name, "active": channel.active, "origins": channel.origins}
+    fields: dict[str, Any] = {"name": (name or channel.name).strip()[:60], "active": active, "origins": clean}
+    if rotate_secret:
+        fields["secret"] = _secrets.token_hex(32)
+    Channel.objects.filter(pk=channel.pk).update(**fields)
+    channel.refresh_from_db()
+    event_record(
+        actor=actor,
+        verb="channel.updated",
+        subject=channel,
+        before=before,
+        after={"name": channel.name, "active": channel.active, "origins": channel.origins},
+        data={"note": "secret rotated" if rotate_secret else ""},
+    )
     return channel

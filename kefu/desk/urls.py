@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, widget
 
 app_name = "desk"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("presence/", views.presence, name="presence"),
     path("board/", views.board, name="board"),
     path("kpis/", views.kpis, name="kpis"),
+    path("channels/", views.channels, name="channels"),
+    path("widget/<slug:code>.js", widget.script, name="widget_script"),
+    path("widget/<slug:code>/messages", widget.messages, name="widget_messages"),
     path("<int:conversation_id>/", views.conversation, name="conversation"),
     path("<int:conversation_id>/reply/", views.reply, name="reply"),
     path("<int:conversation_id>/transfer/", views.transfer, name="transfer"),

@@ -25,7 +25,7 @@ from kefu.org import selectors as org
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
 from . import live, selectors, services
-from .models import PresenceState, Queue
+from .models import ChannelKind, PresenceState, Queue
 
 STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
 POLL_SECONDS = 0.4
@@ -219,3 +219,41 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+@login_required
+def channels(request: HttpRequest) -> HttpResponse:
+    """The supervisor's chat channels: webhook secrets, widgets and their allowed origins."""
+    require_capability(request, "org.manage")
+    if request.method == "POST":
+        try:
+            if request.POST.get("channel"):
+                channel = selectors.channel_get(int_param(request.POST.get("channel")))
+                services.channel_update(
+                    actor=request.user,
+                    channel=channel,
+                    name=request.POST.get("name", ""),
+                    active=request.POST.get("active") == "1",
+                    origins=request.POST.get("origins", "").split(),
+                    rotate_secret=request.POST.get("rotate") == "1",
+                )
+            else:
+                shop_id = int_param(request.POST.get("shop"))
+                services.channel_create(
+                    actor=request.user,
+                    code=request.POST.get("code", "").strip(),
+                    name=request.POST.get("name", "").strip(),
+                    kind=request.POST.get("kind", "platform"),
+                    shop=org.access_shop_by_id(request.user, shop_id) if shop_id else None,
+                )
+            messages.success(request, _("Saved."))
+        except ApplicationError as exc:
+            show_error(request, exc)
+        return redirect("desk:channels")
+    ctx = {
+        "channels": selectors.channels(),
+        "shops": org.shop_list(actor=request.user),
+        "kinds": ChannelKind.choices,
+        "base": request.build_absolute_uri("/").rstrip("/"),
+    }
+    return render(request, "desk/channels.html", ctx)

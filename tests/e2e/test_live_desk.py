@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_browser import ARGS, CHROMIUM
+from .conftest import ARGS, CHROMIUM
 
 pytestmark = [pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[2]
