@@ -357,3 +357,84 @@ def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> N
         for i in range(25)
     ]
     assert codes.count(429) >= 5 and 500 not in codes
+
+
+def test_canned_replies_are_proposed_by_agents_approved_by_the_lead_and_found_by_any_part(world: World) -> None:
+    from kefu.desk.models import Script
+
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    body = {"shop": world.shop_a.pk, "category": "物流", "title": "发货时间", "text": "亲,今天16点前下单当天发货"}
+    assert agent.post("/desk/scripts/", body).status_code == 302
+    script = Script.objects.get(title="发货时间")
+    assert script.status == "proposed"
+    # an agent cannot approve; the proposal stays proposed
+    agent.post("/desk/scripts/", {"script": script.pk, "decision": "approve"})
+    script.refresh_from_db()
+    assert script.status == "proposed"
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    assert "发货时间" in lead.get("/desk/scripts/").content.decode()  # in the lead's approval list
+    lead.post("/desk/scripts/", {"script": script.pk, "decision": "approve"})
+    script.refresh_from_db()
+    assert script.status == "approved" and script.approved_by.user == world.lead_a
+    # found by a fragment of the text (no word splitting), only in the shop's scope
+    pick = agent.get("/desk/scripts/pick/", {"shop": world.shop_a.pk, "q": "16点前"}).content.decode()
+    assert "发货时间" in pick and "Alt+1" in pick
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert "发货时间" not in other.get("/desk/scripts/pick/", {"q": "16点前"}).content.decode()
+    assert other.post("/desk/scripts/", {"script": script.pk, "decision": "retire"}).status_code == 404
+    assert agent.post(f"/desk/scripts/{script.pk}/use/").status_code == 204
+    script.refresh_from_db()
+    assert script.uses == 1
+
+
+def test_a_question_answered_later_can_become_a_canned_reply_and_follow_ups_have_owners_and_due_times(
+    world: World,
+) -> None:
+    from kefu.desk.models import FollowUp, Question, Script
+
+    _online(world.agent_a)
+    services.messages_ingest(
+        actor=SystemActor("t"), channel=Channel.objects.get(code="api"), items=[msg("q1", buyer="qb")]
+    )
+    conv = Conversation.objects.get(buyer="qb")
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    agent.post("/desk/questions/", {"conversation": conv.pk, "question": "这款能用在110V吗"})
+    question = Question.objects.get()
+    assert (question.shop, question.buyer, question.answered_at) == (world.shop_a, "qb", None)
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    lead.post("/desk/questions/", {"question_id": question.pk, "answer": "不支持110V,仅限220V", "promote": "1"})
+    question.refresh_from_db()
+    assert question.answer.startswith("不支持") and question.script is not None
+    assert Script.objects.get(pk=question.script_id).status == "approved"  # the lead's answer is approved at once
+    # answering twice is refused (the first answer stays)
+    lead.post("/desk/questions/", {"question_id": question.pk, "answer": "别的答案"})
+    question.refresh_from_db()
+    assert question.answer.startswith("不支持")
+    r = agent.post(
+        "/desk/followups/",
+        {
+            "conversation": conv.pk,
+            "problem": "补发配件",
+            "request": "尽快",
+            "due_at": "2026-11-30T10:00",
+            "order_no": "X1",
+        },
+    )
+    assert r.status_code == 302
+    item = FollowUp.objects.get()
+    assert (item.buyer, item.owner.user, item.order_no) == ("qb", world.agent_a, "X1")
+    assert item.due_at.isoformat().startswith("2026-11-30T02:00")  # entered in local time (+08:00)
+    agent.post("/desk/followups/", {"conversation": conv.pk, "problem": "x", "due_at": "9999-99-99"})
+    assert FollowUp.objects.count() == 1  # a bad due time is a message, not a row
+    agent.post("/desk/followups/", {"followup": item.pk, "outcome": "已补发"})
+    item.refresh_from_db()
+    assert item.outcome == "已补发" and item.done_at is not None
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert other.post("/desk/followups/", {"followup": item.pk, "outcome": "x"}).status_code == 404
+    assert other.post("/desk/questions/", {"question_id": question.pk, "answer": "x"}).status_code == 404

@@ -114,7 +114,13 @@ def _b_objects(world: World) -> dict[str, Any]:
             }
         ],
     )
+    from kefu.desk.models import Script
+
+    script_b = Script.objects.create(
+        shop=world.shop_b, category="物流", title="b", text="b", status="approved", created_at=now
+    )
     return {
+        "script_id": script_b.pk,
         "conversation_id": Conversation.objects.get(shop=world.shop_b).pk,
         # a webhook is not scoped by the caller but signed: unsigned it answers 401 whatever the channel
         "channel": "api",

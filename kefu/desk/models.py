@@ -163,3 +163,106 @@ class Presence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id}: {self.state}"
+
+
+class ScriptStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    RETIRED = "retired", _("Retired")
+
+
+class Script(models.Model):
+    """A canned reply (话术) of one shop, by category: agents propose, the team lead approves."""
+
+    scope_shop_path = "shop_id"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    category = models.CharField(_("category"), max_length=40)
+    title = models.CharField(_("title"), max_length=80)
+    text = models.TextField(_("text"), max_length=2000)
+    status = models.CharField(_("status"), max_length=10, choices=ScriptStatus.choices, default=ScriptStatus.PROPOSED)
+    proposed_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("proposed by")
+    )
+    approved_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("approved by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    uses = models.PositiveIntegerField(_("uses"), default=0)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["shop", "category", "title"]
+        indexes = [models.Index(fields=["shop", "status", "category"], name="desk_script_shop")]
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    """R-DESK-4: a question an agent could not answer, recorded the same day; its answer once known."""
+
+    scope_shop_path = "shop_id"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("conversation")
+    )
+    buyer = models.CharField(_("buyer"), max_length=100, blank=True)
+    question = models.TextField(_("question"), max_length=2000)
+    asked_at = models.DateTimeField(_("asked at"))
+    recorded_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by"))
+    answer = models.TextField(_("answer"), max_length=2000, blank=True)
+    answered_by = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("answered by")
+    )
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    script = models.ForeignKey(
+        Script, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("canned reply")
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-asked_at", "-id"]
+        verbose_name = _("question")
+        verbose_name_plural = _("question log")
+
+    def __str__(self) -> str:
+        return self.question[:40]
+
+
+class FollowUp(models.Model):
+    """R-DESK-5: an order that could not be settled at once — 旺旺名, order no., purchase date,
+    problem, the buyer's request, owner and due time — until it is done."""
+
+    scope_shop_path = "shop_id"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("conversation")
+    )
+    buyer = models.CharField(_("buyer"), max_length=100)
+    order_no = models.CharField(_("order no."), max_length=64, blank=True)
+    purchase_date = models.DateField(_("purchase date"), null=True, blank=True)
+    problem = models.CharField(_("problem"), max_length=300)
+    request = models.CharField(_("buyer's request"), max_length=300, blank=True)
+    owner = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner"))
+    due_at = models.DateTimeField(_("due"))
+    created_at = models.DateTimeField(_("created at"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["done_at", "due_at", "id"]
+        indexes = [models.Index(fields=["shop", "done_at", "due_at"], name="desk_followup_open")]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-up log")
+
+    def __str__(self) -> str:
+        return f"{self.buyer}: {self.problem[:30]}"

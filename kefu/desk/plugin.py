@@ -18,6 +18,14 @@ def _waiting_mine(user: Any, staff: Any) -> int | None:
     return len(selectors.inbox(actor=user, mine=staff, waiting=True, limit=100).items)
 
 
+def _my_followups(user: Any, staff: Any) -> int | None:
+    from . import selectors
+
+    if staff is None:
+        return None
+    return len(selectors.followups(actor=user, owner=staff, limit=100))
+
+
 def _idle(user: Any, staff: Any) -> int | None:
     from . import selectors
 
@@ -49,6 +57,9 @@ def register() -> None:
             (
                 plugins.NavItem(_("Conversations"), "desk:inbox"),
                 plugins.NavItem(_("Agents online"), "desk:board", "statement.view_team"),
+                plugins.NavItem(_("Canned replies"), "desk:scripts"),
+                plugins.NavItem(_("Question log"), "desk:questions"),
+                plugins.NavItem(_("Follow-ups"), "desk:followups"),
                 plugins.NavItem(_("Desk KPIs"), "desk:kpis"),
                 plugins.NavItem(_("Chat channels"), "desk:channels", "org.manage"),
             ),
@@ -68,6 +79,9 @@ def register() -> None:
             "desk_idle", _("Agents online but not answering (空挂)"), lambda: reverse("desk:board"), _idle, 36
         )
     )
+    plugins.home_card(
+        plugins.HomeCard("desk_followups", _("My open follow-ups"), lambda: reverse("desk:followups"), _my_followups, 8)
+    )
     plugins.search_provider(plugins.SearchProvider("desk", _("Conversations"), _search, order=15))
     _words()
 
@@ -78,13 +92,18 @@ def _words() -> None:
         Conversation,
         ConversationCategory,
         Direction,
+        FollowUp,
         Message,
         MessageKind,
         PresenceState,
+        Question,
         Queue,
+        Script,
+        ScriptStatus,
     )
 
-    wording.register_models(Conversation, Message)
+    wording.register_models(Conversation, Message, Script, Question, FollowUp)
+    wording.register_choices(ScriptStatus)
     wording.register_choices(Queue, ConversationCategory, Direction, MessageKind, PresenceState, ChannelKind)
     wording.register(
         verbs={
@@ -97,6 +116,12 @@ def _words() -> None:
             "presence.changed": _("changed their desk status"),
             "channel.created": _("created a chat channel"),
             "channel.updated": _("changed a chat channel"),
+            "script.proposed": _("proposed a canned reply"),
+            "script.decided": _("decided on a canned reply"),
+            "question.recorded": _("recorded a question"),
+            "question.answered": _("answered a question"),
+            "followup.created": _("added a follow-up"),
+            "followup.done": _("closed a follow-up"),
         },
         fields={"reason": _("Reason"), "presence": _("Desk status"), "note": _("Note"), "from": _("From")},
     )

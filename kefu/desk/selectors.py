@@ -14,10 +14,23 @@ from kefu.core import clock
 from kefu.core.models import Event
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import access_object
 from kefu.org.models import Shop, Staff
 from kefu.policies import desk as rules
 
-from .models import Channel, Conversation, ConversationCategory, Direction, Message, Presence, PresenceState
+from .models import (
+    Channel,
+    Conversation,
+    ConversationCategory,
+    Direction,
+    FollowUp,
+    Message,
+    Presence,
+    PresenceState,
+    Question,
+    Script,
+    ScriptStatus,
+)
 
 
 def inbox(
@@ -236,3 +249,47 @@ def visitor_messages(*, shop_id: int, buyer: str, after: int) -> list[Message]:
         .exclude(kind="system")
         .order_by("pk")[:100]
     )
+
+
+def scripts(
+    *, actor: Any, shop: int | None = None, q: str = "", status: str | None = ScriptStatus.APPROVED, limit: int = 200
+) -> list[Script]:
+    """Canned replies in scope, searchable by any part of the category, title or text (substring
+    match: Chinese needs no word splitting)."""
+    qs = Script.objects.restrict(actor).select_related("shop", "proposed_by", "approved_by")
+    if status:
+        qs = qs.filter(status=status)
+    if shop:
+        qs = qs.filter(shop_id=shop)
+    q = (q or "").strip()[:50]
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(text__icontains=q) | Q(category__icontains=q))
+    return list(qs.order_by("-uses", "category", "title")[:limit])
+
+
+def script_get(*, actor: Any, script_id: Any) -> Script:
+    return access_object(actor, Script.objects.select_related("shop"), pk=script_id)
+
+
+def questions(*, actor: Any, open_only: bool = False, limit: int = 200) -> list[Question]:
+    qs = Question.objects.restrict(actor).select_related("shop", "recorded_by", "answered_by", "script")
+    if open_only:
+        qs = qs.filter(answered_at__isnull=True)
+    return list(qs.order_by("-asked_at", "-id")[:limit])
+
+
+def question_get(*, actor: Any, question_id: Any) -> Question:
+    return access_object(actor, Question.objects.select_related("shop"), pk=question_id)
+
+
+def followups(*, actor: Any, open_only: bool = True, owner: Any = None, limit: int = 200) -> list[FollowUp]:
+    qs = FollowUp.objects.restrict(actor).select_related("shop", "owner")
+    if open_only:
+        qs = qs.filter(done_at__isnull=True)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    return list(qs.order_by("due_at", "id")[:limit])
+
+
+def followup_get(*, actor: Any, followup_id: Any) -> FollowUp:
+    return access_object(actor, FollowUp.objects.select_related("shop", "owner"), pk=followup_id)

@@ -3,6 +3,7 @@ replies and transfers, presence, the team lead's board, the KPI page and the liv
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 import uuid
@@ -257,3 +258,155 @@ def channels(request: HttpRequest) -> HttpResponse:
         "base": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "desk/channels.html", ctx)
+
+
+# --- canned replies, question log, follow-ups ---------------------------------------------------
+
+
+def _is_lead(request: HttpRequest) -> bool:
+    staff = org.staff_of(request.user)
+    return staff is not None and staff.position in {"team_lead", "supervisor", "deputy"}
+
+
+@login_required
+def scripts(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            if request.POST.get("script"):
+                script = selectors.script_get(actor=request.user, script_id=int_param(request.POST.get("script")))
+                services.script_decide(
+                    actor=request.user, script=script, approve=request.POST.get("decision") == "approve"
+                )
+            else:
+                shop = org.access_shop_by_id(request.user, int_param(request.POST.get("shop")))
+                services.script_propose(
+                    actor=request.user,
+                    shop=shop,
+                    category=request.POST.get("category", ""),
+                    title=request.POST.get("title", ""),
+                    text=request.POST.get("text", ""),
+                )
+            messages.success(request, _("Saved."))
+        except ApplicationError as exc:
+            show_error(request, exc)
+        return redirect("desk:scripts")
+    g = request.GET
+    ctx = {
+        "items": selectors.scripts(actor=request.user, shop=int_param(g.get("shop")), q=g.get("q", "")),
+        "proposed": selectors.scripts(actor=request.user, status="proposed"),
+        "shops": org.shop_list(actor=request.user),
+        "f": g,
+        "is_lead": _is_lead(request),
+    }
+    return render_page_or_partial(request, "desk/scripts.html", "results", ctx)
+
+
+@login_required
+def script_pick(request: HttpRequest) -> HttpResponse:
+    """The reply box's canned-reply search (htmx): approved replies of the conversation's shop."""
+    items = selectors.scripts(
+        actor=request.user, shop=int_param(request.GET.get("shop")), q=request.GET.get("q", ""), limit=9
+    )
+    return render(request, "desk/_script_pick.html", {"items": items})
+
+
+@login_required
+@require_POST
+def script_use(request: HttpRequest, script_id: int) -> HttpResponse:
+    script = selectors.script_get(actor=request.user, script_id=script_id)
+    services.script_used(script_id=script.pk)
+    return HttpResponse(status=204)
+
+
+@login_required
+def questions(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            if request.POST.get("question_id"):
+                item = selectors.question_get(
+                    actor=request.user, question_id=int_param(request.POST.get("question_id"))
+                )
+                services.question_answer(
+                    actor=request.user,
+                    item=item,
+                    answer=request.POST.get("answer", ""),
+                    promote=request.POST.get("promote") == "1",
+                    category=request.POST.get("category", ""),
+                )
+            else:
+                conv_id = int_param(request.POST.get("conversation"))
+                conv = services.access_conversation_by_id(request.user, conv_id) if conv_id else None
+                shop = conv.shop if conv else org.access_shop_by_id(request.user, int_param(request.POST.get("shop")))
+                services.question_record(
+                    actor=request.user,
+                    shop=shop,
+                    question=request.POST.get("question", ""),
+                    buyer=request.POST.get("buyer", ""),
+                    conversation=conv,
+                )
+            messages.success(request, _("Saved."))
+        except ApplicationError as exc:
+            show_error(request, exc)
+        if request.POST.get("conversation"):
+            return redirect("desk:conversation", int_param(request.POST.get("conversation")))
+        return redirect("desk:questions")
+    ctx = {
+        "items": selectors.questions(actor=request.user, open_only=request.GET.get("open") == "1"),
+        "shops": org.shop_list(actor=request.user),
+        "f": request.GET,
+    }
+    return render(request, "desk/questions.html", ctx)
+
+
+@login_required
+def followups(request: HttpRequest) -> HttpResponse:
+    staff = org.staff_of(request.user)
+    if request.method == "POST":
+        try:
+            if request.POST.get("followup"):
+                item = selectors.followup_get(actor=request.user, followup_id=int_param(request.POST.get("followup")))
+                services.followup_done(actor=request.user, item=item, outcome=request.POST.get("outcome", ""))
+            else:
+                conv_id = int_param(request.POST.get("conversation"))
+                conv = services.access_conversation_by_id(request.user, conv_id) if conv_id else None
+                shop = conv.shop if conv else org.access_shop_by_id(request.user, int_param(request.POST.get("shop")))
+                owner_id = int_param(request.POST.get("owner"))
+                owner = org.access_staff_by_id(request.user, owner_id) if owner_id else staff
+                if owner is None:
+                    raise ApplicationError("validation_error", _("Choose who follows it up."))
+                due = parse_local_moment(request.POST.get("due_at", ""))
+                services.followup_create(
+                    actor=request.user,
+                    shop=shop,
+                    buyer=request.POST.get("buyer", "") or (conv.buyer if conv else ""),
+                    order_no=request.POST.get("order_no", ""),
+                    purchase_date=date_param(request.POST.get("purchase_date")),
+                    problem=request.POST.get("problem", ""),
+                    request=request.POST.get("request", ""),
+                    owner=owner,
+                    due_at=due,
+                    conversation=conv,
+                )
+            messages.success(request, _("Saved."))
+        except ApplicationError as exc:
+            show_error(request, exc)
+        if request.POST.get("conversation"):
+            return redirect("desk:conversation", int_param(request.POST.get("conversation")))
+        return redirect("desk:followups")
+    ctx = {
+        "items": selectors.followups(actor=request.user, open_only=request.GET.get("all") != "1"),
+        "shops": org.shop_list(actor=request.user),
+        "f": request.GET,
+        "now": clock.now(),
+    }
+    return render(request, "desk/followups.html", ctx)
+
+
+def parse_local_moment(text: str) -> dt.datetime:
+    """A ``datetime-local`` field: local time, 2000–2100; a clear refusal otherwise."""
+    from kefu.core.params import parse_moment
+
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise ApplicationError("validation_error", _("Due time: %(problem)s") % {"problem": exc}) from None

@@ -107,3 +107,31 @@ document.addEventListener("click", function (event) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
+
+// Canned replies in the reply box: click one, or Alt+1…9 for the first nine found, to insert it.
+(function () {
+  function insert(button) {
+    var box = document.querySelector("[data-testid=reply-text]");
+    if (!box || !button) return;
+    var text = button.getAttribute("data-text");
+    var start = box.selectionStart || box.value.length;
+    box.value = box.value.slice(0, start) + text + box.value.slice(box.selectionEnd || start);
+    box.focus();
+    var list = document.getElementById("script-pick");
+    var csrf = document.querySelector("[name=csrfmiddlewaretoken]");
+    if (list && csrf && window.fetch) {
+      var url = list.getAttribute("data-use").replace("/0/", "/" + button.getAttribute("data-script") + "/");
+      fetch(url, { method: "POST", headers: { "X-CSRFToken": csrf.value }, credentials: "same-origin" });
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest(".script-pick");
+    if (button) insert(button);
+  });
+  document.addEventListener("keydown", function (e) {
+    if (!e.altKey || e.key < "1" || e.key > "9") return;
+    var buttons = document.querySelectorAll("#script-pick .script-pick");
+    var button = buttons[Number(e.key) - 1];
+    if (button) { e.preventDefault(); insert(button); }
+  });
+})();
