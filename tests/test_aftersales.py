@@ -512,3 +512,18 @@ def test_refund_approvals_show_the_evidence_need_a_reason_to_reject_and_approve_
     lead = Client()
     assert lead.login(username="lead_a", password=PASSWORD)
     assert lead.post("/aftersales/refunds/approve/", {"line": [lines[2].pk]}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_refund_is_never_approved_by_an_unknown_decision_nor_beyond_the_amount_paid(world: World) -> None:
+    case = _wrong_item(world)  # order_a: paid ¥100.00
+    line = services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("60.00"))
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    boss.post(f"/aftersales/refunds/{line.pk}/decide/", {"decision": "rejected", "note": "不符"})
+    line.refresh_from_db()
+    assert line.status == "requested"  # neither approved nor rejected by a misspelt decision
+    with pytest.raises(ApplicationError) as refused:
+        services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("40.01"))
+    assert refused.value.code == "money_amount"
+    assert services.money_post(actor=world.agent_a, case=case, kind="partial_refund", amount=Decimal("40.00"))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order
@@ -235,6 +236,21 @@ def money_post(
         raise ApplicationError("money_kind", _("Unknown kind of money line: %(value)s") % {"value": kind[:40]})
     amount = money_amount(amount)
     refund = kind in REFUND_KINDS
+    order = case.order if case.order_id is not None else None
+    if kind in {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND} and order is not None:
+        # never more than what the buyer paid and has not had back (or asked back) on the order
+        asked = MoneyLine.objects.filter(
+            case__order_id=order.pk,
+            kind__in=[MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND],
+            status__in=[MoneyStatus.REQUESTED, MoneyStatus.APPROVED],
+        ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        remaining = order.paid_amount - order.refunded_amount - asked
+        if amount > remaining:
+            raise ApplicationError(
+                "money_amount",
+                _("A refund of ¥%(amount)s is more than what remains of the order's paid amount (¥%(remaining)s).")
+                % {"amount": amount, "remaining": max(remaining, Decimal("0"))},
+            )
     cap = case_decision(case).partial_refund_cap
     # R-AS-7: a partial refund (or compensation) above the exchange cost needs the supervisor.
     needs = refund and (

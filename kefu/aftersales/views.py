@@ -440,8 +440,11 @@ def refunds_approve(request: HttpRequest) -> HttpResponse:
 @require_POST
 def refund_decide(request: HttpRequest, line_id: int) -> HttpResponse:
     line = selectors.money_line_get(actor=request.user, line_id=line_id)
+    decision = request.POST.get("decision")
     try:
-        if request.POST.get("decision") == "reject":
+        if decision not in {"approve", "reject"}:  # never approve by default
+            raise ApplicationError("validation_error", _("Choose Approve or Reject."))
+        if decision == "reject":
             services.refund_reject(actor=request.user, line=line, note=request.POST.get("note", ""))
         else:
             services.refund_approve(actor=request.user, line=line)

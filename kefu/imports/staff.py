@@ -48,7 +48,8 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
     out.present = {f for f, names in COLUMNS.items() if any(n in index for n in names)}
     missing = {"employee_no", "name", "position"} - out.present
     if missing:
-        raise FileFormatError(_("Missing columns: %(columns)s") % {"columns": ", ".join(sorted(missing))})
+        headers = [COLUMNS[f][0] for f in ("employee_no", "name", "position") if f in missing]  # 工号, 姓名, 岗位
+        raise FileFormatError(_("Missing columns: %(columns)s") % {"columns": ", ".join(headers)})
     seen: dict[str, int] = {}
     for number, rec in iter_records(sheet, COLUMNS):
         try:

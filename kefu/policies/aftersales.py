@@ -654,8 +654,21 @@ def late_shipment(
     }
 
 
+FACT_NAMES = {
+    "line_value": gettext_noop("Affected value"),
+    "line_cost": gettext_noop("Our cost price"),
+    "wrong_item_value": gettext_noop("Value of the wrong item"),
+    "received_date": gettext_noop("Received on"),
+    "request_date": gettext_noop("Requested on"),
+}
+
+
 def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
-    """Build facts from JSON-ish input (strings for money and dates); raise ValueError on bad input."""
+    """Build facts from JSON-ish input (strings for money and dates); raise ValueError on bad input,
+    naming the fact as people call it."""
+
+    def name(key: str) -> str:
+        return _(FACT_NAMES.get(key, key))
 
     def money(key: str) -> Decimal | None:
         value = data.get(key)
@@ -664,20 +677,25 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         try:
             amount = Decimal(str(value))
         except ArithmeticError:
-            raise ValueError(f"{key} must be an amount") from None
+            raise ValueError(_("%(field)s must be an amount") % {"field": name(key)}) from None
         if not amount.is_finite() or amount < 0:
-            raise ValueError(f"{key} must be an amount ≥ 0")
+            raise ValueError(_("%(field)s must be an amount ≥ 0") % {"field": name(key)})
         if amount > AMOUNT_LIMIT:
-            raise ValueError(f"{key} may not exceed {AMOUNT_LIMIT}")
+            raise ValueError(_("%(field)s may not exceed %(limit)s") % {"field": name(key), "limit": AMOUNT_LIMIT})
         return amount
 
     def date(key: str) -> dt.date | None:
         value = data.get(key)
-        return dt.date.fromisoformat(str(value)) if value else None
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError(_("%(field)s must be a date like 2026-11-29") % {"field": name(key)}) from None
 
     province = str(data.get("province") or "").strip()
     if province and province_short(province) is None:
-        raise ValueError(f"unknown province {province!r} (R-AS-1)")
+        raise ValueError(_("Unknown province %(value)s (R-AS-1)") % {"value": province[:20]})
     return CaseFacts(
         case_type=str(data.get("case_type", "")),
         province=province_short(province) or "",

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from .i18n import _, gettext_noop
+
 SEPARATOR = ","
 _FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y%m%d %H:%M")
 
@@ -28,25 +30,31 @@ class RemarkError(ValueError):
     pass
 
 
+SHIPPING = gettext_noop("Shipping method")
+GIFT = gettext_noop("Gift")
+SPECIAL = gettext_noop("Special requests")
+AUTHOR = gettext_noop("Remark author")
+
+
 def _clean_part(name: str, value: str) -> str:
     value = (value or "").strip()
     if "," in value or "," in value:
-        raise RemarkError(f"{name}: 不能包含逗号 (must not contain a comma)")
+        raise RemarkError(_("%(field)s must not contain a comma") % {"field": _(name)})
     return value
 
 
 def build_remark(*, shipping: str, gift: str, special: str, author: str, at: dt.datetime) -> str:
     """Build the remark text from its fields (R-COM-1); shipping method and author are required."""
-    shipping = _clean_part("物流方式", shipping)
+    shipping = _clean_part(SHIPPING, shipping)
     if not shipping:
-        raise RemarkError("物流方式: 必填 (required)")
-    author = _clean_part("备注人", author)
+        raise RemarkError(_("%(field)s is required") % {"field": _(SHIPPING)})
+    author = _clean_part(AUTHOR, author)
     if not author:
-        raise RemarkError("备注人: 必填 (required)")
+        raise RemarkError(_("%(field)s is required") % {"field": _(AUTHOR)})
     return Remark(
         shipping=shipping,
-        gift=_clean_part("礼品", gift),
-        special=_clean_part("其他特殊要求", special),
+        gift=_clean_part(GIFT, gift),
+        special=_clean_part(SPECIAL, special),
         author=author,
         at=at.replace(second=0, microsecond=0),
     ).text()
@@ -56,12 +64,15 @@ def parse_remark(text: str) -> Remark:
     """Parse a remark; raise RemarkError naming what is wrong. Full-width commas are accepted."""
     parts = [part.strip() for part in (text or "").replace(",", ",").split(SEPARATOR)]
     if len(parts) != 5:
-        raise RemarkError(f"需要5段(物流方式,礼品,其他特殊要求,备注人,备注日期时间),实际{len(parts)}段")
+        raise RemarkError(
+            _("A remark has 5 parts (shipping method, gift, special requests, author, date and time); found %(n)s")
+            % {"n": len(parts)}
+        )
     shipping, gift, special, author, when = parts
     if not shipping:
-        raise RemarkError("物流方式为空")
+        raise RemarkError(_("%(field)s is required") % {"field": _(SHIPPING)})
     if not author:
-        raise RemarkError("备注人为空")
+        raise RemarkError(_("%(field)s is required") % {"field": _(AUTHOR)})
     for fmt in _FORMATS:
         try:
             at = dt.datetime.strptime(when, fmt)
@@ -69,7 +80,7 @@ def parse_remark(text: str) -> Remark:
         except ValueError:
             continue
     else:
-        raise RemarkError(f"备注日期时间无法识别: {when!r}")
+        raise RemarkError(_("The remark's date and time cannot be read: %(value)s") % {"value": when[:40]})
     return Remark(shipping=shipping, gift=gift, special=special, author=author, at=at)
 
 

@@ -279,3 +279,22 @@ def apply_tables(doc: dict[str, Any], data: Any) -> dict[str, Any]:
             ]
         new.setdefault(section, {})[key] = rows
     return new
+
+
+def readable_problem(problem: str) -> str:
+    """A validation problem as people read it: "attendance.free_makeups_per_month: must be …" →
+    "每月免责补卡次数: must be …" (table rows: "班次类型 第 2 行 · 开始"); unknown paths stay."""
+    path, sep, message = str(problem).partition(": ")
+    if not sep:
+        return str(problem)
+    labels = {f"{section}.{key}": label for section, _title, fields in SECTIONS for key, label, _rule in fields}
+    if path in labels:
+        return f"{labels[path]}: {message}"
+    for section, name, title, _rule, columns in TABLES:
+        prefix = f"{section}.{name}["
+        if path.startswith(prefix) and "]" in path:
+            number, _close, rest = path[len(prefix) :].partition("]")
+            column = dict((key, label) for key, label, _kind in columns).get(rest.lstrip("."), "")
+            where = _("%(table)s, row %(n)s") % {"table": title, "n": number}
+            return f"{where}{' · ' + str(column) if column else ''}: {message}"
+    return str(problem)

@@ -317,7 +317,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "current": current,
-            "problems": problems,
+            "problems": [policy_fields.readable_problem(p) for p in problems],
             "fields": fields,
             "tables": tables,
             "effective": request.POST.get("effective_from") or clock.today().isoformat(),

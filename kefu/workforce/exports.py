@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from decimal import Decimal
 from typing import Any
 
+from kefu.core import wording
 from kefu.core.exports import safe_row, safe_workbook
+
+_AMOUNT = re.compile(r"^-?\d+\.\d{1,2}$")
 
 SUMMARY_COLUMNS = [
     ("employee_no", "工号"),
@@ -53,7 +58,7 @@ def summary_rows(document: dict[str, Any]) -> list[list[Any]]:
         amounts = {ln["code"]: ln["amount"] for ln in st["lines"]}
         row = [("是" if st[k] else "否") if k == "full_attendance" else st[k] for k, _ in SUMMARY_COLUMNS]
         row += [amounts.get(code, "0.00") for code, _ in LINE_CODES]
-        row += [st["net"], ",".join(st["flags"])]
+        row += [st["net"], ",".join(str(wording.label(f)) for f in st["flags"])]
         rows.append(row)
     return rows
 
@@ -62,7 +67,8 @@ def incident_rows(document: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["工号", "姓名"] + [label for _, label in INCIDENT_COLUMNS]]
     for st in document["staff"]:
         for inc in st["incidents"]:
-            rows.append([st["employee_no"], st["name"]] + [inc[k] for k, _ in INCIDENT_COLUMNS])
+            values = [str(wording.label(inc[k])) if k == "kind" else inc[k] for k, _ in INCIDENT_COLUMNS]
+            rows.append([st["employee_no"], st["name"], *values])
     return rows
 
 
@@ -89,14 +95,21 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
         [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
     )
     for row in summary_rows(document):
-        ws.append(row)
+        ws.append([_number(v) for v in row])
     for cell in ws[2]:
         cell.font = Font(bold=True)
     detail = wb.create_sheet("考勤明细")
     for row in incident_rows(document):
-        detail.append(row)
+        detail.append([_number(v) for v in row])
     for cell in detail[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
     safe_workbook(wb).save(out)
     return out.getvalue()
+
+
+def _number(value: Any) -> Any:
+    """Amounts and day counts leave as numbers a spreadsheet can sum, not as text."""
+    if isinstance(value, str) and _AMOUNT.match(value):
+        return Decimal(value)
+    return value

@@ -1,0 +1,262 @@
+"""Benchmark: the service desk (issue 9), on PostgreSQL.
+
+    python bench/bench_desk.py [--conversations 1000000] [--messages 10000000] [--singles 3000] [--batches 300]
+
+1. Signed webhook ingest over HTTP, against `kefu serve` (gunicorn, gthread) on this machine:
+   one message per request, then batches of 100, from 16 client threads with keep-alive; then every
+   single message is delivered again and must come back as a duplicate (and the table not grow).
+2. With ``--conversations`` conversations and ``--messages`` messages generated in SQL over 120 days
+   in 5 shops: the inbox page (50 rows, filters on, as supervisor and team lead, through the full
+   Django stack) with its query count; a conversation of 5,000 messages (paged); the KPIs of one day
+   for one shop and of a 30-day month for the whole department.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from _setup import ROOT, measure_page, seed_org, setup
+
+NAME = "kefu_bench_desk"
+
+
+def _post_all(port: int, secret: str, bodies: list[bytes], threads: int = 16) -> tuple[float, list[dict[str, int]]]:
+    local = threading.local()
+
+    def send(body: bytes) -> dict[str, int]:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Kefu-Signature": f"sha256={sig}",
+            "X-Kefu-Timestamp": str(int(time.time())),
+        }
+        conn.request("POST", "/api/v1/desk/webhook/bench", body=body, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{response.status}: {data[:200]!r}")
+        return json.loads(data)  # type: ignore[no-any-return]
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(send, bodies))
+    return time.perf_counter() - t0, results
+
+
+def _message(i: int, shop: str) -> dict[str, object]:
+    return {
+        "external_id": f"bench-{i}",
+        "shop": shop,
+        "buyer": f"buyer{i % 5000}",
+        "direction": "in" if i % 3 else "out",
+        "kind": "text",
+        "agent": None if i % 3 else "K103",
+        "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+        "text": "在吗?这款有现货吗",
+    }
+
+
+def ingest(args: argparse.Namespace, url: str) -> dict[str, object]:
+    from kefu.core.events import SystemActor
+    from kefu.desk.models import Channel, Message
+    from kefu.org.models import Staff, Team
+
+    Staff.objects.create(employee_no="K103", name="张敏", position="presales", team=Team.objects.first())
+    channel = Channel.objects.create(code="bench", name="bench", secret="bench-secret")
+    del SystemActor
+    port = 8911
+    env = dict(os.environ, KEFU_DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.base")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kefu.cli", "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/login/")
+                break
+            except OSError:
+                time.sleep(0.2)
+        shops = ["haidaochuan", "yiguo", "yijing", "mojiaren", "letaisi"]
+        singles = [json.dumps({"messages": [_message(i, shops[i % 5])]}).encode() for i in range(args.singles)]
+        base = args.singles
+        batches = [
+            json.dumps({"messages": [_message(base + b * 100 + j, shops[j % 5]) for j in range(100)]}).encode()
+            for b in range(args.batches)
+        ]
+        single_s, single_res = _post_all(port, channel.secret, singles)
+        batch_s, batch_res = _post_all(port, channel.secret, batches)
+        before = Message.objects.count()
+        again_s, again_res = _post_all(port, channel.secret, singles)
+        after = Message.objects.count()
+    finally:
+        server.terminate()
+        server.wait(15)
+    return {
+        "single_requests": len(singles),
+        "single_msgs_per_s": round(len(singles) / single_s),
+        "single_created": sum(r["created"] for r in single_res),
+        "batch_requests": len(batches),
+        "batch_msgs_per_s": round(len(batches) * 100 / batch_s),
+        "batch_created": sum(r["created"] for r in batch_res),
+        "redelivered": len(singles),
+        "redelivered_msgs_per_s": round(len(singles) / again_s),
+        "redelivered_duplicates": sum(r["duplicates"] for r in again_res),
+        "redelivered_created": sum(r["created"] for r in again_res),
+        "table_grew_on_redelivery": after - before,
+    }
+
+
+def generate(conversations: int, messages: int) -> None:
+    from django.db import connection
+
+    from kefu.desk.workflow import CONVERSATIONS
+    from kefu.workflow.models import StatusLabel
+    from kefu.workflow.services import labels_ensure
+
+    labels_ensure(CONVERSATIONS)
+    labels = {label.category: label.pk for label in StatusLabel.objects.filter(workflow=CONVERSATIONS.key)}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(id), max(id) FROM org_shop")
+        low, high = cursor.fetchone()
+        span = high - low + 1
+        cursor.execute("SELECT id FROM org_staff WHERE employee_no = 'K103'")
+        agent = cursor.fetchone()[0]
+        cursor.execute("SELECT id FROM desk_channel WHERE code = 'bench'")
+        channel = cursor.fetchone()[0]
+        cursor.execute(f"""
+            INSERT INTO desk_conversation (shop_id, buyer, queue, owner_id, status_id, opened_at, updated_at,
+                checklist, message_count, last_text, breached, last_message_at, waiting_since)
+            SELECT {low} + (g % {span}), 'gen' || g, CASE WHEN g % 2 = 0 THEN 'presales' ELSE 'aftersales' END,
+                CASE WHEN g % 4 = 0 THEN {agent} ELSE NULL END,
+                CASE WHEN g % 10 = 0 THEN {labels["closed"]} WHEN g % 3 = 0 THEN {labels["waiting"]} ELSE {labels["answered"]} END,
+                now() - interval '120 days', now(), '{{}}', 0, '在吗', false,
+                now() - ((g % 172800) || ' minutes')::interval,
+                CASE WHEN g % 3 = 0 THEN now() - ((g % 172800) || ' minutes')::interval ELSE NULL END
+            FROM generate_series(1, {conversations}) AS g
+        """)
+        cursor.execute("SELECT min(id) FROM desk_conversation WHERE buyer LIKE 'gen%%'")
+        first = cursor.fetchone()[0]
+        per = max(1, messages // conversations)
+        cursor.execute(f"""
+            INSERT INTO desk_message (conversation_id, channel_id, external_id, direction, kind, agent_id, sent_at,
+                received_at, text)
+            SELECT {first} + (g / {per}), {channel}, 'gen-' || g,
+                CASE WHEN g % 2 = 0 THEN 'in' ELSE 'out' END, 'text',
+                CASE WHEN g % 2 = 0 THEN NULL ELSE {agent} END,
+                now() - (((g / {per}) % 172800) || ' minutes')::interval + ((g % {per}) * 40 || ' seconds')::interval,
+                now(), '亲,在的~ 现货充足'
+            FROM generate_series(0, {messages - 1}) AS g
+        """)
+        # one long conversation of 5,000 messages
+        cursor.execute(f"""
+            INSERT INTO desk_message (conversation_id, channel_id, external_id, direction, kind, agent_id, sent_at,
+                received_at, text)
+            SELECT {first}, {channel}, 'long-' || g, CASE WHEN g % 2 = 0 THEN 'in' ELSE 'out' END, 'text',
+                CASE WHEN g % 2 = 0 THEN NULL ELSE {agent} END, now() - interval '30 days' + (g || ' minutes')::interval,
+                now(), '长对话'
+            FROM generate_series(1, 5000) AS g
+        """)
+        cursor.execute("ANALYZE desk_conversation")
+        cursor.execute("ANALYZE desk_message")
+
+
+def timed(fn, runs: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=10_000_000)
+    parser.add_argument("--singles", type=int, default=3000)
+    parser.add_argument("--batches", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    url = setup("postgres", NAME)
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    seed_org()
+    out: dict[str, object] = {"db": "postgres"}
+    out["ingest"] = ingest(args, url)
+    print(json.dumps(out, ensure_ascii=False), flush=True)
+    t0 = time.perf_counter()
+    generate(args.conversations, args.messages)
+    from kefu.desk.models import Conversation, Message
+
+    out = {
+        "conversations": Conversation.objects.count(),
+        "messages": Message.objects.count(),
+        "generate_s": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(out, ensure_ascii=False), flush=True)
+    from kefu.org.models import Shop
+
+    shop = Shop.objects.get(code="haidaochuan").pk
+    long_id = Conversation.objects.filter(buyer="gen1").values_list("pk", flat=True).first() or 0
+    for user in ("boss", "lead"):
+        for path in ("/desk/", f"/desk/?shop={shop}&queue=presales&waiting=1", "/desk/?closed=1&queue=aftersales"):
+            print(
+                json.dumps(
+                    measure_page(user, path, args.requests, row_link="/desk/", chrome_links=0), ensure_ascii=False
+                ),
+                flush=True,
+            )
+    long_conv = Conversation.objects.order_by("-message_count", "pk").first()
+    first_conv = Conversation.objects.filter(buyer__startswith="gen").order_by("pk").first()
+    target = first_conv.pk if first_conv else long_id
+    print(
+        json.dumps(
+            {
+                "conversation_5000_messages": measure_page(
+                    "boss", f"/desk/{target}/", args.requests, row_link="/desk/", chrome_links=0
+                )
+            },
+            ensure_ascii=False,
+        ),
+        flush=True,
+    )
+    del long_conv
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from kefu.core import clock
+    from kefu.desk import selectors
+
+    boss = get_user_model().objects.get(username="boss")
+    day = clock.today() - dt.timedelta(days=1)
+    print(
+        json.dumps({"kpis_one_day_one_shop": timed(lambda: selectors.kpis(actor=boss, day=day, shop=shop), 5)}),
+        flush=True,
+    )
+    first = day - dt.timedelta(days=29)
+    month = timed(lambda: selectors.kpis_period(actor=boss, first=first, last=day), 1)
+    print(json.dumps({"kpis_30_days_department": month}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
