@@ -257,7 +257,7 @@ def test_an_unknown_province_is_an_error_never_the_default_r_as_1() -> None:
 
     with pytest.raises(ValueError, match="province"):
         freight_for(POLICY, "火星省")
-    with pytest.raises(ValueError, match="province|省份"):
+    with pytest.raises(ValueError, match=r"province|省份"):
         facts_from_dict({"case_type": "return", "province": "Atlantis"})
 
 
