@@ -194,6 +194,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=3000)
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--only-ingest", action="store_true", help="measure the webhook ingest alone")
     args = parser.parse_args()
     url = setup("postgres", NAME)
     from django.conf import settings
@@ -203,6 +204,8 @@ def main() -> None:
     out: dict[str, object] = {"db": "postgres"}
     out["ingest"] = ingest(args, url)
     print(json.dumps(out, ensure_ascii=False), flush=True)
+    if args.only_ingest:
+        return
     t0 = time.perf_counter()
     generate(args.conversations, args.messages)
     from kefu.desk.models import Conversation, Message

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
@@ -300,33 +301,47 @@ def _human_reply() -> Q:
 def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
     """Recompute what a conversation shows from its stored messages (any arrival order): count,
     last message, and ``waiting_since`` = the first buyer message after the last human reply; the
-    status follows (waiting / answered; a closed conversation reopens when the buyer writes)."""
+    status follows (waiting / answered; a closed conversation reopens when the buyer writes).
+    One query reads the state of every touched conversation, one writes them all."""
     ids = list(conversation_ids)
+    if not ids:
+        return
     reroute = set(reroute)
-    last_reply = (
-        Message.objects.filter(_human_reply(), conversation=OuterRef("pk")).order_by("-sent_at").values("sent_at")[:1]
-    )
-    rows = (
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    thread = Message.objects.filter(conversation=OuterRef("pk"))
+    rows = list(
         Conversation.objects.filter(pk__in=ids)
-        .select_related("status", "shop")
+        .select_related("status", "shop", "team", "owner")
+        .annotate(replied_at=Subquery(thread.filter(_human_reply()).order_by("-sent_at").values("sent_at")[:1]))
         .annotate(
-            n=Count("messages"),
-            last_at=Max("messages__sent_at"),
-            replied_at=Subquery(last_reply),
+            waiting=Subquery(
+                thread.filter(
+                    direction=Direction.IN,
+                    kind__in=HUMAN,
+                    sent_at__gt=Coalesce(OuterRef("replied_at"), Value(epoch)),
+                )
+                .order_by("sent_at")
+                .values("sent_at")[:1]
+            ),
+            last_at=Subquery(thread.order_by("-sent_at").values("sent_at")[:1]),
+            last_body=Subquery(thread.exclude(direction=Direction.NOTE).order_by("-sent_at", "-id").values("text")[:1]),
+            n=Subquery(
+                Message.objects.filter(conversation=OuterRef("pk"))
+                .order_by()
+                .values("conversation")
+                .annotate(c=Count("id"))
+                .values("c")[:1]
+            ),
         )
     )
     policy = policy_in_force()
     idle = dt.timedelta(minutes=int(policy.document["desk"]["idle_flag_minutes"]))
-    labels = {c: wf.default_label(CONVERSATIONS, c) for c in ConversationCategory.values}
+    labels = _default_labels()
     now = clock.now()
+    changed = []
+    routes = []
     for c in rows:
-        waiting_q = Message.objects.filter(conversation=c, direction=Direction.IN, kind__in=HUMAN)
-        if c.replied_at is not None:
-            waiting_q = waiting_q.filter(sent_at__gt=c.replied_at)
-        waiting = waiting_q.aggregate(first=Min("sent_at"))["first"]
-        last = (
-            Message.objects.filter(conversation=c).exclude(direction=Direction.NOTE).order_by("-sent_at", "-id").first()
-        )
+        waiting = c.waiting
         category = c.status.category
         if waiting is not None:
             target = ConversationCategory.WAITING
@@ -336,30 +351,75 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
             target = ConversationCategory.ANSWERED
         if category == ConversationCategory.CLOSED and c.pk in reroute and waiting is not None:
             event_record(actor=actor, verb="conversation.reopened", subject=c, before={"status": c.status.name})
-        fields: dict[str, Any] = {
-            "message_count": c.n,
-            "last_message_at": c.last_at,
-            "last_text": (last.text if last else "")[:120],
-            "waiting_since": waiting,
-            "sla_due_at": waiting + idle if waiting else None,
-            "updated_at": now,
-        }
+        c.message_count = c.n or 0
+        c.last_message_at = c.last_at
+        c.last_text = (c.last_body or "")[:120]
+        c.waiting_since = waiting
+        c.sla_due_at = waiting + idle if waiting else None
+        c.updated_at = now
         if target != category:
-            fields["status"] = labels[target]
-            fields["closed_at"] = None if target != ConversationCategory.CLOSED else now
-            if target != ConversationCategory.WAITING:
-                fields["breached"] = False
-        if waiting is None:
-            fields["escalated_at"] = None
-            fields["breached"] = False
-        Conversation.objects.filter(pk=c.pk).update(**fields)
+            c.status = labels[target]
+            c.closed_at = now if target == ConversationCategory.CLOSED else None
+        if waiting is None or target != ConversationCategory.WAITING:
+            c.escalated_at = None
+            c.breached = False
+        changed.append(c)
         if c.pk in reroute:
-            c.refresh_from_db()
-            # the buyer writes again: a closed conversation, or one whose order has shipped since
-            # (R-ORG-1: pre-sales hands over to after-sales), is routed afresh; an unassigned one
-            # waits for the next agent of its queue who comes online
-            if category == ConversationCategory.CLOSED or queue_for(c) != c.queue:
+            routes.append((c, category))
+    Conversation.objects.bulk_update(
+        changed,
+        [
+            "message_count",
+            "last_message_at",
+            "last_text",
+            "waiting_since",
+            "sla_due_at",
+            "updated_at",
+            "status",
+            "closed_at",
+            "escalated_at",
+            "breached",
+        ],
+    )
+    if routes:
+        # the buyer writes again: a closed conversation, or one whose order has shipped since
+        # (R-ORG-1: pre-sales hands over to after-sales), is routed afresh; an unassigned one
+        # waits for the next agent of its queue who comes online
+        queues = queues_for([c for c, _category in routes])
+        for c, category in routes:
+            if category == ConversationCategory.CLOSED or queues[c.pk] != c.queue:
                 route(conversation=c, actor=actor)
+
+
+def _default_labels() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for label in wf.StatusLabel.objects.filter(workflow=CONVERSATIONS.key).order_by(
+        "-default_for_category", "position", "pk"
+    ):
+        found.setdefault(label.category, label)
+    if len(found) < len(ConversationCategory.values):
+        return {c: wf.default_label(CONVERSATIONS, c) for c in ConversationCategory.values}
+    return found
+
+
+def queues_for(conversations: list[Conversation]) -> dict[int, str]:
+    """The queue each conversation's buyer belongs in, from their orders, in one query."""
+    cond = Q()
+    for c in conversations:
+        cond |= Q(shop_id=c.shop_id, buyer_nick=c.buyer)
+    latest: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for shop_id, buyer, status, shipped_at, ordered_at, pk in Order.objects.filter(cond).values_list(
+        "shop_id", "buyer_nick", "status", "shipped_at", "ordered_at", "id"
+    ):
+        key = (shop_id, buyer)
+        if key not in latest or (ordered_at, pk) > latest[key][2:]:
+            latest[key] = (status, shipped_at, ordered_at, pk)
+    out: dict[int, str] = {}
+    for c in conversations:
+        row = latest.get((c.shop_id, c.buyer))
+        shipped = row is not None and (row[1] is not None or row[0] in (OrderStatus.SHIPPED, OrderStatus.FINISHED))
+        out[c.pk] = Queue.AFTERSALES if shipped else Queue.PRESALES
+    return out
 
 
 # --- routing (R-DESK-1, R-ORG-1) --------------------------------------------------------------
