@@ -142,20 +142,22 @@ def test_transitions_are_guarded_and_reopen_is_recorded(world: World) -> None:
     with pytest.raises(ApplicationError):
         services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))  # open → closed
     services.case_transition(actor=world.agent_a, case=case, status=_status("待买家回复"))
-    services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("5"))
     with pytest.raises(ApplicationError) as unresolved:  # resolved means a resolution was chosen
         services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
     assert unresolved.value.code == "transition_guard"
+    services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("5"))
     services.resolution_choose(actor=world.agent_a, case=case, code="keep_discount")
     case.refresh_from_db()
     assert case.category == "waiting_buyer"  # refunds await approval: the case does not move on yet
-    services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
-    with pytest.raises(ApplicationError) as exc:
-        services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
-    assert exc.value.code == "case_pending_refund"
-    for line in case.money.all():
+    with pytest.raises(ApplicationError) as pending:  # nor can it be resolved by hand meanwhile
+        services.case_transition(actor=world.agent_a, case=case, status=_status("已解决"))
+    assert pending.value.code == "case_pending_refund"
+    for line in case.money.filter(status="requested"):
         services.refund_approve(actor=world.supervisor, line=line)
+    case.refresh_from_db()
+    assert case.category == "resolved"  # the last approval carried the resolution out
     services.case_transition(actor=world.agent_a, case=case, status=_status("已关闭"))
+    case.refresh_from_db()
     assert case.closed_at is not None
     services.case_transition(actor=world.agent_a, case=case, status=_status("新建"))
     verbs = list(Event.objects.for_object(case).order_by("id").values_list("verb", flat=True))

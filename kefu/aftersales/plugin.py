@@ -49,7 +49,8 @@ def _case_rows(which: str) -> Any:
 
         out = []
         for case in selectors.home_cases(actor=user, staff=staff, which=which):
-            due = clock.local_text(case.sla_due_at)[5:] if case.sla_due_at else ""
+            deadlines = [d for d in (case.platform_deadline, case.sla_due_at) if d is not None]
+            due = clock.local_text(min(deadlines))[5:] if deadlines else ""  # the nearer deadline
             detail = " · ".join(
                 x
                 for x in (

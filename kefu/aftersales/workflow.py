@@ -28,7 +28,9 @@ def _no_pending_refund(case: Any) -> None:
 
 
 def _work_done(case: Any) -> None:
-    """A case is resolved once a resolution was chosen (or it was closed on the platform's side)."""
+    """A case is resolved once a resolution was chosen (or it was closed on the platform's side)
+    and no refund of it still waits for a decision."""
+    _no_pending_refund(case)
     if not case.resolution and not case.external_ref:
         raise ApplicationError("transition_guard", _("Choose a resolution before the case is resolved."))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import zlib
 from decimal import Decimal
+from typing import Any
 
 LEGACY_HEADER = [
     "订单编号",
@@ -135,13 +137,14 @@ def order_rows(
     start_no: int = 1,
     start: dt.datetime = dt.datetime(2026, 9, 1, 8, 0),
     agents: list[str] | None = None,
+    until: dt.datetime | None = None,
 ) -> tuple[list[list[str]], list[list[str]]]:
     """Legacy 订单报表 rows and their 宝贝报表 lines (header excluded)."""
     rng = random.Random(f"{seed}-{shop_code}-{start_no}")
     products = products_for(shop_code, shop_name)
     status_names = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
-    base_no = 3515313147329 * 10000 + (sum(map(ord, shop_code)) % 97) * 1_000_000
+    base_no = 3515313147329 * 10000 + (zlib.crc32(shop_code.encode()) % 997) * 1_000_000  # distinct per shop
     orders: list[list[str]] = []
     lines: list[list[str]] = []
     span = 80 * 24 * 60
@@ -149,6 +152,19 @@ def order_rows(
         order_no = str(base_no + start_no + i)
         status = rng.choices(status_names, weights)[0]
         created = start + dt.timedelta(minutes=rng.randrange(span))
+        paid_at = created + dt.timedelta(minutes=rng.randrange(1, 90)) if status != "等待买家付款" else None
+        shipped = status in {"卖家已发货，等待买家确认", "交易成功"}
+        shipped_at = paid_at + dt.timedelta(hours=rng.randrange(2, 40)) if shipped and paid_at else None
+        received_at = (
+            shipped_at + dt.timedelta(days=rng.randrange(2, 6)) if status == "交易成功" and shipped_at else None
+        )
+        if until is not None:  # nothing happens after "now": a recent order is not yet shipped or received
+            if paid_at is not None and paid_at > until:
+                status, paid_at, shipped, shipped_at, received_at = "等待买家付款", None, False, None, None
+            if shipped_at is not None and shipped_at > until:
+                status, shipped, shipped_at, received_at = "买家已付款，等待卖家发货", False, None, None
+            if received_at is not None and received_at > until:
+                status, received_at = "卖家已发货，等待买家确认", None
         prov, city, district = rng.choice(ADDRESSES)
         items = rng.sample(products, rng.choice([1, 1, 1, 2, 3]))
         goods = Decimal("0")
@@ -176,12 +192,6 @@ def order_rows(
             )
         postage = Decimal("0.00") if goods > 99 else Decimal("8.00")
         total = goods + postage
-        paid_at = created + dt.timedelta(minutes=rng.randrange(1, 90)) if status != "等待买家付款" else None
-        shipped = status in {"卖家已发货，等待买家确认", "交易成功"}
-        shipped_at = paid_at + dt.timedelta(hours=rng.randrange(2, 40)) if shipped and paid_at else None
-        received_at = (
-            shipped_at + dt.timedelta(days=rng.randrange(2, 6)) if status == "交易成功" and shipped_at else None
-        )
         closed = status == "交易关闭"
         refund = total if closed and paid_at else Decimal("0")
         nick = f"tb{rng.randrange(10**6, 10**7)}"
@@ -443,7 +453,8 @@ def chat_day(
     shipped_buyers: list[str],
     until: dt.datetime | None = None,
     seed: int = 2026,
-    purchases: list[dict[str, str]] | None = None,
+    purchases: list[dict[str, Any]] | None = None,
+    brand: str = "",
 ) -> list[dict[str, str | None]]:
     """A day of buyer conversations in one shop, as a chat platform would push them: questions,
     auto-replies, agents' answers after realistic delays (some late, some missing), follow-ups.
@@ -499,14 +510,29 @@ def chat_day(
             t += dt.timedelta(minutes=rng.randrange(1, 25))
         if purchases is not None and role == "pre" and rng.random() < 0.35:
             paid = t + dt.timedelta(minutes=rng.randrange(5, 90))
+            sku, title, amount = rng.choice(products_for(shop_code, brand))
+            price = f"{amount:.2f}"
             if until is None or paid <= until:
                 counter += 1
                 purchases.append(
                     {
-                        "order_no": f"{3600000000000000 + sum(map(ord, shop_code)) * 10**8 + day.toordinal() % 10**5 * 1000 + counter}",
+                        "order_no": f"{3600000000000000 + zlib.crc32(shop_code.encode()) % 997 * 10**10 + day.toordinal() % 10**5 * 10**4 + counter}",
                         "buyer_nick": buyer,
                         "status": "买家已付款，等待卖家发货",
-                        "paid_amount": f"{rng.choice([69, 129, 199, 299, 499, 899, 1299])}.00",
+                        "goods_amount": price,
+                        "total_amount": price,
+                        "paid_amount": price,
+                        "items_title": title,
+                        "lines": [
+                            {
+                                "line_key": "1",
+                                "sku": sku,
+                                "title": title,
+                                "price": price,
+                                "quantity": "1",
+                                "paid_amount": price,
+                            }
+                        ],
                         "ordered_at": (paid - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S"),
                         "paid_at": paid.strftime("%Y-%m-%dT%H:%M:%S"),
                     }

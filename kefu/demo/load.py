@@ -160,7 +160,7 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
         team_names = {t.name for t in shop.teams.all()}
         agents = [row[1] for row in STAFF if row[2] == "售前客服" and row[3] in team_names]
         orders, lines = generate.order_rows(
-            shop_code=shop.code, shop_name=shop.name, count=orders_per_shop, start=start, agents=agents
+            shop_code=shop.code, shop_name=shop.name, count=orders_per_shop, start=start, agents=agents, until=now
         )
         orders_import(
             actor=actor,
@@ -298,9 +298,10 @@ def _load_desk() -> None:
         )
         shipped = list(Order.objects.filter(shop=shop, status="shipped").values_list("buyer_nick", flat=True)[:8])
         for day in (now.date() - dt.timedelta(days=1), now.date()):
-            bought: list[dict[str, str]] = []
+            bought: list[dict[str, Any]] = []
             items = generate.chat_day(
                 purchases=bought,
+                brand=shop.name,
                 shop_code=shop.code,
                 day=day,
                 presales=presales,

@@ -75,9 +75,7 @@ def register() -> None:
         )
     )
     plugins.home_card(
-        plugins.HomeCard(
-            "desk_idle", _("Agents online but not answering (空挂)"), lambda: reverse("desk:board"), _idle, 36
-        )
+        plugins.HomeCard("desk_idle", _("Agents online but not answering"), lambda: reverse("desk:board"), _idle, 36)
     )
     plugins.home_card(
         plugins.HomeCard("desk_followups", _("My open follow-ups"), lambda: reverse("desk:followups"), _my_followups, 8)

@@ -75,7 +75,11 @@ def statement(request: HttpRequest, month: str | None = None, team: int | None =
     from .forms import parse_month
 
     if not has_capability(request.user, "pay.view"):
-        raise ApplicationError("permission_denied", "pay.view required (statements are private)", status=403)
+        raise ApplicationError(
+            "permission_denied",
+            _("Statements are private: only the person, the supervisor and the deputy see them."),
+            status=403,
+        )
     year, number = parse_month(month)
     staff = selectors.visible_staff(actor=request.user, team=team)
     return selectors.statement_document(staff=staff, year=year, month=number)
