@@ -61,7 +61,7 @@ def _message(i: int, shop: str) -> dict[str, object]:
     return {
         "external_id": f"bench-{i}",
         "shop": shop,
-        "buyer": f"buyer{i % 5000}",
+        "buyer": f"buyer{i % 500}",  # about ten messages per conversation, as in a real chat
         "direction": "in" if i % 3 else "out",
         "kind": "text",
         "agent": None if i % 3 else "K103",
@@ -144,12 +144,13 @@ def generate(conversations: int, messages: int) -> None:
         cursor.execute(f"""
             INSERT INTO desk_conversation (shop_id, buyer, queue, owner_id, status_id, opened_at, updated_at,
                 checklist, message_count, last_text, breached, last_message_at, waiting_since)
-            SELECT {low} + (g % {span}), 'gen' || g, CASE WHEN g % 2 = 0 THEN 'presales' ELSE 'aftersales' END,
-                CASE WHEN g % 4 = 0 THEN {agent} ELSE NULL END,
-                CASE WHEN g % 10 = 0 THEN {labels["closed"]} WHEN g % 3 = 0 THEN {labels["waiting"]} ELSE {labels["answered"]} END,
+            SELECT {low} + (g % {span}), 'gen' || g, CASE WHEN (g / 5) % 2 = 0 THEN 'presales' ELSE 'aftersales' END,
+                CASE WHEN (g / 7) % 4 = 0 THEN {agent} ELSE NULL END,
+                CASE WHEN (g / 11) % 3 = 0 THEN {labels["waiting"]} WHEN (g / 13) % 10 = 0 THEN {labels["closed"]}
+                     ELSE {labels["answered"]} END,
                 now() - interval '120 days', now(), '{{}}', 0, '在吗', false,
                 now() - ((g % 172800) || ' minutes')::interval,
-                CASE WHEN g % 3 = 0 THEN now() - ((g % 172800) || ' minutes')::interval ELSE NULL END
+                CASE WHEN (g / 11) % 3 = 0 THEN now() - ((g % 172800) || ' minutes')::interval ELSE NULL END
             FROM generate_series(1, {conversations}) AS g
         """)
         cursor.execute("SELECT min(id) FROM desk_conversation WHERE buyer LIKE 'gen%%'")
@@ -257,8 +258,20 @@ def main() -> None:
         flush=True,
     )
     first = day - dt.timedelta(days=29)
-    month = timed(lambda: selectors.kpis_period(actor=boss, first=first, last=day), 1)
-    print(json.dumps({"kpis_30_days_department": month}), flush=True)
+    live = timed(lambda: selectors.kpis_period(actor=boss, first=first, last=day), 1)
+    print(json.dumps({"kpis_30_days_department_from_messages": live}), flush=True)
+    from kefu.desk.services import kpi_rollup
+
+    t0 = time.perf_counter()
+    d = first
+    while d <= day:
+        kpi_rollup(day=d)  # what the worker does once a day is closed
+        d += dt.timedelta(days=1)
+    per_day = (time.perf_counter() - t0) / 30
+    month = timed(lambda: selectors.kpis_period(actor=boss, first=first, last=day), 5)
+    print(
+        json.dumps({"kpi_rollup_one_day_all_shops_s": round(per_day, 2), "kpis_30_days_department": month}), flush=True
+    )
 
 
 if __name__ == "__main__":

@@ -1180,4 +1180,9 @@ T = {
     'A remark has 5 parts (shipping method, gift, special requests, author, date and time); found %(n)s': '备注需要 5 段(物流方式,礼品,其他特殊要求,备注人,备注日期时间),实际 %(n)s 段',
     "The remark's date and time cannot be read: %(value)s": '备注日期时间无法识别:%(value)s',
     '%(table)s, row %(n)s': '%(table)s 第 %(n)s 行',
+    'figures': '指标',
+    'stale': '待重算',
+    'computed at': '计算时间',
+    'KPI day': '每日指标',
+    'KPI days': '每日指标',
 }

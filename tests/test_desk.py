@@ -438,3 +438,32 @@ def test_a_question_answered_later_can_become_a_canned_reply_and_follow_ups_have
     other.login(username="agent_b", password=PASSWORD)
     assert other.post("/desk/followups/", {"followup": item.pk, "outcome": "x"}).status_code == 404
     assert other.post("/desk/questions/", {"question_id": question.pk, "answer": "x"}).status_code == 404
+
+
+def test_stored_kpi_days_give_the_same_figures_and_a_late_message_makes_its_day_stale(world: World) -> None:
+    from kefu.desk import selectors
+    from kefu.desk.models import KpiDay
+
+    agent = Staff.objects.get(user=world.agent_a)
+    channel = Channel.objects.get(code="api")
+    items = [
+        msg("d1", buyer="kd", at="2026-11-10T10:10:15+08:00"),
+        msg("d2", buyer="kd", direction="out", agent=agent.employee_no, at="2026-11-10T10:12:10+08:00"),
+        msg("d3", buyer="kd2", at="2026-11-11T09:00:00+08:00"),
+        msg("d4", buyer="kd2", direction="out", agent=agent.employee_no, at="2026-11-11T09:07:00+08:00"),
+    ]
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items)
+    first, last = dt.date(2026, 11, 10), dt.date(2026, 11, 11)
+    live = selectors.kpis_period(actor=world.supervisor, first=first, last=last).total.as_dict()
+    for day in (first, last):
+        services.kpi_rollup(day=day)
+    assert KpiDay.objects.filter(stale=False).count() == 4  # two days × two shops
+    stored = selectors.kpis_period(actor=world.supervisor, first=first, last=last).total.as_dict()
+    assert stored == live and (live["rounds"], live["answered_3min"]) == (2, 1)
+    # a late message of the 10th: that day's stored figures are stale and the period is live again
+    late = msg("d5", buyer="kd", at="2026-11-10T11:00:00+08:00")
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[late])
+    assert KpiDay.objects.get(day=first, shop=world.shop_a).stale
+    assert selectors.kpis_period(actor=world.supervisor, first=first, last=last).total.rounds == 3
+    assert services.kpi_rollup_due(days_back=0) == 1  # the worker recomputes the stale day
+    assert not KpiDay.objects.filter(stale=True).exists()

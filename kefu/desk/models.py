@@ -266,3 +266,27 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer}: {self.problem[:30]}"
+
+
+class KpiDay(models.Model):
+    """A closed day's R-DESK-3 sums for one shop (per agent and in total), so a month reads 30
+    rows per shop instead of re-reading every message. Derived data: recomputed by the worker, and
+    marked stale when a late message of that day arrives."""
+
+    scope_shop_path = "shop_id"
+
+    day = models.DateField(_("date"))
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="+", verbose_name=_("shop"))
+    figures = models.JSONField(_("figures"), default=dict)
+    stale = models.BooleanField(_("stale"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "shop"], name="desk_kpiday_once")]
+        verbose_name = _("KPI day")
+        verbose_name_plural = _("KPI days")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.shop_id}"

@@ -24,6 +24,7 @@ from .models import (
     ConversationCategory,
     Direction,
     FollowUp,
+    KpiDay,
     Message,
     Presence,
     PresenceState,
@@ -158,24 +159,43 @@ def kpis(*, actor: Any, day: dt.date, shop: int | None = None, team: int | None 
 def kpis_period(
     *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
 ) -> rules.DayKpis:
-    """Per agent and in total, each day computed by the platform's rules of its shop and the
-    policy in force that day, merged over the period."""
+    """Per agent and in total, each day of each shop computed by the platform rules of the shop and
+    the policy in force that day, merged over the period from sums. Closed days come from their
+    stored rollup (``KpiDay``) when it is current; today and any stale or missing day are computed
+    from the messages."""
     shops = Shop.objects.restrict(actor)
     if shop:
         shops = shops.filter(pk=shop)
     if team:
         shops = shops.filter(teams__id=team)
     shop_rows = list(shops.values_list("pk", "platform"))
+    ids = [pk for pk, _p in shop_rows]
+    stored = {
+        (row.day, row.shop_id): row.figures
+        for row in KpiDay.objects.filter(shop_id__in=ids, day__gte=first, day__lte=last, stale=False)
+    }
+    today = clock.today()
     tz = clock.local_tz()
     days = []
     day = first
     while day <= last:
         document = policy_in_force(day).document
-        for platform in sorted({p for _pk, p in shop_rows}):
-            ids = [pk for pk, p in shop_rows if p == platform]
-            days.append(_day(ids, day, rules.rules_for(document, platform), tz))
+        for pk, platform in shop_rows:
+            figures = stored.get((day, pk)) if day < today else None
+            if figures is not None:
+                days.append(rules.from_sums(figures))
+            else:
+                days.append(day_figures(shop_id=pk, day=day, r=rules.rules_for(document, platform), tz=tz))
         day += dt.timedelta(days=1)
     return rules.merge(days)
+
+
+def day_figures(*, shop_id: int, day: dt.date, r: rules.Rules | None = None, tz: Any = None) -> rules.DayKpis:
+    """One shop's figures of one day, from its messages."""
+    if r is None:
+        platform = Shop.objects.filter(pk=shop_id).values_list("platform", flat=True).first() or ""
+        r = rules.rules_for(policy_in_force(day).document, platform)
+    return _day([shop_id], day, r, tz or clock.local_tz())
 
 
 def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.DayKpis:

@@ -37,6 +37,7 @@ from .models import (
     ConversationCategory,
     Direction,
     FollowUp,
+    KpiDay,
     Message,
     MessageKind,
     Presence,
@@ -228,6 +229,15 @@ def _store(
     result.created = len(new_ids)
     result.duplicates += len(good) - len(new_ids)
     touched = {conversations[(shop.pk, p.buyer)].pk for p, shop in good if p.external_id in new_ids}
+    # a late message of a closed day makes that day's stored KPIs stale (the worker recomputes them)
+    today = clock.today()
+    late = {(clock.local_date(p.sent_at), shop.pk) for p, shop in good if p.external_id in new_ids}
+    late = {(day, shop_id) for day, shop_id in late if day < today}
+    if late:
+        cond = Q()
+        for day, shop_id in late:
+            cond |= Q(day=day, shop_id=shop_id)
+        KpiDay.objects.filter(cond, stale=False).update(stale=True)
     buyer_wrote = {
         conversations[(shop.pk, p.buyer)].pk
         for p, shop in good
@@ -884,3 +894,40 @@ def followup_done(*, actor: Any, item: FollowUp, outcome: str) -> FollowUp:
     item.refresh_from_db()
     event_record(actor=actor, verb="followup.done", subject=item, after={"outcome": outcome})
     return item
+
+
+# --- KPI rollups (derived data, written by the worker) --------------------------------------------
+
+
+def kpi_rollup(*, day: dt.date, shop_ids: Iterable[int] | None = None) -> int:
+    """Store the R-DESK-3 sums of a closed day per shop (all shops by default); returns rows written.
+    Not an action: derived data with no timeline, recomputable at any time."""
+    from kefu.policies.desk import to_sums
+
+    from . import selectors
+
+    if day >= clock.today():
+        return 0
+    ids = list(shop_ids) if shop_ids is not None else list(Shop.objects.values_list("pk", flat=True))
+    now = clock.now()
+    for shop_id in ids:
+        figures = to_sums(selectors.day_figures(shop_id=shop_id, day=day))
+        KpiDay.objects.update_or_create(
+            day=day, shop_id=shop_id, defaults={"figures": figures, "stale": False, "computed_at": now}
+        )
+    return len(ids)
+
+
+def kpi_rollup_due(*, days_back: int = 3) -> int:
+    """The worker's sweep: the last few closed days, plus every day marked stale by a late message."""
+    today = clock.today()
+    written = 0
+    for back in range(1, days_back + 1):
+        day = today - dt.timedelta(days=back)
+        have = set(KpiDay.objects.filter(day=day, stale=False).values_list("shop_id", flat=True))
+        missing = set(Shop.objects.values_list("pk", flat=True)) - have
+        if missing:
+            written += kpi_rollup(day=day, shop_ids=missing)
+    for day, shop_id in KpiDay.objects.filter(stale=True).values_list("day", "shop_id")[:200]:
+        written += kpi_rollup(day=day, shop_ids=[shop_id])
+    return written

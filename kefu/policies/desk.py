@@ -365,3 +365,40 @@ def idle_agents(
         if agent in online and now - since > limit:
             flagged[agent].append(conversation)  # type: ignore[index]
     return dict(flagged)
+
+
+_SUMS = (
+    "conversations",
+    "rounds",
+    "answered_3min",
+    "transfers",
+    "consulted_buyers",
+    "paid_buyers",
+    "sales",
+    "response_total",
+    "first_total",
+    "first_count",
+)
+
+
+def to_sums(k: DayKpis) -> dict[str, Any]:
+    """A day's figures as plain JSON (the counts and sums only; rates are derived again on reading)."""
+
+    def one(f: Figures) -> dict[str, Any]:
+        return {name: str(getattr(f, name)) for name in _SUMS}
+
+    return {"total": one(k.total), "agents": {agent: one(f) for agent, f in k.agents.items()}}
+
+
+def from_sums(data: Mapping[str, Any]) -> DayKpis:
+    def one(raw: Mapping[str, Any]) -> Figures:
+        f = Figures()
+        for name in _SUMS:
+            value = raw.get(name, "0")
+            setattr(f, name, Decimal(value) if name in {"sales", "response_total", "first_total"} else int(value))
+        return f.finish()
+
+    return DayKpis(
+        agents={agent: one(raw) for agent, raw in (data.get("agents") or {}).items()},
+        total=one(data.get("total") or {}),
+    )
