@@ -467,3 +467,38 @@ def test_stored_kpi_days_give_the_same_figures_and_a_late_message_makes_its_day_
     assert selectors.kpis_period(actor=world.supervisor, first=first, last=last).total.rounds == 3
     assert services.kpi_rollup_due(days_back=0) == 1  # the worker recomputes the stale day
     assert not KpiDay.objects.filter(stale=True).exists()
+
+
+def test_the_daily_summary_page_and_its_robot_message_once_per_shift(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kefu.core import clock
+    from kefu.core.models import OutboxMessage
+    from kefu.desk.models import Question
+
+    _online(world.agent_a)
+    channel = Channel.objects.get(code="api")
+    services.messages_ingest(
+        actor=SystemActor("t"), channel=channel, items=[msg("s1", buyer="sb", at="2026-11-10T10:00:00+08:00")]
+    )
+    conv = Conversation.objects.get(buyer="sb")
+    Question.objects.create(
+        shop=world.shop_a,
+        conversation=conv,
+        question="能开专票吗",
+        asked_at="2026-11-10T10:05:00+08:00",
+        recorded_by=Staff.objects.get(user=world.agent_a),
+    )
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    page = lead.get(f"/desk/summary/?team={world.team_a.pk}&date=2026-11-10").content.decode()
+    assert "能开专票吗" in page and 'data-testid="summary-followups"' in page
+    assert lead.get(f"/desk/summary/?team={world.team_b.pk}&date=2026-11-10").status_code == 404
+    # the day shift ends 17:30: within two hours after it, each team's summary is queued once
+    end = dt.datetime(2026, 11, 10, 17, 40, tzinfo=clock.local_tz())
+    first = services.daily_summaries_due(now=end)
+    again = services.daily_summaries_due(now=end + dt.timedelta(minutes=10))
+    assert len(first) == 2 and again == []
+    texts = list(OutboxMessage.objects.filter(kind="desk.daily_summary").values_list("payload", flat=True))
+    assert any("疑难问题 1" in p["text"] for p in texts)
+    assert services.daily_summaries_due(now=dt.datetime(2026, 11, 10, 12, 0, tzinfo=clock.local_tz())) == []

@@ -10,7 +10,7 @@ class DeskConfig(AppConfig):
     def ready(self) -> None:
         from kefu.workflow import registry
 
-        from . import plugin
+        from . import delivery, plugin  # noqa: F401 (delivery registers its outbox handlers)
         from .workflow import CONVERSATIONS
 
         registry.register(CONVERSATIONS)

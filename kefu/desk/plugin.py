@@ -57,6 +57,7 @@ def register() -> None:
             (
                 plugins.NavItem(_("Conversations"), "desk:inbox"),
                 plugins.NavItem(_("Agents online"), "desk:board", "statement.view_team"),
+                plugins.NavItem(_("Daily summary"), "desk:summary", "statement.view_team"),
                 plugins.NavItem(_("Canned replies"), "desk:scripts"),
                 plugins.NavItem(_("Question log"), "desk:questions"),
                 plugins.NavItem(_("Follow-ups"), "desk:followups"),
@@ -120,6 +121,7 @@ def _words() -> None:
             "question.answered": _("answered a question"),
             "followup.created": _("added a follow-up"),
             "followup.done": _("closed a follow-up"),
+            "desk.summary_sent": _("sent the daily summary"),
         },
         fields={"reason": _("Reason"), "presence": _("Desk status"), "note": _("Note"), "from": _("From")},
     )

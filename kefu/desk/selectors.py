@@ -313,3 +313,74 @@ def followups(*, actor: Any, open_only: bool = True, owner: Any = None, limit: i
 
 def followup_get(*, actor: Any, followup_id: Any) -> FollowUp:
     return access_object(actor, FollowUp.objects.select_related("shop", "owner"), pk=followup_id)
+
+
+def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
+    """R-DESK-7, the team lead's daily summary of one team and day: difficult questions, buyers who
+    consulted and did not pay, after-sales figures to verify, open follow-ups, inspection results
+    and the desk figures per agent (空挂 flags among them)."""
+    from kefu.aftersales.models import Case, MoneyLine
+    from kefu.workforce.models import PointEntry
+
+    start = clock.day_start(day)
+    end = start + dt.timedelta(days=1)
+    shop_ids = list(Shop.objects.restrict(actor).filter(teams=team).values_list("pk", flat=True))
+    members = list(Staff.objects.restrict(actor).filter(team=team, active=True).order_by("name"))
+    k = kpis(actor=actor, day=day, team=team.pk)
+    names = {s.employee_no: s.name for s in members}
+    agents = [{"name": names.get(no, no), "employee_no": no, **f.as_dict()} for no, f in sorted(k.agents.items())]
+    questions_today = list(
+        Question.objects.restrict(actor)
+        .filter(shop_id__in=shop_ids, asked_at__gte=start, asked_at__lt=end)
+        .select_related("shop", "recorded_by")
+        .order_by("answered_at", "asked_at")
+    )
+    cases = Case.objects.restrict(actor).filter(shop_id__in=shop_ids, opened_at__gte=start, opened_at__lt=end)
+    money = MoneyLine.objects.restrict(actor).filter(
+        case__shop_id__in=shop_ids, created_at__gte=start, created_at__lt=end
+    )
+    refunds = [m for m in money.select_related("case") if m.kind in {"refund", "partial_refund", "compensation"}]
+    follow = list(
+        FollowUp.objects.restrict(actor)
+        .filter(shop_id__in=shop_ids, done_at__isnull=True)
+        .select_related("owner", "shop")
+        .order_by("due_at")[:50]
+    )
+    inspections = list(
+        PointEntry.objects.filter(staff__in=members, at__gte=start, at__lt=end).select_related("staff").order_by("at")
+    )
+    idle = [r for r in presence_board(actor=actor) if r["idle"] and r["staff"].team_id == team.pk]
+    return {
+        "team": team,
+        "day": day,
+        "agents": agents,
+        "total": k.total.as_dict(),
+        "unpaid_buyers": k.total.consulted_buyers - k.total.paid_buyers,
+        "questions": questions_today,
+        "cases_opened": cases.count(),
+        "refunds": refunds,
+        "refund_total": sum((m.amount for m in refunds), Decimal("0")),
+        "followups": follow,
+        "overdue_followups": sum(1 for f in follow if f.due_at < clock.now()),
+        "inspections": inspections,
+        "idle": idle,
+    }
+
+
+def daily_summary_text(summary: dict[str, Any]) -> str:
+    """The summary as the DingTalk robot's markdown (Chinese: the group reads it as it is)."""
+    t = summary["total"]
+    refunds = f"{len(summary['refunds'])} 笔 ¥{summary['refund_total']}"
+    unanswered = sum(1 for q in summary["questions"] if not q.answered_at)
+    lines = [
+        f"### {summary['team'].name} 组长日报 {summary['day']:%Y-%m-%d}",
+        f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {t['response_3min_rate'] or '—'}",
+        f"- 询单 {t['consulted_buyers']} 人,付款 {t['paid_buyers']} 人,未成交 {summary['unpaid_buyers']} 人",
+        f"- 新建售后工单 {summary['cases_opened']},退款/补偿申请 {refunds}",
+        f"- 待跟进 {len(summary['followups'])}(已超时 {summary['overdue_followups']})",
+        f"- 疑难问题 {len(summary['questions'])},其中未解答 {unanswered}",
+        f"- 检查记录 {len(summary['inspections'])}",
+    ]
+    if summary["idle"]:
+        lines.append("- 空挂:" + "、".join(r["staff"].name for r in summary["idle"]))
+    return "\n".join(lines)

@@ -931,3 +931,35 @@ def kpi_rollup_due(*, days_back: int = 3) -> int:
     for day, shop_id in KpiDay.objects.filter(stale=True).values_list("day", "shop_id")[:200]:
         written += kpi_rollup(day=day, shop_ids=[shop_id])
     return written
+
+
+def daily_summaries_due(*, now: dt.datetime | None = None) -> list[str]:
+    """At the end of each shift (the policy's shift types), the summary of each team goes to the
+    DingTalk group robot once: the outbox key (team, day, shift) makes a second run do nothing."""
+    from kefu.core.outbox import outbox_put
+    from kefu.core.scoping import DEPARTMENT
+    from kefu.org.models import Team
+
+    from . import selectors
+    from .delivery import SUMMARY
+
+    now = (now or clock.now()).astimezone(clock.local_tz())
+    sent = []
+    for shift in policy_in_force(now.date()).document["attendance"]["shift_types"]:
+        start = dt.time.fromisoformat(shift["start"])
+        end = dt.time.fromisoformat(shift["end"])
+        day = now.date() - dt.timedelta(days=1) if end <= start and now.time() < start else now.date()
+        end_at = dt.datetime.combine(day + dt.timedelta(days=1 if end <= start else 0), end, tzinfo=clock.local_tz())
+        if not end_at <= now < end_at + dt.timedelta(hours=2):
+            continue
+        for team in Team.objects.order_by("pk"):
+            key = f"{SUMMARY}:{team.pk}:{day.isoformat()}:{shift['code']}"
+            with transaction.atomic():
+                data = selectors.daily_summary(actor=DEPARTMENT, team=team, day=day)
+                text = selectors.daily_summary_text(data)
+                if outbox_put(SUMMARY, {"title": f"{team.name} 组长日报", "text": text}, key=key) is not None:
+                    event_record(
+                        actor=None, verb="desk.summary_sent", subject=team, data={"day": day, "shift": shift["code"]}
+                    )
+                    sent.append(key)
+    return sent

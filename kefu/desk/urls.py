@@ -10,6 +10,7 @@ urlpatterns = [
     path("presence/", views.presence, name="presence"),
     path("board/", views.board, name="board"),
     path("kpis/", views.kpis, name="kpis"),
+    path("summary/", views.summary, name="summary"),
     path("channels/", views.channels, name="channels"),
     path("scripts/", views.scripts, name="scripts"),
     path("scripts/pick/", views.script_pick, name="script_pick"),

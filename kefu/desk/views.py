@@ -410,3 +410,18 @@ def parse_local_moment(text: str) -> dt.datetime:
         return parse_moment(text)
     except ValueError as exc:
         raise ApplicationError("validation_error", _("Due time: %(problem)s") % {"problem": exc}) from None
+
+
+@login_required
+def summary(request: HttpRequest) -> HttpResponse:
+    """R-DESK-7: the team lead's daily summary (a team in scope; today by default)."""
+    require_capability(request, "statement.view_team")
+    teams = org.team_list(actor=request.user)
+    team_id = int_param(request.GET.get("team")) or (teams[0].pk if teams else None)
+    if team_id is None:
+        return render(request, "desk/summary.html", {"teams": teams, "s": None})
+    team = org.access_team_by_id(request.user, team_id)
+    day = date_param(request.GET.get("date")) or clock.today()
+    data = selectors.daily_summary(actor=request.user, team=team, day=day)
+    ctx = {"teams": teams, "s": data, "team_id": team.pk, "day": day, "now": clock.now()}
+    return render(request, "desk/summary.html", ctx)
