@@ -1199,4 +1199,8 @@ T = {
     'No refunds or compensation requested.': '没有退款或补偿申请。',
     'Open follow-ups': '未完成的待跟进',
     'Inspection results': '检查结果',
+    '3-minute response rate, last 14 days': '近 14 天 3 分钟响应率',
+    'Bar height: the share of rounds answered within 3 minutes (100%% = full height).': '柱高:3 分钟内回复的轮次占比(100%% 为满格)。',
+    'How quickly rounds were answered': '轮次响应时间分布',
+    'missed': '未回复',
 }

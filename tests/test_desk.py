@@ -236,6 +236,15 @@ def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> N
     assert lead.get(f"/api/v1/desk/kpis?date=2026-11-10&shop={world.shop_b.pk}").status_code == 404
     page = lead.get("/desk/kpis/?date=2026-11-10").content.decode()
     assert "0.5000" in page and agent.name in page
+    assert 'data-testid="distribution"' in page and 'data-testid="trend"' in page
+    import io
+
+    import openpyxl
+
+    export = lead.get("/desk/kpis/?date=2026-11-10&export=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).worksheets[0]
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[1][1] == agent.employee_no and float(values[1][5]) == 0.5  # a number, not text
 
 
 def test_chat_log_import_reports_bad_lines_and_is_idempotent(

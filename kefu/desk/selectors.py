@@ -384,3 +384,64 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
     if summary["idle"]:
         lines.append("- 空挂:" + "、".join(r["staff"].name for r in summary["idle"]))
     return "\n".join(lines)
+
+
+BUCKETS = [(30, "≤30s"), (60, "≤1m"), (120, "≤2m"), (180, "≤3m"), (300, "≤5m"), (600, "≤10m")]
+
+
+def response_distribution(
+    *, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None
+) -> list[dict[str, Any]]:
+    """How a day's counted rounds were answered: by response time bucket, and missed."""
+    shops = Shop.objects.restrict(actor)
+    if shop:
+        shops = shops.filter(pk=shop)
+    if team:
+        shops = shops.filter(teams__id=team)
+    tz = clock.local_tz()
+    document = policy_in_force(day).document
+    counts = [0] * (len(BUCKETS) + 1)
+    start = clock.day_start(day)
+    for pk, platform in shops.values_list("pk", "platform"):
+        raw = (
+            Message.objects.filter(
+                conversation__shop_id=pk, sent_at__gte=start, sent_at__lt=start + dt.timedelta(days=1)
+            )
+            .exclude(direction=Direction.NOTE)
+            .values_list("conversation_id", "sent_at", "direction", "kind", "agent_id", "external_id")
+        )
+        msgs = [rules.Message(c, at, d, k, str(a) if a else None, e) for c, at, d, k, a, e in raw]
+        for r in rules.rounds(msgs, rules.rules_for(document, platform), tz, now=clock.now()):
+            if not r.counted:
+                continue
+            if r.reply_at is None:
+                counts[-1] += 1
+                continue
+            for i, (limit, _label) in enumerate(BUCKETS):
+                if r.seconds <= limit:
+                    counts[i] += 1
+                    break
+            else:
+                counts[len(BUCKETS) - 1] += 1
+    total = sum(counts) or 1
+    labels = [label for _limit, label in BUCKETS] + ["missed"]
+    return [{"label": label, "n": n, "pct": round(100 * n / total)} for label, n in zip(labels, counts, strict=True)]
+
+
+def rate_trend(*, actor: Any, last: dt.date, days: int = 14, team: int | None = None) -> list[dict[str, Any]]:
+    """The 3-minute response rate and conversion of each of the last ``days`` days (in total)."""
+    out = []
+    for back in range(days - 1, -1, -1):
+        day = last - dt.timedelta(days=back)
+        k = kpis_period(actor=actor, first=day, last=day, team=team).total
+        rate = k.response_3min_rate
+        out.append(
+            {
+                "day": day,
+                "rounds": k.rounds,
+                "rate": rate,
+                "pct": int(rate * 100) if rate is not None else 0,
+                "conversion": k.conversion_rate,
+            }
+        )
+    return out

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from kefu.core import clock
@@ -172,9 +174,14 @@ def kpis(request: HttpRequest) -> HttpResponse:
     result = selectors.kpis(actor=request.user, day=day, shop=shop, team=team)
     names = org.staff_names_by_employee_no(list(result.agents))
     rows = [(names.get(no, no), no, f.as_dict()) for no, f in sorted(result.agents.items())]
+    if request.GET.get("export") == "xlsx":
+        return _kpis_xlsx(day, rows, result.total.as_dict())
     ctx = {
         "day": day,
         "rows": rows,
+        "distribution": selectors.response_distribution(actor=request.user, day=day, shop=shop, team=team),
+        "trend": selectors.rate_trend(actor=request.user, last=day, team=team),
+        "query": request.GET.urlencode(),
         "total": result.total.as_dict(),
         "shops": org.shop_list(actor=request.user),
         "teams": org.team_list(actor=request.user),
@@ -425,3 +432,33 @@ def summary(request: HttpRequest) -> HttpResponse:
     data = selectors.daily_summary(actor=request.user, team=team, day=day)
     ctx = {"teams": teams, "s": data, "team_id": team.pk, "day": day, "now": clock.now()}
     return render(request, "desk/summary.html", ctx)
+
+
+KPI_COLUMNS = [
+    ("conversations", gettext_lazy("Conversations")),
+    ("rounds", gettext_lazy("Rounds")),
+    ("answered_3min", gettext_lazy("Answered within 3 min")),
+    ("response_3min_rate", gettext_lazy("3-minute response rate")),
+    ("first_response_seconds", gettext_lazy("First response (s)")),
+    ("avg_response_seconds", gettext_lazy("Average response (s)")),
+    ("transfers", gettext_lazy("Transfers")),
+    ("consulted_buyers", gettext_lazy("Buyers consulted")),
+    ("paid_buyers", gettext_lazy("Buyers paid")),
+    ("conversion_rate", gettext_lazy("Conversion rate")),
+    ("sales", gettext_lazy("Sales")),
+    ("aov", gettext_lazy("Average order value")),
+]
+
+
+def _kpis_xlsx(day: dt.date, rows: list[tuple[str, str, dict[str, Any]]], total: dict[str, Any]) -> HttpResponse:
+    from decimal import Decimal
+
+    from kefu.web.http import xlsx_download
+
+    def cells(k: dict[str, Any]) -> list[Any]:
+        return [Decimal(k[key]) if isinstance(k[key], str) else k[key] for key, _label in KPI_COLUMNS]
+
+    lines = [[name, no, *cells(k)] for name, no, k in rows]
+    lines.append([str(_("All agents")), "", *cells(total)])
+    headers = [_("Agent"), _("Employee no."), *[label for _key, label in KPI_COLUMNS]]
+    return xlsx_download(f"desk-kpis-{day:%Y%m%d}.xlsx", str(_("Desk KPIs")), headers, lines)
