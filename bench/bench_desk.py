@@ -269,6 +269,8 @@ def main() -> None:
         d += dt.timedelta(days=1)
     per_day = (time.perf_counter() - t0) / 30
     month = timed(lambda: selectors.kpis_period(actor=boss, first=first, last=day), 5)
+    stored_day = timed(lambda: selectors.kpis(actor=boss, day=day, shop=shop), 5)
+    print(json.dumps({"kpis_one_day_one_shop_stored": stored_day}), flush=True)
     print(
         json.dumps({"kpi_rollup_one_day_all_shops_s": round(per_day, 2), "kpis_30_days_department": month}), flush=True
     )

@@ -204,13 +204,13 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
     raw = list(
         Message.objects.filter(conversation__shop_id__in=shop_ids, sent_at__gte=start, sent_at__lt=end)
         .exclude(direction=Direction.NOTE)
-        .values_list(
-            "conversation_id", "sent_at", "direction", "kind", "agent__employee_no", "channel_id", "external_id"
-        )
+        .values_list("conversation_id", "sent_at", "direction", "kind", "agent_id", "channel_id", "external_id")
     )
     if not raw:
         return rules.DayKpis()
-    msgs = [rules.Message(c, at, d, k, a, f"{ch}:{ext}") for c, at, d, k, a, ch, ext in raw]
+    numbers = dict(Staff.objects.filter(pk__in={row[4] for row in raw if row[4]}).values_list("pk", "employee_no"))
+    # channel + external id break ties between equal times: the same however the messages arrived
+    msgs = [rules.Message(c, at, d, k, numbers.get(a) if a else None, f"{ch}:{e}") for c, at, d, k, a, ch, e in raw]
     conv_ids = {m.conversation for m in msgs}
     convs = list(
         Conversation.objects.filter(pk__in=conv_ids).values_list("pk", "shop_id", "buyer", "owner__employee_no")
