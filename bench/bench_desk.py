@@ -31,7 +31,7 @@ from _setup import ROOT, measure_page, seed_org, setup
 NAME = "kefu_bench_desk"
 
 
-def _post_all(port: int, secret: str, bodies: list[bytes], threads: int = 16) -> tuple[float, list[dict[str, int]]]:
+def _post_all(port: int, secret: str, bodies: list[bytes], threads: int = 8) -> tuple[float, list[dict[str, int]]]:
     local = threading.local()
 
     def send(body: bytes) -> dict[str, int]:
@@ -81,7 +81,19 @@ def ingest(args: argparse.Namespace, url: str) -> dict[str, object]:
     port = 8911
     env = dict(os.environ, KEFU_DATABASE_URL=url, DJANGO_SETTINGS_MODULE="config.settings.base")
     server = subprocess.Popen(
-        [sys.executable, "-m", "kefu.cli", "serve", "--port", str(port), "--workers", "2", "--no-worker"],
+        [
+            sys.executable,
+            "-m",
+            "kefu.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "4",
+            "--threads",
+            "4",
+            "--no-worker",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
