@@ -62,9 +62,10 @@ def _message(i: int, shop: str) -> dict[str, object]:
         "external_id": f"bench-{i}",
         "shop": shop,
         "buyer": f"buyer{i % 500}",  # about ten messages per conversation, as in a real chat
-        "direction": "in" if i % 3 else "out",
+        # K103 answers in the shops of their team (the first three); buyers write in all five
+        "direction": "in" if i % 3 or shop not in {"haidaochuan", "yiguo", "yijing"} else "out",
         "kind": "text",
-        "agent": None if i % 3 else "K103",
+        "agent": None if i % 3 or shop not in {"haidaochuan", "yiguo", "yijing"} else "K103",
         "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
         "text": "在吗?这款有现货吗",
     }
@@ -75,7 +76,7 @@ def ingest(args: argparse.Namespace, url: str) -> dict[str, object]:
     from kefu.desk.models import Channel, Message
     from kefu.org.models import Staff, Team
 
-    Staff.objects.create(employee_no="K103", name="张敏", position="presales", team=Team.objects.first())
+    Staff.objects.create(employee_no="K103", name="张敏", position="presales", team=Team.objects.get(name="扬州客服组"))
     channel = Channel.objects.create(code="bench", name="bench", secret="bench-secret")
     del SystemActor
     port = 8911

@@ -1203,4 +1203,6 @@ T = {
     'Bar height: the share of rounds answered within 3 minutes (100%% = full height).': '柱高:3 分钟内回复的轮次占比(100%% 为满格)。',
     'How quickly rounds were answered': '轮次响应时间分布',
     'missed': '未回复',
+    'sent_at lies in the future': 'sent_at 晚于当前时间',
+    'Agents online but not answering waiting buyers: %(n)s': '在线但未回复等待中买家的客服(空挂):%(n)s 人',
 }

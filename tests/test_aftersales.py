@@ -529,3 +529,13 @@ def test_a_refund_is_never_approved_by_an_unknown_decision_nor_beyond_the_amount
         services.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("40.01"))
     assert refused.value.code == "money_amount"
     assert services.money_post(actor=world.agent_a, case=case, kind="partial_refund", amount=Decimal("40.00"))
+
+
+@pytest.mark.django_db
+def test_a_case_on_an_order_with_a_malformed_remark_opens(world: World) -> None:
+    Order.objects.filter(pk=world.order_a.pk).update(memo="顺丰 加急")  # not in the R-COM-1 format
+    case = _wrong_item(world)
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    assert boss.get(f"/aftersales/{case.pk}/").status_code == 200
+    assert services.responsible_agent(case) is None

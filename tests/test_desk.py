@@ -511,3 +511,28 @@ def test_the_daily_summary_page_and_its_robot_message_once_per_shift(
     texts = list(OutboxMessage.objects.filter(kind="desk.daily_summary").values_list("payload", flat=True))
     assert any("疑难问题 1" in p["text"] for p in texts)
     assert services.daily_summaries_due(now=dt.datetime(2026, 11, 10, 12, 0, tzinfo=clock.local_tz())) == []
+
+
+def test_review_findings_malformed_ids_future_times_and_foreign_agents(world: World) -> None:
+    from kefu.desk.models import Question
+
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    for bad in ("abc", "1.5", "nan", "9" * 20):
+        r = agent.post("/desk/questions/", {"conversation": bad, "shop": world.shop_a.pk, "question": "x"})
+        assert r.status_code == 404, bad
+        r = agent.post("/desk/followups/", {"conversation": bad, "problem": "x", "due_at": "2026-12-01T10:00"})
+        assert r.status_code == 404, bad
+    assert not Question.objects.exists()
+    staff_b = Staff.objects.get(user=world.agent_b)  # serves the other team's shop
+    channel = Channel.objects.get(code="api")
+    result = services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[
+            msg("f1", at="2030-01-01T10:00:00+08:00"),
+            msg("f2", direction="out", agent=staff_b.employee_no),
+            msg("f3"),
+        ],
+    )
+    assert result.created == 1 and [f["index"] for f in result.failed] == [0, 1]

@@ -26,7 +26,7 @@ from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
-from kefu.policies.remark import parse_remark
+from kefu.policies.remark import RemarkError, parse_remark
 from kefu.workflow import services as wf
 from kefu.workflow.models import StatusLabel
 
@@ -420,7 +420,10 @@ def responsible_agent(case: Case) -> Staff | None:
     else the pre-sales agent who served the buyer before payment (the service desk, R-DESK-1, once
     it exists), else the agent chosen by hand on the case — never silently the case owner."""
     if case.order is not None and case.order.memo:
-        remark = parse_remark(case.order.memo)
+        try:
+            remark = parse_remark(case.order.memo)
+        except RemarkError:  # a remark not in the R-COM-1 format names nobody
+            remark = None
         if remark is not None and remark.author:
             named = list(Staff.objects.filter(name=remark.author, active=True)[:2])
             if len(named) == 1:

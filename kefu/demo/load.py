@@ -289,6 +289,13 @@ def _load_desk() -> None:
     for username in ("yz_shouqian", "yz_shouhou", "hf_shouqian", "hf_shouhou"):
         presence_set(actor=user_model.objects.get(username=username), state="online")
     now = clock.now().astimezone(clock.local_tz()).replace(tzinfo=None)
+    from kefu.desk.services import script_propose
+
+    leads = {"扬州客服组": "yz_zuzhang", "海丰客服组": "hf_zuzhang"}
+    for shop in Shop.objects.prefetch_related("teams").order_by("pk"):
+        lead = user_model.objects.get(username=leads[shop.teams.all()[0].name])
+        for category, title, text in generate.CANNED_REPLIES:
+            script_propose(actor=lead, shop=shop, category=category, title=title, text=text)
     for shop in Shop.objects.prefetch_related("teams").order_by("pk"):
         teams = {t.name for t in shop.teams.all()}
         presales = [row[0] for row in STAFF if row[2] == "售前客服" and row[3] in teams]

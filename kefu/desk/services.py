@@ -116,6 +116,8 @@ def _parse(index: int, item: Any) -> _Parsed:
         sent_at = parse_moment(raw_time, require_offset=True)
     except ValueError as exc:
         raise ValueError(_("sent_at: %(problem)s") % {"problem": exc}) from exc
+    if sent_at > clock.now() + dt.timedelta(minutes=5):
+        raise ValueError(_("sent_at lies in the future"))
     return _Parsed(
         index=index,
         external_id=_text(item.get("external_id"), 128, "external_id"),
@@ -127,6 +129,11 @@ def _parse(index: int, item: Any) -> _Parsed:
         sent_at=sent_at,
         text=_text(item.get("text"), MAX_TEXT, "text", required=False),
     )
+
+
+def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
+    """An agent answers for a shop their team serves; the supervisor and deputy for every shop."""
+    return (agent.team_id is None and agent.position in {"supervisor", "deputy"}) or agent.team_id in teams_of[shop.pk]
 
 
 def _shops(actor: Any, channel: Channel, keys: set[str]) -> dict[str, Shop]:
@@ -167,13 +174,18 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any]) -> Ingest
         s.employee_no: s
         for s in Staff.objects.filter(employee_no__in={p.agent for p in parsed if p.agent}, active=True)
     }
+    teams_of: dict[int, set[int]] = defaultdict(set)
+    for shop_id, team_id in Shop.teams.through.objects.filter(shop__in=set(shops.values())).values_list(
+        "shop_id", "team_id"
+    ):
+        teams_of[shop_id].add(team_id)
     good: list[tuple[_Parsed, Shop]] = []
     seen: set[str] = set()
     for p in parsed:
         shop = shops.get(p.shop)
         if shop is None:
             result.failed.append({"index": p.index, "reason": _("unknown shop %(shop)s") % {"shop": p.shop}})
-        elif p.agent and p.agent not in agents:
+        elif p.agent and (p.agent not in agents or not _serves(agents[p.agent], shop, teams_of)):
             result.failed.append({"index": p.index, "reason": _("unknown agent %(no)s") % {"no": p.agent}})
         elif p.external_id in seen:
             result.duplicates += 1  # the same message twice in one delivery

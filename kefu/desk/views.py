@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -341,8 +341,7 @@ def questions(request: HttpRequest) -> HttpResponse:
                     category=request.POST.get("category", ""),
                 )
             else:
-                conv_id = int_param(request.POST.get("conversation"))
-                conv = services.access_conversation_by_id(request.user, conv_id) if conv_id else None
+                conv = _posted_conversation(request)
                 shop = conv.shop if conv else org.access_shop_by_id(request.user, int_param(request.POST.get("shop")))
                 services.question_record(
                     actor=request.user,
@@ -354,7 +353,7 @@ def questions(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Saved."))
         except ApplicationError as exc:
             show_error(request, exc)
-        if request.POST.get("conversation"):
+        if int_param(request.POST.get("conversation")):
             return redirect("desk:conversation", int_param(request.POST.get("conversation")))
         return redirect("desk:questions")
     ctx = {
@@ -374,8 +373,7 @@ def followups(request: HttpRequest) -> HttpResponse:
                 item = selectors.followup_get(actor=request.user, followup_id=int_param(request.POST.get("followup")))
                 services.followup_done(actor=request.user, item=item, outcome=request.POST.get("outcome", ""))
             else:
-                conv_id = int_param(request.POST.get("conversation"))
-                conv = services.access_conversation_by_id(request.user, conv_id) if conv_id else None
+                conv = _posted_conversation(request)
                 shop = conv.shop if conv else org.access_shop_by_id(request.user, int_param(request.POST.get("shop")))
                 owner_id = int_param(request.POST.get("owner"))
                 owner = org.access_staff_by_id(request.user, owner_id) if owner_id else staff
@@ -397,7 +395,7 @@ def followups(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Saved."))
         except ApplicationError as exc:
             show_error(request, exc)
-        if request.POST.get("conversation"):
+        if int_param(request.POST.get("conversation")):
             return redirect("desk:conversation", int_param(request.POST.get("conversation")))
         return redirect("desk:followups")
     ctx = {
@@ -462,3 +460,14 @@ def _kpis_xlsx(day: dt.date, rows: list[tuple[str, str, dict[str, Any]]], total:
     lines.append([str(_("All agents")), "", *cells(total)])
     headers = [_("Agent"), _("Employee no."), *[label for _key, label in KPI_COLUMNS]]
     return xlsx_download(f"desk-kpis-{day:%Y%m%d}.xlsx", str(_("Desk KPIs")), headers, lines)
+
+
+def _posted_conversation(request: HttpRequest) -> Any:
+    """The conversation a form names, in the actor's scope; a malformed or foreign id is a 404."""
+    raw = request.POST.get("conversation")
+    if not raw:
+        return None
+    conv_id = int_param(raw)
+    if conv_id is None:
+        raise Http404("no such conversation")
+    return services.access_conversation_by_id(request.user, conv_id)

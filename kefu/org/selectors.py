@@ -34,8 +34,11 @@ def team_get(*, actor: Any, team_id: int) -> Team:
 
 
 def team_staff(*, actor: Any, team: int) -> list[Staff]:
-    """Active members of a team in the actor's scope, by name (pickers)."""
-    return list(Staff.objects.restrict(actor).filter(team_id=team, active=True).order_by("name"))
+    """Active desk people of a team in the actor's scope (agents and the lead), by name (pickers)."""
+    positions = ["presales", "aftersales", "team_lead"]
+    return list(
+        Staff.objects.restrict(actor).filter(team_id=team, active=True, position__in=positions).order_by("name")
+    )
 
 
 def staff_names_by_employee_no(numbers: list[str]) -> dict[str, str]:

@@ -114,8 +114,9 @@ document.addEventListener("click", function (event) {
     var box = document.querySelector("[data-testid=reply-text]");
     if (!box || !button) return;
     var text = button.getAttribute("data-text");
-    var start = box.selectionStart || box.value.length;
-    box.value = box.value.slice(0, start) + text + box.value.slice(box.selectionEnd || start);
+    var start = typeof box.selectionStart === "number" ? box.selectionStart : box.value.length;
+    var end = typeof box.selectionEnd === "number" ? box.selectionEnd : start;
+    box.value = box.value.slice(0, start) + text + box.value.slice(end);
     box.focus();
     var list = document.getElementById("script-pick");
     var csrf = document.querySelector("[name=csrfmiddlewaretoken]");
@@ -129,9 +130,37 @@ document.addEventListener("click", function (event) {
     if (button) insert(button);
   });
   document.addEventListener("keydown", function (e) {
-    if (!e.altKey || e.key < "1" || e.key > "9") return;
+    // e.code ("Digit1") is the key itself, whatever character Alt makes of it (macOS)
+    var digit = /^Digit([1-9])$/.exec(e.code || "");
+    if (!e.altKey || !digit) return;
     var buttons = document.querySelectorAll("#script-pick .script-pick");
-    var button = buttons[Number(e.key) - 1];
+    var button = buttons[Number(digit[1]) - 1];
     if (button) { e.preventDefault(); insert(button); }
+  });
+})();
+
+
+// Reply box (no inline script: the page's CSP allows only this file): after a reply is sent the box
+// clears and gets a fresh one-time key; a reply the live stream already showed is not added twice.
+(function () {
+  function key() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + String(Math.random()).slice(2);
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    // beforeSwap's elt is the swap target; the element that sent the request is in requestConfig
+    var form = (e.detail.requestConfig && e.detail.requestConfig.elt) || e.detail.elt;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-reply-form") || !e.detail.xhr) return;
+    var box = document.createElement("template");
+    box.innerHTML = (e.detail.xhr.responseText || "").trim();
+    var row = box.content.firstElementChild;
+    if (row && row.id && document.getElementById(row.id)) e.detail.shouldSwap = false;
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (!form || !form.hasAttribute || !form.hasAttribute("data-reply-form") || !e.detail.successful) return;
+    form.reset();
+    var field = form.querySelector("[name=idempotency_key]");
+    if (field) field.value = key();
   });
 })();
