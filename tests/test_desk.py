@@ -112,7 +112,7 @@ def test_routing_follows_the_buyers_latest_order_and_the_lightest_online_agent(w
     services.presence_set(actor=second.user, state="online")
     aftersales_user = UserFactory(username="after_a")
     after = StaffFactory(position="aftersales", team=world.team_a, user=aftersales_user)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     actor = SystemActor("t")
     # no order → pre-sales, the online agent with the fewest open conversations
     services.messages_ingest(actor=actor, channel=channel, items=[msg("r1", buyer="newcomer")])
@@ -136,7 +136,7 @@ def test_routing_follows_the_buyers_latest_order_and_the_lightest_online_agent(w
 
 def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(world: World) -> None:
     _online(world.agent_a)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("t1", buyer="buyer_x")])
     conv = Conversation.objects.get(buyer="buyer_x")
     assert conv.waiting_since is not None and conv.status.category == "waiting"
@@ -171,7 +171,7 @@ def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(worl
 
 
 def test_live_stream_sends_a_new_message_to_an_open_conversation(world: World) -> None:
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("s1", buyer="live")])
     conv = Conversation.objects.get(buyer="live")
     first = Message.objects.get(external_id="s1")
@@ -199,7 +199,7 @@ def test_live_stream_sends_a_new_message_to_an_open_conversation(world: World) -
 
 def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> None:
     agent = Staff.objects.get(user=world.agent_a)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     items = [
         msg("k1", buyer="kb", at="2026-11-10T10:10:15+08:00"),
         msg("k2", buyer="kb", at="2026-11-10T10:15:20+08:00"),
@@ -275,7 +275,7 @@ def test_the_board_flags_an_online_agent_whose_buyer_waits_too_long(
     from kefu.core import clock
 
     _online(world.agent_a)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     now = clock.now()
     services.messages_ingest(
         actor=SystemActor("t"),
@@ -406,7 +406,7 @@ def test_a_question_answered_later_can_become_a_canned_reply_and_follow_ups_have
 
     _online(world.agent_a)
     services.messages_ingest(
-        actor=SystemActor("t"), channel=Channel.objects.get(code="api"), items=[msg("q1", buyer="qb")]
+        actor=SystemActor("t"), channel=services.channel_default("api"), items=[msg("q1", buyer="qb")]
     )
     conv = Conversation.objects.get(buyer="qb")
     agent = Client()
@@ -454,7 +454,7 @@ def test_stored_kpi_days_give_the_same_figures_and_a_late_message_makes_its_day_
     from kefu.desk.models import KpiDay
 
     agent = Staff.objects.get(user=world.agent_a)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     items = [
         msg("d1", buyer="kd", at="2026-11-10T10:10:15+08:00"),
         msg("d2", buyer="kd", direction="out", agent=agent.employee_no, at="2026-11-10T10:12:10+08:00"),
@@ -486,7 +486,7 @@ def test_the_daily_summary_page_and_its_robot_message_once_per_shift(
     from kefu.desk.models import Question
 
     _online(world.agent_a)
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     services.messages_ingest(
         actor=SystemActor("t"), channel=channel, items=[msg("s1", buyer="sb", at="2026-11-10T10:00:00+08:00")]
     )
@@ -525,7 +525,7 @@ def test_review_findings_malformed_ids_future_times_and_foreign_agents(world: Wo
         assert r.status_code == 404, bad
     assert not Question.objects.exists()
     staff_b = Staff.objects.get(user=world.agent_b)  # serves the other team's shop
-    channel = Channel.objects.get(code="api")
+    channel = services.channel_default("api")
     result = services.messages_ingest(
         actor=SystemActor("t"),
         channel=channel,

@@ -97,12 +97,12 @@ def _b_objects(world: World) -> dict[str, Any]:
     claim_b = CourierClaim.objects.create(case=case_b, courier="中通", amount=Decimal("10"), filed_at=now)
     review_b = NegativeReview.objects.create(shop=world.shop_b, content="差", reviewed_at=now)
     from kefu.core.events import SystemActor
-    from kefu.desk.models import Channel, Conversation
-    from kefu.desk.services import messages_ingest
+    from kefu.desk.models import Conversation
+    from kefu.desk.services import channel_default, messages_ingest
 
     messages_ingest(
         actor=SystemActor("t"),
-        channel=Channel.objects.get(code="api"),
+        channel=channel_default("api"),
         items=[
             {
                 "external_id": "b1",

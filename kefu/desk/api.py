@@ -44,7 +44,7 @@ def _channel(code: str) -> Channel | None:
 def post_messages(request: HttpRequest, payload: MessagesIn, channel: str = "api") -> object:
     """Messages from an integration (token auth), into the one pipeline: idempotent by channel +
     external_id; bad messages reported by index, the rest kept. Shops must lie in the token's scope."""
-    target = _channel(channel)
+    target = services.channel_default(channel)
     if target is None:
         raise ApplicationError("unknown_channel", _("No active channel with this code."), status=404)
     return services.messages_ingest(actor=request.user, channel=target, items=payload.messages).as_dict()

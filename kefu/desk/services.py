@@ -975,3 +975,20 @@ def daily_summaries_due(*, now: dt.datetime | None = None) -> list[str]:
                     )
                     sent.append(key)
     return sent
+
+
+DEFAULT_CHANNELS = {"api": ("API", ChannelKind.PLATFORM), "import": ("聊天记录导入", ChannelKind.IMPORT)}
+
+
+def channel_default(code: str) -> Channel | None:
+    """The built-in channels (``api`` for token pushes, ``import`` for chat logs) always exist:
+    recreated if someone deleted them; any other code is looked up as it is."""
+    import secrets as _secrets
+
+    if code in DEFAULT_CHANNELS:
+        name, kind = DEFAULT_CHANNELS[code]
+        channel, _created = Channel.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "secret": _secrets.token_hex(32)}
+        )
+        return channel if channel.active else None
+    return Channel.objects.filter(code=code[:40], active=True).first()

@@ -7,7 +7,7 @@ import pytest
 
 from kefu.core.events import SystemActor
 from kefu.desk import services
-from kefu.desk.models import Channel, Conversation, Message
+from kefu.desk.models import Conversation, Message
 
 from ..conftest import PASSWORD, World
 
@@ -25,7 +25,7 @@ def test_two_replies_in_a_row_are_both_sent_and_shown_once(world: World, live_se
         "sent_at": "2026-11-29T10:00:00+08:00",
         "text": "在吗",
     }
-    services.messages_ingest(actor=SystemActor("t"), channel=Channel.objects.get(code="api"), items=[item])
+    services.messages_ingest(actor=SystemActor("t"), channel=services.channel_default("api"), items=[item])
     conversation = Conversation.objects.get(buyer="live_buyer")
     page.goto(f"{live_server.url}/login/")
     page.fill("input[name=username]", "agent_a")

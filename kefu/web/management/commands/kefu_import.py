@@ -56,10 +56,9 @@ class Command(BaseCommand):
     def _chats(self, opts: dict[str, Any], data: bytes, actor: Any) -> None:
         """One message per line (JSON Lines), through the desk's one pipeline in batches; a bad line
         is reported by its number (1-based) and the rest kept."""
-        from kefu.desk import selectors as desk
-        from kefu.desk.services import MAX_BATCH, messages_ingest
+        from kefu.desk.services import MAX_BATCH, channel_default, messages_ingest
 
-        channel = desk.channel_by_code(opts["channel"])
+        channel = channel_default(opts["channel"])
         if channel is None:
             raise CommandError(f"unknown channel {opts['channel']!r}")
         created = duplicates = 0
