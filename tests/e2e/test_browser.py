@@ -70,7 +70,11 @@ def test_team_lead_edits_the_roster_in_place(world: World, live_server, page) ->
     page.wait_for_function(f"() => document.querySelector('#sum-{agent.pk} td:nth-child(2)').innerText.trim() === '1'")
     assert page.evaluate("window.__marker") == 1
     assert RosterEntry.objects.get(staff=agent, date=future).shift_code == "night"
-    page.get_by_label(f"{agent.name} {future:%m-%d}").select_option("")  # a rest day
+    # a rest day; the cell was just swapped by the previous edit, so wait until the new select is
+    # in place (its value is the night shift) before changing it again
+    page.wait_for_selector(f"select[aria-label='{agent.name} {future:%m-%d}'].s-night")
+    page.wait_for_timeout(300)
+    page.get_by_label(f"{agent.name} {future:%m-%d}").select_option("")
     page.wait_for_selector(f"select[aria-label='{agent.name} {future:%m-%d}'].s-rest")
     if past != today:
         questions: list[str] = []
