@@ -221,22 +221,7 @@ def _store(
         )
         for p, shop in good
     ]
-    inserted = insert_new(
-        Message,
-        [
-            "conversation_id",
-            "channel_id",
-            "external_id",
-            "direction",
-            "kind",
-            "agent_id",
-            "sent_at",
-            "received_at",
-            "text",
-        ],
-        rows,
-        returning=["external_id"],
-    )
+    inserted = _insert_messages(rows, returning="external_id")
     new_ids = {r[0] for r in inserted}
     result.created = len(new_ids)
     result.duplicates += len(good) - len(new_ids)
@@ -258,6 +243,25 @@ def _store(
     if touched:
         refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
     result.conversations |= touched
+
+
+MESSAGE_COLUMNS = [
+    "conversation_id",
+    "channel_id",
+    "external_id",
+    "direction",
+    "kind",
+    "agent_id",
+    "sent_at",
+    "received_at",
+    "text",
+]
+
+
+def _insert_messages(rows: list[tuple[Any, ...]], returning: str = "id") -> list[tuple[Any, ...]]:
+    """Insert message rows (``MESSAGE_COLUMNS`` order); the unique (channel, external id) skips any
+    already stored, and only the rows really inserted come back."""
+    return insert_new(Message, MESSAGE_COLUMNS, rows, returning=[returning])
 
 
 def _conversations(
@@ -439,7 +443,7 @@ def queues_for(conversations: list[Conversation]) -> dict[int, str]:
     out: dict[int, str] = {}
     for c in conversations:
         row = latest.get((c.shop_id, c.buyer))
-        shipped = row is not None and (row[1] is not None or row[0] in (OrderStatus.SHIPPED, OrderStatus.FINISHED))
+        shipped = row is not None and _shipped(row[0], row[1])
         out[c.pk] = Queue.AFTERSALES if shipped else Queue.PRESALES
     return out
 
@@ -447,18 +451,26 @@ def queues_for(conversations: list[Conversation]) -> dict[int, str]:
 # --- routing (R-DESK-1, R-ORG-1) --------------------------------------------------------------
 
 
-def queue_for(conversation: Conversation) -> str:
-    """Pre-sales until the buyer's latest order in the shop has shipped; after-sales from then on."""
-    latest = (
+def _shipped(status: str, shipped_at: Any) -> bool:
+    return shipped_at is not None or status in (OrderStatus.SHIPPED, OrderStatus.FINISHED)
+
+
+def _latest_order(conversation: Conversation) -> Order | None:
+    return (
         Order.objects.filter(shop_id=conversation.shop_id, buyer_nick=conversation.buyer)
         .order_by("-ordered_at", "-id")
-        .values("status", "shipped_at")
         .first()
     )
-    if latest is None:
-        return Queue.PRESALES
-    shipped = latest["shipped_at"] is not None or latest["status"] in (OrderStatus.SHIPPED, OrderStatus.FINISHED)
+
+
+def _queue_after(latest: Order | None) -> str:
+    """Pre-sales until the buyer's latest order in the shop has shipped; after-sales from then on."""
+    shipped = latest is not None and _shipped(latest.status, latest.shipped_at)
     return Queue.AFTERSALES if shipped else Queue.PRESALES
+
+
+def queue_for(conversation: Conversation) -> str:
+    return _queue_after(_latest_order(conversation))
 
 
 def _workload(staff_ids: list[int]) -> dict[int, int]:
@@ -476,17 +488,31 @@ def _workload(staff_ids: list[int]) -> dict[int, int]:
     return {r["owner_id"]: r["n"] for r in rows}
 
 
+def _lightest_online(team: Any, queue: str) -> tuple[Staff | None, int]:
+    """The online agent of ``queue``'s role in ``team`` with the fewest open conversations (ties:
+    the earliest record), and that number; (None, 0) when nobody of that role is online."""
+    candidates = list(
+        Staff.objects.filter(
+            team=team,
+            active=True,
+            position=queue,
+            pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
+        ).order_by("pk")
+    )
+    if not candidates:
+        return None, 0
+    load = _workload([s.pk for s in candidates])
+    agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+    return agent, load.get(agent.pk, 0)
+
+
 def route(*, conversation: Conversation, actor: Any = None) -> Conversation:
     """Send a conversation to the team serving its shop, to the queue its buyer's orders call for,
     and to the online agent of that role with the fewest open conversations; the decision and its
     reason go on the timeline."""
     team = conversation.shop.teams.order_by("pk").first() if conversation.shop_id else None
-    queue = queue_for(conversation)
-    latest = (
-        Order.objects.filter(shop_id=conversation.shop_id, buyer_nick=conversation.buyer)
-        .order_by("-ordered_at", "-id")
-        .first()
-    )
+    latest = _latest_order(conversation)
+    queue = _queue_after(latest)
     if latest is None:
         why = _("no order from this buyer in the shop → pre-sales")
     elif queue == Queue.AFTERSALES:
@@ -495,20 +521,11 @@ def route(*, conversation: Conversation, actor: Any = None) -> Conversation:
         why = _("latest order %(no)s has not shipped → pre-sales") % {"no": latest.order_no}
     agent = None
     if team is not None:
-        candidates = list(
-            Staff.objects.filter(
-                team=team,
-                active=True,
-                position=queue,
-                pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
-            ).order_by("pk")
-        )
-        if candidates:
-            load = _workload([s.pk for s in candidates])
-            agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+        agent, load = _lightest_online(team, queue)
+        if agent is not None:
             why += "; " + _("%(name)s is online with the fewest open conversations (%(n)s)") % {
                 "name": agent.name,
-                "n": load.get(agent.pk, 0),
+                "n": load,
             }
         else:
             why += "; " + _("no %(queue)s agent of %(team)s is online: waiting in the queue") % {
@@ -566,21 +583,8 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
         raise ApplicationError("no_channel", _("This conversation has no channel to answer through."))
     key = f"kefu-{idempotency_key or uuid.uuid4().hex}"[:128]
     now = clock.now()
-    inserted = insert_new(
-        Message,
-        [
-            "conversation_id",
-            "channel_id",
-            "external_id",
-            "direction",
-            "kind",
-            "agent_id",
-            "sent_at",
-            "received_at",
-            "text",
-        ],
-        [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)],
-        returning=["id"],
+    inserted = _insert_messages(
+        [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)]
     )
     message = Message.objects.get(channel=channel, external_id=key)
     if inserted:
@@ -604,17 +608,8 @@ def conversation_transfer(
     if to_staff is None and to_team is None:
         raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
     if to_team is not None and to_staff is None:
-        # another team: into its queue, routed like a new conversation of that team
-        candidates = list(
-            Staff.objects.filter(
-                team=to_team,
-                active=True,
-                position=conversation.queue,
-                pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
-            ).order_by("pk")
-        )
-        load = _workload([s.pk for s in candidates])
-        to_staff = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk)) if candidates else None
+        # another team: into its queue, to its lightest online agent, as routing would
+        to_staff, _load = _lightest_online(to_team, conversation.queue)
     team = to_team or (to_staff.team if to_staff else None)
     me = staff_of(actor)
     before = {
@@ -628,19 +623,7 @@ def conversation_transfer(
     now = clock.now()
     channel = Channel.objects.filter(active=True).order_by("pk").first()
     if channel is not None:
-        insert_new(
-            Message,
-            [
-                "conversation_id",
-                "channel_id",
-                "external_id",
-                "direction",
-                "kind",
-                "agent_id",
-                "sent_at",
-                "received_at",
-                "text",
-            ],
+        _insert_messages(
             [
                 (
                     conversation.pk,
@@ -653,8 +636,7 @@ def conversation_transfer(
                     now,
                     text,
                 )
-            ],
-            returning=["id"],
+            ]
         )
     event_record(
         actor=actor,
@@ -991,4 +973,6 @@ def channel_default(code: str) -> Channel | None:
             code=code, defaults={"name": name, "kind": kind, "secret": _secrets.token_hex(32)}
         )
         return channel if channel.active else None
-    return Channel.objects.filter(code=code[:40], active=True).first()
+    from . import selectors
+
+    return selectors.channel_by_code(code)
