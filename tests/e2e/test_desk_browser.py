@@ -4,6 +4,7 @@ once (the form's response and the live stream never double a message), the box c
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from kefu.core.events import SystemActor
 from kefu.desk import services
@@ -37,7 +38,7 @@ def test_two_replies_in_a_row_are_both_sent_and_shown_once(world: World, live_se
         page.fill("[data-testid=reply-text]", text)
         page.click("[data-testid=reply-send]")
         page.locator("#thread .msg-row.out", has_text=text).first.wait_for(timeout=5000)
-        page.wait_for_function("document.querySelector('[data-testid=reply-text]').value === ''", timeout=5000)
+        expect(page.locator("[data-testid=reply-text]")).to_have_value("", timeout=5000)
     page.wait_for_timeout(1200)  # the live stream has had time to deliver the same messages
     ids = page.eval_on_selector_all("#thread .msg-row.out", "els => els.map(e => e.id)")
     assert len(ids) == 2, ids
