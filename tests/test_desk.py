@@ -296,13 +296,17 @@ def test_the_board_flags_an_online_agent_whose_buyer_waits_too_long(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.many_connections
-def test_a_hundred_concurrent_redeliveries_store_one_message(world: World) -> None:
+@pytest.mark.parametrize("queued", [False, True], ids=["placed-inline", "placed-by-worker"])
+def test_a_hundred_concurrent_redeliveries_store_one_message(world: World, settings: Any, queued: bool) -> None:
     """On PostgreSQL 100 signed deliveries of the same message run at once (80 connections at a
-    time); SQLite serialises them. Either way: one message, one conversation, 99 duplicates, no 5xx."""
+    time); SQLite serialises them. Either way: one message, one conversation, 99 duplicates, no 5xx
+    — whether each request places what it accepted or the worker (woken after each commit; huey
+    runs it at once in tests, so the jobs race each other too) does."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection, connections
 
+    settings.KEFU_DESK_QUEUED = queued
     channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
     body = json.dumps({"messages": [msg("dup-1", buyer="racer")]}).encode()
 
@@ -323,6 +327,7 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World) -> No
         results = [deliver() for _ in range(100)]
     assert {status for status, _c, _d in results} == {200}
     assert sum(c for _s, c, _d in results) == 1 and sum(d for _s, _c, d in results) == 99
+    assert services.messages_place_pending() == 0  # nothing was left waiting
     assert Message.objects.filter(external_id="dup-1").count() == 1
     assert Conversation.objects.filter(buyer="racer").count() == 1
     assert Event.objects.filter(verb="conversation.opened").count() == 1
@@ -536,3 +541,97 @@ def test_review_findings_malformed_ids_future_times_and_foreign_agents(world: Wo
         ],
     )
     assert result.created == 1 and [f["index"] for f in result.failed] == [0, 1]
+
+
+def test_the_worker_places_accepted_messages_and_a_late_redelivery_stays_a_duplicate(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Production shape (ADR 0013): the request only accepts; one job, woken after commit, builds
+    the conversations from messages in any order; a redelivery after the accept table is pruned is
+    still counted as a duplicate, from the stored message."""
+    from kefu.desk.models import InboundMessage
+
+    settings.KEFU_DESK_QUEUED = True
+    channel = services.channel_default("api")
+    agent = Staff.objects.get(user=world.agent_a).employee_no
+    items = [
+        msg("q2", buyer="queued", at="2026-11-10T10:12:00+08:00"),
+        msg("q1", buyer="queued", at="2026-11-10T10:10:00+08:00"),
+        msg("q3", buyer="queued", direction="out", agent=agent, at="2026-11-10T10:11:00+08:00"),
+    ]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items)
+    assert result.as_dict() == {"created": 3, "duplicates": 0, "failed": []}
+    assert not Conversation.objects.filter(buyer="queued").exists()  # accepted, not yet placed
+    assert InboundMessage.objects.filter(placed_at__isnull=True).count() == 3
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()  # the wake-up: huey runs the job at once in tests
+    conversation = Conversation.objects.get(buyer="queued")
+    assert conversation.message_count == 3
+    assert conversation.waiting_since is not None and conversation.waiting_since.minute == 12
+    assert InboundMessage.objects.filter(placed_at__isnull=True).count() == 0
+    # a second wake-up while nothing waits places nothing
+    assert services.messages_place_pending() == 0
+    again = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[items[1]])
+    assert (again.created, again.duplicates) == (0, 1)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=InboundMessage.KEEP_DAYS + 1)
+    assert services.inbound_prune(now=later) == 3
+    assert not InboundMessage.objects.exists()
+    again = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items)
+    assert (again.created, again.duplicates) == (0, 3)
+    assert Message.objects.filter(conversation=conversation).count() == 3
+
+
+def test_remembered_channels_and_shops_are_forgotten_when_they_change(
+    world: World, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The pipeline remembers channels and shops for a few seconds per process; a rotated secret,
+    a switched-off channel or a shop newly served by a team takes effect here at once."""
+    from kefu.org.services import shop_create
+
+    settings.KEFU_DESK_DIRECTORY_TTL = 60
+    channel = services.channel_create(actor=world.supervisor, code="cached", name="缓存")
+    body = json.dumps({"messages": [msg("c1")]}).encode()
+    client = Client()
+
+    def post(secret: str | None = None) -> int:
+        return client.post(
+            "/api/v1/desk/webhook/cached",
+            body,
+            content_type="application/json",
+            **_signed(channel, body, secret=secret),
+        ).status_code
+
+    assert post() == 200
+    old = channel.secret
+    with django_capture_on_commit_callbacks(execute=True):
+        channel = services.channel_update(
+            actor=world.supervisor, channel=channel, name="缓存", active=True, origins=[], rotate_secret=True
+        )
+    assert post(secret=old) == 401
+    assert post() == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        services.channel_update(actor=world.supervisor, channel=channel, name="缓存", active=False, origins=[])
+    assert post() == 401
+    shop = shop_create(actor=SystemActor("t"), name="新店", code="newshop", platform="taobao")
+    result = services.messages_ingest(
+        actor=SystemActor("t"), channel=services.channel_default("api"), items=[msg("c2", shop="newshop")]
+    )
+    assert (result.created, result.failed) == (1, [])
+    assert Conversation.objects.filter(shop=shop).count() == 1
+
+
+def test_the_supervisor_rotates_a_secret_and_switches_a_channel_off_from_the_page(world: World) -> None:
+    channel = services.channel_create(actor=world.supervisor, code="page", name="页面")
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    r = boss.post(
+        "/desk/channels/", {"channel": channel.pk, "name": "千牛", "active": "1", "origins": "", "rotate": "1"}
+    )
+    assert r.status_code in (200, 302), r.content[:300]
+    after = Channel.objects.get(pk=channel.pk)
+    assert (after.name, after.active) == ("千牛", True) and after.secret != channel.secret
+    boss.post("/desk/channels/", {"channel": channel.pk, "name": "千牛", "origins": ""})
+    assert Channel.objects.get(pk=channel.pk).active is False
+    assert Event.objects.filter(verb="channel.updated").count() == 2

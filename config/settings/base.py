@@ -109,6 +109,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
+# The desk places accepted messages in their conversations in the request (embedded default) or in
+# the worker (production: the request only accepts them, ADR 0013).
+KEFU_DESK_QUEUED = env_bool("KEFU_DESK_QUEUED", bool(REDIS_URL))
+# Seconds a web process remembers channels and shops for the message pipeline (0: not at all).
+KEFU_DESK_DIRECTORY_TTL = float(os.environ.get("KEFU_DESK_DIRECTORY_TTL", "5"))
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:

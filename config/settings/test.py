@@ -13,3 +13,5 @@ STORAGES = {
 KEFU_ADMIN = True  # the admin is mounted in tests so its throttled sign-in is tested
 # A second module on the shared workflow core, declared in < 50 lines (tests/test_workflow.py).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.workflow_app"]  # noqa: F405
+# Tests flush tables between cases (no signals): the pipeline reads channels and shops afresh.
+KEFU_DESK_DIRECTORY_TTL = 0

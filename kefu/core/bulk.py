@@ -119,3 +119,79 @@ def insert_new(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(r) for r in cursor.fetchall()]
+
+
+def insert_new_flagged(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    already_in: type[models.Model],
+    keys: Sequence[str],
+) -> list[tuple[int, bool]]:
+    """``insert_new`` returning ``(id, already)`` for each row really inserted, where ``already``
+    says ``already_in`` holds a row with the same ``keys`` (attribute names present in both
+    models). On PostgreSQL one statement (the INSERT in a CTE); elsewhere an INSERT and a SELECT."""
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    mine = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+    theirs = {f.attname: str(f.column) for f in already_in._meta.concrete_fields}
+    other = quote(str(already_in._meta.db_table))
+    if connection.vendor != "postgresql":
+        inserted = insert_new(model, columns, rows, returning=["id", *keys])
+        if not inserted:
+            return []
+        cond = " OR ".join(["(" + " AND ".join(f"{quote(theirs[k])} = %s" for k in keys) + ")"] * len(inserted))
+        params = [value for row in inserted for value in row[1:]]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(quote(theirs[k]) for k in keys)} FROM {other} WHERE {cond}", params)  # noqa: S608
+            found = {tuple(r) for r in cursor.fetchall()}
+        return [(row[0], tuple(row[1:]) in found) for row in inserted]
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    adapters = [_adapter(by_attname[name]) for name in columns]
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    back = ", ".join(quote(mine[k]) for k in keys)
+    match = " AND ".join(f"o.{quote(theirs[k])} = new.{quote(mine[k])}" for k in keys)
+    sql = (
+        f"WITH new AS (INSERT INTO {quote(str(model._meta.db_table))} "  # noqa: S608
+        f"({', '.join(quote(mine[name]) for name in columns)}) VALUES {', '.join([one] * len(rows))} "
+        f"ON CONFLICT DO NOTHING RETURNING {quote(mine['id'])}, {back}) "
+        f"SELECT new.{quote(mine['id'])}, EXISTS (SELECT 1 FROM {other} o WHERE {match}) FROM new"
+    )
+    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(r[0]), bool(r[1])) for r in cursor.fetchall()]
+
+
+def update_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """UPDATE many rows to different values in one statement: ``rows`` are ``(pk, *values)`` in
+    ``columns`` order (attribute names). ``UPDATE … FROM (VALUES …)`` costs one pass, where
+    ``bulk_update``'s ``CASE WHEN`` per column grows with the square of the rows."""
+    if not rows:
+        return 0
+    opts = model._meta
+    by_attname = {f.attname: f for f in opts.concrete_fields}
+    pk = opts.pk
+    assert pk is not None
+    fields = [pk, *(by_attname[name] for name in columns)]
+    adapters = [_adapter(f) for f in fields]
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+
+    def value(i: int) -> str:
+        ref = f"v.column{i + 1}"
+        return f"CAST({ref} AS {fields[i].db_type(connection)})" if postgres else ref
+
+    table = quote(str(opts.db_table))
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sets = ", ".join(f"{quote(str(f.column))} = {value(i)}" for i, f in enumerate(fields) if i)
+    sql = (
+        f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([one] * len(rows))}) AS v "  # noqa: S608
+        f"WHERE {table}.{quote(str(pk.column))} = {value(0)}"
+    )
+    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)

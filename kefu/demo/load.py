@@ -319,6 +319,6 @@ def _load_desk() -> None:
                 until=now,
             )
             for start in range(0, len(items), 200):
-                messages_ingest(actor=actor, channel=channel, items=items[start : start + 200])
+                messages_ingest(actor=actor, channel=channel, items=items[start : start + 200], place=True)
             if bought:
                 orders_push(actor=actor, shop=shop, orders=bought)

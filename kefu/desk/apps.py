@@ -15,3 +15,17 @@ class DeskConfig(AppConfig):
 
         registry.register(CONVERSATIONS)
         plugin.register()
+        self._forget_directory_on_changes()
+
+    def _forget_directory_on_changes(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from kefu.org.models import Shop
+
+        from .models import Channel
+        from .selectors import directory_forget
+
+        for model in (Channel, Shop):
+            post_save.connect(directory_forget, sender=model, dispatch_uid=f"desk-directory-save-{model.__name__}")
+            post_delete.connect(directory_forget, sender=model, dispatch_uid=f"desk-directory-del-{model.__name__}")
+        m2m_changed.connect(directory_forget, sender=Shop.teams.through, dispatch_uid="desk-directory-teams")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +27,10 @@ def _secret() -> str:
 
 class Channel(models.Model):
     """Where messages come from. A webhook signs its bodies with ``secret`` (HMAC-SHA256); a widget
-    channel serves one shop and answers only its configured origins."""
+    channel serves one shop and answers only its configured origins. Channels are managed by the
+    supervisor and the deputy (department-wide); below them a shop's widget is in the shop's scope."""
+
+    scope_shop_path = "shop_id"
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=60)
@@ -37,6 +41,8 @@ class Channel(models.Model):
     )
     origins = models.JSONField(_("allowed origins"), default=list, blank=True)
     active = models.BooleanField(_("active"), default=True)
+
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -135,6 +141,45 @@ class Message(models.Model):
         ]
         verbose_name = _("message")
         verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.external_id}"
+
+
+class InboundMessage(models.Model):
+    """A message accepted from a source and not yet (or already) placed in its conversation.
+
+    Accepting is one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per request, so a redelivery is
+    told apart from a new message by the database itself, at any concurrency; the drain (inline in
+    the request when embedded, the worker in production — ADR 0013) builds conversations and their
+    state in batches. Rows are kept for ``KEEP_DAYS`` (the redelivery window), then pruned; after
+    that the stored message itself answers for duplicates."""
+
+    KEEP_DAYS = 7
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=128)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+")
+    buyer = models.CharField(max_length=100)
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    kind = models.CharField(max_length=8, choices=MessageKind.choices)
+    agent = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sent_at = models.DateTimeField()
+    text = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+    # who sent it in: a user (an API token) or a label for a system source (a webhook, an import)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sender_label = models.CharField(max_length=64, blank=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "external_id"], name="desk_inbound_once")]
+        indexes = [
+            models.Index(fields=["id"], name="desk_inbound_pending", condition=models.Q(placed_at__isnull=True)),
+            models.Index(fields=["received_at"], name="desk_inbound_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_id}:{self.external_id}"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import F, Q
 
 from kefu.commerce.models import Order
 from kefu.core import clock
@@ -243,8 +246,49 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
     return rules.day_kpis(msgs, payments, r, tz, owners=owners, transfers=transfers, now=clock.now())
 
 
+# The message pipeline's hot path reads channels and shops on every delivery; each web process
+# remembers them for KEFU_DESK_DIRECTORY_TTL seconds (a change made in this process forgets them at
+# once, through signals; other processes see it within the TTL).
+_directory: dict[Any, tuple[float, Any]] = {}
+
+
+def _remembered(key: Any, load: Callable[[], Any]) -> Any:
+    ttl = float(settings.KEFU_DESK_DIRECTORY_TTL)
+    if ttl <= 0:
+        return load()
+    now = time.monotonic()
+    hit = _directory.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    _directory[key] = (now + ttl, value)
+    return value
+
+
+def directory_forget(**_kwargs: Any) -> None:
+    _directory.clear()
+
+
 def channel_by_code(code: str) -> Channel | None:
-    return Channel.objects.filter(code=code[:40], active=True).first()
+    code = code[:40]
+    return _remembered(("channel", code), lambda: Channel.objects.filter(code=code, active=True).first())  # type: ignore[no-any-return]
+
+
+def shop_directory() -> tuple[dict[str, Shop], dict[int, set[int]]]:
+    """Every shop by code and by name, and the teams serving each (one query, remembered)."""
+
+    def load() -> tuple[dict[str, Shop], dict[int, set[int]]]:
+        found: dict[str, Shop] = {}
+        teams_of: dict[int, set[int]] = {}
+        for shop in Shop.objects.annotate(serving=F("teams")).order_by("pk"):
+            teams_of.setdefault(shop.pk, set())
+            if shop.serving is not None:
+                teams_of[shop.pk].add(shop.serving)
+            found.setdefault(shop.code, shop)
+            found.setdefault(shop.name, shop)
+        return found, teams_of
+
+    return _remembered("shops", load)  # type: ignore[no-any-return]
 
 
 def channels() -> list[Channel]:

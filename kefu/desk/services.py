@@ -8,20 +8,21 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
 from kefu.core.actions import action, is_operator
-from kefu.core.bulk import insert_new
+from kefu.core.bulk import insert_new, insert_new_flagged, update_rows
 from kefu.core.errors import ApplicationError, PermissionDenied
-from kefu.core.events import event_record
+from kefu.core.events import SystemActor, event_record
 from kefu.core.params import parse_moment
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
@@ -37,6 +38,7 @@ from .models import (
     ConversationCategory,
     Direction,
     FollowUp,
+    InboundMessage,
     KpiDay,
     Message,
     MessageKind,
@@ -136,26 +138,43 @@ def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
     return (agent.team_id is None and agent.position in {"supervisor", "deputy"}) or agent.team_id in teams_of[shop.pk]
 
 
-def _shops(actor: Any, channel: Channel, keys: set[str]) -> dict[str, Shop]:
-    """Shops by code or name, inside what the sender may write to: an API token's user sees their
-    scope; a channel bound to a shop (a widget) only writes to it."""
-    qs = Shop.objects.filter(Q(code__in=keys) | Q(name__in=keys))
-    if not is_operator(actor):
-        qs = qs.restrict(actor)
+def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop], dict[int, set[int]]]:
+    """Shops by code or name, inside what the sender may write to (an API token's user sees their
+    scope; a channel bound to a shop, a widget, only writes to it), with the teams serving each.
+    Operators (webhooks, imports) read the remembered directory; users one scoped query."""
+    from . import selectors
+
+    teams_of: dict[int, set[int]] = defaultdict(set)
+    found: dict[str, Shop] = {}
+    if not keys:
+        return found, teams_of
+    if is_operator(actor):
+        every, serving = selectors.shop_directory()
+        for key in keys:
+            shop = every.get(key)
+            if shop is not None and (channel.shop_id is None or shop.pk == channel.shop_id):
+                found[key] = shop
+                teams_of[shop.pk] = serving.get(shop.pk, set())
+        return found, teams_of
+    qs = Shop.objects.filter(Q(code__in=keys) | Q(name__in=keys)).restrict(actor)
     if channel.shop_id is not None:
         qs = qs.filter(pk=channel.shop_id)
-    found: dict[str, Shop] = {}
-    for shop in qs:
+    for shop in qs.annotate(serving=F("teams")):
+        if shop.serving is not None:
+            teams_of[shop.pk].add(shop.serving)
         found.setdefault(shop.code, shop)
         found.setdefault(shop.name, shop)
-    return found
+    return found, teams_of
 
 
 @action(atomic=False)
-def messages_ingest(*, actor: Any, channel: Channel, items: list[Any]) -> IngestResult:
+def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bool | None = None) -> IngestResult:
     """The one pipeline for messages from any source: each bad message is reported by index and the
-    rest kept; a message is stored once per (channel, external id) whatever the order, number or
-    concurrency of deliveries (the unique constraint decides, in the INSERT itself)."""
+    rest kept; a message is accepted once per (channel, external id) whatever the order, number or
+    concurrency of deliveries (the unique constraint decides, in the INSERT itself).
+
+    Accepted messages are placed in their conversations right away (``place``; the embedded
+    default) or by the worker, woken after commit (``KEFU_DESK_QUEUED``, production) — ADR 0013."""
     if not channel.active:
         raise ApplicationError("channel_inactive", _("This channel is switched off."), status=403)
     if len(items) > MAX_BATCH:
@@ -169,16 +188,9 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any]) -> Ingest
             parsed.append(_parse(index, item))
         except ValueError as exc:
             result.failed.append({"index": index, "reason": str(exc)})
-    shops = _shops(actor, channel, {p.shop for p in parsed})
-    agents = {
-        s.employee_no: s
-        for s in Staff.objects.filter(employee_no__in={p.agent for p in parsed if p.agent}, active=True)
-    }
-    teams_of: dict[int, set[int]] = defaultdict(set)
-    for shop_id, team_id in Shop.teams.through.objects.filter(shop__in=set(shops.values())).values_list(
-        "shop_id", "team_id"
-    ):
-        teams_of[shop_id].add(team_id)
+    shops, teams_of = _shops(actor, channel, {p.shop for p in parsed})
+    wanted = {p.agent for p in parsed if p.agent}
+    agents = {s.employee_no: s for s in Staff.objects.filter(employee_no__in=wanted, active=True)} if wanted else {}
     good: list[tuple[_Parsed, Shop]] = []
     seen: set[str] = set()
     for p in parsed:
@@ -192,54 +204,212 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any]) -> Ingest
         else:
             seen.add(p.external_id)
             good.append((p, shop))
-    if good:
-        with transaction.atomic():
-            _store(actor, channel, good, agents, result)
     result.failed.sort(key=lambda f: f["index"])
-    if result.conversations:
-        ids = sorted(result.conversations)
-        transaction.on_commit(lambda: live.publish(ids))
+    accepted = _accept(actor, channel, good, agents, result) if good else []
+    if accepted:
+        if settings.KEFU_DESK_QUEUED if place is None else not place:
+            transaction.on_commit(wake_placer)
+        else:
+            result.conversations |= messages_place(ids=accepted)
     return result
 
 
-def _store(
+def _accept(
     actor: Any, channel: Channel, good: list[tuple[_Parsed, Shop]], agents: dict[str, Staff], result: IngestResult
-) -> None:
+) -> list[int]:
+    """One INSERT for the whole delivery; what comes back was new — unless it was stored as a
+    message before the inbound table's window (a very late redelivery): that is a duplicate too,
+    and its inbound row is marked placed at once."""
     now = clock.now()
-    conversations, opened = _conversations(actor, {(shop.pk, p.buyer) for p, shop in good}, now)
+    sender = actor if getattr(actor, "is_authenticated", False) else None
+    label = "" if sender else str(getattr(actor, "label", "") or "")[:64]
     rows = [
         (
-            conversations[(shop.pk, p.buyer)].pk,
             channel.pk,
             p.external_id,
+            shop.pk,
+            p.buyer,
             p.direction,
             p.kind,
             agents[p.agent].pk if p.agent else None,
             p.sent_at,
-            now,
             p.text,
+            now,
+            sender.pk if sender else None,
+            label,
         )
         for p, shop in good
     ]
+    inserted = insert_new_flagged(
+        InboundMessage, INBOUND_COLUMNS, rows, already_in=Message, keys=["channel_id", "external_id"]
+    )
+    stale = [pk for pk, already in inserted if already]
+    if stale:
+        InboundMessage.objects.filter(pk__in=stale).update(placed_at=now)
+    fresh = [pk for pk, already in inserted if not already]
+    result.created = len(fresh)
+    result.duplicates += len(good) - len(fresh)
+    return fresh
+
+
+INBOUND_COLUMNS = [
+    "channel_id",
+    "external_id",
+    "shop_id",
+    "buyer",
+    "direction",
+    "kind",
+    "agent_id",
+    "sent_at",
+    "text",
+    "received_at",
+    "sender_id",
+    "sender_label",
+]
+PLACE_BATCH = 1000
+PLACE_FLAG = "kefu:desk:place-pending"
+
+
+def _redis(huey: Any) -> Any:
+    from huey.storage import RedisStorage
+
+    return huey.storage.conn if isinstance(huey.storage, RedisStorage) else None
+
+
+def wake_placer() -> None:
+    """After a commit that accepted messages: queue one placing job unless one is already waiting
+    (many requests a second share one job; the job clears the flag before it reads). With Redis the
+    flag is one ``SET NX`` on the queue's own connection; otherwise the cache's ``add``."""
+    from huey.contrib.djhuey import HUEY
+
+    from .tasks import place_task
+
+    conn = _redis(HUEY)
+    if conn is not None:
+        first = bool(conn.set(PLACE_FLAG, 1, nx=True, px=10_000))
+    else:
+        from django.core.cache import cache
+
+        first = cache.add(PLACE_FLAG, 1, timeout=10)
+    if first:
+        place_task()
+
+
+def place_flag_clear() -> None:
+    from huey.contrib.djhuey import HUEY
+
+    conn = _redis(HUEY)
+    if conn is not None:
+        conn.delete(PLACE_FLAG)
+    else:
+        from django.core.cache import cache
+
+        cache.delete(PLACE_FLAG)
+
+
+def messages_place(*, ids: Iterable[int] | None = None, limit: int = PLACE_BATCH) -> set[int]:
+    """The conversations touched by placing ``ids`` (see ``_place``)."""
+    return _place(ids, limit)[1]
+
+
+def _place(ids: Iterable[int] | None, limit: int) -> tuple[int, set[int]]:
+    """Put accepted messages into their conversations (created and routed when new) and refresh
+    their state — ``ids`` (inline, the request's own) or the oldest waiting (the worker; several
+    workers share the queue with SKIP LOCKED). Returns the conversations touched; the live stream
+    hears of them after commit."""
+    touched: set[int] = set()
+    with transaction.atomic():
+        qs = InboundMessage.objects.filter(placed_at__isnull=True)
+        if ids is not None:
+            qs = qs.filter(pk__in=list(ids))
+        rows = list(
+            qs.order_by("id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "channel_id", "sender_id", "sender_label", *(f.name for f in fields(_Inbound)))[:limit]
+        )
+        if not rows:
+            return 0, touched
+        groups: dict[tuple[int, int | None, str], list[_Inbound]] = defaultdict(list)
+        for _pk, channel_id, sender_id, label, *rest in rows:
+            groups[(channel_id, sender_id, label)].append(_Inbound(*rest))
+        senders = {u.pk: u for u in get_user_model().objects.filter(pk__in={k[1] for k in groups if k[1] is not None})}
+        result = IngestResult()
+        for (channel_id, sender_id, label), members in groups.items():
+            sender = senders.get(sender_id) if sender_id is not None else None
+            actor: Any = sender if sender is not None else SystemActor(label=label or "desk")
+            _store(actor, channel_id, members, result)
+        InboundMessage.objects.filter(pk__in=[r[0] for r in rows]).update(placed_at=clock.now())
+        touched = set(result.conversations)
+        if touched:
+            ordered = sorted(touched)
+            transaction.on_commit(lambda: live.publish(ordered))
+    return len(rows), touched
+
+
+def messages_place_pending(*, rounds: int = 100) -> int:
+    """The worker's job: place everything waiting, a batch at a time. Returns messages placed."""
+    placed = 0
+    for _round in range(rounds):
+        count, _touched = _place(None, PLACE_BATCH)
+        placed += count
+        if count < PLACE_BATCH:
+            break
+    return placed
+
+
+def inbound_prune(*, now: dt.datetime | None = None) -> int:
+    """Forget accepted messages placed more than ``KEEP_DAYS`` ago (their stored message still
+    answers for a late redelivery)."""
+    cutoff = (now or clock.now()) - dt.timedelta(days=InboundMessage.KEEP_DAYS)
+    deleted, _detail = InboundMessage.objects.filter(placed_at__isnull=False, received_at__lt=cutoff).delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class _Inbound:
+    external_id: str
+    shop_id: int
+    buyer: str
+    direction: str
+    kind: str
+    agent_id: int | None
+    sent_at: dt.datetime
+    text: str
+
+
+def _store(actor: Any, channel_id: int, good: list[_Inbound], result: IngestResult) -> None:
+    now = clock.now()
+    conversations, opened = _conversations(actor, {(m.shop_id, m.buyer) for m in good}, now)
+    rows = [
+        (
+            conversations[(m.shop_id, m.buyer)].pk,
+            channel_id,
+            m.external_id,
+            m.direction,
+            m.kind,
+            m.agent_id,
+            m.sent_at,
+            now,
+            m.text,
+        )
+        for m in good
+    ]
     inserted = _insert_messages(rows, returning="external_id")
     new_ids = {r[0] for r in inserted}
-    result.created = len(new_ids)
+    result.created += len(new_ids)
     result.duplicates += len(good) - len(new_ids)
-    touched = {conversations[(shop.pk, p.buyer)].pk for p, shop in good if p.external_id in new_ids}
+    fresh = [m for m in good if m.external_id in new_ids]
+    touched = {conversations[(m.shop_id, m.buyer)].pk for m in fresh}
     # a late message of a closed day makes that day's stored KPIs stale (the worker recomputes them)
     today = clock.today()
-    late = {(clock.local_date(p.sent_at), shop.pk) for p, shop in good if p.external_id in new_ids}
+    late = {(clock.local_date(m.sent_at), m.shop_id) for m in fresh}
     late = {(day, shop_id) for day, shop_id in late if day < today}
     if late:
         cond = Q()
         for day, shop_id in late:
             cond |= Q(day=day, shop_id=shop_id)
         KpiDay.objects.filter(cond, stale=False).update(stale=True)
-    buyer_wrote = {
-        conversations[(shop.pk, p.buyer)].pk
-        for p, shop in good
-        if p.external_id in new_ids and p.direction == Direction.IN
-    }
+    buyer_wrote = {conversations[(m.shop_id, m.buyer)].pk for m in fresh if m.direction == Direction.IN}
     if touched:
         refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
     result.conversations |= touched
@@ -324,6 +494,61 @@ def _human_reply() -> Q:
     return Q(direction=Direction.OUT, kind__in=HUMAN, agent__isnull=False)
 
 
+STATE_COLUMNS = [
+    "message_count",
+    "last_message_at",
+    "last_text",
+    "waiting_since",
+    "sla_due_at",
+    "updated_at",
+    "status_id",
+    "closed_at",
+    "escalated_at",
+    "breached",
+]
+
+
+_THREAD_STATE = """
+SELECT x.id, x.replied,
+    (SELECT MIN(m.sent_at) FROM desk_message m
+     WHERE m.conversation_id = x.id AND m.direction = 'in' AND m.kind IN ('text', 'image')
+       AND (x.replied IS NULL OR m.sent_at > x.replied)) AS waiting,
+    x.last_at, x.last_body, x.n
+FROM (
+    SELECT c.id,
+        (SELECT MAX(m.sent_at) FROM desk_message m
+         WHERE m.conversation_id = c.id AND m.direction = 'out' AND m.kind IN ('text', 'image')
+           AND m.agent_id IS NOT NULL) AS replied,
+        (SELECT MAX(m.sent_at) FROM desk_message m WHERE m.conversation_id = c.id) AS last_at,
+        (SELECT m.text FROM desk_message m WHERE m.conversation_id = c.id AND m.direction <> 'note'
+         ORDER BY m.sent_at DESC, m.id DESC LIMIT 1) AS last_body,
+        (SELECT COUNT(*) FROM desk_message m WHERE m.conversation_id = c.id) AS n
+    FROM desk_conversation c WHERE c.id IN ({ids})
+) x
+"""
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A timestamp read by raw SQL: aware on PostgreSQL, UTC text on SQLite."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _thread_state(ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Per conversation, from its stored messages in one statement (plain SQL: the ORM spent longer
+    compiling the five correlated subqueries than the database spent running them): the last human
+    reply, the first buyer message after it (waiting since), the last message's time and text
+    (notes aside) and the count. The kinds and directions are ``HUMAN`` and ``Direction``'s values."""
+    with connection.cursor() as cursor:
+        cursor.execute(_THREAD_STATE.format(ids=", ".join(["%s"] * len(ids))), ids)
+        return {
+            int(pk): (_moment(replied), _moment(waiting), _moment(last_at), last_body or "", int(n or 0))
+            for pk, replied, waiting, last_at, last_body, n in cursor.fetchall()
+        }
+
+
 def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
     """Recompute what a conversation shows from its stored messages (any arrival order): count,
     last message, and ``waiting_since`` = the first buyer message after the last human reply; the
@@ -333,33 +558,8 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
     if not ids:
         return
     reroute = set(reroute)
-    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    thread = Message.objects.filter(conversation=OuterRef("pk"))
-    rows = list(
-        Conversation.objects.filter(pk__in=ids)
-        .select_related("status", "shop", "team", "owner")
-        .annotate(replied_at=Subquery(thread.filter(_human_reply()).order_by("-sent_at").values("sent_at")[:1]))
-        .annotate(
-            waiting=Subquery(
-                thread.filter(
-                    direction=Direction.IN,
-                    kind__in=HUMAN,
-                    sent_at__gt=Coalesce(OuterRef("replied_at"), Value(epoch)),
-                )
-                .order_by("sent_at")
-                .values("sent_at")[:1]
-            ),
-            last_at=Subquery(thread.order_by("-sent_at").values("sent_at")[:1]),
-            last_body=Subquery(thread.exclude(direction=Direction.NOTE).order_by("-sent_at", "-id").values("text")[:1]),
-            n=Subquery(
-                Message.objects.filter(conversation=OuterRef("pk"))
-                .order_by()
-                .values("conversation")
-                .annotate(c=Count("id"))
-                .values("c")[:1]
-            ),
-        )
-    )
+    state = _thread_state(ids)
+    rows = list(Conversation.objects.filter(pk__in=ids).select_related("status"))
     policy = policy_in_force()
     idle = dt.timedelta(minutes=int(policy.document["desk"]["idle_flag_minutes"]))
     labels = _default_labels()
@@ -367,7 +567,7 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
     changed = []
     routes = []
     for c in rows:
-        waiting = c.waiting
+        _replied, waiting, last_at, last_body, count = state.get(c.pk, (None, None, None, "", 0))
         category = c.status.category
         if waiting is not None:
             target = ConversationCategory.WAITING
@@ -377,9 +577,9 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
             target = ConversationCategory.ANSWERED
         if category == ConversationCategory.CLOSED and c.pk in reroute and waiting is not None:
             event_record(actor=actor, verb="conversation.reopened", subject=c, before={"status": c.status.name})
-        c.message_count = c.n or 0
-        c.last_message_at = c.last_at
-        c.last_text = (c.last_body or "")[:120]
+        c.message_count = count
+        c.last_message_at = last_at
+        c.last_text = last_body[:120]
         c.waiting_since = waiting
         c.sla_due_at = waiting + idle if waiting else None
         c.updated_at = now
@@ -392,19 +592,24 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
         changed.append(c)
         if c.pk in reroute:
             routes.append((c, category))
-    Conversation.objects.bulk_update(
-        changed,
+    update_rows(
+        Conversation,
+        STATE_COLUMNS,
         [
-            "message_count",
-            "last_message_at",
-            "last_text",
-            "waiting_since",
-            "sla_due_at",
-            "updated_at",
-            "status",
-            "closed_at",
-            "escalated_at",
-            "breached",
+            (
+                c.pk,
+                c.message_count,
+                c.last_message_at,
+                c.last_text,
+                c.waiting_since,
+                c.sla_due_at,
+                c.updated_at,
+                c.status_id,
+                c.closed_at,
+                c.escalated_at,
+                c.breached,
+            )
+            for c in changed
         ],
     )
     if routes:
@@ -430,9 +635,12 @@ def _default_labels() -> dict[str, Any]:
 
 def queues_for(conversations: list[Conversation]) -> dict[int, str]:
     """The queue each conversation's buyer belongs in, from their orders, in one query."""
-    cond = Q()
+    by_shop: dict[int, set[str]] = defaultdict(set)
     for c in conversations:
-        cond |= Q(shop_id=c.shop_id, buyer_nick=c.buyer)
+        by_shop[c.shop_id].add(c.buyer)
+    cond = Q()
+    for shop_id, buyers in by_shop.items():
+        cond |= Q(shop_id=shop_id, buyer_nick__in=buyers)
     latest: dict[tuple[int, str], tuple[Any, ...]] = {}
     for shop_id, buyer, status, shipped_at, ordered_at, pk in Order.objects.filter(cond).values_list(
         "shop_id", "buyer_nick", "status", "shipped_at", "ordered_at", "id"
@@ -740,6 +948,9 @@ def channel_update(
         fields["secret"] = _secrets.token_hex(32)
     Channel.objects.filter(pk=channel.pk).update(**fields)
     channel.refresh_from_db()
+    from .selectors import directory_forget
+
+    transaction.on_commit(directory_forget)  # this process at once; others within the TTL
     event_record(
         actor=actor,
         verb="channel.updated",

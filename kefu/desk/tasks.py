@@ -1,11 +1,42 @@
-"""Scheduled desk job: the KPI rollups of closed days (and of days a late message made stale)."""
+"""Desk jobs: placing accepted messages in their conversations (woken after each accepting commit
+in production, and every minute as a safety net), the inbound table's pruning, the KPI rollups of
+closed days (and of days a late message made stale) and the team leads' daily summaries."""
 
 from __future__ import annotations
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+import time
 
-from .services import daily_summaries_due, kpi_rollup_due
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from .services import (
+    daily_summaries_due,
+    inbound_prune,
+    kpi_rollup_due,
+    messages_place_pending,
+    place_flag_clear,
+)
+
+PLACE_GATHER_SECONDS = 0.1
+
+
+@db_task()
+def place_task() -> int:
+    # Let a busy second's messages gather (their requests see the flag and queue nothing), then
+    # clear the flag before reading: a message accepted from then on wakes another job.
+    time.sleep(PLACE_GATHER_SECONDS)
+    place_flag_clear()
+    return messages_place_pending()
+
+
+@db_periodic_task(crontab(minute="*"))
+def place_periodic() -> int:
+    return messages_place_pending()
+
+
+@db_periodic_task(crontab(minute="17"))
+def inbound_pruning() -> int:
+    return inbound_prune()
 
 
 @db_periodic_task(crontab(minute="*/10"))

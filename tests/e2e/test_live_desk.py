@@ -1,6 +1,7 @@
 """The desk is live across web processes (issue 9): a message posted to one web process appears
-within 1 s in a conversation page served by another — with the embedded default (no Redis: each
-stream polls the database every 0.4 s) and with Redis pub/sub waking every process at once."""
+within 1 s in a conversation page served by another — with the embedded default (no Redis: the
+request places the message, each stream polls the database every 0.4 s) and in the production shape
+(Redis: the request only accepts, the worker places, pub/sub wakes every process at once)."""
 
 from __future__ import annotations
 
@@ -49,13 +50,18 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
         {"KEFU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "config.settings.base", "PYTHONPATH": str(ROOT)}
     )
     if request.param == "redis":
+        # production shape: the webhook only accepts, the worker (beside the first server) places
         env["KEFU_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+        import redis
+
+        redis.Redis.from_url(env["KEFU_REDIS_URL"]).flushdb()
     kefu = [sys.executable, "-m", "kefu.cli"]
     subprocess.run([*kefu, "demo", "--orders-per-shop", "20"], env=env, cwd=ROOT, check=True, capture_output=True)
     ports = [_port(), _port()]
     procs = [
         subprocess.Popen(
-            [*kefu, "serve", "--port", str(p), "--workers", "1", "--no-worker"],
+            [*kefu, "serve", "--port", str(p), "--workers", "1"]
+            + ([] if request.param == "redis" and p == ports[0] else ["--no-worker"]),
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

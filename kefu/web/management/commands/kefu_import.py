@@ -69,7 +69,7 @@ class Command(BaseCommand):
             nonlocal created, duplicates
             if not batch:
                 return
-            result = messages_ingest(actor=actor, channel=channel, items=[item for _n, item in batch])
+            result = messages_ingest(actor=actor, channel=channel, items=[item for _n, item in batch], place=True)
             created += result.created
             duplicates += result.duplicates
             failed.extend({"line": batch[f["index"]][0], "reason": f["reason"]} for f in result.failed)
