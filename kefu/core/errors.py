@@ -94,6 +94,7 @@ class ErrorCode(StrEnum):
     BATCH_TOO_LARGE = "batch_too_large"
     TOO_LARGE = "too_large"
     NO_CHANNEL = "no_channel"
+    NO_CONVERSATION = "no_conversation"
     REPLY_EMPTY = "reply_empty"
     REPLY_TOO_LONG = "reply_too_long"
     TRANSFER_TARGET = "transfer_target"
@@ -179,6 +180,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.BATCH_TOO_LARGE: "More than 500 messages in one request (413).",
     ErrorCode.TOO_LARGE: "The request body is too large (413).",
     ErrorCode.NO_CHANNEL: "The conversation has no channel to answer through.",
+    ErrorCode.NO_CONVERSATION: "A payment-urging task whose order has no conversation cannot send a message.",
     ErrorCode.REPLY_EMPTY: "A reply needs text.",
     ErrorCode.REPLY_TOO_LONG: "A reply has at most 5,000 characters.",
     ErrorCode.TRANSFER_TARGET: "A transfer needs an agent or a team.",

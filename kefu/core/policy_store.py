@@ -64,7 +64,11 @@ def policy_in_force(on: dt.date | None = None) -> Policy:
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1]
     row = PolicyVersion.objects.filter(effective_from__lte=on).order_by("-effective_from", "-version").first()
-    policy = _preset() if row is None else Policy(row.name, row.version, row.effective_from, row.document)
+    policy = (
+        _preset()
+        if row is None
+        else Policy(row.name, row.version, row.effective_from, handbook.with_defaults(row.document))
+    )
     if len(_cache) > 512:
         _cache.clear()
     _cache[on] = (time.monotonic(), policy)

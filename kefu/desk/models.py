@@ -335,3 +335,46 @@ class KpiDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.shop_id}"
+
+
+class ChaseState(models.TextChoices):
+    OPEN = "open", _("To urge")
+    PAID = "paid", _("Paid")
+    LOST = "lost", _("No sale")
+
+
+class PaymentChase(models.Model):
+    """R-DESK-6 催拍催付: an order left unpaid after the buyer consulted becomes a task for the
+    pre-sales agent, with the urging script; it ends paid (seen on the order) or as no sale, with
+    the reason from the policy's catalogue. One task per order."""
+
+    scope_shop_path = "shop_id"
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    order = models.OneToOneField("commerce.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order"))
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("conversation")
+    )
+    buyer = models.CharField(_("buyer"), max_length=100)
+    owner = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("owner")
+    )
+    state = models.CharField(_("state"), max_length=8, choices=ChaseState.choices, default=ChaseState.OPEN)
+    created_at = models.DateTimeField(_("created at"))
+    due_at = models.DateTimeField(_("due"))
+    urged_at = models.DateTimeField(_("urged at"), null=True, blank=True)
+    urge_count = models.PositiveIntegerField(_("times urged"), default=0)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    reason = models.CharField(_("reason for no sale"), max_length=40, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["state", "due_at", "id"]
+        indexes = [models.Index(fields=["shop", "state", "due_at"], name="desk_chase_open")]
+        verbose_name = _("payment chase")
+        verbose_name_plural = _("payment chases")
+
+    def __str__(self) -> str:
+        return f"{self.buyer}: {self.order_id}"

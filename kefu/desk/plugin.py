@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,17 @@ def _my_followups(user: Any, staff: Any) -> int | None:
     if staff is None:
         return None
     return len(selectors.followups(actor=user, owner=staff, limit=100))
+
+
+def _chases_open(user: Any, staff: Any) -> int | None:
+    from .models import ChaseState, PaymentChase
+
+    if staff is None or staff.position not in {"presales", "team_lead", "supervisor", "deputy"}:
+        return None
+    qs = PaymentChase.objects.restrict(user).filter(state=ChaseState.OPEN)
+    if staff.position == "presales":
+        qs = qs.filter(Q(owner=staff) | Q(owner__isnull=True))
+    return qs.count()
 
 
 def _idle(user: Any, staff: Any) -> int | None:
@@ -61,6 +73,7 @@ def register() -> None:
                 plugins.NavItem(_("Canned replies"), "desk:scripts"),
                 plugins.NavItem(_("Question log"), "desk:questions"),
                 plugins.NavItem(_("Follow-ups"), "desk:followups"),
+                plugins.NavItem(_("Payment urging"), "desk:chases"),
                 plugins.NavItem(_("Desk KPIs"), "desk:kpis"),
                 plugins.NavItem(_("Chat channels"), "desk:channels", "org.manage"),
             ),
@@ -81,6 +94,9 @@ def register() -> None:
     plugins.home_card(
         plugins.HomeCard("desk_followups", _("My open follow-ups"), lambda: reverse("desk:followups"), _my_followups, 8)
     )
+    plugins.home_card(
+        plugins.HomeCard("desk_chases", _("Orders to urge"), lambda: reverse("desk:chases"), _chases_open, 7)
+    )
     plugins.search_provider(plugins.SearchProvider("desk", _("Conversations"), _search, order=15))
     _words()
 
@@ -88,12 +104,14 @@ def register() -> None:
 def _words() -> None:
     from .models import (
         ChannelKind,
+        ChaseState,
         Conversation,
         ConversationCategory,
         Direction,
         FollowUp,
         Message,
         MessageKind,
+        PaymentChase,
         PresenceState,
         Question,
         Queue,
@@ -101,8 +119,8 @@ def _words() -> None:
         ScriptStatus,
     )
 
-    wording.register_models(Conversation, Message, Script, Question, FollowUp)
-    wording.register_choices(ScriptStatus)
+    wording.register_models(Conversation, Message, Script, Question, FollowUp, PaymentChase)
+    wording.register_choices(ScriptStatus, ChaseState)
     wording.register_choices(Queue, ConversationCategory, Direction, MessageKind, PresenceState, ChannelKind)
     wording.register(
         verbs={
@@ -122,6 +140,18 @@ def _words() -> None:
             "followup.created": _("added a follow-up"),
             "followup.done": _("closed a follow-up"),
             "desk.summary_sent": _("sent the daily summary"),
+            "chase.opened": _("opened a payment-urging task"),
+            "chase.urged": _("urged the buyer to pay"),
+            "chase.paid": _("saw the order paid"),
+            "chase.lost": _("recorded no sale"),
         },
-        fields={"reason": _("Reason"), "presence": _("Desk status"), "note": _("Note"), "from": _("From")},
+        fields={
+            "times": _("Times urged"),
+            "order": _("Order"),
+            "buyer": _("Buyer"),
+            "reason": _("Reason"),
+            "presence": _("Desk status"),
+            "note": _("Note"),
+            "from": _("From"),
+        },
     )

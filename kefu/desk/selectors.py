@@ -23,12 +23,14 @@ from kefu.policies import desk as rules
 
 from .models import (
     Channel,
+    ChaseState,
     Conversation,
     ConversationCategory,
     Direction,
     FollowUp,
     KpiDay,
     Message,
+    PaymentChase,
     Presence,
     PresenceState,
     Question,
@@ -408,6 +410,8 @@ def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
         "overdue_followups": sum(1 for f in follow if f.due_at < clock.now()),
         "inspections": inspections,
         "idle": idle,
+        "no_sale": no_sale_summary(actor=actor, shop_ids=shop_ids, day=day),
+        "chases_open": PaymentChase.objects.restrict(actor).filter(shop_id__in=shop_ids, state=ChaseState.OPEN).count(),
     }
 
 
@@ -420,6 +424,9 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
         f"### {summary['team'].name} 组长日报 {summary['day']:%Y-%m-%d}",
         f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {t['response_3min_rate'] or '—'}",
         f"- 询单 {t['consulted_buyers']} 人,付款 {t['paid_buyers']} 人,未成交 {summary['unpaid_buyers']} 人",
+        "- 未成交原因:"
+        + ("、".join(f"{label} {n}" for label, n in summary["no_sale"]) or "无记录")
+        + f";待催付 {summary['chases_open']}",
         f"- 新建售后工单 {summary['cases_opened']},退款/补偿申请 {refunds}",
         f"- 待跟进 {len(summary['followups'])}(已超时 {summary['overdue_followups']})",
         f"- 疑难问题 {len(summary['questions'])},其中未解答 {unanswered}",
@@ -489,3 +496,37 @@ def rate_trend(*, actor: Any, last: dt.date, days: int = 14, team: int | None = 
             }
         )
     return out
+
+
+def chases(*, actor: Any, state: str = "open", limit: int = 200) -> list[PaymentChase]:
+    """R-DESK-6 tasks in the actor's scope: open ones by due time; settled ones newest first."""
+    qs = PaymentChase.objects.restrict(actor).select_related("shop", "order", "owner", "conversation")
+    if state in ChaseState.values:
+        qs = qs.filter(state=state)
+    qs = qs.order_by("due_at", "pk") if state == ChaseState.OPEN else qs.order_by("-settled_at", "-pk")
+    return list(qs[:limit])
+
+
+def chase_get(*, actor: Any, chase_id: Any) -> PaymentChase:
+    return access_object(actor, PaymentChase.objects.select_related("order", "shop"), pk=chase_id)
+
+
+def no_sale_summary(*, actor: Any, shop_ids: list[int], day: dt.date) -> list[tuple[str, int]]:
+    """R-DESK-7: the day's reasons for no sale, by label, most frequent first."""
+    from .services import no_sale_reasons
+
+    start = clock.day_start(day)
+    labels = no_sale_reasons(policy_in_force(day).document)
+    counts: dict[str, int] = defaultdict(int)
+    for reason in (
+        PaymentChase.objects.restrict(actor)
+        .filter(
+            shop_id__in=shop_ids,
+            state=ChaseState.LOST,
+            settled_at__gte=start,
+            settled_at__lt=start + dt.timedelta(days=1),
+        )
+        .values_list("reason", flat=True)
+    ):
+        counts[labels.get(reason, reason)] += 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

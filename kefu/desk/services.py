@@ -34,6 +34,7 @@ from . import live
 from .models import (
     Channel,
     ChannelKind,
+    ChaseState,
     Conversation,
     ConversationCategory,
     Direction,
@@ -42,6 +43,7 @@ from .models import (
     KpiDay,
     Message,
     MessageKind,
+    PaymentChase,
     Presence,
     PresenceState,
     Question,
@@ -1187,3 +1189,144 @@ def channel_default(code: str) -> Channel | None:
     from . import selectors
 
     return selectors.channel_by_code(code)
+
+
+# --- R-DESK-6 payment urging (催拍催付) ------------------------------------------------------------
+
+URGE_CATEGORY = "催付"
+
+
+def _urge_settings(document: Mapping[str, Any]) -> tuple[dt.timedelta, dt.timedelta, dt.timedelta, dt.timedelta]:
+    desk = document["desk"]
+    return (
+        dt.timedelta(minutes=int(desk.get("urge_after_minutes", 15))),
+        dt.timedelta(hours=int(desk.get("urge_consultation_hours", 24))),
+        dt.timedelta(minutes=int(desk.get("urge_due_minutes", 60))),
+        dt.timedelta(days=int(desk.get("urge_max_days", 3))),
+    )
+
+
+def no_sale_reasons(document: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The policy's catalogue of reasons for no sale, code → label, in its order."""
+    doc = document if document is not None else policy_in_force().document
+    return {str(r["code"]): str(r["label"]) for r in doc["desk"].get("no_sale_reasons", []) if isinstance(r, dict)}
+
+
+@action()
+def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> dict[str, int]:
+    """The worker's pass (every few minutes): orders unpaid ``urge_after_minutes`` after they were
+    placed by a buyer who consulted in the shop within ``urge_consultation_hours`` before become
+    tasks (one per order, the unique order decides) for the conversation's agent; tasks whose order
+    has since been paid close as paid. Returns the counts."""
+    now = now or clock.now()
+    after, consult, due, oldest = _urge_settings(policy_in_force(clock.local_date(now)).document)
+    candidates = list(
+        Order.objects.filter(
+            status=OrderStatus.AWAITING_PAYMENT,
+            paid_at__isnull=True,
+            ordered_at__lte=now - after,
+            ordered_at__gte=now - oldest,
+        ).values_list("pk", "shop_id", "buyer_nick", "ordered_at")
+    )
+    opened = 0
+    if candidates:
+        by_shop: dict[int, set[str]] = defaultdict(set)
+        for _pk, shop_id, buyer, _at in candidates:
+            by_shop[shop_id].add(buyer)
+        cond = Q()
+        for shop_id, buyers in by_shop.items():
+            cond |= Q(shop_id=shop_id, buyer__in=buyers)
+        conversations = {
+            (shop_id, buyer): (pk, owner_id, last_at)
+            for pk, shop_id, buyer, owner_id, last_at in Conversation.objects.filter(cond).values_list(
+                "pk", "shop_id", "buyer", "owner_id", "last_message_at"
+            )
+        }
+        rows = []
+        for pk, shop_id, buyer, ordered_at in candidates:
+            conv = conversations.get((shop_id, buyer))
+            if conv is None or conv[2] is None or conv[2] < ordered_at - consult:
+                continue  # no consultation: not a pre-sales task
+            rows.append((shop_id, pk, conv[0], buyer, conv[1], ChaseState.OPEN, now, now + due, 0, "", ""))
+        created = insert_new(
+            PaymentChase,
+            [
+                "shop_id",
+                "order_id",
+                "conversation_id",
+                "buyer",
+                "owner_id",
+                "state",
+                "created_at",
+                "due_at",
+                "urge_count",
+                "reason",
+                "note",
+            ],
+            rows,
+            returning=["id"],
+        )
+        opened = len(created)
+        for chase in PaymentChase.objects.filter(pk__in=[r[0] for r in created]).select_related("order"):
+            event_record(
+                actor=actor,
+                verb="chase.opened",
+                subject=chase,
+                after={"order": chase.order.order_no, "buyer": chase.buyer},
+            )
+    paid = 0
+    for chase in PaymentChase.objects.filter(state=ChaseState.OPEN, order__paid_at__isnull=False).select_related(
+        "order"
+    ):
+        if PaymentChase.objects.filter(pk=chase.pk, state=ChaseState.OPEN).update(
+            state=ChaseState.PAID, settled_at=chase.order.paid_at or now
+        ):
+            paid += 1
+            event_record(actor=actor, verb="chase.paid", subject=chase, after={"order": chase.order.order_no})
+    return {"opened": opened, "paid": paid}
+
+
+@action(scope=("chase",))
+def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: str | None = None) -> PaymentChase:
+    """The agent urges the buyer: the script (as edited) goes into the conversation as a reply and
+    the task records when and how often it was urged; the task becomes the urger's if unowned."""
+    if chase.state != ChaseState.OPEN:
+        raise ApplicationError("changed", _("This task is settled already; reload the page."), status=409)
+    if chase.conversation_id is None:
+        raise ApplicationError("no_conversation", _("This order has no conversation to urge in."))
+    staff = _own_staff(actor)
+    conversation = access_conversation_by_id(actor, chase.conversation_id)
+    if idempotency_key and Message.objects.filter(external_id=f"kefu-{idempotency_key}"[:128]).exists():
+        return chase  # the same click again: urged once
+    reply_send(actor=actor, conversation=conversation, text=text, idempotency_key=idempotency_key)
+    PaymentChase.objects.filter(pk=chase.pk).update(urged_at=clock.now(), urge_count=F("urge_count") + 1)
+    PaymentChase.objects.filter(pk=chase.pk, owner__isnull=True).update(owner=staff)
+    chase.refresh_from_db()
+    event_record(actor=actor, verb="chase.urged", subject=chase, after={"times": chase.urge_count})
+    return chase
+
+
+@action(scope=("chase",))
+def chase_lost(*, actor: Any, chase: PaymentChase, reason: str, note: str = "") -> PaymentChase:
+    """The buyer will not pay: the reason from the policy's catalogue (and a note) is recorded."""
+    reasons = no_sale_reasons()
+    if reason not in reasons:
+        raise ApplicationError("validation_error", _("Choose the reason for no sale."))
+    note = (note or "").strip()[:300]
+    if not PaymentChase.objects.filter(pk=chase.pk, state=ChaseState.OPEN).update(
+        state=ChaseState.LOST, settled_at=clock.now(), reason=reason, note=note
+    ):
+        raise ApplicationError("changed", _("This task is settled already; reload the page."), status=409)
+    chase.refresh_from_db()
+    event_record(actor=actor, verb="chase.lost", subject=chase, after={"reason": reasons[reason], "note": note})
+    return chase
+
+
+def urge_script(*, actor: Any, shop_id: int) -> Script | None:
+    """The shop's approved urging script (category 催付), the most used first."""
+    return (
+        Script.objects.restrict(actor)
+        .filter(shop_id=shop_id, status=ScriptStatus.APPROVED, category=URGE_CATEGORY)
+        .order_by("-uses", "pk")
+        .first()
+    )

@@ -14,6 +14,7 @@ from .services import (
     inbound_prune,
     kpi_rollup_due,
     messages_place_pending,
+    payment_chases_due,
     place_flag_clear,
 )
 
@@ -48,3 +49,9 @@ def kpi_rollups() -> int:
 def daily_summaries() -> list[str]:
     """R-DESK-7: the team lead's summary to the DingTalk group at the end of each shift."""
     return daily_summaries_due()
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def payment_chases() -> dict[str, int]:
+    """R-DESK-6: unpaid orders after a consultation become urging tasks; paid ones close."""
+    return payment_chases_due()

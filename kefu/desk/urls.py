@@ -17,6 +17,7 @@ urlpatterns = [
     path("scripts/<int:script_id>/use/", views.script_use, name="script_use"),
     path("questions/", views.questions, name="questions"),
     path("followups/", views.followups, name="followups"),
+    path("chases/", views.chases, name="chases"),
     path("widget/<slug:code>.js", widget.script, name="widget_script"),
     path("widget/<slug:code>/messages", widget.messages, name="widget_messages"),
     path("<int:conversation_id>/", views.conversation, name="conversation"),

@@ -471,3 +471,46 @@ def _posted_conversation(request: HttpRequest) -> Any:
     if conv_id is None:
         raise Http404("no such conversation")
     return services.access_conversation_by_id(request.user, conv_id)
+
+
+@login_required
+def chases(request: HttpRequest) -> HttpResponse:
+    """R-DESK-6 催拍催付: unpaid orders after a consultation, with the shop's urging script; urge
+    (the text goes into the conversation) or record the reason for no sale."""
+    if request.method == "POST":
+        try:
+            chase = selectors.chase_get(actor=request.user, chase_id=int_param(request.POST.get("chase")))
+            if request.POST.get("do") == "lost":
+                services.chase_lost(
+                    actor=request.user,
+                    chase=chase,
+                    reason=request.POST.get("reason", ""),
+                    note=request.POST.get("note", ""),
+                )
+            else:
+                services.chase_urge(
+                    actor=request.user,
+                    chase=chase,
+                    text=request.POST.get("text", ""),
+                    idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
+                )
+            messages.success(request, _("Saved."))
+        except ApplicationError as exc:
+            show_error(request, exc)
+        return redirect(f"{reverse('desk:chases')}?state={request.POST.get('state', 'open')}")
+    state = request.GET.get("state", "open")
+    if state not in {"open", "paid", "lost"}:
+        state = "open"
+    items = selectors.chases(actor=request.user, state=state)
+    scripts: dict[int, Any] = {}
+    for item in items:
+        if item.shop_id not in scripts:
+            scripts[item.shop_id] = services.urge_script(actor=request.user, shop_id=item.shop_id)
+    reasons = services.no_sale_reasons()
+    ctx = {
+        "items": [(x, scripts.get(x.shop_id), uuid.uuid4().hex, reasons.get(x.reason, x.reason)) for x in items],
+        "state": state,
+        "reasons": reasons,
+        "now": clock.now(),
+    }
+    return render(request, "desk/chases.html", ctx)

@@ -26,6 +26,22 @@ def load_preset(name: str = PRESET_NAME) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+def with_defaults(document: dict[str, Any], name: str = PRESET_NAME) -> dict[str, Any]:
+    """A saved version completed with settings added to the preset after it was saved (a key the
+    version lacks takes the preset's value; nothing the version holds changes)."""
+    preset = load_preset(name)
+    out = dict(document)
+    for section, values in preset.items():
+        mine = out.get(section)
+        if not isinstance(values, dict):
+            out.setdefault(section, values)
+        elif isinstance(mine, dict):
+            out[section] = {**values, **mine}
+        elif mine is None:
+            out[section] = values
+    return out
+
+
 MAX_DEPTH = 8  # a policy nests tables three deep; anything deeper is not a policy
 
 
@@ -151,6 +167,10 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "desk.conversion_window_days",
         "desk.response_cap_minutes",
         "desk.fast_reply_seconds",
+        "desk.urge_after_minutes",
+        "desk.urge_consultation_hours",
+        "desk.urge_due_minutes",
+        "desk.urge_max_days",
     ):
         _check(p, doc, path, _nonneg_int, _("must be a whole number ≥ 0"))
     _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, _("must be a whole number ≥ 1"))
@@ -295,22 +315,10 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         and doc["service"]["warranty_agreement_max_months"] < doc["service"]["warranty_unit_months"]
     ):
         p.append("service.warranty_agreement_max_months: smaller than the standard unit warranty")
-    platforms = _check(
-        p, doc, "desk.platforms", lambda v: isinstance(v, list) and len(v) > 0, _("needs at least one platform")
-    )
-    seen_platforms: set[str] = set()
-    for i, row in enumerate(platforms or []):
-        where = f"desk.platforms[{i + 1}]"
-        if not isinstance(row, dict):
-            p.append(f"{where}: " + _("not a table"))
-            continue
-        name = row.get("platform")
-        if not isinstance(name, str) or not name:
-            p.append(f"{where}.platform: " + _("missing"))
-        elif name in seen_platforms:
-            p.append(f"{where}.platform: " + _("duplicate %(value)s") % {"value": name})
-        else:
-            seen_platforms.add(name)
+    for where, row in _keyed_rows(p, doc, "desk.no_sale_reasons", "code", _("needs at least one reason")):
+        if not isinstance(row.get("label"), str) or not row["label"].strip():
+            p.append(f"{where}.label: " + _("missing"))
+    for where, row in _keyed_rows(p, doc, "desk.platforms", "platform", _("needs at least one platform")):
         window = row.get("window")
         ends = ("24:00",)
         if not (
@@ -328,6 +336,29 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):
             p.append(f'care.rest_windows[{i + 1}]: must be ["HH:MM", "HH:MM"]')
     return p
+
+
+def _keyed_rows(
+    p: list[Problem], doc: dict[str, Any], path: str, key: str, empty: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """A non-empty list of tables, each named by a unique ``key``; returns (where, row) of the tables."""
+    rows = _check(p, doc, path, lambda v: isinstance(v, list) and len(v) > 0, empty)
+    seen: set[str] = set()
+    out = []
+    for i, row in enumerate(rows or []):
+        where = f"{path}[{i + 1}]"
+        if not isinstance(row, dict):
+            p.append(f"{where}: " + _("not a table"))
+            continue
+        name = row.get(key)
+        if not isinstance(name, str) or not name.strip():
+            p.append(f"{where}.{key}: " + _("missing"))
+        elif name in seen:
+            p.append(f"{where}.{key}: " + _("duplicate %(value)s") % {"value": name})
+        else:
+            seen.add(name)
+        out.append((where, row))
+    return out
 
 
 def _safe(doc: dict[str, Any], path: str) -> Any:

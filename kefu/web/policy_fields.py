@@ -68,6 +68,20 @@ SECTIONS = [
             ("on_site_hours", _("On site within (hours)"), "R-SVC-6"),
         ],
     ),
+    (
+        "desk",
+        _("Service desk"),
+        [
+            ("idle_flag_minutes", _("Flag an idle agent after (minutes)"), "R-DESK-2"),
+            ("conversion_window_days", _("Inquiry → payment window (days)"), "R-DESK-3"),
+            ("response_cap_minutes", _("A round's response time counts at most (minutes)"), "R-DESK-3"),
+            ("fast_reply_seconds", _("Fast reply within (seconds)"), "R-DESK-3"),
+            ("urge_after_minutes", _("Urge payment after (minutes unpaid)"), "R-DESK-6"),
+            ("urge_consultation_hours", _("Consultation counts within (hours before the order)"), "R-DESK-6"),
+            ("urge_due_minutes", _("Urge within (minutes)"), "R-DESK-6"),
+            ("urge_max_days", _("Do not urge orders older than (days)"), "R-DESK-6"),
+        ],
+    ),
 ]
 
 
@@ -186,6 +200,24 @@ TABLES = [
         _("Point items"),
         "R-WF-15",
         [("code", _("Code"), "text"), ("name", _("Name"), "text"), ("points", _("Points"), "int")],
+    ),
+    (
+        "desk",
+        "platforms",
+        _("Platform KPI windows"),
+        "R-DESK-3",
+        [
+            ("platform", _("Platform"), "text"),
+            ("window", _("Window (from、to)"), "list"),
+            ("no_reply_after_minutes", _("No reply after (minutes, 0 = never)"), "int"),
+        ],
+    ),
+    (
+        "desk",
+        "no_sale_reasons",
+        _("Reasons for no sale"),
+        "R-DESK-6",
+        [("code", _("Code"), "text"), ("label", _("Label"), "text")],
     ),
 ]
 BLANK_ROWS = 2  # empty rows under each table to add to it; clearing a row's cells removes it

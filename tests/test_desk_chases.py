@@ -1,0 +1,155 @@
+"""R-DESK-6 payment urging (催拍催付): unpaid orders after a consultation become tasks with the
+script; urging goes into the conversation once per click; no sale needs a reason from the policy's
+catalogue; paid orders close their task; the team lead's summary counts the reasons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kefu.commerce.models import OrderStatus
+from kefu.core.events import SystemActor
+from kefu.core.models import Event
+from kefu.core.policy_store import policy_in_force
+from kefu.desk import selectors, services
+from kefu.desk.models import ChaseState, Message, PaymentChase
+from kefu.org.models import Staff
+from kefu.policies import handbook
+
+from .conftest import PASSWORD, World
+from .factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+TZ = dt.timezone(dt.timedelta(hours=8))
+NOW = dt.datetime(2026, 11, 10, 12, 0, tzinfo=TZ)
+
+
+def _consult(buyer: str, at: dt.datetime, ext: str) -> None:
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=services.channel_default("api"),
+        items=[
+            {
+                "external_id": ext,
+                "shop": "hdc",
+                "buyer": buyer,
+                "direction": "in",
+                "sent_at": at.isoformat(),
+                "text": "这款有货吗",
+            }
+        ],
+    )
+
+
+def _unpaid(world: World, buyer: str, at: dt.datetime) -> Any:
+    return OrderFactory(
+        shop=world.shop_a,
+        customer=None,
+        buyer_nick=buyer,
+        status=OrderStatus.AWAITING_PAYMENT,
+        paid_amount="0.00",
+        paid_at=None,
+        ordered_at=at,
+    )
+
+
+def test_unpaid_orders_after_a_consultation_become_one_task_each_and_close_when_paid(world: World) -> None:
+    _consult("hesitant", NOW - dt.timedelta(hours=1), "c1")
+    order = _unpaid(world, "hesitant", NOW - dt.timedelta(minutes=30))
+    _unpaid(world, "silent", NOW - dt.timedelta(minutes=30))  # never consulted: not pre-sales work
+    _consult("fresh", NOW - dt.timedelta(minutes=20), "c2")
+    _unpaid(world, "fresh", NOW - dt.timedelta(minutes=5))  # not yet urge_after_minutes (15) old
+    _consult("old", NOW - dt.timedelta(days=5), "c3")
+    _unpaid(world, "old", NOW - dt.timedelta(days=4))  # older than urge_max_days
+    assert services.payment_chases_due(now=NOW) == {"opened": 1, "paid": 0}
+    assert services.payment_chases_due(now=NOW) == {"opened": 0, "paid": 0}  # one task per order
+    chase = PaymentChase.objects.get()
+    assert (chase.order_id, chase.buyer, chase.state) == (order.pk, "hesitant", ChaseState.OPEN)
+    assert chase.due_at == NOW + dt.timedelta(minutes=60)
+    later = NOW + dt.timedelta(minutes=10)
+    assert services.payment_chases_due(now=later + dt.timedelta(minutes=11))["opened"] == 1  # "fresh" is due now
+    type(order).objects.filter(pk=order.pk).update(status=OrderStatus.PAID, paid_at=later)
+    assert services.payment_chases_due(now=later)["paid"] == 1
+    chase.refresh_from_db()
+    assert (chase.state, chase.settled_at) == (ChaseState.PAID, later)
+    assert list(
+        Event.objects.filter(subject_id=chase.pk, verb__startswith="chase.")
+        .order_by("pk")
+        .values_list("verb", flat=True)
+    ) == [
+        "chase.opened",
+        "chase.paid",
+    ]
+
+
+def test_urging_sends_the_script_once_per_click_and_no_sale_needs_a_reason(world: World) -> None:
+    _consult("hesitant", NOW - dt.timedelta(hours=1), "c1")
+    _unpaid(world, "hesitant", NOW - dt.timedelta(minutes=30))
+    services.payment_chases_due(now=NOW)
+    chase = PaymentChase.objects.get()
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    page = agent.get("/desk/chases/")
+    assert page.status_code == 200 and "hesitant" in page.content.decode()
+    body = {"chase": chase.pk, "text": "亲,库存有限,付款后马上发货~", "idempotency_key": "k1"}
+    for _click in range(2):
+        assert agent.post("/desk/chases/", body).status_code == 302
+    chase.refresh_from_db()
+    assert chase.urge_count == 1 and chase.owner == Staff.objects.get(user=world.agent_a)
+    sent = Message.objects.filter(conversation=chase.conversation, direction="out")
+    assert [m.text for m in sent] == ["亲,库存有限,付款后马上发货~"]
+    r = agent.post("/desk/chases/", {"chase": chase.pk, "do": "lost", "reason": "whatever"}, follow=True)
+    assert "选择未成交原因" in r.content.decode() or "Choose the reason" in r.content.decode()
+    chase.refresh_from_db()
+    assert chase.state == ChaseState.OPEN
+    agent.post("/desk/chases/", {"chase": chase.pk, "do": "lost", "reason": "price", "note": "等双11"})
+    chase.refresh_from_db()
+    assert (chase.state, chase.reason, chase.note) == (ChaseState.LOST, "price", "等双11")
+    r = agent.post("/desk/chases/", body | {"idempotency_key": "k2"}, follow=True)
+    assert Message.objects.filter(conversation=chase.conversation, direction="out").count() == 1  # settled: no urge
+    lost = agent.get("/desk/chases/?state=lost").content.decode()
+    assert "嫌贵/等优惠" in lost and "等双11" in lost
+    # the team lead's summary counts the day's reasons for no sale
+    summary = selectors.daily_summary(
+        actor=world.lead_a, team=Staff.objects.get(user=world.agent_a).team, day=chase.settled_at.date()
+    )
+    assert summary["no_sale"] == [("嫌贵/等优惠", 1)]
+    assert "嫌贵/等优惠 1" in selectors.daily_summary_text(summary)
+
+
+def test_a_task_of_another_team_is_not_found_and_moves_nothing(world: World) -> None:
+    _consult("hesitant", NOW - dt.timedelta(hours=1), "c1")
+    _unpaid(world, "hesitant", NOW - dt.timedelta(minutes=30))
+    services.payment_chases_due(now=NOW)
+    chase = PaymentChase.objects.get()
+    other = Client()
+    other.login(username="agent_b", password=PASSWORD)
+    assert "hesitant" not in other.get("/desk/chases/").content.decode()
+    r = other.post("/desk/chases/", {"chase": chase.pk, "do": "lost", "reason": "price"})
+    assert r.status_code in (302, 404)
+    chase.refresh_from_db()
+    assert chase.state == ChaseState.OPEN
+    assert other.post("/desk/chases/", {"chase": "x1", "do": "lost", "reason": "price"}).status_code in (302, 400, 404)
+
+
+def test_a_saved_policy_without_the_new_settings_takes_them_from_the_preset(world: World) -> None:
+    from kefu.core.policy_store import policy_cache_clear, policy_save
+
+    old = handbook.load_preset()
+    del old["desk"]["no_sale_reasons"], old["desk"]["urge_after_minutes"]
+    old["desk"]["idle_flag_minutes"] = 7
+    doc = handbook.with_defaults(old)
+    assert doc["desk"]["idle_flag_minutes"] == 7 and doc["desk"]["urge_after_minutes"] == 15
+    assert [r["code"] for r in doc["desk"]["no_sale_reasons"]][:2] == ["price", "freight"]
+    assert handbook.validate(doc) == []
+    doc["desk"]["no_sale_reasons"].append({"code": "price", "label": ""})
+    n = len(doc["desk"]["no_sale_reasons"])
+    problems = [str(x).partition(": ")[0] for x in handbook.validate(doc)]
+    assert sorted(problems) == [f"desk.no_sale_reasons[{n}].code", f"desk.no_sale_reasons[{n}].label"]
+    del doc
+    policy_save(actor=world.supervisor, document=handbook.load_preset(), effective_from=dt.date(2026, 1, 1))
+    policy_cache_clear()
+    assert "no_sale_reasons" in policy_in_force(dt.date(2026, 11, 10)).document["desk"]
