@@ -19,6 +19,7 @@ SERVICE_MODULES = [
     "kefu.aftersales.services",
     "kefu.aftersales.report",
     "kefu.core.policy_store",
+    "kefu.desk.services",
 ]
 # Public functions in those modules that write nothing (pure decisions, reads, helpers).
 READS = {
@@ -37,6 +38,21 @@ READS = {
     "publication_text",
     "publication_due",
     "report_xlsx",
+    # desk: reads kept beside the writes they serve, Redis flags, derived data and batch drivers
+    "access_conversation_by_id",
+    "no_sale_reasons",
+    "queue_for",
+    "queues_for",
+    "urge_script",
+    "channel_default",  # creates a built-in channel left without (admin data, first use)
+    "wake_placer",
+    "place_flag_clear",
+    "script_used",  # a use counter, not a state change
+    "kpi_rollup",  # derived sums of stored messages, recomputed at will
+    "inbound_prune",  # forgets accepted messages already placed, after their window
+    "kpi_rollup_due",
+    "daily_summaries_due",
+    "parameters_parse",  # parses a form's text; the write is product_knowledge_set
     "statuses_ensure",  # creates the default labels of a category left without (admin data, first use)
     # batch drivers of scheduled jobs: each item is its own action (one failure does not undo the rest)
     "red_packets_double_overdue",

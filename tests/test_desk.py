@@ -635,3 +635,23 @@ def test_the_supervisor_rotates_a_secret_and_switches_a_channel_off_from_the_pag
     boss.post("/desk/channels/", {"channel": channel.pk, "name": "千牛", "origins": ""})
     assert Channel.objects.get(pk=channel.pk).active is False
     assert Event.objects.filter(verb="channel.updated").count() == 2
+
+
+def test_the_remark_builder_on_the_conversation_page_returns_to_it(world: World) -> None:
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=services.channel_default("api"),
+        items=[msg("rm1", buyer=world.order_a.buyer_nick)],
+    )
+    conv = Conversation.objects.get(buyer=world.order_a.buyer_nick)
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    page = agent.get(f"/desk/{conv.pk}/").content.decode()
+    assert 'data-testid="remark-form"' in page and 'data-testid="conversation-knowledge"' in page
+    body = {"shipping": "顺丰", "gift": "贺卡", "special": "周末送货", "next": f"/desk/{conv.pk}/"}
+    r = agent.post(f"/orders/{world.order_a.pk}/remark/", body)
+    assert r.status_code == 302 and r["Location"] == f"/desk/{conv.pk}/"
+    world.order_a.refresh_from_db()
+    assert world.order_a.memo.startswith("顺丰,贺卡,周末送货,")
+    r = agent.post(f"/orders/{world.order_a.pk}/remark/", body | {"next": "https://evil.example/"})
+    assert r["Location"] == f"/orders/{world.order_a.pk}/"  # never sent off-site

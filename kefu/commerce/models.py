@@ -48,6 +48,9 @@ class Product(models.Model):
         _("accessory warranty (months)"), null=True, blank=True
     )
     active = models.BooleanField(_("active"), default=True)
+    # SPEC §8 knowledge search: title, SKU, category and "name:value" of each parameter, lowercased;
+    # searched by substring (Chinese has no spaces to split words on), a trigram index on PostgreSQL
+    search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
@@ -60,6 +63,15 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.title}"
+
+    def searchable(self) -> str:
+        return searchable(self.title, self.sku, self.category, self.parameters)
+
+
+def searchable(title: str, sku: str, category: str, parameters: Any) -> str:
+    """What knowledge search matches a product on (see ``Product.search_text``)."""
+    pairs = [f"{k}:{v}" for k, v in (parameters or {}).items()] if isinstance(parameters, dict) else []
+    return " | ".join([title or "", sku or "", category or "", *pairs]).lower()
 
 
 class Customer(models.Model):

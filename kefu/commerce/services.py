@@ -22,7 +22,7 @@ from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_ord
 from kefu.org.models import Shop
 from kefu.policies.remark import build_remark, remark_valid
 
-from .models import Customer, Order, OrderLine, Product
+from .models import Customer, Order, OrderLine, Product, searchable
 
 CHUNK = 2000
 ORDER_FIELDS = (
@@ -200,8 +200,9 @@ def _products_for(shop: Shop, lines: Iterable[LineRecord]) -> dict[str, int]:
                 Product(
                     shop=shop,
                     sku=sku,
-                    title=by_sku[sku].values.get("title", sku)[:255],
+                    title=(title := by_sku[sku].values.get("title", sku)[:255]),
                     price=by_sku[sku].values.get("price", 0),
+                    search_text=searchable(title, sku, "", {}),
                 )
                 for sku in missing
             ],
@@ -415,3 +416,57 @@ def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, spec
     order.memo, order.memo_valid = text, True
     event_record(actor=actor, verb="order.remark_set", subject=order, before=before, after={"memo": text})
     return order
+
+
+# --- product knowledge (SPEC §8) ------------------------------------------------------------------
+
+MAX_PARAMETERS = 60
+
+
+def parameters_parse(text: str) -> dict[str, str]:
+    """Parameters written one per line as ``名称:值`` (a full-width or ASCII colon, or ``=``); a
+    line without one is refused by its number, so nothing is half-saved."""
+    out: dict[str, str] = {}
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        for sep in (":", ":", "="):
+            if sep in line:
+                name, _sep, value = line.partition(sep)
+                break
+        else:
+            raise ApplicationError(
+                "validation_error",
+                _("Line %(n)s: write a parameter as name:value.") % {"n": number},
+            )
+        name, value = name.strip()[:40], value.strip()[:200]
+        if not name or not value:
+            raise ApplicationError(
+                "validation_error", _("Line %(n)s: the name and the value are both needed.") % {"n": number}
+            )
+        out[name] = value
+    if len(out) > MAX_PARAMETERS:
+        raise ApplicationError("validation_error", _("At most %(n)s parameters per product.") % {"n": MAX_PARAMETERS})
+    return out
+
+
+@action(capability="catalog.edit", scope=("product",))
+def product_knowledge_set(
+    *, actor: Any, product: Product, parameters: Mapping[str, str], category: str | None = None
+) -> Product:
+    """Set a product's parameters (and category) — what knowledge search finds it by."""
+    before = {"category": product.category, "parameters": product.parameters}
+    product.parameters = dict(parameters)
+    if category is not None:
+        product.category = category.strip()[:64]
+    product.search_text = product.searchable()
+    product.save(update_fields=["parameters", "category", "search_text"])
+    event_record(
+        actor=actor,
+        verb="product.knowledge_changed",
+        subject=product,
+        before=before,
+        after={"category": product.category, "parameters": product.parameters},
+    )
+    return product

@@ -6,19 +6,29 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kefu.core import clock
+from kefu.core.actions import has_capability
+from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import timeline
 from kefu.core.params import int_param
 from kefu.org import selectors as org
 from kefu.policies.remark import RemarkError
-from kefu.web.http import EXPORT_CAP, local_time, render_page_or_partial, render_panels, xlsx_download
+from kefu.web.http import (
+    EXPORT_CAP,
+    local_time,
+    render_page_or_partial,
+    render_panels,
+    show_error,
+    xlsx_download,
+)
 
 from . import selectors as commerce
 from .forms import OrderFilterForm, RemarkForm
-from .services import order_remark_set
+from .services import order_remark_set, parameters_parse, product_knowledge_set
 
 
 @login_required
@@ -71,6 +81,9 @@ def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
             messages.error(request, str(exc))
     else:
         messages.error(request, _("Please correct the remark fields."))
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return redirect(back)  # the remark builder of a conversation page returns to it
     return redirect("commerce:order_detail", order_id=order.pk)
 
 
@@ -116,7 +129,25 @@ def products(request: HttpRequest) -> HttpResponse:
 @login_required
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     product = commerce.product_get(actor=request.user, product_id=product_id)
-    return render(request, "commerce/product_detail.html", {"product": product, "events": timeline(product)})
+    can_edit = has_capability(request.user, "catalog.edit")
+    text = "\n".join(f"{k}:{v}" for k, v in product.parameters.items())
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied()
+        text = request.POST.get("parameters", "")
+        try:
+            product_knowledge_set(
+                actor=request.user,
+                product=product,
+                parameters=parameters_parse(text),
+                category=request.POST.get("category", product.category),
+            )
+            messages.success(request, _("Saved."))
+            return redirect("commerce:product_detail", product.pk)
+        except ApplicationError as exc:
+            show_error(request, exc)
+    ctx = {"product": product, "events": timeline(product), "can_edit": can_edit, "parameters_text": text}
+    return render(request, "commerce/product_detail.html", ctx)
 
 
 def _orders_xlsx(request: HttpRequest, filters: commerce.OrderFilters) -> HttpResponse:

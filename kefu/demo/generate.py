@@ -105,6 +105,78 @@ KINDS: list[tuple[str, int, int]] = [
 ]
 
 
+# Parameters a customer asks about, per kind: (name, choices); a product takes one of each.
+PARAMETERS: dict[str, list[tuple[str, list[str]]]] = {
+    "扫地机器人": [
+        ("吸力", ["2700Pa", "3000Pa", "4000Pa"]),
+        ("续航", ["120分钟", "150分钟", "180分钟"]),
+        ("尘盒容量", ["400ml", "450ml"]),
+        ("噪音", ["≤60dB", "≤65dB"]),
+        ("颜色", ["白色", "黑色"]),
+    ],
+    "空气净化器": [
+        ("CADR", ["300m³/h", "400m³/h", "500m³/h"]),
+        ("适用面积", ["20-35㎡", "30-50㎡"]),
+        ("滤网", ["H13 HEPA", "H11 HEPA"]),
+        ("噪音", ["≤35dB", "≤40dB"]),
+        ("颜色", ["白色", "灰色"]),
+    ],
+    "电热水壶": [
+        ("容量", ["1.5L", "1.7L"]),
+        ("功率", ["1500W", "1800W"]),
+        ("材质", ["304不锈钢", "316不锈钢"]),
+        ("保温", ["有", "无"]),
+    ],
+    "雪平锅": [
+        ("直径", ["16cm", "18cm", "20cm"]),
+        ("材质", ["铝合金", "不锈钢"]),
+        ("适用炉灶", ["燃气灶", "电磁炉通用"]),
+    ],
+    "蓝牙耳机": [
+        ("续航", ["6小时", "8小时"]),
+        ("蓝牙版本", ["5.2", "5.3"]),
+        ("降噪", ["主动降噪", "无"]),
+        ("防水", ["IPX4", "IPX5"]),
+        ("颜色", ["白色", "黑色"]),
+    ],
+    "电动牙刷": [
+        ("续航", ["30天", "60天"]),
+        ("模式", ["3档", "5档"]),
+        ("防水", ["IPX7", "IPX8"]),
+        ("颜色", ["白色", "粉色"]),
+    ],
+    "加湿器": [("容量", ["3L", "4.5L", "6L"]), ("雾量", ["300ml/h", "400ml/h"]), ("噪音", ["≤30dB", "≤35dB"])],
+    "吸尘器": [
+        ("吸力", ["18000Pa", "22000Pa"]),
+        ("续航", ["40分钟", "60分钟"]),
+        ("功率", ["400W", "500W"]),
+        ("尘杯", ["0.5L", "0.6L"]),
+    ],
+    "破壁机": [
+        ("功率", ["1200W", "1500W"]),
+        ("容量", ["1.2L", "1.75L"]),
+        ("转速", ["35000转", "42000转"]),
+        ("噪音", ["≤70dB", "≤75dB"]),
+    ],
+    "台灯": [
+        ("功率", ["8W", "12W"]),
+        ("色温", ["3000-5000K", "2700-6500K"]),
+        ("显色指数", ["Ra90", "Ra95"]),
+        ("供电", ["USB", "插电"]),
+    ],
+}
+
+
+def product_parameters(title: str, sku: str) -> dict[str, str]:
+    """A generated product's parameters (stable per SKU), plus its warranty."""
+    rng = random.Random(f"params-{sku}")
+    kind = product_category(title)
+    params = {name: rng.choice(choices) for name, choices in PARAMETERS.get(kind, [])}
+    params["电压"] = "220V"
+    params["保修"] = "整机1年"
+    return params
+
+
 def product_category(title: str) -> str:
     """The category of a generated title ("海盗船扫地机器人 Pro" → "扫地机器人")."""
     return next((kind for kind, _low, _high in KINDS if kind in title), "")

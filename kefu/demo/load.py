@@ -174,13 +174,21 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
             data=generate.to_csv(generate.DETAIL_HEADER, lines),
             file_name=f"ExportOrderDetailList-{shop.code}.csv",
         )
-        for sku, title, price in generate.products_for(shop.code, shop.name):
-            from kefu.commerce.models import Product
+        from kefu.commerce.models import Product
+        from kefu.commerce.services import product_knowledge_set
 
+        supervisor = get_user_model().objects.get(username="zhuguan")
+        for sku, title, price in generate.products_for(shop.code, shop.name):
             Product.objects.filter(shop=shop, sku=sku, cost_price=0).update(
-                cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01")),
-                category=generate.product_category(title),
+                cost_price=(price * Decimal("0.55")).quantize(Decimal("0.01"))
             )
+            for product in Product.objects.filter(shop=shop, sku=sku, parameters={}):
+                product_knowledge_set(
+                    actor=supervisor,
+                    product=product,
+                    category=generate.product_category(title),
+                    parameters=generate.product_parameters(title, sku),
+                )
     _load_aftersales()
     _load_desk()
     assert Team.objects.count() >= 2

@@ -141,3 +141,71 @@ class PresenceIn(Schema):
 def set_presence(request: HttpRequest, payload: PresenceIn) -> dict[str, str]:
     presence = services.presence_set(actor=request.user, state=payload.state)
     return {"state": presence.state}
+
+
+class KnowledgeProductOut(Schema):
+    id: int
+    shop: str
+    sku: str
+    title: str
+    category: str
+    price: str
+    parameters: dict[str, str]
+    matched: list[str]
+
+
+class KnowledgeScriptOut(Schema):
+    id: int
+    shop: str
+    category: str
+    title: str
+    text: str
+
+
+class KnowledgeQuestionOut(Schema):
+    id: int
+    shop: str
+    question: str
+    answer: str
+
+
+class KnowledgeOut(Schema):
+    terms: list[str]
+    products: list[KnowledgeProductOut]
+    scripts: list[KnowledgeScriptOut]
+    questions: list[KnowledgeQuestionOut]
+
+
+@router.get("/desk/knowledge", response=KnowledgeOut)
+def get_knowledge(request: HttpRequest, q: str = "", shop: int | None = None) -> object:
+    """SPEC §8: products by any part of their title, SKU, category or parameters (with all their
+    parameters and the names a term matched), approved canned replies and the question log. Terms
+    are split on spaces and commas only and matched as substrings (Chinese is never cut into words)."""
+    if shop is not None:
+        from kefu.org.selectors import access_shop_by_id
+
+        access_shop_by_id(request.user, shop)
+    k = selectors.knowledge_search(actor=request.user, q=q[:100], shop=shop)
+    return {
+        "terms": k.terms,
+        "products": [
+            {
+                "id": h.product.pk,
+                "shop": h.product.shop.name,
+                "sku": h.product.sku,
+                "title": h.product.title,
+                "category": h.product.category,
+                "price": f"{h.product.price:.2f}",
+                "parameters": {str(a): str(b) for a, b in (h.product.parameters or {}).items()},
+                "matched": [name for name, _value in h.matched],
+            }
+            for h in k.products
+        ],
+        "scripts": [
+            {"id": s.pk, "shop": s.shop.name, "category": s.category, "title": s.title, "text": s.text}
+            for s in k.scripts
+        ],
+        "questions": [
+            {"id": x.pk, "shop": x.shop.name, "question": x.question, "answer": x.answer} for x in k.questions
+        ],
+    }

@@ -74,6 +74,7 @@ def register() -> None:
                 plugins.NavItem(_("Question log"), "desk:questions"),
                 plugins.NavItem(_("Follow-ups"), "desk:followups"),
                 plugins.NavItem(_("Payment urging"), "desk:chases"),
+                plugins.NavItem(_("Knowledge"), "desk:knowledge"),
                 plugins.NavItem(_("Desk KPIs"), "desk:kpis"),
                 plugins.NavItem(_("Chat channels"), "desk:channels", "org.manage"),
             ),
@@ -144,6 +145,7 @@ def _words() -> None:
             "chase.urged": _("urged the buyer to pay"),
             "chase.paid": _("saw the order paid"),
             "chase.lost": _("recorded no sale"),
+            "product.knowledge_changed": _("changed the product's parameters"),
         },
         fields={
             "times": _("Times urged"),

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -530,3 +532,65 @@ def no_sale_summary(*, actor: Any, shop_ids: list[int], day: dt.date) -> list[tu
     ):
         counts[labels.get(reason, reason)] += 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --- knowledge (SPEC §8) ------------------------------------------------------------------------
+
+_TERM_SPLIT = re.compile(r"[\s,,、;;。]+")
+
+
+def knowledge_terms(q: str) -> list[str]:
+    """The terms of a query: split only where the agent put a space or a comma — Chinese runs are
+    kept whole and matched as substrings, never cut into words."""
+    return [t for t in _TERM_SPLIT.split((q or "").strip().lower()) if t][:8]
+
+
+@dataclass
+class KnowledgeHit:
+    product: Any
+    matched: list[tuple[str, str]]  # the parameters a term matched, shown first
+    others: list[tuple[str, str]]
+
+
+@dataclass
+class Knowledge:
+    terms: list[str]
+    products: list[KnowledgeHit]
+    scripts: list[Script]
+    questions: list[Question]
+
+
+def knowledge_search(*, actor: Any, q: str, shop: int | None = None, limit: int = 20) -> Knowledge:
+    """Products by any part of their title, SKU, category or parameters ("these parameters → which
+    product", "this product → its parameters"), the approved canned replies and the question log —
+    every term must match (as a substring), inside the actor's scope. Products use the trigram index
+    on PostgreSQL."""
+    from kefu.commerce.models import Product
+
+    terms = knowledge_terms(q)
+    if not terms:
+        return Knowledge(terms, [], [], [])
+    products = Product.objects.restrict(actor).filter(active=True).select_related("shop")
+    scripts_qs = Script.objects.restrict(actor).filter(status=ScriptStatus.APPROVED).select_related("shop")
+    questions_qs = Question.objects.restrict(actor).select_related("shop")
+    if shop:
+        products, scripts_qs, questions_qs = (
+            products.filter(shop_id=shop),
+            scripts_qs.filter(shop_id=shop),
+            questions_qs.filter(shop_id=shop),
+        )
+    for term in terms:
+        products = products.filter(search_text__contains=term)
+        scripts_qs = scripts_qs.filter(Q(title__icontains=term) | Q(text__icontains=term) | Q(category__icontains=term))
+        questions_qs = questions_qs.filter(Q(question__icontains=term) | Q(answer__icontains=term))
+    hits = []
+    for product in products.order_by("shop_id", "sku")[:limit]:
+        pairs = [(str(k), str(v)) for k, v in (product.parameters or {}).items()]
+        matched = [(k, v) for k, v in pairs if any(t in f"{k}:{v}".lower() for t in terms)]
+        hits.append(KnowledgeHit(product, matched, [p for p in pairs if p not in matched]))
+    return Knowledge(
+        terms,
+        hits,
+        list(scripts_qs.order_by("-uses", "pk")[:limit]),
+        list(questions_qs.order_by(F("answered_at").desc(nulls_last=True), "-asked_at")[:limit]),
+    )

@@ -309,6 +309,7 @@ def place_flag_clear() -> None:
         cache.delete(PLACE_FLAG)
 
 
+@action(atomic=False)
 def messages_place(*, ids: Iterable[int] | None = None, limit: int = PLACE_BATCH) -> set[int]:
     """The conversations touched by placing ``ids`` (see ``_place``)."""
     return _place(ids, limit)[1]
@@ -348,6 +349,7 @@ def _place(ids: Iterable[int] | None, limit: int) -> tuple[int, set[int]]:
     return len(rows), touched
 
 
+@action(atomic=False)
 def messages_place_pending(*, rounds: int = 100) -> int:
     """The worker's job: place everything waiting, a batch at a time. Returns messages placed."""
     placed = 0
@@ -413,7 +415,7 @@ def _store(actor: Any, channel_id: int, good: list[_Inbound], result: IngestResu
         KpiDay.objects.filter(cond, stale=False).update(stale=True)
     buyer_wrote = {conversations[(m.shop_id, m.buyer)].pk for m in fresh if m.direction == Direction.IN}
     if touched:
-        refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
+        _refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
     result.conversations |= touched
 
 
@@ -485,7 +487,7 @@ def _conversations(
             event_record(
                 actor=actor, verb="conversation.opened", subject=conversation, after={"buyer": conversation.buyer}
             )
-            route(conversation=conversation, actor=actor)
+            _route(conversation=conversation, actor=actor)
     return found, opened
 
 
@@ -551,7 +553,7 @@ def _thread_state(ids: list[int]) -> dict[int, tuple[Any, ...]]:
         }
 
 
-def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
+def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
     """Recompute what a conversation shows from its stored messages (any arrival order): count,
     last message, and ``waiting_since`` = the first buyer message after the last human reply; the
     status follows (waiting / answered; a closed conversation reopens when the buyer writes).
@@ -621,7 +623,7 @@ def refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), act
         queues = queues_for([c for c, _category in routes])
         for c, category in routes:
             if category == ConversationCategory.CLOSED or queues[c.pk] != c.queue:
-                route(conversation=c, actor=actor)
+                _route(conversation=c, actor=actor)
 
 
 def _default_labels() -> dict[str, Any]:
@@ -716,7 +718,7 @@ def _lightest_online(team: Any, queue: str) -> tuple[Staff | None, int]:
     return agent, load.get(agent.pk, 0)
 
 
-def route(*, conversation: Conversation, actor: Any = None) -> Conversation:
+def _route(*, conversation: Conversation, actor: Any = None) -> Conversation:
     """Send a conversation to the team serving its shop, to the queue its buyer's orders call for,
     and to the online agent of that role with the fewest open conversations; the decision and its
     reason go on the timeline."""
@@ -801,7 +803,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
         if conversation.owner_id is None:
             Conversation.objects.filter(pk=conversation.pk, owner__isnull=True).update(owner=staff)
             event_record(actor=actor, verb="conversation.assigned", subject=conversation, after={"owner": staff.name})
-        refresh(conversation_ids=[conversation.pk], actor=actor)
+        _refresh(conversation_ids=[conversation.pk], actor=actor)
         from kefu.core.outbox import outbox_put
 
         outbox_put("desk.deliver", {"message": message.pk, "channel": channel.code}, key=f"desk-deliver-{message.pk}")
@@ -891,7 +893,7 @@ def presence_set(*, actor: Any, state: str) -> Presence:
                 team_id=staff.team_id, owner__isnull=True, queue=staff.position, waiting_since__isnull=False
             ).select_related("shop", "team", "owner")[:50]
             for conversation in waiting:
-                route(conversation=conversation, actor=actor)
+                _route(conversation=conversation, actor=actor)
         ids = [0]
         transaction.on_commit(lambda: live.publish(ids))
     return presence

@@ -18,6 +18,7 @@ urlpatterns = [
     path("questions/", views.questions, name="questions"),
     path("followups/", views.followups, name="followups"),
     path("chases/", views.chases, name="chases"),
+    path("knowledge/", views.knowledge, name="knowledge"),
     path("widget/<slug:code>.js", widget.script, name="widget_script"),
     path("widget/<slug:code>/messages", widget.messages, name="widget_messages"),
     path("<int:conversation_id>/", views.conversation, name="conversation"),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kefu.commerce.forms import RemarkForm
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
@@ -89,6 +90,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "last_id": items[-1].pk if items else 0,
         "reply_key": uuid.uuid4().hex,
         "now": clock.now(),
+        "remark_form": RemarkForm(),
     }
     return render(request, "desk/conversation.html", ctx)
 
@@ -514,3 +516,22 @@ def chases(request: HttpRequest) -> HttpResponse:
         "now": clock.now(),
     }
     return render(request, "desk/chases.html", ctx)
+
+
+@login_required
+def knowledge(request: HttpRequest) -> HttpResponse:
+    """SPEC §8: parameters → product, product → parameters, canned replies and the question log in
+    one search (the conversation page embeds its results)."""
+    q = (request.GET.get("q") or "")[:100]
+    shop = int_param(request.GET.get("shop"))
+    if shop:
+        org.access_shop_by_id(request.user, shop)
+    ctx = {
+        "q": q,
+        "shop": shop or "",
+        "k": selectors.knowledge_search(actor=request.user, q=q, shop=shop or None),
+        "shops": org.shop_list(actor=request.user),
+    }
+    if request.GET.get("embed") == "1":
+        return render(request, "desk/_knowledge.html", ctx)
+    return render_page_or_partial(request, "desk/knowledge.html", "results", ctx)

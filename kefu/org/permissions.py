@@ -34,6 +34,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "pay.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # status labels of the workflows (cases, conversations, service requests …)
     "workflow.configure": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # product parameters and categories (SPEC §8 knowledge)
+    "catalog.edit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }
