@@ -23,6 +23,7 @@ changes a figure. No Django imports.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -181,13 +182,19 @@ def _order_key(m: Message) -> tuple[dt.datetime, int, str]:
 def _window(start: dt.datetime, rules: Rules, tz: ZoneInfo) -> tuple[bool, dt.datetime]:
     """(does a round starting at ``start`` count, when does its window end)."""
     local = start.astimezone(tz)
-    day = local.date()
-    begins = dt.datetime.combine(day, rules.window_start, tzinfo=tz)
-    if rules.window_end is None:
-        ends = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
-    else:
-        ends = dt.datetime.combine(day, rules.window_end, tzinfo=tz)
+    begins, ends = _bounds(local.date(), rules.window_start, rules.window_end, tz)
     return begins <= local < ends, ends
+
+
+@functools.lru_cache(maxsize=4096)
+def _bounds(
+    day: dt.date, window_start: dt.time, window_end: dt.time | None, tz: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """A day's counting window in local time (the same for every round of that day)."""
+    begins = dt.datetime.combine(day, window_start, tzinfo=tz)
+    if window_end is None:
+        return begins, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=tz)
+    return begins, dt.datetime.combine(day, window_end, tzinfo=tz)
 
 
 def rounds(
