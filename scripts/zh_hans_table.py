@@ -1261,4 +1261,6 @@ T = {
     'parameters, a product, a question…': '参数、商品、问题……',
     'Search the knowledge': '搜索知识库',
     'All shops': '全部店铺',
+    '“%(value)s” is not a date; write it as 2026-11-29.': '“%(value)s”不是日期,请写成 2026-11-29 这样的格式。',
+    '“%(value)s” is not a month; write it as 2026-11.': '“%(value)s”不是月份,请写成 2026-11 这样的格式。',
 }

@@ -219,3 +219,28 @@ def test_second_review_findings_are_400s_not_500s(world: World) -> None:
     assert refused.status_code == 403 and 'data-testid="error"' in refused.content.decode()
     wrong = client.get("/aftersales/refunds/approve/")
     assert wrong.status_code == 405 and 'data-testid="error"' in wrong.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/attendance/team/?month=2026-13",
+        "/attendance/?month=abc",
+        "/attendance/statement/?month=2026-1",
+        "/attendance/publication/?week=2026-02-30",
+        "/aftersales/report/?week=2026-02-30",
+        "/desk/kpis/?date=yesterday",
+        "/desk/summary/?date=2026-11-299",
+    ],
+)
+def test_a_malformed_month_week_or_day_in_a_link_is_a_clear_400_not_another_period(world: Any, path: str) -> None:
+    from django.test import Client
+
+    from .conftest import PASSWORD
+
+    client = Client()
+    client.login(username="boss", password=PASSWORD)
+    r = client.get(path)
+    assert r.status_code == 400, (path, r.status_code)
+    body = r.content.decode()
+    assert "2026-11" in body  # the message shows how to write it

@@ -19,7 +19,7 @@ from kefu.commerce.selectors import access_order_by_id, find_order_by_no
 from kefu.core import clock, wording
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import date_param, int_param
+from kefu.core.params import day_query, int_param
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import playbook
@@ -484,7 +484,7 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def reviews(request: HttpRequest) -> HttpResponse:
-    day = date_param(request.GET.get("day")) or clock.today()
+    day = day_query(request.GET.get("day")) or clock.today()
     if request.method == "POST":
         shop_id = int_param(request.POST.get("shop"))
         shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
@@ -535,7 +535,7 @@ def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     today = clock.today()
-    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday())  # this week
+    monday = day_query(request.GET.get("week")) or today - dt.timedelta(days=today.weekday())  # this week
     monday -= dt.timedelta(days=monday.weekday())
     data = selectors.weekly_report(actor=request.user, monday=monday, shop=int_param(request.GET.get("shop")))
     if request.GET.get("format") == "xlsx":

@@ -41,6 +41,23 @@ def date_param(value: str | None) -> dt.date | None:
     return day if day is not None and EARLIEST <= day <= LATEST else None
 
 
+def day_query(value: str | None) -> dt.date | None:
+    """A date in a page's query string: None when absent; a clear 400 when given but not a date of
+    2000–2100 (a mistyped link must not silently show another day)."""
+    if value is None or not value.strip():
+        return None
+    day = date_param(value.strip()) if len(value.strip()) == 10 else None
+    if day is None:
+        from django.utils.translation import gettext as _
+
+        from .errors import ApplicationError
+
+        raise ApplicationError(
+            "validation_error", _("“%(value)s” is not a date; write it as 2026-11-29.") % {"value": value[:20]}
+        )
+    return day
+
+
 def in_range(value: Any) -> bool:
     """Whether a date or datetime lies in the years anyone means (2000–2100)."""
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR

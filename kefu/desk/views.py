@@ -24,7 +24,7 @@ from kefu.commerce.forms import RemarkForm
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import date_param, int_param
+from kefu.core.params import date_param, day_query, int_param
 from kefu.org import selectors as org
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
@@ -166,7 +166,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def kpis(request: HttpRequest) -> HttpResponse:
-    day = date_param(request.GET.get("date")) or clock.today()
+    day = day_query(request.GET.get("date")) or clock.today()
     shop = int_param(request.GET.get("shop"))
     team = int_param(request.GET.get("team"))
     if shop:
@@ -428,7 +428,7 @@ def summary(request: HttpRequest) -> HttpResponse:
     if team_id is None:
         return render(request, "desk/summary.html", {"teams": teams, "s": None})
     team = org.access_team_by_id(request.user, team_id)
-    day = date_param(request.GET.get("date")) or clock.today()
+    day = day_query(request.GET.get("date")) or clock.today()
     data = selectors.daily_summary(actor=request.user, team=team, day=day)
     ctx = {"teams": teams, "s": data, "team_id": team.pk, "day": day, "now": clock.now()}
     return render(request, "desk/summary.html", ctx)

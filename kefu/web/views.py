@@ -24,7 +24,7 @@ from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
 from kefu.core.events import annotate
 from kefu.core.pagination import keyset_page
-from kefu.core.params import date_param
+from kefu.core.params import date_param, day_query
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
 from kefu.org import selectors as org
@@ -239,7 +239,7 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def policy(request: HttpRequest) -> HttpResponse:
-    on = date_param(request.GET.get("on"))
+    on = day_query(request.GET.get("on"))
     in_force = policy_in_force(on)
     return render(
         request,

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import clock
+from kefu.core.errors import ApplicationError
 from kefu.core.params import DayField, MomentField
 
 from .models import PunchKind, RequestKind
@@ -15,16 +16,23 @@ MIN_YEAR, MAX_YEAR = 2000, 2100  # the months anyone pages through; beyond them 
 
 
 def parse_month(value: str | None) -> tuple[int, int]:
-    """``YYYY-MM`` → (year, month); the current month when absent or invalid."""
+    """``YYYY-MM`` → (year, month); the current month when absent; a clear 400 when malformed (a
+    mistyped link must not silently show another month)."""
+    if value is None or not value.strip():
+        today = clock.today()
+        return today.year, today.month
     try:
-        year, month = (int(x) for x in (value or "")[:7].split("-"))
+        if len(value.strip()) != 7:
+            raise ValueError("not YYYY-MM")
+        year, month = (int(x) for x in value.strip().split("-"))
         dt.date(year, month, 1)
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise ValueError("out of range")
         return year, month
     except ValueError:
-        today = clock.today()
-        return today.year, today.month
+        raise ApplicationError(
+            "validation_error", _("“%(value)s” is not a month; write it as 2026-11.") % {"value": value[:20]}
+        ) from None
 
 
 class RequestForm(forms.Form):

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import date_param, int_param
+from kefu.core.params import date_param, day_query, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.models import Staff
@@ -336,7 +336,7 @@ def points(request: HttpRequest) -> HttpResponse:
                 return redirect("attendance:points")
             except ApplicationError as exc:
                 show_error(request, exc)
-    day = date_param(request.GET.get("day")) or clock.today()
+    day = day_query(request.GET.get("day")) or clock.today()
     entries = selectors.points_entries(actor=request.user, day=day)
     by_team: dict[str, list[Any]] = {}
     for entry in entries:
@@ -373,7 +373,7 @@ def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
 def publication(request: HttpRequest) -> HttpResponse:
     """R-WF-14: last week's attendance as it is (or will be) published on Monday."""
     today = clock.today()
-    monday = date_param(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
+    monday = day_query(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
     monday -= dt.timedelta(days=monday.weekday())
     staff = selectors.visible_staff(actor=request.user)
     rows = selectors.weekly_attendance(staff=staff, monday=monday)
