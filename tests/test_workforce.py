@@ -366,6 +366,11 @@ def test_statement_cli_formats(world: World, tmp_path: Path, capsys: pytest.Capt
 
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["月度结算", "考勤明细"] and wb["月度结算"]["A2"].value == "工号"
+    header = [c.value for c in wb["月度结算"][2]]
+    first = [c.value for c in wb["月度结算"][3]]
+    for column in ("排班天数", "出勤天数", "旷工天数", "应休天数", "补卡次数", "实发"):
+        assert isinstance(first[header.index(column)], int | float), (column, first[header.index(column)])
+    assert isinstance(first[0], str)  # the employee no. stays text
     call_command("kefu_attendance", "statement", "--month", "2026-10", "--format", "csv")
     assert "工号,姓名,日工资" in capsys.readouterr().out
 

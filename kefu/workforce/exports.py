@@ -12,7 +12,7 @@ from typing import Any
 from kefu.core import wording
 from kefu.core.exports import safe_row, safe_workbook
 
-_AMOUNT = re.compile(r"^-?\d+\.\d{1,2}$")
+_NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
 SUMMARY_COLUMNS = [
     ("employee_no", "工号"),
@@ -95,12 +95,12 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
         [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
     )
     for row in summary_rows(document):
-        ws.append([_number(v) for v in row])
+        ws.append(_numbers(row))
     for cell in ws[2]:
         cell.font = Font(bold=True)
     detail = wb.create_sheet("考勤明细")
     for row in incident_rows(document):
-        detail.append([_number(v) for v in row])
+        detail.append(_numbers(row))
     for cell in detail[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
@@ -108,8 +108,13 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
     return out.getvalue()
 
 
+def _numbers(row: list[Any]) -> list[Any]:
+    """Amounts, day counts and minutes leave as numbers a spreadsheet can sum, not as text; the
+    first two columns (employee no. and name) stay text whatever they look like ("0012")."""
+    return row[:2] + [_number(v) for v in row[2:]]
+
+
 def _number(value: Any) -> Any:
-    """Amounts and day counts leave as numbers a spreadsheet can sum, not as text."""
-    if isinstance(value, str) and _AMOUNT.match(value):
+    if isinstance(value, str) and _NUMERIC.match(value):
         return Decimal(value)
     return value
