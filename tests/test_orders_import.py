@@ -229,7 +229,10 @@ def test_a_run_records_its_progress_and_offers_the_failed_rows(world: Any) -> No
     assert 'data-testid="failed-download"' in page
     sheet = openpyxl.load_workbook(io.BytesIO(boss.get(f"/imports/{run.pk}/?format=xlsx").content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("行号", "原因") and rows[1][0] == 3 and "lots" in rows[1][1]
+    assert rows[0][:3] == ("行号", "原因", "订单编号") and rows[1][0] == 3 and "lots" in rows[1][1]
+    header, bad = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert bad["订单编号"] == "920002" and "lots" in bad.values()  # the row's own cells, to fix and re-import
+    assert len(header) > 10
     running = ImportRun.objects.create(kind="orders", file_name="big.csv", sha256="0", started_at=run.started_at,
                                        actor=world.supervisor, rows_total=400, rows_done=100)  # fmt: skip
     poll = boss.get(f"/imports/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()

@@ -111,7 +111,7 @@ def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: s
     with import_run(kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}) as summary:
         summary.fmt = parsed.fmt
         for err in parsed.errors:
-            summary.fail(err.row, err.reason)
+            summary.fail(err.row, err.reason, err.cells)
         now = clock.now()
         run_id = summary.run_id or 0
         customers = (

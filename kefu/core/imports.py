@@ -37,8 +37,12 @@ class ImportSummary:
             "failed": sorted(self.failed, key=lambda f: f["row"]),
         }
 
-    def fail(self, row: int, reason: str) -> None:
-        self.failed.append({"row": row, "reason": reason})
+    def fail(self, row: int, reason: str, cells: Any = None) -> None:
+        """A row that was not imported, with its cells as the file had them (to fix and re-import)."""
+        entry: dict[str, Any] = {"row": row, "reason": reason}
+        if cells:
+            entry["cells"] = dict(cells)
+        self.failed.append(entry)
 
     def progress(self, done: int, total: int) -> None:
         """Record how far the import is (the imports page shows it while the worker runs)."""

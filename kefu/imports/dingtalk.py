@@ -14,7 +14,7 @@ from typing import Any
 
 from kefu.policies.i18n import _
 
-from .tabular import FileFormatError, RowError, clean, raw_tables
+from .tabular import FileFormatError, RowError, clean, raw_tables, with_cells
 
 LEAVE_WORDS = ("请假", "事假", "病假", "年假", "调休", "婚假", "产假", "丧假", "陪产假")
 PERSONAL_LEAVE = ("事假", "请假")
@@ -218,6 +218,7 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
+    out.errors = with_cells(out.errors, header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
     return out
 
 
@@ -253,4 +254,5 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
+    out.errors = with_cells(out.errors, header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
     return out

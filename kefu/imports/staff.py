@@ -8,7 +8,16 @@ from typing import Any
 
 from kefu.policies.i18n import _
 
-from .tabular import FileFormatError, RowError, iter_records, parse_datetime, parse_decimal, raw_tables, sheet_from
+from .tabular import (
+    FileFormatError,
+    RowError,
+    iter_records,
+    parse_datetime,
+    parse_decimal,
+    raw_tables,
+    sheet_cells,
+    sheet_from,
+)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "employee_no": ("工号", "employee_no"),
@@ -81,4 +90,5 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
             continue
         seen[no] = number
         out.records.append(StaffRecord(number, no[:32], values))
+    out.errors = sheet_cells(out.errors, sheet)
     return out

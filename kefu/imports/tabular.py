@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -42,9 +42,38 @@ class FileFormatError(ValueError):
 class RowError:
     row: int
     reason: str
+    # the row as the file had it, (header, value) pairs: the failed-rows download shows what to fix
+    cells: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "reason": self.reason}
+        out: dict[str, Any] = {"row": self.row, "reason": self.reason}
+        if self.cells:
+            out["cells"] = dict(self.cells)
+        return out
+
+
+MAX_ERROR_CELLS = 60  # columns kept per failed row
+MAX_CELL_TEXT = 200
+
+
+def with_cells(errors: list[RowError], header: list[str], row_of: Callable[[int], list[Any] | None]) -> list[RowError]:
+    """The errors with their rows' cells attached (``row_of(number)`` gives a row by its number)."""
+    out = []
+    for err in errors:
+        row = row_of(err.row) if not err.cells else None
+        if row is None:
+            out.append(err)
+            continue
+        pairs = tuple((name, clean(value)[:MAX_CELL_TEXT]) for name, value in zip(header, row, strict=False) if name)[
+            :MAX_ERROR_CELLS
+        ]
+        out.append(RowError(err.row, err.reason, pairs))
+    return out
+
+
+def sheet_cells(errors: list[RowError], sheet: Sheet) -> list[RowError]:
+    rows = dict(sheet.rows)
+    return with_cells(errors, sheet.header, rows.get)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from .tabular import (
     parse_int,
     present_fields,
     raw_tables,
+    sheet_cells,
     sheet_from,
 )
 
@@ -330,7 +331,9 @@ def parse_orders(data: bytes) -> ParsedOrders:
         sheet = sheet_from(raw, header_row=1)
         fmt = detect(sheet.header)
         if fmt is not None:
-            return _parse_sheet(fmt, sheet)
+            result = _parse_sheet(fmt, sheet)
+            result.errors = sheet_cells(result.errors, sheet)
+            return result
     raise FileFormatError(_("Unrecognised order export header (it needs columns such as 订单编号 and 订单状态)."))
 
 

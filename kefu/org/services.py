@@ -79,7 +79,7 @@ def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
     with import_run(kind="staff", file_name=file_name, data=data, actor=actor, params={}) as summary:
         summary.fmt = "staff"
         for err in parsed.errors:
-            summary.fail(err.row, err.reason)
+            summary.fail(err.row, err.reason, err.cells)
         with transaction.atomic(durable=True):
             _staff_rows(actor, parsed.records, summary)
     return summary

@@ -229,8 +229,16 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         raise Http404("not found")
     _name_actors([run])
     if request.GET.get("format") == "xlsx":  # the rows that could not be imported, to fix and import again
-        rows = ((f.get("row"), f.get("reason")) for f in run.failed)
-        return xlsx_download(f"import-{run.pk}-failed.xlsx", _("Failed rows"), [_("Row"), _("Reason")], rows)
+        # the row number, the reason and the row's own cells, so it can be fixed and imported again
+        columns: list[str] = []
+        for f in run.failed:
+            for name in f.get("cells") or {}:
+                if name not in columns:
+                    columns.append(name)
+        rows = (
+            (f.get("row"), f.get("reason"), *((f.get("cells") or {}).get(c, "") for c in columns)) for f in run.failed
+        )
+        return xlsx_download(f"import-{run.pk}-failed.xlsx", _("Failed rows"), [_("Row"), _("Reason"), *columns], rows)
     return render_page_or_partial(request, "web/import_detail.html", "progress", {"run": run})
 
 

@@ -454,7 +454,7 @@ def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSumma
     with import_run(kind="attendance", file_name=file_name, data=data, actor=actor, params={}) as summary:
         summary.fmt = parsed.fmt
         for err in parsed.errors:
-            summary.fail(err.row, err.reason)
+            summary.fail(err.row, err.reason, err.cells)
         with transaction.atomic(durable=True):
             _import_parsed(actor, parsed, summary, scoped=not operator, may_approve=may_approve)
     return summary
