@@ -1263,4 +1263,5 @@ T = {
     'All shops': '全部店铺',
     '“%(value)s” is not a date; write it as 2026-11-29.': '“%(value)s”不是日期,请写成 2026-11-29 这样的格式。',
     '“%(value)s” is not a month; write it as 2026-11.': '“%(value)s”不是月份,请写成 2026-11 这样的格式。',
+    'shipping method, gift, other requirements, by whom, date and time': '物流方式,礼品,其他特殊要求,备注人,备注日期时间',
 }
