@@ -655,3 +655,13 @@ def test_the_remark_builder_on_the_conversation_page_returns_to_it(world: World)
     assert world.order_a.memo.startswith("顺丰,贺卡,周末送货,")
     r = agent.post(f"/orders/{world.order_a.pk}/remark/", body | {"next": "https://evil.example/"})
     assert r["Location"] == f"/orders/{world.order_a.pk}/"  # never sent off-site
+
+
+def test_a_nul_in_one_message_fails_that_message_only(world: World) -> None:
+    channel = services.channel_create(actor=world.supervisor, code="nul", name="NUL")
+    body = json.dumps({"messages": [msg("n1", text="好\u0000的"), msg("n2"), msg("n3", buyer="b\u0000")]}).encode()
+    r = Client().post("/api/v1/desk/webhook/nul", body, content_type="application/json", **_signed(channel, body))
+    assert r.status_code == 200, r.content
+    data = r.json()
+    assert data["created"] == 1 and [f["index"] for f in data["failed"]] == [0, 2]
+    assert Message.objects.filter(external_id="n2").exists() and not Message.objects.filter(external_id="n1").exists()

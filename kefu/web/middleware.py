@@ -24,6 +24,11 @@ CSP = (
 )
 
 
+# JSON batches whose items are validated one by one (a bad item is reported by its index, the rest
+# kept): a NUL there is that item's problem, not the whole request's.
+PER_ITEM_NUL_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/")
+
+
 class RejectNulMiddleware:
     """A NUL character in a parameter, form field or JSON string is never meaningful, and PostgreSQL
     refuses it in text: the request is a 400 (the API's error shape, or the error page) before any
@@ -50,6 +55,8 @@ class RejectNulMiddleware:
         if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, vs in request.GET.lists() for v in vs):
             return True
         content_type = request.content_type or ""
+        if content_type == "application/json" and request.path.startswith(PER_ITEM_NUL_PATHS):
+            return False  # a batch of messages: a NUL fails its one message, reported by index
         if content_type == "application/json":
             body = request.body
             return b"\\u0000" in body or b"\x00" in body
