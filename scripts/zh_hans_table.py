@@ -1264,4 +1264,12 @@ T = {
     '“%(value)s” is not a date; write it as 2026-11-29.': '“%(value)s”不是日期,请写成 2026-11-29 这样的格式。',
     '“%(value)s” is not a month; write it as 2026-11.': '“%(value)s”不是月份,请写成 2026-11 这样的格式。',
     'shipping method, gift, other requirements, by whom, date and time': '物流方式,礼品,其他特殊要求,备注人,备注日期时间',
+    'Paid up': '已付款',
+    'Urge by': '催付截止',
+    'Follow up by': '跟进截止',
+    "The follow-up's due time lies in the past.": '跟进截止时间已经过去。',
+    'A conversation goes to a desk agent or a team lead.': '会话只能转给客服或组长。',
+    '%(field)s contains a character that is not allowed': '%(field)s 含有不允许的字符',
+    'must be a whole number from 0 to %(max)s': '必须是 0 到 %(max)s 之间的整数',
+    'at most 40 characters': '最多 40 个字',
 }

@@ -44,6 +44,7 @@ READS = {
     "queue_for",
     "queues_for",
     "urge_script",
+    "text_storable",
     "channel_default",  # creates a built-in channel left without (admin data, first use)
     "wake_placer",
     "place_flag_clear",
@@ -137,3 +138,16 @@ def test_every_error_code_raised_is_declared_and_documented() -> None:
     assert set(ERROR_MEANINGS) == set(ErrorCode), "every code needs its meaning"
     doc = (ROOT.parent / "docs" / "errors.md").read_text("utf-8")
     assert doc == error_codes_markdown(), "docs/errors.md is stale: run `python manage.py errorcodes`"
+
+
+def test_templates_have_no_inline_handlers() -> None:
+    """The CSP (script-src 'self') refuses inline event handlers: behaviour goes in kefu.js."""
+    import re
+
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in ROOT.rglob("*.html")
+        for n, line in enumerate(p.read_text().splitlines(), start=1)
+        if re.search(r"\son[a-z]+\s*=", line)
+    ]
+    assert not offenders, offenders

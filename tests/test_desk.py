@@ -168,6 +168,11 @@ def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(worl
     assert (
         lead.post(f"/desk/{conv.pk}/transfer/", {"staff": Staff.objects.get(user=world.agent_b).pk}).status_code == 404
     )
+    # a technician of the same team does not answer buyers: refused, the owner stays
+    tech = StaffFactory(team=Staff.objects.get(user=world.agent_a).team, position="technician")
+    owner = Conversation.objects.get(pk=conv.pk).owner_id
+    lead.post(f"/desk/{conv.pk}/transfer/", {"staff": tech.pk})
+    assert Conversation.objects.get(pk=conv.pk).owner_id == owner
 
 
 def test_live_stream_sends_a_new_message_to_an_open_conversation(world: World) -> None:
@@ -235,7 +240,7 @@ def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> N
     assert lead.get("/api/v1/desk/kpis?date=2026-13-40").status_code == 400
     assert lead.get(f"/api/v1/desk/kpis?date=2026-11-10&shop={world.shop_b.pk}").status_code == 404
     page = lead.get("/desk/kpis/?date=2026-11-10").content.decode()
-    assert "0.5000" in page and agent.name in page
+    assert "50.0%" in page and agent.name in page
     assert 'data-testid="distribution"' in page and 'data-testid="trend"' in page
     import io
 
@@ -429,22 +434,31 @@ def test_a_question_answered_later_can_become_a_canned_reply_and_follow_ups_have
     lead.post("/desk/questions/", {"question_id": question.pk, "answer": "别的答案"})
     question.refresh_from_db()
     assert question.answer.startswith("不支持")
+    from kefu.core import clock
+
+    tomorrow = (clock.today() + dt.timedelta(days=1)).isoformat()
     r = agent.post(
         "/desk/followups/",
         {
             "conversation": conv.pk,
             "problem": "补发配件",
             "request": "尽快",
-            "due_at": "2026-11-30T10:00",
+            "due_at": f"{tomorrow}T10:00",
             "order_no": "X1",
         },
     )
     assert r.status_code == 302
     item = FollowUp.objects.get()
     assert (item.buyer, item.owner.user, item.order_no) == ("qb", world.agent_a, "X1")
-    assert item.due_at.isoformat().startswith("2026-11-30T02:00")  # entered in local time (+08:00)
-    agent.post("/desk/followups/", {"conversation": conv.pk, "problem": "x", "due_at": "9999-99-99"})
-    assert FollowUp.objects.count() == 1  # a bad due time is a message, not a row
+    assert item.due_at.isoformat().startswith(f"{tomorrow}T02:00")  # entered in local time (+08:00)
+    for bad in (
+        {"due_at": "9999-99-99"},
+        {"due_at": "2001-01-01T10:00"},  # in the past
+        {"due_at": f"{tomorrow}T10:00", "purchase_date": "2026-02-30"},  # not a date: said, not dropped
+    ):
+        r = agent.post("/desk/followups/", {"conversation": conv.pk, "problem": "x", **bad}, follow=True)
+        assert r.status_code == 200
+    assert FollowUp.objects.count() == 1  # a bad due time or date is a message, not a row
     agent.post("/desk/followups/", {"followup": item.pk, "outcome": "已补发"})
     item.refresh_from_db()
     assert item.outcome == "已补发" and item.done_at is not None
@@ -665,3 +679,68 @@ def test_a_nul_in_one_message_fails_that_message_only(world: World) -> None:
     data = r.json()
     assert data["created"] == 1 and [f["index"] for f in data["failed"]] == [0, 2]
     assert Message.objects.filter(external_id="n2").exists() and not Message.objects.filter(external_id="n1").exists()
+
+
+def test_a_lone_surrogate_fails_its_message_or_request_never_the_server(world: World) -> None:
+    """ "\\ud800" is valid JSON but text no database stores: one bad message in a batch, a 400 from
+    the widget (with its CORS headers) and from any other JSON API — never a 500."""
+    channel = services.channel_default("api")
+    result = services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[msg("s1", text="a\ud800b"), msg("s2"), msg("s3", buyer="\udc00")],
+    )
+    assert (result.created, [f["index"] for f in result.failed]) == (1, [0, 2])
+    services.channel_create(
+        actor=world.supervisor,
+        code="hdc-w",
+        name="w",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+    body = b'{"visitor": "v-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "text": "\\ud800"}'
+    r = Client().post(
+        "/desk/widget/hdc-w/messages", body, content_type="application/json", HTTP_ORIGIN="https://hdc.example"
+    )
+    assert r.status_code == 400 and r["Access-Control-Allow-Origin"] == "https://hdc.example"
+    secret = token_create(actor=SystemActor("t"), user=world.supervisor, name="s")
+    pushed = Client().post(
+        "/api/v1/orders/push",
+        b'{"shop": %d, "orders": [{"order_no": "1", "buyer_nick": "\\udc00x"}]}' % world.shop_a.pk,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert pushed.status_code == 400, pushed.content
+    pair = Client().post(  # an emoji is a surrogate *pair*: not refused by the guard
+        "/api/v1/orders/push",
+        b'{"shop": %d, "orders": [], "note": "\\ud83d\\ude00"}' % world.shop_a.pk,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert pair.status_code == 200, pair.content
+    from kefu.web.middleware import _LONE_SURROGATE
+
+    assert _LONE_SURROGATE.search(b'"\\ud83d\\ude00"') is None
+    assert _LONE_SURROGATE.search(b'"\\ud83d x"') and _LONE_SURROGATE.search(b'"x\\ude00"')
+
+
+def test_an_accepted_message_stays_accepted_when_placing_it_fails(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kefu.desk.models import InboundMessage
+
+    def broken(**_kw: Any) -> None:
+        raise RuntimeError("routing is down")
+
+    monkeypatch.setattr(services, "_route", broken)
+    channel = services.channel_default("api")
+    result = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("p1", buyer="later")])
+    assert (result.created, result.failed) == (1, [])  # the sender is told the truth: accepted
+    assert "left for the worker" in caplog.text
+    assert InboundMessage.objects.filter(external_id="p1", placed_at__isnull=True).exists()
+    monkeypatch.undo()
+    assert services.messages_place_pending() == 1  # the worker's job places it
+    assert Conversation.objects.get(buyer="later").message_count == 1
+    again = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("p1", buyer="later")])
+    assert (again.created, again.duplicates) == (0, 1)

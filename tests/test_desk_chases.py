@@ -153,3 +153,18 @@ def test_a_saved_policy_without_the_new_settings_takes_them_from_the_preset(worl
     policy_save(actor=world.supervisor, document=handbook.load_preset(), effective_from=dt.date(2026, 1, 1))
     policy_cache_clear()
     assert "no_sale_reasons" in policy_in_force(dt.date(2026, 11, 10)).document["desk"]
+
+
+def test_the_policy_refuses_desk_numbers_that_would_break_the_jobs() -> None:
+    doc = handbook.load_preset()
+    doc["desk"]["idle_flag_minutes"] = 999_999_999_999
+    doc["desk"]["urge_max_days"] = 99_999_999
+    doc["desk"]["platforms"][1]["no_reply_after_minutes"] = 10**9
+    doc["desk"]["no_sale_reasons"][0]["label"] = "x" * 5000
+    paths = sorted(str(x).partition(": ")[0] for x in handbook.validate(doc))
+    assert paths == [
+        "desk.idle_flag_minutes",
+        "desk.no_sale_reasons[1].label",
+        "desk.platforms[2].no_reply_after_minutes",
+        "desk.urge_max_days",
+    ]

@@ -49,6 +49,16 @@ def test_parameters_find_the_product_and_the_product_shows_its_parameters(world:
         other.pk,
     }
     assert selectors.knowledge_search(actor=world.agent_a, q="白色 1.7l 吸力").products == []  # all terms must match
+    # full-width punctuation as Chinese users type it: ，、；split terms, ：is the name:value colon
+    assert selectors.knowledge_terms("3000pa\uff0c白色\u3001续航\uff1b吸力\uff1a3000") == [
+        "3000pa",
+        "白色",
+        "续航",
+        "吸力:3000",
+    ]
+    assert [
+        h.product.pk for h in selectors.knowledge_search(actor=world.agent_a, q="吸力\uff1a3000pa\uff0c白色").products
+    ] == [robot.pk]
     assert selectors.knowledge_search(actor=world.agent_a, q="  ").products == []
     boss = selectors.knowledge_search(actor=world.supervisor, q="3000pa")
     assert {h.product.pk for h in boss.products} == {robot.pk, hidden.pk}
@@ -88,6 +98,7 @@ def test_team_leads_edit_parameters_agents_cannot_and_bad_lines_are_named(world:
     assert agent.post(f"/products/{robot.pk}/", {"parameters": "吸力:1Pa"}).status_code == 403
     with pytest.raises(ApplicationError):
         parameters_parse("名称:")
+    assert parameters_parse("电压\uff1a220V\n颜色=白色\n尺寸: 30cm") == {"电压": "220V", "颜色": "白色", "尺寸": "30cm"}
 
 
 TEXT = st.text(alphabet=st.sampled_from("扫地机器人吸力白色黑色续航分钟功率容量abcXYZ0123.-"), min_size=1, max_size=12)

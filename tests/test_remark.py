@@ -55,3 +55,8 @@ def test_full_width_commas_are_accepted_on_import() -> None:
 def test_a_comma_inside_a_field_is_refused() -> None:
     with pytest.raises(RemarkError):
         build_remark(shipping="顺丰,加急", gift="", special="", author="张敏", at=dt.datetime(2026, 1, 1))
+
+
+def test_a_remark_typed_with_full_width_commas_parses() -> None:
+    parsed = parse_remark("顺丰\uff0c无\uff0c无\uff0c张三\uff0c2026-11-28 10:00")
+    assert (parsed.shipping, parsed.author) == ("顺丰", "张三")

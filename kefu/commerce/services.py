@@ -431,7 +431,7 @@ def parameters_parse(text: str) -> dict[str, str]:
         line = raw.strip()
         if not line:
             continue
-        for sep in (":", ":", "="):
+        for sep in ("\uff1a", ":", "="):  # full-width colon first
             if sep in line:
                 name, _sep, value = line.partition(sep)
                 break

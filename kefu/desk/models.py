@@ -339,7 +339,7 @@ class KpiDay(models.Model):
 
 class ChaseState(models.TextChoices):
     OPEN = "open", _("To urge")
-    PAID = "paid", _("Paid")
+    PAID = "paid", _("Paid up")
     LOST = "lost", _("No sale")
 
 

@@ -426,6 +426,10 @@ def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
     }
 
 
+def _percent(rate: str | None) -> str:
+    return f"{Decimal(rate) * 100:.1f}%" if rate else "—"
+
+
 def daily_summary_text(summary: dict[str, Any]) -> str:
     """The summary as the DingTalk robot's markdown (Chinese: the group reads it as it is)."""
     t = summary["total"]
@@ -433,7 +437,7 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
     unanswered = sum(1 for q in summary["questions"] if not q.answered_at)
     lines = [
         f"### {summary['team'].name} 组长日报 {summary['day']:%Y-%m-%d}",
-        f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {t['response_3min_rate'] or '—'}",
+        f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {_percent(t['response_3min_rate'])}",
         f"- 询单 {t['consulted_buyers']} 人,付款 {t['paid_buyers']} 人,未成交 {summary['unpaid_buyers']} 人",
         "- 未成交原因:"
         + ("、".join(f"{label} {n}" for label, n in summary["no_sale"]) or "无记录")
@@ -545,13 +549,14 @@ def no_sale_summary(*, actor: Any, shop_ids: list[int], day: dt.date) -> list[tu
 
 # --- knowledge (SPEC §8) ------------------------------------------------------------------------
 
-_TERM_SPLIT = re.compile(r"[\s,,、;;。]+")
+_TERM_SPLIT = re.compile("[\\s,\uff0c\u3001;\uff1b\u3002]+")  # spaces, commas (both widths), 、；。
 
 
 def knowledge_terms(q: str) -> list[str]:
     """The terms of a query: split only where the agent put a space or a comma — Chinese runs are
     kept whole and matched as substrings, never cut into words."""
-    return [t for t in _TERM_SPLIT.split((q or "").strip().lower()) if t][:8]
+    text = (q or "").strip().lower().replace("\uff1a", ":")  # 名称：值 as stored, name:value
+    return [t for t in _TERM_SPLIT.split(text) if t][:8]
 
 
 @dataclass

@@ -5,6 +5,7 @@ notifications leave only after commit."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -53,7 +54,11 @@ from .models import (
 )
 from .workflow import CONVERSATIONS
 
+log = logging.getLogger(__name__)
+
 MAX_BATCH = 500
+# who answers buyers: a conversation is transferred only to them
+DESK_POSITIONS = frozenset({"presales", "aftersales", "team_lead"})
 MAX_TEXT = 5000
 HUMAN = (MessageKind.TEXT, MessageKind.IMAGE)
 
@@ -94,9 +99,22 @@ def _text(value: Any, limit: int, what: str, *, required: bool = True) -> str:
         raise ValueError(_("%(field)s is missing") % {"field": what})
     if len(value) > limit:
         raise ValueError(_("%(field)s is longer than %(n)s characters") % {"field": what, "n": limit})
-    if "\x00" in value:
-        raise ValueError(_("%(field)s contains a NUL character") % {"field": what})
+    if "\x00" in value or not _encodable(value):
+        raise ValueError(_("%(field)s contains a character that is not allowed") % {"field": what})
     return value
+
+
+def text_storable(value: str) -> bool:
+    return "\x00" not in value and _encodable(value)
+
+
+def _encodable(value: str) -> bool:
+    """False for text no database can store (a lone UTF-16 surrogate such as "\\ud800" in JSON)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse(index: int, item: Any) -> _Parsed:
@@ -212,7 +230,12 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
         if settings.KEFU_DESK_QUEUED if place is None else not place:
             transaction.on_commit(wake_placer)
         else:
-            result.conversations |= messages_place(ids=accepted)
+            try:
+                result.conversations |= messages_place(ids=accepted)
+            except Exception:
+                # accepted is accepted: the sender is told so, and the worker's minute job places
+                # them (and logs again) once whatever failed is put right
+                log.exception("placing %s accepted messages failed; left for the worker", len(accepted))
     return result
 
 
@@ -819,6 +842,8 @@ def conversation_transfer(
     """Hand a conversation to another agent or team: the thread stays, a note says why."""
     if to_staff is None and to_team is None:
         raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
+    if to_staff is not None and (to_staff.position not in DESK_POSITIONS or not to_staff.active):
+        raise ApplicationError("transfer_target", _("A conversation goes to a desk agent or a team lead."))
     if to_team is not None and to_staff is None:
         # another team: into its queue, to its lightest online agent, as routing would
         to_staff, _load = _lightest_online(to_team, conversation.queue)
@@ -1077,6 +1102,8 @@ def followup_create(
     request: str = "",
     conversation: Conversation | None = None,
 ) -> FollowUp:
+    if due_at < clock.day_start(clock.today()):
+        raise ApplicationError("validation_error", _("The follow-up's due time lies in the past."))
     item = FollowUp.objects.create(
         shop=shop,
         conversation=conversation,

@@ -24,7 +24,7 @@ from kefu.commerce.forms import RemarkForm
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import date_param, day_query, int_param
+from kefu.core.params import day_query, int_param
 from kefu.org import selectors as org
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
@@ -387,7 +387,7 @@ def followups(request: HttpRequest) -> HttpResponse:
                     shop=shop,
                     buyer=request.POST.get("buyer", "") or (conv.buyer if conv else ""),
                     order_no=request.POST.get("order_no", ""),
-                    purchase_date=date_param(request.POST.get("purchase_date")),
+                    purchase_date=day_query(request.POST.get("purchase_date")),
                     problem=request.POST.get("problem", ""),
                     request=request.POST.get("request", ""),
                     owner=owner,

@@ -91,7 +91,7 @@ def messages(request: HttpRequest, code: str) -> HttpResponse:
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(visitor, str) or not VISITOR.match(visitor):
         return _error(request, channel, 400, "validation_error", _("The visitor id is not valid."))
-    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT or not services.text_storable(text):
         return _error(request, channel, 400, "validation_error", _("Write a message of at most 2,000 characters."))
     if not (
         throttle.allow(f"widget:{visitor}", PER_MINUTE, 60)

@@ -6,6 +6,7 @@ a list of human-readable problems, each naming the field path. Money stays a str
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable
@@ -105,6 +106,25 @@ def _check(problems: list[Problem], doc: dict[str, Any], path: str, test: Callab
     return value
 
 
+# Upper bounds: a number that makes no sense for the department (a 空挂 threshold of a million
+# minutes) would otherwise break the jobs that add it to a date.
+GENERIC_MAX = 100_000
+MAXIMA = {
+    "desk.idle_flag_minutes": 24 * 60,
+    "desk.conversion_window_days": 31,
+    "desk.response_cap_minutes": 24 * 60,
+    "desk.fast_reply_seconds": 3600,
+    "desk.urge_after_minutes": 7 * 24 * 60,
+    "desk.urge_consultation_hours": 30 * 24,
+    "desk.urge_due_minutes": 7 * 24 * 60,
+    "desk.urge_max_days": 31,
+}
+
+
+def _int_upto(v: Any, *, top: int) -> bool:
+    return _nonneg_int(v) and v <= top
+
+
 def _nonneg_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v >= 0
 
@@ -172,7 +192,14 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "desk.urge_due_minutes",
         "desk.urge_max_days",
     ):
-        _check(p, doc, path, _nonneg_int, _("must be a whole number ≥ 0"))
+        top = MAXIMA.get(path, GENERIC_MAX)
+        _check(
+            p,
+            doc,
+            path,
+            functools.partial(_int_upto, top=top),
+            _("must be a whole number from 0 to %(max)s") % {"max": top},
+        )
     _check(p, doc, "attendance.red_packet_overdue_multiplier", _pos_int, _("must be a whole number ≥ 1"))
     _check(
         p, doc, "attendance.publication_weekday", lambda v: _nonneg_int(v) and v <= 6, _("must be 0 (Mon) … 6 (Sun)")
@@ -318,6 +345,8 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for where, row in _keyed_rows(p, doc, "desk.no_sale_reasons", "code", _("needs at least one reason")):
         if not isinstance(row.get("label"), str) or not row["label"].strip():
             p.append(f"{where}.label: " + _("missing"))
+        elif len(row["label"]) > 40 or len(str(row.get("code", ""))) > 40:
+            p.append(f"{where}.label: " + _("at most 40 characters"))
     for where, row in _keyed_rows(p, doc, "desk.platforms", "platform", _("needs at least one platform")):
         window = row.get("window")
         ends = ("24:00",)
@@ -329,8 +358,11 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
             and (window[1] in ends or window[0] < window[1])
         ):
             p.append(f"{where}.window: " + _('must be ["HH:MM", "HH:MM"], start before end (end may be "24:00")'))
-        if not _nonneg_int(row.get("no_reply_after_minutes", 0)):
-            p.append(f"{where}.no_reply_after_minutes: " + _("must be a whole number ≥ 0"))
+        minutes = row.get("no_reply_after_minutes", 0)
+        if not (_nonneg_int(minutes) and minutes <= 24 * 60):
+            p.append(
+                f"{where}.no_reply_after_minutes: " + _("must be a whole number from 0 to %(max)s") % {"max": 24 * 60}
+            )
     windows = _check(p, doc, "care.rest_windows", lambda v: isinstance(v, list), _("must be a list of [start, end]"))
     for i, window in enumerate(windows or []):
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):

@@ -62,7 +62,7 @@ def build_remark(*, shipping: str, gift: str, special: str, author: str, at: dt.
 
 def parse_remark(text: str) -> Remark:
     """Parse a remark; raise RemarkError naming what is wrong. Full-width commas are accepted."""
-    parts = [part.strip() for part in (text or "").replace(",", ",").split(SEPARATOR)]
+    parts = [part.strip() for part in (text or "").replace("\uff0c", ",").split(SEPARATOR)]
     if len(parts) != 5:
         raise RemarkError(
             _("A remark has 5 parts (shipping method, gift, special requests, author, date and time); found %(n)s")

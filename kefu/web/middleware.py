@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -26,7 +27,12 @@ CSP = (
 
 # JSON batches whose items are validated one by one (a bad item is reported by its index, the rest
 # kept): a NUL there is that item's problem, not the whole request's.
-PER_ITEM_NUL_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/")
+# a JSON \\ud800-\\udfff escape that is not half of a pair: text no database can store
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+PER_ITEM_NUL_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/", "/desk/widget/")
 
 
 class RejectNulMiddleware:
@@ -59,7 +65,7 @@ class RejectNulMiddleware:
             return False  # a batch of messages: a NUL fails its one message, reported by index
         if content_type == "application/json":
             body = request.body
-            return b"\\u0000" in body or b"\x00" in body
+            return b"\\u0000" in body or b"\x00" in body or _LONE_SURROGATE.search(body) is not None
         # (multipart bodies are left to their views: parsing them here would consume upload streams)
         if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
             return any("\x00" in k or "\x00" in v for k, vs in request.POST.lists() for v in vs)

@@ -273,7 +273,7 @@ def _typed(raw: str, kind: str) -> Any:
         except ValueError:
             return raw  # validation names the cell
     if kind == "list":
-        return [p.strip() for p in raw.replace("、", ",").replace(",", ",").split(",") if p.strip()]
+        return [p.strip() for p in raw.replace("\u3001", ",").replace("\uff0c", ",").split(",") if p.strip()]
     if kind == "bool":
         return raw in {"1", "on", "true", "yes"}
     return raw

@@ -181,6 +181,9 @@ MAIN_PAGES = [
     "/staff/",
     "/search/?q=buyer_a",
     "/workflow/statuses/",
+    "/desk/",
+    "/desk/chases/",
+    "/desk/knowledge/?q=%E7%99%BD%E8%89%B2",
 ]
 
 
