@@ -10,7 +10,8 @@ from kefu.core.events import SystemActor
 from kefu.desk import services
 from kefu.desk.models import Conversation, Message
 
-from ..conftest import PASSWORD, World
+from ..conftest import World
+from .test_browser import _sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,11 +29,7 @@ def test_two_replies_in_a_row_are_both_sent_and_shown_once(world: World, live_se
     }
     services.messages_ingest(actor=SystemActor("t"), channel=services.channel_default("api"), items=[item])
     conversation = Conversation.objects.get(buyer="live_buyer")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "agent_a")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    _sign_in(page, live_server, "agent_a")
     page.goto(f"{live_server.url}/desk/{conversation.pk}/")
     for text in ("第一条回复", "第二条回复"):
         page.fill("[data-testid=reply-text]", text)
@@ -51,11 +48,7 @@ def test_an_agent_changes_their_desk_status_from_the_inbox(world: World, live_se
     from kefu.desk.models import Presence
 
     services.presence_set(actor=world.agent_a, state="online")
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "agent_a")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    _sign_in(page, live_server, "agent_a")
     page.goto(f"{live_server.url}/desk/")
     with page.expect_navigation():
         page.select_option("[data-testid=presence]", "away")  # submits by itself (kefu.js, no inline handler)
@@ -100,11 +93,7 @@ def test_payment_urging_works_on_a_phone(world: World, live_server, page) -> Non
     services.payment_chases_due()
     chase = PaymentChase.objects.get()
     page.set_viewport_size({"width": 390, "height": 800})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "agent_a")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    _sign_in(page, live_server, "agent_a")
     page.goto(f"{live_server.url}/desk/chases/")
     button = page.locator(f"[data-testid=chase-{chase.pk}] [data-testid=chase-urge] button")
     box = button.bounding_box()
