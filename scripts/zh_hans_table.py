@@ -1272,4 +1272,7 @@ T = {
     '%(field)s contains a character that is not allowed': '%(field)s 含有不允许的字符',
     'must be a whole number from 0 to %(max)s': '必须是 0 到 %(max)s 之间的整数',
     'at most 40 characters': '最多 40 个字',
+    'agent %(no)s does not answer for this shop': '客服 %(no)s 不负责这个店铺',
+    'Line %(n)s: a name has at most 40 characters, a value at most 200.': '第 %(n)s 行:名称最多 40 个字,值最多 200 个字。',
+    'Line %(n)s: %(name)s is given twice.': '第 %(n)s 行:%(name)s 重复了。',
 }

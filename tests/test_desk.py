@@ -555,6 +555,7 @@ def test_review_findings_malformed_ids_future_times_and_foreign_agents(world: Wo
         ],
     )
     assert result.created == 1 and [f["index"] for f in result.failed] == [0, 1]
+    assert staff_b.employee_no in result.failed[1]["reason"] and "不负责这个店铺" in result.failed[1]["reason"]
 
 
 def test_the_worker_places_accepted_messages_and_a_late_redelivery_stays_a_duplicate(
@@ -744,3 +745,21 @@ def test_an_accepted_message_stays_accepted_when_placing_it_fails(
     assert Conversation.objects.get(buyer="later").message_count == 1
     again = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("p1", buyer="later")])
     assert (again.created, again.duplicates) == (0, 1)
+
+
+def test_two_visitors_reusing_a_message_id_are_two_messages(world: World) -> None:
+    services.channel_create(
+        actor=world.supervisor,
+        code="hdc-v",
+        name="v",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+    client = Client()
+    for visitor in ("v-" + "a" * 30, "v-" + "b" * 30):
+        body = json.dumps({"visitor": visitor, "text": "你好", "id": "same-id-123456"})
+        r = client.post(
+            "/desk/widget/hdc-v/messages", body, content_type="application/json", HTTP_ORIGIN="https://hdc.example"
+        )
+        assert r.json() == {"created": 1, "duplicates": 0}, r.content

@@ -115,3 +115,9 @@ def test_any_part_of_a_parameter_value_finds_its_product(world: World, value: st
         found = selectors.knowledge_search(actor=world.supervisor, q=part, shop=world.shop_a.pk).products
         assert product.pk in {h.product.pk for h in found}
     Product.objects.filter(pk=product.pk).delete()
+
+
+def test_overlong_or_repeated_parameters_are_refused_not_cut() -> None:
+    for text in ("名" * 41 + ":x", "名称:" + "x" * 201, "颜色:白\n颜色:黑"):
+        with pytest.raises(ApplicationError):
+            parameters_parse(text)

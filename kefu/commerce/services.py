@@ -440,7 +440,16 @@ def parameters_parse(text: str) -> dict[str, str]:
                 "validation_error",
                 _("Line %(n)s: write a parameter as name:value.") % {"n": number},
             )
-        name, value = name.strip()[:40], value.strip()[:200]
+        name, value = name.strip(), value.strip()
+        if len(name) > 40 or len(value) > 200:
+            raise ApplicationError(
+                "validation_error",
+                _("Line %(n)s: a name has at most 40 characters, a value at most 200.") % {"n": number},
+            )
+        if name in out:
+            raise ApplicationError(
+                "validation_error", _("Line %(n)s: %(name)s is given twice.") % {"n": number, "name": name}
+            )
         if not name or not value:
             raise ApplicationError(
                 "validation_error", _("Line %(n)s: the name and the value are both needed.") % {"n": number}

@@ -104,7 +104,7 @@ def messages(request: HttpRequest, code: str) -> HttpResponse:
         channel=channel,
         items=[
             {
-                "external_id": f"w-{client_id}",
+                "external_id": f"w-{visitor[-24:]}-{client_id}"[:128],  # a message id within its visitor
                 "shop": channel.shop.code if channel.shop else "",
                 "buyer": visitor_name(visitor),
                 "direction": "in",
