@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -51,8 +52,21 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     query = g.copy()
     query.pop("cursor", None)
+    now = clock.now()
+    queues = dict(Queue.choices)
+    # what each row shows beyond its fields, worked out once here (the template is the page's cost)
+    rows = [
+        (
+            c,
+            queues.get(c.queue, c.queue),
+            _("waiting %(t)s") % {"t": timesince(c.waiting_since, now)} if c.waiting_since else "",
+        )
+        for c in page.items
+    ]
     ctx = {
         "page": page,
+        "rows": rows,
+        "conversation_base": reverse("desk:inbox"),
         "f": g,
         "query": query.urlencode(),
         "shops": org.shop_list(actor=request.user),
@@ -61,7 +75,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "presence_states": PresenceState.choices,
         "staff": staff,
         "last_id": selectors.last_message_id(),
-        "now": clock.now(),
+        "now": now,
     }
     return render_page_or_partial(request, "desk/inbox.html", "results", ctx)
 
