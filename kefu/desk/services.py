@@ -800,7 +800,7 @@ def _own_staff(actor: Any) -> Staff:
     return staff
 
 
-def reply_key(conversation_id: int, idempotency_key: str) -> str:
+def _reply_key(conversation_id: int, idempotency_key: str) -> str:
     """A reply's external id: the form's key within its conversation (a key reused elsewhere is a
     different reply)."""
     return f"kefu-{conversation_id}-{idempotency_key}"[:128]
@@ -826,7 +826,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
     channel = last_in.channel if last_in else Channel.objects.filter(active=True).order_by("pk").first()
     if channel is None:
         raise ApplicationError("no_channel", _("This conversation has no channel to answer through."))
-    key = reply_key(conversation.pk, idempotency_key or uuid.uuid4().hex)
+    key = _reply_key(conversation.pk, idempotency_key or uuid.uuid4().hex)
     now = clock.now()
     inserted = _insert_messages(
         [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)]
@@ -1335,7 +1335,7 @@ def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: s
         raise ApplicationError("no_conversation", _("This order has no conversation to urge in."))
     staff = _own_staff(actor)
     conversation = access_conversation_by_id(actor, chase.conversation_id)
-    if idempotency_key and Message.objects.filter(external_id=reply_key(conversation.pk, idempotency_key)).exists():
+    if idempotency_key and Message.objects.filter(external_id=_reply_key(conversation.pk, idempotency_key)).exists():
         return chase  # the same click again: urged once
     reply_send(actor=actor, conversation=conversation, text=text, idempotency_key=idempotency_key)
     PaymentChase.objects.filter(pk=chase.pk).update(urged_at=clock.now(), urge_count=F("urge_count") + 1)
