@@ -41,7 +41,10 @@ class ImportSummary:
         """A row that was not imported, with its cells as the file had them (to fix and re-import)."""
         entry: dict[str, Any] = {"row": row, "reason": reason}
         if cells:
-            entry["cells"] = dict(cells)
+            # [header, value] pairs, in the file's column order (a JSON object would not keep it on
+            # PostgreSQL, whose jsonb orders keys its own way)
+            pairs = cells.items() if isinstance(cells, dict) else cells
+            entry["cells"] = [[str(name), str(value)] for name, value in pairs]
         self.failed.append(entry)
 
     def progress(self, done: int, total: int) -> None:

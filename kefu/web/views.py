@@ -232,11 +232,12 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         # the row number, the reason and the row's own cells, so it can be fixed and imported again
         columns: list[str] = []
         for f in run.failed:
-            for name in f.get("cells") or {}:
+            for name, _value in f.get("cells") or []:
                 if name not in columns:
                     columns.append(name)
         rows = (
-            (f.get("row"), f.get("reason"), *((f.get("cells") or {}).get(c, "") for c in columns)) for f in run.failed
+            (f.get("row"), f.get("reason"), *(dict(f.get("cells") or []).get(c, "") for c in columns))
+            for f in run.failed
         )
         return xlsx_download(f"import-{run.pk}-failed.xlsx", _("Failed rows"), [_("Row"), _("Reason"), *columns], rows)
     return render_page_or_partial(request, "web/import_detail.html", "progress", {"run": run})
