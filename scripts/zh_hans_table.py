@@ -1275,4 +1275,9 @@ T = {
     'agent %(no)s does not answer for this shop': '客服 %(no)s 不负责这个店铺',
     'Line %(n)s: a name has at most 40 characters, a value at most 200.': '第 %(n)s 行:名称最多 40 个字,值最多 200 个字。',
     'Line %(n)s: %(name)s is given twice.': '第 %(n)s 行:%(name)s 重复了。',
+    'Only desk agents, team leads and supervisors answer buyers.': '只有客服、组长和主管可以回复买家。',
+    "That agent or team does not serve this conversation's shop.": '该客服或小组不负责这个会话的店铺。',
+    'The purchase date lies in the future.': '购买日期晚于今天。',
+    'An order number has at most 64 characters.': '订单号最多 64 个字符。',
+    'A category has at most 64 characters.': '类目最多 64 个字。',
 }

@@ -713,6 +713,13 @@ def test_a_lone_surrogate_fails_its_message_or_request_never_the_server(world: W
         HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
     assert pushed.status_code == 400, pushed.content
+    for body, content_type in (
+        # an escaped backslash before "ud800" hides the lone "\udc00" from any byte-level check
+        (b'{"shop": %d, "orders": [{"order_no": "x\\\\ud800\\udc00"}]}' % world.shop_a.pk, "application/json"),
+        (b'{"shop": %d, "orders": [{"order_no": "\\ud800"}]}' % world.shop_a.pk, "text/plain"),
+    ):
+        r = Client().post("/api/v1/orders/push", body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {secret}")
+        assert r.status_code == 400, (body, r.status_code, r.content[:200])
     pair = Client().post(  # an emoji is a surrogate *pair*: not refused by the guard
         "/api/v1/orders/push",
         b'{"shop": %d, "orders": [], "note": "\\ud83d\\ude00"}' % world.shop_a.pk,

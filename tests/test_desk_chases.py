@@ -168,3 +168,50 @@ def test_the_policy_refuses_desk_numbers_that_would_break_the_jobs() -> None:
         "desk.platforms[2].no_reply_after_minutes",
         "desk.urge_max_days",
     ]
+
+
+def test_only_desk_people_answer_and_transfers_stay_with_the_shops_teams(world: World) -> None:
+    from kefu.desk.models import Conversation
+
+    from .factories import StaffFactory, UserFactory
+
+    _consult("someone", NOW - dt.timedelta(hours=1), "t1")
+    conv = Conversation.objects.get(buyer="someone")
+    tech_user = UserFactory(username="tech_a")
+    tech_user.set_password(PASSWORD)
+    tech_user.save()
+    team_a = Staff.objects.get(user=world.agent_a).team
+    StaffFactory(user=tech_user, team=team_a, position="technician")
+    tech = Client()
+    tech.login(username="tech_a", password=PASSWORD)
+    tech.post(f"/desk/{conv.pk}/reply/", {"text": "我来回复"})
+    assert not Message.objects.filter(conversation=conv, direction="out").exists()
+    assert Conversation.objects.get(pk=conv.pk).owner_id != Staff.objects.get(user=tech_user).pk
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    other = Staff.objects.get(user=world.agent_b)  # serves the other team's shop only
+    before = Conversation.objects.get(pk=conv.pk).owner_id
+    boss.post(f"/desk/{conv.pk}/transfer/", {"staff": other.pk})
+    boss.post(f"/desk/{conv.pk}/transfer/", {"team": other.team_id})
+    after = Conversation.objects.get(pk=conv.pk)
+    assert (after.owner_id, after.team_id) == (before, team_a.pk)
+
+
+def test_parameters_split_at_the_first_separator_and_follow_ups_refuse_odd_dates(world: World) -> None:
+    from kefu.commerce.services import parameters_parse
+    from kefu.core import clock
+    from kefu.core.errors import ApplicationError
+
+    assert parameters_parse("接口:USB\uff1aType-C") == {"接口": "USB\uff1aType-C"}
+    assert parameters_parse("接口\uff1aUSB:Type-C") == {"接口": "USB:Type-C"}
+    now = clock.now()
+    staff = Staff.objects.get(user=world.agent_a)
+    for kwargs in (
+        {"due_at": now - dt.timedelta(hours=2)},
+        {"due_at": now + dt.timedelta(hours=2), "purchase_date": clock.today() + dt.timedelta(days=3)},
+        {"due_at": now + dt.timedelta(hours=2), "order_no": "9" * 65},
+    ):
+        with pytest.raises(ApplicationError):
+            services.followup_create(
+                actor=world.agent_a, shop=world.shop_a, buyer="b", problem="p", owner=staff, **kwargs
+            )

@@ -431,10 +431,10 @@ def parameters_parse(text: str) -> dict[str, str]:
         line = raw.strip()
         if not line:
             continue
-        for sep in ("\uff1a", ":", "="):  # full-width colon first
-            if sep in line:
-                name, _sep, value = line.partition(sep)
-                break
+        # the first separator in the line splits it (接口:USB：Type-C → 接口 / USB：Type-C)
+        cut = min((i for i in (line.find(sep) for sep in ("\uff1a", ":", "=")) if i >= 0), default=-1)
+        if cut >= 0:
+            name, value = line[:cut], line[cut + 1 :]
         else:
             raise ApplicationError(
                 "validation_error",
@@ -468,7 +468,9 @@ def product_knowledge_set(
     before = {"category": product.category, "parameters": product.parameters}
     product.parameters = dict(parameters)
     if category is not None:
-        product.category = category.strip()[:64]
+        if len(category.strip()) > 64:
+            raise ApplicationError("validation_error", _("A category has at most 64 characters."))
+        product.category = category.strip()
     product.search_text = product.searchable()
     product.save(update_fields=["parameters", "category", "search_text"])
     event_record(

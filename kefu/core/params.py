@@ -19,6 +19,10 @@ from pydantic import AfterValidator, Field
 from . import clock
 from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
 
+# JSON batches whose items are validated one by one (a bad item is reported by its index, the rest
+# kept): a NUL or an unstorable character there is that item's problem, not the whole request's.
+PER_ITEM_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/", "/desk/widget/")
+
 INT_LIMIT = 2**63 - 1  # what a database id or integer column holds
 EARLIEST, LATEST = dt.date(EARLIEST_YEAR, 1, 1), dt.date(LATEST_YEAR, 12, 31)
 

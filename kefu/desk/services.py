@@ -155,7 +155,9 @@ def _parse(index: int, item: Any) -> _Parsed:
 
 def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
     """An agent answers for a shop their team serves; the supervisor and deputy for every shop."""
-    return (agent.team_id is None and agent.position in {"supervisor", "deputy"}) or agent.team_id in teams_of[shop.pk]
+    if agent.position in {"supervisor", "deputy"}:
+        return True
+    return agent.position in DESK_POSITIONS and agent.team_id in teams_of[shop.pk]
 
 
 def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop], dict[int, set[int]]]:
@@ -812,6 +814,8 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
     The message joins the thread through the same store as everything else; an unowned conversation
     becomes the replier's. A repeated idempotency key (double click) sends once."""
     staff = _own_staff(actor)
+    if staff.position not in DESK_POSITIONS | {"supervisor", "deputy"}:
+        raise PermissionDenied(_("Only desk agents, team leads and supervisors answer buyers."))
     text = (text or "").strip()
     if not text:
         raise ApplicationError("reply_empty", _("Write a reply first."))
@@ -832,6 +836,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
         [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)]
     )
     message = Message.objects.get(channel=channel, external_id=key)
+    message.sent_now = bool(inserted)  # type: ignore[attr-defined]  # False: the same click again
     if inserted:
         if conversation.owner_id is None:
             Conversation.objects.filter(pk=conversation.pk, owner__isnull=True).update(owner=staff)
@@ -854,6 +859,11 @@ def conversation_transfer(
         raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
     if to_staff is not None and (to_staff.position not in DESK_POSITIONS or not to_staff.active):
         raise ApplicationError("transfer_target", _("A conversation goes to a desk agent or a team lead."))
+    serving = set(conversation.shop.teams.values_list("pk", flat=True))
+    if (to_staff is not None and to_staff.team_id not in serving) or (
+        to_team is not None and to_team.pk not in serving
+    ):
+        raise ApplicationError("transfer_target", _("That agent or team does not serve this conversation's shop."))
     if to_team is not None and to_staff is None:
         # another team: into its queue, to its lightest online agent, as routing would
         to_staff, _load = _lightest_online(to_team, conversation.queue)
@@ -1112,8 +1122,12 @@ def followup_create(
     request: str = "",
     conversation: Conversation | None = None,
 ) -> FollowUp:
-    if due_at < clock.day_start(clock.today()):
+    if due_at < clock.now() - dt.timedelta(minutes=10):
         raise ApplicationError("validation_error", _("The follow-up's due time lies in the past."))
+    if purchase_date is not None and purchase_date > clock.today():
+        raise ApplicationError("validation_error", _("The purchase date lies in the future."))
+    if len((order_no or "").strip()) > 64:
+        raise ApplicationError("validation_error", _("An order number has at most 64 characters."))
     item = FollowUp.objects.create(
         shop=shop,
         conversation=conversation,
@@ -1335,10 +1349,15 @@ def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: s
         raise ApplicationError("no_conversation", _("This order has no conversation to urge in."))
     staff = _own_staff(actor)
     conversation = access_conversation_by_id(actor, chase.conversation_id)
-    if idempotency_key and Message.objects.filter(external_id=_reply_key(conversation.pk, idempotency_key)).exists():
-        return chase  # the same click again: urged once
-    reply_send(actor=actor, conversation=conversation, text=text, idempotency_key=idempotency_key)
-    PaymentChase.objects.filter(pk=chase.pk).update(urged_at=clock.now(), urge_count=F("urge_count") + 1)
+    message = reply_send(actor=actor, conversation=conversation, text=text, idempotency_key=idempotency_key)
+    if not getattr(message, "sent_now", True):
+        return chase  # the same click again (the message's unique key decided): urged once
+    # counted only while the task is open, in the same statement: a concurrent "no sale" wins or
+    # loses as a whole (this action's transaction undoes the reply with it)
+    if not PaymentChase.objects.filter(pk=chase.pk, state=ChaseState.OPEN).update(
+        urged_at=clock.now(), urge_count=F("urge_count") + 1
+    ):
+        raise ApplicationError("changed", _("This task is settled already; reload the page."), status=409)
     PaymentChase.objects.filter(pk=chase.pk, owner__isnull=True).update(owner=staff)
     chase.refresh_from_db()
     event_record(actor=actor, verb="chase.urged", subject=chase, after={"times": chase.urge_count})

@@ -30,7 +30,7 @@ from kefu.org import selectors as org
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
 from . import live, selectors, services
-from .models import ChannelKind, PresenceState, Queue
+from .models import ChannelKind, ChaseState, PresenceState, Queue
 
 STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
 POLL_SECONDS = 0.4
@@ -513,7 +513,8 @@ def chases(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Saved."))
         except ApplicationError as exc:
             show_error(request, exc)
-        return redirect(f"{reverse('desk:chases')}?state={request.POST.get('state', 'open')}")
+        back = request.POST.get("state", "open")
+        return redirect(f"{reverse('desk:chases')}?state={back if back in ChaseState.values else 'open'}")
     state = request.GET.get("state", "open")
     if state not in {"open", "paid", "lost"}:
         state = "open"

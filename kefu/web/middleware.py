@@ -32,7 +32,7 @@ _LONE_SURROGATE = re.compile(
     rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
-PER_ITEM_NUL_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/", "/desk/widget/")
+from kefu.core.params import PER_ITEM_PATHS as PER_ITEM_NUL_PATHS  # noqa: E402
 
 
 class RejectNulMiddleware:
