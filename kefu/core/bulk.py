@@ -96,6 +96,30 @@ def _copy(table: str, columns: list[str], adapters: list[Adapter], rows: Iterabl
     return sent
 
 
+def _values(fields: Sequence[models.Field[Any, Any]], rows: Sequence[Sequence[Any]]) -> tuple[str, list[Any]]:
+    """``(%s, …), (%s, …)`` for the rows, and their values adapted per column, flattened."""
+    adapters = [_adapter(f) for f in fields]
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
+    return ", ".join([one] * len(rows)), params
+
+
+def _insert_new_sql(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` of the rows (attribute names throughout)."""
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    fields = [by_attname[name] for name in columns]
+    quote = connection.ops.quote_name
+    values, params = _values(fields, rows)
+    back = ", ".join(quote(str(by_attname[name].column)) for name in returning)
+    sql = (
+        f"INSERT INTO {quote(str(model._meta.db_table))} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
+        f"VALUES {values} ON CONFLICT DO NOTHING RETURNING {back}"
+    )
+    return sql, params
+
+
 def insert_new(
     model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: Sequence[str]
 ) -> list[tuple[Any, ...]]:
@@ -104,18 +128,7 @@ def insert_new(
     delivered row is told apart from a new one by the database itself, in one statement."""
     if not rows:
         return []
-    opts = model._meta
-    by_attname = {f.attname: f for f in opts.concrete_fields}
-    fields = [by_attname[name] for name in columns]
-    adapters = [_adapter(f) for f in fields]
-    quote = connection.ops.quote_name
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    back = ", ".join(quote(str(by_attname[name].column)) for name in returning)
-    sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join([one] * len(rows))} ON CONFLICT DO NOTHING RETURNING {back}"
-    )
-    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
+    sql, params = _insert_new_sql(model, columns, rows, returning)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(r) for r in cursor.fetchall()]
@@ -148,18 +161,12 @@ def insert_new_flagged(
             cursor.execute(f"SELECT {', '.join(quote(theirs[k]) for k in keys)} FROM {other} WHERE {cond}", params)  # noqa: S608
             found = {tuple(r) for r in cursor.fetchall()}
         return [(row[0], tuple(row[1:]) in found) for row in inserted]
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    adapters = [_adapter(by_attname[name]) for name in columns]
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    back = ", ".join(quote(mine[k]) for k in keys)
+    insert, params = _insert_new_sql(model, columns, rows, ["id", *keys])
     match = " AND ".join(f"o.{quote(theirs[k])} = new.{quote(mine[k])}" for k in keys)
     sql = (
-        f"WITH new AS (INSERT INTO {quote(str(model._meta.db_table))} "  # noqa: S608
-        f"({', '.join(quote(mine[name]) for name in columns)}) VALUES {', '.join([one] * len(rows))} "
-        f"ON CONFLICT DO NOTHING RETURNING {quote(mine['id'])}, {back}) "
+        f"WITH new AS ({insert}) "  # noqa: S608
         f"SELECT new.{quote(mine['id'])}, EXISTS (SELECT 1 FROM {other} o WHERE {match}) FROM new"
     )
-    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(int(r[0]), bool(r[1])) for r in cursor.fetchall()]
@@ -176,7 +183,6 @@ def update_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
     pk = opts.pk
     assert pk is not None
     fields = [pk, *(by_attname[name] for name in columns)]
-    adapters = [_adapter(f) for f in fields]
     quote = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
 
@@ -185,13 +191,12 @@ def update_rows(model: type[models.Model], columns: Sequence[str], rows: Sequenc
         return f"CAST({ref} AS {fields[i].db_type(connection)})" if postgres else ref
 
     table = quote(str(opts.db_table))
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values, params = _values(fields, rows)
     sets = ", ".join(f"{quote(str(f.column))} = {value(i)}" for i, f in enumerate(fields) if i)
     sql = (
-        f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([one] * len(rows))}) AS v "  # noqa: S608
+        f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v "  # noqa: S608
         f"WHERE {table}.{quote(str(pk.column))} = {value(0)}"
     )
-    params = [a(v) for row in rows for a, v in zip(adapters, row, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
