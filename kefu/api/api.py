@@ -12,7 +12,7 @@ from ninja.parser import Parser
 
 from kefu.core import plugins
 from kefu.core.errors import ApplicationError
-from kefu.core.params import PER_ITEM_PATHS as PER_ITEM_NUL_PATHS
+from kefu.core.params import PER_ITEM_PATHS, utf8_storable
 
 from .auth import AUTH
 
@@ -24,18 +24,14 @@ class StorableTextParser(Parser):
 
     def parse_body(self, request: HttpRequest) -> Any:
         data = super().parse_body(request)
-        if not request.path.startswith(PER_ITEM_NUL_PATHS) and not _storable(data):
+        if not request.path.startswith(PER_ITEM_PATHS) and not _storable(data):
             raise ApplicationError("validation_error", _("The request contains a character that is not allowed."))
         return data
 
 
 def _storable(value: Any, depth: int = 0) -> bool:
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
+        return utf8_storable(value)
     if depth > 64:
         return False
     if isinstance(value, dict):

@@ -23,6 +23,16 @@ from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
 # kept): a NUL or an unstorable character there is that item's problem, not the whole request's.
 PER_ITEM_PATHS = ("/api/v1/desk/messages", "/api/v1/desk/webhook/", "/desk/widget/")
 
+
+def utf8_storable(value: str) -> bool:
+    """False for text no database can store: a lone UTF-16 surrogate ("\\ud800" is valid JSON)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 INT_LIMIT = 2**63 - 1  # what a database id or integer column holds
 EARLIEST, LATEST = dt.date(EARLIEST_YEAR, 1, 1), dt.date(LATEST_YEAR, 12, 31)
 

@@ -24,7 +24,7 @@ from kefu.core.actions import action, is_operator
 from kefu.core.bulk import insert_new, insert_new_flagged, update_rows
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record
-from kefu.core.params import parse_moment
+from kefu.core.params import parse_moment, utf8_storable
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
 from kefu.org.models import Shop, Staff
@@ -99,22 +99,13 @@ def _text(value: Any, limit: int, what: str, *, required: bool = True) -> str:
         raise ValueError(_("%(field)s is missing") % {"field": what})
     if len(value) > limit:
         raise ValueError(_("%(field)s is longer than %(n)s characters") % {"field": what, "n": limit})
-    if "\x00" in value or not _encodable(value):
+    if not text_storable(value):
         raise ValueError(_("%(field)s contains a character that is not allowed") % {"field": what})
     return value
 
 
 def text_storable(value: str) -> bool:
-    return "\x00" not in value and _encodable(value)
-
-
-def _encodable(value: str) -> bool:
-    """False for text no database can store (a lone UTF-16 surrogate such as "\\ud800" in JSON)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return "\x00" not in value and utf8_storable(value)
 
 
 def _parse(index: int, item: Any) -> _Parsed:

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from kefu.core.errors import ApplicationError
+from kefu.core.params import PER_ITEM_PATHS
 
 from .errors import api_error, error_page
 
@@ -25,14 +26,12 @@ CSP = (
 )
 
 
-# JSON batches whose items are validated one by one (a bad item is reported by its index, the rest
-# kept): a NUL there is that item's problem, not the whole request's.
-# a JSON \\ud800-\\udfff escape that is not half of a pair: text no database can store
+# a JSON \\ud800-\\udfff escape that is not half of a pair: text no database can store (a byte-level
+# first line for any JSON body; the API's parser checks the parsed strings as well)
 _LONE_SURROGATE = re.compile(
     rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
     rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
-from kefu.core.params import PER_ITEM_PATHS as PER_ITEM_NUL_PATHS  # noqa: E402
 
 
 class RejectNulMiddleware:
@@ -61,7 +60,7 @@ class RejectNulMiddleware:
         if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, vs in request.GET.lists() for v in vs):
             return True
         content_type = request.content_type or ""
-        if content_type == "application/json" and request.path.startswith(PER_ITEM_NUL_PATHS):
+        if content_type == "application/json" and request.path.startswith(PER_ITEM_PATHS):
             return False  # a batch of messages: a NUL fails its one message, reported by index
         if content_type == "application/json":
             body = request.body
