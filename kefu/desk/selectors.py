@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import F, Q
 
 from kefu.commerce.models import Order
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.models import Event
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
@@ -290,18 +290,20 @@ def channel_by_code(code: str) -> Channel | None:
 def shop_directory() -> tuple[dict[str, Shop], dict[int, set[int]]]:
     """Every shop by code and by name, and the teams serving each (one query, remembered)."""
 
-    def load() -> tuple[dict[str, Shop], dict[int, set[int]]]:
-        found: dict[str, Shop] = {}
-        teams_of: dict[int, set[int]] = {}
-        for shop in Shop.objects.annotate(serving=F("teams")).order_by("pk"):
-            teams_of.setdefault(shop.pk, set())
-            if shop.serving is not None:
-                teams_of[shop.pk].add(shop.serving)
-            found.setdefault(shop.code, shop)
-            found.setdefault(shop.name, shop)
-        return found, teams_of
+    return _remembered("shops", lambda: shops_indexed(Shop.objects.order_by("pk")))  # type: ignore[no-any-return]
 
-    return _remembered("shops", load)  # type: ignore[no-any-return]
+
+def shops_indexed(shops: Any) -> tuple[dict[str, Shop], dict[int, set[int]]]:
+    """Shops of a queryset by code and by name, and the teams serving each (one query)."""
+    found: dict[str, Shop] = {}
+    teams_of: dict[int, set[int]] = defaultdict(set)
+    for shop in shops.annotate(serving=F("teams")):
+        serving = teams_of[shop.pk]  # a shop no team serves is still known (an empty set)
+        if shop.serving is not None:
+            serving.add(shop.serving)
+        found.setdefault(shop.code, shop)
+        found.setdefault(shop.name, shop)
+    return found, teams_of
 
 
 def channels() -> list[Channel]:
@@ -426,10 +428,6 @@ def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
     }
 
 
-def _percent(rate: str | None) -> str:
-    return f"{Decimal(rate) * 100:.1f}%" if rate else "—"
-
-
 def daily_summary_text(summary: dict[str, Any]) -> str:
     """The summary as the DingTalk robot's markdown (Chinese: the group reads it as it is)."""
     t = summary["total"]
@@ -437,7 +435,7 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
     unanswered = sum(1 for q in summary["questions"] if not q.answered_at)
     lines = [
         f"### {summary['team'].name} 组长日报 {summary['day']:%Y-%m-%d}",
-        f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {_percent(t['response_3min_rate'])}",
+        f"- 会话 {t['conversations']},对话轮次 {t['rounds']},3分钟响应率 {wording.percent(t['response_3min_rate'])}",
         f"- 询单 {t['consulted_buyers']} 人,付款 {t['paid_buyers']} 人,未成交 {summary['unpaid_buyers']} 人",
         "- 未成交原因:"
         + ("、".join(f"{label} {n}" for label, n in summary["no_sale"]) or "无记录")

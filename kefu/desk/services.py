@@ -172,12 +172,7 @@ def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop
     qs = Shop.objects.filter(Q(code__in=keys) | Q(name__in=keys)).restrict(actor)
     if channel.shop_id is not None:
         qs = qs.filter(pk=channel.shop_id)
-    for shop in qs.annotate(serving=F("teams")):
-        if shop.serving is not None:
-            teams_of[shop.pk].add(shop.serving)
-        found.setdefault(shop.code, shop)
-        found.setdefault(shop.name, shop)
-    return found, teams_of
+    return selectors.shops_indexed(qs)
 
 
 @action(atomic=False)

@@ -45,12 +45,4 @@ def person(user: Any) -> str:
 
 @register.filter
 def percent(value: Any) -> str:
-    """A rate as the KPIs give it ("0.5769") shown as people read it ("57.7%"); "—" when none."""
-    from decimal import Decimal, InvalidOperation
-
-    if value in (None, ""):
-        return "—"
-    try:
-        return f"{Decimal(str(value)) * 100:.1f}%"
-    except InvalidOperation:
-        return "—"
+    return wording.percent(value)
