@@ -91,7 +91,9 @@ def test_detail_file_attaches_lines_and_products_and_needs_the_orders_first() ->
     )
     summary = _import(shop, lines, "ExportOrderDetailList.csv")
     assert summary.created == 1
-    assert summary.failed == [{"row": 3, "reason": "订单 9999 不存在,请先导入订单报表。"}]
+    [missing] = summary.failed
+    assert missing["row"] == 3 and missing["reason"] == "订单 9999 不存在,请先导入订单报表。"
+    assert ["订单编号", "9999"] in missing["cells"]  # refused by the service, offered with its cells
     line = OrderLine.objects.get()
     assert line.product.sku == "XPG-20" and line.quantity == 2
     again = _import(shop, lines, "ExportOrderDetailList.csv")

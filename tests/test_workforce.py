@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
+from django.utils import translation
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
@@ -137,6 +138,7 @@ def test_import_matches_people_reports_bad_rows_and_is_idempotent(world: World) 
     failed = first.as_dict()["failed"]
     assert [f["row"] for f in failed] == [13, 14]
     assert "陌生人" in failed[0]["reason"] and "日期" in failed[1]["reason"]
+    assert ["姓名", "陌生人"] in failed[0]["cells"]  # refused while matching people, after parsing
     assert first.created == 8
     assert RosterEntry.objects.filter(staff=a).count() == 7 and RosterEntry.objects.filter(staff=b).count() == 1
     assert RosterEntry.objects.get(staff=a, date=dt.date(2026, 10, 10)).shift_code == ""  # 休息
@@ -268,6 +270,12 @@ def test_red_packets_are_due_monday_doubled_when_overdue_and_marked_sent(world: 
     assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents) == 0  # idempotent
     packet = RedPacket.objects.get(staff=agent)
     assert (packet.amount, packet.due_date) == (Decimal("20.00"), dt.date(2026, 10, 12))  # 15 min → 20 CNY, next Mon
+    # the basis reads in the reader's language, whichever language was active when it fell due
+    with translation.override("en"):
+        assert "on duty 08:30, punched 10-07 08:45 → 15 minutes" in packet.basis_text
+    with translation.override("zh-hans"):
+        text = packet.basis_text
+        assert "15" in text and "on duty" not in text and "分钟" in text
     assert services.red_packets_double_overdue(today=dt.date(2026, 10, 12)) == 0  # due today: not yet overdue
     assert services.red_packets_double_overdue(today=dt.date(2026, 10, 13)) == 1
     assert services.red_packets_double_overdue(today=dt.date(2026, 10, 14)) == 0  # doubled once
@@ -455,6 +463,9 @@ def test_a_team_lead_imports_only_their_team_and_leave_waits_for_approval(world:
     summary = services.attendance_import(actor=world.lead_a, data=_workbook(), file_name="每日统计.xlsx")
     reasons = {f["row"]: f["reason"] for f in summary.as_dict()["failed"]}
     assert any("郭强" in r and "不在你的管理范围" in r for r in reasons.values())
+    # a row refused by the service (not by the parser) is offered for download with its cells too
+    refused = next(f for f in summary.as_dict()["failed"] if "郭强" in f["reason"])
+    assert ["姓名", "郭强（离职）"] in refused["cells"] and any(name == "日期" for name, _ in refused["cells"])
     assert RosterEntry.objects.filter(staff=b).count() == 0 and RosterEntry.objects.filter(staff=a).exists()
     leave = LeaveRequest.objects.get(staff=a, source="dingtalk")
     assert leave.status == "submitted" and leave.decided_by is None

@@ -109,7 +109,7 @@ def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> Impo
 
 def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: str, data: bytes) -> ImportSummary:
     with import_run(kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}) as summary:
-        summary.fmt = parsed.fmt
+        summary.fmt, summary.cells_of = parsed.fmt, parsed.cells_of
         for err in parsed.errors:
             summary.fail(err.row, err.reason, err.cells)
         now = clock.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,9 @@ class ImportSummary:
     failed: list[dict[str, Any]] = field(default_factory=list)
     fmt: str = ""
     run_id: int | None = None
+    # row number → the row's cells as the file had them: rows a service refuses after parsing
+    # (outside the actor's scope, an unknown shift …) are offered for download with their cells too
+    cells_of: Callable[[int], Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +43,8 @@ class ImportSummary:
     def fail(self, row: int, reason: str, cells: Any = None) -> None:
         """A row that was not imported, with its cells as the file had them (to fix and re-import)."""
         entry: dict[str, Any] = {"row": row, "reason": reason}
+        if not cells and self.cells_of is not None and row > 0:
+            cells = self.cells_of(row)
         if cells:
             # [header, value] pairs, in the file's column order (a JSON object would not keep it on
             # PostgreSQL, whose jsonb orders keys its own way)

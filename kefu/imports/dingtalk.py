@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kefu.policies.i18n import _
 
-from .tabular import FileFormatError, RowError, clean, raw_tables, with_cells
+from .tabular import Cells, FileFormatError, RowError, clean, no_cells, raw_tables, row_cells, with_cells
 
 LEAVE_WORDS = ("请假", "事假", "病假", "年假", "调休", "婚假", "产假", "丧假", "陪产假")
 PERSONAL_LEAVE = ("事假", "请假")
@@ -60,6 +61,8 @@ class ParsedAttendance:
     punches: list[RawPunch] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     period: tuple[dt.date, dt.date] | None = None
+    # row number → the row's cells as the file had them (for rows the import refuses later)
+    cells_of: Callable[[int], Cells] = no_cells
 
 
 def person_name(text: str) -> str:
@@ -218,7 +221,8 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
-    out.errors = with_cells(out.errors, header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
+    out.cells_of = row_cells(header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
+    out.errors = with_cells(out.errors, out.cells_of)
     return out
 
 
@@ -254,5 +258,6 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
             )
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
-    out.errors = with_cells(out.errors, header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
+    out.cells_of = row_cells(header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
+    out.errors = with_cells(out.errors, out.cells_of)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -9,14 +10,17 @@ from typing import Any
 from kefu.policies.i18n import _
 
 from .tabular import (
+    Cells,
     FileFormatError,
     RowError,
     iter_records,
+    no_cells,
     parse_datetime,
     parse_decimal,
     raw_tables,
-    sheet_cells,
     sheet_from,
+    sheet_row_cells,
+    with_cells,
 )
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,6 +49,7 @@ class ParsedStaff:
     records: list[StaffRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     present: set[str] = field(default_factory=set)
+    cells_of: Callable[[int], Cells] = no_cells
 
 
 def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
@@ -90,5 +95,6 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
             continue
         seen[no] = number
         out.records.append(StaffRecord(number, no[:32], values))
-    out.errors = sheet_cells(out.errors, sheet)
+    out.cells_of = sheet_row_cells(sheet)
+    out.errors = with_cells(out.errors, out.cells_of)
     return out

@@ -56,24 +56,36 @@ MAX_ERROR_CELLS = 60  # columns kept per failed row
 MAX_CELL_TEXT = 200
 
 
-def with_cells(errors: list[RowError], header: list[str], row_of: Callable[[int], list[Any] | None]) -> list[RowError]:
-    """The errors with their rows' cells attached (``row_of(number)`` gives a row by its number)."""
-    out = []
-    for err in errors:
-        row = row_of(err.row) if not err.cells else None
+Cells = tuple[tuple[str, str], ...]
+
+
+def row_cells(header: list[str], row_of: Callable[[int], list[Any] | None]) -> Callable[[int], Cells]:
+    """A lookup from a row number to that row's (header, value) pairs as the file had them (empty
+    when the row is unknown): parse errors carry them, and so do rows a service refuses later."""
+
+    def cells(number: int) -> Cells:
+        row = row_of(number)
         if row is None:
-            out.append(err)
-            continue
-        pairs = tuple((name, clean(value)[:MAX_CELL_TEXT]) for name, value in zip(header, row, strict=False) if name)[
+            return ()
+        return tuple((name, clean(value)[:MAX_CELL_TEXT]) for name, value in zip(header, row, strict=False) if name)[
             :MAX_ERROR_CELLS
         ]
-        out.append(RowError(err.row, err.reason, pairs))
-    return out
+
+    return cells
 
 
-def sheet_cells(errors: list[RowError], sheet: Sheet) -> list[RowError]:
+def no_cells(number: int) -> Cells:
+    return ()
+
+
+def with_cells(errors: list[RowError], cells_of: Callable[[int], Cells]) -> list[RowError]:
+    """The errors with their rows' cells attached."""
+    return [err if err.cells else RowError(err.row, err.reason, cells_of(err.row)) for err in errors]
+
+
+def sheet_row_cells(sheet: Sheet) -> Callable[[int], Cells]:
     rows = dict(sheet.rows)
-    return with_cells(errors, sheet.header, rows.get)
+    return row_cells(sheet.header, rows.get)
 
 
 @dataclass

@@ -7,6 +7,7 @@ Only the fields a file carries are returned, so a file without buyer names never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -15,17 +16,20 @@ from kefu.policies.i18n import _
 
 from .address import province_of
 from .tabular import (
+    Cells,
     FileFormatError,
     RowError,
     Sheet,
     iter_records,
+    no_cells,
     parse_datetime,
     parse_decimal,
     parse_int,
     present_fields,
     raw_tables,
-    sheet_cells,
     sheet_from,
+    sheet_row_cells,
+    with_cells,
 )
 
 ZERO = Decimal("0.00")
@@ -147,6 +151,8 @@ class ParsedOrders:
     order_fields: set[str] = field(default_factory=set)
     line_fields: set[str] = field(default_factory=set)
     rows_total: int = 0
+    # row number → the row's cells as the file had them (for rows the import refuses later)
+    cells_of: Callable[[int], Cells] = no_cells
 
 
 def detect(header: list[str]) -> str | None:
@@ -332,7 +338,8 @@ def parse_orders(data: bytes) -> ParsedOrders:
         fmt = detect(sheet.header)
         if fmt is not None:
             result = _parse_sheet(fmt, sheet)
-            result.errors = sheet_cells(result.errors, sheet)
+            result.cells_of = sheet_row_cells(sheet)
+            result.errors = with_cells(result.errors, result.cells_of)
             return result
     raise FileFormatError(_("Unrecognised order export header (it needs columns such as 订单编号 and 订单状态)."))
 

@@ -77,7 +77,7 @@ def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
     with import_run(kind="staff", file_name=file_name, data=data, actor=actor, params={}) as summary:
-        summary.fmt = "staff"
+        summary.fmt, summary.cells_of = "staff", parsed.cells_of
         for err in parsed.errors:
             summary.fail(err.row, err.reason, err.cells)
         with transaction.atomic(durable=True):

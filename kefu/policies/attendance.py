@@ -116,6 +116,30 @@ class Tier:
     absence_days: Decimal
 
 
+
+def penalty_basis(args: dict[str, Any]) -> str:
+    """The sentence explaining a graded incident, in the reader's language, from its facts (stored
+    with a red packet, so the packet reads in whatever language its reader uses)."""
+    if args.get("what") == "makeup":
+        return _("Off-duty make-up no. %(n)s this month, beyond the %(free)s free ones") % {
+            "n": args.get("n", ""),
+            "free": args.get("free", ""),
+        }
+    made_up = _(", make-up no. %(n)s this month") % {"n": args["makeup"]} if args.get("makeup") else ""
+    text = (
+        _("%(shift)s on duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
+        if args.get("what") == "late"
+        else _("%(shift)s off duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
+    )
+    return text % {
+        "shift": args.get("shift", ""),
+        "time": args.get("time", ""),
+        "punch": args.get("punch", ""),
+        "makeup": made_up,
+        "minutes": args.get("minutes", ""),
+    }
+
+
 @dataclass
 class Incident:
     date: dt.date
@@ -127,6 +151,8 @@ class Incident:
     absence_days: Decimal
     rule: str
     basis: str
+    # what the basis sentence is made of (penalty_basis renders it again in the reader's language)
+    basis_args: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -480,6 +506,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 result.makeups.append("graded")
                 if side == OFF:
                     amount = Decimal(att["offduty_makeup_red_packet"])
+                    args = {"what": "makeup", "n": makeups_seen, "free": free_makeups}
                     result.incidents.append(
                         Incident(
                             day,
@@ -490,8 +517,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                             int(att["offduty_makeup_packets"]),
                             ZERO,
                             "R-WF-6",
-                            _("Off-duty make-up no. %(n)s this month, beyond the %(free)s free ones")
-                            % {"n": makeups_seen, "free": free_makeups},
+                            penalty_basis(args),
+                            args,
                         )
                     )
                     continue
@@ -499,7 +526,14 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
             if tier is None:
                 continue
             kind = "late" if side == ON else "early"
-            made_up = _(", make-up no. %(n)s this month") % {"n": makeups_seen} if punch.source == MAKEUP else ""
+            args = {
+                "what": "late" if side == ON else "early",
+                "shift": shift.name,
+                "time": f"{shift.start if side == ON else shift.end:%H:%M}",
+                "punch": f"{punch.at:%m-%d %H:%M}",
+                "makeup": makeups_seen if punch.source == MAKEUP else 0,
+                "minutes": minutes,
+            }
             result.incidents.append(
                 Incident(
                     day,
@@ -510,18 +544,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                     tier.packets,
                     tier.absence_days,
                     "R-WF-4",
-                    (
-                        _("%(shift)s on duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
-                        if side == ON
-                        else _("%(shift)s off duty %(time)s, punched %(punch)s%(makeup)s → %(minutes)s minutes")
-                    )
-                    % {
-                        "shift": shift.name,
-                        "time": f"{shift.start if side == ON else shift.end:%H:%M}",
-                        "punch": f"{punch.at:%m-%d %H:%M}",
-                        "makeup": made_up,
-                        "minutes": minutes,
-                    },
+                    penalty_basis(args),
+                    args,
                 )
             )
         days.append(result)

@@ -271,12 +271,15 @@ def policy(request: HttpRequest) -> HttpResponse:
 def policy_new(request: HttpRequest) -> HttpResponse:
     require_capability(request, "policy.change")
     current = policy_in_force()
-    form = PolicyForm(request.POST or None, initial={"text": handbook.dump_toml(current.document)})
+    fields_mode = request.method == "POST" and request.POST.get("mode") == "fields"
+    # The TOML form is bound only to its own posts (a fields-mode post would show it "required" errors).
+    bound = request.POST if request.method == "POST" and not fields_mode else None
+    form = PolicyForm(bound, initial={"text": handbook.dump_toml(current.document)})
     problems: list[str] = []
     fields = policy_fields.field_rows(current.document)
     tables = policy_fields.table_rows(current.document)
     preview = None
-    if request.method == "POST" and request.POST.get("mode") == "fields":
+    if fields_mode:
         # The single-value form: apply the posted values to the version in force, then preview or save.
         draft = policy_fields.apply_tables(policy_fields.apply_fields(current.document, request.POST), request.POST)
         fields = policy_fields.field_rows(draft)

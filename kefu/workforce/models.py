@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
 from kefu.core.scoping import APPROVE, RestrictedQuerySet, Scope
 from kefu.org.models import Position, Staff
+from kefu.policies.attendance import penalty_basis
 
 
 def own_or_led_team(qs: RestrictedQuerySet[Any], scope: Scope, action: str) -> RestrictedQuerySet[Any]:
@@ -154,7 +155,8 @@ class RedPacket(models.Model):
     packets = models.PositiveSmallIntegerField(_("packets"), default=5)
     due_date = models.DateField(_("due"))
     rule = models.CharField(_("rule"), max_length=16)
-    basis = models.CharField(_("basis"), max_length=300, blank=True)
+    basis = models.CharField(_("basis"), max_length=300, blank=True)  # as written when it fell due
+    basis_args = models.JSONField(_("basis facts"), default=dict, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     scope_team_path = "staff__team_id"
@@ -169,6 +171,11 @@ class RedPacket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.incident_date} ¥{self.amount}"
+
+    @property
+    def basis_text(self) -> str:
+        """The basis in the reader's language (packets from before the facts were kept: as written)."""
+        return penalty_basis(self.basis_args) if self.basis_args else self.basis
 
 
 class RedPacketEntry(LedgerModel):

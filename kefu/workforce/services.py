@@ -289,6 +289,7 @@ def red_packets_from_incidents(*, actor: Any = None, staff: Staff, incidents: li
                 "due_date": rules.next_publication(policy, incident.date),
                 "rule": incident.rule,
                 "basis": incident.basis[:300],
+                "basis_args": incident.basis_args,
             },
         )
         if was_created:
@@ -452,7 +453,7 @@ def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSumma
         raise ApplicationError("import_format", str(exc)) from exc
     may_approve = operator or has_capability(actor, "leave.approve")
     with import_run(kind="attendance", file_name=file_name, data=data, actor=actor, params={}) as summary:
-        summary.fmt = parsed.fmt
+        summary.fmt, summary.cells_of = parsed.fmt, parsed.cells_of
         for err in parsed.errors:
             summary.fail(err.row, err.reason, err.cells)
         with transaction.atomic(durable=True):
