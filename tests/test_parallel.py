@@ -180,3 +180,49 @@ def test_inspection_form_posted_fifty_times_with_its_key_records_once(world: Wor
 
     assert PointEntry.objects.filter(staff=agent).count() == 1
     assert Event.objects.for_object(agent).filter(verb="points.recorded").count() == 1
+
+
+def test_fifty_issues_of_the_last_part_issue_it_once_and_stock_never_goes_negative(world: World) -> None:
+    """Field service: 50 technicians' forms (each its own key) for the one part left in stock."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.org.models import Position
+    from kefu.service import services as field
+    from kefu.service.models import Part, StockEntry
+
+    from .conftest import _person
+
+    tech = _person(Position.TECHNICIAN, None, "tech")
+    item = field.request_create(
+        actor=world.lead_a,
+        shop=world.shop_a,
+        channel="phone",
+        contact_name="李女士",
+        contact_phone="13912345678",
+        product="投影机",
+        fault="无画面",
+        purchase_date=clock.today() - dt.timedelta(days=30),
+    )
+    field.request_evaluate(actor=world.lead_a, item=item)
+    field.appointment_set(
+        actor=world.lead_a,
+        item=item,
+        technician=Staff.objects.get(user=tech),
+        at=clock.now() + dt.timedelta(hours=1),
+    )
+    field.visit_arrive(actor=tech, item=item)
+    field.visit_diagnose(actor=tech, item=item, diagnosis="灯泡坏", parts_consent=True)
+    part = Part.objects.create(code="LAMP", name="灯泡", price=Decimal("50.00"))
+    field.stock_receive(actor=world.supervisor, part=part, quantity=1)
+    counter = iter(range(N))
+    _fifty(
+        tech,
+        lambda c: c.post(
+            f"/service/{item.pk}/parts/",
+            {"part": part.pk, "quantity": 1, "action": "issue", "idempotency_key": f"k{next(counter)}"},
+        ),
+    )
+    assert StockEntry.objects.filter(part=part, kind="issued").count() == 1
+    assert Part.objects.get(pk=part.pk).on_hand == 0
+    assert list(StockEntry.objects.filter(part=part).values_list("balance", flat=True)) == [1, 0]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "kefu.workflow",
     "kefu.aftersales",
     "kefu.desk",
+    "kefu.service",
     "kefu.web",
     "kefu.api",
 ]

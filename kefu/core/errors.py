@@ -67,6 +67,13 @@ class ErrorCode(StrEnum):
     RED_PACKET_SENT = "red_packet_sent"
     UNKNOWN_POINT_ITEM = "unknown_point_item"
     POINTS_REVERSAL = "points_reversal"
+    # field service
+    SERVICE_REQUEST = "service_request"
+    WARRANTY_FACTS = "warranty_facts"
+    STOCK = "stock"
+    STOCK_SHORT = "stock_short"
+    SIGNATURE = "signature"
+    AMOUNT = "amount"
     # after-sales
     CASE_TYPE = "case_type"
     CASE_SHOP = "case_shop"
@@ -155,6 +162,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.RED_PACKET_SENT: "The red packet is already marked sent (409).",
     ErrorCode.UNKNOWN_POINT_ITEM: "The points item is not in the policy in force.",
     ErrorCode.POINTS_REVERSAL: "A reversal cannot be reversed, and an entry is reversed once (409).",
+    ErrorCode.SERVICE_REQUEST: "The service request's details are missing or invalid (the message says which).",
+    ErrorCode.WARRANTY_FACTS: "The warranty facts are not valid (R-SVC-1 … R-SVC-5; the message says which).",
+    ErrorCode.STOCK: "The part or the quantity is not valid for this stock movement.",
+    ErrorCode.STOCK_SHORT: "Not enough of the part in stock: nothing was issued (409).",
+    ErrorCode.SIGNATURE: "The customer's signature or the signer's name is missing or not a drawing.",
+    ErrorCode.AMOUNT: "An amount or percentage is malformed or out of range.",
     ErrorCode.CASE_TYPE: "Unknown after-sales case type.",
     ErrorCode.CASE_SHOP: "A case needs a shop or an order inside the actor's scope.",
     ErrorCode.CASE_FACTS: "The case facts do not satisfy the after-sales rules (details say which).",

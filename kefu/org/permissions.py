@@ -36,6 +36,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "workflow.configure": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # product parameters and categories (SPEC §8 knowledge)
     "catalog.edit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    # field service (SPEC §6): take a repair request and evaluate it; appoint a technician;
+    # work a visit (arrive, diagnose, parts, the customer's signature); settle; receive stock
+    "service.intake": frozenset(
+        {Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES, Position.TECHNICIAN}
+    ),
+    "service.dispatch": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    "service.visit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TECHNICIAN}),
+    "service.settle": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    "stock.receive": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

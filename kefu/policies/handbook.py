@@ -179,6 +179,7 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         "service.warranty_unit_months",
         "service.warranty_accessory_months",
         "service.warranty_agreement_max_months",
+        "service.warranty_agreement_accessory_months",
         "service.repairs_before_replacement",
         "service.repair_max_days",
         "service.on_site_hours",

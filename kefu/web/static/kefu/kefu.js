@@ -164,3 +164,43 @@ document.addEventListener("click", function (event) {
     if (field) field.value = key();
   });
 })();
+
+
+// Signature pad (field service): the customer signs with a finger or the mouse on [data-signature]
+// (a canvas); the strokes go to the form's hidden "signature" field as SVG path data (M/L only), so
+// the server stores a drawing, never a script or an image it has to decode.
+(function () {
+  function setup(canvas) {
+    var form = canvas.closest("form");
+    var field = form && form.querySelector("[name=signature]");
+    if (!field) return;
+    var ctx = canvas.getContext("2d");
+    var path = [];
+    var drawing = false;
+    function point(e) {
+      var r = canvas.getBoundingClientRect();
+      var x = Math.round((e.clientX - r.left) * canvas.width / r.width);
+      var y = Math.round((e.clientY - r.top) * canvas.height / r.height);
+      return [Math.max(0, x), Math.max(0, y)];
+    }
+    canvas.addEventListener("pointerdown", function (e) {
+      drawing = true; canvas.setPointerCapture(e.pointerId);
+      var p = point(e); path.push("M" + p[0] + " " + p[1]);
+      ctx.beginPath(); ctx.moveTo(p[0], p[1]); e.preventDefault();
+    });
+    canvas.addEventListener("pointermove", function (e) {
+      if (!drawing) return;
+      var p = point(e); path.push("L" + p[0] + " " + p[1]);
+      ctx.lineTo(p[0], p[1]); ctx.lineWidth = 2; ctx.stroke(); e.preventDefault();
+    });
+    function end() { drawing = false; field.value = path.join(" "); }
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+    var clear = form.querySelector("[data-signature-clear]");
+    if (clear) clear.addEventListener("click", function () {
+      path = []; field.value = ""; ctx.clearRect(0, 0, canvas.width, canvas.height);
+    });
+  }
+  function init() { document.querySelectorAll("canvas[data-signature]").forEach(setup); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();

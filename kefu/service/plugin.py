@@ -1,0 +1,110 @@
+"""What field service adds to the shared UI, URL configuration, API, home page and search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins, wording
+
+
+def _my_visits_today(user: Any, staff: Any) -> int | None:
+    from kefu.core import clock
+
+    from . import selectors
+
+    if staff is None or staff.position != "technician":
+        return None
+    return len(selectors.day_visits(actor=user, technician=staff, day=clock.today()))
+
+
+def _overdue(user: Any, staff: Any) -> int | None:
+    from .models import ServiceRequest
+
+    if staff is None or staff.position not in {"team_lead", "supervisor", "deputy"}:
+        return None
+    return ServiceRequest.objects.restrict(user).filter(breached=True, on_site_at__isnull=True).count()
+
+
+def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+    from .models import ServiceRequest
+
+    rows = ServiceRequest.objects.restrict(actor).filter(number=q.upper()) | ServiceRequest.objects.restrict(
+        actor
+    ).filter(serial_no=q)
+    return [
+        plugins.SearchHit(_("Service request"), r.number, reverse("service:request", args=[r.pk]), r.product)
+        for r in rows[:5]
+    ]
+
+
+def register() -> None:
+    from .api import router
+
+    plugins.urls("service/", "kefu.service.urls", order=30)
+    plugins.api_router("service", router)
+    plugins.nav_section(
+        plugins.NavSection(
+            "service",
+            _("Field service"),
+            30,
+            (
+                plugins.NavItem(_("Service requests"), "service:inbox"),
+                plugins.NavItem(_("Today's visits"), "service:day"),
+            ),
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard("service_today", _("My visits today"), lambda: reverse("service:day"), _my_visits_today, 4)
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "service_overdue",
+            _("Requests past the on-site deadline"),
+            lambda: reverse("service:inbox") + "?overdue=1",
+            _overdue,
+            37,
+        )
+    )
+    plugins.search_provider(plugins.SearchProvider("service", _("Service requests"), _search, order=20))
+    _words()
+
+
+def _words() -> None:
+    from .models import Channel, Charge, PartKind, RequestCategory, ServiceRequest, StockEntry, StockKind
+
+    wording.register_models(ServiceRequest, StockEntry)
+    wording.register_choices(Channel, Charge, PartKind, RequestCategory, StockKind)
+    wording.register(
+        rules={
+            "R-SVC-1": _("Warranty from the purchase date: the unit 12 months, accessories 6; by agreement up to 36."),
+            "R-SVC-2": _(
+                "Paid repair: misuse, model mismatch or alteration, force majeure, out of warranty, clearance."
+            ),
+            "R-SVC-3": _("In warranty, repaired twice by us and still failing: replaced free with the same model."),
+            "R-SVC-4": _("In warranty, not repaired within 60 days of the request: replaced."),
+            "R-SVC-5": _("A return after use pays depreciation from the invoice date, less the days in repair."),
+            "R-SVC-6": _("A technician on site within 24 hours of the request."),
+        },
+        verbs={
+            "service_request.created": _("took the service request"),
+            "service_request.evaluated": _("evaluated the warranty"),
+            "service_request.replacement_due": _("found a replacement due"),
+            "service_request.appointed": _("made the appointment"),
+            "service_request.arrived": _("arrived on site"),
+            "service_request.diagnosed": _("recorded the diagnosis"),
+            "service_request.signed": _("had the service report signed"),
+            "service_request.settled": _("settled the request"),
+            "service_request.status_changed": _("changed the request's status"),
+            "service_request.reopened": _("reopened the request"),
+            "service_request.step_done": _("ticked a visit step"),
+            "service_request.step_undone": _("unticked a visit step"),
+            "service_request.escalated": _("escalated: the on-site deadline is near"),
+            "service_request.deadline_breached": _("missed the on-site deadline"),
+            "stock.received": _("received stock"),
+            "stock.issued": _("issued a part"),
+            "stock.returned": _("returned a part to stock"),
+        }
+    )

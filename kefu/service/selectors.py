@@ -1,0 +1,185 @@
+"""Field-service reads: the work-order inbox, a technician's day, the warranty verdict of a request,
+the settlement it would get."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from kefu.core import clock
+from kefu.core.policy_store import policy_in_force
+from kefu.org.models import Position, Staff
+from kefu.policies import warranty
+from kefu.workflow import selectors as wf_selectors
+
+from .models import Charge, Part, ServiceRequest, StockEntry
+from .workflow import REQUESTS
+
+
+def repairs_in_warranty(item: ServiceRequest, ends: dt.date) -> int:
+    """R-SVC-3: completed repairs by us of this unit (same serial no.) inside its warranty."""
+    if not item.serial_no:
+        return 0
+    return (
+        ServiceRequest.objects.filter(serial_no=item.serial_no, on_site_at__isnull=False, signed_at__isnull=False)
+        .exclude(pk=item.pk)
+        .filter(signed_at__date__lte=ends)
+        .count()
+    )
+
+
+def verdict_for(item: ServiceRequest, *, causes: list[str], agreement_months: int | None) -> warranty.Verdict:
+    today = clock.today()
+    policy = policy_in_force(today).document
+    base = warranty.Facts(
+        part=item.part,
+        purchase_date=item.purchase_date,
+        request_date=clock.local_date(item.opened_at),
+        agreement_months=agreement_months,
+        causes=tuple(causes),
+    )
+    ends = warranty.evaluate(policy, base).warranty_ends
+    facts = warranty.Facts(
+        **{
+            **base.__dict__,
+            "repairs_in_warranty": repairs_in_warranty(item, ends),
+            "request_open_days": 0 if item.signed_at else (today - clock.local_date(item.opened_at)).days,
+        }
+    )
+    return warranty.evaluate(policy, facts)
+
+
+def confirmation_text(item: ServiceRequest, technician: Staff, at: dt.datetime) -> str:
+    """Seed 003: the appointment confirmed to the customer with the time, the technician's name and phone."""
+    local = at.astimezone(clock.local_tz())
+    return _(
+        "Your service visit for request %(number)s is booked for %(time)s. Technician: %(name)s, phone %(phone)s."
+    ) % {
+        "number": item.number,
+        "time": f"{local:%Y-%m-%d %H:%M}",
+        "name": technician.name,
+        "phone": technician.phone or "—",
+    }
+
+
+def parts_on_request(item: ServiceRequest) -> dict[int, int]:
+    """Part id → quantity still with the request (issued less returned)."""
+    rows = StockEntry.objects.filter(request=item).values("part_id").annotate(n=Sum("quantity"))
+    return {r["part_id"]: -int(r["n"]) for r in rows if r["n"]}
+
+
+def settlement_figures(
+    item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
+) -> dict[str, Decimal]:
+    """Parts (at the price issued) + labour, less the agreement's discount; free under warranty."""
+    parts = sum(
+        (-(e.quantity) * e.unit_price for e in StockEntry.objects.filter(request=item)), Decimal("0.00")
+    ).quantize(Decimal("0.01"))
+    gross = parts + labour
+    free = item.charge == Charge.FREE  # a repair under warranty costs the customer nothing
+    discount = gross if free else (gross * discount_percent / 100).quantize(Decimal("0.01"))
+    return {"parts": parts, "labour": labour, "discount": discount, "due": gross - discount}
+
+
+def technicians() -> list[Staff]:
+    return list(Staff.objects.filter(position=Position.TECHNICIAN, active=True).order_by("name"))
+
+
+def technician_load(ids: list[int]) -> dict[int, int]:
+    """Open requests per technician (the dispatcher balances by it)."""
+    return wf_selectors.workload(REQUESTS, ids)
+
+
+def parts_in_stock() -> list[Part]:
+    return list(Part.objects.order_by("code"))
+
+
+INBOX_LIMIT = 50
+
+
+def inbox(
+    *,
+    actor: Any,
+    category: str = "",
+    technician: int | None = None,
+    shop: int | None = None,
+    q: str = "",
+    overdue: bool = False,
+    limit: int = INBOX_LIMIT,
+) -> list[ServiceRequest]:
+    """The work-order inbox: newest first, in the actor's scope, filters on (a constant number of
+    queries: the rows with their shop, status and technician joined)."""
+    qs = ServiceRequest.objects.restrict(actor).select_related("shop", "status", "technician")
+    if category:
+        qs = qs.filter(status__category=category)
+    if technician:
+        qs = qs.filter(technician_id=technician)
+    if shop:
+        qs = qs.filter(shop_id=shop)
+    if q:
+        qs = qs.filter(number=q) | qs.filter(contact_phone=q) | qs.filter(serial_no=q)
+    if overdue:
+        qs = qs.filter(breached=True)
+    return list(qs.order_by("-opened_at", "-id")[:limit])
+
+
+def request_get(*, actor: Any, request_id: Any) -> ServiceRequest:
+    from kefu.core.scoping import access_object
+
+    return access_object(
+        actor, ServiceRequest.objects.select_related("shop", "status", "technician", "owner", "order"), pk=request_id
+    )
+
+
+def day_visits(*, actor: Any, technician: Staff, day: dt.date) -> list[ServiceRequest]:
+    """A technician's visits of one day, in appointment order."""
+    start = clock.day_start(day)
+    return list(
+        ServiceRequest.objects.restrict(actor)
+        .filter(technician=technician, appointment_at__gte=start, appointment_at__lt=start + dt.timedelta(days=1))
+        .select_related("status", "shop")
+        .order_by("appointment_at", "id")
+    )
+
+
+def issued_parts(item: ServiceRequest) -> list[dict[str, Any]]:
+    """The parts with the request: code, name, quantity held, unit price, amount."""
+    held = parts_on_request(item)
+    parts = {p.pk: p for p in Part.objects.filter(pk__in=held)}
+    rows = []
+    for pk, n in held.items():
+        if n <= 0:
+            continue
+        price = (
+            StockEntry.objects.filter(request=item, part_id=pk, kind="issued")
+            .order_by("-at")
+            .values_list("unit_price", flat=True)
+            .first()
+        ) or Decimal(0)
+        rows.append({"part": parts[pk], "quantity": n, "price": price, "amount": price * n})
+    return rows
+
+
+def navigation_url(address: str) -> str:
+    """A map link that opens navigation to the address on a phone (Amap's public URI API)."""
+    from urllib.parse import quote
+
+    return f"https://uri.amap.com/search?keyword={quote(address)}&callnative=1" if address else ""
+
+
+def warranty_labels() -> dict[str, str]:
+    return {code: _(text) for code, text in warranty.PAID_REASONS.items()}
+
+
+def verdict_explanation(item: ServiceRequest) -> list[str]:
+    """The stored verdict explained in the reader's language (evaluated again from its facts under
+    the policy in force the day it was evaluated)."""
+    facts = item.verdict.get("facts")
+    if not facts or not item.evaluated_at:
+        return [str(line) for line in item.verdict.get("explanation", [])]
+    policy = policy_in_force(clock.local_date(item.evaluated_at)).document
+    return warranty.evaluate(policy, warranty.facts_from_dict(facts)).explanation

@@ -1,0 +1,422 @@
+"""Field-service writes (SPEC §6). Every write is one action: capability and scope first, the change
+and its timeline event in one transaction, messages to the customer through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from kefu.commerce.models import Order
+from kefu.core import clock
+from kefu.core.actions import action, is_operator
+from kefu.core.errors import ApplicationError
+from kefu.core.events import event_record
+from kefu.core.outbox import outbox_put
+from kefu.org.models import Position, Shop, Staff
+from kefu.org.selectors import staff_of
+from kefu.policies import warranty
+from kefu.workflow import services as wf
+
+from .models import Channel, Part, PartKind, RequestCategory, ServiceRequest, StockEntry, StockKind
+from .notify import NOTIFY
+from .selectors import confirmation_text, parts_on_request, settlement_figures, verdict_for
+from .workflow import REQUESTS
+
+MAX_QUANTITY = 10_000
+MAX_AMOUNT = Decimal("99999999.99")  # what the amount columns hold
+
+
+def _text(value: str, limit: int) -> str:
+    return (value or "").strip()[:limit]
+
+
+def _to(item: ServiceRequest, category: str, actor: Any, note: str = "") -> None:
+    """Move the request to its category's default label (through the core's guarded transition)."""
+    if item.status.category != category:
+        wf.transition(actor=actor, item=item, label=wf.default_label(REQUESTS, category), note=note)
+
+
+def _locked(item: ServiceRequest) -> ServiceRequest:
+    return ServiceRequest.objects.select_for_update().select_related("status").get(pk=item.pk)
+
+
+# --- intake and evaluation ---------------------------------------------------------------------------
+
+
+@action(capability="service.intake", scope=("shop", "order"))
+def request_create(
+    *,
+    actor: Any,
+    shop: Shop,
+    channel: str,
+    contact_name: str,
+    contact_phone: str,
+    product: str,
+    fault: str,
+    purchase_date: dt.date,
+    part: str = PartKind.UNIT,
+    serial_no: str = "",
+    purchase_channel: str = "",
+    address: str = "",
+    order: Order | None = None,
+) -> ServiceRequest:
+    """A repair request by phone, online or WeChat; it gets its number and R-SVC-6's on-site timer."""
+    if channel not in Channel.values:
+        raise ApplicationError("service_request", _("Choose how the request came in."))
+    if part not in PartKind.values:
+        raise ApplicationError("service_request", _("Choose whether the unit or an accessory failed."))
+    for value, label in ((contact_name, _("contact")), (contact_phone, _("phone")), (product, _("product"))):
+        if not (value or "").strip():
+            raise ApplicationError("service_request", _("The %(field)s is required.") % {"field": label})
+    if not (fault or "").strip():
+        raise ApplicationError("service_request", _("Describe the fault."))
+    today = clock.today()
+    if purchase_date > today:
+        raise ApplicationError("service_request", _("The purchase date is in the future."))
+    if order is not None and order.shop_id != shop.pk:
+        raise ApplicationError("service_request", _("The order is not from this shop."))
+    now = clock.now()
+    item = ServiceRequest.objects.create(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",
+        shop=shop,
+        order=order,
+        customer_id=order.customer_id if order else None,
+        channel=channel,
+        contact_name=_text(contact_name, 64),
+        contact_phone=_text(contact_phone, 32),
+        address=_text(address, 200),
+        product=_text(product, 120),
+        serial_no=_text(serial_no, 64),
+        part=part,
+        purchase_date=purchase_date,
+        purchase_channel=_text(purchase_channel, 64),
+        fault=_text(fault, 2000),
+        owner=staff_of(actor),
+        **wf.open_fields(REQUESTS, now),
+    )
+    item.number = f"FW{clock.local_date(now):%Y%m%d}{item.pk:06d}"
+    ServiceRequest.objects.filter(pk=item.pk).update(number=item.number)
+    event_record(
+        actor=actor,
+        verb="service_request.created",
+        subject=item,
+        after={"number": item.number, "channel": channel, "product": item.product, "on_site_due": item.sla_due_at},
+    )
+    return item
+
+
+@action(capability="service.intake", scope=("item",))
+def request_evaluate(
+    *, actor: Any, item: ServiceRequest, causes: list[str] | None = None, agreement_months: int | None = None
+) -> ServiceRequest:
+    """R-SVC-1 … R-SVC-4 on the request: the verdict is stored with the facts it was given; a due
+    replacement (R-SVC-3/4) is raised on the request and in its timeline."""
+    causes = [c for c in (causes or []) if c]
+    unknown = [c for c in causes if c not in warranty.CAUSES]
+    if unknown:
+        raise ApplicationError("service_request", _("Unknown cause: %(cause)s") % {"cause": unknown[0][:40]})
+    if agreement_months is not None and not 0 < agreement_months <= 1200:
+        raise ApplicationError("service_request", _("The agreement's months must be from 1 to 1200."))
+    item = _locked(item)
+    verdict = verdict_for(item, causes=causes, agreement_months=agreement_months)
+    before = {"charge": item.charge, "replacement_due": item.replacement_due}
+    item.causes, item.agreement_months = causes, agreement_months
+    # the facts are kept with the verdict: the page explains it again in its reader's language
+    item.verdict = {**verdict.as_dict(), "warranty_ends": verdict.warranty_ends.isoformat(), "facts": verdict.facts}
+    item.charge = verdict.charge
+    item.replacement_due = verdict.replacement_due
+    item.evaluated_at = clock.now()
+    item.updated_at = item.evaluated_at
+    item.save(
+        update_fields=[
+            "causes",
+            "agreement_months",
+            "verdict",
+            "charge",
+            "replacement_due",
+            "evaluated_at",
+            "updated_at",
+        ]
+    )
+    event_record(
+        actor=actor,
+        verb="service_request.evaluated",
+        subject=item,
+        before=before,
+        after={"charge": verdict.charge, "paid_reasons": verdict.paid_reasons, "rules": verdict.rules},
+    )
+    if verdict.replacement_due and not before["replacement_due"]:
+        event_record(
+            actor=actor,
+            verb="service_request.replacement_due",
+            subject=item,
+            after={"reason": verdict.replacement_reason, "rules": verdict.rules},
+        )
+    return item
+
+
+# --- appointment and visit ------------------------------------------------------------------------
+
+
+@action(capability="service.dispatch", scope=("item",))
+def appointment_set(*, actor: Any, item: ServiceRequest, technician: Staff, at: dt.datetime) -> ServiceRequest:
+    """Appoint a technician and a time; the confirmation goes to the customer after commit."""
+    if technician.position != Position.TECHNICIAN or not technician.active:
+        raise ApplicationError("service_request", _("Choose an active technician."))
+    if at < clock.now() - dt.timedelta(minutes=5):
+        raise ApplicationError("service_request", _("The appointment is in the past."))
+    item = _locked(item)
+    if item.status.category not in (RequestCategory.NEW, RequestCategory.SCHEDULED):
+        raise ApplicationError("transition", _("The visit has already started."))
+    if not item.evaluated_at:
+        raise ApplicationError("service_request", _("Evaluate the request (warranty) before the appointment."))
+    before = {"technician": item.technician.name if item.technician else None, "at": item.appointment_at}
+    item.technician, item.appointment_at, item.updated_at = technician, at, clock.now()
+    item.save(update_fields=["technician", "appointment_at", "updated_at"])
+    _to(item, RequestCategory.SCHEDULED, actor)
+    text = confirmation_text(item, technician, at)
+    event_record(
+        actor=actor,
+        verb="service_request.appointed",
+        subject=item,
+        before=before,
+        after={"technician": technician.name, "at": at, "message": text},
+    )
+    outbox_put(NOTIFY, {"request": item.pk, "phone": item.contact_phone, "text": text})
+    return item
+
+
+def _visit_actor(actor: Any, item: ServiceRequest) -> None:
+    """The request's technician works the visit (the supervisor and deputy may stand in)."""
+    if is_operator(actor):
+        return
+    me = staff_of(actor)
+    if me is None or (me.position == Position.TECHNICIAN and me.pk != item.technician_id):
+        raise ApplicationError("not_found", _("Not found"), status=404)
+
+
+@action(capability="service.visit", scope=("item",))
+def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+    """The technician is on site: R-SVC-6's timer stops (met when on time, breached stays recorded)."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category != RequestCategory.SCHEDULED:
+        raise ApplicationError("transition", _("Only a scheduled visit can start."))
+    now = clock.now()
+    on_time = item.sla_due_at is None or now <= item.sla_due_at
+    ServiceRequest.objects.filter(pk=item.pk).update(on_site_at=now, updated_at=now)
+    item.on_site_at = now
+    _to(item, RequestCategory.ON_SITE, actor)
+    event_record(
+        actor=actor,
+        verb="service_request.arrived",
+        subject=item,
+        after={"at": now, "on_time": on_time, "due": item.sla_due_at, "rule": "R-SVC-6"},
+    )
+    return item
+
+
+@action(capability="service.visit", scope=("item",))
+def visit_diagnose(*, actor: Any, item: ServiceRequest, diagnosis: str, parts_consent: bool = False) -> ServiceRequest:
+    """The diagnosis, and whether the customer agreed to parts being replaced (seed 003: 征得客户同意)."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category != RequestCategory.ON_SITE:
+        raise ApplicationError("transition", _("Record the diagnosis during the visit."))
+    if not (diagnosis or "").strip():
+        raise ApplicationError("service_request", _("Describe the diagnosis."))
+    now = clock.now()
+    before = {"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)}
+    item.diagnosis = _text(diagnosis, 2000)
+    if parts_consent and not item.parts_consent_at:
+        item.parts_consent_at = now
+    item.updated_at = now
+    item.save(update_fields=["diagnosis", "parts_consent_at", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="service_request.diagnosed",
+        subject=item,
+        before=before,
+        after={"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)},
+    )
+    return item
+
+
+# --- stock ----------------------------------------------------------------------------------------
+
+
+def _quantity(quantity: int) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_QUANTITY:
+        raise ApplicationError(
+            "stock", _("The quantity must be a whole number from 1 to %(top)s.") % {"top": MAX_QUANTITY}
+        )
+    return quantity
+
+
+def _move(part: Part, kind: str, delta: int, **fields: Any) -> StockEntry:
+    """One stock movement: the balance changes by a conditional UPDATE that never lets it go below
+    zero (so 50 simultaneous issues of the last part give one issue and 49 refusals), and the ledger
+    row carries the balance after it."""
+    if delta < 0:
+        changed = Part.objects.filter(pk=part.pk, on_hand__gte=-delta).update(on_hand=F("on_hand") + delta)
+        if not changed:
+            raise ApplicationError("stock_short", _("Not enough %(part)s in stock.") % {"part": part.name}, status=409)
+    else:
+        Part.objects.filter(pk=part.pk).update(on_hand=F("on_hand") + delta)
+    balance = Part.objects.filter(pk=part.pk).values_list("on_hand", flat=True).get()
+    return StockEntry.objects.create(part=part, kind=kind, quantity=delta, balance=balance, at=clock.now(), **fields)
+
+
+@action(capability="stock.receive")
+def stock_receive(*, actor: Any, part: Part, quantity: int, note: str = "", key: str | None = None) -> StockEntry:
+    _quantity(quantity)
+    if key and (done := StockEntry.objects.filter(idempotency_key=key).first()):
+        return done
+    entry = _move(
+        part,
+        StockKind.RECEIVED,
+        quantity,
+        by=actor if getattr(actor, "is_authenticated", False) else None,
+        note=_text(note, 200),
+        idempotency_key=key or None,
+        unit_price=part.price,
+    )
+    event_record(
+        actor=actor, verb="stock.received", subject=part, after={"quantity": quantity, "balance": entry.balance}
+    )
+    return entry
+
+
+@action(capability="service.visit", scope=("item",))
+def parts_issue(
+    *, actor: Any, item: ServiceRequest, part: Part, quantity: int = 1, key: str | None = None
+) -> StockEntry:
+    """Parts requisition for the visit, after the customer agreed; never below zero in stock.
+    ``key`` makes a resent form (double click, two tabs) one issue."""
+    _quantity(quantity)
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if key and (done := StockEntry.objects.filter(idempotency_key=key, request=item).first()):
+        return done
+    if item.status.category != RequestCategory.ON_SITE:
+        raise ApplicationError("transition", _("Parts are issued during the visit."))
+    if not item.parts_consent_at:
+        raise ApplicationError("service_request", _("Record the customer's consent to parts first."))
+    try:
+        with transaction.atomic():
+            entry = _move(
+                part,
+                StockKind.ISSUED,
+                -quantity,
+                request=item,
+                by=actor if getattr(actor, "is_authenticated", False) else None,
+                unit_price=part.price,
+                idempotency_key=key or None,
+            )
+    except IntegrityError:
+        done = StockEntry.objects.filter(idempotency_key=key).first() if key else None
+        if done is None:
+            raise
+        return done
+    event_record(
+        actor=actor,
+        verb="stock.issued",
+        subject=item,
+        after={"part": part.code, "quantity": quantity, "balance": entry.balance},
+    )
+    return entry
+
+
+@action(capability="service.visit", scope=("item",))
+def parts_return(*, actor: Any, item: ServiceRequest, part: Part, quantity: int = 1) -> StockEntry:
+    """An unused part back to stock (at most what the request holds)."""
+    _quantity(quantity)
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category not in (RequestCategory.ON_SITE, RequestCategory.SIGNED):
+        raise ApplicationError("transition", _("Parts are returned before the settlement."))
+    held = parts_on_request(item).get(part.pk, 0)
+    if quantity > held:
+        raise ApplicationError("stock", _("The request holds only %(n)s of this part.") % {"n": held})
+    entry = _move(
+        part,
+        StockKind.RETURNED,
+        quantity,
+        request=item,
+        by=actor if getattr(actor, "is_authenticated", False) else None,
+        unit_price=part.price,
+    )
+    event_record(actor=actor, verb="stock.returned", subject=item, after={"part": part.code, "quantity": quantity})
+    return entry
+
+
+# --- acceptance and settlement --------------------------------------------------------------------
+
+
+MAX_SIGNATURE = 60_000
+
+
+def _signature(svg_path: str) -> str:
+    """The signature as drawn: SVG path data only (M/L/Q commands and numbers), nothing that runs."""
+    data = (svg_path or "").strip()
+    if not data or len(data) > MAX_SIGNATURE or any(c not in "MLQmlq0123456789., -" for c in data):
+        raise ApplicationError("signature", _("The customer's signature is missing or not a drawing."))
+    return data
+
+
+@action(capability="service.visit", scope=("item",))
+def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: str) -> ServiceRequest:
+    """The customer accepts the work by signing the service report (客户服务报告) on the device."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category != RequestCategory.ON_SITE:
+        raise ApplicationError("transition", _("The report is signed at the end of the visit."))
+    if not item.diagnosis:
+        raise ApplicationError("service_request", _("Record the diagnosis before the customer signs."))
+    if not (signed_by or "").strip():
+        raise ApplicationError("signature", _("Who signed?"))
+    now = clock.now()
+    item.signed_by, item.signature, item.signed_at, item.updated_at = (
+        _text(signed_by, 64),
+        _signature(signature),
+        now,
+        now,
+    )
+    item.save(update_fields=["signed_by", "signature", "signed_at", "updated_at"])
+    _to(item, RequestCategory.SIGNED, actor)
+    event_record(actor=actor, verb="service_request.signed", subject=item, after={"signed_by": item.signed_by})
+    return item
+
+
+@action(capability="service.settle", scope=("item",))
+def request_settle(
+    *, actor: Any, item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
+) -> ServiceRequest:
+    """Settlement: parts + labour, minus discounts and the warranty (a free repair costs nothing)."""
+    if not Decimal(0) <= labour <= MAX_AMOUNT or not Decimal(0) <= discount_percent <= 100:
+        raise ApplicationError("amount", _("Labour must be from 0 and the discount from 0 to 100%."))
+    item = _locked(item)
+    if item.status.category != RequestCategory.SIGNED:
+        raise ApplicationError("transition", _("Settle after the customer has signed the report."))
+    figures = settlement_figures(item, labour.quantize(Decimal("0.01")), discount_percent)
+    now = clock.now()
+    updated = ServiceRequest.objects.filter(pk=item.pk, settled_at__isnull=True).update(
+        labour=figures["labour"],
+        parts_amount=figures["parts"],
+        discount=figures["discount"],
+        amount_due=figures["due"],
+        settled_at=now,
+        updated_at=now,
+    )
+    if not updated:
+        raise ApplicationError("changed", _("Already settled."), status=409)
+    item.refresh_from_db()
+    _to(item, RequestCategory.SETTLED, actor)
+    event_record(actor=actor, verb="service_request.settled", subject=item, after=figures)
+    return item

@@ -1,0 +1,293 @@
+"""Field-service pages: the work-order inbox, intake, a request's page (evaluation, appointment, the
+visit, parts, the customer's signature, settlement) and a technician's day on a phone."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.params import DayField, MomentField, day_query, int_param
+from kefu.org import selectors as org
+from kefu.org.permissions import has_capability
+from kefu.policies import warranty
+from kefu.web.http import require_capability, show_error
+from kefu.workflow import selectors as workflow
+from kefu.workflow import services as wf
+
+from . import selectors, services
+from .models import Channel, Part, PartKind, RequestCategory
+
+
+class IntakeForm(forms.Form):
+    shop = forms.TypedChoiceField(label=gettext_lazy("Shop"), coerce=int)
+    channel = forms.ChoiceField(label=gettext_lazy("Received by"), choices=Channel.choices)
+    contact_name = forms.CharField(label=gettext_lazy("Contact"), max_length=64)
+    contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
+    address = forms.CharField(label=gettext_lazy("Service address"), max_length=200, required=False)
+    product = forms.CharField(label=gettext_lazy("Product"), max_length=120)
+    serial_no = forms.CharField(label=gettext_lazy("Serial no."), max_length=64, required=False)
+    part = forms.ChoiceField(label=gettext_lazy("What failed"), choices=PartKind.choices)
+    purchase_date = DayField(label=gettext_lazy("Purchase date"))
+    purchase_channel = forms.CharField(label=gettext_lazy("Bought through"), max_length=64, required=False)
+    fault = forms.CharField(label=gettext_lazy("Fault"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, shops: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].choices = [(s.pk, s.name) for s in shops]  # type: ignore[attr-defined]
+
+
+class AppointmentForm(forms.Form):
+    technician = forms.TypedChoiceField(label=gettext_lazy("Technician"), coerce=int)
+    at = MomentField(label=gettext_lazy("Appointment"))
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    category = request.GET.get("category", "")
+    if category not in RequestCategory.values:
+        category = ""
+    rows = selectors.inbox(
+        actor=request.user,
+        category=category,
+        technician=int_param(request.GET.get("technician")),
+        shop=int_param(request.GET.get("shop")),
+        q=request.GET.get("q", "").strip()[:64],
+        overdue=request.GET.get("overdue") == "1",
+    )
+    return render(
+        request,
+        "service/inbox.html",
+        {
+            "rows": rows,
+            "categories": RequestCategory.choices,
+            "technicians": selectors.technicians(),
+            "shops": org.shop_list(actor=request.user),
+            "f": request.GET,
+            "can_intake": has_capability(request.user, "service.intake"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    require_capability(request, "service.intake")
+    shops = org.shop_list(actor=request.user)
+    form = IntakeForm(request.POST or None, shops=shops)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            item = services.request_create(
+                actor=request.user,
+                shop=org.access_shop_by_id(request.user, data.pop("shop")),
+                **data,
+            )
+        except ApplicationError as exc:
+            form.add_error(None, str(exc.message))
+        else:
+            messages.success(request, _("Service request %(number)s created.") % {"number": item.number})
+            return redirect("service:request", request_id=item.pk)
+    return render(request, "service/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = selectors.request_get(actor=request.user, request_id=request_id)
+    techs = selectors.technicians()
+    load = selectors.technician_load([t.pk for t in techs])
+    reasons = selectors.warranty_labels()
+    return render(
+        request,
+        "service/request.html",
+        {
+            "item": item,
+            "explanation": selectors.verdict_explanation(item),
+            "verdict_reasons": [reasons.get(code, code) for code in item.verdict.get("paid_reasons", [])],
+            "causes": [(code, _(text)) for code, text in warranty.CAUSES.items()],
+            "technicians": [(t, load.get(t.pk, 0)) for t in techs],
+            "appointment_form": AppointmentForm(),
+            "steps": workflow.checklist(item),
+            "parts": selectors.issued_parts(item),
+            "stock": selectors.parts_in_stock(),
+            "events": timeline(item),
+            "navigation": selectors.navigation_url(item.address),
+            "can_dispatch": has_capability(request.user, "service.dispatch"),
+            "can_visit": has_capability(request.user, "service.visit"),
+            "can_settle": has_capability(request.user, "service.settle"),
+            "can_intake": has_capability(request.user, "service.intake"),
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )
+
+
+def _act(request: HttpRequest, request_id: int, run: Any) -> HttpResponse:
+    """Run one write on the request; a refusal becomes a message on the request's page."""
+    item = selectors.request_get(actor=request.user, request_id=request_id)
+    try:
+        run(item)
+    except ApplicationError as exc:
+        show_error(request, exc)
+    if request.POST.get("back") == "day":
+        return redirect("service:day")
+    return redirect("service:request", request_id=item.pk)
+
+
+@login_required
+@require_POST
+def request_evaluate(request: HttpRequest, request_id: int) -> HttpResponse:
+    months = int_param(request.POST.get("agreement_months"))
+    causes = request.POST.getlist("causes")
+    return _act(
+        request,
+        request_id,
+        lambda item: services.request_evaluate(actor=request.user, item=item, causes=causes, agreement_months=months),
+    )
+
+
+@login_required
+@require_POST
+def request_appoint(request: HttpRequest, request_id: int) -> HttpResponse:
+    selectors.request_get(actor=request.user, request_id=request_id)  # 404 outside scope, before the form
+    form = AppointmentForm(request.POST)
+    form.fields["technician"].choices = [(t.pk, t.name) for t in selectors.technicians()]  # type: ignore[attr-defined]
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
+        return redirect("service:request", request_id=request_id)
+    tech = next(t for t in selectors.technicians() if t.pk == form.cleaned_data["technician"])
+    return _act(
+        request,
+        request_id,
+        lambda item: services.appointment_set(
+            actor=request.user, item=item, technician=tech, at=form.cleaned_data["at"]
+        ),
+    )
+
+
+@login_required
+@require_POST
+def request_arrive(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _act(request, request_id, lambda item: services.visit_arrive(actor=request.user, item=item))
+
+
+@login_required
+@require_POST
+def request_diagnose(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _act(
+        request,
+        request_id,
+        lambda item: services.visit_diagnose(
+            actor=request.user,
+            item=item,
+            diagnosis=request.POST.get("diagnosis", ""),
+            parts_consent=request.POST.get("consent") == "1",
+        ),
+    )
+
+
+@login_required
+@require_POST
+def request_step(request: HttpRequest, request_id: int) -> HttpResponse:
+    code, done = request.POST.get("step", ""), request.POST.get("done") == "1"
+    return _act(
+        request, request_id, lambda item: wf.checklist_toggle(actor=request.user, item=item, code=code, done=done)
+    )
+
+
+def _part(request: HttpRequest) -> Part:
+    part_id = int_param(request.POST.get("part"))
+    part = next((p for p in selectors.parts_in_stock() if p.pk == part_id), None)
+    if part is None:
+        raise ApplicationError("stock", _("Choose a part."))
+    return part
+
+
+def _count(request: HttpRequest) -> int:
+    n = int_param(request.POST.get("quantity"))
+    return n if n is not None else 0
+
+
+@login_required
+@require_POST
+def request_parts(request: HttpRequest, request_id: int) -> HttpResponse:
+    def run(item: Any) -> None:
+        part = _part(request)
+        if request.POST.get("action") == "return":
+            services.parts_return(actor=request.user, item=item, part=part, quantity=_count(request))
+        else:
+            key = (request.POST.get("idempotency_key") or "")[:64] or None
+            services.parts_issue(actor=request.user, item=item, part=part, quantity=_count(request), key=key)
+
+    return _act(request, request_id, run)
+
+
+@login_required
+@require_POST
+def request_sign(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _act(
+        request,
+        request_id,
+        lambda item: services.report_sign(
+            actor=request.user,
+            item=item,
+            signed_by=request.POST.get("signed_by", ""),
+            signature=request.POST.get("signature", ""),
+        ),
+    )
+
+
+def _amount(text: str | None) -> Decimal:
+    try:
+        value = Decimal((text or "0").strip() or "0")
+    except InvalidOperation:
+        raise ApplicationError("amount", _("Enter an amount such as 80.00.")) from None
+    if not value.is_finite():
+        raise ApplicationError("amount", _("Enter an amount such as 80.00."))
+    return value
+
+
+@login_required
+@require_POST
+def request_settle(request: HttpRequest, request_id: int) -> HttpResponse:
+    def run(item: Any) -> None:
+        services.request_settle(
+            actor=request.user,
+            item=item,
+            labour=_amount(request.POST.get("labour")),
+            discount_percent=_amount(request.POST.get("discount_percent")),
+        )
+
+    return _act(request, request_id, run)
+
+
+@login_required
+def day(request: HttpRequest) -> HttpResponse:
+    """A technician's day: their visits in order, each with its navigation link (on a phone)."""
+    me = org.staff_of(request.user)
+    when = day_query(request.GET.get("date")) or clock.today()
+    techs = selectors.technicians()
+    tech_id = int_param(request.GET.get("technician"))
+    tech = me if me is not None and me.position == "technician" else next((t for t in techs if t.pk == tech_id), None)
+    visits = selectors.day_visits(actor=request.user, technician=tech, day=when) if tech else []
+    return render(
+        request,
+        "service/day.html",
+        {
+            "tech": tech,
+            "technicians": techs if me is None or me.position != "technician" else [],
+            "day": when,
+            "visits": [(v, selectors.navigation_url(v.address)) for v in visits],
+        },
+    )

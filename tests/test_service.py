@@ -1,0 +1,256 @@
+"""Field service (SPEC §6): a request from intake to settlement, R-SVC-3/4/6 on stored requests,
+stock that never goes negative, scope, and the warranty API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor
+from kefu.core.models import AppendOnlyError, Event, OutboxMessage
+from kefu.core.outbox import outbox_drain
+from kefu.org.models import Position, Staff
+from kefu.service import selectors, services
+from kefu.service.models import Part, ServiceRequest, StockEntry
+from kefu.workflow import services as wf
+
+from .conftest import PASSWORD, World, _person
+
+SYSTEM = SystemActor("test")
+
+
+@pytest.fixture
+def tech(world: World) -> Any:
+    user = _person(Position.TECHNICIAN, None, "tech")
+    Staff.objects.filter(user=user).update(name="王师傅", phone="13800001111")
+    return user
+
+
+def _request(world: World, **kw: Any) -> ServiceRequest:
+    fields = {
+        "shop": world.shop_a,
+        "channel": "phone",
+        "contact_name": "李女士",
+        "contact_phone": "13912345678",
+        "address": "扬州市邗江区文昌西路 1 号",
+        "product": "投影机 X1",
+        "serial_no": "SN-0001",
+        "fault": "开机无画面",
+        "purchase_date": clock.today() - dt.timedelta(days=100),
+    }
+    return services.request_create(actor=world.lead_a, **{**fields, **kw})
+
+
+def _to_site(world: World, tech: Any, item: ServiceRequest) -> ServiceRequest:
+    services.request_evaluate(actor=world.lead_a, item=item)
+    technician = Staff.objects.get(user=tech)
+    services.appointment_set(
+        actor=world.lead_a, item=item, technician=technician, at=clock.now() + dt.timedelta(hours=2)
+    )
+    item = services.visit_arrive(actor=tech, item=item)
+    return services.visit_diagnose(actor=tech, item=item, diagnosis="灯泡老化", parts_consent=True)
+
+
+def test_a_request_from_intake_to_settlement(world: World, tech: Any) -> None:
+    item = _request(world)
+    assert item.number.startswith("FW") and item.status.category == "new"
+    assert item.sla_due_at == item.opened_at + dt.timedelta(hours=24)  # R-SVC-6
+    item = services.request_evaluate(actor=world.lead_a, item=item)
+    assert item.charge == "free" and item.verdict["rules"] == ["R-SVC-1"] and not item.replacement_due
+    technician = Staff.objects.get(user=tech)
+    at = clock.now() + dt.timedelta(hours=3)
+    item = services.appointment_set(actor=world.lead_a, item=item, technician=technician, at=at)
+    assert item.status.category == "scheduled"
+    # the confirmation (seed 003: time, technician's name and phone) leaves through the outbox
+    message = OutboxMessage.objects.get(kind="service.notify")
+    assert "王师傅" in message.payload["text"] and "13800001111" in message.payload["text"]
+    assert f"{at.astimezone(clock.local_tz()):%H:%M}" in message.payload["text"]
+    assert message.payload["phone"] == "13912345678"
+    assert outbox_drain()["sent"] >= 1
+    item = services.visit_arrive(actor=tech, item=item)
+    assert item.status.category == "on_site" and item.on_site_at is not None
+    arrived = Event.objects.for_object(item).get(verb="service_request.arrived")
+    assert arrived.after["on_time"] is True and arrived.after["rule"] == "R-SVC-6"
+    with pytest.raises(ApplicationError):  # parts need the customer's consent first
+        services.parts_issue(
+            actor=tech, item=item, part=Part.objects.create(code="X", name="灯泡", price=50), quantity=1
+        )
+    item = services.visit_diagnose(actor=tech, item=item, diagnosis="灯泡老化", parts_consent=True)
+    lamp = Part.objects.get(code="X")
+    services.stock_receive(actor=world.supervisor, part=lamp, quantity=3)
+    services.parts_issue(actor=tech, item=item, part=lamp, quantity=2)
+    services.parts_return(actor=tech, item=item, part=lamp, quantity=1)
+    assert Part.objects.get(pk=lamp.pk).on_hand == 2
+    assert [(p["part"].code, p["quantity"]) for p in selectors.issued_parts(item)] == [("X", 1)]
+    wf.checklist_toggle(actor=tech, item=item, code="shoe_covers", done=True)
+    with pytest.raises(ApplicationError):
+        services.report_sign(actor=tech, item=item, signed_by="李女士", signature="<script>")
+    item = services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M10 10 L20 20 L30 15")
+    assert item.status.category == "signed" and item.signed_by == "李女士"
+    item = services.request_settle(actor=world.lead_a, item=item, labour=Decimal("80.00"))
+    # a free repair under warranty: parts ¥50 + labour ¥80, all of it discounted
+    assert (item.parts_amount, item.labour, item.discount, item.amount_due) == (
+        Decimal("50.00"),
+        Decimal("80.00"),
+        Decimal("130.00"),
+        Decimal("0.00"),
+    )
+    assert item.status.category == "settled"
+    with pytest.raises(ApplicationError):
+        services.request_settle(actor=world.lead_a, item=item, labour=Decimal("80.00"))  # once
+    verbs = list(Event.objects.for_object(item).values_list("verb", flat=True))
+    for verb in (
+        "service_request.created",
+        "service_request.evaluated",
+        "service_request.appointed",
+        "service_request.signed",
+        "service_request.settled",
+        "stock.issued",
+        "stock.returned",
+    ):
+        assert verb in verbs
+
+
+def test_a_paid_repair_is_settled_with_the_agreement_discount(world: World, tech: Any) -> None:
+    item = _request(world, purchase_date=clock.today() - dt.timedelta(days=800))  # out of warranty
+    item = _to_site(world, tech, item)
+    assert item.charge == "paid" and item.verdict["paid_reasons"] == ["out_of_warranty"]
+    part = Part.objects.create(code="RC", name="遥控器", price=Decimal("40.00"))
+    services.stock_receive(actor=world.supervisor, part=part, quantity=1)
+    services.parts_issue(actor=tech, item=item, part=part, quantity=1)
+    item = services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M1 1 L2 2")
+    item = services.request_settle(
+        actor=world.lead_a, item=item, labour=Decimal("60.00"), discount_percent=Decimal("10")
+    )
+    assert (item.parts_amount, item.discount, item.amount_due) == (Decimal("40.00"), Decimal("10.00"), Decimal("90.00"))
+
+
+def test_the_on_site_deadline_is_flagged_when_missed_r_svc_6(world: World, tech: Any) -> None:
+    item = _request(world)
+    assert wf.deadlines_sweep(now=item.opened_at + dt.timedelta(hours=23))["breached"] == 0
+    assert wf.deadlines_sweep(now=item.opened_at + dt.timedelta(hours=25))["breached"] == 1
+    item.refresh_from_db()
+    assert item.breached and Event.objects.for_object(item).filter(verb="service_request.deadline_breached").exists()
+
+
+def test_twice_repaired_units_and_slow_repairs_raise_a_replacement_r_svc_3_4(world: World, tech: Any) -> None:
+    for _ in range(2):  # two completed repairs of SN-0001 under warranty
+        done = _to_site(world, tech, _request(world))
+        services.report_sign(actor=tech, item=done, signed_by="李女士", signature="M1 1 L2 2")
+    third = services.request_evaluate(actor=world.lead_a, item=_request(world))
+    assert third.replacement_due and "R-SVC-3" in third.verdict["rules"]
+    assert Event.objects.for_object(third).filter(verb="service_request.replacement_due").count() == 1
+    other = services.request_evaluate(actor=world.lead_a, item=_request(world, serial_no="SN-0002"))
+    assert not other.replacement_due
+    # R-SVC-4: the same unit's request open for 60 days
+    ServiceRequest.objects.filter(pk=other.pk).update(opened_at=clock.now() - dt.timedelta(days=60))
+    other.refresh_from_db()
+    slow = services.request_evaluate(actor=world.lead_a, item=other)
+    assert slow.replacement_due and "R-SVC-4" in slow.verdict["rules"]
+
+
+def test_stock_never_goes_negative_and_its_ledger_cannot_change(world: World, tech: Any) -> None:
+    item = _to_site(world, tech, _request(world))
+    part = Part.objects.create(code="P1", name="电源板", price=Decimal("120.00"))
+    services.stock_receive(actor=world.supervisor, part=part, quantity=1)
+    with pytest.raises(ApplicationError) as short:
+        services.parts_issue(actor=tech, item=item, part=part, quantity=2)
+    assert short.value.code == "stock_short" and Part.objects.get(pk=part.pk).on_hand == 1
+    services.parts_issue(actor=tech, item=item, part=part, quantity=1, key="k1")
+    services.parts_issue(actor=tech, item=item, part=part, quantity=1, key="k1")  # a resent form: one issue
+    assert Part.objects.get(pk=part.pk).on_hand == 0 and StockEntry.objects.filter(kind="issued").count() == 1
+    with pytest.raises(ApplicationError):
+        services.parts_return(actor=tech, item=item, part=part, quantity=2)  # holds only 1
+    entry = StockEntry.objects.first()
+    assert entry is not None
+    with pytest.raises(AppendOnlyError):
+        StockEntry.objects.filter(pk=entry.pk).update(quantity=5)
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+    with pytest.raises(ApplicationError):
+        services.stock_receive(actor=world.lead_a, part=part, quantity=5)  # a capability of the supervisor
+
+
+def test_scope_technicians_see_their_visits_and_teams_their_shops(world: World, tech: Any) -> None:
+    item = _request(world)
+    other_tech = _person(Position.TECHNICIAN, None, "tech2")
+    outsider = Client()
+    outsider.login(username="agent_b", password=PASSWORD)  # team B: shop A's request is not there
+    assert outsider.get(f"/service/{item.pk}/").status_code == 404
+    assert outsider.post(f"/service/{item.pk}/evaluate/", {}).status_code == 404
+    _to_site(world, tech, item)
+    mine, theirs = Client(), Client()
+    mine.login(username="tech", password=PASSWORD)
+    theirs.login(username="tech2", password=PASSWORD)
+    assert mine.get(f"/service/{item.pk}/").status_code == 200
+    assert theirs.get(f"/service/{item.pk}/").status_code == 404
+    with pytest.raises(ApplicationError):
+        services.visit_diagnose(actor=other_tech, item=item, diagnosis="x")
+    page = mine.get("/service/day/").content.decode()
+    assert item.number in page and "uri.amap.com" in page
+    with pytest.raises(ApplicationError):  # an agent cannot dispatch
+        services.appointment_set(
+            actor=world.agent_a, item=item, technician=Staff.objects.get(user=tech), at=clock.now()
+        )
+
+
+def test_the_pages_walk_a_request(world: World, tech: Any) -> None:
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    bad = lead.post("/service/new/", {"shop": world.shop_a.pk, "channel": "phone"})
+    assert bad.status_code == 400
+    form = {
+        "shop": world.shop_a.pk,
+        "channel": "wechat",
+        "contact_name": "赵先生",
+        "contact_phone": "13700000000",
+        "product": "幕布",
+        "part": "accessory",
+        "purchase_date": (clock.today() - dt.timedelta(days=30)).isoformat(),
+        "fault": "遥控失灵",
+    }
+    created = lead.post("/service/new/", form)
+    assert created.status_code == 302
+    item = ServiceRequest.objects.get(contact_name="赵先生")
+    lead.post(f"/service/{item.pk}/evaluate/", {"causes": ["misuse"]})
+    item.refresh_from_db()
+    assert item.charge == "paid" and item.causes == ["misuse"]
+    page = lead.get(f"/service/{item.pk}/").content.decode()
+    assert "使用、维护或保管不当" in page or "Damaged by use" not in page
+    listing = lead.get("/service/?category=new").content.decode()
+    assert item.number in listing
+    assert lead.get("/service/?technician=abc&shop=x&category=zzz").status_code == 200
+
+
+def test_the_warranty_api_answers_and_stores_nothing(world: World) -> None:
+    client = Client()
+    client.login(username="agent_a", password=PASSWORD)
+    body = {
+        "part": "unit",
+        "purchase_date": "2026-01-10",
+        "request_date": "2026-06-01",
+        "repairs_in_warranty": 2,
+        "return": {"invoice_date": "2026-01-01", "return_date": "2026-03-02", "price": "1000.00", "repair_days": 10},
+    }
+    answer = client.post("/api/v1/service/warranty/evaluate", body, content_type="application/json")
+    assert answer.status_code == 200, answer.content
+    data = answer.json()
+    assert data["charge"] == "free" and data["replacement_due"] is True and data["warranty_ends"] == "2027-01-09"
+    assert data["rules"] == ["R-SVC-1", "R-SVC-3", "R-SVC-5"] and data["depreciation"] == "50.00"
+    assert ServiceRequest.objects.count() == 0
+    for bad in (
+        {**body, "part": "lamp"},
+        {**body, "causes": ["weather"]},
+        {**body, "request_date": "2025-01-01"},
+        {**body, "purchase_date": "20260110"},
+        {**body, "return": {**body["return"], "price": "abc"}},
+    ):
+        refused = client.post("/api/v1/service/warranty/evaluate", bad, content_type="application/json")
+        assert refused.status_code == 400 and "error" in refused.json()
+    assert Client().post("/api/v1/service/warranty/evaluate", body, content_type="application/json").status_code == 401
