@@ -18,35 +18,37 @@ D = dt.date
 
 
 def test_the_unit_is_covered_a_year_from_purchase_r_svc_1() -> None:
-    """整机免费保修一年: bought 2026-01-10, covered to 2027-01-09; a request that day is free, the next paid."""
-    v = evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2027, 1, 9)))
-    assert (v.in_warranty, v.warranty_ends, v.charge, v.paid_reasons) == (True, D(2027, 1, 9), "free", [])
+    """整机免费保修一年: bought 2026-01-10, covered to 2027-01-10 (the Civil Code's count: from the next
+    day to the same day a year later); a request that day is free, the next day paid."""
+    v = evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2027, 1, 10)))
+    assert (v.in_warranty, v.warranty_ends, v.charge, v.paid_reasons) == (True, D(2027, 1, 10), "free", [])
     assert v.rules == ["R-SVC-1"] and v.depreciation is None
-    late = evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2027, 1, 10)))
+    late = evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2027, 1, 11)))
     assert (late.in_warranty, late.charge, late.paid_reasons) == (False, "paid", ["out_of_warranty"])
     assert late.rules == ["R-SVC-1", "R-SVC-2"]
 
 
 def test_accessories_are_covered_half_a_year_r_svc_1() -> None:
-    """附件免费保修半年 (连接线、遥控器): a remote bought 2026-01-10 is out of warranty on 2026-07-10."""
-    assert evaluate(POLICY, Facts("accessory", D(2026, 1, 10), D(2026, 7, 9))).charge == "free"
-    v = evaluate(POLICY, Facts("accessory", D(2026, 1, 10), D(2026, 7, 10)))
-    assert v.warranty_ends == D(2026, 7, 9) and v.charge == "paid"
+    """附件免费保修半年 (连接线、遥控器): a remote bought 2026-01-10 is out of warranty on 2026-07-11."""
+    assert evaluate(POLICY, Facts("accessory", D(2026, 1, 10), D(2026, 7, 10))).charge == "free"
+    v = evaluate(POLICY, Facts("accessory", D(2026, 1, 10), D(2026, 7, 11)))
+    assert v.warranty_ends == D(2026, 7, 10) and v.charge == "paid"
 
 
 def test_a_project_agreement_extends_the_term_at_most_to_36_months_r_svc_1() -> None:
     """行业工程采购用户 per contract, 最高是3年; their accessories 一年; an agreement never shortens the term."""
     assert evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2026, 1, 10), agreement_months=24)).months == 24
     capped = evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2026, 1, 10), agreement_months=60))
-    assert capped.months == 36 and capped.warranty_ends == D(2029, 1, 9)
+    assert capped.months == 36 and capped.warranty_ends == D(2029, 1, 10)
     assert evaluate(POLICY, Facts("accessory", D(2026, 1, 10), D(2026, 1, 10), agreement_months=36)).months == 12
     assert evaluate(POLICY, Facts("unit", D(2026, 1, 10), D(2026, 1, 10), agreement_months=3)).months == 12
 
 
-def test_a_month_end_purchase_ends_on_the_day_before_the_same_day() -> None:
+def test_a_month_end_purchase_ends_on_the_months_last_day() -> None:
     assert add_months(D(2026, 1, 31), 1) == D(2026, 2, 28)
     one_month = {**POLICY, "service": {**POLICY["service"], "warranty_unit_months": 1}}
-    assert evaluate(one_month, Facts("unit", D(2026, 1, 31), D(2026, 2, 1))).warranty_ends == D(2026, 2, 27)
+    assert evaluate(one_month, Facts("unit", D(2026, 1, 31), D(2026, 2, 1))).warranty_ends == D(2026, 2, 28)
+    assert evaluate(POLICY, Facts("unit", D(2024, 2, 29), D(2024, 3, 1))).warranty_ends == D(2025, 2, 28)
 
 
 @pytest.mark.parametrize("cause", sorted(CAUSES))
@@ -93,6 +95,9 @@ def test_a_return_after_use_pays_depreciation_less_repair_days_r_svc_5() -> None
 def test_facts_from_a_body_are_checked() -> None:
     good = {"part": "unit", "purchase_date": "2026-01-10", "request_date": "2026-02-01", "causes": ["misuse"]}
     assert facts_from_dict(good).causes == ("misuse",)
+    zero = {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-02-01", "price": "-0"}}
+    ret = facts_from_dict(zero).return_
+    assert ret is not None and str(ret.price) == "0.00"  # never "-0.00"
     for bad in (
         {**good, "part": "lamp"},
         {**good, "purchase_date": "2026-13-01"},
@@ -104,6 +109,8 @@ def test_facts_from_a_body_are_checked() -> None:
         {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-01-01", "price": "10"}},
         {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-02-01", "price": "1e30"}},
         {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-02-01", "price": "NaN"}},
+        {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-02-01", "price": "1_000"}},
+        {**good, "return": {"invoice_date": "2026-01-10", "return_date": "2026-02-01", "price": "-1"}},
     ):
         with pytest.raises(ValueError):
             facts_from_dict(bad)

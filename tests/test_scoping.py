@@ -119,7 +119,33 @@ def _b_objects(world: World) -> dict[str, Any]:
     script_b = Script.objects.create(
         shop=world.shop_b, category="物流", title="b", text="b", status="approved", created_at=now
     )
+    from kefu.care.services import complaint_create, visit_schedule
+    from kefu.service.services import request_create
+
+    service_b = request_create(
+        actor=world.agent_b,
+        shop=world.shop_b,
+        channel="phone",
+        contact_name="b",
+        contact_phone="1",
+        product="b",
+        fault="b",
+        purchase_date=dt.date(2026, 1, 1),
+    )
+    complaint_b = complaint_create(
+        actor=world.agent_b, shop=world.shop_b, contact_name="b", text="b", customer=world.customer_b
+    )
+    visit_b = visit_schedule(
+        actor=world.agent_b,
+        customer=world.customer_b,
+        agent=staff_b,
+        at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        complaint=complaint_b,
+    )
     return {
+        "service_id": service_b.pk,
+        "complaint_id": complaint_b.pk,
+        "visit_id": visit_b.pk,
         "script_id": script_b.pk,
         "conversation_id": Conversation.objects.get(shop=world.shop_b).pk,
         # a webhook is not scoped by the caller but signed: unsigned it answers 401 whatever the channel

@@ -88,7 +88,11 @@ def test_a_request_from_intake_to_settlement(world: World, tech: Any) -> None:
     services.parts_return(actor=tech, item=item, part=lamp, quantity=1)
     assert Part.objects.get(pk=lamp.pk).on_hand == 2
     assert [(p["part"].code, p["quantity"]) for p in selectors.issued_parts(item)] == [("X", 1)]
-    wf.checklist_toggle(actor=tech, item=item, code="shoe_covers", done=True)
+    services.visit_step(actor=tech, item=item, code="shoe_covers", done=True)
+    with pytest.raises(ApplicationError):  # only the request's technician ticks the visit's steps
+        services.visit_step(actor=world.agent_a, item=item, code="greet", done=True)
+    with pytest.raises(ApplicationError):  # the verdict is fixed once the visit has started
+        services.request_evaluate(actor=world.lead_a, item=item, causes=["misuse"])
     with pytest.raises(ApplicationError):
         services.report_sign(actor=tech, item=item, signed_by="李女士", signature="<script>")
     item = services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M10 10 L20 20 L30 15")
@@ -153,6 +157,13 @@ def test_twice_repaired_units_and_slow_repairs_raise_a_replacement_r_svc_3_4(wor
     other.refresh_from_db()
     slow = services.request_evaluate(actor=world.lead_a, item=other)
     assert slow.replacement_due and "R-SVC-4" in slow.verdict["rules"]
+    # a request already being worked is flagged by the daily sweep, once
+    working = _to_site(world, tech, _request(world, serial_no="SN-0003"))
+    assert services.replacements_sweep() == 0
+    ServiceRequest.objects.filter(pk=working.pk).update(opened_at=clock.now() - dt.timedelta(days=61))
+    assert services.replacements_sweep() == 1 and services.replacements_sweep() == 0
+    working.refresh_from_db()
+    assert working.replacement_due
 
 
 def test_stock_never_goes_negative_and_its_ledger_cannot_change(world: World, tech: Any) -> None:
@@ -241,7 +252,7 @@ def test_the_warranty_api_answers_and_stores_nothing(world: World) -> None:
     answer = client.post("/api/v1/service/warranty/evaluate", body, content_type="application/json")
     assert answer.status_code == 200, answer.content
     data = answer.json()
-    assert data["charge"] == "free" and data["replacement_due"] is True and data["warranty_ends"] == "2027-01-09"
+    assert data["charge"] == "free" and data["replacement_due"] is True and data["warranty_ends"] == "2027-01-10"
     assert data["rules"] == ["R-SVC-1", "R-SVC-3", "R-SVC-5"] and data["depreciation"] == "50.00"
     assert ServiceRequest.objects.count() == 0
     for bad in (
@@ -254,3 +265,88 @@ def test_the_warranty_api_answers_and_stores_nothing(world: World) -> None:
         refused = client.post("/api/v1/service/warranty/evaluate", bad, content_type="application/json")
         assert refused.status_code == 400 and "error" in refused.json()
     assert Client().post("/api/v1/service/warranty/evaluate", body, content_type="application/json").status_code == 401
+
+
+def test_an_agreement_bills_plans_and_discounts_its_work_orders(world: World, tech: Any) -> None:
+    start = clock.today()
+    agreement = services.agreement_create(
+        actor=world.supervisor,
+        shop=world.shop_a,
+        customer_name="扬州市第一中学",
+        contact_name="陈老师",
+        contact_phone="0514-1234567",
+        address="扬州市文昌中路 1 号",
+        products=[{"product": "投影机 X1", "serial_no": "SN-9"}, {"product": ""}],
+        starts_on=start,
+        ends_on=start + dt.timedelta(days=364),
+        fee=Decimal("1000.00"),
+        billing="quarterly",
+        parts_discount=Decimal("20"),
+        labour_discount=Decimal("50"),
+        warranty_months=24,
+    )
+    assert agreement.number.startswith("XY") and agreement.products == [{"product": "投影机 X1", "serial_no": "SN-9"}]
+    bills = list(agreement.bills.values_list("amount", flat=True))
+    assert len(bills) == 4 and sum(bills) == Decimal("1000.00")  # quarterly over a year
+    kinds = sorted(agreement.plan.values_list("kind", flat=True))
+    # preset plan: monthly return visit (11 after the start inside 364 days), quarterly maintenance (3)
+    assert kinds.count("return_visit") == 11 and kinds.count("maintenance") == 3 and kinds.count("service") == 0
+    item = agreement.plan.order_by("due_on").first()
+    assert item is not None
+    with pytest.raises(ApplicationError):
+        services.plan_release(actor=world.lead_a, item=item)  # reviewed first
+    services.plan_decide(actor=world.lead_a, item=item, state="reviewed")
+    work = services.plan_release(actor=world.lead_a, item=item)
+    with pytest.raises(ApplicationError):
+        services.plan_release(actor=world.lead_a, item=item)  # once
+    assert work.agreement_id == agreement.pk and work.channel == "plan" and work.kind == item.kind
+    bill = agreement.bills.first()
+    assert bill is not None
+    services.bill_pay(actor=world.supervisor, bill=bill)
+    with pytest.raises(ApplicationError):
+        services.bill_pay(actor=world.supervisor, bill=bill)
+    # a paid repair under the agreement: its own discounts on parts and labour
+    repair = _request(world, agreement=agreement, purchase_date=clock.today() - dt.timedelta(days=900))
+    repair = services.request_evaluate(actor=world.lead_a, item=repair)
+    assert repair.verdict["facts"]["agreement_months"] == 24 and repair.charge == "paid"
+    repair = _to_site(world, tech, repair)
+    part = Part.objects.create(code="F", name="滤网", price=Decimal("30.00"))
+    services.stock_receive(actor=world.supervisor, part=part, quantity=1)
+    services.parts_issue(actor=tech, item=repair, part=part, quantity=1)
+    repair = services.report_sign(actor=tech, item=repair, signed_by="陈老师", signature="M1 1 L2 2")
+    repair = services.request_settle(actor=world.lead_a, item=repair, labour=Decimal("100.00"))
+    assert (repair.discount, repair.amount_due) == (Decimal("56.00"), Decimal("74.00"))  # 30×20% + 100×50%
+
+
+def test_the_return_visit_closes_the_request_outside_rest_hours(
+    world: World, tech: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = _to_site(world, tech, _request(world))
+    item = services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M1 1 L2 2")
+    item = services.request_settle(actor=world.lead_a, item=item, labour=Decimal("0"))
+    tz = clock.local_tz()
+    lunch = dt.datetime.combine(clock.today() + dt.timedelta(days=1), dt.time(12, 30), tzinfo=tz)
+    monkeypatch.setattr(clock, "now", lambda: lunch)
+    with pytest.raises(ApplicationError) as rest:
+        services.request_return_visit(actor=world.lead_a, item=item, satisfaction=5)
+    assert rest.value.code == "rest_hours"
+    monkeypatch.setattr(clock, "now", lambda: lunch + dt.timedelta(hours=3))
+    item = services.request_return_visit(actor=world.lead_a, item=item, satisfaction=4, notes="很满意")
+    assert item.status.category == "closed" and item.satisfaction == 4
+
+
+def test_the_signed_report_is_a_pdf_with_the_signature(world: World, tech: Any) -> None:
+    from kefu.service.report import signature_strokes
+
+    assert signature_strokes("M10 10 L20 20 L30 15 M5 5 Q6 6 7 7") == [[(10, 10), (20, 20), (30, 15)], [(5, 5), (7, 7)]]
+    item = _to_site(world, tech, _request(world))
+    client = Client()
+    client.login(username="tech", password=PASSWORD)
+    assert client.get(f"/service/{item.pk}/report.pdf").status_code == 404  # not signed yet
+    services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M10 10 L200 100 L300 50")
+    pdf = client.get(f"/service/{item.pk}/report.pdf")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and b"STSong-Light" in pdf.content
+    outsider = Client()
+    outsider.login(username="agent_b", password=PASSWORD)
+    assert outsider.get(f"/service/{item.pk}/report.pdf").status_code == 404

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "kefu.aftersales",
     "kefu.desk",
     "kefu.service",
+    "kefu.care",
     "kefu.web",
     "kefu.api",
 ]

@@ -19,7 +19,7 @@ from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_order_json, parse_orders
-from kefu.org.models import Shop
+from kefu.org.models import Shop, Staff
 from kefu.policies.remark import build_remark, remark_valid
 
 from .models import Customer, Order, OrderLine, Product, searchable
@@ -481,3 +481,19 @@ def product_knowledge_set(
         after={"category": product.category, "parameters": product.parameters},
     )
     return product
+
+
+@action(capability="customers.assign", scope=("customer", "agent"))
+def customer_assign(*, actor: Any, customer: Customer, agent: Staff | None) -> Customer:
+    """Give a customer to an agent (R-CARE-2; the care app keeps the assignment's contact duty)."""
+    before = customer.assigned_agent.name if customer.assigned_agent else None
+    Customer.objects.filter(pk=customer.pk).update(assigned_agent=agent)
+    customer.assigned_agent = agent
+    event_record(
+        actor=actor,
+        verb="customer.assigned",
+        subject=customer,
+        before={"agent": before},
+        after={"agent": agent.name if agent else None},
+    )
+    return customer

@@ -74,6 +74,12 @@ class ErrorCode(StrEnum):
     STOCK_SHORT = "stock_short"
     SIGNATURE = "signature"
     AMOUNT = "amount"
+    AGREEMENT = "agreement"
+    # customer care
+    REST_HOURS = "rest_hours"
+    COMPLAINT = "complaint"
+    VISIT = "visit"
+    ASSIGNMENT = "assignment"
     # after-sales
     CASE_TYPE = "case_type"
     CASE_SHOP = "case_shop"
@@ -168,6 +174,11 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.STOCK_SHORT: "Not enough of the part in stock: nothing was issued (409).",
     ErrorCode.SIGNATURE: "The customer's signature or the signer's name is missing or not a drawing.",
     ErrorCode.AMOUNT: "An amount or percentage is malformed or out of range.",
+    ErrorCode.AGREEMENT: "The service agreement's details are missing or invalid (the message says which).",
+    ErrorCode.REST_HOURS: "The time falls in the customer's rest hours (R-CARE-3): choose another.",
+    ErrorCode.COMPLAINT: "The complaint's details are missing or invalid (the message says which).",
+    ErrorCode.VISIT: "The return visit's details are missing or invalid (the message says which).",
+    ErrorCode.ASSIGNMENT: "The customer assignment cannot be made (no agents, or a customer outside scope).",
     ErrorCode.CASE_TYPE: "Unknown after-sales case type.",
     ErrorCode.CASE_SHOP: "A case needs a shop or an order inside the actor's scope.",
     ErrorCode.CASE_FACTS: "The case facts do not satisfy the after-sales rules (details say which).",

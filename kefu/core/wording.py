@@ -44,6 +44,9 @@ def register_models(*models: Any) -> None:
                     FIELDS.setdefault(f.attname, f.verbose_name)
             for value, text in getattr(f, "choices", None) or ():
                 LABELS.setdefault(str(value), text)
+                # the field's own reading wins over another model's same code ("paid": a repair's
+                # charge, not an order's status)
+                LABELS.setdefault(f"{f.name}:{value}", text)
 
 
 def register_choices(*choices: Any) -> None:
@@ -95,13 +98,15 @@ def rule(rule_id: str) -> Any:
     return RULES.get(rule_id, "")
 
 
-def value_text(value: Any) -> str:
-    """A stored before/after value as people read it: labels for codes, local times, lists and
-    nested facts as "label: value" pairs."""
+def value_text(value: Any, key: str = "") -> str:
+    """A stored before/after value as people read it: labels for codes (the field's own labels
+    first), local times, lists and nested facts as "label: value" pairs."""
     if isinstance(value, Mapping):
-        return "; ".join(f"{field(str(k))}: {value_text(v)}" for k, v in value.items() if v not in (None, ""))
+        return "; ".join(f"{field(str(k))}: {value_text(v, str(k))}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, list | tuple):
-        return "、".join(value_text(v) for v in value)
+        return "、".join(value_text(v, key) for v in value)
+    if key and isinstance(value, str) and f"{key}:{value}" in LABELS:
+        return str(LABELS[f"{key}:{value}"])
     if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
         try:
             from . import clock
@@ -124,7 +129,7 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     after = after or {}
     keys = list(after) + [k for k in before if k not in after]
     return [
-        (field(k), value_text(before[k]) if k in before else "", value_text(after[k]) if k in after else "")
+        (field(k), value_text(before[k], k) if k in before else "", value_text(after[k], k) if k in after else "")
         for k in keys
     ]
 

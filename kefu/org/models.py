@@ -92,6 +92,8 @@ class Staff(models.Model):
     base_salary = models.DecimalField(_("base monthly salary"), max_digits=10, decimal_places=2, default=Decimal("0"))
     dingtalk_user_id = models.CharField(_("DingTalk user id"), max_length=64, blank=True, db_index=True)
     phone = models.CharField(_("work phone"), max_length=32, blank=True)  # told to customers (field service)
+    # R-CARE-2: the weight of the agent's skill when customers are spread over agents (1–5)
+    care_skill = models.PositiveSmallIntegerField(_("customer care skill"), default=1)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
     user = models.OneToOneField(

@@ -45,6 +45,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "service.visit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TECHNICIAN}),
     "service.settle": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     "stock.receive": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # customer care (SPEC §7): assign customers to agents (R-CARE-2); take complaints and visits
+    "customers.assign": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    "care.handle": frozenset(
+        {Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES, Position.PRESALES}
+    ),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

@@ -116,7 +116,6 @@ class Tier:
     absence_days: Decimal
 
 
-
 def penalty_basis(args: dict[str, Any]) -> str:
     """The sentence explaining a graded incident, in the reader's language, from its facts (stored
     with a red packet, so the packet reads in whatever language its reader uses)."""

@@ -368,6 +368,14 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
     for i, window in enumerate(windows or []):
         if not (isinstance(window, list) and len(window) == 2 and all(_time(t) for t in window)):
             p.append(f'care.rest_windows[{i + 1}]: must be ["HH:MM", "HH:MM"]')
+    for path in ("service.fault_causes", "care.complaint_reasons", "care.emotions"):
+        for where, row in _keyed_rows(p, doc, path, "code", _("needs at least one row")):
+            if not isinstance(row.get("label"), str) or not row["label"].strip() or len(row["label"]) > 40:
+                p.append(f"{where}.label: " + _("1 to 40 characters"))
+            if path == "care.emotions":
+                words = row.get("keywords")
+                if not isinstance(words, list) or not all(isinstance(w, str) and 0 < len(w) <= 20 for w in words):
+                    p.append(f"{where}.keywords: " + _("a list of words of 1 to 20 characters"))
     return p
 
 

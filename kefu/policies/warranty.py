@@ -7,9 +7,10 @@ days) and, for a return after use, the depreciation charged (R-SVC-5). Nothing i
 facts always give the same verdict.
 
 Readings taken (beyond SPEC's own):
-- A warranty of N months covers the purchase day up to the day before the same day N months later
-  (bought 2026-01-31 with 1 month: covered to 2026-02-27; the 28th is the "same day"). A request
-  on or before ``warranty_ends`` is in warranty.
+- A warranty of N months is counted as the Civil Code counts periods (arts. 201, 203): from the day
+  after the purchase to the same day N months later, or that month's last day when it has no such
+  day (bought 2026-01-10 with 12 months: covered to 2027-01-10; bought 2026-01-31 with 1 month: to
+  2026-02-28). A request on or before ``warranty_ends`` is in warranty.
 - A project/contract customer's agreement replaces the standard term: the unit up to
   ``warranty_agreement_max_months`` (seed: 最高是3年), accessories up to
   ``warranty_agreement_accessory_months`` (seed: 行业工程采购用户保修是一年). An agreement never
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -46,6 +48,7 @@ CAUSES: dict[str, str] = {
 OUT_OF_WARRANTY = "out_of_warranty"
 PAID_REASONS: dict[str, str] = {**CAUSES, OUT_OF_WARRANTY: gettext_noop("Out of warranty")}
 MAX_PRICE = Decimal("99999999.99")
+_AMOUNT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 MAX_DAYS = 36_500
 
 
@@ -116,7 +119,7 @@ def term_months(policy: Mapping[str, Any], part: str, agreement_months: int | No
 
 
 def warranty_ends(purchase_date: dt.date, months: int) -> dt.date:
-    return add_months(purchase_date, months) - dt.timedelta(days=1)
+    return add_months(purchase_date, months)
 
 
 def depreciation_percent(policy: Mapping[str, Any], category: str) -> Decimal:
@@ -287,8 +290,11 @@ def facts_from_dict(data: Mapping[str, Any]) -> Facts:
         back = _date(ret.get("return_date"), "return.return_date")
         if back < invoice:
             raise ValueError(_("The return date is before the invoice date."))
+        text = str(ret.get("price")).strip()
+        if not _AMOUNT.match(text):
+            raise ValueError(_("return.price must be an amount."))
         try:
-            price = Decimal(str(ret.get("price")))
+            price = Decimal(text) + 0  # + 0 turns -0 into 0
         except (InvalidOperation, ValueError):
             raise ValueError(_("return.price must be an amount.")) from None
         if not price.is_finite() or price < 0 or price > MAX_PRICE:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from kefu.commerce.models import Customer, Order
@@ -22,6 +22,112 @@ class Channel(models.TextChoices):
     PHONE = "phone", _("Phone")
     ONLINE = "online", _("Online")
     WECHAT = "wechat", _("WeChat")
+    PLAN = "plan", _("Service plan")
+
+
+class ServiceKind(models.TextChoices):
+    """What the work order is for (服务项统计)."""
+
+    REPAIR = "repair", _("Repair")
+    MAINTENANCE = "maintenance", _("Maintenance")
+    SERVICE = "service", _("Yearly service")
+    RETURN_VISIT = "return_visit", _("Return visit")
+
+
+class Billing(models.TextChoices):
+    ONCE = "once", _("Once")
+    MONTHLY = "monthly", _("Monthly")
+    QUARTERLY = "quarterly", _("Quarterly")
+    YEARLY = "yearly", _("Yearly")
+
+
+class Agreement(models.Model):
+    """A service agreement (服务协议) with a project or contract customer: covered products, the
+    fee and its billing plan, discounts on parts and labour, the warranty it grants (R-SVC-1) and
+    the visits it promises (the plan)."""
+
+    number = models.CharField(_("agreement no."), max_length=24, unique=True)
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    customer_name = models.CharField(_("customer"), max_length=100)
+    contact_name = models.CharField(_("contact"), max_length=64)
+    contact_phone = models.CharField(_("phone"), max_length=32)
+    address = models.CharField(_("service address"), max_length=200, blank=True)
+    products = models.JSONField(_("covered products"), default=list)  # [{"product", "serial_no"}]
+    starts_on = models.DateField(_("starts"))
+    ends_on = models.DateField(_("ends"))
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+    billing = models.CharField(_("billing"), max_length=10, choices=Billing.choices)
+    parts_discount = models.DecimalField(_("parts discount %"), max_digits=5, decimal_places=2, default=0)
+    labour_discount = models.DecimalField(_("labour discount %"), max_digits=5, decimal_places=2, default=0)
+    warranty_months = models.PositiveSmallIntegerField(_("warranty months"), null=True, blank=True)
+    visits = models.JSONField(_("visit schedule"), default=dict)  # kind → every N months (0 = none)
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "shop_id"
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="agreement_dates")]
+        verbose_name = _("service agreement")
+        verbose_name_plural = _("service agreements")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class AgreementBill(models.Model):
+    """A receivable from an agreement's billing plan (服务协议结算): due, then paid once."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="bills")
+    due_on = models.DateField(_("due"))
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "agreement__shop_id"
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "due_on"], name="agreement_bill_once")]
+        verbose_name = _("agreement bill")
+        verbose_name_plural = _("agreement bills")
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} {self.due_on}"
+
+
+class PlanState(models.TextChoices):
+    DRAFT = "draft", _("To review")
+    REVIEWED = "reviewed", _("Reviewed")
+    RELEASED = "released", _("Released as a work order")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class PlanItem(models.Model):
+    """One visit of an agreement's proactive plan (主动服务计划): generated, reviewed, released as
+    a work order (a service request) once."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="plan")
+    kind = models.CharField(_("kind"), max_length=16, choices=ServiceKind.choices)
+    due_on = models.DateField(_("due"))
+    state = models.CharField(_("state"), max_length=10, choices=PlanState.choices, default=PlanState.DRAFT)
+    request = models.OneToOneField(
+        "ServiceRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="plan_item"
+    )
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "agreement__shop_id"
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["agreement", "kind", "due_on"], name="plan_item_once")]
+        verbose_name = _("plan item")
+        verbose_name_plural = _("plan items")
+
+    def __str__(self) -> str:
+        return f"{self.agreement_id} {self.kind} {self.due_on}"
 
 
 class PartKind(models.TextChoices):
@@ -60,6 +166,10 @@ class ServiceRequest(WorkItem):
     contact_name = models.CharField(_("contact"), max_length=64)
     contact_phone = models.CharField(_("phone"), max_length=32)
     channel = models.CharField(_("received by"), max_length=10, choices=Channel.choices)
+    kind = models.CharField(_("service item"), max_length=16, choices=ServiceKind.choices, default=ServiceKind.REPAIR)
+    agreement = models.ForeignKey(
+        Agreement, null=True, blank=True, on_delete=models.PROTECT, related_name="requests", verbose_name=_("agreement")
+    )
     product = models.CharField(_("product"), max_length=120)
     serial_no = models.CharField(_("serial no."), max_length=64, blank=True)
     part = models.CharField(_("what failed"), max_length=10, choices=PartKind.choices, default=PartKind.UNIT)
@@ -84,16 +194,21 @@ class ServiceRequest(WorkItem):
     appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
     on_site_at = models.DateTimeField(_("arrived on site"), null=True, blank=True)
     diagnosis = models.TextField(_("diagnosis"), max_length=2000, blank=True)
+    fault_cause = models.CharField(_("fault cause"), max_length=40, blank=True)  # policy service.fault_causes
     parts_consent_at = models.DateTimeField(_("customer agreed to parts at"), null=True, blank=True)
     # acceptance (客户服务报告) and settlement
     signed_by = models.CharField(_("signed by"), max_length=64, blank=True)
     signed_at = models.DateTimeField(_("signed at"), null=True, blank=True)
     signature = models.TextField(_("signature"), blank=True)  # an SVG path drawn in the browser
-    labour = models.DecimalField(_("labour"), max_digits=12, decimal_places=2, default=0)
-    parts_amount = models.DecimalField(_("parts"), max_digits=12, decimal_places=2, default=0)
-    discount = models.DecimalField(_("discount"), max_digits=12, decimal_places=2, default=0)
-    amount_due = models.DecimalField(_("amount due"), max_digits=12, decimal_places=2, default=0)
+    labour = models.DecimalField(_("labour"), max_digits=16, decimal_places=2, default=0)
+    parts_amount = models.DecimalField(_("parts"), max_digits=16, decimal_places=2, default=0)
+    discount = models.DecimalField(_("discount"), max_digits=16, decimal_places=2, default=0)
+    amount_due = models.DecimalField(_("amount due"), max_digits=16, decimal_places=2, default=0)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    # the return visit after the work (seed 003 3.1.10)
+    visited_at = models.DateTimeField(_("return visit at"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)  # 1–5
+    visit_notes = models.TextField(_("return visit notes"), max_length=2000, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -101,6 +216,8 @@ class ServiceRequest(WorkItem):
             models.Index(fields=["shop", "-opened_at", "-id"], name="service_request_shop"),
             models.Index(fields=["technician", "appointment_at"], name="service_request_tech"),
             models.Index(fields=["-opened_at", "-id"], name="service_request_recent"),
+            models.Index(fields=["serial_no"], name="service_request_serial"),
+            models.Index(fields=["settled_at"], name="service_request_settled"),
         ]
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")

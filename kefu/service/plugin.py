@@ -73,10 +73,53 @@ def register() -> None:
 
 
 def _words() -> None:
-    from .models import Channel, Charge, PartKind, RequestCategory, ServiceRequest, StockEntry, StockKind
+    from kefu.policies.warranty import PAID_REASONS
 
-    wording.register_models(ServiceRequest, StockEntry)
-    wording.register_choices(Channel, Charge, PartKind, RequestCategory, StockKind)
+    from .models import (
+        Agreement,
+        AgreementBill,
+        Billing,
+        Channel,
+        Charge,
+        PartKind,
+        PlanItem,
+        PlanState,
+        RequestCategory,
+        ServiceKind,
+        ServiceRequest,
+        StockEntry,
+        StockKind,
+    )
+    from .workflow import VISIT_CHECKLIST
+
+    wording.register_models(ServiceRequest, StockEntry, Agreement, AgreementBill, PlanItem)
+    wording.register_choices(Channel, Charge, PartKind, RequestCategory, StockKind, ServiceKind, Billing, PlanState)
+    labels: dict[str, Any] = {}
+    for code, reason in PAID_REASONS.items():
+        labels[f"paid_reasons:{code}"] = labels[f"causes:{code}"] = _(reason)
+    for code, step in VISIT_CHECKLIST:
+        labels[f"step:{code}"] = step
+    labels.update({f"charge:{c}": t for c, t in Charge.choices})
+    wording.register(
+        labels=labels,
+        fields={
+            "consent": _("customer agreed to parts"),
+            "cause": _("fault cause"),
+            "due": _("due"),
+            "message": _("message"),
+            "paid_reasons": _("reasons to pay"),
+            "rules": _("rules"),
+            "on_site_due": _("on site by"),
+            "on_time": _("on time"),
+            "step": _("step"),
+            "quantity": _("quantity"),
+            "balance": _("balance after"),
+            "notes": _("notes"),
+            "bills": _("bills"),
+            "plan": _("plan visits"),
+            "fee": _("fee"),
+        },
+    )
     wording.register(
         rules={
             "R-SVC-1": _("Warranty from the purchase date: the unit 12 months, accessories 6; by agreement up to 36."),
@@ -103,8 +146,13 @@ def _words() -> None:
             "service_request.step_undone": _("unticked a visit step"),
             "service_request.escalated": _("escalated: the on-site deadline is near"),
             "service_request.deadline_breached": _("missed the on-site deadline"),
+            "service_request.visited": _("made the return visit"),
+            "agreement.created": _("signed the service agreement"),
+            "agreement.bill_paid": _("recorded an agreement payment"),
+            "agreement.plan_decided": _("reviewed a plan visit"),
+            "agreement.plan_released": _("released a plan visit as a work order"),
             "stock.received": _("received stock"),
             "stock.issued": _("issued a part"),
             "stock.returned": _("returned a part to stock"),
-        }
+        },
     )

@@ -4,7 +4,7 @@ the settlement it would get."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Sum
@@ -16,7 +16,7 @@ from kefu.org.models import Position, Staff
 from kefu.policies import warranty
 from kefu.workflow import selectors as wf_selectors
 
-from .models import Charge, Part, ServiceRequest, StockEntry
+from .models import Agreement, Charge, Part, ServiceRequest, StockEntry
 from .workflow import REQUESTS
 
 
@@ -73,16 +73,50 @@ def parts_on_request(item: ServiceRequest) -> dict[int, int]:
 
 
 def settlement_figures(
-    item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
+    item: ServiceRequest, labour: Decimal, parts_rate: Decimal = Decimal(0), labour_rate: Decimal = Decimal(0)
 ) -> dict[str, Decimal]:
-    """Parts (at the price issued) + labour, less the agreement's discount; free under warranty."""
-    parts = sum(
-        (-(e.quantity) * e.unit_price for e in StockEntry.objects.filter(request=item)), Decimal("0.00")
-    ).quantize(Decimal("0.01"))
+    """Parts (at the price issued) + labour, less the discounts (percent on parts, on labour);
+    a free repair under warranty is discounted in full."""
+    cent = Decimal("0.01")
+    parts = sum((-(e.quantity) * e.unit_price for e in StockEntry.objects.filter(request=item)), Decimal("0.00"))
+    parts = parts.quantize(cent)
     gross = parts + labour
-    free = item.charge == Charge.FREE  # a repair under warranty costs the customer nothing
-    discount = gross if free else (gross * discount_percent / 100).quantize(Decimal("0.01"))
+    if item.charge == Charge.FREE:  # a repair under warranty costs the customer nothing
+        discount = gross
+    else:
+        discount = (parts * parts_rate / 100).quantize(cent, ROUND_HALF_UP) + (labour * labour_rate / 100).quantize(
+            cent, ROUND_HALF_UP
+        )
     return {"parts": parts, "labour": labour, "discount": discount, "due": gross - discount}
+
+
+def billing_plan(agreement: Agreement) -> list[tuple[dt.date, Decimal]]:
+    """The agreement's receivables: the fee in equal instalments by its billing plan over its term
+    (the last instalment takes the cents left over); once = the whole fee on the first day."""
+    step = {"once": 0, "monthly": 1, "quarterly": 3, "yearly": 12}[agreement.billing]
+    dates = [agreement.starts_on]
+    if step:
+        n = 1
+        while (d := warranty.add_months(agreement.starts_on, step * n)) <= agreement.ends_on:
+            dates.append(d)
+            n += 1
+    share = (agreement.fee / len(dates)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    amounts = [share] * len(dates)
+    amounts[-1] = agreement.fee - share * (len(dates) - 1)
+    return list(zip(dates, amounts, strict=True))
+
+
+def plan_dates(agreement: Agreement) -> list[tuple[str, dt.date]]:
+    """The proactive plan: each kind every N months after the start, inside the term."""
+    out = []
+    for kind, months in (agreement.visits or {}).items():
+        if not months:
+            continue
+        n = 1
+        while (d := warranty.add_months(agreement.starts_on, months * n)) <= agreement.ends_on:
+            out.append((kind, d))
+            n += 1
+    return sorted(out, key=lambda kd: (kd[1], kd[0]))
 
 
 def technicians() -> list[Staff]:
@@ -183,3 +217,8 @@ def verdict_explanation(item: ServiceRequest) -> list[str]:
         return [str(line) for line in item.verdict.get("explanation", [])]
     policy = policy_in_force(clock.local_date(item.evaluated_at)).document
     return warranty.evaluate(policy, warranty.facts_from_dict(facts)).explanation
+
+
+def fault_causes() -> list[tuple[str, str]]:
+    """The policy's catalogue of fault causes (产品故障原因分析)."""
+    return [(str(r["code"]), str(r["label"])) for r in policy_in_force().document["service"].get("fault_causes", [])]

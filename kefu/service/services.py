@@ -18,14 +18,30 @@ from kefu.core.actions import action, is_operator
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.outbox import outbox_put
+from kefu.core.policy_store import policy_in_force
 from kefu.org.models import Position, Shop, Staff
 from kefu.org.selectors import staff_of
+from kefu.policies import care as care_rules
 from kefu.policies import warranty
 from kefu.workflow import services as wf
 
-from .models import Channel, Part, PartKind, RequestCategory, ServiceRequest, StockEntry, StockKind
+from .models import (
+    Agreement,
+    AgreementBill,
+    Billing,
+    Channel,
+    Part,
+    PartKind,
+    PlanItem,
+    PlanState,
+    RequestCategory,
+    ServiceKind,
+    ServiceRequest,
+    StockEntry,
+    StockKind,
+)
 from .notify import NOTIFY
-from .selectors import confirmation_text, parts_on_request, settlement_figures, verdict_for
+from .selectors import billing_plan, confirmation_text, parts_on_request, plan_dates, settlement_figures, verdict_for
 from .workflow import REQUESTS
 
 MAX_QUANTITY = 10_000
@@ -49,7 +65,7 @@ def _locked(item: ServiceRequest) -> ServiceRequest:
 # --- intake and evaluation ---------------------------------------------------------------------------
 
 
-@action(capability="service.intake", scope=("shop", "order"))
+@action(capability="service.intake", scope=("shop", "order", "agreement"))
 def request_create(
     *,
     actor: Any,
@@ -65,8 +81,15 @@ def request_create(
     purchase_channel: str = "",
     address: str = "",
     order: Order | None = None,
+    kind: str = ServiceKind.REPAIR,
+    agreement: Agreement | None = None,
 ) -> ServiceRequest:
-    """A repair request by phone, online or WeChat; it gets its number and R-SVC-6's on-site timer."""
+    """A repair request by phone, online or WeChat (or a released plan item); it gets its number and
+    R-SVC-6's on-site timer."""
+    if kind not in ServiceKind.values:
+        raise ApplicationError("service_request", _("Choose the service item."))
+    if agreement is not None and agreement.shop_id != shop.pk:
+        raise ApplicationError("service_request", _("The agreement is not with this shop."))
     if channel not in Channel.values:
         raise ApplicationError("service_request", _("Choose how the request came in."))
     if part not in PartKind.values:
@@ -88,6 +111,8 @@ def request_create(
         order=order,
         customer_id=order.customer_id if order else None,
         channel=channel,
+        kind=kind,
+        agreement=agreement,
         contact_name=_text(contact_name, 64),
         contact_phone=_text(contact_phone, 32),
         address=_text(address, 200),
@@ -124,6 +149,12 @@ def request_evaluate(
     if agreement_months is not None and not 0 < agreement_months <= 1200:
         raise ApplicationError("service_request", _("The agreement's months must be from 1 to 1200."))
     item = _locked(item)
+    if item.status.category not in (RequestCategory.NEW, RequestCategory.SCHEDULED):
+        raise ApplicationError("transition", _("The warranty is evaluated before the visit starts."))
+    if agreement_months is None and item.agreement_id:
+        agreement_months = (
+            Agreement.objects.filter(pk=item.agreement_id).values_list("warranty_months", flat=True).get()
+        )
     verdict = verdict_for(item, causes=causes, agreement_months=agreement_months)
     before = {"charge": item.charge, "replacement_due": item.replacement_due}
     item.causes, item.agreement_months = causes, agreement_months
@@ -149,7 +180,12 @@ def request_evaluate(
         verb="service_request.evaluated",
         subject=item,
         before=before,
-        after={"charge": verdict.charge, "paid_reasons": verdict.paid_reasons, "rules": verdict.rules},
+        after={
+            "charge": verdict.charge,
+            "paid_reasons": verdict.paid_reasons,
+            "replacement_due": verdict.replacement_due,
+            "rules": verdict.rules,
+        },
     )
     if verdict.replacement_due and not before["replacement_due"]:
         event_record(
@@ -223,8 +259,14 @@ def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
 
 
 @action(capability="service.visit", scope=("item",))
-def visit_diagnose(*, actor: Any, item: ServiceRequest, diagnosis: str, parts_consent: bool = False) -> ServiceRequest:
-    """The diagnosis, and whether the customer agreed to parts being replaced (seed 003: 征得客户同意)."""
+def visit_diagnose(
+    *, actor: Any, item: ServiceRequest, diagnosis: str, parts_consent: bool = False, fault_cause: str = ""
+) -> ServiceRequest:
+    """The diagnosis with its cause (from the policy's catalogue, for 产品故障原因分析), and whether the
+    customer agreed to parts being replaced (seed 003: 征得客户同意)."""
+    causes = {str(r["code"]) for r in policy_in_force().document["service"].get("fault_causes", [])}
+    if fault_cause and fault_cause not in causes:
+        raise ApplicationError("service_request", _("Choose a fault cause from the list."))
     item = _locked(item)
     _visit_actor(actor, item)
     if item.status.category != RequestCategory.ON_SITE:
@@ -234,18 +276,54 @@ def visit_diagnose(*, actor: Any, item: ServiceRequest, diagnosis: str, parts_co
     now = clock.now()
     before = {"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)}
     item.diagnosis = _text(diagnosis, 2000)
+    item.fault_cause = fault_cause or item.fault_cause
     if parts_consent and not item.parts_consent_at:
         item.parts_consent_at = now
     item.updated_at = now
-    item.save(update_fields=["diagnosis", "parts_consent_at", "updated_at"])
+    item.save(update_fields=["diagnosis", "fault_cause", "parts_consent_at", "updated_at"])
     event_record(
         actor=actor,
         verb="service_request.diagnosed",
         subject=item,
         before=before,
-        after={"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)},
+        after={"diagnosis": item.diagnosis, "cause": item.fault_cause, "consent": bool(item.parts_consent_at)},
     )
     return item
+
+
+@action(capability="service.visit", scope=("item",))
+def visit_step(*, actor: Any, item: ServiceRequest, code: str, done: bool) -> ServiceRequest:
+    """Tick a step of the visit checklist: the request's technician, during the visit."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category != RequestCategory.ON_SITE:
+        raise ApplicationError("transition", _("The checklist is ticked during the visit."))
+    return wf.checklist_toggle(actor=actor, item=item, code=code, done=done)  # type: ignore[no-any-return]
+
+
+@action()
+def replacements_sweep(*, actor: Any = None) -> int:
+    """R-SVC-4 for requests still being worked: a free repair not completed ``repair_max_days`` after
+    the request is flagged for replacement (daily; once per request)."""
+    limit = int(policy_in_force().document["service"]["repair_max_days"])
+    cutoff = clock.day_start(clock.today() - dt.timedelta(days=limit)) + dt.timedelta(days=1)
+    flagged = 0
+    due = ServiceRequest.objects.filter(
+        replacement_due=False, signed_at__isnull=True, opened_at__lt=cutoff, evaluated_at__isnull=False
+    ).exclude(status__category=RequestCategory.CLOSED)
+    for item in due.select_related("status"):
+        verdict = verdict_for(item, causes=list(item.causes), agreement_months=item.agreement_months)
+        if not verdict.replacement_due:
+            continue
+        if ServiceRequest.objects.filter(pk=item.pk, replacement_due=False).update(replacement_due=True):
+            event_record(
+                actor=actor,
+                verb="service_request.replacement_due",
+                subject=item,
+                after={"reason": verdict.replacement_reason, "rules": verdict.rules},
+            )
+            flagged += 1
+    return flagged
 
 
 # --- stock ----------------------------------------------------------------------------------------
@@ -398,13 +476,22 @@ def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: 
 def request_settle(
     *, actor: Any, item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
 ) -> ServiceRequest:
-    """Settlement: parts + labour, minus discounts and the warranty (a free repair costs nothing)."""
+    """Settlement: parts + labour, minus the agreement's discounts on parts and labour (or the
+    discount given here, for a customer without one) and the warranty (a free repair costs nothing)."""
     if not Decimal(0) <= labour <= MAX_AMOUNT or not Decimal(0) <= discount_percent <= 100:
-        raise ApplicationError("amount", _("Labour must be from 0 and the discount from 0 to 100%."))
+        raise ApplicationError(
+            "amount",
+            _("Labour must be an amount from 0 to %(top)s and the discount from 0 to 100%%.") % {"top": MAX_AMOUNT},
+        )
     item = _locked(item)
     if item.status.category != RequestCategory.SIGNED:
         raise ApplicationError("transition", _("Settle after the customer has signed the report."))
-    figures = settlement_figures(item, labour.quantize(Decimal("0.01")), discount_percent)
+    agreement = Agreement.objects.filter(pk=item.agreement_id).first() if item.agreement_id else None
+    if agreement is not None:
+        rates = (agreement.parts_discount, agreement.labour_discount)
+    else:
+        rates = (discount_percent, discount_percent)
+    figures = settlement_figures(item, labour.quantize(Decimal("0.01")), *rates)
     now = clock.now()
     updated = ServiceRequest.objects.filter(pk=item.pk, settled_at__isnull=True).update(
         labour=figures["labour"],
@@ -420,3 +507,192 @@ def request_settle(
     _to(item, RequestCategory.SETTLED, actor)
     event_record(actor=actor, verb="service_request.settled", subject=item, after=figures)
     return item
+
+
+@action(capability="service.intake", scope=("item",))
+def request_return_visit(*, actor: Any, item: ServiceRequest, satisfaction: int, notes: str = "") -> ServiceRequest:
+    """The return visit after the work (seed 003: 了解机器修复后使用情况和服务情况): satisfaction 1–5 and
+    what the customer said; never in the customer's rest hours (R-CARE-3). Closes the request."""
+    if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
+        raise ApplicationError("service_request", _("Satisfaction is from 1 to 5."))
+    now = clock.now()
+    windows = policy_in_force().document["care"]["rest_windows"]
+    if care_rules.in_rest_hours(now.astimezone(clock.local_tz()).time(), windows):
+        raise ApplicationError("rest_hours", _("It is the customer's rest time; call back outside it (R-CARE-3)."))
+    item = _locked(item)
+    if item.status.category != RequestCategory.SETTLED:
+        raise ApplicationError("transition", _("The return visit follows the settlement."))
+    updated = ServiceRequest.objects.filter(pk=item.pk, visited_at__isnull=True).update(
+        visited_at=now, satisfaction=satisfaction, visit_notes=_text(notes, 2000), updated_at=now
+    )
+    if not updated:
+        raise ApplicationError("changed", _("The return visit is already recorded."), status=409)
+    item.refresh_from_db()
+    _to(item, RequestCategory.CLOSED, actor)
+    event_record(
+        actor=actor,
+        verb="service_request.visited",
+        subject=item,
+        after={"satisfaction": satisfaction, "notes": notes[:300]},
+    )
+    return item
+
+
+# --- agreements and proactive plans (seed 003 §1–2) -----------------------------------------------
+
+PLAN_KINDS = (
+    (ServiceKind.RETURN_VISIT, "return_visit_every_months"),
+    (ServiceKind.MAINTENANCE, "maintenance_every_months"),
+    (ServiceKind.SERVICE, "service_every_months"),
+)
+MAX_AGREEMENT_YEARS = 10
+
+
+@action(capability="service.settle", scope=("shop",))
+def agreement_create(
+    *,
+    actor: Any,
+    shop: Shop,
+    customer_name: str,
+    contact_name: str,
+    contact_phone: str,
+    products: list[dict[str, str]],
+    starts_on: dt.date,
+    ends_on: dt.date,
+    fee: Decimal,
+    billing: str,
+    parts_discount: Decimal = Decimal(0),
+    labour_discount: Decimal = Decimal(0),
+    warranty_months: int | None = None,
+    address: str = "",
+    visits: dict[str, int] | None = None,
+) -> Agreement:
+    """A service agreement: its receivables by the billing plan and its proactive plan (the policy's
+    preset: monthly return visit, quarterly maintenance, yearly service) are generated with it, the
+    plan items waiting for review."""
+    if billing not in Billing.values:
+        raise ApplicationError("agreement", _("Choose a billing plan."))
+    if not starts_on <= ends_on <= warranty.add_months(starts_on, 12 * MAX_AGREEMENT_YEARS):
+        raise ApplicationError("agreement", _("The agreement ends before it starts, or runs over ten years."))
+    if not Decimal(0) <= fee <= MAX_AMOUNT:
+        raise ApplicationError("amount", _("The fee is not a valid amount."))
+    for rate in (parts_discount, labour_discount):
+        if not Decimal(0) <= rate <= 100:
+            raise ApplicationError("amount", _("A discount is from 0 to 100%."))
+    if warranty_months is not None and not 1 <= warranty_months <= 1200:
+        raise ApplicationError("agreement", _("The agreement's months must be from 1 to 1200."))
+    cleaned = [
+        {"product": _text(str(p.get("product", "")), 120), "serial_no": _text(str(p.get("serial_no", "")), 64)}
+        for p in products[:200]
+        if str(p.get("product", "")).strip()
+    ]
+    if not cleaned:
+        raise ApplicationError("agreement", _("Name at least one covered product."))
+    for value in (customer_name, contact_name, contact_phone):
+        if not (value or "").strip():
+            raise ApplicationError("agreement", _("The customer, the contact and the phone are required."))
+    preset = policy_in_force(starts_on).document["service"]["agreement_plan"]
+    schedule: dict[str, int] = {str(kind): int(preset[key]) for kind, key in PLAN_KINDS}
+    for kind, months in (visits or {}).items():
+        if kind in schedule and isinstance(months, int) and 0 <= months <= 120:
+            schedule[kind] = months
+    now = clock.now()
+    agreement = Agreement.objects.create(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",
+        shop=shop,
+        customer_name=_text(customer_name, 100),
+        contact_name=_text(contact_name, 64),
+        contact_phone=_text(contact_phone, 32),
+        address=_text(address, 200),
+        products=cleaned,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        fee=fee.quantize(Decimal("0.01")),
+        billing=billing,
+        parts_discount=parts_discount,
+        labour_discount=labour_discount,
+        warranty_months=warranty_months,
+        visits=schedule,
+        created_at=now,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    agreement.number = f"XY{starts_on:%Y%m}{agreement.pk:05d}"
+    Agreement.objects.filter(pk=agreement.pk).update(number=agreement.number)
+    bills = billing_plan(agreement)
+    AgreementBill.objects.bulk_create(AgreementBill(agreement=agreement, due_on=d, amount=a) for d, a in bills)
+    plan = plan_dates(agreement)
+    PlanItem.objects.bulk_create(PlanItem(agreement=agreement, kind=k, due_on=d) for k, d in plan)
+    event_record(
+        actor=actor,
+        verb="agreement.created",
+        subject=agreement,
+        after={"number": agreement.number, "fee": agreement.fee, "bills": len(bills), "plan": len(plan)},
+    )
+    return agreement
+
+
+@action(capability="service.settle", scope=("bill",))
+def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
+    """A receivable paid, once (a double click records one payment)."""
+    now = clock.now()
+    if not AgreementBill.objects.filter(pk=bill.pk, paid_at__isnull=True).update(paid_at=now):
+        raise ApplicationError("changed", _("This bill is already paid."), status=409)
+    bill.paid_at = now
+    event_record(
+        actor=actor,
+        verb="agreement.bill_paid",
+        subject=bill.agreement,
+        after={"due": bill.due_on, "amount": bill.amount},
+    )
+    return bill
+
+
+@action(capability="service.dispatch", scope=("item",))
+def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
+    """Review a plan item (reviewed) or skip it; a released item does not change."""
+    if state not in (PlanState.REVIEWED, PlanState.SKIPPED, PlanState.DRAFT):
+        raise ApplicationError("agreement", _("Unknown plan state."))
+    before = item.state
+    if not PlanItem.objects.filter(pk=item.pk).exclude(state=PlanState.RELEASED).update(state=state):
+        raise ApplicationError("changed", _("This plan item is already released."), status=409)
+    item.state = state
+    event_record(
+        actor=actor,
+        verb="agreement.plan_decided",
+        subject=item.agreement,
+        before={"state": before},
+        after={"state": state, "kind": item.kind, "due": item.due_on},
+    )
+    return item
+
+
+@action(capability="service.dispatch", scope=("item",))
+def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
+    """Release a reviewed plan item as a work order (a service request), once."""
+    agreement = Agreement.objects.select_related("shop").get(pk=item.agreement_id)
+    if not PlanItem.objects.filter(pk=item.pk, state=PlanState.REVIEWED).update(state=PlanState.RELEASED):
+        raise ApplicationError("changed", _("Only a reviewed plan item is released, and only once."), status=409)
+    first = agreement.products[0] if agreement.products else {"product": "", "serial_no": ""}
+    work = request_create(
+        actor=actor,
+        shop=agreement.shop,
+        channel=Channel.PLAN,
+        kind=item.kind,
+        agreement=agreement,
+        contact_name=agreement.contact_name,
+        contact_phone=agreement.contact_phone,
+        address=agreement.address,
+        product=first["product"] or agreement.customer_name,
+        serial_no=first.get("serial_no", ""),
+        purchase_date=min(agreement.starts_on, clock.today()),
+        fault=_("%(kind)s due %(due)s under agreement %(number)s")
+        % {"kind": ServiceKind(item.kind).label, "due": item.due_on.isoformat(), "number": agreement.number},
+    )
+    PlanItem.objects.filter(pk=item.pk).update(request=work)
+    event_record(
+        actor=actor,
+        verb="agreement.plan_released",
+        subject=agreement,
+        after={"request": work.number, "due": item.due_on},
+    )
+    return work

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +25,6 @@ from kefu.org.permissions import has_capability
 from kefu.policies import warranty
 from kefu.web.http import require_capability, show_error
 from kefu.workflow import selectors as workflow
-from kefu.workflow import services as wf
 
 from . import selectors, services
 from .models import Channel, Part, PartKind, RequestCategory
@@ -99,13 +98,13 @@ def request_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc.message))
         else:
             messages.success(request, _("Service request %(number)s created.") % {"number": item.number})
-            return redirect("service:request", request_id=item.pk)
+            return redirect("service:request", service_id=item.pk)
     return render(request, "service/new.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
-def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
-    item = selectors.request_get(actor=request.user, request_id=request_id)
+def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
+    item = selectors.request_get(actor=request.user, request_id=service_id)
     techs = selectors.technicians()
     load = selectors.technician_load([t.pk for t in techs])
     reasons = selectors.warranty_labels()
@@ -128,48 +127,54 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
             "can_visit": has_capability(request.user, "service.visit"),
             "can_settle": has_capability(request.user, "service.settle"),
             "can_intake": has_capability(request.user, "service.intake"),
+            "fault_causes": selectors.fault_causes(),
             "idempotency_key": uuid.uuid4().hex,
         },
     )
 
 
-def _act(request: HttpRequest, request_id: int, run: Any) -> HttpResponse:
+def _act(request: HttpRequest, service_id: int, run: Any) -> HttpResponse:
     """Run one write on the request; a refusal becomes a message on the request's page."""
-    item = selectors.request_get(actor=request.user, request_id=request_id)
+    item = selectors.request_get(actor=request.user, request_id=service_id)
     try:
         run(item)
     except ApplicationError as exc:
         show_error(request, exc)
     if request.POST.get("back") == "day":
         return redirect("service:day")
-    return redirect("service:request", request_id=item.pk)
+    return redirect("service:request", service_id=item.pk)
 
 
 @login_required
 @require_POST
-def request_evaluate(request: HttpRequest, request_id: int) -> HttpResponse:
-    months = int_param(request.POST.get("agreement_months"))
+def request_evaluate(request: HttpRequest, service_id: int) -> HttpResponse:
+    raw = (request.POST.get("agreement_months") or "").strip()
+    months = int_param(raw)
+    if raw and months is None:
+        selectors.request_get(actor=request.user, request_id=service_id)
+        messages.error(request, _("The agreement's months must be from 1 to 1200."))
+        return redirect("service:request", service_id=service_id)
     causes = request.POST.getlist("causes")
     return _act(
         request,
-        request_id,
+        service_id,
         lambda item: services.request_evaluate(actor=request.user, item=item, causes=causes, agreement_months=months),
     )
 
 
 @login_required
 @require_POST
-def request_appoint(request: HttpRequest, request_id: int) -> HttpResponse:
-    selectors.request_get(actor=request.user, request_id=request_id)  # 404 outside scope, before the form
+def request_appoint(request: HttpRequest, service_id: int) -> HttpResponse:
+    selectors.request_get(actor=request.user, request_id=service_id)  # 404 outside scope, before the form
     form = AppointmentForm(request.POST)
     form.fields["technician"].choices = [(t.pk, t.name) for t in selectors.technicians()]  # type: ignore[attr-defined]
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
-        return redirect("service:request", request_id=request_id)
+        return redirect("service:request", service_id=service_id)
     tech = next(t for t in selectors.technicians() if t.pk == form.cleaned_data["technician"])
     return _act(
         request,
-        request_id,
+        service_id,
         lambda item: services.appointment_set(
             actor=request.user, item=item, technician=tech, at=form.cleaned_data["at"]
         ),
@@ -178,31 +183,32 @@ def request_appoint(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_arrive(request: HttpRequest, request_id: int) -> HttpResponse:
-    return _act(request, request_id, lambda item: services.visit_arrive(actor=request.user, item=item))
+def request_arrive(request: HttpRequest, service_id: int) -> HttpResponse:
+    return _act(request, service_id, lambda item: services.visit_arrive(actor=request.user, item=item))
 
 
 @login_required
 @require_POST
-def request_diagnose(request: HttpRequest, request_id: int) -> HttpResponse:
+def request_diagnose(request: HttpRequest, service_id: int) -> HttpResponse:
     return _act(
         request,
-        request_id,
+        service_id,
         lambda item: services.visit_diagnose(
             actor=request.user,
             item=item,
             diagnosis=request.POST.get("diagnosis", ""),
             parts_consent=request.POST.get("consent") == "1",
+            fault_cause=request.POST.get("fault_cause", ""),
         ),
     )
 
 
 @login_required
 @require_POST
-def request_step(request: HttpRequest, request_id: int) -> HttpResponse:
+def request_step(request: HttpRequest, service_id: int) -> HttpResponse:
     code, done = request.POST.get("step", ""), request.POST.get("done") == "1"
     return _act(
-        request, request_id, lambda item: wf.checklist_toggle(actor=request.user, item=item, code=code, done=done)
+        request, service_id, lambda item: services.visit_step(actor=request.user, item=item, code=code, done=done)
     )
 
 
@@ -221,7 +227,7 @@ def _count(request: HttpRequest) -> int:
 
 @login_required
 @require_POST
-def request_parts(request: HttpRequest, request_id: int) -> HttpResponse:
+def request_parts(request: HttpRequest, service_id: int) -> HttpResponse:
     def run(item: Any) -> None:
         part = _part(request)
         if request.POST.get("action") == "return":
@@ -230,15 +236,15 @@ def request_parts(request: HttpRequest, request_id: int) -> HttpResponse:
             key = (request.POST.get("idempotency_key") or "")[:64] or None
             services.parts_issue(actor=request.user, item=item, part=part, quantity=_count(request), key=key)
 
-    return _act(request, request_id, run)
+    return _act(request, service_id, run)
 
 
 @login_required
 @require_POST
-def request_sign(request: HttpRequest, request_id: int) -> HttpResponse:
+def request_sign(request: HttpRequest, service_id: int) -> HttpResponse:
     return _act(
         request,
-        request_id,
+        service_id,
         lambda item: services.report_sign(
             actor=request.user,
             item=item,
@@ -260,7 +266,7 @@ def _amount(text: str | None) -> Decimal:
 
 @login_required
 @require_POST
-def request_settle(request: HttpRequest, request_id: int) -> HttpResponse:
+def request_settle(request: HttpRequest, service_id: int) -> HttpResponse:
     def run(item: Any) -> None:
         services.request_settle(
             actor=request.user,
@@ -269,7 +275,7 @@ def request_settle(request: HttpRequest, request_id: int) -> HttpResponse:
             discount_percent=_amount(request.POST.get("discount_percent")),
         )
 
-    return _act(request, request_id, run)
+    return _act(request, service_id, run)
 
 
 @login_required
@@ -291,3 +297,33 @@ def day(request: HttpRequest) -> HttpResponse:
             "visits": [(v, selectors.navigation_url(v.address)) for v in visits],
         },
     )
+
+
+@login_required
+@require_POST
+def request_visit(request: HttpRequest, service_id: int) -> HttpResponse:
+    """The return visit after the settlement (satisfaction and what the customer said)."""
+    return _act(
+        request,
+        service_id,
+        lambda item: services.request_return_visit(
+            actor=request.user,
+            item=item,
+            satisfaction=int_param(request.POST.get("satisfaction")) or 0,
+            notes=request.POST.get("notes", ""),
+        ),
+    )
+
+
+@login_required
+def request_report(request: HttpRequest, service_id: int) -> HttpResponse:
+    """The signed customer service report as a PDF (after the customer has signed)."""
+    from .report import report_pdf
+
+    item = selectors.request_get(actor=request.user, request_id=service_id)
+    if not item.signed_at:
+        raise Http404("not signed yet")
+    data = report_pdf(item, selectors.issued_parts(item), selectors.verdict_explanation(item))
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{item.number}.pdf"'
+    return response

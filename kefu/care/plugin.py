@@ -1,0 +1,92 @@
+"""What customer care adds to the shared UI, URL configuration, home page and words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from kefu.core import plugins, wording
+
+
+def _my_visits(user: Any, staff: Any) -> int | None:
+    from .models import ReturnVisit
+
+    if staff is None or staff.position not in {"presales", "aftersales", "team_lead"}:
+        return None
+    return ReturnVisit.objects.filter(agent=staff, done_at__isnull=True).count()
+
+
+def _contacts_overdue(user: Any, staff: Any) -> int | None:
+    from . import selectors
+
+    if staff is None or staff.position not in {"supervisor", "deputy", "team_lead"}:
+        return None
+    return len(selectors.contacts_overdue(actor=user))
+
+
+def register() -> None:
+    plugins.urls("care/", "kefu.care.urls", order=35)
+    plugins.nav_section(
+        plugins.NavSection(
+            "care",
+            _("Customer care"),
+            35,
+            (
+                plugins.NavItem(_("Complaints"), "care:complaints"),
+                plugins.NavItem(_("Return visits"), "care:visits"),
+                plugins.NavItem(_("Customer assignment"), "care:assignment", "customers.assign"),
+            ),
+        )
+    )
+    plugins.home_card(
+        plugins.HomeCard("care_visits", _("My return visits to make"), lambda: reverse("care:visits"), _my_visits, 9)
+    )
+    plugins.home_card(
+        plugins.HomeCard(
+            "care_overdue",
+            _("New customers not contacted in time"),
+            lambda: reverse("care:assignment"),
+            _contacts_overdue,
+            38,
+        )
+    )
+    _words()
+
+
+def _words() -> None:
+    from .models import Assignment, Complaint, ComplaintCategory, Emotion, ReturnVisit, VisitChannel, VisitTopic
+    from .workflow import HANDLING_STEPS
+
+    wording.register_models(Complaint, Assignment, ReturnVisit)
+    wording.register_choices(ComplaintCategory, VisitChannel, VisitTopic)
+    wording.register(
+        labels={
+            **{f"emotion:{c}": t for c, t in Emotion.choices},
+            **{f"suggested:{c}": t for c, t in Emotion.choices},
+            **{f"step:{c}": t for c, t in HANDLING_STEPS},
+            **dict(Emotion.choices),
+        },
+        fields={"suggested": _("suggested emotion"), "our_fault": _("our fault"), "topic": _("topic")},
+        rules={
+            "R-CARE-1": _(
+                "A complaint records the customer's emotion and follows the handling steps, then a return visit."
+            ),
+            "R-CARE-2": _("Customers are assigned by count and skill; a new customer is contacted within 7 days."),
+            "R-CARE-3": _(
+                "Return visits never in the customer's rest hours; every member visited; every visit recorded."
+            ),
+        },
+        verbs={
+            "complaint.received": _("received the complaint"),
+            "complaint.resolved": _("resolved the complaint"),
+            "complaint.status_changed": _("changed the complaint's status"),
+            "complaint.reopened": _("reopened the complaint"),
+            "complaint.step_done": _("did a handling step"),
+            "complaint.step_undone": _("undid a handling step"),
+            "visit.scheduled": _("scheduled a return visit"),
+            "visit.done": _("made a return visit"),
+            "customer.assigned": _("assigned the customer"),
+        },
+    )

@@ -1,0 +1,111 @@
+"""Customer-care reads: complaints, the assignment proposal (R-CARE-2), visits, contacts overdue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from kefu.commerce.models import Customer
+from kefu.core import clock
+from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+from kefu.policies import care as rules
+
+from .models import Assignment, Complaint, ReturnVisit
+
+AGENT_POSITIONS = ("presales", "aftersales", "team_lead")
+LIMIT = 50
+
+
+def complaints(*, actor: Any, category: str = "", limit: int = LIMIT) -> list[Complaint]:
+    qs = Complaint.objects.restrict(actor).select_related("shop", "status", "owner")
+    if category:
+        qs = qs.filter(status__category=category)
+    return list(qs.order_by("-opened_at", "-id")[:limit])
+
+
+def complaint_get(*, actor: Any, complaint_id: Any) -> Complaint:
+    return access_object(
+        actor, Complaint.objects.select_related("shop", "status", "owner", "customer"), pk=complaint_id
+    )
+
+
+def reason_labels() -> dict[str, str]:
+    return {str(r["code"]): str(r["label"]) for r in policy_in_force().document["care"]["complaint_reasons"]}
+
+
+def agents_in_scope(actor: Any) -> list[Staff]:
+    return list(
+        Staff.objects.restrict(actor).filter(position__in=AGENT_POSITIONS, active=True).order_by("team_id", "name")
+    )
+
+
+def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer, Staff]]:
+    """R-CARE-2: the customers in scope with no agent yet, spread over the agents in scope by count
+    and skill (``policies.care.propose_assignment``); the supervisor edits and confirms."""
+    agents = agents_in_scope(actor)
+    counts = dict(
+        Assignment.objects.filter(active=True, agent__in=agents)
+        .values_list("agent_id")
+        .annotate(n=Count("id"))
+        .values_list("agent_id", "n")
+    )
+    current = Assignment.objects.filter(customer_id=OuterRef("pk"), active=True)
+    waiting = list(Customer.objects.restrict(actor).filter(~Exists(current)).order_by("first_seen_at", "id")[:limit])
+    pairs = rules.propose_assignment(waiting, [(a, counts.get(a.pk, 0), a.care_skill) for a in agents])
+    return pairs
+
+
+def contacts_overdue(*, actor: Any) -> list[Assignment]:
+    """New customers not contacted within the policy's days (R-CARE-2)."""
+    return list(
+        Assignment.objects.restrict(actor)
+        .filter(active=True, contacted_at__isnull=True, contact_due__lt=clock.now())
+        .select_related("customer", "agent")
+        .order_by("contact_due")[:LIMIT]
+    )
+
+
+def visits(*, actor: Any, agent: Staff | None = None, done: bool = False) -> list[ReturnVisit]:
+    qs = ReturnVisit.objects.restrict(actor).select_related("customer", "agent", "complaint")
+    if agent is not None:
+        qs = qs.filter(agent=agent)
+    qs = qs.filter(done_at__isnull=not done)
+    return list(qs.order_by("-done_at" if done else "scheduled_at", "id")[:LIMIT])
+
+
+def visit_get(*, actor: Any, visit_id: Any) -> ReturnVisit:
+    return access_object(actor, ReturnVisit.objects.select_related("customer", "agent"), pk=visit_id)
+
+
+def customer_get(*, actor: Any, customer_id: Any) -> Customer:
+    return access_object(actor, Customer.objects.all(), pk=customer_id)
+
+
+def coverage_rows(*, actor: Any, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    """R-CARE-3: member customers per agent and how many had a completed return visit in the period."""
+    start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
+    visited = ReturnVisit.objects.filter(customer_id=OuterRef("customer_id"), done_at__gte=start, done_at__lt=end)
+    rows = (
+        Assignment.objects.restrict(actor)
+        .filter(active=True)
+        .exclude(customer__member_level="")
+        .annotate(seen=Exists(visited))
+        .values("agent__name")
+        .annotate(members=Count("id"), visited=Count("id", filter=Q(seen=True)))
+        .order_by("agent__name")
+    )
+    out = []
+    for r in rows:
+        out.append(
+            {
+                "agent": r["agent__name"],
+                "members": r["members"],
+                "visited": r["visited"],
+                "coverage": rules.coverage(r["members"], r["visited"]),
+            }
+        )
+    return out

@@ -1,0 +1,221 @@
+"""Customer-care writes (SPEC §7, R-CARE-1 … R-CARE-3): one action per write, the change and its
+event in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from kefu.commerce.models import Customer, Order
+from kefu.commerce.services import customer_assign
+from kefu.core import clock
+from kefu.core.actions import action
+from kefu.core.errors import ApplicationError
+from kefu.core.events import event_record
+from kefu.core.policy_store import policy_in_force
+from kefu.org.models import Shop, Staff
+from kefu.org.selectors import staff_of
+from kefu.policies import care as rules
+from kefu.service.models import ServiceRequest
+from kefu.workflow import services as wf
+
+from .models import Assignment, Complaint, ComplaintCategory, Emotion, ReturnVisit, VisitChannel, VisitTopic
+from .workflow import COMPLAINTS, HANDLING_STEPS
+
+CHANNELS = ("phone", "online", "wechat", "email", "visit")
+
+
+def _text(value: str, limit: int) -> str:
+    return (value or "").strip()[:limit]
+
+
+def _reasons() -> set[str]:
+    return {str(r["code"]) for r in policy_in_force().document["care"].get("complaint_reasons", [])}
+
+
+@action(capability="care.handle", scope=("shop", "customer", "order", "service_request"))
+def complaint_create(
+    *,
+    actor: Any,
+    shop: Shop,
+    contact_name: str,
+    text: str,
+    channel: str = "phone",
+    contact_phone: str = "",
+    emotion: str = "",
+    customer: Customer | None = None,
+    order: Order | None = None,
+    service_request: ServiceRequest | None = None,
+) -> Complaint:
+    """R-CARE-1 intake: the emotion is suggested from the text by the policy's keyword model and
+    confirmed (or changed) by the agent; both are kept, with the words that suggested it."""
+    if not (text or "").strip() or not (contact_name or "").strip():
+        raise ApplicationError("complaint", _("Who complains, and what did they say?"))
+    if channel not in CHANNELS:
+        raise ApplicationError("complaint", _("Choose how the complaint came in."))
+    if emotion and emotion not in Emotion.values:
+        raise ApplicationError("complaint", _("Choose the customer's emotion from the list."))
+    guess = rules.suggest_emotion(policy_in_force().document, text)
+    now = clock.now()
+    item = Complaint.objects.create(
+        number=f"tmp-{uuid.uuid4().hex[:16]}",
+        shop=shop,
+        customer=customer or (order.customer if order else None),
+        order=order,
+        service_request=service_request,
+        contact_name=_text(contact_name, 64),
+        contact_phone=_text(contact_phone, 32),
+        channel=channel,
+        text=_text(text, 5000),
+        emotion_suggested=guess.code or "",
+        emotion=emotion or guess.code or Emotion.CALM,
+        emotion_matches=guess.matches,
+        owner=staff_of(actor),
+        **wf.open_fields(COMPLAINTS, now),
+    )
+    item.number = f"TS{clock.local_date(now):%Y%m%d}{item.pk:05d}"
+    Complaint.objects.filter(pk=item.pk).update(number=item.number)
+    event_record(
+        actor=actor,
+        verb="complaint.received",
+        subject=item,
+        after={"number": item.number, "emotion": item.emotion, "suggested": item.emotion_suggested},
+    )
+    return item
+
+
+@action(capability="care.handle", scope=("item",))
+def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: str, our_fault: bool) -> Complaint:
+    """Resolve a complaint once every handling step is done: a reason from the catalogue (for the
+    reason statistics), whether we were at fault, what was done."""
+    item = Complaint.objects.select_for_update().select_related("status").get(pk=item.pk)
+    if reason not in _reasons():
+        raise ApplicationError("complaint", _("Choose a complaint reason from the catalogue."))
+    if not (resolution or "").strip():
+        raise ApplicationError("complaint", _("Describe the resolution."))
+    missing = [str(label) for code, label in HANDLING_STEPS if code not in (item.checklist or {})]
+    if missing:
+        raise ApplicationError("complaint", _("Handling steps not done yet: %(steps)s") % {"steps": "; ".join(missing)})
+    now = clock.now()
+    updated = Complaint.objects.filter(pk=item.pk, resolved_at__isnull=True).update(
+        reason=reason, resolution=_text(resolution, 2000), our_fault=our_fault, resolved_at=now, updated_at=now
+    )
+    if not updated:
+        raise ApplicationError("changed", _("Already resolved."), status=409)
+    item.refresh_from_db()
+    wf.transition(actor=actor, item=item, label=wf.default_label(COMPLAINTS, ComplaintCategory.RESOLVED))
+    event_record(actor=actor, verb="complaint.resolved", subject=item, after={"reason": reason, "our_fault": our_fault})
+    return item
+
+
+def _outside_rest(at: dt.datetime) -> None:
+    """R-CARE-3: never in the customer's rest hours (the policy's windows, local time)."""
+    windows = policy_in_force(clock.local_date(at)).document["care"]["rest_windows"]
+    local = at.astimezone(clock.local_tz())
+    if rules.in_rest_hours(local.time(), windows):
+        suggestion = rules.next_allowed(local, windows)
+        raise ApplicationError(
+            "rest_hours",
+            _("%(time)s is in the customer's rest hours (R-CARE-3); the next possible time is %(next)s.")
+            % {"time": f"{local:%H:%M}", "next": f"{suggestion:%m-%d %H:%M}"},
+        )
+
+
+@action(capability="care.handle", scope=("customer", "agent", "complaint"))
+def visit_schedule(
+    *,
+    actor: Any,
+    customer: Customer,
+    agent: Staff,
+    at: dt.datetime,
+    channel: str = VisitChannel.PHONE,
+    topic: str = VisitTopic.OPINION,
+    complaint: Complaint | None = None,
+) -> ReturnVisit:
+    if channel not in VisitChannel.values or topic not in VisitTopic.values:
+        raise ApplicationError("visit", _("Choose how and why the customer is visited."))
+    if complaint is not None and complaint.customer_id not in (None, customer.pk):
+        raise ApplicationError("visit", _("The complaint is another customer's."))
+    _outside_rest(at)
+    visit = ReturnVisit.objects.create(
+        customer=customer, agent=agent, channel=channel, topic=topic, scheduled_at=at, complaint=complaint
+    )
+    event_record(
+        actor=actor,
+        verb="visit.scheduled",
+        subject=customer,
+        after={"at": at, "agent": agent.name, "topic": topic, "channel": channel},
+    )
+    return visit
+
+
+@action(capability="care.handle", scope=("visit",))
+def visit_record(
+    *, actor: Any, visit: ReturnVisit, opinion: str, satisfaction: int, suggestions: str = ""
+) -> ReturnVisit:
+    """Record a return visit completely (R-CARE-3): what the customer said and their satisfaction
+    are required. A first contact closes the new customer's contact duty (R-CARE-2); a visit after
+    a resolved complaint closes the complaint."""
+    if not (opinion or "").strip():
+        raise ApplicationError("visit", _("Record what the customer said."))
+    if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
+        raise ApplicationError("visit", _("Satisfaction is from 1 to 5."))
+    now = clock.now()
+    updated = ReturnVisit.objects.filter(pk=visit.pk, done_at__isnull=True).update(
+        done_at=now, opinion=_text(opinion, 2000), suggestions=_text(suggestions, 2000), satisfaction=satisfaction
+    )
+    if not updated:
+        raise ApplicationError("changed", _("This visit is already recorded."), status=409)
+    visit.refresh_from_db()
+    Assignment.objects.filter(customer=visit.customer, active=True, contacted_at__isnull=True).update(contacted_at=now)
+    event_record(
+        actor=actor,
+        verb="visit.done",
+        subject=visit.customer,
+        after={"satisfaction": satisfaction, "topic": visit.topic, "opinion": visit.opinion[:300]},
+    )
+    if visit.complaint_id:
+        complaint = Complaint.objects.select_related("status").get(pk=visit.complaint_id)
+        if complaint.status.category == ComplaintCategory.RESOLVED:
+            wf.transition(actor=actor, item=complaint, label=wf.default_label(COMPLAINTS, ComplaintCategory.CLOSED))
+    return visit
+
+
+@action(capability="customers.assign")
+def assignments_confirm(*, actor: Any, pairs: Sequence[tuple[Customer, Staff]]) -> list[Assignment]:
+    """R-CARE-2: confirm the supervisor's (possibly edited) proposal: each customer to one agent, the
+    previous assignment ended, the first contact due within the policy's days."""
+    days = int(policy_in_force().document["care"]["new_customer_contact_days"])
+    now = clock.now()
+    out = []
+    for customer, agent in pairs:
+        if agent.position not in ("presales", "aftersales", "team_lead") or not agent.active:
+            raise ApplicationError("assignment", _("%(name)s does not take customers.") % {"name": agent.name})
+        Assignment.objects.filter(customer=customer, active=True).update(active=False)
+        out.append(
+            Assignment.objects.create(
+                customer=customer,
+                agent=agent,
+                assigned_at=now,
+                assigned_by=actor if getattr(actor, "is_authenticated", False) else None,
+                contact_due=now + dt.timedelta(days=days),
+            )
+        )
+        customer_assign(actor=actor, customer=customer, agent=agent)
+    return out
+
+
+@action(capability="care.handle", scope=("item",))
+def complaint_step(*, actor: Any, item: Complaint, code: str, done: bool) -> Complaint:
+    """Tick a handling step (R-CARE-1); the first one moves a received complaint into handling."""
+    item = Complaint.objects.select_related("status").get(pk=item.pk)
+    if item.status.category in (ComplaintCategory.RESOLVED, ComplaintCategory.CLOSED):
+        raise ApplicationError("transition", _("The complaint is already resolved."))
+    wf.checklist_toggle(actor=actor, item=item, code=code, done=done)
+    if done and item.status.category == ComplaintCategory.OPEN:
+        wf.transition(actor=actor, item=item, label=wf.default_label(COMPLAINTS, ComplaintCategory.HANDLING))
+    return item

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "care"
+
+urlpatterns = [
+    path("complaints/", views.complaints, name="complaints"),
+    path("complaints/<int:complaint_id>/", views.complaint_page, name="complaint"),
+    path("complaints/<int:complaint_id>/step/", views.complaint_step, name="complaint_step"),
+    path("complaints/<int:complaint_id>/resolve/", views.complaint_resolve, name="complaint_resolve"),
+    path("complaints/<int:complaint_id>/visit/", views.complaint_visit, name="complaint_visit"),
+    path("assignment/", views.assignment, name="assignment"),
+    path("visits/", views.visits, name="visits"),
+    path("visits/<int:visit_id>/", views.visit_record, name="visit_record"),
+]

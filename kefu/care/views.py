@@ -1,0 +1,212 @@
+"""Customer-care pages: complaints (intake with the suggested emotion, handling steps, resolution),
+the supervisor's customer assignment (propose, then confirm), return visits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from kefu.core import clock
+from kefu.core.errors import ApplicationError
+from kefu.core.events import timeline
+from kefu.core.params import int_param, parse_moment
+from kefu.org import selectors as org
+from kefu.org.permissions import has_capability
+from kefu.web.http import require_capability, show_error
+from kefu.workflow import selectors as workflow
+
+from . import selectors, services
+from .models import ComplaintCategory, Emotion, VisitChannel, VisitTopic
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def complaints(request: HttpRequest) -> HttpResponse:
+    form: dict[str, Any] = {}
+    if request.method == "POST":
+        require_capability(request, "care.handle")
+        form = request.POST.dict()
+        try:
+            shop = org.access_shop_by_id(request.user, form.get("shop"))
+            item = services.complaint_create(
+                actor=request.user,
+                shop=shop,
+                contact_name=form.get("contact_name", ""),
+                contact_phone=form.get("contact_phone", ""),
+                channel=form.get("channel", "phone"),
+                text=form.get("text", ""),
+                emotion=form.get("emotion", ""),
+            )
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            return redirect("care:complaint", complaint_id=item.pk)
+    category = request.GET.get("category", "")
+    return render(
+        request,
+        "care/complaints.html",
+        {
+            "rows": selectors.complaints(
+                actor=request.user, category=category if category in ComplaintCategory.values else ""
+            ),
+            "categories": ComplaintCategory.choices,
+            "emotions": Emotion.choices,
+            "shops": org.shop_list(actor=request.user),
+            "form": form,
+            "f": request.GET,
+            "reasons": selectors.reason_labels(),
+            "can_handle": has_capability(request.user, "care.handle"),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def complaint_page(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    item = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    return render(
+        request,
+        "care/complaint.html",
+        {
+            "item": item,
+            "steps": workflow.checklist(item),
+            "reasons": selectors.reason_labels(),
+            "events": timeline(item),
+            "agents": selectors.agents_in_scope(request.user),
+            "channels": VisitChannel.choices,
+            "can_handle": has_capability(request.user, "care.handle"),
+        },
+    )
+
+
+def _on_complaint(request: HttpRequest, complaint_id: int, run: Any) -> HttpResponse:
+    item = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
+    try:
+        run(item)
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("care:complaint", complaint_id=item.pk)
+
+
+@login_required
+@require_POST
+def complaint_step(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    code, done = request.POST.get("step", ""), request.POST.get("done") == "1"
+    return _on_complaint(
+        request, complaint_id, lambda item: services.complaint_step(actor=request.user, item=item, code=code, done=done)
+    )
+
+
+@login_required
+@require_POST
+def complaint_resolve(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    return _on_complaint(
+        request,
+        complaint_id,
+        lambda item: services.complaint_resolve(
+            actor=request.user,
+            item=item,
+            reason=request.POST.get("reason", ""),
+            resolution=request.POST.get("resolution", ""),
+            our_fault=request.POST.get("our_fault") == "1",
+        ),
+    )
+
+
+@login_required
+@require_POST
+def complaint_visit(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    def run(item: Any) -> None:
+        if item.customer is None:
+            raise ApplicationError("visit", _("The complaint names no customer to visit."))
+        agent = org.access_staff_by_id(request.user, request.POST.get("agent"))
+        try:
+            at = parse_moment(request.POST.get("at", ""))
+        except ValueError as exc:
+            raise ApplicationError("visit", str(exc)) from None
+        services.visit_schedule(
+            actor=request.user,
+            customer=item.customer,
+            agent=agent,
+            at=at,
+            channel=request.POST.get("channel", VisitChannel.PHONE),
+            topic=VisitTopic.AFTER_COMPLAINT,
+            complaint=item,
+        )
+
+    return _on_complaint(request, complaint_id, run)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assignment(request: HttpRequest) -> HttpResponse:
+    """R-CARE-2: the proposal for customers without an agent; the supervisor changes any row and confirms."""
+    require_capability(request, "customers.assign")
+    agents = selectors.agents_in_scope(request.user)
+    if request.method == "POST":
+        by_id = {a.pk: a for a in agents}
+        pairs = []
+        for key, value in request.POST.items():
+            if not key.startswith("customer_"):
+                continue
+            agent = by_id.get(int_param(str(value)) or 0)
+            if agent is None:
+                continue
+            pairs.append((selectors.customer_get(actor=request.user, customer_id=key.removeprefix("customer_")), agent))
+        try:
+            done = services.assignments_confirm(actor=request.user, pairs=pairs)
+        except ApplicationError as exc:
+            show_error(request, exc)
+        else:
+            messages.success(request, _("%(n)s customers assigned.") % {"n": len(done)})
+        return redirect("care:assignment")
+    return render(
+        request,
+        "care/assignment.html",
+        {
+            "proposal": selectors.assignment_proposal(actor=request.user),
+            "agents": agents,
+            "overdue": selectors.contacts_overdue(actor=request.user),
+        },
+    )
+
+
+@login_required
+def visits(request: HttpRequest) -> HttpResponse:
+    me = org.staff_of(request.user)
+    mine = request.GET.get("all") != "1" and me is not None
+    return render(
+        request,
+        "care/visits.html",
+        {
+            "open": selectors.visits(actor=request.user, agent=me if mine else None),
+            "done": selectors.visits(actor=request.user, agent=me if mine else None, done=True),
+            "mine": mine,
+            "now": clock.now(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def visit_record(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = selectors.visit_get(actor=request.user, visit_id=visit_id)
+    try:
+        services.visit_record(
+            actor=request.user,
+            visit=visit,
+            opinion=request.POST.get("opinion", ""),
+            suggestions=request.POST.get("suggestions", ""),
+            satisfaction=int_param(request.POST.get("satisfaction")) or 0,
+        )
+    except ApplicationError as exc:
+        show_error(request, exc)
+    else:
+        messages.success(request, _("Return visit recorded."))
+    return redirect("care:visits")

@@ -1,0 +1,116 @@
+"""The signed customer service report (客户服务报告) as a PDF, drawn with reportlab.
+
+Chinese text uses reportlab's built-in CID font (STSong-Light): PDF readers supply the glyphs, so
+no font file ships with Kefu. The customer's signature is redrawn from its SVG path data (M/L/Q
+commands), the same data the page shows."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from kefu.core import clock
+
+from .models import ServiceRequest
+
+FONT = "STSong-Light"
+_COMMAND = re.compile(r"([MLQmlq])\s*([-0-9.,\s]*)")
+
+
+def _font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+def signature_strokes(path: str) -> list[list[tuple[float, float]]]:
+    """Strokes (lists of points) of the stored signature path; a Q draws to its end point."""
+    strokes: list[list[tuple[float, float]]] = []
+    for command, args in _COMMAND.findall(path or ""):
+        numbers = [float(n) for n in re.split(r"[\s,]+", args.strip()) if n]
+        points = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers) - 1, 2)]
+        if not points:
+            continue
+        if command in "Mm" or not strokes:
+            strokes.append([points[0]])
+            points = points[1:]
+        if command in "Qq":
+            points = points[1::2]  # control point, end point
+        strokes[-1].extend(points)
+    return strokes
+
+
+def report_pdf(item: ServiceRequest, parts: list[dict[str, Any]], explanation: list[str]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    font = _font()
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"{_('Customer service report')} {item.number}")
+    _width, height = A4
+    left, y = 18 * mm, height - 20 * mm
+
+    def line(text: str, size: int = 10, gap: float = 6.5) -> None:
+        nonlocal y
+        if y < 30 * mm:
+            pdf.showPage()
+            y = height - 20 * mm
+        pdf.setFont(font, size)
+        pdf.drawString(left, y, text[:90])
+        y -= gap * mm
+
+    def local(moment: Any) -> str:
+        return clock.local_text(moment) if moment else "—"
+
+    line(_("Customer service report"), 16, 10)
+    line(f"{_('Request no.')}: {item.number}    {_('Shop')}: {item.shop.name}")
+    line(f"{_('Contact')}: {item.contact_name}  {item.contact_phone}")
+    line(f"{_('Service address')}: {item.address or '—'}")
+    line(f"{_('Product')}: {item.product}  {_('Serial no.')}: {item.serial_no or '—'}")
+    line(f"{_('Purchase date')}: {item.purchase_date:%Y-%m-%d}  {item.purchase_channel}")
+    line(f"{_('Fault')}: {item.fault}")
+    technician = item.technician.name if item.technician else "—"
+    line(f"{_('Technician')}: {technician}  {_('arrived')}: {local(item.on_site_at)}")
+    line(f"{_('Diagnosis')}: {item.diagnosis or '—'}")
+    for text in explanation:
+        line(f"· {text}", 9, 5.5)
+    line(_("Parts"), 12, 7)
+    for p in parts:
+        line(f"{p['part'].code}  {p['part'].name}  × {p['quantity']}  ¥{p['price']}  = ¥{p['amount']}", 9, 5.5)
+    if not parts:
+        line(_("No parts."), 9, 5.5)
+    if item.settled_at:
+        line(
+            f"{_('Parts')} ¥{item.parts_amount}  {_('Labour')} ¥{item.labour}  {_('Discount')} −¥{item.discount}  "
+            f"{_('Amount due')} ¥{item.amount_due}",
+            11,
+            8,
+        )
+    line(f"{_('Signed by')}: {item.signed_by or '—'}  {local(item.signed_at)}", 10, 6)
+    strokes = signature_strokes(item.signature)
+    if strokes:
+        box_w, box_h = 90 * mm, 27 * mm  # the 600 × 180 drawing area
+        scale = box_w / 600
+        top = y
+        pdf.setLineWidth(1)
+        for stroke in strokes:
+            path = pdf.beginPath()
+            x0, y0 = stroke[0]
+            path.moveTo(left + x0 * scale, top - y0 * scale)
+            for x1, y1 in stroke[1:]:
+                path.lineTo(left + x1 * scale, top - y1 * scale)
+            pdf.drawPath(path, stroke=1, fill=0)
+        y = top - box_h - 4 * mm
+    pdf.setFont(font, 8)
+    pdf.drawString(left, 15 * mm, f"{_('Printed')}: {clock.local_text(clock.now())}")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
