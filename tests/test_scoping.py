@@ -142,7 +142,27 @@ def _b_objects(world: World) -> dict[str, Any]:
         at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
         complaint=complaint_b,
     )
+    from kefu.service.services import agreement_create
+
+    agreement_b = agreement_create(
+        actor=world.supervisor,
+        shop=world.shop_b,
+        customer_name="b",
+        contact_name="b",
+        contact_phone="1",
+        products=[{"product": "b"}],
+        starts_on=dt.date(2026, 1, 1),
+        ends_on=dt.date(2026, 12, 31),
+        fee=Decimal("100"),
+        billing="quarterly",
+    )
     return {
+        # a report is not an object: its rows are scoped inside (tests/test_reports.py, scope and
+        # filters); an unknown report is a 404
+        "slug": "no-such-report",
+        "agreement_id": agreement_b.pk,
+        "item_id": agreement_b.plan.first().pk,  # type: ignore[union-attr]
+        "bill_id": agreement_b.bills.first().pk,  # type: ignore[union-attr]
         "service_id": service_b.pk,
         "complaint_id": complaint_b.pk,
         "visit_id": visit_b.pk,

@@ -350,3 +350,40 @@ def test_the_signed_report_is_a_pdf_with_the_signature(world: World, tech: Any) 
     outsider = Client()
     outsider.login(username="agent_b", password=PASSWORD)
     assert outsider.get(f"/service/{item.pk}/report.pdf").status_code == 404
+
+
+def test_agreement_and_parts_pages(world: World, tech: Any) -> None:
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    start = clock.today()
+    form = {
+        "shop": world.shop_a.pk,
+        "customer_name": "扬州一中",
+        "contact_name": "陈老师",
+        "contact_phone": "0514-1",
+        "products": "投影机 X1, SN-1\n幕布",
+        "starts_on": start.isoformat(),
+        "ends_on": (start + dt.timedelta(days=180)).isoformat(),
+        "fee": "600.00",
+        "billing": "monthly",
+        "parts_discount": "10",
+        "labour_discount": "0",
+    }
+    assert boss.post("/service/agreements/", {**form, "fee": "1e999"}).status_code == 400
+    created = boss.post("/service/agreements/", form)
+    assert created.status_code == 302, created.content.decode()[:300]
+    page = boss.get(created["Location"]).content.decode()
+    assert "扬州一中" in page and "待审核" in page and "幕布" in page
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    assert lead.post("/service/parts/", {"do": "create", "code": "X", "name": "x", "price": "1"}).status_code == 403
+    assert (
+        boss.post("/service/parts/", {"do": "create", "code": "L1", "name": "灯泡", "price": "88.00"}).status_code
+        == 302
+    )
+    part = Part.objects.get(code="L1")
+    for _ in range(2):  # a resent form with its key receives once
+        boss.post("/service/parts/", {"part": part.pk, "quantity": "5", "idempotency_key": "k-1"})
+    assert Part.objects.get(pk=part.pk).on_hand == 5
+    assert boss.post("/service/parts/", {"part": part.pk, "quantity": "abc"}).status_code == 302
+    assert Part.objects.get(pk=part.pk).on_hand == 5

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kefu.desk",
     "kefu.service",
     "kefu.care",
+    "kefu.reports",
     "kefu.web",
     "kefu.api",
 ]

@@ -53,6 +53,9 @@ def register() -> None:
         )
     )
     _words()
+    from .reports import register_reports
+
+    register_reports()
 
 
 def _words() -> None:

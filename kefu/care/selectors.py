@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from kefu.commerce.models import Customer
+from kefu.commerce.models import Customer, Order
 from kefu.core import clock
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
@@ -85,14 +85,19 @@ def customer_get(*, actor: Any, customer_id: Any) -> Customer:
     return access_object(actor, Customer.objects.all(), pk=customer_id)
 
 
-def coverage_rows(*, actor: Any, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+def coverage_rows(
+    *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
+) -> list[dict[str, Any]]:
     """R-CARE-3: member customers per agent and how many had a completed return visit in the period."""
     start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
     visited = ReturnVisit.objects.filter(customer_id=OuterRef("customer_id"), done_at__gte=start, done_at__lt=end)
+    assigned = Assignment.objects.restrict(actor).filter(active=True)
+    if shop:
+        assigned = assigned.filter(Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), shop_id=shop)))
+    if team:
+        assigned = assigned.filter(agent__team_id=team)
     rows = (
-        Assignment.objects.restrict(actor)
-        .filter(active=True)
-        .exclude(customer__member_level="")
+        assigned.exclude(customer__member_level="")
         .annotate(seen=Exists(visited))
         .values("agent__name")
         .annotate(members=Count("id"), visited=Count("id", filter=Q(seen=True)))

@@ -189,6 +189,7 @@ class ServiceRequest(WorkItem):
     verdict = models.JSONField(_("warranty verdict"), default=dict, blank=True)
     charge = models.CharField(_("charge"), max_length=8, choices=Charge.choices, blank=True)
     replacement_due = models.BooleanField(_("replacement due"), default=False)
+    warranty_ends = models.DateField(_("warranty ends"), null=True, blank=True)  # from the verdict
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     # appointment and visit
     appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
@@ -218,6 +219,7 @@ class ServiceRequest(WorkItem):
             models.Index(fields=["-opened_at", "-id"], name="service_request_recent"),
             models.Index(fields=["serial_no"], name="service_request_serial"),
             models.Index(fields=["settled_at"], name="service_request_settled"),
+            models.Index(fields=["warranty_ends"], name="service_request_warranty"),
         ]
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")
@@ -287,6 +289,7 @@ class StockEntry(LedgerModel):
 
     class Meta:
         ordering = ["at", "id"]
+        indexes = [models.Index(fields=["at"], name="service_stock_at")]
         verbose_name = _("stock entry")
         verbose_name_plural = _("stock entries")
 

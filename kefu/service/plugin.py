@@ -53,6 +53,8 @@ def register() -> None:
             (
                 plugins.NavItem(_("Service requests"), "service:inbox"),
                 plugins.NavItem(_("Today's visits"), "service:day"),
+                plugins.NavItem(_("Service agreements"), "service:agreements"),
+                plugins.NavItem(_("Spare parts"), "service:parts"),
             ),
         )
     )
@@ -70,6 +72,9 @@ def register() -> None:
     )
     plugins.search_provider(plugins.SearchProvider("service", _("Service requests"), _search, order=20))
     _words()
+    from .reports import register_reports
+
+    register_reports()
 
 
 def _words() -> None:
@@ -152,6 +157,7 @@ def _words() -> None:
             "agreement.plan_decided": _("reviewed a plan visit"),
             "agreement.plan_released": _("released a plan visit as a work order"),
             "stock.received": _("received stock"),
+            "stock.part_created": _("added a spare part"),
             "stock.issued": _("issued a part"),
             "stock.returned": _("returned a part to stock"),
         },

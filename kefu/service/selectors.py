@@ -222,3 +222,39 @@ def verdict_explanation(item: ServiceRequest) -> list[str]:
 def fault_causes() -> list[tuple[str, str]]:
     """The policy's catalogue of fault causes (产品故障原因分析)."""
     return [(str(r["code"]), str(r["label"])) for r in policy_in_force().document["service"].get("fault_causes", [])]
+
+
+def agreements(*, actor: Any, limit: int = INBOX_LIMIT) -> list[Agreement]:
+    return list(Agreement.objects.restrict(actor).select_related("shop").order_by("-starts_on", "-id")[:limit])
+
+
+def agreement_get(*, actor: Any, agreement_id: Any) -> Agreement:
+    from kefu.core.scoping import access_object
+
+    return access_object(actor, Agreement.objects.select_related("shop"), pk=agreement_id)
+
+
+def plan_item_get(*, actor: Any, item_id: Any) -> Any:
+    from kefu.core.scoping import access_object
+
+    from .models import PlanItem
+
+    return access_object(actor, PlanItem.objects.select_related("agreement"), pk=item_id)
+
+
+def bill_get(*, actor: Any, bill_id: Any) -> Any:
+    from kefu.core.scoping import access_object
+
+    from .models import AgreementBill
+
+    return access_object(actor, AgreementBill.objects.select_related("agreement"), pk=bill_id)
+
+
+def part_get(*, actor: Any, part_id: Any) -> Part:
+    from kefu.core.scoping import access_object
+
+    return access_object(actor, Part.objects.all(), pk=part_id)
+
+
+def stock_entries(*, part: Part, limit: int = INBOX_LIMIT) -> list[StockEntry]:
+    return list(StockEntry.objects.filter(part=part).select_related("request").order_by("-at", "-id")[:limit])

@@ -162,6 +162,7 @@ def request_evaluate(
     item.verdict = {**verdict.as_dict(), "warranty_ends": verdict.warranty_ends.isoformat(), "facts": verdict.facts}
     item.charge = verdict.charge
     item.replacement_due = verdict.replacement_due
+    item.warranty_ends = verdict.warranty_ends
     item.evaluated_at = clock.now()
     item.updated_at = item.evaluated_at
     item.save(
@@ -171,6 +172,7 @@ def request_evaluate(
             "verdict",
             "charge",
             "replacement_due",
+            "warranty_ends",
             "evaluated_at",
             "updated_at",
         ]
@@ -696,3 +698,20 @@ def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
         after={"request": work.number, "due": item.due_on},
     )
     return work
+
+
+@action(capability="stock.receive")
+def part_create(*, actor: Any, code: str, name: str, price: Decimal) -> Part:
+    """A spare part in the catalogue (its stock starts at zero; receive it)."""
+    code, name = _text(code, 40), _text(name, 120)
+    if not code or not name:
+        raise ApplicationError("stock", _("A part needs a code and a name."))
+    if not Decimal(0) <= price <= Decimal("99999999.99"):
+        raise ApplicationError("amount", _("The price is not a valid amount."))
+    if Part.objects.filter(code=code).exists():
+        raise ApplicationError("stock", _("A part with this code exists."))
+    part = Part.objects.create(code=code, name=name, price=price.quantize(Decimal("0.01")))
+    event_record(
+        actor=actor, verb="stock.part_created", subject=part, after={"code": code, "name": name, "price": price}
+    )
+    return part

@@ -27,7 +27,7 @@ from kefu.web.http import require_capability, show_error
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
-from .models import Channel, Part, PartKind, RequestCategory
+from .models import Billing, Channel, Part, PartKind, RequestCategory
 
 
 class IntakeForm(forms.Form):
@@ -327,3 +327,151 @@ def request_report(request: HttpRequest, service_id: int) -> HttpResponse:
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{item.number}.pdf"'
     return response
+
+
+class AgreementForm(forms.Form):
+    shop = forms.TypedChoiceField(label=gettext_lazy("Shop"), coerce=int)
+    customer_name = forms.CharField(label=gettext_lazy("Customer"), max_length=100)
+    contact_name = forms.CharField(label=gettext_lazy("Contact"), max_length=64)
+    contact_phone = forms.CharField(label=gettext_lazy("Phone"), max_length=32)
+    address = forms.CharField(label=gettext_lazy("Service address"), max_length=200, required=False)
+    products = forms.CharField(
+        label=gettext_lazy("Covered products (one per line: product, serial no.)"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    starts_on = DayField(label=gettext_lazy("Starts"))
+    ends_on = DayField(label=gettext_lazy("Ends"))
+    fee = forms.DecimalField(label=gettext_lazy("Fee (¥)"), min_value=0, max_value=99999999.99, decimal_places=2)
+    billing = forms.ChoiceField(label=gettext_lazy("Billing"), choices=Billing.choices)
+    parts_discount = forms.DecimalField(
+        label=gettext_lazy("Discount on parts (%)"), min_value=0, max_value=100, decimal_places=2, initial=0
+    )
+    labour_discount = forms.DecimalField(
+        label=gettext_lazy("Discount on labour (%)"), min_value=0, max_value=100, decimal_places=2, initial=0
+    )
+    warranty_months = forms.IntegerField(
+        label=gettext_lazy("Warranty (months)"), min_value=1, max_value=1200, required=False
+    )
+
+    def __init__(self, *args: Any, shops: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].choices = [(s.pk, s.name) for s in shops]  # type: ignore[attr-defined]
+
+    def clean_products(self) -> list[dict[str, str]]:
+        rows = []
+        for text in self.cleaned_data["products"].splitlines():
+            product, _sep, serial = text.replace("，", ",").partition(",")
+            if product.strip():
+                rows.append({"product": product.strip(), "serial_no": serial.strip()})
+        if not rows:
+            raise forms.ValidationError(_("Name at least one covered product."))
+        return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agreements(request: HttpRequest) -> HttpResponse:
+    shops = org.shop_list(actor=request.user)
+    can_create = has_capability(request.user, "service.settle")
+    form = AgreementForm(request.POST or None, shops=shops)
+    if request.method == "POST":
+        require_capability(request, "service.settle")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                agreement = services.agreement_create(
+                    actor=request.user, shop=org.access_shop_by_id(request.user, data.pop("shop")), **data
+                )
+            except ApplicationError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(request, _("Agreement %(number)s signed.") % {"number": agreement.number})
+                return redirect("service:agreement", agreement_id=agreement.pk)
+    return render(
+        request,
+        "service/agreements.html",
+        {"rows": selectors.agreements(actor=request.user), "form": form, "can_create": can_create},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def agreement_page(request: HttpRequest, agreement_id: int) -> HttpResponse:
+    agreement = selectors.agreement_get(actor=request.user, agreement_id=agreement_id)
+    return render(
+        request,
+        "service/agreement.html",
+        {
+            "a": agreement,
+            "bills": list(agreement.bills.all()),
+            "plan": list(agreement.plan.select_related("request").all()),
+            "requests": list(agreement.requests.select_related("status").order_by("-opened_at")[:50]),
+            "events": timeline(agreement),
+            "can_dispatch": has_capability(request.user, "service.dispatch"),
+            "can_settle": has_capability(request.user, "service.settle"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def plan_item(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = selectors.plan_item_get(actor=request.user, item_id=item_id)
+    try:
+        if request.POST.get("do") == "release":
+            work = services.plan_release(actor=request.user, item=item)
+            messages.success(request, _("Work order %(number)s released.") % {"number": work.number})
+        else:
+            services.plan_decide(actor=request.user, item=item, state=request.POST.get("state", ""))
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("service:agreement", agreement_id=item.agreement_id)
+
+
+@login_required
+@require_POST
+def bill_paid(request: HttpRequest, bill_id: int) -> HttpResponse:
+    bill = selectors.bill_get(actor=request.user, bill_id=bill_id)
+    try:
+        services.bill_pay(actor=request.user, bill=bill)
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("service:agreement", agreement_id=bill.agreement_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def parts(request: HttpRequest) -> HttpResponse:
+    """The spare-parts catalogue with stock; the supervisor adds parts and receives stock."""
+    if request.method == "POST":
+        require_capability(request, "stock.receive")
+        try:
+            if request.POST.get("do") == "create":
+                services.part_create(
+                    actor=request.user,
+                    code=request.POST.get("code", ""),
+                    name=request.POST.get("name", ""),
+                    price=_amount(request.POST.get("price")),
+                )
+            else:
+                part = selectors.part_get(actor=request.user, part_id=request.POST.get("part"))
+                services.stock_receive(
+                    actor=request.user,
+                    part=part,
+                    quantity=_count(request),
+                    note=request.POST.get("note", ""),
+                    key=(request.POST.get("idempotency_key") or "")[:64] or None,
+                )
+        except ApplicationError as exc:
+            show_error(request, exc)
+        return redirect("service:parts")
+    return render(
+        request,
+        "service/parts.html",
+        {
+            "parts": selectors.parts_in_stock(),
+            "can_receive": has_capability(request.user, "stock.receive"),
+            "idempotency_key": uuid.uuid4().hex,
+        },
+    )

@@ -1,0 +1,73 @@
+"""The reports registry (SPEC §9): each module registers its reports from its AppConfig; the web
+pages, the exports and ``GET /api/v1/reports/{slug}`` read them from here.
+
+A report is a function of the actor and the filters (date range, shop, team) that returns rows as
+dicts keyed by its columns' keys; the actor's scope is applied by the report itself (it reads
+through scoped selectors). Detail reports page with ``limit``/``offset``; their totals cover every
+row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TEXT, INT, MONEY, PERCENT, DATE = "text", "int", "money", "percent", "date"
+MAX_DAYS = 366
+DETAIL_LIMIT = 1000
+DETAIL_MAX = 10_000
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Any
+    kind: str = TEXT
+
+
+@dataclass(frozen=True)
+class Filters:
+    first: dt.date
+    last: dt.date
+    shop: int | None = None
+    team: int | None = None
+    limit: int = DETAIL_LIMIT
+    offset: int = 0
+
+
+@dataclass
+class Result:
+    rows: list[dict[str, Any]]
+    total: dict[str, Any] | None = None  # the totals row, over every row (detail reports page)
+    count: int | None = None  # how many rows there are in all (detail reports)
+
+
+@dataclass(frozen=True)
+class Report:
+    slug: str
+    title: Any
+    columns: tuple[Column, ...]
+    run: Callable[[Any, Filters], Result]
+    description: Any = ""
+    chart: tuple[str, str] | None = None  # (label column, value column) for a bar chart
+    rule: str = ""
+    detail: bool = False  # a list of records (paged), not a summary
+    order: int = 100
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_REPORTS: dict[str, Report] = {}
+
+
+def register(report: Report) -> Report:
+    _REPORTS.setdefault(report.slug, report)
+    return _REPORTS[report.slug]
+
+
+def get(slug: str) -> Report:
+    return _REPORTS[slug]
+
+
+def all_reports() -> list[Report]:
+    return sorted(_REPORTS.values(), key=lambda r: (r.order, r.slug))
