@@ -90,3 +90,83 @@ def measure_page(username: str, path: str, requests: int, *, row_link: str, chro
         "queries": sorted(queries),
         "rows": response.content.decode().count(f'href="{row_link}') - chrome_links,
     }
+
+
+def post_rps(path: str, body: dict[str, object], *, requests: int, concurrency: int) -> dict[str, object]:
+    """Requests per second of a token-authenticated JSON POST over HTTP: gunicorn (4 workers) on this
+    machine, ApacheBench with keep-alive (``make bench`` installs ``ab``)."""
+    import json
+    import re
+    import shutil
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    from django.contrib.auth import get_user_model
+
+    from kefu.core.events import SystemActor
+    from kefu.org.services import token_create
+
+    ab = shutil.which("ab")
+    if ab is None:
+        return {"path": path, "skipped": "ApacheBench (ab) not installed; run `make bench`"}
+    token = token_create(actor=SystemActor("bench"), user=get_user_model().objects.get(username="lead"))
+    payload = OUT / "post.json"
+    payload.write_text(json.dumps(body), "utf-8")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "KEFU_ALLOWED_HOSTS": "127.0.0.1"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            "127.0.0.1:8123",
+            "--workers",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(50):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:8123/api/v1/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        cmd = [
+            ab,
+            "-q",
+            "-k",
+            "-n",
+            str(requests),
+            "-c",
+            str(concurrency),
+            "-p",
+            str(payload),
+            "-T",
+            "application/json",
+            "-H",
+            f"Authorization: Bearer {token}",
+            f"http://127.0.0.1:8123{path}",
+        ]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    return {
+        "path": path,
+        "requests": requests,
+        "concurrency": concurrency,
+        "requests_per_s": rps,
+        "failed": failed,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+    }

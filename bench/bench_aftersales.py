@@ -13,15 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import time
 
-from _setup import BENCH_PASSWORD, OUT, ROOT, measure_page, seed_org, setup
+from _setup import BENCH_PASSWORD, measure_page, post_rps, seed_org, setup
 
 TYPES = [
     "logistics_exception",
@@ -72,86 +67,15 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
         cursor.execute("ANALYZE aftersales_case")
 
 
-def evaluate_rps(url: str, requests: int, concurrency: int) -> dict[str, object]:
-    from django.contrib.auth import get_user_model
-
-    from kefu.core.events import SystemActor
-    from kefu.org.services import token_create
-
-    ab = shutil.which("ab")
-    if ab is None:
-        return {"evaluate": "skipped: ApacheBench (ab) not installed; run `make bench`"}
-    token = token_create(actor=SystemActor("bench"), user=get_user_model().objects.get(username="lead"))
-    body = OUT / "evaluate.json"
-    body.write_text(
-        json.dumps(
-            {
-                "case_type": "wrong_item",
-                "province": "广东",
-                "line_value": "39.00",
-                "wrong_item_value": "8.00",
-                "shipped_matches_order": False,
-            }
-        ),
-        "utf-8",
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "KEFU_ALLOWED_HOSTS": "127.0.0.1"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            "127.0.0.1:8123",
-            "--workers",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(50):
-            try:
-                import urllib.request
-
-                urllib.request.urlopen("http://127.0.0.1:8123/api/v1/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        cmd = [
-            ab,
-            "-q",
-            "-k",
-            "-n",
-            str(requests),
-            "-c",
-            str(concurrency),
-            "-p",
-            str(body),
-            "-T",
-            "application/json",
-            "-H",
-            f"Authorization: Bearer {token}",
-            f"{url}/api/v1/aftersales/evaluate",
-        ]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(10)
-    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    return {
-        "evaluate_requests": requests,
-        "concurrency": concurrency,
-        "requests_per_s": rps,
-        "failed": failed,
-        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+def evaluate_rps(requests: int, concurrency: int) -> dict[str, object]:
+    body = {
+        "case_type": "wrong_item",
+        "province": "广东",
+        "line_value": "39.00",
+        "wrong_item_value": "8.00",
+        "shipped_matches_order": False,
     }
+    return post_rps("/api/v1/aftersales/evaluate", body, requests=requests, concurrency=concurrency)
 
 
 def main() -> None:
@@ -218,7 +142,7 @@ def main() -> None:
             }
         )
     )
-    print(json.dumps(evaluate_rps("http://127.0.0.1:8123", 5000, 8)))
+    print(json.dumps(evaluate_rps(5000, 8)))
 
 
 if __name__ == "__main__":

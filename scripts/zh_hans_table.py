@@ -1754,4 +1754,5 @@ T = {
     'Discount on labour (%)': '人工折扣（%）',
     'Agreement %(number)s signed.': '服务协议 %(number)s 已签订。',
     'Work order %(number)s released.': '服务单 %(number)s 已下达。',
+    'The phone number is not valid.': '电话号码无效。',
 }

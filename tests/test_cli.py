@@ -112,9 +112,20 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
         "technician",
         "warehouse",
     }
-    before = Order.objects.count(), Staff.objects.count()
+    # field service and care: a week of each technician's visits in every state, an agreement, complaints
+    from kefu.care.models import Assignment, Complaint, ReturnVisit
+    from kefu.service.models import Agreement, ServiceRequest
+
+    categories = set(ServiceRequest.objects.values_list("status__category", flat=True))
+    assert categories == {"new", "scheduled", "on_site", "signed", "settled", "closed"}
+    assert ServiceRequest.objects.filter(breached=True).exists()  # one technician arrived a day late
+    assert Staff.objects.get(employee_no="K301").phone == "13905140301"
+    assert Agreement.objects.count() == 1 and Complaint.objects.filter(resolved_at__isnull=False).count() == 3
+    assert ReturnVisit.objects.filter(done_at__isnull=False).exists() and Assignment.objects.exists()
+    before = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()
     call_command("kefu_demo", "--orders-per-shop", "20")
-    assert (Order.objects.count(), Staff.objects.count()) == before
+    again = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()
+    assert again == before
 
 
 def test_serve_restarts_its_worker_when_it_dies(tmp_path: Path) -> None:

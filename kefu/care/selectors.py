@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from kefu.commerce.models import Customer, Order
 from kefu.core import clock
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
-from kefu.org.models import Staff
+from kefu.org.models import Shop, Staff
 from kefu.policies import care as rules
 
 from .models import Assignment, Complaint, ReturnVisit
@@ -44,8 +44,9 @@ def agents_in_scope(actor: Any) -> list[Staff]:
 
 
 def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer, Staff]]:
-    """R-CARE-2: the customers in scope with no agent yet, spread over the agents in scope by count
-    and skill (``policies.care.propose_assignment``); the supervisor edits and confirms."""
+    """R-CARE-2: the customers in scope with no agent yet, each team's spread over that team's agents
+    by count and skill (``policies.care.propose_assignment``); a customer belongs to the team serving
+    the shop of their latest order. The supervisor edits and confirms."""
     agents = agents_in_scope(actor)
     counts = dict(
         Assignment.objects.filter(active=True, agent__in=agents)
@@ -54,9 +55,25 @@ def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer,
         .values_list("agent_id", "n")
     )
     current = Assignment.objects.filter(customer_id=OuterRef("pk"), active=True)
-    waiting = list(Customer.objects.restrict(actor).filter(~Exists(current)).order_by("first_seen_at", "id")[:limit])
-    pairs = rules.propose_assignment(waiting, [(a, counts.get(a.pk, 0), a.care_skill) for a in agents])
-    return pairs
+    latest_shop = Order.objects.filter(customer_id=OuterRef("pk")).order_by("-ordered_at", "-pk").values("shop_id")[:1]
+    waiting = list(
+        Customer.objects.restrict(actor)
+        .filter(~Exists(current))
+        .annotate(shop_id=Subquery(latest_shop))
+        .order_by("first_seen_at", "id")[:limit]
+    )
+    team_of_shop: dict[int, int] = {}
+    for shop_id, team_id in Shop.teams.through.objects.values_list("shop_id", "team_id").order_by("team_id"):
+        team_of_shop.setdefault(shop_id, team_id)
+    by_team: dict[int | None, list[Customer]] = {}
+    for customer in waiting:
+        by_team.setdefault(team_of_shop.get(getattr(customer, "shop_id", None) or 0), []).append(customer)
+    pairs: list[tuple[Customer, Staff]] = []
+    for team, customers in by_team.items():
+        team_agents = [a for a in agents if a.team_id == team]
+        pairs += rules.propose_assignment(customers, [(a, counts.get(a.pk, 0), a.care_skill) for a in team_agents])
+    order = {c.pk: i for i, c in enumerate(waiting)}
+    return sorted(pairs, key=lambda pair: order[pair[0].pk])
 
 
 def contacts_overdue(*, actor: Any) -> list[Assignment]:

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
 
+_FIXED: contextvars.ContextVar[dt.datetime | None] = contextvars.ContextVar("kefu_clock_fixed", default=None)
+
 
 def now() -> dt.datetime:
-    return timezone.now()
+    fixed = _FIXED.get()
+    return fixed if fixed is not None else timezone.now()
+
+
+@contextlib.contextmanager
+def at(moment: dt.datetime) -> Iterator[None]:
+    """Act as if it were ``moment`` (the demo replays a past week through the real services)."""
+    token = _FIXED.set(moment)
+    try:
+        yield
+    finally:
+        _FIXED.reset(token)
 
 
 def local_tz() -> ZoneInfo:

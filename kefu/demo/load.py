@@ -46,17 +46,18 @@ STAFF = [
     ("K206", "何佳", "售后客服", "海丰客服组", "4400", "ding206", "2023-08-08", ""),
     ("K207", "林峰", "售后客服", "海丰客服组", "4400", "ding207", "2024-01-03", ""),
     ("K301", "罗工", "售后工程师", "扬州客服组", "7000", "ding301", "2020-04-01", "jishu"),
-    ("K302", "高工", "售后工程师", "海丰客服组", "7000", "ding302", "2021-04-01", ""),
+    ("K302", "高工", "售后工程师", "海丰客服组", "7000", "ding302", "2021-04-01", "jishu2"),
     ("K401", "谢仓管", "仓库对接人", "扬州客服组", "5000", "ding401", "2019-09-01", "cangku"),
 ]
 ORDERS_PER_SHOP = 400
+PHONES = {"K301": "13905140301", "K302": "13905140302"}  # technicians' work phones, told to customers
 
 
 def staff_csv() -> bytes:
     out = io.StringIO()
-    out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\r\n")
+    out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期,工作电话\r\n")
     for row in STAFF:
-        out.write(",".join(row[:7]) + "\r\n")
+        out.write(",".join([*row[:7], PHONES.get(row[0], "")]) + "\r\n")
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -191,6 +192,10 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
                 )
     _load_aftersales()
     _load_desk()
+    from .field import load_care, load_field_service
+
+    load_field_service()
+    load_care()
     assert Team.objects.count() >= 2
     return logins
 

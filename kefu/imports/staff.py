@@ -31,6 +31,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "base_salary": ("基本工资", "base_salary"),
     "dingtalk_user_id": ("钉钉UserId", "UserId", "dingtalk_user_id"),
     "hire_date": ("入职日期", "hire_date"),
+    "phone": ("工作电话", "电话", "手机", "phone"),
 }
 
 # base_salary is DecimalField(max_digits=10): at most 99,999,999.99
@@ -87,6 +88,10 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
                 values["base_salary"] = salary
             if "dingtalk_user_id" in rec:
                 values["dingtalk_user_id"] = rec["dingtalk_user_id"][:64]
+            if "phone" in rec:
+                if len(rec["phone"]) > 32 or any(c not in "0123456789+-() " for c in rec["phone"]):
+                    raise ValueError(_("The phone number is not valid."))
+                values["phone"] = rec["phone"]
             if "hire_date" in rec:
                 when = parse_datetime(rec["hire_date"], what="入职日期")
                 values["hire_date"] = when.date() if when else None

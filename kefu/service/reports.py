@@ -139,9 +139,12 @@ def settlement_details(actor: Any, f: Filters) -> Result:
 def parts_details(actor: Any, f: Filters) -> Result:
     """服务单配件明细表: every part issued to (or returned from) a request in the period (paged)."""
     start, end = _span(f)
-    scoped = _requests(actor, f).values("pk")
-    qs = StockEntry.objects.filter(at__gte=start, at__lt=end, request_id__in=scoped)
-    sums = qs.aggregate(n=Count("id"), quantity=Sum("quantity"))
+    qs = StockEntry.objects.filter(at__gte=start, at__lt=end, request__isnull=False)
+    scoped = _requests(actor, f)
+    if scoped.query.where:  # a scope or a filter narrows the requests (the whole department needs no join)
+        qs = qs.filter(request_id__in=scoped.values("pk"))
+    # one pass over the period's lines for every total
+    sums = qs.aggregate(n=Count("id"), units=Sum("quantity"), money=Sum(F("unit_price") * F("quantity")))
     page = qs.select_related("part", "request").order_by("-at", "-id")[f.offset : f.offset + f.limit]
     rows = []
     amount_total = ZERO
@@ -161,8 +164,8 @@ def parts_details(actor: Any, f: Filters) -> Result:
                 "amount": amount,
             }
         )
-    money = qs.aggregate(total=Sum(F("unit_price") * F("quantity")))["total"] or ZERO
-    total = {"number": _("Total"), "quantity": -(sums["quantity"] or 0), "amount": (-money).quantize(Decimal("0.01"))}
+    money = sums["money"] or ZERO
+    total = {"number": _("Total"), "quantity": -(sums["units"] or 0), "amount": (-money).quantize(Decimal("0.01"))}
     return Result(rows, total, sums["n"])
 
 

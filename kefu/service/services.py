@@ -266,7 +266,7 @@ def visit_diagnose(
 ) -> ServiceRequest:
     """The diagnosis with its cause (from the policy's catalogue, for 产品故障原因分析), and whether the
     customer agreed to parts being replaced (seed 003: 征得客户同意)."""
-    causes = {str(r["code"]) for r in policy_in_force().document["service"].get("fault_causes", [])}
+    causes = {str(r["code"]): str(r["label"]) for r in policy_in_force().document["service"].get("fault_causes", [])}
     if fault_cause and fault_cause not in causes:
         raise ApplicationError("service_request", _("Choose a fault cause from the list."))
     item = _locked(item)
@@ -288,7 +288,12 @@ def visit_diagnose(
         verb="service_request.diagnosed",
         subject=item,
         before=before,
-        after={"diagnosis": item.diagnosis, "cause": item.fault_cause, "consent": bool(item.parts_consent_at)},
+        # the cause as the policy's catalogue words it (the catalogue is data, not a translatable code)
+        after={
+            "diagnosis": item.diagnosis,
+            "cause": causes.get(item.fault_cause, item.fault_cause),
+            "consent": bool(item.parts_consent_at),
+        },
     )
     return item
 
