@@ -109,6 +109,36 @@ def generate(requests: int, parts_lines: int) -> None:
             FROM (SELECT g, now() - ((g::float / 50000) * interval '365 days') AS t
                   FROM generate_series(1, 50000) AS g) AS s
         """)
+        # member customers with their agents (R-CARE-2) and a return visit for two in three (R-CARE-3)
+        c.execute("SELECT id FROM org_staff WHERE position IN ('aftersales', 'team_lead') ORDER BY id")
+        agents = [row[0] for row in c.fetchall()]
+        c.execute("""
+            INSERT INTO commerce_customer (platform, nick, name, phone, member_level, tags, first_seen_at)
+            SELECT 'tmall', 'member' || g, '', '', 'VIP', '[]', now() - interval '300 days'
+            FROM generate_series(1, 50000) AS g
+        """)
+        c.execute(f"""
+            INSERT INTO commerce_order (shop_id, order_no, customer_id, buyer_nick, receiver_name, receiver_phone,
+                address, province, city, status, platform_status, goods_amount, postage, total_amount, paid_amount,
+                refunded_amount, ordered_at, courier, tracking_no, flag, memo, memo_valid, buyer_message,
+                close_reason, items_title, item_count)
+            SELECT {low} + (id % {span}), 'M' || id, id, nick, '', '', '', '', '', 'completed', '', 100, 0, 100, 100,
+                0, now() - interval '300 days', '', '', 0, '', true, '', '', '', 1
+            FROM commerce_customer WHERE nick LIKE 'member%%'
+        """)
+        c.execute(f"""
+            INSERT INTO care_assignment (customer_id, agent_id, assigned_at, contact_due, contacted_at, active)
+            SELECT id, (ARRAY{agents})[1 + id % {len(agents)}], now() - interval '300 days',
+                now() - interval '293 days', now() - interval '295 days', true
+            FROM commerce_customer WHERE nick LIKE 'member%%'
+        """)
+        c.execute("""
+            INSERT INTO care_returnvisit (customer_id, agent_id, channel, topic, scheduled_at, done_at, opinion,
+                suggestions, satisfaction)
+            SELECT customer_id, agent_id, 'phone', 'opinion', now() - (id % 300) * interval '1 day',
+                now() - (id % 300) * interval '1 day', '满意', '', 5
+            FROM care_assignment WHERE id % 3 <> 0
+        """)
         c.execute("ANALYZE")
 
 
@@ -118,12 +148,16 @@ def main() -> None:
     parser.add_argument("--parts-lines", type=int, default=3_000_000)
     parser.add_argument("--pages", type=int, default=30, help="requests per inbox measurement")
     parser.add_argument("--evaluate", type=int, default=5000, help="warranty evaluations over HTTP")
+    parser.add_argument("--only-evaluate", action="store_true", help="measure the warranty API alone")
     args = parser.parse_args()
     setup("postgres", NAME)
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1"]
     seed_org()
+    if args.only_evaluate:
+        print(json.dumps(evaluate(args.evaluate)))
+        return
     t0 = time.perf_counter()
     generate(args.requests, args.parts_lines)
     from kefu.org.models import Shop, Staff
@@ -181,6 +215,10 @@ def main() -> None:
             ),
             flush=True,
         )
+    print(json.dumps(evaluate(args.evaluate)))
+
+
+def evaluate(requests: int) -> dict[str, object]:
     facts = {
         "part": "unit",
         "purchase_date": "2026-01-10",
@@ -190,7 +228,7 @@ def main() -> None:
         "request_open_days": 10,
         "return": {"invoice_date": "2026-01-10", "return_date": "2026-11-01", "price": "1999.00", "repair_days": 5},
     }
-    print(json.dumps(post_rps("/api/v1/service/warranty/evaluate", facts, requests=args.evaluate, concurrency=8)))
+    return post_rps("/api/v1/service/warranty/evaluate", facts, requests=requests, concurrency=8)
 
 
 if __name__ == "__main__":
