@@ -112,7 +112,10 @@ def test_coverage_is_a_percentage_r_care_3() -> None:
 # --- flows ---------------------------------------------------------------------------------------
 
 
-def test_a_complaint_from_intake_to_its_return_visit(world: World) -> None:
+def test_a_complaint_from_intake_to_its_return_visit(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10:00 today: outside the rest hours whatever time the suite runs (R-CARE-3 checks the call time)
+    morning = dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=clock.local_tz())
+    monkeypatch.setattr(clock, "now", lambda: morning)
     item = services.complaint_create(
         actor=world.agent_a,
         shop=world.shop_a,
@@ -157,6 +160,11 @@ def test_a_complaint_from_intake_to_its_return_visit(world: World) -> None:
     )
     with pytest.raises(ApplicationError):  # recorded completely: what the customer said is required
         services.visit_record(actor=world.agent_a, visit=visit, opinion="", satisfaction=4)
+    monkeypatch.setattr(clock, "now", lambda: morning.replace(hour=22))
+    with pytest.raises(ApplicationError) as late:  # the call is not made in the customer's rest hours either
+        services.visit_record(actor=world.agent_a, visit=visit, opinion="满意新机", satisfaction=5)
+    assert late.value.code == "rest_hours"
+    monkeypatch.setattr(clock, "now", lambda: morning + dt.timedelta(days=1, hours=5))
     services.visit_record(actor=world.agent_a, visit=visit, opinion="满意新机", satisfaction=5, suggestions="无")
     item.refresh_from_db()
     assert item.status.category == "closed"
@@ -164,7 +172,11 @@ def test_a_complaint_from_intake_to_its_return_visit(world: World) -> None:
     assert {"complaint.received", "complaint.resolved", "complaint.step_done"} <= verbs
 
 
-def test_customers_are_proposed_confirmed_and_flagged_when_not_contacted(world: World) -> None:
+def test_customers_are_proposed_confirmed_and_flagged_when_not_contacted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    morning = dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=clock.local_tz())
+    monkeypatch.setattr(clock, "now", lambda: morning)
     extra = []
     for i in range(4):
         c = CustomerFactory(nick=f"member{i}", member_level="VIP1")
@@ -181,7 +193,7 @@ def test_customers_are_proposed_confirmed_and_flagged_when_not_contacted(world: 
     assert first.contact_due - first.assigned_at == dt.timedelta(days=7)
     assert Customer.objects.get(pk=first.customer_id).assigned_agent_id == first.agent_id
     assert selectors.contacts_overdue(actor=world.supervisor) == []
-    Assignment.objects.filter(pk=first.pk).update(contact_due=clock.now() - dt.timedelta(minutes=1))
+    Assignment.objects.filter(pk=first.pk).update(contact_due=morning - dt.timedelta(minutes=1))
     assert [a.pk for a in selectors.contacts_overdue(actor=world.supervisor)] == [first.pk]
     # a first-contact visit ends the duty, and the member counts as visited
     visit = ReturnVisit.objects.create(
@@ -216,3 +228,27 @@ def test_care_pages_and_scope(world: World) -> None:
     assert boss.get("/care/assignment/").status_code == 200
     assert lead.get("/care/visits/").status_code == 200
     assert lead.post("/care/complaints/", {"shop": "x"}).status_code in (400, 404)
+
+
+def test_coverage_counts_members_without_an_agent_and_the_emotion_can_be_changed(world: World) -> None:
+    for i in range(2):
+        c = CustomerFactory(nick=f"lone{i}", member_level="VIP")
+        OrderFactory(shop=world.shop_a, customer=c)
+    today = clock.today()
+    rows = selectors.coverage_rows(actor=world.supervisor, first=today, last=today)
+    assert sum(r["members"] for r in rows) == 2 and rows[0]["coverage"] == 0  # not left out for lack of an agent
+    item = services.complaint_create(actor=world.agent_a, shop=world.shop_a, contact_name="周", text="气死了")
+    assert item.emotion == "anger"
+    services.complaint_emotion_set(actor=world.agent_a, item=item, emotion="sadness")
+    item.refresh_from_db()
+    assert item.emotion == "sadness" and item.emotion_suggested == "anger"
+    with pytest.raises(ApplicationError):
+        services.complaint_emotion_set(actor=world.agent_a, item=item, emotion="joy")
+    agent = Staff.objects.get(user=world.agent_a)
+    with pytest.raises(ApplicationError):  # a return visit is not scheduled in the past
+        services.visit_schedule(
+            actor=world.agent_a,
+            customer=world.customer_a,
+            agent=agent,
+            at=dt.datetime(2020, 1, 1, 10, 0, tzinfo=clock.local_tz()),
+        )

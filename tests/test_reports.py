@@ -143,8 +143,11 @@ def test_scope_and_filters(world: World, data: dict[str, Any]) -> None:
     assert page["count"] == 3 and len(page["rows"]) == 1
 
 
-def test_coverage_of_member_customers(world: World, data: dict[str, Any]) -> None:
+def test_coverage_of_member_customers(world: World, data: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from .factories import CustomerFactory, OrderFactory
+
+    morning = dt.datetime.combine(clock.today(), dt.time(9, 30), tzinfo=clock.local_tz())
+    monkeypatch.setattr(clock, "now", lambda: morning)  # the visit is scheduled at 10:00 and made then
 
     agent = Staff.objects.get(user=world.agent_a)
     members = []
@@ -159,6 +162,7 @@ def test_coverage_of_member_customers(world: World, data: dict[str, Any]) -> Non
         agent=agent,
         at=dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=clock.local_tz()),
     )
+    monkeypatch.setattr(clock, "now", lambda: morning + dt.timedelta(minutes=40))
     care.visit_record(actor=world.agent_a, visit=visit, opinion="好", satisfaction=5)
     boss = Client()
     boss.login(username="boss", password=PASSWORD)

@@ -387,3 +387,29 @@ def test_agreement_and_parts_pages(world: World, tech: Any) -> None:
     assert Part.objects.get(pk=part.pk).on_hand == 5
     assert boss.post("/service/parts/", {"part": part.pk, "quantity": "abc"}).status_code == 302
     assert Part.objects.get(pk=part.pk).on_hand == 5
+
+
+def test_technicians_do_not_judge_the_warranty_and_a_resent_settlement_says_so(world: World, tech: Any) -> None:
+    item = _request(world)
+    with pytest.raises(ApplicationError):
+        services.request_evaluate(actor=tech, item=item, causes=["misuse"])
+    item = _to_site(world, tech, item)
+    item = services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M1 1 L2 2")
+    item = services.request_settle(actor=world.lead_a, item=item, labour=Decimal("-0"))
+    assert str(item.labour) == "0.00"  # never "-0.00"
+    with pytest.raises(ApplicationError) as again:
+        services.request_settle(actor=world.lead_a, item=item, labour=Decimal("10"))
+    assert again.value.code == "changed"
+    with pytest.raises(ApplicationError):
+        services.agreement_create(
+            actor=world.lead_a,
+            shop=world.shop_a,
+            customer_name="x",
+            contact_name="x",
+            contact_phone="1",
+            products=[{"product": "x"}],
+            starts_on=clock.today(),
+            ends_on=clock.today(),
+            fee=Decimal("1"),
+            billing="once",
+        )  # agreements are the supervisor's and the deputy's

@@ -84,6 +84,7 @@ def _words() -> None:
         verbs={
             "complaint.received": _("received the complaint"),
             "complaint.resolved": _("resolved the complaint"),
+            "complaint.emotion_confirmed": _("confirmed the customer's emotion"),
             "complaint.status_changed": _("changed the complaint's status"),
             "complaint.reopened": _("reopened the complaint"),
             "complaint.step_done": _("did a handling step"),

@@ -47,7 +47,7 @@ def complaint_reasons(actor: Any, f: Filters) -> Result:
     return Result(
         out,
         {
-            "reason": _("Total"),
+            "reason": _("In all"),
             "count": whole,
             "share": _share(whole, whole),
             "our_fault": sum(r["ours"] for r in rows),
@@ -62,7 +62,7 @@ def visit_coverage(actor: Any, f: Filters) -> Result:
     visited = sum(r["visited"] for r in rows)
     return Result(
         rows,
-        {"agent": _("Total"), "members": members, "visited": visited, "coverage": rules.coverage(members, visited)},
+        {"agent": _("In all"), "members": members, "visited": visited, "coverage": rules.coverage(members, visited)},
     )
 
 
@@ -96,7 +96,7 @@ def register_reports() -> None:
             ),
             visit_coverage,
             gettext_lazy(
-                "Member customers assigned to each agent and how many had a return visit in the period (target 100%)."
+                "Member customers by their agent and how many had a return visit in the period (target 100%)."
             ),
             chart=("agent", "coverage"),
             rule="R-CARE-3",

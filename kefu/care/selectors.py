@@ -102,29 +102,42 @@ def customer_get(*, actor: Any, customer_id: Any) -> Customer:
     return access_object(actor, Customer.objects.all(), pk=customer_id)
 
 
+def customer_in_scope(*, actor: Any, customer_id: Any) -> Customer | None:
+    """The customer, or None when the id is malformed or names no customer in the actor's scope."""
+    from django.http import Http404
+
+    try:
+        return customer_get(actor=actor, customer_id=customer_id)
+    except Http404:
+        return None
+
+
 def coverage_rows(
     *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
 ) -> list[dict[str, Any]]:
-    """R-CARE-3: member customers per agent and how many had a completed return visit in the period."""
+    """R-CARE-3: every member customer in scope (by their current agent; those without one apart)
+    and how many had a completed return visit in the period."""
+    from django.utils.translation import gettext as _
+
     start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
-    visited = ReturnVisit.objects.filter(customer_id=OuterRef("customer_id"), done_at__gte=start, done_at__lt=end)
-    assigned = Assignment.objects.restrict(actor).filter(active=True)
+    members = Customer.objects.restrict(actor).exclude(member_level="")
     if shop:
-        assigned = assigned.filter(Exists(Order.objects.filter(customer_id=OuterRef("customer_id"), shop_id=shop)))
+        members = members.filter(Exists(Order.objects.filter(customer_id=OuterRef("pk"), shop_id=shop)))
     if team:
-        assigned = assigned.filter(agent__team_id=team)
+        members = members.filter(Exists(Order.objects.filter(customer_id=OuterRef("pk"), shop__teams__id=team)))
+    visited = ReturnVisit.objects.filter(customer_id=OuterRef("pk"), done_at__gte=start, done_at__lt=end)
+    agent = Assignment.objects.filter(customer_id=OuterRef("pk"), active=True).values("agent__name")[:1]
     rows = (
-        assigned.exclude(customer__member_level="")
-        .annotate(seen=Exists(visited))
-        .values("agent__name")
+        members.annotate(seen=Exists(visited), agent_name=Subquery(agent))
+        .values("agent_name")
         .annotate(members=Count("id"), visited=Count("id", filter=Q(seen=True)))
-        .order_by("agent__name")
+        .order_by("agent_name")
     )
     out = []
     for r in rows:
         out.append(
             {
-                "agent": r["agent__name"],
+                "agent": r["agent_name"] or _("No agent yet"),
                 "members": r["members"],
                 "visited": r["visited"],
                 "coverage": rules.coverage(r["members"], r["visited"]),

@@ -140,6 +140,8 @@ def visit_schedule(
         raise ApplicationError("visit", _("Choose how and why the customer is visited."))
     if complaint is not None and complaint.customer_id not in (None, customer.pk):
         raise ApplicationError("visit", _("The complaint is another customer's."))
+    if at < clock.now() - dt.timedelta(minutes=5):
+        raise ApplicationError("visit", _("The time is in the past."))
     _outside_rest(at)
     visit = ReturnVisit.objects.create(
         customer=customer, agent=agent, channel=channel, topic=topic, scheduled_at=at, complaint=complaint
@@ -165,6 +167,7 @@ def visit_record(
     if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
         raise ApplicationError("visit", _("Satisfaction is from 1 to 5."))
     now = clock.now()
+    _outside_rest(now)  # the call is made now: not in the customer's rest hours either
     updated = ReturnVisit.objects.filter(pk=visit.pk, done_at__isnull=True).update(
         done_at=now, opinion=_text(opinion, 2000), suggestions=_text(suggestions, 2000), satisfaction=satisfaction
     )
@@ -218,4 +221,22 @@ def complaint_step(*, actor: Any, item: Complaint, code: str, done: bool) -> Com
     wf.checklist_toggle(actor=actor, item=item, code=code, done=done)
     if done and item.status.category == ComplaintCategory.OPEN:
         wf.transition(actor=actor, item=item, label=wf.default_label(COMPLAINTS, ComplaintCategory.HANDLING))
+    return item
+
+
+@action(capability="care.handle", scope=("item",))
+def complaint_emotion_set(*, actor: Any, item: Complaint, emotion: str) -> Complaint:
+    """R-CARE-1: the agent confirms the suggested emotion or changes it."""
+    if emotion not in Emotion.values:
+        raise ApplicationError("complaint", _("Choose the customer's emotion from the list."))
+    before = item.emotion
+    Complaint.objects.filter(pk=item.pk).update(emotion=emotion, updated_at=clock.now())
+    item.emotion = emotion
+    event_record(
+        actor=actor,
+        verb="complaint.emotion_confirmed",
+        subject=item,
+        before={"emotion": before},
+        after={"emotion": emotion},
+    )
     return item

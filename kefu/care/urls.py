@@ -9,6 +9,7 @@ urlpatterns = [
     path("complaints/<int:complaint_id>/", views.complaint_page, name="complaint"),
     path("complaints/<int:complaint_id>/step/", views.complaint_step, name="complaint_step"),
     path("complaints/<int:complaint_id>/resolve/", views.complaint_resolve, name="complaint_resolve"),
+    path("complaints/<int:complaint_id>/emotion/", views.complaint_emotion, name="complaint_emotion"),
     path("complaints/<int:complaint_id>/visit/", views.complaint_visit, name="complaint_visit"),
     path("assignment/", views.assignment, name="assignment"),
     path("visits/", views.visits, name="visits"),

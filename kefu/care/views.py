@@ -80,6 +80,7 @@ def complaint_page(request: HttpRequest, complaint_id: int) -> HttpResponse:
             "events": timeline(item),
             "agents": selectors.agents_in_scope(request.user),
             "channels": VisitChannel.choices,
+            "emotions": Emotion.choices,
             "can_handle": has_capability(request.user, "care.handle"),
         },
     )
@@ -105,6 +106,18 @@ def complaint_step(request: HttpRequest, complaint_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def complaint_emotion(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    return _on_complaint(
+        request,
+        complaint_id,
+        lambda item: services.complaint_emotion_set(
+            actor=request.user, item=item, emotion=request.POST.get("emotion", "")
+        ),
+    )
+
+
+@login_required
+@require_POST
 def complaint_resolve(request: HttpRequest, complaint_id: int) -> HttpResponse:
     return _on_complaint(
         request,
@@ -125,11 +138,15 @@ def complaint_visit(request: HttpRequest, complaint_id: int) -> HttpResponse:
     def run(item: Any) -> None:
         if item.customer is None:
             raise ApplicationError("visit", _("The complaint names no customer to visit."))
-        agent = org.access_staff_by_id(request.user, request.POST.get("agent"))
+        agent = next(
+            (a for a in selectors.agents_in_scope(request.user) if str(a.pk) == request.POST.get("agent")), None
+        )
+        if agent is None:
+            raise ApplicationError("visit", _("Choose the agent from the list."))
         try:
             at = parse_moment(request.POST.get("at", ""))
-        except ValueError as exc:
-            raise ApplicationError("visit", str(exc)) from None
+        except ValueError:
+            raise ApplicationError("visit", _("Choose a date and time between 2000 and 2100.")) from None
         services.visit_schedule(
             actor=request.user,
             customer=item.customer,
@@ -158,7 +175,9 @@ def assignment(request: HttpRequest) -> HttpResponse:
             agent = by_id.get(int_param(str(value)) or 0)
             if agent is None:
                 continue
-            pairs.append((selectors.customer_get(actor=request.user, customer_id=key.removeprefix("customer_")), agent))
+            customer = selectors.customer_in_scope(actor=request.user, customer_id=key.removeprefix("customer_"))
+            if customer is not None:  # a key that names no customer of the actor's is left out
+                pairs.append((customer, agent))
         try:
             done = services.assignments_confirm(actor=request.user, pairs=pairs)
         except ApplicationError as exc:

@@ -60,6 +60,11 @@ def _local(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=clock.local_tz())
 
 
+def _done_by_now(moment: dt.datetime, minutes: int) -> dt.datetime:
+    """A step of the replay never happens after the real time the demo is loaded."""
+    return min(moment, clock.now() - dt.timedelta(minutes=minutes))
+
+
 def load_field_service() -> None:
     from kefu.service import services
     from kefu.service.models import Part, ServiceRequest
@@ -91,7 +96,7 @@ def load_field_service() -> None:
             product, part, fault, cause, diagnosis, part_code = FAULTS[n % len(FAULTS)]
             name, phone, address = CUSTOMERS[n % len(CUSTOMERS)]
             n += 1
-            opened = _local(day - dt.timedelta(days=1), 16, 10 + offset)
+            opened = _done_by_now(_local(day - dt.timedelta(days=1), 16, 10 + offset), 120)
             with clock.at(opened):
                 item = services.request_create(
                     actor=lead,
@@ -112,9 +117,10 @@ def load_field_service() -> None:
                 services.appointment_set(actor=lead, item=item, technician=tech, at=visit_at)
             if day > today:
                 continue  # tomorrow's visit: booked
-            with clock.at(_local(day, 9 + offset % 6, 50 if offset != 3 else 0) + dt.timedelta(days=offset == 3)):
+            arrival = _local(day, 9 + offset % 6, 50 if offset != 3 else 0) + dt.timedelta(days=offset == 3)
+            with clock.at(_done_by_now(arrival, 30)):
                 item = services.visit_arrive(actor=tech.user, item=item)  # one arrives a day late (R-SVC-6)
-            with clock.at(_local(day, 10 + offset % 6, 10) + dt.timedelta(days=offset == 3)):
+            with clock.at(_done_by_now(_local(day, 10 + offset % 6, 10) + dt.timedelta(days=offset == 3), 20)):
                 for code in ("greet", "shoe_covers", "cloth", "verify", "diagnose", "consent", "clean_unit"):
                     services.visit_step(actor=tech.user, item=item, code=code, done=True)
                 services.visit_diagnose(

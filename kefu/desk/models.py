@@ -9,6 +9,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.core.scoping import RestrictedQuerySet
 from kefu.org.models import Shop, Staff, Team
@@ -61,7 +62,7 @@ class Queue(models.TextChoices):
 class ConversationCategory(models.TextChoices):
     WAITING = "waiting", _("Buyer waiting")
     ANSWERED = "answered", _("Answered")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("case category", "Closed")
 
 
 class Conversation(WorkItem):

@@ -38,13 +38,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "catalog.edit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     # field service (SPEC §6): take a repair request and evaluate it; appoint a technician;
     # work a visit (arrive, diagnose, parts, the customer's signature); settle; receive stock
-    "service.intake": frozenset(
-        {Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES, Position.TECHNICIAN}
-    ),
+    "service.intake": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES}),
     "service.dispatch": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     "service.visit": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TECHNICIAN}),
     "service.settle": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     "stock.receive": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # service agreements are contracts: signed and their payments recorded by the supervisor and deputy
+    "agreements.manage": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # customer care (SPEC §7): assign customers to agents (R-CARE-2); take complaints and visits
     "customers.assign": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     "care.handle": frozenset(

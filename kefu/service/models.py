@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kefu.commerce.models import Customer, Order
 from kefu.core.ledger import LedgerModel, LedgerQuerySet
@@ -81,7 +82,7 @@ class AgreementBill(models.Model):
     """A receivable from an agreement's billing plan (服务协议结算): due, then paid once."""
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="bills")
-    due_on = models.DateField(_("due"))
+    due_on = models.DateField(_("due on"))
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
 
@@ -111,7 +112,7 @@ class PlanItem(models.Model):
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="plan")
     kind = models.CharField(_("kind"), max_length=16, choices=ServiceKind.choices)
-    due_on = models.DateField(_("due"))
+    due_on = models.DateField(_("due on"))
     state = models.CharField(_("state"), max_length=10, choices=PlanState.choices, default=PlanState.DRAFT)
     request = models.OneToOneField(
         "ServiceRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="plan_item"
@@ -146,7 +147,7 @@ class RequestCategory(models.TextChoices):
     ON_SITE = "on_site", _("On site")
     SIGNED = "signed", _("Accepted by the customer")
     SETTLED = "settled", _("Settled")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("case category", "Closed")
 
 
 class ServiceRequest(WorkItem):
@@ -267,9 +268,9 @@ class Part(models.Model):
 
 
 class StockKind(models.TextChoices):
-    RECEIVED = "received", _("Received")
-    ISSUED = "issued", _("Issued")
-    RETURNED = "returned", _("Returned")
+    RECEIVED = "received", _("Received into stock")
+    ISSUED = "issued", _("Issued to a request")
+    RETURNED = "returned", _("Returned to stock")
 
 
 class StockEntry(LedgerModel):

@@ -110,7 +110,8 @@ def report_pdf(item: ServiceRequest, parts: list[dict[str, Any]], explanation: l
             pdf.drawPath(path, stroke=1, fill=0)
         y = top - box_h - 4 * mm
     pdf.setFont(font, 8)
-    pdf.drawString(left, 15 * mm, f"{_('Printed')}: {clock.local_text(clock.now())}")
+    printed = _("Printed")
+    pdf.drawString(left, 15 * mm, f"{printed}: {clock.local_text(clock.now())}")
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -59,7 +59,7 @@ def fault_causes(actor: Any, f: Filters) -> Result:
             {"cause": labels.get(r["fault_cause"], r["fault_cause"]), "count": r["n"], "share": _share(r["n"], whole)}
             for r in rows
         ],
-        {"cause": _("Total"), "count": whole, "share": _share(whole, whole)},
+        {"cause": _("In all"), "count": whole, "share": _share(whole, whole)},
     )
 
 
@@ -93,7 +93,7 @@ def service_items(actor: Any, f: Filters) -> Result:
         for r in rows
     ]
     total = {
-        "item": _("Total"),
+        "item": _("In all"),
         "count": sum(r["n"] for r in rows),
         "completed": sum(r["completed"] for r in rows),
         "in_time": _share(sum(r["in_time"] for r in rows), sum(r["arrived"] for r in rows)),
@@ -127,7 +127,7 @@ def settlement_details(actor: Any, f: Filters) -> Result:
         for r in page
     ]
     total = {
-        "number": _("Total"),
+        "number": _("In all"),
         "parts": sums["parts"] or ZERO,
         "labour": sums["labour"] or ZERO,
         "discount": sums["discount"] or ZERO,
@@ -165,7 +165,7 @@ def parts_details(actor: Any, f: Filters) -> Result:
             }
         )
     money = sums["money"] or ZERO
-    total = {"number": _("Total"), "quantity": -(sums["units"] or 0), "amount": (-money).quantize(Decimal("0.01"))}
+    total = {"number": _("In all"), "quantity": -(sums["units"] or 0), "amount": (-money).quantize(Decimal("0.01"))}
     return Result(rows, total, sums["n"])
 
 
@@ -189,7 +189,7 @@ def repair_counts(actor: Any, f: Filters) -> Result:
         }
         for r in rows
     ]
-    return Result(out, {"product": _("Total"), "count": sum(r["n"] for r in rows)})
+    return Result(out, {"product": _("In all"), "count": sum(r["n"] for r in rows)})
 
 
 def warranty_expiry(actor: Any, f: Filters) -> Result:

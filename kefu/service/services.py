@@ -255,7 +255,7 @@ def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
         actor=actor,
         verb="service_request.arrived",
         subject=item,
-        after={"at": now, "on_time": on_time, "due": item.sla_due_at, "rule": "R-SVC-6"},
+        after={"at": now, "on_time": on_time, "on_site_due": item.sla_due_at, "rule": "R-SVC-6"},
     )
     return item
 
@@ -413,7 +413,7 @@ def parts_issue(
         actor=actor,
         verb="stock.issued",
         subject=item,
-        after={"part": part.code, "quantity": quantity, "balance": entry.balance},
+        after={"spare_part": f"{part.code} {part.name}", "quantity": quantity, "balance": entry.balance},
     )
     return entry
 
@@ -491,6 +491,8 @@ def request_settle(
             _("Labour must be an amount from 0 to %(top)s and the discount from 0 to 100%%.") % {"top": MAX_AMOUNT},
         )
     item = _locked(item)
+    if item.settled_at is not None:
+        raise ApplicationError("changed", _("Already settled."), status=409)
     if item.status.category != RequestCategory.SIGNED:
         raise ApplicationError("transition", _("Settle after the customer has signed the report."))
     agreement = Agreement.objects.filter(pk=item.agreement_id).first() if item.agreement_id else None
@@ -498,7 +500,7 @@ def request_settle(
         rates = (agreement.parts_discount, agreement.labour_discount)
     else:
         rates = (discount_percent, discount_percent)
-    figures = settlement_figures(item, labour.quantize(Decimal("0.01")), *rates)
+    figures = settlement_figures(item, labour.quantize(Decimal("0.01")) + 0, *rates)
     now = clock.now()
     updated = ServiceRequest.objects.filter(pk=item.pk, settled_at__isnull=True).update(
         labour=figures["labour"],
@@ -512,7 +514,17 @@ def request_settle(
         raise ApplicationError("changed", _("Already settled."), status=409)
     item.refresh_from_db()
     _to(item, RequestCategory.SETTLED, actor)
-    event_record(actor=actor, verb="service_request.settled", subject=item, after=figures)
+    event_record(
+        actor=actor,
+        verb="service_request.settled",
+        subject=item,
+        after={
+            "parts_amount": figures["parts"],
+            "labour": figures["labour"],
+            "discount": figures["discount"],
+            "amount_due": figures["due"],
+        },
+    )
     return item
 
 
@@ -527,6 +539,8 @@ def request_return_visit(*, actor: Any, item: ServiceRequest, satisfaction: int,
     if care_rules.in_rest_hours(now.astimezone(clock.local_tz()).time(), windows):
         raise ApplicationError("rest_hours", _("It is the customer's rest time; call back outside it (R-CARE-3)."))
     item = _locked(item)
+    if item.visited_at is not None:
+        raise ApplicationError("changed", _("The return visit is already recorded."), status=409)
     if item.status.category != RequestCategory.SETTLED:
         raise ApplicationError("transition", _("The return visit follows the settlement."))
     updated = ServiceRequest.objects.filter(pk=item.pk, visited_at__isnull=True).update(
@@ -555,7 +569,7 @@ PLAN_KINDS = (
 MAX_AGREEMENT_YEARS = 10
 
 
-@action(capability="service.settle", scope=("shop",))
+@action(capability="agreements.manage", scope=("shop",))
 def agreement_create(
     *,
     actor: Any,
@@ -614,7 +628,7 @@ def agreement_create(
         products=cleaned,
         starts_on=starts_on,
         ends_on=ends_on,
-        fee=fee.quantize(Decimal("0.01")),
+        fee=fee.quantize(Decimal("0.01")) + 0,
         billing=billing,
         parts_discount=parts_discount,
         labour_discount=labour_discount,
@@ -633,12 +647,12 @@ def agreement_create(
         actor=actor,
         verb="agreement.created",
         subject=agreement,
-        after={"number": agreement.number, "fee": agreement.fee, "bills": len(bills), "plan": len(plan)},
+        after={"agreement": agreement.number, "fee": agreement.fee, "bills": len(bills), "plan": len(plan)},
     )
     return agreement
 
 
-@action(capability="service.settle", scope=("bill",))
+@action(capability="agreements.manage", scope=("bill",))
 def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
     """A receivable paid, once (a double click records one payment)."""
     now = clock.now()
@@ -649,7 +663,7 @@ def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
         actor=actor,
         verb="agreement.bill_paid",
         subject=bill.agreement,
-        after={"due": bill.due_on, "amount": bill.amount},
+        after={"due_on": bill.due_on, "amount": bill.amount},
     )
     return bill
 
@@ -668,7 +682,7 @@ def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
         verb="agreement.plan_decided",
         subject=item.agreement,
         before={"state": before},
-        after={"state": state, "kind": item.kind, "due": item.due_on},
+        after={"state": state, "kind": item.kind, "due_on": item.due_on},
     )
     return item
 
@@ -700,7 +714,7 @@ def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
         actor=actor,
         verb="agreement.plan_released",
         subject=agreement,
-        after={"request": work.number, "due": item.due_on},
+        after={"request": work.number, "due_on": item.due_on},
     )
     return work
 
@@ -711,8 +725,9 @@ def part_create(*, actor: Any, code: str, name: str, price: Decimal) -> Part:
     code, name = _text(code, 40), _text(name, 120)
     if not code or not name:
         raise ApplicationError("stock", _("A part needs a code and a name."))
-    if not Decimal(0) <= price <= Decimal("99999999.99"):
+    if not Decimal(0) <= price <= Decimal("99999999.99") or price != price.quantize(Decimal("0.01")):
         raise ApplicationError("amount", _("The price is not a valid amount."))
+    price = price + 0  # -0 is 0
     if Part.objects.filter(code=code).exists():
         raise ApplicationError("stock", _("A part with this code exists."))
     part = Part.objects.create(code=code, name=name, price=price.quantize(Decimal("0.01")))

@@ -239,7 +239,7 @@ def request_step(request: HttpRequest, service_id: int) -> HttpResponse:
 
 
 def _part(request: HttpRequest) -> Part:
-    part_id = int_param(request.POST.get("part"))
+    part_id = int_param(request.POST.get("part") or "")
     part = next((p for p in selectors.parts_in_stock() if p.pk == part_id), None)
     if part is None:
         raise ApplicationError("stock", _("Choose a part."))
@@ -287,7 +287,7 @@ def _amount(text: str | None) -> Decimal:
         raise ApplicationError("amount", _("Enter an amount such as 80.00.")) from None
     if not value.is_finite():
         raise ApplicationError("amount", _("Enter an amount such as 80.00."))
-    return value
+    return value + 0  # -0 is 0
 
 
 @login_required
@@ -368,7 +368,9 @@ class AgreementForm(forms.Form):
     )
     starts_on = DayField(label=gettext_lazy("Starts"))
     ends_on = DayField(label=gettext_lazy("Ends"))
-    fee = forms.DecimalField(label=gettext_lazy("Fee (¥)"), min_value=0, max_value=99999999.99, decimal_places=2)
+    fee = forms.DecimalField(
+        label=gettext_lazy("Fee (¥)"), min_value=Decimal(0), max_value=Decimal("99999999.99"), decimal_places=2
+    )
     billing = forms.ChoiceField(label=gettext_lazy("Billing"), choices=Billing.choices)
     parts_discount = forms.DecimalField(
         label=gettext_lazy("Discount on parts (%)"), min_value=0, max_value=100, decimal_places=2, initial=0
@@ -399,10 +401,10 @@ class AgreementForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def agreements(request: HttpRequest) -> HttpResponse:
     shops = org.shop_list(actor=request.user)
-    can_create = has_capability(request.user, "service.settle")
+    can_create = has_capability(request.user, "agreements.manage")
     form = AgreementForm(request.POST or None, shops=shops)
     if request.method == "POST":
-        require_capability(request, "service.settle")
+        require_capability(request, "agreements.manage")
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -435,7 +437,7 @@ def agreement_page(request: HttpRequest, agreement_id: int) -> HttpResponse:
             "requests": list(agreement.requests.select_related("status").order_by("-opened_at")[:50]),
             "events": timeline(agreement),
             "can_dispatch": has_capability(request.user, "service.dispatch"),
-            "can_settle": has_capability(request.user, "service.settle"),
+            "can_settle": has_capability(request.user, "agreements.manage"),
         },
     )
 
@@ -481,7 +483,7 @@ def parts(request: HttpRequest) -> HttpResponse:
                     price=_amount(request.POST.get("price")),
                 )
             else:
-                part = selectors.part_get(actor=request.user, part_id=request.POST.get("part"))
+                part = _part(request)
                 services.stock_receive(
                     actor=request.user,
                     part=part,

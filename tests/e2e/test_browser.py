@@ -184,6 +184,16 @@ MAIN_PAGES = [
     "/desk/",
     "/desk/chases/",
     "/desk/knowledge/?q=%E7%99%BD%E8%89%B2",
+    "/service/",
+    "/service/day/",
+    "/service/agreements/",
+    "/service/parts/",
+    "/care/complaints/",
+    "/care/visits/",
+    "/care/assignment/",
+    "/reports/",
+    "/reports/fault-causes/",
+    "/reports/settlement-details/",
 ]
 
 
@@ -196,6 +206,17 @@ def test_main_pages_fit_a_phone_and_a_laptop(world: World, live_server, page) ->
     world.order_a.province = "广东"
     world.order_a.save()
     aftersales.case_open(actor=world.agent_a, case_type="wrong_item", order=world.order_a, summary="发错颜色")
+    from kefu.care.services import complaint_create
+    from kefu.org.models import Position, Staff
+
+    from ..conftest import _person
+
+    for i in range(15):  # a long list of agents in the assignment's selects
+        _person(Position.AFTERSALES, world.team_a, f"agent_long_{i}")
+    Staff.objects.filter(user__username__startswith="agent_long_").update(name="很长名字的售后客服人员")
+    complaint_create(
+        actor=world.agent_a, shop=world.shop_a, contact_name="周", text="什么破服务", customer=world.customer_a
+    )
     shots = Path(os.environ.get("KEFU_SCREENSHOTS", "var/screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     _sign_in(page, live_server, "boss")
