@@ -171,6 +171,12 @@ def test_tokens_expire_and_failed_token_calls_are_audited(world: World) -> None:
     assert Event.objects.filter(verb="auth.token_failed", data__prefix=secret[:12]).exists()
     with pytest.raises(ApplicationError):
         token_create(actor=world.agent_a, user=world.agent_a, expires_in_days=0)
+    # a deactivated person's token stops at once; a used token records when
+    other = token_create(actor=world.agent_b, user=world.agent_b)
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+    assert ApiToken.objects.get(user=world.agent_b).last_used_at is not None
+    type(world.agent_b).objects.filter(pk=world.agent_b.pk).update(is_active=False)
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 401
 
 
 def test_security_headers_on_pages_and_exports(world: World) -> None:
