@@ -195,7 +195,7 @@ def token_authenticate(secret: str) -> Any | None:
     )
     if not found:
         return None
-    user = found[0]
+    user: Any = found[0]
     used = user.kefu_token_used
     if isinstance(used, str):  # SQLite returns the extra column as text
         used = dt.datetime.fromisoformat(used)
