@@ -1766,4 +1766,5 @@ T = {
     'Received into stock': '入库',
     'Issued to a request': '领用',
     'Returned to stock': '退回',
+    'Arrived on site': '到场时间',
 }

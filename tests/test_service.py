@@ -413,3 +413,26 @@ def test_technicians_do_not_judge_the_warranty_and_a_resent_settlement_says_so(w
             fee=Decimal("1"),
             billing="once",
         )  # agreements are the supervisor's and the deputy's
+
+
+def test_the_filtered_work_orders_export_to_xlsx(world: World, tech: Any) -> None:
+    import io
+
+    import openpyxl
+
+    first = _request(world, contact_name="=HYPERLINK(1)")
+    _request(world, serial_no="SN-9")
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    answer = lead.get("/service/", {"q": "SN-9", "format": "xlsx"})
+    assert answer["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None and sheet.max_row == 2 and sheet.cell(2, 8).value == "SN-9"  # the filter applies
+    everything = openpyxl.load_workbook(io.BytesIO(lead.get("/service/", {"format": "xlsx"}).content)).active
+    assert everything is not None and everything.max_row == 3
+    names = [everything.cell(r, 5).value for r in (2, 3)]
+    assert "'=HYPERLINK(1)" in names  # Excel-safe: a text, never a formula
+    outsider = Client()
+    outsider.login(username="agent_b", password=PASSWORD)
+    other = openpyxl.load_workbook(io.BytesIO(outsider.get("/service/", {"format": "xlsx"}).content)).active
+    assert other is not None and other.max_row == 1 and first.number  # team B sees none of team A's

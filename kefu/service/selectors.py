@@ -145,6 +145,24 @@ def inbox(
     overdue: bool = False,
     limit: int = INBOX_LIMIT,
 ) -> list[ServiceRequest]:
+    return list(_inbox_rows(actor, category, technician, shop, q, overdue)[:limit])
+
+
+def inbox_export(
+    *,
+    actor: Any,
+    category: str = "",
+    technician: int | None = None,
+    shop: int | None = None,
+    q: str = "",
+    overdue: bool = False,
+    cap: int,
+) -> Any:
+    """The same filtered list for an XLSX download, streamed in chunks."""
+    return _inbox_rows(actor, category, technician, shop, q, overdue)[:cap].iterator(chunk_size=2000)
+
+
+def _inbox_rows(actor: Any, category: str, technician: int | None, shop: int | None, q: str, overdue: bool) -> Any:
     """The work-order inbox: newest first, in the actor's scope, filters on (a constant number of
     queries: the rows with their shop, status and technician joined)."""
     qs = ServiceRequest.objects.restrict(actor).select_related("shop", "status", "technician")
@@ -162,7 +180,7 @@ def inbox(
         qs = qs.filter(number=q) | qs.filter(contact_phone=q) | qs.filter(serial_no=q)
     if overdue:
         qs = qs.filter(breached=True)
-    return list(qs.order_by("-opened_at", "-id")[:limit])
+    return qs.order_by("-opened_at", "-id")
 
 
 def request_get(*, actor: Any, request_id: Any) -> ServiceRequest:
