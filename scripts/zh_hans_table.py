@@ -1767,4 +1767,12 @@ T = {
     'Issued to a request': '领用',
     'Returned to stock': '退回',
     'Arrived on site': '到场时间',
+    'Replacement': '更换',
+    'replaces request': '替换的服务单',
+    'raised the replacement work order': '发起了更换服务单',
+    'Replace it with the same model: %(reason)s; request %(number)s.': '更换同型号产品：%(reason)s；原服务单 %(number)s。',
+    'Replacement work order': '更换服务单',
+    'Replaces request': '替换的服务单',
+    'repaired twice in warranty and still failing (R-SVC-3)': '保修期内维修两次仍不能正常使用（R-SVC-3）',
+    "not repaired within the policy's days (R-SVC-4)": '超过规定天数仍未修复（R-SVC-4）',
 }

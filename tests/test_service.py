@@ -150,6 +150,10 @@ def test_twice_repaired_units_and_slow_repairs_raise_a_replacement_r_svc_3_4(wor
     third = services.request_evaluate(actor=world.lead_a, item=_request(world))
     assert third.replacement_due and "R-SVC-3" in third.verdict["rules"]
     assert Event.objects.for_object(third).filter(verb="service_request.replacement_due").count() == 1
+    # the replacement is raised as a work order of its own, for the same unit, once
+    raised = ServiceRequest.objects.get(replaces=third)
+    assert (raised.kind, raised.serial_no, raised.contact_phone) == ("replacement", "SN-0001", third.contact_phone)
+    assert third.number in raised.fault and raised.status.category == "new"
     other = services.request_evaluate(actor=world.lead_a, item=_request(world, serial_no="SN-0002"))
     assert not other.replacement_due
     # R-SVC-4: the same unit's request open for 60 days
@@ -163,7 +167,7 @@ def test_twice_repaired_units_and_slow_repairs_raise_a_replacement_r_svc_3_4(wor
     ServiceRequest.objects.filter(pk=working.pk).update(opened_at=clock.now() - dt.timedelta(days=61))
     assert services.replacements_sweep() == 1 and services.replacements_sweep() == 0
     working.refresh_from_db()
-    assert working.replacement_due
+    assert working.replacement_due and ServiceRequest.objects.filter(replaces=working, kind="replacement").count() == 1
 
 
 def test_stock_never_goes_negative_and_its_ledger_cannot_change(world: World, tech: Any) -> None:

@@ -33,6 +33,7 @@ class ServiceKind(models.TextChoices):
     MAINTENANCE = "maintenance", _("Maintenance")
     SERVICE = "service", _("Yearly service")
     RETURN_VISIT = "return_visit", _("Return visit")
+    REPLACEMENT = "replacement", _("Replacement")
 
 
 class Billing(models.TextChoices):
@@ -170,6 +171,15 @@ class ServiceRequest(WorkItem):
     kind = models.CharField(_("service item"), max_length=16, choices=ServiceKind.choices, default=ServiceKind.REPAIR)
     agreement = models.ForeignKey(
         Agreement, null=True, blank=True, on_delete=models.PROTECT, related_name="requests", verbose_name=_("agreement")
+    )
+    # R-SVC-3/4: the replacement work order raised for a request (one per request)
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replacement",
+        verbose_name=_("replaces request"),
     )
     product = models.CharField(_("product"), max_length=120)
     serial_no = models.CharField(_("serial no."), max_length=64, blank=True)

@@ -140,6 +140,7 @@ def _words() -> None:
             "service_request.created": _("took the service request"),
             "service_request.evaluated": _("evaluated the warranty"),
             "service_request.replacement_due": _("found a replacement due"),
+            "service_request.replacement_raised": _("raised the replacement work order"),
             "service_request.appointed": _("made the appointment"),
             "service_request.arrived": _("arrived on site"),
             "service_request.diagnosed": _("recorded the diagnosis"),

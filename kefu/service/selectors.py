@@ -187,7 +187,9 @@ def request_get(*, actor: Any, request_id: Any) -> ServiceRequest:
     from kefu.core.scoping import access_object
 
     return access_object(
-        actor, ServiceRequest.objects.select_related("shop", "status", "technician", "owner", "order"), pk=request_id
+        actor,
+        ServiceRequest.objects.select_related("shop", "status", "technician", "owner", "order", "replaces"),
+        pk=request_id,
     )
 
 
@@ -280,3 +282,8 @@ def part_get(*, actor: Any, part_id: Any) -> Part:
 
 def stock_entries(*, part: Part, limit: int = INBOX_LIMIT) -> list[StockEntry]:
     return list(StockEntry.objects.filter(part=part).select_related("request").order_by("-at", "-id")[:limit])
+
+
+def replacement_of(item: ServiceRequest) -> ServiceRequest | None:
+    """The replacement work order raised for a request (R-SVC-3/4), if any."""
+    return ServiceRequest.objects.filter(replaces=item).only("pk", "number").first()

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kefu.commerce.models import Order
 from kefu.core import clock
@@ -86,6 +87,28 @@ def request_create(
 ) -> ServiceRequest:
     """A repair request by phone, online or WeChat (or a released plan item); it gets its number and
     R-SVC-6's on-site timer."""
+    fields = {k: v for k, v in locals().items() if k not in ("actor", "shop")}
+    return _new_request(actor=actor, shop=shop, **fields)
+
+
+def _new_request(
+    *,
+    actor: Any,
+    shop: Shop,
+    channel: str,
+    contact_name: str,
+    contact_phone: str,
+    product: str,
+    fault: str,
+    purchase_date: dt.date,
+    part: str = PartKind.UNIT,
+    serial_no: str = "",
+    purchase_channel: str = "",
+    address: str = "",
+    order: Order | None = None,
+    kind: str = ServiceKind.REPAIR,
+    agreement: Agreement | None = None,
+) -> ServiceRequest:
     if kind not in ServiceKind.values:
         raise ApplicationError("service_request", _("Choose the service item."))
     if agreement is not None and agreement.shop_id != shop.pk:
@@ -190,13 +213,51 @@ def request_evaluate(
         },
     )
     if verdict.replacement_due and not before["replacement_due"]:
-        event_record(
-            actor=actor,
-            verb="service_request.replacement_due",
-            subject=item,
-            after={"reason": verdict.replacement_reason, "rules": verdict.rules},
-        )
+        _raise_replacement(actor, item, verdict)
     return item
+
+
+REPLACEMENT_REASONS = {
+    "repeated_repairs": gettext_lazy("repaired twice in warranty and still failing (R-SVC-3)"),
+    "not_repaired_in_time": gettext_lazy("not repaired within the policy's days (R-SVC-4)"),
+}
+
+
+def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdict) -> ServiceRequest | None:
+    """R-SVC-3/4: the replacement becomes a work order of its own (same customer and unit), once per
+    request, with the reason; the original carries the flag and the event."""
+    event_record(
+        actor=actor,
+        verb="service_request.replacement_due",
+        subject=item,
+        after={"reason": verdict.replacement_reason, "rules": verdict.rules},
+    )
+    if ServiceRequest.objects.filter(replaces=item).exists():
+        return None
+    reason = REPLACEMENT_REASONS.get(verdict.replacement_reason, verdict.replacement_reason)
+    # raised by the rule (also from the daily job), not by a person taking a call: no intake capability
+    work = _new_request(
+        actor=actor,
+        shop=item.shop,
+        channel=item.channel,
+        kind=ServiceKind.REPLACEMENT,
+        agreement=item.agreement,
+        order=item.order,
+        contact_name=item.contact_name,
+        contact_phone=item.contact_phone,
+        address=item.address,
+        product=item.product,
+        serial_no=item.serial_no,
+        part=item.part,
+        purchase_date=item.purchase_date,
+        purchase_channel=item.purchase_channel,
+        fault=_("Replace it with the same model: %(reason)s; request %(number)s.")
+        % {"reason": reason, "number": item.number},
+    )
+    ServiceRequest.objects.filter(pk=work.pk).update(replaces=item)
+    work.replaces = item
+    event_record(actor=actor, verb="service_request.replacement_raised", subject=item, after={"request": work.number})
+    return work
 
 
 # --- appointment and visit ------------------------------------------------------------------------
@@ -323,12 +384,7 @@ def replacements_sweep(*, actor: Any = None) -> int:
         if not verdict.replacement_due:
             continue
         if ServiceRequest.objects.filter(pk=item.pk, replacement_due=False).update(replacement_due=True):
-            event_record(
-                actor=actor,
-                verb="service_request.replacement_due",
-                subject=item,
-                after={"reason": verdict.replacement_reason, "rules": verdict.rules},
-            )
+            _raise_replacement(actor, item, verdict)
             flagged += 1
     return flagged
 

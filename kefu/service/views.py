@@ -173,6 +173,7 @@ def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
         {
             "item": item,
             "explanation": selectors.verdict_explanation(item),
+            "replacement": selectors.replacement_of(item),
             "verdict_reasons": [reasons.get(code, code) for code in item.verdict.get("paid_reasons", [])],
             "causes": [(code, _(text)) for code, text in warranty.CAUSES.items()],
             "technicians": [(t, load.get(t.pk, 0)) for t in techs],
