@@ -138,6 +138,8 @@ def test_a_complaint_from_intake_to_its_return_visit(world: World, monkeypatch: 
         actor=world.agent_a, item=item, reason="quality", resolution="换新", our_fault=True
     )
     assert item.status.category == "resolved"
+    resolved = Event.objects.for_object(item).get(verb="complaint.resolved")
+    assert resolved.after["reason"] == "产品质量"  # the timeline names the reason as the catalogue words it
     agent = Staff.objects.get(user=world.agent_a)
     tz = clock.local_tz()
     tomorrow = clock.today() + dt.timedelta(days=1)

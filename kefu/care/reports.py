@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kefu.core import clock
-from kefu.core.reports import INT, PERCENT, Column, Filters, Report, Result, register
+from kefu.core.reports import INT, PERCENT, Column, Filters, Report, Result, day_span, register, share
 from kefu.policies import care as rules
 
 from . import selectors
 from .models import Complaint
 
 
-def _share(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def complaint_reasons(actor: Any, f: Filters) -> Result:
     """客户投诉原因统计: complaints received in the period by reason (unresolved ones apart)."""
-    start, end = clock.day_start(f.first), clock.day_start(f.last + dt.timedelta(days=1))
+    start, end = day_span(f.first, f.last)
     qs = Complaint.objects.restrict(actor).filter(opened_at__gte=start, opened_at__lt=end)
     if f.shop:
         qs = qs.filter(shop_id=f.shop)
@@ -39,7 +30,7 @@ def complaint_reasons(actor: Any, f: Filters) -> Result:
         {
             "reason": labels.get(r["reason"], r["reason"]) if r["reason"] else _("Not resolved yet"),
             "count": r["n"],
-            "share": _share(r["n"], whole),
+            "share": share(r["n"], whole),
             "our_fault": r["ours"],
         }
         for r in rows
@@ -49,7 +40,7 @@ def complaint_reasons(actor: Any, f: Filters) -> Result:
         {
             "reason": _("In all"),
             "count": whole,
-            "share": _share(whole, whole),
+            "share": share(whole, whole),
             "our_fault": sum(r["ours"] for r in rows),
         },
     )

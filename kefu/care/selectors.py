@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from kefu.commerce.models import Customer, Order
 from kefu.core import clock
 from kefu.core.policy_store import policy_in_force
+from kefu.core.reports import day_span
 from kefu.core.scoping import access_object
 from kefu.org.models import Shop, Staff
 from kefu.policies import care as rules
@@ -119,7 +120,7 @@ def coverage_rows(
     and how many had a completed return visit in the period."""
     from django.utils.translation import gettext as _
 
-    start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
+    start, end = day_span(first, last)
     members = Customer.objects.restrict(actor).exclude(member_level="")
     if shop:
         members = members.filter(Exists(Order.objects.filter(customer_id=OuterRef("pk"), shop_id=shop)))

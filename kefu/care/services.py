@@ -23,6 +23,7 @@ from kefu.policies import care as rules
 from kefu.service.models import ServiceRequest
 from kefu.workflow import services as wf
 
+from . import selectors
 from .models import Assignment, Complaint, ComplaintCategory, Emotion, ReturnVisit, VisitChannel, VisitTopic
 from .workflow import COMPLAINTS, HANDLING_STEPS
 
@@ -31,10 +32,6 @@ CHANNELS = ("phone", "online", "wechat", "email", "visit")
 
 def _text(value: str, limit: int) -> str:
     return (value or "").strip()[:limit]
-
-
-def _reasons() -> set[str]:
-    return {str(r["code"]) for r in policy_in_force().document["care"].get("complaint_reasons", [])}
 
 
 @action(capability="care.handle", scope=("shop", "customer", "order", "service_request"))
@@ -93,7 +90,8 @@ def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: s
     """Resolve a complaint once every handling step is done: a reason from the catalogue (for the
     reason statistics), whether we were at fault, what was done."""
     item = Complaint.objects.select_for_update().select_related("status").get(pk=item.pk)
-    if reason not in _reasons():
+    reasons = selectors.reason_labels()
+    if reason not in reasons:
         raise ApplicationError("complaint", _("Choose a complaint reason from the catalogue."))
     if not (resolution or "").strip():
         raise ApplicationError("complaint", _("Describe the resolution."))
@@ -108,7 +106,10 @@ def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: s
         raise ApplicationError("changed", _("Already resolved."), status=409)
     item.refresh_from_db()
     wf.transition(actor=actor, item=item, label=wf.default_label(COMPLAINTS, ComplaintCategory.RESOLVED))
-    event_record(actor=actor, verb="complaint.resolved", subject=item, after={"reason": reason, "our_fault": our_fault})
+    # the reason as the catalogue words it (the catalogue is policy data, not a translatable code)
+    event_record(
+        actor=actor, verb="complaint.resolved", subject=item, after={"reason": reasons[reason], "our_fault": our_fault}
+    )
     return item
 
 

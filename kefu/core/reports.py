@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from . import clock
 
 TEXT, INT, MONEY, PERCENT, DATE = "text", "int", "money", "percent", "date"
 MAX_DAYS = 366
@@ -55,6 +58,18 @@ class Report:
     detail: bool = False  # a list of records (paged), not a summary
     order: int = 100
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def day_span(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The local days from ``first`` to ``last`` as [start, end) moments."""
+    return clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
+
+
+def share(part: int, whole: int) -> Decimal | None:
+    """``part`` as a percentage of ``whole`` with two places (None when there is no whole)."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 _REPORTS: dict[str, Report] = {}

@@ -11,30 +11,16 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
-from kefu.core.params import int_param
+from kefu.core.params import day_query, int_param
 from kefu.core.reports import DATE, DETAIL_LIMIT, DETAIL_MAX, MAX_DAYS, MONEY, PERCENT, Filters, Report, Result
-
-
-def _date(text: str | None, name: str) -> dt.date | None:
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ApplicationError(
-            "validation_error", _("%(name)s must be a date (YYYY-MM-DD).") % {"name": name}
-        ) from None
-    if not dt.date(2000, 1, 1) <= day <= dt.date(2100, 12, 31):
-        raise ApplicationError("out_of_range", _("%(name)s must lie between 2000 and 2100.") % {"name": name})
-    return day
 
 
 def filters_from(params: Any) -> Filters:
     """``from``/``to`` (default: this month so far), ``shop``, ``team``, ``limit``/``offset`` for detail
     reports. Malformed values are a 400; a range is at most a year."""
     today = clock.today()
-    first = _date(params.get("from"), "from") or today.replace(day=1)
-    last = _date(params.get("to"), "to") or today
+    first = day_query(params.get("from")) or today.replace(day=1)
+    last = day_query(params.get("to")) or today
     if last < first:
         raise ApplicationError("validation_error", _("The end date is before the start date."))
     if (last - first).days >= MAX_DAYS:

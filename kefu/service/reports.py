@@ -5,8 +5,7 @@ filtered by date range, shop and team."""
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
@@ -14,16 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kefu.core import clock
-from kefu.core.policy_store import policy_in_force
-from kefu.core.reports import DATE, INT, MONEY, PERCENT, Column, Filters, Report, Result, register
+from kefu.core.reports import DATE, INT, MONEY, PERCENT, Column, Filters, Report, Result, day_span, register, share
 
+from . import selectors
 from .models import RequestCategory, ServiceKind, ServiceRequest, StockEntry
 
 ZERO = Decimal("0.00")
-
-
-def _span(f: Filters) -> tuple[dt.datetime, dt.datetime]:
-    return clock.day_start(f.first), clock.day_start(f.last + dt.timedelta(days=1))
 
 
 def _requests(actor: Any, f: Filters) -> QuerySet[ServiceRequest]:
@@ -35,15 +30,9 @@ def _requests(actor: Any, f: Filters) -> QuerySet[ServiceRequest]:
     return qs
 
 
-def _share(part: int, whole: int) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) * 100 / whole).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
 def fault_causes(actor: Any, f: Filters) -> Result:
     """产品故障原因分析: diagnosed requests of the period by the cause the technician recorded."""
-    start, end = _span(f)
+    start, end = day_span(f.first, f.last)
     rows = list(
         _requests(actor, f)
         .filter(opened_at__gte=start, opened_at__lt=end)
@@ -52,21 +41,21 @@ def fault_causes(actor: Any, f: Filters) -> Result:
         .annotate(n=Count("id"))
         .order_by("-n", "fault_cause")
     )
-    labels = {str(r["code"]): str(r["label"]) for r in policy_in_force().document["service"].get("fault_causes", [])}
+    labels = dict(selectors.fault_causes())
     whole = sum(r["n"] for r in rows)
     return Result(
         [
-            {"cause": labels.get(r["fault_cause"], r["fault_cause"]), "count": r["n"], "share": _share(r["n"], whole)}
+            {"cause": labels.get(r["fault_cause"], r["fault_cause"]), "count": r["n"], "share": share(r["n"], whole)}
             for r in rows
         ],
-        {"cause": _("In all"), "count": whole, "share": _share(whole, whole)},
+        {"cause": _("In all"), "count": whole, "share": share(whole, whole)},
     )
 
 
 def service_items(actor: Any, f: Filters) -> Result:
     """服务项统计: requests of the period by service item — how many, completed, on site in time
     (R-SVC-6), and what they brought in."""
-    start, end = _span(f)
+    start, end = day_span(f.first, f.last)
     done = [RequestCategory.SETTLED, RequestCategory.CLOSED]
     rows = list(
         _requests(actor, f)
@@ -87,7 +76,7 @@ def service_items(actor: Any, f: Filters) -> Result:
             "item": str(labels.get(r["kind"], r["kind"])),
             "count": r["n"],
             "completed": r["completed"],
-            "in_time": _share(r["in_time"], r["arrived"]),
+            "in_time": share(r["in_time"], r["arrived"]),
             "amount": r["amount"] or ZERO,
         }
         for r in rows
@@ -96,7 +85,7 @@ def service_items(actor: Any, f: Filters) -> Result:
         "item": _("In all"),
         "count": sum(r["n"] for r in rows),
         "completed": sum(r["completed"] for r in rows),
-        "in_time": _share(sum(r["in_time"] for r in rows), sum(r["arrived"] for r in rows)),
+        "in_time": share(sum(r["in_time"] for r in rows), sum(r["arrived"] for r in rows)),
         "amount": sum((r["amount"] or ZERO for r in rows), ZERO),
     }
     return Result(out, total)
@@ -104,7 +93,7 @@ def service_items(actor: Any, f: Filters) -> Result:
 
 def settlement_details(actor: Any, f: Filters) -> Result:
     """服务单结算明细表: each request settled in the period, newest first (paged)."""
-    start, end = _span(f)
+    start, end = day_span(f.first, f.last)
     qs = _requests(actor, f).filter(settled_at__gte=start, settled_at__lt=end)
     sums = qs.aggregate(
         n=Count("id"), parts=Sum("parts_amount"), labour=Sum("labour"), discount=Sum("discount"), due=Sum("amount_due")
@@ -138,7 +127,7 @@ def settlement_details(actor: Any, f: Filters) -> Result:
 
 def parts_details(actor: Any, f: Filters) -> Result:
     """服务单配件明细表: every part issued to (or returned from) a request in the period (paged)."""
-    start, end = _span(f)
+    start, end = day_span(f.first, f.last)
     qs = StockEntry.objects.filter(at__gte=start, at__lt=end, request__isnull=False)
     scoped = _requests(actor, f)
     if scoped.query.where:  # a scope or a filter narrows the requests (the whole department needs no join)
@@ -171,7 +160,7 @@ def parts_details(actor: Any, f: Filters) -> Result:
 
 def repair_counts(actor: Any, f: Filters) -> Result:
     """维修次数统计表: repairs of the period per unit (product and serial no.), most repaired first."""
-    start, end = _span(f)
+    start, end = day_span(f.first, f.last)
     rows = list(
         _requests(actor, f)
         .filter(opened_at__gte=start, opened_at__lt=end, kind=ServiceKind.REPAIR)

@@ -4,6 +4,7 @@ the settlement it would get."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -132,53 +133,49 @@ def parts_in_stock() -> list[Part]:
     return list(Part.objects.order_by("code"))
 
 
+def part_by_id(part_id: int | None) -> Part | None:
+    """A part of the catalogue (department-wide), or None for a missing or unknown id."""
+    return Part.objects.filter(pk=part_id).first() if part_id else None
+
+
 INBOX_LIMIT = 50
 
 
-def inbox(
-    *,
-    actor: Any,
-    category: str = "",
-    technician: int | None = None,
-    shop: int | None = None,
-    q: str = "",
-    overdue: bool = False,
-    limit: int = INBOX_LIMIT,
-) -> list[ServiceRequest]:
-    return list(_inbox_rows(actor, category, technician, shop, q, overdue)[:limit])
+@dataclass(frozen=True)
+class RequestFilters:
+    category: str = ""
+    technician: int | None = None
+    shop: int | None = None
+    q: str = ""
+    overdue: bool = False
 
 
-def inbox_export(
-    *,
-    actor: Any,
-    category: str = "",
-    technician: int | None = None,
-    shop: int | None = None,
-    q: str = "",
-    overdue: bool = False,
-    cap: int,
-) -> Any:
+def inbox(*, actor: Any, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:
+    return list(_inbox_rows(actor, filters)[:limit])
+
+
+def inbox_export(*, actor: Any, filters: RequestFilters, cap: int) -> Any:
     """The same filtered list for an XLSX download, streamed in chunks."""
-    return _inbox_rows(actor, category, technician, shop, q, overdue)[:cap].iterator(chunk_size=2000)
+    return _inbox_rows(actor, filters)[:cap].iterator(chunk_size=2000)
 
 
-def _inbox_rows(actor: Any, category: str, technician: int | None, shop: int | None, q: str, overdue: bool) -> Any:
+def _inbox_rows(actor: Any, f: RequestFilters) -> Any:
     """The work-order inbox: newest first, in the actor's scope, filters on (a constant number of
     queries: the rows with their shop, status and technician joined)."""
     qs = ServiceRequest.objects.restrict(actor).select_related("shop", "status", "technician")
-    if category:
+    if f.category:
         # the category's labels first (a handful of rows): the requests are then filtered by an
         # indexed column, not through a join
         qs = qs.filter(
-            status_id__in=[label.pk for label in wf_selectors.labels(REQUESTS) if label.category == category]
+            status_id__in=[label.pk for label in wf_selectors.labels(REQUESTS) if label.category == f.category]
         )
-    if technician:
-        qs = qs.filter(technician_id=technician)
-    if shop:
-        qs = qs.filter(shop_id=shop)
-    if q:
-        qs = qs.filter(number=q) | qs.filter(contact_phone=q) | qs.filter(serial_no=q)
-    if overdue:
+    if f.technician:
+        qs = qs.filter(technician_id=f.technician)
+    if f.shop:
+        qs = qs.filter(shop_id=f.shop)
+    if f.q:
+        qs = qs.filter(number=f.q) | qs.filter(contact_phone=f.q) | qs.filter(serial_no=f.q)
+    if f.overdue:
         qs = qs.filter(breached=True)
     return qs.order_by("-opened_at", "-id")
 
@@ -208,18 +205,16 @@ def issued_parts(item: ServiceRequest) -> list[dict[str, Any]]:
     """The parts with the request: code, name, quantity held, unit price, amount."""
     held = parts_on_request(item)
     parts = {p.pk: p for p in Part.objects.filter(pk__in=held)}
-    rows = []
-    for pk, n in held.items():
-        if n <= 0:
-            continue
-        price = (
-            StockEntry.objects.filter(request=item, part_id=pk, kind="issued")
-            .order_by("-at")
-            .values_list("unit_price", flat=True)
-            .first()
-        ) or Decimal(0)
-        rows.append({"part": parts[pk], "quantity": n, "price": price, "amount": price * n})
-    return rows
+    price: dict[int, Decimal] = {}  # the latest issue price of each part, from one query
+    for part_id, unit_price in (
+        StockEntry.objects.filter(request=item, kind="issued").order_by("at", "id").values_list("part_id", "unit_price")
+    ):
+        price[part_id] = unit_price
+    return [
+        {"part": parts[pk], "quantity": n, "price": price.get(pk, Decimal(0)), "amount": price.get(pk, Decimal(0)) * n}
+        for pk, n in held.items()
+        if n > 0
+    ]
 
 
 def navigation_url(address: str) -> str:

@@ -42,7 +42,15 @@ from .models import (
     StockKind,
 )
 from .notify import NOTIFY
-from .selectors import billing_plan, confirmation_text, parts_on_request, plan_dates, settlement_figures, verdict_for
+from .selectors import (
+    billing_plan,
+    confirmation_text,
+    fault_causes,
+    parts_on_request,
+    plan_dates,
+    settlement_figures,
+    verdict_for,
+)
 from .workflow import REQUESTS
 
 MAX_QUANTITY = 10_000
@@ -66,8 +74,7 @@ def _locked(item: ServiceRequest) -> ServiceRequest:
 # --- intake and evaluation ---------------------------------------------------------------------------
 
 
-@action(capability="service.intake", scope=("shop", "order", "agreement"))
-def request_create(
+def _create_request(
     *,
     actor: Any,
     shop: Shop,
@@ -85,30 +92,8 @@ def request_create(
     kind: str = ServiceKind.REPAIR,
     agreement: Agreement | None = None,
 ) -> ServiceRequest:
-    """A repair request by phone, online or WeChat (or a released plan item); it gets its number and
-    R-SVC-6's on-site timer."""
-    fields = {k: v for k, v in locals().items() if k not in ("actor", "shop")}
-    return _new_request(actor=actor, shop=shop, **fields)
-
-
-def _new_request(
-    *,
-    actor: Any,
-    shop: Shop,
-    channel: str,
-    contact_name: str,
-    contact_phone: str,
-    product: str,
-    fault: str,
-    purchase_date: dt.date,
-    part: str = PartKind.UNIT,
-    serial_no: str = "",
-    purchase_channel: str = "",
-    address: str = "",
-    order: Order | None = None,
-    kind: str = ServiceKind.REPAIR,
-    agreement: Agreement | None = None,
-) -> ServiceRequest:
+    """A repair request by phone, online or WeChat (or a released plan item, a raised replacement);
+    it gets its number and R-SVC-6's on-site timer."""
     if kind not in ServiceKind.values:
         raise ApplicationError("service_request", _("Choose the service item."))
     if agreement is not None and agreement.shop_id != shop.pk:
@@ -157,6 +142,11 @@ def _new_request(
         after={"number": item.number, "channel": channel, "product": item.product, "on_site_due": item.sla_due_at},
     )
     return item
+
+
+# A person takes a request with the intake capability; a rule (R-SVC-3/4, also from the daily job)
+# raises its replacement work order through the same code without one.
+request_create = action(capability="service.intake", scope=("shop", "order", "agreement"))(_create_request)
 
 
 @action(capability="service.intake", scope=("item",))
@@ -236,7 +226,7 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
         return None
     reason = REPLACEMENT_REASONS.get(verdict.replacement_reason, verdict.replacement_reason)
     # raised by the rule (also from the daily job), not by a person taking a call: no intake capability
-    work = _new_request(
+    work = _create_request(
         actor=actor,
         shop=item.shop,
         channel=item.channel,
@@ -327,7 +317,7 @@ def visit_diagnose(
 ) -> ServiceRequest:
     """The diagnosis with its cause (from the policy's catalogue, for 产品故障原因分析), and whether the
     customer agreed to parts being replaced (seed 003: 征得客户同意)."""
-    causes = {str(r["code"]): str(r["label"]) for r in policy_in_force().document["service"].get("fault_causes", [])}
+    causes = dict(fault_causes())
     if fault_cause and fault_cause not in causes:
         raise ApplicationError("service_request", _("Choose a fault cause from the list."))
     item = _locked(item)

@@ -59,16 +59,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category", "")
     if category not in RequestCategory.values:
         category = ""
-    filters: dict[str, Any] = {
-        "category": category,
-        "technician": int_param(request.GET.get("technician")),
-        "shop": int_param(request.GET.get("shop")),
-        "q": request.GET.get("q", "").strip()[:64],
-        "overdue": request.GET.get("overdue") == "1",
-    }
+    filters = selectors.RequestFilters(
+        category=category,
+        technician=int_param(request.GET.get("technician")),
+        shop=int_param(request.GET.get("shop")),
+        q=request.GET.get("q", "").strip()[:64],
+        overdue=request.GET.get("overdue") == "1",
+    )
     if request.GET.get("format") == "xlsx":
         return _requests_xlsx(request, filters)
-    rows = selectors.inbox(actor=request.user, **filters)
+    rows = selectors.inbox(actor=request.user, filters=filters)
     tz = clock.local_tz()
 
     def moment(value: Any) -> str:
@@ -108,7 +108,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _requests_xlsx(request: HttpRequest, filters: dict[str, Any]) -> HttpResponse:
+def _requests_xlsx(request: HttpRequest, filters: selectors.RequestFilters) -> HttpResponse:
     """The filtered work orders as XLSX: the same filters and scope as the page, labels not codes."""
     rows = (
         (
@@ -129,7 +129,7 @@ def _requests_xlsx(request: HttpRequest, filters: dict[str, Any]) -> HttpRespons
             r.get_charge_display() if r.charge else "",
             r.amount_due if r.settled_at else "",
         )
-        for r in selectors.inbox_export(actor=request.user, cap=EXPORT_CAP, **filters)
+        for r in selectors.inbox_export(actor=request.user, filters=filters, cap=EXPORT_CAP)
     )
     headers = [
         _("Request no."), _("Shop"), _("Service item"), _("Received by"), _("Contact"), _("Phone"), _("Product"),
@@ -226,12 +226,13 @@ def request_evaluate(request: HttpRequest, service_id: int) -> HttpResponse:
 @require_POST
 def request_appoint(request: HttpRequest, service_id: int) -> HttpResponse:
     selectors.request_get(actor=request.user, request_id=service_id)  # 404 outside scope, before the form
+    technicians = {t.pk: t for t in selectors.technicians()}
     form = AppointmentForm(request.POST)
-    form.fields["technician"].choices = [(t.pk, t.name) for t in selectors.technicians()]  # type: ignore[attr-defined]
+    form.fields["technician"].choices = [(t.pk, t.name) for t in technicians.values()]  # type: ignore[attr-defined]
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errs in form.errors.values() for e in errs))
         return redirect("service:request", service_id=service_id)
-    tech = next(t for t in selectors.technicians() if t.pk == form.cleaned_data["technician"])
+    tech = technicians[form.cleaned_data["technician"]]
     return _act(
         request,
         service_id,
@@ -273,8 +274,7 @@ def request_step(request: HttpRequest, service_id: int) -> HttpResponse:
 
 
 def _part(request: HttpRequest) -> Part:
-    part_id = int_param(request.POST.get("part") or "")
-    part = next((p for p in selectors.parts_in_stock() if p.pk == part_id), None)
+    part = selectors.part_by_id(int_param(request.POST.get("part")))
     if part is None:
         raise ApplicationError("stock", _("Choose a part."))
     return part
