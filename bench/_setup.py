@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 
 
-def setup(db: str, name: str) -> str:
-    """db is 'sqlite' or 'postgres'; returns the database URL used."""
+def setup(db: str, name: str, *, keep: bool = False) -> str:
+    """db is 'sqlite' or 'postgres'; returns the database URL used. ``keep`` (PostgreSQL) reuses
+    the database of an earlier run when it exists (its data included)."""
     OUT.mkdir(parents=True, exist_ok=True)
     if db == "sqlite":
         path = OUT / f"{name}.sqlite3"
@@ -22,8 +23,10 @@ def setup(db: str, name: str) -> str:
         import psycopg
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+            if not (keep and exists):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                conn.execute(f'CREATE DATABASE "{name}"')
         url = f"postgres://postgres@127.0.0.1:5432/{name}"
     os.environ["KEFU_DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"

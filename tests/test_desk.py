@@ -159,6 +159,9 @@ def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(worl
     note = Message.objects.get(conversation=conv, direction="note")
     assert colleague.name in note.text and "熟悉此款" in note.text
     assert Message.objects.filter(conversation=conv).count() == 3  # the thread stays whole
+    # the buyer's message, the reply and the note each carry the conversation's shop (the KPIs and
+    # the scope read messages by it)
+    assert sorted(Message.objects.filter(conversation=conv).values_list("shop_id", flat=True)) == [conv.shop_id] * 3
     # another team's agent: the conversation, its reply and transfer are "not found"
     other = Client()
     other.login(username="agent_b", password=PASSWORD)

@@ -402,6 +402,7 @@ def _store(actor: Any, channel_id: int, good: list[_Inbound], result: IngestResu
     rows = [
         (
             conversations[(m.shop_id, m.buyer)].pk,
+            m.shop_id,
             channel_id,
             m.external_id,
             m.direction,
@@ -436,6 +437,7 @@ def _store(actor: Any, channel_id: int, good: list[_Inbound], result: IngestResu
 
 MESSAGE_COLUMNS = [
     "conversation_id",
+    "shop_id",
     "channel_id",
     "external_id",
     "direction",
@@ -819,7 +821,20 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
     key = _reply_key(conversation.pk, idempotency_key or uuid.uuid4().hex)
     now = clock.now()
     inserted = _insert_messages(
-        [(conversation.pk, channel.pk, key, Direction.OUT, MessageKind.TEXT, staff.pk, now, now, text)]
+        [
+            (
+                conversation.pk,
+                conversation.shop_id,
+                channel.pk,
+                key,
+                Direction.OUT,
+                MessageKind.TEXT,
+                staff.pk,
+                now,
+                now,
+                text,
+            )
+        ]
     )
     message = Message.objects.get(channel=channel, external_id=key)
     message.sent_now = bool(inserted)  # type: ignore[attr-defined]  # False: the same click again
@@ -870,6 +885,7 @@ def conversation_transfer(
             [
                 (
                     conversation.pk,
+                    conversation.shop_id,
                     channel.pk,
                     f"note-{uuid.uuid4().hex}",
                     Direction.NOTE,
