@@ -299,7 +299,8 @@ def main() -> None:
         help="keep the generated database of an earlier run (skips ingest and generation)",
     )
     args = parser.parse_args()
-    url = setup("postgres", NAME, keep=args.reuse)
+    # the ingest alone runs in a database of its own, so a generated 10M-message one survives it
+    url = setup("postgres", f"{NAME}_ingest" if args.only_ingest else NAME, keep=args.reuse and not args.only_ingest)
     from django.conf import settings
 
     from kefu.desk.models import Conversation, Message

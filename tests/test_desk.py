@@ -134,6 +134,37 @@ def test_routing_follows_the_buyers_latest_order_and_the_lightest_online_agent(w
     assert waiting.owner == after
 
 
+def test_a_delivery_of_new_buyers_is_routed_as_if_one_by_one(world: World) -> None:
+    """Routing a batch counts each conversation given towards its agent's load for the next, and
+    each decision keeps its own reason; the batch costs a handful of queries, not a few per buyer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = _online(world.agent_a)
+    second = StaffFactory(position="presales", team=world.team_a, user=UserFactory(username="agent_a2"))
+    services.presence_set(actor=second.user, state="online")
+    OrderFactory(shop=world.shop_a, buyer_nick="buyer_3", customer=None, status=OrderStatus.SHIPPED, order_no="77001")
+    channel = services.channel_default("api")
+    items = [msg(f"b{i}", buyer=f"buyer_{i}") for i in range(5)]
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items[:1])
+    with CaptureQueriesContext(connection) as ctx:
+        services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items[1:])
+    conversations = {c.buyer: c for c in Conversation.objects.filter(buyer__startswith="buyer_")}
+    presales = [conversations[f"buyer_{i}"] for i in (0, 1, 2, 4)]
+    # one by one: 0 → first (both idle), 1 → second (first has one), 2 → first, 4 → second
+    assert [c.owner for c in presales] == [first, second, first, second]
+    assert (conversations["buyer_3"].queue, conversations["buyer_3"].owner) == ("aftersales", None)
+    reason = Event.objects.for_object(conversations["buyer_3"]).get(verb="conversation.routed").data["reason"]
+    assert "77001" in reason and "在队列中等待" in reason
+    assert Event.objects.filter(verb="conversation.opened").count() == 5
+    # no more queries for twice as many new buyers
+    with CaptureQueriesContext(connection) as more:
+        services.messages_ingest(
+            actor=SystemActor("t"), channel=channel, items=[msg(f"c{i}", buyer=f"other_{i}") for i in range(8)]
+        )
+    assert len(more.captured_queries) <= len(ctx.captured_queries)  # (the first batch also had an after-sales pool)
+
+
 def test_reply_answers_the_round_once_per_key_and_transfer_keeps_the_thread(world: World) -> None:
     _online(world.agent_a)
     channel = services.channel_default("api")

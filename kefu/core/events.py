@@ -103,11 +103,12 @@ def event_record_bulk(
     actor: Any,
     verb: str,
     model: type[models.Model],
-    entries: Iterable[tuple[int, str, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    entries: Iterable[tuple[Any, ...]],
     data: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> int:
-    """Append one event per (subject id, label, before, after) without loading the subjects."""
+    """Append one event per (subject id, label, before, after[, data of its own]) without loading
+    the subjects; an entry's own data is added to the shared ``data``."""
     from .bulk import bulk_insert
 
     when = at or clock.now()
@@ -142,10 +143,10 @@ def event_record_bulk(
                 label[:200],
                 jsonable(before) if before is not None else None,
                 jsonable(after) if after is not None else None,
-                payload,
+                {**payload, **jsonable(own[0])} if own else payload,
                 ip,
             )
-            for pk, label, before, after in entries
+            for pk, label, before, after, *own in entries
         ),
     )
 

@@ -20,12 +20,12 @@ class DeskConfig(AppConfig):
     def _forget_directory_on_changes(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from kefu.org.models import Shop
+        from kefu.org.models import Shop, Staff
 
         from .models import Channel
         from .selectors import directory_forget
 
-        for model in (Channel, Shop):
+        for model in (Channel, Shop, Staff):
             post_save.connect(directory_forget, sender=model, dispatch_uid=f"desk-directory-save-{model.__name__}")
             post_delete.connect(directory_forget, sender=model, dispatch_uid=f"desk-directory-del-{model.__name__}")
         m2m_changed.connect(directory_forget, sender=Shop.teams.through, dispatch_uid="desk-directory-teams")

@@ -307,6 +307,14 @@ def shop_directory() -> tuple[dict[str, Shop], dict[int, set[int]]]:
     return _remembered("shops", lambda: shops_indexed(Shop.objects.order_by("pk")))  # type: ignore[no-any-return]
 
 
+def agent_directory() -> dict[str, Staff]:
+    """Active staff by employee no. — who may be named as the sender of an outgoing message — one
+    query, remembered like the shops (a webhook request then makes no query for it)."""
+    return _remembered(  # type: ignore[no-any-return]
+        "agents", lambda: {s.employee_no: s for s in Staff.objects.filter(active=True).exclude(employee_no="")}
+    )
+
+
 def shops_indexed(shops: Any) -> tuple[dict[str, Shop], dict[int, set[int]]]:
     """Shops of a queryset by code and by name, and the teams serving each (one query)."""
     found: dict[str, Shop] = {}

@@ -23,11 +23,11 @@ from kefu.core import clock
 from kefu.core.actions import action, is_operator
 from kefu.core.bulk import insert_new, insert_new_flagged, update_rows
 from kefu.core.errors import ApplicationError, PermissionDenied
-from kefu.core.events import SystemActor, event_record
+from kefu.core.events import SystemActor, event_record, event_record_bulk
 from kefu.core.params import parse_moment, utf8_storable
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
-from kefu.org.models import Shop, Staff
+from kefu.org.models import Shop, Staff, Team
 from kefu.org.selectors import staff_of
 from kefu.workflow import services as wf
 
@@ -198,7 +198,10 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
             result.failed.append({"index": index, "reason": str(exc)})
     shops, teams_of = _shops(actor, channel, {p.shop for p in parsed})
     wanted = {p.agent for p in parsed if p.agent}
-    agents = {s.employee_no: s for s in Staff.objects.filter(employee_no__in=wanted, active=True)} if wanted else {}
+    from . import selectors
+
+    directory = selectors.agent_directory() if wanted else {}
+    agents = {no: directory[no] for no in wanted if no in directory}
     good: list[tuple[_Parsed, Shop]] = []
     seen: set[str] = set()
     for p in parsed:
@@ -497,14 +500,14 @@ def _conversations(
         )
         found = load()
         opened = {row[0] for row in created}  # a concurrent delivery may have created some first
-        for key in missing:
-            conversation = found[key]
-            if conversation.pk not in opened:
-                continue
-            event_record(
-                actor=actor, verb="conversation.opened", subject=conversation, after={"buyer": conversation.buyer}
-            )
-            _route(conversation=conversation, actor=actor)
+        new = [found[key] for key in sorted(missing) if found[key].pk in opened]
+        event_record_bulk(
+            actor=actor,
+            verb="conversation.opened",
+            model=Conversation,
+            entries=[(c.pk, str(c), None, {"buyer": c.buyer}) for c in new],
+        )
+        _route(conversations=new, actor=actor)
     return found, opened
 
 
@@ -638,9 +641,12 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
         # (R-ORG-1: pre-sales hands over to after-sales), is routed afresh; an unassigned one
         # waits for the next agent of its queue who comes online
         queues = queues_for([c for c, _category in routes])
-        for c, category in routes:
-            if category == ConversationCategory.CLOSED or queues[c.pk] != c.queue:
-                _route(conversation=c, actor=actor)
+        _route(
+            conversations=[
+                c for c, category in routes if category == ConversationCategory.CLOSED or queues[c.pk] != c.queue
+            ],
+            actor=actor,
+        )
 
 
 def _default_labels() -> dict[str, Any]:
@@ -654,27 +660,30 @@ def _default_labels() -> dict[str, Any]:
     return found
 
 
-def queues_for(conversations: list[Conversation]) -> dict[int, str]:
-    """The queue each conversation's buyer belongs in, from their orders, in one query."""
+def _latest_orders(conversations: Iterable[Conversation]) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Each (shop, buyer)'s latest order as (order no., status, shipped at), in one query."""
     by_shop: dict[int, set[str]] = defaultdict(set)
     for c in conversations:
         by_shop[c.shop_id].add(c.buyer)
+    if not by_shop:
+        return {}
     cond = Q()
     for shop_id, buyers in by_shop.items():
         cond |= Q(shop_id=shop_id, buyer_nick__in=buyers)
     latest: dict[tuple[int, str], tuple[Any, ...]] = {}
-    for shop_id, buyer, status, shipped_at, ordered_at, pk in Order.objects.filter(cond).values_list(
-        "shop_id", "buyer_nick", "status", "shipped_at", "ordered_at", "id"
+    for shop_id, buyer, order_no, status, shipped_at, ordered_at, pk in Order.objects.filter(cond).values_list(
+        "shop_id", "buyer_nick", "order_no", "status", "shipped_at", "ordered_at", "id"
     ):
         key = (shop_id, buyer)
-        if key not in latest or (ordered_at, pk) > latest[key][2:]:
-            latest[key] = (status, shipped_at, ordered_at, pk)
-    out: dict[int, str] = {}
-    for c in conversations:
-        row = latest.get((c.shop_id, c.buyer))
-        shipped = row is not None and _shipped(row[0], row[1])
-        out[c.pk] = Queue.AFTERSALES if shipped else Queue.PRESALES
-    return out
+        if key not in latest or (ordered_at, pk) > latest[key][3:]:
+            latest[key] = (order_no, status, shipped_at, ordered_at, pk)
+    return latest
+
+
+def queues_for(conversations: list[Conversation]) -> dict[int, str]:
+    """The queue each conversation's buyer belongs in, from their orders, in one query."""
+    latest = _latest_orders(conversations)
+    return {c.pk: _queue_after(latest.get((c.shop_id, c.buyer))) for c in conversations}
 
 
 # --- routing (R-DESK-1, R-ORG-1) --------------------------------------------------------------
@@ -684,22 +693,10 @@ def _shipped(status: str, shipped_at: Any) -> bool:
     return shipped_at is not None or status in (OrderStatus.SHIPPED, OrderStatus.FINISHED)
 
 
-def _latest_order(conversation: Conversation) -> Order | None:
-    return (
-        Order.objects.filter(shop_id=conversation.shop_id, buyer_nick=conversation.buyer)
-        .order_by("-ordered_at", "-id")
-        .first()
-    )
-
-
-def _queue_after(latest: Order | None) -> str:
+def _queue_after(latest: tuple[Any, ...] | None) -> str:
     """Pre-sales until the buyer's latest order in the shop has shipped; after-sales from then on."""
-    shipped = latest is not None and _shipped(latest.status, latest.shipped_at)
+    shipped = latest is not None and _shipped(latest[1], latest[2])
     return Queue.AFTERSALES if shipped else Queue.PRESALES
-
-
-def queue_for(conversation: Conversation) -> str:
-    return _queue_after(_latest_order(conversation))
 
 
 def _workload(staff_ids: list[int]) -> dict[int, int]:
@@ -720,6 +717,15 @@ def _workload(staff_ids: list[int]) -> dict[int, int]:
 def _lightest_online(team: Any, queue: str) -> tuple[Staff | None, int]:
     """The online agent of ``queue``'s role in ``team`` with the fewest open conversations (ties:
     the earliest record), and that number; (None, 0) when nobody of that role is online."""
+    candidates, load = _online_with_load(team, queue)
+    if not candidates:
+        return None, 0
+    agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+    return agent, load.get(agent.pk, 0)
+
+
+def _online_with_load(team: Any, queue: str) -> tuple[list[Staff], dict[int, int]]:
+    """The online agents of ``queue``'s role in ``team`` and their open conversations."""
     candidates = list(
         Staff.objects.filter(
             team=team,
@@ -728,56 +734,65 @@ def _lightest_online(team: Any, queue: str) -> tuple[Staff | None, int]:
             pk__in=Presence.objects.filter(state=PresenceState.ONLINE).values("staff_id"),
         ).order_by("pk")
     )
-    if not candidates:
-        return None, 0
-    load = _workload([s.pk for s in candidates])
-    agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
-    return agent, load.get(agent.pk, 0)
+    return candidates, _workload([s.pk for s in candidates]) if candidates else {}
 
 
-def _route(*, conversation: Conversation, actor: Any = None) -> Conversation:
-    """Send a conversation to the team serving its shop, to the queue its buyer's orders call for,
-    and to the online agent of that role with the fewest open conversations; the decision and its
-    reason go on the timeline."""
-    team = conversation.shop.teams.order_by("pk").first() if conversation.shop_id else None
-    latest = _latest_order(conversation)
-    queue = _queue_after(latest)
-    if latest is None:
-        why = _("no order from this buyer in the shop → pre-sales")
-    elif queue == Queue.AFTERSALES:
-        why = _("latest order %(no)s has shipped → after-sales") % {"no": latest.order_no}
-    else:
-        why = _("latest order %(no)s has not shipped → pre-sales") % {"no": latest.order_no}
-    agent = None
-    if team is not None:
-        agent, load = _lightest_online(team, queue)
-        if agent is not None:
-            why += "; " + _("%(name)s is online with the fewest open conversations (%(n)s)") % {
-                "name": agent.name,
-                "n": load,
-            }
+def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
+    """Send each conversation to the team serving its shop, to the queue its buyer's orders call
+    for, and to the online agent of that role with the fewest open conversations; each decision and
+    its reason go on the timeline. A batch is routed as if one by one (each conversation given
+    counts towards its agent's load for the next), in a handful of queries whatever its size."""
+    if not conversations:
+        return
+    first_team: dict[int, Team] = {}
+    for serving in (
+        Team.objects.filter(shops__id__in={c.shop_id for c in conversations})
+        .annotate(shop_id=F("shops__id"))
+        .order_by("pk")
+    ):
+        first_team.setdefault(serving.shop_id, serving)
+    latest = _latest_orders(conversations)
+    pools: dict[tuple[int, str], tuple[list[Staff], dict[int, int]]] = {}
+    rows, events = [], []
+    for conversation in conversations:
+        team = first_team.get(conversation.shop_id)
+        order = latest.get((conversation.shop_id, conversation.buyer))
+        queue = _queue_after(order)
+        if order is None:
+            why = _("no order from this buyer in the shop → pre-sales")
+        elif queue == Queue.AFTERSALES:
+            why = _("latest order %(no)s has shipped → after-sales") % {"no": order[0]}
         else:
-            why += "; " + _("no %(queue)s agent of %(team)s is online: waiting in the queue") % {
-                "queue": Queue(queue).label,
-                "team": team.name,
-            }
-    else:
-        why += "; " + _("no team serves this shop")
-    before = {
-        "team": conversation.team.name if conversation.team else None,
-        "owner": conversation.owner.name if conversation.owner else None,
-    }
-    Conversation.objects.filter(pk=conversation.pk).update(team=team, queue=queue, owner=agent)
-    conversation.team, conversation.queue, conversation.owner = team, queue, agent
-    event_record(
-        actor=actor,
-        verb="conversation.routed",
-        subject=conversation,
-        before=before,
-        after={"team": team.name if team else None, "queue": queue, "owner": agent.name if agent else None},
-        data={"reason": why},
-    )
-    return conversation
+            why = _("latest order %(no)s has not shipped → pre-sales") % {"no": order[0]}
+        agent = None
+        if team is not None:
+            if (team.pk, queue) not in pools:
+                pools[(team.pk, queue)] = _online_with_load(team, queue)
+            candidates, load = pools[(team.pk, queue)]
+            if candidates:
+                agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+                why += "; " + _("%(name)s is online with the fewest open conversations (%(n)s)") % {
+                    "name": agent.name,
+                    "n": load.get(agent.pk, 0),
+                }
+                load[agent.pk] = load.get(agent.pk, 0) + 1
+            else:
+                why += "; " + _("no %(queue)s agent of %(team)s is online: waiting in the queue") % {
+                    "queue": Queue(queue).label,
+                    "team": team.name,
+                }
+        else:
+            why += "; " + _("no team serves this shop")
+        before = {
+            "team": conversation.team.name if conversation.team_id and conversation.team else None,
+            "owner": conversation.owner.name if conversation.owner_id and conversation.owner else None,
+        }
+        conversation.team, conversation.queue, conversation.owner = team, queue, agent
+        rows.append((conversation.pk, team.pk if team else None, queue, agent.pk if agent else None))
+        after = {"team": team.name if team else None, "queue": queue, "owner": agent.name if agent else None}
+        events.append((conversation.pk, str(conversation), before, after, {"reason": why}))
+    update_rows(Conversation, ["team_id", "queue", "owner_id"], rows)
+    event_record_bulk(actor=actor, verb="conversation.routed", model=Conversation, entries=events)
 
 
 # --- what agents do ---------------------------------------------------------------------------
@@ -939,8 +954,7 @@ def presence_set(*, actor: Any, state: str) -> Presence:
             waiting = Conversation.objects.filter(
                 team_id=staff.team_id, owner__isnull=True, queue=staff.position, waiting_since__isnull=False
             ).select_related("shop", "team", "owner")[:50]
-            for conversation in waiting:
-                _route(conversation=conversation, actor=actor)
+            _route(conversations=list(waiting), actor=actor)
         ids = [0]
         transaction.on_commit(lambda: live.publish(ids))
     return presence
