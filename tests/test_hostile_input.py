@@ -5,6 +5,7 @@ the next good import lands."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,82 @@ def test_the_bombs_are_refused_before_parsing(zip_bomb: bytes) -> None:
     assert 2_000_000 < len(zip_bomb) < 3_000_000
     with pytest.raises(FileFormatError, match=r"MB|zip bomb"):
         inspect_xlsx(zip_bomb)
+
+
+def _rewritten(data: bytes, sheet: Any, rename: dict[str, str] | None = None) -> bytes:
+    """The workbook with its sheet XML passed through ``sheet`` and parts renamed (the workbook's
+    relationships follow), as a hostile exporter could write it."""
+    rename = rename or {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = sheet(body)
+            for old, new in rename.items():
+                body = body.replace(old.removeprefix("xl/").encode(), new.removeprefix("xl/").encode())
+            dst.writestr(rename.get(info.filename, info.filename), body)
+    return out.getvalue()
+
+
+def _straddling(sheet: bytes) -> bytes:
+    """The far cell's start tag straddles the scanner's 1 MB chunks, with 400 spaces inside it (past
+    any small carried-over tail); the padding before it is a comment of random text (not a zip bomb)."""
+    tag = b"<c" + b" " * 400 + b'r="XFD1048576"'
+    sheet = sheet.replace(b'<c r="XFD1048576"', tag)
+    at = sheet.index(b"<sheetData>") + len(b"<sheetData>")
+    filler = (1 << 20) - (sheet.index(tag) + 200) - len(b"<!---->")
+    comment = b"<!--" + os.urandom(filler // 2).hex().encode()[:filler] + b"-->"
+    padded = sheet[:at] + comment + sheet[at:]
+    assert padded.index(tag) < (1 << 20) < padded.index(tag) + len(tag)
+    return padded
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "single quotes",
+        "spaces around =",
+        "sheet moved",
+        "upper-case name",
+        "entity",
+        "leading zeros",
+        "prefixed",
+        "split tag",
+    ],
+)
+def test_a_dimension_bomb_is_refused_however_it_is_written(variant: str) -> None:
+    """The review found the scan read only r="…" in xl/worksheets/*.xml; an XML reader reads the
+    same cell from any of these spellings and parts, and lays out 17 G cells."""
+    bomb = dimension_bomb()
+    far = b'r="XFD1048576"'
+    changes: dict[str, Any] = {
+        "single quotes": lambda x: x.replace(b'r="1048576"', b"r='1048576'").replace(far, b"r='XFD1048576'"),
+        "spaces around =": lambda x: x.replace(b'r="1048576"', b'r = "1048576"').replace(far, b'r = "XFD1048576"'),
+        "entity": lambda x: x.replace(b'r="1048576"', b'r="&#49;048576"').replace(far, b'r="&#88;FD1048576"'),
+        "leading zeros": lambda x: x.replace(b'r="1048576"', b'r="0001048576"').replace(far, b'r="XFD0001048576"'),
+        "prefixed": lambda x: x.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>"),
+        "split tag": _straddling,
+    }
+    if variant in changes:
+        data = _rewritten(bomb, changes[variant])
+    elif variant == "sheet moved":
+        data = _rewritten(bomb, lambda x: x, {"xl/worksheets/sheet1.xml": "xl/ws/sheet1.xml"})
+    else:
+        data = _rewritten(bomb, lambda x: x, {"xl/worksheets/sheet1.xml": "xl/worksheets/sheet1.XML"})
+    assert data != bomb
+    with pytest.raises(FileFormatError, match=r"XFD|16384|columns|列"):
+        inspect_xlsx(data)
+
+
+def test_an_ordinary_workbook_written_with_single_quotes_passes() -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in range(1, 50):
+        ws.append([f"订单{row}", row, "备注"])
+    out = io.BytesIO()
+    wb.save(out)
+    inspect_xlsx(_rewritten(out.getvalue(), lambda x: x.replace(b'r="', b"r='").replace(b'" ', b"' ")))
 
 
 def _good() -> bytes:

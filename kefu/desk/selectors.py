@@ -17,6 +17,7 @@ from django.db.models.functions import Cast
 
 from kefu.commerce.models import Order
 from kefu.core import clock, wording
+from kefu.core.memory import collector_paused
 from kefu.core.models import Event
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
@@ -193,7 +194,8 @@ def kpis_period(
             if figures is not None:
                 days.append(rules.from_sums(figures))
             else:
-                days.append(day_figures(shop_id=pk, day=day, r=rules.rules_for(document, platform), tz=tz))
+                with collector_paused():  # tens of thousands of tuples, no cycles
+                    days.append(day_figures(shop_id=pk, day=day, r=rules.rules_for(document, platform), tz=tz))
         day += dt.timedelta(days=1)
     return rules.merge(days)
 
@@ -489,8 +491,10 @@ def response_distribution(
     counts = [0] * (len(BUCKETS) + 1)
     start = clock.day_start(day)
     for pk, platform in shops.values_list("pk", "platform"):
-        msgs, _conversations = _day_messages([pk], start, start + dt.timedelta(days=1))
-        for r in rules.rounds(msgs, rules.rules_for(document, platform), tz, now=clock.now()):
+        with collector_paused():
+            msgs, _conversations = _day_messages([pk], start, start + dt.timedelta(days=1))
+            day_rounds = rules.rounds(msgs, rules.rules_for(document, platform), tz, now=clock.now())
+        for r in day_rounds:
             if not r.counted:
                 continue
             if r.reply_at is None:

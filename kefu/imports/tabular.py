@@ -29,9 +29,18 @@ XLSX_MAX_COLUMNS = 1000
 XLSX_MAX_CELLS = 20_000_000  # rows × columns the reader would lay out per sheet (100k orders × 60 = 6M)
 XLSX_SPARSE_AREA = 1_000_000  # beyond this laid-out area a sheet must be reasonably dense …
 XLSX_MAX_SPARSITY = 50  # … at most 50 laid-out cells per cell the sheet really has (a 1-cell "ALL60000" bomb)
-_CELL = re.compile(rb"<(?:\w+:)?c\b")
-_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\b[^>]*?\br="([A-Z]{0,3})([0-9]{1,9})"')
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="[A-Z]{1,3}[0-9]{1,9}:([A-Z]{1,3})([0-9]{1,9})"')
+XLSX_MAX_TAG = 65_536  # one start tag longer than this is not a spreadsheet's
+_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+# A cell or row reference (r="…") and a sheet's declared range (<dimension ref="…">) as an XML
+# reader sees them: any prefix, either quote, spaces around "=". A reader finds sheets through the
+# workbook's relationships, so every part of the archive that holds sheet data is checked, whatever
+# its name.
+_REFS = re.compile(
+    rb"""(?:\s(?!xmlns:)(?:[\w.-]+:)?r|<(?:[\w.-]+:)?dimension\s[^<>]*?\bref)\s*=\s*["']([^"'<>]*)["']"""
+)
+_SHEET = b"sheetData"  # what makes a part a worksheet to a reader (drawings have r="…" attributes too)
+_DIGITS = re.compile(rb"[0-9]+")
+_LETTERS = re.compile(rb"[A-Za-z]+")
 
 
 class FileFormatError(ValueError):
@@ -160,16 +169,30 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 def _column_number(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + (ch - 64)
     return n
+
+
+def _farthest(values: list[bytes]) -> tuple[int, int]:
+    """The largest row and column any of the references names (entities decoded as a reader would;
+    anything odd in a value only makes the answer larger, never smaller)."""
+    joined = b" ".join(values)
+    if b"&" in joined:
+        import html
+
+        joined = html.unescape(joined.decode("utf-8", "replace")).encode()
+    rows = max((int(d) for d in _DIGITS.findall(joined)), default=0)
+    cols = max((_column_number(letters) for letters in set(_LETTERS.findall(joined))), default=0)
+    return rows, cols
 
 
 def inspect_xlsx(data: bytes) -> None:
     """Refuse a workbook whose parts would explode in memory, *before* a reader opens it: too many
     parts, too much uncompressed data or a suspicious compression ratio (zip bombs), or a sheet that
-    declares or uses cells far out (``A1`` … ``XFD1048576``: a dimension bomb). Sheets are scanned
-    as a stream, never inflated whole."""
+    declares or uses cells far out (``A1`` … ``XFD1048576``: a dimension bomb). Every part is
+    scanned as a stream, never inflated whole — whatever its name, since a reader finds sheets
+    through the workbook's relationships, not by their paths."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -186,42 +209,38 @@ def inspect_xlsx(data: bytes) -> None:
     for info in infos:
         if info.file_size > 1_000_000 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
             raise FileFormatError(_("The XLSX file has a suspicious compression ratio (a zip bomb)."))
+    read = 0
     for info in infos:
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            _inspect_sheet(archive, info)
+        if not info.is_dir():
+            read = _inspect_part(archive, info, read)
 
 
-def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> int:
+    """Scan one part for the cells it declares and uses; returns the bytes read so far in all."""
     max_row = max_col = 0
-    read = cells = 0
+    cells = 0
     tail = b""
+    sheet = False
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(1 << 20):
                 read += len(chunk)
-                if read > XLSX_MAX_UNCOMPRESSED:  # the header lied about the size
+                if read > XLSX_MAX_UNCOMPRESSED:  # a header lied about the size
                     raise FileFormatError(_("The XLSX workbook expands beyond the limit."))
                 window = tail + chunk
                 cells += len(_CELL.findall(chunk))
-                for pattern in (_DIMENSION, _CELL_REF):
-                    for letters, digits in pattern.findall(window):
-                        max_row = max(max_row, int(digits))
-                        if letters:
-                            max_col = max(max_col, _column_number(letters))
-                tail = window[-256:]
-                if max_row > XLSX_MAX_ROWS or max_col > XLSX_MAX_COLUMNS or max_row * max_col > XLSX_MAX_CELLS:
-                    raise FileFormatError(
-                        _(
-                            "The XLSX sheet spans %(cols)s columns × %(rows)s rows "
-                            "(limits: %(max_cols)s columns, %(max_cells)s cells)."
-                        )
-                        % {
-                            "cols": max_col,
-                            "rows": max_row,
-                            "max_cols": XLSX_MAX_COLUMNS,
-                            "max_cells": f"{XLSX_MAX_CELLS:,}",
-                        }
-                    )
+                rows, cols = _farthest(_REFS.findall(window))
+                max_row, max_col = max(max_row, rows), max(max_col, cols)
+                sheet = sheet or _SHEET in window or b"dimension" in window
+                # keep an unfinished start tag for the next chunk, however long (up to a limit)
+                start = window.rfind(b"<")
+                tail = window[start:] if start >= 0 and b">" not in window[start:] else b""
+                if len(tail) > XLSX_MAX_TAG:
+                    raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": "tag too long"})
+                if sheet:
+                    _check_area(max_row, max_col)
+        if not sheet:
+            return read
         area = max_row * max_col
         if area > XLSX_SPARSE_AREA and area > XLSX_MAX_SPARSITY * max(cells, 1):
             raise FileFormatError(
@@ -231,8 +250,25 @@ def _inspect_sheet(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 )
                 % {"cols": max_col, "rows": max_row, "cells": cells}
             )
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": exc}) from exc
+    return read
+
+
+def _check_area(max_row: int, max_col: int) -> None:
+    if max_row > XLSX_MAX_ROWS or max_col > XLSX_MAX_COLUMNS or max_row * max_col > XLSX_MAX_CELLS:
+        raise FileFormatError(
+            _(
+                "The XLSX sheet spans %(cols)s columns × %(rows)s rows "
+                "(limits: %(max_cols)s columns, %(max_cells)s cells)."
+            )
+            % {
+                "cols": max_col,
+                "rows": max_row,
+                "max_cols": XLSX_MAX_COLUMNS,
+                "max_cells": f"{XLSX_MAX_CELLS:,}",
+            }
+        )
 
 
 def read_xlsx(data: bytes, sheet_name: str | None = None) -> dict[str, list[list[Any]]]:
