@@ -432,6 +432,27 @@ def test_platform_refund_records_become_cases_with_the_platform_deadline(world: 
 
 
 @pytest.mark.django_db
+def test_a_refund_record_with_a_malformed_deadline_or_an_overlong_id_is_one_failed_row(world: World) -> None:
+    """The review pushed ``timeout`` as a number, a list, an object, a boolean and year 9999 (a 500
+    that stopped the batch), and a 65-character refund id (a 500 on its redelivery)."""
+    client = Client(raise_request_exception=False)
+    client.login(username="lead_a", password=PASSWORD)
+    good = {"refund_id": "R-OK", "tid": world.order_a.order_no, "status": "WAIT_SELLER_AGREE", "refund_fee": "9.00"}
+    bad = [{**good, "refund_id": f"R-{i}", "timeout": value} for i, value in enumerate([12345, -1, [1], {}, True])]
+    bad += [{**good, "refund_id": "R-Y", "timeout": "9999-12-31T00:00:00"}, {**good, "refund_id": "y" * 65}]
+    body = {"shop": world.shop_a.pk, "refunds": [*bad, good]}
+    for attempt in range(2):  # the second push is a redelivery of the same records
+        answer = client.post("/api/v1/aftersales/refunds", body, content_type="application/json")
+        assert answer.status_code == 200
+        result = answer.json()
+        assert [f["row"] for f in result["failed"]] == list(range(1, len(bad) + 1))
+        assert (result["created"], result["updated"]) == ((1, 0) if attempt == 0 else (0, 1))
+    reasons = " ".join(f["reason"] for f in result["failed"])
+    assert "timeout" in reasons and "64" in reasons
+    assert list(Case.objects.filter(shop=world.shop_a).values_list("external_ref", flat=True)) == ["R-OK"]
+
+
+@pytest.mark.django_db
 def test_platform_deadline_set_by_hand_on_the_case_page(world: World) -> None:
     case = _wrong_item(world)
     client = Client()

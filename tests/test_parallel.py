@@ -87,6 +87,31 @@ def test_resolution_chosen_fifty_times_makes_one_money_line(world: World) -> Non
     assert Event.objects.for_object(case).filter(verb="case.resolution_chosen").count() == 1
 
 
+def test_two_tabs_choosing_different_resolutions_at_once_give_one_choice(world: World) -> None:
+    """The review alternated two resolutions over 50 parallel posts and got 18 money lines: a
+    resolution is chosen once, whichever request wins; the others are told it was chosen."""
+    case = _wrong_item(world)
+    codes = [p.code for p in services.case_decision(case).proposals if p.cost > 0][:2]
+    assert len(codes) == 2
+    turn = iter(range(N))
+    lock = threading.Lock()
+
+    def send(client: Client) -> Any:
+        with lock:
+            code = codes[next(turn) % 2]
+        return client.post(f"/aftersales/{case.pk}/resolution/", {"code": code})
+
+    _fifty(world.agent_a, send)
+    case.refresh_from_db()
+    assert case.resolution in codes
+    assert Event.objects.for_object(case).filter(verb="case.resolution_chosen").count() == 1
+    assert MoneyLine.objects.filter(case=case).count() == 1
+    other = next(c for c in codes if c != case.resolution)
+    with pytest.raises(services.ApplicationError) as refused:
+        services.resolution_choose(actor=world.agent_a, case=case, code=other)
+    assert refused.value.status == 409
+
+
 def test_reship_for_a_wrong_remark_charges_the_agent_once(world: World) -> None:
     Order.objects.filter(pk=world.order_a.pk).update(province="江苏")
     world.order_a.refresh_from_db()

@@ -20,6 +20,7 @@ from kefu.core.actions import action
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.ledger import create_once, keyed_row
+from kefu.core.params import parse_moment
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.org.models import Shop, Staff
@@ -359,8 +360,10 @@ RESOLUTION_MONEY = {
 @action(scope=("case",))
 def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval).
-    Choosing the resolution the case already has changes nothing: the choice is one conditional
-    UPDATE, so a double click or two tabs give one money line and one agent charge."""
+    A case's resolution is chosen once: the choice is one conditional UPDATE from "none chosen", so a
+    double click, two tabs or two people choosing different resolutions at once give one choice,
+    one money line and one agent charge. Choosing the same again changes nothing; another one is
+    refused (409) — money already recorded is corrected with a money line of its own."""
     decision = case_decision(case)
     proposal = next((p for p in decision.proposals if p.code == code), None)
     if proposal is None:
@@ -371,8 +374,16 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
             "responsible_agent",
             _("The order remark names no agent; choose the agent who took the order on the case first (R-AS-8)."),
         )
-    if not Case.objects.filter(pk=case.pk).exclude(resolution=code).update(resolution=code, updated_at=clock.now()):
-        return case  # already chosen: one effect
+    if not Case.objects.filter(pk=case.pk, resolution="").update(resolution=code, updated_at=clock.now()):
+        case.refresh_from_db(fields=["resolution"])
+        if case.resolution == code:
+            return case  # already chosen: one effect
+        raise ApplicationError(
+            "resolution_chosen",
+            _("This case's resolution was already chosen (%(chosen)s); correct money with a money line instead.")
+            % {"chosen": next((p.label for p in decision.proposals if p.code == case.resolution), case.resolution)},
+            status=409,
+        )
     case.resolution = code
     event_record(
         actor=actor,
@@ -574,6 +585,18 @@ def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[
 # --- platform refund data (FORMATS.md §2f) -------------------------------------------------------
 
 
+def _refund_timeout(value: Any) -> dt.datetime | None:
+    """The platform's reply deadline of a refund record: a date-time text, or nothing."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ApplicationError("refund_timeout", _("timeout must be a date and time, like 2026-11-28 10:00:00."))
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise ApplicationError("refund_timeout", _("timeout: %(error)s") % {"error": exc}) from None
+
+
 @action(scope=("shop",))
 def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
     """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
@@ -583,9 +606,9 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
     refund_id = str(record.get("refund_id") or "").strip()
     if not refund_id:
         raise ApplicationError("refund_id", _("refund_id is required."))
-    deadline = record.get("timeout")
-    if isinstance(deadline, str) and deadline:
-        deadline = clock.make_aware(dt.datetime.fromisoformat(deadline))
+    if len(refund_id) > Case._meta.get_field("external_ref").max_length:  # type: ignore[operator]
+        raise ApplicationError("refund_id", _("refund_id has at most 64 characters."))
+    deadline = _refund_timeout(record.get("timeout"))
     facts = {
         "refund_id": refund_id,
         "platform_status": str(record.get("status", "")),

@@ -89,10 +89,12 @@ class ErrorCode(StrEnum):
     RESPONSIBILITY = "responsibility"
     RESPONSIBLE_AGENT = "responsible_agent"
     RESOLUTION = "resolution"
+    RESOLUTION_CHOSEN = "resolution_chosen"
     MONEY_KIND = "money_kind"
     MONEY_AMOUNT = "money_amount"
     REFUND_DECIDED = "refund_decided"
     REFUND_ID = "refund_id"
+    REFUND_TIMEOUT = "refund_timeout"
     CLAIM_EXISTS = "claim_exists"
     CLAIM_CHANGED = "claim_changed"
     CLAIM_TRANSITION = "claim_transition"
@@ -187,10 +189,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.RESPONSIBILITY: "Unknown responsible party.",
     ErrorCode.RESPONSIBLE_AGENT: "No agent who took the order is known (R-AS-8), or that person has left.",
     ErrorCode.RESOLUTION: "The resolution is not proposed for this case.",
+    ErrorCode.RESOLUTION_CHOSEN: "The case's resolution was already chosen; it is chosen once (409).",
     ErrorCode.MONEY_KIND: "Unknown kind of money line.",
     ErrorCode.MONEY_AMOUNT: "The amount is malformed, not positive or too large.",
     ErrorCode.REFUND_DECIDED: "The refund was already approved or rejected (409).",
-    ErrorCode.REFUND_ID: "A pushed refund record needs its platform refund id.",
+    ErrorCode.REFUND_ID: "A pushed refund record needs its platform refund id (at most 64 characters).",
+    ErrorCode.REFUND_TIMEOUT: "A pushed refund record's reply deadline is not a date and time in 2000–2100.",
     ErrorCode.CLAIM_EXISTS: "The case already has a courier claim (409).",
     ErrorCode.CLAIM_CHANGED: "The claim changed meanwhile (409).",
     ErrorCode.CLAIM_TRANSITION: "The claim cannot move to that status from its current one (409).",
