@@ -515,6 +515,46 @@ def test_the_agent_charged_is_the_remark_author_else_chosen_never_the_owner_r_as
 
 
 @pytest.mark.django_db
+def test_without_a_remark_the_pre_sales_agent_who_answered_before_payment_is_charged_r_as_8(world: World) -> None:
+    """R-AS-8's middle step (the review found it skipped): no 备注人, so the pre-sales agent who last
+    answered the buyer on the desk before the payment bears the reship freight — not an auto-reply,
+    not an after-sales agent, not a reply after the payment."""
+    from kefu.core.events import SystemActor
+    from kefu.desk import services as desk
+
+    from .factories import StaffFactory
+
+    first = StaffFactory(position="presales", team=world.team_a, employee_no="P1", name="张敏")
+    later = StaffFactory(position="presales", team=world.team_a, employee_no="P2", name="李娜")
+    after = StaffFactory(position="aftersales", team=world.team_a, employee_no="A1", name="王芳")
+    paid = dt.datetime(2026, 11, 20, 10, 30, tzinfo=clock.local_tz())
+    Order.objects.filter(pk=world.order_a.pk).update(province="江苏", memo="", paid_at=paid)
+    world.order_a.refresh_from_db()
+    buyer = world.order_a.buyer_nick
+
+    def message(ext: str, at: str, direction: str = "out", agent: str | None = None, kind: str = "text") -> dict:
+        return {"external_id": ext, "shop": world.shop_a.code, "buyer": buyer, "direction": direction,
+                "kind": kind, "agent": agent, "sent_at": f"2026-11-20T{at}:00+08:00", "text": "亲"}  # fmt: skip
+
+    items = [
+        message("m1", "10:00", "in"),
+        message("m2", "10:01", agent="P1"),
+        message("m3", "10:02", kind="auto"),  # an auto-reply serves nobody
+        message("m4", "10:05", agent="A1"),  # after-sales does not take orders
+        message("m5", "10:40", agent="P2"),  # after the payment
+    ]
+    result = desk.messages_ingest(actor=SystemActor("t"), channel=desk.channel_default("api"), items=items)
+    assert (result.created, result.failed) == (5, [])
+    case = services.case_open(
+        actor=world.lead_a, case_type="missing_item", order=world.order_a, facts={"remark_ok": False, "line_value": "5"}
+    )
+    assert services.responsible_agent(case) == first
+    services.resolution_choose(actor=world.lead_a, case=case, code="reship_missing_agent")
+    assert AgentCharge.objects.get(case=case).staff == first
+    assert later != first and after != first
+
+
+@pytest.mark.django_db
 def test_refund_approvals_show_the_evidence_need_a_reason_to_reject_and_approve_in_batch(world: World) -> None:
     cases = [_wrong_item(world) for _ in range(3)]
     lines = [

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order
-from kefu.core import clock
+from kefu.core import clock, plugins
 from kefu.core.actions import action
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
@@ -428,17 +428,23 @@ def _advance(actor: Any, case: Case) -> None:
 
 def responsible_agent(case: Case) -> Staff | None:
     """R-AS-8 (clarified): the agent who took the order is the 备注人 of the order remark (R-COM-1),
-    else the pre-sales agent who served the buyer before payment (the service desk, R-DESK-1, once
-    it exists), else the agent chosen by hand on the case — never silently the case owner."""
-    if case.order is not None and case.order.memo:
+    else the pre-sales agent who last answered the buyer before payment (the service desk answers,
+    through ``plugins.served_by``), else the agent chosen by hand on the case — never silently the
+    case owner."""
+    order = case.order
+    if order is not None and order.memo:
         try:
-            remark = parse_remark(case.order.memo)
+            remark = parse_remark(order.memo)
         except RemarkError:  # a remark not in the R-COM-1 format names nobody
             remark = None
         if remark is not None and remark.author:
             named = list(Staff.objects.filter(name=remark.author, active=True)[:2])
             if len(named) == 1:
                 return named[0]
+    if order is not None:
+        served = plugins.served_by(order.shop_id, order.buyer_nick, order.paid_at or order.ordered_at)
+        if served is not None:
+            return served  # type: ignore[no-any-return]
     return case.responsible_staff
 
 
@@ -634,7 +640,7 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
             ), True
         except IntegrityError:
             case = Case.objects.get(shop=shop, external_ref=refund_id)
-    changed = {}
+    changed: dict[str, Any] = {}
     if deadline and case.platform_deadline != deadline:
         changed["platform_deadline"] = deadline
     if case.facts.get("platform_status") != facts["platform_status"]:

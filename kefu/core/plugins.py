@@ -87,6 +87,9 @@ class _Registry:
     cards: dict[str, HomeCard] = field(default_factory=dict)
     search: dict[str, SearchProvider] = field(default_factory=dict)
     panels: dict[str, list[Panel]] = field(default_factory=dict)
+    # who served a buyer in a shop before a moment (shop id, buyer nick, moment) → a staff member or
+    # None: the desk answers, after-sales asks (R-AS-8), neither imports the other
+    served_by: list[Callable[[int, str, Any], Any]] = field(default_factory=list)
 
 
 REGISTRY = _Registry()
@@ -125,6 +128,21 @@ def panel(page: str, item: Panel) -> None:
     entries = REGISTRY.panels.setdefault(page, [])
     if item not in entries:
         entries.append(item)
+
+
+def buyer_server(provider: Callable[[int, str, Any], Any]) -> None:
+    if provider not in REGISTRY.served_by:
+        REGISTRY.served_by.append(provider)
+
+
+def served_by(shop_id: int, buyer: str, before: Any) -> Any:
+    """The staff member who served ``buyer`` in the shop last before ``before``, by the first module
+    that knows; None when none does."""
+    for provider in REGISTRY.served_by:
+        found = provider(shop_id, buyer, before)
+        if found is not None:
+            return found
+    return None
 
 
 def nav_sections() -> list[NavSection]:

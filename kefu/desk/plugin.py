@@ -56,11 +56,18 @@ def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
     ]
 
 
+def _served_before(shop_id: int, buyer: str, before: Any) -> Any:
+    from . import selectors
+
+    return selectors.served_before(shop_id, buyer, before)
+
+
 def register() -> None:
     from .api import router
 
     plugins.urls("desk/", "kefu.desk.urls", order=25)
     plugins.api_router("desk", router)
+    plugins.buyer_server(_served_before)
     plugins.nav_section(
         plugins.NavSection(
             "desk",

@@ -161,6 +161,28 @@ def my_presence(staff: Staff | None) -> str:
 # --- KPIs (R-DESK-3) --------------------------------------------------------------------------
 
 
+def served_before(shop_id: int, buyer: str, before: dt.datetime) -> Staff | None:
+    """R-AS-8's middle step: the pre-sales agent who last answered the buyer in the shop up to
+    ``before`` (the order's payment): a human reply, never an auto-reply; None when nobody did."""
+    conversation = Conversation.objects.filter(shop_id=shop_id, buyer=buyer).values_list("pk", flat=True).first()
+    if conversation is None:
+        return None
+    reply = (
+        Message.objects.filter(
+            conversation_id=conversation,
+            direction=Direction.OUT,
+            kind__in=("text", "image"),
+            agent__position="presales",
+            agent__active=True,
+            sent_at__lte=before,
+        )
+        .select_related("agent")
+        .order_by("-sent_at", "-id")
+        .first()
+    )
+    return reply.agent if reply is not None else None
+
+
 def kpis(*, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None) -> rules.DayKpis:
     return kpis_period(actor=actor, first=day, last=day, shop=shop, team=team)
 
