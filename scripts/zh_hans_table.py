@@ -1775,4 +1775,13 @@ T = {
     'Replaces request': '替换的服务单',
     'repaired twice in warranty and still failing (R-SVC-3)': '保修期内维修两次仍不能正常使用（R-SVC-3）',
     "not repaired within the policy's days (R-SVC-4)": '超过规定天数仍未修复（R-SVC-4）',
+    "This case's resolution was already chosen (%(chosen)s); correct money with a money line instead.": '本工单已选定处理方案（%(chosen)s），不能再改；金额有误请另记一笔款项更正。',
+    'timeout must be a date and time, like 2026-11-28 10:00:00.': 'timeout 必须是日期时间，例如 2026-11-28 10:00:00。',
+    'timeout: %(error)s': 'timeout：%(error)s',
+    'refund_id has at most 64 characters.': 'refund_id 最多 64 个字符。',
+    'Chosen': '已选定',
+    'Enter an amount with at most two decimals, like 12.50.': '请输入金额，最多两位小数，例如 12.50。',
+    '%(field)s must be an amount with at most two decimals': '%(field)s必须是最多两位小数的金额',
+    '%(field)s must lie between %(first)s and %(last)s': '%(field)s必须在 %(first)s 年到 %(last)s 年之间',
+    '%(name)s must be a whole number, 0 or more.': '%(name)s 必须是 0 或更大的整数。',
 }

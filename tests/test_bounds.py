@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import openpyxl
@@ -244,3 +245,40 @@ def test_a_malformed_month_week_or_day_in_a_link_is_a_clear_400_not_another_peri
     assert r.status_code == 400, (path, r.status_code)
     body = r.content.decode()
     assert "2026-11" in body  # the message shows how to write it
+
+
+def test_case_facts_and_money_forms_refuse_what_they_would_store_wrongly(world: World) -> None:
+    """Third review: year-9999 facts were stored through the case page (the page then showed a
+    deadline of -2,912,119 days), and the money form rounded 12.345 and read 1_000 as 1000."""
+    from kefu.aftersales import services as aftersales
+    from kefu.aftersales.models import Case, MoneyLine
+
+    case = aftersales.case_open(
+        actor=world.agent_a, case_type="wrong_item", order=world.order_a, facts={"line_value": "39.00"}
+    )
+    client = _login("agent_a")
+    for day in ("9999-12-31", "0001-01-01", "1999-12-31"):
+        page = client.post(f"/aftersales/{case.pk}/facts/", {"received_date": day}, follow=True)
+        assert page.status_code == 200 and "2000" in page.content.decode()
+        assert "received_date" not in Case.objects.get(pk=case.pk).facts
+    assert client.post(f"/aftersales/{case.pk}/facts/", {"received_date": "2026-11-20"}).status_code == 302
+    assert Case.objects.get(pk=case.pk).facts["received_date"] == "2026-11-20"
+    for amount in ("12.345", "1_000", "1e3", "abc", ""):
+        page = client.post(
+            f"/aftersales/{case.pk}/money/", {"kind": "partial_refund", "amount": amount, "note": "x"}, follow=True
+        )
+        assert page.status_code == 200 and "12.50" in page.content.decode(), amount
+    assert not MoneyLine.objects.filter(case=case).exists()
+    # full-width digits and a ¥ are read as meant
+    client.post(f"/aftersales/{case.pk}/money/", {"kind": "partial_refund", "amount": "¥１２.５", "note": "x"})
+    assert MoneyLine.objects.get(case=case).amount == Decimal("12.50")
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "201", "99999999999999999999", "abc"])
+def test_an_api_list_limit_out_of_range_is_a_400_not_quietly_changed(world: World, limit: str) -> None:
+    client = _login()
+    for path in ("/api/v1/orders", "/api/v1/customers", "/api/v1/aftersales/cases", "/api/v1/staff"):
+        answer = client.get(f"{path}?limit={limit}")
+        assert answer.status_code == 400, path
+        assert answer.json()["error"]["code"] == "validation_error"
+    assert client.get("/api/v1/orders?limit=200").status_code == 200

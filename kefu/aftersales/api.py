@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 from kefu.api.pagination import CursorPage
 from kefu.commerce.selectors import access_order_by_id
 from kefu.core.errors import ApplicationError
-from kefu.core.params import Day, Moment
+from kefu.core.params import Day, Limit, Moment
 from kefu.core.policy_store import policy_in_force
 from kefu.org.selectors import access_shop_by_id
 from kefu.policies import aftersales as rules
@@ -146,7 +146,7 @@ def list_cases(
     shop: int | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
 ) -> object:
     filters = selectors.CaseFilters(case_type=case_type, category=category, shop=shop, q=q)
     return selectors.case_inbox(actor=request.user, filters=filters, cursor=cursor, limit=limit)

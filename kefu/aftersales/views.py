@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +18,7 @@ from kefu.commerce.selectors import access_order_by_id, find_order_by_no
 from kefu.core import clock, wording
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import day_query, int_param
+from kefu.core.params import amount_param, day_query, int_param
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import playbook
@@ -346,7 +345,7 @@ def case_resolution(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     try:
-        amount = Decimal(request.POST.get("amount", ""))
+        amount = amount_param(request.POST.get("amount"))
         services.money_post(
             actor=request.user,
             case=case,
@@ -357,8 +356,8 @@ def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
             idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
         )
         messages.success(request, _("Money line added."))
-    except InvalidOperation:
-        messages.error(request, _("Enter an amount."))
+    except ValueError as exc:
+        messages.error(request, str(exc))
     except ApplicationError as exc:
         show_error(request, exc)
     return redirect("aftersales:case", case_id=case.pk)
@@ -465,7 +464,7 @@ def claims(request: HttpRequest) -> HttpResponse:
 def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
     claim = selectors.claim_get(actor=request.user, claim_id=claim_id)
     try:
-        recovered = Decimal(request.POST["recovered"]) if request.POST.get("recovered") else None
+        recovered = amount_param(request.POST["recovered"]) if request.POST.get("recovered") else None
         services.claim_update(
             actor=request.user,
             claim=claim,
@@ -474,8 +473,8 @@ def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
             note=request.POST.get("note", ""),
         )
         messages.success(request, _("Claim updated."))
-    except (InvalidOperation, ValueError):
-        messages.error(request, _("Enter an amount."))
+    except ValueError as exc:
+        messages.error(request, str(exc))
     except ApplicationError as exc:
         show_error(request, exc)
     return redirect_next(request, "aftersales:claims")

@@ -11,7 +11,7 @@ from ninja.files import UploadedFile
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
-from kefu.core.params import Day
+from kefu.core.params import Day, Limit
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_shop_by_id
 
@@ -100,7 +100,7 @@ class ImportSummaryOut(Schema):
 
 @router.get("/products", response=CursorPage[ProductOut])
 def list_products(
-    request: HttpRequest, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: int = 50
+    request: HttpRequest, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: Limit = 50
 ) -> object:
     return selectors.product_list(actor=request.user, shop=shop, q=q, cursor=cursor, limit=limit)
 
@@ -111,7 +111,7 @@ def get_product(request: HttpRequest, product_id: int) -> object:
 
 
 @router.get("/customers", response=CursorPage[CustomerOut])
-def list_customers(request: HttpRequest, q: str | None = None, cursor: str | None = None, limit: int = 50) -> object:
+def list_customers(request: HttpRequest, q: str | None = None, cursor: str | None = None, limit: Limit = 50) -> object:
     return selectors.customer_list(actor=request.user, q=q, cursor=cursor, limit=limit)
 
 
@@ -131,7 +131,7 @@ def list_orders(
     date_to: Day | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
 ) -> object:
     filters = selectors.OrderFilters(
         shop=shop, status=status, province=province, flag=flag, date_from=date_from, date_to=date_to, q=q

@@ -9,6 +9,9 @@ malformed value reads as absent); form fields and API fields refuse with a messa
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django import forms
@@ -44,6 +47,18 @@ def int_param(value: str | None) -> int | None:
     except (ValueError, TypeError):
         return None
     return number if number is not None and -INT_LIMIT <= number <= INT_LIMIT else None
+
+
+_AMOUNT = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
+
+
+def amount_param(value: str | None) -> Decimal:
+    """A money amount typed into a form: digits with at most two decimals (full-width digits, a ¥
+    and thousands commas are read as meant); ValueError otherwise — never rounded quietly."""
+    text = unicodedata.normalize("NFKC", value or "").replace("¥", "").replace(",", "").strip()
+    if not _AMOUNT.fullmatch(text):
+        raise ValueError(gettext("Enter an amount with at most two decimals, like 12.50."))
+    return Decimal(text)
 
 
 def date_param(value: str | None) -> dt.date | None:
@@ -135,6 +150,9 @@ Moment = Annotated[dt.datetime, AfterValidator(_bounded)]
 
 Count = Annotated[int, Field(ge=0, le=2_000_000_000)]
 """A non-negative count that fits an integer column."""
+
+Limit = Annotated[int, Field(ge=1, le=200)]
+"""How many items an API list page holds: 1–200 (anything else is a 400, never quietly changed)."""
 
 
 def parse_moment(text: str, *, require_offset: bool = False) -> dt.datetime:

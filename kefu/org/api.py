@@ -10,6 +10,7 @@ from ninja import Field, Router, Schema
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
+from kefu.core.params import Limit
 from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import
 
@@ -92,7 +93,7 @@ def list_staff(
     position: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
 ) -> object:
     return selectors.staff_list(actor=request.user, team=team, position=position, q=q, cursor=cursor, limit=limit)
 

@@ -227,6 +227,7 @@ class Decision:
 
 # The largest amount a case fact may carry (the money columns hold 12 digits with 2 places).
 AMOUNT_LIMIT = Decimal("9999999999.99")
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years anyone means (as clock.EARLIEST_YEAR / LATEST_YEAR)
 
 
 def _money(value: Decimal) -> Decimal:
@@ -674,10 +675,13 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         value = data.get(key)
         if value is None or value == "":
             return None
+        text = str(value).strip()
         try:
-            amount = Decimal(str(value))
+            amount = Decimal(text)
         except ArithmeticError:
             raise ValueError(_("%(field)s must be an amount") % {"field": name(key)}) from None
+        if "_" in text or (amount.is_finite() and amount.as_tuple().exponent < -2):  # type: ignore[operator]
+            raise ValueError(_("%(field)s must be an amount with at most two decimals") % {"field": name(key)})
         if not amount.is_finite() or amount < 0:
             raise ValueError(_("%(field)s must be an amount ≥ 0") % {"field": name(key)})
         if amount > AMOUNT_LIMIT:
@@ -689,9 +693,15 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         if not value:
             return None
         try:
-            return dt.date.fromisoformat(str(value))
+            day = dt.date.fromisoformat(str(value))
         except ValueError:
             raise ValueError(_("%(field)s must be a date like 2026-11-29") % {"field": name(key)}) from None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:  # year 9999 broke the windows' day arithmetic
+            raise ValueError(
+                _("%(field)s must lie between %(first)s and %(last)s")
+                % {"field": name(key), "first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return day
 
     province = str(data.get("province") or "").strip()
     if province and province_short(province) is None:

@@ -30,7 +30,9 @@ def filters_from(params: Any) -> Filters:
         raw = params.get(name)
         number = int_param(raw)
         if raw not in (None, "") and (number is None or number < 0):
-            raise ApplicationError("validation_error", _("%(name)s must be a whole number.") % {"name": name})
+            raise ApplicationError(
+                "validation_error", _("%(name)s must be a whole number, 0 or more.") % {"name": name}
+            )
         values[name] = number
     limit = values["limit"] if values["limit"] is not None else DETAIL_LIMIT
     if not 1 <= limit <= DETAIL_MAX:

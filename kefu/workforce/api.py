@@ -10,7 +10,7 @@ from kefu.api.pagination import CursorPage
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.pagination import keyset_page
-from kefu.core.params import Day, Moment
+from kefu.core.params import Day, Limit, Moment
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_staff_by_employee_no
 
@@ -45,7 +45,7 @@ def list_punches(
     date_from: Day | None = None,
     date_to: Day | None = None,
     cursor: str | None = None,
-    limit: int = 100,
+    limit: Limit = 100,
 ) -> object:
     qs = selectors.punches(actor=request.user)
     if staff:
