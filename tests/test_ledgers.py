@@ -114,6 +114,30 @@ def test_postgresql_refuses_raw_update_and_delete(world: World, name: str) -> No
     assert type(row)._default_manager.filter(pk=row.pk).exists()
 
 
+@pytest.mark.parametrize("name", list(LEDGERS))
+def test_djangos_internal_manager_refuses_too(world: World, name: str) -> None:
+    """The review deleted ledger rows through ``_base_manager`` (Django's internal manager)."""
+    row = LEDGERS[name](world)
+    base = type(row)._base_manager.filter(pk=row.pk)
+    with pytest.raises(AppendOnlyError):
+        base.delete()
+    with pytest.raises(AppendOnlyError):
+        base.update(pk=row.pk)
+    assert type(row)._default_manager.filter(pk=row.pk).exists()
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("name", list(LEDGERS))
+def test_postgresql_refuses_truncate_outside_flush(world: World, name: str) -> None:
+    row = LEDGERS[name](world)
+    table = row._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks of the rows just written
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {table} CASCADE")
+    assert type(row)._default_manager.filter(pk=row.pk).exists()
+
+
 def test_a_refund_decision_is_the_one_change_a_money_line_allows(world: World) -> None:
     case = aftersales.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a)
     line = aftersales.money_post(actor=world.agent_a, case=case, kind="refund", amount=Decimal("30.00"))

@@ -186,6 +186,7 @@ class MoneyLine(LedgerModel):
     scope_shop_path = "case__shop_id"
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["status", "created_at"], name="money_status_idx")]
         verbose_name = _("money line")
@@ -207,6 +208,7 @@ class AgentCharge(LedgerModel):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["-at", "-id"]
         constraints = [models.UniqueConstraint(fields=["case", "staff"], name="agent_charge_once_per_case")]
         verbose_name = _("agent charge")

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,3 +16,12 @@ class CoreConfig(AppConfig):
         from . import signals  # noqa: F401  (sign-in audit receivers)
 
         i18n.install(gettext)  # the pure modules' messages in the request's language
+        post_migrate.connect(_guard_ledgers, sender=self, dispatch_uid="kefu-ledger-truncate-guards")
+
+
+def _guard_ledgers(using: str = "default", **_kwargs: object) -> None:
+    from django.db import connections
+
+    from .ledger import install_truncate_guards
+
+    install_truncate_guards(connections[using])

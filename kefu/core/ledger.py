@@ -2,8 +2,10 @@
 entries, agent charges).
 
 Three locks, each tested: the model refuses ``save()`` of an existing row and ``delete()``; the
-queryset refuses ``update()`` and ``delete()`` (so ``bulk_update`` and admin bulk actions fail too);
-on PostgreSQL a trigger refuses UPDATE and DELETE from any client, raw SQL included.
+queryset refuses ``update()`` and ``delete()`` (so ``bulk_update`` and admin bulk actions fail too),
+and it is Django's internal (base) manager as well; on PostgreSQL triggers refuse UPDATE, DELETE
+and TRUNCATE from any client, raw SQL included — TRUNCATE only inside ``manage.py flush``, which
+empties a test database (it sets ``kefu.flush``).
 A ledger row that carries a one-time decision (a refund's requested → approved/rejected) changes
 only through its queryset's ``decide`` method, and the trigger allows exactly that transition.
 """
@@ -76,6 +78,48 @@ def refuse_changes_sql(table: str, *, when: str | None = None) -> list[str]:
         f"EXECUTE FUNCTION kefu_ledger_refuse();",
         f"CREATE TRIGGER {name}_del BEFORE DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION kefu_ledger_refuse();",
     ]
+
+
+_TRUNCATE_FUNCTION = """
+CREATE OR REPLACE FUNCTION kefu_ledger_refuse_truncate() RETURNS trigger AS $$
+BEGIN
+    IF current_setting('kefu.flush', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'kefu: % is append-only (TRUNCATE refused)', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$ LANGUAGE plpgsql;
+"""
+
+
+def ledger_tables() -> list[str]:
+    """Every ledger's table: the ``LedgerModel`` subclasses and core's events and policy versions."""
+    from django.apps import apps
+
+    from .models import Event, PolicyVersion
+
+    return sorted(
+        model._meta.db_table
+        for model in apps.get_models()
+        if issubclass(model, LedgerModel) or model in (Event, PolicyVersion)
+    )
+
+
+def install_truncate_guards(connection: Any) -> None:
+    """PostgreSQL: a statement trigger on every ledger refusing TRUNCATE (row triggers do not see
+    it). Installed after every ``migrate`` (idempotent), so a new ledger is covered at once."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(_TRUNCATE_FUNCTION)
+        for table in ledger_tables():
+            name = f"{table}_append_only_trunc"
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+            cursor.execute(
+                f"CREATE TRIGGER {name} BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION kefu_ledger_refuse_truncate()"
+            )
 
 
 def ledger_triggers(specs: list[tuple[str, str | None]]) -> Any:

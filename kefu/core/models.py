@@ -48,6 +48,7 @@ class Event(models.Model):
     objects = EventQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["subject_type", "subject_id", "at"], name="event_subject_idx")]
         verbose_name = _("event")
@@ -81,6 +82,7 @@ class PolicyVersion(models.Model):
     objects = _AppendOnly.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["-effective_from", "-version"]
         constraints = [models.UniqueConstraint(fields=["version"], name="policy_version_unique")]
         verbose_name = _("policy version")

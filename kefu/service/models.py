@@ -302,6 +302,7 @@ class StockEntry(LedgerModel):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["at"], name="service_stock_at")]
         verbose_name = _("stock entry")

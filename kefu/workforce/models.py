@@ -190,6 +190,7 @@ class RedPacketEntry(LedgerModel):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["at", "id"]
         constraints = [models.UniqueConstraint(fields=["packet", "kind"], name="red_packet_entry_once")]
         verbose_name = _("red-packet entry")
@@ -217,6 +218,7 @@ class PointEntry(LedgerModel):
     scope_team_path = "staff__team_id"
 
     class Meta:
+        base_manager_name = "objects"  # Django's internal manager refuses changes too
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["staff", "at"], name="points_staff_at_idx")]
         verbose_name = _("points entry")
