@@ -152,6 +152,16 @@ def test_admin_sign_in_is_throttled(world: World, settings: Any) -> None:
     for _ in range(settings.KEFU_LOGIN_MAX_FAILURES):
         client.post("/admin/login/", {"username": "boss", "password": "wrong"})
     assert client.post("/admin/login/", {"username": "boss", "password": PASSWORD}).status_code == 429
+    # the review locked the supervisor out this way: from their own desk they still sign in
+    boss = Client(REMOTE_ADDR="10.0.0.5")
+    assert boss.post("/login/", {"username": "boss", "password": PASSWORD}).status_code == 302
+
+
+def test_a_username_guessed_from_many_addresses_is_locked_in_the_end(world: World, settings: Any) -> None:
+    limit = settings.KEFU_LOGIN_MAX_FAILURES
+    for n in range(limit * 10):
+        Client(REMOTE_ADDR=f"10.1.{n // 200}.{n % 200}").post("/login/", {"username": "boss", "password": "x"})
+    assert Client(REMOTE_ADDR="10.0.0.5").post("/login/", {"username": "boss", "password": PASSWORD}).status_code == 429
 
 
 def test_tokens_expire_and_failed_token_calls_are_audited(world: World) -> None:
