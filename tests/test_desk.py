@@ -78,6 +78,32 @@ def test_api_ingest_counts_created_duplicates_and_bad_messages_by_index(world: W
     assert Message.objects.count() == 1
 
 
+def test_an_agents_token_cannot_push_messages_and_no_token_writes_into_a_signed_channel(world: World) -> None:
+    """The review forged a colleague's reply with an agent's token (and so charged her under
+    R-AS-8), and pre-empted a signed webhook's message id through ``?channel=``."""
+    agent, agent_auth = _token_client(world.agent_a)
+    answer = agent.post(
+        "/api/v1/desk/messages", {"messages": [msg("f1")]}, content_type="application/json", **agent_auth
+    )
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "permission_denied"
+    assert not Message.objects.exists()
+    channel = services.channel_create(actor=world.supervisor, code="qianniu", name="千牛")
+    lead, lead_auth = _token_client(world.lead_a)
+    pushed = lead.post(
+        "/api/v1/desk/messages?channel=qianniu",
+        {"messages": [msg("sq-1")]},
+        content_type="application/json",
+        **lead_auth,
+    )
+    assert pushed.json()["created"] == 1
+    assert Message.objects.get(external_id="sq-1").channel.code == "api"
+    body = json.dumps({"messages": [msg("sq-1")]}).encode()
+    signed = Client().post(
+        "/api/v1/desk/webhook/qianniu", body, content_type="application/json", **_signed(channel, body)
+    )
+    assert signed.json()["created"] == 1  # the platform's own message is not taken as a duplicate
+
+
 def _signed(channel: Channel, body: bytes, *, stamp: float | None = None, secret: str | None = None) -> dict[str, str]:
     digest = hmac.new((secret or channel.secret).encode(), body, hashlib.sha256).hexdigest()
     return {"HTTP_X_KEFU_SIGNATURE": f"sha256={digest}", "HTTP_X_KEFU_TIMESTAMP": str(int(stamp or time.time()))}

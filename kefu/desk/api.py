@@ -41,10 +41,12 @@ def _channel(code: str) -> Channel | None:
 
 
 @router.post("/desk/messages", response=IngestOut)
-def post_messages(request: HttpRequest, payload: MessagesIn, channel: str = "api") -> object:
-    """Messages from an integration (token auth), into the one pipeline: idempotent by channel +
-    external_id; bad messages reported by index, the rest kept. Shops must lie in the token's scope."""
-    target = services.channel_default(channel)
+def post_messages(request: HttpRequest, payload: MessagesIn) -> object:
+    """Messages from an integration (token auth; the token's user needs ``desk.integrate`` — team
+    leads, the deputy and the supervisor), into the one pipeline and always the ``api`` channel (a
+    signed channel takes deliveries through its webhook only): idempotent by external_id; bad
+    messages reported by index, the rest kept. Shops must lie in the token's scope."""
+    target = services.channel_default("api")
     if target is None:
         raise ApplicationError("unknown_channel", _("No active channel with this code."), status=404)
     return services.messages_ingest(actor=request.user, channel=target, items=payload.messages).as_dict()

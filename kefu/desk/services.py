@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
-from kefu.core.actions import action, is_operator
+from kefu.core.actions import action, is_operator, require
 from kefu.core.bulk import insert_new, insert_new_flagged, update_rows
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record, event_record_bulk
@@ -185,6 +185,10 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
     default) or by the worker, woken after commit (``KEFU_DESK_QUEUED``, production) — ADR 0013."""
     if not channel.active:
         raise ApplicationError("channel_inactive", _("This channel is switched off."), status=403)
+    if getattr(actor, "is_authenticated", False):  # a person's token (signed sources are system actors)
+        require(
+            actor, "desk.integrate", _("Pushing messages needs a team lead's, the deputy's or the supervisor's token.")
+        )
     if len(items) > MAX_BATCH:
         raise ApplicationError(
             "batch_too_large", _("At most %(n)s messages per request.") % {"n": MAX_BATCH}, status=413
