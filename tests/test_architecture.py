@@ -52,6 +52,7 @@ READS = {
     "kpi_rollup",  # derived sums of stored messages, recomputed at will
     "inbound_prune",  # forgets accepted messages already placed, after their window
     "kpi_rollup_due",
+    "kpi_days_paid_into",  # marks derived sums stale, inside the transaction that records the payments
     "daily_summaries_due",
     "parameters_parse",  # parses a form's text; the write is product_knowledge_set
     "statuses_ensure",  # creates the default labels of a category left without (admin data, first use)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -555,6 +556,27 @@ def test_stored_kpi_days_give_the_same_figures_and_a_late_message_makes_its_day_
     assert selectors.kpis_period(actor=world.supervisor, first=first, last=last).total.rounds == 3
     assert services.kpi_rollup_due(days_back=0) == 1  # the worker recomputes the stale day
     assert not KpiDay.objects.filter(stale=True).exists()
+    # a payment recorded after the days were stored (the review: conversion never picked it up):
+    # buyer kd2 consulted on the 11th and pays on the 13th, inside the policy's window
+    from kefu.commerce.services import orders_push
+
+    stored = selectors.kpis_period(actor=world.supervisor, first=last, last=last).total
+    assert (stored.consulted_buyers, stored.paid_buyers) == (1, 0)
+    order = {
+        "order_no": "KP-1",
+        "buyer_nick": "kd2",
+        "ordered_at": "2026-11-13T09:00:00+08:00",
+        "paid_at": "2026-11-13T09:05:00+08:00",
+        "paid_amount": "88.00",
+        "status": "WAIT_SELLER_SEND_GOODS",
+    }
+    summary = orders_push(actor=world.supervisor, shop=world.shop_a, orders=[order])
+    assert summary.created == 1, summary.as_dict()
+    assert KpiDay.objects.get(day=last, shop=world.shop_a).stale
+    paid = selectors.kpis_period(actor=world.supervisor, first=last, last=last).total
+    assert (paid.paid_buyers, paid.sales) == (1, Decimal("88.00"))
+    services.kpi_rollup_due(days_back=0)
+    assert selectors.kpis_period(actor=world.supervisor, first=last, last=last).total.paid_buyers == 1
 
 
 def test_the_daily_summary_page_and_its_robot_message_once_per_shift(

@@ -17,6 +17,7 @@ from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, import_run
+from kefu.core.signals import payments_recorded
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_order_json, parse_orders
 from kefu.org.models import Shop, Staff
@@ -285,6 +286,10 @@ def _import_order_chunk(
         data={"import_run": run_id, "format": parsed.fmt},
         at=now,
     )
+    paid = [values["paid_at"] for _record, values in new_records if values.get("paid_at")]
+    paid += [o.paid_at for o, _b, a in changed if o.paid_at and ("paid_at" in a or "paid_amount" in a)]
+    if paid:
+        payments_recorded.send(sender=Order, shop_id=shop.pk, paid_at=paid)
 
 
 _ORDER_COLUMNS = [f.name for f in Order._meta.concrete_fields if f.name not in {"id", "shop", "customer"}]

@@ -1,13 +1,18 @@
-"""Audit of sign-ins and sign-in failures."""
+"""Audit of sign-ins and sign-in failures; signals one module sends for others it must not import."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .events import SystemActor, event_record
+
+# Orders with a payment were recorded for a shop (new, or their payment time or amount changed),
+# inside the transaction that records them: ``shop_id`` and ``paid_at`` (the payment times). The desk
+# marks the stored KPI days those payments count for as stale (R-DESK-3's conversion window).
+payments_recorded = Signal()
 
 
 @receiver(user_logged_in)

@@ -16,6 +16,11 @@ class DeskConfig(AppConfig):
         registry.register(CONVERSATIONS)
         plugin.register()
         self._forget_directory_on_changes()
+        from kefu.core.signals import payments_recorded
+
+        from .services import kpi_days_paid_into
+
+        payments_recorded.connect(kpi_days_paid_into, dispatch_uid="desk-kpi-payments")
 
     def _forget_directory_on_changes(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save

@@ -1198,8 +1198,18 @@ def kpi_rollup(*, day: dt.date, shop_ids: Iterable[int] | None = None) -> int:
     return len(ids)
 
 
+def kpi_days_paid_into(*, shop_id: int, paid_at: list[dt.datetime], **_kwargs: Any) -> int:
+    """Payments recorded after a day's KPIs were stored change that day's conversion (a buyer who
+    consulted counts as paid within the policy's window): the stored days they reach are marked
+    stale, read live until the worker stores them again. Returns rows marked."""
+    window = int(policy_in_force().document["desk"]["conversion_window_days"])
+    days = {clock.local_date(moment) - dt.timedelta(days=back) for moment in paid_at for back in range(window + 1)}
+    return KpiDay.objects.filter(shop_id=shop_id, day__in=days, stale=False).update(stale=True)
+
+
 def kpi_rollup_due(*, days_back: int = 3) -> int:
-    """The worker's sweep: the last few closed days, plus every day marked stale by a late message."""
+    """The worker's sweep: the last few closed days, plus every day marked stale by a late message
+    or a late payment."""
     today = clock.today()
     written = 0
     for back in range(1, days_back + 1):
