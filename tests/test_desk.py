@@ -852,3 +852,48 @@ def test_two_visitors_reusing_a_message_id_are_two_messages(world: World) -> Non
             "/desk/widget/hdc-v/messages", body, content_type="application/json", HTTP_ORIGIN="https://hdc.example"
         )
         assert r.json() == {"created": 1, "duplicates": 0}, r.content
+
+
+def test_deeply_nested_json_is_a_400_everywhere_and_one_bad_line_in_a_chat_log(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The review sent "[" * 5000 to the widget and the signed webhook: RecursionError, a 500."""
+    import base64
+
+    nested = ("[" * 5000 + "]" * 5000).encode()
+    services.channel_create(
+        actor=world.supervisor,
+        code="hdc-web",
+        name="官网",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+    client = Client(raise_request_exception=False)
+    widget = client.post(
+        "/desk/widget/hdc-web/messages", nested, content_type="application/json", HTTP_ORIGIN="https://hdc.example"
+    )
+    assert widget.status_code == 400 and widget.json()["error"]["code"] == "validation_error"
+    channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
+    hook = client.post(
+        "/api/v1/desk/webhook/taobao", nested, content_type="application/json", **_signed(channel, nested)
+    )
+    assert hook.status_code == 400 and hook.json()["error"]["code"] == "validation_error"
+    cursor = base64.urlsafe_b64encode(nested).decode().rstrip("=")
+    assert client.login(username="boss", password=PASSWORD)
+    assert client.get(f"/api/v1/orders?cursor={cursor}").status_code == 400
+    path = tmp_path / "chats.jsonl"
+    path.write_bytes(
+        b"\n".join(
+            [
+                json.dumps(msg("n1", buyer="log")).encode(),
+                nested,
+                b'{"text": "\xff\xfe"}',
+                json.dumps(msg("n2")).encode(),
+            ]
+        )
+    )
+    with pytest.raises(SystemExit):
+        call_command("kefu_import", "chats", str(path), "--json")
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["created"] == 2 and [f["line"] for f in summary["failed"]] == [2, 3]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .clock import offset_ok
 from .errors import ApplicationError
-from .params import in_range
+from .params import in_range, json_loads
 
 T = TypeVar("T")
 MAX_LIMIT = 200
@@ -35,8 +35,8 @@ def _encode(values: list[Any]) -> str:
 def _decode(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as exc:
+        values = json_loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except ValueError as exc:
         raise ApplicationError("bad_cursor", _("The page cursor is not valid.")) from exc
     if (
         not isinstance(values, list)

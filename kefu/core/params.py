@@ -9,6 +9,7 @@ malformed value reads as absent); form fields and API fields refuse with a messa
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from decimal import Decimal
@@ -47,6 +48,15 @@ def int_param(value: str | None) -> int | None:
     except (ValueError, TypeError):
         return None
     return number if number is not None and -INT_LIMIT <= number <= INT_LIMIT else None
+
+
+def json_loads(data: bytes | str) -> Any:
+    """``json.loads`` that answers ``ValueError`` for anything it cannot read — deep nesting too:
+    the standard parser raises ``RecursionError`` past about a thousand levels ("[" * 5000)."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError(gettext("The JSON is nested too deeply.")) from None
 
 
 _AMOUNT = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")

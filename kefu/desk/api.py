@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from ninja import Router, Schema
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
-from kefu.core.params import Day
+from kefu.core.params import Day, json_loads
 
 from . import selectors, services
 from .models import Channel
@@ -79,8 +78,8 @@ def webhook(request: HttpRequest, channel: str) -> object:
     if not hmac.compare_digest(expected, signature.removeprefix("sha256=")):
         raise _unsigned(_("The signature does not match."))
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json_loads(body)
+    except ValueError:
         raise ApplicationError("validation_error", _("The body is not JSON."), status=400) from None
     items = data.get("messages") if isinstance(data, dict) else None
     if not isinstance(items, list):

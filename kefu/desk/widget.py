@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from kefu.core import clock, throttle
 from kefu.core.context import client_ip
 from kefu.core.events import SystemActor
+from kefu.core.params import json_loads
 
 from . import selectors, services
 from .models import Channel, ChannelKind
@@ -84,8 +85,8 @@ def messages(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         return _error(request, channel, 405, "method_not_allowed", _("Method not allowed."))
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        body = json_loads(request.body or b"{}")
+    except ValueError:
         return _error(request, channel, 400, "validation_error", _("The body is not JSON."))
     visitor = body.get("visitor") if isinstance(body, dict) else None
     text = body.get("text") if isinstance(body, dict) else None

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.imports import ImportSummary
+from kefu.core.params import json_loads
 from kefu.org.models import Shop
 
 
@@ -75,17 +77,13 @@ class Command(BaseCommand):
             failed.extend({"line": batch[f["index"]][0], "reason": f["reason"]} for f in result.failed)
             batch.clear()
 
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise CommandError("the file is not UTF-8 text") from exc
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
+        for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), start=1):
+            if not raw.strip():
                 continue
-            try:
-                batch.append((number, json.loads(line)))
+            try:  # one line that is not UTF-8 or not JSON is that line's failure, never the file's
+                batch.append((number, json_loads(raw.decode("utf-8"))))
             except ValueError:
-                failed.append({"line": number, "reason": "not a JSON object"})
+                failed.append({"line": number, "reason": gettext("not a JSON object")})
                 continue
             if len(batch) >= MAX_BATCH:
                 flush()
