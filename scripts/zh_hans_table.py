@@ -1784,4 +1784,8 @@ T = {
     '%(field)s must be an amount with at most two decimals': '%(field)s必须是最多两位小数的金额',
     '%(field)s must lie between %(first)s and %(last)s': '%(field)s必须在 %(first)s 年到 %(last)s 年之间',
     '%(name)s must be a whole number, 0 or more.': '%(name)s 必须是 0 或更大的整数。',
+    'The body is not valid JSON.': '请求体不是有效的 JSON。',
+    'The JSON is nested too deeply.': 'JSON 嵌套层级过深。',
+    "Pushing messages needs a team lead's, the deputy's or the supervisor's token.": '推送消息需要组长、副主管或主管的令牌。',
+    'not a JSON object': '不是 JSON 对象',
 }

@@ -187,6 +187,12 @@ def test_tokens_expire_and_failed_token_calls_are_audited(world: World) -> None:
     assert ApiToken.objects.get(user=world.agent_b).last_used_at is not None
     type(world.agent_b).objects.filter(pk=world.agent_b.pk).update(is_active=False)
     assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 401
+    # a POST with a bad token is a 401 too (it read as a CSRF refusal of a session it never used)
+    bad = client.post(
+        "/api/v1/orders/push", {"shop": world.shop_a.pk, "orders": []}, content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer kefu_nonsense",
+    )  # fmt: skip
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthenticated"
 
 
 def test_security_headers_on_pages_and_exports(world: World) -> None:

@@ -91,6 +91,8 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return _error(request, 403, "permission_denied", _("The CSRF check failed: send the X-CSRFToken header."))
     if exc.status_code == 405:
         return _error(request, 405, "method_not_allowed", _("This address does not accept this kind of request."))
+    if exc.status_code == 400:  # ninja could not parse the body ("Cannot parse request body")
+        return _error(request, 400, "validation_error", _("The body is not valid JSON."))
     return _error(request, exc.status_code, "http_error", str(exc))
 
 
