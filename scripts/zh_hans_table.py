@@ -1788,4 +1788,6 @@ T = {
     'The JSON is nested too deeply.': 'JSON 嵌套层级过深。',
     "Pushing messages needs a team lead's, the deputy's or the supervisor's token.": '推送消息需要组长、副主管或主管的令牌。',
     'not a JSON object': '不是 JSON 对象',
+    '3-minute response rate per agent, last 14 days': '近 14 天每位客服的 3 分钟响应率',
+    'No conversations in these days.': '这些天没有会话。',
 }

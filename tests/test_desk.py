@@ -25,7 +25,7 @@ from kefu.org.models import Staff
 from kefu.org.services import token_create
 
 from .conftest import PASSWORD, World
-from .factories import OrderFactory, StaffFactory, UserFactory
+from .factories import OrderFactory, ShopFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -303,6 +303,17 @@ def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> N
     page = lead.get("/desk/kpis/?date=2026-11-10").content.decode()
     assert "50.0%" in page and agent.name in page
     assert 'data-testid="distribution"' in page and 'data-testid="trend"' in page
+    # the trend per agent follows the filters (the review: the chart ignored the shop)
+    from kefu.desk import selectors
+
+    trend = selectors.rate_trend(actor=world.lead_a, last=dt.date(2026, 11, 10), shop=world.shop_a.pk)
+    assert [no for no, _cells in trend.agents] == [agent.employee_no]
+    assert trend.agents[0][1][-1]["rounds"] == 2 and trend.days[-1]["rounds"] == 2
+    other_shop = ShopFactory(name="亿境", code="yj")
+    world.team_a.shops.add(other_shop)  # the same team, no conversations
+    elsewhere = selectors.rate_trend(actor=world.lead_a, last=dt.date(2026, 11, 10), shop=other_shop.pk)
+    assert elsewhere.agents == [] and elsewhere.days[-1]["rounds"] == 0
+    assert 'data-testid="agent-trend"' in page and "11-10" in page
     import io
 
     import openpyxl

@@ -533,23 +533,37 @@ def response_distribution(
     return [{"label": label, "n": n, "pct": round(100 * n / total)} for label, n in zip(labels, counts, strict=True)]
 
 
-def rate_trend(*, actor: Any, last: dt.date, days: int = 14, team: int | None = None) -> list[dict[str, Any]]:
-    """The 3-minute response rate and conversion of each of the last ``days`` days (in total)."""
-    out = []
-    for back in range(days - 1, -1, -1):
-        day = last - dt.timedelta(days=back)
-        k = kpis_period(actor=actor, first=day, last=day, team=team).total
-        rate = k.response_3min_rate
-        out.append(
-            {
-                "day": day,
-                "rounds": k.rounds,
-                "rate": rate,
-                "pct": int(rate * 100) if rate is not None else 0,
-                "conversion": k.conversion_rate,
-            }
-        )
-    return out
+@dataclass
+class Trend:
+    """The last days' 3-minute response rate in total (bars) and per agent (one row each)."""
+
+    days: list[dict[str, Any]]
+    agents: list[tuple[str, list[dict[str, Any]]]]  # (employee no., one cell per day)
+
+
+def rate_trend(
+    *, actor: Any, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None
+) -> Trend:
+    """The 3-minute response rate and conversion of each of the last ``days`` days, in total and per
+    agent, for the same shop and team filters as the day's figures."""
+
+    def cell(day: dt.date, k: rules.Figures | None) -> dict[str, Any]:
+        rate = k.response_3min_rate if k is not None else None
+        return {
+            "day": day,
+            "rounds": k.rounds if k is not None else 0,
+            "rate": rate,
+            "pct": int(rate * 100) if rate is not None else 0,
+            "conversion": k.conversion_rate if k is not None else None,
+        }
+
+    span = [last - dt.timedelta(days=back) for back in range(days - 1, -1, -1)]
+    figures = [kpis_period(actor=actor, first=day, last=day, shop=shop, team=team) for day in span]
+    agents = sorted({no for k in figures for no, f in k.agents.items() if f.rounds})
+    return Trend(
+        days=[cell(day, k.total) for day, k in zip(span, figures, strict=True)],
+        agents=[(no, [cell(day, k.agents.get(no)) for day, k in zip(span, figures, strict=True)]) for no in agents],
+    )
 
 
 def chases(*, actor: Any, state: str = "open", limit: int = 200) -> list[PaymentChase]:

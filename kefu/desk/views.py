@@ -192,11 +192,14 @@ def kpis(request: HttpRequest) -> HttpResponse:
     rows = [(names.get(no, no), no, f.as_dict()) for no, f in sorted(result.agents.items())]
     if request.GET.get("export") == "xlsx":
         return _kpis_xlsx(day, rows, result.total.as_dict())
+    trend = selectors.rate_trend(actor=request.user, last=day, shop=shop, team=team)
+    names.update(org.staff_names_by_employee_no([no for no, _cells in trend.agents if no not in names]))
     ctx = {
         "day": day,
         "rows": rows,
         "distribution": selectors.response_distribution(actor=request.user, day=day, shop=shop, team=team),
-        "trend": selectors.rate_trend(actor=request.user, last=day, team=team),
+        "trend": trend.days,
+        "agent_trend": [(names.get(no, no), no, cells) for no, cells in trend.agents],
         "query": request.GET.urlencode(),
         "total": result.total.as_dict(),
         "shops": org.shop_list(actor=request.user),
