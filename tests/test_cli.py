@@ -122,6 +122,22 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
     assert Staff.objects.get(employee_no="K301").phone == "13905140301"
     assert Agreement.objects.count() == 1 and Complaint.objects.filter(resolved_at__isnull=False).count() == 3
     assert ReturnVisit.objects.filter(done_at__isnull=False).exists() and Assignment.objects.exists()
+    # the team lead's daily summary has its questions, follow-ups and reasons for no sale (R-DESK-7)
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.core.scoping import DEPARTMENT
+    from kefu.desk import selectors as desk
+
+    for back in (0, 1):
+        summary = desk.daily_summary(
+            actor=DEPARTMENT, team=Team.objects.get(name="扬州客服组"), day=clock.today() - dt.timedelta(days=back)
+        )
+        assert summary["questions"] and any(q.answered_at for q in summary["questions"]), back
+        assert summary["followups"], back
+        if back == 0:
+            assert summary["no_sale"]  # today's urging task closed with a reason
+            assert summary["overdue_followups"] >= 1  # yesterday's follow-up is past its due time
     before = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()
     call_command("kefu_demo", "--orders-per-shop", "20")
     again = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()

@@ -908,3 +908,26 @@ def test_deeply_nested_json_is_a_400_everywhere_and_one_bad_line_in_a_chat_log(
         call_command("kefu_import", "chats", str(path), "--json")
     summary = json.loads(capsys.readouterr().out)
     assert summary["created"] == 2 and [f["line"] for f in summary["failed"]] == [2, 3]
+
+
+def test_a_past_days_summary_names_whose_buyers_waited_past_the_threshold(world: World) -> None:
+    """The review: the summary of a past day showed today's live 空挂 state; it now shows the day's
+    flags from the timeline."""
+    from kefu.core import clock
+    from kefu.desk import selectors
+    from kefu.workflow.services import deadlines_sweep
+
+    agent = _online(world.agent_a)
+    channel = services.channel_default("api")
+    services.messages_ingest(
+        actor=SystemActor("t"), channel=channel, items=[msg("i1", buyer="idle_b", at="2026-11-10T10:00:00+08:00")]
+    )
+    assert Conversation.objects.get(buyer="idle_b").owner == agent
+    moment = dt.datetime(2026, 11, 10, 11, 0, tzinfo=clock.local_tz())
+    with clock.at(moment):
+        assert deadlines_sweep(now=moment)["breached"] == 1
+    day = selectors.daily_summary(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 10))
+    assert [(r["staff"], r["waiting"]) for r in day["idle"]] == [(agent, 1)]
+    assert agent.name in selectors.daily_summary_text(day)
+    before = selectors.daily_summary(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 9))
+    assert before["idle"] == []

@@ -342,3 +342,57 @@ def _load_desk() -> None:
     from kefu.desk.services import payment_chases_due
 
     payment_chases_due(actor=actor)
+    _desk_logs(now=clock.now())
+
+
+DEMO_QUESTIONS = [
+    ("这款扫地机能扫长毛地毯吗?说明书里没写", "短毛地毯可以,长毛地毯建议关闭边刷后使用"),
+    ("能开增值税专用发票吗?抬头是公司", ""),
+    ("以旧换新的旧机需要自己寄回吗", "不用,快递上门取件,运费我们承担"),
+]
+DEMO_FOLLOWUPS = [  # today's (due tomorrow), yesterday's (due a few hours ago: overdue)
+    ("发票信息已提交,等财务开票后告知买家", 30),
+    ("到货后滤网有异味,约好今天上午回访", 20),
+]
+
+
+def _desk_logs(*, now: Any) -> None:
+    """What the team lead's daily summary reads besides the figures (R-DESK-4/5/6/7), yesterday and
+    today, through the services: difficult questions (some answered), follow-ups with due times
+    (yesterday's now overdue), and a reason for no sale on one urging task per team."""
+    from kefu.core import clock
+    from kefu.desk.models import ChaseState, Conversation, PaymentChase
+    from kefu.desk.services import chase_lost, followup_create, no_sale_reasons, question_answer, question_record
+
+    user_model = get_user_model()
+    agents = {"扬州客服组": "yz_shouqian", "海丰客服组": "hf_shouqian"}
+    leads = {"扬州客服组": "yz_zuzhang", "海丰客服组": "hf_zuzhang"}
+    reasons = list(no_sale_reasons())
+    for team_name, username in agents.items():
+        agent = user_model.objects.get(username=username)
+        lead = user_model.objects.get(username=leads[team_name])
+        staff = Staff.objects.get(user=agent)
+        shop = Shop.objects.filter(teams__name=team_name).order_by("pk").first()
+        if shop is None:
+            continue
+        buyers = list(Conversation.objects.filter(shop=shop).order_by("pk").values_list("buyer", flat=True)[:4])
+        for back, moment in ((1, now - dt.timedelta(days=1)), (0, now - dt.timedelta(hours=1))):
+            with clock.at(moment):
+                for n, (question, answer) in enumerate(DEMO_QUESTIONS[back:]):
+                    item = question_record(
+                        actor=agent, shop=shop, question=question, buyer=buyers[n % len(buyers)] if buyers else ""
+                    )
+                    if answer:
+                        question_answer(actor=lead, item=item, answer=answer)
+                problem, hours = DEMO_FOLLOWUPS[back]
+                followup_create(
+                    actor=agent,
+                    shop=shop,
+                    buyer=buyers[back % len(buyers)] if buyers else "buyer",
+                    problem=problem,
+                    owner=staff,
+                    due_at=moment + dt.timedelta(hours=hours),
+                )
+        chase = PaymentChase.objects.filter(shop__teams__name=team_name, state=ChaseState.OPEN).order_by("pk").first()
+        if chase is not None and reasons:
+            chase_lost(actor=agent, chase=chase, reason=reasons[0], note="买家说再比较一下")

@@ -454,7 +454,10 @@ def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
     inspections = list(
         PointEntry.objects.filter(staff__in=members, at__gte=start, at__lt=end).select_related("staff").order_by("at")
     )
-    idle = [r for r in presence_board(actor=actor) if r["idle"] and r["staff"].team_id == team.pk]
+    if day >= clock.today():  # today: who is online and leaving buyers waiting right now
+        idle = [r for r in presence_board(actor=actor) if r["idle"] and r["staff"].team_id == team.pk]
+    else:  # a past day: whose buyers waited past the 空挂 threshold that day (the SLA's flags)
+        idle = _idle_on(shop_ids, start, end)
     return {
         "team": team,
         "day": day,
@@ -472,6 +475,29 @@ def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
         "no_sale": no_sale_summary(actor=actor, shop_ids=shop_ids, day=day),
         "chases_open": PaymentChase.objects.restrict(actor).filter(shop_id__in=shop_ids, state=ChaseState.OPEN).count(),
     }
+
+
+def _idle_on(shop_ids: list[int], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+    """R-DESK-2 on a past day: the agents owning conversations whose buyers waited past the 空挂
+    threshold then (``conversation.deadline_breached`` on the timeline), with how many."""
+    from django.contrib.contenttypes.models import ContentType
+
+    flagged = Event.objects.filter(
+        verb="conversation.deadline_breached",
+        subject_type=ContentType.objects.get_for_model(Conversation),
+        at__gte=start,
+        at__lt=end,
+    ).values_list("subject_id", flat=True)
+    owners: dict[int, int] = defaultdict(int)
+    for owner_id in Conversation.objects.filter(
+        pk__in=list(flagged), shop_id__in=shop_ids, owner__isnull=False
+    ).values_list("owner_id", flat=True):
+        owners[owner_id] += 1
+    staff = Staff.objects.in_bulk(list(owners))
+    return [
+        {"staff": staff[pk], "idle": True, "waiting": n}
+        for pk, n in sorted(owners.items(), key=lambda item: (-item[1], staff[item[0]].name))
+    ]
 
 
 def daily_summary_text(summary: dict[str, Any]) -> str:
