@@ -78,13 +78,15 @@ def _rewritten(data: bytes, sheet: Any, rename: dict[str, str] | None = None) ->
     return out.getvalue()
 
 
-def _straddling(sheet: bytes) -> bytes:
+def _straddling(sheet: bytes, *, quoted: bool = False) -> bytes:
     """The far cell's start tag straddles the scanner's 1 MB chunks, with 400 spaces inside it (past
-    any small carried-over tail); the padding before it is a comment of random text (not a zip bomb)."""
-    tag = b"<c" + b" " * 400 + b'r="XFD1048576"'
+    any small carried-over tail) — or, ``quoted``, with an attribute holding ">" before it and the
+    boundary inside the reference; the padding before it is a comment of random text (not a zip bomb)."""
+    tag = b'<c x=">" r="XFD1048576"' if quoted else b"<c" + b" " * 400 + b'r="XFD1048576"'
     sheet = sheet.replace(b'<c r="XFD1048576"', tag)
+    split = sheet.index(tag) + (tag.index(b"XFD") + 5 if quoted else 200)
     at = sheet.index(b"<sheetData>") + len(b"<sheetData>")
-    filler = (1 << 20) - (sheet.index(tag) + 200) - len(b"<!---->")
+    filler = (1 << 20) - split - len(b"<!---->")
     comment = b"<!--" + os.urandom(filler // 2).hex().encode()[:filler] + b"-->"
     padded = sheet[:at] + comment + sheet[at:]
     assert padded.index(tag) < (1 << 20) < padded.index(tag) + len(tag)
@@ -102,6 +104,11 @@ def _straddling(sheet: bytes) -> bytes:
         "leading zeros",
         "prefixed",
         "split tag",
+        "no references",
+        "named like a folder",
+        "quoted > before a split reference",
+        "junk before the root",
+        "declared range only",
     ],
 )
 def test_a_dimension_bomb_is_refused_however_it_is_written(variant: str) -> None:
@@ -116,15 +123,39 @@ def test_a_dimension_bomb_is_refused_however_it_is_written(variant: str) -> None
         "leading zeros": lambda x: x.replace(b'r="1048576"', b'r="0001048576"').replace(far, b'r="XFD0001048576"'),
         "prefixed": lambda x: x.replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>"),
         "split tag": _straddling,
+        # the second review: cells without references, placed by counting (60,002 rows × 16,384)
+        "no references": lambda x: (
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+            + b"<row/>" * 60000
+            + b"<row>"
+            + b"<c/>" * 16383
+            + b"<c><v>1</v></c></row></sheetData></worksheet>"
+        ),
+        # ... a ">" inside an attribute before the reference, the chunk boundary inside the reference
+        "quoted > before a split reference": lambda x: _straddling(x, quoted=True),
+        "junk before the root": lambda x: b"junk" + x,
     }
+    # without the declared range, only the cells themselves can give the bomb away
+    declared = b'<dimension ref="A1:XFD1048576" />'
+    assert declared in zipfile.ZipFile(io.BytesIO(bomb)).read("xl/worksheets/sheet1.xml")
+
+    def undeclared(x: bytes) -> bytes:
+        return x.replace(declared, b"")
+
     if variant in changes:
-        data = _rewritten(bomb, changes[variant])
+        data = _rewritten(bomb, lambda x: changes[variant](undeclared(x)))
     elif variant == "sheet moved":
-        data = _rewritten(bomb, lambda x: x, {"xl/worksheets/sheet1.xml": "xl/ws/sheet1.xml"})
+        data = _rewritten(bomb, undeclared, {"xl/worksheets/sheet1.xml": "xl/ws/sheet1.xml"})
+    elif variant == "named like a folder":
+        data = _rewritten(bomb, undeclared, {"xl/worksheets/sheet1.xml": "xl/worksheets/sheet1.xml/"})
+        assert any(i.is_dir() for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    elif variant == "declared range only":
+        data = _rewritten(bomb, lambda x: x.replace(b'<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>', b""))
     else:
-        data = _rewritten(bomb, lambda x: x, {"xl/worksheets/sheet1.xml": "xl/worksheets/sheet1.XML"})
+        data = _rewritten(bomb, undeclared, {"xl/worksheets/sheet1.xml": "xl/worksheets/sheet1.XML"})
     assert data != bomb
-    with pytest.raises(FileFormatError, match=r"XFD|16384|columns|列"):
+    with pytest.raises(FileFormatError, match=r"XFD|16384|columns|列|damaged|损坏"):
         inspect_xlsx(data)
 
 
@@ -135,7 +166,7 @@ def test_an_ordinary_workbook_written_with_single_quotes_passes() -> None:
         ws.append([f"订单{row}", row, "备注"])
     out = io.BytesIO()
     wb.save(out)
-    inspect_xlsx(_rewritten(out.getvalue(), lambda x: x.replace(b'r="', b"r='").replace(b'" ', b"' ")))
+    inspect_xlsx(_rewritten(out.getvalue(), lambda x: x.replace(b'"', b"'")))
 
 
 def _good() -> bytes:
@@ -246,3 +277,17 @@ def test_colleagues_salary_never_shows_in_the_history(world: World) -> None:
     boss = Client()
     assert boss.login(username="boss", password=PASSWORD)
     assert "4321" in boss.get(f"/staff/{mate.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "parts", [["xl/workbook.bin", "xl/worksheets/sheet1.bin"], ["mimetype", "content.xml"], ["a.txt"]]
+)
+def test_only_office_open_xml_workbooks_are_read(parts: list[str]) -> None:
+    """The reader would also open a binary workbook or an OpenDocument sheet, whose cells (and
+    repeated-cell counts) the scan does not read: such files are refused up front."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name in parts:
+            archive.writestr(name, b"x")
+    with pytest.raises(FileFormatError, match="xlsx|XLSX"):
+        inspect_xlsx(buf.getvalue())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -29,18 +30,13 @@ XLSX_MAX_COLUMNS = 1000
 XLSX_MAX_CELLS = 20_000_000  # rows × columns the reader would lay out per sheet (100k orders × 60 = 6M)
 XLSX_SPARSE_AREA = 1_000_000  # beyond this laid-out area a sheet must be reasonably dense …
 XLSX_MAX_SPARSITY = 50  # … at most 50 laid-out cells per cell the sheet really has (a 1-cell "ALL60000" bomb)
-XLSX_MAX_TAG = 65_536  # one start tag longer than this is not a spreadsheet's
-_CELL = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
-# A cell or row reference (r="…") and a sheet's declared range (<dimension ref="…">) as an XML
-# reader sees them: any prefix, either quote, spaces around "=". A reader finds sheets through the
-# workbook's relationships, so every part of the archive that holds sheet data is checked, whatever
-# its name.
-_REFS = re.compile(
-    rb"""(?:\s(?!xmlns:)(?:[\w.-]+:)?r|<(?:[\w.-]+:)?dimension\s[^<>]*?\bref)\s*=\s*["']([^"'<>]*)["']"""
-)
-_SHEET = b"sheetData"  # what makes a part a worksheet to a reader (drawings have r="…" attributes too)
-_DIGITS = re.compile(rb"[0-9]+")
-_LETTERS = re.compile(rb"[A-Za-z]+")
+# Sheets are read as an XML parser reads them (expat, in C): quotes, entities, namespace prefixes and
+# whitespace inside tags cannot hide a cell from the scan, and cells without an ``r`` reference are
+# placed by counting, as a reader does. A reader finds sheets through the workbook's relationships,
+# so every part of the archive is scanned whatever its name.
+_SHEET_MARKS = (b"sheetData", b"<row", b"dimension")  # what makes a part a worksheet to a reader
+_REF = re.compile(r"\s*\$?([A-Za-z]{0,3})\s*\$?0*([0-9]{1,12})\s*")
+_FAR = 10**12  # a reference too long to be one: as far out as it gets
 
 
 class FileFormatError(ValueError):
@@ -167,24 +163,72 @@ def read_csv(data: bytes) -> list[list[str]]:
         raise FileFormatError(f"CSV: {exc}") from exc
 
 
-def _column_number(letters: bytes) -> int:
+@functools.lru_cache(maxsize=4096)
+def _column_number(letters: str) -> int:
     n = 0
     for ch in letters.upper():
-        n = n * 26 + (ch - 64)
+        n = n * 26 + (ord(ch) - 64)
     return n
 
 
-def _farthest(values: list[bytes]) -> tuple[int, int]:
-    """The largest row and column any of the references names (entities decoded as a reader would;
-    anything odd in a value only makes the answer larger, never smaller)."""
-    joined = b" ".join(values)
-    if b"&" in joined:
-        import html
+def _reference(value: str | None) -> tuple[int, int] | None:
+    """(row, column) of a cell or row reference (0 where it names none), None when it is no
+    reference at all (a reader then counts on from the previous cell or row)."""
+    if value is None:
+        return None
+    found = _REF.fullmatch(value)
+    if found is None:
+        return (_FAR, _FAR) if value.strip() else None
+    letters, digits = found.groups()
+    return int(digits), _column_number(letters) if letters else 0
 
-        joined = html.unescape(joined.decode("utf-8", "replace")).encode()
-    rows = max((int(d) for d in _DIGITS.findall(joined)), default=0)
-    cols = max((_column_number(letters) for letters in set(_LETTERS.findall(joined))), default=0)
-    return rows, cols
+
+def _attribute(attrs: dict[str, str], name: str) -> str | None:
+    """An attribute by its local name, with or without a namespace prefix."""
+    value = attrs.get(name)
+    if value is not None or not attrs:
+        return value
+    return next((v for k, v in attrs.items() if k.endswith(":" + name)), None)
+
+
+class _SheetScan:
+    """expat's start-element handler: where the reader would put each row and cell (element names
+    read by their local part, whatever prefix they carry)."""
+
+    def __init__(self) -> None:
+        self.row = self.col = self.max_row = self.max_col = self.cells = 0
+        self.sheet = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        local = name[name.rfind(":") + 1 :]
+        if local == "c":
+            ref = _reference(_attribute(attrs, "r"))
+            if ref is None:
+                self.col += 1
+            else:
+                self.col = ref[1] or self.col + 1
+                if ref[0] > self.max_row:
+                    self.max_row = ref[0]
+            if self.col > self.max_col:
+                self.max_col = self.col
+            self.cells += 1
+        elif local == "row":
+            ref = _reference(_attribute(attrs, "r"))
+            self.row = ref[0] if ref is not None and ref[0] else self.row + 1
+            self.col = 0
+            if self.row > self.max_row:
+                self.max_row = self.row
+        elif local == "dimension":
+            for end in (_attribute(attrs, "ref") or "").split(":"):
+                ref = _reference(end)
+                if ref is not None:
+                    self.max_row, self.max_col = max(self.max_row, ref[0]), max(self.max_col, ref[1])
+        elif local == "sheetData":
+            self.sheet = True
+
+
+def _refuse_declarations(*_args: Any) -> None:
+    raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": "DTD"})
 
 
 def inspect_xlsx(data: bytes) -> None:
@@ -209,49 +253,59 @@ def inspect_xlsx(data: bytes) -> None:
     for info in infos:
         if info.file_size > 1_000_000 and info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1):
             raise FileFormatError(_("The XLSX file has a suspicious compression ratio (a zip bomb)."))
+    # The reader also opens binary workbooks (.xlsb) and OpenDocument sheets, whose cells this scan
+    # does not read: a workbook is accepted as Office Open XML only.
+    names = {i.filename.lower() for i in infos}
+    if "xl/workbook.xml" not in names or names & {"xl/workbook.bin", "content.xml"}:
+        raise FileFormatError(_("Save the workbook as an Excel .xlsx file (XLSB and ODS are not read)."))
     read = 0
-    for info in infos:
-        if not info.is_dir():
-            read = _inspect_part(archive, info, read)
+    for info in infos:  # every entry: a reader may take "sheet1.xml/" for a file
+        read = _inspect_part(archive, info, read)
 
 
 def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> int:
     """Scan one part for the cells it declares and uses; returns the bytes read so far in all."""
-    max_row = max_col = 0
-    cells = 0
-    tail = b""
-    sheet = False
+    import xml.parsers.expat
+
+    scan = _SheetScan()
+    parser = xml.parsers.expat.ParserCreate()
+    parser.StartElementHandler = scan.start
+    parser.StartDoctypeDeclHandler = _refuse_declarations  # no spreadsheet declares a DTD or entities
+    parser.EntityDeclHandler = _refuse_declarations
+    broken = False
+    marked = False
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(1 << 20):
                 read += len(chunk)
                 if read > XLSX_MAX_UNCOMPRESSED:  # a header lied about the size
                     raise FileFormatError(_("The XLSX workbook expands beyond the limit."))
-                window = tail + chunk
-                cells += len(_CELL.findall(chunk))
-                rows, cols = _farthest(_REFS.findall(window))
-                max_row, max_col = max(max_row, rows), max(max_col, cols)
-                sheet = sheet or _SHEET in window or b"dimension" in window
-                # keep an unfinished start tag for the next chunk, however long (up to a limit)
-                start = window.rfind(b"<")
-                tail = window[start:] if start >= 0 and b">" not in window[start:] else b""
-                if len(tail) > XLSX_MAX_TAG:
-                    raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": "tag too long"})
-                if sheet:
-                    _check_area(max_row, max_col)
-        if not sheet:
-            return read
-        area = max_row * max_col
-        if area > XLSX_SPARSE_AREA and area > XLSX_MAX_SPARSITY * max(cells, 1):
-            raise FileFormatError(
-                _(
-                    "The XLSX sheet spans %(cols)s columns × %(rows)s rows but holds only %(cells)s cells; delete the "
-                    "empty area and export again."
-                )
-                % {"cols": max_col, "rows": max_row, "cells": cells}
-            )
+                marked = marked or any(mark in chunk for mark in _SHEET_MARKS)
+                if not broken:
+                    try:
+                        parser.Parse(chunk, False)
+                    except xml.parsers.expat.ExpatError:
+                        broken = True  # not XML (an image), or XML a reader might still read
+                if scan.sheet or scan.cells:
+                    _check_area(scan.max_row, scan.max_col)
+        if not broken:
+            try:
+                parser.Parse(b"", True)
+            except xml.parsers.expat.ExpatError:
+                broken = True
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": exc}) from exc
+    if broken and marked:  # sheet data an XML parser cannot read: refused, never guessed at
+        raise FileFormatError(_("The XLSX file is damaged: %(error)s") % {"error": info.filename[:80]})
+    area = scan.max_row * scan.max_col
+    if area > XLSX_SPARSE_AREA and area > XLSX_MAX_SPARSITY * max(scan.cells, 1):
+        raise FileFormatError(
+            _(
+                "The XLSX sheet spans %(cols)s columns × %(rows)s rows but holds only %(cells)s cells; delete the "
+                "empty area and export again."
+            )
+            % {"cols": scan.max_col, "rows": scan.max_row, "cells": scan.cells}
+        )
     return read
 
 
