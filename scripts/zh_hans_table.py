@@ -1791,4 +1791,5 @@ T = {
     '3-minute response rate per agent, last 14 days': '近 14 天每位客服的 3 分钟响应率',
     'No conversations in these days.': '这些天没有会话。',
     'Save the workbook as an Excel .xlsx file (XLSB and ODS are not read).': '请把工作簿另存为 Excel .xlsx 文件（不读取 XLSB 和 ODS）。',
+    'The recovered amount (¥%(recovered)s) exceeds the claim (¥%(claimed)s).': '追回金额（¥%(recovered)s）超过索赔金额（¥%(claimed)s）。',
 }

@@ -192,6 +192,8 @@ def test_lost_parcel_claim_lifecycle_r_as_9(world: World) -> None:
     with pytest.raises(ApplicationError):
         services.claim_open(actor=world.agent_a, case=case)
     services.claim_update(actor=world.agent_a, claim=claim, status="answered")
+    with pytest.raises(ApplicationError):  # a courier pays at most what was claimed
+        services.claim_update(actor=world.agent_a, claim=claim, status="paid", recovered=claim.amount + 1)
     services.claim_update(actor=world.agent_a, claim=claim, status="paid", recovered=Decimal("100"))
     assert case.money.get(kind="claim_recovered").amount == Decimal("100.00")
     with pytest.raises(ApplicationError):
@@ -552,6 +554,18 @@ def test_without_a_remark_the_pre_sales_agent_who_answered_before_payment_is_cha
     services.resolution_choose(actor=world.lead_a, case=case, code="reship_missing_agent")
     assert AgentCharge.objects.get(case=case).staff == first
     assert later != first and after != first
+    # the last reply before payment decides: when it came from someone who has left, or from a
+    # team lead, nobody is named (the agent is chosen on the case), never an earlier colleague
+    from kefu.desk.selectors import served_before
+
+    assert served_before(world.shop_a.pk, buyer, paid) == first
+    Staff.objects.filter(pk=first.pk).update(active=False)
+    assert served_before(world.shop_a.pk, buyer, paid) is None
+    Staff.objects.filter(pk=first.pk).update(active=True)
+    lead = Staff.objects.get(user=world.lead_a)
+    lead_reply = message("m6", "10:20", agent=lead.employee_no)
+    assert desk.messages_ingest(actor=SystemActor("t"), channel=desk.channel_default("api"), items=[lead_reply]).created
+    assert served_before(world.shop_a.pk, buyer, paid) is None
 
 
 @pytest.mark.django_db

@@ -155,6 +155,8 @@ def test_admin_sign_in_is_throttled(world: World, settings: Any) -> None:
     # the review locked the supervisor out this way: from their own desk they still sign in
     boss = Client(REMOTE_ADDR="10.0.0.5")
     assert boss.post("/login/", {"username": "boss", "password": PASSWORD}).status_code == 302
+    # another spelling of the same name (full-width letters sign in as boss) counts as the same name
+    assert client.post("/admin/login/", {"username": "ｂoss", "password": "wrong"}).status_code == 429
 
 
 def test_a_username_guessed_from_many_addresses_is_locked_in_the_end(world: World, settings: Any) -> None:

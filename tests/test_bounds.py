@@ -263,15 +263,23 @@ def test_case_facts_and_money_forms_refuse_what_they_would_store_wrongly(world: 
         assert "received_date" not in Case.objects.get(pk=case.pk).facts
     assert client.post(f"/aftersales/{case.pk}/facts/", {"received_date": "2026-11-20"}).status_code == 302
     assert Case.objects.get(pk=case.pk).facts["received_date"] == "2026-11-20"
-    for amount in ("12.345", "1_000", "1e3", "abc", ""):
+    for amount in ("12.345", "1_000", "1e3", "abc", "", "12,50", "1,2", "1,2345"):
         page = client.post(
             f"/aftersales/{case.pk}/money/", {"kind": "partial_refund", "amount": amount, "note": "x"}, follow=True
         )
         assert page.status_code == 200 and "12.50" in page.content.decode(), amount
     assert not MoneyLine.objects.filter(case=case).exists()
-    # full-width digits and a ¥ are read as meant
+    # full-width digits, a ¥ and commas grouping thousands are read as meant
     client.post(f"/aftersales/{case.pk}/money/", {"kind": "partial_refund", "amount": "¥１２.５", "note": "x"})
     assert MoneyLine.objects.get(case=case).amount == Decimal("12.50")
+    from kefu.core.params import amount_param
+
+    assert amount_param("1,250.00") == Decimal("1250.00") and amount_param("１,２５０") == Decimal("1250")
+    for typed in ("1e3", "0.001e3", "1_000", "12.345"):  # case facts too: stored as typed, so refused
+        page = client.post(f"/aftersales/{case.pk}/facts/", {"line_value": typed}, follow=True)
+        assert Case.objects.get(pk=case.pk).facts["line_value"] == "39.00", typed
+    client.post(f"/aftersales/{case.pk}/facts/", {"received_date": "2026-W48-1"})
+    assert Case.objects.get(pk=case.pk).facts["received_date"] == "2026-11-20"
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "201", "99999999999999999999", "abc"])

@@ -289,5 +289,5 @@ def test_only_office_open_xml_workbooks_are_read(parts: list[str]) -> None:
     with zipfile.ZipFile(buf, "w") as archive:
         for name in parts:
             archive.writestr(name, b"x")
-    with pytest.raises(FileFormatError, match="xlsx|XLSX"):
+    with pytest.raises(FileFormatError, match=r"xlsx|XLSX"):
         inspect_xlsx(buf.getvalue())

@@ -531,6 +531,12 @@ def claim_update(
     amount = None
     if status == ClaimStatus.PAID:
         amount = money_amount(recovered if recovered is not None else claim.amount)
+        if amount > claim.amount:  # a courier pays at most what was claimed
+            raise ApplicationError(
+                "money_amount",
+                _("The recovered amount (¥%(recovered)s) exceeds the claim (¥%(claimed)s).")
+                % {"recovered": amount, "claimed": claim.amount},
+            )
         fields["recovered"] = amount
     if not CourierClaim.objects.filter(pk=claim.pk, status=claim.status).update(**fields):
         raise ApplicationError("claim_changed", _("The claim changed meanwhile; reload the page."), status=409)

@@ -59,16 +59,17 @@ def json_loads(data: bytes | str) -> Any:
         raise ValueError(gettext("The JSON is nested too deeply.")) from None
 
 
-_AMOUNT = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
+_AMOUNT = re.compile(r"-?(?:[0-9]{1,13}|[0-9]{1,3}(?:,[0-9]{3}){1,4})(?:\.[0-9]{1,2})?")
 
 
 def amount_param(value: str | None) -> Decimal:
     """A money amount typed into a form: digits with at most two decimals (full-width digits, a ¥
-    and thousands commas are read as meant); ValueError otherwise — never rounded quietly."""
-    text = unicodedata.normalize("NFKC", value or "").replace("¥", "").replace(",", "").strip()
+    and commas grouping thousands — 1,250.00 — are read as meant); ValueError otherwise, never
+    rounded or regrouped quietly ("12,50" is refused, not read as 1,250)."""
+    text = unicodedata.normalize("NFKC", value or "").replace("¥", "").strip()
     if not _AMOUNT.fullmatch(text):
         raise ValueError(gettext("Enter an amount with at most two decimals, like 12.50."))
-    return Decimal(text)
+    return Decimal(text.replace(",", ""))
 
 
 def date_param(value: str | None) -> dt.date | None:

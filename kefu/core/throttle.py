@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import time
+import unicodedata
 
 from django.conf import settings
 from django.core.cache import cache
 
 
 def _keys(username: str, ip: str) -> list[str]:
-    user_key = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    pair_key = hashlib.sha256(f"{username.strip().lower()}\n{ip}".encode()).hexdigest()[:32]
+    # as the sign-in forms read it (NFKC: "ｂoss" signs in as boss), so each spelling counts as one
+    name = unicodedata.normalize("NFKC", username).strip().casefold()
+    user_key = hashlib.sha256(name.encode()).hexdigest()[:32]
+    pair_key = hashlib.sha256(f"{name}\n{ip}".encode()).hexdigest()[:32]
     return [f"kefu:login-fail:pair:{pair_key}", f"kefu:login-fail:ip:{ip}", f"kefu:login-fail:user:{user_key}"]
 
 

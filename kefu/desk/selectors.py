@@ -163,7 +163,9 @@ def my_presence(staff: Staff | None) -> str:
 
 def served_before(shop_id: int, buyer: str, before: dt.datetime) -> Staff | None:
     """R-AS-8's middle step: the pre-sales agent who last answered the buyer in the shop up to
-    ``before`` (the order's payment): a human reply, never an auto-reply; None when nobody did."""
+    ``before`` (the order's payment) — a human reply, never an auto-reply; after-sales replies do
+    not take orders. When the last order-taking reply came from a team lead or from a person who has
+    left, nobody is named: the agent is chosen on the case, never an earlier colleague by default."""
     conversation = Conversation.objects.filter(shop_id=shop_id, buyer=buyer).values_list("pk", flat=True).first()
     if conversation is None:
         return None
@@ -172,15 +174,16 @@ def served_before(shop_id: int, buyer: str, before: dt.datetime) -> Staff | None
             conversation_id=conversation,
             direction=Direction.OUT,
             kind__in=("text", "image"),
-            agent__position="presales",
-            agent__active=True,
+            agent__position__in=("presales", "team_lead"),
             sent_at__lte=before,
         )
         .select_related("agent")
         .order_by("-sent_at", "-id")
         .first()
     )
-    return reply.agent if reply is not None else None
+    if reply is None or reply.agent is None or reply.agent.position != "presales" or not reply.agent.active:
+        return None
+    return reply.agent
 
 
 def kpis(*, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None) -> rules.DayKpis:
@@ -567,9 +570,7 @@ class Trend:
     agents: list[tuple[str, list[dict[str, Any]]]]  # (employee no., one cell per day)
 
 
-def rate_trend(
-    *, actor: Any, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None
-) -> Trend:
+def rate_trend(*, actor: Any, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None) -> Trend:
     """The 3-minute response rate and conversion of each of the last ``days`` days, in total and per
     agent, for the same shop and team filters as the day's figures."""
 

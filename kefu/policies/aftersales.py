@@ -19,6 +19,7 @@ Readings taken (beyond SPEC's own):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -227,7 +228,9 @@ class Decision:
 
 # The largest amount a case fact may carry (the money columns hold 12 digits with 2 places).
 AMOUNT_LIMIT = Decimal("9999999999.99")
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years anyone means (as clock.EARLIEST_YEAR / LATEST_YEAR)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the years anyone means (as clock.EARLIEST_YEAR / LATEST_YEAR)
 
 
 def _money(value: Decimal) -> Decimal:
@@ -680,7 +683,7 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
             amount = Decimal(text)
         except ArithmeticError:
             raise ValueError(_("%(field)s must be an amount") % {"field": name(key)}) from None
-        if "_" in text or (amount.is_finite() and amount.as_tuple().exponent < -2):  # type: ignore[operator]
+        if not _PLAIN_AMOUNT.fullmatch(text):  # no 1e3, 1_000 or 12.345: what is typed is what is stored
             raise ValueError(_("%(field)s must be an amount with at most two decimals") % {"field": name(key)})
         if not amount.is_finite() or amount < 0:
             raise ValueError(_("%(field)s must be an amount ≥ 0") % {"field": name(key)})
@@ -693,6 +696,8 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         if not value:
             return None
         try:
+            if not _PLAIN_DATE.fullmatch(str(value)):  # not 2026-W48-1 or 20261123: stored as typed
+                raise ValueError(value)
             day = dt.date.fromisoformat(str(value))
         except ValueError:
             raise ValueError(_("%(field)s must be a date like 2026-11-29") % {"field": name(key)}) from None
