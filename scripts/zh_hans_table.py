@@ -1792,4 +1792,6 @@ T = {
     'No conversations in these days.': '这些天没有会话。',
     'Save the workbook as an Excel .xlsx file (XLSB and ODS are not read).': '请把工作簿另存为 Excel .xlsx 文件（不读取 XLSB 和 ODS）。',
     'The recovered amount (¥%(recovered)s) exceeds the claim (¥%(claimed)s).': '追回金额（¥%(recovered)s）超过索赔金额（¥%(claimed)s）。',
+    'The XLSX file took too long to read.': '读取 XLSX 文件超时。',
+    'The XLSX file cannot be read within %(mb)s MB of memory; export it again as a plain workbook.': 'XLSX 文件无法在 %(mb)s MB 内存内读取，请重新导出为普通工作簿。',
 }

@@ -291,3 +291,30 @@ def test_only_office_open_xml_workbooks_are_read(parts: list[str]) -> None:
             archive.writestr(name, b"x")
     with pytest.raises(FileFormatError, match=r"xlsx|XLSX"):
         inspect_xlsx(buf.getvalue())
+
+
+def test_a_workbook_that_passes_the_inspection_but_explodes_the_reader_is_refused_not_fatal() -> None:
+    """The third review: a shared-string table declaring four billion entries makes the reader
+    reserve 96 GB and abort its process. The reader runs in a child process with a memory limit:
+    the file is refused with a message and this process carries on."""
+    from kefu.imports.tabular import read_xlsx
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["工号", "姓名"])
+    out = io.BytesIO()
+    wb.save(out)
+
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as src:
+        parts = {i.filename: src.read(i) for i in src.infolist()}
+    parts["xl/sharedStrings.xml"] = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1"'
+        b' uniqueCount="4000000000"><si><t>x</t></si></sst>'
+    )
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, body in parts.items():
+            dst.writestr(name, body)
+    inspect_xlsx(bomb.getvalue())  # nothing the inspection knows of …
+    with pytest.raises(FileFormatError, match="MB"):  # … and still no dead process
+        read_xlsx(bomb.getvalue())
+    assert read_xlsx(out.getvalue())["Sheet"][0] == ["工号", "姓名"]  # the next good file reads
