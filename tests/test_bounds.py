@@ -290,3 +290,22 @@ def test_an_api_list_limit_out_of_range_is_a_400_not_quietly_changed(world: Worl
         assert answer.status_code == 400, path
         assert answer.json()["error"]["code"] == "validation_error"
     assert client.get("/api/v1/orders?limit=200").status_code == 200
+
+
+def test_digits_that_python_cannot_turn_into_numbers_are_not_numbers(world: World) -> None:
+    """Third review: "²".isdigit() is true but int("²") fails — the widget's history answered 500
+    without signing in; the case search had the same pattern."""
+    from kefu.desk import services as desk
+
+    desk.channel_create(
+        actor=world.supervisor, code="w1", name="官网", kind="widget", shop=world.shop_a, origins=["https://a.example"]
+    )
+    anonymous = Client(raise_request_exception=False)
+    for after in ("%C2%B2", "%E2%91%A0", "9" * 30):
+        page = anonymous.get(
+            f"/desk/widget/w1/messages?visitor=abcdefabcdefabcdef&after={after}", HTTP_ORIGIN="https://a.example"
+        )
+        assert page.status_code == 200, after
+    client = _login()
+    for q in ("AS²", "AS" + "9" * 5000):
+        assert client.get("/aftersales/", {"q": q}).status_code == 200

@@ -103,6 +103,17 @@ def test_an_agents_token_cannot_push_messages_and_no_token_writes_into_a_signed_
         "/api/v1/desk/webhook/qianniu", body, content_type="application/json", **_signed(channel, body)
     )
     assert signed.json()["created"] == 1  # the platform's own message is not taken as a duplicate
+    # a lead's token sends as the lead's own team only, never as the supervisor (who answers everywhere)
+    boss = Staff.objects.get(user=world.supervisor)
+    own = Staff.objects.get(user=world.agent_a)
+    replies = {
+        "messages": [
+            msg("as-boss", direction="out", agent=boss.employee_no),
+            msg("as-own", direction="out", agent=own.employee_no),
+        ]
+    }
+    answer = lead.post("/api/v1/desk/messages", replies, content_type="application/json", **lead_auth).json()
+    assert answer["created"] == 1 and [f["index"] for f in answer["failed"]] == [0]
 
 
 def _signed(channel: Channel, body: bytes, *, stamp: float | None = None, secret: str | None = None) -> dict[str, str]:
@@ -588,6 +599,14 @@ def test_stored_kpi_days_give_the_same_figures_and_a_late_message_makes_its_day_
     assert (paid.paid_buyers, paid.sales) == (1, Decimal("88.00"))
     services.kpi_rollup_due(days_back=0)
     assert selectors.kpis_period(actor=world.supervisor, first=last, last=last).total.paid_buyers == 1
+    # a correction moves the payment out of the window (the review: only the new time was looked at)
+    moved = {**order, "paid_at": "2026-11-28T09:05:00+08:00"}
+    assert orders_push(actor=world.supervisor, shop=world.shop_a, orders=[moved]).updated == 1
+    assert selectors.kpis_period(actor=world.supervisor, first=last, last=last).total.paid_buyers == 0
+    services.kpi_rollup_due(days_back=0)
+    back = {**order, "buyer_nick": "someone_else"}  # paid in the window again, but by another buyer
+    orders_push(actor=world.supervisor, shop=world.shop_a, orders=[back])
+    assert selectors.kpis_period(actor=world.supervisor, first=last, last=last).total.paid_buyers == 0
 
 
 def test_the_daily_summary_page_and_its_robot_message_once_per_shift(

@@ -67,7 +67,7 @@ def case_queryset(*, actor: Any, filters: CaseFilters) -> Any:
         qs = qs.filter(escalated_at__isnull=False, breached=False)
     if filters.q:
         q = filters.q.strip()
-        number = int(q[2:]) if q.upper().startswith("AS") and q[2:].isdigit() else None
+        number = int(q[2:]) if q.upper().startswith("AS") and q[2:].isdecimal() and len(q) <= 20 else None
         cond = Q(buyer_nick=q) | Q(order__order_no=q)
         if number is not None:
             cond |= Q(pk=number)

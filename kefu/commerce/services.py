@@ -286,8 +286,12 @@ def _import_order_chunk(
         data={"import_run": run_id, "format": parsed.fmt},
         at=now,
     )
+    # payments that count for conversion: new ones, and corrected ones at their old and new times
+    # (a payment time moved or cleared, an amount or the buyer changed)
     paid = [values["paid_at"] for _record, values in new_records if values.get("paid_at")]
-    paid += [o.paid_at for o, _b, a in changed if o.paid_at and ("paid_at" in a or "paid_amount" in a)]
+    for o, b, a in changed:
+        if {"paid_at", "paid_amount", "buyer_nick"} & set(a):
+            paid += [moment for moment in (o.paid_at, b.get("paid_at")) if moment]
     if paid:
         payments_recorded.send(sender=Order, shop_id=shop.pk, paid_at=paid)
 

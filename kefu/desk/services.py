@@ -26,7 +26,7 @@ from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record, event_record_bulk
 from kefu.core.params import parse_moment, utf8_storable
 from kefu.core.policy_store import policy_in_force
-from kefu.core.scoping import access_object
+from kefu.core.scoping import access_object, scope_for
 from kefu.org.models import Shop, Staff, Team
 from kefu.org.selectors import staff_of
 from kefu.workflow import services as wf
@@ -151,6 +151,15 @@ def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
     return agent.position in DESK_POSITIONS and agent.team_id in teams_of[shop.pk]
 
 
+def _may_send_as(actor: Any, agent: Staff) -> bool:
+    """A person's token names as senders only the people of their own scope: a team lead their
+    team, never the supervisor or the deputy (signed sources and the department name anyone)."""
+    if not getattr(actor, "is_authenticated", False):
+        return True
+    scope = scope_for(actor)
+    return scope.all or agent.team_id in scope.team_ids
+
+
 def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop], dict[int, set[int]]]:
     """Shops by code or name, inside what the sender may write to (an API token's user sees their
     scope; a channel bound to a shop, a widget, only writes to it), with the teams serving each.
@@ -217,6 +226,10 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
         elif p.agent and not _serves(agents[p.agent], shop, teams_of):
             result.failed.append(
                 {"index": p.index, "reason": _("agent %(no)s does not answer for this shop") % {"no": p.agent}}
+            )
+        elif p.agent and not _may_send_as(actor, agents[p.agent]):
+            result.failed.append(
+                {"index": p.index, "reason": _("this token may not send as %(no)s") % {"no": p.agent}}
             )
         elif p.external_id in seen:
             result.duplicates += 1  # the same message twice in one delivery
@@ -1202,8 +1215,12 @@ def kpi_days_paid_into(*, shop_id: int, paid_at: list[dt.datetime], **_kwargs: A
     """Payments recorded after a day's KPIs were stored change that day's conversion (a buyer who
     consulted counts as paid within the policy's window): the stored days they reach are marked
     stale, read live until the worker stores them again. Returns rows marked."""
-    window = int(policy_in_force().document["desk"]["conversion_window_days"])
-    days = {clock.local_date(moment) - dt.timedelta(days=back) for moment in paid_at for back in range(window + 1)}
+    days: set[dt.date] = set()
+    for moment in paid_at:
+        paid_on = clock.local_date(moment)
+        # the window of the policy in force then (the days it reaches back are that policy's too)
+        window = int(policy_in_force(paid_on).document["desk"]["conversion_window_days"])
+        days |= {paid_on - dt.timedelta(days=back) for back in range(window + 1)}
     return KpiDay.objects.filter(shop_id=shop_id, day__in=days, stale=False).update(stale=True)
 
 

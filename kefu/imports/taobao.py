@@ -197,7 +197,7 @@ def _order_values(rec: dict[str, str]) -> dict[str, Any]:
 
 def _flag(text: str) -> int:
     text = text.strip()
-    if text.isdigit() and 0 <= int(text) <= 5:
+    if text.isdecimal() and len(text) <= 2 and 0 <= int(text) <= 5:
         return int(text)
     for name, value in FLAG_NAMES.items():
         if name in text:
