@@ -109,6 +109,8 @@ def _straddling(sheet: bytes, *, quoted: bool = False) -> bytes:
         "quoted > before a split reference",
         "junk before the root",
         "declared range only",
+        "prefixed references",
+        "broken early, marks split",
     ],
 )
 def test_a_dimension_bomb_is_refused_however_it_is_written(variant: str) -> None:
@@ -135,6 +137,25 @@ def test_a_dimension_bomb_is_refused_however_it_is_written(variant: str) -> None
         # ... a ">" inside an attribute before the reference, the chunk boundary inside the reference
         "quoted > before a split reference": lambda x: _straddling(x, quoted=True),
         "junk before the root": lambda x: b"junk" + x,
+        # the third review: references under a prefix the reader ignores (it counts those cells)
+        "prefixed references": lambda x: (
+            b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
+            + b'<row x:r="1"/>' * 20000
+            + b'<row x:r="1">'
+            + b'<c x:r="A1"/>' * 16000
+            + b'<c x:r="A1"><v>1</v></c></row></sheetData></worksheet>'
+        ),
+        # ... and sheet marks split by the chunk boundary in XML the parser gives up on early
+        "broken early, marks split": lambda x: (
+            b"<a></b>"
+            + b"<!--"
+            + os.urandom(300_000).hex().encode()[: (1 << 20) - 15]
+            + b"-->"
+            + b"<sheet"
+            + b"Data>"
+            + x[x.index(b"<sheetData>") + len(b"<sheetData>") :]
+        ),
     }
     # without the declared range, only the cells themselves can give the bomb away
     declared = b'<dimension ref="A1:XFD1048576" />'
@@ -318,3 +339,26 @@ def test_a_workbook_that_passes_the_inspection_but_explodes_the_reader_is_refuse
     with pytest.raises(FileFormatError, match="MB"):  # … and still no dead process
         read_xlsx(bomb.getvalue())
     assert read_xlsx(out.getvalue())["Sheet"][0] == ["工号", "姓名"]  # the next good file reads
+
+
+def test_many_sheets_within_the_limit_each_are_refused_together() -> None:
+    """Third review: 500 sheets of 1000 × 1000 laid out together (two cells each) need gigabytes;
+    each sheet here passes alone, 25 of them together do not."""
+    wb = openpyxl.Workbook()
+    for n in range(25):
+        ws = wb.active if n == 0 else wb.create_sheet(f"S{n}")
+        ws["A1"] = "x"
+        ws["ALL900"] = "y"  # 1000 × 900 laid-out cells per sheet (under the sparse check), 22.5 M in all
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(FileFormatError, match=r"in all|总共|合计"):
+        inspect_xlsx(out.getvalue())
+
+
+def test_a_binary_workbook_behind_a_backslash_name_is_refused() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("xl/workbook.xml", b"<not a workbook")
+        archive.writestr("xl\\workbook.bin", b"\x00\x01")
+    with pytest.raises(FileFormatError, match=r"xlsx|XLSX"):
+        inspect_xlsx(buf.getvalue())

@@ -34,7 +34,7 @@ XLSX_MAX_SPARSITY = 50  # … at most 50 laid-out cells per cell the sheet reall
 # whitespace inside tags cannot hide a cell from the scan, and cells without an ``r`` reference are
 # placed by counting, as a reader does. A reader finds sheets through the workbook's relationships,
 # so every part of the archive is scanned whatever its name.
-_SHEET_MARKS = (b"sheetData", b"<row", b"dimension")  # what makes a part a worksheet to a reader
+_SHEET_MARKS = (b"sheetData", b"<row", b":row", b"dimension")  # what makes a part a worksheet to a reader
 _REF = re.compile(r"\s*\$?([A-Za-z]{0,3})\s*\$?0*([0-9]{1,12})\s*")
 _FAR = 10**12  # a reference too long to be one: as far out as it gets
 
@@ -184,11 +184,9 @@ def _reference(value: str | None) -> tuple[int, int] | None:
 
 
 def _attribute(attrs: dict[str, str], name: str) -> str | None:
-    """An attribute by its local name, with or without a namespace prefix."""
-    value = attrs.get(name)
-    if value is not None or not attrs:
-        return value
-    return next((v for k, v in attrs.items() if k.endswith(":" + name)), None)
+    """An attribute as the reader takes it: by its exact name (a prefixed ``x:r`` is no reference
+    to it, so that cell is placed by counting — as here)."""
+    return attrs.get(name)
 
 
 class _SheetScan:
@@ -255,16 +253,23 @@ def inspect_xlsx(data: bytes) -> None:
             raise FileFormatError(_("The XLSX file has a suspicious compression ratio (a zip bomb)."))
     # The reader also opens binary workbooks (.xlsb) and OpenDocument sheets, whose cells this scan
     # does not read: a workbook is accepted as Office Open XML only.
-    names = {i.filename.lower() for i in infos}
+    names = {i.filename.replace("\\", "/").lower() for i in infos}  # the reader reads "xl\\x" as "xl/x"
     if "xl/workbook.xml" not in names or names & {"xl/workbook.bin", "content.xml"}:
         raise FileFormatError(_("Save the workbook as an Excel .xlsx file (XLSB and ODS are not read)."))
-    read = 0
+    read = area = 0
     for info in infos:  # every entry: a reader may take "sheet1.xml/" for a file
-        read = _inspect_part(archive, info, read)
+        read, part_area = _inspect_part(archive, info, read)
+        area += part_area
+        if area > XLSX_MAX_CELLS:  # many sheets, each within the limit, laid out together
+            raise FileFormatError(
+                _("The XLSX workbook lays out %(cells)s cells in all (limit %(max_cells)s).")
+                % {"cells": f"{area:,}", "max_cells": f"{XLSX_MAX_CELLS:,}"}
+            )
 
 
-def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> int:
-    """Scan one part for the cells it declares and uses; returns the bytes read so far in all."""
+def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> tuple[int, int]:
+    """Scan one part for the cells it declares and uses; returns the bytes read so far in all and
+    the area the part's sheet lays out."""
     import xml.parsers.expat
 
     scan = _SheetScan()
@@ -274,13 +279,16 @@ def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) ->
     parser.EntityDeclHandler = _refuse_declarations
     broken = False
     marked = False
+    edge = b""
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(1 << 20):
                 read += len(chunk)
                 if read > XLSX_MAX_UNCOMPRESSED:  # a header lied about the size
                     raise FileFormatError(_("The XLSX workbook expands beyond the limit."))
-                marked = marked or any(mark in chunk for mark in _SHEET_MARKS)
+                seen = edge + chunk  # a mark split by the chunk boundary is still a mark
+                marked = marked or any(mark in seen for mark in _SHEET_MARKS)
+                edge = chunk[-16:]
                 if not broken:
                     try:
                         parser.Parse(chunk, False)
@@ -306,7 +314,7 @@ def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) ->
             )
             % {"cols": scan.max_col, "rows": scan.max_row, "cells": scan.cells}
         )
-    return read
+    return read, area
 
 
 def _check_area(max_row: int, max_col: int) -> None:
