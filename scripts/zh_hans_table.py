@@ -1796,4 +1796,5 @@ T = {
     'The XLSX file cannot be read within %(mb)s MB of memory; export it again as a plain workbook.': 'XLSX 文件无法在 %(mb)s MB 内存内读取，请重新导出为普通工作簿。',
     'this token may not send as %(no)s': '此令牌不能以 %(no)s 的名义发送',
     'The XLSX workbook lays out %(cells)s cells in all (limit %(max_cells)s).': 'XLSX 工作簿合计 %(cells)s 个单元格（上限 %(max_cells)s）。',
+    'The XLSX workbook holds %(cells)s cells (limit %(max_cells)s); split it into smaller files.': 'XLSX 工作簿共有 %(cells)s 个单元格（上限 %(max_cells)s），请拆分为较小的文件。',
 }

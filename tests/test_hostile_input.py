@@ -362,3 +362,20 @@ def test_a_binary_workbook_behind_a_backslash_name_is_refused() -> None:
         archive.writestr("xl\\workbook.bin", b"\x00\x01")
     with pytest.raises(FileFormatError, match=r"xlsx|XLSX"):
         inspect_xlsx(buf.getvalue())
+
+
+def test_a_dense_workbook_beyond_what_any_import_reads_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cell comes back to the importing process as a Python object: a small, dense, highly
+    compressible workbook of tens of millions of cells would fill a web worker's memory."""
+    from kefu.imports import tabular
+
+    monkeypatch.setattr(tabular, "XLSX_MAX_FILLED", 1000)  # the same rule, at a size a test can write
+    wb = openpyxl.Workbook()
+    for row in range(60):
+        wb.active.append(list(range(20)))
+    out = io.BytesIO()
+    wb.save(out)
+    with pytest.raises(FileFormatError, match="1,200"):
+        inspect_xlsx(out.getvalue())
+    monkeypatch.setattr(tabular, "XLSX_MAX_FILLED", 1200)
+    inspect_xlsx(out.getvalue())

@@ -28,6 +28,7 @@ XLSX_MAX_RATIO = 250  # uncompressed / compressed, per part (XML compresses 10�
 XLSX_MAX_ROWS = 1_048_576
 XLSX_MAX_COLUMNS = 1000
 XLSX_MAX_CELLS = 20_000_000  # rows × columns the reader would lay out per sheet (100k orders × 60 = 6M)
+XLSX_MAX_FILLED = 8_000_000  # cells really written, all sheets together: what the rows become in Python
 XLSX_SPARSE_AREA = 1_000_000  # beyond this laid-out area a sheet must be reasonably dense …
 XLSX_MAX_SPARSITY = 50  # … at most 50 laid-out cells per cell the sheet really has (a 1-cell "ALL60000" bomb)
 # Sheets are read as an XML parser reads them (expat, in C): quotes, entities, namespace prefixes and
@@ -256,10 +257,16 @@ def inspect_xlsx(data: bytes) -> None:
     names = {i.filename.replace("\\", "/").lower() for i in infos}  # the reader reads "xl\\x" as "xl/x"
     if "xl/workbook.xml" not in names or names & {"xl/workbook.bin", "content.xml"}:
         raise FileFormatError(_("Save the workbook as an Excel .xlsx file (XLSB and ODS are not read)."))
-    read = area = 0
+    read = area = filled = 0
     for info in infos:  # every entry: a reader may take "sheet1.xml/" for a file
-        read, part_area = _inspect_part(archive, info, read)
+        read, part_area, part_filled = _inspect_part(archive, info, read)
         area += part_area
+        filled += part_filled
+        if filled > XLSX_MAX_FILLED:  # dense, yet more than any import reads (100,000 × 60 = 6 M)
+            raise FileFormatError(
+                _("The XLSX workbook holds %(cells)s cells (limit %(max_cells)s); split it into smaller files.")
+                % {"cells": f"{filled:,}", "max_cells": f"{XLSX_MAX_FILLED:,}"}
+            )
         if area > XLSX_MAX_CELLS:  # many sheets, each within the limit, laid out together
             raise FileFormatError(
                 _("The XLSX workbook lays out %(cells)s cells in all (limit %(max_cells)s).")
@@ -267,9 +274,9 @@ def inspect_xlsx(data: bytes) -> None:
             )
 
 
-def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> tuple[int, int]:
-    """Scan one part for the cells it declares and uses; returns the bytes read so far in all and
-    the area the part's sheet lays out."""
+def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) -> tuple[int, int, int]:
+    """Scan one part for the cells it declares and uses; returns the bytes read so far in all, the
+    area the part's sheet lays out and the cells it really holds."""
     import xml.parsers.expat
 
     scan = _SheetScan()
@@ -314,7 +321,7 @@ def _inspect_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, read: int) ->
             )
             % {"cols": scan.max_col, "rows": scan.max_row, "cells": scan.cells}
         )
-    return read, area
+    return read, area, scan.cells
 
 
 def _check_area(max_row: int, max_col: int) -> None:
