@@ -371,7 +371,7 @@ def test_a_dense_workbook_beyond_what_any_import_reads_is_refused(monkeypatch: p
 
     monkeypatch.setattr(tabular, "XLSX_MAX_FILLED", 1000)  # the same rule, at a size a test can write
     wb = openpyxl.Workbook()
-    for row in range(60):
+    for _row in range(60):
         wb.active.append(list(range(20)))
     out = io.BytesIO()
     wb.save(out)

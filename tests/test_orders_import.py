@@ -239,3 +239,20 @@ def test_a_run_records_its_progress_and_offers_the_failed_rows(world: Any) -> No
                                        actor=world.supervisor, rows_total=400, rows_done=100)  # fmt: skip
     poll = boss.get(f"/imports/{running.pk}/", HTTP_HX_REQUEST="true").content.decode()
     assert "25%" in poll and 'hx-trigger="every 2s"' in poll
+
+
+def test_a_file_of_bad_rows_keeps_the_cells_of_the_first_rows_only(world: Any, monkeypatch: Any) -> None:
+    """Fourth review: a dense file whose every row is bad was copied whole, cells and all, into
+    memory and into its import run. Past the limit a failed row keeps its number and reason."""
+    from kefu.core.imports import ImportSummary
+    from kefu.imports import tabular
+
+    monkeypatch.setattr("kefu.core.imports.MAX_ROWS_WITH_CELLS", 3)
+    summary = ImportSummary(cells_of=lambda n: (("订单编号", str(n)),))
+    for n in range(1, 6):
+        summary.fail(n, "bad")
+    assert [bool(f.get("cells")) for f in summary.failed] == [True, True, True, False, False]
+    assert [f["reason"] for f in summary.failed] == ["bad"] * 5
+    monkeypatch.setattr(tabular, "MAX_ROWS_WITH_CELLS", 2)
+    errors = tabular.with_cells([tabular.RowError(n, "bad") for n in range(1, 5)], lambda n: (("a", str(n)),))
+    assert [bool(e.cells) for e in errors] == [True, True, False, False]

@@ -12,6 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from kefu.imports.tabular import MAX_ROWS_WITH_CELLS
+
 from . import clock
 from .errors import ApplicationError
 from .events import event_record
@@ -41,9 +43,12 @@ class ImportSummary:
         }
 
     def fail(self, row: int, reason: str, cells: Any = None) -> None:
-        """A row that was not imported, with its cells as the file had them (to fix and re-import)."""
+        """A row that was not imported, with its cells as the file had them (to fix and re-import);
+        past ``MAX_ROWS_WITH_CELLS`` failed rows, the number and the reason only."""
         entry: dict[str, Any] = {"row": row, "reason": reason}
-        if not cells and self.cells_of is not None and row > 0:
+        if len(self.failed) >= MAX_ROWS_WITH_CELLS:
+            cells = None
+        elif not cells and self.cells_of is not None and row > 0:
             cells = self.cells_of(row)
         if cells:
             # [header, value] pairs, in the file's column order (a JSON object would not keep it on

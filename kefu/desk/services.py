@@ -228,9 +228,7 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
                 {"index": p.index, "reason": _("agent %(no)s does not answer for this shop") % {"no": p.agent}}
             )
         elif p.agent and not _may_send_as(actor, agents[p.agent]):
-            result.failed.append(
-                {"index": p.index, "reason": _("this token may not send as %(no)s") % {"no": p.agent}}
-            )
+            result.failed.append({"index": p.index, "reason": _("this token may not send as %(no)s") % {"no": p.agent}})
         elif p.external_id in seen:
             result.duplicates += 1  # the same message twice in one delivery
         else:

@@ -60,6 +60,7 @@ class RowError:
 
 MAX_ERROR_CELLS = 60  # columns kept per failed row
 MAX_CELL_TEXT = 200
+MAX_ROWS_WITH_CELLS = 2000  # failed rows offered for download with their cells (the rest: number and reason)
 
 
 Cells = tuple[tuple[str, str], ...]
@@ -85,8 +86,13 @@ def no_cells(number: int) -> Cells:
 
 
 def with_cells(errors: list[RowError], cells_of: Callable[[int], Cells]) -> list[RowError]:
-    """The errors with their rows' cells attached."""
-    return [err if err.cells else RowError(err.row, err.reason, cells_of(err.row)) for err in errors]
+    """The errors with their rows' cells attached — the first ``MAX_ROWS_WITH_CELLS`` of them: a file
+    of which every row is bad (a hostile one, or the wrong file) must not be copied whole into
+    memory and into its import run."""
+    return [
+        err if err.cells or n >= MAX_ROWS_WITH_CELLS else RowError(err.row, err.reason, cells_of(err.row))
+        for n, err in enumerate(errors)
+    ]
 
 
 def sheet_row_cells(sheet: Sheet) -> Callable[[int], Cells]:
