@@ -1797,4 +1797,5 @@ T = {
     'this token may not send as %(no)s': '此令牌不能以 %(no)s 的名义发送',
     'The XLSX workbook lays out %(cells)s cells in all (limit %(max_cells)s).': 'XLSX 工作簿合计 %(cells)s 个单元格（上限 %(max_cells)s）。',
     'The XLSX workbook holds %(cells)s cells (limit %(max_cells)s); split it into smaller files.': 'XLSX 工作簿共有 %(cells)s 个单元格（上限 %(max_cells)s），请拆分为较小的文件。',
+    'The file needs more memory than an import may use; split it into smaller files.': '该文件所需内存超过导入允许的上限，请拆分为较小的文件。',
 }

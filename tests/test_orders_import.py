@@ -256,3 +256,27 @@ def test_a_file_of_bad_rows_keeps_the_cells_of_the_first_rows_only(world: Any, m
     monkeypatch.setattr(tabular, "MAX_ROWS_WITH_CELLS", 2)
     errors = tabular.with_cells([tabular.RowError(n, "bad") for n in range(1, 5)], lambda n: (("a", str(n)),))
     assert [bool(e.cells) for e in errors] == [True, True, False, False]
+
+
+def test_an_import_that_runs_out_of_memory_is_a_clear_refusal_with_its_run_finished(
+    world: Any, monkeypatch: Any
+) -> None:
+    from kefu.commerce import services
+    from kefu.core.errors import ApplicationError
+    from kefu.core.models import Event, ImportRun
+
+    def exhausted(*_args: Any, **_kwargs: Any) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(services, "_import_order_chunk", exhausted)
+    from .samples import legacy_csv, legacy_row
+
+    with pytest.raises(ApplicationError) as refused:
+        services.orders_import(
+            actor=world.supervisor, shop=world.shop_a, data=legacy_csv([legacy_row("900101")]), file_name="big.csv"
+        )
+    assert refused.value.code == "import_too_large"
+    run = ImportRun.objects.latest("pk")
+    assert run.finished_at is not None
+    assert "memory" in str(run.failed).lower() or "内存" in str(run.failed)
+    assert Event.objects.filter(verb="import.crashed").exists()

@@ -135,7 +135,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.IMPORT_FORMAT: "The uploaded file cannot be read as a whole (format, encoding, bombs).",
     ErrorCode.IMPORT_EMPTY: "The uploaded file is empty.",
     ErrorCode.IMPORT_FILE_TYPE: "Only CSV or XLSX files are accepted.",
-    ErrorCode.IMPORT_TOO_LARGE: "The uploaded file exceeds KEFU_IMPORT_MAX_BYTES.",
+    ErrorCode.IMPORT_TOO_LARGE: "The file exceeds KEFU_IMPORT_MAX_BYTES, or needs more memory than an import may use.",
     ErrorCode.SHOP_EXISTS: "A shop with this name exists.",
     ErrorCode.USER_EXISTS: "A user with this username exists.",
     ErrorCode.UNKNOWN_POSITION: "The position is not one of the department's positions.",

@@ -132,6 +132,18 @@ def import_run(
     except ApplicationError:
         run_finish(run, summary, actor=actor)
         raise
+    except MemoryError:
+        # a file that needs more memory than the process may use: refused like a malformed one,
+        # its run finished and the crash on record (the rows committed before it stay)
+        summary.failed = summary.failed[:MAX_ROWS_WITH_CELLS]
+        summary.fail(0, _("The file needs more memory than an import may use; split it into smaller files."))
+        run_finish(run, summary, actor=actor)
+        event_record(
+            actor=actor, verb="import.crashed", subject=run, data={"file": run.file_name, "error": "MemoryError"}
+        )
+        raise ApplicationError(
+            "import_too_large", _("The file needs more memory than an import may use; split it into smaller files.")
+        ) from None
     except Exception as exc:
         log.exception("import %s #%s crashed", kind, run.pk)
         summary.fail(0, _("The import stopped (%(error)s); the rows before were kept.") % {"error": type(exc).__name__})
