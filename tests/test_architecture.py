@@ -41,7 +41,6 @@ READS = {
     # desk: reads kept beside the writes they serve, Redis flags, derived data and batch drivers
     "access_conversation_by_id",
     "no_sale_reasons",
-    "queue_for",
     "queues_for",
     "urge_script",
     "text_storable",
