@@ -50,6 +50,18 @@ def _token_client(user: Any) -> tuple[Client, dict[str, str]]:
     return Client(), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
+def _widget(world: World) -> Channel:
+    """Shop A's web chat widget, answering https://hdc.example only."""
+    return services.channel_create(
+        actor=world.supervisor,
+        code="hdc-web",
+        name="官网",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+
+
 def _online(user: Any) -> Staff:
     services.presence_set(actor=user, state="online")
     return Staff.objects.get(user=user)
@@ -422,14 +434,7 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World, setti
 
 
 def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> None:
-    services.channel_create(
-        actor=world.supervisor,
-        code="hdc-web",
-        name="官网",
-        kind="widget",
-        shop=world.shop_a,
-        origins=["https://hdc.example"],
-    )
+    _widget(world)
     client = Client()
     script = client.get("/desk/widget/hdc-web.js")
     assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
@@ -891,14 +896,7 @@ def test_deeply_nested_json_is_a_400_everywhere_and_one_bad_line_in_a_chat_log(
     import base64
 
     nested = ("[" * 5000 + "]" * 5000).encode()
-    services.channel_create(
-        actor=world.supervisor,
-        code="hdc-web",
-        name="官网",
-        kind="widget",
-        shop=world.shop_a,
-        origins=["https://hdc.example"],
-    )
+    _widget(world)
     client = Client(raise_request_exception=False)
     widget = client.post(
         "/desk/widget/hdc-web/messages", nested, content_type="application/json", HTTP_ORIGIN="https://hdc.example"

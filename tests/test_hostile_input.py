@@ -379,3 +379,23 @@ def test_a_dense_workbook_beyond_what_any_import_reads_is_refused(monkeypatch: p
         inspect_xlsx(out.getvalue())
     monkeypatch.setattr(tabular, "XLSX_MAX_FILLED", 1200)
     inspect_xlsx(out.getvalue())
+
+
+def test_a_workbook_is_inspected_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upload form inspects a workbook and the reader would again: the second time is skipped."""
+    from kefu.imports import tabular
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["工号", "once"])
+    out = io.BytesIO()
+    wb.save(out)
+    calls: list[int] = []
+    real = tabular._inspect
+    monkeypatch.setattr(tabular, "_inspect", lambda data: calls.append(1) or real(data))
+    inspect_xlsx(out.getvalue())
+    inspect_xlsx(out.getvalue())
+    assert calls == [1]
+    with pytest.raises(FileFormatError):  # a refused one is refused every time
+        inspect_xlsx(dimension_bomb())
+    with pytest.raises(FileFormatError):
+        inspect_xlsx(dimension_bomb())

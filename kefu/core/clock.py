@@ -6,6 +6,7 @@ import contextlib
 import contextvars
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -40,6 +41,15 @@ def today() -> dt.date:
 def day_start(day: dt.date) -> dt.datetime:
     """Midnight at the start of a local (Asia/Shanghai) calendar day, as an aware datetime."""
     return dt.datetime.combine(day, dt.time.min, tzinfo=local_tz())
+
+
+def stored(value: Any) -> Any:
+    """A timestamp as raw SQL or a text cast returns it — aware already, text with its offset
+    (PostgreSQL), or UTC text without one (SQLite) — as an aware datetime (None stays None)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def local_date(value: dt.datetime) -> dt.date:

@@ -283,14 +283,8 @@ def _day_messages(
     if not raw:
         return [], {}
     agents = dict(Staff.objects.filter(pk__in={row[4] for row in raw if row[4]}).values_list("pk", "employee_no"))
-    parse = dt.datetime.fromisoformat
-    msgs = []
-    for c, at, d, k, a, ch, e in raw:
-        moment = parse(at)
-        if moment.tzinfo is None:  # SQLite keeps UTC without an offset
-            moment = moment.replace(tzinfo=dt.UTC)
-        # channel + external id break ties between equal times: the same however the messages arrived
-        msgs.append(rules.Message(c, moment, d, k, agents.get(a), f"{ch}:{e}"))
+    # channel + external id break ties between equal times: the same however the messages arrived
+    msgs = [rules.Message(c, clock.stored(at), d, k, agents.get(a), f"{ch}:{e}") for c, at, d, k, a, ch, e in raw]
     conversations: dict[int, tuple[int, str, str | None]] = {
         pk: (shop_id, buyer, owner)
         for pk, shop_id, buyer, owner in Conversation.objects.filter(pk__in={row[0] for row in raw}).values_list(
@@ -568,6 +562,7 @@ class Trend:
 
     days: list[dict[str, Any]]
     agents: list[tuple[str, list[dict[str, Any]]]]  # (employee no., one cell per day)
+    last: rules.DayKpis  # the last day's figures in full
 
 
 def rate_trend(*, actor: Any, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None) -> Trend:
@@ -590,6 +585,7 @@ def rate_trend(*, actor: Any, last: dt.date, days: int = 14, shop: int | None = 
     return Trend(
         days=[cell(day, k.total) for day, k in zip(span, figures, strict=True)],
         agents=[(no, [cell(day, k.agents.get(no)) for day, k in zip(span, figures, strict=True)]) for no in agents],
+        last=figures[-1],
     )
 
 

@@ -567,14 +567,6 @@ FROM (
 """
 
 
-def _moment(value: Any) -> dt.datetime | None:
-    """A timestamp read by raw SQL: aware on PostgreSQL, UTC text on SQLite."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _thread_state(ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Per conversation, from its stored messages in one statement (plain SQL: the ORM spent longer
     compiling the five correlated subqueries than the database spent running them): the last human
@@ -583,7 +575,7 @@ def _thread_state(ids: list[int]) -> dict[int, tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(_THREAD_STATE.format(ids=", ".join(["%s"] * len(ids))), ids)
         return {
-            int(pk): (_moment(replied), _moment(waiting), _moment(last_at), last_body or "", int(n or 0))
+            int(pk): (clock.stored(replied), clock.stored(waiting), clock.stored(last_at), last_body or "", int(n or 0))
             for pk, replied, waiting, last_at, last_body, n in cursor.fetchall()
         }
 
@@ -732,7 +724,11 @@ def _workload(staff_ids: list[int]) -> dict[int, int]:
 def _lightest_online(team: Any, queue: str) -> tuple[Staff | None, int]:
     """The online agent of ``queue``'s role in ``team`` with the fewest open conversations (ties:
     the earliest record), and that number; (None, 0) when nobody of that role is online."""
-    candidates, load = _online_with_load(team, queue)
+    return _lightest(*_online_with_load(team, queue))
+
+
+def _lightest(candidates: list[Staff], load: dict[int, int]) -> tuple[Staff | None, int]:
+    """Of ``candidates``, the one with the fewest open conversations (ties: the earliest record)."""
     if not candidates:
         return None, 0
     agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
@@ -784,13 +780,13 @@ def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
             if (team.pk, queue) not in pools:
                 pools[(team.pk, queue)] = _online_with_load(team, queue)
             candidates, load = pools[(team.pk, queue)]
-            if candidates:
-                agent = min(candidates, key=lambda s: (load.get(s.pk, 0), s.pk))
+            agent, open_count = _lightest(candidates, load)
+            if agent is not None:
                 why += "; " + _("%(name)s is online with the fewest open conversations (%(n)s)") % {
                     "name": agent.name,
-                    "n": load.get(agent.pk, 0),
+                    "n": open_count,
                 }
-                load[agent.pk] = load.get(agent.pk, 0) + 1
+                load[agent.pk] = open_count + 1  # the next of the batch sees this one given
             else:
                 why += "; " + _("no %(queue)s agent of %(team)s is online: waiting in the queue") % {
                     "queue": Queue(queue).label,
@@ -1214,8 +1210,7 @@ def kpi_days_paid_into(*, shop_id: int, paid_at: list[dt.datetime], **_kwargs: A
     consulted counts as paid within the policy's window): the stored days they reach are marked
     stale, read live until the worker stores them again. Returns rows marked."""
     days: set[dt.date] = set()
-    for moment in paid_at:
-        paid_on = clock.local_date(moment)
+    for paid_on in {clock.local_date(moment) for moment in paid_at}:  # an import's thousands: a few days
         # the window of the policy in force then (the days it reaches back are that policy's too)
         window = int(policy_in_force(paid_on).document["desk"]["conversion_window_days"])
         days |= {paid_on - dt.timedelta(days=back) for back in range(window + 1)}

@@ -187,13 +187,15 @@ def kpis(request: HttpRequest) -> HttpResponse:
         org.access_shop_by_id(request.user, shop)
     if team:
         org.access_team_by_id(request.user, team)
-    result = selectors.kpis(actor=request.user, day=day, shop=shop, team=team)
-    names = org.staff_names_by_employee_no(list(result.agents))
-    rows = [(names.get(no, no), no, f.as_dict()) for no, f in sorted(result.agents.items())]
     if request.GET.get("export") == "xlsx":
-        return _kpis_xlsx(day, rows, result.total.as_dict())
+        result = selectors.kpis(actor=request.user, day=day, shop=shop, team=team)
+        names = org.staff_names_by_employee_no(list(result.agents))
+        return _kpis_xlsx(day, _kpi_rows(result, names), result.total.as_dict())
+    # the 14-day trend ends with the day itself: the day's figures are its last, computed once
     trend = selectors.rate_trend(actor=request.user, last=day, shop=shop, team=team)
-    names.update(org.staff_names_by_employee_no([no for no, _cells in trend.agents if no not in names]))
+    result = trend.last
+    names = org.staff_names_by_employee_no(list(result.agents) + [no for no, _cells in trend.agents])
+    rows = _kpi_rows(result, names)
     ctx = {
         "day": day,
         "rows": rows,
@@ -207,6 +209,10 @@ def kpis(request: HttpRequest) -> HttpResponse:
         "f": request.GET,
     }
     return render(request, "desk/kpis.html", ctx)
+
+
+def _kpi_rows(result: Any, names: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(names.get(no, no), no, f.as_dict()) for no, f in sorted(result.agents.items())]
 
 
 @login_required

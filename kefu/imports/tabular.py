@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import hashlib
 import io
 import re
 import zipfile
@@ -190,15 +191,10 @@ def _reference(value: str | None) -> tuple[int, int] | None:
     return int(digits), _column_number(letters) if letters else 0
 
 
-def _attribute(attrs: dict[str, str], name: str) -> str | None:
-    """An attribute as the reader takes it: by its exact name (a prefixed ``x:r`` is no reference
-    to it, so that cell is placed by counting — as here)."""
-    return attrs.get(name)
-
-
 class _SheetScan:
     """expat's start-element handler: where the reader would put each row and cell (element names
-    read by their local part, whatever prefix they carry)."""
+    read by their local part, whatever prefix they carry; attributes by their exact name, as the
+    reader takes them: a prefixed ``x:r`` is no reference, so that cell is placed by counting)."""
 
     def __init__(self) -> None:
         self.row = self.col = self.max_row = self.max_col = self.cells = 0
@@ -207,7 +203,7 @@ class _SheetScan:
     def start(self, name: str, attrs: dict[str, str]) -> None:
         local = name[name.rfind(":") + 1 :]
         if local == "c":
-            ref = _reference(_attribute(attrs, "r"))
+            ref = _reference(attrs.get("r"))
             if ref is None:
                 self.col += 1
             else:
@@ -218,13 +214,13 @@ class _SheetScan:
                 self.max_col = self.col
             self.cells += 1
         elif local == "row":
-            ref = _reference(_attribute(attrs, "r"))
+            ref = _reference(attrs.get("r"))
             self.row = ref[0] if ref is not None and ref[0] else self.row + 1
             self.col = 0
             if self.row > self.max_row:
                 self.max_row = self.row
         elif local == "dimension":
-            for end in (_attribute(attrs, "ref") or "").split(":"):
+            for end in (attrs.get("ref") or "").split(":"):
                 ref = _reference(end)
                 if ref is not None:
                     self.max_row, self.max_col = max(self.max_row, ref[0]), max(self.max_col, ref[1])
@@ -241,7 +237,21 @@ def inspect_xlsx(data: bytes) -> None:
     parts, too much uncompressed data or a suspicious compression ratio (zip bombs), or a sheet that
     declares or uses cells far out (``A1`` … ``XFD1048576``: a dimension bomb). Every part is
     scanned as a stream, never inflated whole — whatever its name, since a reader finds sheets
-    through the workbook's relationships, not by their paths."""
+    through the workbook's relationships, not by their paths. A workbook this process has passed
+    already (the upload form, then the reader) is not scanned again."""
+    digest = hashlib.sha256(data).digest()
+    if digest in _PASSED:
+        return
+    _inspect(data)
+    _PASSED[digest] = None
+    while len(_PASSED) > 16:
+        del _PASSED[next(iter(_PASSED))]
+
+
+_PASSED: dict[bytes, None] = {}  # digests of the last workbooks that passed, oldest first
+
+
+def _inspect(data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
