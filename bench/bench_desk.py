@@ -39,10 +39,10 @@ def _post_all(port: int, secret: str, bodies: list[bytes], threads: int = 8) -> 
     stamp = str(int(time.time()))
     prepared = []
     for body in bodies:
-        sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        sig = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         head = (
             "POST /api/v1/desk/webhook/bench HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"X-Kefu-Signature: sha256={sig}\r\nX-Kefu-Timestamp: {stamp}\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"X-Kefu-Signature: v2={sig}\r\nX-Kefu-Timestamp: {stamp}\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         prepared.append(head.encode() + body)
     results: list[dict[str, int]] = [{} for _ in bodies]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from collections.abc import Iterator
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from hypothesis import HealthCheck, settings
 
@@ -45,6 +47,22 @@ def _one_crowd_at_a_time(request: pytest.FixtureRequest, tmp_path_factory: pytes
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# The moment every test runs at (issue 16: a test that scheduled a visit on "2026-12-01" broke on
+# 12-02). Time still ticks from here, so order and durations inside a test are real; the date is
+# not the machine's. The e2e tests drive a browser whose own clock (cookie expiry, JS Date) cannot
+# be moved, so they run at the real time and build their data relative to it.
+FROZEN_AT = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    if request.node.get_closest_marker("e2e") is not None:
+        yield
+        return
+    with time_machine.travel(FROZEN_AT, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -205,3 +205,76 @@ def test_security_headers_on_pages_and_exports(world: World) -> None:
     export = client.get("/attendance/statement/?format=csv")
     assert "no-store" in export["Cache-Control"]
     assert "no-store" in client.get("/api/v1/orders")["Cache-Control"]
+
+
+# --- issue 16 §6: counters that hold under parallel requests; tokens that expire and die ----------
+
+
+def test_parallel_wrong_passwords_are_checked_at_most_the_limit(settings: Any) -> None:
+    """The probe sent 60 parallel wrong passwords and 53 were checked (limit 5): the count was read
+    before and raised after the check. Each attempt now takes its number from an atomic increment."""
+    import threading
+
+    from kefu.core import throttle
+
+    limit = settings.KEFU_LOGIN_MAX_FAILURES
+    barrier = threading.Barrier(60)
+    allowed: list[bool] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        allowed.append(throttle.login_attempt("boss", "203.0.113.7"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert allowed.count(True) == limit and len(allowed) == 60
+
+
+def test_bad_tokens_lock_the_token_they_name_not_the_address(world: World, settings: Any) -> None:
+    """21 bad tokens from one address locked every valid token on that address for 15 minutes."""
+    from kefu.org.services import token_create
+
+    good = token_create(actor=world.agent_a, user=world.agent_a)
+    client = Client(REMOTE_ADDR="198.51.100.20")
+    for n in range(settings.KEFU_LOGIN_MAX_FAILURES * 6):
+        assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer kefu_guess{n:06d}x").status_code == 401
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {good}").status_code == 200
+    # guessing the secret behind one token's prefix locks that prefix, and only it
+    for n in range(settings.KEFU_LOGIN_MAX_FAILURES * 4):
+        client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {good[:12]}wrong{n}")
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {good}").status_code == 401
+    other = token_create(actor=world.agent_a, user=world.agent_a)
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+
+
+def test_tokens_expire_by_default_and_die_with_a_password_change(world: World, settings: Any) -> None:
+    import datetime as dt
+    from unittest import mock
+
+    from kefu.core import clock
+    from kefu.org.services import token_create
+
+    secret = token_create(actor=world.agent_a, user=world.agent_a)
+    token = ApiToken.objects.get(prefix=secret[:12])
+    assert token.expires_at is not None
+    assert (token.expires_at - token.created_at) == dt.timedelta(days=settings.KEFU_TOKEN_DAYS) == dt.timedelta(days=90)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    client = Client()
+    assert client.get("/api/v1/orders", **auth).status_code == 200
+    with mock.patch("kefu.core.clock.now", return_value=clock.now() + dt.timedelta(days=91)):
+        assert client.get("/api/v1/orders", **auth).status_code == 401
+    settings.KEFU_TOKEN_DAYS = 7
+    short = token_create(actor=world.agent_a, user=world.agent_a)
+    assert ApiToken.objects.get(prefix=short[:12]).expires_at == ApiToken.objects.get(
+        prefix=short[:12]
+    ).created_at + dt.timedelta(days=7)
+    # the owner changes their password: every token of theirs stops, as their sessions do
+    world.agent_a.set_password("a-new-password-456")
+    world.agent_a.save()
+    assert client.get("/api/v1/orders", **auth).status_code == 401
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {short}").status_code == 401
+    fresh = token_create(actor=world.agent_a, user=world.agent_a)
+    assert client.get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {fresh}").status_code == 200

@@ -300,10 +300,13 @@ def test_digits_that_python_cannot_turn_into_numbers_are_not_numbers(world: Worl
     desk.channel_create(
         actor=world.supervisor, code="w1", name="官网", kind="widget", shop=world.shop_a, origins=["https://a.example"]
     )
+    from kefu.desk.widget import visitor_issue
+
     anonymous = Client(raise_request_exception=False)
+    visitor = visitor_issue("w1")
     for after in ("%C2%B2", "%E2%91%A0", "9" * 30):
         page = anonymous.get(
-            f"/desk/widget/w1/messages?visitor=abcdefabcdefabcdef&after={after}", HTTP_ORIGIN="https://a.example"
+            f"/desk/widget/w1/messages?visitor={visitor}&after={after}", HTTP_ORIGIN="https://a.example"
         )
         assert page.status_code == 200, after
     client = _login()

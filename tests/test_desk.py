@@ -17,6 +17,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from kefu.commerce.models import OrderStatus
+from kefu.core import clock
 from kefu.core.events import SystemActor
 from kefu.core.models import Event
 from kefu.desk import services
@@ -129,8 +130,9 @@ def test_an_agents_token_cannot_push_messages_and_no_token_writes_into_a_signed_
 
 
 def _signed(channel: Channel, body: bytes, *, stamp: float | None = None, secret: str | None = None) -> dict[str, str]:
-    digest = hmac.new((secret or channel.secret).encode(), body, hashlib.sha256).hexdigest()
-    return {"HTTP_X_KEFU_SIGNATURE": f"sha256={digest}", "HTTP_X_KEFU_TIMESTAMP": str(int(stamp or time.time()))}
+    when = str(int(stamp or time.time()))
+    digest = hmac.new((secret or channel.secret).encode(), when.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"HTTP_X_KEFU_SIGNATURE": f"v2={digest}", "HTTP_X_KEFU_TIMESTAMP": when}
 
 
 def test_webhook_needs_a_fresh_valid_signature(world: World) -> None:
@@ -151,9 +153,61 @@ def test_webhook_needs_a_fresh_valid_signature(world: World) -> None:
     )
     ok = client.post(url, body, content_type="application/json", **_signed(channel, body))
     assert ok.status_code == 200 and ok.json()["created"] == 1
-    redelivered = client.post(url, body, content_type="application/json", **_signed(channel, body))
+    redelivered = client.post(
+        url, body, content_type="application/json", **_signed(channel, body, stamp=time.time() + 1)
+    )
     assert redelivered.json() == {"created": 0, "duplicates": 1, "failed": []}
     assert ok.json()["failed"] == [] and Message.objects.filter(channel=channel).count() == 1
+
+
+def test_webhook_signatures_cover_the_timestamp_and_a_signed_request_is_taken_once(world: World, settings: Any) -> None:
+    """Issue 16 §4: the timestamp was not signed, so a captured request replayed forever with a fresh
+    one; a 45 MB unsigned body was read into memory before the signature was checked."""
+    channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
+    client = Client()
+    url = "/api/v1/desk/webhook/taobao"
+    body = json.dumps({"messages": [msg("r1")]}).encode()
+    captured = _signed(channel, body, stamp=time.time() - 10)
+    assert client.post(url, body, content_type="application/json", **captured).json()["created"] == 1
+    # the attacker replays it: as it was (remembered), and with a fresh timestamp (no longer matches)
+    again = client.post(url, body, content_type="application/json", **captured)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "replayed"
+    fresh = dict(captured, HTTP_X_KEFU_TIMESTAMP=str(int(time.time())))
+    assert client.post(url, body, content_type="application/json", **fresh).status_code == 401
+    # the body-only form: refused, unless the transition date is set and not past
+    legacy = {
+        "HTTP_X_KEFU_SIGNATURE": "sha256=" + hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest(),
+        "HTTP_X_KEFU_TIMESTAMP": str(int(time.time())),
+    }
+    refused = client.post(url, body, content_type="application/json", **legacy)
+    assert refused.status_code == 401 and "v2" in refused.json()["error"]["message"]
+    settings.KEFU_WEBHOOK_LEGACY_UNTIL = (clock.today() + dt.timedelta(days=30)).isoformat()
+    assert client.post(url, body, content_type="application/json", **legacy).json()["duplicates"] == 1
+    assert client.post(url, body, content_type="application/json", **legacy).status_code == 409
+    settings.KEFU_WEBHOOK_LEGACY_UNTIL = (clock.today() - dt.timedelta(days=1)).isoformat()
+    assert client.post(url, body, content_type="application/json", **legacy).status_code == 401
+    # a declared length past the limit is refused before the body is read
+    from kefu.desk import api
+
+    read: list[int] = []
+
+    class Stream:
+        def read(self, n: int = -1) -> bytes:
+            read.append(n)
+            return b""
+
+    from django.test import RequestFactory
+
+    request = RequestFactory().post(url, b"{}", content_type="application/json", **_signed(channel, b"{}"))
+    request.META["CONTENT_LENGTH"] = str(api.MAX_BODY + 1)
+    request._stream = Stream()  # type: ignore[attr-defined]
+    big = client.post(
+        url, b"x" * 10, content_type="application/json", CONTENT_LENGTH=str(api.MAX_BODY + 1), **_signed(channel, b"x")
+    )
+    assert big.status_code == 413
+    with pytest.raises(Exception) as refused_early:
+        api.webhook(request, "taobao")
+    assert getattr(refused_early.value, "status", None) == 413 and read == []
 
 
 def test_routing_follows_the_buyers_latest_order_and_the_lightest_online_agent(world: World) -> None:
@@ -433,6 +487,77 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World, setti
     assert Event.objects.filter(verb="conversation.opened").count() == 1
 
 
+def _new_visitor(client: Client, url: str) -> str:
+    issued = client.post(url + "?new=visitor", HTTP_ORIGIN="https://hdc.example")
+    assert issued.status_code == 200, issued.content
+    return str(issued.json()["visitor"])
+
+
+def test_widget_visitors_are_issued_by_the_server_and_enumerating_ids_reads_nothing(world: World) -> None:
+    """Issue 16 §1: identities were 32 bits of a hash, a colliding pair read another visitor's
+    phone and address. Now 128 server-issued random bits with a tag: a guessed, made-up or
+    other-channel identity reads nothing, the history is rate-limited, and the buyer names
+    agents see are 128-bit and distinct."""
+    from kefu.desk.widget import visitor_issue, visitor_name, visitor_valid
+
+    _widget(world)
+    services.channel_create(
+        actor=world.supervisor,
+        code="hdc-2",
+        name="2",
+        kind="widget",
+        shop=world.shop_a,
+        origins=["https://hdc.example"],
+    )
+    client = Client()
+    url = "/desk/widget/hdc-web/messages"
+    alice = _new_visitor(client, url)
+    raw, tag = alice.split(".")
+    assert len(raw) == 32 and int(raw, 16) >= 0  # 128 bits
+    assert (
+        client.post(
+            url,
+            json.dumps({"visitor": alice, "text": "电话13800001111"}),
+            content_type="application/json",
+            HTTP_ORIGIN="https://hdc.example",
+        ).status_code
+        == 200
+    )
+    assert visitor_valid("hdc-web", alice) and not visitor_valid("hdc-2", alice)  # bound to its channel
+    assert len(visitor_name(alice)) == len("访客-") + 26  # 128 bits in base32
+    names = {visitor_name(visitor_issue("hdc-web")) for _ in range(2000)}
+    assert len(names) == 2000
+    # an enumerator tries made-up identities, a flipped tag, the old 32-bit style and another channel's
+    forged = [
+        f"{raw}.{'0' * 32}",
+        f"{raw[:-1]}{'1' if raw[-1] != '1' else '2'}.{tag}",
+        "v-" + "a" * 30,
+        visitor_issue("hdc-2"),
+        alice.upper(),
+        alice + "0",
+    ]
+    forged += [f"{i:032x}.{i:032x}" for i in range(40)]
+    read = []
+    for visitor in forged:
+        r = client.get(url, {"visitor": visitor}, HTTP_ORIGIN="https://hdc.example")
+        assert r.status_code in (400, 429), (visitor, r.status_code)
+        read += r.json().get("messages", [])
+        post = client.post(
+            url,
+            json.dumps({"visitor": visitor, "text": "x"}),
+            content_type="application/json",
+            HTTP_ORIGIN="https://hdc.example",
+        )
+        assert post.status_code in (400, 429)
+    assert read == [] and Conversation.objects.count() == 1
+    # the history is rate-limited per visitor (the widget polls once a second)
+    codes = [client.get(url, {"visitor": alice}, HTTP_ORIGIN="https://hdc.example").status_code for _ in range(130)]
+    assert codes.count(200) == 120 and codes.count(429) == 10
+    # issuing identities is rate-limited per address
+    issued = [client.post(url + "?new=visitor", HTTP_ORIGIN="https://hdc.example").status_code for _ in range(40)]
+    assert issued.count(429) >= 10 - 1 and 500 not in issued
+
+
 def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> None:
     _widget(world)
     client = Client()
@@ -440,7 +565,7 @@ def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> N
     assert script.status_code == 200 and script["Content-Type"].startswith("text/javascript")
     assert client.get("/desk/widget/api.js").status_code == 404  # not a widget channel
     url = "/desk/widget/hdc-web/messages"
-    visitor = "v-" + "a" * 30
+    visitor = _new_visitor(client, url)
     body = json.dumps({"visitor": visitor, "text": "你好"})
     evil = client.post(url, body, content_type="application/json", HTTP_ORIGIN="https://evil.example")
     assert evil.status_code == 403 and "Access-Control-Allow-Origin" not in evil
@@ -448,7 +573,8 @@ def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> N
     assert ok.status_code == 200 and ok["Access-Control-Allow-Origin"] == "https://hdc.example"
     history = client.get(url, {"visitor": visitor}, HTTP_ORIGIN="https://hdc.example").json()["messages"]
     assert [m["text"] for m in history] == ["你好"]
-    assert client.get(url, {"visitor": "v-" + "b" * 30}, HTTP_ORIGIN="https://hdc.example").json()["messages"] == []
+    other = _new_visitor(client, url)
+    assert client.get(url, {"visitor": other}, HTTP_ORIGIN="https://hdc.example").json()["messages"] == []
     assert client.post(url, "{", content_type="application/json", HTTP_ORIGIN="https://hdc.example").status_code == 400
     bad_id = json.dumps({"visitor": "x", "text": "hi"})
     assert (
@@ -817,7 +943,9 @@ def test_a_lone_surrogate_fails_its_message_or_request_never_the_server(world: W
         shop=world.shop_a,
         origins=["https://hdc.example"],
     )
-    body = b'{"visitor": "v-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "text": "\\ud800"}'
+    from kefu.desk.widget import visitor_issue
+
+    body = b'{"visitor": "%s", "text": "\\ud800"}' % visitor_issue("hdc-w").encode()
     r = Client().post(
         "/desk/widget/hdc-w/messages", body, content_type="application/json", HTTP_ORIGIN="https://hdc.example"
     )
@@ -881,7 +1009,10 @@ def test_two_visitors_reusing_a_message_id_are_two_messages(world: World) -> Non
         origins=["https://hdc.example"],
     )
     client = Client()
-    for visitor in ("v-" + "a" * 30, "v-" + "b" * 30):
+    for visitor in (
+        _new_visitor(client, "/desk/widget/hdc-v/messages"),
+        _new_visitor(client, "/desk/widget/hdc-v/messages"),
+    ):
         body = json.dumps({"visitor": visitor, "text": "你好", "id": "same-id-123456"})
         r = client.post(
             "/desk/widget/hdc-v/messages", body, content_type="application/json", HTTP_ORIGIN="https://hdc.example"

@@ -122,8 +122,19 @@ REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
 KEFU_DESK_QUEUED = env_bool("KEFU_DESK_QUEUED", bool(REDIS_URL))
 # Seconds a web process remembers channels and shops for the message pipeline (0: not at all).
 KEFU_DESK_DIRECTORY_TTL = float(os.environ.get("KEFU_DESK_DIRECTORY_TTL", "5"))
+# Webhooks sign the timestamp with the body (v2=); the body-only form (sha256=) is accepted until
+# this date (YYYY-MM-DD) for senders still moving over — unset: refused (docs/deploy.md).
+KEFU_WEBHOOK_LEGACY_UNTIL = os.environ.get("KEFU_WEBHOOK_LEGACY_UNTIL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis, and the database's cache table while Redis cannot be reached (kefu.core.cache).
+    CACHES = {
+        "default": {
+            "BACKEND": "kefu.core.cache.FailoverRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 1.0},
+        },
+        "fallback": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kefu_cache"},
+    }
 else:
     # Embedded: the database cache, so the sign-in counters are shared by every web process.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kefu_cache"}}
@@ -164,6 +175,8 @@ LOGOUT_REDIRECT_URL = "web:login"
 # Login throttling (kefu.core.throttle): failures per username and per address in a window.
 KEFU_LOGIN_MAX_FAILURES = int(os.environ.get("KEFU_LOGIN_MAX_FAILURES", "5"))
 KEFU_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("KEFU_LOGIN_LOCKOUT_SECONDS", "900"))
+# API tokens expire after this many days unless made for fewer (and always with a password change).
+KEFU_TOKEN_DAYS = int(os.environ.get("KEFU_TOKEN_DAYS", "90"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

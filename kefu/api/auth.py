@@ -16,12 +16,11 @@ class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        ip = client_ip(request)
-        if throttle.token_locked(ip):
+        if throttle.token_locked(token):
             return None
         user = token_authenticate(token)
         if user is None:
-            throttle.token_failed(token, ip)  # audited, counted per address
+            throttle.token_failed(token, client_ip(request))  # audited, counted against that token
             return None
         request.user = user
         return user

@@ -118,6 +118,8 @@ class ErrorCode(StrEnum):
     CHANNEL_SHOP = "channel_shop"
     CHANNEL_ORIGIN = "channel_origin"
     VISITOR_LIMIT = "visitor_limit"
+    VISITOR_UNKNOWN = "visitor_unknown"
+    REPLAYED = "replayed"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -217,6 +219,8 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CHANNEL_SHOP: "A web chat widget channel belongs to one shop.",
     ErrorCode.CHANNEL_ORIGIN: "A widget's allowed origin must look like https://shop.example.com.",
     ErrorCode.VISITOR_LIMIT: "A web chat visitor sent too many messages; wait a minute (429).",
+    ErrorCode.REPLAYED: "A signed webhook request that was already received; re-sign with a fresh timestamp (409).",
+    ErrorCode.VISITOR_UNKNOWN: "A web chat visitor identity this server did not issue; the widget asks for a new one.",
 }
 
 

@@ -10,6 +10,7 @@ campaign spread over many addresses.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 import unicodedata
@@ -26,29 +27,39 @@ def _keys(username: str, ip: str) -> list[str]:
     return [f"kefu:login-fail:pair:{pair_key}", f"kefu:login-fail:ip:{ip}", f"kefu:login-fail:user:{user_key}"]
 
 
-def login_locked(username: str, ip: str) -> bool:
+def _bump(key: str, timeout: int) -> int:
+    """Add one to a counter atomically (``add`` then ``incr`` — one statement each in Redis and in
+    the database cache) and return the new count."""
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def login_attempt(username: str, ip: str) -> bool:
+    """Count this sign-in attempt *before* the password is checked, and say whether it may be
+    checked. Reading the counts and raising them after the check raced: 60 parallel wrong passwords
+    all read "below the limit" and 53 were checked (limit 5). Each attempt now takes its number
+    from an atomic increment, so at most ``limit`` attempts of a pair are ever checked in a window,
+    whatever the concurrency. A success forgets the pair's and the name's attempts."""
     limit = settings.KEFU_LOGIN_MAX_FAILURES
-    keys = _keys(username, ip)
-    counts = cache.get_many(keys)
-    pair, address, user = (counts.get(k, 0) for k in keys)
-    return bool(pair >= limit or address >= limit * 4 or user >= limit * 10)
-
-
-def login_failed(username: str, ip: str) -> None:
-    for key in _keys(username, ip):
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, timeout=settings.KEFU_LOGIN_LOCKOUT_SECONDS)
+    timeout = settings.KEFU_LOGIN_LOCKOUT_SECONDS
+    pair, address, user = (_bump(key, timeout) for key in _keys(username, ip))
+    return bool(pair <= limit and address <= limit * 4 and user <= limit * 10)
 
 
 def login_succeeded(username: str, ip: str) -> None:
-    pair, _address, user = _keys(username, ip)
+    pair, address, user = _keys(username, ip)
     cache.delete_many([pair, user])
+    with contextlib.suppress(ValueError):  # the office's address: a colleague's success is not a failure
+        cache.decr(address)
 
 
 def login_refused(username: str, ip: str) -> None:
-    """A sign-in refused by the lock is audited (who tried, from where), without raising the count."""
+    """A sign-in refused by the lock is audited (who tried, from where)."""
     from .events import SystemActor, event_record
 
     event_record(
@@ -56,23 +67,23 @@ def login_refused(username: str, ip: str) -> None:
     )
 
 
-def token_failed(prefix: str, ip: str) -> bool:
-    """A call with an unknown, revoked or expired token: audited and counted per address; returns
-    whether the address is now locked out of token calls."""
+def _token_key(token: str) -> str:
+    return "kefu:token-fail:" + hashlib.sha256(token[:12].encode()).hexdigest()[:32]
+
+
+def token_failed(token: str, ip: str) -> None:
+    """A call with an unknown, revoked or expired token: audited and counted against the token it
+    names (its prefix), never against the address — 21 bad tokens from one address locked every
+    valid token on that address (issue 16 §6)."""
     from .events import SystemActor, event_record
 
-    key = f"kefu:token-fail:ip:{ip}"
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=settings.KEFU_LOGIN_LOCKOUT_SECONDS)
-        count = 1
-    event_record(actor=SystemActor(label="api-token"), verb="auth.token_failed", data={"prefix": prefix[:12]})
-    return bool(count > settings.KEFU_LOGIN_MAX_FAILURES * 4)
+    _bump(_token_key(token), settings.KEFU_LOGIN_LOCKOUT_SECONDS)
+    event_record(actor=SystemActor(label="api-token"), verb="auth.token_failed", data={"prefix": token[:12]})
 
 
-def token_locked(ip: str) -> bool:
-    return bool((cache.get(f"kefu:token-fail:ip:{ip}") or 0) > settings.KEFU_LOGIN_MAX_FAILURES * 4)
+def token_locked(token: str) -> bool:
+    """Whether the token (by its prefix) has failed too often recently to be checked at all."""
+    return bool((cache.get(_token_key(token)) or 0) >= settings.KEFU_LOGIN_MAX_FAILURES * 4)
 
 
 def allow(key: str, limit: int, seconds: int) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from typing import Any
 
@@ -11,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from kefu.core import clock
+from kefu.core import clock, signing
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.params import Day, json_loads
@@ -57,26 +55,40 @@ def _unsigned(message: str) -> ApplicationError:
 
 @router.post("/desk/webhook/{channel}", response=IngestOut, auth=None)
 def webhook(request: HttpRequest, channel: str) -> object:
-    """A chat source pushes messages, signed: ``X-Kefu-Signature: sha256=<hex HMAC-SHA256 of the raw
-    body with the channel's secret>`` and ``X-Kefu-Timestamp`` (Unix seconds, at most 5 minutes
-    old). Unsigned, badly signed or stale requests are refused with 401 before the body is read."""
+    """A chat source pushes messages, signed over the timestamp and the body:
+    ``X-Kefu-Timestamp: <Unix seconds>`` (at most 5 minutes off) and ``X-Kefu-Signature:
+    v2=<hex HMAC-SHA256 with the channel's secret of "<timestamp>.<raw body>">``. A signed request
+    is taken once: the same signature again is a 409 (re-sign with a fresh timestamp to retry;
+    messages are idempotent by external_id anyway). The declared length is checked before anything
+    is read and the body is read in chunks into a spool while its signature is computed, so an
+    unsigned body never sits in memory. The old form (``sha256=`` over the body alone) is accepted
+    only until ``KEFU_WEBHOOK_LEGACY_UNTIL`` (docs/deploy.md)."""
     target = _channel(channel)
     signature = request.headers.get("X-Kefu-Signature", "")
     stamp = request.headers.get("X-Kefu-Timestamp", "")
-    if target is None or not signature.startswith("sha256="):
+    legacy = signature.startswith("sha256=")
+    if target is None or not (signature.startswith("v2=") or legacy):
         raise _unsigned(_("The request is not signed for this channel."))
+    if legacy and not signing.legacy_accepted(clock.today()):
+        raise _unsigned(_("Sign the timestamp and the body (v2=); the body-only signature is no longer accepted."))
     try:
         age = abs(time.time() - float(stamp))
     except ValueError:
         raise _unsigned(_("X-Kefu-Timestamp must be Unix seconds.")) from None
     if not age <= MAX_SKEW_SECONDS:
         raise _unsigned(_("The request's timestamp is more than 5 minutes off."))
-    body = request.body
-    if len(body) > MAX_BODY:
-        raise ApplicationError("too_large", _("The body is too large."), status=413)
-    expected = hmac.new(target.secret.encode(), body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.removeprefix("sha256=")):
+    body = signing.read_signed(
+        request,
+        secret=target.secret.encode(),
+        prefix=b"" if legacy else stamp.encode() + b".",
+        signature=signature.partition("=")[2],
+        max_bytes=MAX_BODY,
+    )
+    if body is None:
         raise _unsigned(_("The signature does not match."))
+    # remembered for the replay window (the body-only form for a day: its timestamp is not signed)
+    if not signing.first_delivery(f"desk:{target.pk}", signature, MAX_SKEW_SECONDS * 2 if not legacy else 86_400):
+        raise ApplicationError("replayed", _("This signed request was already received."), status=409)
     try:
         data = json_loads(body)
     except ValueError:

@@ -238,7 +238,7 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
     accepted = _accept(actor, channel, good, agents, result) if good else []
     if accepted:
         if settings.KEFU_DESK_QUEUED if place is None else not place:
-            transaction.on_commit(wake_placer)
+            transaction.on_commit(lambda: _wake_or_place(accepted))
         else:
             try:
                 result.conversations |= messages_place(ids=accepted)
@@ -328,6 +328,19 @@ def wake_placer() -> None:
         first = cache.add(PLACE_FLAG, 1, timeout=10)
     if first:
         place_task()
+
+
+def _wake_or_place(accepted: list[int]) -> None:
+    """Wake the worker; when the queue (Redis) cannot be reached, place the request's own messages
+    here instead (issue 16 §5: they are accepted and stored, and must not wait for Redis)."""
+    try:
+        wake_placer()
+    except Exception:
+        log.warning("the desk queue is unreachable; placing %s messages in the request", len(accepted), exc_info=True)
+        try:
+            messages_place(ids=accepted)
+        except Exception:
+            log.exception("placing %s accepted messages failed; left for the worker", len(accepted))
 
 
 def place_flag_clear() -> None:

@@ -123,6 +123,9 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    # the owner's session hash when the token was made (Django's HMAC of the password hash): a
+    # password change makes it differ and the token stops, as the person's sessions do
+    auth_hash = models.CharField(max_length=128, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]

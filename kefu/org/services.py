@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -158,15 +160,24 @@ def _digest(secret: str) -> str:
 
 @action()
 def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int | None = None) -> str:
-    """Create a personal API token and return its secret (shown once; only the hash is kept).
-    With ``expires_in_days`` the token stops working after that many days."""
-    if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
+    """Create a personal API token and return its secret (shown once; only the hash is kept). It
+    stops working after ``expires_in_days`` (default ``KEFU_TOKEN_DAYS``, 90) and when its owner's
+    password changes."""
+    if expires_in_days is None:
+        expires_in_days = settings.KEFU_TOKEN_DAYS
+    if not 1 <= expires_in_days <= 3650:
         raise ApplicationError("token_expiry", _("The validity must be 1–3650 days."))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
-    expires = now + dt.timedelta(days=expires_in_days) if expires_in_days else None
+    expires = now + dt.timedelta(days=expires_in_days)
     token = ApiToken.objects.create(
-        user=user, name=name[:100], prefix=secret[:12], digest=_digest(secret), created_at=now, expires_at=expires
+        user=user,
+        name=name[:100],
+        prefix=secret[:12],
+        digest=_digest(secret),
+        created_at=now,
+        expires_at=expires,
+        auth_hash=user.get_session_auth_hash(),
     )
     event_record(
         actor=actor,
@@ -187,8 +198,8 @@ def token_authenticate(secret: str) -> Any | None:
     users, tokens = user_model._meta.db_table, ApiToken._meta.db_table
     found = list(
         user_model.objects.raw(
-            f"SELECT u.*, t.id AS kefu_token_id, t.last_used_at AS kefu_token_used FROM {users} u "  # noqa: S608
-            f"JOIN {tokens} t ON t.user_id = u.id WHERE t.digest = %s AND t.revoked_at IS NULL "
+            f"SELECT u.*, t.id AS kefu_token_id, t.last_used_at AS kefu_token_used, t.auth_hash AS kefu_token_auth "  # noqa: S608
+            f"FROM {users} u JOIN {tokens} t ON t.user_id = u.id WHERE t.digest = %s AND t.revoked_at IS NULL "
             "AND u.is_active = %s AND (t.expires_at IS NULL OR t.expires_at > %s)",
             [_digest(secret), True, now],
         )
@@ -196,6 +207,8 @@ def token_authenticate(secret: str) -> Any | None:
     if not found:
         return None
     user: Any = found[0]
+    if not hmac.compare_digest(user.kefu_token_auth or "", user.get_session_auth_hash()):
+        return None  # the password changed since the token was made
     used = user.kefu_token_used
     if isinstance(used, str):  # SQLite returns the extra column as text
         used = dt.datetime.fromisoformat(used)

@@ -49,14 +49,12 @@ def throttled_admin_login(login: Any) -> Any:
         if request.method != "POST":
             return login(request, extra_context)  # type: ignore[no-any-return]
         username, ip = request.POST.get("username", "")[:150], context.client_ip(request)
-        if throttle.login_locked(username, ip):
+        if not throttle.login_attempt(username, ip):
             throttle.login_refused(username, ip)
             return HttpResponse(_("Too many failed sign-ins. Please wait 15 minutes and try again."), status=429)
         response = login(request, extra_context)
         if request.user.is_authenticated:
             throttle.login_succeeded(username, ip)
-        else:
-            throttle.login_failed(username, ip)
         return response  # type: ignore[no-any-return]
 
     return view
@@ -72,14 +70,13 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = context.client_ip(request)
-        if throttle.login_locked(username, ip):
+        if not throttle.login_attempt(username, ip):
             form.add_error(None, _("Too many failed sign-ins. Please wait 15 minutes and try again."))
             throttle.login_refused(username, ip)
             status = 429
         else:
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                throttle.login_failed(username, ip)
                 form.add_error(None, _("Wrong username or password."))
                 status = 400
             else:

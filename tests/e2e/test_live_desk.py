@@ -117,15 +117,16 @@ def test_a_message_posted_to_one_process_appears_in_a_page_of_another_within_a_s
                 ]
             }
         ).encode()
-        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        stamp = str(int(time.time()))
+        signature = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         request = urllib.request.Request(
             f"{first}/api/v1/desk/webhook/qianniu",
             data=body,
             method="POST",
             headers={
                 "Content-Type": "application/json",
-                "X-Kefu-Signature": f"sha256={signature}",
-                "X-Kefu-Timestamp": str(int(time.time())),
+                "X-Kefu-Signature": f"v2={signature}",
+                "X-Kefu-Timestamp": stamp,
             },
         )
         posted = time.monotonic()

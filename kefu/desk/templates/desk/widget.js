@@ -9,10 +9,22 @@
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     var s = ""; for (var i = 0; i < 32; i++) s += Math.floor(Math.random() * 16).toString(16); return s;
   }
-  var visitor = null;
+  var visitor = null, asking = null;
   try { visitor = localStorage.getItem(KEY); } catch (e) {}
-  if (!visitor) { visitor = rid(); try { localStorage.setItem(KEY, visitor); } catch (e) {} }
+  if (visitor && !/^[0-9a-f]{32}\.[0-9a-f]{32}$/.test(visitor)) visitor = null;  // an identity the server did not issue
   var url = BASE + "/desk/widget/" + encodeURIComponent(CODE) + "/messages";
+  function identity() {  // the server issues the visitor's identity once; the browser keeps it
+    if (visitor) return Promise.resolve(visitor);
+    if (!asking) asking = fetch(url + "?new=visitor", { method: "POST", credentials: "omit" })
+      .then(function (r) { return r.json(); })
+      .then(function (d) { asking = null; if (!d.visitor) throw new Error("no visitor"); visitor = d.visitor;
+                           try { localStorage.setItem(KEY, visitor); } catch (e) {} return visitor; },
+            function (e) { asking = null; throw e; });
+    return asking;
+  }
+  function forget(r) { if (r.status === 400) { return r.clone().json().then(function (d) {
+    if ((d.error || {}).code === "visitor_unknown") { visitor = null; try { localStorage.removeItem(KEY); } catch (e) {} }
+    return r; }); } return r; }
   var last = 0, open = false;
 
   function el(tag, css, text) { var n = document.createElement(tag); if (css) n.style.cssText = css; if (text) n.textContent = text; return n; }
@@ -41,7 +53,8 @@
     list.appendChild(row); list.scrollTop = list.scrollHeight;
   }
   function poll() {
-    fetch(url + "?visitor=" + encodeURIComponent(visitor) + "&after=" + last, { credentials: "omit" })
+    identity().then(function (v) { return fetch(url + "?visitor=" + encodeURIComponent(v) + "&after=" + last, { credentials: "omit" }); })
+      .then(forget)
       .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
       .then(function (data) { (data.messages || []).forEach(function (m) { if (m.id > last) { last = m.id; show(m); } }); })
       .catch(function () {});
@@ -51,8 +64,9 @@
     var text = input.value.trim();
     if (!text) return;
     note.textContent = "";
-    fetch(url, { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
-                 body: JSON.stringify({ visitor: visitor, id: rid(), text: text }) })
+    identity().then(function (v) { return fetch(url, { method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
+                 body: JSON.stringify({ visitor: v, id: rid(), text: text }) }); })
+      .then(forget)
       .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
       .then(function (res) { if (res.ok) { input.value = ""; poll(); } else { note.textContent = (res.d.error || {}).message || "发送失败"; } })
       .catch(function () { note.textContent = "网络异常,请稍后再试"; });
@@ -60,6 +74,6 @@
   button.addEventListener("click", function () {
     open = !open; box.style.display = open ? "flex" : "none"; if (open) { poll(); input.focus(); }
   });
-  function start() { document.body.appendChild(root); poll(); setInterval(function () { if (open) poll(); }, 1000); }
+  function start() { document.body.appendChild(root); if (visitor) poll(); setInterval(function () { if (open) poll(); }, 1000); }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();

@@ -1,0 +1,76 @@
+"""The shared cache: Redis in production, and the database's cache table while Redis cannot be
+reached (issue 16 §5). Sign-in and token counters, the widget's limits and the webhook's replay
+window live here; with Redis down they answered 500. Now each call that finds Redis unreachable is
+answered by the database cache, and Redis is not tried again for a few seconds (so a dead Redis
+costs one short connect timeout per process every few seconds, not one per call)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0
+_down_until = 0.0
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    import redis
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class FailoverRedisCache(RedisCache):
+    """RedisCache whose calls fall back to the ``fallback`` cache (the database) while Redis is
+    unreachable. Counters restart in the fallback: a lock-out may be forgotten once, never a 500."""
+
+    def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        global _down_until
+        if time.monotonic() >= _down_until:
+            try:
+                return getattr(super(), name)(*args, **kwargs)
+            except _errors() as exc:
+                _down_until = time.monotonic() + RETRY_SECONDS
+                log.warning("Redis cache unreachable (%s); the database cache answers for %ss", exc, RETRY_SECONDS)
+        return getattr(caches["fallback"], name)(*args, **kwargs)
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("add", *args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get", *args, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("set", *args, **kwargs)
+
+    def touch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("touch", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("delete", *args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get_many", *args, **kwargs)
+
+    def set_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("set_many", *args, **kwargs)
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("delete_many", *args, **kwargs)
+
+    def has_key(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("has_key", *args, **kwargs)
+
+    def incr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("incr", *args, **kwargs)
+
+    def decr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("decr", *args, **kwargs)
+
+    def clear(self) -> Any:
+        return self._call("clear")
