@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from kefu.core import clock
 from kefu.core.actions import action
 from kefu.core.events import event_record
-from kefu.core.exports import safe_workbook
+from kefu.core.exports import append, safe_workbook
 from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.core.wording import label
@@ -30,8 +30,9 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
     ws = wb.create_sheet(_("Weekly after-sales report")[:31], 0)
     wb.remove(wb.worksheets[1])
     bold = Font(bold=True)
-    ws.append([f"{_('Weekly after-sales report')} {report['monday']:%Y-%m-%d} ~ {report['sunday']:%Y-%m-%d}"])
-    ws.append(
+    append(ws, [f"{_('Weekly after-sales report')} {report['monday']:%Y-%m-%d} ~ {report['sunday']:%Y-%m-%d}"])
+    append(
+        ws,
         [
             _("Cases"),
             report["total"],
@@ -41,33 +42,34 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
             report["overdue_count"],
             _("Negative reviews"),
             report["reviews"],
-        ]
+        ],
     )
-    ws.append([])
-    ws.append([_("By type"), _("Count")])
+    append(ws, [])
+    append(ws, [_("By type"), _("Count")])
     ws[ws.max_row][0].font = bold
     for row in report["by_type"]:
-        ws.append([str(label(row["case_type"])), row["n"]])
-    ws.append([])
-    ws.append([_("By responsibility"), _("Count")])
+        append(ws, [str(label(row["case_type"])), row["n"]])
+    append(ws, [])
+    append(ws, [_("By responsibility"), _("Count")])
     ws[ws.max_row][0].font = bold
     for row in report["by_responsibility"]:
-        ws.append([str(label(row["responsibility"])), row["n"]])
-    ws.append([])
-    ws.append([_("Money"), _("Amount")])
+        append(ws, [str(label(row["responsibility"])), row["n"]])
+    append(ws, [])
+    append(ws, [_("Money"), _("Amount")])
     ws[ws.max_row][0].font = bold
     for kind, amount in report["money"].items():
-        ws.append([str(label(kind)), float(amount)])
+        append(ws, [str(label(kind)), float(amount)])
     products = wb.create_sheet(_("Product feedback")[:31])
-    products.append([_("SKU"), _("Product"), _("Reason"), _("Count")])
+    append(products, [_("SKU"), _("Product"), _("Reason"), _("Count")])
     for row in report["products"]:
-        products.append([row["product__sku"], row["product__title"], str(label(row["case_type"])), row["n"]])
+        append(products, [row["product__sku"], row["product__title"], str(label(row["case_type"])), row["n"]])
     for row in report["feedback"]:
-        products.append([row["product__sku"], row["product__title"], row["feedback_reason"], row["n"]])
+        append(products, [row["product__sku"], row["product__title"], row["feedback_reason"], row["n"]])
     overdue = wb.create_sheet(_("Overdue cases")[:31])
-    overdue.append([_("Case"), _("Shop"), _("Type"), _("Owner"), _("SLA due"), _("Platform deadline")])
+    append(overdue, [_("Case"), _("Shop"), _("Type"), _("Owner"), _("SLA due"), _("Platform deadline")])
     for case in report["overdue"]:
-        overdue.append(
+        append(
+            overdue,
             [
                 case.number,
                 case.shop.name,
@@ -75,7 +77,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
                 case.owner.name if case.owner else "",
                 clock.local_text(case.sla_due_at),
                 clock.local_text(case.platform_deadline),
-            ]
+            ],
         )
     out = io.BytesIO()
     safe_workbook(wb).save(out)

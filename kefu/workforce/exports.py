@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from kefu.core import wording
-from kefu.core.exports import safe_row, safe_workbook
+from kefu.core.exports import append, safe_row, safe_workbook
 
 _NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
 
@@ -91,16 +91,16 @@ def to_xlsx(document: dict[str, Any]) -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.create_sheet("月度结算", 0)
     wb.remove(wb.worksheets[1])
-    ws.append(
-        [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
+    append(
+        ws, [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
     )
     for row in summary_rows(document):
-        ws.append(_numbers(row))
+        append(ws, _numbers(row))
     for cell in ws[2]:
         cell.font = Font(bold=True)
     detail = wb.create_sheet("考勤明细")
     for row in incident_rows(document):
-        detail.append(_numbers(row))
+        append(detail, _numbers(row))
     for cell in detail[1]:
         cell.font = Font(bold=True)
     out = io.BytesIO()
