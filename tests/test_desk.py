@@ -464,11 +464,12 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World, setti
     channel = services.channel_create(actor=world.supervisor, code="taobao", name="千牛")
     body = json.dumps({"messages": [msg("dup-1", buyer="racer")]}).encode()
 
-    def deliver() -> tuple[int, int, int]:
-        try:
-            r = Client().post(
-                "/api/v1/desk/webhook/taobao", body, content_type="application/json", **_signed(channel, body)
-            )
+    now = time.time()
+
+    def deliver(n: int) -> tuple[int, int, int]:
+        try:  # each redelivery signed afresh (the same signed request twice is a replay: 409)
+            signed = _signed(channel, body, stamp=now - n)
+            r = Client().post("/api/v1/desk/webhook/taobao", body, content_type="application/json", **signed)
             data = r.json() if r.status_code == 200 else {"created": 0, "duplicates": 0}
             return r.status_code, data["created"], data["duplicates"]
         finally:
@@ -476,9 +477,9 @@ def test_a_hundred_concurrent_redeliveries_store_one_message(world: World, setti
 
     if connection.vendor == "postgresql":
         with ThreadPoolExecutor(max_workers=80) as pool:
-            results = [f.result(60) for f in [pool.submit(deliver) for _ in range(100)]]
+            results = [f.result(60) for f in [pool.submit(deliver, n) for n in range(100)]]
     else:
-        results = [deliver() for _ in range(100)]
+        results = [deliver(n) for n in range(100)]
     assert {status for status, _c, _d in results} == {200}
     assert sum(c for _s, c, _d in results) == 1 and sum(d for _s, _c, d in results) == 99
     assert services.messages_place_pending() == 0  # nothing was left waiting

@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from kefu.aftersales import services as aftersales
 from kefu.aftersales.report import report_xlsx

@@ -218,7 +218,7 @@ def test_fifty_issues_of_the_last_part_issue_it_once_and_stock_never_goes_negati
 
     from .conftest import _person
 
-    tech = _person(Position.TECHNICIAN, None, "tech")
+    tech = _person(Position.TECHNICIAN, world.team_a, "tech")
     item = field.request_create(
         actor=world.lead_a,
         shop=world.shop_a,

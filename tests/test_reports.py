@@ -35,7 +35,7 @@ SLUGS = (
 
 @pytest.fixture
 def data(world: World) -> dict[str, Any]:
-    tech = _person(Position.TECHNICIAN, None, "tech")
+    tech = _person(Position.TECHNICIAN, world.team_a, "tech")
     technician = Staff.objects.get(user=tech)
     lamp = Part.objects.create(code="L", name="灯泡", price=Decimal("50.00"))
     services.stock_receive(actor=world.supervisor, part=lamp, quantity=10)

@@ -398,3 +398,126 @@ def test_scope_hooks_take_the_action(world: World) -> None:
     assert not LeaveRequest.objects.restrict(world.agent_b, "read").filter(pk=request.pk).exists()
     with pytest.raises(ValueError):
         LeaveRequest.objects.restrict(world.lead_a, "delete")
+
+
+# --- issue 16 §2: technicians and the warehouse contact reach their work, not their team's customers
+
+
+TEAM_DATA = {"product_id", "shop_id", "team_id", "staff_id"}  # no customer's facts (docs/roles.md)
+
+
+def _service_request(world: World, **kw: Any) -> Any:
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.service import services as field
+
+    return field.request_create(
+        actor=world.lead_a, shop=world.shop_a, channel="phone", contact_name="李女士", contact_phone="13912345678",
+        address="扬州市邗江区文昌西路 1 号", product="投影机 X1", serial_no="SN-0001", fault="开机无画面",
+        purchase_date=clock.today() - dt.timedelta(days=100), **kw,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("position", ["technician", "warehouse"])
+def test_every_route_outside_their_work_answers_404_to_a_technician_and_the_warehouse(
+    world: World, settings: Any, tmp_path: Any, position: str
+) -> None:
+    """Placed in team B itself, so a team's scope would let them in: every object of team B that is
+    not their work (a request not assigned to them, a case not waiting on the warehouse, the
+    team's orders, customers, chats, complaints, agreements, colleagues' records) answers 404 — or
+    403 where the route needs a capability they lack — on every page and API route."""
+    from .conftest import _person
+
+    settings.MEDIA_ROOT = tmp_path
+    values = _b_objects(world)
+    worker = _person(position, world.team_b, f"{position}_b")
+    client = _login(worker)
+    routes = [r for r in _patterns() if PARAM.search(r)]
+    reached = []
+    for route in routes:
+        names = {m.group("name") for m in PARAM.finditer(route)}
+        path = _fill(route, values)
+        response = client.get(path)
+        if response.status_code == 405:
+            response = (
+                client.post(path, {}, content_type="application/json")
+                if path.startswith("/api/")
+                else client.post(path, {})
+            )
+        assert response.status_code < 500, path
+        if names & TEAM_DATA or response.status_code in (401, 403, 404):
+            continue
+        reached.append((path, response.status_code))
+    assert reached == [], reached
+
+
+def test_a_technician_reads_the_customer_of_their_request_and_the_warehouse_its_waiting_cases(
+    world: World,
+) -> None:
+    from kefu.aftersales.models import Case
+    from kefu.aftersales.services import statuses_ensure
+    from kefu.workflow.models import StatusLabel
+
+    from .conftest import _person
+
+    statuses_ensure()
+    tech = _person("technician", world.team_a, "tech_a")
+    warehouse = _person("warehouse", world.team_a, "wh_a")
+    item = _service_request(world)
+    from kefu.service.models import ServiceRequest
+
+    ServiceRequest.objects.filter(pk=item.pk).update(customer=world.customer_a, order=world.order_a)
+    for who in (tech, warehouse):
+        c = _login(who)
+        assert c.get(f"/customers/{world.customer_a.pk}/").status_code == 404
+        assert c.get(f"/orders/{world.order_a.pk}/").status_code == 404
+        assert c.get("/orders/").content.decode().count(world.order_a.order_no) == 0
+    ServiceRequest.objects.filter(pk=item.pk).update(technician=Staff.objects.get(user=tech))
+    t = _login(tech)
+    assert t.get(f"/service/{item.pk}/").status_code == 200
+    assert t.get(f"/customers/{world.customer_a.pk}/").status_code == 200
+    assert t.get(f"/orders/{world.order_a.pk}/").status_code == 200
+    case = Case.objects.create(
+        case_type="missing_item",
+        shop=world.shop_a,
+        order=world.order_a,
+        customer=world.customer_a,
+        status=StatusLabel.objects.filter(workflow="aftersales.case", category="open").first(),
+        opened_at=world.order_a.ordered_at,
+        updated_at=world.order_a.ordered_at,
+    )
+    w = _login(warehouse)
+    assert w.get(f"/aftersales/{case.pk}/").status_code == 404
+    Case.objects.filter(pk=case.pk).update(
+        status=StatusLabel.objects.filter(workflow="aftersales.case", category="waiting_warehouse").first()
+    )
+    assert w.get(f"/aftersales/{case.pk}/").status_code == 200
+    assert w.get(f"/orders/{world.order_a.pk}/").status_code == 200
+    assert w.get(f"/service/{item.pk}/").status_code == 404
+
+
+def test_dispatch_stays_within_the_dispatchers_scope(world: World) -> None:
+    """A Yangzhou lead dispatched a Haifeng technician, who then read that customer's phone."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.core.errors import ApplicationError
+    from kefu.service import services as field
+    from kefu.service.selectors import technicians
+
+    from .conftest import _person
+
+    theirs = Staff.objects.get(user=_person("technician", world.team_b, "tech_b"))
+    ours = Staff.objects.get(user=_person("technician", world.team_a, "tech_a"))
+    assert technicians(actor=world.lead_a) == [ours]
+    item = _service_request(world)
+    field.request_evaluate(actor=world.lead_a, item=item)
+    at = clock.now() + dt.timedelta(days=1)
+    with pytest.raises(ApplicationError) as refused:
+        field.appointment_set(actor=world.lead_a, item=item, technician=theirs, at=at)
+    assert refused.value.status == 404
+    item.refresh_from_db()
+    assert item.technician_id is None
+    field.appointment_set(actor=world.lead_a, item=item, technician=ours, at=at)
+    assert field.appointment_set  # the lead's own technician is dispatched

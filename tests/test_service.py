@@ -27,7 +27,7 @@ SYSTEM = SystemActor("test")
 
 @pytest.fixture
 def tech(world: World) -> Any:
-    user = _person(Position.TECHNICIAN, None, "tech")
+    user = _person(Position.TECHNICIAN, world.team_a, "tech")
     Staff.objects.filter(user=user).update(name="王师傅", phone="13800001111")
     return user
 
@@ -194,7 +194,7 @@ def test_stock_never_goes_negative_and_its_ledger_cannot_change(world: World, te
 
 def test_scope_technicians_see_their_visits_and_teams_their_shops(world: World, tech: Any) -> None:
     item = _request(world)
-    other_tech = _person(Position.TECHNICIAN, None, "tech2")
+    other_tech = _person(Position.TECHNICIAN, world.team_a, "tech2")
     outsider = Client()
     outsider.login(username="agent_b", password=PASSWORD)  # team B: shop A's request is not there
     assert outsider.get(f"/service/{item.pk}/").status_code == 404

@@ -119,8 +119,10 @@ def _url(name: str, query: str = "") -> str:
 
 
 def register() -> None:
+    from . import work_scope
     from .api import router
 
+    work_scope.register()
     plugins.urls("aftersales/", "kefu.aftersales.urls", order=30)
     plugins.api_router("aftersales", router)
     plugins.nav_section(

@@ -54,6 +54,7 @@ class Product(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
+    work_scope = "team"  # the catalogue: no customer's facts
 
     class Meta:
         ordering = ["shop_id", "sku"]

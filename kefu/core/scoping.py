@@ -8,12 +8,14 @@ Models say how they hang off the organisation (``scope_shop_path`` / ``scope_tea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.http import Http404
 
 ALL_POSITIONS = frozenset({"supervisor", "deputy"})
@@ -90,6 +92,42 @@ def forget_scope(user: Any) -> None:
 READ, CHANGE, APPROVE = "read", "change", "approve"
 ACTIONS = frozenset({READ, CHANGE, APPROVE})
 
+# Positions whose scope is their own work, not their team's customers (issue 16 §2, docs/roles.md):
+# a technician reaches the requests assigned to them and what those need, the warehouse contact the
+# cases and orders waiting on the warehouse. For them a model is reached only through the work
+# rules the apps register for it (``work_rule``), its ``scope_staff_path`` (their own rows), or
+# ``work_scope = "team"`` (team data holding no customer's facts: shops, colleagues, the catalogue);
+# anything else is nothing — a new model is closed to them until someone says otherwise.
+WORK_POSITIONS = frozenset({"technician", "warehouse"})
+WorkRule = Callable[[Scope, str], "Q | None"]
+_WORK_RULES: dict[str, list[WorkRule]] = {}
+
+
+def work_rule(model_label: str, rule: WorkRule) -> None:
+    """Register what a work-scoped person reaches of ``model_label`` ("app.Model"): ``rule(scope,
+    action)`` returns a Q on that model, or None for nothing. The model's rules are OR-ed."""
+    _WORK_RULES.setdefault(model_label, []).append(rule)
+
+
+def _work_restrict(qs: models.QuerySet[M], scope: Scope, action: str) -> models.QuerySet[M] | None:
+    """The rows of ``qs`` a work-scoped person reaches, or None when the model is team data."""
+    model = qs.model
+    rules = _WORK_RULES.get(model._meta.label)
+    if rules:
+        found = [q for q in (rule(scope, action) for rule in rules) if q is not None]
+        if not found:
+            return qs.none()
+        combined = found[0]
+        for q in found[1:]:
+            combined |= q
+        return qs.filter(combined)
+    staff_path = getattr(model, "scope_staff_path", None)
+    if staff_path:
+        return qs.filter(**{staff_path: scope.staff_id or 0})
+    if getattr(model, "work_scope", None) == "team":
+        return None
+    return qs.none()
+
 
 class RestrictedQuerySet(models.QuerySet[M]):
     def restrict(self, user: Any, action: str = READ) -> RestrictedQuerySet[M]:
@@ -105,6 +143,10 @@ class RestrictedQuerySet(models.QuerySet[M]):
         if scope is NOTHING:
             return self.none()
         model = self.model
+        if scope.position in WORK_POSITIONS:
+            narrowed = _work_restrict(self, scope, action)
+            if narrowed is not None:
+                return narrowed  # type: ignore[return-value]
         hook = getattr(model, "restrict_queryset", None)
         if hook is not None:
             return hook(self, scope, action)  # type: ignore[no-any-return]

@@ -890,7 +890,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
     return message
 
 
-@action(scope=("conversation", "to_staff"))
+@action(capability="desk.handle", scope=("conversation", "to_staff"))
 def conversation_transfer(
     *, actor: Any, conversation: Conversation, to_staff: Staff | None = None, to_team: Any = None, note: str = ""
 ) -> Conversation:
@@ -953,7 +953,7 @@ def conversation_transfer(
     return conversation
 
 
-@action(scope=("conversation",))
+@action(capability="desk.handle", scope=("conversation",))
 def conversation_close(*, actor: Any, conversation: Conversation) -> Conversation:
     label = wf.default_label(CONVERSATIONS, ConversationCategory.CLOSED)
     return wf.transition(actor=actor, item=conversation, label=label)  # type: ignore[no-any-return]

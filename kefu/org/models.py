@@ -56,6 +56,7 @@ class Shop(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "id"
+    work_scope = "team"
 
     class Meta:
         ordering = ["name"]
@@ -72,6 +73,7 @@ class Team(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_team_path = "id"
+    work_scope = "team"
 
     class Meta:
         ordering = ["name"]
@@ -102,6 +104,7 @@ class Staff(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_team_path = "team_id"
+    work_scope = "team"  # colleagues' names; pay stays with whom it concerns
 
     class Meta:
         ordering = ["employee_no"]

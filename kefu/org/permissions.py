@@ -53,6 +53,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # push buyer messages into the desk with an API token (an integration of the shops in one's
     # scope); agents answer buyers on the desk pages, never by pushing messages in their own name
     "desk.integrate": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
+    # close and transfer buyer conversations: the desk's people, never a technician or the
+    # warehouse contact (issue 16 §2)
+    "desk.handle": frozenset(
+        {Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES, Position.PRESALES}
+    ),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }

@@ -276,6 +276,8 @@ class Part(models.Model):
     def restrict_queryset(qs: models.QuerySet[Any], scope: Scope, action: str) -> models.QuerySet[Any]:
         return qs  # the parts catalogue and stock are the department's (changes need a capability)
 
+    work_scope = "team"
+
 
 class StockKind(models.TextChoices):
     RECEIVED = "received", _("Received into stock")

@@ -41,8 +41,10 @@ def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
 
 
 def register() -> None:
+    from . import work_scope
     from .api import router
 
+    work_scope.register()
     plugins.urls("service/", "kefu.service.urls", order=30)
     plugins.api_router("service", router)
     plugins.nav_section(

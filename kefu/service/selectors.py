@@ -120,8 +120,10 @@ def plan_dates(agreement: Agreement) -> list[tuple[str, dt.date]]:
     return sorted(out, key=lambda kd: (kd[1], kd[0]))
 
 
-def technicians() -> list[Staff]:
-    return list(Staff.objects.filter(position=Position.TECHNICIAN, active=True).order_by("name"))
+def technicians(*, actor: Any) -> list[Staff]:
+    """The technicians ``actor`` may dispatch or filter by: those of their scope (a team lead's own
+    team; the supervisor and deputy every one) — dispatch never reaches across teams (issue 16 §2)."""
+    return list(Staff.objects.restrict(actor).filter(position=Position.TECHNICIAN, active=True).order_by("name"))
 
 
 def technician_load(ids: list[int]) -> dict[int, int]:

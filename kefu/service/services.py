@@ -253,7 +253,7 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
 # --- appointment and visit ------------------------------------------------------------------------
 
 
-@action(capability="service.dispatch", scope=("item",))
+@action(capability="service.dispatch", scope=("item", "technician"))
 def appointment_set(*, actor: Any, item: ServiceRequest, technician: Staff, at: dt.datetime) -> ServiceRequest:
     """Appoint a technician and a time; the confirmation goes to the customer after commit."""
     if technician.position != Position.TECHNICIAN or not technician.active:

@@ -100,7 +100,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "rows": cells,
             "request_base": reverse("service:inbox"),
             "categories": RequestCategory.choices,
-            "technicians": selectors.technicians(),
+            "technicians": selectors.technicians(actor=request.user),
             "shops": org.shop_list(actor=request.user),
             "f": request.GET,
             "can_intake": has_capability(request.user, "service.intake"),
@@ -164,7 +164,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
     item = selectors.request_get(actor=request.user, request_id=service_id)
-    techs = selectors.technicians()
+    techs = selectors.technicians(actor=request.user)
     load = selectors.technician_load([t.pk for t in techs])
     reasons = selectors.warranty_labels()
     return render(
@@ -226,7 +226,7 @@ def request_evaluate(request: HttpRequest, service_id: int) -> HttpResponse:
 @require_POST
 def request_appoint(request: HttpRequest, service_id: int) -> HttpResponse:
     selectors.request_get(actor=request.user, request_id=service_id)  # 404 outside scope, before the form
-    technicians = {t.pk: t for t in selectors.technicians()}
+    technicians = {t.pk: t for t in selectors.technicians(actor=request.user)}
     form = AppointmentForm(request.POST)
     form.fields["technician"].choices = [(t.pk, t.name) for t in technicians.values()]  # type: ignore[attr-defined]
     if not form.is_valid():
@@ -343,7 +343,7 @@ def day(request: HttpRequest) -> HttpResponse:
     """A technician's day: their visits in order, each with its navigation link (on a phone)."""
     me = org.staff_of(request.user)
     when = day_query(request.GET.get("date")) or clock.today()
-    techs = selectors.technicians()
+    techs = selectors.technicians(actor=request.user)
     tech_id = int_param(request.GET.get("technician"))
     tech = me if me is not None and me.position == "technician" else next((t for t in techs if t.pk == tech_id), None)
     visits = selectors.day_visits(actor=request.user, technician=tech, day=when) if tech else []

@@ -36,6 +36,7 @@ class RosterEntry(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_team_path = "staff__team_id"
+    scope_staff_path = "staff_id"
 
     class Meta:
         ordering = ["date", "staff_id"]
@@ -73,6 +74,7 @@ class Punch(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     restrict_queryset = staticmethod(own_or_led_team)
+    work_scope = "team"  # the hook gives a technician or warehouse contact their own rows
 
     class Meta:
         ordering = ["at", "id"]
@@ -125,6 +127,7 @@ class LeaveRequest(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     restrict_queryset = staticmethod(own_or_led_team)
+    work_scope = "team"  # the hook gives a technician or warehouse contact their own rows
 
     class Meta:
         ordering = ["-start_date", "-id"]
@@ -160,6 +163,7 @@ class RedPacket(models.Model):
 
     objects = RestrictedQuerySet.as_manager()
     scope_team_path = "staff__team_id"
+    scope_staff_path = "staff_id"
 
     class Meta:
         ordering = ["due_date", "staff_id", "incident_date"]
@@ -216,6 +220,7 @@ class PointEntry(LedgerModel):
 
     objects = ScopedLedgerQuerySet.as_manager()
     scope_team_path = "staff__team_id"
+    scope_staff_path = "staff_id"
 
     class Meta:
         base_manager_name = "objects"  # Django's internal manager refuses changes too

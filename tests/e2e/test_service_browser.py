@@ -28,7 +28,7 @@ def test_a_request_from_intake_to_the_return_visit(world: World, live_server, pa
     # rest hours (R-CARE-3), whatever time CI runs
     fixed = dt.datetime.combine(clock.today(), dt.time(10, 0), tzinfo=clock.local_tz())
     monkeypatch.setattr(clock, "now", lambda: fixed)
-    tech = _person(Position.TECHNICIAN, None, "tech")
+    tech = _person(Position.TECHNICIAN, world.team_a, "tech")
     Staff.objects.filter(user=tech).update(name="罗工", phone="13905140301")
     lamp = Part.objects.create(code="LAMP", name="投影灯泡", price=Decimal("380.00"), on_hand=0)
     from kefu.service.services import stock_receive
