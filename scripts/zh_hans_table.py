@@ -1798,4 +1798,12 @@ T = {
     'The XLSX workbook lays out %(cells)s cells in all (limit %(max_cells)s).': 'XLSX 工作簿合计 %(cells)s 个单元格（上限 %(max_cells)s）。',
     'The XLSX workbook holds %(cells)s cells (limit %(max_cells)s); split it into smaller files.': 'XLSX 工作簿共有 %(cells)s 个单元格（上限 %(max_cells)s），请拆分为较小的文件。',
     'The file needs more memory than an import may use; split it into smaller files.': '该文件所需内存超过导入允许的上限，请拆分为较小的文件。',
+    'Too many requests; please wait a minute.': '请求过于频繁，请稍等一分钟。',
+    'Sign the timestamp and the body (v2=); the body-only signature is no longer accepted.': '请对时间戳和请求体一起签名（v2=）；只签请求体的方式已不再接受。',
+    'This signed request was already received.': '这个已签名的请求已经收到过了。',
+    'Content-Length is not a number.': 'Content-Length 不是数字。',
+    'Send X-Kefu-Timestamp (Unix seconds) and sign the timestamp with the body: X-Kefu-Signature: v2=HMAC-SHA256(timestamp.body, secret). A signed request is taken once.': '发送 X-Kefu-Timestamp（Unix 秒），并对时间戳和请求体一起签名：X-Kefu-Signature: v2=HMAC-SHA256(时间戳.请求体, 密钥)。同一个已签名的请求只受理一次。',
+    'Valid for (days, empty = 90)': '有效期（天，留空 = 90）',
+    'kept by the team the customer is assigned to': '由客户所分配的小组保管',
+    'another team': '其他小组',
 }

@@ -45,6 +45,7 @@ READS = {
     "urge_script",
     "text_storable",
     "channel_default",  # creates a built-in channel left without (admin data, first use)
+    "channel_for_pusher",  # creates a team's push channel on its first push (admin data, first use)
     "wake_placer",
     "place_flag_clear",
     "script_used",  # a use counter, not a state change

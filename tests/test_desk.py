@@ -92,6 +92,28 @@ def test_api_ingest_counts_created_duplicates_and_bad_messages_by_index(world: W
     assert Message.objects.count() == 1
 
 
+def test_each_team_pushes_into_its_own_channel_so_ids_neither_collide_nor_leak(world: World) -> None:
+    """Issue 16 §5: with one shared ``api`` channel the Haifeng lead's message id silently dropped
+    the Yangzhou lead's real buyer message, and the duplicate answer told which ids existed."""
+    from .conftest import _person
+
+    lead_b = _person("team_lead", world.team_b, "lead_b")
+    a, a_auth = _token_client(world.lead_a)
+    b, b_auth = _token_client(lead_b)
+    first = b.post(
+        "/api/v1/desk/messages", {"messages": [msg("x-1", shop="mjr")]}, content_type="application/json", **b_auth
+    )
+    assert first.json() == {"created": 1, "duplicates": 0, "failed": []}
+    # the same id from the other team is a message of its own, and says nothing of team B's
+    second = a.post("/api/v1/desk/messages", {"messages": [msg("x-1")]}, content_type="application/json", **a_auth)
+    assert second.json() == {"created": 1, "duplicates": 0, "failed": []}
+    assert sorted(Message.objects.filter(external_id="x-1").values_list("shop__code", flat=True)) == ["hdc", "mjr"]
+    again = a.post("/api/v1/desk/messages", {"messages": [msg("x-1")]}, content_type="application/json", **a_auth)
+    assert again.json()["duplicates"] == 1  # its own redelivery is still one message
+    codes = set(Message.objects.values_list("channel__code", flat=True))
+    assert codes == {f"api-t{world.team_a.pk}", f"api-t{world.team_b.pk}"}
+
+
 def test_an_agents_token_cannot_push_messages_and_no_token_writes_into_a_signed_channel(world: World) -> None:
     """The review forged a colleague's reply with an agent's token (and so charged her under
     R-AS-8), and pre-empted a signed webhook's message id through ``?channel=``."""
@@ -110,7 +132,7 @@ def test_an_agents_token_cannot_push_messages_and_no_token_writes_into_a_signed_
         **lead_auth,
     )
     assert pushed.json()["created"] == 1
-    assert Message.objects.get(external_id="sq-1").channel.code == "api"
+    assert Message.objects.get(external_id="sq-1").channel.code == f"api-t{world.team_a.pk}"
     body = json.dumps({"messages": [msg("sq-1")]}).encode()
     signed = Client().post(
         "/api/v1/desk/webhook/qianniu", body, content_type="application/json", **_signed(channel, body)

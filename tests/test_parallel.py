@@ -251,3 +251,37 @@ def test_fifty_issues_of_the_last_part_issue_it_once_and_stock_never_goes_negati
     assert StockEntry.objects.filter(part=part, kind="issued").count() == 1
     assert Part.objects.get(pk=part.pk).on_hand == 0
     assert list(StockEntry.objects.filter(part=part).values_list("balance", flat=True)) == [1, 0]
+
+
+def test_fifty_settlements_of_one_request_settle_it_once_without_a_500(world: World) -> None:
+    """Issue 16 §10: 50 parallel settlements answered 500 for 22 of them (FOR UPDATE over the join
+    locked the shared status label too); the effect stayed single. Now: one settlement, the rest
+    a message that it is settled, no 5xx."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.org.models import Position
+    from kefu.service import services as field
+    from kefu.service.models import ServiceRequest
+
+    from .conftest import _person
+
+    tech = _person(Position.TECHNICIAN, world.team_a, "tech")
+    item = field.request_create(
+        actor=world.lead_a, shop=world.shop_a, channel="phone", contact_name="李女士", contact_phone="13912345678",
+        product="投影机", fault="无画面", purchase_date=clock.today() - dt.timedelta(days=800),
+    )  # fmt: skip
+    field.request_evaluate(actor=world.lead_a, item=item)
+    field.appointment_set(
+        actor=world.lead_a, item=item, technician=Staff.objects.get(user=tech), at=clock.now() + dt.timedelta(hours=1)
+    )
+    field.visit_arrive(actor=tech, item=item)
+    field.visit_diagnose(actor=tech, item=item, diagnosis="灯泡坏", parts_consent=True)
+    field.report_sign(actor=tech, item=item, signed_by="李女士", signature="M1 1 L2 2")
+    codes = _fifty(
+        world.lead_a, lambda c: c.post(f"/service/{item.pk}/settle/", {"labour": "60", "discount_percent": "0"})
+    )
+    assert max(codes) < 500, sorted(codes)
+    settled = ServiceRequest.objects.get(pk=item.pk)
+    assert settled.settled_at is not None and settled.amount_due == Decimal("60.00")
+    assert Event.objects.for_object(settled).filter(verb="service_request.settled").count() == 1

@@ -521,3 +521,53 @@ def test_dispatch_stays_within_the_dispatchers_scope(world: World) -> None:
     assert item.technician_id is None
     field.appointment_set(actor=world.lead_a, item=item, technician=ours, at=at)
     assert field.appointment_set  # the lead's own technician is dispatched
+
+
+def test_an_order_pushed_under_another_teams_customer_does_not_pull_their_facts_across(world: World) -> None:
+    """Issue 16 §6: pushing an order with a Haifeng customer's nick into a Yangzhou shop let the
+    Yangzhou lead read that customer's phone, Haifeng agent and return visits."""
+    import datetime as dt
+
+    from kefu.care.models import ReturnVisit
+    from kefu.commerce.models import Customer
+    from kefu.core import clock
+    from kefu.org.services import token_create
+
+    agent_b = Staff.objects.get(user=world.agent_b)
+    Customer.objects.filter(pk=world.customer_b.pk).update(phone="13999990000", assigned_agent=agent_b)
+    ReturnVisit.objects.create(
+        customer=world.customer_b, agent=agent_b, channel="phone", topic="opinion",
+        scheduled_at=clock.now() + dt.timedelta(days=1), opinion="很满意 13999990000",
+    )  # fmt: skip
+    secret = token_create(actor=world.lead_a, user=world.lead_a)
+    pushed = Client().post(
+        "/api/v1/orders/push",
+        {
+            "shop": world.shop_a.pk,
+            "orders": [
+                {
+                    "order_no": "PULL-1",
+                    "buyer_nick": world.customer_b.nick,
+                    "ordered_at": "2026-11-20 10:00:00",
+                    "status": "买家已付款,等待卖家发货",
+                }
+            ],
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert pushed.status_code == 200 and pushed.json()["failed"] == [], pushed.content
+    lead = _login(world.lead_a)
+    page = lead.get(f"/customers/{world.customer_b.pk}/")
+    assert page.status_code == 200  # a buyer of the lead's shop now: the nick and their own orders
+    body = page.content.decode()
+    assert "13999990000" not in body and agent_b.name not in body
+    assert "13999990000" not in lead.get("/customers/").content.decode()
+    assert lead.get("/customers/", {"q": "13999990000"}).content.decode().count(world.customer_b.nick) == 0
+    api = lead.get(f"/api/v1/customers/{world.customer_b.pk}").json()
+    assert api["phone"] == "" and api["assigned_agent_id"] is None
+    assert "13999990000" not in lead.get("/care/visits/").content.decode()
+    # the customer's own team still sees everything
+    b_lead = _login(world.agent_b)
+    assert "13999990000" in b_lead.get(f"/customers/{world.customer_b.pk}/").content.decode()
+    assert b_lead.get(f"/api/v1/customers/{world.customer_b.pk}").json()["phone"] == "13999990000"

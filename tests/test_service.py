@@ -356,6 +356,42 @@ def test_the_signed_report_is_a_pdf_with_the_signature(world: World, tech: Any) 
     assert outsider.get(f"/service/{item.pk}/report.pdf").status_code == 404
 
 
+def test_a_malformed_signature_is_refused_and_a_long_diagnosis_is_printed_whole(
+    world: World, tech: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 §10: "M 10 10 L 1.2.3 40" was accepted and the signed PDF then always answered 500;
+    the PDF cut each line at 90 characters, so the customer signed a truncated diagnosis."""
+    from kefu.service.report import signature_strokes, wrap
+
+    for bad in ("M 10 10 L 1.2.3 40", "M 10", "L", "M 1 2 3", "Q 1 2 3 4 5 6", "M1-2-3 4", "M..1 2"):
+        assert signature_strokes(bad, strict=True) is None, bad
+    assert signature_strokes("M 10 10 L 1.5 40 Q 1 2 3 4", strict=True) == [[(10, 10), (1.5, 40), (3, 4)]]
+    assert signature_strokes("M 10 10 L 1.2.3 40") == [[(10, 10)]]  # an old stored one still draws
+    diagnosis = "灯泡老化" + "并且驱动电源电容鼓包需要更换" * 12 + "结束"
+    lines = wrap(diagnosis, "STSong-Light", 10, 170 * 2.8346)
+    assert "".join(lines) == diagnosis and len(lines) > 1
+    item = _to_site(world, tech, _request(world))
+    services.ServiceRequest.objects.filter(pk=item.pk).update(diagnosis=diagnosis)
+    with pytest.raises(ApplicationError):
+        services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M 10 10 L 1.2.3 40")
+    services.report_sign(actor=tech, item=item, signed_by="李女士", signature="M10 10 L200 100")
+    from reportlab.pdfgen.canvas import Canvas
+
+    drawn: list[str] = []
+    original = Canvas.drawString
+
+    def capture(self: Any, x: float, y: float, text: str, *a: Any, **kw: Any) -> Any:
+        drawn.append(text)
+        return original(self, x, y, text, *a, **kw)
+
+    monkeypatch.setattr(Canvas, "drawString", capture)
+    client = Client()
+    client.login(username="tech", password=PASSWORD)
+    pdf = client.get(f"/service/{item.pk}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert diagnosis in "".join(drawn)  # every character drawn, over several lines
+
+
 def test_agreement_and_parts_pages(world: World, tech: Any) -> None:
     boss = Client()
     boss.login(username="boss", password=PASSWORD)

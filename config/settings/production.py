@@ -14,8 +14,15 @@ SECURE_SSL_REDIRECT = env_bool("KEFU_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(os.environ.get("KEFU_HSTS_SECONDS", "31536000"))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = True
+# includeSubDomains and preload bind every subdomain of the host to HTTPS, for browsers' lists
+# too: off unless the operator says so (docs/deploy.md)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEFU_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("KEFU_HSTS_PRELOAD", False)
+# a deliberate choice, not an oversight: the deploy check's advice for both stays silent
+SILENCED_SYSTEM_CHECKS = [
+    *(["security.W005"] if not SECURE_HSTS_INCLUDE_SUBDOMAINS else []),
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

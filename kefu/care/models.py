@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kefu.commerce.models import Customer, Order
@@ -74,9 +74,11 @@ class Complaint(WorkItem):
         return self.number
 
 
-def _customer_scope(qs: models.QuerySet[Any], scope: Scope, path: str) -> models.QuerySet[Any]:
-    in_scope = Order.objects.filter(customer_id=OuterRef(path), shop_id__in=scope.shop_ids)
-    return qs.filter(Exists(in_scope))
+def _agent_team_scope(qs: models.QuerySet[Any], scope: Scope) -> models.QuerySet[Any]:
+    """Assignments and return visits belong to the team of the agent who holds them — not to every
+    team the customer once bought from (an order pushed under another team's customer's nick let
+    a lead read that team's return visits, issue 16 §6)."""
+    return qs.filter(agent__team_id__in=scope.team_ids)
 
 
 class Assignment(models.Model):
@@ -106,7 +108,7 @@ class Assignment(models.Model):
 
     @staticmethod
     def restrict_queryset(qs: models.QuerySet[Any], scope: Scope, action: str) -> models.QuerySet[Any]:
-        return _customer_scope(qs, scope, "customer_id")
+        return _agent_team_scope(qs, scope)
 
 
 class VisitChannel(models.TextChoices):
@@ -152,4 +154,4 @@ class ReturnVisit(models.Model):
 
     @staticmethod
     def restrict_queryset(qs: models.QuerySet[Any], scope: Scope, action: str) -> models.QuerySet[Any]:
-        return _customer_scope(qs, scope, "customer_id")
+        return _agent_team_scope(qs, scope)

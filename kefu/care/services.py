@@ -89,7 +89,7 @@ def complaint_create(
 def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: str, our_fault: bool) -> Complaint:
     """Resolve a complaint once every handling step is done: a reason from the catalogue (for the
     reason statistics), whether we were at fault, what was done."""
-    item = Complaint.objects.select_for_update().select_related("status").get(pk=item.pk)
+    item = Complaint.objects.select_for_update().get(pk=item.pk)  # no join under the lock (see service._locked)
     reasons = selectors.reason_labels()
     if reason not in reasons:
         raise ApplicationError("complaint", _("Choose a complaint reason from the catalogue."))

@@ -40,6 +40,15 @@ class CustomerOut(Schema):
     member_level: str
     assigned_agent_id: int | None
 
+    # the phone and the assigned agent only for the agent's own team (issue 16 §6)
+    @staticmethod
+    def resolve_phone(obj: Any) -> str:
+        return str(obj.phone) if getattr(obj, "private_visible", False) else ""
+
+    @staticmethod
+    def resolve_assigned_agent_id(obj: Any) -> int | None:
+        return obj.assigned_agent_id if getattr(obj, "private_visible", False) else None
+
 
 class OrderLineOut(Schema):
     line_key: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q
 
 from kefu.core import clock
 from kefu.core.pagination import Page, keyset_iter, keyset_page
-from kefu.core.scoping import access_object
+from kefu.core.scoping import access_object, scope_for
 
 from .models import Customer, Order, OrderLine, OrderStatus, Product
 
@@ -82,15 +82,35 @@ def product_get(*, actor: Any, product_id: int) -> Product:
     return access_object(actor, Product.objects.select_related("shop"), pk=product_id)
 
 
+def _mark_private(actor: Any, customers: Iterable[Customer]) -> None:
+    """A buyer is one customer across shops, in scope for every team with an order of theirs — an
+    order pushed into one's own shop under another team's customer's nick would show that team's
+    facts (issue 16 §6). The phone and the agent the customer is assigned to are therefore shown
+    only to the agent's own team (and the supervisors), or while nobody is assigned
+    (``private_visible``; pages and the API read it)."""
+    scope = scope_for(actor)
+    for customer in customers:
+        agent = customer.assigned_agent
+        customer.private_visible = bool(scope.all or agent is None or agent.team_id in scope.team_ids)  # type: ignore[attr-defined]
+
+
 def customer_list(*, actor: Any, q: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[Customer]:
     qs = Customer.objects.restrict(actor).select_related("assigned_agent")
     if q:
-        qs = qs.filter(Q(nick=q.strip()) | Q(phone=q.strip()))
-    return keyset_page(qs, key="id", cursor=cursor, limit=limit)
+        scope = scope_for(actor)
+        by_phone = Q(phone=q.strip())
+        if not scope.all:  # found by phone only where the phone is shown
+            by_phone &= Q(assigned_agent__isnull=True) | Q(assigned_agent__team_id__in=scope.team_ids)
+        qs = qs.filter(Q(nick=q.strip()) | by_phone)
+    page = keyset_page(qs, key="id", cursor=cursor, limit=limit)
+    _mark_private(actor, page.items)
+    return page
 
 
 def customer_get(*, actor: Any, customer_id: int) -> Customer:
-    return access_object(actor, Customer.objects.select_related("assigned_agent"), pk=customer_id)
+    customer = access_object(actor, Customer.objects.select_related("assigned_agent"), pk=customer_id)
+    _mark_private(actor, [customer])
+    return customer
 
 
 def customer_orders(*, actor: Any, customer: Customer, limit: int = 50) -> list[Order]:

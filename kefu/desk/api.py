@@ -43,7 +43,7 @@ def post_messages(request: HttpRequest, payload: MessagesIn) -> object:
     leads, the deputy and the supervisor), into the one pipeline and always the ``api`` channel (a
     signed channel takes deliveries through its webhook only): idempotent by external_id; bad
     messages reported by index, the rest kept. Shops must lie in the token's scope."""
-    target = services.channel_default("api")
+    target = services.channel_for_pusher(request.user)
     if target is None:
         raise ApplicationError("unknown_channel", _("No active channel with this code."), status=404)
     return services.messages_ingest(actor=request.user, channel=target, items=payload.messages).as_dict()

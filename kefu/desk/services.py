@@ -1297,6 +1297,26 @@ def channel_default(code: str) -> Channel | None:
     return selectors.channel_by_code(code)
 
 
+def channel_for_pusher(actor: Any) -> Channel | None:
+    """The channel a person's token pushes into: one per team (``api-t<team id>``), so message ids
+    are each team's own — one shared ``api`` channel let the Haifeng lead's id silently drop the
+    Yangzhou lead's real message, and the duplicate count told which ids existed (issue 16 §5).
+    The supervisor and the deputy push into ``api``."""
+    import secrets as _secrets
+
+    from kefu.core.scoping import scope_for
+
+    scope = scope_for(actor)
+    if scope.all or not scope.team_ids:
+        return channel_default("api")
+    team = Team.objects.get(pk=min(scope.team_ids))
+    channel, _created = Channel.objects.get_or_create(
+        code=f"api-t{team.pk}",
+        defaults={"name": f"API · {team.name}"[:60], "kind": ChannelKind.PLATFORM, "secret": _secrets.token_hex(32)},
+    )
+    return channel if channel.active else None
+
+
 # --- R-DESK-6 payment urging (催拍催付) ------------------------------------------------------------
 
 URGE_CATEGORY = "催付"

@@ -29,11 +29,25 @@ def _font() -> str:
     return FONT
 
 
-def signature_strokes(path: str) -> list[list[tuple[float, float]]]:
-    """Strokes (lists of points) of the stored signature path; a Q draws to its end point."""
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
+
+
+def signature_strokes(path: str, *, strict: bool = False) -> Any:
+    """Strokes (lists of points) of the stored signature path; a Q draws to its end point. With
+    ``strict`` a path that is not well formed (a number like "1.2.3", a command without its points,
+    an odd coordinate) gives None; otherwise malformed numbers are skipped, so a signature stored
+    before the check still draws (issue 16 §10: the signed PDF answered 500)."""
     strokes: list[list[tuple[float, float]]] = []
-    for command, args in _COMMAND.findall(path or ""):
-        numbers = [float(n) for n in re.split(r"[\s,]+", args.strip()) if n]
+    commands = _COMMAND.findall(path or "")
+    if strict and (not commands or "".join(c + a for c, a in commands).replace(" ", "") != path.replace(" ", "")):
+        return None
+    for command, args in commands:
+        tokens = [n for n in re.split(r"[\s,]+", args.strip()) if n]
+        good = [n for n in tokens if _NUMBER.match(n)]
+        per = 4 if command in "Qq" else 2
+        if strict and (len(good) != len(tokens) or not good or len(good) % per):
+            return None
+        numbers = [float(n) for n in good]
         points = [(numbers[i], numbers[i + 1]) for i in range(0, len(numbers) - 1, 2)]
         if not points:
             continue
@@ -44,6 +58,23 @@ def signature_strokes(path: str) -> list[list[tuple[float, float]]]:
             points = points[1::2]  # control point, end point
         strokes[-1].extend(points)
     return strokes
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """``text`` in lines no wider than ``width`` points, broken between characters (Chinese has no
+    spaces to break at) or at its own line breaks."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    lines: list[str] = []
+    for paragraph in (text or "").splitlines() or [""]:
+        current = ""
+        for char in paragraph:
+            if current and stringWidth(current + char, font, size) > width:
+                lines.append(current)
+                current = ""
+            current += char
+        lines.append(current)
+    return lines
 
 
 def report_pdf(item: ServiceRequest, parts: list[dict[str, Any]], explanation: list[str]) -> bytes:
@@ -59,13 +90,16 @@ def report_pdf(item: ServiceRequest, parts: list[dict[str, Any]], explanation: l
     left, y = 18 * mm, height - 20 * mm
 
     def line(text: str, size: int = 10, gap: float = 6.5) -> None:
+        """Draw ``text`` whole, wrapped at the page's right margin (the customer signs what the
+        technician wrote, not its first 90 characters — issue 16 §10)."""
         nonlocal y
-        if y < 30 * mm:
-            pdf.showPage()
-            y = height - 20 * mm
-        pdf.setFont(font, size)
-        pdf.drawString(left, y, text[:90])
-        y -= gap * mm
+        for piece in wrap(text, font, size, _width - 2 * left):
+            if y < 30 * mm:
+                pdf.showPage()
+                y = height - 20 * mm
+            pdf.setFont(font, size)
+            pdf.drawString(left, y, piece)
+            y -= gap * mm
 
     def local(moment: Any) -> str:
         return clock.local_text(moment) if moment else "—"

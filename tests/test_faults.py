@@ -1,0 +1,73 @@
+"""Issue 16 §5: nothing lost and no 500 when a dependency blinks — here Redis unreachable."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from kefu.desk import services as desk
+
+from .conftest import PASSWORD, World
+
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "kefu.core.cache.FailoverRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    },
+    "fallback": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kefu_cache"},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_unreachable_sign_in_tokens_the_widget_and_the_webhook_still_answer(world: World) -> None:
+    """Sign-in, the token API, the widget and the webhook answered 500 with Redis unreachable;
+    now the database cache answers for it (throttles and the replay window keep working)."""
+    import hashlib
+    import hmac
+
+    from kefu.core import cache as failover
+    from kefu.desk.widget import visitor_issue
+    from kefu.org.services import token_create
+
+    with override_settings(CACHES=DEAD_REDIS):
+        call_command("createcachetable", verbosity=0)
+        failover._down_until = 0.0
+        client = Client()
+        assert client.post("/login/", {"username": "agent_a", "password": PASSWORD}).status_code == 302
+        wrong = [Client().post("/login/", {"username": "boss", "password": "x"}).status_code for _ in range(7)]
+        assert wrong[:5] == [400] * 5 and wrong[5:] == [429, 429]  # the throttle counts in the fallback
+        secret = token_create(actor=world.lead_a, user=world.lead_a)
+        assert Client().get("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 200
+        desk.channel_create(
+            actor=world.supervisor,
+            code="wid",
+            name="w",
+            kind="widget",
+            shop=world.shop_a,
+            origins=["https://a.example"],
+        )
+        visitor = visitor_issue("wid")
+        posted = Client().post(
+            "/desk/widget/wid/messages",
+            json.dumps({"visitor": visitor, "text": "在吗"}),
+            content_type="application/json",
+            HTTP_ORIGIN="https://a.example",
+        )
+        assert posted.status_code == 200 and posted.json()["created"] == 1
+        channel = desk.channel_create(actor=world.supervisor, code="qn", name="千牛")
+        body = json.dumps(
+            {"messages": [{"external_id": "r1", "shop": "hdc", "buyer": "b1", "direction": "in", "kind": "text",
+                           "sent_at": "2026-11-20T10:00:00+08:00", "text": "你好"}]}
+        ).encode()  # fmt: skip
+        stamp = str(int(time.time()))
+        sig = hmac.new(channel.secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        headers: dict[str, Any] = {"HTTP_X_KEFU_SIGNATURE": f"v2={sig}", "HTTP_X_KEFU_TIMESTAMP": stamp}
+        url = "/api/v1/desk/webhook/qn"
+        assert Client().post(url, body, content_type="application/json", **headers).json()["created"] == 1
+        assert Client().post(url, body, content_type="application/json", **headers).status_code == 409  # remembered
