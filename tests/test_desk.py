@@ -196,6 +196,15 @@ def test_webhook_signatures_cover_the_timestamp_and_a_signed_request_is_taken_on
     assert again.status_code == 409 and again.json()["error"]["code"] == "replayed"
     fresh = dict(captured, HTTP_X_KEFU_TIMESTAMP=str(int(time.time())))
     assert client.post(url, body, content_type="application/json", **fresh).status_code == 401
+    # other spellings of the same signature are the same request (the review replayed it so)
+    hexed = captured["HTTP_X_KEFU_SIGNATURE"].removeprefix("v2=")
+    for spelling in (f"v2={hexed.upper()}", f"v2= {hexed}", f"v2={hexed[:10].upper()}{hexed[10:]} "):
+        again = client.post(
+            url, body, content_type="application/json", **dict(captured, HTTP_X_KEFU_SIGNATURE=spelling)
+        )
+        assert again.status_code == 409, spelling
+    odd = dict(captured, HTTP_X_KEFU_SIGNATURE="v2=\u00e9" + hexed[1:])
+    assert client.post(url, body, content_type="application/json", **odd).status_code == 401  # was a 500
     # the body-only form: refused, unless the transition date is set and not past
     legacy = {
         "HTTP_X_KEFU_SIGNATURE": "sha256=" + hmac.new(channel.secret.encode(), body, hashlib.sha256).hexdigest(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import tempfile
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from .errors import ApplicationError
 
+HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 CHUNK = 64 * 1024
 IN_MEMORY = 1024 * 1024  # beyond this a body being checked waits on disk, not in the web process
 
