@@ -65,6 +65,8 @@ def wrap(text: str, font: str, size: float, width: float) -> list[str]:
     spaces to break at) or at its own line breaks."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
+    if font == FONT:
+        _font()  # measured before any PDF of this process registered it
     lines: list[str] = []
     for paragraph in (text or "").splitlines() or [""]:
         current = ""
