@@ -28,6 +28,14 @@ def legacy_accepted(today: dt.date) -> bool:
     return bool(until) and today <= dt.date.fromisoformat(until)
 
 
+def digest_of(value: str) -> str | None:
+    """The hex digest after ``scheme=`` in a signature header, in its one spelling (64 lowercase hex
+    digits), or None: other spellings of one digest must not pass the replay window as new
+    requests, and a non-ASCII one made ``compare_digest`` raise."""
+    digest = value.partition("=")[2].strip().lower()
+    return digest if HEX_DIGEST.fullmatch(digest) else None
+
+
 def declared_length(request: HttpRequest) -> int:
     try:
         return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
@@ -36,7 +44,7 @@ def declared_length(request: HttpRequest) -> int:
 
 
 def read_signed(request: HttpRequest, *, secret: bytes, prefix: bytes, signature: str, max_bytes: int) -> bytes | None:
-    """The body if ``signature`` is the hex HMAC-SHA256 of ``prefix + body`` with ``secret``, else
+    """The body if ``signature`` (from ``digest_of``) is the hex HMAC-SHA256 of ``prefix + body`` with ``secret``, else
     None. A declared length over ``max_bytes`` is refused (413) before a byte is read; the body is
     read in chunks into a spool that keeps at most 1 MB in memory until the signature matches."""
     if declared_length(request) > max_bytes:
@@ -50,7 +58,7 @@ def read_signed(request: HttpRequest, *, secret: bytes, prefix: bytes, signature
                 raise ApplicationError("too_large", _("The body is too large."), status=413)
             mac.update(chunk)
             spool.write(chunk)
-        if not hmac.compare_digest(mac.hexdigest(), signature.strip().lower()):
+        if not hmac.compare_digest(mac.hexdigest(), signature):
             return None
         spool.seek(0)
         return spool.read()

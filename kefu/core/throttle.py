@@ -92,11 +92,4 @@ def token_locked(token: str) -> bool:
 def allow(key: str, limit: int, seconds: int) -> bool:
     """A fixed-window counter: True while ``key`` has been seen at most ``limit`` times in the
     current ``seconds`` window (the cache is shared by the web processes in production)."""
-    bucket = f"kefu:rate:{key}:{int(time.time() // seconds)}"
-    if cache.add(bucket, 1, seconds + 5):
-        return True
-    try:
-        return int(cache.incr(bucket)) <= limit
-    except ValueError:  # expired between add and incr
-        cache.add(bucket, 1, seconds + 5)
-        return True
+    return _bump(f"kefu:rate:{key}:{int(time.time() // seconds)}", seconds + 5) <= max(limit, 1)

@@ -1284,14 +1284,9 @@ DEFAULT_CHANNELS = {"api": ("API", ChannelKind.PLATFORM), "import": ("聊天记�
 def channel_default(code: str) -> Channel | None:
     """The built-in channels (``api`` for token pushes, ``import`` for chat logs) always exist:
     recreated if someone deleted them; any other code is looked up as it is."""
-    import secrets as _secrets
-
     if code in DEFAULT_CHANNELS:
         name, kind = DEFAULT_CHANNELS[code]
-        channel, _created = Channel.objects.get_or_create(
-            code=code, defaults={"name": name, "kind": kind, "secret": _secrets.token_hex(32)}
-        )
-        return channel if channel.active else None
+        return _channel_ensure(code, name, kind)
     from . import selectors
 
     return selectors.channel_by_code(code)
@@ -1302,17 +1297,22 @@ def channel_for_pusher(actor: Any) -> Channel | None:
     are each team's own — one shared ``api`` channel let the Haifeng lead's id silently drop the
     Yangzhou lead's real message, and the duplicate count told which ids existed (issue 16 §5).
     The supervisor and the deputy push into ``api``."""
-    import secrets as _secrets
-
     from kefu.core.scoping import scope_for
 
     scope = scope_for(actor)
     if scope.all or not scope.team_ids:
         return channel_default("api")
     team = Team.objects.get(pk=min(scope.team_ids))
+    return _channel_ensure(f"api-t{team.pk}", f"API · {team.name}"[:60], ChannelKind.PLATFORM)
+
+
+def _channel_ensure(code: str, name: str, kind: str) -> Channel | None:
+    """A channel the system keeps (built-in or a team's push channel), created on first use with a
+    fresh secret; None while an administrator has switched it off."""
+    import secrets as _secrets
+
     channel, _created = Channel.objects.get_or_create(
-        code=f"api-t{team.pk}",
-        defaults={"name": f"API · {team.name}"[:60], "kind": ChannelKind.PLATFORM, "secret": _secrets.token_hex(32)},
+        code=code, defaults={"name": name, "kind": kind, "secret": _secrets.token_hex(32)}
     )
     return channel if channel.active else None
 
