@@ -42,18 +42,18 @@ def _serve(argv: list[str]) -> None:
     try:
         from gunicorn.app.wsgiapp import run
 
+        # uvicorn workers (ADR 0018): the live streams are async and hold no thread; every other
+        # request runs on a pool of --threads threads per worker (config.asgi)
+        os.environ["KEFU_WEB_THREADS"] = str(args.threads)
         sys.argv = [
             "gunicorn",
-            "config.wsgi:application",
+            "config.asgi:application",
             "--bind",
             f"{args.host}:{args.port}",
             "--workers",
             str(args.workers),
-            # threads, so a page holding a live stream (the desk's SSE) does not hold a whole worker
             "--worker-class",
-            "gthread",
-            "--threads",
-            str(args.threads),
+            "uvicorn_worker.UvicornWorker",
             "--access-logfile",
             "-",
             "--graceful-timeout",

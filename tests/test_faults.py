@@ -71,3 +71,34 @@ def test_with_redis_unreachable_sign_in_tokens_the_widget_and_the_webhook_still_
         url = "/api/v1/desk/webhook/qn"
         assert Client().post(url, body, content_type="application/json", **headers).json()["created"] == 1
         assert Client().post(url, body, content_type="application/json", **headers).status_code == 409  # remembered
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_never_a_500(world: World) -> None:
+    """A PostgreSQL restart (or fail-over) under load: requests that meet the closed connection get a
+    503 with Retry-After — the page in the layout, the API in its one error shape — and nothing is
+    half saved; a query's own error stays a bug (500). The real restart: scripts/faults.py."""
+    from unittest import mock
+
+    import psycopg
+    from django.db import OperationalError, ProgrammingError
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        try:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        except psycopg.OperationalError as cause:
+            raise OperationalError("server closed the connection unexpectedly") from cause
+
+    client = Client(raise_request_exception=False)
+    client.login(username="lead_a", password=PASSWORD)
+    with mock.patch("kefu.commerce.selectors.order_list", side_effect=lost):
+        page = client.get("/orders/")
+        api = client.get("/api/v1/orders")
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert "try again in a few seconds" in page.content.decode().lower() or "几秒" in page.content.decode()
+    assert api.status_code == 503 and api["Retry-After"] == "5"
+    assert api.json()["error"]["code"] == "unavailable"
+    with mock.patch("kefu.commerce.selectors.order_list", side_effect=OperationalError("database is locked")):
+        assert client.get("/orders/").status_code == 503
+    with mock.patch("kefu.commerce.selectors.order_list", side_effect=ProgrammingError("no such column")):
+        assert client.get("/orders/").status_code == 500
+        assert client.get("/api/v1/orders").status_code == 500

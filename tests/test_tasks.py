@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -19,10 +20,12 @@ pytestmark = pytest.mark.django_db
 
 
 @override_settings(KEFU_IMPORT_ASYNC_BYTES=10)
-def test_a_large_upload_is_queued_and_imported_by_the_worker(world: World, tmp_path: Path) -> None:
+def test_a_large_upload_is_queued_and_imported_by_the_worker(
+    world: World, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
     client = Client()
     client.login(username="lead_a", password=PASSWORD)
-    with override_settings(MEDIA_ROOT=tmp_path):
+    with override_settings(MEDIA_ROOT=tmp_path), django_capture_on_commit_callbacks(execute=True):
         upload = SimpleUploadedFile("ExportOrderList.csv", legacy_csv([legacy_row("7001"), legacy_row("7002")]))
         response = client.post("/imports/", {"kind": "orders", "shop": world.shop_a.pk, "file": upload})
     assert response.status_code == 302 and response["Location"] == "/imports/"
@@ -62,3 +65,96 @@ def test_the_redis_queue_runs_a_real_job(world: World, tmp_path: Path) -> None:
     assert handle.get() == {"created": 1, "updated": 0, "unchanged": 0, "failed": []}
     assert Order.objects.filter(order_no="9101", shop=world.shop_a).exists()
     queue.flush()
+
+
+# --- issue 16 §9: a worker killed mid-import -------------------------------------------------------
+
+
+def _queued(world: World, tmp_path: Path, numbers: list[str]) -> ImportRun:
+    from kefu.commerce.services import orders_import_queue
+
+    data = legacy_csv([legacy_row(n) for n in numbers])
+    with override_settings(MEDIA_ROOT=tmp_path):
+        return orders_import_queue(actor=world.lead_a, shop=world.shop_a, chunks=iter([data]), file_name="big.csv")
+
+
+def test_a_queued_import_is_shown_at_once_and_resumed_once_its_worker_died(
+    world: World, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The worker takes the run up (attempt 1), imports the first order and is killed (kill -9: no
+    except, no finally). Its run stops beating: 300 s later the sweep puts it on the queue again and
+    the second attempt imports the whole file — the order imported before the crash counts as
+    unchanged, none twice — and deletes the stored file."""
+    import datetime as dt
+
+    import time_machine
+
+    from kefu.commerce.services import orders_import
+    from kefu.core import clock, imports
+    from kefu.core.events import Event
+
+    run = _queued(world, tmp_path, ["8101", "8102", "8103"])
+    assert run.finished_at is None and run.params["attempts"] == 0  # on the imports page at once
+    with override_settings(MEDIA_ROOT=tmp_path):
+        taken = imports.queued_take(run.pk)
+        assert taken is not None
+        orders_import(actor=world.lead_a, shop=world.shop_a, data=legacy_csv([legacy_row("8101")]), file_name="x.csv")
+        # ... killed here. Within the stall window nothing happens:
+        assert imports.sweep() == {"resumed": 0, "failed": 0, "files_deleted": 0}
+        with (
+            time_machine.travel(clock.now() + dt.timedelta(seconds=301)),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert imports.sweep() == {"resumed": 1, "failed": 0, "files_deleted": 0}
+            assert imports.sweep()["resumed"] == 0  # claimed: a second sweep does not take it again
+    run.refresh_from_db()
+    assert run.finished_at is not None and run.params["attempts"] == 2
+    assert (run.created, run.unchanged, run.failed) == (2, 1, [])
+    assert Order.objects.filter(order_no__in=["8101", "8102", "8103"]).count() == 3
+    assert list((tmp_path / "imports").iterdir()) == []
+    assert Event.objects.filter(verb="import.resumed", subject_id=str(run.pk)).count() == 1
+
+
+def test_an_import_whose_worker_keeps_dying_fails_visibly_and_its_file_is_deleted(world: World, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    from kefu.core import clock, imports
+    from kefu.core.events import Event
+
+    run = _queued(world, tmp_path, ["8201"])
+    with override_settings(MEDIA_ROOT=tmp_path):
+        for _ in range(imports.MAX_ATTEMPTS):
+            assert imports.queued_take(run.pk) is not None  # taken up, and killed each time
+        with time_machine.travel(clock.now() + dt.timedelta(seconds=301)):
+            assert imports.sweep() == {"resumed": 0, "failed": 1, "files_deleted": 0}
+    run.refresh_from_db()
+    assert run.finished_at is not None and [f["row"] for f in run.failed] == [0]
+    assert "stopped" in run.failed[0]["reason"]
+    assert list((tmp_path / "imports").iterdir()) == []
+    assert Event.objects.filter(verb="import.crashed", subject_id=str(run.pk)).exists()
+    assert not Order.objects.filter(order_no="8201").exists()
+
+
+def test_a_stalled_import_without_a_file_is_failed_and_stray_files_are_cleaned(world: World, tmp_path: Path) -> None:
+    """A web process killed during an in-request import leaves a run with no stored file: failed.
+    An upload file no run waits for (its run deleted, a crash before the run) goes after a day."""
+    import datetime as dt
+    import os
+
+    import time_machine
+
+    from kefu.core import clock, imports
+
+    run = imports.run_start(kind="staff", file_name="staff.xlsx", data=b"x", actor=world.supervisor, params={})
+    with override_settings(MEDIA_ROOT=tmp_path):
+        stray = tmp_path / "imports" / "0123abcd.csv"
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_bytes(b"x")
+        old = (clock.now() - dt.timedelta(days=2)).timestamp()
+        os.utime(stray, (old, old))
+        with time_machine.travel(clock.now() + dt.timedelta(seconds=301)):
+            assert imports.sweep() == {"resumed": 0, "failed": 1, "files_deleted": 1}
+    run.refresh_from_db()
+    assert run.finished_at is not None and run.failed[0]["row"] == 0 and not stray.exists()

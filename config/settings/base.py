@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "kefu.web.middleware.ReleaseConnectionsForStreamsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,6 +121,8 @@ REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
 # The desk places accepted messages in their conversations in the request (embedded default) or in
 # the worker (production: the request only accepts them, ADR 0013).
 KEFU_DESK_QUEUED = env_bool("KEFU_DESK_QUEUED", bool(REDIS_URL))
+# Database threads the live streams' reads share in each web process (ADR 0018).
+KEFU_STREAM_DB_THREADS = int(os.environ.get("KEFU_STREAM_DB_THREADS", "4"))
 # Seconds a web process remembers channels and shops for the message pipeline (0: not at all).
 KEFU_DESK_DIRECTORY_TTL = float(os.environ.get("KEFU_DESK_DIRECTORY_TTL", "5"))
 # Webhooks sign the timestamp with the body (v2=); the body-only form (sha256=) is accepted until
@@ -197,6 +200,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 KEFU_IMPORT_MAX_BYTES = int(os.environ.get("KEFU_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
 # Uploads larger than this are imported by the task worker instead of inside the web request.
+# An import whose process has not beaten for this long is taken up again or failed (issue 16 §9).
+KEFU_IMPORT_STALL_SECONDS = int(os.environ.get("KEFU_IMPORT_STALL_SECONDS", "300"))
 KEFU_IMPORT_ASYNC_BYTES = int(os.environ.get("KEFU_IMPORT_ASYNC_BYTES", str(2 * 1024 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True

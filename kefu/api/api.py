@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -11,7 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from kefu.core import plugins
-from kefu.core.errors import ApplicationError
+from kefu.core.errors import ApplicationError, database_unreachable
 from kefu.core.params import PER_ITEM_PATHS, utf8_storable
 
 from .auth import AUTH
@@ -56,6 +57,17 @@ def _error(request: HttpRequest, status: int, code: str, message: str, details: 
     return api.create_response(
         request, {"error": {"code": code, "message": message, "details": details}}, status=status
     )
+
+
+@api.exception_handler(DatabaseError)
+def _database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """A database that cannot be reached is a 503 with Retry-After; any other database error is a bug."""
+    if not database_unreachable(exc):
+        raise exc
+    message = _("The database cannot be reached; try again in a few seconds.")
+    response = _error(request, 503, "unavailable", str(message))
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(ApplicationError)

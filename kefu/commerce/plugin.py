@@ -29,8 +29,18 @@ def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
     ]
 
 
+def _resume_orders(run_id: int) -> None:
+    from .tasks import orders_import_run_task
+
+    orders_import_run_task(run_id)
+
+
 def register() -> None:
+    from kefu.core import imports
+
     from .api import router
+
+    imports.resumer("orders", _resume_orders)
 
     plugins.urls("", "kefu.commerce.urls", order=20)
     plugins.api_router("commerce", router)

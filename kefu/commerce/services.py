@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from kefu.core import clock
+from kefu.core import clock, imports
 from kefu.core.actions import action, is_operator, require
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, import_run
+from kefu.core.models import ImportRun
 from kefu.core.signals import payments_recorded
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_order_json, parse_orders
@@ -88,15 +89,28 @@ def _operator_or(actor: Any, capability: str) -> None:
 
 
 @action(scope=("shop",), atomic=False)
-def orders_import(*, actor: Any, shop: Shop, data: bytes, file_name: str) -> ImportSummary:
-    """Import a Taobao/Tmall order export into ``shop``; good rows kept, bad rows reported by number."""
+def orders_import(*, actor: Any, shop: Shop, data: bytes, file_name: str, run_id: int | None = None) -> ImportSummary:
+    """Import a Taobao/Tmall order export into ``shop``; good rows kept, bad rows reported by number.
+    ``run_id``: the queued run (``orders_import_queue``) this import fills in."""
     _operator_or(actor, "orders.import")
     check_upload(data, file_name)
     try:
         parsed = parse_orders(data)
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
-    return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name=file_name, data=data)
+    return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name=file_name, data=data, run_id=run_id)
+
+
+@action(scope=("shop",), atomic=False)
+def orders_import_queue(*, actor: Any, shop: Shop, chunks: Iterator[bytes], file_name: str) -> ImportRun:
+    """A large export goes to the worker: stored, its run opened at once (the imports page shows it),
+    queued after commit. A worker killed mid-import leaves a run the sweep takes up again or fails."""
+    _operator_or(actor, "orders.import")
+    run = imports.queue_file(kind="orders", file_name=file_name, chunks=chunks, actor=actor, params={"shop": shop.pk})
+    from .tasks import orders_import_run_task
+
+    transaction.on_commit(lambda: orders_import_run_task(run.pk))
+    return run
 
 
 @action(scope=("shop",), atomic=False)
@@ -108,8 +122,12 @@ def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> Impo
     return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name="api-push.json", data=data)
 
 
-def _import_parsed(*, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: str, data: bytes) -> ImportSummary:
-    with import_run(kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}) as summary:
+def _import_parsed(
+    *, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: str, data: bytes, run_id: int | None = None
+) -> ImportSummary:
+    with import_run(
+        kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}, run_id=run_id
+    ) as summary:
         summary.fmt, summary.cells_of = parsed.fmt, parsed.cells_of
         for err in parsed.errors:
             summary.fail(err.row, err.reason, err.cells)

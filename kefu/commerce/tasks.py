@@ -6,8 +6,10 @@ import logging
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
 
+from kefu.core import imports
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor, event_record
 from kefu.org.models import Shop
@@ -39,6 +41,33 @@ def orders_import_job(*, shop_id: int, path: str, file_name: str, user_id: int |
         file.unlink(missing_ok=True)
 
 
+def orders_import_run_job(run_id: int) -> dict[str, object]:
+    """Take up a queued run (``services.orders_import_queue``), import its file, delete the file.
+    Killed midway, the run keeps its file and stops beating: the sweep puts it on the queue again."""
+    taken = imports.queued_take(run_id)
+    if taken is None:
+        return {"skipped": run_id}
+    run, data = taken
+    actor = run.actor or SystemActor("worker")
+    try:
+        shop = Shop.objects.get(pk=run.params["shop"])
+        summary = orders_import(actor=actor, shop=shop, data=data, file_name=run.file_name, run_id=run.pk)
+        return summary.as_dict()
+    except (ApplicationError, Shop.DoesNotExist) as exc:
+        message = str(exc.message) if isinstance(exc, ApplicationError) else _("The shop no longer exists.")
+        imports.run_abandon(run, message, actor=actor)
+        log.warning("queued import of %s failed: %s", run.file_name, message)
+        return {"error": message}
+    finally:
+        imports.queued_done(run)
+
+
+@db_task(retries=0)
+def orders_import_run_task(run_id: int) -> dict[str, object]:
+    return orders_import_run_job(run_id)
+
+
 @db_task(retries=0)
 def orders_import_task(shop_id: int, path: str, file_name: str, user_id: int | None) -> dict[str, object]:
+    """(Tasks queued before runs were opened at upload; new uploads use ``orders_import_run_task``.)"""
     return orders_import_job(shop_id=shop_id, path=path, file_name=file_name, user_id=user_id)

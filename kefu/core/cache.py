@@ -19,10 +19,21 @@ RETRY_SECONDS = 5.0
 _down_until = 0.0
 
 
-def _errors() -> tuple[type[BaseException], ...]:
+def errors() -> tuple[type[BaseException], ...]:
+    """What an unreachable Redis raises."""
     import redis
 
     return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+def redis_up() -> bool:
+    """False for ``RETRY_SECONDS`` after a call found Redis unreachable."""
+    return time.monotonic() >= _down_until
+
+
+def mark_down() -> None:
+    global _down_until
+    _down_until = time.monotonic() + RETRY_SECONDS
 
 
 class FailoverRedisCache(RedisCache):
@@ -30,12 +41,11 @@ class FailoverRedisCache(RedisCache):
     unreachable. Counters restart in the fallback: a lock-out may be forgotten once, never a 500."""
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        global _down_until
-        if time.monotonic() >= _down_until:
+        if redis_up():
             try:
                 return getattr(super(), name)(*args, **kwargs)
-            except _errors() as exc:
-                _down_until = time.monotonic() + RETRY_SECONDS
+            except errors() as exc:
+                mark_down()
                 log.warning("Redis cache unreachable (%s); the database cache answers for %ss", exc, RETRY_SECONDS)
         return getattr(caches["fallback"], name)(*args, **kwargs)
 

@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     HTTP_ERROR = "http_error"
     SERVER_ERROR = "server_error"
+    UNAVAILABLE = "unavailable"
     CHANGED = "changed"
     IDEMPOTENCY_KEY = "idempotency_key"
     # imports
@@ -132,6 +133,8 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.METHOD_NOT_ALLOWED: "The path exists but not for this HTTP method (405).",
     ErrorCode.HTTP_ERROR: "A framework-level HTTP refusal (its status says which).",
     ErrorCode.SERVER_ERROR: "An unexpected failure; it is logged (500).",
+    ErrorCode.UNAVAILABLE: "The database cannot be reached (a restart, a fail-over); nothing was saved. Retry after "
+    "the seconds in Retry-After (503).",
     ErrorCode.CHANGED: "Someone else changed the record meanwhile; reload and retry (409).",
     ErrorCode.IDEMPOTENCY_KEY: "The idempotency key was already used for a different object (409).",
     ErrorCode.IMPORT_FORMAT: "The uploaded file cannot be read as a whole (format, encoding, bombs).",
@@ -267,3 +270,22 @@ class PermissionDenied(ApplicationError):
         from django.utils.translation import gettext_lazy
 
         super().__init__(code, message if message is not None else gettext_lazy("Your role does not allow this."))
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """A connection that could not be made or was lost (not a query's own error, which is a bug)."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if "database is locked" in str(exc):  # SQLite busy past busy_timeout: try again
+        return True
+    cause = exc.__cause__
+    try:
+        import psycopg
+
+        return isinstance(cause, psycopg.OperationalError) and not isinstance(cause, psycopg.errors.QueryCanceled)
+    except ImportError:  # pragma: no cover
+        return False

@@ -60,7 +60,9 @@ class ImportSummary:
     def progress(self, done: int, total: int) -> None:
         """Record how far the import is (the imports page shows it while the worker runs)."""
         if self.run_id is not None:
-            ImportRun.objects.filter(pk=self.run_id).update(rows_done=min(done, total), rows_total=total)
+            ImportRun.objects.filter(pk=self.run_id).update(
+                rows_done=min(done, total), rows_total=total, heartbeat_at=clock.now()
+            )
 
     def counts(self) -> tuple[int, int, int, int]:
         return self.created, self.updated, self.unchanged, len(self.failed)
@@ -86,11 +88,13 @@ def check_upload(data: bytes, file_name: str) -> None:
 
 def run_start(*, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]) -> ImportRun:
     user = actor if getattr(actor, "is_authenticated", False) else None
+    now = clock.now()
     return ImportRun.objects.create(
         kind=kind,
         file_name=file_name[:255],
         sha256=hashlib.sha256(data).hexdigest(),
-        started_at=clock.now(),
+        started_at=now,
+        heartbeat_at=now,
         actor=user,
         params=params,
     )
@@ -120,12 +124,20 @@ def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
 
 @contextmanager
 def import_run(
-    *, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]
+    *, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any], run_id: int | None = None
 ) -> Iterator[ImportSummary]:
     """An import's run record, always finished: on success with the summary, on a crash with the
     crash recorded (the run, an ``import.crashed`` audit event) before the error propagates.
-    Chunks committed before the crash stay (their rows are good and each has its event)."""
-    run = run_start(kind=kind, file_name=file_name, data=data, actor=actor, params=params)
+    Chunks committed before the crash stay (their rows are good and each has its event).
+    ``run_id``: a queued run (``queue_file``) taken up, or taken up again after its worker died —
+    its counts start over (rows imported before the crash count as unchanged: imports are idempotent)."""
+    if run_id is not None:
+        ImportRun.objects.filter(pk=run_id).update(
+            created=0, updated=0, unchanged=0, failed=[], heartbeat_at=clock.now()
+        )
+        run = ImportRun.objects.get(pk=run_id)
+    else:
+        run = run_start(kind=kind, file_name=file_name, data=data, actor=actor, params=params)
     summary = ImportSummary(run_id=run.pk)
     try:
         yield summary
@@ -154,3 +166,138 @@ def import_run(
         raise
     else:
         run_finish(run, summary, actor=actor)
+
+
+# --- queued imports and the sweep (issue 16 §9) -------------------------------------------------------
+
+MAX_ATTEMPTS = 2  # a queued import is taken up again once after its worker died, then failed
+_resumers: dict[str, Callable[[int], None]] = {}
+
+
+def resumer(kind: str, enqueue: Callable[[int], None]) -> None:
+    """An app says how a queued run of ``kind`` is put on the queue (by its id)."""
+    _resumers[kind] = enqueue
+
+
+def _folder() -> Any:
+    from pathlib import Path
+
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def queue_file(*, kind: str, file_name: str, chunks: Iterator[bytes], actor: Any, params: dict[str, Any]) -> ImportRun:
+    """Store an upload under a name of ours and open its run at once (shown on the imports page as
+    running); the caller puts ``run.pk`` on the queue after commit."""
+    import uuid
+    from pathlib import Path
+
+    stored = f"{uuid.uuid4().hex}{Path(file_name).suffix.lower()}"  # never the client's name
+    digest = hashlib.sha256()
+    with (_folder() / stored).open("wb") as out:
+        for chunk in chunks:
+            digest.update(chunk)
+            out.write(chunk)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    now = clock.now()
+    return ImportRun.objects.create(
+        kind=kind,
+        file_name=file_name[:255],
+        sha256=digest.hexdigest(),
+        started_at=now,
+        heartbeat_at=now,
+        actor=user,
+        params={**params, "file": stored, "attempts": 0},
+    )
+
+
+def queued_take(run_id: int) -> tuple[ImportRun, bytes] | None:
+    """A worker takes up a queued run: counts the attempt, beats, reads the file. None when the run
+    is finished already (a duplicate delivery) or its file is gone."""
+    run = ImportRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
+    if run is None:
+        return None
+    path = _folder() / str(run.params.get("file", ""))
+    if not run.params.get("file") or not path.is_file():
+        run_abandon(run, _("The uploaded file was lost before it could be imported; upload it again."))
+        return None
+    params = {**run.params, "attempts": int(run.params.get("attempts", 0)) + 1}
+    ImportRun.objects.filter(pk=run.pk).update(params=params, heartbeat_at=clock.now())
+    run.params = params
+    return run, path.read_bytes()
+
+
+def queued_done(run: ImportRun) -> None:
+    """The stored file of a queued run is deleted once the run has ended, however it ended."""
+    if run.params.get("file"):
+        (_folder() / str(run.params["file"])).unlink(missing_ok=True)
+
+
+def run_abandon(run: ImportRun, reason: str, *, actor: Any = None) -> None:
+    """Finish a run that cannot go on: the reason as row 0, an ``import.crashed`` event, its file deleted."""
+    from .events import SystemActor
+
+    summary = ImportSummary(
+        created=run.created, updated=run.updated, unchanged=run.unchanged, failed=list(run.failed), run_id=run.pk
+    )
+    summary.fail(0, reason)
+    who = actor or run.actor or SystemActor("imports")
+    if ImportRun.objects.filter(pk=run.pk, finished_at__isnull=True).exists():
+        run_finish(run, summary, actor=who)
+        event_record(actor=who, verb="import.crashed", subject=run, data={"file": run.file_name, "error": reason})
+    queued_done(run)
+
+
+def sweep(*, stall_seconds: int | None = None) -> dict[str, int]:
+    """Runs whose process stopped beating (a worker or web process killed mid-import): a queued run
+    with its file is put on the queue again (``MAX_ATTEMPTS`` in all); any other is finished as
+    failed with its reason, its file deleted. Each run is claimed by a conditional UPDATE of its
+    heartbeat, so two sweeps never take up the same run. Stored files no run is waiting for are
+    deleted after a day."""
+    import datetime as dt
+
+    from django.db import transaction
+
+    from .events import SystemActor
+
+    stall = stall_seconds if stall_seconds is not None else settings.KEFU_IMPORT_STALL_SECONDS
+    now = clock.now()
+    cutoff = now - dt.timedelta(seconds=stall)
+    result = {"resumed": 0, "failed": 0, "files_deleted": 0}
+    for run in ImportRun.objects.filter(finished_at__isnull=True, heartbeat_at__lt=cutoff).select_related("actor"):
+        if not ImportRun.objects.filter(pk=run.pk, heartbeat_at=run.heartbeat_at).update(heartbeat_at=now):
+            continue  # another sweep, or the run itself, beat first
+        stored = run.params.get("file")
+        attempts = int(run.params.get("attempts", 0))
+        enqueue = _resumers.get(run.kind)
+        if stored and enqueue is not None and attempts < MAX_ATTEMPTS and (_folder() / str(stored)).is_file():
+            with transaction.atomic():
+                event_record(
+                    actor=SystemActor("imports"),
+                    verb="import.resumed",
+                    subject=run,
+                    data={"file": run.file_name, "attempt": attempts + 1, "rows_done": run.rows_done},
+                )
+                transaction.on_commit(lambda pk=run.pk, go=enqueue: go(pk))  # type: ignore[misc]
+            result["resumed"] += 1
+        else:
+            run_abandon(
+                run,
+                _(
+                    "The import stopped when the process running it ended; the rows before were kept. "
+                    "Import the file again."
+                ),
+                actor=SystemActor("imports"),
+            )
+            result["failed"] += 1
+    waiting = {
+        str(p.get("file"))
+        for p in ImportRun.objects.filter(finished_at__isnull=True).values_list("params", flat=True)
+        if isinstance(p, dict)
+    }
+    for path in _folder().iterdir():
+        if path.name not in waiting and path.stat().st_mtime < (now - dt.timedelta(days=1)).timestamp():
+            path.unlink(missing_ok=True)
+            result["files_deleted"] += 1
+    return result

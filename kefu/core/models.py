@@ -119,6 +119,9 @@ class ImportRun(models.Model):
     params = models.JSONField(default=dict, blank=True)
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    # the process running it says it is alive (start, each chunk); a run whose heartbeat stops is
+    # resumed from its stored file or finished as failed by the sweep (issue 16 §9)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -165,3 +168,16 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class Counter(models.Model):
+    """A shared counter with an expiry (sign-in and token throttles, rate limits) where there is no
+    Redis: one row per key, raised by one conditional UPDATE so parallel requests each get their
+    own number (Django's database cache increments by a read and a write). ``kefu.core.counters``."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

@@ -10,13 +10,13 @@ campaign spread over many addresses.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import time
 import unicodedata
 
 from django.conf import settings
-from django.core.cache import cache
+
+from . import counters
 
 
 def _keys(username: str, ip: str) -> list[str]:
@@ -28,18 +28,9 @@ def _keys(username: str, ip: str) -> list[str]:
 
 
 def _bump(key: str, timeout: int) -> int:
-    """Add one to a counter and return the new count: ``add`` then ``incr``, atomic in Redis (and
-    the in-process cache). Django's database cache (the embedded default, and the fallback while
-    Redis is down) does ``incr`` as a read and a write, so there parallel attempts can still share a
-    number — a known gap (issue 16 closing note), narrower than before since every attempt counts
-    before its password is checked."""
-    if cache.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
+    """Add one to a counter and return the new count, atomically (``kefu.core.counters``: Redis, or
+    one conditional UPDATE of a counter row where there is no Redis)."""
+    return counters.bump(key, timeout)
 
 
 def login_attempt(username: str, ip: str) -> bool:
@@ -56,9 +47,8 @@ def login_attempt(username: str, ip: str) -> bool:
 
 def login_succeeded(username: str, ip: str) -> None:
     pair, address, user = _keys(username, ip)
-    cache.delete_many([pair, user])
-    with contextlib.suppress(ValueError):  # the office's address: a colleague's success is not a failure
-        cache.decr(address)
+    counters.forget(pair, user)
+    counters.lower(address)  # the office's address: a colleague's success is not a failure
 
 
 def login_refused(username: str, ip: str) -> None:
@@ -86,10 +76,10 @@ def token_failed(token: str, ip: str) -> None:
 
 def token_locked(token: str) -> bool:
     """Whether the token (by its prefix) has failed too often recently to be checked at all."""
-    return bool((cache.get(_token_key(token)) or 0) >= settings.KEFU_LOGIN_MAX_FAILURES * 4)
+    return counters.peek(_token_key(token)) >= settings.KEFU_LOGIN_MAX_FAILURES * 4
 
 
 def allow(key: str, limit: int, seconds: int) -> bool:
     """A fixed-window counter: True while ``key`` has been seen at most ``limit`` times in the
-    current ``seconds`` window (the cache is shared by the web processes in production)."""
+    current ``seconds`` window (shared by every web process: Redis, or the counter table)."""
     return _bump(f"kefu:rate:{key}:{int(time.time() // seconds)}", seconds + 5) <= max(limit, 1)

@@ -3,15 +3,23 @@ replies and transfers, presence, the team lead's board, the KPI page and the liv
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import functools
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
+from django.db import DatabaseError, close_old_connections, connections
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,6 +34,7 @@ from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
+from kefu.core.scoping import WORK_POSITIONS, Scope, scope_for
 from kefu.org import selectors as org
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
@@ -34,6 +43,7 @@ from .models import ChannelKind, ChaseState, PresenceState, Queue
 
 STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
 POLL_SECONDS = 0.4
+ASYNC_STREAM_SECONDS = 300  # an async stream holds no thread: it may stay open longer
 
 
 @login_required
@@ -218,40 +228,100 @@ def _kpi_rows(result: Any, names: dict[str, str]) -> list[tuple[str, str, dict[s
 @login_required
 def stream(request: HttpRequest) -> StreamingHttpResponse:
     """Server-Sent Events: every new message in the viewer's scope (optionally one conversation),
-    as an event with the rendered row; ``Last-Event-ID`` / ``after`` resume without loss."""
+    as an event with the rendered row; ``Last-Event-ID`` / ``after`` resume without loss. Under ASGI
+    the stream is an async generator holding no thread (ADR 0018); under WSGI it holds its thread."""
     user = request.user
     conversation_id = int_param(request.GET.get("conversation"))
     if conversation_id:
         services.access_conversation_by_id(user, conversation_id)
     after = int_param(request.headers.get("Last-Event-ID")) or int_param(request.GET.get("after")) or 0
-
-    def events() -> Iterator[str]:
-        nonlocal after
-        waiter = live.Waiter()
-        deadline = time.monotonic() + STREAM_SECONDS
-        yield "retry: 1000\n\n"
-        try:
-            while time.monotonic() < deadline:
-                if conversation_id:
-                    found = selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after)
-                    for m in found:
-                        html = render_to_string("desk/_message.html", {"m": m})
-                        yield f"id: {m.pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n"
-                        after = m.pk
-                else:
-                    convs, newest = selectors.changed_conversations(actor=user, after_id=after)
-                    if convs:
-                        payload = {"ids": [c.pk for c in convs], "url": reverse("desk:inbox")}
-                        yield f"id: {newest}\nevent: inbox\ndata: {json.dumps(payload)}\n\n"
-                    after = newest
-                waiter.wait(POLL_SECONDS)
-        finally:
-            waiter.close()  # the connection is closed by request_finished when the response closes
-
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    if isinstance(request, ASGIRequest):
+        scope = scope_for(user)
+        content: Any = _events_async(user, conversation_id, after, scope)
+    else:
+        content = _events_blocking(user, conversation_id, after)
+    response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _stream_read(user: Any, conversation_id: int | None, after: int) -> tuple[list[str], int]:
+    """What changed since ``after``, as SSE chunks, and the id to resume from."""
+    chunks = []
+    if conversation_id:
+        for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after):
+            html = render_to_string("desk/_message.html", {"m": m})
+            chunks.append(f"id: {m.pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n")
+            after = m.pk
+    else:
+        convs, newest = selectors.changed_conversations(actor=user, after_id=after)
+        if convs:
+            payload = {"ids": [c.pk for c in convs], "url": reverse("desk:inbox")}
+            chunks.append(f"id: {newest}\nevent: inbox\ndata: {json.dumps(payload)}\n\n")
+        after = newest
+    return chunks, after
+
+
+def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iterator[str]:
+    waiter = live.Waiter()
+    deadline = time.monotonic() + STREAM_SECONDS
+    yield "retry: 1000\n\n"
+    try:
+        while time.monotonic() < deadline:
+            chunks, after = _stream_read(user, conversation_id, after)
+            yield from chunks
+            waiter.wait(POLL_SECONDS)
+    finally:
+        waiter.close()  # the connection is closed by request_finished when the response closes
+
+
+_read_pool: ThreadPoolExecutor | None = None
+
+
+def _stream_read_pooled(user: Any, conversation_id: int | None, after: int) -> tuple[list[str], int]:
+    """``_stream_read`` on the streams' own threads: their connections are kept for CONN_MAX_AGE and
+    dropped when broken (a database restart costs a stream one empty read, not its life)."""
+    close_old_connections()
+    try:
+        return _stream_read(user, conversation_id, after)
+    except DatabaseError:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+        return [], after
+
+
+async def _events_async(user: Any, conversation_id: int | None, after: int, scope: Scope) -> AsyncIterator[str]:
+    global _read_pool
+    if _read_pool is None:
+        _read_pool = ThreadPoolExecutor(settings.KEFU_STREAM_DB_THREADS, thread_name_prefix="kefu-stream")
+    read = sync_to_async(_stream_read_pooled, thread_sensitive=False, executor=_read_pool)
+    hub = live.hub()
+    shops = None if scope.all else scope.shop_ids
+    # what restrict() depends on: the department, the team's shops, or (work positions) the person
+    personal = scope.position in WORK_POSITIONS
+    share_key = (scope.all, scope.shop_ids, scope.team_ids, scope.staff_id if personal else None, personal)
+    sub = hub.subscribe(conversation=conversation_id, shops=None if conversation_id else shops)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ASYNC_STREAM_SECONDS
+    last = -live.MIN_READ_SECONDS
+    yield "retry: 1000\n\n"
+    try:
+        while loop.time() < deadline:
+            pause = last + live.MIN_READ_SECONDS - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)  # a burst of messages costs one read
+            sub.event.clear()
+            last = loop.time()
+            # streams with the same scope (what restrict() sees) and resume point share one read
+            key = (share_key, conversation_id, after)
+            chunks, after = await hub.shared(key, functools.partial(read, user, conversation_id, after))
+            for chunk in chunks:
+                yield chunk
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sub.event.wait(), timeout=hub.poll_seconds())
+    finally:
+        hub.unsubscribe(sub)
 
 
 @login_required

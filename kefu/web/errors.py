@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 
 log = logging.getLogger("kefu.web")
 
-CODES = {400: "validation_error", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+CODES = {
+    400: "validation_error",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    503: "unavailable",
+}
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -32,6 +38,10 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("Not found"), _("This page or record does not exist, or it is outside your scope.")),
         405: (_("Not allowed"), _("This address does not accept this kind of request.")),
         500: (_("Something went wrong"), _("The server could not finish this request. It has been logged; try again.")),
+        503: (
+            _("Briefly unavailable"),
+            _("The database cannot be reached at the moment. Nothing was saved; try again in a few seconds."),
+        ),
     }
 
 
@@ -74,3 +84,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
         log.exception("error page failed")
         html = loader.get_template("web/error_plain.html").render({"title": title, "message": message})
         return HttpResponse(html, status=500)
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """The database cannot be reached (a restart, a fail-over): 503 with Retry-After, nothing half
+    done (the request's transaction never committed) — never a 500 for what is not a bug."""
+    response = error_page(request, 503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -13,10 +13,10 @@ from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from kefu.core.errors import ApplicationError
+from kefu.core.errors import ApplicationError, database_unreachable
 from kefu.core.params import PER_ITEM_PATHS
 
-from .errors import api_error, error_page
+from .errors import api_error, error_page, unavailable
 
 log = logging.getLogger("kefu.web")
 
@@ -86,6 +86,9 @@ class PageErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if database_unreachable(exc):
+            log.warning("503 %s %s: the database is unreachable (%s)", request.method, request.path, exc)
+            return unavailable(request)
         if isinstance(exc, DjangoPermissionDenied):
             # An ordinary refusal: one line in the log, not a traceback.
             log.info("403 %s %s (%s)", request.method, request.path, exc)
@@ -135,4 +138,24 @@ class SecurityHeadersMiddleware:
         user = getattr(request, "user", None)
         if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
             response.headers["Cache-Control"] = "no-store, private"
+        return response
+
+
+class ReleaseConnectionsForStreamsMiddleware:
+    """Outermost: an async stream (the desk's live feed under ASGI, ADR 0018) hands back the database
+    connections its request thread opened before it starts streaming. Django's ASGI handler gives
+    each request a thread of its own and keeps its connection until the response ends (minutes for
+    a stream): 1,000 open pages would hold 1,000 connections. The stream reads on its own pool."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(response, "is_async", False):
+            from django.db import connections
+
+            for conn in connections.all(initialized_only=True):
+                if not conn.in_atomic_block:
+                    conn.close()
         return response

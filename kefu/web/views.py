@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.services import orders_import
-from kefu.commerce.tasks import orders_import_task
 from kefu.core import clock, context, plugins, throttle, wording
 from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
@@ -210,13 +207,9 @@ def _name_actors(runs: list[Any]) -> None:
 
 
 def _queue_orders_import(request: HttpRequest, shop: Shop, upload: Any) -> None:
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"  # never the client's name
-    with target.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    orders_import_task(shop.pk, str(target), upload.name[:255], request.user.pk)
+    from kefu.commerce.services import orders_import_queue
+
+    orders_import_queue(actor=request.user, shop=shop, chunks=upload.chunks(), file_name=upload.name[:255])
 
 
 @login_required

@@ -1,0 +1,213 @@
+"""The desk's live streams on the async path (issue 16 §3, ADR 0018): a wake-up reaches only the
+streams it concerns, streams asking the same question share one read and never reuse a stale one,
+and an ASGI stream is woken by a commit, keeps its scope and holds no database connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from django.test import AsyncClient
+
+from kefu.core.events import SystemActor
+from kefu.desk import live, services
+from kefu.desk.models import Conversation
+
+from .conftest import World
+from .test_desk import msg
+
+
+def test_a_wake_up_reaches_only_the_streams_it_concerns() -> None:
+    async def scenario() -> dict[str, bool]:
+        hub = live.Hub(asyncio.get_running_loop())
+        subs = {
+            "shop 2": hub.subscribe(shops=frozenset({2})),
+            "shop 3": hub.subscribe(shops=frozenset({3})),
+            "shops 3+4": hub.subscribe(shops=frozenset({3, 4})),
+            "conversation 5": hub.subscribe(conversation=5),
+            "conversation 6": hub.subscribe(conversation=6),
+            "department": hub.subscribe(),
+            "no shop": hub.subscribe(shops=frozenset()),
+        }
+        hub.dispatch("5:2")
+        woken = {name: sub.event.is_set() for name, sub in subs.items()}
+        for sub in subs.values():
+            sub.event.clear()
+        hub.dispatch("x:y,9:4")  # a garbled route is skipped, the good one still counts
+        woken |= {f"{name} (2nd)": sub.event.is_set() for name, sub in subs.items()}
+        hub.unsubscribe(subs["shops 3+4"])
+        hub.dispatch("*")
+        woken["unsubscribed, everyone"] = subs["shops 3+4"].event.is_set()
+        woken["no shop, everyone"] = subs["no shop"].event.is_set()
+        for sub in subs.values():
+            hub.unsubscribe(sub)
+        woken["empty hub"] = len(hub) == 0
+        return woken
+
+    woken = asyncio.run(scenario())
+    assert woken == {
+        "shop 2": True,
+        "shop 3": False,
+        "shops 3+4": False,
+        "conversation 5": True,
+        "conversation 6": False,
+        "department": True,
+        "no shop": False,
+        "shop 2 (2nd)": False,
+        "shop 3 (2nd)": False,
+        "shops 3+4 (2nd)": True,
+        "conversation 5 (2nd)": False,
+        "conversation 6 (2nd)": False,
+        "department (2nd)": True,
+        "no shop (2nd)": False,
+        "unsubscribed, everyone": True,  # (set by the second wake-up and not cleared since)
+        "no shop, everyone": True,
+        "empty hub": True,
+    }
+
+
+def test_streams_asking_the_same_question_share_one_read_and_a_wake_up_forgets_it() -> None:
+    calls: list[str] = []
+
+    async def scenario() -> list[Any]:
+        hub = live.Hub(asyncio.get_running_loop())
+        gate = asyncio.Event()
+
+        async def read(tag: str) -> str:
+            calls.append(tag)
+            await gate.wait()
+            return f"answer {len(calls)}"
+
+        first = [asyncio.create_task(hub.shared(("team a", 10), lambda: read("a"))) for _ in range(50)]
+        other = asyncio.create_task(hub.shared(("team b", 10), lambda: read("b")))
+        await asyncio.sleep(0)
+        gate.set()
+        answers = [*await asyncio.gather(*first), await other]
+        reused = await hub.shared(("team a", 10), lambda: read("a again"))  # no wake-up since: reused
+        hub.dispatch("1:1")
+        fresh = await hub.shared(("team a", 10), lambda: read("a after the wake-up"))
+        await asyncio.sleep(live.SHARE_SECONDS + 0.1)  # no wake-up (another process's message): a poll reads again
+        polled = await hub.shared(("team a", 10), lambda: read("a polled"))
+        return [answers, reused, fresh, polled]
+
+    answers, reused, fresh, polled = asyncio.run(scenario())
+    assert calls == ["a", "b", "a after the wake-up", "a polled"]
+    assert set(answers[:50]) == {"answer 2"} and answers[50] == "answer 2"  # both reads ran before either ended
+    assert reused == "answer 2" and fresh == "answer 3" and polled == "answer 4"
+
+
+def test_a_failed_shared_read_is_not_remembered() -> None:
+    async def scenario() -> str:
+        hub = live.Hub(asyncio.get_running_loop())
+
+        async def broken() -> str:
+            raise RuntimeError("database away")
+
+        async def works() -> str:
+            return "ok"
+
+        with pytest.raises(RuntimeError):
+            await hub.shared("k", broken)
+        return str(await hub.shared("k", works))
+
+    assert asyncio.run(scenario()) == "ok"
+
+
+async def _next_event(chunks: Any, timeout: float) -> str:
+    text = ""
+    while "\n\n" not in text or text.startswith("retry"):
+        if text.startswith("retry") and "\n\n" in text:
+            text = text.split("\n\n", 1)[1]
+            continue
+        text += (await asyncio.wait_for(anext(chunks), timeout)).decode()
+    return text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_asgi_stream_is_woken_by_a_commit_and_keeps_its_scope(world: World, monkeypatch: Any) -> None:
+    """Under ASGI the stream holds no thread: with the fallback poll pushed out to a minute, the event
+    can only come from the wake-up that the commit publishes. Team B's agent, streaming at the same
+    time, hears nothing of team A's buyer."""
+    monkeypatch.setattr(live, "EMBEDDED_POLL_SECONDS", 60.0)
+    channel = services.channel_default("api")
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("a1", buyer="live_a")])
+    conversation = Conversation.objects.get(buyer="live_a")
+
+    async def scenario() -> tuple[str, str | None]:
+        agent_a, agent_b = AsyncClient(), AsyncClient()
+        await agent_a.aforce_login(world.agent_a)
+        await agent_b.aforce_login(world.agent_b)
+        mine = await agent_a.get("/desk/stream/")
+        theirs = await agent_b.get("/desk/stream/")
+        assert mine["Content-Type"] == "text/event-stream" and mine.is_async
+        a_chunks, b_chunks = aiter(mine.streaming_content), aiter(theirs.streaming_content)
+        first = await _next_event(a_chunks, 5)  # the backlog (the message above) on connecting
+        assert "event: inbox" in first and f"[{conversation.pk}]" in first
+        listening = asyncio.create_task(_next_event(b_chunks, 3))  # B's stream subscribes and waits
+        await asyncio.sleep(0.3)
+        ingest = asyncio.to_thread(
+            services.messages_ingest,
+            actor=SystemActor("t"),
+            channel=channel,
+            items=[msg("a2", buyer="live_a", at="2026-11-10T10:12:00+08:00")],
+        )
+        await ingest
+        woken = await _next_event(a_chunks, 5)
+        try:
+            heard: str | None = await listening
+        except TimeoutError:
+            heard = None
+        for chunks in (a_chunks, b_chunks):
+            await chunks.aclose()
+        return woken, heard
+
+    woken, heard = asyncio.run(scenario())
+    assert "event: inbox" in woken
+    payload = json.loads(woken.split("data: ")[1].split("\n")[0])
+    assert payload["ids"] == [conversation.pk]
+    assert heard is None
+
+
+def test_the_asgi_entry_point_sends_streams_to_django_and_pages_to_the_thread_pool(db: Any) -> None:
+    from asgiref.testing import ApplicationCommunicator
+
+    from config import asgi
+
+    async def scenario() -> tuple[int, bytes, list[str]]:
+        life = ApplicationCommunicator(asgi.application, {"type": "lifespan"})
+        await life.send_input({"type": "lifespan.startup"})
+        started = await life.receive_output(5)
+        page = ApplicationCommunicator(
+            asgi.application,
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/login/",
+                "raw_path": b"/login/",
+                "query_string": b"",
+                "headers": [(b"host", b"testserver")],
+                "server": ("testserver", 80),
+                "client": ("127.0.0.1", 1),
+                "scheme": "http",
+                "http_version": "1.1",
+                "asgi": {"version": "3.0"},
+            },
+        )
+        await page.send_input({"type": "http.request", "body": b""})
+        start = await page.receive_output(10)
+        body = b""
+        while True:
+            message = await page.receive_output(10)
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await life.send_input({"type": "lifespan.shutdown"})
+        stopped = await life.receive_output(5)
+        return start["status"], body, [started["type"], stopped["type"]]
+
+    status, body, lifespan = asyncio.run(scenario())
+    assert status == 200 and b"csrfmiddlewaretoken" in body
+    assert lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert frozenset({"/desk/stream/"}) == asgi.LIVE_PATHS
