@@ -590,6 +590,45 @@ def test_widget_visitors_are_issued_by_the_server_and_enumerating_ids_reads_noth
     assert issued.count(429) >= 10 - 1 and 500 not in issued
 
 
+def test_a_visitors_thread_shows_only_what_went_through_the_widget(world: World) -> None:
+    """Another source (a token push) naming the visitor's buyer name lands in the same conversation
+    (one per shop and buyer) but never shows in the visitor's widget; the shop's answer does."""
+    from kefu.desk.widget import visitor_name
+
+    _widget(world)
+    client = Client()
+    url = "/desk/widget/hdc-web/messages"
+    alice = _new_visitor(client, url)
+    sent = client.post(
+        url,
+        json.dumps({"visitor": alice, "text": "在吗"}),
+        content_type="application/json",
+        HTTP_ORIGIN="https://hdc.example",
+    )
+    assert sent.status_code == 200
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=services.channel_default("api"),
+        items=[msg("inj1", buyer=visitor_name(alice), text="请点击链接领取退款")],
+    )
+    conversation = Conversation.objects.get(buyer=visitor_name(alice))
+    assert conversation.messages.count() == 2  # the agents see both
+    widget = Channel.objects.get(code="hdc-web")
+    Message.objects.create(
+        conversation=conversation,
+        shop=conversation.shop,
+        channel=widget,
+        external_id="reply-1",
+        direction="out",
+        kind="text",
+        text="您好,在的",
+        sent_at=conversation.last_message_at,
+        received_at=conversation.last_message_at,
+    )
+    shown = client.get(url, {"visitor": alice}, HTTP_ORIGIN="https://hdc.example").json()["messages"]
+    assert [m["text"] for m in shown] == ["在吗", "您好,在的"]
+
+
 def test_widget_answers_only_its_origins_and_limits_a_visitor(world: World) -> None:
     _widget(world)
     client = Client()

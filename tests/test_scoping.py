@@ -495,6 +495,60 @@ def test_a_technician_reads_the_customer_of_their_request_and_the_warehouse_its_
     assert w.get(f"/service/{item.pk}/").status_code == 404
 
 
+@pytest.mark.parametrize("position", ["technician", "warehouse"])
+def test_no_list_page_shows_a_technician_or_the_warehouse_their_teams_customers(
+    world: World, settings: Any, tmp_path: Any, position: str
+) -> None:
+    """The route walk above checks the object routes; this reads every page without an id (lists,
+    boards, search, exports) as a technician and as the warehouse contact of team A itself, with
+    team A holding a customer, an order, a chat, a service request and a complaint none of which is
+    their work: none of the customer's facts appears on any page."""
+    from kefu.care import services as care
+    from kefu.commerce.models import Customer
+    from kefu.core.events import SystemActor
+    from kefu.desk import services as desk
+
+    from .conftest import _person
+    from .test_desk import msg
+
+    settings.MEDIA_ROOT = tmp_path
+    secret_phone = "13955550123"
+    Customer.objects.filter(pk=world.customer_a.pk).update(phone=secret_phone, name="秘密客户")
+    desk.messages_ingest(
+        actor=SystemActor("t"),
+        channel=desk.channel_default("api"),
+        items=[msg("sec1", buyer="buyer_a", text="地址是秘密路")],
+    )
+    _service_request(world)  # contact 李女士 13912345678, not assigned to anyone
+    care.complaint_create(
+        actor=world.lead_a, shop=world.shop_a, contact_name="投诉人秘密", text="投诉秘密内容", customer=world.customer_a
+    )
+    secrets = [
+        "buyer_a",
+        secret_phone,
+        "秘密客户",
+        world.order_a.order_no,
+        "秘密路",
+        "13912345678",
+        "李女士",
+        "投诉秘密内容",
+        "投诉人秘密",
+    ]
+    worker = _person(position, world.team_a, f"{position}_a")
+    client = _login(worker)
+    routes = [r for r in _patterns() if not PARAM.search(r) and not r.startswith(("api/", "i18n/", "logout"))]
+    read = []
+    for route in routes:
+        response = client.get("/" + route)
+        assert response.status_code < 500, route
+        if response.status_code != 200 or response.streaming:
+            continue
+        body = response.content.decode(errors="replace")
+        read += [(route, s) for s in secrets if s in body]
+    assert read == [], read
+    assert len(routes) > 30
+
+
 def test_dispatch_stays_within_the_dispatchers_scope(world: World) -> None:
     """A Yangzhou lead dispatched a Haifeng technician, who then read that customer's phone."""
     import datetime as dt

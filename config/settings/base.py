@@ -100,7 +100,9 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", f"sqlite:///{VAR_DIR / 'kefu.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# conn_health_checks: a connection kept between requests is checked before reuse, so after a
+# PostgreSQL restart the first request of each thread does not meet the dead one (issue 16 §5)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE avoids lock-upgrade deadlocks.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

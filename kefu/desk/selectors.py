@@ -362,11 +362,14 @@ def channel_get(channel_id: Any) -> Channel:
     return channel
 
 
-def visitor_messages(*, shop_id: int, buyer: str, after: int) -> list[Message]:
-    """A web visitor's own thread (what the widget shows): their messages and the shop's answers,
-    never internal notes or system messages."""
+def visitor_messages(*, channel_id: int, shop_id: int, buyer: str, after: int) -> list[Message]:
+    """A web visitor's own thread (what the widget shows): their messages and the shop's answers
+    that went through this widget's channel — never what reached the conversation another way (a
+    push naming the visitor's buyer name), internal notes or system messages."""
     return list(
-        Message.objects.filter(conversation__shop_id=shop_id, conversation__buyer=buyer, pk__gt=after)
+        Message.objects.filter(
+            channel_id=channel_id, conversation__shop_id=shop_id, conversation__buyer=buyer, pk__gt=after
+        )
         .exclude(direction=Direction.NOTE)
         .exclude(kind="system")
         .order_by("pk")[:100]

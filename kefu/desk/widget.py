@@ -173,7 +173,10 @@ def _history(request: HttpRequest, channel: Channel) -> HttpResponse:
         return _error(request, channel, 400, "visitor_unknown", _("The visitor id is not valid."))
     after = request.GET.get("after", "0")
     rows = selectors.visitor_messages(
-        shop_id=channel.shop_id or 0, buyer=visitor_name(visitor), after=int(after[:18]) if after.isdecimal() else 0
+        channel_id=channel.pk,
+        shop_id=channel.shop_id or 0,
+        buyer=visitor_name(visitor),
+        after=int(after[:18]) if after.isdecimal() else 0,
     )
     items: list[dict[str, Any]] = [
         {"id": m.pk, "from": "visitor" if m.direction == "in" else "shop", "text": m.text, "at": m.sent_at.isoformat()}
