@@ -125,6 +125,26 @@ async def _next_event(chunks: Any, timeout: float) -> str:
     return text
 
 
+def _close_read_pool() -> None:
+    """The streams' read threads each hold a connection: each closes its own, then the pool ends
+    (or the test database could not be dropped at the end)."""
+    from django.db import connections
+
+    from kefu.desk import views
+
+    pool, views._read_pool = views._read_pool, None
+    if pool is not None:
+        barrier = __import__("threading").Barrier(pool._max_workers)
+
+        def close() -> None:
+            barrier.wait(5)
+            connections.close_all()
+
+        for future in [pool.submit(close) for _ in range(pool._max_workers)]:
+            future.result(10)
+        pool.shutdown()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_asgi_stream_is_woken_by_a_commit_and_keeps_its_scope(world: World, monkeypatch: Any) -> None:
     """Under ASGI the stream holds no thread: with the fallback poll pushed out to a minute, the event
@@ -147,13 +167,18 @@ def test_an_asgi_stream_is_woken_by_a_commit_and_keeps_its_scope(world: World, m
         assert "event: inbox" in first and f"[{conversation.pk}]" in first
         listening = asyncio.create_task(_next_event(b_chunks, 3))  # B's stream subscribes and waits
         await asyncio.sleep(0.3)
-        ingest = asyncio.to_thread(
-            services.messages_ingest,
-            actor=SystemActor("t"),
-            channel=channel,
-            items=[msg("a2", buyer="live_a", at="2026-11-10T10:12:00+08:00")],
-        )
-        await ingest
+
+        def ingest() -> None:  # another thread, as another request would
+            from django.db import connections
+
+            services.messages_ingest(
+                actor=SystemActor("t"),
+                channel=channel,
+                items=[msg("a2", buyer="live_a", at="2026-11-10T10:12:00+08:00")],
+            )
+            connections.close_all()
+
+        await asyncio.to_thread(ingest)
         woken = await _next_event(a_chunks, 5)
         try:
             heard: str | None = await listening
@@ -163,16 +188,22 @@ def test_an_asgi_stream_is_woken_by_a_commit_and_keeps_its_scope(world: World, m
             await chunks.aclose()
         return woken, heard
 
-    woken, heard = asyncio.run(scenario())
+    try:
+        woken, heard = asyncio.run(scenario())
+    finally:
+        _close_read_pool()
     assert "event: inbox" in woken
     payload = json.loads(woken.split("data: ")[1].split("\n")[0])
     assert payload["ids"] == [conversation.pk]
     assert heard is None
 
 
-def test_the_asgi_entry_point_sends_streams_to_django_and_pages_to_the_thread_pool(db: Any) -> None:
+def test_the_asgi_entry_point_sends_streams_to_django_and_pages_to_the_thread_pool(db: Any, monkeypatch: Any) -> None:
     from asgiref.testing import ApplicationCommunicator
+    from django.conf import settings
 
+    # the page thread closes its connection when the request ends (no connection left behind)
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 0)
     from config import asgi
 
     async def scenario() -> tuple[int, bytes, list[str]]:
