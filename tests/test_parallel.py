@@ -5,6 +5,7 @@ the tests check the idempotency alone."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -23,7 +24,7 @@ from kefu.workforce.models import Punch
 
 from .conftest import World
 
-N = 50
+N = int(os.environ.get("KEFU_PARALLEL_N", "50"))  # the probe runs 100 (PostgreSQL max_connections > N + 10)
 # Each test here holds N+1 PostgreSQL connections at once; the many_connections mark runs them one
 # at a time across xdist workers (a file lock), inside the server's 100-connection limit.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.many_connections]

@@ -281,11 +281,15 @@ def test_personal_leave_beyond_30_days_a_year_is_absence_r_wf_11() -> None:
 
 
 def test_full_attendance_bonus_and_points_r_wf_13_r_wf_16() -> None:
-    s = evaluate_month(POLICY, month(day_roster(1, 2), full_day_punches(1, 2), points=-3))
+    s = evaluate_month(POLICY, month(day_roster(5, 6), full_day_punches(5, 6), points=-3))
     assert s.full_attendance and lines(s)["full_attendance_bonus"] == Decimal("200.00")
     assert lines(s)["points"] == Decimal("-6.00")
-    assert s.net == sum(lines(s).values())
+    assert s.net == sum(ln.amount for ln in s.lines)
     assert s.net == BASE + Decimal("200") + 2 * WAGE - 6  # 2 unused rest days paid
+    # on 10-01 and 10-02 (National Day, R-WF-20) the same two days also pay 2 daily wages each on top
+    h = evaluate_month(POLICY, month(day_roster(1, 2), full_day_punches(1, 2), points=-3))
+    assert [ln.amount for ln in h.lines if ln.code == "holiday_pay"] == [2 * WAGE, 2 * WAGE]
+    assert h.net == s.net + 4 * WAGE and h.holidays_worked == [D(2026, 10, 1), D(2026, 10, 2)]
 
 
 def test_red_packets_are_due_at_the_next_monday_publication_r_wf_5() -> None:

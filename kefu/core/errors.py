@@ -62,6 +62,8 @@ class ErrorCode(StrEnum):
     PUNCH_TIME = "punch_time"
     REQUEST_KIND = "request_kind"
     REQUEST_DATES = "request_dates"
+    REQUEST_OVERLAP = "request_overlap"
+    LEAVE_DATE = "leave_date"
     REQUEST_STATE = "request_state"
     REQUEST_TOO_LATE = "request_too_late"
     COMMENT_REQUIRED = "comment_required"
@@ -169,6 +171,9 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.PUNCH_TIME: "The punch time is missing or out of range.",
     ErrorCode.REQUEST_KIND: "Unknown kind of rest or leave request.",
     ErrorCode.REQUEST_DATES: "The request's dates are inverted, too long (over a year) or not one day for a half day.",
+    ErrorCode.REQUEST_OVERLAP: "Another rest, leave or trip request already holds one of these days (R-WF-23); "
+    "the message names it.",
+    ErrorCode.LEAVE_DATE: "A leaving date before the hire date (R-WF-18).",
     ErrorCode.REQUEST_STATE: "The request is not in a state that allows this (409 when it changed meanwhile).",
     ErrorCode.REQUEST_TOO_LATE: "The request comes later than the policy's notice period (R-WF-8/9).",
     ErrorCode.COMMENT_REQUIRED: "A rejection needs a reason.",

@@ -13,6 +13,9 @@ from .events import SystemActor, event_record
 # inside the transaction that records them: ``shop_id`` and ``paid_at`` (the payment times). The desk
 # marks the stored KPI days those payments count for as stale (R-DESK-3's conversion window).
 payments_recorded = Signal()
+# A staff member's leaving date was set (R-WF-18), inside the transaction: ``staff`` and ``leave_date``
+# (None when it was taken back). The workforce ends their roster after it.
+staff_leave_date_set = Signal()
 
 
 @receiver(user_logged_in)

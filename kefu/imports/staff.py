@@ -1,4 +1,4 @@
-"""Staff list files: ``工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期`` (or the English aliases)."""
+"""Staff list files: ``工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期[,离职日期]`` (or the English aliases)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "base_salary": ("基本工资", "base_salary"),
     "dingtalk_user_id": ("钉钉UserId", "UserId", "dingtalk_user_id"),
     "hire_date": ("入职日期", "hire_date"),
+    "leave_date": ("离职日期", "leave_date"),  # R-WF-18: the last day employed (optional)
     "phone": ("工作电话", "电话", "手机", "phone"),
 }
 
@@ -95,6 +96,12 @@ def parse_staff(data: bytes, positions: dict[str, str]) -> ParsedStaff:
             if "hire_date" in rec:
                 when = parse_datetime(rec["hire_date"], what="入职日期")
                 values["hire_date"] = when.date() if when else None
+            if "leave_date" in rec:
+                when = parse_datetime(rec["leave_date"], what="离职日期")
+                values["leave_date"] = when.date() if when else None
+                hired = values.get("hire_date")
+                if values["leave_date"] and hired and values["leave_date"] < hired:
+                    raise ValueError(_("The leaving date is before the hire date."))
         except ValueError as exc:
             out.errors.append(RowError(number, str(exc)))
             continue

@@ -48,6 +48,7 @@ class StaffOut(Schema):
     )
     dingtalk_user_id: str
     hire_date: dt.date | None
+    leave_date: dt.date | None = Field(None, description="The last day employed (R-WF-18).")
     active: bool
 
     @staticmethod
@@ -96,6 +97,22 @@ def list_staff(
     limit: Limit = 50,
 ) -> object:
     return selectors.staff_list(actor=request.user, team=team, position=position, q=q, cursor=cursor, limit=limit)
+
+
+class LeaveDateIn(Schema):
+    leave_date: dt.date | None = Field(None, description="The last day employed; null takes it back (required).")
+
+
+@router.post("/staff/{staff_id}/leave-date", response=StaffOut)
+def set_leave_date(request: HttpRequest, staff_id: int, payload: LeaveDateIn) -> object:
+    """R-WF-18: record (or take back) a staff member's leaving date — supervisor and deputy only. The
+    person is inactive after it, their roster ends there, statements pay the days employed."""
+    from .services import staff_set_leave_date
+
+    member = selectors.staff_get(actor=request.user, staff_id=staff_id)
+    if "leave_date" not in payload.model_fields_set:
+        raise ApplicationError("validation_error", _('Send "leave_date": a date, or null to take it back.'))
+    return staff_set_leave_date(actor=request.user, staff=member, leave_date=payload.leave_date)
 
 
 @router.post("/staff/import", response=ImportSummaryOut)

@@ -97,6 +97,8 @@ class Staff(models.Model):
     # R-CARE-2: the weight of the agent's skill when customers are spread over agents (1–5)
     care_skill = models.PositiveSmallIntegerField(_("customer care skill"), default=1)
     hire_date = models.DateField(_("hire date"), null=True, blank=True)
+    # R-WF-18: the last day employed (离职日期); the person is inactive after it and their roster ends
+    leave_date = models.DateField(_("leaving date"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="staff"

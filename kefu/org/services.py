@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
 from kefu.core.errors import ApplicationError
-from kefu.core.events import event_record
+from kefu.core.events import SystemActor, event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.scoping import forget_scope
+from kefu.core.signals import staff_leave_date_set
 from kefu.imports.staff import parse_staff
 from kefu.imports.tabular import FileFormatError
 
@@ -98,7 +99,9 @@ def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
             values["team"] = teams.get(team_name) if team_name else None
         staff = existing.get(record.employee_no)
         if staff is None:
-            staff = Staff.objects.create(employee_no=record.employee_no, **values)
+            staff = Staff(employee_no=record.employee_no, **values)
+            _leaving(staff)
+            staff.save()
             event_record(actor=actor, verb="staff.created", subject=staff, after={**values, "team": team_name or None})
             summary.created += 1
             continue
@@ -111,11 +114,54 @@ def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
                 after[key] = str(value) if key == "team" and value else value
                 setattr(staff, key, value)
         if after:
+            if "leave_date" in after:
+                _leaving(staff)
             staff.save()
             event_record(actor=actor, verb="staff.updated", subject=staff, before=before, after=after)
+            if "leave_date" in after:
+                staff_leave_date_set.send(sender=Staff, staff=staff, leave_date=staff.leave_date)
             summary.updated += 1
         else:
             summary.unchanged += 1
+
+
+def _leaving(staff: Staff) -> None:
+    """R-WF-18: a person is inactive after their leaving date (and active again if it is taken back
+    or moved into the future)."""
+    if staff.leave_date is not None:
+        staff.active = staff.leave_date >= clock.today()
+
+
+@action(capability="org.manage", scope=("staff",))
+def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None) -> Staff:
+    """R-WF-18: the supervisor or the deputy records (or takes back) a leaving date; the person is
+    inactive after it and the workforce ends their roster there."""
+    if leave_date is not None and staff.hire_date is not None and leave_date < staff.hire_date:
+        raise ApplicationError(
+            "leave_date",
+            _("The leaving date is before the hire date (%(hire)s).") % {"hire": staff.hire_date.isoformat()},
+        )
+    before = {"leave_date": staff.leave_date, "active": staff.active}
+    staff.leave_date = leave_date
+    _leaving(staff)
+    staff.save(update_fields=["leave_date", "active"])
+    event_record(
+        actor=actor, verb="staff.leave_date_set", subject=staff, before=before,
+        after={"leave_date": leave_date, "active": staff.active},
+    )  # fmt: skip
+    staff_leave_date_set.send(sender=Staff, staff=staff, leave_date=leave_date)
+    return staff
+
+
+@action()
+def staff_leavers_deactivate(*, actor: Any = None, today: dt.date) -> int:
+    """The hourly job: people whose leaving date has passed become inactive (R-WF-18)."""
+    leavers = list(Staff.objects.filter(active=True, leave_date__lt=today))
+    for staff in leavers:
+        if Staff.objects.filter(pk=staff.pk, active=True).update(active=False):
+            after = {"leave_date": staff.leave_date}
+            event_record(actor=actor or SystemActor("org"), verb="staff.left", subject=staff, after=after)
+    return len(leavers)
 
 
 @action()

@@ -7,17 +7,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import int_param
-from kefu.web.http import EXPORT_CAP, render_page_or_partial, xlsx_download
+from kefu.core.params import day_query, int_param
+from kefu.org.permissions import has_capability
+from kefu.web.http import EXPORT_CAP, render_page_or_partial, require_capability, show_error, xlsx_download
 
 from . import selectors as org
 from .models import Position
-from .services import token_create, token_revoke
+from .services import staff_set_leave_date, token_create, token_revoke
 
 
 @login_required
@@ -78,7 +79,24 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
     member = org.staff_get(actor=request.user, staff_id=staff_id)
     # the salary never leaks through the history
     events = timeline(member, hide=() if org.pay_visible(request.user, member) else ("base_salary",))
-    return render(request, "org/staff_detail.html", {"member": member, "events": events})
+    may_manage = has_capability(request.user, "org.manage")
+    return render(request, "org/staff_detail.html", {"member": member, "events": events, "may_manage": may_manage})
+
+
+@login_required
+@require_POST
+def staff_leave_date(request: HttpRequest, staff_id: int) -> HttpResponse:
+    """R-WF-18: the supervisor or the deputy records (or takes back) a leaving date."""
+    member = org.staff_get(actor=request.user, staff_id=staff_id)  # 404 outside scope, then the right
+    require_capability(request, "org.manage")
+    try:
+        when = day_query(request.POST.get("leave_date")) if request.POST.get("leave_date") else None
+        staff_set_leave_date(actor=request.user, staff=member, leave_date=when)
+    except ApplicationError as exc:
+        show_error(request, exc)
+    else:
+        messages.success(request, _("Leaving date saved."))
+    return redirect("org:staff_detail", staff_id=member.pk)
 
 
 @login_required

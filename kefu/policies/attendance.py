@@ -39,8 +39,13 @@ HALF = Decimal("0.5")
 
 ON, OFF, UNKNOWN = "on", "off", "unknown"
 MAKEUP = "makeup"
-REST, LEAVE = "rest", "leave"
+REST, LEAVE, TRIP = "rest", "leave", "trip"
 PENDING = "pending"  # a scheduled day whose punch window has not closed yet
+HOLIDAY = "holiday"  # a statutory holiday the roster gives as rest (R-WF-20)
+NOT_EMPLOYED = "not_employed"  # before the hire date or after the leaving date (R-WF-18)
+HALF_LEAVE = "half_leave"  # half a day of leave, the other half worked (R-WF-22)
+FIRST_HALF, SECOND_HALF = "first", "second"
+WORKED_STATUSES = frozenset({"worked", "partial", TRIP, HALF_LEAVE})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,17 +77,22 @@ class Punch:
     kind: str = UNKNOWN  # on | off | unknown
     source: str = "app"  # app | machine | makeup | api
     ref: str = ""  # where it came from (import row, punch id), for the statement's basis
+    # a make-up carrying only the shift's scheduled time (DingTalk's 补卡), not when the person came
+    scheduled_only: bool = False
 
 
 @dataclass(frozen=True)
 class Request:
-    """An approved day off: rest (R-WF-8) or leave (R-WF-9); ``days`` is 1 or 0.5 for that date."""
+    """An approved day off — rest (R-WF-8) or leave (R-WF-9) — or a business trip or outing (R-WF-21);
+    ``days`` is 1 or 0.5 for that date, and a half day names its half (R-WF-22)."""
 
     day: dt.date
-    kind: str  # rest | leave
+    kind: str  # rest | leave | trip
     days: Decimal = Decimal("1")
     personal: bool = True  # personal leave counts against the yearly cap (R-WF-11)
     ref: str = ""
+    half: str = ""  # first | second (of the shift, split at its midpoint); "" = not said
+    source: str = "kefu"  # kefu | dingtalk: the same leave from both counts once, DingTalk's stands
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,8 @@ class StaffMonthInput:
     leave_days_previous_month: Decimal = ZERO  # R-WF-10
     personal_leave_days_before_month: Decimal = ZERO  # this calendar year, R-WF-11
     points: int = 0  # net points of the month (R-WF-16)
+    hire_date: dt.date | None = None  # R-WF-18: days before it are not the person's
+    leave_date: dt.date | None = None  # R-WF-18: the last day employed
     # Local time the statement is drawn at: a shift whose punch window has not closed by then is
     # "pending" (no absence, no missing punch yet). None = the month is over, judge every day.
     as_of: dt.datetime | None = None
@@ -119,6 +131,11 @@ class Tier:
 def penalty_basis(args: dict[str, Any]) -> str:
     """The sentence explaining a graded incident, in the reader's language, from its facts (stored
     with a red packet, so the packet reads in whatever language its reader uses)."""
+    if args.get("what") == "makeup_pending":
+        return _(
+            "On-duty make-up no. %(n)s this month (beyond the %(free)s free ones) carries only the scheduled "
+            "time: it is graded once the supervisor enters when the person came"
+        ) % {"n": args.get("n", ""), "free": args.get("free", "")}
     if args.get("what") == "makeup":
         return _("Off-duty make-up no. %(n)s this month, beyond the %(free)s free ones") % {
             "n": args.get("n", ""),
@@ -171,14 +188,16 @@ class Incident:
 class DayResult:
     date: dt.date
     shift: str | None
-    status: str  # worked | rest | leave | absent | off | partial
+    status: str  # worked | partial | rest | holiday | leave | half_leave | trip | absent | off | pending | not_employed
     on_duty: dt.datetime | None = None
     off_duty: dt.datetime | None = None
     late_minutes: int = 0
     early_minutes: int = 0
     extension_minutes: int = 0
     incidents: list[Incident] = field(default_factory=list)
-    makeups: list[str] = field(default_factory=list)  # "free" | "graded" per make-up used this day
+    makeups: list[str] = field(default_factory=list)  # "free" | "graded" | "pending" per make-up used
+    ignored: list[str] = field(default_factory=list)  # make-ups refused: a real punch of that kind exists
+    holiday: bool = False  # a statutory holiday (R-WF-20)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +210,8 @@ class DayResult:
             "early_minutes": self.early_minutes,
             "extension_minutes": self.extension_minutes,
             "incidents": [i.as_dict() for i in self.incidents],
+            "holiday": self.holiday,
+            "ignored_makeups": list(self.ignored),
         }
 
 
@@ -230,6 +251,12 @@ class Statement:
     lines: list[Line]
     net: Decimal
     flags: list[str]
+    employed_days: int = 0
+    days_in_month: int = 0
+    base_pay: Decimal = ZERO  # R-WF-18: the base salary for the days employed
+    not_deducted: Decimal = ZERO  # R-WF-19: deductions beyond the base pay
+    holidays_worked: list[dt.date] = field(default_factory=list)
+    estimate: bool = False  # the month is still running (as_of)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -254,6 +281,12 @@ class Statement:
             "net": money(self.net),
             "flags": list(self.flags),
             "days": [d.as_dict() for d in self.days],
+            "employed_days": self.employed_days,
+            "days_in_month": self.days_in_month,
+            "base_pay": money(self.base_pay),
+            "not_deducted": money(self.not_deducted),
+            "holidays_worked": [d.isoformat() for d in self.holidays_worked],
+            "estimate": self.estimate,
         }
 
 
@@ -338,242 +371,353 @@ def _minutes(delta: dt.timedelta) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
-def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
-    """The month's statement for one staff member (SPEC §3.6)."""
-    att = policy["attendance"]
+@dataclass
+class _Month:
+    """What one month's evaluation carries from day to day."""
+
+    policy: dict[str, Any]
+    data: StaffMonthInput
+    shifts: dict[str, ShiftType]
+    first: dt.date
+    last: dt.date
+    employed_from: dt.date
+    employed_to: dt.date
+    holidays: frozenset[dt.date]
+    entitled: int
+    cap: Decimal
+    personal_used: Decimal
+    free_makeups: int
+    by_day: dict[dt.date, list[Punch]]
+    requests: dict[dt.date, list[Request]]
+    rest_taken: Decimal = ZERO
+    leave_days: Decimal = ZERO
+    makeups_seen: int = 0
+    makeups_free: int = 0
+
+    @property
+    def employed_days(self) -> int:
+        return max(0, (self.employed_to - self.employed_from).days + 1)
+
+    @property
+    def days_in_month(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def _round_days(value: Decimal) -> int:
+    return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def statutory_holidays(policy: dict[str, Any]) -> frozenset[dt.date]:
+    """R-WF-20: the statutory days of the policy (ISO dates; absent from versions before 2026-12)."""
+    return frozenset(dt.date.fromisoformat(d) for d in policy["attendance"].get("statutory_holidays", ()))
+
+
+def _month(policy: dict[str, Any], data: StaffMonthInput) -> _Month:
     leave_policy = policy["leave"]
-    shifts = shift_types(policy)
-    before = int(att.get("punch_window_before_minutes", 180))
-    after = int(att.get("punch_window_after_minutes", 240))
     first = dt.date(data.year, data.month, 1)
     last = dt.date(data.year, data.month, calendar.monthrange(data.year, data.month)[1])
+    employed_from = max(first, data.hire_date) if data.hire_date else first
+    employed_to = min(last, data.leave_date) if data.leave_date else last
     # Sorting by a tuple key runs in C; the dataclass's generated ordering is several times slower.
     punches = sorted(set(data.punches), key=lambda p: (p.at, p.kind, p.source, p.ref))
     by_day: dict[dt.date, list[Punch]] = {}
     for p in punches:
         by_day.setdefault(p.at.date(), []).append(p)
     requests: dict[dt.date, list[Request]] = {}
-    for req in sorted(data.requests, key=lambda r: (r.day, r.kind, r.days, r.ref)):
+    for req in sorted(data.requests, key=lambda r: (r.day, r.kind, r.days, r.ref, r.source, r.half, r.personal)):
         requests.setdefault(req.day, []).append(req)
-
-    entitled = int(leave_policy["rest_days_per_month"])
+    month = _Month(
+        policy=policy,
+        data=data,
+        shifts=shift_types(policy),
+        first=first,
+        last=last,
+        employed_from=employed_from,
+        employed_to=employed_to,
+        holidays=statutory_holidays(policy),
+        entitled=0,
+        cap=Decimal(leave_policy["personal_leave_cap_days_per_year"]),
+        personal_used=data.personal_leave_days_before_month,
+        free_makeups=int(policy["attendance"]["free_makeups_per_month"]),
+        by_day=by_day,
+        requests=requests,
+    )
+    # R-WF-18: a part month earns its share of the rest days, rounded half-up to a whole day
+    per_month = int(leave_policy["rest_days_per_month"])
+    month.entitled = (
+        _round_days(Decimal(per_month * month.employed_days) / month.days_in_month)
+        if month.employed_days < month.days_in_month
+        else per_month
+    )
     if data.leave_days_previous_month > Decimal(leave_policy["leave_days_forfeit_next_month_rest"]):
-        entitled = 0  # R-WF-10
-    cap = Decimal(leave_policy["personal_leave_cap_days_per_year"])
-    personal_used = data.personal_leave_days_before_month
-    free_makeups = int(att["free_makeups_per_month"])
-    makeups_seen = 0
-    makeups_free = 0
+        month.entitled = 0  # R-WF-10
+    # R-WF-8: the roster's rest days are rest days taken (up to the entitlement), counted first; a
+    # roster rest on a statutory holiday is the holiday itself (R-WF-20)
+    roster_rest = sum(
+        1 for d, c in data.roster.items() if c == "" and employed_from <= d <= employed_to and d not in month.holidays
+    )
+    month.rest_taken = min(Decimal(roster_rest), Decimal(month.entitled))
+    return month
 
-    days: list[DayResult] = []
-    # R-WF-8: the roster's rest days are rest days taken (up to the entitlement), counted first.
-    roster_rest = sum(1 for d, c in data.roster.items() if c == "" and first <= d <= last)
-    rest_taken = min(Decimal(roster_rest), Decimal(entitled))
-    leave_days = ZERO
-    day = first
-    while day <= last:
-        code = data.roster.get(day)
-        if code == "":
-            days.append(DayResult(day, None, REST))
-            day += dt.timedelta(days=1)
-            continue
-        shift = shifts.get(code) if code else None
-        if shift is None:
-            days.append(DayResult(day, None, "off"))
-            day += dt.timedelta(days=1)
-            continue
-        result = DayResult(day, shift.code, "worked")
-        covered = ZERO
-        for req in requests.get(day, []):
-            if req.kind == REST and rest_taken + req.days <= entitled:
-                rest_taken += req.days
-                covered += req.days
-                result.status = REST
-            else:
-                # R-WF-11: personal leave beyond the yearly cap is absence.
-                if req.personal and personal_used + req.days > cap:
-                    over = min(req.days, personal_used + req.days - cap)
-                    within = req.days - over
-                    personal_used += within
-                    leave_days += within
-                    result.incidents.append(
-                        Incident(
-                            day,
-                            "absent",
-                            0,
-                            None,
-                            ZERO,
-                            0,
-                            over,
-                            "R-WF-11",
-                            _("Personal leave over the yearly cap of %(cap)s days (%(ref)s)")
-                            % {"cap": cap, "ref": req.ref or day},
-                        )
-                    )
-                    covered += req.days
-                    result.status = "absent" if within == 0 else LEAVE
-                    continue
-                if req.personal:
-                    personal_used += req.days
-                leave_days += req.days
-                covered += req.days
-                result.status = LEAVE
-        if covered >= 1:
-            days.append(result)
-            day += dt.timedelta(days=1)
-            continue
 
-        start, end = shift.window(day)
-        lo, hi = start - dt.timedelta(minutes=before), end + dt.timedelta(minutes=after)
-        if data.as_of is not None and hi > data.as_of:
-            result.status = PENDING  # its punch window is still open: nothing to judge yet
-            days.append(result)
-            day += dt.timedelta(days=1)
-            continue
-        mid = start + (end - start) / 2
-        nearby = [
-            p
-            for offset in range((lo.date() - day).days, (hi.date() - day).days + 1)
-            for p in by_day.get(day + dt.timedelta(days=offset), ())
-        ]
-        mine = [p for p in nearby if lo <= p.at <= hi]
-        on_candidates = [p for p in mine if p.kind in (ON, UNKNOWN) and p.at < mid]
-        off_candidates = [p for p in mine if p.kind in (OFF, UNKNOWN) and p.at >= mid]
-        on = on_candidates[0] if on_candidates else None
-        off = off_candidates[-1] if off_candidates else None
-        result.on_duty = on.at if on else None
-        result.off_duty = off.at if off else None
-        half_day = covered == HALF  # a half-day request covers one half of the shift
+def one_status(requests: Sequence[Request]) -> list[Request]:
+    """R-WF-23: one day, one status. A trip is work and stands alone; otherwise one whole-day rest or
+    leave, or one request per named half. Of two for the same day, DingTalk's record stands (the
+    same leave arriving from DingTalk and from Kefu counts once; a rest approved twice is taken once)."""
+    trips = [r for r in requests if r.kind == TRIP]
+    if trips:
+        return trips[:1]
+    # a total order (whatever order the records came in): whole days, DingTalk's, then by kind
+    ordered = sorted(
+        requests, key=lambda r: (r.days < 1, r.source != "dingtalk", r.kind, r.half, not r.personal, r.ref)
+    )
+    if not ordered or ordered[0].days >= 1:
+        return ordered[:1]
+    kept = ordered[:1]
+    for req in ordered[1:]:
+        if len(kept) == 1 and req.half and kept[0].half and req.half != kept[0].half:
+            kept.append(req)
+    return kept
 
-        if on is None and off is None and not half_day:
-            result.status = "absent"
+
+def _absence(day: dt.date, days: Decimal, rule: str, basis: str, kind: str = "absent") -> Incident:
+    return Incident(day, kind, 0, None, ZERO, 0, days, rule, basis)
+
+
+def _cover(month: _Month, result: DayResult, requests: list[Request]) -> Decimal:
+    """Apply the day's approved rest and leave; the part of the day they cover (0, 0.5 or 1)."""
+    covered = ZERO
+    for req in requests:
+        if req.kind == REST and (result.holiday or month.rest_taken + req.days <= month.entitled):
+            if not result.holiday:  # a rest on a statutory holiday is the holiday (R-WF-20)
+                month.rest_taken += req.days
+            covered += req.days
+            result.status = HOLIDAY if result.holiday else REST
+            continue
+        within = req.days
+        if req.personal and month.personal_used + req.days > month.cap:  # R-WF-11
+            over = min(req.days, month.personal_used + req.days - month.cap)
+            within = req.days - over
             result.incidents.append(
-                Incident(
-                    day,
-                    "absent",
-                    0,
-                    None,
-                    ZERO,
-                    0,
-                    Decimal(att["no_show_absence_days"]),
-                    "R-WF-7",
-                    _("Scheduled %(shift)s, no punch and no approved leave or rest") % {"shift": shift.name},
+                _absence(
+                    result.date,
+                    over,
+                    "R-WF-11",
+                    _("Personal leave over the yearly cap of %(cap)s days (%(ref)s)")
+                    % {"cap": month.cap, "ref": req.ref or result.date},
                 )
             )
-            days.append(result)
-            day += dt.timedelta(days=1)
-            continue
+        if req.personal:
+            month.personal_used += within
+        month.leave_days += within
+        covered += req.days
+        result.status = LEAVE if within else "absent"
+    return covered
 
-        for punch, side in ((on, ON), (off, OFF)):
-            if punch is None:
-                if half_day:
-                    continue
-                result.status = "partial"
-                result.incidents.append(
-                    Incident(
-                        day,
-                        "missing",
-                        0,
-                        None,
-                        ZERO,
-                        0,
-                        Decimal(att["missing_punch_absence_days"]),
-                        "R-WF-6",
-                        (
-                            _("Missing on-duty punch, no certified make-up")
-                            if side == ON
-                            else _("Missing off-duty punch, no certified make-up")
-                        ),
-                    )
-                )
-                continue
-            if side == ON:
-                minutes = _minutes(_minute(punch.at) - start)
-                result.late_minutes = max(0, minutes)
-            else:
-                minutes = _minutes(end - _minute(punch.at))
-                result.early_minutes = max(0, minutes)
-                result.extension_minutes = max(0, -minutes)  # R-WF-2: never a penalty
-            if half_day:
-                continue  # the other half is covered by the approved request
-            if punch.source == MAKEUP:
-                makeups_seen += 1
-                if makeups_seen <= free_makeups:
-                    makeups_free += 1
-                    result.makeups.append("free")
-                    continue  # R-WF-6: counts as on time
-                result.makeups.append("graded")
-                if side == OFF:
-                    amount = Decimal(att["offduty_makeup_red_packet"])
-                    args = {"what": "makeup", "n": makeups_seen, "free": free_makeups}
-                    result.incidents.append(
-                        Incident(
-                            day,
-                            "makeup",
-                            0,
-                            None,
-                            amount,
-                            int(att["offduty_makeup_packets"]),
-                            ZERO,
-                            "R-WF-6",
-                            penalty_basis(args),
-                            args,
-                        )
-                    )
-                    continue
-            tier = grade(policy, minutes)
-            if tier is None:
-                continue
-            kind = "late" if side == ON else "early"
-            args = {
-                "what": "late" if side == ON else "early",
-                "shift": shift.name,
-                "time": f"{shift.start if side == ON else shift.end:%H:%M}",
-                "punch": f"{punch.at:%m-%d %H:%M}",
-                "makeup": makeups_seen if punch.source == MAKEUP else 0,
-                "minutes": minutes,
-            }
+
+def _worked_half(requests: list[Request], punches: list[Punch], mid: dt.datetime) -> str:
+    """R-WF-22: which half a half-day of leave leaves free. Named, or (DingTalk's 0.5天 says no
+    half) the half the punches show: an on-duty punch before the midpoint means the first half was
+    worked."""
+    named = next((r.half for r in requests if r.half), "")
+    if named:
+        return SECOND_HALF if named == FIRST_HALF else FIRST_HALF
+    worked_first = any(p.kind in (ON, UNKNOWN) and p.at < mid for p in punches)
+    return FIRST_HALF if worked_first else SECOND_HALF
+
+
+def _pick(candidates: list[Punch], result: DayResult, *, last: bool) -> Punch | None:
+    """R-WF-24: a make-up fills only a missing punch — where a real punch of that kind exists, the
+    real one is graded and the make-ups are recorded as ignored."""
+    real = [p for p in candidates if p.source != MAKEUP]
+    if real:
+        result.ignored += [p.ref or f"{p.at:%H:%M}" for p in candidates if p.source == MAKEUP]
+        return real[-1] if last else real[0]
+    if not candidates:
+        return None
+    return candidates[-1] if last else candidates[0]
+
+
+def _grade_side(month: _Month, result: DayResult, shift: ShiftType, punch: Punch, side: str, due: dt.datetime) -> None:
+    """Grade one punch against the time it was due (R-WF-4), make-ups first (R-WF-6, R-WF-24)."""
+    att = month.policy["attendance"]
+    if side == ON:
+        minutes = _minutes(_minute(punch.at) - due)
+        result.late_minutes = max(0, minutes)
+    else:
+        minutes = _minutes(due - _minute(punch.at))
+        result.early_minutes = max(0, minutes)
+        result.extension_minutes = max(0, -minutes)  # R-WF-2: never a penalty
+    if punch.source == MAKEUP:
+        month.makeups_seen += 1
+        if month.makeups_seen <= month.free_makeups:
+            month.makeups_free += 1
+            result.makeups.append("free")
+            return  # R-WF-6: counts as on time
+        if side == OFF:
+            result.makeups.append("graded")
+            amount = Decimal(att["offduty_makeup_red_packet"])
+            args = {"what": "makeup", "n": month.makeups_seen, "free": month.free_makeups}
             result.incidents.append(
                 Incident(
-                    day,
-                    kind,
-                    minutes,
-                    tier.tier,
-                    tier.red_packet,
-                    tier.packets,
-                    tier.absence_days,
-                    "R-WF-4",
-                    penalty_basis(args),
-                    args,
+                    result.date, "makeup", 0, None, amount, int(att["offduty_makeup_packets"]), ZERO, "R-WF-6",
+                    penalty_basis(args), args,
                 )
+            )  # fmt: skip
+            return
+        if punch.scheduled_only:  # R-WF-24: graded by the actual time, which nobody has entered yet
+            result.makeups.append("pending")
+            args = {"what": "makeup_pending", "n": month.makeups_seen, "free": month.free_makeups}
+            result.incidents.append(
+                Incident(result.date, "makeup_pending", 0, None, ZERO, 0, ZERO, "R-WF-24", penalty_basis(args), args)
             )
-        days.append(result)
-        day += dt.timedelta(days=1)
+            return
+        result.makeups.append("graded")
+    tier = grade(month.policy, minutes)
+    if tier is None:
+        return
+    args = {
+        "what": "late" if side == ON else "early",
+        "shift": shift.name,
+        "time": f"{due:%H:%M}",
+        "punch": f"{punch.at:%m-%d %H:%M}",
+        "makeup": month.makeups_seen if punch.source == MAKEUP else 0,
+        "minutes": minutes,
+    }
+    result.incidents.append(
+        Incident(
+            result.date, "late" if side == ON else "early", minutes, tier.tier, tier.red_packet, tier.packets,
+            tier.absence_days, "R-WF-4", penalty_basis(args), args,
+        )
+    )  # fmt: skip
 
-    incidents = [i for d in days for i in d.incidents]
-    absence = sum((i.absence_days for i in incidents), ZERO)
-    red_packets = sum((i.red_packet for i in incidents), ZERO)
-    wage = daily_wage(data.base_salary, data.year, data.month)
-    scheduled = [d for d in days if d.shift is not None]
-    # Unused rest days are paid only to someone scheduled to work that month.
-    unused = max(ZERO, Decimal(entitled) - rest_taken) if scheduled else ZERO
-    lines: list[Line] = [Line("base_salary", data.base_salary, "SPEC-3.6", _("Base monthly salary"))]
-    flags: list[str] = []
-    if leave_days:
-        per = Decimal(leave_policy["leave_deduction_daily_wages"])
-        lines.append(
-            Line(
-                "leave_deduction",
-                -(leave_days * per * wage),
-                "R-WF-9",
-                _("Leave %(days)s days × %(per)s × daily wage %(wage)s")
-                % {"days": days_str(leave_days), "per": per, "wage": money(wage)},
+
+def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
+    att = month.policy["attendance"]
+    data = month.data
+    if not month.employed_from <= day <= month.employed_to:
+        return DayResult(day, None, NOT_EMPLOYED)  # R-WF-18: not worked, rest, leave nor absence
+    holiday = day in month.holidays
+    code = data.roster.get(day)
+    if code == "":
+        return DayResult(day, None, HOLIDAY if holiday else REST, holiday=holiday)
+    shift = month.shifts.get(code) if code else None
+    if shift is None:
+        return DayResult(day, None, "off", holiday=holiday)
+    result = DayResult(day, shift.code, "worked", holiday=holiday)
+    requests = one_status(month.requests.get(day, []))
+    if requests and requests[0].kind == TRIP:
+        result.status = TRIP  # R-WF-21: a worked day; its punches are not graded
+        return result
+    covered = _cover(month, result, requests)
+    if covered >= 1:
+        return result
+
+    start, end = shift.window(day)
+    lo = start - dt.timedelta(minutes=int(att.get("punch_window_before_minutes", 180)))
+    hi = end + dt.timedelta(minutes=int(att.get("punch_window_after_minutes", 240)))
+    if data.as_of is not None and hi > data.as_of:
+        result.status = PENDING  # its punch window is still open: nothing to judge yet
+        return result
+    mid = start + (end - start) / 2
+    nearby = [
+        p
+        for offset in range((lo.date() - day).days, (hi.date() - day).days + 1)
+        for p in month.by_day.get(day + dt.timedelta(days=offset), ())
+    ]
+    mine = [p for p in nearby if lo <= p.at <= hi]
+    due_on, due_off = start, end
+    if covered == HALF:  # R-WF-22: the worked half is graded, its edge at the shift's midpoint
+        result.status = HALF_LEAVE
+        if _worked_half(requests, mine, mid) == FIRST_HALF:
+            due_off = mid
+        else:
+            due_on = mid
+    split = due_on + (due_off - due_on) / 2
+    on = _pick([p for p in mine if p.kind in (ON, UNKNOWN) and p.at < split], result, last=False)
+    off = _pick([p for p in mine if p.kind in (OFF, UNKNOWN) and p.at >= split], result, last=True)
+    result.on_duty = on.at if on else None
+    result.off_duty = off.at if off else None
+
+    if on is None and off is None:
+        if covered == HALF:
+            result.incidents.append(
+                _absence(day, HALF, "R-WF-22", _("Half a day of leave and no punch for the other half"))
+            )
+            return result
+        result.status = "absent"
+        result.incidents.append(
+            _absence(
+                day,
+                Decimal(att["no_show_absence_days"]),
+                "R-WF-7",
+                _("Scheduled %(shift)s, no punch and no approved leave or rest") % {"shift": shift.name},
             )
         )
+        return result
+    for punch, side, due in ((on, ON, due_on), (off, OFF, due_off)):
+        if punch is None:
+            if result.status != HALF_LEAVE:
+                result.status = "partial"
+            result.incidents.append(
+                _absence(
+                    day,
+                    Decimal(att["missing_punch_absence_days"]),
+                    "R-WF-6",
+                    _("Missing on-duty punch, no certified make-up")
+                    if side == ON
+                    else _("Missing off-duty punch, no certified make-up"),
+                    kind="missing",
+                )
+            )
+            continue
+        _grade_side(month, result, shift, punch, side, due)
+    return result
+
+
+def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]) -> tuple[list[Line], list[str]]:
+    """The statement's money (SPEC §3.6, R-WF-18/19/20): the base for the days employed, deductions
+    that stop at it, then what is earned on top; the net is never below zero."""
+    policy, data = month.policy, month.data
+    att, leave_policy = policy["attendance"], policy["leave"]
+    wage = daily_wage(data.base_salary, data.year, data.month)
+    partial = month.employed_days < month.days_in_month
+    if partial:
+        base_pay = (data.base_salary * month.employed_days / month.days_in_month).quantize(CENT, ROUND_HALF_UP)
+        base = Line(
+            "base_salary",
+            base_pay,
+            "R-WF-18",
+            _("Base salary %(salary)s × %(days)s of %(month)s days employed (%(start)s … %(end)s)")
+            % {
+                "salary": money(data.base_salary),
+                "days": month.employed_days,
+                "month": month.days_in_month,
+                "start": month.employed_from.isoformat(),
+                "end": month.employed_to.isoformat(),
+            },
+        )
+    else:
+        base_pay = data.base_salary
+        base = Line("base_salary", base_pay, "SPEC-3.6", _("Base monthly salary"))
+    deductions: list[Line] = []
+    if month.leave_days:
+        per = Decimal(leave_policy["leave_deduction_daily_wages"])
+        deductions.append(
+            Line(
+                "leave_deduction",
+                -(month.leave_days * per * wage),
+                "R-WF-9",
+                _("Leave %(days)s days × %(per)s × daily wage %(wage)s")
+                % {"days": days_str(month.leave_days), "per": per, "wage": money(wage)},
+            )
+        )
+    absence = sum((i.absence_days for i in incidents), ZERO)
+    flags: list[str] = []
     if absence:
         wages, criticism, dismissal, basis = absence_deduction(policy, absence)
         if wages < 0:
-            amount = data.base_salary
+            amount = base_pay
             text = _("Absent %(days)s days (%(basis)s): the whole base salary of the month is withheld") % {
                 "days": days_str(absence),
                 "basis": basis,
@@ -587,11 +731,28 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 "wage": money(wage),
             }
         if amount:
-            lines.append(Line("absence_deduction", -amount, "R-WF-12", text))
+            deductions.append(Line("absence_deduction", -amount, "R-WF-12", text))
         if criticism:
             flags.append("criticism_notice")
         if dismissal:
             flags.append("dismissal")
+    deductions = [_rounded(ln) for ln in deductions]
+    lines = [_rounded(base), *deductions]
+    deducted = -sum((ln.amount for ln in deductions), ZERO)
+    not_deducted = max(ZERO, deducted - base_pay)
+    if not_deducted:
+        lines.append(
+            Line(
+                "not_deducted",
+                not_deducted,
+                "R-WF-19",
+                _("Deductions stop at the base pay of %(base)s: %(amount)s is not deducted")
+                % {"base": money(base_pay), "amount": money(not_deducted)},
+            )
+        )
+    scheduled = [d for d in days if d.shift is not None]
+    # Unused rest days are paid only to someone scheduled to work that month.
+    unused = max(ZERO, Decimal(month.entitled) - month.rest_taken) if scheduled else ZERO
     if unused:
         per = Decimal(leave_policy["unused_rest_day_pay_daily_wages"])
         lines.append(
@@ -600,14 +761,27 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 unused * per * wage,
                 "R-WF-8",
                 _("Unused rest %(days)s days (entitled %(entitled)s, taken %(taken)s) × daily wage %(wage)s")
-                % {"days": days_str(unused), "entitled": entitled, "taken": days_str(rest_taken), "wage": money(wage)},
+                % {
+                    "days": days_str(unused),
+                    "entitled": month.entitled,
+                    "taken": days_str(month.rest_taken),
+                    "wage": money(wage),
+                },
             )
         )
-    if entitled == 0 and int(leave_policy["rest_days_per_month"]) > 0:
-        flags.append("rest_forfeited")
-    late_or_early = any(i.kind in {"late", "early"} for i in incidents)
-    full = bool(scheduled) and not late_or_early and absence == 0 and leave_days == 0
-    if full:
+    holiday_pay = Decimal(att.get("holiday_pay_daily_wages", "2"))
+    for d in days:
+        if d.holiday and d.status in WORKED_STATUSES and holiday_pay:
+            lines.append(
+                Line(
+                    "holiday_pay",
+                    holiday_pay * wage,
+                    "R-WF-20",
+                    _("Statutory holiday %(date)s worked: %(per)s × daily wage %(wage)s on top")
+                    % {"date": d.date.isoformat(), "per": holiday_pay, "wage": money(wage)},
+                )
+            )
+    if _full_attendance(month, scheduled, incidents):
         lines.append(
             Line(
                 "full_attendance_bonus",
@@ -626,32 +800,77 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
                 _("Points %(points)s × %(rate)s yuan") % {"points": f"{data.points:+d}", "rate": rate},
             )
         )
-    lines = [Line(ln.code, ln.amount.quantize(CENT, rounding=ROUND_HALF_UP), ln.rule, ln.basis) for ln in lines]
+    lines = [_rounded(ln) for ln in lines]
     net = sum((ln.amount for ln in lines), ZERO)
+    if net < 0:  # negative points take the pay below the base, never below zero (R-WF-19)
+        lines.append(Line("net_floor", -net, "R-WF-19", _("Net pay is never below zero")))
+        net = ZERO
+    return lines, flags
+
+
+def _rounded(line: Line) -> Line:
+    return Line(line.code, line.amount.quantize(CENT, rounding=ROUND_HALF_UP), line.rule, line.basis)
+
+
+def _full_attendance(month: _Month, scheduled: list[DayResult], incidents: list[Incident]) -> bool:
+    """R-WF-13 "全月": a whole month employed and scheduled, no late, early leave, leave or absence."""
+    return (
+        bool(scheduled)
+        and month.employed_days == month.days_in_month
+        and not any(i.kind in {"late", "early", "makeup_pending"} for i in incidents)
+        and not any(i.absence_days for i in incidents)
+        and month.leave_days == 0
+    )
+
+
+def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
+    """The month's statement for one staff member (SPEC §3.6, §3.7)."""
+    month = _month(policy, data)
+    days = [_evaluate_day(month, day) for day in month_dates(data.year, data.month)]
+    incidents = [i for d in days for i in d.incidents]
+    lines, flags = _money_lines(month, days, incidents)
+    scheduled = [d for d in days if d.shift is not None]
+    if data.leave_days_previous_month > Decimal(policy["leave"]["leave_days_forfeit_next_month_rest"]):
+        flags.append("rest_forfeited")  # R-WF-10
+    if month.employed_days < month.days_in_month:
+        flags.append("part_month")
+    if not scheduled:
+        flags.append("no_roster")
+    if any(i.kind == "makeup_pending" for i in incidents):
+        flags.append("makeup_pending")
+    if data.as_of is not None:
+        flags.append("estimate")
+    unused = max(ZERO, Decimal(month.entitled) - month.rest_taken) if scheduled else ZERO
     return Statement(
         employee_no=data.employee_no,
         name=data.name,
         year=data.year,
         month=data.month,
         base_salary=data.base_salary,
-        daily_wage=wage,
+        daily_wage=daily_wage(data.base_salary, data.year, data.month),
         days=days,
         incidents=incidents,
         scheduled_days=len(scheduled),
-        worked_days=sum(1 for d in scheduled if d.status in {"worked", "partial"}),
-        absence_days=absence,
-        leave_days=leave_days,
-        rest_days_entitled=entitled,
-        rest_days_taken=rest_taken,
+        worked_days=sum(1 for d in scheduled if d.status in WORKED_STATUSES),
+        absence_days=sum((i.absence_days for i in incidents), ZERO),
+        leave_days=month.leave_days,
+        rest_days_entitled=month.entitled,
+        rest_days_taken=month.rest_taken,
         rest_days_unused=unused,
-        makeups=makeups_seen,
-        makeups_free=makeups_free,
-        red_packets_total=red_packets,
-        full_attendance=full,
+        makeups=month.makeups_seen,
+        makeups_free=month.makeups_free,
+        red_packets_total=sum((i.red_packet for i in incidents), ZERO),
+        full_attendance=any(ln.code == "full_attendance_bonus" for ln in lines),
         points=data.points,
         lines=lines,
-        net=net,
+        net=sum((ln.amount for ln in lines), ZERO),
         flags=flags,
+        employed_days=month.employed_days,
+        days_in_month=month.days_in_month,
+        base_pay=next(ln.amount for ln in lines if ln.code == "base_salary"),
+        not_deducted=sum((ln.amount for ln in lines if ln.code == "not_deducted"), ZERO),
+        holidays_worked=[d.date for d in days if d.holiday and d.status in WORKED_STATUSES],
+        estimate=data.as_of is not None,
     )
 
 

@@ -146,6 +146,17 @@ def _nonneg_decimal(v: Any) -> bool:
     return d is not None and 0 <= d <= MONEY_LIMIT
 
 
+def _iso_dates(v: Any) -> bool:
+    import datetime as dt
+
+    if not isinstance(v, list) or len(v) > 400 or len(set(map(str, v))) != len(v):
+        return False
+    try:
+        return all(isinstance(d, str) and dt.date.fromisoformat(d).isoformat() == d for d in v)
+    except ValueError:
+        return False
+
+
 def _time(v: Any) -> bool:
     return isinstance(v, str) and bool(_TIME.match(v))
 
@@ -216,7 +227,9 @@ def validate(doc: dict[str, Any]) -> list[Problem]:
         _check(p, doc, path, _money, _('must be an amount like "10.00"'))
     for path in ("aftersales.discount_offer_percent", "aftersales.defect_refund_percent"):
         _check(p, doc, path, lambda v: _nonneg_decimal(v) and Decimal(str(v)) <= 100, _("must be a percentage 0–100"))
+    _check(p, doc, "attendance.statutory_holidays", _iso_dates, _("must be a list of distinct dates like 2026-10-01"))
     for path in (
+        "attendance.holiday_pay_daily_wages",
         "attendance.missing_punch_absence_days",
         "attendance.no_show_absence_days",
         "leave.unused_rest_day_pay_daily_wages",

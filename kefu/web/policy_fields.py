@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,8 @@ SECTIONS = [
             ("no_show_absence_days", _("No-show (absence days)"), "R-WF-7"),
             ("red_packet_overdue_multiplier", _("Overdue red packet multiplier"), "R-WF-5"),
             ("full_attendance_bonus", _("Full attendance bonus (CNY)"), "R-WF-13"),
+            ("statutory_holidays", _("Statutory holidays (dates, one per line or separated by commas)"), "R-WF-20"),
+            ("holiday_pay_daily_wages", _("A statutory holiday worked pays on top (daily wages)"), "R-WF-20"),
             ("publication_weekday", _("Publication weekday (0 = Monday)"), "R-WF-14"),
             ("publication_time", _("Publication time (HH:MM)"), "R-WF-14"),
             ("punch_window_before_minutes", _("Punch window before the shift (minutes)"), "SPEC-3.2"),
@@ -108,8 +111,9 @@ def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[d
                         "name": f"{section}.{key}",
                         "label": label,
                         "rule": rule,
-                        "value": values.get(key, ""),
+                        "value": _field_text(values.get(key, "")),
                         "error": errors.get(f"{section}.{key}", ""),
+                        "multiline": isinstance(values.get(key), list),
                     }
                     for key, label, rule in fields
                     if key in values
@@ -117,6 +121,10 @@ def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[d
             }
         )
     return out
+
+
+def _field_text(value: Any) -> Any:
+    return "\n".join(str(v) for v in value) if isinstance(value, list) else value
 
 
 def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
@@ -132,7 +140,9 @@ def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
                 continue
             raw = str(data[name]).strip()
             current = new[section][key]
-            if isinstance(current, bool):
+            if isinstance(current, list):  # a list of dates (or words): lines, commas or 、
+                new[section][key] = [part for part in re.split(r"[\s,,、]+", raw) if part]
+            elif isinstance(current, bool):
                 new[section][key] = raw in {"1", "true", "on", "yes"}
             elif isinstance(current, int):
                 try:

@@ -81,5 +81,5 @@ def statement(request: HttpRequest, month: str | None = None, team: int | None =
             status=403,
         )
     year, number = parse_month(month)
-    staff = selectors.visible_staff(actor=request.user, team=team)
+    staff = selectors.visible_staff(actor=request.user, team=team, month=(year, number))
     return selectors.statement_document(staff=staff, year=year, month=number)

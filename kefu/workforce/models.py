@@ -71,6 +71,9 @@ class Punch(models.Model):
         Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("certified by")
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # a make-up that carries only the shift's scheduled time (DingTalk's 补卡): from the 4th in a
+    # month it waits for the actual time (R-WF-24)
+    scheduled_only = models.BooleanField(_("scheduled time only"), default=False, db_default=False)
 
     objects = RestrictedQuerySet.as_manager()
     restrict_queryset = staticmethod(own_or_led_team)
@@ -95,6 +98,14 @@ class RequestKind(models.TextChoices):
     SICK = "sick", _("Sick leave")
     ANNUAL = "annual", _("Annual leave")
     OTHER = "other", _("Other leave")
+    TRIP = "trip", _("Business trip or outing")  # R-WF-21: a worked day
+
+
+class DayHalf(models.TextChoices):
+    """R-WF-22: which half of the shift a half-day request takes (split at the shift's midpoint)."""
+
+    FIRST = "first", _("First half")
+    SECOND = "second", _("Second half")
 
 
 class RequestStatus(models.TextChoices):
@@ -112,6 +123,7 @@ class LeaveRequest(models.Model):
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("to"))
     half_day = models.BooleanField(_("half day"), default=False)
+    half = models.CharField(_("which half"), max_length=8, choices=DayHalf.choices, blank=True, db_default="")
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     emergency = models.BooleanField(_("emergency (reported by phone)"), default=False)
     late_submission = models.BooleanField(_("submitted late"), default=False)

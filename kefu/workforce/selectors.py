@@ -45,7 +45,7 @@ def _leave_total(requests: list[LeaveRequest], low: dt.date, high: dt.date, *, p
     return total
 
 
-def _punch_rows(ids: list[int], low: dt.date, high: dt.date) -> list[tuple[int, dt.datetime, str, str, int]]:
+def _punch_rows(ids: list[int], low: dt.date, high: dt.date) -> list[tuple[int, dt.datetime, str, str, int, bool]]:
     """Punches of many staff in a date range as (staff id, naive local time, kind, source, id).
 
     A month for 1,000 staff is 60,000 rows and the per-value datetime converters of the ORM (and of
@@ -57,24 +57,51 @@ def _punch_rows(ids: list[int], low: dt.date, high: dt.date) -> list[tuple[int, 
     postgres = connection.vendor == "postgresql"
     at_sql = "EXTRACT(EPOCH FROM at)::float8" if postgres else "at"
     tz = clock.local_tz()
-    rows: list[tuple[int, dt.datetime, str, str, int]] = []
+    rows: list[tuple[int, dt.datetime, str, str, int, bool]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             marks = ", ".join(["%s"] * len(chunk))
             cursor.execute(
-                f"SELECT staff_id, {at_sql}, kind, source, id FROM {table} "  # noqa: S608 (quoted identifier)
+                f"SELECT staff_id, {at_sql}, kind, source, id, scheduled_only FROM {table} "  # noqa: S608 (quoted identifier)
                 f"WHERE staff_id IN ({marks}) AND at >= %s AND at < %s",
                 [*chunk, *bounds],
             )
-            for staff_id, at, kind, source, pk in cursor.fetchall():
+            for staff_id, at, kind, source, pk, scheduled_only in cursor.fetchall():
                 if postgres:
                     local = dt.datetime.fromtimestamp(at, tz)
                 else:  # SQLite keeps naive UTC (text, or parsed by its column converter)
                     value = dt.datetime.fromisoformat(at) if isinstance(at, str) else at
                     local = value.replace(tzinfo=dt.UTC).astimezone(tz)
-                rows.append((staff_id, local.replace(tzinfo=None), kind, source, pk))
+                rows.append((staff_id, local.replace(tzinfo=None), kind, source, pk, bool(scheduled_only)))
     return rows
+
+
+def _rule_request(req: LeaveRequest, day: dt.date) -> rules.Request:
+    kind = {RequestKind.REST: rules.REST, RequestKind.TRIP: rules.TRIP}.get(req.kind, rules.LEAVE)  # type: ignore[call-overload]
+    return rules.Request(
+        day,
+        kind,
+        Decimal("0.5") if req.half_day else Decimal("1"),
+        req.kind == RequestKind.PERSONAL,
+        f"request:{req.pk}",
+        half=req.half,
+        source=req.source,
+    )
+
+
+def _statement_leave_days(
+    requests: list[LeaveRequest], roster: dict[dt.date, str | None], low: dt.date, high: dt.date
+) -> Decimal:
+    """R-WF-10 (clarified): the leave days a month's statement counts — approved leave on the days
+    the roster schedules a shift, one status a day — not the calendar days between a request's dates."""
+    by_day: dict[dt.date, list[rules.Request]] = defaultdict(list)
+    for req, day in _approved_days(requests, low, high):
+        if roster.get(day):
+            by_day[day].append(_rule_request(req, day))
+    return sum(
+        (r.days for reqs in by_day.values() for r in rules.one_status(reqs) if r.kind == rules.LEAVE), Decimal("0")
+    )
 
 
 def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | None = None) -> list[rules.Statement]:
@@ -82,16 +109,20 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     first, last = month_bounds(year, month)
     policy = policy or policy_in_force(first)  # the version in force when the month began
     ids = [s.pk for s in staff]
-    roster: dict[int, dict[dt.date, str | None]] = defaultdict(dict)
-    for staff_id, day, code in RosterEntry.objects.filter(
-        staff_id__in=ids, date__gte=first, date__lte=last
-    ).values_list("staff_id", "date", "shift_code"):
-        roster[staff_id][day] = code  # "" = rest (R-WF-8), absent = not scheduled
-    punches: dict[int, list[rules.Punch]] = defaultdict(list)
-    for staff_id, at, kind, source, pk in _punch_rows(ids, first - dt.timedelta(days=1), last + dt.timedelta(days=2)):
-        punches[staff_id].append(rules.Punch(at, kind, source, f"punch:{pk}"))
-    year_start = dt.date(year, 1, 1)
     prev_first = (first - dt.timedelta(days=1)).replace(day=1)
+    roster: dict[int, dict[dt.date, str | None]] = defaultdict(dict)
+    prev_roster: dict[int, dict[dt.date, str | None]] = defaultdict(dict)
+    for staff_id, day, code in RosterEntry.objects.filter(
+        staff_id__in=ids, date__gte=prev_first, date__lte=last
+    ).values_list("staff_id", "date", "shift_code"):
+        # "" = rest (R-WF-8), absent = not scheduled
+        (roster if day >= first else prev_roster)[staff_id][day] = code
+    punches: dict[int, list[rules.Punch]] = defaultdict(list)
+    for staff_id, at, kind, source, pk, scheduled_only in _punch_rows(
+        ids, first - dt.timedelta(days=1), last + dt.timedelta(days=2)
+    ):
+        punches[staff_id].append(rules.Punch(at, kind, source, f"punch:{pk}", scheduled_only))
+    year_start = dt.date(year, 1, 1)
     requests: dict[int, list[LeaveRequest]] = defaultdict(list)
     for req in LeaveRequest.objects.filter(
         staff_id__in=ids, status=RequestStatus.APPROVED, end_date__gte=min(year_start, prev_first), start_date__lte=last
@@ -111,16 +142,6 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
     out = []
     for member in staff:
         reqs = requests.get(member.pk, [])
-        month_requests = [
-            rules.Request(
-                day,
-                rules.REST if req.kind == RequestKind.REST else rules.LEAVE,
-                Decimal("0.5") if req.half_day else Decimal("1"),
-                req.kind == RequestKind.PERSONAL,
-                f"request:{req.pk}",
-            )
-            for req, day in _approved_days(reqs, first, last)
-        ]
         data = rules.StaffMonthInput(
             employee_no=member.employee_no,
             name=member.name,
@@ -129,14 +150,18 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
             month=month,
             roster=roster.get(member.pk, {}),
             punches=punches.get(member.pk, []),
-            requests=month_requests,
-            leave_days_previous_month=_leave_total(reqs, prev_first, first - dt.timedelta(days=1), personal_only=False),
+            requests=[_rule_request(req, day) for req, day in _approved_days(reqs, first, last)],
+            leave_days_previous_month=_statement_leave_days(
+                reqs, prev_roster.get(member.pk, {}), prev_first, first - dt.timedelta(days=1)
+            ),
             personal_leave_days_before_month=_leave_total(
                 reqs, year_start, first - dt.timedelta(days=1), personal_only=True
             )
             if month > 1
             else Decimal("0"),
             points=int(points.get(member.pk) or 0),
+            hire_date=member.hire_date,
+            leave_date=member.leave_date,
             as_of=as_of,
         )
         out.append(rules.evaluate_month(policy.document, data))
@@ -150,13 +175,28 @@ def statement_document(*, staff: list[Staff], year: int, month: int) -> dict[str
     return {"month": f"{year:04d}-{month:02d}", "policy": policy.ref(), "staff": [s.as_dict() for s in items]}
 
 
-def visible_staff(*, actor: Any, team: int | None = None, include_inactive: bool = False) -> list[Staff]:
+def visible_staff(
+    *, actor: Any, team: int | None = None, include_inactive: bool = False, month: tuple[int, int] | None = None
+) -> list[Staff]:
+    """Staff in scope: active ones, or with ``month`` everyone employed on a day of that month (a
+    leaver of the month included, a hire of a later month not; R-WF-18)."""
     qs = Staff.objects.restrict(actor).select_related("team").order_by("team__name", "employee_no")
-    if not include_inactive:
+    if month is not None:
+        qs = employed_in(qs, *month)
+    elif not include_inactive:
         qs = qs.filter(active=True)
     if team:
         qs = qs.filter(team_id=team)
     return list(qs)
+
+
+def employed_in(qs: Any, year: int, month: int) -> Any:
+    """Staff employed on at least one day of the month: hired by its last day, not left before its
+    first (an inactive person without a leaving date is not)."""
+    first, last = month_bounds(year, month)
+    return qs.filter(Q(hire_date__isnull=True) | Q(hire_date__lte=last)).filter(
+        Q(leave_date__gte=first) | Q(leave_date__isnull=True, active=True)
+    )
 
 
 def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
@@ -176,7 +216,7 @@ def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
 
 def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[str, Any]:
     first, last = month_bounds(year, month)
-    members = visible_staff(actor=actor, team=team)
+    members = visible_staff(actor=actor, team=team, month=(year, month))
     entries = {
         (e.staff_id, e.date): e.shift_code
         for e in RosterEntry.objects.filter(staff_id__in=[m.pk for m in members], date__gte=first, date__lte=last)

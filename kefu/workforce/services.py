@@ -26,6 +26,7 @@ from kefu.org.selectors import staff_of
 from kefu.policies import attendance as rules
 
 from .models import (
+    DayHalf,
     LeaveRequest,
     PointEntry,
     Punch,
@@ -67,6 +68,17 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
         after={"shift": code or "rest"},
         data={"date": date},
     )
+
+
+@action()
+def roster_end(*, actor: Any, staff: Staff, after: dt.date) -> None:
+    """R-WF-18: a leaving date ends the person's roster after it."""
+    leave_date = after
+    removed = RosterEntry.objects.filter(staff=staff, date__gt=leave_date)
+    days = sorted(str(d) for d in removed.values_list("date", flat=True))
+    if days:
+        removed.delete()
+        event_record(actor=actor, verb="roster.ended", subject=staff, data={"after": leave_date, "days": days})
 
 
 @action(capability="roster.edit", scope=("staff",))
@@ -172,8 +184,11 @@ def request_create(
     reason: str = "",
     emergency: bool = False,
     submit: bool = True,
+    half: str = "",
 ) -> LeaveRequest:
-    """Create (and by default submit) a rest or leave request for oneself, or — for a lead — a team member."""
+    """Create (and by default submit) a rest or leave request for oneself, or — for a lead — a team
+    member. A half day names its half (R-WF-22); a day already held by another request (not
+    rejected) is refused with that request named (R-WF-23)."""
     own = staff_of(actor)
     if own is None or (own.pk != staff.pk and not has_capability(actor, "statement.view_team")):
         raise PermissionDenied()
@@ -184,6 +199,9 @@ def request_create(
         raise ApplicationError("request_dates", _("The end date is before the start date (a half day is one day)."))
     if (end_date - start_date).days >= MAX_REQUEST_DAYS:
         raise ApplicationError("request_dates", _("One request covers at most a year."))
+    if half not in {"", *DayHalf.values} or (half and not half_day):
+        raise ApplicationError("request_dates", _("Say which half of the shift a half day takes (first or second)."))
+    _refuse_overlap(staff, start_date, end_date, half if half_day else "")
     # One action: a request refused on submission leaves nothing behind.
     request = LeaveRequest.objects.create(
         staff=staff,
@@ -191,6 +209,7 @@ def request_create(
         start_date=start_date,
         end_date=end_date,
         half_day=half_day,
+        half=half if half_day else "",
         reason=reason[:300],
         emergency=emergency,
     )
@@ -203,6 +222,32 @@ def request_create(
     if submit:
         request_submit(actor=actor, request=request)
     return request
+
+
+def _refuse_overlap(staff: Staff, start: dt.date, end: dt.date, half: str) -> None:
+    """R-WF-23: one day, one status. Two half days of the same date may stand only when both name
+    their halves and they differ. The staff row is locked so two tabs cannot both pass the check."""
+    Staff.objects.select_for_update().filter(pk=staff.pk).first()
+    for other in LeaveRequest.objects.filter(staff=staff, start_date__lte=end, end_date__gte=start).exclude(
+        status=RequestStatus.REJECTED
+    ):
+        if half and other.half_day and other.half and other.half != half:
+            continue
+        raise ApplicationError(
+            "request_overlap",
+            _(
+                "%(from)s … %(to)s already has a request (%(kind)s, %(other_from)s … %(other_to)s, "
+                "%(status)s): one day holds one status."
+            )
+            % {
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "kind": other.get_kind_display(),
+                "other_from": other.start_date.isoformat(),
+                "other_to": other.end_date.isoformat(),
+                "status": other.get_status_display(),
+            },
+        )
 
 
 @action(scope=("request",))

@@ -21,3 +21,11 @@ def weekly_publication() -> dict[str, Any] | None:
     if not publication_due(now):
         return None
     return weekly_publish(today=now.date())
+
+
+@db_periodic_task(crontab(minute="5"))
+def leavers_deactivate() -> int:
+    """R-WF-18: every hour, people past their leaving date (Asia/Shanghai) become inactive."""
+    from kefu.org.services import staff_leavers_deactivate
+
+    return staff_leavers_deactivate(today=clock.now().astimezone(clock.local_tz()).date())

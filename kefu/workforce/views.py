@@ -200,7 +200,7 @@ def statement_export(request: HttpRequest) -> HttpResponse:
     require_capability(request, "pay.view")
     year, month = parse_month(request.GET.get("month"))
     team_id = int_param(request.GET.get("team"))
-    staff = selectors.visible_staff(actor=request.user, team=team_id)
+    staff = selectors.visible_staff(actor=request.user, team=team_id, month=(year, month))
     document = selectors.statement_document(staff=staff, year=year, month=month)
     fmt = request.GET.get("format", "html")
     name = f"statement-{year:04d}-{month:02d}"

@@ -32,6 +32,17 @@ LABELS = {
     "criticism_notice": _("Notice of criticism"),
     "dismissal": _("Flagged for dismissal"),
     "rest_forfeited": _("Rest days forfeited (R-WF-10)"),
+    "trip": _("Business trip or outing"),
+    "holiday": _("Statutory holiday"),
+    "not_employed": _("Not employed"),
+    "half_leave": _("Half day of leave"),
+    "holiday_pay": _("Statutory holiday pay"),
+    "not_deducted": _("Not deducted (floor)"),
+    "net_floor": _("Net pay floor"),
+    "makeup_pending": _("Make-up waiting for its time"),
+    "part_month": _("Part of the month employed"),
+    "no_roster": _("No roster this month"),
+    "estimate": _("Estimate: the month is not over"),
 }
 
 

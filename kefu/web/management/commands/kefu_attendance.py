@@ -37,12 +37,15 @@ class Command(BaseCommand):
         match = re.fullmatch(r"(\d{4})-(\d{2})", opts.get("month") or "")
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise CommandError("--month YYYY-MM is required")
-        qs = Staff.objects.filter(active=True).select_related("team").order_by("employee_no")
+        from kefu.workforce.selectors import employed_in
+
+        year, month = int(match.group(1)), int(match.group(2))
+        qs = employed_in(Staff.objects.select_related("team").order_by("employee_no"), year, month)
         if opts.get("team"):
             qs = qs.filter(team__name=opts["team"])
         if opts.get("staff"):
             qs = qs.filter(employee_no=opts["staff"])
-        document = statement_document(staff=list(qs), year=int(match.group(1)), month=int(match.group(2)))
+        document = statement_document(staff=list(qs), year=year, month=month)
         if opts["format"] == "json":
             data = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
         elif opts["format"] == "csv":
