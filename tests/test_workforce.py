@@ -88,7 +88,17 @@ def _workbook() -> bytes:
         # 张敏, matched by UserId: on time; 12 min late; certified make-up; missing off-duty; leave; night shift
         _row("张敏", "ding-a", "26-10-05 星期一", "白班 08:30-17:30", "08:20", "正常", "17:40", "正常"),
         _row("张敏", "ding-a", "26-10-06 星期二", "白班 08:30-17:30", "08:42", "迟到", "17:31", "正常"),
-        _row("张敏", "ding-a", "26-10-07 星期三", "白班 08:30-17:30", "08:30", "补卡审批通过", "17:30", "正常"),
+        _row(
+            "张敏",
+            "ding-a",
+            "26-10-07 星期三",
+            "白班 08:30-17:30",
+            "08:30",
+            "补卡审批通过",
+            "17:30",
+            "正常",
+            "补卡 10-07 08:30 审批人：周主管",
+        ),  # fmt: skip
         _row("张敏", "ding-a", "26-10-08 星期四", "白班 08:30-17:30", "08:25", "正常", "", "缺卡"),
         _row(
             "张敏",
@@ -134,6 +144,7 @@ def test_daily_statistics_workbook_parses_with_its_two_header_rows() -> None:
 
 def test_import_matches_people_reports_bad_rows_and_is_idempotent(world: World) -> None:
     a, b = _people(world)
+    Staff.objects.filter(user=world.supervisor).update(name="周主管")
     first = services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
     failed = first.as_dict()["failed"]
     assert [f["row"] for f in failed] == [13, 14]
@@ -143,7 +154,8 @@ def test_import_matches_people_reports_bad_rows_and_is_idempotent(world: World) 
     assert RosterEntry.objects.filter(staff=a).count() == 7 and RosterEntry.objects.filter(staff=b).count() == 1
     assert RosterEntry.objects.get(staff=a, date=dt.date(2026, 10, 10)).shift_code == ""  # 休息
     makeup = Punch.objects.get(staff=a, source="makeup")
-    assert makeup.certified_by is not None and makeup.certified_by.position == Position.SUPERVISOR
+    # R-WF-24: certified by the approver DingTalk names; it carries the scheduled 08:30, not the real time
+    assert makeup.certified_by is not None and makeup.certified_by.name == "周主管" and makeup.scheduled_only
     assert LeaveRequest.objects.get(staff=a, source="dingtalk").status == "approved"
     counts = (Punch.objects.count(), RosterEntry.objects.count(), LeaveRequest.objects.count())
     second = services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
@@ -414,6 +426,10 @@ def _raw_csv() -> bytes:
         "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-05,下班 17:30,2026-10-05 17:45,正常,扬州,,,,,,",
         "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-06,上班 08:30,2026-10-06 08:44,迟到,扬州,,,,,,",
         "张敏,客服考勤组,客服部,,客服,ding-a,26-10-07 星期三,上班 08:30,,缺卡,扬州,,,,,,",
+        # a night shift of 10-08: the off-duty time has no date and falls after midnight (10-09)
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-08,上班 17:00,17:02,正常,扬州,,,,,,",
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-08,下班 01:00,00:58,正常,扬州,,,,,,",
+        "张敏,客服考勤组,客服部,,客服,ding-a,2026-10-09,上班 08:30,8点半,正常,扬州,,,,,,",
     ]
     return ("\n".join([header, *rows]) + "\n").encode("gbk")
 
@@ -421,16 +437,21 @@ def _raw_csv() -> bytes:
 def test_raw_punch_records_import_detected_by_header(world: World) -> None:
     a, _b = _people(world)
     parsed = parse_attendance(_raw_csv())
-    assert parsed.fmt == "dingtalk_raw" and [e.row for e in parsed.errors] == [5]
-    assert [(p.kind, p.at) for p in parsed.punches][:2] == [
+    # a 缺卡 row carries no punch: skipped with its reason, not a failed row; an unreadable time is
+    assert parsed.fmt == "dingtalk_raw" and [e.row for e in parsed.errors] == [8]
+    assert parsed.skipped == [(5, "缺卡")]
+    assert [(p.kind, p.at) for p in parsed.punches] == [
         ("on", dt.datetime(2026, 10, 5, 8, 27)),
         ("off", dt.datetime(2026, 10, 5, 17, 45)),
+        ("on", dt.datetime(2026, 10, 6, 8, 44)),
+        ("on", dt.datetime(2026, 10, 8, 17, 2)),
+        ("off", dt.datetime(2026, 10, 9, 0, 58)),
     ]
     summary = services.attendance_import(actor=SYSTEM, data=_raw_csv(), file_name="原始记录.csv")
-    assert summary.created == 3 and [f["row"] for f in summary.as_dict()["failed"]] == [5]
-    assert Punch.objects.filter(staff=a).count() == 3
+    assert summary.created == 5 and [f["row"] for f in summary.as_dict()["failed"]] == [8]
+    assert Punch.objects.filter(staff=a).count() == 5
     again = services.attendance_import(actor=SYSTEM, data=_raw_csv(), file_name="原始记录.csv")
-    assert (again.created, again.unchanged) == (0, 3)
+    assert (again.created, again.unchanged) == (0, 5)
 
 
 def test_punch_api_is_idempotent_and_scoped(world: World) -> None:
@@ -476,3 +497,53 @@ def test_a_team_lead_imports_only_their_team_and_leave_waits_for_approval(world:
     upload = SimpleUploadedFile("每日统计.xlsx", _workbook())
     assert client.post("/imports/", {"kind": "attendance", "file": upload}).status_code == 302
     assert RosterEntry.objects.filter(staff=b).exists()  # the supervisor's scope is everyone
+
+
+def test_dingtalk_daily_variants_half_days_hours_zero_cells_trips_and_approvers(world: World) -> None:
+    """R-WF-21/22/24 in 每日统计: ``0.5天`` and ``4小时`` are half days (the approval's times name the
+    half), ``0.00`` and an empty cell are no leave, 出差 / 外出 make a worked day, and a 补卡 whose
+    approver the export does not name is certified by nobody (never a default person)."""
+    from kefu.imports.dingtalk import leave_amount
+
+    assert [leave_amount(v) for v in ("1天", "0.5天", "4小时", "8小时", "2小时", "0.00", "0", "", "--", "1")] == [
+        Decimal("1"), Decimal("0.5"), Decimal("0.5"), Decimal("1"), Decimal("0.5"),
+        Decimal("0"), Decimal("0"), Decimal("0"), Decimal("0"), Decimal("1"),
+    ]  # fmt: skip
+    a, _b = _people(world)
+
+    def row(day: str, on: str, on_r: str, off: str, off_r: str, approval: str, personal: str) -> list[object]:
+        base = _row("张敏", "ding-a", day, "白班 08:30-17:30", on, on_r, off, off_r, approval)
+        base[-4] = personal  # the 事假 column under 请假
+        return base
+
+    rows = [
+        row("26-10-13 星期二", "08:29", "正常", "13:01", "事假", "事假 10-13 13:00 到 10-13 17:30 0.5天", "0.5天"),
+        row("26-10-14 星期三", "12:58", "事假", "17:31", "正常", "", "4小时"),
+        row("26-10-15 星期四", "08:29", "正常", "17:31", "正常", "", "0.00"),
+        row("26-10-16 星期五", "", "出差", "", "出差", "出差 10-16 08:30 到 10-16 17:30 1天", ""),
+        row("26-10-19 星期一", "", "外出", "", "外出", "", ""),
+        row("26-10-20 星期二", "08:30", "补卡审批通过", "17:35", "正常", "", ""),
+    ]
+    data = dingtalk_daily_workbook([], 2026, 10, rows=rows)
+    summary = services.attendance_import(actor=SYSTEM, data=data, file_name="每日统计.xlsx")
+    assert summary.as_dict()["failed"] == []
+    requests = {
+        (r.start_date.day, r.kind, r.half_day, r.half) for r in LeaveRequest.objects.filter(staff=a, source="dingtalk")
+    }
+    assert requests == {
+        (13, "personal", True, "second"),
+        (14, "personal", True, ""),
+        (16, "trip", False, ""),
+        (19, "trip", False, ""),
+    }
+    makeup = Punch.objects.get(staff=a, source="makeup")
+    assert makeup.certified_by is None and "审批人" in makeup.note and makeup.scheduled_only
+    # the statement: 13th worked in the morning (leave in the afternoon, out at 13:01), 14th leave in the
+    # morning (no half named: in at 12:58, the afternoon was worked), the 15th a normal day, 16th and
+    # 19th trips (worked): no incident on any of them
+    from kefu.workforce import selectors
+
+    (st,) = selectors.statements(staff=[a], year=2026, month=10)
+    days = {d.date.day: d.status for d in st.days}
+    assert (days[13], days[14], days[15], days[16], days[19]) == ("half_leave", "half_leave", "worked", "trip", "trip")
+    assert st.leave_days == 1 and not [i for i in st.incidents if i.date.day in (13, 14, 15, 16, 19)]

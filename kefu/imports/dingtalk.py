@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from kefu.policies.i18n import _
@@ -19,7 +20,13 @@ from .tabular import Cells, FileFormatError, RowError, clean, no_cells, raw_tabl
 
 LEAVE_WORDS = ("请假", "事假", "病假", "年假", "调休", "婚假", "产假", "丧假", "陪产假")
 PERSONAL_LEAVE = ("事假", "请假")
+TRIP_WORDS = ("出差", "外出")  # R-WF-21: approvals that make the day a worked one
 MAKEUP_WORDS = ("补卡审批通过", "举证打卡审批通过")
+HOURS_PER_DAY = 8
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(天|小时|h|d)?", re.I)
+# an approval's span: "事假 10-13 08:30 到 10-16 17:30 4天" or "事假 10-13 13:00 到 10-13 17:30 0.5天"
+_SPAN = re.compile(r"(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})\s*到\s*(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})")
+_APPROVER = re.compile(r"(?:审批人|审批|管理员)[:：]?\s*([\u4e00-\u9fa5A-Za-z·]{2,20}?)(?:改为|审批通过|\s|$|[,，;；])")
 _DATE = re.compile(r"^(\d{2,4})[-/](\d{1,2})[-/](\d{1,2})")
 _TIME = re.compile(r"(次日|昨日)?\s*(\d{1,2}):(\d{2})")
 _SHIFT = re.compile(r"^(?P<name>[^\s\d]+)\s*(?P<start>\d{1,2}:\d{2})?-?(?:次日)?(?P<end>\d{1,2}:\d{2})?")
@@ -40,6 +47,11 @@ class DayRow:
     leave_kind: str | None = None  # a leave type seen in a result cell or the approval text
     leave_personal: bool = False
     approval: str = ""
+    leave_days: Decimal = Decimal("1")  # 1, or 0.5 for DingTalk's 0.5天 / 4小时 (R-WF-22)
+    leave_half: str = ""  # first | second, when the approval's times say which half
+    trip: bool = False  # an approved 出差 / 外出 covers the day (R-WF-21)
+    approver: str = ""  # who approved a 补卡, as DingTalk names them (R-WF-24)
+    shift_times: tuple[dt.time, dt.time] | None = None
 
 
 @dataclass
@@ -52,6 +64,7 @@ class RawPunch:
     at: dt.datetime
     kind: str  # on | off | unknown
     result: str
+    approver: str = ""
 
 
 @dataclass
@@ -60,6 +73,7 @@ class ParsedAttendance:
     days: list[DayRow] = field(default_factory=list)
     punches: list[RawPunch] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # rows that carry no punch (缺卡), why
     period: tuple[dt.date, dt.date] | None = None
     # row number → the row's cells as the file had them (for rows the import refuses later)
     cells_of: Callable[[int], Cells] = no_cells
@@ -104,6 +118,59 @@ def parse_shift(text: str) -> str | None:
         return ""
     m = _SHIFT.match(text)
     return m.group("name") if m else text
+
+
+def shift_times(text: str) -> tuple[dt.time, dt.time] | None:
+    """``白班 08:30-17:30`` → (08:30, 17:30); None when the cell names no times."""
+    m = _SHIFT.match(text.strip())
+    if not m or not m.group("start") or not m.group("end"):
+        return None
+    return dt.time.fromisoformat(m.group("start").zfill(5)), dt.time.fromisoformat(m.group("end").zfill(5))
+
+
+def leave_amount(text: str) -> Decimal:
+    """A leave cell or an approval's duration: ``1天``, ``0.5天``, ``4小时``, ``1`` → days (0, 0.5 or 1
+    for one date; four hours or less of an eight-hour day is half a day). Empty, ``--``, ``0``,
+    ``0.00`` → 0: no leave."""
+    text = text.strip()
+    if not text or text in {"--", "-"}:
+        return Decimal("0")
+    m = _DURATION.search(text)
+    if not m:
+        return Decimal("0")
+    value = Decimal(m.group(1))
+    if (m.group(2) or "").lower() in {"小时", "h"}:
+        value = value / HOURS_PER_DAY
+    if value <= 0:
+        return Decimal("0")
+    return Decimal("0.5") if value <= Decimal("0.5") else Decimal("1")
+
+
+def _half_of(approval: str, shift: tuple[dt.time, dt.time] | None) -> str:
+    """Which half a half-day approval takes, from its times against the shift's midpoint."""
+    m = _SPAN.search(approval)
+    if not m or shift is None:
+        return ""
+    start, end = shift
+    begin = dt.datetime.combine(dt.date(2000, 1, 1), start)
+    finish = dt.datetime.combine(dt.date(2000, 1, 2 if end <= start else 1), end)
+    mid = (begin + (finish - begin) / 2).time()
+    leave_from = dt.time(int(m.group(3)), int(m.group(4)))
+    leave_to = dt.time(int(m.group(7)), int(m.group(8)))
+    if leave_from >= mid and start < mid:
+        return "second"
+    if leave_to <= mid:
+        return "first"
+    return ""
+
+
+def approver_in(*texts: str) -> str:
+    """The approver's name in a 补卡 approval or an admin change (``审批人：周主管``, ``管理员周主管改为正常``)."""
+    for text in texts:
+        m = _APPROVER.search(text or "")
+        if m:
+            return m.group(1)
+    return ""
 
 
 def _leave_in(texts: list[str]) -> tuple[str | None, bool]:
@@ -201,10 +268,20 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
                 if at is not None:
                     punches.append((at, kind, result))
             approval = cell(row, "关联的审批单")
-            leave_values = [clean(row[i]) for i in leave_cols if i < len(row)]
+            shift_text = cell(row, "班次")
+            times = shift_times(shift_text)
+            leave_values = [(header[i], clean(row[i])) for i in leave_cols if i < len(row)]
+            amounts = [leave_amount(v) for _h, v in leave_values]
             leave_kind, personal = _leave_in([*results, approval])
-            if leave_kind is None and any(v and v not in {"0", "--"} for v in leave_values):
-                leave_kind, personal = "请假", True
+            if leave_kind is None and any(amounts):
+                # the column under which the amount stands names the kind (事假, 病假 …)
+                column = next(h for (h, _v), a in zip(leave_values, amounts, strict=True) if a)
+                leave_kind, personal = _leave_in([column])
+                leave_kind, personal = (leave_kind, personal) if leave_kind else ("请假", True)
+            days = max(amounts, default=Decimal("0")) or (
+                leave_amount(approval.rsplit(" ", 1)[-1]) if leave_kind and approval else Decimal("0")
+            )
+            trip = any(w in text for text in [*results, approval] for w in TRIP_WORDS) and leave_kind is None
             out.days.append(
                 DayRow(
                     row=offset,
@@ -212,11 +289,16 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
                     user_id=cell(row, "UserId"),
                     employee_no=cell(row, "工号"),
                     date=day,
-                    shift=parse_shift(cell(row, "班次")),
+                    shift=parse_shift(shift_text),
                     punches=punches,
                     leave_kind=leave_kind,
                     leave_personal=personal,
                     approval=approval,
+                    leave_days=days if days and days < 1 else Decimal("1"),
+                    leave_half=_half_of(approval, times) if days and days < 1 else "",
+                    trip=trip,
+                    approver=approver_in(approval, *results),
+                    shift_times=times,
                 )
             )
         except ValueError as exc:
@@ -224,6 +306,22 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
     out.cells_of = row_cells(header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)
     out.errors = with_cells(out.errors, out.cells_of)
     return out
+
+
+def _after_midnight(at: dt.datetime, kind: str, scheduled: str, text: str) -> dt.datetime:
+    """An off-duty time without a date that falls before the shift's start belongs to the next
+    calendar day (a night shift 17:00–01:00 of 10-05 clocked out at ``00:58`` on 10-06). The
+    scheduled time (``下班 01:00``, ``下班 次日01:00``) says when the shift ends: a bare off-duty time
+    in the small hours, for a shift ending in the small hours, is the next day's."""
+    if kind != "off" or "次日" in text or "昨日" in text:
+        return at
+    m = _TIME.search(scheduled)
+    if m is None:
+        return at
+    ends_after_midnight = (m.group(1) or "") == "次日" or int(m.group(2)) < 12
+    if ends_after_midnight and at.hour < 12:
+        return at + dt.timedelta(days=1)
+    return at
 
 
 def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
@@ -244,18 +342,25 @@ def _parse_raw(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
                 raise ValueError(_("The name is blank."))
             day = parse_day(cell(row, "考勤日期"))
             real = cell(row, "打卡时间")
+            scheduled = cell(row, "考勤时间")
+            kind = "on" if "上班" in scheduled else "off" if "下班" in scheduled else "unknown"
+            result = cell(row, "打卡结果")
+            if not real and ("缺卡" in result or "未打卡" in result):
+                out.skipped.append((offset, result))  # no punch to record: the day's result says so
+                continue
             if _DATE.match(real):
                 at = dt.datetime.fromisoformat(real.replace("/", "-")[:16] if len(real) >= 16 else real)
             else:
                 parsed = parse_punch_time(day, real)
                 if parsed is None:
                     raise ValueError(_("The punch time is blank."))
-                at = parsed
-            scheduled = cell(row, "考勤时间")
-            kind = "on" if "上班" in scheduled else "off" if "下班" in scheduled else "unknown"
+                at = _after_midnight(parsed, kind, scheduled, real)
             out.punches.append(
-                RawPunch(offset, name, cell(row, "UserId"), cell(row, "工号"), day, at, kind, cell(row, "打卡结果"))
-            )
+                RawPunch(
+                    offset, name, cell(row, "UserId"), cell(row, "工号"), day, at, kind, result,
+                    approver_in(cell(row, "管理员修改备注"), result),
+                )
+            )  # fmt: skip
         except ValueError as exc:
             out.errors.append(RowError(offset, str(exc)))
     out.cells_of = row_cells(header, lambda n: raw[n - 1] if 0 < n <= len(raw) else None)

@@ -515,15 +515,16 @@ def _cover(month: _Month, result: DayResult, requests: list[Request]) -> Decimal
     return covered
 
 
-def _worked_half(requests: list[Request], punches: list[Punch], mid: dt.datetime) -> str:
-    """R-WF-22: which half a half-day of leave leaves free. Named, or (DingTalk's 0.5天 says no
-    half) the half the punches show: an on-duty punch before the midpoint means the first half was
-    worked."""
+def _worked_half(requests: list[Request], punches: list[Punch], start: dt.datetime, end: dt.datetime) -> str:
+    """R-WF-22: which half a half-day of leave leaves to work. Named, or (DingTalk's 0.5天 names no
+    half) the half the punches show: a first punch in the shift's first quarter means the morning
+    was worked; a first punch later (around the midpoint) means the afternoon was."""
     named = next((r.half for r in requests if r.half), "")
     if named:
         return SECOND_HALF if named == FIRST_HALF else FIRST_HALF
-    worked_first = any(p.kind in (ON, UNKNOWN) and p.at < mid for p in punches)
-    return FIRST_HALF if worked_first else SECOND_HALF
+    quarter = start + (end - start) / 4
+    first = min((p.at for p in punches), default=None)
+    return FIRST_HALF if first is None or first <= quarter else SECOND_HALF
 
 
 def _pick(candidates: list[Punch], result: DayResult, *, last: bool) -> Punch | None:
@@ -629,7 +630,7 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
     due_on, due_off = start, end
     if covered == HALF:  # R-WF-22: the worked half is graded, its edge at the shift's midpoint
         result.status = HALF_LEAVE
-        if _worked_half(requests, mine, mid) == FIRST_HALF:
+        if _worked_half(requests, mine, start, end) == FIRST_HALF:
             due_off = mid
         else:
             due_on = mid

@@ -20,7 +20,7 @@ from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.imports.dingtalk import ParsedAttendance, parse_attendance
 from kefu.imports.tabular import FileFormatError
-from kefu.org.models import Position, Staff
+from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import attendance as rules
@@ -520,6 +520,11 @@ class _People:
             by_name.setdefault(s.name, []).append(s)
         self.by_name = by_name
 
+    def named(self, name: str) -> Staff | None:
+        """The one staff member of that name (a 补卡's approver), or None when unknown or ambiguous."""
+        matches = self.by_name.get(name, []) if name else []
+        return matches[0] if len(matches) == 1 else None
+
     def find(self, user_id: str, employee_no: str, name: str) -> Staff:
         staff = self._match(user_id, employee_no, name)
         if self.allowed is not None and staff.pk not in self.allowed:
@@ -539,11 +544,18 @@ class _People:
         raise ValueError(_("No staff member %(name)s (UserId %(id)s).") % {"name": name, "id": user_id or "—"})
 
 
+def _makeup_note(result: str, approver: str, certifier: Staff | None) -> str:
+    if certifier is not None:
+        return f"钉钉{result}（审批人 {certifier.name}）"[:200]
+    if approver:
+        return f"钉钉{result}（审批人 {approver}，不在员工名单）"[:200]
+    return f"钉钉{result}（导出未写审批人）"[:200]
+
+
 def _import_parsed(
     actor: Any, parsed: ParsedAttendance, summary: ImportSummary, *, scoped: bool, may_approve: bool
 ) -> None:
     people = _People(actor, scoped)
-    supervisor = Staff.objects.filter(position=Position.SUPERVISOR, active=True).order_by("pk").first()
     tz = clock.local_tz()
     rows: list[tuple[int, Staff, Any]] = []
     items: list[Any] = [*parsed.days, *parsed.punches]
@@ -596,8 +608,9 @@ def _import_parsed(
                     entry.shift_code, entry.source = code, "dingtalk"
                     changed_roster.append(entry)
                     changed = True
-            if item.leave_kind:
-                ref = f"{staff.pk}:{item.date.isoformat()}:{item.leave_kind}"
+            if item.leave_kind or item.trip:
+                word = item.leave_kind or "出差"
+                ref = f"{staff.pk}:{item.date.isoformat()}:{word}"
                 if ref not in leave_refs:
                     leave_refs.add(ref)
                     kind = {
@@ -606,14 +619,18 @@ def _import_parsed(
                         "病假": "sick",
                         "年假": "annual",
                         "调休": "rest",
-                    }.get(item.leave_kind, "other")
+                        "出差": "trip",
+                    }.get(word, "other")
+                    half = item.leave_days < 1 and not item.trip
                     new_requests.append(
                         LeaveRequest(
                             staff=staff,
                             kind=kind,
                             start_date=item.date,
                             end_date=item.date,
-                            reason=item.approval[:300] or f"钉钉:{item.leave_kind}",
+                            half_day=half,  # R-WF-22: DingTalk's 0.5天 / 4小时
+                            half=item.leave_half if half else "",
+                            reason=item.approval[:300] or f"钉钉:{word}",
                             status=RequestStatus.APPROVED if may_approve else RequestStatus.SUBMITTED,
                             submitted_at=clock.now(),
                             decided_at=clock.now() if may_approve else None,
@@ -626,25 +643,28 @@ def _import_parsed(
                     changed = True
         else:
             punches = [(item.at, item.kind, item.result)]
+        scheduled = getattr(item, "shift_times", None)
         for at, kind, result in punches:
             aware = at.replace(tzinfo=tz)
-            source = (
-                PunchSource.MAKEUP
-                if any(w in result for w in ("补卡审批通过", "举证打卡审批通过"))
-                else PunchSource.APP
-            )
+            makeup = any(w in result for w in ("补卡审批通过", "举证打卡审批通过"))
+            source = PunchSource.MAKEUP if makeup else PunchSource.APP
             key = (staff.pk, aware, kind, source)
             if key in existing_punches:
                 continue
             existing_punches.add(key)
+            certifier = people.named(item.approver) if makeup else None  # R-WF-24: never a default person
             new_punches.append(
                 Punch(
                     staff=staff,
                     at=aware,
                     kind=kind,
                     source=source,
-                    certified_by=supervisor if source == PunchSource.MAKEUP else None,
-                    note=("钉钉" + result)[:200] if source == PunchSource.MAKEUP else "",
+                    certified_by=certifier,
+                    note=_makeup_note(result, item.approver, certifier) if makeup else "",
+                    # DingTalk's 补卡 carries the scheduled time, not when the person came (R-WF-24)
+                    scheduled_only=makeup
+                    and scheduled is not None
+                    and at.time() == scheduled[0 if kind == "on" else 1],
                 )
             )
             changed = True
@@ -654,8 +674,8 @@ def _import_parsed(
             summary.unchanged += 1
     bulk_insert(
         Punch,
-        ["staff_id", "at", "kind", "source", "certified_by_id", "note"],
-        ((p.staff_id, p.at, p.kind, p.source, p.certified_by_id, p.note) for p in new_punches),
+        ["staff_id", "at", "kind", "source", "certified_by_id", "note", "scheduled_only"],
+        ((p.staff_id, p.at, p.kind, p.source, p.certified_by_id, p.note, p.scheduled_only) for p in new_punches),
     )
     bulk_insert(
         RosterEntry,
