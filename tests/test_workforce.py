@@ -23,7 +23,7 @@ from kefu.core.models import Event
 from kefu.core.outbox import outbox_drain
 from kefu.demo.generate import dingtalk_daily_workbook
 from kefu.imports.dingtalk import parse_attendance, parse_punch_time, parse_shift, person_name
-from kefu.org.models import Position, Staff
+from kefu.org.models import Staff
 from kefu.workforce import services
 from kefu.workforce.models import LeaveRequest, PointEntry, Punch, RedPacket, RosterEntry
 from kefu.workforce.publication import publication_due, signed_url, weekly_publish
@@ -98,7 +98,7 @@ def _workbook() -> bytes:
             "17:30",
             "正常",
             "补卡 10-07 08:30 审批人：周主管",
-        ),  # fmt: skip
+        ),
         _row("张敏", "ding-a", "26-10-08 星期四", "白班 08:30-17:30", "08:25", "正常", "", "缺卡"),
         _row(
             "张敏",
