@@ -54,6 +54,9 @@ def _serve(argv: list[str]) -> None:
             str(args.workers),
             "--worker-class",
             "uvicorn_worker.UvicornWorker",
+            # gunicorn's control socket is one file per user ($HOME/.gunicorn/gunicorn.ctl): a second
+            # server would take over the first one's; Kefu does not use it
+            "--no-control-socket",
             "--access-logfile",
             "-",
             "--graceful-timeout",

@@ -76,6 +76,15 @@ def _clear_cache() -> Any:
     policy_cache_clear()
 
 
+def test_redis_url(default_db: int) -> str:
+    """The Redis database a test may flush: ``KEFU_TEST_REDIS_URL`` (a shared Redis gives each
+    checkout its own), else db ``default_db`` of the local server."""
+    return os.environ.get("KEFU_TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{default_db}"
+
+
+test_redis_url.__test__ = False  # type: ignore[attr-defined]  (a helper, not a test)
+
+
 @dataclass
 class World:
     """Two teams (A, B) with one shop each, people in every position, and an order per shop."""

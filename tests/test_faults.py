@@ -102,3 +102,29 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_never_a_500
     with mock.patch("kefu.commerce.selectors.order_list", side_effect=ProgrammingError("no such column")):
         assert client.get("/orders/").status_code == 500
         assert client.get("/api/v1/orders").status_code == 500
+
+
+def test_a_signed_in_person_meets_a_503_when_the_database_is_gone_before_any_view(world: World) -> None:
+    """The review cut PostgreSQL under a running server: every signed-in page answered 500 — the
+    session (read in a middleware, and again by the error page's layout) failed before any view.
+    Now the plain page answers 503 with Retry-After for pages, the JSON shape for the API."""
+    from unittest import mock
+
+    import psycopg
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        try:
+            raise psycopg.OperationalError("connection refused")
+        except psycopg.OperationalError as cause:
+            raise OperationalError("connection refused") from cause
+
+    client = Client(raise_request_exception=False)
+    client.login(username="lead_a", password=PASSWORD)
+    with mock.patch.object(SessionStore, "load", side_effect=lost):
+        for path in ("/", "/desk/", "/orders/", "/no-such-page/"):
+            page = client.get(path)
+            assert (page.status_code, page["Retry-After"]) == (503, "5"), path
+        api = client.get("/api/v1/orders")
+        assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"

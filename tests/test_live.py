@@ -82,7 +82,8 @@ def test_streams_asking_the_same_question_share_one_read_and_a_wake_up_forgets_i
 
         first = [asyncio.create_task(hub.shared(("team a", 10), lambda: read("a"))) for _ in range(50)]
         other = asyncio.create_task(hub.shared(("team b", 10), lambda: read("b")))
-        await asyncio.sleep(0)
+        for _ in range(5):  # every waiter has asked, both reads have started
+            await asyncio.sleep(0)
         gate.set()
         answers = [*await asyncio.gather(*first), await other]
         reused = await hub.shared(("team a", 10), lambda: read("a again"))  # no wake-up since: reused
@@ -242,3 +243,42 @@ def test_the_asgi_entry_point_sends_streams_to_django_and_pages_to_the_thread_po
     assert status == 200 and b"csrfmiddlewaretoken" in body
     assert lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert frozenset({"/desk/stream/"}) == asgi.LIVE_PATHS
+
+
+def test_a_stream_that_goes_away_does_not_cancel_the_read_others_wait_for() -> None:
+    async def scenario() -> list[Any]:
+        hub = live.Hub(asyncio.get_running_loop())
+        gate = asyncio.Event()
+
+        async def read() -> str:
+            await gate.wait()
+            return "rows"
+
+        leaver = asyncio.create_task(hub.shared("k", read))  # the stream that started the read
+        stayers = [asyncio.create_task(hub.shared("k", read)) for _ in range(3)]
+        await asyncio.sleep(0)
+        leaver.cancel()  # its page was closed
+        await asyncio.sleep(0)
+        gate.set()
+        return await asyncio.gather(*stayers)
+
+    assert asyncio.run(scenario()) == ["rows", "rows", "rows"]
+
+
+def test_a_message_that_commits_after_a_higher_id_still_reaches_the_stream() -> None:
+    """On PostgreSQL a placement can insert message 875, keep working, and commit after a reply 876
+    committed: a stream that read 876 and resumed past it lost 875 for good. It now reads from where
+    it stood 30 s ago and skips what it sent."""
+    from kefu.desk.views import _chunks, _Position
+
+    position = _Position(870)
+    first = _chunks(position, 7, [(876, 7, "<li id=m876>")])
+    assert [c.split("\n")[0] for c in first] == ["id: 876"]
+    low = position.low()
+    assert low == 870  # still reading from where it stood
+    again = _chunks(position, 7, [(875, 7, "<li id=m875>"), (876, 7, "<li id=m876>")])
+    assert [c.split("\n")[0] for c in again] == ["id: 875"]  # the late one, once; 876 not twice
+    assert _chunks(position, 7, [(875, 7, ""), (876, 7, "")]) == []
+    inbox = _Position(870)
+    assert json.loads(_chunks(inbox, None, [(876, 3, "")])[0].split("data: ")[1])["ids"] == [3]
+    assert json.loads(_chunks(inbox, None, [(875, 4, ""), (876, 3, "")])[0].split("data: ")[1])["ids"] == [4]

@@ -13,7 +13,7 @@ from kefu.commerce.models import Order
 from kefu.commerce.tasks import orders_import_job
 from kefu.core.models import ImportRun
 
-from .conftest import PASSWORD, World
+from .conftest import PASSWORD, World, test_redis_url
 from .samples import legacy_csv, legacy_row
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_the_redis_queue_runs_a_real_job(world: World, tmp_path: Path) -> None:
         pytest.fail("Redis is not running on 127.0.0.1:6379 (CI starts it)")
     from huey import RedisHuey
 
-    queue = RedisHuey("kefu-test-queue", url="redis://127.0.0.1:6379/15", immediate=False)
+    queue = RedisHuey("kefu-test-queue", url=test_redis_url(15), immediate=False)
     queue.flush()
     job = queue.task()(orders_import_job)
     path = tmp_path / "orders.csv"
@@ -94,10 +94,11 @@ def test_a_queued_import_is_shown_at_once_and_resumed_once_its_worker_died(
     from kefu.core.events import Event
 
     run = _queued(world, tmp_path, ["8101", "8102", "8103"])
-    assert run.finished_at is None and run.params["attempts"] == 0  # on the imports page at once
+    assert run.finished_at is None and run.attempt == 0  # on the imports page at once
     with override_settings(MEDIA_ROOT=tmp_path):
         taken = imports.queued_take(run.pk)
         assert taken is not None
+        assert imports.queued_take(run.pk) is None  # the same run delivered twice: taken once
         orders_import(actor=world.lead_a, shop=world.shop_a, data=legacy_csv([legacy_row("8101")]), file_name="x.csv")
         # ... killed here. Within the stall window nothing happens:
         assert imports.sweep() == {"resumed": 0, "failed": 0, "files_deleted": 0}
@@ -108,7 +109,7 @@ def test_a_queued_import_is_shown_at_once_and_resumed_once_its_worker_died(
             assert imports.sweep() == {"resumed": 1, "failed": 0, "files_deleted": 0}
             assert imports.sweep()["resumed"] == 0  # claimed: a second sweep does not take it again
     run.refresh_from_db()
-    assert run.finished_at is not None and run.params["attempts"] == 2
+    assert run.finished_at is not None and run.attempt == 2
     assert (run.created, run.unchanged, run.failed) == (2, 1, [])
     assert Order.objects.filter(order_no__in=["8101", "8102", "8103"]).count() == 3
     assert list((tmp_path / "imports").iterdir()) == []
@@ -125,8 +126,8 @@ def test_an_import_whose_worker_keeps_dying_fails_visibly_and_its_file_is_delete
 
     run = _queued(world, tmp_path, ["8201"])
     with override_settings(MEDIA_ROOT=tmp_path):
-        for _ in range(imports.MAX_ATTEMPTS):
-            assert imports.queued_take(run.pk) is not None  # taken up, and killed each time
+        for attempt in range(1, imports.MAX_ATTEMPTS + 1):
+            assert imports.queued_take(run.pk, attempt) is not None  # taken up, and killed each time
         with time_machine.travel(clock.now() + dt.timedelta(seconds=301)):
             assert imports.sweep() == {"resumed": 0, "failed": 1, "files_deleted": 0}
     run.refresh_from_db()
@@ -158,3 +159,27 @@ def test_a_stalled_import_without_a_file_is_failed_and_stray_files_are_cleaned(w
             assert imports.sweep() == {"resumed": 0, "failed": 1, "files_deleted": 1}
     run.refresh_from_db()
     assert run.finished_at is not None and run.failed[0]["row"] == 0 and not stray.exists()
+
+
+def test_a_queued_run_waiting_past_the_stall_window_is_imported_once(
+    world: World, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A backlog (or a worker down) leaves a queued run untaken past the stall window: the sweep
+    queues it again, and of the two deliveries only the first imports; the other finds it taken."""
+    import datetime as dt
+
+    import time_machine
+
+    from kefu.commerce.tasks import orders_import_run_job
+    from kefu.core import clock, imports
+
+    run = _queued(world, tmp_path, ["8301", "8302"])
+    with override_settings(MEDIA_ROOT=tmp_path):
+        with (
+            time_machine.travel(clock.now() + dt.timedelta(seconds=301)),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert imports.sweep()["resumed"] == 1  # runs attempt 1 (the queue is immediate in tests)
+        assert orders_import_run_job(run.pk, 1) == {"skipped": run.pk}  # the first delivery, late
+    run.refresh_from_db()
+    assert (run.attempt, run.created, run.failed) == (1, 2, []) and run.finished_at is not None

@@ -29,10 +29,10 @@ def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
     ]
 
 
-def _resume_orders(run_id: int) -> None:
+def _resume_orders(run_id: int, attempt: int) -> None:
     from .tasks import orders_import_run_task
 
-    orders_import_run_task(run_id)
+    orders_import_run_task(run_id, attempt)
 
 
 def register() -> None:

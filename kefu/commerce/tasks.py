@@ -41,10 +41,11 @@ def orders_import_job(*, shop_id: int, path: str, file_name: str, user_id: int |
         file.unlink(missing_ok=True)
 
 
-def orders_import_run_job(run_id: int) -> dict[str, object]:
-    """Take up a queued run (``services.orders_import_queue``), import its file, delete the file.
-    Killed midway, the run keeps its file and stops beating: the sweep puts it on the queue again."""
-    taken = imports.queued_take(run_id)
+def orders_import_run_job(run_id: int, attempt: int = 1) -> dict[str, object]:
+    """Take up attempt ``attempt`` of a queued run (``services.orders_import_queue``), import its file,
+    delete the file. Killed midway, the run keeps its file and stops beating: the sweep puts it on
+    the queue again as the next attempt."""
+    taken = imports.queued_take(run_id, attempt)
     if taken is None:
         return {"skipped": run_id}
     run, data = taken
@@ -59,12 +60,13 @@ def orders_import_run_job(run_id: int) -> dict[str, object]:
         log.warning("queued import of %s failed: %s", run.file_name, message)
         return {"error": message}
     finally:
-        imports.queued_done(run)
+        if imports.still_mine(run, attempt):  # a later attempt, taken meanwhile, keeps its file
+            imports.queued_done(run)
 
 
 @db_task(retries=0)
-def orders_import_run_task(run_id: int) -> dict[str, object]:
-    return orders_import_run_job(run_id)
+def orders_import_run_task(run_id: int, attempt: int = 1) -> dict[str, object]:
+    return orders_import_run_job(run_id, attempt)
 
 
 @db_task(retries=0)

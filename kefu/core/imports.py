@@ -171,11 +171,11 @@ def import_run(
 # --- queued imports and the sweep (issue 16 §9) -------------------------------------------------------
 
 MAX_ATTEMPTS = 2  # a queued import is taken up again once after its worker died, then failed
-_resumers: dict[str, Callable[[int], None]] = {}
+_resumers: dict[str, Callable[[int, int], None]] = {}
 
 
-def resumer(kind: str, enqueue: Callable[[int], None]) -> None:
-    """An app says how a queued run of ``kind`` is put on the queue (by its id)."""
+def resumer(kind: str, enqueue: Callable[[int, int], None]) -> None:
+    """An app says how a queued run of ``kind`` is put on the queue (its id, the attempt to make)."""
     _resumers[kind] = enqueue
 
 
@@ -208,24 +208,28 @@ def queue_file(*, kind: str, file_name: str, chunks: Iterator[bytes], actor: Any
         started_at=now,
         heartbeat_at=now,
         actor=user,
-        params={**params, "file": stored, "attempts": 0},
+        params={**params, "file": stored},
     )
 
 
-def queued_take(run_id: int) -> tuple[ImportRun, bytes] | None:
-    """A worker takes up a queued run: counts the attempt, beats, reads the file. None when the run
-    is finished already (a duplicate delivery) or its file is gone."""
-    run = ImportRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
-    if run is None:
+def queued_take(run_id: int, attempt: int = 1) -> tuple[ImportRun, bytes] | None:
+    """A worker takes up attempt ``attempt`` of a queued run: one conditional UPDATE (the run still at
+    the attempt before, unfinished) claims it and beats; then the file is read. None when another
+    worker took it (the same run queued twice), it is finished, or its file is gone."""
+    if not ImportRun.objects.filter(pk=run_id, finished_at__isnull=True, attempt=attempt - 1).update(
+        attempt=attempt, heartbeat_at=clock.now()
+    ):
         return None
+    run = ImportRun.objects.select_related("actor").get(pk=run_id)
     path = _folder() / str(run.params.get("file", ""))
     if not run.params.get("file") or not path.is_file():
         run_abandon(run, _("The uploaded file was lost before it could be imported; upload it again."))
         return None
-    params = {**run.params, "attempts": int(run.params.get("attempts", 0)) + 1}
-    ImportRun.objects.filter(pk=run.pk).update(params=params, heartbeat_at=clock.now())
-    run.params = params
     return run, path.read_bytes()
+
+
+def still_mine(run: ImportRun, attempt: int) -> bool:
+    return ImportRun.objects.filter(pk=run.pk, attempt=attempt).exists()
 
 
 def queued_done(run: ImportRun) -> None:
@@ -269,17 +273,19 @@ def sweep(*, stall_seconds: int | None = None) -> dict[str, int]:
         if not ImportRun.objects.filter(pk=run.pk, heartbeat_at=run.heartbeat_at).update(heartbeat_at=now):
             continue  # another sweep, or the run itself, beat first
         stored = run.params.get("file")
-        attempts = int(run.params.get("attempts", 0))
         enqueue = _resumers.get(run.kind)
-        if stored and enqueue is not None and attempts < MAX_ATTEMPTS and (_folder() / str(stored)).is_file():
+        if stored and enqueue is not None and run.attempt < MAX_ATTEMPTS and (_folder() / str(stored)).is_file():
+            # never taken (a backlog, a worker down): attempt 1 again — whichever delivery comes first
+            # takes it, the other finds it taken; taken and stopped: the next attempt
+            following = run.attempt + 1
             with transaction.atomic():
                 event_record(
                     actor=SystemActor("imports"),
                     verb="import.resumed",
                     subject=run,
-                    data={"file": run.file_name, "attempt": attempts + 1, "rows_done": run.rows_done},
+                    data={"file": run.file_name, "attempt": following, "rows_done": run.rows_done},
                 )
-                transaction.on_commit(lambda pk=run.pk, go=enqueue: go(pk))  # type: ignore[misc]
+                transaction.on_commit(lambda pk=run.pk, go=enqueue, n=following: go(pk, n))  # type: ignore[misc]
             result["resumed"] += 1
         else:
             run_abandon(

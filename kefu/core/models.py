@@ -122,6 +122,9 @@ class ImportRun(models.Model):
     # the process running it says it is alive (start, each chunk); a run whose heartbeat stops is
     # resumed from its stored file or finished as failed by the sweep (issue 16 §9)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # a queued run's attempts: a worker takes attempt n only while the run is at n − 1 (one
+    # conditional UPDATE), so a run put on the queue twice is never imported twice at once
+    attempt = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at", "-id"]

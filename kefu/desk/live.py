@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Callable, Coroutine, Hashable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -162,29 +163,30 @@ class Hub:
             for shop in sub.shops:
                 _discard(self.by_shop, shop, sub)
 
-    async def shared(self, key: Hashable, read: Callable[[], Awaitable[Any]]) -> Any:
+    async def shared(self, key: Hashable, read: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         """One read for every stream asking the same question (same scope, same resume point) since
         the last wake-up: after a message, the streams of a team cost one query, not one each. Every
-        wake-up forgets the answers (they may predate the message), so no stream reuses a stale one."""
+        wake-up forgets the answers (they may predate the message), so no stream reuses a stale one.
+        The read runs as a task of its own: a stream that goes away while it waits (its page closed)
+        cancels only its own wait, never the answer the others are waiting for."""
         now = self.loop.time()
         entry = self.reads.get(key)
-        if entry is not None and (not entry[0].done() or now - entry[1] <= SHARE_SECONDS):
-            return await asyncio.shield(entry[0])
-        future: asyncio.Future[Any] = self.loop.create_future()
-        self.reads[key] = (future, now)
-        try:
-            future.set_result(await read())
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the streams waiting on it get it raised
-            if self.reads.get(key, (None,))[0] is future:
-                del self.reads[key]
-            raise
-        if self.reads.get(key, (None,))[0] is future:
-            self.reads[key] = (future, self.loop.time())  # reusable from when it was answered
-        if len(self.reads) > 1000:  # old questions (resume points long passed)
-            self.reads = {k: v for k, v in self.reads.items() if self.loop.time() - v[1] <= SHARE_SECONDS}
-        return await asyncio.shield(future)
+        if entry is None or (entry[0].done() and now - entry[1] > SHARE_SECONDS):
+            task = self.loop.create_task(read())
+            entry = self.reads[key] = (task, now)
+            task.add_done_callback(functools.partial(self._answered, key))
+            if len(self.reads) > 1000:  # old questions (resume points long passed)
+                self.reads = {k: v for k, v in self.reads.items() if not v[0].done() or now - v[1] <= SHARE_SECONDS}
+        return await asyncio.shield(entry[0])
+
+    def _answered(self, key: Hashable, task: asyncio.Future[Any]) -> None:
+        entry = self.reads.get(key)
+        if entry is None or entry[0] is not task:
+            return
+        if task.cancelled() or task.exception() is not None:
+            del self.reads[key]  # a failed read is not remembered
+        else:
+            self.reads[key] = (task, self.loop.time())  # reusable from when it was answered
 
     def dispatch(self, payload: str) -> None:
         self.reads.clear()

@@ -94,24 +94,14 @@ def last_message_id() -> int:
     return int(row["pk"]) if row else 0
 
 
-def changed_conversations(*, actor: Any, after_id: int, limit: int = 50) -> tuple[list[Conversation], int]:
-    """Conversations in scope with messages newer than ``after_id`` (for live updates); the newest id."""
-    ids = list(
+def message_refs_since(*, actor: Any, after_id: int, limit: int = 500) -> list[tuple[int, int]]:
+    """(message id, conversation id) of the messages in scope past ``after_id`` (live updates)."""
+    return list(
         Message.objects.restrict(actor)
         .filter(pk__gt=after_id)
         .order_by("pk")
-        .values_list("conversation_id", "pk")[:500]
+        .values_list("pk", "conversation_id")[:limit]
     )
-    if not ids:
-        return [], after_id
-    newest = ids[-1][1]
-    convs = list(
-        Conversation.objects.restrict(actor)
-        .filter(pk__in={c for c, _ in ids})
-        .select_related("shop", "owner", "status", "team")
-        .order_by("-last_message_at")[:limit]
-    )
-    return convs, newest
 
 
 def presence_board(*, actor: Any) -> list[dict[str, Any]]:

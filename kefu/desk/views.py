@@ -10,6 +10,7 @@ import functools
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -246,31 +247,71 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _stream_read(user: Any, conversation_id: int | None, after: int) -> tuple[list[str], int]:
-    """What changed since ``after``, as SSE chunks, and the id to resume from."""
-    chunks = []
+LOOKBACK_SECONDS = 30.0
+
+
+class _Position:
+    """Where a stream reads from. Message ids are taken when a message is inserted, but on PostgreSQL
+    a message with a lower id can commit after a higher one (a placement still working while a reply
+    commits): reading only past the newest id sent would lose it for good. So a stream reads from
+    where it stood ``LOOKBACK_SECONDS`` ago and skips the ids it has already sent."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.marks: deque[tuple[float, int]] = deque([(time.monotonic(), after)])
+        self.sent: set[int] = set()
+
+    def low(self) -> int:
+        cutoff = time.monotonic() - LOOKBACK_SECONDS
+        while len(self.marks) > 1 and self.marks[1][0] <= cutoff:
+            self.marks.popleft()
+        low = self.marks[0][1]
+        self.sent = {i for i in self.sent if i > low}
+        return low
+
+    def fresh(self, ids: list[int]) -> set[int]:
+        """The ids not sent yet; remembered as sent, and the newest becomes the position."""
+        low = self.marks[0][1]
+        new = {i for i in ids if i > low and i not in self.sent}
+        self.sent |= new
+        if ids and max(ids) > self.after:
+            self.after = max(ids)
+            self.marks.append((time.monotonic(), self.after))
+        return new
+
+
+def _stream_read(user: Any, conversation_id: int | None, low: int) -> list[tuple[int, int, str]]:
+    """Messages in scope past ``low`` as (id, conversation, rendered row — for a conversation's
+    stream only), oldest first."""
     if conversation_id:
-        for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after):
-            html = render_to_string("desk/_message.html", {"m": m})
-            chunks.append(f"id: {m.pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n")
-            after = m.pk
-    else:
-        convs, newest = selectors.changed_conversations(actor=user, after_id=after)
-        if convs:
-            payload = {"ids": [c.pk for c in convs], "url": reverse("desk:inbox")}
-            chunks.append(f"id: {newest}\nevent: inbox\ndata: {json.dumps(payload)}\n\n")
-        after = newest
-    return chunks, after
+        return [
+            (m.pk, m.conversation_id, render_to_string("desk/_message.html", {"m": m}))
+            for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=low)
+        ]
+    return [(pk, conversation, "") for pk, conversation in selectors.message_refs_since(actor=user, after_id=low)]
+
+
+def _chunks(position: _Position, conversation_id: int | None, found: list[tuple[int, int, str]]) -> list[str]:
+    new = position.fresh([pk for pk, _c, _h in found])
+    if conversation_id:
+        return [
+            f"id: {pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n" for pk, _c, html in found if pk in new
+        ]
+    conversations = sorted({c for pk, c, _h in found if pk in new})
+    if not conversations:
+        return []
+    payload = {"ids": conversations, "url": reverse("desk:inbox")}
+    return [f"id: {position.after}\nevent: inbox\ndata: {json.dumps(payload)}\n\n"]
 
 
 def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iterator[str]:
     waiter = live.Waiter()
+    position = _Position(after)
     deadline = time.monotonic() + STREAM_SECONDS
     yield "retry: 1000\n\n"
     try:
         while time.monotonic() < deadline:
-            chunks, after = _stream_read(user, conversation_id, after)
-            yield from chunks
+            yield from _chunks(position, conversation_id, _stream_read(user, conversation_id, position.low()))
             waiter.wait(POLL_SECONDS)
     finally:
         waiter.close()  # the connection is closed by request_finished when the response closes
@@ -279,16 +320,16 @@ def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iter
 _read_pool: ThreadPoolExecutor | None = None
 
 
-def _stream_read_pooled(user: Any, conversation_id: int | None, after: int) -> tuple[list[str], int]:
+def _stream_read_pooled(user: Any, conversation_id: int | None, low: int) -> list[tuple[int, int, str]]:
     """``_stream_read`` on the streams' own threads: their connections are kept for CONN_MAX_AGE and
     dropped when broken (a database restart costs a stream one empty read, not its life)."""
     close_old_connections()
     try:
-        return _stream_read(user, conversation_id, after)
+        return _stream_read(user, conversation_id, low)
     except DatabaseError:
         for conn in connections.all(initialized_only=True):
             conn.close()
-        return [], after
+        return []
 
 
 async def _events_async(user: Any, conversation_id: int | None, after: int, scope: Scope) -> AsyncIterator[str]:
@@ -302,6 +343,7 @@ async def _events_async(user: Any, conversation_id: int | None, after: int, scop
     personal = scope.position in WORK_POSITIONS
     share_key = (scope.all, scope.shop_ids, scope.team_ids, scope.staff_id if personal else None, personal)
     sub = hub.subscribe(conversation=conversation_id, shops=None if conversation_id else shops)
+    position = _Position(after)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ASYNC_STREAM_SECONDS
     last = -live.MIN_READ_SECONDS
@@ -313,10 +355,12 @@ async def _events_async(user: Any, conversation_id: int | None, after: int, scop
                 await asyncio.sleep(pause)  # a burst of messages costs one read
             sub.event.clear()
             last = loop.time()
-            # streams with the same scope (what restrict() sees) and resume point share one read
-            key = (share_key, conversation_id, after)
-            chunks, after = await hub.shared(key, functools.partial(read, user, conversation_id, after))
-            for chunk in chunks:
+            low = position.low()
+            # streams with the same scope (what restrict() sees) and read position share one read
+            found = await hub.shared(
+                (share_key, conversation_id, low), functools.partial(read, user, conversation_id, low)
+            )
+            for chunk in _chunks(position, conversation_id, found):
                 yield chunk
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.event.wait(), timeout=hub.poll_seconds())
@@ -544,12 +588,13 @@ KPI_COLUMNS = [
 
 
 def _kpis_xlsx(day: dt.date, rows: list[tuple[str, str, dict[str, Any]]], total: dict[str, Any]) -> HttpResponse:
-    from decimal import Decimal
-
+    from kefu.core.exports import Money, Quantity, Rate
     from kefu.web.http import xlsx_download
 
+    kinds = {"response_3min_rate": Rate, "conversion_rate": Rate, "sales": Money, "aov": Money}
+
     def cells(k: dict[str, Any]) -> list[Any]:
-        return [Decimal(k[key]) if isinstance(k[key], str) else k[key] for key, _label in KPI_COLUMNS]
+        return [kinds.get(key, Quantity)(k[key]) if isinstance(k[key], str) else k[key] for key, _label in KPI_COLUMNS]
 
     lines = [[name, no, *cells(k)] for name, no, k in rows]
     lines.append([str(_("All agents")), "", *cells(total)])

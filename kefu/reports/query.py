@@ -77,11 +77,17 @@ def text_value(kind: str, value: Any) -> str:
 
 
 def sheet_value(kind: str, value: Any) -> Any:
-    """Numbers stay numbers in a spreadsheet; dates ISO."""
+    """Numbers stay numbers in a spreadsheet, formatted by kind (¥ amounts, percentages); dates ISO."""
+    from kefu.core.exports import Money, Quantity, Rate
+
     if value is None:
         return ""
+    if kind == MONEY and isinstance(value, Decimal | int):
+        return Money(value)
+    if kind == PERCENT and isinstance(value, Decimal | int | float):
+        return Rate(Decimal(str(value)) / 100)  # stored as 85.00 (%), a spreadsheet keeps 0.85
     if isinstance(value, Decimal):
-        return float(value)
+        return Quantity(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return value if isinstance(value, int | float) else str(value)

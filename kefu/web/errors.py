@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 
 log = logging.getLogger("kefu.web")
 
+RETRY_AFTER_SECONDS = 5
+
 CODES = {
     400: "validation_error",
     403: "permission_denied",
@@ -46,11 +48,30 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 
 def error_page(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
-    """The error page in the layout, or the JSON shape under /api/."""
+    """The error page in the layout, or the JSON shape under /api/. The layout reads the session
+    and the user: with the database unreachable that fails again, and the plain page (no layout, no
+    context processors) answers 503 with Retry-After instead of a 500."""
+    from django.db import DatabaseError
+
+    from kefu.core.errors import database_unreachable
+
     title, default = _messages().get(status, _messages()[400])
     if is_api(request):
         return api_error(status, message or default)
-    return render(request, "web/error.html", {"title": title, "message": message or default}, status=status)
+    try:
+        return render(request, "web/error.html", {"title": title, "message": message or default}, status=status)
+    except DatabaseError as exc:
+        if not database_unreachable(exc):
+            raise
+        return _plain_unavailable()
+
+
+def _plain_unavailable() -> HttpResponse:
+    title, message = _messages()[503]
+    html = loader.get_template("web/error_plain.html").render({"title": title, "message": message})
+    response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Any = None) -> HttpResponse:
@@ -74,7 +95,20 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """No context processors that could fail again: a plain render of the layout-less error page."""
+    """No context processors that could fail again: a plain render of the layout-less error page.
+    A database that cannot be reached (met anywhere: the session, the user, a middleware) is a 503
+    with Retry-After, never a 500."""
+    import sys
+
+    from kefu.core.errors import database_unreachable
+
+    failure = sys.exc_info()[1]
+    if failure is not None and database_unreachable(failure):
+        if is_api(request):
+            response = api_error(503, _messages()[503][1], code="unavailable")
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+        return _plain_unavailable()
     title, message = _messages()[500]
     if is_api(request):
         return api_error(500, message, code="server_error")
@@ -84,9 +118,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
         log.exception("error page failed")
         html = loader.get_template("web/error_plain.html").render({"title": title, "message": message})
         return HttpResponse(html, status=500)
-
-
-RETRY_AFTER_SECONDS = 5
 
 
 def unavailable(request: HttpRequest) -> HttpResponse:

@@ -142,20 +142,27 @@ class SecurityHeadersMiddleware:
 
 
 class ReleaseConnectionsForStreamsMiddleware:
-    """Outermost: an async stream (the desk's live feed under ASGI, ADR 0018) hands back the database
-    connections its request thread opened before it starts streaming. Django's ASGI handler gives
-    each request a thread of its own and keeps its connection until the response ends (minutes for
-    a stream): 1,000 open pages would hold 1,000 connections. The stream reads on its own pool."""
+    """Outermost: a request served by Django's ASGI handler (the desk's live feed, ADR 0018) hands back
+    the database connections its request thread opened before the response leaves — a stream before
+    it starts streaming, a refusal (302, 404) at once. Django's ASGI handler gives each request a
+    thread of its own and keeps its connection until the response ends or the thread is collected:
+    1,000 open pages (or a flood of refused stream requests) would exhaust PostgreSQL. The stream
+    reads on its own pool."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if getattr(response, "is_async", False):
-            from django.db import connections
+        from django.core.handlers.asgi import ASGIRequest
 
-            for conn in connections.all(initialized_only=True):
-                if not conn.in_atomic_block:
-                    conn.close()
-        return response
+        try:
+            return self.get_response(request)
+        finally:
+            # every request Django's ASGI handler serves (only the live stream is routed there)
+            # hands its thread's connections back, whatever the answer: a 302, a 404, a 500 …
+            if isinstance(request, ASGIRequest):
+                from django.db import connections
+
+                for conn in connections.all(initialized_only=True):
+                    if not conn.in_atomic_block:
+                        conn.close()

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from decimal import Decimal
 from typing import Any
 
 from kefu.core import wording
-from kefu.core.exports import append, safe_row, safe_workbook
-
-_NUMERIC = re.compile(r"^-?\d+(\.\d+)?$")
+from kefu.core.exports import Money, Quantity, safe_row, write_table
 
 SUMMARY_COLUMNS = [
     ("employee_no", "工号"),
@@ -36,9 +33,14 @@ LINE_CODES = [
     ("leave_deduction", "请假扣款"),
     ("absence_deduction", "旷工扣款"),
     ("unused_rest_pay", "未休补贴"),
+    ("holiday_pay", "法定节假日加班费"),
+    ("not_deducted", "扣款保底"),
     ("full_attendance_bonus", "全勤奖"),
     ("points", "积分奖罚"),
+    ("net_floor", "实发保底"),
 ]
+MONEY_KEYS = {"daily_wage", "red_packets_total", "red_packet", "base_pay"}
+QUANTITY_KEYS = {"absence_days", "leave_days", "rest_days_taken", "rest_days_unused"}
 INCIDENT_COLUMNS = [
     ("date", "日期"),
     ("kind", "类型"),
@@ -55,19 +57,30 @@ def summary_rows(document: dict[str, Any]) -> list[list[Any]]:
     header = [label for _, label in SUMMARY_COLUMNS] + [label for _, label in LINE_CODES] + ["实发", "标记"]
     rows: list[list[Any]] = [header]
     for st in document["staff"]:
-        amounts = {ln["code"]: ln["amount"] for ln in st["lines"]}
-        row = [("是" if st[k] else "否") if k == "full_attendance" else st[k] for k, _ in SUMMARY_COLUMNS]
-        row += [amounts.get(code, "0.00") for code, _ in LINE_CODES]
-        row += [st["net"], ",".join(str(wording.label(f)) for f in st["flags"])]
+        amounts: dict[str, Decimal] = {}
+        for ln in st["lines"]:  # a month may hold several lines of one kind (a holiday each)
+            amounts[ln["code"]] = amounts.get(ln["code"], Decimal("0")) + Decimal(ln["amount"])
+        row = [("是" if st[k] else "否") if k == "full_attendance" else _typed(k, st[k]) for k, _ in SUMMARY_COLUMNS]
+        row += [Money(amounts.get(code, Decimal("0.00"))) for code, _ in LINE_CODES]
+        row += [Money(st["net"]), ",".join(str(wording.label(f)) for f in st["flags"])]
         rows.append(row)
     return rows
+
+
+def _typed(key: str, value: Any) -> Any:
+    """An amount as ``Money``, a day count as ``Quantity`` (numbers in a spreadsheet); the rest as is."""
+    if key in MONEY_KEYS and isinstance(value, str):
+        return Money(value)
+    if key in QUANTITY_KEYS and isinstance(value, str):
+        return Quantity(value)
+    return value
 
 
 def incident_rows(document: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["工号", "姓名"] + [label for _, label in INCIDENT_COLUMNS]]
     for st in document["staff"]:
         for inc in st["incidents"]:
-            values = [str(wording.label(inc[k])) if k == "kind" else inc[k] for k, _ in INCIDENT_COLUMNS]
+            values = [str(wording.label(inc[k])) if k == "kind" else _typed(k, inc[k]) for k, _ in INCIDENT_COLUMNS]
             rows.append([st["employee_no"], st["name"], *values])
     return rows
 
@@ -85,36 +98,17 @@ def to_csv(document: dict[str, Any]) -> bytes:
 
 
 def to_xlsx(document: dict[str, Any]) -> bytes:
+    """Two sheets as people want them in Excel (``write_table``): amounts as ¥ numbers, day counts
+    as numbers (they sum), frozen and filtered headers, fitted columns; employee numbers stay text
+    ("0012")."""
     import openpyxl
-    from openpyxl.styles import Font
 
-    wb = openpyxl.Workbook()
-    ws = wb.create_sheet("月度结算", 0)
-    wb.remove(wb.worksheets[1])
-    append(
-        ws, [f"月度考勤结算 {document['month']}", f"制度 {document['policy']['name']} v{document['policy']['version']}"]
-    )
-    for row in summary_rows(document):
-        append(ws, _numbers(row))
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    detail = wb.create_sheet("考勤明细")
-    for row in incident_rows(document):
-        append(detail, _numbers(row))
-    for cell in detail[1]:
-        cell.font = Font(bold=True)
+    wb = openpyxl.Workbook(write_only=True)
+    caption = f"月度考勤结算 {document['month']} · 制度 {document['policy']['name']} v{document['policy']['version']}"
+    summary = summary_rows(document)
+    write_table(wb.create_sheet("月度结算"), summary[0], summary[1:], caption=caption)
+    detail = incident_rows(document)
+    write_table(wb.create_sheet("考勤明细"), detail[0], detail[1:])
     out = io.BytesIO()
-    safe_workbook(wb).save(out)
+    wb.save(out)
     return out.getvalue()
-
-
-def _numbers(row: list[Any]) -> list[Any]:
-    """Amounts, day counts and minutes leave as numbers a spreadsheet can sum, not as text; the
-    first two columns (employee no. and name) stay text whatever they look like ("0012")."""
-    return row[:2] + [_number(v) for v in row[2:]]
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, str) and _NUMERIC.match(value):
-        return Decimal(value)
-    return value

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import test_redis_url
 from .conftest import ARGS, CHROMIUM
 
 pytestmark = [pytest.mark.e2e]
@@ -51,7 +52,7 @@ def two_servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tupl
     )
     if request.param == "redis":
         # production shape: the webhook only accepts, the worker (beside the first server) places
-        env["KEFU_REDIS_URL"] = "redis://127.0.0.1:6379/14"
+        env["KEFU_REDIS_URL"] = test_redis_url(14)
         import redis
 
         redis.Redis.from_url(env["KEFU_REDIS_URL"]).flushdb()

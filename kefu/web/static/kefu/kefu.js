@@ -75,32 +75,57 @@ document.addEventListener("click", function (event) {
   link.href = "?" + params.toString();
 });
 
-// Live desk (ADR 0012): an EventSource per page. A thread appends each new message; an inbox or
-// board reloads its list through htmx. The stream resumes from the last event id on reconnect.
+// Live desk (ADR 0012, 0018): an EventSource per page. A thread appends each new message; an inbox or
+// board reloads its list through htmx. The browser resumes from the last event id on its own; when
+// a reconnect is refused (a 503 during a database restart, a proxy's 502, a lapsed session), it
+// closes the source for good, so the page opens a new one itself, backing off 2 s … 60 s.
 (function () {
+  function live(url, listeners) {
+    var lastId = "", delay = 2000;
+    function open() {
+      var target = url;
+      if (lastId) target += (url.indexOf("?") < 0 ? "?" : "&") + "after=" + encodeURIComponent(lastId);
+      var src = new EventSource(target);
+      Object.keys(listeners).forEach(function (name) {
+        src.addEventListener(name, function (e) {
+          if (e.lastEventId) lastId = e.lastEventId;
+          delay = 2000;
+          listeners[name](e);
+        });
+      });
+      src.onerror = function () {
+        if (src.readyState !== EventSource.CLOSED) return; // the browser is retrying by itself
+        setTimeout(open, delay);
+        delay = Math.min(60000, delay * 2);
+      };
+    }
+    open();
+  }
   function start() {
+    if (!window.EventSource) return;
     var thread = document.querySelector("[data-live-thread]");
-    if (thread && window.EventSource) {
-      var src = new EventSource(thread.getAttribute("data-live-thread"));
-      src.addEventListener("message", function (e) {
-        var data = JSON.parse(e.data);
-        var box = document.createElement("template");
-        box.innerHTML = data.html.trim();
-        var row = box.content.firstElementChild;
-        if (row && !document.getElementById(row.id)) {
-          thread.appendChild(row);
-          row.scrollIntoView({ block: "nearest" });
-        }
+    if (thread) {
+      live(thread.getAttribute("data-live-thread"), {
+        message: function (e) {
+          var data = JSON.parse(e.data);
+          var box = document.createElement("template");
+          box.innerHTML = data.html.trim();
+          var row = box.content.firstElementChild;
+          if (row && !document.getElementById(row.id)) {
+            thread.appendChild(row);
+            row.scrollIntoView({ block: "nearest" });
+          }
+        },
       });
     }
     document.querySelectorAll("[data-live-inbox]").forEach(function (box) {
-      if (!window.EventSource) return;
-      var src = new EventSource(box.getAttribute("data-live-inbox"));
       var target = box.getAttribute("data-target") || "#results";
-      src.addEventListener("inbox", function () {
-        if (window.htmx) {
-          htmx.ajax("GET", box.getAttribute("data-refresh") + window.location.search, { target: target, swap: "outerHTML" });
-        }
+      live(box.getAttribute("data-live-inbox"), {
+        inbox: function () {
+          if (window.htmx) {
+            htmx.ajax("GET", box.getAttribute("data-refresh") + window.location.search, { target: target, swap: "outerHTML" });
+          }
+        },
       });
     });
   }
