@@ -208,6 +208,19 @@ def fault_placement(
     return worker
 
 
+def signed_in_cookie(username: str) -> str:
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = user_by_username(username)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"sessionid={store.session_key}"
+
+
 def fault_restart(channel: tuple[str, str], token: str) -> None:
     from kefu.desk.models import InboundMessage
 
@@ -229,11 +242,15 @@ def fault_restart(channel: tuple[str, str], token: str) -> None:
             n += 1
             time.sleep(0.05)
 
+    cookie = signed_in_cookie("yz_zuzhang")
+
     def reader() -> None:
         while not stop.is_set():
             status = get("/api/v1/orders?limit=20", {"Authorization": f"Bearer {token}"})
+            page = get("/orders/", {"Cookie": cookie})  # a signed-in page: the session itself is in the database
             with lock:
                 results.append((time.monotonic(), "api", status))
+                results.append((time.monotonic(), "page", page))
             time.sleep(0.05)
 
     threads = [threading.Thread(target=pusher, args=(t,)) for t in ("a", "b")] + [
@@ -264,6 +281,7 @@ def fault_restart(channel: tuple[str, str], token: str) -> None:
             {
                 "requests": len(results),
                 "during_restart": {str(s): outage.count(s) for s in set(outage)},
+                "pages": len([r for r in results if r[1] == "page"]),
                 "restart_s": round(back - t0, 1),
             }
         ),
