@@ -1845,4 +1845,12 @@ T = {
     'Part of the month employed': '当月部分在职',
     'No roster this month': '本月无排班',
     'Estimate: the month is not over': '预估：本月尚未结束',
+    'Estimate': '预估',
+    'This month is not over: the statement is an estimate. Full attendance and unused rest days are only certain once the month has ended.': '本月尚未结束，结算为预估：全勤奖和未休补贴要到月底才能确定。',
+    'Days employed': '在职天数',
+    'due %(due)s, sent %(sent)s, doubled %(doubled)s': '应发 %(due)s 个，已发 %(sent)s 个，翻倍 %(doubled)s 个',
+    'Statutory holidays worked': '法定节假日上班',
+    'statutory holiday': '法定节假日',
+    "Person's name": '姓名',
+    'estimate': '预估',
 }

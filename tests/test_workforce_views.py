@@ -211,3 +211,34 @@ def test_attendance_pages_have_constant_query_counts(world: World) -> None:
             staff=staff, kind="personal", start_date=clock.today(), end_date=clock.today(), status="submitted"
         )
     assert counts() == few
+
+
+def test_the_statement_page_explains_a_part_month_and_marks_a_running_month(world: World) -> None:
+    """The people's page reads as pay: a leaver's October shows the days employed and the prorated
+    base with its basis, amounts as −¥/¥ (never "¥-4.00"); November (today is 11-26) is marked an
+    estimate. The XLSX keeps amounts as ¥-formatted numbers under a frozen, filtered header."""
+    import io
+
+    import openpyxl
+
+    from kefu.workforce.models import RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    Staff.objects.filter(pk=agent.pk).update(base_salary="3100.00", leave_date=dt.date(2026, 10, 18))
+    for d in range(5, 19):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, 10, d), shift_code="day")
+    boss = _client("boss")
+    html = boss.get(f"/attendance/staff/{agent.pk}/?month=2026-10").content.decode()
+    assert "18 / 31" in html and "¥1,800.00" in html and "2026-10-05 … 2026-10-18" not in html
+    assert "2026-10-01 … 2026-10-18" in html  # the basis names the days employed
+    assert "−¥" in html and "¥-" not in html  # 14 shifts with no punch: deductions read −¥…
+    assert 'data-testid="estimate"' not in html
+    running = boss.get(f"/attendance/staff/{Staff.objects.get(user=world.agent_b).pk}/?month=2026-11").content
+    assert b'data-testid="estimate"' in running
+    book = openpyxl.load_workbook(io.BytesIO(boss.get("/attendance/statement/?month=2026-10&format=xlsx").content))
+    sheet = book["月度结算"]
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:")
+    header = [c.value for c in sheet[2]]
+    row = next(r for r in sheet.iter_rows(min_row=3) if r[0].value == agent.employee_no)
+    net = row[header.index("实发")]
+    assert isinstance(net.value, int | float) and "¥" in net.number_format

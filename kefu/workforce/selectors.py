@@ -352,3 +352,17 @@ def statement_comparison(*, staff: list[Staff], year: int, month: int, draft: di
             }
         )
     return rows
+
+
+def red_packet_counts(*, staff: Staff, year: int, month: int) -> dict[str, int]:
+    """SPEC §3.6: the month's red packets — due (recorded), sent, doubled (unsent past their
+    publication) — counted from the ledger."""
+    from .models import RedPacketEntry
+
+    first, last = month_bounds(year, month)
+    kinds = list(
+        RedPacketEntry.objects.filter(
+            packet__staff=staff, packet__incident_date__gte=first, packet__incident_date__lte=last
+        ).values_list("kind", flat=True)
+    )
+    return {"due": kinds.count("due"), "sent": kinds.count("sent"), "doubled": kinds.count("doubled")}

@@ -46,3 +46,16 @@ def person(user: Any) -> str:
 @register.filter
 def percent(value: Any) -> str:
     return wording.percent(value)
+
+
+@register.filter
+def cny(value: Any) -> str:
+    """An amount as people read it: ``¥1,234.50``, a negative one ``−¥4.00`` (never ``¥-4.00``)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    sign = "−" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
