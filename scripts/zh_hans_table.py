@@ -1853,4 +1853,9 @@ T = {
     'statutory holiday': '法定节假日',
     "Person's name": '姓名',
     'estimate': '预估',
+    'published': '已公布',
+    'Publish this week now': '立即公布本周',
+    'Only a week that is over can be published.': '只有已结束的一周才能公布。',
+    'This week was already published.': '这一周已经公布过了。',
+    'The week is published; its red packets are due today.': '本周已公布，其中的红包今天应发。',
 }

@@ -37,6 +37,9 @@ READS = {
     "robot_send",  # called only by the outbox handler after commit
     "publication_text",
     "publication_due",
+    "latest_slot",  # reads: when the last publication slot was, which week it covers, whether it ran
+    "week_before",
+    "published",
     "report_xlsx",
     # desk: reads kept beside the writes they serve, Redis flags, derived data and batch drivers
     "access_conversation_by_id",

@@ -278,19 +278,22 @@ def test_red_packets_are_due_monday_doubled_when_overdue_and_marked_sent(world: 
     services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 10, 7, 8, 45), kind="on")
     services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 10, 7, 17, 30), kind="off")
     (st,) = statements(staff=[agent], year=2026, month=10)
-    assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents) == 1
+    # shown by the publication of Monday 10-12 (R-WF-5 clarified: due at the publication that shows it)
+    due = dt.date(2026, 10, 12)
+    assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents, due=due) == 1
     assert services.red_packets_from_incidents(staff=agent, incidents=st.incidents) == 0  # idempotent
     packet = RedPacket.objects.get(staff=agent)
-    assert (packet.amount, packet.due_date) == (Decimal("20.00"), dt.date(2026, 10, 12))  # 15 min → 20 CNY, next Mon
+    assert (packet.amount, packet.due_date) == (Decimal("20.00"), dt.date(2026, 10, 12))  # 15 min → 20 CNY
     # the basis reads in the reader's language, whichever language was active when it fell due
     with translation.override("en"):
         assert "on duty 08:30, punched 10-07 08:45 → 15 minutes" in packet.basis_text
     with translation.override("zh-hans"):
         text = packet.basis_text
         assert "15" in text and "on duty" not in text and "分钟" in text
-    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 12)) == 0  # due today: not yet overdue
-    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 13)) == 1
-    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 14)) == 0  # doubled once
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 13)) == 0  # shown yesterday
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 18)) == 0  # a week to send it
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 19)) == 1  # unsent a week after
+    assert services.red_packets_double_overdue(today=dt.date(2026, 10, 20)) == 0  # doubled once
     assert services.red_packet_owed(packet) == Decimal("40.00")  # seed: 漏发红包者补发双倍
     with pytest.raises(ApplicationError):
         services.red_packet_mark_sent(actor=world.agent_b, packet=packet)  # another team
@@ -547,3 +550,40 @@ def test_dingtalk_daily_variants_half_days_hours_zero_cells_trips_and_approvers(
     days = {d.date.day: d.status for d in st.days}
     assert (days[13], days[14], days[15], days[16], days[19]) == ("half_leave", "half_leave", "worked", "trip", "trip")
     assert st.leave_days == 1 and not [i for i in st.incidents if i.date.day in (13, 14, 15, 16, 19)]
+
+
+def test_r_wf_5_a_late_publication_a_late_import_and_a_past_week(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R-WF-5 (clarified). The worker was down all Monday 11-16: on Tuesday the week of 11-09 is
+    still due and published then; its packet (late 15 min on 11-11) is due that Tuesday, not already
+    doubled, and doubles only if unsent a week later. A punch for 11-12 imported after that
+    publication becomes a packet at the next one (11-23), due then. Any past week can be published
+    (the command line), once."""
+    from django.core.management import call_command
+
+    agent = Staff.objects.get(user=world.agent_a)
+    for day in (11, 12):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, 11, day), shift_code="day")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 11, 8, 45), kind="on")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 11, 17, 31), kind="off")
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 12, 17, 31), kind="off")
+    tz = clock.local_tz()
+    assert publication_due(dt.datetime(2026, 11, 17, 10, 0, tzinfo=tz))  # Monday missed: due on Tuesday
+    result = weekly_publish(today=dt.date(2026, 11, 17))
+    assert result["week"] == "2026-11-09" and result["packets"] == 1
+    packet = RedPacket.objects.get(staff=agent, incident_date=dt.date(2026, 11, 11))
+    assert packet.due_date == dt.date(2026, 11, 17)
+    assert not publication_due(dt.datetime(2026, 11, 17, 10, 5, tzinfo=tz))
+    assert services.red_packets_double_overdue(today=dt.date(2026, 11, 18)) == 0  # shown yesterday
+    # the on-duty punch of 11-12 arrives late (an import after the week was published): 08:52
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, 12, 8, 52), kind="on")
+    later = weekly_publish(today=dt.date(2026, 11, 23))
+    late = RedPacket.objects.get(staff=agent, incident_date=dt.date(2026, 11, 12))
+    assert later["packets"] == 1 and late.due_date == dt.date(2026, 11, 23) and late.amount == Decimal("50.00")
+    assert services.red_packets_double_overdue(today=dt.date(2026, 11, 24)) == 1  # 11-17 + 7 days: doubled
+    assert services.red_packets_double_overdue(today=dt.date(2026, 11, 24)) == 0  # once
+    call_command("kefu_attendance", "publish", "--week", "2026-W44")
+    assert "10-26" in capsys.readouterr().out
+    call_command("kefu_attendance", "publish", "--week", "2026-W44")
+    assert "already published" in capsys.readouterr().out

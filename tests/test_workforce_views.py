@@ -242,3 +242,19 @@ def test_the_statement_page_explains_a_part_month_and_marks_a_running_month(worl
     row = next(r for r in sheet.iter_rows(min_row=3) if r[0].value == agent.employee_no)
     net = row[header.index("实发")]
     assert isinstance(net.value, int | float) and "¥" in net.number_format
+
+
+def test_the_supervisor_publishes_a_past_week_once_from_the_page(world: World) -> None:
+    boss, lead = _client("boss"), _client("lead_a")
+    url = "/attendance/publication/?week=2026-11-02"
+    page = boss.get(url).content.decode()
+    assert 'data-testid="publish-week"' in page
+    assert lead.post(url).status_code == 403
+    assert boss.post(url).status_code == 302
+    assert 'data-testid="published"' in boss.get(url).content.decode()
+    boss.post(url)  # a second time: already published, nothing more
+    from kefu.core.models import Event
+
+    assert Event.objects.filter(verb="attendance.published", data__week="2026-11-02").count() == 1
+    # a week that is not over cannot be published
+    assert 'data-testid="publish-week"' not in boss.get("/attendance/publication/?week=2026-11-23").content.decode()

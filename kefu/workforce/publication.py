@@ -75,36 +75,65 @@ def publication_text(rows: list[dict[str, Any]], monday: dt.date, due: list[Any]
     return "\n".join(lines)
 
 
-def publication_due(now: dt.datetime) -> bool:
-    """Whether the publication of the week before ``now`` (local) is due and not yet made."""
-    from kefu.core.models import Event
+def latest_slot(now: dt.datetime) -> dt.date:
+    """The day of the latest publication slot at or before ``now`` (local): this week's publication
+    day once its time has come, else last week's."""
     from kefu.core.policy_store import policy_in_force
 
     att = policy_in_force(now.date()).document["attendance"]
     hour, minute = (int(x) for x in att["publication_time"].split(":"))
-    if now.weekday() != int(att["publication_weekday"]) or (now.hour, now.minute) < (hour, minute):
-        return False
-    monday = now.date() - dt.timedelta(days=now.weekday() + 7)
-    return not Event.objects.filter(verb="attendance.published", data__week=monday.isoformat()).exists()
+    back = (now.weekday() - int(att["publication_weekday"])) % 7
+    slot = now.date() - dt.timedelta(days=back)
+    if back == 0 and (now.hour, now.minute) < (hour, minute):
+        slot -= dt.timedelta(days=7)
+    return slot
+
+
+def week_before(slot: dt.date) -> dt.date:
+    """The Monday of the Mon–Sun week a publication on ``slot`` covers (the last full week before it)."""
+    return slot - dt.timedelta(days=slot.weekday() + 7)
+
+
+def published(monday: dt.date) -> bool:
+    from kefu.core.models import Event
+
+    return Event.objects.filter(verb="attendance.published", data__week=monday.isoformat()).exists()
+
+
+def publication_due(now: dt.datetime) -> bool:
+    """R-WF-5 (clarified): whether the latest publication slot's week is still unpublished — on the
+    Monday at its time, or as soon as the worker is up again after a missed Monday."""
+    return not published(week_before(latest_slot(now)))
+
+
+CATCH_UP_DAYS = 35  # incidents recorded late (a late import) this far back still become packets
 
 
 @action()
-def weekly_publish(*, actor: Any = None, today: dt.date | None = None) -> dict[str, Any]:
-    """Publish last week's attendance once: the red-packet obligations, the publication event and the
-    robot message are one action; the robot post leaves through the outbox after commit (ADR 0008).
-    The outbox key (one per week) is taken first, so a second publication of the same week — a
-    second worker, the command line — waits for the first and then finds it done."""
+def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.date | None = None) -> dict[str, Any]:
+    """Publish a week's attendance once (by default the last full week before ``today``; ``week``:
+    the Monday of any past week): the red-packet obligations, the publication event and the robot
+    message are one action; the robot post leaves through the outbox after commit (ADR 0008). The
+    outbox key (one per week) is taken first, so a second publication of the same week — a second
+    worker, the command line — waits for the first and then finds it done.
+
+    R-WF-5 (clarified): a packet is due at the publication that shows it (today), never in the past
+    — also for an incident recorded late (a late import: the catch-up looks back
+    ``CATCH_UP_DAYS``) — and doubles only if still unsent a week after that."""
     from .selectors import red_packets_open
 
     today = today or clock.today()
-    monday = today - dt.timedelta(days=today.weekday() + 7)
+    monday = week if week is not None else week_before(today)
     guard = outbox_put(PUBLICATION, {"week": monday}, key=f"{PUBLICATION}:{monday.isoformat()}")
     if guard is None:
         return {"week": monday.isoformat(), "already": True, "robot": False, "doubled": 0, "text": ""}
     staff = list(Staff.objects.filter(active=True).select_related("team").order_by("team__name", "employee_no"))
     rows = weekly_attendance(staff=staff, monday=monday)
+    shown = 0
     for row in rows:
-        red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"])
+        shown += red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"], due=today)
+    for row in _late_incidents(staff, monday, today):
+        shown += red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"], due=today)
     doubled = red_packets_double_overdue(today=today)
     due = red_packets_open(actor=DEPARTMENT, due_before=today)
     text = publication_text(rows, monday, due)
@@ -112,11 +141,45 @@ def weekly_publish(*, actor: Any = None, today: dt.date | None = None) -> dict[s
     OutboxMessage.objects.filter(pk=guard.pk).update(
         payload={"week": monday.isoformat(), "title": "上周考勤公布", "text": text, "robot": robot}
     )
-    event_record(actor=actor, verb="attendance.published", data={"week": monday, "robot": robot, "doubled": doubled})
-    return {"week": monday.isoformat(), "text": text, "robot": robot, "doubled": doubled}
+    event_record(
+        actor=actor,
+        verb="attendance.published",
+        data={"week": monday, "robot": robot, "doubled": doubled, "packets": shown, "on": today},
+    )
+    return {"week": monday.isoformat(), "text": text, "robot": robot, "doubled": doubled, "packets": shown}
 
 
 PUBLICATION = "attendance.publication"
+
+
+def _late_incidents(staff: list[Staff], monday: dt.date, today: dt.date) -> list[dict[str, Any]]:
+    """Incidents of the weeks before ``monday`` (up to ``CATCH_UP_DAYS``) that carry a red packet and
+    have none yet: recorded after their own week was published (a late import)."""
+    from collections import defaultdict
+
+    from .models import RedPacket
+    from .selectors import statements
+
+    start = min(monday, today) - dt.timedelta(days=CATCH_UP_DAYS)
+    months = []
+    cursor = start.replace(day=1)
+    while cursor <= monday:
+        months.append((cursor.year, cursor.month))
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    existing = set(
+        RedPacket.objects.filter(staff__in=staff, incident_date__gte=start, incident_date__lt=monday).values_list(
+            "staff_id", "incident_date", "kind"
+        )
+    )
+    late: dict[int, list[Any]] = defaultdict(list)
+    for year, month in months:
+        for member, st in zip(staff, statements(staff=staff, year=year, month=month), strict=True):
+            late[member.pk] += [
+                i
+                for i in st.incidents
+                if start <= i.date < monday and i.red_packet > 0 and (member.pk, i.date, i.kind) not in existing
+            ]
+    return [{"staff": member, "incidents": late[member.pk]} for member in staff if late.get(member.pk)]
 
 
 @outbox_handler(PUBLICATION)

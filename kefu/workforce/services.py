@@ -316,8 +316,12 @@ def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> L
 
 
 @action()
-def red_packets_from_incidents(*, actor: Any = None, staff: Staff, incidents: list[rules.Incident]) -> int:
-    """Create the obligations for incidents that carry a red packet (idempotent)."""
+def red_packets_from_incidents(
+    *, actor: Any = None, staff: Staff, incidents: list[rules.Incident], due: dt.date | None = None
+) -> int:
+    """Create the obligations for incidents that carry a red packet (idempotent). ``due``: the
+    publication that shows them (R-WF-5 clarified: never a day in the past); by default the first
+    publication after the incident or after today, whichever is later."""
     policy = policy_in_force().document
     created = 0
     for incident in incidents:
@@ -331,7 +335,7 @@ def red_packets_from_incidents(*, actor: Any = None, staff: Staff, incidents: li
                 "minutes": incident.minutes,
                 "amount": incident.red_packet,
                 "packets": incident.packets,
-                "due_date": rules.next_publication(policy, incident.date),
+                "due_date": due or rules.next_publication(policy, max(incident.date, clock.today())),
                 "rule": incident.rule,
                 "basis": incident.basis[:300],
                 "basis_args": incident.basis_args,
@@ -378,10 +382,15 @@ def red_packet_owed(packet: RedPacket) -> Decimal:
     return packet.amount + kinds.get("doubled", Decimal("0"))
 
 
+OVERDUE_AFTER_DAYS = 7
+
+
 def red_packets_double_overdue(*, today: dt.date) -> int:
-    """R-WF-5: a packet not marked sent by its due Monday is doubled (once)."""
+    """R-WF-5 (clarified): a packet the publication showed and still unsent a week later is doubled (once)."""
     multiplier = int(policy_in_force(today).document["attendance"]["red_packet_overdue_multiplier"])
-    overdue = RedPacket.objects.filter(due_date__lt=today).exclude(entries__kind__in=["sent", "doubled"])
+    overdue = RedPacket.objects.filter(due_date__lte=today - dt.timedelta(days=OVERDUE_AFTER_DAYS)).exclude(
+        entries__kind__in=["sent", "doubled"]
+    )
     return sum(_red_packet_double(actor=None, packet=packet, multiplier=multiplier) for packet in overdue)
 
 

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -371,11 +372,28 @@ def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def publication(request: HttpRequest) -> HttpResponse:
-    """R-WF-14: last week's attendance as it is (or will be) published on Monday."""
+    """R-WF-14: last week's attendance as it is (or will be) published on Monday; the supervisor may
+    publish any past week not yet published (R-WF-5 clarified: a missed Monday, a correction)."""
+    from .publication import published, weekly_publish
+
     today = clock.today()
     monday = day_query(request.GET.get("week")) or today - dt.timedelta(days=today.weekday() + 7)
     monday -= dt.timedelta(days=monday.weekday())
+    past = monday + dt.timedelta(days=7) <= today
+    may_publish = has_capability(request.user, "org.manage")
+    if request.method == "POST":
+        require_capability(request, "org.manage")
+        if not past:
+            show_error(request, ApplicationError("validation_error", _("Only a week that is over can be published.")))
+        else:
+            result = weekly_publish(actor=request.user, week=monday)
+            if result.get("already"):
+                messages.info(request, _("This week was already published."))
+            else:
+                messages.success(request, _("The week is published; its red packets are due today."))
+        return redirect(f"{reverse('attendance:publication')}?week={monday:%Y-%m-%d}")
     staff = selectors.visible_staff(actor=request.user)
     rows = selectors.weekly_attendance(staff=staff, monday=monday)
     policy = policy_in_force(monday).document
@@ -389,6 +407,8 @@ def publication(request: HttpRequest) -> HttpResponse:
             "prev": monday - dt.timedelta(days=7),
             "next": monday + dt.timedelta(days=7),
             "due": rules.next_publication(policy, monday + dt.timedelta(days=6)),
+            "published": published(monday),
+            "may_publish": may_publish and past,
         },
     )
 

@@ -1,5 +1,5 @@
 """``kefu attendance statement --month YYYY-MM [--format json|csv|xlsx] [--output FILE] [--team NAME]``
-and ``kefu attendance publish`` (the Monday publication, by hand)."""
+and ``kefu attendance publish [--week YYYY-Www]`` (the Monday publication by hand; any past week)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,28 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="file to write (default: standard output; required for xlsx)")
         parser.add_argument("--team", help="only this team")
         parser.add_argument("--staff", help="only this employee no.")
+        parser.add_argument("--week", help="publish: the ISO week YYYY-Www (default: the last full week)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "publish":
+            import datetime as dt
+
+            from kefu.core import clock
             from kefu.workforce.publication import weekly_publish
 
-            result = weekly_publish()
+            week = None
+            if opts.get("week"):
+                found = re.fullmatch(r"(\d{4})-W(\d{2})", opts["week"])
+                try:
+                    week = dt.date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1) if found else None
+                except ValueError:
+                    week = None
+                if week is None or week + dt.timedelta(days=7) > clock.today():
+                    raise CommandError("--week must be a past ISO week like 2026-W45")
+            result = weekly_publish(week=week)
+            if result.get("already"):
+                self.stdout.write(f"week {result['week']} was already published")
+                return
             self.stdout.write(result["text"])
             return
         from kefu.org.models import Staff
