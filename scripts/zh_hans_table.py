@@ -1858,4 +1858,8 @@ T = {
     'Only a week that is over can be published.': '只有已结束的一周才能公布。',
     'This week was already published.': '这一周已经公布过了。',
     'The week is published; its red packets are due today.': '本周已公布，其中的红包今天应发。',
+    'There is a real punch at %(time)s: a make-up fills only a missing punch (R-WF-24).': '%(time)s 已有真实打卡：补卡只能补缺失的打卡（R-WF-24）。',
+    "Effective %(effective)s: statements from %(month)s on use this version (a statement uses the version in force on its month's first day).": '%(effective)s 起生效：从 %(month)s 起的结算使用此版本（结算使用当月 1 日生效的版本）。',
+    'No statement drawn so far changes. For illustration only: %(month)s recomputed as if this version had applied.': '已出的结算都不会变化。以下仅作示意：按此版本重新计算 %(month)s。',
+    "A statement uses the version in force on its month's first day: a date other than the 1st applies from the next month.": '结算使用当月 1 日生效的版本：不是 1 日的生效日期从下个月起才适用。',
 }

@@ -184,6 +184,16 @@ def test_the_policy_preview_shows_each_persons_change_and_saves_nothing(world: W
     text = page.content.decode()
     assert 'data-testid="policy-preview"' in text and agent.name in text and "+¥100.00" in text
     assert PolicyVersion.objects.count() == versions  # a preview saves nothing
+    # effective today (11-26): statements from 2026-12 use it; October is shown only as an illustration
+    assert "2026-12" in text and 'data-testid="illustration"' in text
+    # effective 11-01 (a month that has begun): November itself is recomputed, no illustration
+    november = boss.post(
+        "/policy/new/",
+        {"mode": "fields", "preview": "1", "effective_from": "2026-11-01", "attendance.full_attendance_bonus": raised},
+    ).content.decode()
+    assert 'data-testid="illustration"' not in november and "2026-11" in november
+    # the form proposes the first day of next month
+    assert 'value="2026-12-01"' in boss.get("/policy/new/").content.decode()
     bad = boss.post(
         "/policy/new/",
         {"mode": "fields", "preview": "1", "effective_from": "2026-12-01", "attendance.full_attendance_bonus": "lots"},

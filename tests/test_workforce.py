@@ -270,6 +270,13 @@ def test_makeups_are_certified_by_the_supervisor_who_is_recorded(world: World) -
     punch = services.makeup_certify(actor=world.supervisor, staff=agent, at=dt.datetime(2026, 10, 5, 8, 30), kind="on")
     punch.refresh_from_db()
     assert punch.source == "makeup" and punch.certified_by == Staff.objects.get(user=world.supervisor)
+    # R-WF-24: where a real punch exists (08:31 on 10-06), a make-up is refused, naming the punch
+    services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 10, 6, 8, 31), kind="on")
+    with pytest.raises(ApplicationError) as refused:
+        services.makeup_certify(actor=world.supervisor, staff=agent, at=dt.datetime(2026, 10, 6, 8, 30), kind="on")
+    assert refused.value.code == "makeup_not_missing" and "08:31" in str(refused.value.message)
+    # an off-duty make-up that day is still possible (no real off-duty punch)
+    services.makeup_certify(actor=world.supervisor, staff=agent, at=dt.datetime(2026, 10, 6, 17, 30), kind="off")
 
 
 def test_red_packets_are_due_monday_doubled_when_overdue_and_marked_sent(world: World) -> None:

@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     REQUEST_KIND = "request_kind"
     REQUEST_DATES = "request_dates"
     REQUEST_OVERLAP = "request_overlap"
+    MAKEUP_NOT_MISSING = "makeup_not_missing"
     LEAVE_DATE = "leave_date"
     REQUEST_STATE = "request_state"
     REQUEST_TOO_LATE = "request_too_late"
@@ -174,6 +175,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.REQUEST_OVERLAP: "Another rest, leave or trip request already holds one of these days (R-WF-23); "
     "the message names it.",
     ErrorCode.LEAVE_DATE: "A leaving date before the hire date (R-WF-18).",
+    ErrorCode.MAKEUP_NOT_MISSING: "A make-up where a real punch of that kind exists near it (R-WF-24).",
     ErrorCode.REQUEST_STATE: "The request is not in a state that allows this (409 when it changed meanwhile).",
     ErrorCode.REQUEST_TOO_LATE: "The request comes later than the policy's notice period (R-WF-8/9).",
     ErrorCode.COMMENT_REQUIRED: "A rejection needs a reason.",

@@ -31,7 +31,9 @@ class PolicyForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["effective_from"].initial = clock.today()
+        from .preview import default_effective
+
+        self.fields["effective_from"].initial = default_effective(clock.today())
 
 
 class UploadForm(_ChoicesMixin):

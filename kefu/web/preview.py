@@ -1,6 +1,12 @@
-"""What a draft handbook policy would change, before it is saved (nothing is stored): last month's
-statements and this month's after-sales decisions recomputed under the draft, person by person
-and case by case, with the difference in money. Reads through each module's selectors."""
+"""What a draft handbook policy would change, before it is saved (nothing is stored), person by person
+and case by case, with the difference in money. Reads through each module's selectors.
+
+A statement uses the version in force on its month's first day, so a version effective on E first
+applies to the month beginning on or after E (``first_month``). When that month has begun, the
+preview recomputes it — exactly what saving changes. When it lies ahead, no drawn statement changes:
+the preview says so, and recomputes the last complete month only as an illustration, labelled so.
+After-sales decisions use the version in force when they are taken: those since E (none yet when E
+is ahead; then this month's, as an illustration)."""
 
 from __future__ import annotations
 
@@ -13,18 +19,37 @@ from kefu.core import clock
 from kefu.workforce import selectors as workforce
 
 
-def policy_preview(*, actor: Any, draft: dict[str, Any]) -> dict[str, Any]:
+def first_month(effective: dt.date) -> dt.date:
+    """The first month whose statements a version effective on ``effective`` decides."""
+    if effective.day == 1:
+        return effective
+    return (effective.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def default_effective(today: dt.date) -> dt.date:
+    """The form's default: the first day of next month (a version saved "today" changes no statement
+    until next month anyway)."""
+    return first_month(today + dt.timedelta(days=1))
+
+
+def policy_preview(*, actor: Any, draft: dict[str, Any], effective: dt.date | None = None) -> dict[str, Any]:
     today = clock.today()
-    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
-    staff = workforce.visible_staff(actor=actor)
-    people = workforce.statement_comparison(
-        staff=staff, year=last_month_end.year, month=last_month_end.month, draft=draft
-    )
-    cases = aftersales.decision_comparison(actor=actor, since=clock.day_start(today.replace(day=1)), draft=draft)
+    effective = effective or default_effective(today)
+    applies_from = first_month(effective)
+    illustration = applies_from > today
+    month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1) if illustration else applies_from
+    staff = workforce.visible_staff(actor=actor, month=(month.year, month.month))
+    people = workforce.statement_comparison(staff=staff, year=month.year, month=month.month, draft=draft)
+    since = today.replace(day=1) if effective > today else effective
+    cases = aftersales.decision_comparison(actor=actor, since=clock.day_start(since), draft=draft)
     changed_people = [r for r in people if r["difference"] or r["draft_absence_days"] != r["absence_days"]]
     changed_cases = [r for r in cases if r["difference"] or r["draft_freight"] != r["freight"]]
     return {
-        "month": last_month_end,
+        "month": month,
+        "applies_from": applies_from,
+        "effective": effective,
+        "illustration": illustration,
+        "cases_since": since,
         "people": changed_people,
         "people_total": len(people),
         "pay_difference": sum((r["difference"] for r in people), Decimal("0")),

@@ -34,7 +34,7 @@ from kefu.workforce.services import attendance_import
 from . import policy_fields
 from .forms import LoginForm, PolicyForm, UploadForm
 from .http import render_page_or_partial, require_capability, xlsx_download
-from .preview import policy_preview
+from .preview import default_effective, policy_preview
 
 # --- sign-in -------------------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         fields = policy_fields.field_rows(draft, problems)
         tables = policy_fields.table_rows(draft, problems)
         if not problems and request.POST.get("preview"):
-            preview = policy_preview(actor=request.user, draft=draft)
+            preview = policy_preview(actor=request.user, draft=draft, effective=effective)
         elif effective is None:
             problems = problems or [_("Choose the date the new version takes effect.")]
         elif not problems:
@@ -299,7 +299,10 @@ def policy_new(request: HttpRequest) -> HttpResponse:
             document = handbook.parse_toml(form.cleaned_data["text"])
             if request.POST.get("preview"):
                 problems = [str(p) for p in handbook.validate(document)]
-                preview = None if problems else policy_preview(actor=request.user, draft=document)
+                effective_text = date_param(request.POST.get("effective_from"))
+                preview = (
+                    None if problems else policy_preview(actor=request.user, draft=document, effective=effective_text)
+                )
             else:
                 version = policy_save(
                     actor=request.user,
@@ -322,7 +325,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
             "problems": [policy_fields.readable_problem(p) for p in problems],
             "fields": fields,
             "tables": tables,
-            "effective": request.POST.get("effective_from") or clock.today().isoformat(),
+            "effective": request.POST.get("effective_from") or default_effective(clock.today()).isoformat(),
             "note": request.POST.get("note", ""),
             "preview": preview,
         },

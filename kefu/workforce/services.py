@@ -149,11 +149,29 @@ def punch_record(
     return punch, True
 
 
+MAKEUP_REACH = dt.timedelta(hours=6)  # a real punch this near a make-up is the same shift's
+
+
 @action(capability="attendance.certify", scope=("staff",))
 def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
     """R-WF-6: a supervisor certifies a make-up punch and is recorded as responsible."""
     if kind not in {PunchKind.ON, PunchKind.OFF}:
         raise ApplicationError("makeup_kind", _("A make-up is either on duty or off duty."))
+    # R-WF-24: a make-up fills only a missing punch — a real one of that kind near it is graded instead
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=clock.local_tz())
+    real = (
+        Punch.objects.filter(staff=staff, kind=kind, at__gte=at - MAKEUP_REACH, at__lte=at + MAKEUP_REACH)
+        .exclude(source=PunchSource.MAKEUP)
+        .order_by("at")
+        .first()
+    )
+    if real is not None:
+        raise ApplicationError(
+            "makeup_not_missing",
+            _("There is a real punch at %(time)s: a make-up fills only a missing punch (R-WF-24).")
+            % {"time": clock.local_text(real.at)},
+        )
     certifier = staff_of(actor)
     punch, _created = punch_record(
         actor=actor, staff=staff, at=at, kind=kind, source=PunchSource.MAKEUP, note=note, certified_by=certifier
