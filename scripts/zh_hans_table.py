@@ -1862,4 +1862,12 @@ T = {
     "Effective %(effective)s: statements from %(month)s on use this version (a statement uses the version in force on its month's first day).": '%(effective)s 起生效：从 %(month)s 起的结算使用此版本（结算使用当月 1 日生效的版本）。',
     'No statement drawn so far changes. For illustration only: %(month)s recomputed as if this version had applied.': '已出的结算都不会变化。以下仅作示意：按此版本重新计算 %(month)s。',
     "A statement uses the version in force on its month's first day: a date other than the 1st applies from the next month.": '结算使用当月 1 日生效的版本：不是 1 日的生效日期从下个月起才适用。',
+    'inspection without findings': '无问题的巡查',
+    'inspections without findings': '无问题的巡查',
+    'Warnings': '警告',
+    'Demerits': '记过',
+    'Inspected, nothing found': '已巡查，未发现问题',
+    'inspected, nothing found': '已巡查，未发现问题',
+    'Demerit recorded': '有记过',
+    'Inspection recorded: nothing found.': '已记录巡查：未发现问题。',
 }

@@ -258,3 +258,28 @@ def test_the_supervisor_publishes_a_past_week_once_from_the_page(world: World) -
     assert Event.objects.filter(verb="attendance.published", data__week="2026-11-02").count() == 1
     # a week that is not over cannot be published
     assert 'data-testid="publish-week"' not in boss.get("/attendance/publication/?week=2026-11-23").content.decode()
+
+
+def test_an_inspection_that_found_nothing_a_warning_and_a_demerit_show_where_they_belong(world: World) -> None:
+    """R-WF-17 (clarified): "inspected, nothing found" is recorded for a team and shows on the daily
+    summary; a warning given on the spot and a 记过 are recorded and appear on the month's statement
+    (no money: 0 points), the 记过 flagged; a reversed one does not."""
+    agent = Staff.objects.get(user=world.agent_a)
+    boss = _client("boss")
+    assert boss.post("/attendance/points/", {"clear_team": world.team_a.pk, "note": "10:30 巡查"}).status_code == 302
+    assert _client("lead_a").post("/attendance/points/", {"clear_team": world.team_a.pk}).status_code == 403
+    summary = _client("lead_a").get("/attendance/points/").content.decode()
+    assert 'data-testid="clear-inspection"' in summary and "10:30 巡查" in summary
+    boss.post("/attendance/points/", {"staff": agent.pk, "item": "warning_on_spot", "note": "工位吃零食"})
+    boss.post("/attendance/points/", {"staff": agent.pk, "item": "demerit_games", "note": "看电影"})
+    boss.post("/attendance/points/", {"staff": agent.pk, "item": "warning_on_spot", "note": "误记"})
+    mistaken = PointEntry.objects.get(note="误记")
+    boss.post(f"/attendance/points/{mistaken.pk}/reverse/", {"note": "误记"})
+    data = json.loads(boss.get("/attendance/statement/?month=2026-11&format=json").content)
+    st = next(s for s in data["staff"] if s["employee_no"] == agent.employee_no)
+    assert [w["item"] for w in st["warnings"]] == ["现场警告"] and [d["item"] for d in st["demerits"]] == [
+        "上班时间玩游戏、看电影(记过)"
+    ]
+    assert "demerit" in st["flags"] and st["points"] == 0
+    page = boss.get(f"/attendance/staff/{agent.pk}/?month=2026-11").content.decode()
+    assert 'data-testid="demerits"' in page and 'data-testid="warnings"' in page

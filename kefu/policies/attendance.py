@@ -108,6 +108,8 @@ class StaffMonthInput:
     leave_days_previous_month: Decimal = ZERO  # R-WF-10
     personal_leave_days_before_month: Decimal = ZERO  # this calendar year, R-WF-11
     points: int = 0  # net points of the month (R-WF-16)
+    # R-WF-17: warnings and 记过 of the month as (date, item name, category), shown on the statement
+    conduct: Sequence[tuple[dt.date, str, str]] = ()
     hire_date: dt.date | None = None  # R-WF-18: days before it are not the person's
     leave_date: dt.date | None = None  # R-WF-18: the last day employed
     # Local time the statement is drawn at: a shift whose punch window has not closed by then is
@@ -257,6 +259,8 @@ class Statement:
     not_deducted: Decimal = ZERO  # R-WF-19: deductions beyond the base pay
     holidays_worked: list[dt.date] = field(default_factory=list)
     estimate: bool = False  # the month is still running (as_of)
+    warnings: list[tuple[dt.date, str]] = field(default_factory=list)  # R-WF-17: on-the-spot warnings
+    demerits: list[tuple[dt.date, str]] = field(default_factory=list)  # R-WF-15: 记过
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -287,6 +291,8 @@ class Statement:
             "not_deducted": money(self.not_deducted),
             "holidays_worked": [d.isoformat() for d in self.holidays_worked],
             "estimate": self.estimate,
+            "warnings": [{"date": d.isoformat(), "item": name} for d, name in self.warnings],
+            "demerits": [{"date": d.isoformat(), "item": name} for d, name in self.demerits],
         }
 
 
@@ -841,6 +847,9 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
         flags.append("makeup_pending")
     if data.as_of is not None:
         flags.append("estimate")
+    demerits = [(d, name) for d, name, category in sorted(data.conduct) if category == "demerit"]
+    if demerits:
+        flags.append("demerit")
     unused = max(ZERO, Decimal(month.entitled) - month.rest_taken) if scheduled else ZERO
     return Statement(
         employee_no=data.employee_no,
@@ -872,6 +881,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
         not_deducted=sum((ln.amount for ln in lines if ln.code == "not_deducted"), ZERO),
         holidays_worked=[d.date for d in days if d.holiday and d.status in WORKED_STATUSES],
         estimate=data.as_of is not None,
+        warnings=[(d, name) for d, name, category in sorted(data.conduct) if category == "warning"],
+        demerits=demerits,
     )
 
 

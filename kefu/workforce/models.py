@@ -243,3 +243,25 @@ class PointEntry(LedgerModel):
 
     def __str__(self) -> str:
         return f"{self.staff_id} {self.item_code} {self.points:+d}"
+
+
+class TeamInspection(models.Model):
+    """R-WF-17 (clarified): a daily inspection of a team that found nothing — on the team lead's
+    summary beside the findings, so "nothing recorded" and "inspected, all in order" differ."""
+
+    team = models.ForeignKey("org.Team", on_delete=models.CASCADE, related_name="+", verbose_name=_("team"))
+    at = models.DateTimeField(_("time"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_team_path = "team_id"
+    work_scope = "team"
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("inspection without findings")
+        verbose_name_plural = _("inspections without findings")
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.at:%Y-%m-%d %H:%M}"

@@ -104,6 +104,36 @@ def _statement_leave_days(
     )
 
 
+CONDUCT = frozenset({"warning", "demerit"})
+
+
+def _conduct(
+    ids: list[int], first: dt.date, last: dt.date, policy: dict[str, Any]
+) -> dict[int, list[tuple[dt.date, str, str]]]:
+    """R-WF-17: each person's on-the-spot warnings and 记过 of the month (not reversed), by the
+    category the points catalogue gives their item."""
+    categories = {i["code"]: i.get("category", "") for i in policy["points"]["items"]}
+    codes = [code for code, category in categories.items() if category in CONDUCT]
+    out: dict[int, list[tuple[dt.date, str, str]]] = defaultdict(list)
+    if not codes:
+        return out
+    rows = (
+        PointEntry.objects.filter(
+            staff_id__in=ids,
+            item_code__in=codes,
+            at__gte=clock.day_start(first),
+            at__lt=clock.day_start(last + dt.timedelta(days=1)),
+            reverses__isnull=True,
+            reversal__isnull=True,
+        )
+        .values_list("staff_id", "at", "item_name", "item_code")
+        .order_by("at")
+    )
+    for staff_id, at, name, code in rows:
+        out[staff_id].append((at.astimezone(clock.local_tz()).date(), name, categories[code]))
+    return out
+
+
 def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | None = None) -> list[rules.Statement]:
     """Statements for many staff in a handful of queries (one per table, whatever the head count)."""
     first, last = month_bounds(year, month)
@@ -136,6 +166,7 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
         .annotate(total=Sum("points"))
         .values_list("staff_id", "total")
     )
+    conduct = _conduct(ids, first, last, policy.document)
     now = clock.now().astimezone(clock.local_tz()).replace(tzinfo=None)
     # a month still running is judged up to now: later shifts are pending, never absences
     as_of = now if last + dt.timedelta(days=1) >= now.date() else None
@@ -160,6 +191,7 @@ def statements(*, staff: list[Staff], year: int, month: int, policy: Policy | No
             if month > 1
             else Decimal("0"),
             points=int(points.get(member.pk) or 0),
+            conduct=conduct.get(member.pk, ()),
             hire_date=member.hire_date,
             leave_date=member.leave_date,
             as_of=as_of,
@@ -366,3 +398,18 @@ def red_packet_counts(*, staff: Staff, year: int, month: int) -> dict[str, int]:
         ).values_list("kind", flat=True)
     )
     return {"due": kinds.count("due"), "sent": kinds.count("sent"), "doubled": kinds.count("doubled")}
+
+
+def inspections_clear(*, actor: Any, day: dt.date) -> dict[str, list[Any]]:
+    """R-WF-17: the day's inspections that found nothing, by team name (for the daily summary)."""
+    from .models import TeamInspection
+
+    out: dict[str, list[Any]] = defaultdict(list)
+    for inspection in (
+        TeamInspection.objects.restrict(actor)
+        .filter(at__gte=clock.day_start(day), at__lt=clock.day_start(day + dt.timedelta(days=1)))
+        .select_related("team")
+        .order_by("at")
+    ):
+        out[inspection.team.name].append(inspection)
+    return out

@@ -37,6 +37,7 @@ from .models import (
     RequestKind,
     RequestStatus,
     RosterEntry,
+    TeamInspection,
 )
 
 _require = require
@@ -475,6 +476,14 @@ def points_record(
         after={"item": item_code, "points": entry.points, "note": note},
     )
     return entry
+
+
+@action(capability="points.record", scope=("team",))
+def inspection_clear(*, actor: Any, team: Any, note: str = "") -> TeamInspection:
+    """R-WF-17 (clarified): the supervisor inspected a team and found nothing."""
+    inspection = TeamInspection.objects.create(team=team, at=clock.now(), recorded_by=actor, note=note[:300])
+    event_record(actor=actor, verb="inspection.clear", subject=team, after={"note": note[:300]})
+    return inspection
 
 
 @action(capability="points.record", scope=("entry",))

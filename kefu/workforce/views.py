@@ -322,6 +322,12 @@ def points(request: HttpRequest) -> HttpResponse:
     members = selectors.visible_staff(actor=request.user)
     items = policy_in_force().document["points"]["items"]
     form = PointsForm(request.POST or None, staff=members, items=items)
+    if request.method == "POST" and request.POST.get("clear_team"):
+        require_capability(request, "points.record")
+        team = org.access_team_by_id(request.user, int_param(request.POST.get("clear_team")))
+        services.inspection_clear(actor=request.user, team=team, note=request.POST.get("note", "")[:300])
+        messages.success(request, _("Inspection recorded: nothing found."))
+        return redirect("attendance:points")
     if request.method == "POST":
         require_capability(request, "points.record")
         if form.is_valid():
@@ -352,6 +358,8 @@ def points(request: HttpRequest) -> HttpResponse:
             "idempotency_key": uuid.uuid4().hex,
             "day": day,
             "by_team": sorted(by_team.items()),
+            "clear": sorted(selectors.inspections_clear(actor=request.user, day=day).items()),
+            "teams": org.team_list(actor=request.user),
             "ranking": selectors.points_ranking(actor=request.user, year=year, month=month),
             "month": _month_nav(year, month),
             "yuan_per_point": policy_in_force().document["points"]["yuan_per_point"],

@@ -43,6 +43,7 @@ LABELS = {
     "part_month": _("Part of the month employed"),
     "no_roster": _("No roster this month"),
     "estimate": _("Estimate: the month is not over"),
+    "demerit": _("Demerit recorded"),
 }
 
 
