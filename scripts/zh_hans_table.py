@@ -1870,4 +1870,7 @@ T = {
     'inspected, nothing found': '已巡查，未发现问题',
     'Demerit recorded': '有记过',
     'Inspection recorded: nothing found.': '已记录巡查：未发现问题。',
+    'Absent 3 days or more: record a leaving date?': '旷工 3 天及以上：是否记录离职日期？',
+    'Confirm the leaving date': '确认离职日期',
+    'or leave it: nothing changes until you confirm': '或暂不处理：确认之前不会有任何变化',
 }

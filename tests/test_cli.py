@@ -138,6 +138,24 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
         if back == 0:
             assert summary["no_sale"]  # today's urging task closed with a reason
             assert summary["overdue_followups"] >= 1  # yesterday's follow-up is past its due time
+    # issue 17: last month is a real one — a hire on the 20th, a leaver after the 18th, a half day —
+    # and the latest month with a statutory holiday shows holidays worked (R-WF-18, R-WF-20, R-WF-22)
+    from kefu.workforce import selectors as workforce
+
+    last = clock.today().replace(day=1) - dt.timedelta(days=1)
+    month = {
+        st.employee_no: st
+        for st in workforce.statements(
+            staff=list(Staff.objects.filter(employee_no__in=["K109", "K208", "K103"]).order_by("employee_no")),
+            year=last.year,
+            month=last.month,
+        )
+    }
+    assert month["K109"].employed_days == last.day - 19 and not month["K109"].full_attendance
+    assert month["K208"].employed_days == 18 and not Staff.objects.get(employee_no="K208").active
+    assert any(d.status == "half_leave" for d in month["K103"].days)
+    october = workforce.statements(staff=list(Staff.objects.filter(employee_no="K103")), year=2026, month=10)
+    assert october[0].holidays_worked and any(ln.code == "holiday_pay" for ln in october[0].lines)
     before = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()
     call_command("kefu_demo", "--orders-per-shop", "20")
     again = Order.objects.count(), Staff.objects.count(), ServiceRequest.objects.count(), Complaint.objects.count()

@@ -283,3 +283,18 @@ def test_an_inspection_that_found_nothing_a_warning_and_a_demerit_show_where_the
     assert "demerit" in st["flags"] and st["points"] == 0
     page = boss.get(f"/attendance/staff/{agent.pk}/?month=2026-11").content.decode()
     assert 'data-testid="demerits"' in page and 'data-testid="warnings"' in page
+
+
+def test_the_dismissal_flag_proposes_a_leaving_date_the_supervisor_confirms(world: World) -> None:
+    """R-WF-12 → R-WF-18: three days absent flag dismissal; the supervisor's statement page proposes a
+    leaving date, confirming it records the date (the lead sees no proposal)."""
+    from kefu.workforce.models import RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    for d in (5, 6, 7):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, 10, d), shift_code="day")
+    boss = _client("boss")
+    page = boss.get(f"/attendance/staff/{agent.pk}/?month=2026-10").content.decode()
+    assert 'data-testid="propose-leaving"' in page
+    assert boss.post(f"/staff/{agent.pk}/leave-date/", {"leave_date": "2026-10-31"}).status_code == 302
+    assert Staff.objects.get(pk=agent.pk).leave_date == dt.date(2026, 10, 31)

@@ -53,11 +53,27 @@ ORDERS_PER_SHOP = 400
 PHONES = {"K301": "13905140301", "K302": "13905140302"}  # technicians' work phones, told to customers
 
 
-def staff_csv() -> bytes:
+def real_month_staff(today: dt.date) -> list[tuple[str, ...]]:
+    """Two people who make last month a real one (issue 17): a hire on its 20th and a leaver after
+    its 18th — as the staff file's rows (工号 … 入职日期, 离职日期)."""
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    hired = last_month.replace(day=20)
+    left = last_month.replace(day=18)
+    return [
+        ("K109", "周琪", "售前客服", "扬州客服组", "4500", "ding109", hired.isoformat(), ""),
+        ("K208", "邓凯", "售后客服", "海丰客服组", "4650", "ding208", "2023-03-01", left.isoformat()),
+    ]
+
+
+def staff_csv(today: dt.date | None = None) -> bytes:
+    from kefu.core import clock
+
     out = io.StringIO()
-    out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期,工作电话\r\n")
+    out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期,离职日期,工作电话\r\n")
     for row in STAFF:
-        out.write(",".join([*row[:7], PHONES.get(row[0], "")]) + "\r\n")
+        out.write(",".join([*row[:7], "", PHONES.get(row[0], "")]) + "\r\n")
+    for row in real_month_staff(today or clock.today()):
+        out.write(",".join([*row, ""]) + "\r\n")
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -74,8 +90,23 @@ def _load_attendance(actor: SystemActor) -> None:
     today = clock.today()
     last_month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     people = [(row[1], row[5], row[0]) for row in STAFF if row[2] not in {"客服主管", "客服副主管"}]
-    for first in (last_month, today.replace(day=1)):
+    hire, leaver = real_month_staff(today)
+    months = {last_month, today.replace(day=1), _holiday_month(today)}
+    for first in sorted(months):
         rows = generate.dingtalk_daily_rows(people, first.year, first.month, until=today)
+        if first == last_month:  # a real month: a hire from the 20th, a leaver to the 18th, a half day
+            hired = dt.date.fromisoformat(hire[6])
+            rows += [
+                r
+                for r in generate.dingtalk_daily_rows(
+                    [(hire[1], hire[5], hire[0])], first.year, first.month, until=today
+                )
+                if _row_day(r) >= hired
+            ]
+            rows += generate.dingtalk_daily_rows(
+                [(leaver[1], leaver[5], leaver[0])], first.year, first.month, until=dt.date.fromisoformat(leaver[7])
+            )
+            _half_day(rows, "K103")  # yz_shouqian, a demo login
         if rows:
             data = generate.dingtalk_daily_workbook([], first.year, first.month, rows=rows)
             attendance_import(actor=actor, data=data, file_name=f"每日统计-{first:%Y%m}.xlsx")
@@ -111,6 +142,34 @@ def _load_attendance(actor: SystemActor) -> None:
             reason="办理证件",
         )
     weekly_publish(today=today)
+
+
+def _row_day(row: list[object]) -> dt.date:
+    from kefu.imports.dingtalk import parse_day
+
+    return parse_day(str(row[6]))
+
+
+def _holiday_month(today: dt.date) -> dt.date:
+    """The latest month before this one with a statutory holiday in it (R-WF-20), so the demo shows
+    holidays worked whatever the date."""
+    from kefu.policies.attendance import statutory_holidays
+    from kefu.policies.handbook import load_preset
+
+    this_month = today.replace(day=1)
+    past = sorted(d for d in statutory_holidays(load_preset()) if d < this_month)
+    return past[-1].replace(day=1) if past else (this_month - dt.timedelta(days=1)).replace(day=1)
+
+
+def _half_day(rows: list[list[object]], employee_no: str) -> None:
+    """R-WF-22: one afternoon of 事假 (DingTalk's 0.5天), the morning worked, out at 13:02."""
+    for row in rows:
+        if row[3] == employee_no and str(row[7]).startswith("白班") and row[9] == "正常" and _row_day(row).day >= 3:
+            day = _row_day(row)
+            row[10], row[11] = "13:02", "事假"
+            row[12] = f"事假 {day:%m-%d} 13:00 到 {day:%m-%d} 17:30 0.5天"
+            row[18] = "0.5天"
+            return
 
 
 @action()

@@ -74,7 +74,11 @@ def mine(request: HttpRequest) -> HttpResponse:
 def staff_statement(request: HttpRequest, staff_id: int) -> HttpResponse:
     staff = selectors.staff_for_statement(actor=request.user, staff_id=staff_id)
     year, month = parse_month(request.GET.get("month"))
-    return render(request, "workforce/staff_statement.html", _statement_context(staff, year, month))
+    ctx = _statement_context(staff, year, month)
+    # R-WF-12 → R-WF-18: the dismissal flag proposes a leaving date for the supervisor to confirm
+    ctx["propose_leaving"] = "dismissal" in ctx["st"].flags and has_capability(request.user, "org.manage")
+    ctx["today"] = clock.today()
+    return render(request, "workforce/staff_statement.html", ctx)
 
 
 @login_required
