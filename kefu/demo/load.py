@@ -72,8 +72,8 @@ def staff_csv(today: dt.date | None = None) -> bytes:
     out.write("工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期,离职日期,工作电话\r\n")
     for row in STAFF:
         out.write(",".join([*row[:7], "", PHONES.get(row[0], "")]) + "\r\n")
-    for row in real_month_staff(today or clock.today()):
-        out.write(",".join([*row, ""]) + "\r\n")
+    for extra in real_month_staff(today or clock.today()):
+        out.write(",".join([*extra, ""]) + "\r\n")
     return out.getvalue().encode("utf-8-sig")
 
 
