@@ -1873,4 +1873,5 @@ T = {
     'Absent 3 days or more: record a leaving date?': '旷工 3 天及以上：是否记录离职日期？',
     'Confirm the leaving date': '确认离职日期',
     'or leave it: nothing changes until you confirm': '或暂不处理：确认之前不会有任何变化',
+    'holiday': '法定假',
 }

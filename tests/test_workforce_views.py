@@ -298,3 +298,18 @@ def test_the_dismissal_flag_proposes_a_leaving_date_the_supervisor_confirms(worl
     assert 'data-testid="propose-leaving"' in page
     assert boss.post(f"/staff/{agent.pk}/leave-date/", {"leave_date": "2026-10-31"}).status_code == 302
     assert Staff.objects.get(pk=agent.pk).leave_date == dt.date(2026, 10, 31)
+
+
+def test_the_roster_marks_statutory_holidays_and_ends_at_a_leaving_date(world: World) -> None:
+    from kefu.workforce.models import RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    Staff.objects.filter(pk=agent.pk).update(leave_date=dt.date(2026, 10, 20))
+    RosterEntry.objects.create(staff=agent, date=dt.date(2026, 10, 25), shift_code="day")  # left before it
+    page = _client("lead_a").get(f"/attendance/team/?team={world.team_a.pk}&month=2026-10").content.decode()
+    assert page.count(' holiday"') == 3  # 10-01 … 10-03, National Day (R-WF-20)
+    from kefu.workforce import selectors
+
+    grid = selectors.roster_grid(actor=world.lead_a, team=world.team_a.pk, year=2026, month=10)
+    row = next(r for r in grid["rows"] if r["staff"].pk == agent.pk)
+    assert dict(row["cells"])[dt.date(2026, 10, 25)] is None

@@ -254,8 +254,17 @@ def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[
         for e in RosterEntry.objects.filter(staff_id__in=[m.pk for m in members], date__gte=first, date__lte=last)
     }
     days = list(rules.month_dates(year, month))
-    rows = [{"staff": m, "cells": [(d, entries.get((m.pk, d))) for d in days]} for m in members]
-    return {"days": days, "rows": rows}
+    rows = [
+        {"staff": m, "cells": [(d, entries.get((m.pk, d)) if _employed(m, d) else None) for d in days]} for m in members
+    ]
+    holidays = rules.statutory_holidays(policy_in_force(first).document) & set(days)  # R-WF-20
+    return {"days": days, "rows": rows, "holidays": holidays}
+
+
+def _employed(member: Staff, day: dt.date) -> bool:
+    return (member.hire_date is None or day >= member.hire_date) and (
+        member.leave_date is None or day <= member.leave_date
+    )
 
 
 def roster_code(*, staff: Staff, date: dt.date) -> str | None:
