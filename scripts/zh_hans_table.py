@@ -1874,4 +1874,5 @@ T = {
     'Confirm the leaving date': '确认离职日期',
     'or leave it: nothing changes until you confirm': '或暂不处理：确认之前不会有任何变化',
     'holiday': '法定假',
+    "Counted once: DingTalk's record of %(day)s stands": '只计一次：以钉钉 %(day)s 的记录为准',
 }

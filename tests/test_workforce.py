@@ -594,3 +594,30 @@ def test_r_wf_5_a_late_publication_a_late_import_and_a_past_week(
     assert "10-26" in capsys.readouterr().out
     call_command("kefu_attendance", "publish", "--week", "2026-W44")
     assert "already published" in capsys.readouterr().out
+
+
+def test_a_kefu_request_for_a_day_dingtalk_also_records_is_linked_and_counted_once(world: World) -> None:
+    """R-WF-23: the agent asked for leave on 10-14 in Kefu (approved) and DingTalk's export brings the
+    same 事假: the statement counts one day, and the Kefu request is linked to DingTalk's on its timeline."""
+    from kefu.core.models import Event
+
+    a, _b = _people(world)
+    RosterEntry.objects.create(staff=a, date=dt.date(2026, 10, 14), shift_code="day")
+    mine = LeaveRequest.objects.create(
+        staff=a, kind="personal", start_date=dt.date(2026, 10, 14), end_date=dt.date(2026, 10, 14), status="approved"
+    )
+    rows = [
+        _row(
+            "张敏", "ding-a", "26-10-14 星期三", "白班 08:30-17:30", "", "事假", "", "事假",
+            "事假 10-14 08:30 到 10-14 17:30 1天",
+        )
+    ]  # fmt: skip
+    services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook([], 2026, 10, rows=rows), file_name="每日统计.xlsx"
+    )
+    assert LeaveRequest.objects.filter(staff=a, start_date=dt.date(2026, 10, 14)).count() == 2
+    (st,) = statements(staff=[a], year=2026, month=10)
+    assert st.leave_days == 1
+    mine.refresh_from_db()
+    assert "2026-10-14" in mine.comment
+    assert Event.objects.filter(verb="request.linked", subject_id=str(mine.pk)).exists()

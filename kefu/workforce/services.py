@@ -580,6 +580,23 @@ class _People:
         raise ValueError(_("No staff member %(name)s (UserId %(id)s).") % {"name": name, "id": user_id or "—"})
 
 
+def _link_kefu_requests(actor: Any, dingtalk: list[LeaveRequest]) -> None:
+    """R-WF-23: the same leave from DingTalk and from Kefu counts once — DingTalk's record stands (the
+    statement takes it) and the Kefu request for that day is linked to it, on its timeline."""
+    for record in dingtalk:
+        for request in LeaveRequest.objects.filter(
+            staff_id=record.staff_id, source="kefu", start_date__lte=record.end_date, end_date__gte=record.start_date
+        ).exclude(status=RequestStatus.REJECTED):
+            note = _("Counted once: DingTalk's record of %(day)s stands") % {"day": record.start_date.isoformat()}
+            LeaveRequest.objects.filter(pk=request.pk).update(comment=note[:300])
+            event_record(
+                actor=actor,
+                verb="request.linked",
+                subject=request,
+                data={"dingtalk": record.external_ref, "day": record.start_date},
+            )
+
+
 def _makeup_note(result: str, approver: str, certifier: Staff | None) -> str:
     if certifier is not None:
         return f"钉钉{result}（审批人 {certifier.name}）"[:200]
@@ -721,6 +738,7 @@ def _import_parsed(
     if changed_roster:
         RosterEntry.objects.bulk_update(changed_roster, ["shift_code", "source"], batch_size=500)
     LeaveRequest.objects.bulk_create(new_requests, batch_size=1000)
+    _link_kefu_requests(actor, new_requests)
     if new_punches or new_roster or changed_roster or new_requests:
         event_record(
             actor=actor,
