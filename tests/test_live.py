@@ -267,18 +267,55 @@ def test_a_stream_that_goes_away_does_not_cancel_the_read_others_wait_for() -> N
 
 def test_a_message_that_commits_after_a_higher_id_still_reaches_the_stream() -> None:
     """On PostgreSQL a placement can insert message 875, keep working, and commit after a reply 876
-    committed: a stream that read 876 and resumed past it lost 875 for good. It now reads from where
-    it stood 30 s ago and skips what it sent."""
-    from kefu.desk.views import _chunks, _Position
+    committed: a stream that read 876 and resumed past it lost 875 for good. It now also reads the
+    ids back to where it stood 30 s ago and sends the ones it has not sent, once."""
+    from kefu.desk.views import _chunks, _late, _Position
 
     position = _Position(870)
-    first = _chunks(position, 7, [(876, 7, "<li id=m876>")])
+    first = _chunks(position, 7, ([(876, 7, "<li id=m876>")], []), [])
     assert [c.split("\n")[0] for c in first] == ["id: 876"]
-    low = position.low()
-    assert low == 870  # still reading from where it stood
-    again = _chunks(position, 7, [(875, 7, "<li id=m875>"), (876, 7, "<li id=m876>")])
+    assert position.low() == 870  # still reading the gap from where it stood
+    found = ([], [(876, 7), (875, 7)])  # nothing past 876; the gap now holds the late 875
+    assert _late(position, found) == [875]
+    again = _chunks(position, 7, found, [(875, 7, "<li id=m875>")])
     assert [c.split("\n")[0] for c in again] == ["id: 875"]  # the late one, once; 876 not twice
-    assert _chunks(position, 7, [(875, 7, ""), (876, 7, "")]) == []
+    assert _chunks(position, 7, found, [(875, 7, "")]) == []
     inbox = _Position(870)
-    assert json.loads(_chunks(inbox, None, [(876, 3, "")])[0].split("data: ")[1])["ids"] == [3]
-    assert json.loads(_chunks(inbox, None, [(875, 4, ""), (876, 3, "")])[0].split("data: ")[1])["ids"] == [4]
+    assert json.loads(_chunks(inbox, None, ([(876, 3, "")], []), [])[0].split("data: ")[1])["ids"] == [3]
+    assert json.loads(_chunks(inbox, None, ([], [(876, 3), (875, 4)]), [])[0].split("data: ")[1])["ids"] == [4]
+
+
+def test_a_burst_larger_than_a_read_never_stalls_a_stream() -> None:
+    """The review sent 250 messages to one conversation (a read takes 200) and then one more: it
+    arrived 30 s late, because every read started from 30 s back and returned the same sent rows.
+    Reads past the position always move it on."""
+    from kefu.desk.views import _chunks, _Position
+
+    position = _Position(0)
+    burst = [(i, 7, f"<li id=m{i}>") for i in range(1, 201)]
+    assert len(_chunks(position, 7, (burst, []), [])) == 200 and position.after == 200
+    rest = [(i, 7, "") for i in range(201, 252)]  # the next read: past 200, the gap ids only
+    sent = _chunks(position, 7, (rest, [(i, 7) for i in range(200, 0, -1)]), [])
+    assert len(sent) == 51 and position.after == 251
+
+
+@pytest.mark.django_db
+def test_a_reopened_stream_looks_back_at_the_messages_of_the_last_30_seconds(world: World) -> None:
+    """A stream opened with Last-Event-ID N (a reload, a reconnect) starts its look-back at the
+    first message received in the last 30 s, so a late commit below N still reaches it."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.desk.models import Message
+    from kefu.desk.selectors import opening_low
+
+    channel = services.channel_default("api")
+    services.messages_ingest(
+        actor=SystemActor("t"), channel=channel, items=[msg(f"o{i}", buyer="reopen") for i in range(3)]
+    )
+    ids = sorted(Message.objects.values_list("pk", flat=True))
+    assert opening_low(after_id=ids[-1], seconds=30) == ids[0] - 1
+    Message.objects.filter(pk=ids[0]).update(received_at=clock.now() - dt.timedelta(minutes=5))
+    assert opening_low(after_id=ids[-1], seconds=30) == ids[1] - 1
+    Message.objects.update(received_at=clock.now() - dt.timedelta(minutes=5))
+    assert opening_low(after_id=ids[-1], seconds=30) == ids[-1]

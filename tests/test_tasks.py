@@ -183,3 +183,36 @@ def test_a_queued_run_waiting_past_the_stall_window_is_imported_once(
         assert orders_import_run_job(run.pk, 1) == {"skipped": run.pk}  # the first delivery, late
     run.refresh_from_db()
     assert (run.attempt, run.created, run.failed) == (1, 2, []) and run.finished_at is not None
+
+
+def test_an_attempt_the_sweep_replaced_stops_at_its_next_chunk(
+    world: World, tmp_path: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The review made the sweep take a run still importing (a stall window shorter than its work):
+    both attempts ran at once and the run record ended wrong. Now the older attempt finds at its
+    next beat that a later attempt holds the run and stops without finishing it; the run is the
+    new attempt's, each order once."""
+    from kefu.commerce.services import orders_import
+    from kefu.core import imports
+
+    run = _queued(world, tmp_path, ["8401", "8402"])
+    data = legacy_csv([legacy_row("8401"), legacy_row("8402")])
+    with override_settings(MEDIA_ROOT=tmp_path):
+        assert imports.queued_take(run.pk, 1) is not None  # worker 1 takes it …
+        assert imports.queued_take(run.pk, 2) is not None  # … and the sweep's attempt 2 takes it over
+        with pytest.raises(imports.Superseded):
+            orders_import(
+                actor=world.lead_a, shop=world.shop_a, data=data, file_name="big.csv", run_id=run.pk, attempt=1
+            )
+        summary = orders_import(
+            actor=world.lead_a, shop=world.shop_a, data=data, file_name="big.csv", run_id=run.pk, attempt=2
+        )
+    run.refresh_from_db()
+    assert summary.created == 2 and (run.attempt, run.created) == (2, 2) and run.finished_at is not None
+    assert Order.objects.filter(order_no__in=["8401", "8402"]).count() == 2
+    # and an attempt replaced while it imports stops between chunks
+    from kefu.core.imports import ImportSummary
+
+    beat = ImportSummary(run_id=run.pk, attempt=1)
+    with pytest.raises(imports.Superseded):
+        beat.progress(1, 2)

@@ -89,16 +89,20 @@ def _operator_or(actor: Any, capability: str) -> None:
 
 
 @action(scope=("shop",), atomic=False)
-def orders_import(*, actor: Any, shop: Shop, data: bytes, file_name: str, run_id: int | None = None) -> ImportSummary:
+def orders_import(
+    *, actor: Any, shop: Shop, data: bytes, file_name: str, run_id: int | None = None, attempt: int | None = None
+) -> ImportSummary:
     """Import a Taobao/Tmall order export into ``shop``; good rows kept, bad rows reported by number.
-    ``run_id``: the queued run (``orders_import_queue``) this import fills in."""
+    ``run_id``/``attempt``: the queued run (``orders_import_queue``) and which attempt at it this is."""
     _operator_or(actor, "orders.import")
     check_upload(data, file_name)
     try:
         parsed = parse_orders(data)
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
-    return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name=file_name, data=data, run_id=run_id)
+    return _import_parsed(
+        actor=actor, shop=shop, parsed=parsed, file_name=file_name, data=data, run_id=run_id, attempt=attempt
+    )
 
 
 @action(scope=("shop",), atomic=False)
@@ -123,10 +127,23 @@ def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> Impo
 
 
 def _import_parsed(
-    *, actor: Any, shop: Shop, parsed: ParsedOrders, file_name: str, data: bytes, run_id: int | None = None
+    *,
+    actor: Any,
+    shop: Shop,
+    parsed: ParsedOrders,
+    file_name: str,
+    data: bytes,
+    run_id: int | None = None,
+    attempt: int | None = None,
 ) -> ImportSummary:
     with import_run(
-        kind="orders", file_name=file_name, data=data, actor=actor, params={"shop": shop.pk}, run_id=run_id
+        kind="orders",
+        file_name=file_name,
+        data=data,
+        actor=actor,
+        params={"shop": shop.pk},
+        run_id=run_id,
+        attempt=attempt,
     ) as summary:
         summary.fmt, summary.cells_of = parsed.fmt, parsed.cells_of
         for err in parsed.errors:

@@ -52,8 +52,13 @@ def orders_import_run_job(run_id: int, attempt: int = 1) -> dict[str, object]:
     actor = run.actor or SystemActor("worker")
     try:
         shop = Shop.objects.get(pk=run.params["shop"])
-        summary = orders_import(actor=actor, shop=shop, data=data, file_name=run.file_name, run_id=run.pk)
+        summary = orders_import(
+            actor=actor, shop=shop, data=data, file_name=run.file_name, run_id=run.pk, attempt=attempt
+        )
         return summary.as_dict()
+    except imports.Superseded:
+        log.warning("queued import run %s attempt %s stopped: a later attempt took it", run_id, attempt)
+        return {"superseded": run_id}
     except (ApplicationError, Shop.DoesNotExist) as exc:
         message = str(exc.message) if isinstance(exc, ApplicationError) else _("The shop no longer exists.")
         imports.run_abandon(run, message, actor=actor)

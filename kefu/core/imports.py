@@ -22,6 +22,10 @@ from .models import ImportRun
 log = logging.getLogger(__name__)
 
 
+class Superseded(Exception):
+    """A queued import's later attempt has taken the run: this one stops without finishing it."""
+
+
 @dataclass
 class ImportSummary:
     created: int = 0
@@ -30,6 +34,9 @@ class ImportSummary:
     failed: list[dict[str, Any]] = field(default_factory=list)
     fmt: str = ""
     run_id: int | None = None
+    # a queued run's attempt this import is (None: not queued): its beats hold the run only while no
+    # later attempt has taken it
+    attempt: int | None = None
     # row number → the row's cells as the file had them: rows a service refuses after parsing
     # (outside the actor's scope, an unknown shift …) are offered for download with their cells too
     cells_of: Callable[[int], Any] | None = None
@@ -58,11 +65,17 @@ class ImportSummary:
         self.failed.append(entry)
 
     def progress(self, done: int, total: int) -> None:
-        """Record how far the import is (the imports page shows it while the worker runs)."""
-        if self.run_id is not None:
-            ImportRun.objects.filter(pk=self.run_id).update(
-                rows_done=min(done, total), rows_total=total, heartbeat_at=clock.now()
-            )
+        """Record how far the import is (the imports page shows it while the worker runs) — the run's
+        heartbeat. A queued attempt that a later attempt has taken over (the sweep judged it dead)
+        stops here, between chunks: ``Superseded``, the run left to the new attempt (the chunks it
+        committed are idempotent: the new attempt counts them as unchanged)."""
+        if self.run_id is None:
+            return
+        runs = ImportRun.objects.filter(pk=self.run_id)
+        if self.attempt is not None:
+            runs = runs.filter(attempt=self.attempt)
+        if not runs.update(rows_done=min(done, total), rows_total=total, heartbeat_at=clock.now()):
+            raise Superseded(self.run_id)
 
     def counts(self) -> tuple[int, int, int, int]:
         return self.created, self.updated, self.unchanged, len(self.failed)
@@ -124,7 +137,14 @@ def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
 
 @contextmanager
 def import_run(
-    *, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any], run_id: int | None = None
+    *,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    actor: Any,
+    params: dict[str, Any],
+    run_id: int | None = None,
+    attempt: int | None = None,
 ) -> Iterator[ImportSummary]:
     """An import's run record, always finished: on success with the summary, on a crash with the
     crash recorded (the run, an ``import.crashed`` audit event) before the error propagates.
@@ -132,15 +152,19 @@ def import_run(
     ``run_id``: a queued run (``queue_file``) taken up, or taken up again after its worker died —
     its counts start over (rows imported before the crash count as unchanged: imports are idempotent)."""
     if run_id is not None:
-        ImportRun.objects.filter(pk=run_id).update(
-            created=0, updated=0, unchanged=0, failed=[], heartbeat_at=clock.now()
-        )
+        mine = ImportRun.objects.filter(pk=run_id, finished_at__isnull=True)
+        if attempt is not None:
+            mine = mine.filter(attempt=attempt)
+        if not mine.update(created=0, updated=0, unchanged=0, failed=[], heartbeat_at=clock.now()):
+            raise Superseded(run_id)  # a later attempt holds the run (or it is finished)
         run = ImportRun.objects.get(pk=run_id)
     else:
         run = run_start(kind=kind, file_name=file_name, data=data, actor=actor, params=params)
-    summary = ImportSummary(run_id=run.pk)
+    summary = ImportSummary(run_id=run.pk, attempt=attempt)
     try:
         yield summary
+    except Superseded:
+        raise  # the run belongs to a later attempt now: nothing here finishes it
     except ApplicationError:
         run_finish(run, summary, actor=actor)
         raise

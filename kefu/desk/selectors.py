@@ -94,6 +94,39 @@ def last_message_id() -> int:
     return int(row["pk"]) if row else 0
 
 
+GAP_CAP = 5000  # ids of the look-back gap a stream reads at most (late commits are among the newest)
+
+
+def message_refs_between(
+    *, actor: Any, low: int, high: int, conversation_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(message id, conversation id) in scope with ``low < id <= high``, newest first, capped — a
+    stream's look-back for messages that committed after higher ids."""
+    if high <= low:
+        return []
+    qs = Message.objects.restrict(actor).filter(pk__gt=low, pk__lte=high)
+    if conversation_id:
+        qs = qs.filter(conversation_id=conversation_id)
+    return list(qs.order_by("-pk").values_list("pk", "conversation_id")[:GAP_CAP])
+
+
+def messages_by_ids(*, actor: Any, ids: list[int]) -> list[Message]:
+    return list(Message.objects.restrict(actor).filter(pk__in=ids[:200]).select_related("agent").order_by("pk"))
+
+
+def opening_low(*, after_id: int, seconds: float) -> int:
+    """Where a stream opened at ``after_id`` starts its look-back: just before the first message
+    received in the last ``seconds`` (among the 5,000 ids before it), else ``after_id``."""
+    since = clock.now() - dt.timedelta(seconds=seconds)
+    first = (
+        Message.objects.filter(pk__lte=after_id, pk__gt=after_id - GAP_CAP, received_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return first - 1 if first else after_id
+
+
 def message_refs_since(*, actor: Any, after_id: int, limit: int = 500) -> list[tuple[int, int]]:
     """(message id, conversation id) of the messages in scope past ``after_id`` (live updates)."""
     return list(

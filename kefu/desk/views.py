@@ -253,12 +253,16 @@ LOOKBACK_SECONDS = 30.0
 class _Position:
     """Where a stream reads from. Message ids are taken when a message is inserted, but on PostgreSQL
     a message with a lower id can commit after a higher one (a placement still working while a reply
-    commits): reading only past the newest id sent would lose it for good. So a stream reads from
-    where it stood ``LOOKBACK_SECONDS`` ago and skips the ids it has already sent."""
+    commits): reading only past the newest id sent would lose it for good. So each read takes what
+    lies past the position (``after``, capped: the position always moves on, however large a burst)
+    and, as ids only, the gap back to where the stream stood ``LOOKBACK_SECONDS`` ago (``low``); ids
+    already sent are skipped. A stream opened (or reopened) at ``after`` starts its gap at the first
+    message received in the last ``LOOKBACK_SECONDS`` (``opening_low``): those may be sent again —
+    the page skips rows it has, an inbox refreshes once."""
 
-    def __init__(self, after: int) -> None:
+    def __init__(self, after: int, low: int | None = None) -> None:
         self.after = after
-        self.marks: deque[tuple[float, int]] = deque([(time.monotonic(), after)])
+        self.marks: deque[tuple[float, int]] = deque([(time.monotonic(), min(after, after if low is None else low))])
         self.sent: set[int] = set()
 
     def low(self) -> int:
@@ -280,24 +284,51 @@ class _Position:
         return new
 
 
-def _stream_read(user: Any, conversation_id: int | None, low: int) -> list[tuple[int, int, str]]:
-    """Messages in scope past ``low`` as (id, conversation, rendered row — for a conversation's
-    stream only), oldest first."""
-    if conversation_id:
-        return [
-            (m.pk, m.conversation_id, render_to_string("desk/_message.html", {"m": m}))
-            for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=low)
-        ]
-    return [(pk, conversation, "") for pk, conversation in selectors.message_refs_since(actor=user, after_id=low)]
+Found = tuple[list[tuple[int, int, str]], list[tuple[int, int]]]
 
 
-def _chunks(position: _Position, conversation_id: int | None, found: list[tuple[int, int, str]]) -> list[str]:
-    new = position.fresh([pk for pk, _c, _h in found])
+def _stream_read(user: Any, conversation_id: int | None, low: int, after: int) -> Found:
+    """What a stream may send: the messages in scope past ``after`` as (id, conversation, rendered
+    row — for a conversation's stream only), oldest first and capped; and the ids of those between
+    ``low`` and ``after`` (late commits among them)."""
+    gap = selectors.message_refs_between(actor=user, low=low, high=after, conversation_id=conversation_id)
     if conversation_id:
-        return [
-            f"id: {pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n" for pk, _c, html in found if pk in new
+        past = [
+            (m.pk, m.conversation_id, str(render_to_string("desk/_message.html", {"m": m})))
+            for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after)
         ]
-    conversations = sorted({c for pk, c, _h in found if pk in new})
+    else:
+        past = [(pk, c, "") for pk, c in selectors.message_refs_since(actor=user, after_id=after)]
+    return past, gap
+
+
+def _stream_rows(user: Any, ids: list[int]) -> list[tuple[int, int, str]]:
+    """Rendered rows of late messages a conversation's stream has not sent yet (rare)."""
+    return [
+        (m.pk, m.conversation_id, str(render_to_string("desk/_message.html", {"m": m})))
+        for m in selectors.messages_by_ids(actor=user, ids=ids)
+    ]
+
+
+def _late(position: _Position, found: Found) -> list[int]:
+    """Ids in the look-back gap that this stream has not sent."""
+    return sorted(pk for pk, _c in found[1] if pk > position.marks[0][1] and pk not in position.sent)
+
+
+def _chunks(
+    position: _Position, conversation_id: int | None, found: Found, late_rows: list[tuple[int, int, str]]
+) -> list[str]:
+    past, gap = found
+    late_ids = set(_late(position, found))
+    if conversation_id:
+        rows = [r for r in late_rows if r[0] in late_ids] + past
+        new = position.fresh([pk for pk, _c, _h in rows])
+        return [
+            f"id: {pk}\nevent: message\ndata: {json.dumps({'html': html})}\n\n" for pk, _c, html in rows if pk in new
+        ]
+    refs = [(pk, c) for pk, c in gap if pk in late_ids] + [(pk, c) for pk, c, _h in past]
+    new = position.fresh([pk for pk, _c in refs])
+    conversations = sorted({c for pk, c in refs if pk in new})
     if not conversations:
         return []
     payload = {"ids": conversations, "url": reverse("desk:inbox")}
@@ -306,12 +337,15 @@ def _chunks(position: _Position, conversation_id: int | None, found: list[tuple[
 
 def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iterator[str]:
     waiter = live.Waiter()
-    position = _Position(after)
+    position = _Position(after, selectors.opening_low(after_id=after, seconds=LOOKBACK_SECONDS))
     deadline = time.monotonic() + STREAM_SECONDS
     yield "retry: 1000\n\n"
     try:
         while time.monotonic() < deadline:
-            yield from _chunks(position, conversation_id, _stream_read(user, conversation_id, position.low()))
+            found = _stream_read(user, conversation_id, position.low(), position.after)
+            late = _late(position, found)
+            late_rows = _stream_rows(user, late) if conversation_id and late else []
+            yield from _chunks(position, conversation_id, found, late_rows)
             waiter.wait(POLL_SECONDS)
     finally:
         waiter.close()  # the connection is closed by request_finished when the response closes
@@ -320,30 +354,36 @@ def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iter
 _read_pool: ThreadPoolExecutor | None = None
 
 
-def _stream_read_pooled(user: Any, conversation_id: int | None, low: int) -> list[tuple[int, int, str]]:
-    """``_stream_read`` on the streams' own threads: their connections are kept for CONN_MAX_AGE and
-    dropped when broken (a database restart costs a stream one empty read, not its life)."""
-    close_old_connections()
-    try:
-        return _stream_read(user, conversation_id, low)
-    except DatabaseError:
-        for conn in connections.all(initialized_only=True):
-            conn.close()
-        return []
+def _pooled(fn: Any, empty: Any) -> Any:
+    """``fn`` on the streams' own threads: their connections are kept for CONN_MAX_AGE and dropped
+    when broken (a database restart costs a stream one empty read, not its life)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        except DatabaseError:
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+            return empty
+
+    return run
 
 
 async def _events_async(user: Any, conversation_id: int | None, after: int, scope: Scope) -> AsyncIterator[str]:
     global _read_pool
     if _read_pool is None:
         _read_pool = ThreadPoolExecutor(settings.KEFU_STREAM_DB_THREADS, thread_name_prefix="kefu-stream")
-    read = sync_to_async(_stream_read_pooled, thread_sensitive=False, executor=_read_pool)
+    read = sync_to_async(_pooled(_stream_read, ([], [])), thread_sensitive=False, executor=_read_pool)
+    rows = sync_to_async(_pooled(_stream_rows, []), thread_sensitive=False, executor=_read_pool)
+    opening = sync_to_async(_pooled(selectors.opening_low, after), thread_sensitive=False, executor=_read_pool)
     hub = live.hub()
     shops = None if scope.all else scope.shop_ids
     # what restrict() depends on: the department, the team's shops, or (work positions) the person
     personal = scope.position in WORK_POSITIONS
     share_key = (scope.all, scope.shop_ids, scope.team_ids, scope.staff_id if personal else None, personal)
     sub = hub.subscribe(conversation=conversation_id, shops=None if conversation_id else shops)
-    position = _Position(after)
+    position = _Position(after, await opening(after_id=after, seconds=LOOKBACK_SECONDS) if after else after)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ASYNC_STREAM_SECONDS
     last = -live.MIN_READ_SECONDS
@@ -355,12 +395,14 @@ async def _events_async(user: Any, conversation_id: int | None, after: int, scop
                 await asyncio.sleep(pause)  # a burst of messages costs one read
             sub.event.clear()
             last = loop.time()
-            low = position.low()
+            low, high = position.low(), position.after
             # streams with the same scope (what restrict() sees) and read position share one read
             found = await hub.shared(
-                (share_key, conversation_id, low), functools.partial(read, user, conversation_id, low)
+                (share_key, conversation_id, low, high), functools.partial(read, user, conversation_id, low, high)
             )
-            for chunk in _chunks(position, conversation_id, found):
+            late = _late(position, found)
+            late_rows = await rows(user, late) if conversation_id and late else []
+            for chunk in _chunks(position, conversation_id, found, late_rows):
                 yield chunk
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(sub.event.wait(), timeout=hub.poll_seconds())
