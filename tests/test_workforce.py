@@ -621,3 +621,62 @@ def test_a_kefu_request_for_a_day_dingtalk_also_records_is_linked_and_counted_on
     mine.refresh_from_db()
     assert "2026-10-14" in mine.comment
     assert Event.objects.filter(verb="request.linked", subject_id=str(mine.pk)).exists()
+
+
+def test_october_from_a_dingtalk_export_to_the_api_statement(world: World) -> None:
+    """A whole month end to end: October 2026 arrives as DingTalk's 每日统计 and the supervisor reads
+    the statement over the API. 张敏, base 3,100.00 → 100.00 a day, worked by hand:
+    - 10-01 and 10-03 白班 on time: statutory holidays worked, 2 × 100.00 on top each (R-WF-20);
+    - 10-02 休息: the holiday itself, no rest day used;
+    - 10-08 出差 (no punches): a worked day (R-WF-21);
+    - 10-09 事假 0.5天 in the afternoon, in 08:25, out 13:01: half a day of leave, −50.00 (R-WF-22);
+    - 10-10 and 10-20 休息: the two rest days, taken 2, unused 0;
+    - no other day scheduled. No 全勤 (leave). Net 3,100 + 200 + 200 − 50 = 3,450.00."""
+    from django.test import Client
+
+    from .conftest import PASSWORD
+
+    a, _b = _people(world)
+
+    def row(day: str, shift: str, on: str, on_r: str, off: str, off_r: str, approval: str = "", personal: str = ""):
+        cells = _row("张敏", "ding-a", day, shift, on, on_r, off, off_r, approval)
+        cells[-4] = personal
+        return cells
+
+    rows = [
+        row("26-10-01 星期四", "白班 08:30-17:30", "08:25", "正常", "17:35", "正常"),
+        row("26-10-02 星期五", "休息", "", "休息", "", "休息"),
+        row("26-10-03 星期六", "白班 08:30-17:30", "08:28", "正常", "17:31", "正常"),
+        row("26-10-08 星期四", "白班 08:30-17:30", "", "出差", "", "出差", "出差 10-08 08:30 到 10-08 17:30 1天"),
+        row(
+            "26-10-09 星期五", "白班 08:30-17:30", "08:25", "正常", "13:01", "事假",
+            "事假 10-09 13:00 到 10-09 17:30 0.5天", "0.5天",
+        ),
+        row("26-10-10 星期六", "休息", "", "休息", "", "休息"),
+        row("26-10-20 星期二", "休息", "", "休息", "", "休息"),
+    ]  # fmt: skip
+    summary = services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook([], 2026, 10, rows=rows), file_name="每日统计-202610.xlsx"
+    )
+    assert summary.as_dict()["failed"] == []
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    doc = boss.get("/api/v1/attendance/statement?month=2026-10").json()
+    st = next(s for s in doc["staff"] if s["employee_no"] == a.employee_no)
+    assert [(ln["code"], ln["amount"]) for ln in st["lines"]] == [
+        ("base_salary", "3100.00"),
+        ("leave_deduction", "-50.00"),
+        ("holiday_pay", "200.00"),
+        ("holiday_pay", "200.00"),
+    ]
+    assert (st["net"], st["leave_days"], st["rest_days_taken"], st["rest_days_unused"]) == ("3450.00", "0.5", "2", "0")
+    assert st["holidays_worked"] == ["2026-10-01", "2026-10-03"] and not st["full_attendance"]
+    statuses = {d["date"]: d["status"] for d in st["days"]}
+    assert (statuses["2026-10-02"], statuses["2026-10-08"], statuses["2026-10-09"]) == ("holiday", "trip", "half_leave")
+    assert st["incidents"] == []
+    # the same export again changes nothing
+    again = services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook([], 2026, 10, rows=rows), file_name="每日统计-202610.xlsx"
+    )
+    assert again.created == 0
+    assert boss.get("/api/v1/attendance/statement?month=2026-10").json() == doc
