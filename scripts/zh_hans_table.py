@@ -1875,4 +1875,6 @@ T = {
     'or leave it: nothing changes until you confirm': '或暂不处理：确认之前不会有任何变化',
     'holiday': '法定假',
     "Counted once: DingTalk's record of %(day)s stands": '只计一次：以钉钉 %(day)s 的记录为准',
+    'Statutory holiday %(date)s, half worked: %(per)s × ½ daily wage %(wage)s on top': '法定节假日 %(date)s 上半天班：另加 %(per)s × ½ 日工资 %(wage)s',
+    'Absent %(days)s days (%(basis)s): the base pay for the days employed (%(pay)s) is withheld': '旷工 %(days)s 天（%(basis)s）：扣发在职天数的基本工资（%(pay)s）',
 }

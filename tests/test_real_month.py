@@ -155,7 +155,8 @@ def test_a_trip_and_half_days_grade_the_worked_half_only() -> None:
         (5, "absent", 0, Decimal("0.5")),
     ]
     assert [d.status for d in s.days[1:6]] == ["trip", "half_leave", "half_leave", "half_leave", "worked"]
-    assert s.worked_days == 5 and s.red_packets_total == Decimal("20.00") and s.net == Decimal("2550.00")
+    # worked: the trip, the two half days with punches, 11-06 (11-05's half day had no punch at all)
+    assert s.worked_days == 4 and s.red_packets_total == Decimal("20.00") and s.net == Decimal("2550.00")
 
 
 # --- month E: duplicates and make-ups (R-WF-23, R-WF-24, R-WF-6) ----------------------------------
@@ -217,6 +218,62 @@ def test_deductions_stop_at_the_base_pay_and_net_pay_is_never_below_zero(points:
         expected.append(("net_floor", "10.00"))
     assert money_lines(s) == expected
     assert s.net == Decimal(net) and s.not_deducted == Decimal("200.00") and "dismissal" in s.flags
+
+
+# --- where a holiday or a rest day meets a half day or a trip (the review's cases) -----------------
+
+
+def test_half_a_holiday_worked_earns_half_the_premium_and_none_without_a_punch() -> None:
+    """May 2026, base 3,100.00 → 100.00 a day; 05-01 and 05-02 are statutory days, both rostered.
+    - Q1: 05-01 leave on the first half and no punch at all: 0.5 leave (−50.00) + 0.5 absence (3 daily
+      wages, −300.00), and no holiday pay for it — nothing was worked; 05-02 worked: +200.00.
+      Net 3,100 − 50 − 300 + 200 = 2,950.00 (the review found 3,150.00).
+    - C3: the same leave, but in at 13:00 and out 17:35: half the holiday worked earns half the
+      premium (our reading; SPEC is silent): +100.00. Net 3,100 − 50 + 100 + 200 = 3,350.00."""
+    roster = {**shifts(5, [1, 2]), D(2026, 5, 10): "", D(2026, 5, 20): ""}  # the two rest days taken
+    leave = [Request(D(2026, 5, 1), LEAVE, Decimal("0.5"), half="first")]
+    no_punch = evaluate_month(POLICY, person("3100", 5, roster, on_time(5, [2]), requests=leave))
+    assert money_lines(no_punch) == [
+        ("base_salary", "3100.00"),
+        ("leave_deduction", "-50.00"),
+        ("absence_deduction", "-300.00"),
+        ("holiday_pay", "200.00"),
+    ]
+    assert no_punch.net == Decimal("2950.00") and no_punch.holidays_worked == [D(2026, 5, 2)]
+    assert no_punch.worked_days == 1
+    afternoon = [Punch(at(5, 1, 13, 0), ON), Punch(at(5, 1, 17, 35), OFF)]
+    half = evaluate_month(POLICY, person("3100", 5, roster, afternoon + on_time(5, [2]), requests=leave))
+    assert money_lines(half) == [
+        ("base_salary", "3100.00"),
+        ("leave_deduction", "-50.00"),
+        ("holiday_pay", "100.00"),
+        ("holiday_pay", "200.00"),
+    ]
+    assert half.net == Decimal("3350.00")
+
+
+def test_a_trip_on_a_day_the_roster_gives_off_is_a_worked_day() -> None:
+    """R-WF-21: never rest. C5: November, base 3,000.00; roster rest 11-07 and 11-21, a 出差 on 11-07,
+    on time on the shifts: rest taken 1 (11-21), unused 1 (+100.00), 全勤 +200.00 → 3,300.00 (the
+    review found 3,200.00: the trip had vanished into a rest day). Q2: a trip on National Day 10-02,
+    which the roster gives off, is a holiday worked: +200.00 beside 10-01 and 10-03."""
+    days = [d for d in range(1, 31) if d not in (7, 21)]
+    roster = {**shifts(11, days), D(2026, 11, 7): "", D(2026, 11, 21): ""}
+    trip = [Request(D(2026, 11, 7), TRIP, source="dingtalk")]
+    s = evaluate_month(POLICY, person("3000", 11, roster, on_time(11, days), requests=trip))
+    assert money_lines(s) == [
+        ("base_salary", "3000.00"),
+        ("unused_rest_pay", "100.00"),
+        ("full_attendance_bonus", "200.00"),
+    ]
+    assert s.days[6].status == "trip" and (s.rest_days_taken, s.rest_days_unused) == (1, 1)
+    worked = [d for d in range(1, 32) if d not in (2, 10, 20)]
+    october = {**shifts(10, worked), D(2026, 10, 2): "", D(2026, 10, 10): "", D(2026, 10, 20): ""}
+    q2 = evaluate_month(
+        POLICY, person("3100", 10, october, on_time(10, worked), requests=[Request(D(2026, 10, 2), TRIP)])
+    )
+    assert q2.holidays_worked == [D(2026, 10, 1), D(2026, 10, 2), D(2026, 10, 3)]
+    assert q2.net == Decimal("3900.00")
 
 
 # --- properties ----------------------------------------------------------------------------------

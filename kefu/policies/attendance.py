@@ -48,6 +48,16 @@ FIRST_HALF, SECOND_HALF = "first", "second"
 WORKED_STATUSES = frozenset({"worked", "partial", TRIP, HALF_LEAVE})
 
 
+def worked_share(day: DayResult) -> Decimal:
+    """How much of the day was worked: a whole day (worked, partly punched, a trip), half a day (half a
+    day of leave with a punch in the other half), or nothing (half a day of leave and no punch)."""
+    if day.status in {"worked", "partial", TRIP}:
+        return Decimal("1")
+    if day.status == HALF_LEAVE and (day.on_duty is not None or day.off_duty is not None):
+        return HALF
+    return ZERO
+
+
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
@@ -459,8 +469,11 @@ def _month(policy: dict[str, Any], data: StaffMonthInput) -> _Month:
         month.entitled = 0  # R-WF-10
     # R-WF-8: the roster's rest days are rest days taken (up to the entitlement), counted first; a
     # roster rest on a statutory holiday is the holiday itself (R-WF-20)
+    trips = {r.day for r in data.requests if r.kind == TRIP}  # a trip on a roster rest day is work (R-WF-21)
     roster_rest = sum(
-        1 for d, c in data.roster.items() if c == "" and employed_from <= d <= employed_to and d not in month.holidays
+        1
+        for d, c in data.roster.items()
+        if c == "" and employed_from <= d <= employed_to and d not in month.holidays and d not in trips
     )
     month.rest_taken = min(Decimal(roster_rest), Decimal(month.entitled))
     return month
@@ -606,16 +619,17 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
         return DayResult(day, None, NOT_EMPLOYED)  # R-WF-18: not worked, rest, leave nor absence
     holiday = day in month.holidays
     code = data.roster.get(day)
+    requests = one_status(month.requests.get(day, []))
+    if requests and requests[0].kind == TRIP:
+        # R-WF-21: a worked day — never absence, leave or rest, even on a day the roster gives off
+        # (then it takes no rest day: ``_month`` leaves it out); its punches are not graded
+        return DayResult(day, code or None, TRIP, holiday=holiday)
     if code == "":
         return DayResult(day, None, HOLIDAY if holiday else REST, holiday=holiday)
     shift = month.shifts.get(code) if code else None
     if shift is None:
         return DayResult(day, None, "off", holiday=holiday)
     result = DayResult(day, shift.code, "worked", holiday=holiday)
-    requests = one_status(month.requests.get(day, []))
-    if requests and requests[0].kind == TRIP:
-        result.status = TRIP  # R-WF-21: a worked day; its punches are not graded
-        return result
     covered = _cover(month, result, requests)
     if covered >= 1:
         return result
@@ -725,10 +739,19 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
         wages, criticism, dismissal, basis = absence_deduction(policy, absence)
         if wages < 0:
             amount = base_pay
-            text = _("Absent %(days)s days (%(basis)s): the whole base salary of the month is withheld") % {
-                "days": days_str(absence),
-                "basis": basis,
-            }
+            if base_pay != data.base_salary:
+                text = _(
+                    "Absent %(days)s days (%(basis)s): the base pay for the days employed (%(pay)s) is withheld"
+                ) % {
+                    "days": days_str(absence),
+                    "basis": basis,
+                    "pay": money(base_pay),
+                }
+            else:
+                text = _("Absent %(days)s days (%(basis)s): the whole base salary of the month is withheld") % {
+                    "days": days_str(absence),
+                    "basis": basis,
+                }
         else:
             amount = wages * wage
             text = _("Absent %(days)s days (%(basis)s): %(wages)s × daily wage %(wage)s") % {
@@ -778,13 +801,19 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
         )
     holiday_pay = Decimal(att.get("holiday_pay_daily_wages", "2"))
     for d in days:
-        if d.holiday and d.status in WORKED_STATUSES and holiday_pay:
+        share = worked_share(d) if d.holiday else ZERO
+        if share and holiday_pay:
+            # reading (SPEC silent): half a holiday worked (half a day of leave) earns half the premium
             lines.append(
                 Line(
                     "holiday_pay",
-                    holiday_pay * wage,
+                    holiday_pay * share * wage,
                     "R-WF-20",
-                    _("Statutory holiday %(date)s worked: %(per)s × daily wage %(wage)s on top")
+                    (
+                        _("Statutory holiday %(date)s worked: %(per)s × daily wage %(wage)s on top")
+                        if share == 1
+                        else _("Statutory holiday %(date)s, half worked: %(per)s × ½ daily wage %(wage)s on top")
+                    )
                     % {"date": d.date.isoformat(), "per": holiday_pay, "wage": money(wage)},
                 )
             )
@@ -861,7 +890,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
         days=days,
         incidents=incidents,
         scheduled_days=len(scheduled),
-        worked_days=sum(1 for d in scheduled if d.status in WORKED_STATUSES),
+        worked_days=sum(1 for d in days if worked_share(d)),
         absence_days=sum((i.absence_days for i in incidents), ZERO),
         leave_days=month.leave_days,
         rest_days_entitled=month.entitled,
@@ -879,7 +908,7 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
         days_in_month=month.days_in_month,
         base_pay=next(ln.amount for ln in lines if ln.code == "base_salary"),
         not_deducted=sum((ln.amount for ln in lines if ln.code == "not_deducted"), ZERO),
-        holidays_worked=[d.date for d in days if d.holiday and d.status in WORKED_STATUSES],
+        holidays_worked=[d.date for d in days if d.holiday and worked_share(d)],
         estimate=data.as_of is not None,
         warnings=[(d, name) for d, name, category in sorted(data.conduct) if category == "warning"],
         demerits=demerits,

@@ -76,7 +76,9 @@ def staff_statement(request: HttpRequest, staff_id: int) -> HttpResponse:
     year, month = parse_month(request.GET.get("month"))
     ctx = _statement_context(staff, year, month)
     # R-WF-12 → R-WF-18: the dismissal flag proposes a leaving date for the supervisor to confirm
-    ctx["propose_leaving"] = "dismissal" in ctx["st"].flags and has_capability(request.user, "org.manage")
+    ctx["propose_leaving"] = (
+        "dismissal" in ctx["st"].flags and staff.leave_date is None and has_capability(request.user, "org.manage")
+    )
     ctx["today"] = clock.today()
     return render(request, "workforce/staff_statement.html", ctx)
 
