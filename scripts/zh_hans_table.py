@@ -1877,4 +1877,5 @@ T = {
     "Counted once: DingTalk's record of %(day)s stands": '只计一次：以钉钉 %(day)s 的记录为准',
     'Statutory holiday %(date)s, half worked: %(per)s × ½ daily wage %(wage)s on top': '法定节假日 %(date)s 上半天班：另加 %(per)s × ½ 日工资 %(wage)s',
     'Absent %(days)s days (%(basis)s): the base pay for the days employed (%(pay)s) is withheld': '旷工 %(days)s 天（%(basis)s）：扣发在职天数的基本工资（%(pay)s）',
+    'an approved request for this day was not needed: the roster gives it off': '此日已批准的申请无需生效：排班本就休息',
 }

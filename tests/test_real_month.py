@@ -276,6 +276,18 @@ def test_a_trip_on_a_day_the_roster_gives_off_is_a_worked_day() -> None:
     assert q2.net == Decimal("3900.00")
 
 
+def test_a_request_for_a_day_the_roster_gives_off_is_shown_as_not_needed_and_no_roster_pays_no_rest() -> None:
+    """An approved leave on a roster rest day costs nothing and takes nothing — and the statement says
+    it was not needed instead of dropping it. A month with no roster entitles no rest days to pay."""
+    roster = {**shifts(11, range(2, 8)), D(2026, 11, 8): "", D(2026, 11, 15): ""}
+    leave = [Request(D(2026, 11, 8), LEAVE, ref="request:41")]
+    s = evaluate_month(POLICY, person("3000", 11, roster, on_time(11, range(2, 8)), requests=leave))
+    assert s.leave_days == 0 and s.days[7].unneeded == ["request:41"]
+    assert s.as_dict()["days"][7]["unneeded_requests"] == ["request:41"]
+    idle = evaluate_month(POLICY, person("3000", 11, {}, []))
+    assert (idle.rest_days_entitled, idle.rest_days_unused) == (0, 0) and "no_roster" in idle.flags
+
+
 # --- properties ----------------------------------------------------------------------------------
 
 NOVEMBER = [D(2026, 11, d) for d in range(1, 31)]
@@ -447,6 +459,8 @@ def test_r_wf_10_counts_the_statements_leave_days_not_calendar_days(world: Any) 
     person_ = StaffFactory(team=world.team_a, base_salary=Decimal("3100.00"))
     for d in range(1, 32):
         RosterEntry.objects.create(staff=person_, date=D(2026, 10, d), shift_code="" if d in (10, 20) else "day")
+    for d in range(2, 6):  # scheduled in November too (with no roster there is no rest to take or pay)
+        RosterEntry.objects.create(staff=person_, date=D(2026, 11, d), shift_code="day")
     LeaveRequest.objects.create(
         staff=person_, kind="personal", start_date=D(2026, 10, 8), end_date=D(2026, 10, 11), status="approved"
     )

@@ -209,6 +209,7 @@ class DayResult:
     incidents: list[Incident] = field(default_factory=list)
     makeups: list[str] = field(default_factory=list)  # "free" | "graded" | "pending" per make-up used
     ignored: list[str] = field(default_factory=list)  # make-ups refused: a real punch of that kind exists
+    unneeded: list[str] = field(default_factory=list)  # approved rest/leave on a day the roster gives off
     holiday: bool = False  # a statutory holiday (R-WF-20)
 
     def as_dict(self) -> dict[str, Any]:
@@ -224,6 +225,7 @@ class DayResult:
             "incidents": [i.as_dict() for i in self.incidents],
             "holiday": self.holiday,
             "ignored_makeups": list(self.ignored),
+            "unneeded_requests": list(self.unneeded),
         }
 
 
@@ -625,7 +627,11 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
         # (then it takes no rest day: ``_month`` leaves it out); its punches are not graded
         return DayResult(day, code or None, TRIP, holiday=holiday)
     if code == "":
-        return DayResult(day, None, HOLIDAY if holiday else REST, holiday=holiday)
+        # the roster gives the day off: an approved rest or leave for it is not needed (nothing is
+        # deducted or taken), and the statement says so rather than dropping it
+        return DayResult(
+            day, None, HOLIDAY if holiday else REST, holiday=holiday, unneeded=[r.ref or r.kind for r in requests]
+        )
     shift = month.shifts.get(code) if code else None
     if shift is None:
         return DayResult(day, None, "off", holiday=holiday)
@@ -893,7 +899,8 @@ def evaluate_month(policy: dict[str, Any], data: StaffMonthInput) -> Statement:
         worked_days=sum(1 for d in days if worked_share(d)),
         absence_days=sum((i.absence_days for i in incidents), ZERO),
         leave_days=month.leave_days,
-        rest_days_entitled=month.entitled,
+        # no shift this month: no rest day is owed or paid, so entitled = taken (the figures add up)
+        rest_days_entitled=month.entitled if scheduled else int(month.rest_taken),
         rest_days_taken=month.rest_taken,
         rest_days_unused=unused,
         makeups=month.makeups_seen,
