@@ -680,3 +680,84 @@ def test_october_from_a_dingtalk_export_to_the_api_statement(world: World) -> No
     )
     assert again.created == 0
     assert boss.get("/api/v1/attendance/statement?month=2026-10").json() == doc
+
+
+def test_a_hire_and_a_floor_month_from_the_staff_file_and_dingtalk_to_the_api(world: World) -> None:
+    """Two more whole months end to end (October 2026, 31 days; base 3,100.00 → 100.00 a day):
+    - 周琪, hired 10-20 by the staff file: 白班 10-20 … 10-31 on time except a 休息 on 10-25 → employed
+      12 days, base 3,100 × 12 / 31 = 1,200.00; rest entitled 2 × 12 / 31 = 0.77 → 1, taken 1 → 0
+      unused; no 全勤 in a part month. Net 1,200.00.
+    - 邓凯: 10-05 … 10-07 scheduled with no punch (3 days absent: the whole base withheld, flagged for
+      dismissal), 事假 on 10-08 and 10-09 (−200.00): deductions 3,300.00 stop at 3,100.00, 200.00 not
+      deducted. Net 0.00."""
+    from django.test import Client
+
+    from kefu.org.services import staff_import
+
+    from .conftest import PASSWORD
+
+    staff_import(
+        actor=world.supervisor,
+        data=(
+            "工号,姓名,岗位,团队,基本工资,钉钉UserId,入职日期\n"
+            "K901,周琪,售前客服,扬州客服组,3100,ding-h,2026-10-20\n"
+            "K902,邓凯,售后客服,扬州客服组,3100,ding-f,2023-03-01\n"
+        ).encode(),
+        file_name="staff.csv",
+    )
+    day_shift = "白班 08:30-17:30"
+
+    def day(n: int) -> str:
+        return f"26-10-{n:02d} 星期{generate_weekday(n)}"
+
+    rows = []
+    for n in range(20, 32):
+        if n == 25:
+            rows.append(_row("周琪", "ding-h", day(n), "休息", "", "休息", "", "休息"))
+        else:
+            rows.append(_row("周琪", "ding-h", day(n), day_shift, "08:25", "正常", "17:35", "正常"))
+    for n in (5, 6, 7):
+        rows.append(_row("邓凯", "ding-f", day(n), day_shift, "", "旷工", "", "旷工"))
+    for n in (8, 9):
+        cells = _row(
+            "邓凯",
+            "ding-f",
+            day(n),
+            day_shift,
+            "",
+            "事假",
+            "",
+            "事假",
+            f"事假 10-{n:02d} 08:30 到 10-{n:02d} 17:30 1天",
+        )
+        cells[-4] = "1天"
+        rows.append(cells)
+    for n in (10, 11):
+        rows.append(_row("邓凯", "ding-f", day(n), "休息", "", "休息", "", "休息"))
+    summary = services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook([], 2026, 10, rows=rows), file_name="每日统计-202610.xlsx"
+    )
+    assert summary.as_dict()["failed"] == []
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    staff = {s["employee_no"]: s for s in boss.get("/api/v1/attendance/statement?month=2026-10").json()["staff"]}
+    hire, floor = staff["K901"], staff["K902"]
+    assert [(ln["code"], ln["amount"]) for ln in hire["lines"]] == [("base_salary", "1200.00")]
+    assert (hire["employed_days"], hire["rest_days_entitled"], hire["rest_days_unused"], hire["net"]) == (
+        12,
+        1,
+        "0",
+        "1200.00",
+    )
+    assert not hire["full_attendance"] and "part_month" in hire["flags"]
+    assert [(ln["code"], ln["amount"]) for ln in floor["lines"]] == [
+        ("base_salary", "3100.00"),
+        ("leave_deduction", "-200.00"),
+        ("absence_deduction", "-3100.00"),
+        ("not_deducted", "200.00"),
+    ]
+    assert floor["net"] == "0.00" and floor["absence_days"] == "3" and "dismissal" in floor["flags"]
+
+
+def generate_weekday(day: int) -> str:
+    return "一二三四五六日"[dt.date(2026, 10, day).weekday()]
