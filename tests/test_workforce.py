@@ -761,3 +761,62 @@ def test_a_hire_and_a_floor_month_from_the_staff_file_and_dingtalk_to_the_api(wo
 
 def generate_weekday(day: int) -> str:
     return "一二三四五六日"[dt.date(2026, 10, day).weekday()]
+
+
+def test_a_month_of_make_ups_and_a_leave_from_both_sources_to_the_api(world: World) -> None:
+    """A fifth whole month end to end (October 2026, base 3,100.00 → 100.00 a day), 张敏:
+    - 10-05 … 10-09: DingTalk 补卡审批通过 at the scheduled 08:30, out 17:35: make-ups 1–3 free, 4 and
+      5 carry only the scheduled time, so they wait for the actual time (pending, flagged, no money);
+    - 10-12: 事假 from DingTalk and the same day approved in Kefu: one day of leave, −100.00;
+    - 休息 10-10 and 10-20: the two rest days.
+    Net 3,000.00; no 全勤 (leave)."""
+    from django.test import Client
+
+    from .conftest import PASSWORD
+
+    a, _b = _people(world)
+    LeaveRequest.objects.create(
+        staff=a, kind="personal", start_date=dt.date(2026, 10, 12), end_date=dt.date(2026, 10, 12), status="approved"
+    )
+    shift = "白班 08:30-17:30"
+    rows = [
+        _row(
+            "张敏",
+            "ding-a",
+            f"26-10-{n:02d} 星期{generate_weekday(n)}",
+            shift,
+            "08:30",
+            "补卡审批通过",
+            "17:35",
+            "正常",
+        )
+        for n in range(5, 10)
+    ]
+    leave = _row(
+        "张敏", "ding-a", "26-10-12 星期一", shift, "", "事假", "", "事假", "事假 10-12 08:30 到 10-12 17:30 1天"
+    )
+    leave[-4] = "1天"
+    rows += [leave]
+    rows += [
+        _row("张敏", "ding-a", f"26-10-{n} 星期{generate_weekday(n)}", "休息", "", "休息", "", "休息") for n in (10, 20)
+    ]
+    services.attendance_import(
+        actor=SYSTEM, data=dingtalk_daily_workbook([], 2026, 10, rows=rows), file_name="每日统计-202610.xlsx"
+    )
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    st = next(
+        s
+        for s in boss.get("/api/v1/attendance/statement?month=2026-10").json()["staff"]
+        if s["employee_no"] == a.employee_no
+    )
+    assert [(ln["code"], ln["amount"]) for ln in st["lines"]] == [
+        ("base_salary", "3100.00"),
+        ("leave_deduction", "-100.00"),
+    ]
+    assert (st["net"], st["leave_days"], st["makeups"], st["makeups_free"]) == ("3000.00", "1", 5, 3)
+    assert [(i["date"], i["kind"]) for i in st["incidents"]] == [
+        ("2026-10-08", "makeup_pending"),
+        ("2026-10-09", "makeup_pending"),
+    ]
+    assert "makeup_pending" in st["flags"] and not st["full_attendance"]
