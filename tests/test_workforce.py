@@ -590,6 +590,11 @@ def test_r_wf_5_a_late_publication_a_late_import_and_a_past_week(
     assert later["packets"] == 1 and late.due_date == dt.date(2026, 11, 23) and late.amount == Decimal("50.00")
     assert services.red_packets_double_overdue(today=dt.date(2026, 11, 24)) == 1  # 11-17 + 7 days: doubled
     assert services.red_packets_double_overdue(today=dt.date(2026, 11, 24)) == 0  # once
+    # the statement's JSON counts them from the ledger (SPEC §3.6): due 2, sent 0, doubled 1
+    from kefu.workforce.selectors import statement_document
+
+    (mine,) = statement_document(staff=[agent], year=2026, month=11)["staff"]
+    assert mine["red_packets"] == {"due": 2, "sent": 0, "doubled": 1}
     call_command("kefu_attendance", "publish", "--week", "2026-W44")
     assert "10-26" in capsys.readouterr().out
     call_command("kefu_attendance", "publish", "--week", "2026-W44")

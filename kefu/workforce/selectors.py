@@ -204,7 +204,37 @@ def statement_document(*, staff: list[Staff], year: int, month: int) -> dict[str
     """The JSON form of the monthly statement (issue 3 §8)."""
     policy = policy_in_force(month_bounds(year, month)[0])
     items = statements(staff=staff, year=year, month=month, policy=policy)
-    return {"month": f"{year:04d}-{month:02d}", "policy": policy.ref(), "staff": [s.as_dict() for s in items]}
+    packets = _packet_counts([s.pk for s in staff], year, month)
+    empty = {"due": 0, "sent": 0, "doubled": 0}
+    return {
+        "month": f"{year:04d}-{month:02d}",
+        "policy": policy.ref(),
+        "staff": [
+            {**st.as_dict(), "red_packets": packets.get(member.pk, empty)}
+            for member, st in zip(staff, items, strict=True)
+        ],
+    }
+
+
+def _packet_counts(ids: list[int], year: int, month: int) -> dict[int, dict[str, int]]:
+    """SPEC §3.6: each person's red packets of the month from the ledger — due, sent, doubled."""
+    from django.db.models import Count
+
+    from .models import RedPacketEntry
+
+    first, last = month_bounds(year, month)
+    out: dict[int, dict[str, int]] = defaultdict(lambda: {"due": 0, "sent": 0, "doubled": 0})
+    for staff_id, kind, n in (
+        RedPacketEntry.objects.filter(
+            packet__staff_id__in=ids, packet__incident_date__gte=first, packet__incident_date__lte=last
+        )
+        .values_list("packet__staff_id", "kind")
+        .annotate(n=Count("id"))
+        .values_list("packet__staff_id", "kind", "n")
+    ):
+        if kind in ("due", "sent", "doubled"):
+            out[staff_id][kind] = n
+    return dict(out)
 
 
 def visible_staff(
