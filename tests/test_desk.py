@@ -51,12 +51,12 @@ def _token_client(user: Any) -> tuple[Client, dict[str, str]]:
     return Client(), {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
 
 
-def _widget(world: World) -> Channel:
+def _widget(world: World, code: str = "hdc-web", name: str = "官网") -> Channel:
     """Shop A's web chat widget, answering https://hdc.example only."""
     return services.channel_create(
         actor=world.supervisor,
-        code="hdc-web",
-        name="官网",
+        code=code,
+        name=name,
         kind="widget",
         shop=world.shop_a,
         origins=["https://hdc.example"],
@@ -533,14 +533,7 @@ def test_widget_visitors_are_issued_by_the_server_and_enumerating_ids_reads_noth
     from kefu.desk.widget import visitor_issue, visitor_name, visitor_valid
 
     _widget(world)
-    services.channel_create(
-        actor=world.supervisor,
-        code="hdc-2",
-        name="2",
-        kind="widget",
-        shop=world.shop_a,
-        origins=["https://hdc.example"],
-    )
+    _widget(world, code="hdc-2", name="2")
     client = Client()
     url = "/desk/widget/hdc-web/messages"
     alice = _new_visitor(client, url)
@@ -1071,14 +1064,7 @@ def test_an_accepted_message_stays_accepted_when_placing_it_fails(
 
 
 def test_two_visitors_reusing_a_message_id_are_two_messages(world: World) -> None:
-    services.channel_create(
-        actor=world.supervisor,
-        code="hdc-v",
-        name="v",
-        kind="widget",
-        shop=world.shop_a,
-        origins=["https://hdc.example"],
-    )
+    _widget(world, code="hdc-v", name="v")
     client = Client()
     for visitor in (
         _new_visitor(client, "/desk/widget/hdc-v/messages"),

@@ -79,18 +79,11 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_never_a_500
     half saved; a query's own error stays a bug (500). The real restart: scripts/faults.py."""
     from unittest import mock
 
-    import psycopg
     from django.db import OperationalError, ProgrammingError
-
-    def lost(*args: Any, **kwargs: Any) -> Any:
-        try:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-        except psycopg.OperationalError as cause:
-            raise OperationalError("server closed the connection unexpectedly") from cause
 
     client = Client(raise_request_exception=False)
     client.login(username="lead_a", password=PASSWORD)
-    with mock.patch("kefu.commerce.selectors.order_list", side_effect=lost):
+    with mock.patch("kefu.commerce.selectors.order_list", side_effect=_lost):
         page = client.get("/orders/")
         api = client.get("/api/v1/orders")
     assert page.status_code == 503 and page["Retry-After"] == "5"
@@ -110,21 +103,24 @@ def test_a_signed_in_person_meets_a_503_when_the_database_is_gone_before_any_vie
     Now the plain page answers 503 with Retry-After for pages, the JSON shape for the API."""
     from unittest import mock
 
-    import psycopg
     from django.contrib.sessions.backends.db import SessionStore
-    from django.db import OperationalError
-
-    def lost(*args: Any, **kwargs: Any) -> Any:
-        try:
-            raise psycopg.OperationalError("connection refused")
-        except psycopg.OperationalError as cause:
-            raise OperationalError("connection refused") from cause
 
     client = Client(raise_request_exception=False)
     client.login(username="lead_a", password=PASSWORD)
-    with mock.patch.object(SessionStore, "load", side_effect=lost):
+    with mock.patch.object(SessionStore, "load", side_effect=_lost):
         for path in ("/", "/desk/", "/orders/", "/no-such-page/"):
             page = client.get(path)
             assert (page.status_code, page["Retry-After"]) == (503, "5"), path
         api = client.get("/api/v1/orders")
         assert api.status_code == 503 and api.json()["error"]["code"] == "unavailable"
+
+
+def _lost(*args: Any, **kwargs: Any) -> Any:
+    """What Django raises when PostgreSQL went away under a query (psycopg's error as the cause)."""
+    import psycopg
+    from django.db import OperationalError
+
+    try:
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
+    except psycopg.OperationalError as cause:
+        raise OperationalError("server closed the connection unexpectedly") from cause

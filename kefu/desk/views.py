@@ -294,8 +294,7 @@ def _stream_read(user: Any, conversation_id: int | None, low: int, after: int) -
     gap = selectors.message_refs_between(actor=user, low=low, high=after, conversation_id=conversation_id)
     if conversation_id:
         past = [
-            (m.pk, m.conversation_id, str(render_to_string("desk/_message.html", {"m": m})))
-            for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after)
+            _row(m) for m in selectors.messages_since(actor=user, conversation_ids=[conversation_id], after_id=after)
         ]
     else:
         past = [(pk, c, "") for pk, c in selectors.message_refs_since(actor=user, after_id=after)]
@@ -304,10 +303,11 @@ def _stream_read(user: Any, conversation_id: int | None, low: int, after: int) -
 
 def _stream_rows(user: Any, ids: list[int]) -> list[tuple[int, int, str]]:
     """Rendered rows of late messages a conversation's stream has not sent yet (rare)."""
-    return [
-        (m.pk, m.conversation_id, str(render_to_string("desk/_message.html", {"m": m})))
-        for m in selectors.messages_by_ids(actor=user, ids=ids)
-    ]
+    return [_row(m) for m in selectors.messages_by_ids(actor=user, ids=ids)]
+
+
+def _row(m: Any) -> tuple[int, int, str]:
+    return m.pk, m.conversation_id, str(render_to_string("desk/_message.html", {"m": m}))
 
 
 def _late(position: _Position, found: Found) -> list[int]:

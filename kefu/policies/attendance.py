@@ -45,7 +45,6 @@ HOLIDAY = "holiday"  # a statutory holiday the roster gives as rest (R-WF-20)
 NOT_EMPLOYED = "not_employed"  # before the hire date or after the leaving date (R-WF-18)
 HALF_LEAVE = "half_leave"  # half a day of leave, the other half worked (R-WF-22)
 FIRST_HALF, SECOND_HALF = "first", "second"
-WORKED_STATUSES = frozenset({"worked", "partial", TRIP, HALF_LEAVE})
 
 
 def worked_share(day: DayResult) -> Decimal:

@@ -204,7 +204,7 @@ def statement_document(*, staff: list[Staff], year: int, month: int) -> dict[str
     """The JSON form of the monthly statement (issue 3 §8)."""
     policy = policy_in_force(month_bounds(year, month)[0])
     items = statements(staff=staff, year=year, month=month, policy=policy)
-    packets = _packet_counts([s.pk for s in staff], year, month)
+    packets = packet_counts([s.pk for s in staff], year, month)
     empty = {"due": 0, "sent": 0, "doubled": 0}
     return {
         "month": f"{year:04d}-{month:02d}",
@@ -216,7 +216,7 @@ def statement_document(*, staff: list[Staff], year: int, month: int) -> dict[str
     }
 
 
-def _packet_counts(ids: list[int], year: int, month: int) -> dict[int, dict[str, int]]:
+def packet_counts(ids: list[int], year: int, month: int) -> dict[int, dict[str, int]]:
     """SPEC §3.6: each person's red packets of the month from the ledger — due, sent, doubled."""
     from django.db.models import Count
 
@@ -423,20 +423,6 @@ def statement_comparison(*, staff: list[Staff], year: int, month: int, draft: di
             }
         )
     return rows
-
-
-def red_packet_counts(*, staff: Staff, year: int, month: int) -> dict[str, int]:
-    """SPEC §3.6: the month's red packets — due (recorded), sent, doubled (unsent past their
-    publication) — counted from the ledger."""
-    from .models import RedPacketEntry
-
-    first, last = month_bounds(year, month)
-    kinds = list(
-        RedPacketEntry.objects.filter(
-            packet__staff=staff, packet__incident_date__gte=first, packet__incident_date__lte=last
-        ).values_list("kind", flat=True)
-    )
-    return {"due": kinds.count("due"), "sent": kinds.count("sent"), "doubled": kinds.count("doubled")}
 
 
 def inspections_clear(*, actor: Any, day: dt.date) -> dict[str, list[Any]]:

@@ -46,7 +46,7 @@ def _statement_context(staff: Staff, year: int, month: int) -> dict[str, Any]:
     return {
         "member": staff,
         "st": statement,
-        "packet_counts": selectors.red_packet_counts(staff=staff, year=year, month=month),
+        "packet_counts": selectors.packet_counts([staff.pk], year, month).get(staff.pk, {}),
         "month": _month_nav(year, month),
         "policy": policy_in_force(dt.date(year, month, 1)),
     }
