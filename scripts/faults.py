@@ -174,7 +174,8 @@ def fault_import(procs: Processes, worker: subprocess.Popen[bytes]) -> subproces
     check(not run.failed, f"no failed row ({run.failed[:2]})")
     check(Order.objects.filter(shop=shop).count() == count, f"{count:,} orders, each once (had {before:,} at the kill)")
     check(run.created + run.unchanged == count, f"created {run.created:,} + unchanged {run.unchanged:,} = {count:,}")
-    check(not stored.exists(), "the stored file is deleted")
+    # The worker deletes the file just after the run's finishing commit: allow it that moment.
+    check(wait_for(lambda: not stored.exists(), 10, 0.05), "the stored file is deleted")
     check(Event.objects.filter(verb="import.resumed", subject_id=str(run.pk)).count() == 1, "import.resumed on record")
     return worker
 
