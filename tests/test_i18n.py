@@ -74,3 +74,21 @@ def test_messages_follow_the_language(settings: object) -> None:
         assert "不能为负数" in message()
     with translation.override("en"):
         assert "cannot be negative" in message()
+
+
+def test_day_counts_read_as_english_and_chinese() -> None:
+    """English says "1 day" but "0.5 days" and "3 days"; Chinese has the one form "1 天"."""
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    from kefu.policies.i18n import days
+
+    with translation.override("en"):
+        assert days(1) == "1 day"
+        assert days(Decimal("1.00")) == "1 day"
+        assert days(Decimal("0.5")) == "0.5 days"
+        assert days(Decimal("3.0")) == "3 days"
+    with translation.override("zh-hans"):
+        assert days(1) == "1 天"
+        assert days(Decimal("1.50")) == "1.5 天"

@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kefu.policies.i18n import _
+from kefu.policies.i18n import days as days_phrase
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -356,7 +357,7 @@ def absence_deduction(policy: dict[str, Any], absence_days: Decimal) -> tuple[De
         wages,
         bool(chosen["criticism_notice"]),
         bool(chosen["dismissal"]),
-        _("≥ %(days)s days") % {"days": chosen["min_days"]},
+        _("≥ %(span)s") % {"span": days_phrase(chosen["min_days"])},
     )
 
 
@@ -734,8 +735,8 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
                 "leave_deduction",
                 -(month.leave_days * per * wage),
                 "R-WF-9",
-                _("Leave %(days)s days × %(per)s × daily wage %(wage)s")
-                % {"days": days_str(month.leave_days), "per": per, "wage": money(wage)},
+                _("Leave %(span)s × %(per)s × daily wage %(wage)s")
+                % {"span": days_phrase(month.leave_days), "per": per, "wage": money(wage)},
             )
         )
     absence = sum((i.absence_days for i in incidents), ZERO)
@@ -746,21 +747,21 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
             amount = base_pay
             if base_pay != data.base_salary:
                 text = _(
-                    "Absent %(days)s days (%(basis)s): the base pay for the days employed (%(pay)s) is withheld"
+                    "Absent %(span)s (%(basis)s): the base pay for the days employed (%(pay)s) is withheld"
                 ) % {
-                    "days": days_str(absence),
+                    "span": days_phrase(absence),
                     "basis": basis,
                     "pay": money(base_pay),
                 }
             else:
-                text = _("Absent %(days)s days (%(basis)s): the whole base salary of the month is withheld") % {
-                    "days": days_str(absence),
+                text = _("Absent %(span)s (%(basis)s): the whole base salary of the month is withheld") % {
+                    "span": days_phrase(absence),
                     "basis": basis,
                 }
         else:
             amount = wages * wage
-            text = _("Absent %(days)s days (%(basis)s): %(wages)s × daily wage %(wage)s") % {
-                "days": days_str(absence),
+            text = _("Absent %(span)s (%(basis)s): %(wages)s × daily wage %(wage)s") % {
+                "span": days_phrase(absence),
                 "basis": basis,
                 "wages": wages,
                 "wage": money(wage),
@@ -795,9 +796,9 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
                 "unused_rest_pay",
                 unused * per * wage,
                 "R-WF-8",
-                _("Unused rest %(days)s days (entitled %(entitled)s, taken %(taken)s) × daily wage %(wage)s")
+                _("Unused rest %(span)s (entitled %(entitled)s, taken %(taken)s) × daily wage %(wage)s")
                 % {
-                    "days": days_str(unused),
+                    "span": days_phrase(unused),
                     "entitled": month.entitled,
                     "taken": days_str(month.rest_taken),
                     "wage": money(wage),

@@ -25,3 +25,13 @@ def _(message: str) -> str:
 def gettext_noop(message: str) -> str:
     """Mark a message in a table built at import time; it is translated where it is shown."""
     return message
+
+
+def days(value: object) -> str:
+    """A count of days as a phrase, singular only for exactly one ("1 day", "0.5 days", "3 days");
+    Chinese has one form ("1 天"). ``value`` is an int or a Decimal; a Decimal is shown without
+    trailing zeros."""
+    text = format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+    if text == "1":
+        return _("%(n)s day") % {"n": text}
+    return _("%(n)s days") % {"n": text}

@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .i18n import _, gettext_noop
+from .i18n import days as days_phrase
 
 CENT = Decimal("0.01")
 PARTS = ("unit", "accessory")
@@ -196,10 +197,10 @@ def evaluate(policy: Mapping[str, Any], facts: Facts) -> Verdict:
             rules.append("R-SVC-4")
             explanation.append(
                 _(
-                    "Not repaired %(days)s days after the request (limit %(limit)s days): "
+                    "Not repaired %(span)s after the request (limit %(limit)s): "
                     "replace it with the same model."
                 )
-                % {"days": facts.request_open_days, "limit": limit}
+                % {"span": days_phrase(facts.request_open_days), "limit": days_phrase(limit)}
             )
     if facts.return_ is not None:
         amount, days, percent = depreciation(policy, facts.return_)
@@ -207,10 +208,10 @@ def evaluate(policy: Mapping[str, Any], facts: Facts) -> Verdict:
         rules.append("R-SVC-5")
         explanation.append(
             _(
-                "A return after %(days)s days of use (repair days deducted) at %(percent)s%% a day: "
+                "A return after %(span)s of use (repair days deducted) at %(percent)s%% a day: "
                 "depreciation ¥%(amount)s."
             )
-            % {"days": days, "percent": percent, "amount": f"{amount:.2f}"}
+            % {"span": days_phrase(days), "percent": percent, "amount": f"{amount:.2f}"}
         )
     return verdict
 

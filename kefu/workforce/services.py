@@ -23,6 +23,7 @@ from kefu.imports.tabular import FileFormatError
 from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
+from kefu.policies.i18n import days as days_phrase
 from kefu.policies import attendance as rules
 
 from .models import (
@@ -284,8 +285,8 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
         rule = "R-WF-8" if request.kind == RequestKind.REST else "R-WF-9"
         raise ApplicationError(
             "request_too_late",
-            _("Request at least %(days)s days ahead (%(rule)s); in an emergency tick “emergency” and explain.")
-            % {"days": notice, "rule": rule},
+            _("Request at least %(span)s ahead (%(rule)s); in an emergency tick “emergency” and explain.")
+            % {"span": days_phrase(notice), "rule": rule},
         )
     if not LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.DRAFT).update(
         status=RequestStatus.SUBMITTED, submitted_at=clock.now(), late_submission=late
