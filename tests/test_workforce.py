@@ -825,3 +825,20 @@ def test_a_month_of_make_ups_and_a_leave_from_both_sources_to_the_api(world: Wor
         ("2026-10-09", "makeup_pending"),
     ]
     assert "makeup_pending" in st["flags"] and not st["full_attendance"]
+
+
+def test_a_leavers_last_week_is_still_published(world: World) -> None:
+    """R-WF-18 with R-WF-5: the agent's last day is Wednesday 11-11 (late 15 min on Tuesday 11-10).
+    By the publication of Monday 11-16 the hourly sweep has made them inactive; their last week is
+    still shown and the packet is due that day."""
+    agent = Staff.objects.get(user=world.agent_a)
+    for day in (9, 10, 11):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, 11, day), shift_code="day")
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, day, 17, 31), kind="off")
+    for day, minute in ((9, 25), (10, 45), (11, 25)):
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, day, 8, minute), kind="on")
+    Staff.objects.filter(pk=agent.pk).update(leave_date=dt.date(2026, 11, 11), active=False)
+    result = weekly_publish(today=dt.date(2026, 11, 16))
+    assert result["packets"] == 1 and agent.name in result["text"]
+    packet = RedPacket.objects.get(staff=agent)
+    assert (packet.incident_date, packet.due_date) == (dt.date(2026, 11, 10), dt.date(2026, 11, 16))

@@ -746,9 +746,7 @@ def _money_lines(month: _Month, days: list[DayResult], incidents: list[Incident]
         if wages < 0:
             amount = base_pay
             if base_pay != data.base_salary:
-                text = _(
-                    "Absent %(span)s (%(basis)s): the base pay for the days employed (%(pay)s) is withheld"
-                ) % {
+                text = _("Absent %(span)s (%(basis)s): the base pay for the days employed (%(pay)s) is withheld") % {
                     "span": days_phrase(absence),
                     "basis": basis,
                     "pay": money(base_pay),

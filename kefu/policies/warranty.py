@@ -196,10 +196,7 @@ def evaluate(policy: Mapping[str, Any], facts: Facts) -> Verdict:
                 verdict.replacement_due, verdict.replacement_reason = True, "not_repaired_in_time"
             rules.append("R-SVC-4")
             explanation.append(
-                _(
-                    "Not repaired %(span)s after the request (limit %(limit)s): "
-                    "replace it with the same model."
-                )
+                _("Not repaired %(span)s after the request (limit %(limit)s): replace it with the same model.")
                 % {"span": days_phrase(facts.request_open_days), "limit": days_phrase(limit)}
             )
     if facts.return_ is not None:
@@ -207,10 +204,7 @@ def evaluate(policy: Mapping[str, Any], facts: Facts) -> Verdict:
         verdict.depreciation = amount
         rules.append("R-SVC-5")
         explanation.append(
-            _(
-                "A return after %(span)s of use (repair days deducted) at %(percent)s%% a day: "
-                "depreciation ¥%(amount)s."
-            )
+            _("A return after %(span)s of use (repair days deducted) at %(percent)s%% a day: depreciation ¥%(amount)s.")
             % {"span": days_phrase(days), "percent": percent, "amount": f"{amount:.2f}"}
         )
     return verdict

@@ -11,9 +11,11 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from kefu.core import clock
 from kefu.core.actions import action
@@ -23,7 +25,7 @@ from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Staff
 
-from .selectors import weekly_attendance
+from .selectors import month_statements, weekly_attendance
 from .services import red_packets_double_overdue, red_packets_from_incidents
 
 
@@ -127,12 +129,18 @@ def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.
     guard = outbox_put(PUBLICATION, {"week": monday}, key=f"{PUBLICATION}:{monday.isoformat()}")
     if guard is None:
         return {"week": monday.isoformat(), "already": True, "robot": False, "doubled": 0, "text": ""}
-    staff = list(Staff.objects.filter(active=True).select_related("team").order_by("team__name", "employee_no"))
-    rows = weekly_attendance(staff=staff, monday=monday)
+    # Someone who left during the week (or the catch-up window) is inactive by now, and their last
+    # days are still published (R-WF-18: publications honour the leaving date).
+    left_lately = Q(leave_date__gte=min(monday, today) - dt.timedelta(days=CATCH_UP_DAYS))
+    staff = list(
+        Staff.objects.filter(Q(active=True) | left_lately).select_related("team").order_by("team__name", "employee_no")
+    )
+    months_of = month_statements(staff)
+    rows = weekly_attendance(staff=staff, monday=monday, months_of=months_of)
     shown = 0
     for row in rows:
         shown += red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"], due=today)
-    for row in _late_incidents(staff, monday, today):
+    for row in _late_incidents(staff, monday, today, months_of):
         shown += red_packets_from_incidents(actor=actor, staff=row["staff"], incidents=row["incidents"], due=today)
     doubled = red_packets_double_overdue(today=today)
     due = red_packets_open(actor=DEPARTMENT, due_before=today)
@@ -152,13 +160,14 @@ def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.
 PUBLICATION = "attendance.publication"
 
 
-def _late_incidents(staff: list[Staff], monday: dt.date, today: dt.date) -> list[dict[str, Any]]:
+def _late_incidents(
+    staff: list[Staff], monday: dt.date, today: dt.date, months_of: Callable[[int, int], list[Any]]
+) -> list[dict[str, Any]]:
     """Incidents of the weeks before ``monday`` (up to ``CATCH_UP_DAYS``) that carry a red packet and
     have none yet: recorded after their own week was published (a late import)."""
     from collections import defaultdict
 
     from .models import RedPacket
-    from .selectors import statements
 
     start = min(monday, today) - dt.timedelta(days=CATCH_UP_DAYS)
     months = []
@@ -173,7 +182,7 @@ def _late_incidents(staff: list[Staff], monday: dt.date, today: dt.date) -> list
     )
     late: dict[int, list[Any]] = defaultdict(list)
     for year, month in months:
-        for member, st in zip(staff, statements(staff=staff, year=year, month=month), strict=True):
+        for member, st in zip(staff, months_of(year, month), strict=True):
             late[member.pk] += [
                 i
                 for i in st.incidents

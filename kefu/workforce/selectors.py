@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -361,13 +362,29 @@ def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]
     return [{**row, "worth": (Decimal(row["total"] or 0) * rate).quantize(Decimal("0.01"))} for row in rows]
 
 
-def weekly_attendance(*, staff: list[Staff], monday: dt.date) -> list[dict[str, Any]]:
+def month_statements(staff: list[Staff]) -> Callable[[int, int], list[rules.Statement]]:
+    """``(year, month) → statements(staff=staff, …)``, each month computed once (a publication reads
+    the week's months and the catch-up window's)."""
+    done: dict[tuple[int, int], list[rules.Statement]] = {}
+
+    def of(year: int, month: int) -> list[rules.Statement]:
+        if (year, month) not in done:
+            done[(year, month)] = statements(staff=staff, year=year, month=month)
+        return done[(year, month)]
+
+    return of
+
+
+def weekly_attendance(
+    *, staff: list[Staff], monday: dt.date, months_of: Callable[[int, int], list[rules.Statement]] | None = None
+) -> list[dict[str, Any]]:
     """R-WF-14: last week's (Mon–Sun) incidents per person, for the Monday publication."""
+    months_of = months_of or month_statements(staff)
     sunday = monday + dt.timedelta(days=6)
     months = sorted({(monday.year, monday.month), (sunday.year, sunday.month)})
     by_staff: dict[str, list[rules.Incident]] = defaultdict(list)
     for year, month in months:
-        for st in statements(staff=staff, year=year, month=month):
+        for st in months_of(year, month):
             by_staff[st.employee_no] += [i for i in st.incidents if monday <= i.date <= sunday]
     return [{"staff": member, "incidents": by_staff.get(member.employee_no, [])} for member in staff]
 

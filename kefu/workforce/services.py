@@ -23,8 +23,8 @@ from kefu.imports.tabular import FileFormatError
 from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
-from kefu.policies.i18n import days as days_phrase
 from kefu.policies import attendance as rules
+from kefu.policies.i18n import days as days_phrase
 
 from .models import (
     DayHalf,
