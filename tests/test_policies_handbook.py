@@ -120,3 +120,21 @@ def test_contiguous_tiers_validate_and_gapped_ones_do_not(bounds: list[int]) -> 
     if len(tiers) > 1:
         tiers[1]["min_minutes"] += 1
         assert any("首尾相接" in p for p in handbook.validate(doc))  # "without gaps"
+
+
+def test_a_version_saved_before_the_warning_item_existed_gets_it_and_keeps_its_own_items() -> None:
+    """R-WF-17 (clarified) added the on-the-spot warning to the preset's point items; a version saved
+    before has a catalogue without any warning item. It gets the preset's warning item; its own items
+    (here a changed dress penalty and a removed one) stay as saved."""
+    old = copy.deepcopy(handbook.load_preset())
+    old["points"]["items"] = [i for i in old["points"]["items"] if i["category"] != "warning"]
+    old["points"]["items"][0]["points"] = -3
+    removed = old["points"]["items"].pop(1)
+    doc = handbook.with_defaults(old)
+    codes = [i["code"] for i in doc["points"]["items"]]
+    assert "warning_on_spot" in codes and removed["code"] not in codes
+    assert doc["points"]["items"][0]["points"] == -3
+    assert handbook.validate(doc) == []
+    # a version that already has a warning item is left as it is
+    again = handbook.with_defaults(doc)
+    assert [i["code"] for i in again["points"]["items"]] == codes

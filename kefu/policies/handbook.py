@@ -40,6 +40,14 @@ def with_defaults(document: dict[str, Any], name: str = PRESET_NAME) -> dict[str
             out[section] = {**values, **mine}
         elif mine is None:
             out[section] = values
+    points = out.get("points")
+    if isinstance(points, dict) and isinstance(points.get("items"), list):
+        # A category of point items added to the preset after the version was saved (the on-the-spot
+        # warning of R-WF-17) joins the version's catalogue; categories the version has stay its own.
+        have = {item.get("category") for item in points["items"] if isinstance(item, dict)}
+        extra = [i for i in preset.get("points", {}).get("items", []) if i.get("category") not in have]
+        if extra:
+            out["points"] = {**points, "items": [*points["items"], *extra]}
     return out
 
 
