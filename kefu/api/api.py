@@ -12,7 +12,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from kefu.core import plugins
-from kefu.core.errors import ApplicationError, database_unreachable
+from kefu.core.errors import RETRY_AFTER_SECONDS, ApplicationError, database_unreachable
 from kefu.core.params import PER_ITEM_PATHS, utf8_storable
 
 from .auth import AUTH
@@ -66,7 +66,7 @@ def _database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
         raise exc
     message = _("The database cannot be reached; try again in a few seconds.")
     response = _error(request, 503, "unavailable", str(message))
-    response["Retry-After"] = "5"
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

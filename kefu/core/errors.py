@@ -11,6 +11,9 @@ from typing import Any
 
 from django.utils.functional import Promise
 
+# A 503 asks the client to retry after this many seconds (a database restart takes a few).
+RETRY_AFTER_SECONDS = 5
+
 
 class ErrorCode(StrEnum):
     # the request as a whole

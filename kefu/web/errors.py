@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
 
+from kefu.core.errors import RETRY_AFTER_SECONDS
+
 log = logging.getLogger("kefu.web")
 
-RETRY_AFTER_SECONDS = 5
 
 CODES = {
     400: "validation_error",
