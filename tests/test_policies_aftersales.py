@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from kefu.imports.address import PROVINCES
 from kefu.policies import handbook
-from kefu.policies.aftersales import CASE_TYPES, OURS, RESPONSIBILITIES, CaseFacts, evaluate, facts_from_dict
+from kefu.policies.aftersales import CAPPED, CASE_TYPES, OURS, RESPONSIBILITIES, CaseFacts, evaluate, facts_from_dict
 
 POLICY = handbook.load_preset()
 
@@ -108,10 +109,46 @@ def test_agent_error_r_as_6() -> None:
 
 
 def test_retention_before_return_r_as_7() -> None:
-    d = evaluate(POLICY, CaseFacts("return", province="广东", responsibility="buyer"))
+    """R-AS-7 (SPEC §5.1): the return is proposed only once the buyer declined the exchange or the
+    price-difference refund; inside its window it needs no approval, outside (or unknown) it does."""
+    asked = evaluate(POLICY, CaseFacts("return", province="广东", responsibility="buyer"))
+    assert codes(asked) == ["offer_exchange", "price_difference"]
+    assert any("R-AS-7" in line for line in asked.explanation)
+    inside: dict[str, Any] = {
+        "request_kind": "return_no_reason",
+        "received_date": dt.date(2026, 11, 1),
+        "request_date": dt.date(2026, 11, 5),
+    }
+    declined: dict[str, Any] = {"province": "广东", "responsibility": "buyer", "buyer_stance": "declines"}
+    d = evaluate(POLICY, CaseFacts("return", **declined, **inside))
     assert codes(d) == ["offer_exchange", "price_difference", "accept_return"]
-    assert by_code(d, "price_difference").cost == d.partial_refund_cap
-    assert by_code(d, "accept_return").cost == Decimal("0.00")  # buyer pays freight
+    assert by_code(d, "price_difference").cost == d.partial_refund_cap  # no price known: the cap
+    assert by_code(d, "accept_return").cost == Decimal("0.00") and not by_code(d, "accept_return").needs_approval
+    late: dict[str, Any] = {
+        **inside,
+        "request_date": dt.date(2026, 12, 2),
+    }  # 31 days: past 7
+    d = evaluate(POLICY, CaseFacts("return", **declined, **late))
+    assert by_code(d, "accept_return").needs_approval and d.window == {
+        "kind": "return_no_reason", "limit_days": 7, "days": 31, "within": False, "rule": "R-AS-14"
+    }  # fmt: skip
+
+
+def test_a_price_difference_never_exceeds_the_price_and_a_small_refund_keeps_the_margin() -> None:
+    """A ¥5 item: the price-difference refund is 5.00, not the cap of 20.00 (R-AS-7, SPEC §5.1).
+    A defect on an item priced 200.00 that cost 195.00: 10% would be 20.00 but the margin is 5.00,
+    so the small refund is 5.00 (R-AS-4 "在保证利润的前提下")."""
+    cheap = evaluate(POLICY, CaseFacts("return", province="广东", line_value=Decimal("5.00")))
+    assert by_code(cheap, "price_difference").cost == Decimal("5.00")
+    thin = evaluate(POLICY, CaseFacts("defect", province="广东", line_value=Decimal("200"), line_cost=Decimal("195")))
+    assert by_code(thin, "small_refund").cost == Decimal("5.00")
+    wide = evaluate(POLICY, CaseFacts("defect", province="广东", line_value=Decimal("200"), line_cost=Decimal("100")))
+    assert by_code(wide, "small_refund").cost == Decimal("20.00")  # 10% of 200, within cap 20 and margin 100
+
+
+def test_a_receipt_after_the_request_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "return", "received_date": "2026-11-10", "request_date": "2026-11-05"})
 
 
 def test_missing_items_r_as_8() -> None:
@@ -125,7 +162,8 @@ def test_missing_items_r_as_8() -> None:
 def test_lost_parcel_reship_or_refund_then_claim_r_as_9() -> None:
     d = evaluate(POLICY, CaseFacts("lost_parcel", line_value=Decimal("300"), province="广东"))
     assert codes(d) == ["reship", "refund"] and d.responsibility == "courier"
-    assert all(p.needs_approval for p in d.proposals)  # 310 / 300 > cap 20
+    # "reship or refund first" (R-AS-9): no supervisor's wait, though 310 / 300 are above the cap 20
+    assert not any(p.needs_approval for p in d.proposals)
     assert any("理赔" in line for line in d.explanation)
 
 
@@ -211,8 +249,12 @@ def test_no_proposal_costs_more_than_the_cap_without_needing_approval(facts: Cas
     d = evaluate(POLICY, facts)
     for proposal in d.proposals:
         assert proposal.cost >= 0
-        if proposal.cost > d.partial_refund_cap:
+        if proposal.code in CAPPED and proposal.cost > d.partial_refund_cap:
             assert proposal.needs_approval
+        if proposal.code == "price_difference" and facts.line_value:
+            assert proposal.cost <= facts.line_value
+        if proposal.code == "small_refund" and facts.line_cost is not None:
+            assert proposal.cost <= max(Decimal(0), facts.line_value - facts.line_cost)
 
 
 @settings(max_examples=400)

@@ -12,7 +12,7 @@ from kefu.commerce.selectors import access_order_by_id
 from kefu.core.errors import ApplicationError
 from kefu.core.params import Day, Limit, Moment
 from kefu.core.policy_store import policy_in_force
-from kefu.org.selectors import access_shop_by_id
+from kefu.org.selectors import access_shop_by_id, access_staff_by_id
 from kefu.policies import aftersales as rules
 
 from . import selectors, services
@@ -34,6 +34,7 @@ class FactsIn(Schema):
     received_date: Day | None = None
     request_date: Day | None = None
     request_kind: str = ""
+    buyer_stance: str = ""  # "" | accepts | declines | insists (R-AS-7: the answer to the retention offer)
     buyer_pays_freight: bool | None = None
     misuse: bool | None = None
     remark_ok: bool | None = None
@@ -101,6 +102,50 @@ class RefundSyncOut(Schema):
     created: int
     updated: int
     failed: list[dict[str, Any]]
+
+
+class FactsUpdateIn(Schema):
+    facts: dict[str, Any] = {}
+    responsibility: str | None = None
+
+
+class ResolutionIn(Schema):
+    code: str = ""  # checked after the case is found (a case outside scope is a 404 first)
+
+
+class MoneyIn(Schema):
+    kind: str
+    amount: Amount
+    note: str = Field("", max_length=300)
+    idempotency_key: str | None = Field(None, max_length=64)
+
+
+class MoneyOut(Schema):
+    id: int
+    case_id: int
+    kind: str
+    amount: Decimal
+    status: str
+    needs_supervisor: bool
+    rule: str
+    note: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+class RejectIn(Schema):
+    note: str = Field("", max_length=300)  # required: checked after the line is found
+
+
+class GrantIn(Schema):
+    staff_id: int
+    limit: Amount  # 0 revokes
+
+
+class GrantOut(Schema):
+    staff_id: int
+    limit: Decimal
+    active: bool
 
 
 class TransitionIn(Schema):
@@ -178,3 +223,66 @@ def transition(request: HttpRequest, case_id: int, payload: TransitionIn | None 
     if status is None:
         raise ApplicationError("unknown_status", f"unknown status {payload.status!r}")
     return services.case_transition(actor=request.user, case=case, status=status)
+
+
+@router.get("/aftersales/cases/{case_id}/decision", response=DecisionOut)
+def case_decision(request: HttpRequest, case_id: int) -> object:
+    """The playbook's decision for the case's current facts: proposals, costs, what needs approval."""
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return services.case_decision(case).as_dict()
+
+
+@router.post("/aftersales/cases/{case_id}/facts", response=CaseOut)
+def update_facts(request: HttpRequest, case_id: int, payload: FactsUpdateIn) -> object:
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return services.case_update_facts(
+        actor=request.user, case=case, facts=payload.facts, responsibility=payload.responsibility
+    )
+
+
+@router.post("/aftersales/cases/{case_id}/resolution", response=CaseOut)
+def choose_resolution(request: HttpRequest, case_id: int, payload: ResolutionIn | None = None) -> object:
+    """Choose a proposal: its money line is posted, or waits for approval when the playbook says so."""
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return services.resolution_choose(actor=request.user, case=case, code=(payload or ResolutionIn()).code)
+
+
+@router.get("/aftersales/cases/{case_id}/money", response=list[MoneyOut])
+def case_money(request: HttpRequest, case_id: int) -> object:
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return list(case.money.order_by("created_at", "id"))
+
+
+@router.post("/aftersales/cases/{case_id}/money", response=MoneyOut)
+def post_money(request: HttpRequest, case_id: int, payload: MoneyIn) -> object:
+    """Record a money line; refunds (and lines that need the supervisor) wait for approval. The same
+    ``idempotency_key`` posts one line however often it arrives."""
+    case = selectors.case_get(actor=request.user, case_id=case_id)
+    return services.money_post(
+        actor=request.user,
+        case=case,
+        kind=payload.kind,
+        amount=payload.amount,
+        note=payload.note,
+        idempotency_key=payload.idempotency_key or None,
+    )
+
+
+@router.post("/aftersales/money/{line_id}/approve", response=MoneyOut)
+def approve_money(request: HttpRequest, line_id: int) -> object:
+    line = selectors.money_line_get(actor=request.user, line_id=line_id)
+    return services.refund_approve(actor=request.user, line=line)
+
+
+@router.post("/aftersales/money/{line_id}/reject", response=MoneyOut)
+def reject_money(request: HttpRequest, line_id: int, payload: RejectIn | None = None) -> object:
+    """Reject with a reason; a line the chosen resolution made takes the case back to choosing."""
+    line = selectors.money_line_get(actor=request.user, line_id=line_id)
+    return services.refund_reject(actor=request.user, line=line, note=(payload or RejectIn()).note)
+
+
+@router.post("/aftersales/refund-grants", response=GrantOut)
+def grant_refund_approval(request: HttpRequest, payload: GrantIn) -> object:
+    """The supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes; R-AS-7)."""
+    staff = access_staff_by_id(request.user, payload.staff_id)
+    return services.refund_grant(actor=request.user, staff=staff, limit=payload.limit)

@@ -293,3 +293,24 @@ class NegativeReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.buyer_nick} {self.rating}★"
+
+
+class RefundApprover(models.Model):
+    """R-AS-7 (issue 18): the supervisor grants a person the refund-approval permission up to an amount.
+    One grant per person; a new grant replaces the limit, a revoked grant keeps its row (timeline)."""
+
+    staff = models.OneToOneField(
+        Staff, on_delete=models.PROTECT, related_name="refund_grant", verbose_name=_("staff member")
+    )
+    limit = models.DecimalField(_("approval limit"), max_digits=12, decimal_places=2)
+    active = models.BooleanField(_("active"), default=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField(_("granted at"))
+
+    class Meta:
+        verbose_name = _("refund approver")
+        verbose_name_plural = _("refund approvers")
+        constraints = [models.CheckConstraint(condition=models.Q(limit__gt=0), name="refund_grant_limit_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.staff} ≤ ¥{self.limit}"

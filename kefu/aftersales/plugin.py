@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, wording
+from kefu.org.permissions import grant_source
 
 
 def _counts(user: Any, staff: Any) -> dict[str, int]:
@@ -82,6 +83,13 @@ def _refund_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
     ]
 
 
+def _holds_refund_grant(user: Any) -> bool:
+    """R-AS-7: a person the supervisor granted the refund-approval permission (up to an amount)."""
+    from .models import RefundApprover
+
+    return RefundApprover.objects.filter(staff__user=user, active=True).exists()
+
+
 def _refunds(user: Any, staff: Any) -> int | None:
     from . import selectors
 
@@ -123,6 +131,7 @@ def register() -> None:
     from .api import router
 
     work_scope.register()
+    grant_source("refund.approve", _holds_refund_grant)
     plugins.urls("aftersales/", "kefu.aftersales.urls", order=30)
     plugins.api_router("aftersales", router)
     plugins.nav_section(

@@ -13,6 +13,9 @@ from django.db.models import Count, F, Prefetch, Q, Sum
 from kefu.core import clock
 from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+from kefu.org.permissions import by_position, has_capability
+from kefu.org.selectors import staff_of
 from kefu.workflow import selectors as wf
 from kefu.workflow.models import StatusLabel
 
@@ -24,6 +27,7 @@ from .models import (
     MoneyLine,
     MoneyStatus,
     NegativeReview,
+    RefundApprover,
 )
 from .workflow import CASES
 
@@ -101,6 +105,15 @@ def refund_queue(*, actor: Any) -> list[MoneyLine]:
         .select_related("case", "case__shop", "case__order", "created_by")
         .prefetch_related(evidence)
         .order_by("created_at", "id")[:500]
+    )
+
+
+def refund_grants(*, actor: Any) -> list[RefundApprover]:
+    """The people granted the refund-approval permission (R-AS-7), with their limits."""
+    return list(
+        RefundApprover.objects.filter(active=True, staff__in=Staff.objects.restrict(actor))
+        .select_related("staff")
+        .order_by("staff__employee_no")
     )
 
 
@@ -287,3 +300,19 @@ def _resolution_cost(decision: Any, chosen_code: str) -> tuple[str, Decimal]:
     chosen = next((p for p in decision.proposals if p.code == chosen_code), None)
     first = chosen or (decision.proposals[0] if decision.proposals else None)
     return (first.label, first.cost) if first else ("", Decimal("0"))
+
+
+def may_approve(actor: Any, line: MoneyLine) -> bool:
+    """R-AS-7: the refund-approval permission — the supervisor and deputy by position, or a person the
+    supervisor granted it to, up to the grant's limit; above the cap only the supervisor."""
+    if line.needs_supervisor:
+        return has_capability(actor, "refund.approve_over_cap")
+    if by_position(actor, "refund.approve"):
+        return True
+    me = staff_of(actor)
+    return me is not None and RefundApprover.objects.filter(staff=me, active=True, limit__gte=line.amount).exists()
+
+
+def grant_candidates(*, actor: Any) -> list[Staff]:
+    """Active people in the actor's scope, for the grant form."""
+    return list(Staff.objects.restrict(actor).filter(active=True).order_by("employee_no"))

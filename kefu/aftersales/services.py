@@ -24,13 +24,13 @@ from kefu.core.params import parse_moment
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.org.models import Shop, Staff
-from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
 from kefu.policies.remark import RemarkError, parse_remark
 from kefu.workflow import services as wf
 from kefu.workflow.models import StatusLabel
 
+from . import selectors
 from .models import (
     AgentCharge,
     Case,
@@ -42,6 +42,7 @@ from .models import (
     MoneyLine,
     MoneyStatus,
     NegativeReview,
+    RefundApprover,
     Responsibility,
     ShipmentChase,
 )
@@ -104,6 +105,8 @@ def case_open(
     if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
         raise ApplicationError("case_shop", _("A case needs a shop or an order in your scope."))
     facts = dict(facts or {})
+    # R-AS-14 (SPEC §5.1): the request date defaults to the day the case is opened.
+    facts.setdefault("request_date", clock.today().isoformat())
     if order is not None:
         facts.setdefault("province", order.province)
         facts.setdefault("line_value", str(order.paid_amount))
@@ -237,33 +240,31 @@ def money_post(
         raise ApplicationError("money_kind", _("Unknown kind of money line: %(value)s") % {"value": kind[:40]})
     amount = money_amount(amount)
     refund = kind in REFUND_KINDS
-    order = case.order if case.order_id is not None else None
-    if kind in {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND} and order is not None:
-        # never more than what the buyer paid and has not had back (or asked back) on the order
-        asked = MoneyLine.objects.filter(
-            case__order_id=order.pk,
-            kind__in=[MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND],
-            status__in=[MoneyStatus.REQUESTED, MoneyStatus.APPROVED],
-        ).aggregate(total=Sum("amount"))["total"] or Decimal("0")
-        remaining = order.paid_amount - order.refunded_amount - asked
-        if amount > remaining:
-            raise ApplicationError(
-                "money_amount",
-                _("A refund of ¥%(amount)s is more than what remains of the order's paid amount (¥%(remaining)s).")
-                % {"amount": amount, "remaining": max(remaining, Decimal("0"))},
-            )
-    cap = case_decision(case).partial_refund_cap
+    if kind in ORDER_REFUNDS and case.order_id is not None:
+        _refund_fits(case.order_id, amount)
+    decision = case_decision(case)
+    cap = decision.partial_refund_cap
     # R-AS-7: a partial refund (or compensation) above the exchange cost needs the supervisor.
-    needs = refund and (
-        needs_supervisor or (kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap)
-    )
+    needs = needs_supervisor or (kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap)
+    if kind == MoneyKind.FREIGHT_BORNE and amount > 2 * decision.freight:
+        # R-AS-1: freight above the standard (return + reship) for a difficult buyer: a reason, and
+        # the supervisor approves it (SPEC §5.1).
+        if not note.strip():
+            raise ApplicationError(
+                "freight_reason",
+                _("Freight of ¥%(amount)s is above the standard (¥%(standard)s a parcel): give the reason (R-AS-1).")
+                % {"amount": amount, "standard": decision.freight},
+            )
+        needs = True
+    # Refunds wait for an approver; any other line waits only when it needs the supervisor (SPEC §5.1).
+    waits = refund or needs
     line, created = create_once(
         MoneyLine,
         key=idempotency_key,
         case=case,
         kind=kind,
         amount=amount,
-        status=MoneyStatus.REQUESTED if refund else MoneyStatus.POSTED,
+        status=MoneyStatus.REQUESTED if waits else MoneyStatus.POSTED,
         needs_supervisor=needs,
         rule=rule or ("R-AS-7" if refund else ""),
         note=note[:300],
@@ -274,11 +275,35 @@ def money_post(
         return _same_line(line, case)
     event_record(
         actor=actor,
-        verb="case.money_requested" if refund else "case.money_posted",
+        verb="case.money_requested" if waits else "case.money_posted",
         subject=case,
         after={"kind": kind, "amount": amount, "needs_supervisor": needs, "line": line.pk},
     )
     return line
+
+
+ORDER_REFUNDS = (MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND)
+
+
+def _refund_fits(order_id: int, amount: Decimal, *, line: MoneyLine | None = None) -> None:
+    """Refunds of an order never exceed what the buyer paid and has not had back: the order's row is
+    locked first, so parallel requests (whatever their keys) check and insert one after another.
+    ``line``: the refund being approved, counted once (it is already among the asked)."""
+    paid, refunded = (
+        Order.objects.select_for_update().filter(pk=order_id).values_list("paid_amount", "refunded_amount")[0]
+    )
+    asked = MoneyLine.objects.filter(
+        case__order_id=order_id, kind__in=ORDER_REFUNDS, status__in=[MoneyStatus.REQUESTED, MoneyStatus.APPROVED]
+    )
+    if line is not None:
+        asked = asked.exclude(pk=line.pk)
+    remaining = paid - refunded - (asked.aggregate(total=Sum("amount"))["total"] or Decimal("0"))
+    if amount > remaining:
+        raise ApplicationError(
+            "money_amount",
+            _("A refund of ¥%(amount)s is more than what remains of the order's paid amount (¥%(remaining)s).")
+            % {"amount": amount, "remaining": max(remaining, Decimal("0"))},
+        )
 
 
 def _same_line(line: MoneyLine, case: Case) -> MoneyLine:
@@ -300,11 +325,13 @@ def money_amount(value: Any) -> Decimal:
     return amount
 
 
-@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
+@action(scope=("line",), scope_action=APPROVE)
 def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
-    """Approve a refund once: the status moves in one conditional UPDATE, so concurrent approvals cannot both win."""
-    if line.needs_supervisor and not has_capability(actor, "refund.approve_over_cap"):
-        raise PermissionDenied(_("Above the cap the supervisor approves the refund (R-AS-7)."))
+    """Approve a waiting money line once: the status moves in one conditional UPDATE, so concurrent
+    approvals cannot both win; a refund is checked again against what the order has left."""
+    _approver(actor, line)
+    if line.kind in ORDER_REFUNDS and line.case.order_id is not None:
+        _refund_fits(line.case.order_id, line.amount, line=line)
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.APPROVED, by=actor, at=clock.now())
     if not won:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
@@ -319,9 +346,21 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     return line
 
 
-@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
+def _approver(actor: Any, line: MoneyLine) -> None:
+    if selectors.may_approve(actor, line):
+        return
+    if line.needs_supervisor:
+        raise PermissionDenied(_("Above the cap the supervisor approves (R-AS-7)."))
+    raise PermissionDenied(
+        _("Approving this needs the refund-approval permission for ¥%(amount)s.") % {"amount": line.amount}
+    )
+
+
+@action(scope=("line",), scope_action=APPROVE)
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
-    """Reject a refund once, with the reason the agent and the buyer will be told."""
+    """Reject a waiting money line once, with the reason the agent and the buyer will be told. A line
+    the chosen resolution made takes the case back to choosing (SPEC §5.1)."""
+    _approver(actor, line)
     note = (note or "").strip()[:300]
     if not note:
         raise ApplicationError("comment_required", _("A rejection needs a reason."))
@@ -330,7 +369,43 @@ def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
     event_record(actor=actor, verb="case.refund_rejected", subject=line.case, after={"line": line.pk, "note": note})
     line.refresh_from_db()
+    case = line.case
+    if (
+        case.resolution
+        and RESOLUTION_MONEY.get(case.resolution) == line.kind
+        and not case.money.filter(kind=line.kind).exclude(status=MoneyStatus.REJECTED).exists()
+        and Case.objects.filter(pk=case.pk, resolution=case.resolution).update(resolution="", updated_at=clock.now())
+    ):
+        event_record(actor=actor, verb="case.resolution_refused", subject=case, before={"resolution": case.resolution})
     return line
+
+
+@action(capability="refund.delegate", scope=("staff",))
+def refund_grant(*, actor: Any, staff: Staff, limit: Any) -> RefundApprover:
+    """R-AS-7: the supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes)."""
+    amount = Decimal("0") if str(limit).strip() in {"0", "0.00", ""} else money_amount(limit)
+    grant = RefundApprover.objects.select_for_update().filter(staff=staff).first()
+    before = {"limit": grant.limit, "active": grant.active} if grant else None
+    if amount == 0:
+        if grant is None or not grant.active:
+            raise ApplicationError("refund_grant", _("This person holds no refund-approval grant."))
+        RefundApprover.objects.filter(pk=grant.pk).update(active=False)
+        grant.active = False
+    elif grant is None:
+        grant = RefundApprover.objects.create(staff=staff, limit=amount, granted_by=actor, granted_at=clock.now())
+    else:
+        RefundApprover.objects.filter(pk=grant.pk).update(
+            limit=amount, active=True, granted_by=actor, granted_at=clock.now()
+        )
+        grant.limit, grant.active = amount, True
+    event_record(
+        actor=actor,
+        verb="refund.granted" if grant.active else "refund.revoked",
+        subject=staff,
+        before=before,
+        after={"limit": grant.limit, "active": grant.active},
+    )
+    return grant
 
 
 # How a chosen proposal turns into money (kind, amount source).

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.case_new, name="new"),
     path("refunds/", views.refunds, name="refunds"),
     path("refunds/approve/", views.refunds_approve, name="refunds_approve"),
+    path("refunds/grants/", views.refund_grant, name="refund_grant"),
     path("refunds/<int:line_id>/decide/", views.refund_decide, name="refund_decide"),
     path("claims/", views.claims, name="claims"),
     path("claims/<int:claim_id>/", views.claim_update, name="claim_update"),

@@ -410,7 +410,27 @@ def refunds(request: HttpRequest) -> HttpResponse:
     names = wording.names_of(m.created_by_id for m in items if m.created_by_id)
     for m in items:
         m.requested_by = names.get(m.created_by_id, "") if m.created_by_id else ""  # type: ignore[attr-defined]
-    return render(request, "aftersales/refunds.html", {"items": items})
+    grants = selectors.refund_grants(actor=request.user) if has_capability(request.user, "refund.delegate") else None
+    people = selectors.grant_candidates(actor=request.user) if grants is not None else []
+    return render(request, "aftersales/refunds.html", {"items": items, "grants": grants, "people": people})
+
+
+@login_required
+@require_POST
+def refund_grant(request: HttpRequest) -> HttpResponse:
+    """R-AS-7: the supervisor grants (or, with 0, revokes) a person's refund-approval limit."""
+    require_capability(request, "refund.delegate")
+    staff = org.access_staff_by_id(request.user, request.POST.get("staff"))
+    try:
+        try:
+            limit = amount_param(request.POST.get("limit", ""))
+        except ValueError as exc:
+            raise ApplicationError("money_amount", str(exc)) from exc
+        services.refund_grant(actor=request.user, staff=staff, limit=limit)
+        messages.success(request, _("Refund-approval permission of %(name)s recorded.") % {"name": staff.name})
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("aftersales:refunds")
 
 
 @login_required

@@ -99,6 +99,8 @@ class ErrorCode(StrEnum):
     RESOLUTION_CHOSEN = "resolution_chosen"
     MONEY_KIND = "money_kind"
     MONEY_AMOUNT = "money_amount"
+    FREIGHT_REASON = "freight_reason"
+    REFUND_GRANT = "refund_grant"
     REFUND_DECIDED = "refund_decided"
     REFUND_ID = "refund_id"
     REFUND_TIMEOUT = "refund_timeout"
@@ -207,6 +209,8 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.RESOLUTION_CHOSEN: "The case's resolution was already chosen; it is chosen once (409).",
     ErrorCode.MONEY_KIND: "Unknown kind of money line.",
     ErrorCode.MONEY_AMOUNT: "The amount is malformed, not positive or too large.",
+    ErrorCode.FREIGHT_REASON: "Freight above the R-AS-1 standard needs a reason (and then the supervisor's approval).",
+    ErrorCode.REFUND_GRANT: "Revoking a refund-approval permission the person does not hold.",
     ErrorCode.REFUND_DECIDED: "The refund was already approved or rejected (409).",
     ErrorCode.REFUND_ID: "A pushed refund record needs its platform refund id (at most 64 characters).",
     ErrorCode.REFUND_TIMEOUT: "A pushed refund record's reply deadline is not a date and time in 2000–2100.",

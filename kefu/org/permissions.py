@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kefu.core.scoping import scope_for
@@ -19,6 +20,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "refund.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # approve a partial refund above the cap (R-AS-7: the supervisor)
     "refund.approve_over_cap": frozenset({Position.SUPERVISOR}),
+    # grant others the refund-approval permission up to an amount (R-AS-7)
+    "refund.delegate": frozenset({Position.SUPERVISOR}),
     # approve rest and leave (R-WF-8/9)
     "leave.approve": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # certify make-up punches (R-WF-6: the supervisor is recorded as responsible)
@@ -63,13 +66,30 @@ CAPABILITIES: dict[str, frozenset[str]] = {
 }
 
 
-def has_capability(user: Any, capability: str) -> bool:
+# Capabilities a person may hold beyond their position, granted by the supervisor (the refund-approval
+# permission of R-AS-7): a module registers how to ask for its grants (``grant_source``).
+GRANT_SOURCES: dict[str, list[Callable[[Any], bool]]] = {}
+
+
+def grant_source(capability: str, holds: Callable[[Any], bool]) -> None:
+    if capability not in CAPABILITIES:
+        raise KeyError(f"unknown capability {capability!r}")
+    GRANT_SOURCES.setdefault(capability, []).append(holds)
+
+
+def by_position(user: Any, capability: str) -> bool:
+    """The capability as the user's position gives it (no personal grant)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_superuser:
         return True
-    scope = scope_for(user)
     allowed = CAPABILITIES.get(capability)
     if allowed is None:
         raise KeyError(f"unknown capability {capability!r}")
-    return scope.position in allowed
+    return scope_for(user).position in allowed
+
+
+def has_capability(user: Any, capability: str) -> bool:
+    if by_position(user, capability):
+        return True
+    return getattr(user, "is_authenticated", False) and any(holds(user) for holds in GRANT_SOURCES.get(capability, ()))

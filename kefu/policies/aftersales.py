@@ -12,8 +12,15 @@ Readings taken (beyond SPEC's own):
   costs the line value; a reship costs freight + the goods (cost price when known, else the value).
 - "Keep it at a discount" and "small partial refund" offers are priced by policy percentages of the
   affected value, never above the cap.
-- Any proposal that costs more than the cap needs supervisor approval (R-AS-7 generalised), and so
-  does every proposal the seed marks as needing it.
+- A partial refund or compensation above the cap needs supervisor approval (R-AS-7), and so does
+  every proposal the seed marks as needing it (R-AS-3 without return) and a return outside its
+  window (R-AS-14, SPEC §5.1). Reships and full refunds the playbook says to do "at once" (R-AS-8
+  warehouse, R-AS-9 lost parcel) do not wait for the supervisor (full refunds still need the
+  refund-approval permission).
+- R-AS-4 (SPEC §5.1): the small partial refund never exceeds the line's margin (price − cost) when
+  the cost is known; R-AS-7: a price-difference refund never exceeds the item's price.
+- R-AS-7 (SPEC §5.1): "accept the return" is proposed only once the buyer's answer to the
+  retention offer is recorded as declined (``buyer_stance``).
 """
 
 from __future__ import annotations
@@ -296,6 +303,8 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     cap = partial_refund_cap(policy, facts.province)
     exchange_cost = _money(2 * freight)
     goods = facts.line_cost if facts.line_cost is not None else facts.line_value
+    # R-AS-4 (SPEC §5.1) "在保证利润的前提下": a small refund keeps the sale profitable.
+    margin = max(ZERO, facts.line_value - facts.line_cost) if facts.line_cost is not None else facts.line_value
     percent = Decimal(a.get("discount_offer_percent", "20")) / 100
     small = Decimal(a.get("defect_refund_percent", "10")) / 100
     coupon = Decimal(a.get("coupon_amount", "10.00"))
@@ -392,9 +401,12 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
             Proposal(
                 "small_refund",
                 _("Small compensation (partial refund)"),
-                _money(min(cap, facts.line_value * small)),
+                _money(min(cap, facts.line_value * small, margin)),
                 False,
                 "R-AS-4",
+                _("At most the margin %(margin)s (price − cost price)") % {"margin": _money(margin)}
+                if facts.line_cost is not None
+                else "",
             )
         )
         if facts.buyer_pays_freight and facts.responsibility not in OURS:
@@ -461,7 +473,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
             Proposal(
                 "price_difference",
                 _("Retention: price-difference refund (partial refund)"),
-                cap,
+                _money(min(cap, facts.line_value)) if facts.line_value else cap,
                 False,
                 "R-AS-7",
                 _("Partial refund cap %(cap)s (return + reship freight); above it the supervisor approves")
@@ -470,18 +482,31 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         )
         payer = freight_payer(facts.responsibility)
         cost = exchange_cost if payer == "us" else ZERO
-        p.append(
-            Proposal(
-                "accept_return" if t == "return" else "accept_exchange",
-                _("Accept the return") if t == "return" else _("Accept the exchange"),
-                cost,
-                False,
-                "R-AS-2",
-                _("Freight: ")
-                + {"us": _("we pay"), "buyer": _("the buyer pays"), None: _("responsibility undetermined")}[payer],
+        if t == "return" and facts.buyer_stance != "declines":
+            # R-AS-7 (SPEC §5.1): the return waits for the buyer's answer to the retention offer.
+            note.append(
+                _("Offer the exchange or the price-difference refund first and record the buyer's answer (R-AS-7)")
             )
-        )
+        else:
+            p.append(
+                Proposal(
+                    "accept_return" if t == "return" else "accept_exchange",
+                    _("Accept the return") if t == "return" else _("Accept the exchange"),
+                    cost,
+                    False,
+                    "R-AS-2",
+                    _("Freight: ")
+                    + {"us": _("we pay"), "buyer": _("the buyer pays"), None: _("responsibility undetermined")}[payer],
+                )
+            )
     elif t == "missing_item":
+        if facts.warehouse_error and facts.remark_ok is False:
+            note.append(
+                _(
+                    "Both the warehouse and the order remark erred: the warehouse reships at once; "
+                    "choose whether the agent who took the order bears the freight (R-AS-8)"
+                )
+            )
         if facts.warehouse_error:
             decision.responsibility = "ours_warehouse"
             p.append(
@@ -493,8 +518,9 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
                     "R-AS-8",
                 )
             )
-        elif facts.remark_ok is False:
-            decision.responsibility = "ours_agent"
+        if facts.remark_ok is False:
+            if not facts.warehouse_error:
+                decision.responsibility = "ours_agent"
             p.append(
                 Proposal(
                     "reship_missing_agent",
@@ -505,7 +531,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
                     _("The agent bears the reship freight %(freight)s") % {"freight": freight},
                 )
             )
-        else:
+        if not facts.warehouse_error and facts.remark_ok is not False:
             p.append(Proposal("check_warehouse", _("First check with the warehouse"), ZERO, False, "R-AS-8"))
     elif t == "lost_parcel":
         decision.responsibility = "courier" if decision.responsibility == "undetermined" else decision.responsibility
@@ -595,21 +621,26 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     decision.return_freight_payer = freight_payer(decision.responsibility)
     if decision.window is not None and decision.window["within"] is False:
         note.append(_("Past the %(days)s-day window (R-AS-14)") % {"days": decision.window["limit_days"]})
-    # R-AS-7 generalised: anything above the cap needs the supervisor.
-    decision.proposals = [
-        prop
-        if prop.needs_approval or prop.cost <= cap
-        else Proposal(
-            prop.code,
-            prop.label,
-            prop.cost,
-            True,
-            prop.rule,
-            (prop.note + ";" if prop.note else "") + _("above the cap the supervisor approves"),
-        )
-        for prop in p
-    ]
+    outside = decision.window is not None and decision.window["within"] is not True
+
+    def approval(prop: Proposal) -> Proposal:
+        """R-AS-7: a partial refund or compensation above the cap; R-AS-14: a return or exchange
+        accepted outside its window (or with the window unknown) — the supervisor approves."""
+        why = ""
+        if prop.code in CAPPED and prop.cost > cap:
+            why = _("above the cap the supervisor approves")
+        elif prop.code in {"accept_return", "accept_exchange"} and outside:
+            why = _("outside the window (or receipt date unknown): the supervisor approves (R-AS-14)")
+        if prop.needs_approval or not why:
+            return prop
+        return Proposal(prop.code, prop.label, prop.cost, True, prop.rule, (prop.note + ";" if prop.note else "") + why)
+
+    decision.proposals = [approval(prop) for prop in p]
     return decision
+
+
+# Resolutions that are partial refunds or compensation: the R-AS-7 cap applies to them.
+CAPPED = frozenset({"keep_discount", "small_refund", "price_difference", "compensation", "settle_privately"})
 
 
 def late_shipment(
@@ -708,6 +739,13 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
             )
         return day
 
+    received, requested = date("received_date"), date("request_date")
+    if received is not None and requested is not None and received > requested:
+        # R-AS-14 (SPEC §5.1): a parcel cannot be received after the buyer asked about it.
+        raise ValueError(
+            _("%(received)s (%(on)s) is after %(requested)s (%(req)s)")
+            % {"received": name("received_date"), "on": received, "requested": name("request_date"), "req": requested}
+        )
     province = str(data.get("province") or "").strip()
     if province and province_short(province) is None:
         raise ValueError(_("Unknown province %(value)s (R-AS-1)") % {"value": province[:20]})
@@ -719,8 +757,8 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         line_cost=money("line_cost"),
         wrong_item_value=money("wrong_item_value"),
         shipped_matches_order=data.get("shipped_matches_order"),
-        received_date=date("received_date"),
-        request_date=date("request_date"),
+        received_date=received,
+        request_date=requested,
         request_kind=str(data.get("request_kind") or ""),
         buyer_stance=str(data.get("buyer_stance") or ""),
         buyer_pays_freight=data.get("buyer_pays_freight"),

@@ -192,7 +192,10 @@ def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
     flow = registry.of(item)
     if code not in dict(flow.checklist(item)):
         raise ApplicationError("checklist_step", _("This step is not on the checklist."))
-    state = dict(item.checklist)
+    # Read the ticks under a row lock: two people ticking two steps at once keep both (a read,
+    # edit, write of the JSON without the lock loses one).
+    fresh = type(item).objects.select_for_update().filter(pk=item.pk).values_list("checklist", flat=True).first()
+    state = dict(fresh or {})
     if done:
         state[code] = {"by": actor.get_username(), "at": clock.now().isoformat()}
     else:
