@@ -159,6 +159,36 @@ def test_a_trip_and_half_days_grade_the_worked_half_only() -> None:
     assert s.worked_days == 4 and s.red_packets_total == Decimal("20.00") and s.net == Decimal("2550.00")
 
 
+def test_an_outing_for_part_of_the_shift_excuses_only_the_edge_it_covers() -> None:
+    """September 2026, base 4,650.00 → 155.00 a day. Day shifts 09-01 … 09-04 (08:30–17:30).
+    - 09-01 外出 14:00–16:00 (the middle of the shift), on duty 09:15, off 17:31: the outing covers
+      neither edge, so the on-duty punch is graded — late 45 minutes, tier 4: ½ day absence (R-WF-4).
+    - 09-02 外出 15:00–18:00 (covers the end), on duty 08:25, no off-duty punch: nothing missing.
+    - 09-03 外出 08:00–11:00 (covers the start), no on-duty punch, off 17:35: nothing missing.
+    - 09-04 出差 with no times: a whole trip day, no punch needed.
+    Absence ½ day → 3 daily wages = −465.00. Net 4,650 − 465 = 4,185.00 (+ unused rest 2 × 155 =
+    310.00 → 4,495.00)."""
+    roster = {**shifts(9, range(1, 5))}
+    punches = [
+        Punch(at(9, 1, 9, 15), ON),
+        Punch(at(9, 1, 17, 31), OFF),
+        Punch(at(9, 2, 8, 25), ON),
+        Punch(at(9, 3, 17, 35), OFF),
+    ]
+    requests = [
+        Request(D(2026, 9, 1), TRIP, source="dingtalk", span=(dt.time(14), dt.time(16))),
+        Request(D(2026, 9, 2), TRIP, source="dingtalk", span=(dt.time(15), dt.time(18))),
+        Request(D(2026, 9, 3), TRIP, source="dingtalk", span=(dt.time(8), dt.time(11))),
+        Request(D(2026, 9, 4), TRIP, source="dingtalk"),
+    ]
+    s = evaluate_month(POLICY, person("4650", 9, roster, punches, requests=requests))
+    assert [(i.date.day, i.kind, i.minutes, i.absence_days) for i in s.incidents] == [
+        (1, "late", 45, Decimal("0.5")),
+    ]
+    assert [d.status for d in s.days[:4]] == ["worked", "worked", "worked", "trip"]
+    assert ("absence_deduction", "-465.00") in money_lines(s)
+
+
 # --- month E: duplicates and make-ups (R-WF-23, R-WF-24, R-WF-6) ----------------------------------
 def test_duplicates_count_once_and_a_make_up_fills_only_a_missing_punch() -> None:
     """November 2026, base 3,000.00 → 100.00 a day. Day shifts 11-02 … 11-13, roster rest 11-14.
@@ -193,6 +223,12 @@ def test_duplicates_count_once_and_a_make_up_fills_only_a_missing_punch() -> Non
     ]
     assert s.days[3].ignored == ["mk0"] and (s.makeups, s.makeups_free) == (5, 3)
     assert "makeup_pending" in s.flags and s.net == Decimal("2900.00")
+    # The supervisor then certifies 11-09's make-up with its actual time, 08:42: that one is graded
+    # (late 12 minutes, tier 2, 20.00), the scheduled-only placeholder is ignored, nothing pending.
+    punches.append(Punch(at(11, 9, 8, 42), ON, MAKEUP, "mk9-actual"))
+    s = evaluate_month(POLICY, person("3000", 11, roster, punches, requests=requests))
+    assert [(i.date.day, i.kind, i.minutes, i.red_packet) for i in s.incidents][-1] == (9, "late", 12, Decimal("20.00"))
+    assert s.days[8].ignored == ["mk9"] and "makeup_pending" not in s.flags and s.makeups == 5
 
 
 # --- month F: the floor (R-WF-19) ------------------------------------------------------------------

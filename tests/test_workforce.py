@@ -130,6 +130,11 @@ def test_dingtalk_cell_formats() -> None:
     assert parse_punch_time(day, "") is None
     assert parse_shift("晚班 17:00-次日01:00") == "晚班" and parse_shift("休息") == "" and parse_shift("未排班") is None
     assert person_name("郭强（离职）") == "郭强"
+    from kefu.imports.dingtalk import approval_span
+
+    assert approval_span("外出 09-03 14:00 到 09-03 16:00 2小时") == (dt.time(14), dt.time(16))
+    assert approval_span("出差 09-03 08:30 到 09-05 17:30 3天") is None  # several days: whole days
+    assert approval_span("出差 1天") is None
 
 
 def test_daily_statistics_workbook_parses_with_its_two_header_rows() -> None:
@@ -842,3 +847,21 @@ def test_a_leavers_last_week_is_still_published(world: World) -> None:
     assert result["packets"] == 1 and agent.name in result["text"]
     packet = RedPacket.objects.get(staff=agent)
     assert (packet.incident_date, packet.due_date) == (dt.date(2026, 11, 10), dt.date(2026, 11, 16))
+
+
+def test_a_week_with_a_pending_make_up_is_published(world: World) -> None:
+    """R-WF-24 with R-WF-14: the 4th make-up of the month carries DingTalk's scheduled 08:30 only; the
+    week's publication names it as waiting for its actual time (it crashed on it before)."""
+    agent = Staff.objects.get(user=world.agent_a)
+    for day in (16, 17, 18, 19):
+        RosterEntry.objects.create(staff=agent, date=dt.date(2026, 11, day), shift_code="day")
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 11, day, 17, 31), kind="off")
+        Punch.objects.create(
+            staff=agent,
+            at=dt.datetime(2026, 11, day, 8, 30, tzinfo=clock.local_tz()),
+            kind="on",
+            source="makeup",
+            scheduled_only=True,
+        )
+    result = weekly_publish(today=dt.date(2026, 11, 23))
+    assert result["week"] == "2026-11-16" and "11-19 补卡待核实际时间" in result["text"]

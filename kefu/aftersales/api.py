@@ -134,7 +134,7 @@ class MoneyOut(Schema):
 
 
 class RejectIn(Schema):
-    note: str = Field("", max_length=300)  # required: checked after the line is found
+    note: str = ""  # required (≤ 300 characters kept): checked after the line is found
 
 
 class GrantIn(Schema):

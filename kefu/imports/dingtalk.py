@@ -50,6 +50,7 @@ class DayRow:
     leave_days: Decimal = Decimal("1")  # 1, or 0.5 for DingTalk's 0.5天 / 4小时 (R-WF-22)
     leave_half: str = ""  # first | second, when the approval's times say which half
     trip: bool = False  # an approved 出差 / 外出 covers the day (R-WF-21)
+    trip_span: tuple[dt.time, dt.time] | None = None  # … or the part of it the approval names
     approver: str = ""  # who approved a 补卡, as DingTalk names them (R-WF-24)
     shift_times: tuple[dt.time, dt.time] | None = None
 
@@ -162,6 +163,15 @@ def _half_of(approval: str, shift: tuple[dt.time, dt.time] | None) -> str:
     if leave_to <= mid:
         return "first"
     return ""
+
+
+def approval_span(approval: str) -> tuple[dt.time, dt.time] | None:
+    """The times an approval names ("外出 09-03 14:00 到 09-03 16:00 2小时" → 14:00, 16:00); None
+    when it names none (a whole-day 出差 "1天")."""
+    m = _SPAN.search(approval or "")
+    if not m or (m.group(1), m.group(2)) != (m.group(5), m.group(6)):
+        return None  # none named, or a trip over several days: whole days
+    return dt.time(int(m.group(3)), int(m.group(4))), dt.time(int(m.group(7)), int(m.group(8)))
 
 
 def approver_in(*texts: str) -> str:
@@ -297,6 +307,7 @@ def _parse_daily(raw: list[list[Any]], header_row: int) -> ParsedAttendance:
                     leave_days=days if days and days < 1 else Decimal("1"),
                     leave_half=_half_of(approval, times) if days and days < 1 else "",
                     trip=trip,
+                    trip_span=approval_span(approval) if trip else None,
                     approver=approver_in(approval, *results),
                     shift_times=times,
                 )

@@ -103,6 +103,8 @@ class Request:
     ref: str = ""
     half: str = ""  # first | second (of the shift, split at its midpoint); "" = not said
     source: str = "kefu"  # kefu | dingtalk: the same leave from both counts once, DingTalk's stands
+    # a trip or outing for part of the day (DingTalk's "外出 09-03 14:00 到 09-03 16:00"): from, to
+    span: tuple[dt.time, dt.time] | None = None
 
 
 @dataclass(frozen=True)
@@ -557,6 +559,12 @@ def _pick(candidates: list[Punch], result: DayResult, *, last: bool) -> Punch | 
         return real[-1] if last else real[0]
     if not candidates:
         return None
+    # R-WF-24: DingTalk's make-up at the scheduled time waits for its actual time; once a supervisor
+    # certifies the make-up with the actual time, that one is graded and the placeholder ignored.
+    actual = [p for p in candidates if not p.scheduled_only]
+    if actual and len(actual) < len(candidates):
+        result.ignored += [p.ref or f"{p.at:%H:%M}" for p in candidates if p.scheduled_only]
+        candidates = actual
     return candidates[-1] if last else candidates[0]
 
 
@@ -614,6 +622,14 @@ def _grade_side(month: _Month, result: DayResult, shift: ShiftType, punch: Punch
     )  # fmt: skip
 
 
+def _covers(span: tuple[dt.time, dt.time], window: tuple[dt.datetime, dt.datetime], day: dt.date) -> bool:
+    """Does an outing's span (on the shift's day) cover the whole shift?"""
+    start, end = dt.datetime.combine(day, span[0]), dt.datetime.combine(day, span[1])
+    if end <= start:
+        end += dt.timedelta(days=1)  # an outing into the night
+    return start <= window[0] and end >= window[1]
+
+
 def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
     att = month.policy["attendance"]
     data = month.data
@@ -622,10 +638,17 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
     holiday = day in month.holidays
     code = data.roster.get(day)
     requests = one_status(month.requests.get(day, []))
+    outing: tuple[dt.datetime, dt.datetime] | None = None
     if requests and requests[0].kind == TRIP:
-        # R-WF-21: a worked day — never absence, leave or rest, even on a day the roster gives off
-        # (then it takes no rest day: ``_month`` leaves it out); its punches are not graded
-        return DayResult(day, code or None, TRIP, holiday=holiday)
+        shift_of_day = month.shifts.get(code) if code else None
+        span = requests[0].span
+        if span is None or shift_of_day is None or _covers(span, shift_of_day.window(day), day):
+            # R-WF-21: a worked day — never absence, leave or rest, even on a day the roster gives off
+            # (then it takes no rest day: ``_month`` leaves it out); its punches are not graded
+            return DayResult(day, code or None, TRIP, holiday=holiday)
+        # an outing for part of the shift: the day is worked and graded, except the edge it covers
+        outing = (dt.datetime.combine(day, span[0]), dt.datetime.combine(day, span[1]))
+        requests = []
     if code == "":
         # the roster gives the day off: an approved rest or leave for it is not needed (nothing is
         # deducted or taken), and the statement says so rather than dropping it
@@ -666,7 +689,13 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
     result.on_duty = on.at if on else None
     result.off_duty = off.at if off else None
 
-    if on is None and off is None:
+    # R-WF-21: an outing covering an edge of the shift excuses that edge's punch
+    excused = (
+        {side for side, due in ((ON, due_on), (OFF, due_off)) if (outing[0] <= due if side == ON else outing[1] >= due)}
+        if outing is not None
+        else set()
+    )
+    if on is None and off is None and not excused:
         if covered == HALF:
             result.incidents.append(
                 _absence(day, HALF, "R-WF-22", _("Half a day of leave and no punch for the other half"))
@@ -683,6 +712,8 @@ def _evaluate_day(month: _Month, day: dt.date) -> DayResult:
         )
         return result
     for punch, side, due in ((on, ON, due_on), (off, OFF, due_off)):
+        if side in excused:
+            continue
         if punch is None:
             if result.status != HALF_LEAVE:
                 result.status = "partial"

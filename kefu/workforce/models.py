@@ -124,6 +124,9 @@ class LeaveRequest(models.Model):
     end_date = models.DateField(_("to"))
     half_day = models.BooleanField(_("half day"), default=False)
     half = models.CharField(_("which half"), max_length=8, choices=DayHalf.choices, blank=True, db_default="")
+    # R-WF-21: a trip or outing for part of the day (DingTalk's 外出 14:00 到 16:00); empty = whole day
+    from_time = models.TimeField(_("from (time)"), null=True, blank=True)
+    to_time = models.TimeField(_("to (time)"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=300, blank=True)
     emergency = models.BooleanField(_("emergency (reported by phone)"), default=False)
     late_submission = models.BooleanField(_("submitted late"), default=False)

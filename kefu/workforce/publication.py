@@ -52,6 +52,17 @@ def robot_send(*, url: str, secret: str, title: str, text: str, timeout: float =
     return answer
 
 
+# The DingTalk group reads the publication in Chinese (the robot's message, R-WF-14).
+PUBLICATION_LABELS = {
+    "late": "迟到",
+    "early": "早退",
+    "missing": "缺卡",
+    "absent": "旷工",
+    "makeup": "补卡",
+    "makeup_pending": "补卡待核实际时间",
+}
+
+
 def publication_text(rows: list[dict[str, Any]], monday: dt.date, due: list[Any]) -> str:
     sunday = monday + dt.timedelta(days=6)
     lines = [f"### 上周考勤公布 {monday:%m-%d} ~ {sunday:%m-%d}", ""]
@@ -61,7 +72,7 @@ def publication_text(rows: list[dict[str, Any]], monday: dt.date, due: list[Any]
             continue
         parts = []
         for inc in incidents:
-            label = {"late": "迟到", "early": "早退", "missing": "缺卡", "absent": "旷工", "makeup": "补卡"}[inc.kind]
+            label = PUBLICATION_LABELS.get(inc.kind, inc.kind)
             detail = f"{inc.minutes}分钟" if inc.minutes else ""
             money = f" 红包¥{inc.red_packet}" if inc.red_packet else ""
             parts.append(f"{inc.date:%m-%d} {label}{detail}{money}")

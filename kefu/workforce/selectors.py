@@ -88,6 +88,7 @@ def _rule_request(req: LeaveRequest, day: dt.date) -> rules.Request:
         f"request:{req.pk}",
         half=req.half,
         source=req.source,
+        span=(req.from_time, req.to_time) if req.from_time is not None and req.to_time is not None else None,
     )
 
 

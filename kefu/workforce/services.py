@@ -684,6 +684,8 @@ def _import_parsed(
                             end_date=item.date,
                             half_day=half,  # R-WF-22: DingTalk's 0.5天 / 4小时
                             half=item.leave_half if half else "",
+                            from_time=item.trip_span[0] if item.trip and item.trip_span else None,
+                            to_time=item.trip_span[1] if item.trip and item.trip_span else None,
                             reason=item.approval[:300] or f"钉钉:{word}",
                             status=RequestStatus.APPROVED if may_approve else RequestStatus.SUBMITTED,
                             submitted_at=clock.now(),
