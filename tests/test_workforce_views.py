@@ -54,6 +54,20 @@ def test_agent_requests_rest_and_supervisor_approves_in_the_inbox(world: World) 
     assert "同意" in page and "R-WF-8" in page
 
 
+def test_a_half_day_request_names_its_half_and_the_other_half_can_be_asked_too(world: World) -> None:
+    """R-WF-22: the form names the half; "half day" without a half is refused; the morning and the
+    afternoon of one day are two requests, not an overlap (R-WF-23)."""
+    agent = _client("agent_a")
+    day = clock.today() + dt.timedelta(days=5)
+    base = {"kind": "personal", "start_date": day, "end_date": day}
+    page = agent.post("/attendance/requests/new/", {**base, "half_day": "on"}, follow=True).content.decode()
+    assert "R-WF-22" in page and not LeaveRequest.objects.exists()
+    assert agent.post("/attendance/requests/new/", {**base, "half": "first"}).status_code == 302
+    assert agent.post("/attendance/requests/new/", {**base, "half": "second"}).status_code == 302
+    halves = sorted(LeaveRequest.objects.filter(staff__user=world.agent_a).values_list("half", "half_day"))
+    assert halves == [("first", True), ("second", True)]
+
+
 def test_too_late_request_is_refused_with_the_rule(world: World) -> None:
     agent = _client("agent_a")
     today = clock.today()

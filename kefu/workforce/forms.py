@@ -10,7 +10,7 @@ from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.params import DayField, MomentField
 
-from .models import PunchKind, RequestKind
+from .models import DayHalf, PunchKind, RequestKind
 
 MIN_YEAR, MAX_YEAR = 2000, 2100  # the months anyone pages through; beyond them is a malformed parameter
 
@@ -40,8 +40,18 @@ class RequestForm(forms.Form):
     start_date = DayField(label=_("From"))
     end_date = DayField(label=_("To"))
     half_day = forms.BooleanField(label=_("Half day"), required=False)
+    # R-WF-22: a half day names its half of the shift
+    half = forms.ChoiceField(label=_("Which half"), choices=[("", _("(whole day)")), *DayHalf.choices], required=False)
     emergency = forms.BooleanField(label=_("Emergency (reported by phone)"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("half"):
+            data["half_day"] = True  # naming a half makes it a half day
+        elif data.get("half_day"):
+            self.add_error("half", _("Choose the first or the second half of the shift (R-WF-22)."))
+        return data
 
 
 class DecideForm(forms.Form):

@@ -263,7 +263,8 @@ def request_new(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             show_error(request, exc)
     else:
-        messages.error(request, _("Please correct the request fields."))
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, _("Please correct the request fields.") + " " + problems)
     return redirect("attendance:mine")
 
 
