@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -200,6 +201,38 @@ def test_the_policy_preview_shows_each_persons_change_and_saves_nothing(world: W
     )
     assert bad.status_code == 400 and 'data-testid="field-error"' in bad.content.decode()
     assert "必须是金额" in bad.content.decode()
+
+
+def test_the_preview_shows_red_packet_changes_and_every_month_a_back_dated_version_changes(world: World) -> None:
+    """Issue 17 review: raising tier 1's red packet (10 → 15) changes no net pay but does change the
+    person's packets — the preview shows it; a version back-dated to October changes every month from
+    October to this one (the suite's clock says 2026-11-26): both are shown, not October alone."""
+    from kefu.core import clock
+    from kefu.core.policy_store import policy_in_force
+    from kefu.org.models import Staff
+    from kefu.policies import handbook
+    from kefu.web.preview import policy_preview
+    from kefu.workforce.models import Punch, RosterEntry
+
+    agent = Staff.objects.get(user=world.agent_a)
+    day = dt.date(2026, 10, 6)
+    RosterEntry.objects.create(staff=agent, date=day, shift_code="day")
+    for hh, mm, kind in ((8, 33, "on"), (17, 40, "off")):  # late 3 minutes: tier 1
+        Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(hh, mm))), kind=kind)
+    draft = handbook.with_defaults(dict(policy_in_force().document))
+    import copy
+
+    draft = copy.deepcopy(draft)
+    tiers = draft["attendance"]["late_tiers"]
+    tiers[0]["red_packet"] = "15.00"
+    preview = policy_preview(actor=world.supervisor, draft=draft, effective=dt.date(2026, 10, 1))
+    assert [m["month"] for m in preview["months"]] == [dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
+    october = preview["months"][0]
+    (row,) = [r for r in october["people"] if r["staff"] == agent]
+    assert (row["red_packets"], row["draft_red_packets"], row["difference"]) == (
+        Decimal("10.00"), Decimal("15.00"), Decimal("0.00")
+    )  # fmt: skip
+    assert october["red_packet_difference"] == Decimal("5.00") and not preview["illustration"]
 
 
 def test_the_policy_tables_are_forms_with_errors_on_the_cell(world: World) -> None:
