@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import translation
@@ -865,3 +866,18 @@ def test_a_week_with_a_pending_make_up_is_published(world: World) -> None:
         )
     result = weekly_publish(today=dt.date(2026, 11, 23))
     assert result["week"] == "2026-11-16" and "11-19 补卡待核实际时间" in result["text"]
+
+
+def test_a_late_import_older_than_five_weeks_still_becomes_a_packet(world: World) -> None:
+    """R-WF-5 (clarified), issue 17 review: on 12-06 an import brings a 5-minute late of 09-08
+    (three months back). It was recorded after the last publication, so the next one (12-07) makes
+    it a packet due that day — the look-back reaches the month of the oldest punch recorded since."""
+    agent = Staff.objects.get(user=world.agent_a)
+    Event.objects.create(verb="attendance.published", at=dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.local_tz()))
+    RosterEntry.objects.create(staff=agent, date=dt.date(2026, 9, 8), shift_code="day")
+    with time_machine.travel(dt.datetime(2026, 12, 6, 12, 0, tzinfo=clock.local_tz())):
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 9, 8, 8, 35), kind="on")
+        services.punch_record(actor=SYSTEM, staff=agent, at=dt.datetime(2026, 9, 8, 17, 31), kind="off")
+    result = weekly_publish(today=dt.date(2026, 12, 7))
+    packet = RedPacket.objects.get(staff=agent, incident_date=dt.date(2026, 9, 8))
+    assert result["packets"] == 1 and packet.due_date == dt.date(2026, 12, 7)

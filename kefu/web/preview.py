@@ -72,9 +72,7 @@ def policy_preview(*, actor: Any, draft: dict[str, Any], effective: dt.date | No
                 "people": [r for r in people if _changed(r)],
                 "people_total": len(people),
                 "pay_difference": sum((r["difference"] for r in people), Decimal("0")),
-                "red_packet_difference": sum(
-                    (r["draft_red_packets"] - r["red_packets"] for r in people), Decimal("0")
-                ),
+                "red_packet_difference": sum((r["draft_red_packets"] - r["red_packets"] for r in people), Decimal("0")),
             }
         )
     since = today.replace(day=1) if effective > today else effective

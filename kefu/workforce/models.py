@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.ledger import LedgerModel, LedgerQuerySet, ScopedLedgerQuerySet
@@ -74,6 +76,8 @@ class Punch(models.Model):
     # a make-up that carries only the shift's scheduled time (DingTalk's 补卡): from the 4th in a
     # month it waits for the actual time (R-WF-24)
     scheduled_only = models.BooleanField(_("scheduled time only"), default=False, db_default=False)
+    # when Kefu learnt of the punch (an import after its week was published: R-WF-5's catch-up)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, db_default=Now(), db_index=True)
 
     objects = RestrictedQuerySet.as_manager()
     restrict_queryset = staticmethod(own_or_led_team)

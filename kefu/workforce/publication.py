@@ -171,6 +171,23 @@ def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.
 PUBLICATION = "attendance.publication"
 
 
+CATCH_UP_LIMIT_DAYS = 366
+
+
+def _oldest_recorded_since_last_publication(staff: list[Staff]) -> dt.date | None:
+    from django.db.models import Min
+
+    from kefu.core.models import Event
+
+    from .models import Punch
+
+    last = Event.objects.filter(verb="attendance.published").order_by("-at").values_list("at", flat=True).first()
+    if last is None:
+        return None  # the first publication looks back CATCH_UP_DAYS only (no history of packets)
+    oldest = Punch.objects.filter(staff__in=staff, recorded_at__gte=last).aggregate(oldest=Min("at"))["oldest"]
+    return clock.local_date(oldest) if oldest is not None else None
+
+
 def _late_incidents(
     staff: list[Staff], monday: dt.date, today: dt.date, months_of: Callable[[int, int], list[Any]]
 ) -> list[dict[str, Any]]:
@@ -181,6 +198,11 @@ def _late_incidents(
     from .models import RedPacket
 
     start = min(monday, today) - dt.timedelta(days=CATCH_UP_DAYS)
+    # R-WF-5 (clarified): a punch recorded since the last publication, however old its day (a late
+    # import), still becomes a packet — the look-back reaches its month (at most a year back).
+    oldest = _oldest_recorded_since_last_publication(staff)
+    if oldest is not None:
+        start = max(min(start, oldest), today - dt.timedelta(days=CATCH_UP_LIMIT_DAYS))
     months = []
     cursor = start.replace(day=1)
     while cursor <= monday:
