@@ -1901,4 +1901,9 @@ T = {
     'Choose the first or the second half of the shift (R-WF-22).': '请选择上半班或下半班（R-WF-22）。',
     'from (time)': '开始时间',
     'to (time)': '结束时间',
+    '“%(value)s” is not a valid id.': '“%(value)s”不是有效的编号。',
+    '“%(value)s” is not one of: %(choices)s.': '“%(value)s”不在可选范围内：%(choices)s。',
+    'The leaving date must lie between 2000 and 2100.': '离职日期必须在 2000 年到 2100 年之间。',
+    'recorded at': '记录时间',
+    'doubled': '已翻倍',
 }

@@ -130,7 +130,12 @@ def test_pay_is_private_to_the_person_the_supervisor_and_the_deputy(world: World
     assert lead.get(f"/attendance/statement/?month={month}").status_code == 403
     assert lead.get(f"/attendance/statement/?month={month}&format=csv").status_code == 403
     assert lead.get(f"/attendance/staff/{agent.pk}/").status_code == 404
-    assert lead.get(f"/api/v1/attendance/statement?month={month}").status_code == 403
+    # the API gives the lead their own statement only — never the agent's
+    mine = lead.get(f"/api/v1/attendance/statement?month={month}")
+    assert mine.status_code == 200 and [s["employee_no"] for s in mine.json()["staff"]] == [
+        Staff.objects.get(user=world.lead_a).employee_no
+    ]
+    assert lead.get(f"/api/v1/attendance/statement?month={month}&team={world.team_a.pk}").status_code == 403
     assert "4321" not in lead.get(f"/staff/{agent.pk}/").content.decode()
     rows = lead.get("/api/v1/staff").json()["items"]
     assert {r["employee_no"]: r["base_salary"] for r in rows}[agent.employee_no] is None
@@ -327,3 +332,37 @@ def test_the_roster_marks_statutory_holidays_and_ends_at_a_leaving_date(world: W
     grid = selectors.roster_grid(actor=world.lead_a, team=world.team_a.pk, year=2026, month=10)
     row = next(r for r in grid["rows"] if r["staff"].pk == agent.pk)
     assert dict(row["cells"])[dt.date(2026, 10, 25)] is None
+
+
+def test_my_red_packets_show_what_is_owed_after_doubling(world: World) -> None:
+    """R-WF-5: a ¥10.00 packet shown at a publication and unsent a week later is doubled: the
+    person's own page shows ¥20.00 owed (the supervisor's list did; the person's showed ¥10.00)."""
+    from kefu.workforce.models import RedPacket
+
+    agent = Staff.objects.get(user=world.agent_a)
+    RedPacket.objects.create(
+        staff=agent,
+        incident_date=dt.date(2026, 11, 10),
+        kind="late",
+        amount=Decimal("10.00"),
+        packets=5,
+        due_date=dt.date(2026, 11, 16),
+    )
+    assert services.red_packets_double_overdue(today=dt.date(2026, 11, 23)) == 1
+    page = _client("agent_a").get("/attendance/").content.decode()
+    assert 'data-testid="packet-owed">¥20.00' in page
+
+
+def test_malformed_statement_parameters_are_refused_not_widened(world: World) -> None:
+    """Issue 17 review: ``team=abc`` showed every team's pay and ``format=pdf`` fell back to HTML;
+    both are 400 now. A leaving date in year 9999 is refused on the API."""
+    boss = _client("boss")
+    month = _month()
+    assert boss.get(f"/attendance/statement/?month={month}&team=abc&format=json").status_code == 400
+    assert boss.get(f"/attendance/statement/?month={month}&format=pdf").status_code == 400
+    assert boss.get(f"/attendance/statement/?month={month}&format=json").status_code == 200
+    agent = Staff.objects.get(user=world.agent_a)
+    url = f"/api/v1/staff/{agent.pk}/leave-date"
+    answer = boss.post(url, {"leave_date": "9999-12-31"}, content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "validation_error"
+    assert Staff.objects.get(pk=agent.pk).leave_date is None

@@ -81,6 +81,37 @@ def date_param(value: str | None) -> dt.date | None:
     return day if day is not None and EARLIEST <= day <= LATEST else None
 
 
+def id_query(value: str | None) -> int | None:
+    """An id in a page's query string: None when absent; a clear 400 when given but not an id (a
+    mistyped ``team=abc`` must not silently show every team)."""
+    if value is None or not value.strip():
+        return None
+    number = int_param(value)
+    if number is None or number <= 0:
+        from django.utils.translation import gettext as _
+
+        from .errors import ApplicationError
+
+        raise ApplicationError("validation_error", _("“%(value)s” is not a valid id.") % {"value": value[:20]})
+    return number
+
+
+def choice_query(value: str | None, choices: tuple[str, ...], default: str) -> str:
+    """One of ``choices`` from a page's query string (absent → ``default``); anything else is a 400."""
+    if value is None or value == "":
+        return default
+    if value not in choices:
+        from django.utils.translation import gettext as _
+
+        from .errors import ApplicationError
+
+        raise ApplicationError(
+            "validation_error",
+            _("“%(value)s” is not one of: %(choices)s.") % {"value": value[:20], "choices": ", ".join(choices)},
+        )
+    return value
+
+
 def day_query(value: str | None) -> dt.date | None:
     """A date in a page's query string: None when absent; a clear 400 when given but not a date of
     2000–2100 (a mistyped link must not silently show another day)."""

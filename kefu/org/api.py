@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema
 
 from kefu.api.pagination import CursorPage
 from kefu.core.errors import ApplicationError
-from kefu.core.params import Limit
+from kefu.core.params import Day, Limit
 from kefu.org.permissions import has_capability
 from kefu.org.services import staff_import
 
@@ -100,7 +100,7 @@ def list_staff(
 
 
 class LeaveDateIn(Schema):
-    leave_date: dt.date | None = Field(None, description="The last day employed; null takes it back (required).")
+    leave_date: Day | None = Field(None, description="The last day employed; null takes it back (required).")
 
 
 @router.post("/staff/{staff_id}/leave-date", response=StaffOut)

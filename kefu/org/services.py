@@ -18,6 +18,7 @@ from kefu.core.actions import action, is_operator, require
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor, event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
+from kefu.core.params import in_range
 from kefu.core.scoping import forget_scope
 from kefu.core.signals import staff_leave_date_set
 from kefu.imports.staff import parse_staff
@@ -136,6 +137,8 @@ def _leaving(staff: Staff) -> None:
 def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None) -> Staff:
     """R-WF-18: the supervisor or the deputy records (or takes back) a leaving date; the person is
     inactive after it and the workforce ends their roster there."""
+    if leave_date is not None and not in_range(leave_date):
+        raise ApplicationError("leave_date", _("The leaving date must lie between 2000 and 2100."))
     if leave_date is not None and staff.hire_date is not None and leave_date < staff.hire_date:
         raise ApplicationError(
             "leave_date",

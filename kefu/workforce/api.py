@@ -71,15 +71,22 @@ def push_punch(request: HttpRequest, payload: PunchIn) -> object:
 
 @router.get("/attendance/statement")
 def statement(request: HttpRequest, month: str | None = None, team: int | None = None) -> object:
-    """The monthly statement (SPEC §3.6) of the staff in your scope, as JSON."""
+    """The monthly statement (SPEC §3.6) as JSON: the supervisor and the deputy get everyone in scope
+    (``team`` narrows it); anyone else gets their own."""
+    from kefu.org.selectors import staff_of
+
     from .forms import parse_month
 
-    if not has_capability(request.user, "pay.view"):
-        raise ApplicationError(
-            "permission_denied",
-            _("Statements are private: only the person, the supervisor and the deputy see them."),
-            status=403,
-        )
     year, number = parse_month(month)
-    staff = selectors.visible_staff(actor=request.user, team=team, month=(year, number))
+    if has_capability(request.user, "pay.view"):
+        staff = selectors.visible_staff(actor=request.user, team=team, month=(year, number))
+    else:
+        me = staff_of(request.user)
+        if me is None or team is not None:
+            raise ApplicationError(
+                "permission_denied",
+                _("Statements are private: only the person, the supervisor and the deputy see them."),
+                status=403,
+            )
+        staff = [me]
     return selectors.statement_document(staff=staff, year=year, month=number)

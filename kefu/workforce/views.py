@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
-from kefu.core.params import date_param, day_query, int_param
+from kefu.core.params import choice_query, date_param, day_query, id_query, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.models import Staff
@@ -62,7 +62,11 @@ def mine(request: HttpRequest) -> HttpResponse:
     ctx.update(
         {
             "requests": selectors.my_requests(staff=staff),
-            "packets": [p for p in selectors.red_packets_open(actor=request.user) if p.staff_id == staff.pk],
+            "packets": [
+                (p, services.red_packet_owed(p))
+                for p in selectors.red_packets_open(actor=request.user)
+                if p.staff_id == staff.pk
+            ],
             "form": RequestForm(initial={"kind": RequestKind.REST}),
             "owed": services.red_packet_owed,
         }
@@ -88,7 +92,7 @@ def team(request: HttpRequest) -> HttpResponse:
     require_capability(request, "statement.view_team")
     year, month = parse_month(request.GET.get("month"))
     teams = org.team_list(actor=request.user)
-    team_id = int_param(request.GET.get("team")) or (teams[0].pk if teams else None)
+    team_id = id_query(request.GET.get("team")) or (teams[0].pk if teams else None)
     grid = selectors.roster_grid(actor=request.user, team=team_id, year=year, month=month)
     members = [row["staff"] for row in grid["rows"]]
     summaries = selectors.statements(staff=members, year=year, month=month)
@@ -207,10 +211,10 @@ def makeup(request: HttpRequest) -> HttpResponse:
 def statement_export(request: HttpRequest) -> HttpResponse:
     require_capability(request, "pay.view")
     year, month = parse_month(request.GET.get("month"))
-    team_id = int_param(request.GET.get("team"))
+    team_id = id_query(request.GET.get("team"))
+    fmt = choice_query(request.GET.get("format"), ("html", "json", "csv", "xlsx"), "html")
     staff = selectors.visible_staff(actor=request.user, team=team_id, month=(year, month))
     document = selectors.statement_document(staff=staff, year=year, month=month)
-    fmt = request.GET.get("format", "html")
     name = f"statement-{year:04d}-{month:02d}"
     if fmt == "json":
         return HttpResponse(
