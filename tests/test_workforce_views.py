@@ -366,3 +366,39 @@ def test_malformed_statement_parameters_are_refused_not_widened(world: World) ->
     answer = boss.post(url, {"leave_date": "9999-12-31"}, content_type="application/json")
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "validation_error"
     assert Staff.objects.get(pk=agent.pk).leave_date is None
+
+
+def test_the_statement_workbook_counts_days_as_numbers_dates_as_dates_and_carries_the_new_figures(
+    world: World,
+) -> None:
+    """Issue 17 review: day counts were formatted "0.##" (Excel shows "4."), incident dates were
+    text, and the export lacked days employed, red packets due/sent/doubled, holidays worked,
+    warnings and 记过."""
+    import io
+
+    import openpyxl
+
+    agent = Staff.objects.get(user=world.agent_a)
+    day = clock.today().replace(day=3)
+    RosterEntry.objects.create(staff=agent, date=day, shift_code="day")
+    Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(8, 45))), kind="on")
+    Punch.objects.create(staff=agent, at=clock.make_aware(dt.datetime.combine(day, dt.time(17, 40))), kind="off")
+    data = _client("boss").get(f"/attendance/statement/?month={_month()}&format=xlsx").content
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    summary = list(wb["月度结算"].iter_rows(min_row=2, values_only=True))
+    header = summary[0]
+    for name in (
+        "在职天数",
+        "红包应发个数",
+        "红包已发个数",
+        "红包翻倍个数",
+        "法定节假日出勤天数",
+        "现场警告次数",
+        "记过次数",
+    ):
+        assert name in header
+    cells = next(r for r in wb["月度结算"].iter_rows(min_row=3) if r[0].value == agent.employee_no)
+    assert cells[header.index("旷工天数")].number_format == "General"
+    detail = list(wb["考勤明细"].iter_rows(min_row=2))
+    date_cell = detail[0][2]
+    assert isinstance(date_cell.value, dt.datetime) and date_cell.number_format == "yyyy-mm-dd"

@@ -4,6 +4,7 @@ apostrophe so it shows as the text it is. Plain numbers (``-300.00``) stay numbe
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -55,7 +56,8 @@ def safe_workbook(workbook: Any) -> Any:
 
 MONEY_FORMAT = '"¥"#,##0.00;-"¥"#,##0.00'
 PERCENT_FORMAT = "0.00%"
-QUANTITY_FORMAT = "0.##"
+QUANTITY_FORMAT = "General"  # 4 and 0.5 ("0.##" shows "4.")
+DATE_FORMAT = "yyyy-mm-dd"
 MAX_WIDTH = 60
 WIDTH_SAMPLE = 500  # rows measured for the column widths
 
@@ -125,6 +127,10 @@ def _typed_cell(sheet: Any, make: Any, value: Any) -> Any:
 
     if isinstance(value, Promise):
         value = str(value)
+    if isinstance(value, dt.date):
+        cell = make(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
     if isinstance(value, bool) or not isinstance(value, Decimal):
         return safe_cell(value)
     cell = make(sheet, value=value)

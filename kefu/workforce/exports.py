@@ -4,6 +4,7 @@ one sheet of incidents."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ SUMMARY_COLUMNS = [
     ("employee_no", "工号"),
     ("name", "姓名"),
     ("daily_wage", "日工资"),
+    ("employed_days", "在职天数"),
     ("scheduled_days", "排班天数"),
     ("worked_days", "出勤天数"),
     ("absence_days", "旷工天数"),
@@ -25,6 +27,12 @@ SUMMARY_COLUMNS = [
     ("makeups", "补卡次数"),
     ("makeups_free", "免责补卡"),
     ("red_packets_total", "红包合计"),
+    ("red_packets_due", "红包应发个数"),
+    ("red_packets_sent", "红包已发个数"),
+    ("red_packets_doubled", "红包翻倍个数"),
+    ("holidays_worked", "法定节假日出勤天数"),
+    ("warnings", "现场警告次数"),
+    ("demerits", "记过次数"),
     ("full_attendance", "全勤"),
     ("points", "积分"),
 ]
@@ -60,11 +68,24 @@ def summary_rows(document: dict[str, Any]) -> list[list[Any]]:
         amounts: dict[str, Decimal] = {}
         for ln in st["lines"]:  # a month may hold several lines of one kind (a holiday each)
             amounts[ln["code"]] = amounts.get(ln["code"], Decimal("0")) + Decimal(ln["amount"])
-        row = [("是" if st[k] else "否") if k == "full_attendance" else _typed(k, st[k]) for k, _ in SUMMARY_COLUMNS]
+        row = [
+            ("是" if st[k] else "否") if k == "full_attendance" else _typed(k, _counted(st, k))
+            for k, _ in SUMMARY_COLUMNS
+        ]
         row += [Money(amounts.get(code, Decimal("0.00"))) for code, _ in LINE_CODES]
         row += [Money(st["net"]), ",".join(str(wording.label(f)) for f in st["flags"])]
         rows.append(row)
     return rows
+
+
+def _counted(st: dict[str, Any], key: str) -> Any:
+    """The figures the statement carries as lists or a dict: how many (SPEC §3.6, R-WF-17, R-WF-20)."""
+    packets = st.get("red_packets") or {}
+    if key.startswith("red_packets_") and key != "red_packets_total":
+        return packets.get(key.removeprefix("red_packets_"), 0)
+    if key in {"holidays_worked", "warnings", "demerits"}:
+        return len(st.get(key) or [])
+    return st.get(key)
 
 
 def _typed(key: str, value: Any) -> Any:
@@ -80,7 +101,14 @@ def incident_rows(document: dict[str, Any]) -> list[list[Any]]:
     rows: list[list[Any]] = [["工号", "姓名"] + [label for _, label in INCIDENT_COLUMNS]]
     for st in document["staff"]:
         for inc in st["incidents"]:
-            values = [str(wording.label(inc[k])) if k == "kind" else _typed(k, inc[k]) for k, _ in INCIDENT_COLUMNS]
+            values = [
+                str(wording.label(inc[k]))
+                if k == "kind"
+                else dt.date.fromisoformat(inc[k])
+                if k == "date"
+                else _typed(k, inc[k])
+                for k, _ in INCIDENT_COLUMNS
+            ]
             rows.append([st["employee_no"], st["name"], *values])
     return rows
 
