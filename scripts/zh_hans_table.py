@@ -1906,4 +1906,7 @@ T = {
     'The leaving date must lie between 2000 and 2100.': '离职日期必须在 2000 年到 2100 年之间。',
     'recorded at': '记录时间',
     'doubled': '已翻倍',
+    'Statutory holiday worked': '法定节假日上班',
+    'Statutory holidays': '法定节假日',
+    'Days requested': '申请天数',
 }

@@ -136,19 +136,19 @@ def test_pay_is_private_to_the_person_the_supervisor_and_the_deputy(world: World
         Staff.objects.get(user=world.lead_a).employee_no
     ]
     assert lead.get(f"/api/v1/attendance/statement?month={month}&team={world.team_a.pk}").status_code == 403
-    assert "4321" not in lead.get(f"/staff/{agent.pk}/").content.decode()
+    assert "4,321" not in lead.get(f"/staff/{agent.pk}/").content.decode()
     rows = lead.get("/api/v1/staff").json()["items"]
     assert {r["employee_no"]: r["base_salary"] for r in rows}[agent.employee_no] is None
     assert lead.get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] is None
     # the person sees their own
     own = _client("agent_a")
     assert own.get(f"/attendance/staff/{agent.pk}/").status_code == 200
-    assert "4321" in own.get(f"/staff/{agent.pk}/").content.decode()
+    assert "¥4,321.00" in own.get(f"/staff/{agent.pk}/").content.decode()
     assert own.get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] == "4321.00"
     assert own.get(f"/attendance/staff/{Staff.objects.get(user=world.lead_a).pk}/").status_code == 404
     # the supervisor sees everyone's
     assert _client("boss").get(f"/api/v1/staff/{agent.pk}").json()["base_salary"] == "4321.00"
-    assert "4321" in _client("boss").get(f"/staff/{agent.pk}/").content.decode()
+    assert "¥4,321.00" in _client("boss").get(f"/staff/{agent.pk}/").content.decode()
 
 
 def test_raw_punches_and_leave_reasons_stay_with_the_person_and_their_lead(world: World) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import choice_query, date_param, day_query, id_query, int_param
@@ -280,6 +280,9 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         "workforce/request_detail.html",
         {
             "item": item,
+            "decided_by_name": wording.names_of([item.decided_by_id]).get(item.decided_by_id, "")
+            if item.decided_by_id
+            else "",
             "events": timeline(item),
             "form": DecideForm(),
             "can_decide": has_capability(request.user, "leave.approve") and item.status == "submitted",

@@ -59,3 +59,16 @@ def cny(value: Any) -> str:
         return str(value)
     sign = "−" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
+
+
+@register.filter
+def days(value: Any) -> str:
+    """A count of days as a phrase: "1 day", "3 days" (Chinese "1 天")."""
+    from decimal import Decimal, InvalidOperation
+
+    from kefu.policies.i18n import days as phrase
+
+    try:
+        return phrase(Decimal(str(value)))
+    except (InvalidOperation, ValueError):
+        return str(value)
