@@ -1909,4 +1909,5 @@ T = {
     'Statutory holiday worked': '法定节假日上班',
     'Statutory holidays': '法定节假日',
     'Days requested': '申请天数',
+    "linked the request to DingTalk's record (counted once)": '将申请与钉钉记录关联（只计一次）',
 }

@@ -630,8 +630,9 @@ def test_a_kefu_request_for_a_day_dingtalk_also_records_is_linked_and_counted_on
     (st,) = statements(staff=[a], year=2026, month=10)
     assert st.leave_days == 1
     mine.refresh_from_db()
-    assert "2026-10-14" in mine.comment
-    assert Event.objects.filter(verb="request.linked", subject_id=str(mine.pk)).exists()
+    assert mine.comment == ""  # the approver's comment is left as it was; the link is on the timeline
+    linked = Event.objects.get(verb="request.linked", subject_id=str(mine.pk))
+    assert "2026-10-14" in linked.after["note"]
 
 
 def test_october_from_a_dingtalk_export_to_the_api_statement(world: World) -> None:

@@ -136,6 +136,7 @@ def _words() -> None:
             "request.approved": _("approved the request"),
             "request.rejected": _("rejected the request"),
             "request.cancelled": _("cancelled the request"),
+            "request.linked": _("linked the request to DingTalk's record (counted once)"),
             "red_packet.due": _("red packet became due"),
             "red_packet.doubled": _("red packet doubled (overdue)"),
             "red_packet.sent": _("marked the red packet sent"),

@@ -588,12 +588,13 @@ def _link_kefu_requests(actor: Any, dingtalk: list[LeaveRequest]) -> None:
         for request in LeaveRequest.objects.filter(
             staff_id=record.staff_id, source="kefu", start_date__lte=record.end_date, end_date__gte=record.start_date
         ).exclude(status=RequestStatus.REJECTED):
+            # the approver's comment stays; the link is on the timeline
             note = _("Counted once: DingTalk's record of %(day)s stands") % {"day": record.start_date.isoformat()}
-            LeaveRequest.objects.filter(pk=request.pk).update(comment=note[:300])
             event_record(
                 actor=actor,
                 verb="request.linked",
                 subject=request,
+                after={"note": note},
                 data={"dingtalk": record.external_ref, "day": record.start_date},
             )
 
