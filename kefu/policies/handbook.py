@@ -109,7 +109,7 @@ def _check(problems: list[Problem], doc: dict[str, Any], path: str, test: Callab
         problems.append(f"{path}: " + _("missing"))
         return None
     if not test(value):
-        problems.append(f"{path}: {msg} " + _("(got %(value)s)") % {"value": repr(value)[:40]})
+        problems.append(f"{path}: {msg} " + _("(got %(value)s)") % {"value": _shown(value)})
         return None
     return value
 
@@ -483,3 +483,15 @@ def _emit_table(lines: list[str], path: list[str], table: dict[str, Any]) -> Non
                 lines.append(f"[[{'.'.join([*path, key])}]]")
                 for k, v in item.items():
                     lines.append(f"{k} = {_scalar(v)}")
+
+
+def _shown(value: Any) -> str:
+    """A value as the supervisor typed it, for an error message: a list as "a、b", text without
+    quotes, at most 40 characters."""
+    if isinstance(value, list | tuple):
+        text = "、".join(_shown(v) for v in value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
