@@ -286,3 +286,37 @@ def test_fifty_settlements_of_one_request_settle_it_once_without_a_500(world: Wo
     settled = ServiceRequest.objects.get(pk=item.pk)
     assert settled.settled_at is not None and settled.amount_due == Decimal("60.00")
     assert Event.objects.for_object(settled).filter(verb="service_request.settled").count() == 1
+
+
+def test_fifty_full_refunds_with_different_keys_never_exceed_what_was_paid(world: World) -> None:
+    """Issue 18 §4: an order paid ¥100.00; 50 full refunds at once, each with its own idempotency key
+    (two agents, two tabs …). The order's row is locked before the total is checked: one refund
+    waits for approval, the other 49 are told nothing remains (400) — never ¥300–¥1,200 of lines."""
+    case = services.case_open(
+        actor=world.agent_a, case_type="refund_only", order=world.order_a, facts={"line_value": "100.00"}
+    )
+    counter = iter(range(N))
+    codes = _fifty(
+        world.agent_a,
+        lambda c: c.post(
+            f"/api/v1/aftersales/cases/{case.pk}/money",
+            {"kind": "refund", "amount": "100.00", "idempotency_key": f"r{next(counter)}"},
+            content_type="application/json",
+        ),
+    )
+    lines = MoneyLine.objects.filter(case__order=world.order_a).exclude(status="rejected")
+    assert sum(line.amount for line in lines) == Decimal("100.00") and lines.count() == 1
+    assert sorted(set(codes)) == [200, 400] and codes.count(200) == 1
+
+
+def test_seven_checklist_steps_ticked_at_once_are_all_kept(world: World) -> None:
+    """Issue 18 §4: seven people tick seven different steps of one case at the same moment; the
+    ticks are read under the case's row lock, so all seven are kept (before: 1–2 survived)."""
+    from kefu.policies.aftersales import playbook
+
+    case = _wrong_item(world)
+    steps = [code for code, _label in playbook("wrong_item")]
+    assert len(steps) == 7
+    turn = iter(steps * (N // 7 + 1))
+    _fifty(world.agent_a, lambda c: c.post(f"/aftersales/{case.pk}/step/", {"step": next(turn), "done": "1"}))
+    assert sorted(Case.objects.get(pk=case.pk).checklist) == sorted(steps)
