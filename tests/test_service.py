@@ -11,11 +11,12 @@ import pytest
 from django.test import Client
 
 from kefu.core import clock
-from kefu.core.errors import ApplicationError
+from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor
 from kefu.core.models import AppendOnlyError, Event, OutboxMessage
 from kefu.core.outbox import outbox_drain
 from kefu.org.models import Position, Staff
+from kefu.policies import warranty
 from kefu.service import selectors, services
 from kefu.service.models import Part, ServiceRequest, StockEntry
 from kefu.workflow import services as wf
@@ -293,17 +294,26 @@ def test_an_agreement_bills_plans_and_discounts_its_work_orders(world: World, te
     bills = list(agreement.bills.values_list("amount", flat=True))
     assert len(bills) == 4 and sum(bills) == Decimal("1000.00")  # quarterly over a year
     kinds = sorted(agreement.plan.values_list("kind", flat=True))
-    # preset plan: monthly return visit (11 after the start inside 364 days), quarterly maintenance (3)
-    assert kinds.count("return_visit") == 11 and kinds.count("maintenance") == 3 and kinds.count("service") == 0
+    # SPEC §6.1: a plan of 12 months (start … start + 364 days) has 12 monthly return visits, 4
+    # quarterly maintenances and 1 yearly service, each due on its period's last day
+    assert (kinds.count("return_visit"), kinds.count("maintenance"), kinds.count("service")) == (12, 4, 1)
+    dues = sorted(agreement.plan.filter(kind="maintenance").values_list("due_on", flat=True))
+    assert dues[0] == warranty.add_months(start, 3) - dt.timedelta(days=1) and dues[-1] == agreement.ends_on
     item = agreement.plan.order_by("due_on").first()
     assert item is not None
-    with pytest.raises(ApplicationError):
-        services.plan_release(actor=world.lead_a, item=item)  # reviewed first
     services.plan_decide(actor=world.lead_a, item=item, state="reviewed")
+    with pytest.raises(ApplicationError) as not_reviewed:
+        services.plan_release(actor=world.lead_a, item=item)  # the agreement is not in effect yet
+    assert not_reviewed.value.code == "agreement"
+    with pytest.raises(PermissionDenied):
+        services.agreement_review(actor=world.lead_a, agreement=agreement)
+    services.agreement_review(actor=world.supervisor, agreement=agreement)
     work = services.plan_release(actor=world.lead_a, item=item)
     with pytest.raises(ApplicationError):
         services.plan_release(actor=world.lead_a, item=item)  # once
     assert work.agreement_id == agreement.pk and work.channel == "plan" and work.kind == item.kind
+    # R-SVC-6 (clarified): planned work is due on its plan date, not 24 hours after release
+    assert clock.local_date(work.sla_due_at - dt.timedelta(seconds=1)) == item.due_on
     bill = agreement.bills.first()
     assert bill is not None
     services.bill_pay(actor=world.supervisor, bill=bill)

@@ -197,6 +197,7 @@ def _agreement(boss: Any) -> None:
         labour_discount=Decimal("100"),
         warranty_months=36,
     )
+    services.agreement_review(actor=boss, agreement=agreement)  # it takes effect once reviewed
     first = agreement.plan.order_by("due_on").first()
     if first is not None:
         services.plan_decide(actor=boss, item=first, state="reviewed")

@@ -48,6 +48,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "stock.receive": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     # service agreements are contracts: signed and their payments recorded by the supervisor and deputy
     "agreements.manage": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # review (审核) an agreement before it takes effect (SPEC §6.1)
+    "agreements.review": frozenset({Position.SUPERVISOR}),
     # customer care (SPEC §7): assign customers to agents (R-CARE-2); take complaints and visits
     "customers.assign": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
     "care.handle": frozenset(

@@ -11,10 +11,11 @@ Readings taken (beyond SPEC's own):
   after the purchase to the same day N months later, or that month's last day when it has no such
   day (bought 2026-01-10 with 12 months: covered to 2027-01-10; bought 2026-01-31 with 1 month: to
   2026-02-28). A request on or before ``warranty_ends`` is in warranty.
-- A project/contract customer's agreement replaces the standard term: the unit up to
-  ``warranty_agreement_max_months`` (seed: 最高是3年), accessories up to
-  ``warranty_agreement_accessory_months`` (seed: 行业工程采购用户保修是一年). An agreement never
-  shortens the standard term.
+- A project/contract customer's agreement replaces the standard term: the unit per the agreement,
+  at least the standard and at most ``warranty_agreement_max_months`` (seed: 最高是3年);
+  accessories ``warranty_agreement_accessory_months`` whatever the agreement says (seed: 附件免费
+  保修半年,行业工程采购用户保修是一年; SPEC §6.1).
+- A replacement work order (R-SVC-3/4) never raises another replacement (SPEC §6.1).
 - A replacement (R-SVC-3/4) is due only for a free repair: in warranty and no paid cause.
   R-SVC-3 counts completed repairs by us inside the warranty; the request at hand is the failure
   after them. R-SVC-4 is due once the request has been open ``repair_max_days`` days.
@@ -72,6 +73,7 @@ class Facts:
     repairs_in_warranty: int = 0
     request_open_days: int = 0
     return_: Return | None = None
+    replacement: bool = False  # the request is itself a replacement work order (never raises another)
 
 
 @dataclass
@@ -114,9 +116,9 @@ def term_months(policy: Mapping[str, Any], part: str, agreement_months: int | No
     standard = int(svc["warranty_unit_months"] if part == "unit" else svc["warranty_accessory_months"])
     if not agreement_months:
         return standard
-    cap_key = "warranty_agreement_max_months" if part == "unit" else "warranty_agreement_accessory_months"
-    cap = int(svc.get(cap_key, svc["warranty_agreement_max_months"]))
-    return max(standard, min(int(agreement_months), cap))
+    if part != "unit":  # a project customer's accessories: the policy's term, whatever the agreement says
+        return max(standard, int(svc.get("warranty_agreement_accessory_months", standard)))
+    return max(standard, min(int(agreement_months), int(svc["warranty_agreement_max_months"])))
 
 
 def warranty_ends(purchase_date: dt.date, months: int) -> dt.date:
@@ -177,7 +179,9 @@ def evaluate(policy: Mapping[str, Any], facts: Facts) -> Verdict:
         rules=rules,
         explanation=explanation,
     )
-    if not paid:
+    if not paid and facts.replacement:
+        explanation.append(_("A free replacement with the same model."))
+    elif not paid:
         explanation.append(_("A free repair."))
         before = int(svc["repairs_before_replacement"])
         if facts.repairs_in_warranty >= before:
@@ -219,6 +223,7 @@ def facts_as_dict(facts: Facts) -> dict[str, Any]:
         "causes": list(facts.causes),
         "repairs_in_warranty": facts.repairs_in_warranty,
         "request_open_days": facts.request_open_days,
+        "replacement": facts.replacement,
     }
     if facts.return_ is not None:
         r = facts.return_

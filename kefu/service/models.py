@@ -65,6 +65,11 @@ class Agreement(models.Model):
     visits = models.JSONField(_("visit schedule"), default=dict)  # kind → every N months (0 = none)
     created_at = models.DateTimeField(_("created at"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    # SPEC §6.1: the supervisor reviews (审核) an agreement before it takes effect
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
@@ -204,6 +209,10 @@ class ServiceRequest(WorkItem):
     evaluated_at = models.DateTimeField(_("evaluated at"), null=True, blank=True)
     # appointment and visit
     appointment_at = models.DateTimeField(_("appointment"), null=True, blank=True)
+    # R-SVC-6 (clarified): an appointment past the 24-hour commitment records the customer's reason,
+    # or is a miss
+    appointment_reason = models.CharField(_("reason for a later appointment"), max_length=200, blank=True)
+    commitment_missed = models.BooleanField(_("24-hour commitment missed"), default=False)
     on_site_at = models.DateTimeField(_("arrived on site"), null=True, blank=True)
     diagnosis = models.TextField(_("diagnosis"), max_length=2000, blank=True)
     fault_cause = models.CharField(_("fault cause"), max_length=40, blank=True)  # policy service.fault_causes

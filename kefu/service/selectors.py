@@ -17,20 +17,27 @@ from kefu.org.models import Position, Staff
 from kefu.policies import warranty
 from kefu.workflow import selectors as wf_selectors
 
-from .models import Agreement, Charge, Part, ServiceRequest, StockEntry
+from .models import Agreement, Charge, Part, ServiceKind, ServiceRequest, StockEntry
 from .workflow import REQUESTS
 
 
 def repairs_in_warranty(item: ServiceRequest, ends: dt.date) -> int:
-    """R-SVC-3: completed repairs by us of this unit (same serial no.) inside its warranty."""
+    """R-SVC-3 (SPEC §6.1): completed repairs of a fault by us of this unit (same serial no.) inside
+    its warranty. Maintenance, yearly service and return visits never count; a completed
+    replacement closes the old unit's history (only repairs signed after it count)."""
     if not item.serial_no:
         return 0
-    return (
-        ServiceRequest.objects.filter(serial_no=item.serial_no, on_site_at__isnull=False, signed_at__isnull=False)
-        .exclude(pk=item.pk)
-        .filter(signed_at__date__lte=ends)
-        .count()
+    same_unit = ServiceRequest.objects.filter(serial_no=item.serial_no, signed_at__isnull=False).exclude(pk=item.pk)
+    replaced = (
+        same_unit.filter(kind=ServiceKind.REPLACEMENT)
+        .order_by("-signed_at")
+        .values_list("signed_at", flat=True)
+        .first()
     )
+    repairs = same_unit.filter(kind=ServiceKind.REPAIR, on_site_at__isnull=False, signed_at__date__lte=ends)
+    if replaced is not None:
+        repairs = repairs.filter(signed_at__gt=replaced)
+    return repairs.count()
 
 
 def verdict_for(item: ServiceRequest, *, causes: list[str], agreement_months: int | None) -> warranty.Verdict:
@@ -42,6 +49,7 @@ def verdict_for(item: ServiceRequest, *, causes: list[str], agreement_months: in
         request_date=clock.local_date(item.opened_at),
         agreement_months=agreement_months,
         causes=tuple(causes),
+        replacement=item.kind == ServiceKind.REPLACEMENT,
     )
     ends = warranty.evaluate(policy, base).warranty_ends
     facts = warranty.Facts(
@@ -108,16 +116,29 @@ def billing_plan(agreement: Agreement) -> list[tuple[dt.date, Decimal]]:
 
 
 def plan_dates(agreement: Agreement) -> list[tuple[str, dt.date]]:
-    """The proactive plan: each kind every N months after the start, inside the term."""
+    """The proactive plan (SPEC §6.1): each kind once per period of N months, due on the period's last
+    day, for every period that ends inside the term — a plan of 12 months has 12 monthly return
+    visits, 4 quarterly maintenances and 1 yearly service (2026-01-01 … 2026-12-31: the visits due
+    01-31 … 12-31, the maintenances 03-31 … 12-31, the service 12-31)."""
     out = []
     for kind, months in (agreement.visits or {}).items():
         if not months:
             continue
         n = 1
-        while (d := warranty.add_months(agreement.starts_on, months * n)) <= agreement.ends_on:
+        while (d := warranty.add_months(agreement.starts_on, months * n) - dt.timedelta(days=1)) <= agreement.ends_on:
             out.append((kind, d))
             n += 1
     return sorted(out, key=lambda kd: (kd[1], kd[0]))
+
+
+def covering_agreement(*, shop: Any, serial_no: str, on: dt.date) -> Agreement | None:
+    """The reviewed agreement of ``shop`` in force ``on`` that covers the unit ``serial_no``."""
+    for agreement in Agreement.objects.filter(
+        shop=shop, reviewed_at__isnull=False, starts_on__lte=on, ends_on__gte=on
+    ).order_by("-starts_on"):
+        if any(p.get("serial_no") == serial_no for p in agreement.products):
+            return agreement
+    return None
 
 
 def technicians(*, actor: Any) -> list[Staff]:

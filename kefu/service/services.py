@@ -45,6 +45,7 @@ from .notify import NOTIFY
 from .selectors import (
     billing_plan,
     confirmation_text,
+    covering_agreement,
     fault_causes,
     parts_on_request,
     plan_dates,
@@ -97,6 +98,7 @@ def _create_request(
     order: Order | None = None,
     kind: str = ServiceKind.REPAIR,
     agreement: Agreement | None = None,
+    due_on: dt.date | None = None,
 ) -> ServiceRequest:
     """A repair request by phone, online or WeChat (or a released plan item, a raised replacement);
     it gets its number and R-SVC-6's on-site timer."""
@@ -104,6 +106,11 @@ def _create_request(
         raise ApplicationError("service_request", _("Choose the service item."))
     if agreement is not None and agreement.shop_id != shop.pk:
         raise ApplicationError("service_request", _("The agreement is not with this shop."))
+    if agreement is not None and agreement.reviewed_at is None:
+        raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
+    if agreement is None and kind == ServiceKind.REPAIR and (serial_no or "").strip():
+        # SPEC §6.1: a repair of a covered product links to its agreement (and gets its discounts)
+        agreement = covering_agreement(shop=shop, serial_no=serial_no.strip(), on=clock.today())
     if channel not in Channel.values:
         raise ApplicationError("service_request", _("Choose how the request came in."))
     if part not in PartKind.values:
@@ -137,7 +144,11 @@ def _create_request(
         purchase_channel=_text(purchase_channel, 64),
         fault=_text(fault, 2000),
         owner=staff_of(actor),
-        **wf.open_fields(REQUESTS, now),
+        **{
+            **wf.open_fields(REQUESTS, now),
+            # R-SVC-6 (clarified): the 24-hour commitment is for repairs; planned work is due on its date
+            **({"sla_due_at": clock.day_start(due_on + dt.timedelta(days=1))} if due_on is not None else {}),
+        },
     )
     item.number = f"FW{clock.local_date(now):%Y%m%d}{item.pk:06d}"
     ServiceRequest.objects.filter(pk=item.pk).update(number=item.number)
@@ -174,8 +185,18 @@ def request_evaluate(
         agreement_months = (
             Agreement.objects.filter(pk=item.agreement_id).values_list("warranty_months", flat=True).get()
         )
+    _take_verdict(actor, item, causes=causes, agreement_months=agreement_months, verb="service_request.evaluated")
+    return item
+
+
+def _take_verdict(
+    actor: Any, item: ServiceRequest, *, causes: list[str], agreement_months: int | None, verb: str
+) -> warranty.Verdict:
+    """Take the warranty verdict on the request's current facts and store it (R-SVC-1 … R-SVC-4): at
+    evaluation, and again whenever the facts change — the technician's findings (R-SVC-2, SPEC §6.1).
+    The settlement always follows the latest verdict; a due replacement is raised once."""
     verdict = verdict_for(item, causes=causes, agreement_months=agreement_months)
-    before = {"charge": item.charge, "replacement_due": item.replacement_due}
+    before = {"charge": item.charge, "replacement_due": item.replacement_due, "causes": list(item.causes)}
     item.causes, item.agreement_months = causes, agreement_months
     # the facts are kept with the verdict: the page explains it again in its reader's language
     item.verdict = {**verdict.as_dict(), "warranty_ends": verdict.warranty_ends.isoformat(), "facts": verdict.facts}
@@ -198,7 +219,7 @@ def request_evaluate(
     )
     event_record(
         actor=actor,
-        verb="service_request.evaluated",
+        verb=verb,
         subject=item,
         before=before,
         after={
@@ -210,7 +231,7 @@ def request_evaluate(
     )
     if verdict.replacement_due and not before["replacement_due"]:
         _raise_replacement(actor, item, verdict)
-    return item
+    return verdict
 
 
 REPLACEMENT_REASONS = {
@@ -260,8 +281,12 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
 
 
 @action(capability="service.dispatch", scope=("item", "technician"))
-def appointment_set(*, actor: Any, item: ServiceRequest, technician: Staff, at: dt.datetime) -> ServiceRequest:
-    """Appoint a technician and a time; the confirmation goes to the customer after commit."""
+def appointment_set(
+    *, actor: Any, item: ServiceRequest, technician: Staff, at: dt.datetime, reason: str = ""
+) -> ServiceRequest:
+    """Appoint a technician and a time; the confirmation goes to the customer after commit.
+    R-SVC-6 (clarified): a repair appointed after its 24-hour commitment records the customer's
+    reason (the customer asked for a later time), or is flagged as a miss."""
     if technician.position != Position.TECHNICIAN or not technician.active:
         raise ApplicationError("service_request", _("Choose an active technician."))
     if at < clock.now() - dt.timedelta(minutes=5):
@@ -272,8 +297,19 @@ def appointment_set(*, actor: Any, item: ServiceRequest, technician: Staff, at: 
     if not item.evaluated_at:
         raise ApplicationError("service_request", _("Evaluate the request (warranty) before the appointment."))
     before = {"technician": item.technician.name if item.technician else None, "at": item.appointment_at}
+    reason = _text(reason, 200)
+    late = item.kind == ServiceKind.REPAIR and item.sla_due_at is not None and at > item.sla_due_at
+    item.appointment_reason = reason if late else ""
+    item.commitment_missed = late and not reason
     item.technician, item.appointment_at, item.updated_at = technician, at, clock.now()
-    item.save(update_fields=["technician", "appointment_at", "updated_at"])
+    item.save(update_fields=["technician", "appointment_at", "appointment_reason", "commitment_missed", "updated_at"])
+    if late:
+        event_record(
+            actor=actor,
+            verb="service_request.commitment_missed" if not reason else "service_request.later_by_request",
+            subject=item,
+            after={"appointment": at, "on_site_due": item.sla_due_at, "reason": reason, "rule": "R-SVC-6"},
+        )
     _to(item, RequestCategory.SCHEDULED, actor)
     text = confirmation_text(item, technician, at)
     event_record(
@@ -317,15 +353,31 @@ def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
     return item
 
 
+# R-SVC-2 (SPEC §6.1): what the technician can find on site that makes a repair paid.
+SITE_FINDINGS = ("misuse", "model_mismatch", "altered", "force_majeure")
+
+
 @action(capability="service.visit", scope=("item",))
 def visit_diagnose(
-    *, actor: Any, item: ServiceRequest, diagnosis: str, parts_consent: bool = False, fault_cause: str = ""
+    *,
+    actor: Any,
+    item: ServiceRequest,
+    diagnosis: str,
+    parts_consent: bool = False,
+    fault_cause: str = "",
+    findings: list[str] | None = None,
 ) -> ServiceRequest:
-    """The diagnosis with its cause (from the policy's catalogue, for 产品故障原因分析), and whether the
-    customer agreed to parts being replaced (seed 003: 征得客户同意)."""
+    """The diagnosis with its cause (from the policy's catalogue, for 产品故障原因分析), the
+    technician's findings that make the repair paid (R-SVC-2: misuse, a mismatched or altered model,
+    force majeure) and whether the customer agreed to parts (seed 003: 征得客户同意). New findings
+    take the verdict again; a consent given before a changed verdict no longer stands — the customer
+    consents to the price the latest verdict shows."""
     causes = dict(fault_causes())
     if fault_cause and fault_cause not in causes:
         raise ApplicationError("service_request", _("Choose a fault cause from the list."))
+    findings = [f for f in (findings or []) if f]
+    if any(f not in SITE_FINDINGS for f in findings):
+        raise ApplicationError("service_request", _("Unknown finding: %(cause)s") % {"cause": findings[0][:40]})
     item = _locked(item)
     _visit_actor(actor, item)
     if item.status.category != RequestCategory.ON_SITE:
@@ -334,12 +386,25 @@ def visit_diagnose(
         raise ApplicationError("service_request", _("Describe the diagnosis."))
     now = clock.now()
     before = {"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)}
+    new = [f for f in findings if f not in item.causes]
+    if new:
+        charge = item.charge
+        _take_verdict(
+            actor,
+            item,
+            causes=[*item.causes, *new],
+            agreement_months=item.agreement_months,
+            verb="service_request.reevaluated",
+        )
+        if item.charge != charge:
+            item.parts_consent_at = None  # consent covers the price shown, which has changed
     item.diagnosis = _text(diagnosis, 2000)
     item.fault_cause = fault_cause or item.fault_cause
     if parts_consent and not item.parts_consent_at:
         item.parts_consent_at = now
+        item.verdict = {**item.verdict, "consented_charge": item.charge}
     item.updated_at = now
-    item.save(update_fields=["diagnosis", "fault_cause", "parts_consent_at", "updated_at"])
+    item.save(update_fields=["diagnosis", "fault_cause", "parts_consent_at", "verdict", "updated_at"])
     event_record(
         actor=actor,
         verb="service_request.diagnosed",
@@ -350,6 +415,7 @@ def visit_diagnose(
             "diagnosis": item.diagnosis,
             "cause": causes.get(item.fault_cause, item.fault_cause),
             "consent": bool(item.parts_consent_at),
+            "charge": item.charge,
         },
     )
     return item
@@ -711,6 +777,19 @@ def agreement_create(
     return agreement
 
 
+@action(capability="agreements.review", scope=("agreement",))
+def agreement_review(*, actor: Any, agreement: Agreement) -> Agreement:
+    """SPEC §6.1: the supervisor reviews (审核) the agreement; it takes effect then, once."""
+    now = clock.now()
+    if not Agreement.objects.filter(pk=agreement.pk, reviewed_at__isnull=True).update(
+        reviewed_at=now, reviewed_by=actor
+    ):
+        raise ApplicationError("changed", _("The agreement is already reviewed."), status=409)
+    agreement.reviewed_at, agreement.reviewed_by = now, actor
+    event_record(actor=actor, verb="agreement.reviewed", subject=agreement, after={"agreement": agreement.number})
+    return agreement
+
+
 @action(capability="agreements.manage", scope=("bill",))
 def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
     """A receivable paid, once (a double click records one payment)."""
@@ -748,8 +827,10 @@ def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
 
 @action(capability="service.dispatch", scope=("item",))
 def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
-    """Release a reviewed plan item as a work order (a service request), once."""
+    """Release a reviewed plan item as a work order (a service request), once; due on its plan date."""
     agreement = Agreement.objects.select_related("shop").get(pk=item.agreement_id)
+    if agreement.reviewed_at is None:
+        raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
     if not PlanItem.objects.filter(pk=item.pk, state=PlanState.REVIEWED).update(state=PlanState.RELEASED):
         raise ApplicationError("changed", _("Only a reviewed plan item is released, and only once."), status=409)
     first = agreement.products[0] if agreement.products else {"product": "", "serial_no": ""}
@@ -767,6 +848,7 @@ def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
         purchase_date=min(agreement.starts_on, clock.today()),
         fault=_("%(kind)s due %(due)s under agreement %(number)s")
         % {"kind": ServiceKind(item.kind).label, "due": item.due_on.isoformat(), "number": agreement.number},
+        due_on=item.due_on,
     )
     PlanItem.objects.filter(pk=item.pk).update(request=work)
     event_record(

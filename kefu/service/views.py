@@ -52,6 +52,7 @@ class IntakeForm(forms.Form):
 class AppointmentForm(forms.Form):
     technician = forms.TypedChoiceField(label=gettext_lazy("Technician"), coerce=int)
     at = MomentField(label=gettext_lazy("Appointment"))
+    reason = forms.CharField(max_length=200, required=False)
 
 
 @login_required
@@ -188,6 +189,7 @@ def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
             "can_settle": has_capability(request.user, "service.settle"),
             "can_intake": has_capability(request.user, "service.intake"),
             "fault_causes": selectors.fault_causes(),
+            "site_findings": services.SITE_FINDINGS,
             "idempotency_key": uuid.uuid4().hex,
         },
     )
@@ -237,7 +239,11 @@ def request_appoint(request: HttpRequest, service_id: int) -> HttpResponse:
         request,
         service_id,
         lambda item: services.appointment_set(
-            actor=request.user, item=item, technician=tech, at=form.cleaned_data["at"]
+            actor=request.user,
+            item=item,
+            technician=tech,
+            at=form.cleaned_data["at"],
+            reason=form.cleaned_data["reason"],
         ),
     )
 
@@ -260,6 +266,7 @@ def request_diagnose(request: HttpRequest, service_id: int) -> HttpResponse:
             diagnosis=request.POST.get("diagnosis", ""),
             parts_consent=request.POST.get("consent") == "1",
             fault_cause=request.POST.get("fault_cause", ""),
+            findings=request.POST.getlist("findings")[:10],
         ),
     )
 
@@ -267,9 +274,22 @@ def request_diagnose(request: HttpRequest, service_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_step(request: HttpRequest, service_id: int) -> HttpResponse:
+    """Tick a step of the visit checklist; with htmx only the step is answered (no reload, no jump)."""
     code, done = request.POST.get("step", ""), request.POST.get("done") == "1"
-    return _act(
-        request, service_id, lambda item: services.visit_step(actor=request.user, item=item, code=code, done=done)
+    if not getattr(request, "htmx", None):
+        return _act(
+            request, service_id, lambda item: services.visit_step(actor=request.user, item=item, code=code, done=done)
+        )
+    item = selectors.request_get(actor=request.user, request_id=service_id)
+    try:
+        item = services.visit_step(actor=request.user, item=item, code=code, done=done)
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=exc.status)
+    label = next((lab for c, lab, _state in workflow.checklist(item) if c == code), code)
+    return render(
+        request,
+        "service/request.html#step",
+        {"item": item, "code": code, "label": label, "state": item.checklist.get(code), "can_visit": True},
     )
 
 

@@ -31,6 +31,9 @@ class Workflow:
     event_prefix: str = ""  # timeline verbs: "<prefix>.status_changed"; defaults to the model name
     assignee_field: str = "owner"
     deadline_fields: tuple[str, ...] = ("sla_due_at",)  # any of them passing escalates / breaches
+    # deadline field → the field that, once set, means it was met (a technician on site meets the
+    # on-site commitment: the sweep never flags a record whose deadline was met in time)
+    deadline_met_by: dict[str, str] = field(default_factory=dict)
     sla_hours: Callable[[Any], int | None] | None = None  # hours from opening for a new record
     escalate_before_hours: Callable[[], int] = lambda: 0
     checklist: Callable[[Any], Iterable[tuple[str, Any]]] = lambda item: ()

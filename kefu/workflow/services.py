@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
@@ -262,11 +263,15 @@ def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         active = model.objects.exclude(status__category__in=flow.done)
         soon = now + dt.timedelta(hours=flow.escalate_before_hours())
         for fieldname in flow.deadline_fields:
-            for item in active.filter(escalated_at__isnull=True, **{f"{fieldname}__lte": soon}):
+            met_by = flow.deadline_met_by.get(fieldname)
+            open_ = active.filter(**{f"{met_by}__isnull": True}) if met_by else active
+            for item in open_.filter(escalated_at__isnull=True, **{f"{fieldname}__lte": soon}):
                 escalated += _flag(
                     actor=None, item=item, field="escalated_at", value=now, verb=f"{flow.prefix}.escalated"
                 )
-            for item in active.filter(breached=False, **{f"{fieldname}__lt": now}):
+            # past the deadline and not met, or met only after it
+            late = Q(**{f"{met_by}__isnull": True}) | Q(**{f"{met_by}__gt": F(fieldname)}) if met_by else Q()
+            for item in active.filter(late, breached=False, **{f"{fieldname}__lt": now}):
                 breached += _flag(
                     actor=None, item=item, field="breached", value=True, verb=f"{flow.prefix}.deadline_breached"
                 )
