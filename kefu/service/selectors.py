@@ -173,6 +173,20 @@ class RequestFilters:
     overdue: bool = False
 
 
+def request_page(*, actor: Any, filters: RequestFilters, cursor: str | None = None, limit: int = 50) -> Any:
+    """One page of the work-order inbox for the API (newest first, keyset cursor)."""
+    from kefu.core.pagination import keyset_page
+
+    return keyset_page(_inbox_rows(actor, filters), key="opened_at", cursor=cursor, limit=limit)
+
+
+def technician_get(*, actor: Any, staff_id: Any) -> Staff:
+    """A technician the actor may dispatch (404 otherwise: another team's, or not a technician)."""
+    from kefu.core.scoping import access_object
+
+    return access_object(actor, Staff.objects.filter(position=Position.TECHNICIAN, active=True), pk=staff_id)
+
+
 def inbox(*, actor: Any, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:
     return list(_inbox_rows(actor, filters)[:limit])
 
