@@ -371,6 +371,39 @@ def test_live_stream_sends_a_new_message_to_an_open_conversation(world: World) -
     assert other.get(f"/desk/stream/?conversation={conv.pk}").status_code == 404
 
 
+def test_one_payment_converts_once_for_the_agent_of_the_last_consultation(world: World) -> None:
+    """R-DESK-3 (clarified). Buyer "twoday" asks agent A on 11-10 (answered) and agent B on 11-11
+    (answered), and pays ¥199.00 on 11-11 at 15:00. 11-10: A consulted 1 buyer, paid 0; 11-11: B
+    consulted 1, paid 1, sales 199.00 — before, both days (both agents) were credited the sale."""
+    a = Staff.objects.get(user=world.agent_a)
+    b = StaffFactory(team=world.team_a, position="presales", employee_no="B01")
+    channel = services.channel_default("api")
+    items = [
+        msg("t1", buyer="twoday", at="2026-11-10T10:00:00+08:00"),
+        msg("t2", buyer="twoday", direction="out", agent=a.employee_no, at="2026-11-10T10:01:00+08:00"),
+        msg("t3", buyer="twoday", at="2026-11-11T14:00:00+08:00"),
+        msg("t4", buyer="twoday", direction="out", agent=b.employee_no, at="2026-11-11T14:02:00+08:00"),
+    ]
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items)
+    OrderFactory(
+        shop=world.shop_a,
+        buyer_nick="twoday",
+        customer=None,
+        paid_amount="199.00",
+        paid_at=dt.datetime(2026, 11, 11, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+    )
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+
+    def row(day: str, employee_no: str) -> dict[str, Any]:
+        agents = lead.get(f"/api/v1/desk/kpis?date={day}").json()["agents"]
+        return next(r for r in agents if r["employee_no"] == employee_no)
+
+    first, second = row("2026-11-10", a.employee_no), row("2026-11-11", b.employee_no)
+    assert (first["consulted_buyers"], first["paid_buyers"], first["sales"]) == (1, 0, "0.00")
+    assert (second["consulted_buyers"], second["paid_buyers"], second["sales"]) == (1, 1, "199.00")
+
+
 def test_kpis_through_the_pipeline_match_the_platform_example(world: World) -> None:
     agent = Staff.objects.get(user=world.agent_a)
     channel = services.channel_default("api")

@@ -265,18 +265,24 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
     owners = {pk: owner for pk, (_shop, _buyer, owner) in conversations.items()}
     by_buyer = {(shop_id, buyer): pk for pk, (shop_id, buyer, _owner) in conversations.items()}
     window_end = end + dt.timedelta(days=r.conversion_days)
-    payments = []
     buyers = defaultdict(set)
     for s, b in by_buyer:
         buyers[s].add(b)
     cond = Q()
     for s, bs in buyers.items():
         cond |= Q(shop_id=s, buyer_nick__in=bs)
-    for s, b, paid_at, amount in Order.objects.filter(cond, paid_at__gte=start, paid_at__lt=window_end).values_list(
-        "shop_id", "buyer_nick", "paid_at", "paid_amount"
-    ):
-        if paid_at is not None:
-            payments.append(rules.Payment(by_buyer[(s, b)], paid_at, Decimal(amount)))
+    paid_rows = [
+        (by_buyer[(s, b)], paid_at, Decimal(amount))
+        for s, b, paid_at, amount in Order.objects.filter(cond, paid_at__gte=start, paid_at__lt=window_end).values_list(
+            "shop_id", "buyer_nick", "paid_at", "paid_amount"
+        )
+        if paid_at is not None
+    ]
+    later = _consulted_later(paid_rows, end)
+    payments = [
+        rules.Payment(conv, paid_at, amount, consulted_later=(conv, paid_at) in later)
+        for conv, paid_at, amount in paid_rows
+    ]
     transfers: dict[str, int] = defaultdict(int)
     from django.contrib.contenttypes.models import ContentType
 
@@ -288,6 +294,24 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
         if who and int(subject_id) in conversations:
             transfers[who] += 1
     return rules.day_kpis(msgs, payments, r, tz, owners=owners, transfers=transfers, now=clock.now())
+
+
+def _consulted_later(paid: list[tuple[int, dt.datetime, Decimal]], end: dt.datetime) -> set[tuple[int, dt.datetime]]:
+    """(conversation, paid at) of the payments after ``end`` (the day's end) that the buyer consulted
+    about again before paying, on a later day (R-DESK-3 clarified: that day's consultation takes
+    the payment). One query over the paying conversations' buyer messages after the day."""
+    late = [(conv, paid_at) for conv, paid_at, _amount in paid if paid_at >= end]
+    if not late:
+        return set()
+    asked: dict[int, list[dt.datetime]] = defaultdict(list)
+    for conv, sent_at in Message.objects.filter(
+        conversation_id__in={c for c, _p in late},
+        direction=Direction.IN,
+        sent_at__gte=end,
+        sent_at__lte=max(p for _c, p in late),
+    ).values_list("conversation_id", "sent_at"):
+        asked[conv].append(sent_at)
+    return {(conv, paid_at) for conv, paid_at in late if any(t <= paid_at for t in asked.get(conv, ()))}
 
 
 def _day_messages(

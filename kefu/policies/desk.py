@@ -14,7 +14,9 @@ payment conversion, exactly as SPEC §4 and the platforms (FORMATS.md §3) defin
 * Conversion counts distinct buyers (a conversation is one buyer in one shop): a buyer who
   consulted and paid within the policy window after the first counted round; a buyer served by two
   agents counts for the one who served the last round before payment (or the day's last round when
-  they did not pay). Average order value = sales / paid buyers.
+  they did not pay). Average order value = sales / paid buyers. One payment converts once (R-DESK-3
+  clarified): a payment preceded by a consultation on a later day than this one (``consulted_later``)
+  is that day's, here the buyer only counts as consulted.
 
 Messages are sorted by (sent time, buyer before reply, id), so the order they arrived in never
 changes a figure. No Django imports.
@@ -73,6 +75,9 @@ class Payment:
     conversation: Any
     paid_at: dt.datetime
     amount: Decimal
+    # R-DESK-3 (clarified): the buyer consulted again on a later day before paying — that day's
+    # last consultation takes the payment, this day's only counts as consulted
+    consulted_later: bool = False
 
 
 @dataclass(frozen=True)
@@ -273,7 +278,8 @@ def day_kpis(
     all_rounds = [r for r in rounds(messages, rules, tz, owners, now) if r.counted]
     paid_by: dict[Any, list[Payment]] = defaultdict(list)
     for p in payments:
-        paid_by[p.conversation].append(p)
+        if not p.consulted_later:  # one payment converts once: on the day of the last consultation
+            paid_by[p.conversation].append(p)
 
     groups: dict[str | None, list[Round]] = defaultdict(list)
     for r in all_rounds:
