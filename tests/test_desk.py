@@ -20,7 +20,7 @@ from kefu.commerce.models import OrderStatus
 from kefu.core import clock
 from kefu.core.events import SystemActor
 from kefu.core.models import Event
-from kefu.desk import services
+from kefu.desk import selectors, services
 from kefu.desk.models import Channel, Conversation, Message, Presence
 from kefu.org.models import Staff
 from kefu.org.services import token_create
@@ -1169,3 +1169,23 @@ def test_a_past_days_summary_names_whose_buyers_waited_past_the_threshold(world:
     assert agent.name in selectors.daily_summary_text(day)
     before = selectors.daily_summary(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 9))
     assert before["idle"] == []
+
+
+def test_the_inbox_puts_waiting_buyers_first_the_longest_wait_on_top(world: World) -> None:
+    """Issue 18: the inbox sorted by last message hid a buyer waiting 9 hours among answered chats.
+    Buyer "early" asked at 01:00 (unanswered), "later" at 09:30 (unanswered), "done" asked at 09:50
+    and was answered at 10:00: the order is early, later, done."""
+    agent = Staff.objects.get(user=world.agent_a)
+    channel = services.channel_default("api")
+    items = [
+        msg("w1", buyer="early", at="2026-11-26T01:00:00+08:00"),
+        msg("w2", buyer="later", at="2026-11-26T09:30:00+08:00"),
+        msg("w3", buyer="done", at="2026-11-26T09:50:00+08:00"),
+        msg("w4", buyer="done", direction="out", agent=agent.employee_no, at="2026-11-26T10:00:00+08:00"),
+    ]
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=items)
+    page = selectors.inbox(actor=world.supervisor)
+    buyers = [c.buyer for c in page.items]
+    assert buyers[:3] == ["early", "later", "done"]
+    waiting_only = selectors.inbox(actor=world.supervisor, waiting=True)
+    assert [c.buyer for c in waiting_only.items] == ["early", "later"]

@@ -92,3 +92,18 @@ def test_day_counts_read_as_english_and_chinese() -> None:
     with translation.override("zh-hans"):
         assert days(1) == "1 天"
         assert days(Decimal("1.50")) == "1.5 天"
+
+
+def test_durations_read_as_people_read_a_wait() -> None:
+    """Issue 18: KPI times read "327.29 秒" and "2071 分钟"; they read as minutes and seconds, hours
+    and minutes."""
+    from django.utils import translation
+
+    from kefu.web.templatetags.kefu import duration, minutes_duration
+
+    with translation.override("zh-hans"):
+        assert duration("327.29") == "5 分 27 秒"
+        assert minutes_duration(2071) == "34 小时 31 分"
+        assert duration(45) == "45 秒" and duration(None) == "—"
+    with translation.override("en"):
+        assert duration("327.29") == "5 min 27 s"

@@ -54,19 +54,29 @@ def inbox(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[Conversation]:
-    """Conversations in the actor's scope, most recent first (keyset-paged, constant queries)."""
+    """Conversations in the actor's scope: buyers waiting for an answer first, the longest wait on
+    top (all of them on the first page, up to ``WAITING_CAP``), then the others, most recent first
+    (keyset-paged; constant queries)."""
     qs = Conversation.objects.restrict(actor).select_related("shop", "owner", "status", "team")
     if not closed:
         qs = qs.exclude(status__category=ConversationCategory.CLOSED)
     if mine is not None:
         qs = qs.filter(owner=mine)
-    if waiting:
-        qs = qs.filter(waiting_since__isnull=False)
     if shop:
         qs = qs.filter(shop_id=shop)
     if queue:
         qs = qs.filter(queue=queue)
-    return keyset_page(qs.filter(last_message_at__isnull=False), key="last_message_at", cursor=cursor, limit=limit)
+    qs = qs.filter(last_message_at__isnull=False)
+    waiting_rows = qs.filter(waiting_since__isnull=False).order_by("waiting_since", "id")
+    if waiting:
+        return keyset_page(waiting_rows, key="waiting_since", descending=False, cursor=cursor, limit=limit)
+    page = keyset_page(qs.filter(waiting_since__isnull=True), key="last_message_at", cursor=cursor, limit=limit)
+    if cursor:
+        return page
+    return Page(items=[*waiting_rows[:WAITING_CAP], *page.items], next_cursor=page.next_cursor)
+
+
+WAITING_CAP = 200  # buyers waiting at once in one person's scope: all on the first page
 
 
 def thread(*, conversation: Conversation, before: int | None = None, limit: int = 100) -> tuple[list[Message], bool]:

@@ -72,3 +72,38 @@ def days(value: Any) -> str:
         return phrase(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         return str(value)
+
+
+@register.filter
+def duration(seconds: Any) -> str:
+    """Seconds as people read a wait: "45 s", "5 min 27 s", "34 h 31 min" (Chinese "5 分 27 秒")."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.translation import gettext as _
+
+    if seconds is None or seconds == "":
+        return "—"
+    try:
+        total = int(Decimal(str(seconds)).to_integral_value())
+    except (InvalidOperation, ValueError):
+        return str(seconds)
+    hours, rest = divmod(max(0, total), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)s min %(s)s s") % {"m": minutes, "s": secs}
+    return _("%(s)s s") % {"s": secs}
+
+
+@register.filter
+def minutes_duration(minutes: Any) -> str:
+    """Minutes as a readable duration (``duration`` of minutes × 60)."""
+    from decimal import Decimal, InvalidOperation
+
+    if minutes is None or minutes == "":
+        return "—"
+    try:
+        return duration(Decimal(str(minutes)) * 60)
+    except (InvalidOperation, ValueError):
+        return str(minutes)
