@@ -1930,4 +1930,5 @@ T = {
     '%(h)s h %(m)s min': '%(h)s 小时 %(m)s 分',
     '%(m)s min %(s)s s': '%(m)s 分 %(s)s 秒',
     '%(s)s s': '%(s)s 秒',
+    'the item': '商品',
 }

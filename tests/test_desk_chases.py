@@ -215,3 +215,20 @@ def test_parameters_split_at_the_first_separator_and_follow_ups_refuse_odd_dates
             services.followup_create(
                 actor=world.agent_a, shop=world.shop_a, buyer="b", problem="p", owner=staff, **kwargs
             )
+
+
+def test_the_urging_script_names_the_buyer_the_shop_and_the_item(world: World) -> None:
+    """R-DESK-6, seed 002's script: "您好 是***先生(小姐)是吗 … 我是天猫商城卖家,conny旗舰店的,您***在我们
+    店铺买了***,您还记得吗 … 您还没有付款哦". The task page proposes it filled in for this order:
+    receiver 王先生, shop 海盗船 on 天猫, ordered 11-10, item 投影机 X1 — not a generic line."""
+    from kefu.commerce.models import Order
+
+    _consult("hesitant", NOW - dt.timedelta(hours=1), "c1")
+    order = _unpaid(world, "hesitant", NOW - dt.timedelta(minutes=30))
+    Order.objects.filter(pk=order.pk).update(receiver_name="王先生", items_title="投影机 X1")
+    services.payment_chases_due(now=NOW)
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    page = agent.get("/desk/chases/").content.decode()
+    assert "您好，是王先生吗？我是天猫海盗船的客服，您11月10日在我们店铺拍了投影机 X1" in page
+    assert "{" not in page.split("<textarea")[1].split("</textarea>")[0]

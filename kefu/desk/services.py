@@ -29,6 +29,7 @@ from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object, scope_for
 from kefu.org.models import Shop, Staff, Team
 from kefu.org.selectors import staff_of
+from kefu.policies import desk as desk_rules
 from kefu.workflow import services as wf
 
 from . import live
@@ -1451,6 +1452,22 @@ def chase_lost(*, actor: Any, chase: PaymentChase, reason: str, note: str = "") 
     chase.refresh_from_db()
     event_record(actor=actor, verb="chase.lost", subject=chase, after={"reason": reasons[reason], "note": note})
     return chase
+
+
+def urge_text(chase: PaymentChase, script: Script | None) -> str:
+    """The message proposed for urging this order's buyer: the shop's approved 催付 script, else the
+    policy's (seed 002), with the receiver, platform, shop, order time and item filled in."""
+    order = chase.order
+    template = script.text if script is not None else str(policy_in_force().document["desk"].get("urge_script", ""))
+    local = clock.local_date(order.ordered_at) if order.ordered_at else None
+    values = {
+        "称呼": order.receiver_name or chase.buyer,
+        "平台": str(chase.shop.get_platform_display()),
+        "店铺": chase.shop.name,
+        "下单时间": f"{local.month}月{local.day}日" if local else "",
+        "商品": (order.items_title or "")[:60] or _("the item"),
+    }
+    return desk_rules.urge_message(template, values)
 
 
 def urge_script(*, actor: Any, shop_id: int) -> Script | None:

@@ -691,7 +691,10 @@ def chases(request: HttpRequest) -> HttpResponse:
             scripts[item.shop_id] = services.urge_script(actor=request.user, shop_id=item.shop_id)
     reasons = services.no_sale_reasons()
     ctx = {
-        "items": [(x, scripts.get(x.shop_id), uuid.uuid4().hex, reasons.get(x.reason, x.reason)) for x in items],
+        "items": [
+            (x, services.urge_text(x, scripts.get(x.shop_id)), uuid.uuid4().hex, reasons.get(x.reason, x.reason))
+            for x in items
+        ],
         "state": state,
         "reasons": reasons,
         "now": clock.now(),

@@ -414,3 +414,16 @@ def from_sums(data: Mapping[str, Any]) -> DayKpis:
         agents={agent: one(raw) for agent, raw in (data.get("agents") or {}).items()},
         total=one(data.get("total") or {}),
     )
+
+
+URGE_FIELDS = ("称呼", "平台", "店铺", "下单时间", "商品")
+
+
+def urge_message(template: str, values: Mapping[str, str]) -> str:
+    """R-DESK-6: the urging script with the buyer, the shop and the item filled in (seed 002's
+    script names them: 您好 是***先生(小姐)是吗 … 您***在我们店铺买了***). Unknown or missing fields
+    are left out, never shown as a placeholder."""
+    text = template
+    for name in URGE_FIELDS:
+        text = text.replace("{" + name + "}", values.get(name, "") or "")
+    return text
