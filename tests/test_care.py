@@ -38,6 +38,9 @@ REST = POLICY["care"]["rest_windows"]
         ("太失望了，真的很伤心", "sadness"),
         ("听到没有！！叫你们领导来", "shouting"),
         ("请问保修期多久", None),
+        ("我不着急，你们慢慢查", None),  # issue 18: a negated keyword is not the emotion
+        ("不太急，下周送到就行", None),
+        ("我不着急，但是你们什么破服务", "anger"),
     ],
 )
 def test_the_emotion_is_suggested_from_the_words_r_care_1(text: str, emotion: str | None) -> None:

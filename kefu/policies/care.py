@@ -1,7 +1,7 @@
 """Customer care rules (SPEC §7, R-CARE-1 … R-CARE-3), pure Python.
 
 - ``suggest_emotion``: R-CARE-1's transparent keyword model — each keyword of an emotion found in
-  the text scores one; two or more exclamation marks in a row score one for shouting. The highest
+  the text (not right after a negation: "我不着急" is not anxiety) scores one; two or more exclamation marks in a row score one for shouting. The highest
   score is suggested (ties in the policy's order); the matches are returned so the agent sees why.
 - ``in_rest_hours`` / ``next_allowed``: R-CARE-3 — a return visit is never scheduled inside the
   customer's rest windows (a window may wrap midnight: 21:00–09:00).
@@ -30,13 +30,29 @@ class EmotionGuess:
     matches: dict[str, list[str]] = field(default_factory=dict)
 
 
+# A keyword with one of these in the three characters before it does not count: "我不着急" is not
+# 焦急, "不太急" neither.
+NEGATIONS = ("不", "没", "没有", "别", "不是", "并不", "不太", "一点也不", "不会", "不用")
+
+
+def _found(text: str, word: str) -> bool:
+    """``word`` occurs in ``text`` at least once not preceded by a negation."""
+    start = text.find(word)
+    while start != -1:
+        before = text[max(0, start - 3) : start]  # "不着急", "不太急", "没有生气"
+        if not any(n in before for n in NEGATIONS):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
 def suggest_emotion(policy: Mapping[str, Any], text: str) -> EmotionGuess:
     rows = policy["care"].get("emotions") or []
     scores: dict[str, int] = {}
     matches: dict[str, list[str]] = {}
     for row in rows:
         code = str(row["code"])
-        found = [w for w in row.get("keywords", []) if w and w in text]
+        found = [w for w in row.get("keywords", []) if w and _found(text, w)]
         if code == "shouting":
             found += _SHOUT.findall(text)
         if found:
