@@ -23,6 +23,7 @@ SERVICE_MODULES = [
 ]
 # Public functions in those modules that write nothing (pure decisions, reads, helpers).
 READS = {
+    "urge_text",
     "case_can_transition",
     "case_decision",
     "shipping_judgement",

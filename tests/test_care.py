@@ -128,12 +128,17 @@ def test_a_complaint_from_intake_to_its_return_visit(world: World, monkeypatch: 
     )
     assert item.emotion == item.emotion_suggested == "anger" and item.number.startswith("TS")
     confirmed = services.complaint_create(
-        actor=world.agent_a, shop=world.shop_a, contact_name="周", text="什么破", emotion="anxiety"
+        actor=world.agent_a,
+        shop=world.shop_a,
+        contact_name="周",
+        text="什么破",
+        emotion="anxiety",
+        contact_phone="13900001111",
     )
     assert confirmed.emotion == "anxiety" and confirmed.emotion_suggested == "anger"  # the agent's word wins
     with pytest.raises(ApplicationError):  # the handling steps come first
         services.complaint_resolve(actor=world.agent_a, item=item, reason="quality", resolution="换新", our_fault=True)
-    for code in ("listen", "judge", "understand", "explain", "record"):
+    for code in ("listen", "judge", "understand", "explain", "record", "win_back"):
         services.complaint_step(actor=world.agent_a, item=item, code=code, done=True)
     with pytest.raises(ApplicationError):
         services.complaint_resolve(actor=world.agent_a, item=item, reason="weather", resolution="x", our_fault=True)
@@ -217,7 +222,13 @@ def test_care_pages_and_scope(world: World) -> None:
     lead.login(username="lead_a", password=PASSWORD)
     answer = lead.post(
         "/care/complaints/",
-        {"shop": world.shop_a.pk, "contact_name": "吴女士", "text": "怎么还没到，急死了", "channel": "phone"},
+        {
+            "shop": world.shop_a.pk,
+            "contact_name": "吴女士",
+            "contact_phone": "13900002222",
+            "text": "怎么还没到，急死了",
+            "channel": "phone",
+        },
     )
     assert answer.status_code == 302
     item = Complaint.objects.get(contact_name="吴女士")
@@ -242,7 +253,9 @@ def test_coverage_counts_members_without_an_agent_and_the_emotion_can_be_changed
     today = clock.today()
     rows = selectors.coverage_rows(actor=world.supervisor, first=today, last=today)
     assert sum(r["members"] for r in rows) == 2 and rows[0]["coverage"] == 0  # not left out for lack of an agent
-    item = services.complaint_create(actor=world.agent_a, shop=world.shop_a, contact_name="周", text="气死了")
+    item = services.complaint_create(
+        actor=world.agent_a, shop=world.shop_a, contact_name="周", text="气死了", contact_phone="13900003333"
+    )
     assert item.emotion == "anger"
     services.complaint_emotion_set(actor=world.agent_a, item=item, emotion="sadness")
     item.refresh_from_db()

@@ -26,8 +26,39 @@ def _contacts_overdue(user: Any, staff: Any) -> int | None:
     return len(selectors.contacts_overdue(actor=user))
 
 
+def _customer_panel(request: Any, customer: Any) -> dict[str, Any] | None:
+    """R-CARE-2 on the customer's page: the current agent, the contact duty and the form that records
+    the first contact."""
+    from kefu.org.permissions import has_capability
+
+    from .models import Assignment, ReturnVisit
+
+    # in the reader's scope only: another team's agent and visits stay theirs (issue 16 §6)
+    assignment = (
+        Assignment.objects.restrict(request.user).filter(customer=customer, active=True).select_related("agent").first()
+    )
+    visits = list(
+        ReturnVisit.objects.restrict(request.user)
+        .filter(customer=customer)
+        .select_related("agent")
+        .order_by("-scheduled_at")[:5]
+    )
+    from kefu.core import clock
+
+    return {
+        "now": clock.now(),
+        "customer": customer,
+        "assignment": assignment,
+        "visits": visits,
+        "can_record": assignment is not None
+        and assignment.contacted_at is None
+        and has_capability(request.user, "care.handle"),
+    }
+
+
 def register() -> None:
     plugins.urls("care/", "kefu.care.urls", order=35)
+    plugins.panel("commerce.customer", plugins.Panel("care/_customer_panel.html", _customer_panel))
     plugins.nav_section(
         plugins.NavSection(
             "care",
@@ -92,5 +123,9 @@ def _words() -> None:
             "visit.scheduled": _("scheduled a return visit"),
             "visit.done": _("made a return visit"),
             "customer.assigned": _("assigned the customer"),
+            "customer.first_contact": _("made the first contact with the customer"),
+            "customer.created": _("recorded a new customer"),
+            "complaint.assigned": _("assigned the complaint"),
+            "visit.members_scheduled": _("scheduled the members' return visits"),
         },
     )

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Customer, Order
@@ -47,9 +48,12 @@ def complaint_create(
     customer: Customer | None = None,
     order: Order | None = None,
     service_request: ServiceRequest | None = None,
+    buyer_nick: str = "",
 ) -> Complaint:
     """R-CARE-1 intake: the emotion is suggested from the text by the policy's keyword model and
-    confirmed (or changed) by the agent; both are kept, with the words that suggested it."""
+    confirmed (or changed) by the agent; both are kept, with the words that suggested it. Every
+    complaint belongs to a customer (SPEC §7 clarified): the one given, the order's, else found by
+    buyer nick or phone in the shop's platform, else created — so its return visit can be made."""
     if not (text or "").strip() or not (contact_name or "").strip():
         raise ApplicationError("complaint", _("Who complains, and what did they say?"))
     if channel not in CHANNELS:
@@ -58,10 +62,13 @@ def complaint_create(
         raise ApplicationError("complaint", _("Choose the customer's emotion from the list."))
     guess = rules.suggest_emotion(policy_in_force().document, text)
     now = clock.now()
+    customer = customer or (order.customer if order and order.customer_id else None)
+    if customer is None:
+        customer = _customer_found_or_created(actor, shop, buyer_nick, contact_name, contact_phone, now)
     item = Complaint.objects.create(
         number=f"tmp-{uuid.uuid4().hex[:16]}",
         shop=shop,
-        customer=customer or (order.customer if order else None),
+        customer=customer,
         order=order,
         service_request=service_request,
         contact_name=_text(contact_name, 64),
@@ -83,6 +90,114 @@ def complaint_create(
         after={"number": item.number, "emotion": item.emotion, "suggested": item.emotion_suggested},
     )
     return item
+
+
+def _customer_found_or_created(
+    actor: Any, shop: Shop, buyer_nick: str, contact_name: str, contact_phone: str, now: dt.datetime
+) -> Customer:
+    """Found among the customers the actor may see (another team's stay theirs), else created."""
+    nick, phone = _text(buyer_nick, 100), _text(contact_phone, 32)
+    if not nick and not phone:
+        raise ApplicationError(
+            "complaint", _("Give the customer's phone, buyer nick or order: every complaint belongs to a customer.")
+        )
+    platform = shop.platform
+    mine = Customer.objects.restrict(actor)
+    if nick:
+        found = mine.filter(platform=platform, nick=nick).first()
+    else:
+        found = mine.filter(platform=platform, phone=phone).order_by("pk").first()
+        nick = phone  # a customer known by phone only (a call, the web form) goes by the number
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            created = Customer.objects.create(
+                platform=platform,
+                nick=nick,
+                name=_text(contact_name, 64),
+                phone=phone,
+                first_seen_at=now,
+                home_shop=shop,
+            )
+    except IntegrityError:  # the same customer created meanwhile
+        return Customer.objects.get(platform=platform, nick=nick)
+    event_record(actor=None, verb="customer.created", subject=created, after={"nick": nick, "from": "complaint"})
+    return created
+
+
+@action(capability="complaints.assign", scope=("item", "owner"))
+def complaint_assign(*, actor: Any, item: Complaint, owner: Staff) -> Complaint:
+    """SPEC §7 (003 §4.1.3 客户投诉分配及处理): the team lead or the supervisor gives a complaint to the
+    person who handles it."""
+    if owner.position in ("technician", "warehouse") or not owner.active:
+        raise ApplicationError("complaint", _("%(name)s does not handle complaints.") % {"name": owner.name})
+    return wf.assign(actor=actor, item=item, assignee=owner)  # type: ignore[no-any-return]
+
+
+@action(capability="care.handle", scope=("customer",))
+def customer_first_contact(*, actor: Any, customer: Customer, note: str) -> Assignment:
+    """R-CARE-2: the agent records the first contact with a newly assigned customer (on the
+    customer's page), which closes the contact duty — once."""
+    note = _text(note, 300)
+    if not note:
+        raise ApplicationError("visit", _("Record what was said in the first contact."))
+    assignment = Assignment.objects.select_for_update().filter(customer=customer, active=True).first()
+    if assignment is None:
+        raise ApplicationError("assignment", _("This customer is not assigned to anyone yet."))
+    now = clock.now()
+    if not Assignment.objects.filter(pk=assignment.pk, contacted_at__isnull=True).update(contacted_at=now):
+        raise ApplicationError("changed", _("The first contact is already recorded."), status=409)
+    assignment.contacted_at = now
+    event_record(
+        actor=actor,
+        verb="customer.first_contact",
+        subject=customer,
+        after={"agent": assignment.agent.name, "note": note, "on_time": now <= assignment.contact_due},
+    )
+    return assignment
+
+
+@action()
+def member_visits_schedule(*, actor: Any = None, today: dt.date | None = None) -> int:
+    """R-CARE-3 (clarified): every member customer with an agent gets a return visit scheduled in each
+    month they have none (done or planned) — with their agent, outside the rest hours, spread over
+    the month's remaining days — so that coverage can reach 100 %. Daily; idempotent."""
+    today = today or clock.today()
+    first = today.replace(day=1)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
+    windows = policy_in_force(today).document["care"]["rest_windows"]
+    planned = ReturnVisit.objects.filter(scheduled_at__gte=start, scheduled_at__lt=end).values("customer_id")
+    done = ReturnVisit.objects.filter(done_at__gte=start, done_at__lt=end).values("customer_id")
+    due = (
+        Assignment.objects.filter(active=True, customer__member_level__gt="")
+        .exclude(customer_id__in=planned)
+        .exclude(customer_id__in=done)
+        .select_related("customer", "agent")
+        .order_by("agent_id", "customer_id")
+    )
+    days = max(1, (last - today).days + 1)
+    tz = clock.local_tz()
+    made = 0
+    for i, assignment in enumerate(due[:5000]):
+        day = today + dt.timedelta(days=i % days)
+        at = rules.next_allowed(dt.datetime.combine(day, dt.time(10, 0)), windows).replace(tzinfo=tz)
+        if at < clock.now():
+            at = rules.next_allowed(
+                (clock.now() + dt.timedelta(hours=1)).astimezone(tz).replace(tzinfo=None), windows
+            ).replace(tzinfo=tz)
+        ReturnVisit.objects.create(
+            customer=assignment.customer,
+            agent=assignment.agent,
+            channel=VisitChannel.PHONE,
+            topic=VisitTopic.OPINION,
+            scheduled_at=at,
+        )
+        made += 1
+    if made:
+        event_record(actor=actor, verb="visit.members_scheduled", data={"month": f"{first:%Y-%m}", "visits": made})
+    return made
 
 
 @action(capability="care.handle", scope=("item",))

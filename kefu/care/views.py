@@ -42,6 +42,7 @@ def complaints(request: HttpRequest) -> HttpResponse:
                 channel=form.get("channel", "phone"),
                 text=form.get("text", ""),
                 emotion=form.get("emotion", ""),
+                buyer_nick=form.get("buyer_nick", ""),
             )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
@@ -82,8 +83,36 @@ def complaint_page(request: HttpRequest, complaint_id: int) -> HttpResponse:
             "channels": VisitChannel.choices,
             "emotions": Emotion.choices,
             "can_handle": has_capability(request.user, "care.handle"),
+            "can_assign": has_capability(request.user, "complaints.assign"),
         },
     )
+
+
+@login_required
+@require_POST
+def complaint_assign(request: HttpRequest, complaint_id: int) -> HttpResponse:
+    """SPEC §7: the team lead or the supervisor gives the complaint to the person who handles it."""
+    selectors.complaint_get(actor=request.user, complaint_id=complaint_id)  # 404 outside scope first
+    require_capability(request, "complaints.assign")
+    owner = org.access_staff_by_id(request.user, request.POST.get("owner"))
+    return _on_complaint(
+        request, complaint_id, lambda item: services.complaint_assign(actor=request.user, item=item, owner=owner)
+    )
+
+
+@login_required
+@require_POST
+def customer_first_contact(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """R-CARE-2: the first contact with a newly assigned customer, recorded on the customer's page."""
+    from kefu.commerce import selectors as commerce
+
+    customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
+    try:
+        services.customer_first_contact(actor=request.user, customer=customer, note=request.POST.get("note", ""))
+        messages.success(request, _("First contact recorded."))
+    except ApplicationError as exc:
+        show_error(request, exc)
+    return redirect("commerce:customer_detail", customer_id=customer.pk)
 
 
 def _on_complaint(request: HttpRequest, complaint_id: int, run: Any) -> HttpResponse:

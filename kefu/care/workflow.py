@@ -15,6 +15,7 @@ HANDLING_STEPS = (
     ("understand", _("Show understanding and apologise")),
     ("explain", _("Explain the cause and what we will do")),
     ("record", _("Record everything in detail")),
+    ("win_back", _("Win the customer back: make good and keep them (seed 003)")),
 )
 
 COMPLAINTS = Workflow(

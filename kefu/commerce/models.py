@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.scoping import RestrictedQuerySet, Scope
@@ -91,6 +91,10 @@ class Customer(models.Model):
         verbose_name=_("assigned agent"),
     )
     first_seen_at = models.DateTimeField(_("first seen"), null=True, blank=True)
+    # the shop a customer first came to without an order (a complaint by phone): in that shop's scope
+    home_shop = models.ForeignKey(
+        "org.Shop", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("first seen in")
+    )
 
     objects = RestrictedQuerySet.as_manager()
 
@@ -105,9 +109,10 @@ class Customer(models.Model):
 
     @staticmethod
     def restrict_queryset(qs: RestrictedQuerySet[Any], scope: Scope, action: str) -> RestrictedQuerySet[Any]:
-        # A customer is in scope when they have an order in one of the actor's shops.
+        # A customer is in scope when they have an order in one of the actor's shops, or first came
+        # to one of them without an order (a complaint by phone).
         in_scope = Order.objects.filter(customer_id=OuterRef("pk"), shop_id__in=scope.shop_ids)
-        return qs.filter(Exists(in_scope))
+        return qs.filter(Q(Exists(in_scope)) | Q(home_shop_id__in=scope.shop_ids))
 
 
 class Order(models.Model):

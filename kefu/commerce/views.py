@@ -104,6 +104,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             "customer": customer,
             "orders": commerce.customer_orders(actor=request.user, customer=customer),
             "events": timeline(customer),
+            "panels": render_panels(request, "commerce.customer", customer),
         },
     )
 

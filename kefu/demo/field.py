@@ -210,6 +210,7 @@ def _agreement(boss: Any) -> None:
 def load_care() -> None:
     from kefu.care import services
     from kefu.care.models import Complaint
+    from kefu.care.workflow import HANDLING_STEPS
     from kefu.commerce.models import Customer, Order
 
     if Complaint.objects.exists():
@@ -236,7 +237,7 @@ def load_care() -> None:
             )
             if not resolve:
                 continue
-            for code in ("listen", "judge", "understand", "explain", "record"):
+            for code, _label in HANDLING_STEPS:
                 services.complaint_step(actor=user, item=item, code=code, done=True)
             services.complaint_resolve(
                 actor=user,
@@ -284,3 +285,5 @@ def load_care() -> None:
             services.visit_record(
                 actor=agent_login, visit=visit, opinion="介绍了专属客服, 客户表示感谢", satisfaction=5
             )
+    # R-CARE-3: every member with an agent gets this month's return visit scheduled (as the worker would)
+    services.member_visits_schedule(actor=boss)

@@ -52,6 +52,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "agreements.review": frozenset({Position.SUPERVISOR}),
     # customer care (SPEC §7): assign customers to agents (R-CARE-2); take complaints and visits
     "customers.assign": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # give a complaint to the person who handles it (SPEC §7: 客户投诉分配)
+    "complaints.assign": frozenset({Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD}),
     "care.handle": frozenset(
         {Position.SUPERVISOR, Position.DEPUTY, Position.TEAM_LEAD, Position.AFTERSALES, Position.PRESALES}
     ),

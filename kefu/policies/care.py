@@ -1,8 +1,9 @@
 """Customer care rules (SPEC §7, R-CARE-1 … R-CARE-3), pure Python.
 
 - ``suggest_emotion``: R-CARE-1's transparent keyword model — each keyword of an emotion found in
-  the text (not right after a negation: "我不着急" is not anxiety) scores one; two or more exclamation marks in a row score one for shouting. The highest
-  score is suggested (ties in the policy's order); the matches are returned so the agent sees why.
+  the text (not right after a negation: "我不着急" is not anxiety) scores one; two or more
+  exclamation marks in a row score one for shouting. The highest score is suggested (ties in the
+  policy's order); the matches are returned so the agent sees why.
 - ``in_rest_hours`` / ``next_allowed``: R-CARE-3 — a return visit is never scheduled inside the
   customer's rest windows (a window may wrap midnight: 21:00–09:00).
 - ``propose_assignment``: R-CARE-2 — new customers spread over agents so that each agent's count
