@@ -1950,4 +1950,6 @@ T = {
     'The phone or the buyer nick finds the customer (or records a new one): every complaint belongs to a customer.': '按电话或旺旺名查找客户（找不到则新建）：每条投诉都要归属一位客户。',
     'First contact recorded.': '已记录首次联系。',
     'Win the customer back: make good and keep them (seed 003)': '赢回用户：弥补损失，留住客户（售后手册）',
+    'The chat the case was opened from': '发起此案件的会话',
+    'first seen in': '首次来自店铺',
 }

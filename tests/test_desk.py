@@ -1189,3 +1189,46 @@ def test_the_inbox_puts_waiting_buyers_first_the_longest_wait_on_top(world: Worl
     assert buyers[:3] == ["early", "later", "done"]
     waiting_only = selectors.inbox(actor=world.supervisor, waiting=True)
     assert [c.buyer for c in waiting_only.items] == ["early", "later"]
+
+
+def test_a_case_opened_from_a_conversation_keeps_its_shop_buyer_and_chat(world: World) -> None:
+    """Issue 18: the conversation's "open a case" link passed shop and buyer but the form read only
+    the order: the case went to the first shop with no buyer. Now the form is filled from the
+    conversation, the case keeps a link to the chat, and a conversation id of another team is
+    a foreign id of another shop is dropped."""
+    from kefu.aftersales.models import Case
+
+    channel = services.channel_default("api")
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[msg("c1", buyer="nobody_ordered", at="2026-11-26T09:00:00+08:00")],
+    )
+    conv = Conversation.objects.get(buyer="nobody_ordered")
+    lead = Client()
+    lead.login(username="lead_a", password=PASSWORD)
+    page = lead.get(f"/desk/{conv.pk}/").content.decode()
+    assert f"conversation={conv.pk}&amp;shop={conv.shop_id}&amp;buyer_nick=nobody_ordered" in page
+    form = lead.get(f"/aftersales/new/?conversation={conv.pk}&shop={conv.shop_id}&buyer_nick=nobody_ordered")
+    text = form.content.decode()
+    assert 'value="nobody_ordered"' in text and f'name="conversation" value="{conv.pk}"' in text
+    answer = lead.post(
+        "/aftersales/new/",
+        {"conversation": conv.pk, "shop": conv.shop_id, "buyer_nick": "nobody_ordered", "case_type": "defect",
+         "summary": "划痕"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    case = Case.objects.get(buyer_nick="nobody_ordered")
+    assert (case.shop_id, case.conversation_ref) == (conv.shop_id, conv.pk)
+    assert f"/desk/{conv.pk}/" in lead.get(f"/aftersales/{case.pk}/").content.decode()
+    services.messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel,
+        items=[msg("c2", buyer="theirs", shop="mjr", at="2026-11-26T09:05:00+08:00")],
+    )
+    foreign = Conversation.objects.get(buyer="theirs")
+    lead.post(
+        "/aftersales/new/",
+        {"conversation": foreign.pk, "shop": conv.shop_id, "buyer_nick": "x2", "case_type": "defect", "summary": "s"},
+    )
+    assert Case.objects.get(buyer_nick="x2").conversation_ref is None

@@ -80,6 +80,8 @@ class Case(WorkItem):
     facts = models.JSONField(_("facts"), default=dict, blank=True)
     resolution = models.CharField(_("chosen resolution"), max_length=40, blank=True)
     platform_deadline = models.DateTimeField(_("platform deadline"), null=True, blank=True)
+    # the buyer's conversation the case was opened from (the desk's id; no foreign key across modules)
+    conversation_ref = models.PositiveBigIntegerField(_("conversation"), null=True, blank=True)
     external_ref = models.CharField(_("platform refund id"), max_length=64, blank=True)
 
     scope_shop_path = "shop_id"

@@ -93,8 +93,10 @@ def case_open(
     reason: str = "",
     platform_deadline: dt.datetime | None = None,
     external_ref: str = "",
+    conversation_ref: int | None = None,
 ) -> Case:
-    """Open a case from an order (or for a buyer without one)."""
+    """Open a case from an order (or for a buyer without one); opened from a conversation, the case
+    keeps a link to it (``conversation_ref``)."""
     if case_type not in rules.CASE_TYPES:
         raise ApplicationError("case_type", _("Unknown case type: %(value)s") % {"value": case_type[:40]})
     if order is not None:
@@ -138,6 +140,7 @@ def case_open(
         summary=summary[:500],
         reason=reason[:100],
         platform_deadline=platform_deadline,
+        conversation_ref=conversation_ref,
     )
     decision = case_decision(case)
     if decision.responsibility != case.responsibility:
@@ -148,6 +151,7 @@ def case_open(
         verb="case.opened",
         subject=case,
         after={"type": case_type, "order": order.order_no if order else None, "facts": facts},
+        data={"conversation": conversation_ref} if conversation_ref else {},
     )
     return case
 

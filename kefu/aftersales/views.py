@@ -164,6 +164,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 facts=_facts_from_post(request.POST),
                 summary=request.POST.get("summary", ""),
                 reason=request.POST.get("reason", ""),
+                conversation_ref=_conversation_ref(request, order, shop),
             )
         except ApplicationError as exc:
             show_error(request, exc)
@@ -180,8 +181,27 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "fact_fields": [(k, label, kind, None, _fact_choices().get(k, [])) for k, label, kind in FACT_FIELDS],
             "posted": request.POST,
             "selected": request.GET.get("type", ""),
+            # from a conversation: its shop and buyer filled in, and the link kept (issue 18)
+            "initial": {
+                "shop": int_param(request.GET.get("shop")),
+                "buyer_nick": (request.GET.get("buyer_nick") or "")[:100],
+                "conversation": int_param(request.GET.get("conversation")),
+            },
         },
     )
+
+
+def _conversation_ref(request: HttpRequest, order: Any, shop: Any) -> int | None:
+    """The conversation the case is opened from, when it is the same shop's and in the actor's scope
+    (an id from the form is never trusted alone)."""
+    from kefu.desk import selectors as desk
+
+    ref = int_param(request.POST.get("conversation"))
+    if not ref:
+        return None
+    conversation = desk.conversation_visible(actor=request.user, conversation_id=ref)
+    shop_id = order.shop_id if order is not None else getattr(shop, "pk", None)
+    return conversation.pk if conversation is not None and conversation.shop_id == shop_id else None
 
 
 @login_required

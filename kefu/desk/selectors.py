@@ -79,6 +79,11 @@ def inbox(
 WAITING_CAP = 200  # buyers waiting at once in one person's scope: all on the first page
 
 
+def conversation_visible(*, actor: Any, conversation_id: int) -> Conversation | None:
+    """The conversation when the actor may see it, else None (for links from other modules)."""
+    return Conversation.objects.restrict(actor).filter(pk=conversation_id).first()
+
+
 def thread(*, conversation: Conversation, before: int | None = None, limit: int = 100) -> tuple[list[Message], bool]:
     """The newest ``limit`` messages (before message id ``before``), oldest first; and whether older exist."""
     qs = Message.objects.filter(conversation=conversation).select_related("agent")
