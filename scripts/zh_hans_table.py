@@ -1952,4 +1952,5 @@ T = {
     'Win the customer back: make good and keep them (seed 003)': '赢回用户：弥补损失，留住客户（售后手册）',
     'The chat the case was opened from': '发起此案件的会话',
     'first seen in': '首次来自店铺',
+    'Every new customer of your team was contacted in time.': '本组的新客户都已按时联系。',
 }

@@ -238,7 +238,11 @@ def test_care_pages_and_scope(world: World) -> None:
     outsider.login(username="agent_b", password=PASSWORD)
     assert outsider.get(f"/care/complaints/{item.pk}/").status_code == 404
     assert outsider.post(f"/care/complaints/{item.pk}/step/", {"step": "listen", "done": "1"}).status_code == 404
-    assert lead.get("/care/assignment/").status_code == 403
+    # the lead reads their team's overdue first contacts (the home card links there), not the proposal
+    read = lead.get("/care/assignment/")
+    assert read.status_code == 200 and 'data-testid="assignment"' not in read.content.decode()
+    assert lead.post("/care/assignment/", {}).status_code == 403
+    assert outsider.get("/care/assignment/").status_code == 403
     boss = Client()
     boss.login(username="boss", password=PASSWORD)
     assert boss.get("/care/assignment/").status_code == 200

@@ -623,3 +623,41 @@ def test_an_order_pushed_under_another_teams_customer_does_not_pull_their_facts_
     b_lead = _login(world.agent_b)
     assert "13999990000" in b_lead.get(f"/customers/{world.customer_b.pk}/").content.decode()
     assert b_lead.get(f"/api/v1/customers/{world.customer_b.pk}").json()["phone"] == "13999990000"
+
+
+def test_every_link_a_role_is_shown_opens(world: World) -> None:
+    """Issue 18: a team lead's home linked to a page that answered 403, a technician's agreement
+    page to a work order outside his scope. Every link on each role's home page — and on an
+    agreement page with a released plan item for another technician — opens (no 403, no 5xx)."""
+    import datetime as dt
+    import re
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from kefu.core import clock
+    from kefu.org.models import Position
+    from kefu.service import services as field
+
+    from .conftest import _person
+
+    _person(Position.TECHNICIAN, world.team_a, "tech")
+    agreement = field.agreement_create(
+        actor=world.supervisor, shop=world.shop_a, customer_name="一中", contact_name="陈", contact_phone="1",
+        products=[{"product": "投影机", "serial_no": "S1"}], starts_on=clock.today(),
+        ends_on=clock.today() + dt.timedelta(days=364), fee=Decimal("100"), billing="once",
+    )  # fmt: skip
+    field.agreement_review(actor=world.supervisor, agreement=agreement)
+    item = agreement.plan.order_by("due_on").first()
+    field.plan_decide(actor=world.lead_a, item=item, state="reviewed")
+    field.plan_release(actor=world.lead_a, item=item)
+    for username in ("boss", "deputy", "lead_a", "agent_a", "agent_b", "tech"):
+        client = _login(get_user_model().objects.get(username=username))
+        pages = ["/", f"/service/agreements/{agreement.pk}/"]
+        for page in pages:
+            response = client.get(page)
+            if response.status_code != 200:
+                continue  # a page outside their work is a 404 (tested above); its links are not shown
+            hrefs = set(re.findall(r'href="(/[^"#?]*)', response.content.decode())) - {"/accounts/logout/"}
+            bad = [(h, c) for h in sorted(hrefs) if (c := client.get(h).status_code) in (403,) or c >= 500]
+            assert not bad, (username, page, bad)

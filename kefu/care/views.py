@@ -192,10 +192,15 @@ def complaint_visit(request: HttpRequest, complaint_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def assignment(request: HttpRequest) -> HttpResponse:
-    """R-CARE-2: the proposal for customers without an agent; the supervisor changes any row and confirms."""
-    require_capability(request, "customers.assign")
+    """R-CARE-2: the proposal for customers without an agent; the supervisor changes any row and
+    confirms. A team lead reads the page for their team's overdue first contacts (the home card
+    links here), without the proposal."""
+    can_assign = has_capability(request.user, "customers.assign")
+    if not can_assign and not has_capability(request.user, "statement.view_team"):
+        require_capability(request, "customers.assign")
     agents = selectors.agents_in_scope(request.user)
     if request.method == "POST":
+        require_capability(request, "customers.assign")
         by_id = {a.pk: a for a in agents}
         pairs = []
         for key, value in request.POST.items():
@@ -218,7 +223,8 @@ def assignment(request: HttpRequest) -> HttpResponse:
         request,
         "care/assignment.html",
         {
-            "proposal": selectors.assignment_proposal(actor=request.user),
+            "proposal": selectors.assignment_proposal(actor=request.user) if can_assign else [],
+            "can_assign": can_assign,
             "agents": agents,
             "overdue": selectors.contacts_overdue(actor=request.user),
         },

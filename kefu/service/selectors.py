@@ -290,6 +290,20 @@ def agreement_get(*, actor: Any, agreement_id: Any) -> Agreement:
     return access_object(actor, Agreement.objects.select_related("shop"), pk=agreement_id)
 
 
+def agreement_requests(*, actor: Any, agreement: Agreement, limit: int = 50) -> list[ServiceRequest]:
+    """The agreement's work orders the actor may open, newest first."""
+    return list(
+        ServiceRequest.objects.restrict(actor)
+        .filter(agreement=agreement)
+        .select_related("status")
+        .order_by("-opened_at")[:limit]
+    )
+
+
+def visible_request_ids(*, actor: Any, ids: list[int]) -> set[int]:
+    return set(ServiceRequest.objects.restrict(actor).filter(pk__in=ids).values_list("pk", flat=True))
+
+
 def plan_item_get(*, actor: Any, item_id: Any) -> Any:
     from kefu.core.scoping import access_object
 

@@ -488,7 +488,11 @@ def agreement_page(request: HttpRequest, agreement_id: int) -> HttpResponse:
             "a": agreement,
             "bills": list(agreement.bills.all()),
             "plan": list(agreement.plan.select_related("request").all()),
-            "requests": list(agreement.requests.select_related("status").order_by("-opened_at")[:50]),
+            # only the work orders the reader may open (a technician: their own visits)
+            "requests": selectors.agreement_requests(actor=request.user, agreement=agreement),
+            "visible": selectors.visible_request_ids(
+                actor=request.user, ids=[p.request_id for p in agreement.plan.all() if p.request_id]
+            ),
             "events": timeline(agreement),
             "can_dispatch": has_capability(request.user, "service.dispatch"),
             "can_settle": has_capability(request.user, "agreements.manage"),
