@@ -88,6 +88,15 @@ def _error(request: HttpRequest, channel: Channel | None, status: int, code: str
     return _cors(request, channel, response) if channel is not None else response
 
 
+def _greeting(channel: Any) -> str:
+    """The policy's greeting (seed 000/001: greet the buyer first) with the shop's name."""
+    from kefu.core.policy_store import policy_in_force
+
+    text = str(policy_in_force().document["desk"].get("widget_greeting", ""))
+    shop = getattr(channel, "shop", None)
+    return text.replace("{店铺}", shop.name if shop is not None else channel.name)
+
+
 def script(request: HttpRequest, code: str) -> HttpResponse:
     channel = _channel(code)
     if channel is None:
@@ -96,7 +105,12 @@ def script(request: HttpRequest, code: str) -> HttpResponse:
     response = render(
         request,
         "desk/widget.js",
-        {"base_json": json.dumps(base), "code_json": json.dumps(channel.code), "title_json": json.dumps(channel.name)},
+        {
+            "base_json": json.dumps(base),
+            "code_json": json.dumps(channel.code),
+            "title_json": json.dumps(channel.name),
+            "greeting_json": json.dumps(_greeting(channel)),
+        },
         content_type="text/javascript; charset=utf-8",
     )
     response["Cache-Control"] = "public, max-age=300"

@@ -405,7 +405,8 @@ def request_report(request: HttpRequest, service_id: int) -> HttpResponse:
         raise Http404("not signed yet")
     data = report_pdf(item, selectors.issued_parts(item), selectors.verdict_explanation(item))
     response = HttpResponse(data, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{item.number}.pdf"'
+    # a download (a phone's browser otherwise replaces the app's page with the PDF)
+    response["Content-Disposition"] = f'attachment; filename="{item.number}.pdf"'
     return response
 
 

@@ -4,6 +4,7 @@ in Kefu, the visitor sees the answer — as text."""
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import threading
 from pathlib import Path
@@ -49,10 +50,16 @@ def test_a_visitor_on_the_shops_site_chats_with_an_agent(world: World, live_serv
         services.presence_set(actor=world.agent_a, state="online")
         page.goto(f"{origin}/index.html")
         page.click("[data-kefu=open]")
+        # the widget greets first, names the shop, and can be closed (issue 18)
+        assert "欢迎光临海盗船" in page.locator("[data-kefu=greeting]").text_content()
+        page.click("[data-kefu=close]")
+        assert not page.locator("[data-kefu=input]").is_visible()
+        page.click("[data-kefu=open]")
         page.fill("[data-kefu=input]", "<b>有货吗</b>")
         page.click("[data-kefu=send]")
         page.locator("[data-kefu=visitor]").first.wait_for(timeout=5000)
         assert page.locator("[data-kefu=visitor]").first.text_content() == "<b>有货吗</b>"  # text, not HTML
+        assert re.fullmatch(r"\d\d:\d\d", page.locator("[data-kefu=time]").first.text_content() or "")
         visitor = page.evaluate("localStorage.getItem('kefu-visitor-hdc-web')")
         conversation = Conversation.objects.get(buyer=visitor_name(visitor))
         assert conversation.shop == world.shop_a and conversation.owner is not None  # routed to the online agent

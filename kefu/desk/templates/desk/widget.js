@@ -1,7 +1,7 @@
 /* Kefu web chat widget. Everything shown is set with textContent (never HTML). */
 (function () {
   "use strict";
-  var BASE = {{ base_json|safe }}, CODE = {{ code_json|safe }}, TITLE = {{ title_json|safe }};
+  var BASE = {{ base_json|safe }}, CODE = {{ code_json|safe }}, TITLE = {{ title_json|safe }}, GREETING = {{ greeting_json|safe }};
   if (window.__kefuWidget) return;
   window.__kefuWidget = true;
   var KEY = "kefu-visitor-" + CODE;
@@ -32,7 +32,11 @@
   var button = el("button", "background:#c2410c;color:#fff;border:0;border-radius:20px;padding:10px 16px;cursor:pointer", TITLE || "在线客服");
   button.setAttribute("data-kefu", "open");
   var box = el("div", "display:none;width:min(340px,calc(100vw - 32px));height:420px;background:#fff;border:1px solid #ddd;border-radius:10px;box-shadow:0 6px 24px rgba(0,0,0,.15);flex-direction:column;overflow:hidden");
-  var head = el("div", "background:#c2410c;color:#fff;padding:8px 12px;font-weight:600", TITLE || "在线客服");
+  var head = el("div", "background:#c2410c;color:#fff;padding:8px 12px;font-weight:600;display:flex;align-items:center;justify-content:space-between");
+  head.appendChild(el("span", "", TITLE || "在线客服"));
+  var close = el("button", "background:transparent;color:#fff;border:0;font-size:22px;line-height:1;min-width:44px;min-height:36px;cursor:pointer", "×");
+  close.setAttribute("aria-label", "关闭"); close.setAttribute("data-kefu", "close"); close.type = "button";
+  head.appendChild(close);
   var list = el("div", "flex:1;overflow-y:auto;padding:8px;display:flex;flex-direction:column;gap:6px");
   list.setAttribute("data-kefu", "thread");
   var form = el("form", "display:flex;gap:6px;padding:8px;border-top:1px solid #eee");
@@ -45,13 +49,23 @@
   box.appendChild(head); box.appendChild(list); box.appendChild(note); box.appendChild(form);
   root.appendChild(box); root.appendChild(button);
 
+  function hhmm(iso) {  // the time in the visitor's own clock, as a chat shows it
+    var d = new Date(iso); if (isNaN(d)) return "";
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
   function show(m) {
     var mine = m.from === "visitor";
-    var row = el("div", "max-width:80%;padding:6px 10px;border-radius:10px;white-space:pre-wrap;word-break:break-word;" +
-      (mine ? "align-self:flex-end;background:#fff1e6" : "align-self:flex-start;background:#f1f5f9"), m.text);
-    row.setAttribute("data-kefu", mine ? "visitor" : "shop");
+    var row = el("div", "max-width:80%;display:flex;flex-direction:column;" + (mine ? "align-self:flex-end" : "align-self:flex-start"));
+    var bubble = el("div", "padding:6px 10px;border-radius:10px;white-space:pre-wrap;word-break:break-word;" +
+      (mine ? "background:#fff1e6" : "background:#f1f5f9"), m.text);
+    bubble.setAttribute("data-kefu", mine ? "visitor" : "shop");
+    row.appendChild(bubble);
+    if (m.at) { var t = el("div", "font-size:11px;color:#64748b;margin-top:2px;" + (mine ? "text-align:right" : ""), hhmm(m.at));
+                t.setAttribute("data-kefu", "time"); row.appendChild(t); }
     list.appendChild(row); list.scrollTop = list.scrollHeight;
   }
+  if (GREETING) { var hello = el("div", "align-self:flex-start;max-width:80%;padding:6px 10px;border-radius:10px;background:#f1f5f9", GREETING);
+                  hello.setAttribute("data-kefu", "greeting"); list.appendChild(hello); }
   function poll() {
     identity().then(function (v) { return fetch(url + "?visitor=" + encodeURIComponent(v) + "&after=" + last, { credentials: "omit" }); })
       .then(forget)
@@ -71,9 +85,11 @@
       .then(function (res) { if (res.ok) { input.value = ""; poll(); } else { note.textContent = (res.d.error || {}).message || "发送失败"; } })
       .catch(function () { note.textContent = "网络异常,请稍后再试"; });
   });
-  button.addEventListener("click", function () {
-    open = !open; box.style.display = open ? "flex" : "none"; if (open) { poll(); input.focus(); }
-  });
+  function toggle(want) { open = want; box.style.display = open ? "flex" : "none"; button.style.display = open ? "none" : "";
+    if (open) { poll(); input.focus(); } else { button.focus(); } }
+  button.addEventListener("click", function () { toggle(!open); });
+  close.addEventListener("click", function () { toggle(false); });
+  document.addEventListener("keydown", function (e) { if (open && e.key === "Escape") toggle(false); });
   function start() { document.body.appendChild(root); if (visitor) poll(); setInterval(function () { if (open) poll(); }, 1000); }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();
