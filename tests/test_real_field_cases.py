@@ -212,3 +212,71 @@ def test_an_appointment_past_the_24_hours_needs_the_customers_reason_and_arrival
     assert deadlines_sweep(now=dt.datetime(2026, 11, 28, 0, 0, tzinfo=clock.local_tz()))["breached"] >= 1  # the others
     assert not ServiceRequest.objects.get(pk=early["id"]).breached
     assert ServiceRequest.objects.get(pk=missed["id"]).breached
+
+
+def test_a_bring_in_repair_with_a_loaner_past_60_days_is_due_a_replacement(world: World, tech: Any) -> None:
+    """R-SVC-7 with R-SVC-4. Requested 2026-09-20 (bought 2026-06-01, in warranty, free). On site the
+    projector cannot be repaired: it goes to the service centre with its power cable (the receipt)
+    and the customer gets a loaner (备用机 BY-01). On 11-26 — 67 days after the request, past the
+    60-day limit — the daily sweep flags a replacement and raises its work order; the loaner is
+    still out, shown on the request, until returned. The unit cannot be signed for while at the
+    centre."""
+    import time_machine
+
+    lead, technician = _client("lead_a"), _client("tech")
+    requested = dt.datetime(2026, 9, 20, 10, 0, tzinfo=clock.local_tz())
+    with time_machine.travel(requested, tick=False):
+        item = _new(world, lead, purchase_date="2026-06-01", proof_kind="invoice", proof_ref="FP-2026-001")
+        _on_site(world, lead, technician, item)
+        url = f"/api/v1/service/requests/{item['id']}"
+        _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "主板故障，需返厂"}))
+        taken = _ok(_post(technician, f"{url}/bring-in", {"taken": "主机、电源线", "loaner": "备用机 BY-01"}))
+        assert (taken["brought_in_items"], taken["loaner"]) == ("主机、电源线", "备用机 BY-01")
+        assert (taken["proof_kind"], taken["proof_ref"]) == ("invoice", "FP-2026-001")
+        refused = _post(technician, f"{url}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"})
+        assert refused.status_code == 400  # the unit is still at the service centre
+    assert services.replacements_sweep() == 1  # 2026-11-26: 67 days ≥ 60
+    (replacement,) = ServiceRequest.objects.filter(replaces_id=item["id"])
+    assert replacement.kind == "replacement"
+    page = lead.get(f"/service/{item['id']}/").content.decode()
+    assert 'data-testid="loaner"' in page and "备用机 BY-01" in page
+    assert _ok(_post(technician, f"{url}/loaner-returned"))["loaner_back_at"] is not None
+    assert _post(technician, f"{url}/loaner-returned").status_code == 409  # once
+
+
+def test_a_request_outside_the_service_area_is_referred_and_followed_up(world: World) -> None:
+    """R-SVC-8: an address in 苏州 is outside the service centre's area (扬州, 镇江, 泰州, 南京): the page
+    proposes the 苏州 point; referred, then followed up — the request closes. One in 扬州 cannot be
+    referred."""
+    lead = _client("lead_a")
+    item = _new(world, lead, address="江苏省苏州市工业园区星湖街 1 号")
+    page = lead.get(f"/service/{item['id']}/").content.decode()
+    assert 'data-testid="referral-due"' in page and "苏州特约服务点" in page
+    referred = _ok(_post(lead, f"/api/v1/service/requests/{item['id']}/referral"))
+    assert referred["referred_to"] == "苏州特约服务点 0512-65230000"
+    done = _ok(_post(lead, f"/api/v1/service/requests/{item['id']}/referral/follow-up", {"outcome": "网点已上门修好"}))
+    assert done["category"] == "closed"
+    local = _new(world, lead, serial_no="SN-YZ")
+    assert _post(lead, f"/api/v1/service/requests/{local['id']}/referral").status_code == 400
+
+
+def test_a_paid_repair_gets_a_numbered_receipt(world: World, tech: Any) -> None:
+    """R-SVC-9: a paid repair (out of warranty: bought 2023) settled at ¥100.00 labour gets the
+    company's receipt SJ20261126…, downloadable as a PDF; a free repair gets none."""
+    lead, technician = _client("lead_a"), _client("tech")
+    item = _new(world, lead, purchase_date="2023-01-01", proof_kind="card", proof_ref="BX-9")
+    _on_site(world, lead, technician, item)
+    url = f"/api/v1/service/requests/{item['id']}"
+    _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "清洁保养"}))
+    _ok(_post(technician, f"{url}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"}))
+    settled = _ok(_post(lead, f"{url}/settlement", {"labour": "100.00"}))
+    assert settled["receipt_no"] == f"SJ20261126{item['id']:06d}" and settled["amount_due"] == "100.00"
+    pdf = lead.get(f"/service/{item['id']}/receipt.pdf")
+    assert pdf.status_code == 200 and pdf.content[:4] == b"%PDF" and "attachment" in pdf["Content-Disposition"]
+    free = _new(world, lead, serial_no="SN-F")
+    _on_site(world, lead, technician, free)
+    furl = f"/api/v1/service/requests/{free['id']}"
+    _ok(_post(technician, f"{furl}/diagnosis", {"diagnosis": "调试"}))
+    _ok(_post(technician, f"{furl}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"}))
+    assert _ok(_post(lead, f"{furl}/settlement", {"labour": "50.00"}))["receipt_no"] == ""
+    assert lead.get(f"/service/{free['id']}/receipt.pdf").status_code == 404

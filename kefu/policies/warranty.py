@@ -316,3 +316,20 @@ def facts_from_dict(data: Mapping[str, Any]) -> Facts:
         request_open_days=_count(data.get("request_open_days"), "request_open_days"),
         return_=return_,
     )
+
+
+def referral(policy: Mapping[str, Any], address: str) -> dict[str, str] | None:
+    """R-SVC-8: None when the service centre visits the address (a city of ``service_area`` named in
+    it, or no address yet); else the sales point that serves it — the first whose areas are named
+    in the address, else the one for "*" — as {name, phone}."""
+    svc = policy["service"]
+    text = (address or "").strip()
+    area = [str(city) for city in svc.get("service_area", [])]
+    if not text or not area or any(city in text for city in area):
+        return None
+    points = list(svc.get("sales_points", []))
+    for point in points:
+        if any(a != "*" and str(a) in text for a in point.get("areas", [])):
+            return {"name": str(point["name"]), "phone": str(point.get("phone", ""))}
+    fallback = next((p for p in points if "*" in p.get("areas", [])), None)
+    return {"name": str(fallback["name"]), "phone": str(fallback.get("phone", ""))} if fallback else None

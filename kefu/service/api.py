@@ -121,6 +121,18 @@ class RequestOut(Schema):
     satisfaction: int | None
     visited_at: dt.datetime | None
     opened_at: dt.datetime
+    proof_kind: str
+    proof_ref: str
+    receipt_no: str
+    brought_in_at: dt.datetime | None
+    brought_in_items: str
+    brought_back_at: dt.datetime | None
+    loaner: str
+    loaner_out_at: dt.datetime | None
+    loaner_back_at: dt.datetime | None
+    referred_to: str
+    referred_at: dt.datetime | None
+    referral_followed_at: dt.datetime | None
 
     @staticmethod
     def resolve_status(obj: Any) -> str:
@@ -152,6 +164,8 @@ class RequestIn(Schema):
     purchase_channel: str = Field(default="", max_length=64)
     address: str = Field(default="", max_length=200)
     agreement_id: int | None = None
+    proof_kind: Literal["", "invoice", "order", "card"] = ""
+    proof_ref: str = Field(default="", max_length=64)
 
 
 class EvaluateIn(Schema):
@@ -318,6 +332,46 @@ def settle(request: HttpRequest, request_id: int, payload: SettlementIn | None =
         labour=payload.labour,
         discount_percent=payload.discount_percent,
     )
+
+
+class BringInIn(Schema):
+    taken: str = Field(default="", max_length=300, description="What goes to the service centre (the receipt)")
+    loaner: str = Field(default="", max_length=200, description="The loaner unit or temporary solution offered")
+
+
+class FollowUpIn(Schema):
+    outcome: str = Field(default="", max_length=300)
+
+
+@router.post("/service/requests/{request_id}/bring-in", response=RequestOut)
+def bring_in(request: HttpRequest, request_id: int, payload: BringInIn | None = None) -> object:
+    """R-SVC-7: not repairable on site — to the service centre, with a loaner or temporary solution."""
+    payload = payload or BringInIn()
+    return services.bring_in(
+        actor=request.user, item=_item(request, request_id), taken=payload.taken, loaner=payload.loaner
+    )
+
+
+@router.post("/service/requests/{request_id}/bring-back", response=RequestOut)
+def bring_back(request: HttpRequest, request_id: int) -> object:
+    return services.bring_back(actor=request.user, item=_item(request, request_id))
+
+
+@router.post("/service/requests/{request_id}/loaner-returned", response=RequestOut)
+def loaner_returned(request: HttpRequest, request_id: int) -> object:
+    return services.loaner_return(actor=request.user, item=_item(request, request_id))
+
+
+@router.post("/service/requests/{request_id}/referral", response=RequestOut)
+def refer(request: HttpRequest, request_id: int) -> object:
+    """R-SVC-8: refer a request outside the service area to the sales point that serves it."""
+    return services.request_refer(actor=request.user, item=_item(request, request_id))
+
+
+@router.post("/service/requests/{request_id}/referral/follow-up", response=RequestOut)
+def follow_up(request: HttpRequest, request_id: int, payload: FollowUpIn | None = None) -> object:
+    payload = payload or FollowUpIn()
+    return services.referral_follow_up(actor=request.user, item=_item(request, request_id), outcome=payload.outcome)
 
 
 @router.post("/service/requests/{request_id}/return-visit", response=RequestOut)

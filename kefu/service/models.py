@@ -147,6 +147,14 @@ class Charge(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
+class ProofKind(models.TextChoices):
+    """R-SVC-9: what proves the purchase (003 提供购买凭证和产品序列号)."""
+
+    INVOICE = "invoice", _("Invoice")
+    ORDER = "order", _("Order no.")
+    CARD = "card", _("Warranty card")
+
+
 class RequestCategory(models.TextChoices):
     NEW = "new", _("To evaluate")
     SCHEDULED = "scheduled", _("Appointment made")
@@ -226,6 +234,23 @@ class ServiceRequest(WorkItem):
     discount = models.DecimalField(_("discount"), max_digits=16, decimal_places=2, default=0)
     amount_due = models.DecimalField(_("amount due"), max_digits=16, decimal_places=2, default=0)
     settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    # R-SVC-7: a repair that cannot be done on site — the unit taken to the service centre (with a
+    # receipt of what was taken), the days it spends there, and the loaner or temporary solution
+    brought_in_at = models.DateTimeField(_("taken to the service centre at"), null=True, blank=True)
+    brought_in_items = models.CharField(_("what was taken"), max_length=300, blank=True)
+    brought_back_at = models.DateTimeField(_("brought back at"), null=True, blank=True)
+    loaner = models.CharField(_("loaner unit or temporary solution"), max_length=200, blank=True)
+    loaner_out_at = models.DateTimeField(_("loaner given at"), null=True, blank=True)
+    loaner_back_at = models.DateTimeField(_("loaner returned at"), null=True, blank=True)
+    # R-SVC-8: outside the service area — referred to the sales point that serves it, followed up
+    referred_to = models.CharField(_("referred to"), max_length=120, blank=True)
+    referred_at = models.DateTimeField(_("referred at"), null=True, blank=True)
+    referral_followed_at = models.DateTimeField(_("referral followed up at"), null=True, blank=True)
+    referral_outcome = models.CharField(_("referral outcome"), max_length=300, blank=True)
+    # R-SVC-9: proof of purchase, and the company receipt (统一收据) of a paid repair
+    proof_kind = models.CharField(_("proof of purchase"), max_length=16, blank=True)  # invoice|order|card
+    proof_ref = models.CharField(_("proof no."), max_length=64, blank=True)
+    receipt_no = models.CharField(_("receipt no."), max_length=24, blank=True)
     # the return visit after the work (seed 003 3.1.10)
     visited_at = models.DateTimeField(_("return visit at"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)  # 1–5

@@ -151,3 +151,40 @@ def report_pdf(item: ServiceRequest, parts: list[dict[str, Any]], explanation: l
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def receipt_pdf(item: ServiceRequest) -> bytes:
+    """R-SVC-9: the company's receipt (统一收据) of a paid repair, numbered, beside the signed report."""
+    from reportlab.lib.pagesizes import A5, landscape
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    font = _font()
+    buffer = io.BytesIO()
+    size = landscape(A5)
+    pdf = canvas.Canvas(buffer, pagesize=size, pageCompression=1)
+    pdf.setTitle(f"{_('Receipt')} {item.receipt_no}")
+    width, height = size
+    left, y = 15 * mm, height - 18 * mm
+
+    def line(text: str, font_size: int = 11, gap: float = 8) -> None:
+        nonlocal y
+        pdf.setFont(font, font_size)
+        pdf.drawString(left, y, text)
+        y -= gap * mm
+
+    line(_("Receipt"), 18, 11)
+    line(f"{_('Receipt no.')}: {item.receipt_no}    {_('Request no.')}: {item.number}")
+    line(f"{_('Received from')}: {item.contact_name}  {item.contact_phone}")
+    line(f"{_('For')}: {item.product} {item.serial_no}  — {_('repair')}")
+    line(
+        f"{_('Parts')} ¥{item.parts_amount}  {_('Labour')} ¥{item.labour}  {_('Discount')} −¥{item.discount}",
+    )
+    line(f"{_('Amount received')}: ¥{item.amount_due}", 14, 10)
+    line(f"{_('Date')}: {clock.local_text(item.settled_at) if item.settled_at else '—'}    {item.shop.name}")
+    pdf.setFont(font, 8)
+    pdf.drawString(left, 10 * mm, f"{_('Printed')}: {clock.local_text(clock.now())}")
+    del width
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

@@ -35,6 +35,7 @@ from .models import (
     PartKind,
     PlanItem,
     PlanState,
+    ProofKind,
     RequestCategory,
     ServiceKind,
     ServiceRequest,
@@ -99,6 +100,8 @@ def _create_request(
     kind: str = ServiceKind.REPAIR,
     agreement: Agreement | None = None,
     due_on: dt.date | None = None,
+    proof_kind: str = "",
+    proof_ref: str = "",
 ) -> ServiceRequest:
     """A repair request by phone, online or WeChat (or a released plan item, a raised replacement);
     it gets its number and R-SVC-6's on-site timer."""
@@ -120,6 +123,8 @@ def _create_request(
             raise ApplicationError("service_request", _("The %(field)s is required.") % {"field": label})
     if not (fault or "").strip():
         raise ApplicationError("service_request", _("Describe the fault."))
+    if proof_kind and proof_kind not in ProofKind.values:
+        raise ApplicationError("service_request", _("Choose the proof of purchase from the list."))
     today = clock.today()
     if purchase_date > today:
         raise ApplicationError("service_request", _("The purchase date is in the future."))
@@ -143,6 +148,8 @@ def _create_request(
         purchase_date=purchase_date,
         purchase_channel=_text(purchase_channel, 64),
         fault=_text(fault, 2000),
+        proof_kind=proof_kind,
+        proof_ref=_text(proof_ref, 64) if proof_kind else "",
         owner=staff_of(actor),
         **{
             **wf.open_fields(REQUESTS, now),
@@ -431,6 +438,109 @@ def visit_step(*, actor: Any, item: ServiceRequest, code: str, done: bool) -> Se
     return wf.checklist_toggle(actor=actor, item=item, code=code, done=done)  # type: ignore[no-any-return]
 
 
+@action(capability="service.visit", scope=("item",))
+def bring_in(*, actor: Any, item: ServiceRequest, taken: str, loaner: str = "") -> ServiceRequest:
+    """R-SVC-7 (003 需运回公司用户服务中心修理): the repair cannot be done on site — the unit goes to the
+    service centre with a receipt of what was taken, and a loaner unit or a temporary solution is
+    offered (修理期间我们将提供替换机或临时解决方案) and tracked until returned. The days there count as
+    days in repair (R-SVC-4/5)."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    if item.status.category != RequestCategory.ON_SITE:
+        raise ApplicationError("transition", _("The unit is taken in during the visit."))
+    if item.brought_in_at:
+        raise ApplicationError("changed", _("The unit is already at the service centre."), status=409)
+    taken = _text(taken, 300)
+    if not taken:
+        raise ApplicationError("service_request", _("Write down what is taken (the customer's receipt)."))
+    now = clock.now()
+    item.brought_in_at, item.brought_in_items, item.updated_at = now, taken, now
+    item.loaner = _text(loaner, 200)
+    item.loaner_out_at = now if item.loaner else None
+    item.save(update_fields=["brought_in_at", "brought_in_items", "loaner", "loaner_out_at", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="service_request.brought_in",
+        subject=item,
+        after={"taken": taken, "loaner": item.loaner, "rule": "R-SVC-7"},
+    )
+    return item
+
+
+@action(capability="service.visit", scope=("item",))
+def bring_back(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+    """R-SVC-7: the repaired unit is back with the customer (then the report is signed)."""
+    item = _locked(item)
+    _visit_actor(actor, item)
+    now = clock.now()
+    if not ServiceRequest.objects.filter(pk=item.pk, brought_in_at__isnull=False, brought_back_at__isnull=True).update(
+        brought_back_at=now, updated_at=now
+    ):
+        raise ApplicationError("changed", _("The unit is not at the service centre."), status=409)
+    item.brought_back_at = now
+    days = (clock.local_date(now) - clock.local_date(item.brought_in_at)).days if item.brought_in_at else 0
+    event_record(actor=actor, verb="service_request.brought_back", subject=item, after={"days_in_repair": days})
+    return item
+
+
+@action(capability="service.visit", scope=("item",))
+def loaner_return(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+    """R-SVC-7: the loaner unit is back (once)."""
+    now = clock.now()
+    if not ServiceRequest.objects.filter(pk=item.pk, loaner_out_at__isnull=False, loaner_back_at__isnull=True).update(
+        loaner_back_at=now, updated_at=now
+    ):
+        raise ApplicationError("changed", _("No loaner is out on this request."), status=409)
+    item.loaner_back_at = now
+    event_record(actor=actor, verb="service_request.loaner_returned", subject=item, after={"loaner": item.loaner})
+    return item
+
+
+@action(capability="service.intake", scope=("item",))
+def request_refer(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+    """R-SVC-8 (003 不属于公司用户服务中心上门的区域): a request outside the service area goes to the sales
+    point that serves it, with the customer's contact; it stays open until the referral is followed
+    up, so the customer never calls twice."""
+    item = _locked(item)
+    if item.status.category not in (RequestCategory.NEW, RequestCategory.SCHEDULED):
+        raise ApplicationError("transition", _("A request is referred before the visit."))
+    point = warranty.referral(policy_in_force().document, item.address)
+    if point is None:
+        raise ApplicationError("service_request", _("The service centre visits this address: no referral."))
+    now = clock.now()
+    item.referred_to = _text(f"{point['name']} {point['phone']}", 120)
+    item.referred_at, item.updated_at = now, now
+    item.save(update_fields=["referred_to", "referred_at", "updated_at"])
+    event_record(
+        actor=actor,
+        verb="service_request.referred",
+        subject=item,
+        after={"to": item.referred_to, "customer": f"{item.contact_name} {item.contact_phone}", "rule": "R-SVC-8"},
+    )
+    return item
+
+
+@action(capability="service.intake", scope=("item",))
+def referral_follow_up(*, actor: Any, item: ServiceRequest, outcome: str) -> ServiceRequest:
+    """R-SVC-8: the referral is followed up (did the sales point serve the customer?) and the
+    request closes."""
+    outcome = _text(outcome, 300)
+    if not outcome:
+        raise ApplicationError("service_request", _("What did the sales point do for the customer?"))
+    item = _locked(item)
+    if not item.referred_at:
+        raise ApplicationError("service_request", _("The request was not referred."))
+    now = clock.now()
+    if not ServiceRequest.objects.filter(pk=item.pk, referral_followed_at__isnull=True).update(
+        referral_followed_at=now, referral_outcome=outcome, updated_at=now
+    ):
+        raise ApplicationError("changed", _("The referral is already followed up."), status=409)
+    item.referral_followed_at, item.referral_outcome = now, outcome
+    _to(item, RequestCategory.CLOSED, actor, note=outcome)
+    event_record(actor=actor, verb="service_request.referral_followed", subject=item, after={"outcome": outcome})
+    return item
+
+
 @action()
 def replacements_sweep(*, actor: Any = None) -> int:
     """R-SVC-4 for requests still being worked: a free repair not completed ``repair_max_days`` after
@@ -587,6 +697,10 @@ def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: 
     _visit_actor(actor, item)
     if item.status.category != RequestCategory.ON_SITE:
         raise ApplicationError("transition", _("The report is signed at the end of the visit."))
+    if item.brought_in_at and not item.brought_back_at:
+        raise ApplicationError(
+            "service_request", _("The unit is still at the service centre: bring it back before the customer signs.")
+        )
     if not item.diagnosis:
         raise ApplicationError("service_request", _("Record the diagnosis before the customer signs."))
     if not (signed_by or "").strip():
@@ -638,6 +752,10 @@ def request_settle(
     if not updated:
         raise ApplicationError("changed", _("Already settled."), status=409)
     item.refresh_from_db()
+    if figures["due"] > 0:
+        # R-SVC-9: a paid repair gets the company's receipt (统一收据), numbered once
+        item.receipt_no = f"SJ{clock.local_date(now):%Y%m%d}{item.pk:06d}"
+        ServiceRequest.objects.filter(pk=item.pk).update(receipt_no=item.receipt_no)
     _to(item, RequestCategory.SETTLED, actor)
     event_record(
         actor=actor,
@@ -648,6 +766,7 @@ def request_settle(
             "labour": figures["labour"],
             "discount": figures["discount"],
             "amount_due": figures["due"],
+            "receipt": item.receipt_no,
         },
     )
     return item

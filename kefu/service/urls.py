@@ -24,4 +24,7 @@ urlpatterns = [
     path("<int:service_id>/settle/", views.request_settle, name="settle"),
     path("<int:service_id>/visit/", views.request_visit, name="visit"),
     path("<int:service_id>/report.pdf", views.request_report, name="report"),
+    path("<int:service_id>/receipt.pdf", views.request_receipt, name="receipt"),
+    path("<int:service_id>/bring-in/", views.request_bring_in, name="bring_in"),
+    path("<int:service_id>/refer/", views.request_refer, name="refer"),
 ]

@@ -21,6 +21,7 @@ from kefu.core import clock
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import DayField, MomentField, day_query, int_param
+from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies import warranty
@@ -28,7 +29,7 @@ from kefu.web.http import EXPORT_CAP, local_time, require_capability, show_error
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
-from .models import Billing, Channel, Part, PartKind, RequestCategory
+from .models import Billing, Channel, Part, PartKind, ProofKind, RequestCategory
 
 
 class IntakeForm(forms.Form):
@@ -43,6 +44,11 @@ class IntakeForm(forms.Form):
     purchase_date = DayField(label=gettext_lazy("Purchase date"))
     purchase_channel = forms.CharField(label=gettext_lazy("Bought through"), max_length=64, required=False)
     fault = forms.CharField(label=gettext_lazy("Fault"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    # R-SVC-9: the proof of purchase (003 提供购买凭证和产品序列号)
+    proof_kind = forms.ChoiceField(
+        label=gettext_lazy("Proof of purchase"), choices=[("", "—"), *ProofKind.choices], required=False
+    )
+    proof_ref = forms.CharField(label=gettext_lazy("Proof no."), max_length=64, required=False)
 
     def __init__(self, *args: Any, shops: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,6 +196,7 @@ def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
             "can_intake": has_capability(request.user, "service.intake"),
             "fault_causes": selectors.fault_causes(),
             "site_findings": services.SITE_FINDINGS,
+            "referral": warranty.referral(policy_in_force().document, item.address),
             "idempotency_key": uuid.uuid4().hex,
         },
     )
@@ -408,6 +415,50 @@ def request_report(request: HttpRequest, service_id: int) -> HttpResponse:
     # a download (a phone's browser otherwise replaces the app's page with the PDF)
     response["Content-Disposition"] = f'attachment; filename="{item.number}.pdf"'
     return response
+
+
+@login_required
+def request_receipt(request: HttpRequest, service_id: int) -> HttpResponse:
+    """R-SVC-9: the receipt of a paid repair, as a download."""
+    from .report import receipt_pdf
+
+    item = selectors.request_get(actor=request.user, request_id=service_id)
+    if not item.receipt_no:
+        raise Http404("no receipt")
+    response = HttpResponse(receipt_pdf(item), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{item.receipt_no}.pdf"'
+    return response
+
+
+@login_required
+@require_POST
+def request_bring_in(request: HttpRequest, service_id: int) -> HttpResponse:
+    do = request.POST.get("do", "in")
+    if do == "back":
+        return _act(request, service_id, lambda item: services.bring_back(actor=request.user, item=item))
+    if do == "loaner_back":
+        return _act(request, service_id, lambda item: services.loaner_return(actor=request.user, item=item))
+    return _act(
+        request,
+        service_id,
+        lambda item: services.bring_in(
+            actor=request.user, item=item, taken=request.POST.get("taken", ""), loaner=request.POST.get("loaner", "")
+        ),
+    )
+
+
+@login_required
+@require_POST
+def request_refer(request: HttpRequest, service_id: int) -> HttpResponse:
+    if request.POST.get("do") == "follow_up":
+        return _act(
+            request,
+            service_id,
+            lambda item: services.referral_follow_up(
+                actor=request.user, item=item, outcome=request.POST.get("outcome", "")
+            ),
+        )
+    return _act(request, service_id, lambda item: services.request_refer(actor=request.user, item=item))
 
 
 class AgreementForm(forms.Form):
