@@ -2005,6 +2005,4 @@ T = {
     'For': '事由',
     'repair': '维修',
     'Amount received': '实收金额',
-    'Date': '日期',
-    'none recorded': '未登记',
 }

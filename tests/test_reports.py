@@ -75,11 +75,15 @@ def data(world: World) -> dict[str, Any]:
         fault="b",
         purchase_date=clock.today(),
     )
-    complaint = care.complaint_create(actor=world.agent_a, shop=world.shop_a, contact_name="c", text="太差")
-    for code in ("listen", "judge", "understand", "explain", "record"):
+    complaint = care.complaint_create(
+        actor=world.agent_a, shop=world.shop_a, contact_name="c", text="太差", contact_phone="13900000001"
+    )
+    for code in ("listen", "judge", "understand", "explain", "record", "win_back"):
         care.complaint_step(actor=world.agent_a, item=complaint, code=code, done=True)
     care.complaint_resolve(actor=world.agent_a, item=complaint, reason="quality", resolution="换", our_fault=True)
-    care.complaint_create(actor=world.agent_a, shop=world.shop_a, contact_name="d", text="慢")
+    care.complaint_create(
+        actor=world.agent_a, shop=world.shop_a, contact_name="d", text="慢", contact_phone="13900000002"
+    )
     return {"requests": made, "tech": tech}
 
 
