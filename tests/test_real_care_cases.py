@@ -118,3 +118,39 @@ def test_the_first_contact_is_recorded_on_the_customers_page(world: World) -> No
     assert 'data-testid="record-first-contact"' not in page
     outsider = _client("agent_b")
     assert outsider.post(f"/care/customers/{world.customer_a.pk}/first-contact/", {"note": "x"}).status_code == 404
+
+
+def test_a_complaint_through_the_api(world: World) -> None:
+    """SPEC §7 over the API: intake by buyer nick (the customer is found), assignment by the lead,
+    the six steps, resolution, the tracking visit and its record; another team sees a 404."""
+
+    def post(client: Client, url: str, body: dict[str, Any] | None = None) -> Any:
+        return client.post(url, body or {}, content_type="application/json")
+
+    lead, agent = _client("lead_a"), _client("agent_a")
+    made = post(
+        agent,
+        "/api/v1/care/complaints",
+        {"shop_id": world.shop_a.pk, "contact_name": "买家甲", "buyer_nick": world.customer_a.nick,
+         "text": "气死了，骗子！", "channel": "phone"},
+    )  # fmt: skip
+    assert made.status_code == 200, made.content
+    complaint = made.json()
+    assert (complaint["customer_id"], complaint["emotion"]) == (world.customer_a.pk, "anger")
+    url = f"/api/v1/care/complaints/{complaint['id']}"
+    assert _client("agent_b").get(url).status_code == 404
+    staff = Staff.objects.get(user=world.agent_a)
+    assert post(agent, f"{url}/assign", {"owner_id": staff.pk}).status_code == 403
+    assert post(lead, f"{url}/assign", {"owner_id": staff.pk}).json()["owner_id"] == staff.pk
+    refused = post(agent, f"{url}/resolve", {"reason": "quality", "resolution": "换新"})
+    assert refused.status_code == 400  # the steps first
+    for code, _label in HANDLING_STEPS:
+        post(agent, f"{url}/steps", {"code": code})
+    done = post(agent, f"{url}/resolve", {"reason": "quality", "resolution": "换新", "our_fault": True}).json()
+    assert done["category"] == "resolved"
+    at = dt.datetime.combine(clock.today() + dt.timedelta(days=1), dt.time(22, 0), tzinfo=clock.local_tz())
+    assert post(agent, f"{url}/visits", {"agent_id": staff.pk, "at": at.isoformat()}).status_code == 400  # rest hours
+    visit = post(agent, f"{url}/visits", {"agent_id": staff.pk, "at": at.replace(hour=15).isoformat()}).json()
+    recorded = post(agent, f"/api/v1/care/visits/{visit['id']}", {"opinion": "满意", "satisfaction": 5}).json()
+    assert recorded["done_at"] is not None
+    assert agent.get(url).json()["category"] == "closed"

@@ -57,7 +57,10 @@ def _customer_panel(request: Any, customer: Any) -> dict[str, Any] | None:
 
 
 def register() -> None:
+    from .api import router
+
     plugins.urls("care/", "kefu.care.urls", order=35)
+    plugins.api_router("care", router)
     plugins.panel("commerce.customer", plugins.Panel("care/_customer_panel.html", _customer_panel))
     plugins.nav_section(
         plugins.NavSection(
