@@ -320,3 +320,32 @@ def test_seven_checklist_steps_ticked_at_once_are_all_kept(world: World) -> None
     turn = iter(steps * (N // 7 + 1))
     _fifty(world.agent_a, lambda c: c.post(f"/aftersales/{case.pk}/step/", {"step": next(turn), "done": "1"}))
     assert sorted(Case.objects.get(pk=case.pk).checklist) == sorted(steps)
+
+
+def test_fifty_payments_of_one_agreement_bill_record_it_once(world: World) -> None:
+    """Issue 18 §4 (agreement receivables): 50 clicks at once on "paid" for one ¥300.00 instalment,
+    over the page and the API alike: one payment, one event, no 5xx; the others are told it was paid."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.service import services as field
+    from kefu.service.models import AgreementBill
+
+    agreement = field.agreement_create(
+        actor=world.supervisor, shop=world.shop_a, customer_name="一中", contact_name="陈", contact_phone="1",
+        products=[{"product": "投影机", "serial_no": "S1"}], starts_on=clock.today(),
+        ends_on=clock.today() + dt.timedelta(days=364), fee=Decimal("1200.00"), billing="quarterly",
+    )  # fmt: skip
+    bill = agreement.bills.order_by("due_on").first()
+    turn = iter(range(N))
+    codes = _fifty(
+        world.supervisor,
+        lambda c: (
+            c.post(f"/api/v1/service/bills/{bill.pk}/pay", content_type="application/json")
+            if next(turn) % 2
+            else c.post(f"/service/bills/{bill.pk}/")
+        ),
+    )
+    assert AgreementBill.objects.get(pk=bill.pk).paid_at is not None
+    assert Event.objects.for_object(agreement).filter(verb="agreement.bill_paid").count() == 1
+    assert codes.count(200) <= 1 and set(codes) <= {200, 302, 409}
