@@ -310,3 +310,19 @@ def test_every_form_of_a_province_gets_the_freight_of_its_short_name(short: str,
     for form in PROVINCES[short]:
         assert freight_for(POLICY, form + " " + tail) == freight_for(POLICY, short)
     assert facts_from_dict({"case_type": "return", "province": PROVINCES[short][0]}).province == short
+
+
+def test_courier_queries_are_classed_with_the_sops_steps() -> None:
+    """003 快递查询SOP: 正常件 / 疑难件 / 超区件 / 破损丢件 — a logistics case names its class and the
+    checklist gains that class's steps (the six steps of R-AS-10 stay); an unknown class is refused."""
+    plain = evaluate(POLICY, CaseFacts("logistics_exception"))
+    lost = evaluate(POLICY, CaseFacts("logistics_exception", courier_class="damaged_lost"))
+    codes_plain = [c for c, _ in plain.checklist]
+    codes_lost = [c for c, _ in lost.checklist]
+    assert codes_lost[: len(codes_plain)] == codes_plain
+    assert codes_lost[len(codes_plain) :] == ["cq_evidence", "cq_settle_buyer", "cq_claim"]
+    area = evaluate(POLICY, CaseFacts("lost_parcel", courier_class="out_of_area"))
+    assert "cq_confirm_area" in [c for c, _ in area.checklist]
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "lost_parcel", "courier_class": "whatever"})
+    assert facts_from_dict({"case_type": "lost_parcel", "courier_class": "difficult"}).courier_class == "difficult"

@@ -35,6 +35,7 @@ class FactsIn(Schema):
     request_date: Day | None = None
     request_kind: str = ""
     buyer_stance: str = ""  # "" | accepts | declines | insists (R-AS-7: the answer to the retention offer)
+    courier_class: str = ""  # normal | difficult | out_of_area | damaged_lost (003 快递查询SOP)
     buyer_pays_freight: bool | None = None
     misuse: bool | None = None
     remark_ok: bool | None = None

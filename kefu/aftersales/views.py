@@ -47,8 +47,18 @@ REQUEST_KINDS = [
 
 def _fact_choices() -> dict[str, list[tuple[str, Any]]]:
     from kefu.imports.address import PROVINCES
+    from kefu.policies.aftersales import COURIER_CLASSES
 
-    return {"province": [(p, p) for p in PROVINCES], "request_kind": list(REQUEST_KINDS)}
+    return {
+        "province": [(p, p) for p in PROVINCES],
+        "request_kind": list(REQUEST_KINDS),
+        "courier_class": [(code, _(label)) for code, (label, _steps) in COURIER_CLASSES.items()],
+        "buyer_stance": [
+            ("accepts", _("Accepts the offer")),
+            ("declines", _("Declines the offer")),
+            ("insists", _("Insists on a return or exchange")),
+        ],
+    }
 
 
 FACT_FIELDS = [
@@ -66,6 +76,8 @@ FACT_FIELDS = [
     ("warehouse_error", gettext_lazy("Warehouse error"), "bool"),
     ("seized", gettext_lazy("Seized by security"), "bool"),
     ("at_fault", gettext_lazy("We are at fault"), "bool"),
+    ("buyer_stance", gettext_lazy("Buyer's answer to the exchange or price-difference offer"), "choice"),
+    ("courier_class", gettext_lazy("Courier query class"), "choice"),
 ]
 
 

@@ -167,6 +167,48 @@ PLAYBOOKS: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# Courier queries (003 快递查询SOP 三、各类快递件问题处理): the class of a parcel and the SOP's steps for
+# it. The seed names the four classes; the steps are our reading of the after-sales playbooks.
+COURIER_CLASSES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "normal": (
+        gettext_noop("Normal parcel"),
+        [
+            ("cq_track", gettext_noop("Look up the tracking in the platform's logistics view")),
+            ("cq_tell", gettext_noop("Tell the buyer where it is and when it should arrive")),
+        ],
+    ),
+    "difficult": (
+        gettext_noop("Problem parcel (no movement, wrong route, refused)"),
+        [
+            ("cq_track", gettext_noop("Look up the tracking in the platform's logistics view")),
+            ("cq_courier", gettext_noop("Ask the courier's branch and record the answer")),
+            ("cq_push", gettext_noop("Have the courier deliver or return it; follow up daily")),
+            ("cq_tell", gettext_noop("Tell the buyer what happens next")),
+        ],
+    ),
+    "out_of_area": (
+        gettext_noop("Outside the courier's delivery area"),
+        [
+            ("cq_confirm_area", gettext_noop("Confirm with the courier that the address is outside its area")),
+            (
+                "cq_options",
+                gettext_noop("Offer the buyer a pickup point, a transfer or a reship by a courier that covers it"),
+            ),
+            ("cq_tell", gettext_noop("Tell the buyer what happens next")),
+        ],
+    ),
+    "damaged_lost": (
+        gettext_noop("Damaged or lost parcel"),
+        [
+            ("cq_evidence", gettext_noop("Get photos of the damage, or the courier's confirmation of the loss")),
+            ("cq_settle_buyer", gettext_noop("Reship or refund the buyer first")),
+            ("cq_claim", gettext_noop("Claim from the courier (goods value + freight)")),
+        ],
+    ),
+}
+BUYER_STANCES = ("accepts", "declines", "insists")
+
+
 @dataclass(frozen=True)
 class CaseFacts:
     case_type: str
@@ -187,6 +229,7 @@ class CaseFacts:
     seized: bool = False  # R-AS-10
     at_fault: bool | None = None  # R-AS-12
     repairs: int = 0
+    courier_class: str = ""  # 003 快递查询SOP: normal | difficult | out_of_area | damaged_lost
 
 
 @dataclass(frozen=True)
@@ -618,6 +661,11 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         p.append(Proposal("explain_reply", _("Post an explanation reply"), ZERO, False, "R-AS-13"))
         p.append(Proposal("product_feedback", _("Record product feedback"), ZERO, False, "R-AS-13"))
 
+    if facts.courier_class in COURIER_CLASSES and t in {"logistics_exception", "lost_parcel"}:
+        label, steps = COURIER_CLASSES[facts.courier_class]
+        note.append(_("Courier query: %(class)s — the SOP's steps are on the checklist") % {"class": _(label)})
+        have = {code for code, _label in decision.checklist}
+        decision.checklist = [*decision.checklist, *[(c, _(lab)) for c, lab in steps if c not in have]]
     decision.return_freight_payer = freight_payer(decision.responsibility)
     if decision.window is not None and decision.window["within"] is False:
         note.append(_("Past the %(days)s-day window (R-AS-14)") % {"days": decision.window["limit_days"]})
@@ -746,6 +794,12 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
             _("%(received)s (%(on)s) is after %(requested)s (%(req)s)")
             % {"received": name("received_date"), "on": received, "requested": name("request_date"), "req": requested}
         )
+    courier_class = str(data.get("courier_class") or "")
+    if courier_class and courier_class not in COURIER_CLASSES:
+        raise ValueError(_("Unknown courier query class %(value)s") % {"value": courier_class[:20]})
+    stance = str(data.get("buyer_stance") or "")
+    if stance and stance not in BUYER_STANCES:
+        raise ValueError(_("Unknown buyer's answer %(value)s") % {"value": stance[:20]})
     province = str(data.get("province") or "").strip()
     if province and province_short(province) is None:
         raise ValueError(_("Unknown province %(value)s (R-AS-1)") % {"value": province[:20]})
@@ -768,4 +822,5 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         seized=bool(data.get("seized", False)),
         at_fault=data.get("at_fault"),
         repairs=int(data.get("repairs") or 0),
+        courier_class=courier_class,
     )
