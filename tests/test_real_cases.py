@@ -209,3 +209,48 @@ def test_freight_above_the_standard_needs_a_reason_and_the_supervisor(world: Wor
     assert (line["status"], line["needs_supervisor"]) == ("requested", True)
     fine = _post(agent, url, {"kind": "freight_borne", "amount": "20.00"}).json()
     assert fine["status"] == "posted"
+
+
+def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -> None:
+    """SPEC §5.1 shop health for shop A, period 2026-11-01 … 2026-11-26 (the 30-day window ends with
+    the period: 10-28 … 11-26). Paid in the window: 4 orders of 1 line each + the world's order (no
+    paid_at) → 4 paid sub-orders. Platform refunds pushed: R1 intervened (cs_status 4) and SUCCESS →
+    a disputed refund to the buyer; R2 "质量问题" SUCCESS → a quality refund; R3 "质量问题" still
+    WAIT_SELLER_AGREE → neither. Rates: 1 / 4 = 25.0000 % each. DSR pushed for 11-20 and 11-25: the
+    latest (4.85 / 4.90 / 4.75) is shown; a rating of 5.5 is a failed row."""
+    import datetime as dt
+
+    from kefu.core import clock
+
+    from .factories import OrderFactory, OrderLineFactory
+
+    for i in range(4):
+        order = OrderFactory(shop=world.shop_a, paid_at=dt.datetime(2026, 11, 1 + i, 10, 0, tzinfo=clock.local_tz()))
+        OrderLineFactory(order=order)
+    boss = _client("boss")
+    refunds = [
+        {"refund_id": "R1", "tid": world.order_a.order_no, "status": "SUCCESS", "cs_status": "4", "reason": "其他",
+         "refund_fee": "10.00"},
+        {"refund_id": "R2", "tid": world.order_a.order_no, "status": "SUCCESS", "cs_status": "1",
+         "reason": "质量问题", "refund_fee": "10.00"},
+        {"refund_id": "R3", "tid": world.order_a.order_no, "status": "WAIT_SELLER_AGREE", "reason": "质量问题",
+         "refund_fee": "10.00"},
+    ]  # fmt: skip
+    pushed = _post(boss, "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": refunds})
+    assert pushed.json()["created"] == 3, pushed.content
+    ratings = [
+        {"day": "2026-11-20", "description": "4.80", "service": "4.80", "logistics": "4.70"},
+        {"day": "2026-11-25", "description": "4.85", "service": "4.90", "logistics": "4.75"},
+        {"day": "2026-11-26", "description": "5.5", "service": "4.90", "logistics": "4.75"},
+    ]
+    answer = _post(boss, "/api/v1/aftersales/shop-ratings", {"shop": world.shop_a.pk, "ratings": ratings}).json()
+    assert (answer["created"], [f["row"] for f in answer["failed"]]) == (2, [3])
+    report = boss.get(
+        "/api/v1/reports/shop-health", {"from": "2026-11-01", "to": "2026-11-26", "shop": world.shop_a.pk}
+    ).json()
+    keys = [c["key"] for c in report["columns"]]
+    (row,) = [dict(zip(keys, values, strict=True)) for values in report["rows"]]
+    assert (row["dsr_description"], row["dsr_service"], row["dsr_logistics"]) == ("4.85", "4.90", "4.75")
+    assert (row["paid_lines"], row["dispute_refunds"], row["quality_refunds"]) == (4, 1, 1)
+    assert (row["dispute_rate"], row["quality_rate"]) == ("25.0000", "25.0000")
+    assert "shop-health" in boss.get("/reports/").content.decode()

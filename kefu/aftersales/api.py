@@ -287,3 +287,22 @@ def grant_refund_approval(request: HttpRequest, payload: GrantIn) -> object:
     """The supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes; R-AS-7)."""
     staff = access_staff_by_id(request.user, payload.staff_id)
     return services.refund_grant(actor=request.user, staff=staff, limit=payload.limit)
+
+
+class RatingsIn(Schema):
+    shop: int
+    ratings: list[dict[str, Any]] = Field(max_length=1000)
+
+
+class RatingsOut(Schema):
+    created: int
+    updated: int
+    failed: list[dict[str, Any]]
+
+
+@router.post("/aftersales/shop-ratings", response=RatingsOut)
+def push_ratings(request: HttpRequest, payload: RatingsIn) -> object:
+    """The platform's DSR per day (``day``, ``description``, ``service``, ``logistics``, each 0–5):
+    idempotent by shop and day; bad rows are reported by number (shop health, FORMATS §3)."""
+    shop = access_shop_by_id(request.user, payload.shop)
+    return services.shop_ratings_record(actor=request.user, shop=shop, ratings=payload.ratings)

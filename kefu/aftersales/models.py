@@ -316,3 +316,34 @@ class RefundApprover(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff} ≤ ¥{self.limit}"
+
+
+class ShopRating(models.Model):
+    """The platform's shop ratings (DSR: 描述相符, 服务态度, 物流服务, each out of 5) of one day, as the
+    platform shows or pushes them (FORMATS §3); the shop-health report reads the period's latest."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="+", verbose_name=_("shop"))
+    day = models.DateField(_("date"))
+    description = models.DecimalField(_("item as described"), max_digits=3, decimal_places=2)
+    service = models.DecimalField(_("service attitude"), max_digits=3, decimal_places=2)
+    logistics = models.DecimalField(_("logistics service"), max_digits=3, decimal_places=2)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_shop_path = "shop_id"
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "day"], name="shop_rating_day"),
+            models.CheckConstraint(
+                condition=models.Q(description__gte=0, description__lte=5, service__gte=0, service__lte=5)
+                & models.Q(logistics__gte=0, logistics__lte=5),
+                name="shop_rating_range",
+            ),
+        ]
+        verbose_name = _("shop rating")
+        verbose_name_plural = _("shop ratings")
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {self.day}: {self.description}/{self.service}/{self.logistics}"

@@ -132,6 +132,9 @@ def register() -> None:
 
     work_scope.register()
     grant_source("refund.approve", _holds_refund_grant)
+    from .health import register_health
+
+    register_health()
     plugins.urls("aftersales/", "kefu.aftersales.urls", order=30)
     plugins.api_router("aftersales", router)
     plugins.nav_section(

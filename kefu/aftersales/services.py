@@ -45,6 +45,7 @@ from .models import (
     RefundApprover,
     Responsibility,
     ShipmentChase,
+    ShopRating,
 )
 from .workflow import CASES
 
@@ -705,6 +706,8 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
         "platform_status": str(record.get("status", "")),
         "line_value": str(record.get("refund_fee") or "0"),
         "reason": str(record.get("reason", ""))[:100],
+        # the platform's intervention (客服介入): 1 none … 6 done — a disputed refund (shop health)
+        "cs_status": str(record.get("cs_status", "") or "")[:4],
     }
     case = Case.objects.filter(shop=shop, external_ref=refund_id).first()
     if case is None:
@@ -728,7 +731,10 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
     changed: dict[str, Any] = {}
     if deadline and case.platform_deadline != deadline:
         changed["platform_deadline"] = deadline
-    if case.facts.get("platform_status") != facts["platform_status"]:
+    if (case.facts.get("platform_status"), case.facts.get("cs_status")) != (
+        facts["platform_status"],
+        facts["cs_status"],
+    ):
         changed["facts"] = {**case.facts, **facts}
     if changed:
         before = {k: getattr(case, k) for k in changed}
@@ -736,6 +742,41 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
         event_record(actor=actor, verb="case.platform_refund_updated", subject=case, before=before, after=changed)
         case.refresh_from_db()
     return case, False
+
+
+def _rating(value: Any) -> Decimal:
+    text = str(value if value is not None else "").strip()
+    try:
+        number = Decimal(text)
+    except ArithmeticError:
+        raise ValueError(_("A rating is a number from 0 to 5, such as 4.85.")) from None
+    if not number.is_finite() or not 0 <= number <= 5 or number != number.quantize(Decimal("0.01")):
+        raise ValueError(_("A rating is a number from 0 to 5, such as 4.85."))
+    return number.quantize(Decimal("0.01"))
+
+
+@action(capability="orders.import", scope=("shop",))
+def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The platform's DSR of some days (描述相符, 服务态度, 物流服务, 0–5 with two places), one row per
+    day, idempotent: the same day again replaces its figures. Bad rows are reported by number."""
+    created = updated = 0
+    failed: list[dict[str, Any]] = []
+    now = clock.now()
+    for index, row in enumerate(ratings[:1000], start=1):
+        try:
+            day = rules.facts_from_dict({"case_type": "dispute", "request_date": row.get("day")}).request_date
+            if day is None:
+                raise ValueError(_("The date is required."))
+            values = {key: _rating(row.get(key)) for key in ("description", "service", "logistics")}
+        except (ValueError, ApplicationError) as exc:
+            failed.append({"row": index, "reason": str(getattr(exc, "message", exc))})
+            continue
+        _row, new = ShopRating.objects.update_or_create(shop=shop, day=day, defaults={**values, "recorded_at": now})
+        created += int(new)
+        updated += int(not new)
+    if created or updated:
+        event_record(actor=actor, verb="shop.ratings_recorded", subject=shop, after={"days": created + updated})
+    return {"created": created, "updated": updated, "failed": failed}
 
 
 # --- negative reviews (R-AS-13) ----------------------------------------------------------------
