@@ -122,6 +122,16 @@ def test_demo_loads_the_seed_organisation(capsys: pytest.CaptureFixture[str]) ->
     assert Staff.objects.get(employee_no="K301").phone == "13905140301"
     assert Agreement.objects.count() == 1 and Complaint.objects.filter(resolved_at__isnull=False).count() == 3
     assert ReturnVisit.objects.filter(done_at__isnull=False).exists() and Assignment.objects.exists()
+    # issue 18: a misuse found on site, an agreement reviewed with its year of visits, a bring-in
+    # repair with its loaner out, a referral to make, shop health on the reports
+    from kefu.aftersales.models import ShopRating
+
+    assert any("misuse" in r.causes for r in ServiceRequest.objects.filter(charge="paid"))
+    agreement = Agreement.objects.get()
+    assert agreement.reviewed_at is not None and agreement.plan.filter(kind="return_visit").count() == 12
+    assert ServiceRequest.objects.filter(brought_in_at__isnull=False, loaner_back_at__isnull=True).exists()
+    assert ServiceRequest.objects.filter(address__contains="苏州").exists()
+    assert ShopRating.objects.exists() and ReturnVisit.objects.filter(done_at__isnull=True).exists()
     # the team lead's daily summary has its questions, follow-ups and reasons for no sale (R-DESK-7)
     import datetime as dt
 

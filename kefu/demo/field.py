@@ -123,6 +123,10 @@ def load_field_service() -> None:
             with clock.at(_done_by_now(_local(day, 10 + offset % 6, 10) + dt.timedelta(days=offset == 3), 20)):
                 for code in ("greet", "shoe_covers", "cloth", "verify", "diagnose", "consent", "clean_unit"):
                     services.visit_step(actor=tech.user, item=item, code=code, done=True)
+                if offset == 1:  # R-SVC-2: misuse found on site — the free repair becomes a paid one
+                    services.visit_diagnose(
+                        actor=tech.user, item=item, diagnosis="机器受潮，属使用不当", findings=["misuse"]
+                    )
                 services.visit_diagnose(
                     actor=tech.user, item=item, diagnosis=diagnosis, parts_consent=bool(part_code), fault_cause=cause
                 )
@@ -163,12 +167,47 @@ def load_field_service() -> None:
             purchase_channel=shop.name,
             fault=FAULTS[0][2],
         )
+    _bring_in_and_referral(leads, boss, today)
     with clock.at(_local(start, 9, 0)):
         _agreement(boss)
     services.replacements_sweep()
     from kefu.workflow.services import deadlines_sweep
 
     deadlines_sweep()  # the late arrival is flagged, as the worker would
+
+
+def _bring_in_and_referral(leads: dict[str, Any], boss: Any, today: dt.date) -> None:
+    """R-SVC-7: a repair taken to the service centre 12 days ago with a loaner still out; R-SVC-8: a
+    request from 苏州, outside the service area, to refer."""
+    from kefu.service import services
+
+    shop = Shop.objects.prefetch_related("teams").order_by("pk").first()
+    tech = _tech_for(shop) if shop else None
+    if shop is None or tech is None or tech.user is None:
+        return
+    team = shop.teams.first()
+    lead = leads.get(team.name if team else "", boss)
+    day = today - dt.timedelta(days=12)
+    with clock.at(_local(day, 9, 0)):
+        item = services.request_create(
+            actor=lead, shop=shop, channel="phone", contact_name="钱老师", contact_phone="13952700011",
+            address="扬州市邗江区文汇西路 88 号", product="投影机 X1", serial_no=f"{shop.code.upper()}-BRING",
+            purchase_date=today - dt.timedelta(days=150), purchase_channel=shop.name, fault="开机后自动关机",
+            proof_kind="order", proof_ref=f"{shop.code.upper()}-ORDER-88",
+        )  # fmt: skip
+        services.request_evaluate(actor=lead, item=item)
+        services.appointment_set(actor=lead, item=item, technician=tech, at=_local(day, 14, 0))
+    with clock.at(_local(day, 14, 20)):
+        services.visit_arrive(actor=tech.user, item=item)
+        services.visit_diagnose(actor=tech.user, item=item, diagnosis="电源板故障，需返厂检测", fault_cause="board")
+        services.bring_in(actor=tech.user, item=item, taken="主机、电源线、遥控器", loaner="备用投影机 BY-01")
+    with clock.at(_local(today - dt.timedelta(days=1), 10, 0)):
+        services.request_create(
+            actor=lead, shop=shop, channel="online", contact_name="孙女士", contact_phone="13862100022",
+            address="江苏省苏州市工业园区星湖街 1 号", product="投影机 X1", serial_no=f"{shop.code.upper()}-SZ",
+            purchase_date=today - dt.timedelta(days=60), purchase_channel=shop.name, fault="画面偏色",
+            proof_kind="invoice", proof_ref="FP-2026-7788",
+        )  # fmt: skip
 
 
 def _agreement(boss: Any) -> None:

@@ -337,6 +337,50 @@ def _load_aftersales() -> None:
         order=first,
     )
     aftersales.deadlines_escalate()
+    _load_shop_health(supervisor)
+
+
+def _load_shop_health(supervisor: Any) -> None:
+    """Shop health on the reports: a week of the platform's DSR per shop and a few platform refund
+    records — one the platform intervened in and ruled for the buyer, one for quality (FORMATS §3)."""
+    import datetime as dt
+
+    from kefu.aftersales import services as aftersales
+    from kefu.commerce.models import Order
+    from kefu.core import clock
+
+    today = clock.today()
+    for i, shop in enumerate(Shop.objects.order_by("pk")):
+        ratings = [
+            {
+                "day": (today - dt.timedelta(days=d)).isoformat(),
+                "description": f"{4.80 + i * 0.03 + d * 0.001:.2f}",
+                "service": f"{4.85 - i * 0.02:.2f}",
+                "logistics": f"{4.78 + d * 0.002:.2f}",
+            }
+            for d in range(7)
+        ]
+        aftersales.shop_ratings_record(actor=supervisor, shop=shop, ratings=ratings)
+        paid = list(Order.objects.filter(shop=shop, paid_at__isnull=False).order_by("-paid_at")[:3])
+        records = [
+            ("SUCCESS", "4", "未按约定时间发货"),
+            ("SUCCESS", "1", "质量问题"),
+            ("WAIT_SELLER_AGREE", "1", "描述不符"),
+        ]
+        for n, (order, (status, cs, reason)) in enumerate(zip(paid, records, strict=False)):
+            aftersales.refund_sync(
+                actor=supervisor,
+                shop=shop,
+                record={
+                    "refund_id": f"DEMO-{shop.code}-{n}",
+                    "tid": order.order_no,
+                    "buyer_nick": order.buyer_nick,
+                    "status": status,
+                    "cs_status": cs,
+                    "reason": reason,
+                    "refund_fee": str(min(order.paid_amount, Decimal("30.00"))),
+                },
+            )
 
 
 def _load_desk() -> None:
