@@ -206,14 +206,13 @@ def case_new(request: HttpRequest) -> HttpResponse:
 def _conversation_ref(request: HttpRequest, order: Any, shop: Any) -> int | None:
     """The conversation the case is opened from, when it is the same shop's and in the actor's scope
     (an id from the form is never trusted alone)."""
-    from kefu.desk import selectors as desk
+    from kefu.core import plugins
 
     ref = int_param(request.POST.get("conversation"))
     if not ref:
         return None
-    conversation = desk.conversation_visible(actor=request.user, conversation_id=ref)
     shop_id = order.shop_id if order is not None else getattr(shop, "pk", None)
-    return conversation.pk if conversation is not None and conversation.shop_id == shop_id else None
+    return ref if plugins.conversation_shop(request.user, ref) == shop_id else None
 
 
 @login_required

@@ -90,6 +90,9 @@ class _Registry:
     # who served a buyer in a shop before a moment (shop id, buyer nick, moment) → a staff member or
     # None: the desk answers, after-sales asks (R-AS-8), neither imports the other
     served_by: list[Callable[[int, str, Any], Any]] = field(default_factory=list)
+    # the shop of a conversation the actor may see (actor, conversation id) → shop id or None: the
+    # desk answers, after-sales asks when a case is opened from a conversation
+    conversation_shop: list[Callable[[Any, int], int | None]] = field(default_factory=list)
 
 
 REGISTRY = _Registry()
@@ -167,3 +170,18 @@ def search_providers() -> list[SearchProvider]:
 
 def panels(page: str) -> list[Panel]:
     return sorted(REGISTRY.panels.get(page, []), key=lambda p: p.order)
+
+
+def conversation_resolver(provider: Callable[[Any, int], int | None]) -> None:
+    if provider not in REGISTRY.conversation_shop:
+        REGISTRY.conversation_shop.append(provider)
+
+
+def conversation_shop(actor: Any, conversation_id: int) -> int | None:
+    """The shop of a conversation ``actor`` may see, by the module that keeps conversations; None
+    when none does (or it is outside the actor's scope)."""
+    for provider in REGISTRY.conversation_shop:
+        found = provider(actor, conversation_id)
+        if found is not None:
+            return found
+    return None

@@ -62,7 +62,15 @@ def _served_before(shop_id: int, buyer: str, before: Any) -> Any:
     return selectors.served_before(shop_id, buyer, before)
 
 
+def _conversation_shop(actor: Any, conversation_id: int) -> int | None:
+    from . import selectors
+
+    conversation = selectors.conversation_visible(actor=actor, conversation_id=conversation_id)
+    return conversation.shop_id if conversation is not None else None
+
+
 def register() -> None:
+    plugins.conversation_resolver(_conversation_shop)
     from .api import router
 
     plugins.urls("desk/", "kefu.desk.urls", order=25)
