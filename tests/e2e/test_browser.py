@@ -194,6 +194,8 @@ MAIN_PAGES = [
     "/reports/",
     "/reports/fault-causes/",
     "/reports/settlement-details/",
+    "/reports/shop-health/",
+    "/aftersales/refunds/",
 ]
 
 
@@ -220,9 +222,12 @@ def test_main_pages_fit_a_phone_and_a_laptop(world: World, live_server, page) ->
     shots = Path(os.environ.get("KEFU_SCREENSHOTS", "var/screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     _sign_in(page, live_server, "boss")
+    from kefu.care.models import Complaint
+
+    extra = [f"/care/complaints/{Complaint.objects.get().pk}/", "/aftersales/new/"]
     for width in (390, 1366):
         page.set_viewport_size({"width": width, "height": 800})
-        for url in MAIN_PAGES:
+        for url in [*MAIN_PAGES, *extra]:
             response = page.goto(f"{live_server.url}{url}")
             assert response is not None and response.status == 200, url
             overflow = page.evaluate(

@@ -76,8 +76,16 @@ def test_a_request_from_intake_to_the_return_visit(world: World, live_server, pa
     page.click(f"text={item.number}")
     page.locator("[data-testid=arrive] button").click()
     page.wait_for_selector("[data-testid=diagnose]")
-    page.locator("[data-testid=visit-checklist] li >> nth=0").locator("button").click()
+    # issue 18: a thumb-sized tick box, ticked in place — no reload, no jump to the top
+    first = page.locator("[data-testid=visit-checklist] li >> nth=0").locator("button")
+    box = first.bounding_box()
+    assert box is not None and box["width"] >= 44 and box["height"] >= 44, box
+    page.evaluate("() => { window.__notReloaded = true; window.scrollTo(0, 300); }")
+    first.click()
     page.wait_for_selector("[data-testid=visit-checklist] li >> nth=0 >> text=☑")
+    assert page.evaluate("() => window.__notReloaded === true")  # the page was not reloaded
+    assert page.evaluate("() => window.scrollY") > 0
+    assert page.evaluate(OVERFLOW) <= 0  # the visit page (diagnosis, findings, bring-in) fits the phone
     diagnose = page.locator("[data-testid=diagnose]")
     diagnose.locator("textarea[name=diagnosis]").fill("灯泡老化")
     diagnose.locator("select[name=fault_cause]").select_option("lamp")
