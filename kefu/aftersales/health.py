@@ -3,7 +3,7 @@ the platform's two refund rates over the 30 days that end with the period:
 
 - 纠纷退款率 = platform refunds the platform intervened in (客服介入, ``cs_status`` 2–6) and that went
   to the buyer (``SUCCESS``) / paid sub-orders;
-- 品质退款率 = successful platform refunds for quality reasons (描述不符, 质量/变质, 保质期, 破损) / paid
+- 品质退款率 = successful platform refunds for quality reasons (描述不符, 质量, 变质, 保质期, 破损) / paid
   sub-orders.
 
 Refunds are the cases the platform's refund records opened (``refund_sync``), counted by the day the
