@@ -1,10 +1,10 @@
 """Shop health (SPEC §5.1, FORMATS §3): per shop, the period's DSR (the latest ratings recorded) and
 the platform's two refund rates over the 30 days that end with the period:
 
-- 纠纷退款率 = platform refunds the platform intervened in (客服介入, ``cs_status`` 2–6) and that went
-  to the buyer (``SUCCESS``) / paid sub-orders;
-- 品质退款率 = successful platform refunds for quality reasons (描述不符, 质量, 变质, 保质期, 破损) / paid
-  sub-orders.
+- 纠纷退款率: platform refunds the platform intervened in (客服介入, ``cs_status`` 2–6) and that went
+  to the buyer (``SUCCESS``), divided by the paid sub-orders;
+- 品质退款率: successful platform refunds for quality reasons (描述不符, 质量, 变质, 保质期, 破损),
+  divided by the paid sub-orders.
 
 Refunds are the cases the platform's refund records opened (``refund_sync``), counted by the day the
 record arrived; sub-orders are order lines of orders paid in the window."""
