@@ -192,6 +192,13 @@ def test_a_return_past_its_window_or_dated_before_receipt(world: World) -> None:
     agent, case_id = _open(world, "return", {**facts, "buyer_stance": "declines"})
     decision = agent.get(f"/api/v1/aftersales/cases/{case_id}/decision").json()
     assert next(p for p in decision["proposals"] if p["code"] == "accept_return")["needs_approval"]
+    # accepting it costs us nothing (the buyer's freight), so no money line can wait: the agent may
+    # not choose it, the supervisor may (review: it resolved at once)
+    assert _post(agent, f"/api/v1/aftersales/cases/{case_id}/facts", {"responsibility": "buyer"}).status_code == 200
+    refused = _post(agent, f"/api/v1/aftersales/cases/{case_id}/resolution", {"code": "accept_return"})
+    assert refused.status_code == 403 and _case(case_id).resolution == ""
+    chosen = _post(_client("boss"), f"/api/v1/aftersales/cases/{case_id}/resolution", {"code": "accept_return"})
+    assert chosen.status_code == 200 and chosen.json()["category"] == "resolved"
     bad = _post(agent, f"/api/v1/aftersales/cases/{case_id}/facts", {"facts": {"received_date": "2026-12-05"}})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "case_facts"
     _agent, plain = _open(world, "return", {})

@@ -93,6 +93,11 @@ def test_misuse_found_on_site_turns_the_free_repair_into_a_paid_one(world: World
     assert refused.status_code == 400  # the customer has not agreed to the paid price
     _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "受潮导致灯泡烧坏", "parts_consent": True}))
     _ok(_post(technician, f"{url}/parts", {"part_id": lamp.pk, "quantity": 1, "idempotency_key": "lamp-1"}))
+    # a time without its offset is a 400, never a 500 (review)
+    naive = _post(
+        lead, f"{url}/appointment", {"technician_id": Staff.objects.get(user=tech).pk, "at": "2026-12-07T10:00:00"}
+    )
+    assert naive.status_code == 400 and naive.json()["error"]["code"] == "validation_error"
     _ok(_post(technician, f"{url}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"}))
     settled = _ok(_post(lead, f"{url}/settlement", {"labour": "100.00"}))
     assert (settled["parts_amount"], settled["labour"], settled["discount"], settled["amount_due"]) == (
@@ -102,6 +107,20 @@ def test_misuse_found_on_site_turns_the_free_repair_into_a_paid_one(world: World
 
     reevaluated = Event.objects.get(verb="service_request.reevaluated", subject_id=str(item["id"]))
     assert (reevaluated.before["charge"], reevaluated.after["charge"]) == ("free", "paid")
+
+
+def test_findings_and_consent_in_one_post_do_not_consent_to_the_new_price(world: World, tech: Any) -> None:
+    """Review of issue 18: the technician sends "misuse" and the consent together — the consent was
+    given for the free repair the customer saw, so it is not recorded; asked again, it is."""
+    lead, technician = _client("lead_a"), _client("tech")
+    item = _new(world, lead)
+    _on_site(world, lead, technician, item)
+    url = f"/api/v1/service/requests/{item['id']}"
+    both = _ok(
+        _post(technician, f"{url}/diagnosis", {"diagnosis": "受潮", "findings": ["misuse"], "parts_consent": True})
+    )
+    assert (both["charge"], both["parts_consent_at"]) == ("paid", None)
+    assert _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "受潮", "parts_consent": True}))["parts_consent_at"]
 
 
 def test_two_maintenances_then_a_repair_is_not_a_replacement_and_a_replacement_raises_no_other(
@@ -268,6 +287,9 @@ def test_a_paid_repair_gets_a_numbered_receipt(world: World, tech: Any) -> None:
     _on_site(world, lead, technician, item)
     url = f"/api/v1/service/requests/{item['id']}"
     _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "清洁保养"}))
+    unsigned = _post(technician, f"{url}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"})
+    assert unsigned.status_code == 400  # a paid repair: the customer agrees to the price first
+    _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "清洁保养", "parts_consent": True}))
     _ok(_post(technician, f"{url}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"}))
     settled = _ok(_post(lead, f"{url}/settlement", {"labour": "100.00"}))
     assert settled["receipt_no"] == f"SJ20261126{item['id']:06d}" and settled["amount_due"] == "100.00"

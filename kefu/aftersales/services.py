@@ -24,6 +24,7 @@ from kefu.core.params import parse_moment
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.org.models import Shop, Staff
+from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
 from kefu.policies.remark import RemarkError, parse_remark
@@ -448,6 +449,17 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     proposal = next((p for p in decision.proposals if p.code == code), None)
     if proposal is None:
         raise ApplicationError("resolution", _("This resolution is not proposed for this case."))
+    kind = RESOLUTION_MONEY.get(code)
+    if (
+        proposal.needs_approval
+        and not (kind and proposal.cost > 0)
+        and not has_capability(actor, "refund.approve_over_cap")
+    ):
+        # no money line to wait on (a return outside its window at the buyer's cost): the approval is
+        # the supervisor's own choice (SPEC §5.1 "approval means waiting")
+        raise PermissionDenied(
+            _("This resolution needs the supervisor: ask them to choose it (%(rule)s).") % {"rule": proposal.rule}
+        )
     agent = responsible_agent(case) if code == "reship_missing_agent" else None
     if code == "reship_missing_agent" and agent is None:
         raise ApplicationError(
@@ -476,7 +488,6 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
             "needs_approval": proposal.needs_approval,
         },
     )
-    kind = RESOLUTION_MONEY.get(code)
     if kind and proposal.cost > 0:
         money_post(
             actor=actor,

@@ -187,7 +187,14 @@ def _bounded(value: Any) -> Any:
 Day = Annotated[dt.date, AfterValidator(_bounded)]
 """A date in an API parameter or body, 2000–2100 (outside is a 400)."""
 
-Moment = Annotated[dt.datetime, AfterValidator(_bounded)]
+
+def _with_offset(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        raise ValueError("give the time with its UTC offset, e.g. 2026-12-07T10:00:00+08:00")
+    return _bounded(value)
+
+
+Moment = Annotated[dt.datetime, AfterValidator(_with_offset)]
 """A time in an API body, 2000–2100, ISO 8601 with offset."""
 
 Count = Annotated[int, Field(ge=0, le=2_000_000_000)]

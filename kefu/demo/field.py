@@ -128,7 +128,11 @@ def load_field_service() -> None:
                         actor=tech.user, item=item, diagnosis="机器受潮，属使用不当", findings=["misuse"]
                     )
                 services.visit_diagnose(
-                    actor=tech.user, item=item, diagnosis=diagnosis, parts_consent=bool(part_code), fault_cause=cause
+                    actor=tech.user,
+                    item=item,
+                    diagnosis=diagnosis,
+                    parts_consent=bool(part_code) or item.charge == "paid",  # the price agreed
+                    fault_cause=cause,
                 )
                 if part_code:
                     services.parts_issue(actor=tech.user, item=item, part=parts[part_code], quantity=1)

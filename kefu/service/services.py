@@ -394,6 +394,7 @@ def visit_diagnose(
     now = clock.now()
     before = {"diagnosis": item.diagnosis, "consent": bool(item.parts_consent_at)}
     new = [f for f in findings if f not in item.causes]
+    changed = False
     if new:
         charge = item.charge
         _take_verdict(
@@ -405,9 +406,11 @@ def visit_diagnose(
         )
         if item.charge != charge:
             item.parts_consent_at = None  # consent covers the price shown, which has changed
+            changed = True
     item.diagnosis = _text(diagnosis, 2000)
     item.fault_cause = fault_cause or item.fault_cause
-    if parts_consent and not item.parts_consent_at:
+    # a consent sent with findings that change the price was given for the old one: asked again
+    if parts_consent and not item.parts_consent_at and not changed:
         item.parts_consent_at = now
         item.verdict = {**item.verdict, "consented_charge": item.charge}
     item.updated_at = now
@@ -700,6 +703,11 @@ def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: 
     if item.brought_in_at and not item.brought_back_at:
         raise ApplicationError(
             "service_request", _("The unit is still at the service centre: bring it back before the customer signs.")
+        )
+    if item.charge == "paid" and not item.parts_consent_at:
+        # R-SVC-2 (SPEC §6.1): a paid repair is signed for only after the customer agreed to its price
+        raise ApplicationError(
+            "service_request", _("A paid repair: record the customer's consent to the price before they sign.")
         )
     if not item.diagnosis:
         raise ApplicationError("service_request", _("Record the diagnosis before the customer signs."))
