@@ -2042,4 +2042,6 @@ T = {
     'shop ratings': '店铺评分',
     'A rating is a number from 0 to 5, such as 4.85.': '评分为 0 到 5 之间的数字，如 4.85。',
     'The date is required.': '请填写日期。',
+    'This resolution needs the supervisor: ask them to choose it (%(rule)s).': '此处理方案需主管决定：请主管选择（%(rule)s）。',
+    "A paid repair: record the customer's consent to the price before they sign.": '收费维修：请先记录客户同意价格，再请客户签字。',
 }

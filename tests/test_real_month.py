@@ -556,3 +556,19 @@ def test_the_staff_file_takes_a_leaving_date(world: Any) -> None:
     gone, going = Staff.objects.get(employee_no="K701"), Staff.objects.get(employee_no="K702")
     assert (gone.leave_date, gone.active) == (D(2026, 11, 10), False)
     assert (going.leave_date, going.active) == (D(2026, 12, 20), True)
+
+
+def test_a_leave_on_a_rest_day_already_given_never_raises_pay() -> None:
+    """Found by hypothesis in CI: with the deductions already at the floor (absent 3 days: the whole
+    base is withheld), a leave on a day that already held an approved rest displaced the rest — the
+    rest came back as an unused rest day (+100.00) while the leave's −100.00 vanished under the
+    floor: more leave, more pay. The rest stands (R-WF-23); the leave changes nothing."""
+    from dataclasses import replace
+
+    roster = shifts(11, range(2, 9))
+    punches = on_time(11, [6, 7, 8])  # 11-02 … 11-04 no punch: absent 3 days
+    rest = Request(D(2026, 11, 5), REST, ref="request:1")
+    data = person("3000", 11, roster, punches, requests=[rest])
+    before = evaluate_month(POLICY, data)
+    after = evaluate_month(POLICY, replace(data, requests=[rest, Request(D(2026, 11, 5), LEAVE, ref="request:2")]))
+    assert after.net <= before.net and after.rest_days_taken == before.rest_days_taken

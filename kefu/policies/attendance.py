@@ -492,7 +492,10 @@ def one_status(requests: Sequence[Request]) -> list[Request]:
         return trips[:1]
     # a total order (whatever order the records came in): whole days, DingTalk's, then by kind
     ordered = sorted(
-        requests, key=lambda r: (r.days < 1, r.source != "dingtalk", r.kind, r.half, not r.personal, r.ref)
+        # a rest already given stands over a leave on the same day (a rest displaced by leave would
+        # be paid back as unused rest: more leave would raise pay — hypothesis found it)
+        requests,
+        key=lambda r: (r.days < 1, r.source != "dingtalk", r.kind != REST, r.kind, r.half, not r.personal, r.ref),
     )
     if not ordered or ordered[0].days >= 1:
         return ordered[:1]
