@@ -2044,4 +2044,6 @@ T = {
     'The date is required.': '请填写日期。',
     'This resolution needs the supervisor: ask them to choose it (%(rule)s).': '此处理方案需主管决定：请主管选择（%(rule)s）。',
     "A paid repair: record the customer's consent to the price before they sign.": '收费维修：请先记录客户同意价格，再请客户签字。',
+    'Nobody approves their own request; another approver decides.': '任何人都不能审批自己提交的申请，请由其他审批人处理。',
+    '%(name)s does not work on after-sales money.': '%(name)s 不负责售后款项。',
 }

@@ -206,16 +206,23 @@ def test_a_return_past_its_window_or_dated_before_receipt(world: World) -> None:
 
 
 def test_freight_above_the_standard_needs_a_reason_and_the_supervisor(world: World) -> None:
-    """R-AS-1: a difficult buyer's courier pickup costs ¥35.00, above return + reship at standard
-    (2 × 10.00 = 20.00): without a reason it is refused; with one it waits for the supervisor."""
+    """R-AS-1: return + reship at the standard is 2 × 10.00 = 20.00 for 广东. 20.00 is posted at once;
+    a difficult buyer's courier pickup of 35.00 more (55.00 in all: the caps count the whole case)
+    is refused without a reason and, with one, waits for the supervisor. Two 12.00 lines posted one
+    at a time cannot slip under the standard either (review of issue 18)."""
     agent, case_id = _open(world, "quality", {"line_value": "100.00", "misuse": False})
     url = f"/api/v1/aftersales/cases/{case_id}/money"
+    assert _post(agent, url, {"kind": "freight_borne", "amount": "20.00"}).json()["status"] == "posted"
     refused = _post(agent, url, {"kind": "freight_borne", "amount": "35.00"})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "freight_reason"
     line = _post(agent, url, {"kind": "freight_borne", "amount": "35.00", "note": "买家偏远，上门取件"}).json()
     assert (line["status"], line["needs_supervisor"]) == ("requested", True)
-    fine = _post(agent, url, {"kind": "freight_borne", "amount": "20.00"}).json()
-    assert fine["status"] == "posted"
+    # partial refunds of 12.00 each against the cap of 20.00: the second one waits for the supervisor
+    first = _post(agent, url, {"kind": "partial_refund", "amount": "12.00"}).json()
+    second = _post(agent, url, {"kind": "partial_refund", "amount": "12.00"}).json()
+    assert (first["needs_supervisor"], second["needs_supervisor"]) == (False, True)
+    # money the playbook did not propose (a reship cost typed by hand) above the cap waits too
+    assert _post(agent, url, {"kind": "reship_cost", "amount": "5000.00"}).json()["status"] == "requested"
 
 
 def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -> None:
@@ -261,3 +268,30 @@ def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -
     assert (row["paid_lines"], row["dispute_refunds"], row["quality_refunds"]) == (4, 1, 1)
     assert (row["dispute_rate"], row["quality_rate"]) == ("25.0000", "25.0000")
     assert "shop-health" in boss.get("/reports/").content.decode()
+
+
+def test_nobody_approves_their_own_refund_and_grants_go_to_the_desks_people(world: World) -> None:
+    """Review of issue 18: an agent holding a grant approved their own refund; a technician could hold
+    a grant; a refund on a case with no order had no limit at all. Now: another approver decides, a
+    grant needs a desk position, and a refund without an order waits for the supervisor."""
+    from kefu.org.models import Position
+
+    from .conftest import _person
+
+    boss = _client("boss")
+    agent_staff = Staff.objects.get(user=world.agent_a)
+    _post(boss, "/api/v1/aftersales/refund-grants", {"staff_id": agent_staff.pk, "limit": "100.00"})
+    agent, case_id = _open(world, "defect", {"line_value": "100.00"})
+    mine = _post(
+        agent, f"/api/v1/aftersales/cases/{case_id}/money", {"kind": "partial_refund", "amount": "5.00"}
+    ).json()
+    own = _post(agent, f"/api/v1/aftersales/money/{mine['id']}/approve")
+    assert own.status_code == 403 and MoneyLine.objects.get(pk=mine["id"]).status == "requested"
+    tech = Staff.objects.get(user=_person(Position.TECHNICIAN, world.team_a, "tech"))
+    refused = _post(boss, "/api/v1/aftersales/refund-grants", {"staff_id": tech.pk, "limit": "50.00"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "refund_grant"
+    from kefu.aftersales import services
+
+    loose = services.case_open(actor=world.agent_a, case_type="refund_only", shop=world.shop_a, buyer_nick="无单买家")
+    line = services.money_post(actor=world.agent_a, case=loose, kind="refund", amount=Decimal("99999.00"))
+    assert line.needs_supervisor and line.status == "requested"

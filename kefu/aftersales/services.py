@@ -235,8 +235,14 @@ def money_post(
     rule: str = "",
     idempotency_key: str | None = None,
     needs_supervisor: bool = False,
+    proposed: bool = False,
 ) -> MoneyLine:
-    """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once.
+    """Append a money line. Refunds/compensation wait for approval (R-AS-7); others are posted at once
+    unless they need the supervisor. The caps count every line of the case, not one at a time (the
+    case's row is locked while they are added up): partial refunds and compensation above the R-AS-7
+    cap, freight borne above return + reship at the R-AS-1 standard (with a reason), and money the
+    playbook did not propose (``proposed``: a chosen resolution's line) above the cap; a refund on a
+    case without an order (nothing to check it against) always needs the supervisor.
     With an idempotency key (browser forms, API clients) the same key posts one line however often it
     arrives: the unique key decides, and the repeat returns the line already posted."""
     existing = keyed_row(MoneyLine, idempotency_key)
@@ -250,9 +256,21 @@ def money_post(
         _refund_fits(case.order_id, amount)
     decision = case_decision(case)
     cap = decision.partial_refund_cap
-    # R-AS-7: a partial refund (or compensation) above the exchange cost needs the supervisor.
-    needs = needs_supervisor or (kind in {MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION} and amount > cap)
-    if kind == MoneyKind.FREIGHT_BORNE and amount > 2 * decision.freight:
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).first()
+
+    def so_far(*kinds: str) -> Decimal:
+        return case.money.filter(kind__in=kinds).exclude(status=MoneyStatus.REJECTED).aggregate(t=Sum("amount"))[
+            "t"
+        ] or Decimal("0")
+
+    partial = (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION)
+    # R-AS-7: partial refunds and compensation above the exchange cost, all lines of the case together
+    needs = needs_supervisor or (kind in partial and so_far(*partial) + amount > cap)
+    if refund and case.order_id is None:
+        needs = True  # no order to check the refund against: the supervisor decides
+    if not proposed and kind in {MoneyKind.RESHIP_COST, MoneyKind.COUPON} and so_far(kind) + amount > cap:
+        needs = True  # money the playbook did not propose, above the cap
+    if kind == MoneyKind.FREIGHT_BORNE and so_far(kind) + amount > 2 * decision.freight:
         # R-AS-1: freight above the standard (return + reship) for a difficult buyer: a reason, and
         # the supervisor approves it (SPEC §5.1).
         if not note.strip():
@@ -289,6 +307,8 @@ def money_post(
 
 
 ORDER_REFUNDS = (MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND)
+# who may hold a refund-approval grant: the desk's people (never a technician or the warehouse)
+GRANTABLE = frozenset({"deputy", "team_lead", "aftersales", "presales"})
 
 
 def _refund_fits(order_id: int, amount: Decimal, *, line: MoneyLine | None = None) -> None:
@@ -353,6 +373,12 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
 
 
 def _approver(actor: Any, line: MoneyLine) -> None:
+    if (
+        line.created_by_id is not None
+        and line.created_by_id == getattr(actor, "pk", None)
+        and not has_capability(actor, "refund.approve_over_cap")
+    ):
+        raise PermissionDenied(_("Nobody approves their own request; another approver decides."))
     if selectors.may_approve(actor, line):
         return
     if line.needs_supervisor:
@@ -390,6 +416,8 @@ def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
 def refund_grant(*, actor: Any, staff: Staff, limit: Any) -> RefundApprover:
     """R-AS-7: the supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes)."""
     amount = Decimal("0") if str(limit).strip() in {"0", "0.00", ""} else money_amount(limit)
+    if amount and (staff.position not in GRANTABLE or not staff.active):
+        raise ApplicationError("refund_grant", _("%(name)s does not work on after-sales money.") % {"name": staff.name})
     grant = RefundApprover.objects.select_for_update().filter(staff=staff).first()
     before = {"limit": grant.limit, "active": grant.active} if grant else None
     if amount == 0:
@@ -497,6 +525,7 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
             note=proposal.label,
             rule=proposal.rule,
             needs_supervisor=proposal.needs_approval,
+            proposed=True,
         )
     if agent is not None:
         _charge_agent(actor, case, agent, decision.freight)
