@@ -2046,4 +2046,7 @@ T = {
     "A paid repair: record the customer's consent to the price before they sign.": '收费维修：请先记录客户同意价格，再请客户签字。',
     'Nobody approves their own request; another approver decides.': '任何人都不能审批自己提交的申请，请由其他审批人处理。',
     '%(name)s does not work on after-sales money.': '%(name)s 不负责售后款项。',
+    '%(field)s must be yes or no': '%(field)s 只能填“是”或“否”',
+    'The number of repairs must be a whole number.': '维修次数必须是整数。',
+    'The agreement does not cover this serial number.': '该协议不包含此序列号的产品。',
 }

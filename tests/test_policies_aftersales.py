@@ -326,3 +326,15 @@ def test_courier_queries_are_classed_with_the_sops_steps() -> None:
     with pytest.raises(ValueError):
         facts_from_dict({"case_type": "lost_parcel", "courier_class": "whatever"})
     assert facts_from_dict({"case_type": "lost_parcel", "courier_class": "difficult"}).courier_class == "difficult"
+
+
+def test_yes_no_facts_read_as_meant_and_anything_else_is_an_error() -> None:
+    """Review of issue 18: {"misuse": "false"} was read as misuse (a non-empty text is true)."""
+    assert facts_from_dict({"case_type": "quality", "misuse": "false"}).misuse is False
+    assert facts_from_dict({"case_type": "quality", "misuse": "yes"}).misuse is True
+    assert facts_from_dict({"case_type": "quality", "misuse": False}).misuse is False
+    assert facts_from_dict({"case_type": "logistics_exception", "seized": "false"}).seized is False
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "quality", "misuse": "maybe"})
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "quality", "repairs": "2x"})

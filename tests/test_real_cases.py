@@ -295,3 +295,15 @@ def test_nobody_approves_their_own_refund_and_grants_go_to_the_desks_people(worl
     loose = services.case_open(actor=world.agent_a, case_type="refund_only", shop=world.shop_a, buyer_nick="无单买家")
     line = services.money_post(actor=world.agent_a, case=loose, kind="refund", amount=Decimal("99999.00"))
     assert line.needs_supervisor and line.status == "requested"
+
+
+def test_a_case_on_a_one_line_order_takes_that_lines_value_and_cost(world: World) -> None:
+    """Review of issue 18: the affected value defaulted to the whole order (postage and every line)
+    and the product's cost price was ignored, so the R-AS-4 margin never applied. On an order of one
+    line (2 × 80.00, cost 70.00 each) the case reads value 160.00 and cost 140.00: the small refund is
+    the margin 20.00 at most (10 % of 160 = 16.00 here, under the cap 20.00 and the margin)."""
+    line = world.order_a.lines.get()
+    type(line).objects.filter(pk=line.pk).update(price=Decimal("80.00"), quantity=2, cost_price=Decimal("70.00"))
+    _agent, case_id = _open(world, "defect", {})
+    case = _case(case_id)
+    assert (case.facts["line_value"], case.facts["line_cost"]) == ("160.00", "140.00")

@@ -302,3 +302,24 @@ def test_a_paid_repair_gets_a_numbered_receipt(world: World, tech: Any) -> None:
     _ok(_post(technician, f"{furl}/signature", {"signed_by": "李女士", "signature": "M1 1 L2 2"}))
     assert _ok(_post(lead, f"{furl}/settlement", {"labour": "50.00"}))["receipt_no"] == ""
     assert lead.get(f"/service/{free['id']}/receipt.pdf").status_code == 404
+
+
+def test_a_request_naming_an_agreement_must_be_for_a_covered_unit(world: World) -> None:
+    """Review of issue 18: a request named an agreement that does not cover its serial number and
+    would have taken its discounts."""
+    boss, lead = _client("boss"), _client("lead_a")
+    body = {
+        "shop_id": world.shop_a.pk, "customer_name": "一中", "contact_name": "陈", "contact_phone": "1",
+        "products": [{"product": "投影机", "serial_no": "SN-A1"}], "starts_on": "2026-11-01",
+        "ends_on": "2027-10-31", "fee": "100.00", "billing": "once",
+    }  # fmt: skip
+    agreement = _ok(_post(boss, "/api/v1/service/agreements", body))
+    _ok(_post(boss, f"/api/v1/service/agreements/{agreement['id']}/review"))
+    other = _post(
+        lead,
+        "/api/v1/service/requests",
+        {"shop_id": world.shop_a.pk, "channel": "phone", "contact_name": "李", "contact_phone": "1",
+         "product": "投影机", "fault": "无画面", "purchase_date": "2026-06-01", "serial_no": "SN-OTHER",
+         "agreement_id": agreement["id"]},
+    )  # fmt: skip
+    assert other.status_code == 400 and other.json()["error"]["code"] == "agreement"

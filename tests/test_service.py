@@ -320,7 +320,9 @@ def test_an_agreement_bills_plans_and_discounts_its_work_orders(world: World, te
     with pytest.raises(ApplicationError):
         services.bill_pay(actor=world.supervisor, bill=bill)
     # a paid repair under the agreement: its own discounts on parts and labour
-    repair = _request(world, agreement=agreement, purchase_date=clock.today() - dt.timedelta(days=900))
+    repair = _request(
+        world, agreement=agreement, serial_no="SN-9", purchase_date=clock.today() - dt.timedelta(days=900)
+    )
     repair = services.request_evaluate(actor=world.lead_a, item=repair)
     assert repair.verdict["facts"]["agreement_months"] == 24 and repair.charge == "paid"
     repair = _to_site(world, tech, repair)

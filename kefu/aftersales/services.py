@@ -113,6 +113,15 @@ def case_open(
     facts.setdefault("request_date", clock.today().isoformat())
     if order is not None:
         facts.setdefault("province", order.province)
+        lines = list(order.lines.select_related("product")[:2])
+        if len(lines) == 1:
+            # one line: its own value and, when the product's cost price is known, its cost (the
+            # R-AS-4 margin) — the order's total would count the postage and nothing else
+            only = lines[0]
+            facts.setdefault("line_value", str(only.price * only.quantity))
+            cost = only.cost_price or (only.product.cost_price if only.product is not None else None)
+            if cost:
+                facts.setdefault("line_cost", str(cost * only.quantity))
         facts.setdefault("line_value", str(order.paid_amount))
         if order.received_at:
             facts.setdefault("received_date", clock.local_date(order.received_at).isoformat())

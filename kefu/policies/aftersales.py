@@ -743,6 +743,13 @@ FACT_NAMES = {
     "wrong_item_value": gettext_noop("Value of the wrong item"),
     "received_date": gettext_noop("Received on"),
     "request_date": gettext_noop("Requested on"),
+    "shipped_matches_order": gettext_noop("Shipped item matches the order"),
+    "buyer_pays_freight": gettext_noop("Buyer will pay the freight"),
+    "misuse": gettext_noop("Misuse found"),
+    "remark_ok": gettext_noop("Order remark present and right"),
+    "warehouse_error": gettext_noop("Warehouse error"),
+    "seized": gettext_noop("Seized by security"),
+    "at_fault": gettext_noop("We are at fault"),
 }
 
 
@@ -787,6 +794,21 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
             )
         return day
 
+    def flag(key: str) -> bool | None:
+        """A yes/no fact: true/false, "true"/"false", "yes"/"no", "1"/"0" — anything else is an error
+        (a text "false" was read as yes)."""
+        value = data.get(key)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"true", "yes", "1", "是"}:
+            return True
+        if text in {"false", "no", "0", "否"}:
+            return False
+        raise ValueError(_("%(field)s must be yes or no") % {"field": name(key)})
+
     received, requested = date("received_date"), date("request_date")
     if received is not None and requested is not None and received > requested:
         # R-AS-14 (SPEC §5.1): a parcel cannot be received after the buyer asked about it.
@@ -810,17 +832,26 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
         line_value=money("line_value") or ZERO,
         line_cost=money("line_cost"),
         wrong_item_value=money("wrong_item_value"),
-        shipped_matches_order=data.get("shipped_matches_order"),
+        shipped_matches_order=flag("shipped_matches_order"),
         received_date=received,
         request_date=requested,
         request_kind=str(data.get("request_kind") or ""),
         buyer_stance=str(data.get("buyer_stance") or ""),
-        buyer_pays_freight=data.get("buyer_pays_freight"),
-        misuse=data.get("misuse"),
-        remark_ok=data.get("remark_ok"),
-        warehouse_error=data.get("warehouse_error"),
-        seized=bool(data.get("seized", False)),
-        at_fault=data.get("at_fault"),
-        repairs=int(data.get("repairs") or 0),
+        buyer_pays_freight=flag("buyer_pays_freight"),
+        misuse=flag("misuse"),
+        remark_ok=flag("remark_ok"),
+        warehouse_error=flag("warehouse_error"),
+        seized=bool(flag("seized")),
+        at_fault=flag("at_fault"),
+        repairs=_whole(data.get("repairs")),
         courier_class=courier_class,
     )
+
+
+def _whole(value: Any) -> int:
+    if value is None or value == "":
+        return 0
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 4:
+        raise ValueError(_("The number of repairs must be a whole number."))
+    return int(text)

@@ -111,6 +111,13 @@ def _create_request(
         raise ApplicationError("service_request", _("The agreement is not with this shop."))
     if agreement is not None and agreement.reviewed_at is None:
         raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
+    if (
+        agreement is not None
+        and kind == ServiceKind.REPAIR
+        and (serial_no or "").strip()
+        and not any(p.get("serial_no") == serial_no.strip() for p in agreement.products)
+    ):
+        raise ApplicationError("agreement", _("The agreement does not cover this serial number."))
     if agreement is None and kind == ServiceKind.REPAIR and (serial_no or "").strip():
         # SPEC §6.1: a repair of a covered product links to its agreement (and gets its discounts)
         agreement = covering_agreement(shop=shop, serial_no=serial_no.strip(), on=clock.today())
@@ -258,6 +265,13 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
     )
     if ServiceRequest.objects.filter(replaces=item).exists():
         return None
+    if (
+        item.serial_no
+        and ServiceRequest.objects.filter(kind=ServiceKind.REPLACEMENT, serial_no=item.serial_no)
+        .exclude(status__category=RequestCategory.CLOSED)
+        .exists()
+    ):
+        return None  # a replacement of this unit is already under way: one is enough
     reason = REPLACEMENT_REASONS.get(verdict.replacement_reason, verdict.replacement_reason)
     # raised by the rule (also from the daily job), not by a person taking a call: no intake capability
     work = _create_request(
