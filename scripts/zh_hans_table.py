@@ -2049,4 +2049,7 @@ T = {
     '%(field)s must be yes or no': '%(field)s 只能填“是”或“否”',
     'The number of repairs must be a whole number.': '维修次数必须是整数。',
     'The agreement does not cover this serial number.': '该协议不包含此序列号的产品。',
+    'refunded on the platform': '平台已退款',
+    'approved in Kefu': '系统内已批准',
+    'waiting, this one included': '待审批（含本笔）',
 }

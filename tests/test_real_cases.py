@@ -249,9 +249,12 @@ def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -
          "reason": "质量问题", "refund_fee": "10.00"},
         {"refund_id": "R3", "tid": world.order_a.order_no, "status": "WAIT_SELLER_AGREE", "reason": "质量问题",
          "refund_fee": "10.00"},
+        # a refund of January 2025 pushed today: counted by the day the buyer asked, outside the window
+        {"refund_id": "OLD", "tid": world.order_a.order_no, "status": "SUCCESS", "cs_status": "4",
+         "reason": "质量问题", "refund_fee": "10.00", "created": "2025-01-03 10:00:00+08:00"},
     ]  # fmt: skip
     pushed = _post(boss, "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": refunds})
-    assert pushed.json()["created"] == 3, pushed.content
+    assert pushed.json()["created"] == 4, pushed.content
     ratings = [
         {"day": "2026-11-20", "description": "4.80", "service": "4.80", "logistics": "4.70"},
         {"day": "2026-11-25", "description": "4.85", "service": "4.90", "logistics": "4.75"},
@@ -307,3 +310,14 @@ def test_a_case_on_a_one_line_order_takes_that_lines_value_and_cost(world: World
     _agent, case_id = _open(world, "defect", {})
     case = _case(case_id)
     assert (case.facts["line_value"], case.facts["line_cost"]) == ("160.00", "140.00")
+
+
+def test_the_refunds_page_shows_what_kefu_already_approved_for_the_order(world: World) -> None:
+    """Review of issue 18: the approver read "已退款 ¥0.00" though ¥86 were approved in Kefu."""
+    agent, case_id = _open(world, "refund_only", {"line_value": "100.00"})
+    boss = _client("boss")
+    first = _post(agent, f"/api/v1/aftersales/cases/{case_id}/money", {"kind": "refund", "amount": "86.00"}).json()
+    _post(boss, f"/api/v1/aftersales/money/{first['id']}/approve")
+    _post(agent, f"/api/v1/aftersales/cases/{case_id}/money", {"kind": "refund", "amount": "10.00"})
+    page = boss.get("/aftersales/refunds/").content.decode()
+    assert "系统内已批准 ¥86.00" in page and "待审批（含本笔） ¥10.00" in page

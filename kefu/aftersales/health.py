@@ -7,7 +7,8 @@ the platform's two refund rates over the 30 days that end with the period:
   divided by the paid sub-orders.
 
 Refunds are the cases the platform's refund records opened (``refund_sync``), counted by the day the
-record arrived; sub-orders are order lines of orders paid in the window."""
+buyer asked (the record's ``created``; else the day it arrived); sub-orders are order lines of
+orders paid in the window."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Q
-from django.db.models.fields.json import KT
+from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -38,6 +38,13 @@ def _rate(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
+def _moment(text: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
 def shop_health(actor: Any, f: Filters) -> Result:
     _start, end = day_span(f.first, f.last)
     window_start = end - dt.timedelta(days=WINDOW_DAYS)
@@ -54,22 +61,26 @@ def shop_health(actor: Any, f: Filters) -> Result:
         .annotate(n=Count("id"))
         .values_list("order__shop_id", "n")
     )
-    quality = Q()
-    for word in QUALITY_WORDS:
-        quality |= Q(refund_reason__contains=word)
-    refunds = (
-        Case.objects.filter(
-            shop_id__in=ids, opened_at__gte=window_start, opened_at__lt=end, facts__platform_status="SUCCESS"
-        )
+    # refunds by the day the buyer asked (the record's ``created``), else the day the record arrived;
+    # an old refund pushed late does not count in today's window
+    disputed: dict[int, int] = {}
+    quality_n: dict[int, int] = {}
+    for shop_id, opened_at, facts in (
+        Case.objects.filter(shop_id__in=ids, opened_at__gte=window_start, facts__platform_status="SUCCESS")
         .exclude(external_ref="")
-        .annotate(refund_reason=KT("facts__reason"), cs=KT("facts__cs_status"))
-    )
-    disputed = dict(refunds.filter(facts__cs_status__in=INTERVENED).values_list("shop_id").annotate(n=Count("id")))
-    quality_n = dict(refunds.filter(quality).values_list("shop_id").annotate(n=Count("id")))
+        .values_list("shop_id", "opened_at", "facts")
+    ):
+        asked = _moment(facts.get("refund_at")) or opened_at
+        if not window_start <= asked < end:
+            continue
+        if str(facts.get("cs_status", "")) in INTERVENED:
+            disputed[shop_id] = disputed.get(shop_id, 0) + 1
+        if any(word in str(facts.get("reason", "")) for word in QUALITY_WORDS):
+            quality_n[shop_id] = quality_n.get(shop_id, 0) + 1
     latest: dict[int, ShopRating] = {}
     for entry in ShopRating.objects.filter(shop_id__in=ids, day__gte=f.first, day__lte=f.last).order_by("day"):
         latest[entry.shop_id] = entry
-    rows = []
+    rows: list[dict[str, Any]] = []
     for shop in shop_list:
         paid = lines.get(shop.pk, 0)
         rating = latest.get(shop.pk)
@@ -86,9 +97,9 @@ def shop_health(actor: Any, f: Filters) -> Result:
                 "quality_rate": _rate(quality_n.get(shop.pk, 0), paid),
             }
         )
-    paid = sum(r["paid_lines"] for r in rows)
-    d = sum(r["dispute_refunds"] for r in rows)
-    q = sum(r["quality_refunds"] for r in rows)
+    paid = sum(lines.get(shop.pk, 0) for shop in shop_list)
+    d = sum(disputed.get(shop.pk, 0) for shop in shop_list)
+    q = sum(quality_n.get(shop.pk, 0) for shop in shop_list)
     total = {
         "shop": _("In all"),
         "paid_lines": paid,

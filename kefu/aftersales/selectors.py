@@ -108,6 +108,24 @@ def refund_queue(*, actor: Any) -> list[MoneyLine]:
     )
 
 
+def order_refunds_in_kefu(order_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """Refunds of these orders recorded in Kefu: approved and still waiting (one query), for the
+    approver who checks the amount against what the order has left."""
+    out: dict[int, dict[str, Decimal]] = {}
+    rows = (
+        MoneyLine.objects.filter(
+            case__order_id__in=order_ids,
+            kind__in=["refund", "partial_refund"],
+            status__in=[MoneyStatus.APPROVED, MoneyStatus.REQUESTED],
+        )
+        .values("case__order_id", "status")
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        out.setdefault(row["case__order_id"], {})[row["status"]] = row["total"]
+    return out
+
+
 def refund_grants(*, actor: Any) -> list[RefundApprover]:
     """The people granted the refund-approval permission (R-AS-7), with their limits."""
     return list(

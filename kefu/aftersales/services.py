@@ -726,6 +726,14 @@ def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[
 # --- platform refund data (FORMATS.md §2f) -------------------------------------------------------
 
 
+def _optional_moment(value: Any) -> dt.datetime | None:
+    """A date-time text of a record that only informs a figure: unreadable is the same as absent."""
+    try:
+        return parse_moment(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
 def _refund_timeout(value: Any) -> dt.datetime | None:
     """The platform's reply deadline of a refund record: a date-time text, or nothing."""
     if value is None or value == "":
@@ -758,6 +766,9 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
         # the platform's intervention (客服介入): 1 none … 6 done — a disputed refund (shop health)
         "cs_status": str(record.get("cs_status", "") or "")[:4],
     }
+    created = _optional_moment(record.get("created"))  # when the buyer asked (shop health counts by it)
+    if created:
+        facts["refund_at"] = created.isoformat()
     case = Case.objects.filter(shop=shop, external_ref=refund_id).first()
     if case is None:
         order = Order.objects.filter(shop=shop, order_no=str(record.get("tid", ""))).first()

@@ -439,8 +439,10 @@ def refunds(request: HttpRequest) -> HttpResponse:
     require_capability(request, "refund.approve")
     items = selectors.refund_queue(actor=request.user)
     names = wording.names_of(m.created_by_id for m in items if m.created_by_id)
+    in_kefu = selectors.order_refunds_in_kefu([m.case.order_id for m in items if m.case.order_id])
     for m in items:
         m.requested_by = names.get(m.created_by_id, "") if m.created_by_id else ""  # type: ignore[attr-defined]
+        m.kefu_refunds = in_kefu.get(m.case.order_id or 0, {})  # type: ignore[attr-defined]
     grants = selectors.refund_grants(actor=request.user) if has_capability(request.user, "refund.delegate") else None
     people = selectors.grant_candidates(actor=request.user) if grants is not None else []
     return render(request, "aftersales/refunds.html", {"items": items, "grants": grants, "people": people})
