@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -24,6 +25,8 @@ from kefu.org.permissions import has_capability
 from kefu.policies.aftersales import playbook
 from kefu.web.http import (
     EXPORT_CAP,
+    FormOnce,
+    form_token,
     local_time,
     redirect_next,
     render_page_or_partial,
@@ -160,6 +163,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
     if request.GET.get("order") or request.POST.get("order"):
         order = access_order_by_id(request.user, int_param(request.GET.get("order") or request.POST.get("order")))
     if request.method == "POST":
+        once = FormOnce(request, fallback=reverse("aftersales:inbox"))
+        if once.repeated:  # the same form posted again: what the first post made
+            return redirect(once.repeated)
         shop = None
         if order is None:
             shop_id = int_param(request.POST.get("shop"))
@@ -179,9 +185,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 conversation_ref=_conversation_ref(request, order, shop),
             )
         except ApplicationError as exc:
+            once.failed()
             show_error(request, exc)
         else:
             messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
+            once.done(reverse("aftersales:case", args=[case.pk]))
             return redirect("aftersales:case", case_id=case.pk)
     return render(
         request,
@@ -192,6 +200,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             "shops": org.shop_list(actor=request.user),
             "fact_fields": [(k, label, kind, None, _fact_choices().get(k, [])) for k, label, kind in FACT_FIELDS],
             "posted": request.POST,
+            "form_token": form_token(),
             "selected": request.GET.get("type", ""),
             # from a conversation: its shop and buyer filled in, and the link kept (issue 18)
             "initial": {

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,7 +19,7 @@ from kefu.core.events import timeline
 from kefu.core.params import int_param, parse_moment
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import require_capability, show_error
+from kefu.web.http import FormOnce, form_token, require_capability, show_error
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
@@ -31,6 +32,9 @@ def complaints(request: HttpRequest) -> HttpResponse:
     form: dict[str, Any] = {}
     if request.method == "POST":
         require_capability(request, "care.handle")
+        once = FormOnce(request, fallback=reverse("care:complaints"))
+        if once.repeated:  # the same form posted again: what the first post made
+            return redirect(once.repeated)
         form = request.POST.dict()
         try:
             shop = org.access_shop_by_id(request.user, form.get("shop"))
@@ -45,8 +49,10 @@ def complaints(request: HttpRequest) -> HttpResponse:
                 buyer_nick=form.get("buyer_nick", ""),
             )
         except ApplicationError as exc:
+            once.failed()
             messages.error(request, str(exc.message))
         else:
+            once.done(reverse("care:complaint", args=[item.pk]))
             return redirect("care:complaint", complaint_id=item.pk)
     category = request.GET.get("category", "")
     return render(
@@ -63,6 +69,7 @@ def complaints(request: HttpRequest) -> HttpResponse:
             "f": request.GET,
             "reasons": selectors.reason_labels(),
             "can_handle": has_capability(request.user, "care.handle"),
+            "form_token": form_token(),
         },
         status=400 if request.method == "POST" else 200,
     )

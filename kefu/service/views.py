@@ -25,7 +25,15 @@ from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
 from kefu.policies import warranty
-from kefu.web.http import EXPORT_CAP, local_time, require_capability, show_error, xlsx_download
+from kefu.web.http import (
+    EXPORT_CAP,
+    FormOnce,
+    form_token,
+    local_time,
+    require_capability,
+    show_error,
+    xlsx_download,
+)
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
@@ -152,20 +160,28 @@ def request_new(request: HttpRequest) -> HttpResponse:
     require_capability(request, "service.intake")
     shops = org.shop_list(actor=request.user)
     form = IntakeForm(request.POST or None, shops=shops)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            item = services.request_create(
-                actor=request.user,
-                shop=org.access_shop_by_id(request.user, data.pop("shop")),
-                **data,
-            )
-        except ApplicationError as exc:
-            form.add_error(None, str(exc.message))
-        else:
-            messages.success(request, _("Service request %(number)s created.") % {"number": item.number})
-            return redirect("service:request", service_id=item.pk)
-    return render(request, "service/new.html", {"form": form}, status=400 if form.errors else 200)
+    if request.method == "POST":
+        once = FormOnce(request, fallback=reverse("service:inbox"))
+        if once.repeated:  # the same form posted again (a double click): what the first post made
+            return redirect(once.repeated)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                item = services.request_create(
+                    actor=request.user,
+                    shop=org.access_shop_by_id(request.user, data.pop("shop")),
+                    **data,
+                )
+            except ApplicationError as exc:
+                form.add_error(None, str(exc.message))
+            else:
+                messages.success(request, _("Service request %(number)s created.") % {"number": item.number})
+                once.done(reverse("service:request", args=[item.pk]))
+                return redirect("service:request", service_id=item.pk)
+        once.failed()
+    return render(
+        request, "service/new.html", {"form": form, "form_token": form_token()}, status=400 if form.errors else 200
+    )
 
 
 @login_required

@@ -88,3 +88,42 @@ def local_time(moment: Any) -> str:
     from kefu.core import clock
 
     return clock.local_text(moment)
+
+
+class FormOnce:
+    """One effect per rendered form (a double click, three tabs submitting the same create form): the
+    form carries a token (``form_token``, a fresh one per render); the first post claims it in the
+    shared cache, a repeat is sent to what the first one made. A failed first post frees it.
+
+        once = FormOnce(request)
+        if once.repeated:
+            return redirect(once.repeated)
+        ...create...; once.done(url) — or once.failed() when refused
+    """
+
+    FIELD = "form_token"
+    SECONDS = 3600
+
+    def __init__(self, request: HttpRequest, fallback: str = "/") -> None:
+        from django.core.cache import cache
+
+        self._cache = cache
+        token = (request.POST.get(self.FIELD) or "")[:64]
+        self._key = f"form-once:{getattr(request.user, 'pk', '')}:{token}" if token else ""
+        self.repeated = ""
+        if self._key and not cache.add(self._key, "", self.SECONDS):
+            self.repeated = cache.get(self._key) or fallback
+
+    def done(self, url: str) -> None:
+        if self._key:
+            self._cache.set(self._key, url, self.SECONDS)
+
+    def failed(self) -> None:
+        if self._key:
+            self._cache.delete(self._key)
+
+
+def form_token() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
