@@ -233,6 +233,36 @@ def _words() -> None:
     # a chosen resolution reads as its sentence ("keep_discount" → 建议买家折价留下错发商品);
     # money kinds (refund, coupon, compensation) keep their own labels
     wording.register(labels={code: gettext_lazy(text) for code, text in RESOLUTIONS.items()})
+    # the case's facts as people read them (timelines showed "诉求: return_no_reason", "accept_return")
+    from kefu.policies.aftersales import COURIER_CLASSES
+
+    wording.register(
+        labels={
+            "accept_return": gettext_lazy("Accept the return"),
+            "accept_exchange": gettext_lazy("Accept the exchange"),
+            "return_no_reason": gettext_lazy("7-day no-reason return"),
+            "return_quality": gettext_lazy("Return for quality"),
+            "exchange": gettext_lazy("Exchange"),
+            "buyer_stance:accepts": gettext_lazy("Accepts the offer"),
+            "buyer_stance:declines": gettext_lazy("Declines the offer"),
+            "buyer_stance:insists": gettext_lazy("Insists on a return or exchange"),
+            **{f"courier_class:{c}": gettext_lazy(label) for c, (label, _s) in COURIER_CLASSES.items()},
+            **{code: gettext_lazy(text) for steps in COURIER_CLASSES.values() for code, text in steps[1]},
+        },
+        fields={
+            "buyer_stance": gettext_lazy("Buyer's answer to the exchange or price-difference offer"),
+            "courier_class": gettext_lazy("Courier query class"),
+            "request_date": gettext_lazy("Requested on"),
+            "cs_status": gettext_lazy("platform intervention"),
+            "refund_at": gettext_lazy("refund asked on"),
+        },
+        verbs={
+            "case.resolution_refused": gettext_lazy("refused the resolution's money: choose again"),
+            "refund.granted": gettext_lazy("granted the refund-approval permission"),
+            "refund.revoked": gettext_lazy("took back the refund-approval permission"),
+            "shop.ratings_recorded": gettext_lazy("recorded the shop's ratings"),
+        },
+    )
     wording.register(
         verbs={
             "case.opened": _("opened the case"),

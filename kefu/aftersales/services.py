@@ -391,7 +391,7 @@ def _approver(actor: Any, line: MoneyLine) -> None:
     if selectors.may_approve(actor, line):
         return
     if line.needs_supervisor:
-        raise PermissionDenied(_("Above the cap the supervisor approves (R-AS-7)."))
+        raise PermissionDenied(_("The supervisor approves this (%(rule)s).") % {"rule": line.rule or "R-AS-7"})
     raise PermissionDenied(
         _("Approving this needs the refund-approval permission for ¥%(amount)s.") % {"amount": line.amount}
     )

@@ -4,6 +4,7 @@ event in one transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -96,7 +97,9 @@ def _customer_found_or_created(
     actor: Any, shop: Shop, buyer_nick: str, contact_name: str, contact_phone: str, now: dt.datetime
 ) -> Customer:
     """Found among the customers the actor may see (another team's stay theirs), else created."""
-    nick, phone = _text(buyer_nick, 100), _text(contact_phone, 32)
+    nick = _text(buyer_nick, 100)
+    # "139 1111 2222", "139-1111-2222" and "13911112222" are one phone
+    phone = re.sub(r"[\s\-()（）]", "", _text(contact_phone, 32))
     if not nick and not phone:
         raise ApplicationError(
             "complaint", _("Give the customer's phone, buyer nick or order: every complaint belongs to a customer.")
