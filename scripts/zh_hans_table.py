@@ -2078,4 +2078,7 @@ T = {
     'referred the request to a sales point': '将报修转介至销售网点',
     'followed up the referral': '回访了转介',
     'reviewed the agreement': '审核了协议',
+    'day must be a date like 2026-11-29.': '日期格式应为 2026-11-29。',
+    'day must lie between 2000-01-01 and today.': '日期须在 2000-01-01 至今天之间。',
+    'The loaner is still with the customer: take it back before the customer signs.': '备用机仍在客户处：收回后再请客户签字。',
 }

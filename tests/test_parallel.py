@@ -336,6 +336,7 @@ def test_fifty_payments_of_one_agreement_bill_record_it_once(world: World) -> No
         products=[{"product": "投影机", "serial_no": "S1"}], starts_on=clock.today(),
         ends_on=clock.today() + dt.timedelta(days=364), fee=Decimal("1200.00"), billing="quarterly",
     )  # fmt: skip
+    field.agreement_review(actor=world.supervisor, agreement=agreement)
     bill = agreement.bills.order_by("due_on").first()
     turn = iter(range(N))
     codes = _fifty(

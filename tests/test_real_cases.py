@@ -259,9 +259,10 @@ def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -
         {"day": "2026-11-20", "description": "4.80", "service": "4.80", "logistics": "4.70"},
         {"day": "2026-11-25", "description": "4.85", "service": "4.90", "logistics": "4.75"},
         {"day": "2026-11-26", "description": "5.5", "service": "4.90", "logistics": "4.75"},
+        {"day": "2099-12-03", "description": "4.5", "service": "4.90", "logistics": "4.75"},
     ]
     answer = _post(boss, "/api/v1/aftersales/shop-ratings", {"shop": world.shop_a.pk, "ratings": ratings}).json()
-    assert (answer["created"], [f["row"] for f in answer["failed"]]) == (2, [3])
+    assert (answer["created"], [f["row"] for f in answer["failed"]]) == (2, [3, 4])  # 5.5, a day to come
     report = boss.get(
         "/api/v1/reports/shop-health", {"from": "2026-11-01", "to": "2026-11-26", "shop": world.shop_a.pk}
     ).json()

@@ -259,8 +259,12 @@ def test_a_bring_in_repair_with_a_loaner_past_60_days_is_due_a_replacement(world
     assert replacement.kind == "replacement"
     page = lead.get(f"/service/{item['id']}/").content.decode()
     assert 'data-testid="loaner"' in page and "备用机 BY-01" in page
+    _ok(_post(technician, f"{url}/bring-back"))
+    signing = {"signed_by": "李女士", "signature": "M1 1 L2 2"}
+    assert _post(technician, f"{url}/signature", signing).status_code == 400  # the loaner first
     assert _ok(_post(technician, f"{url}/loaner-returned"))["loaner_back_at"] is not None
     assert _post(technician, f"{url}/loaner-returned").status_code == 409  # once
+    assert _post(technician, f"{url}/signature", signing).status_code == 200
 
 
 def test_a_request_outside_the_service_area_is_referred_and_followed_up(world: World) -> None:

@@ -824,9 +824,12 @@ def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]
     now = clock.now()
     for index, row in enumerate(ratings[:1000], start=1):
         try:
-            day = rules.facts_from_dict({"case_type": "dispute", "request_date": row.get("day")}).request_date
-            if day is None:
-                raise ValueError(_("The date is required."))
+            try:
+                day = dt.date.fromisoformat(str(row.get("day") or ""))
+            except ValueError:
+                raise ValueError(_("day must be a date like 2026-11-29.")) from None
+            if not dt.date(2000, 1, 1) <= day <= clock.today():
+                raise ValueError(_("day must lie between 2000-01-01 and today."))
             values = {key: _rating(row.get(key)) for key in ("description", "service", "logistics")}
         except (ValueError, ApplicationError) as exc:
             failed.append({"row": index, "reason": str(getattr(exc, "message", exc))})

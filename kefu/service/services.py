@@ -718,6 +718,10 @@ def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: 
         raise ApplicationError(
             "service_request", _("The unit is still at the service centre: bring it back before the customer signs.")
         )
+    if item.loaner_out_at and not item.loaner_back_at:
+        raise ApplicationError(
+            "service_request", _("The loaner is still with the customer: take it back before the customer signs.")
+        )
     if item.charge == "paid" and not item.parts_consent_at:
         # R-SVC-2 (SPEC §6.1): a paid repair is signed for only after the customer agreed to its price
         raise ApplicationError(
@@ -933,7 +937,9 @@ def agreement_review(*, actor: Any, agreement: Agreement) -> Agreement:
 
 @action(capability="agreements.manage", scope=("bill",))
 def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
-    """A receivable paid, once (a double click records one payment)."""
+    """A receivable paid, once (a double click records one payment); only of an agreement in effect."""
+    if not Agreement.objects.filter(pk=bill.agreement_id, reviewed_at__isnull=False).exists():
+        raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
     now = clock.now()
     if not AgreementBill.objects.filter(pk=bill.pk, paid_at__isnull=True).update(paid_at=now):
         raise ApplicationError("changed", _("This bill is already paid."), status=409)
