@@ -2081,4 +2081,13 @@ T = {
     'day must be a date like 2026-11-29.': '日期格式应为 2026-11-29。',
     'day must lie between 2000-01-01 and today.': '日期须在 2000-01-01 至今天之间。',
     'The loaner is still with the customer: take it back before the customer signs.': '备用机仍在客户处：收回后再请客户签字。',
+    'platform refund no.': '平台退款编号',
+    'platform refund status': '平台退款状态',
+    'Unknown request %(value)s': '未知的诉求 %(value)s',
+    'Unknown fact %(key)s': '未知的事实项 %(key)s',
+    '%(field)s must be a plain value': '%(field)s 必须是简单的值',
+    'The agreement is not running today.': '协议今天不在有效期内。',
+    'status category': '状态类别',
+    'refunds waiting': '待审批退款',
+    'Your own request: another approver decides.': '您自己提交的申请：请由其他审批人处理。',
 }

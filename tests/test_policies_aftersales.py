@@ -196,9 +196,31 @@ def test_return_windows_r_as_14(kind: str, days: int, within: bool) -> None:
     received = dt.date(2026, 10, 1)
     d = evaluate(
         POLICY,
-        CaseFacts("return", request_kind=kind, received_date=received, request_date=received + dt.timedelta(days=days)),
+        CaseFacts(
+            "exchange" if kind == "exchange" else "return",
+            request_kind=kind,
+            received_date=received,
+            request_date=received + dt.timedelta(days=days),
+        ),
     )
     assert d.window is not None and d.window["within"] is within and d.window["rule"] == "R-AS-14"
+
+
+def test_the_window_follows_the_case_type_whatever_kind_was_typed() -> None:
+    """Re-review of issue 18: clearing the request kind switched the window off, and a return case
+    named "exchange" took the 90 days. A return case has the 7-day window (or the quality one it
+    names); an exchange case the 90 days; an unknown kind is refused; outside it, the retention
+    offers need the supervisor too."""
+    received = dt.date(2026, 8, 1)
+    late = {"received_date": received, "request_date": dt.date(2026, 12, 1), "buyer_stance": "declines"}
+    for typed in ("", "exchange"):
+        d = evaluate(POLICY, CaseFacts("return", request_kind=typed, **late))  # type: ignore[arg-type]
+        assert d.window is not None and (d.window["kind"], d.window["within"]) == ("return_no_reason", False)
+        assert all(p.needs_approval for p in d.proposals if p.code in {"accept_return", "offer_exchange"})
+    swap = evaluate(POLICY, CaseFacts("exchange", request_kind="", **late))  # type: ignore[arg-type]
+    assert swap.window is not None and swap.window["kind"] == "exchange" and swap.window["days"] == 122
+    with pytest.raises(ValueError):
+        facts_from_dict({"case_type": "return", "request_kind": "bogus"})
 
 
 def test_dispute_r_as_12() -> None:

@@ -223,6 +223,12 @@ def test_freight_above_the_standard_needs_a_reason_and_the_supervisor(world: Wor
     assert (first["needs_supervisor"], second["needs_supervisor"]) == (False, True)
     # money the playbook did not propose (a reship cost typed by hand) above the cap waits too
     assert _post(agent, url, {"kind": "reship_cost", "amount": "5000.00"}).json()["status"] == "requested"
+    # a coupon is a concession too: 12 + 12 of partial refunds already, so 5.00 more waits; and a
+    # second case on the same order starts where the first one is (re-review of issue 18)
+    assert _post(agent, url, {"kind": "coupon", "amount": "5.00"}).json()["needs_supervisor"]
+    _agent2, other = _open(world, "defect", {"line_value": "100.00"})
+    more = _post(agent, f"/api/v1/aftersales/cases/{other}/money", {"kind": "partial_refund", "amount": "5.00"})
+    assert more.json()["needs_supervisor"]
 
 
 def test_shop_health_dsr_and_the_two_refund_rates_worked_by_hand(world: World) -> None:
@@ -321,4 +327,4 @@ def test_the_refunds_page_shows_what_kefu_already_approved_for_the_order(world: 
     _post(boss, f"/api/v1/aftersales/money/{first['id']}/approve")
     _post(agent, f"/api/v1/aftersales/cases/{case_id}/money", {"kind": "refund", "amount": "10.00"})
     page = boss.get("/aftersales/refunds/").content.decode()
-    assert "系统内已批准 ¥86.00" in page and "待审批（含本笔） ¥10.00" in page
+    assert "系统内已批准 ¥86.00" in page and "待审批退款 ¥10.00" in page

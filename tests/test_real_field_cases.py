@@ -120,6 +120,8 @@ def test_findings_and_consent_in_one_post_do_not_consent_to_the_new_price(world:
         _post(technician, f"{url}/diagnosis", {"diagnosis": "受潮", "findings": ["misuse"], "parts_consent": True})
     )
     assert (both["charge"], both["parts_consent_at"]) == ("paid", None)
+    body = {"diagnosis": "受潮", "findings": ["misuse"], "parts_consent": True}
+    assert _ok(_post(technician, f"{url}/diagnosis", body))["parts_consent_at"] is None  # a double tap: no consent
     assert _ok(_post(technician, f"{url}/diagnosis", {"diagnosis": "受潮", "parts_consent": True}))["parts_consent_at"]
 
 
@@ -327,3 +329,10 @@ def test_a_request_naming_an_agreement_must_be_for_a_covered_unit(world: World) 
          "agreement_id": agreement["id"]},
     )  # fmt: skip
     assert other.status_code == 400 and other.json()["error"]["code"] == "agreement"
+    unnamed = _post(
+        lead,
+        "/api/v1/service/requests",
+        {"shop_id": world.shop_a.pk, "channel": "phone", "contact_name": "李", "contact_phone": "1",
+         "product": "投影机", "fault": "无画面", "purchase_date": "2026-06-01", "agreement_id": agreement["id"]},
+    )  # fmt: skip
+    assert unnamed.status_code == 400  # no serial: the agreement's discounts would go to an unknown unit

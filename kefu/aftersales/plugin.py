@@ -254,6 +254,8 @@ def _words() -> None:
             "courier_class": gettext_lazy("Courier query class"),
             "request_date": gettext_lazy("Requested on"),
             "cs_status": gettext_lazy("platform intervention"),
+            "refund_id": gettext_lazy("platform refund no."),
+            "platform_status": gettext_lazy("platform refund status"),
             "refund_at": gettext_lazy("refund asked on"),
         },
         verbs={

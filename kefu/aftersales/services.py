@@ -126,6 +126,7 @@ def case_open(
         if order.received_at:
             facts.setdefault("received_date", clock.local_date(order.received_at).isoformat())
     try:
+        facts = rules.clean_facts(facts)
         rules.facts_from_dict({**facts, "case_type": case_type})
     except (ValueError, TypeError) as exc:
         raise ApplicationError("case_facts", _("The case facts are not valid: %(error)s") % {"error": exc}) from exc
@@ -169,8 +170,8 @@ def case_open(
 
 @action(scope=("case",))
 def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
-    merged = {**case.facts, **facts}
     try:
+        merged = {**case.facts, **rules.clean_facts(dict(facts))}
         rules.facts_from_dict({**merged, "case_type": case.case_type})
     except (ValueError, TypeError) as exc:
         raise ApplicationError("case_facts", _("The case facts are not valid: %(error)s") % {"error": exc}) from exc
@@ -265,20 +266,30 @@ def money_post(
         _refund_fits(case.order_id, amount)
     decision = case_decision(case)
     cap = decision.partial_refund_cap
-    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).first()
+    # the caps count every line of the order's cases (a second case on the same order starts at what
+    # the first gave), under the order's row lock (or the case's, without an order)
+    if case.order_id is not None:
+        Order.objects.select_for_update().filter(pk=case.order_id).values_list("pk", flat=True).first()
+        lines = MoneyLine.objects.filter(case__order_id=case.order_id)
+    else:
+        Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).first()
+        lines = case.money.all()
 
     def so_far(*kinds: str) -> Decimal:
-        return case.money.filter(kind__in=kinds).exclude(status=MoneyStatus.REJECTED).aggregate(t=Sum("amount"))[
+        return lines.filter(kind__in=kinds).exclude(status=MoneyStatus.REJECTED).aggregate(t=Sum("amount"))[
             "t"
         ] or Decimal("0")
 
-    partial = (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION)
-    # R-AS-7: partial refunds and compensation above the exchange cost, all lines of the case together
-    needs = needs_supervisor or (kind in partial and so_far(*partial) + amount > cap)
+    # R-AS-7: what is given to keep the buyer happy — partial refunds, compensation, coupons — together
+    concessions = (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION, MoneyKind.COUPON)
+    needs = needs_supervisor or (kind in concessions and not proposed and so_far(*concessions) + amount > cap)
+    needs = needs or (
+        kind in (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION) and so_far(*concessions) + amount > cap
+    )
     if refund and case.order_id is None:
         needs = True  # no order to check the refund against: the supervisor decides
-    if not proposed and kind in {MoneyKind.RESHIP_COST, MoneyKind.COUPON} and so_far(kind) + amount > cap:
-        needs = True  # money the playbook did not propose, above the cap
+    if not proposed and kind == MoneyKind.RESHIP_COST and so_far(kind) + amount > cap:
+        needs = True  # a reship the playbook did not propose, above the cap
     if kind == MoneyKind.FREIGHT_BORNE and so_far(kind) + amount > 2 * decision.freight:
         # R-AS-1: freight above the standard (return + reship) for a difficult buyer: a reason, and
         # the supervisor approves it (SPEC §5.1).
@@ -494,8 +505,10 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     ):
         # no money line to wait on (a return outside its window at the buyer's cost): the approval is
         # the supervisor's own choice (SPEC §5.1 "approval means waiting")
+        outside = decision.window is not None and decision.window.get("within") is not True
         raise PermissionDenied(
-            _("This resolution needs the supervisor: ask them to choose it (%(rule)s).") % {"rule": proposal.rule}
+            _("This resolution needs the supervisor: ask them to choose it (%(rule)s).")
+            % {"rule": "R-AS-14" if outside else proposal.rule}
         )
     agent = responsible_agent(case) if code == "reship_missing_agent" else None
     if code == "reship_missing_agent" and agent is None:

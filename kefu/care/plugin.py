@@ -105,7 +105,12 @@ def _words() -> None:
             **{f"step:{c}": t for c, t in HANDLING_STEPS},
             **dict(Emotion.choices),
         },
-        fields={"suggested": _("suggested emotion"), "our_fault": _("our fault"), "topic": _("topic")},
+        fields={
+            "suggested": _("suggested emotion"),
+            "our_fault": _("our fault"),
+            "topic": _("topic"),
+            "complaint_no": _("complaint no."),
+        },
         rules={
             "R-CARE-1": _(
                 "A complaint records the customer's emotion and follows the handling steps, then a return visit."

@@ -88,7 +88,7 @@ def complaint_create(
         actor=actor,
         verb="complaint.received",
         subject=item,
-        after={"number": item.number, "emotion": item.emotion, "suggested": item.emotion_suggested},
+        after={"complaint_no": item.number, "emotion": item.emotion, "suggested": item.emotion_suggested},
     )
     return item
 

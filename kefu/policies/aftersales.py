@@ -310,6 +310,20 @@ def freight_payer(responsibility: str) -> str | None:
     return None
 
 
+REQUEST_KINDS = ("return_no_reason", "return_quality", "exchange")
+
+
+def request_kind_of(facts: CaseFacts) -> str:
+    """The window that applies: an exchange case's is the exchange window, whatever was typed; a return
+    case's is the no-reason return unless it names the quality return (an empty or other kind does
+    not switch the window off)."""
+    if facts.case_type == "exchange":
+        return "exchange"
+    if facts.case_type == "return":
+        return facts.request_kind if facts.request_kind == "return_quality" else "return_no_reason"
+    return facts.request_kind if facts.request_kind in REQUEST_KINDS else ""
+
+
 def window(policy: dict[str, Any], facts: CaseFacts) -> dict[str, Any] | None:
     """R-AS-14: is the request inside its window (days from receipt)?"""
     limits = {
@@ -317,13 +331,14 @@ def window(policy: dict[str, Any], facts: CaseFacts) -> dict[str, Any] | None:
         "return_quality": int(policy["aftersales"]["quality_return_days"]),
         "exchange": int(policy["aftersales"]["exchange_days"]),
     }
-    if facts.request_kind not in limits:
+    kind = request_kind_of(facts)
+    if kind not in limits:
         return None
-    limit = limits[facts.request_kind]
+    limit = limits[kind]
     if facts.received_date is None or facts.request_date is None:
-        return {"kind": facts.request_kind, "limit_days": limit, "days": None, "within": None, "rule": "R-AS-14"}
+        return {"kind": kind, "limit_days": limit, "days": None, "within": None, "rule": "R-AS-14"}
     days = (facts.request_date - facts.received_date).days
-    return {"kind": facts.request_kind, "limit_days": limit, "days": days, "within": days <= limit, "rule": "R-AS-14"}
+    return {"kind": kind, "limit_days": limit, "days": days, "within": days <= limit, "rule": "R-AS-14"}
 
 
 def partial_refund_cap(policy: dict[str, Any], province: str) -> Decimal:
@@ -677,7 +692,7 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
         why = ""
         if prop.code in CAPPED and prop.cost > cap:
             why = _("above the cap the supervisor approves")
-        elif prop.code in {"accept_return", "accept_exchange"} and outside:
+        elif prop.code in WINDOW_GATED and t in {"return", "exchange"} and outside:
             why = _("outside the window (or receipt date unknown): the supervisor approves (R-AS-14)")
         if prop.needs_approval or not why:
             return prop
@@ -687,6 +702,8 @@ def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
     return decision
 
 
+# What a return or exchange outside its window grants only with the supervisor (R-AS-14, SPEC §5.1).
+WINDOW_GATED = frozenset({"accept_return", "accept_exchange", "offer_exchange", "price_difference"})
 # Resolutions that are partial refunds or compensation: the R-AS-7 cap applies to them.
 CAPPED = frozenset({"keep_discount", "small_refund", "price_difference", "compensation", "settle_privately"})
 
@@ -819,6 +836,9 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
     courier_class = str(data.get("courier_class") or "")
     if courier_class and courier_class not in COURIER_CLASSES:
         raise ValueError(_("Unknown courier query class %(value)s") % {"value": courier_class[:20]})
+    kind = str(data.get("request_kind") or "")
+    if kind and kind not in REQUEST_KINDS:
+        raise ValueError(_("Unknown request %(value)s") % {"value": kind[:20]})
     stance = str(data.get("buyer_stance") or "")
     if stance and stance not in BUYER_STANCES:
         raise ValueError(_("Unknown buyer's answer %(value)s") % {"value": stance[:20]})
@@ -855,3 +875,33 @@ def _whole(value: Any) -> int:
     if not text.isdigit() or len(text) > 4:
         raise ValueError(_("The number of repairs must be a whole number."))
     return int(text)
+
+
+# The facts a case may hold: the rules' own, and what a platform refund record brings.
+FACT_KEYS = frozenset(
+    {
+        "province", "responsibility", "line_value", "line_cost", "wrong_item_value", "shipped_matches_order",
+        "received_date", "request_date", "request_kind", "buyer_stance", "buyer_pays_freight", "misuse",
+        "remark_ok", "warehouse_error", "seized", "at_fault", "repairs", "courier_class",
+        "refund_id", "platform_status", "reason", "cs_status", "refund_at",
+    }
+)  # fmt: skip
+YES_NO = ("shipped_matches_order", "buyer_pays_freight", "misuse", "remark_ok", "warehouse_error", "seized", "at_fault")
+
+
+def clean_facts(data: dict[str, Any]) -> dict[str, Any]:
+    """The facts as stored: known keys only, plain values (text, number, yes/no), yes/no facts as
+    true/false whatever form they came in; ValueError names the first wrong one."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "case_type":
+            continue
+        if key not in FACT_KEYS:
+            raise ValueError(_("Unknown fact %(key)s") % {"key": str(key)[:40]})
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise ValueError(_("%(field)s must be a plain value") % {"field": _(FACT_NAMES.get(key, key))})
+        out[key] = value
+    for key in YES_NO:
+        if key in out:
+            out[key] = facts_from_dict({"case_type": "defect", key: out[key]}).__dict__[key]
+    return out

@@ -144,7 +144,7 @@ class PartKind(models.TextChoices):
 
 class Charge(models.TextChoices):
     FREE = "free", _("Free (warranty)")
-    PAID = "paid", _("Paid")
+    PAID = "paid", _("Paid repair")
 
 
 class ProofKind(models.TextChoices):

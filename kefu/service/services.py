@@ -111,13 +111,12 @@ def _create_request(
         raise ApplicationError("service_request", _("The agreement is not with this shop."))
     if agreement is not None and agreement.reviewed_at is None:
         raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
-    if (
-        agreement is not None
-        and kind == ServiceKind.REPAIR
-        and (serial_no or "").strip()
-        and not any(p.get("serial_no") == serial_no.strip() for p in agreement.products)
-    ):
-        raise ApplicationError("agreement", _("The agreement does not cover this serial number."))
+    if agreement is not None and kind == ServiceKind.REPAIR:
+        # a repair under an agreement is for a unit it covers, while it runs (its discounts apply)
+        if not any(p.get("serial_no") and p.get("serial_no") == (serial_no or "").strip() for p in agreement.products):
+            raise ApplicationError("agreement", _("The agreement does not cover this serial number."))
+        if not agreement.starts_on <= clock.today() <= agreement.ends_on:
+            raise ApplicationError("agreement", _("The agreement is not running today."))
     if agreement is None and kind == ServiceKind.REPAIR and (serial_no or "").strip():
         # SPEC §6.1: a repair of a covered product links to its agreement (and gets its discounts)
         agreement = covering_agreement(shop=shop, serial_no=serial_no.strip(), on=clock.today())
@@ -423,8 +422,9 @@ def visit_diagnose(
             changed = True
     item.diagnosis = _text(diagnosis, 2000)
     item.fault_cause = fault_cause or item.fault_cause
-    # a consent sent with findings that change the price was given for the old one: asked again
-    if parts_consent and not item.parts_consent_at and not changed:
+    # a consent sent with findings was given for the price shown before them (and a repeat of that
+    # post must not slip it in): the customer consents in a post of its own
+    if parts_consent and not item.parts_consent_at and not changed and not findings:
         item.parts_consent_at = now
         item.verdict = {**item.verdict, "consented_charge": item.charge}
     item.updated_at = now

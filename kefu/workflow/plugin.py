@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from kefu.core import plugins
+from kefu.core import plugins, wording
 
 
 def register() -> None:
@@ -16,4 +17,9 @@ def register() -> None:
             90,
             (plugins.NavItem(_("Status labels"), "workflow:statuses", "workflow.configure"),),
         )
+    )
+    # a record's status category in its history: "已关闭", never commerce's "交易关闭"
+    wording.register(
+        labels={"category:closed": pgettext_lazy("case category", "Closed")},
+        fields={"category": _("status category")},
     )
