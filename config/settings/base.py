@@ -213,7 +213,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
-KEFU_CURRENCY = "CNY"
+# Where messages to buyers and field-service customers go (dotted paths; the embedded senders log):
+# the documented settings, read from the environment.
+KEFU_DESK_SENDER = os.environ.get("KEFU_DESK_SENDER", "")
+KEFU_SERVICE_SENDER = os.environ.get("KEFU_SERVICE_SENDER", "")
 # Mail (the Monday after-sales report): SMTP when configured, else printed to the console.
 EMAIL_BACKEND = os.environ.get("KEFU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("KEFU_EMAIL_HOST", "localhost")

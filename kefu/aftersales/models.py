@@ -161,9 +161,6 @@ class MoneyLineQuerySet(ScopedLedgerQuerySet):
             raise AppendOnlyError("a money line is only ever approved or rejected")
         return self.filter(status=MoneyStatus.REQUESTED)._raw_update(status=status, decided_by=by, decided_at=at)
 
-    def mark_needs_supervisor(self) -> int:
-        return self.filter(status=MoneyStatus.REQUESTED)._raw_update(needs_supervisor=True)
-
 
 class MoneyLine(LedgerModel):
     """Append-only: the amount never changes; a refund's status moves once, requested → approved/rejected."""

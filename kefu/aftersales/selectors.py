@@ -214,11 +214,6 @@ def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> di
     }
 
 
-def case_statuses() -> list[StatusLabel]:
-    """The case status labels (admin data, not scoped: they say nothing about any case)."""
-    return wf.labels(CASES)
-
-
 def case_status_by_id(status_id: Any) -> StatusLabel:
     return wf.label_by_id(CASES, status_id)
 

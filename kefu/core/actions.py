@@ -58,10 +58,6 @@ def is_operator(actor: Any) -> bool:
     return actor is None or isinstance(actor, SystemActor) or actor is DEPARTMENT
 
 
-def in_action() -> bool:
-    return _depth.get() > 0
-
-
 def action(
     *,
     capability: str | None = None,
