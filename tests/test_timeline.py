@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kefu.core.events import event_record, timeline
@@ -27,3 +29,33 @@ def test_events_cannot_be_edited_or_deleted() -> None:
     with pytest.raises(AppendOnlyError):
         Event.objects.filter(pk=event.pk).delete()
     assert Event.objects.get(pk=event.pk).verb == "shop.renamed"
+
+
+def test_the_supervisor_sees_messages_that_did_not_go_out_and_sends_one_again(world: Any) -> None:
+    """ADR 0008 / issue 19 drift: dead and failing outbox messages have a page; "send again" resets a
+    given-up message once, on the audit trail; an agent may not see the page."""
+    from django.test import Client
+
+    from kefu.core import clock
+    from kefu.core.models import Event, OutboxMessage
+
+    from .conftest import PASSWORD
+
+    now = clock.now()
+    dead = OutboxMessage.objects.create(
+        kind="desk.reply", payload={"text": "秘密"}, created_at=now, next_attempt_at=now, attempts=8,
+        last_error="ConnectionError: gateway down", dead=True,
+    )  # fmt: skip
+    OutboxMessage.objects.create(kind="desk.reply", payload={}, created_at=now, next_attempt_at=now, sent_at=now)
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/outbox/").content.decode()
+    assert "gateway down" in page and "秘密" not in page and page.count('data-testid="outbox-') == 1
+    boss.post("/outbox/", {"message": dead.pk})
+    dead.refresh_from_db()
+    assert not dead.dead and dead.attempts <= 1  # tried again at once (the embedded drain), not given up
+    assert Event.objects.filter(verb="outbox.retried").count() == 1
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    assert agent.get("/outbox/").status_code == 403
+    assert boss.post("/outbox/", {"message": "abc"}).status_code == 302  # an unreadable id changes nothing

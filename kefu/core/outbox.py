@@ -18,7 +18,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
 from . import clock
-from .events import jsonable
+from .actions import action
+from .events import event_record, jsonable
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -97,3 +98,16 @@ def outbox_drain(*, limit: int = 50) -> dict[str, int]:
             sent += 1
             OutboxMessage.objects.filter(pk=pk).update(sent_at=clock.now(), last_error="")
     return {"sent": sent, "failed": failed}
+
+
+@action(capability="outbox.manage")
+def outbox_retry(*, actor: Any, message_id: int) -> bool:
+    """Send a failed or given-up message again at the next drain (once per click: only a message not
+    sent yet is reset); the retry is on the audit trail."""
+    done = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
+        dead=False, next_attempt_at=clock.now(), attempts=0
+    )
+    if done:
+        event_record(actor=actor, verb="outbox.retried", data={"message": message_id})
+        _schedule_drain()
+    return bool(done)

@@ -67,6 +67,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     ),
     # the audit log
     "audit.view": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
+    # messages that did not go out (robot, mail, SMS, replies): see them and send them again (ADR 0008)
+    "outbox.manage": frozenset({Position.SUPERVISOR, Position.DEPUTY}),
 }
 
 

@@ -30,9 +30,11 @@ def register() -> None:
             (
                 plugins.NavItem(_("Handbook policy"), "web:policy"),
                 plugins.NavItem(_("Audit log"), "web:audit", "audit.view"),
+                plugins.NavItem(_("Messages not sent"), "web:outbox", "outbox.manage"),
             ),
         )
     )
+    wording.register(verbs={"outbox.retried": _("sent a message that had not gone out again")})
     wording.register(
         rules={
             "R-ORG-1": _("Pre-sales owns a customer until the order ships; after-sales from shipment on."),

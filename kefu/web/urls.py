@@ -14,4 +14,5 @@ urlpatterns = [
     path("policy/", views.policy, name="policy"),
     path("policy/new/", views.policy_new, name="policy_new"),
     path("audit/", views.audit, name="audit"),
+    path("outbox/", views.outbox, name="outbox"),
 ]

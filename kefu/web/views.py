@@ -21,7 +21,7 @@ from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
 from kefu.core.events import annotate
 from kefu.core.pagination import keyset_page
-from kefu.core.params import date_param, day_query
+from kefu.core.params import date_param, day_query, int_param
 from kefu.core.policy_store import policy_in_force, policy_save, policy_versions
 from kefu.core.scoping import scope_for
 from kefu.org import selectors as org
@@ -334,6 +334,21 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 
 # --- audit and tokens -------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def outbox(request: HttpRequest) -> HttpResponse:
+    """ADR 0008: the messages that did not go out — failing and given up — with a retry button."""
+    from kefu.core.outbox import outbox_retry
+
+    require_capability(request, "outbox.manage")
+    if request.method == "POST":
+        raw = int_param(request.POST.get("message"))
+        if raw and outbox_retry(actor=request.user, message_id=raw):
+            messages.success(request, _("The message will be sent again."))
+        return redirect("web:outbox")
+    return render(request, "web/outbox.html", {"items": core_selectors.outbox_troubles()})
 
 
 @login_required

@@ -196,6 +196,7 @@ MAIN_PAGES = [
     "/reports/settlement-details/",
     "/reports/shop-health/",
     "/aftersales/refunds/",
+    "/outbox/",
 ]
 
 
