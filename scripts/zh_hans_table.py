@@ -2100,4 +2100,12 @@ T = {
     'Every message went out.': '所有消息均已发出。',
     'The message will be sent again.': '消息将重新发送。',
     'sent a message that had not gone out again': '重新发送了未发出的消息',
+    'Cases by type and responsibility, money, top products and reasons, open cases past their deadline.': '按类型和责任统计的案件、款项、问题最多的商品和原因、超期未结案件。',
+    "Agents' response and conversion": '客服响应与转化',
+    'Per agent and day: rounds, 3-minute response rate, first and average response, conversion, sales.': '按客服和日期：对话轮次、3 分钟响应率、首次和平均响应时间、询单转化率、销售额。',
+    "Team lead's daily summary": '组长日报',
+    "The day's questions, follow-ups and no-sale reasons.": '当日的疑难问题、待跟进事项和未成交原因。',
+    'Monthly attendance statement': '月度考勤结算',
+    "Each person's month: days, absence, leave, rest, red packets, points and net pay.": '每人当月：出勤、旷工、请假、休息、红包、积分和实发工资。',
+    "Last week's late arrivals, early leaves and red packets, as published to the group.": '上周的迟到、早退和红包，即发到群里的考勤公布。',
 }

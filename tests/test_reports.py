@@ -213,3 +213,22 @@ def test_malformed_parameters_are_400(world: World, params: dict[str, str]) -> N
     assert answer.status_code == 400 and "error" in answer.json()
     assert boss.get("/reports/settlement-details/", params).status_code == 400
     assert boss.get("/api/v1/reports/no-such-report").status_code == 404
+
+
+def test_the_report_index_lists_every_modules_report_pages(world: Any) -> None:
+    """Issue 19 §6 (begun): "全部报表" listed only the registry's reports — not the agents' KPIs, the
+    weekly after-sales report or the attendance statement. Every link opens for the reader; the
+    statement is listed only to whom pay is visible."""
+    import re
+
+    boss = Client()
+    boss.login(username="boss", password=PASSWORD)
+    page = boss.get("/reports/").content.decode()
+    for url in ("/desk/kpis/", "/aftersales/report/", "/attendance/statement/", "/attendance/publication/"):
+        assert f'href="{url}"' in page, url
+    agent = Client()
+    agent.login(username="agent_a", password=PASSWORD)
+    mine = agent.get("/reports/").content.decode()
+    assert 'href="/attendance/statement/"' not in mine and 'href="/desk/summary/"' not in mine
+    for href in set(re.findall(r'href="(/(?:desk|aftersales|attendance|reports)/[^"?#]*)"', mine)):
+        assert agent.get(href).status_code == 200, href

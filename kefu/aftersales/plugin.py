@@ -127,6 +127,17 @@ def _url(name: str, query: str = "") -> str:
 
 
 def register() -> None:
+    from kefu.core.reports import ReportPage, register_page
+
+    register_page(
+        ReportPage(
+            "aftersales:report",
+            _("Weekly after-sales report"),
+            _("Cases by type and responsibility, money, top products and reasons, open cases past their deadline."),
+            rule="R-AS-15",
+            order=20,
+        )
+    )
     from . import work_scope
     from .api import router
 

@@ -86,3 +86,28 @@ def get(slug: str) -> Report:
 
 def all_reports() -> list[Report]:
     return sorted(_REPORTS.values(), key=lambda r: (r.order, r.slug))
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """A report a module serves on a page of its own (the agents' KPIs, the weekly after-sales report,
+    the monthly attendance statement): listed on the one report index beside the registry's reports."""
+
+    url_name: str
+    title: Any
+    description: Any
+    capability: str | None = None
+    rule: str = ""
+    order: int = 100
+
+
+_PAGES: dict[str, ReportPage] = {}
+
+
+def register_page(page: ReportPage) -> ReportPage:
+    _PAGES.setdefault(page.url_name, page)
+    return _PAGES[page.url_name]
+
+
+def report_pages() -> list[ReportPage]:
+    return sorted(_PAGES.values(), key=lambda p: (p.order, p.url_name))

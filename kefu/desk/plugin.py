@@ -70,6 +70,27 @@ def _conversation_shop(actor: Any, conversation_id: int) -> int | None:
 
 
 def register() -> None:
+    from kefu.core.reports import ReportPage, register_page
+
+    register_page(
+        ReportPage(
+            "desk:kpis",
+            _("Agents' response and conversion"),
+            _("Per agent and day: rounds, 3-minute response rate, first and average response, conversion, sales."),
+            rule="R-DESK-3",
+            order=5,
+        )
+    )
+    register_page(
+        ReportPage(
+            "desk:summary",
+            _("Team lead's daily summary"),
+            _("The day's questions, follow-ups and no-sale reasons."),
+            capability="statement.view_team",
+            rule="R-DESK-7",
+            order=6,
+        )
+    )
     plugins.conversation_resolver(_conversation_shop)
     from .api import router
 

@@ -24,7 +24,10 @@ CHART_BARS = 20
 
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/index.html", {"reports": reports.all_reports()})
+    from kefu.org.permissions import has_capability
+
+    pages = [p for p in reports.report_pages() if p.capability is None or has_capability(request.user, p.capability)]
+    return render(request, "reports/index.html", {"reports": reports.all_reports(), "pages": pages})
 
 
 def _chart(definition: reports.Report, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -65,6 +65,27 @@ def _request_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
 
 
 def register() -> None:
+    from kefu.core.reports import ReportPage, register_page
+
+    register_page(
+        ReportPage(
+            "attendance:statement_export",
+            _("Monthly attendance statement"),
+            _("Each person's month: days, absence, leave, rest, red packets, points and net pay."),
+            capability="pay.view",
+            rule="R-WF-12",
+            order=40,
+        )
+    )
+    register_page(
+        ReportPage(
+            "attendance:publication",
+            _("Weekly attendance publication"),
+            _("Last week's late arrivals, early leaves and red packets, as published to the group."),
+            rule="R-WF-14",
+            order=41,
+        )
+    )
     from .api import router
 
     plugins.urls("attendance/", "kefu.workforce.urls", order=40)
