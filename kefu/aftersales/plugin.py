@@ -84,10 +84,16 @@ def _refund_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
 
 
 def _holds_refund_grant(user: Any) -> bool:
-    """R-AS-7: a person the supervisor granted the refund-approval permission (up to an amount)."""
+    """R-AS-7: a person the supervisor granted the refund-approval permission (up to an amount). Asked
+    by the navigation, the home cards and the pages of one request: answered once per user object
+    (a request's), not once per question."""
     from .models import RefundApprover
 
-    return RefundApprover.objects.filter(staff__user=user, active=True).exists()
+    cached = getattr(user, "_kefu_refund_grant", None)
+    if cached is None:
+        cached = RefundApprover.objects.filter(staff__user=user, active=True).exists()
+        user._kefu_refund_grant = cached
+    return bool(cached)
 
 
 def _refunds(user: Any, staff: Any) -> int | None:

@@ -24,7 +24,7 @@ from kefu.core.params import parse_moment
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import APPROVE, ensure_in_scope
 from kefu.org.models import Shop, Staff
-from kefu.org.permissions import has_capability
+from kefu.org.permissions import has_capability, staff_holds
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
 from kefu.policies.remark import RemarkError, parse_remark
@@ -281,11 +281,10 @@ def money_post(
         ] or Decimal("0")
 
     # R-AS-7: what is given to keep the buyer happy — partial refunds, compensation, coupons — together
+    # (a coupon the playbook proposed is its fixed amount; one typed by hand counts like the others)
     concessions = (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION, MoneyKind.COUPON)
-    needs = needs_supervisor or (kind in concessions and not proposed and so_far(*concessions) + amount > cap)
-    needs = needs or (
-        kind in (MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION) and so_far(*concessions) + amount > cap
-    )
+    capped = kind in concessions and not (proposed and kind == MoneyKind.COUPON)
+    needs = needs_supervisor or (capped and so_far(*concessions) + amount > cap)
     if refund and case.order_id is None:
         needs = True  # no order to check the refund against: the supervisor decides
     if not proposed and kind == MoneyKind.RESHIP_COST and so_far(kind) + amount > cap:
@@ -327,8 +326,6 @@ def money_post(
 
 
 ORDER_REFUNDS = (MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND)
-# who may hold a refund-approval grant: the desk's people (never a technician or the warehouse)
-GRANTABLE = frozenset({"deputy", "team_lead", "aftersales", "presales"})
 
 
 def _refund_fits(order_id: int, amount: Decimal, *, line: MoneyLine | None = None) -> None:
@@ -436,7 +433,8 @@ def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
 def refund_grant(*, actor: Any, staff: Staff, limit: Any) -> RefundApprover:
     """R-AS-7: the supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes)."""
     amount = Decimal("0") if str(limit).strip() in {"0", "0.00", ""} else money_amount(limit)
-    if amount and (staff.position not in GRANTABLE or not staff.active):
+    # the desk's people, not the supervisor who grants (nor a technician or the warehouse)
+    if amount and (not staff_holds(staff, "desk.handle") or staff_holds(staff, "refund.delegate")):
         raise ApplicationError("refund_grant", _("%(name)s does not work on after-sales money.") % {"name": staff.name})
     grant = RefundApprover.objects.select_for_update().filter(staff=staff).first()
     before = {"limit": grant.limit, "active": grant.active} if grant else None

@@ -14,14 +14,15 @@ from kefu.commerce.selectors import access_order_by_id
 from kefu.core.errors import ApplicationError
 from kefu.core.params import Moment
 from kefu.org.selectors import access_shop_by_id, access_staff_by_id
+from kefu.workflow.schemas import WorkItemStatus
 
 from . import selectors, services
-from .models import ComplaintCategory, VisitTopic
+from .models import ComplaintCategory
 
 router = Router(tags=["care"])
 
 
-class ComplaintOut(Schema):
+class ComplaintOut(WorkItemStatus):
     id: int
     number: str
     shop_id: int
@@ -34,8 +35,6 @@ class ComplaintOut(Schema):
     emotion: str
     emotion_suggested: str
     emotion_matches: dict[str, list[str]]
-    status: str
-    category: str
     owner_id: int | None
     checklist: dict[str, Any]
     reason: str
@@ -43,14 +42,6 @@ class ComplaintOut(Schema):
     resolution: str
     opened_at: dt.datetime
     resolved_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_status(obj: Any) -> str:
-        return str(obj.status.name)
-
-    @staticmethod
-    def resolve_category(obj: Any) -> str:
-        return str(obj.status.category)
 
 
 class ComplaintIn(Schema):
@@ -187,21 +178,14 @@ def schedule_visit(request: HttpRequest, complaint_id: int, payload: VisitIn | N
     """The tracking return visit (R-CARE-3: never in the customer's rest hours)."""
     payload = payload or VisitIn()
     item = _complaint(request, complaint_id)
-    agent = next((a for a in selectors.agents_in_scope(request.user) if a.pk == payload.agent_id), None)
-    if agent is None:
-        raise ApplicationError("visit", "agent_id: choose an agent in your scope")
     if payload.at is None:
         raise ApplicationError("validation_error", "at: required")
-    if item.customer is None:
-        raise ApplicationError("visit", "the complaint names no customer")
-    return services.visit_schedule(
+    return services.complaint_visit_schedule(
         actor=request.user,
-        customer=item.customer,
-        agent=agent,
+        item=item,
+        agent=selectors.agent_in_scope(request.user, payload.agent_id),
         at=payload.at,
         channel=payload.channel,
-        topic=VisitTopic.AFTER_COMPLAINT,
-        complaint=item,
     )
 
 

@@ -44,6 +44,11 @@ def agents_in_scope(actor: Any) -> list[Staff]:
     )
 
 
+def agent_in_scope(actor: Any, agent_id: Any) -> Staff | None:
+    """One of ``agents_in_scope`` by id (an id from a form or a body), else None."""
+    return next((a for a in agents_in_scope(actor) if str(a.pk) == str(agent_id)), None)
+
+
 def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer, Staff]]:
     """R-CARE-2: the customers in scope with no agent yet, each team's spread over that team's agents
     by count and skill (``policies.care.propose_assignment``); a customer belongs to the team serving

@@ -20,6 +20,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
 from kefu.org.models import Shop, Staff
+from kefu.org.permissions import staff_holds
 from kefu.org.selectors import staff_of
 from kefu.policies import care as rules
 from kefu.service.models import ServiceRequest
@@ -133,7 +134,7 @@ def _customer_found_or_created(
 def complaint_assign(*, actor: Any, item: Complaint, owner: Staff) -> Complaint:
     """SPEC §7 (003 §4.1.3 客户投诉分配及处理): the team lead or the supervisor gives a complaint to the
     person who handles it."""
-    if owner.position in ("technician", "warehouse") or not owner.active:
+    if not staff_holds(owner, "care.handle"):
         raise ApplicationError("complaint", _("%(name)s does not handle complaints.") % {"name": owner.name})
     return wf.assign(actor=actor, item=item, assignee=owner)  # type: ignore[no-any-return]
 
@@ -272,6 +273,26 @@ def visit_schedule(
         after={"at": at, "agent": agent.name, "topic": topic, "channel": channel},
     )
     return visit
+
+
+@action(capability="care.handle", scope=("item", "agent"))
+def complaint_visit_schedule(
+    *, actor: Any, item: Complaint, agent: Staff | None, at: dt.datetime, channel: str = VisitChannel.PHONE
+) -> ReturnVisit:
+    """The tracking return visit of a complaint (R-CARE-3), with an agent of the actor's scope."""
+    if item.customer is None:
+        raise ApplicationError("visit", _("The complaint names no customer to visit."))
+    if agent is None:
+        raise ApplicationError("visit", _("Choose the agent from the list."))
+    return visit_schedule(  # type: ignore[no-any-return]
+        actor=actor,
+        customer=item.customer,
+        agent=agent,
+        at=at,
+        channel=channel,
+        topic=VisitTopic.AFTER_COMPLAINT,
+        complaint=item,
+    )
 
 
 @action(capability="care.handle", scope=("visit",))

@@ -23,7 +23,7 @@ from kefu.web.http import FormOnce, form_token, require_capability, show_error
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
-from .models import ComplaintCategory, Emotion, VisitChannel, VisitTopic
+from .models import ComplaintCategory, Emotion, VisitChannel
 
 
 @login_required
@@ -172,25 +172,16 @@ def complaint_resolve(request: HttpRequest, complaint_id: int) -> HttpResponse:
 @require_POST
 def complaint_visit(request: HttpRequest, complaint_id: int) -> HttpResponse:
     def run(item: Any) -> None:
-        if item.customer is None:
-            raise ApplicationError("visit", _("The complaint names no customer to visit."))
-        agent = next(
-            (a for a in selectors.agents_in_scope(request.user) if str(a.pk) == request.POST.get("agent")), None
-        )
-        if agent is None:
-            raise ApplicationError("visit", _("Choose the agent from the list."))
         try:
             at = parse_moment(request.POST.get("at", ""))
         except ValueError:
             raise ApplicationError("visit", _("Choose a date and time between 2000 and 2100.")) from None
-        services.visit_schedule(
+        services.complaint_visit_schedule(
             actor=request.user,
-            customer=item.customer,
-            agent=agent,
+            item=item,
+            agent=selectors.agent_in_scope(request.user, request.POST.get("agent")),
             at=at,
             channel=request.POST.get("channel", VisitChannel.PHONE),
-            topic=VisitTopic.AFTER_COMPLAINT,
-            complaint=item,
         )
 
     return _on_complaint(request, complaint_id, run)

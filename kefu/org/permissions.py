@@ -95,6 +95,15 @@ def by_position(user: Any, capability: str) -> bool:
     return scope_for(user).position in allowed
 
 
+def staff_holds(staff: Any, capability: str) -> bool:
+    """Whether a staff member's position holds ``capability`` — for a person being given work or a
+    permission (the owner of a complaint, a grant's holder), not the one acting."""
+    allowed = CAPABILITIES.get(capability)
+    if allowed is None:
+        raise KeyError(f"unknown capability {capability!r}")
+    return bool(staff.active) and staff.position in allowed
+
+
 def has_capability(user: Any, capability: str) -> bool:
     if by_position(user, capability):
         return True

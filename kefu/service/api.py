@@ -19,6 +19,7 @@ from kefu.core.params import Day, Limit, Moment
 from kefu.core.policy_store import policy_in_force
 from kefu.org.selectors import access_shop_by_id
 from kefu.policies import warranty
+from kefu.workflow.schemas import WorkItemStatus
 
 from . import selectors, services
 
@@ -78,14 +79,12 @@ def warranty_evaluate(request: HttpRequest, facts: WarrantyFactsIn) -> object:
 # --- work orders -------------------------------------------------------------------------------------
 
 
-class RequestOut(Schema):
+class RequestOut(WorkItemStatus):
     id: int
     number: str
     shop_id: int
     kind: str
     channel: str
-    status: str
-    category: str
     contact_name: str
     contact_phone: str
     address: str
@@ -133,14 +132,6 @@ class RequestOut(Schema):
     referred_to: str
     referred_at: dt.datetime | None
     referral_followed_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_status(obj: Any) -> str:
-        return str(obj.status.name)
-
-    @staticmethod
-    def resolve_category(obj: Any) -> str:
-        return str(obj.status.category)
 
     @staticmethod
     def resolve_paid_reasons(obj: Any) -> list[str]:
