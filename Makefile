@@ -76,7 +76,7 @@ openapi: $(STAMP)
 
 messages: $(DEVSTAMP)
 	cd kefu && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --ignore "demo/*"
-	$(BIN)/python scripts/fill_po.py kefu/locale/zh_Hans/LC_MESSAGES/django.po scripts/zh_hans_table.py
+	$(BIN)/python scripts/po_check.py kefu/locale/zh_Hans/LC_MESSAGES/django.po
 	cd kefu && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
 
 bench: $(DEVSTAMP)

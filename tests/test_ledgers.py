@@ -67,7 +67,7 @@ def _policy_version(world: World) -> PolicyVersion:
 
 
 def _event(world: World) -> Event:
-    return event_record(actor=None, verb="test.happened", data={"n": 1})
+    return event_record(actor=None, verb="auth.login", data={"n": 1})
 
 
 LEDGERS: dict[str, Callable[[World], Any]] = {

@@ -1,4 +1,5 @@
-"""The handbook policy document: preset, validation (SPEC principle 1), R-AS-1 freight lookup."""
+"""The handbook policy document: preset, validation by the modules' typed schemas (SPEC principle 1),
+R-AS-1 freight lookup."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kefu.core.rulebook import policy_problems
 from kefu.imports.address import PROVINCES
 from kefu.policies import handbook
 
@@ -15,7 +17,7 @@ PRESET = handbook.load_preset()
 
 
 def test_preset_is_valid_and_holds_the_seed_numbers() -> None:
-    assert handbook.validate(PRESET) == []
+    assert policy_problems(PRESET) == []
     att = PRESET["attendance"]
     assert [(s["name"], s["start"], s["end"]) for s in att["shift_types"]] == [
         ("白班", "08:30", "17:30"),
@@ -65,7 +67,7 @@ def test_validation_names_each_problem_by_path() -> None:
     doc["attendance"]["shift_types"][0]["start"] = "8:30"
     doc["aftersales"]["freight"][1]["provinces"].append("江苏")  # twice
     del doc["leave"]["rest_days_per_month"]
-    problems = handbook.validate(doc)
+    problems = policy_problems(doc)
     joined = "\n".join(problems)
     assert "attendance.late_tiers[2].min_minutes" in joined
     assert "attendance.full_attendance_bonus" in joined
@@ -77,7 +79,7 @@ def test_validation_names_each_problem_by_path() -> None:
 def test_last_late_tier_must_be_open_ended() -> None:
     doc = copy.deepcopy(PRESET)
     doc["attendance"]["late_tiers"][-1]["max_minutes"] = 60
-    assert any("不设上限" in p for p in handbook.validate(doc))  # "open-ended"
+    assert any("不设上限" in p for p in policy_problems(doc))  # "open-ended"
 
 
 @given(
@@ -88,7 +90,7 @@ def test_whole_number_fields_accept_exactly_the_non_negative(value: int, path: s
     doc = copy.deepcopy(PRESET)
     section, key = path.split(".")
     doc[section][key] = value
-    problems = [p for p in handbook.validate(doc) if p.startswith(path)]
+    problems = [p for p in policy_problems(doc) if p.startswith(path)]
     assert (problems == []) == (value >= 0)
 
 
@@ -116,10 +118,10 @@ def test_contiguous_tiers_validate_and_gapped_ones_do_not(bounds: list[int]) -> 
     )
     doc = copy.deepcopy(PRESET)
     doc["attendance"]["late_tiers"] = tiers
-    assert [p for p in handbook.validate(doc) if "late_tiers" in p] == []
+    assert [p for p in policy_problems(doc) if "late_tiers" in p] == []
     if len(tiers) > 1:
         tiers[1]["min_minutes"] += 1
-        assert any("首尾相接" in p for p in handbook.validate(doc))  # "without gaps"
+        assert any("首尾相接" in p for p in policy_problems(doc))  # "without gaps"
 
 
 def test_a_version_saved_before_the_warning_item_existed_gets_it_and_keeps_its_own_items() -> None:
@@ -134,7 +136,7 @@ def test_a_version_saved_before_the_warning_item_existed_gets_it_and_keeps_its_o
     codes = [i["code"] for i in doc["points"]["items"]]
     assert "warning_on_spot" in codes and removed["code"] not in codes
     assert doc["points"]["items"][0]["points"] == -3
-    assert handbook.validate(doc) == []
+    assert policy_problems(doc) == []
     # a version that already has a warning item is left as it is
     again = handbook.with_defaults(doc)
     assert [i["code"] for i in again["points"]["items"]] == codes

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_events_cannot_be_edited_or_deleted() -> None:
     shop = ShopFactory()
     user = UserFactory()
-    event = event_record(actor=user, verb="shop.renamed", subject=shop, before={"name": "a"}, after={"name": "b"})
+    event = event_record(actor=user, verb="shop.created", subject=shop, before={"name": "a"}, after={"name": "b"})
     assert timeline(shop)[0].pk == event.pk and event.actor_label == user.username
     event.verb = "changed"
     with pytest.raises(AppendOnlyError):
@@ -28,7 +28,7 @@ def test_events_cannot_be_edited_or_deleted() -> None:
         Event.objects.filter(pk=event.pk).update(verb="x")
     with pytest.raises(AppendOnlyError):
         Event.objects.filter(pk=event.pk).delete()
-    assert Event.objects.get(pk=event.pk).verb == "shop.renamed"
+    assert Event.objects.get(pk=event.pk).verb == "shop.created"
 
 
 def test_the_supervisor_sees_messages_that_did_not_go_out_and_sends_one_again(world: Any) -> None:

@@ -15,3 +15,4 @@ KEFU_ADMIN = True  # the admin is mounted in tests so its throttled sign-in is t
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.workflow_app"]  # noqa: F405
 # Tests flush tables between cases (no signals): the pipeline reads channels and shops afresh.
 KEFU_DESK_DIRECTORY_TTL = 0
+KEFU_REFUSE_UNDECLARED_VERBS = True  # every verb recorded is declared (kefu.core.rulebook)

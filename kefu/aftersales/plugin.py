@@ -7,8 +7,10 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
 from kefu.org.permissions import grant_source
+
+from .rules import RULES
 
 
 def _counts(user: Any, staff: Any) -> dict[str, int]:
@@ -133,6 +135,7 @@ def _url(name: str, query: str = "") -> str:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from kefu.core.reports import ReportPage, register_page
 
     register_page(
@@ -275,34 +278,8 @@ def _words() -> None:
             "platform_status": gettext_lazy("platform refund status"),
             "refund_at": gettext_lazy("refund asked on"),
         },
-        verbs={
-            "case.resolution_refused": gettext_lazy("refused the resolution's money: choose again"),
-            "refund.granted": gettext_lazy("granted the refund-approval permission"),
-            "refund.revoked": gettext_lazy("took back the refund-approval permission"),
-            "shop.ratings_recorded": gettext_lazy("recorded the shop's ratings"),
-        },
     )
     wording.register(
-        verbs={
-            "case.opened": _("opened the case"),
-            "case.facts_updated": _("updated the case facts"),
-            "case.deadline_set": _("set the platform deadline"),
-            "case.money_requested": _("requested money"),
-            "case.money_posted": _("posted money"),
-            "case.refund_approved": _("approved the refund"),
-            "case.refund_rejected": _("rejected the refund"),
-            "case.resolution_chosen": _("chose a resolution"),
-            "case.responsible_agent_set": _("named the agent who took the order"),
-            "case.platform_refund_updated": _("updated from the platform's refund"),
-            "case.appeal_pack_exported": _("exported the appeal pack"),
-            "claim.filed": _("filed a courier claim"),
-            "claim.updated": _("updated the courier claim"),
-            "staff.charged": _("charged the agent (R-AS-8)"),
-            "review.recorded": _("recorded a negative review"),
-            "review.replied": _("replied to the review"),
-            "order.warehouse_chased": _("chased the warehouse"),
-            "aftersales.report_sent": _("sent the weekly after-sales report"),
-        },
         labels={"us": _("Us (the shop)"), "buyer": _("The buyer")},
         fields={
             "type": _("Type"),

@@ -11,7 +11,7 @@ from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
-from kefu.core.actions import action
+from kefu.core.actions import OPERATOR, action
 from kefu.core.events import event_record
 from kefu.core.exports import append, safe_workbook
 from kefu.core.outbox import outbox_handler, outbox_put
@@ -87,7 +87,7 @@ def report_xlsx(report: dict[str, Any]) -> bytes:
 REPORT_MAIL = "aftersales.weekly_report"
 
 
-@action()
+@action(capability=OPERATOR)
 def weekly_report_send(*, actor: Any = None, monday: dt.date) -> dict[str, Any]:
     """Queue last week's report mail (XLSX attached) to every active supervisor with an e-mail address,
     once a week: the outbox key decides; the mail leaves after commit (ADR 0008)."""

@@ -81,7 +81,7 @@ def case_decision(case: Case) -> rules.Decision:
     return rules.evaluate(policy, rules.facts_from_dict(facts))
 
 
-@action(scope=("order",))
+@action(capability="cases.handle", scope=("order",))
 def case_open(
     *,
     actor: Any,
@@ -168,7 +168,7 @@ def case_open(
     return case
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
     try:
         merged = {**case.facts, **rules.clean_facts(dict(facts))}
@@ -198,13 +198,13 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
     return case
 
 
-@action(scope=("case",))
+@action(capability="cases.move", scope=("case",))
 def case_transition(*, actor: Any, case: Case, status: StatusLabel, note: str = "") -> Case:
     """Move the case to another status label (the shared core's guarded transition)."""
     return wf.transition(actor=actor, item=case, label=status, note=note)  # type: ignore[no-any-return]
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -> Case:
     """Set the platform's reply deadline by hand (when it did not come with the refund data)."""
     deadline = _deadline(deadline)
@@ -217,24 +217,24 @@ def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -
     return case
 
 
-@action(scope=("case", "owner"))
+@action(capability="cases.handle", scope=("case", "owner"))
 def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
     return wf.assign(actor=actor, item=case, assignee=owner)  # type: ignore[no-any-return]
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
     """Tick a step of the case type's playbook (the case's checklist)."""
     return wf.checklist_toggle(actor=actor, item=case, code=code, done=done)  # type: ignore[no-any-return]
 
 
-@action(scope=("case",))
+@action(capability="cases.move", scope=("case",))
 def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
     """Store one piece of evidence (the shared core's safe attachment)."""
     return wf.attach(actor=actor, item=case, kind=kind, name=name, data=data, note=note)  # type: ignore[no-any-return]
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def money_post(
     *,
     actor: Any,
@@ -368,7 +368,7 @@ def money_amount(value: Any) -> Decimal:
     return amount
 
 
-@action(scope=("line",), scope_action=APPROVE)
+@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
 def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     """Approve a waiting money line once: the status moves in one conditional UPDATE, so concurrent
     approvals cannot both win; a refund is checked again against what the order has left."""
@@ -405,7 +405,7 @@ def _approver(actor: Any, line: MoneyLine) -> None:
     )
 
 
-@action(scope=("line",), scope_action=APPROVE)
+@action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
 def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
     """Reject a waiting money line once, with the reason the agent and the buyer will be told. A line
     the chosen resolution made takes the case back to choosing (SPEC §5.1)."""
@@ -484,7 +484,7 @@ RESOLUTION_MONEY = {
 }
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval).
     A case's resolution is chosen once: the choice is one conditional UPDATE from "none chosen", so a
@@ -605,7 +605,7 @@ def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> Non
     )
 
 
-@action(scope=("case", "staff"))
+@action(capability="cases.handle", scope=("case", "staff"))
 def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
     if not staff.active:
         raise ApplicationError("responsible_agent", _("This person has left."))
@@ -626,7 +626,7 @@ CLAIM_NEXT: dict[str, set[str]] = {
 }
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
     """Open the courier claim of a case, once: the one-to-one key decides between simultaneous calls."""
     if CourierClaim.objects.filter(case=case).exists():
@@ -649,7 +649,7 @@ def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = 
     return claim
 
 
-@action(scope=("claim",))
+@action(capability="cases.handle", scope=("claim",))
 def claim_update(
     *, actor: Any, claim: CourierClaim, status: str, recovered: Decimal | None = None, note: str = ""
 ) -> CourierClaim:
@@ -705,7 +705,7 @@ def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
 # --- late shipment (R-AS-11) -----------------------------------------------------------------
 
 
-@action(scope=("order",))
+@action(capability="shipping.chase", scope=("order",))
 def chase_record(*, actor: Any, order: Order, note: str = "") -> ShipmentChase:
     """The agent chased the warehouse about this order's shipment."""
     chase = ShipmentChase.objects.create(order=order, staff=staff_of(actor), at=clock.now(), note=note[:300])
@@ -717,7 +717,7 @@ def shipping_judgement(*, order: Order, now: dt.datetime | None = None) -> dict[
     """R-AS-11 for one order: promised time (paid + policy hours), lateness and who is responsible."""
     if order.paid_at is None:
         return None
-    hours = int(policy_in_force(clock.local_date(order.paid_at)).document["aftersales"]["ship_within_hours"])
+    hours = int(policy_in_force(clock.local_date(order.paid_at)).aftersales.ship_within_hours)
     tz = clock.local_tz()  # the rules print times: local (Asia/Shanghai), never the database's UTC
 
     def local(value: dt.datetime | None) -> dt.datetime | None:
@@ -757,7 +757,7 @@ def _refund_timeout(value: Any) -> dt.datetime | None:
         raise ApplicationError("refund_timeout", _("timeout: %(error)s") % {"error": exc}) from None
 
 
-@action(scope=("shop",))
+@action(capability="orders.import", scope=("shop",))
 def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
     """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
     deadline comes with the data (``timeout``), never hard-coded. The refund id is written by the
@@ -856,7 +856,7 @@ def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]
 # --- negative reviews (R-AS-13) ----------------------------------------------------------------
 
 
-@action(scope=("shop", "order"))
+@action(capability="cases.handle", scope=("shop", "order"))
 def review_record(
     *,
     actor: Any,
@@ -888,7 +888,7 @@ def review_record(
     return review
 
 
-@action(scope=("review",))
+@action(capability="cases.handle", scope=("review",))
 def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
     if not reply.strip():
         raise ApplicationError("review_reply", _("The explanation reply is required."))
@@ -905,7 +905,7 @@ def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_rea
 # --- disputes (R-AS-12) ------------------------------------------------------------------------
 
 
-@action(scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
     """The appeal pack as one ZIP: summary, reason text, chat excerpts and every evidence file."""
     buf = io.BytesIO()

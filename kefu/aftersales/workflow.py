@@ -36,6 +36,7 @@ def _work_done(case: Any) -> None:
 
 
 CASES = Workflow(
+    capability="cases.move",
     key="aftersales.case",
     label=_("After-sales cases"),
     model="aftersales.Case",
@@ -62,8 +63,8 @@ CASES = Workflow(
     event_prefix="case",
     assignee_field="owner",
     deadline_fields=("platform_deadline", "sla_due_at"),
-    sla_hours=lambda case: int(policy_in_force().document["aftersales"]["sla_resolution_hours"]),
-    escalate_before_hours=lambda: int(policy_in_force().document["aftersales"]["escalate_before_deadline_hours"]),
+    sla_hours=lambda case: int(policy_in_force().aftersales.sla_resolution_hours),
+    escalate_before_hours=lambda: int(policy_in_force().aftersales.escalate_before_deadline_hours),
     checklist=lambda case: playbook(case.case_type),
     guards={Category.RESOLVED: _work_done, Category.CLOSED: _no_pending_refund},
     attachment_model="aftersales.Evidence",

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _my_visits(user: Any, staff: Any) -> int | None:
@@ -57,6 +59,7 @@ def _customer_panel(request: Any, customer: Any) -> dict[str, Any] | None:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from .api import router
 
     plugins.urls("care/", "kefu.care.urls", order=35)
@@ -110,30 +113,5 @@ def _words() -> None:
             "our_fault": _("our fault"),
             "topic": _("topic"),
             "complaint_no": _("complaint no."),
-        },
-        rules={
-            "R-CARE-1": _(
-                "A complaint records the customer's emotion and follows the handling steps, then a return visit."
-            ),
-            "R-CARE-2": _("Customers are assigned by count and skill; a new customer is contacted within 7 days."),
-            "R-CARE-3": _(
-                "Return visits never in the customer's rest hours; every member visited; every visit recorded."
-            ),
-        },
-        verbs={
-            "complaint.received": _("received the complaint"),
-            "complaint.resolved": _("resolved the complaint"),
-            "complaint.emotion_confirmed": _("confirmed the customer's emotion"),
-            "complaint.status_changed": _("changed the complaint's status"),
-            "complaint.reopened": _("reopened the complaint"),
-            "complaint.step_done": _("did a handling step"),
-            "complaint.step_undone": _("undid a handling step"),
-            "visit.scheduled": _("scheduled a return visit"),
-            "visit.done": _("made a return visit"),
-            "customer.assigned": _("assigned the customer"),
-            "customer.first_contact": _("made the first contact with the customer"),
-            "customer.created": _("recorded a new customer"),
-            "complaint.assigned": _("assigned the complaint"),
-            "visit.members_scheduled": _("scheduled the members' return visits"),
         },
     )

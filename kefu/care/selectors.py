@@ -13,11 +13,11 @@ from kefu.core.policy_store import policy_in_force
 from kefu.core.reports import day_span
 from kefu.core.scoping import access_object
 from kefu.org.models import Shop, Staff
+from kefu.org.permissions import holders
 from kefu.policies import care as rules
 
 from .models import Assignment, Complaint, ReturnVisit
 
-AGENT_POSITIONS = ("presales", "aftersales", "team_lead")
 LIMIT = 50
 
 
@@ -35,12 +35,14 @@ def complaint_get(*, actor: Any, complaint_id: Any) -> Complaint:
 
 
 def reason_labels() -> dict[str, str]:
-    return {str(r["code"]): str(r["label"]) for r in policy_in_force().document["care"]["complaint_reasons"]}
+    return {r.code: r.label for r in policy_in_force().care.complaint_reasons}
 
 
 def agents_in_scope(actor: Any) -> list[Staff]:
     return list(
-        Staff.objects.restrict(actor).filter(position__in=AGENT_POSITIONS, active=True).order_by("team_id", "name")
+        Staff.objects.restrict(actor)
+        .filter(position__in=holders("customers.serve"), active=True)
+        .order_by("team_id", "name")
     )
 
 

@@ -9,11 +9,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Customer, Order
-from kefu.commerce.services import customer_assign
+from kefu.commerce.services import customer_assign, customer_record
 from kefu.core import clock
 from kefu.core.actions import action
 from kefu.core.errors import ApplicationError
@@ -114,20 +113,9 @@ def _customer_found_or_created(
         nick = phone  # a customer known by phone only (a call, the web form) goes by the number
     if found is not None:
         return found
-    try:
-        with transaction.atomic():
-            created = Customer.objects.create(
-                platform=platform,
-                nick=nick,
-                name=_text(contact_name, 64),
-                phone=phone,
-                first_seen_at=now,
-                home_shop=shop,
-            )
-    except IntegrityError:  # the same customer created meanwhile
-        return Customer.objects.get(platform=platform, nick=nick)
-    event_record(actor=None, verb="customer.created", subject=created, after={"nick": nick, "from": "complaint"})
-    return created
+    return customer_record(
+        actor=actor, shop=shop, nick=nick, name=_text(contact_name, 64), phone=phone, at=now, source="complaint"
+    )
 
 
 @action(capability="complaints.assign", scope=("item", "owner"))
@@ -162,7 +150,7 @@ def customer_first_contact(*, actor: Any, customer: Customer, note: str) -> Assi
     return assignment
 
 
-@action()
+@action(capability="customers.assign")
 def member_visits_schedule(*, actor: Any = None, today: dt.date | None = None) -> int:
     """R-CARE-3 (clarified): every member customer with an agent gets a return visit scheduled in each
     month they have none (done or planned) — with their agent, outside the rest hours, spread over
@@ -171,7 +159,7 @@ def member_visits_schedule(*, actor: Any = None, today: dt.date | None = None) -
     first = today.replace(day=1)
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     start, end = clock.day_start(first), clock.day_start(last + dt.timedelta(days=1))
-    windows = policy_in_force(today).document["care"]["rest_windows"]
+    windows = policy_in_force(today).care.rest_windows
     planned = ReturnVisit.objects.filter(scheduled_at__gte=start, scheduled_at__lt=end).values("customer_id")
     done = ReturnVisit.objects.filter(done_at__gte=start, done_at__lt=end).values("customer_id")
     due = (
@@ -234,7 +222,7 @@ def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: s
 
 def _outside_rest(at: dt.datetime) -> None:
     """R-CARE-3: never in the customer's rest hours (the policy's windows, local time)."""
-    windows = policy_in_force(clock.local_date(at)).document["care"]["rest_windows"]
+    windows = policy_in_force(clock.local_date(at)).care.rest_windows
     local = at.astimezone(clock.local_tz())
     if rules.in_rest_hours(local.time(), windows):
         suggestion = rules.next_allowed(local, windows)
@@ -332,11 +320,11 @@ def visit_record(
 def assignments_confirm(*, actor: Any, pairs: Sequence[tuple[Customer, Staff]]) -> list[Assignment]:
     """R-CARE-2: confirm the supervisor's (possibly edited) proposal: each customer to one agent, the
     previous assignment ended, the first contact due within the policy's days."""
-    days = int(policy_in_force().document["care"]["new_customer_contact_days"])
+    days = int(policy_in_force().care.new_customer_contact_days)
     now = clock.now()
     out = []
     for customer, agent in pairs:
-        if agent.position not in ("presales", "aftersales", "team_lead") or not agent.active:
+        if not staff_holds(agent, "customers.serve"):
             raise ApplicationError("assignment", _("%(name)s does not take customers.") % {"name": agent.name})
         Assignment.objects.filter(customer=customer, active=True).update(active=False)
         out.append(

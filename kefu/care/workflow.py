@@ -19,6 +19,7 @@ HANDLING_STEPS = (
 )
 
 COMPLAINTS = Workflow(
+    capability="care.handle",
     key="care.complaint",
     label=_("Complaints"),
     model="care.Complaint",

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
@@ -36,6 +38,7 @@ def _resume_orders(run_id: int, attempt: int) -> None:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from kefu.core import imports
 
     from .api import router
@@ -66,14 +69,6 @@ def _words() -> None:
     wording.register_models(Order, OrderLine, Customer, Product)
     wording.register_choices(OrderStatus, Flag)
     wording.register(
-        verbs={
-            "order.imported": _("imported the order"),
-            "order.updated": _("updated the order from an import"),
-            "order.lines_imported": _("imported the order's lines"),
-            "order.remark_set": _("set the seller remark"),
-            "import.orders": _("imported orders"),
-            "import.orders_failed": _("tried to import orders (refused)"),
-        },
         labels={
             "orders": _("Orders"),
             "taobao_orders": _("Taobao/Tmall order report"),

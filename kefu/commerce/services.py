@@ -88,7 +88,7 @@ def _operator_or(actor: Any, capability: str) -> None:
         require(actor, capability)
 
 
-@action(scope=("shop",), atomic=False)
+@action(capability="orders.import", scope=("shop",), atomic=False)
 def orders_import(
     *, actor: Any, shop: Shop, data: bytes, file_name: str, run_id: int | None = None, attempt: int | None = None
 ) -> ImportSummary:
@@ -105,7 +105,7 @@ def orders_import(
     )
 
 
-@action(scope=("shop",), atomic=False)
+@action(capability="orders.import", scope=("shop",), atomic=False)
 def orders_import_queue(*, actor: Any, shop: Shop, chunks: Iterator[bytes], file_name: str) -> ImportRun:
     """A large export goes to the worker: stored, its run opened at once (the imports page shows it),
     queued after commit. A worker killed mid-import leaves a run the sweep takes up again or fails."""
@@ -117,7 +117,7 @@ def orders_import_queue(*, actor: Any, shop: Shop, chunks: Iterator[bytes], file
     return run
 
 
-@action(scope=("shop",), atomic=False)
+@action(capability="orders.import", scope=("shop",), atomic=False)
 def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> ImportSummary:
     """The JSON/REST push (SPEC §2): the same pipeline as a file, records numbered from 1."""
     _operator_or(actor, "orders.import")
@@ -445,7 +445,7 @@ def _import_line_only_chunk(
     )
 
 
-@action(scope=("order",))
+@action(capability="orders.remark", scope=("order",))
 def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
     """R-COM-1: build the order remark from its fields and record the change."""
     text = build_remark(
@@ -525,6 +525,23 @@ def product_knowledge_set(
         after={"category": product.category, "parameters": product.parameters},
     )
     return product
+
+
+@action(capability="customers.record", scope=("shop",))
+def customer_record(
+    *, actor: Any, shop: Shop, nick: str, name: str = "", phone: str = "", at: dt.datetime, source: str
+) -> Customer:
+    """A customer first met outside an order (a complaint, a call), kept in ``shop``'s team; the same
+    customer created meanwhile (the unique platform and nick decide) is returned as it is."""
+    try:
+        with transaction.atomic():
+            created = Customer.objects.create(
+                platform=shop.platform, nick=nick, name=name, phone=phone, first_seen_at=at, home_shop=shop
+            )
+    except IntegrityError:
+        return Customer.objects.get(platform=shop.platform, nick=nick)
+    event_record(actor=actor, verb="customer.created", subject=created, after={"nick": nick, "from": source})
+    return created
 
 
 @action(capability="customers.assign", scope=("customer", "agent"))

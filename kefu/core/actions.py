@@ -58,6 +58,32 @@ def is_operator(actor: Any) -> bool:
     return actor is None or isinstance(actor, SystemActor) or actor is DEPARTMENT
 
 
+# What an action may name instead of a capability (issue 19: every action names one):
+OPERATOR = "@operator"  # a job of the server (the worker, the command line, a signed webhook): a person is refused
+OWN = "@own"  # a person on their own records (their desk status, their tokens); the body checks whose they are
+# the workflow core's moves: as a step of a module's action, that action checked; called on their own,
+# the capability the record's workflow declares (``Workflow.capability``), checked by the core
+WORKFLOW = "@workflow"
+
+
+def inside_another_action() -> bool:
+    """Whether the running action was called by another action (which checked its own capability)."""
+    return _depth.get() > 1
+
+
+def _check(capability: str | None, actor: Any) -> None:
+    if capability is None or capability == WORKFLOW:
+        return
+    if capability == OPERATOR:
+        if _depth.get() == 0 and not is_operator(actor):
+            raise PermissionDenied()
+    elif capability == OWN:
+        if not is_operator(actor) and not getattr(actor, "is_authenticated", False):
+            raise PermissionDenied()
+    elif not is_operator(actor):
+        require(actor, capability)
+
+
 def action(
     *,
     capability: str | None = None,
@@ -67,7 +93,11 @@ def action(
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorate a keyword-only service write ``fn(*, actor, …)``.
 
-    ``capability``: refused with 403 unless the actor has it (operators included: they hold none).
+    ``capability``: refused with 403 unless the actor holds it; operators (jobs, the command line,
+    signed sources) act for the department and pass. Instead of a capability an action may name
+    ``OPERATOR`` (jobs only; as a step of another action, that action checked), ``OWN`` (a person's
+    own records, the body checks whose) or ``WORKFLOW`` (the workflow core: the record's workflow
+    names the capability).
     ``scope``: names of keyword arguments holding model instances that must be inside the actor's
     scope (404 otherwise; ``None`` is let through; operators act for the whole department), for
     ``scope_action`` ("change", or "approve" for decisions; see ``RestrictedQuerySet.restrict``).
@@ -79,8 +109,7 @@ def action(
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             actor = kwargs.get("actor")
-            if capability is not None:
-                require(actor, capability)
+            _check(capability, actor)
             if not is_operator(actor):
                 for name in scoped:
                     obj = kwargs.get(name)
@@ -101,6 +130,7 @@ def action(
                 _depth.reset(token)
 
         run.__kefu_action__ = True  # type: ignore[attr-defined]
+        run.__kefu_capability__ = capability  # type: ignore[attr-defined]
         return run
 
     return decorate

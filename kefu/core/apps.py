@@ -13,7 +13,10 @@ class CoreConfig(AppConfig):
 
         from kefu.policies import i18n
 
-        from . import signals  # noqa: F401  (sign-in audit receivers)
+        from . import rulebook  # signals: the sign-in audit receivers
+        from .rules import RULES
+
+        rulebook.register(RULES)
 
         i18n.install(gettext)  # the pure modules' messages in the request's language
         post_migrate.connect(_guard_ledgers, sender=self, dispatch_uid="kefu-ledger-truncate-guards")

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from . import clock, context
+from . import clock, context, rulebook
 from .models import Event
 
 
@@ -53,6 +54,14 @@ class SystemActor:
     is_authenticated: bool = False
 
 
+def _declared(verb: str) -> str:
+    """Every verb a module records is declared in its ``rules.py`` (issue 19); the test settings
+    refuse an undeclared one, so the whole suite proves it (production records it as it is)."""
+    if getattr(settings, "KEFU_REFUSE_UNDECLARED_VERBS", False) and not rulebook.verb_declared(verb):
+        raise ValueError(f"event verb {verb!r} is not declared in any module's rules.py")
+    return verb
+
+
 def event_record(
     *,
     actor: Any,
@@ -65,7 +74,7 @@ def event_record(
 ) -> Event:
     event = Event(
         at=at or clock.now(),
-        verb=verb,
+        verb=_declared(verb),
         before=jsonable(before) if before is not None else None,
         after=jsonable(after) if after is not None else None,
         data=jsonable(data or {}),
@@ -111,6 +120,7 @@ def event_record_bulk(
     the subjects; an entry's own data is added to the shared ``data``."""
     from .bulk import bulk_insert
 
+    _declared(verb)
     when = at or clock.now()
     fields = _actor_fields(actor)
     actor_id = fields["actor"].pk if fields["actor"] is not None else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from kefu.policies import handbook
 
-from . import clock
-from .actions import action, is_operator, require
+from . import clock, rulebook
+from .actions import action
 from .errors import ApplicationError
 from .events import event_record
 from .models import PolicyVersion
@@ -32,6 +32,16 @@ class Policy:
     version: int
     effective_from: dt.date
     document: dict[str, Any]
+    _typed: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        """A section as its module's typed schema: ``policy.desk.idle_flag_minutes`` (issue 19)."""
+        if name.startswith("_") or rulebook.section_schema(name) is None:
+            raise AttributeError(name)
+        typed = self._typed.get(name)
+        if typed is None:
+            typed = self._typed[name] = rulebook.typed_section(name, self.document.get(name) or {})
+        return typed
 
     def ref(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version}
@@ -79,12 +89,10 @@ def policy_versions() -> list[PolicyVersion]:
     return list(PolicyVersion.objects.select_related("created_by").order_by("-version"))
 
 
-@action()
+@action(capability="policy.change")
 def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date, note: str = "") -> PolicyVersion:
     """Validate and save a new policy version. Problems are returned in the error's details."""
-    if not is_operator(actor):
-        require(actor, "policy.change")
-    problems = handbook.validate(document)
+    problems = rulebook.policy_problems(document)
     if problems:
         raise ApplicationError("policy_invalid", _("The policy is not valid."), details=problems)
     if effective_from < clock.today() and PolicyVersion.objects.filter(effective_from__gt=effective_from).exists():

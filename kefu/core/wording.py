@@ -137,26 +137,6 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
 # --- words every module shares -------------------------------------------------------------------
 
 register(
-    verbs={
-        "*.status_changed": _("changed the status"),
-        "*.reopened": _("reopened it"),
-        "*.assigned": _("assigned it"),
-        "*.step_done": _("ticked a checklist step"),
-        "*.step_undone": _("unticked a checklist step"),
-        "*.evidence_added": _("attached a file"),
-        "*.escalated": _("escalated it (deadline near)"),
-        "*.deadline_breached": _("marked the deadline as missed"),
-        "status_label.created": _("added a status label"),
-        "status_label.changed": _("changed a status label"),
-        "status_label.deleted": _("removed a status label"),
-        "policy.version_saved": _("saved a new handbook policy version"),
-        "import.crashed": _("import stopped unexpectedly"),
-        "auth.login": _("signed in"),
-        "auth.login_failed": _("failed to sign in"),
-        "auth.login_refused": _("was refused sign-in (too many failures)"),
-        "auth.logout": _("signed out"),
-        "auth.token_failed": _("presented an invalid API token"),
-    },
     fields={
         "status": _("Status"),
         "category": _("Category"),

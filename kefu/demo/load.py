@@ -14,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from kefu.core.actions import action
+from kefu.core.actions import OPERATOR, action
 from kefu.core.events import SystemActor
 from kefu.org.models import Shop, Staff, Team
 from kefu.org.services import shop_create, staff_import, team_get_or_create, team_set_shops, user_create
@@ -172,7 +172,7 @@ def _half_day(rows: list[list[object]], employee_no: str) -> None:
             return
 
 
-@action()
+@action(capability=OPERATOR)
 def _organisation(*, actor: Any) -> None:
     """The demo's teams and shops, in one action."""
     for team_name, shops in TEAMS.items():

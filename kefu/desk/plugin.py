@@ -8,7 +8,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _waiting_mine(user: Any, staff: Any) -> int | None:
@@ -70,6 +72,7 @@ def _conversation_shop(actor: Any, conversation_id: int) -> int | None:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from kefu.core.reports import ReportPage, register_page
 
     register_page(
@@ -160,29 +163,6 @@ def _words() -> None:
     wording.register_choices(ScriptStatus, ChaseState)
     wording.register_choices(Queue, ConversationCategory, Direction, MessageKind, PresenceState, ChannelKind)
     wording.register(
-        verbs={
-            "conversation.opened": _("opened the conversation"),
-            "conversation.routed": _("routed the conversation"),
-            "conversation.transferred": _("transferred the conversation"),
-            "conversation.assigned": _("took the conversation"),
-            "conversation.reopened": _("reopened the conversation"),
-            "conversation.status_changed": _("changed the conversation's status"),
-            "presence.changed": _("changed their desk status"),
-            "channel.created": _("created a chat channel"),
-            "channel.updated": _("changed a chat channel"),
-            "script.proposed": _("proposed a canned reply"),
-            "script.decided": _("decided on a canned reply"),
-            "question.recorded": _("recorded a question"),
-            "question.answered": _("answered a question"),
-            "followup.created": _("added a follow-up"),
-            "followup.done": _("closed a follow-up"),
-            "desk.summary_sent": _("sent the daily summary"),
-            "chase.opened": _("opened a payment-urging task"),
-            "chase.urged": _("urged the buyer to pay"),
-            "chase.paid": _("saw the order paid"),
-            "chase.lost": _("recorded no sale"),
-            "product.knowledge_changed": _("changed the product's parameters"),
-        },
         fields={
             "times": _("Times urged"),
             "order": _("Order"),

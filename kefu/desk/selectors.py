@@ -162,7 +162,7 @@ def presence_board(*, actor: Any) -> list[dict[str, Any]]:
         .order_by("team__name", "position", "name")
     )
     states = {p.staff_id: p for p in Presence.objects.filter(staff__in=staff)}
-    minutes = int(policy_in_force().document["desk"]["idle_flag_minutes"])
+    minutes = int(policy_in_force().desk.idle_flag_minutes)
     now = clock.now()
     waiting: dict[int, list[dt.datetime]] = defaultdict(list)
     for owner_id, since in Conversation.objects.filter(owner__in=staff, waiting_since__isnull=False).values_list(
@@ -672,7 +672,7 @@ def no_sale_summary(*, actor: Any, shop_ids: list[int], day: dt.date) -> list[tu
     from .services import no_sale_reasons
 
     start = clock.day_start(day)
-    labels = no_sale_reasons(policy_in_force(day).document)
+    labels = no_sale_reasons(day)
     counts: dict[str, int] = defaultdict(int)
     for reason in (
         PaymentChase.objects.restrict(actor)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
-from kefu.core.actions import action, is_operator, require
+from kefu.core.actions import OPERATOR, OWN, action, is_operator, require
 from kefu.core.bulk import insert_new, insert_new_flagged, update_rows
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record, event_record_bulk
@@ -28,6 +28,7 @@ from kefu.core.params import parse_moment, utf8_storable
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object, scope_for
 from kefu.org.models import Shop, Staff, Team
+from kefu.org.permissions import has_capability, holders, staff_holds
 from kefu.org.selectors import staff_of
 from kefu.policies import desk as desk_rules
 from kefu.workflow import services as wf
@@ -59,7 +60,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 # who answers buyers: a conversation is transferred only to them
-DESK_POSITIONS = frozenset({"presales", "aftersales", "team_lead"})
 MAX_TEXT = 5000
 HUMAN = (MessageKind.TEXT, MessageKind.IMAGE)
 
@@ -147,9 +147,9 @@ def _parse(index: int, item: Any) -> _Parsed:
 
 def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
     """An agent answers for a shop their team serves; the supervisor and deputy for every shop."""
-    if agent.position in {"supervisor", "deputy"}:
+    if agent.position in holders("org.manage"):
         return True
-    return agent.position in DESK_POSITIONS and agent.team_id in teams_of[shop.pk]
+    return agent.position in holders("desk.take") and agent.team_id in teams_of[shop.pk]
 
 
 def _may_send_as(actor: Any, agent: Staff) -> bool:
@@ -185,7 +185,7 @@ def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop
     return selectors.shops_indexed(qs)
 
 
-@action(atomic=False)
+@action(capability="desk.integrate", atomic=False)
 def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bool | None = None) -> IngestResult:
     """The one pipeline for messages from any source: each bad message is reported by index and the
     rest kept; a message is accepted once per (channel, external id) whatever the order, number or
@@ -356,7 +356,7 @@ def place_flag_clear() -> None:
         cache.delete(PLACE_FLAG)
 
 
-@action(atomic=False)
+@action(capability=OPERATOR, atomic=False)
 def messages_place(*, ids: Iterable[int] | None = None, limit: int = PLACE_BATCH) -> set[int]:
     """The conversations touched by placing ``ids`` (see ``_place``)."""
     return _place(ids, limit)[1]
@@ -396,7 +396,7 @@ def _place(ids: Iterable[int] | None, limit: int) -> tuple[int, set[int]]:
     return len(rows), touched
 
 
-@action(atomic=False)
+@action(capability=OPERATOR, atomic=False)
 def messages_place_pending(*, rounds: int = 100) -> int:
     """The worker's job: place everything waiting, a batch at a time. Returns messages placed."""
     placed = 0
@@ -606,7 +606,7 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
     state = _thread_state(ids)
     rows = list(Conversation.objects.filter(pk__in=ids).select_related("status"))
     policy = policy_in_force()
-    idle = dt.timedelta(minutes=int(policy.document["desk"]["idle_flag_minutes"]))
+    idle = dt.timedelta(minutes=int(policy.desk.idle_flag_minutes))
     labels = _default_labels()
     now = clock.now()
     changed = []
@@ -836,14 +836,12 @@ def _reply_key(conversation_id: int, idempotency_key: str) -> str:
     return f"kefu-{conversation_id}-{idempotency_key}"[:128]
 
 
-@action(scope=("conversation",))
+@action(capability="desk.handle", scope=("conversation",))
 def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency_key: str | None = None) -> Message:
     """An agent answers from Kefu (R-DESK-2: any agent may answer any waiting buyer in their scope).
     The message joins the thread through the same store as everything else; an unowned conversation
     becomes the replier's. A repeated idempotency key (double click) sends once."""
     staff = _own_staff(actor)
-    if staff.position not in DESK_POSITIONS | {"supervisor", "deputy"}:
-        raise PermissionDenied(_("Only desk agents, team leads and supervisors answer buyers."))
     text = (text or "").strip()
     if not text:
         raise ApplicationError("reply_empty", _("Write a reply first."))
@@ -898,7 +896,7 @@ def conversation_transfer(
     """Hand a conversation to another agent or team: the thread stays, a note says why."""
     if to_staff is None and to_team is None:
         raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
-    if to_staff is not None and (to_staff.position not in DESK_POSITIONS or not to_staff.active):
+    if to_staff is not None and not staff_holds(to_staff, "desk.take"):
         raise ApplicationError("transfer_target", _("A conversation goes to a desk agent or a team lead."))
     serving = set(conversation.shop.teams.values_list("pk", flat=True))
     if (to_staff is not None and to_staff.team_id not in serving) or (
@@ -960,7 +958,7 @@ def conversation_close(*, actor: Any, conversation: Conversation) -> Conversatio
     return wf.transition(actor=actor, item=conversation, label=label)  # type: ignore[no-any-return]
 
 
-@action()
+@action(capability=OWN)
 def presence_set(*, actor: Any, state: str) -> Presence:
     """An agent sets their own desk state (R-DESK-2)."""
     if state not in PresenceState.values:
@@ -1055,11 +1053,6 @@ def channel_update(
 # --- canned replies, question log, follow-ups (R-DESK-4, R-DESK-5) ------------------------------
 
 
-def _lead_or_above(actor: Any) -> bool:
-    staff = staff_of(actor)
-    return is_operator(actor) or (staff is not None and staff.position in {"team_lead", "supervisor", "deputy"})
-
-
 def _clean(value: str, limit: int, message: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > limit or "\x00" in value:
@@ -1067,11 +1060,11 @@ def _clean(value: str, limit: int, message: str) -> str:
     return value
 
 
-@action(scope=("shop",))
+@action(capability="desk.handle", scope=("shop",))
 def script_propose(*, actor: Any, shop: Shop, category: str, title: str, text: str) -> Script:
     """An agent proposes a canned reply; a team lead's (or above) is approved at once."""
     staff = _own_staff(actor)
-    approved = _lead_or_above(actor)
+    approved = is_operator(actor) or has_capability(actor, "scripts.decide")
     script = Script.objects.create(
         shop=shop,
         category=_clean(category, 40, _("Give the canned reply a category of at most 40 characters.")),
@@ -1088,11 +1081,9 @@ def script_propose(*, actor: Any, shop: Shop, category: str, title: str, text: s
     return script
 
 
-@action(scope=("script",))
+@action(capability="scripts.decide", scope=("script",))
 def script_decide(*, actor: Any, script: Script, approve: bool) -> Script:
     """The team lead approves a proposed canned reply or retires one."""
-    if not _lead_or_above(actor):
-        raise PermissionDenied(_("Only a team lead or the supervisor approves canned replies."))
     status = ScriptStatus.APPROVED if approve else ScriptStatus.RETIRED
     before = script.status
     Script.objects.filter(pk=script.pk).update(
@@ -1110,7 +1101,7 @@ def script_used(*, script_id: int) -> None:
     Script.objects.filter(pk=script_id).update(uses=F("uses") + 1)
 
 
-@action(scope=("shop", "conversation"))
+@action(capability="desk.handle", scope=("shop", "conversation"))
 def question_record(
     *, actor: Any, shop: Shop, question: str, buyer: str = "", conversation: Conversation | None = None
 ) -> Question:
@@ -1127,7 +1118,7 @@ def question_record(
     return item
 
 
-@action(scope=("item",))
+@action(capability="desk.handle", scope=("item",))
 def question_answer(*, actor: Any, item: Question, answer: str, promote: bool = False, category: str = "") -> Question:
     """Record the answer once known; ``promote`` makes it a canned reply of the shop (approved when
     a team lead answers, proposed otherwise)."""
@@ -1149,7 +1140,7 @@ def question_answer(*, actor: Any, item: Question, answer: str, promote: bool = 
     return item
 
 
-@action(scope=("shop", "owner", "conversation"))
+@action(capability="desk.handle", scope=("shop", "owner", "conversation"))
 def followup_create(
     *,
     actor: Any,
@@ -1187,7 +1178,7 @@ def followup_create(
     return item
 
 
-@action(scope=("item",))
+@action(capability="desk.handle", scope=("item",))
 def followup_done(*, actor: Any, item: FollowUp, outcome: str) -> FollowUp:
     outcome = _clean(outcome, 300, _("Say how it was settled (at most 300 characters)."))
     if not FollowUp.objects.filter(pk=item.pk, done_at__isnull=True).update(done_at=clock.now(), outcome=outcome):
@@ -1226,7 +1217,7 @@ def kpi_days_paid_into(*, shop_id: int, paid_at: list[dt.datetime], **_kwargs: A
     days: set[dt.date] = set()
     for paid_on in {clock.local_date(moment) for moment in paid_at}:  # an import's thousands: a few days
         # the window of the policy in force then (the days it reaches back are that policy's too)
-        window = int(policy_in_force(paid_on).document["desk"]["conversion_window_days"])
+        window = int(policy_in_force(paid_on).desk.conversion_window_days)
         days |= {paid_on - dt.timedelta(days=back) for back in range(window + 1)}
     return KpiDay.objects.filter(shop_id=shop_id, day__in=days, stale=False).update(stale=True)
 
@@ -1259,21 +1250,21 @@ def daily_summaries_due(*, now: dt.datetime | None = None) -> list[str]:
 
     now = (now or clock.now()).astimezone(clock.local_tz())
     sent = []
-    for shift in policy_in_force(now.date()).document["attendance"]["shift_types"]:
-        start = dt.time.fromisoformat(shift["start"])
-        end = dt.time.fromisoformat(shift["end"])
+    for shift in policy_in_force(now.date()).attendance.shift_types:
+        start = dt.time.fromisoformat(shift.start)
+        end = dt.time.fromisoformat(shift.end)
         day = now.date() - dt.timedelta(days=1) if end <= start and now.time() < start else now.date()
         end_at = dt.datetime.combine(day + dt.timedelta(days=1 if end <= start else 0), end, tzinfo=clock.local_tz())
         if not end_at <= now < end_at + dt.timedelta(hours=2):
             continue
         for team in Team.objects.order_by("pk"):
-            key = f"{SUMMARY}:{team.pk}:{day.isoformat()}:{shift['code']}"
+            key = f"{SUMMARY}:{team.pk}:{day.isoformat()}:{shift.code}"
             with transaction.atomic():
                 data = selectors.daily_summary(actor=DEPARTMENT, team=team, day=day)
                 text = selectors.daily_summary_text(data)
                 if outbox_put(SUMMARY, {"title": f"{team.name} 组长日报", "text": text}, key=key) is not None:
                     event_record(
-                        actor=None, verb="desk.summary_sent", subject=team, data={"day": day, "shift": shift["code"]}
+                        actor=None, verb="desk.summary_sent", subject=team, data={"day": day, "shift": shift.code}
                     )
                     sent.append(key)
     return sent
@@ -1323,30 +1314,28 @@ def _channel_ensure(code: str, name: str, kind: str) -> Channel | None:
 URGE_CATEGORY = "催付"
 
 
-def _urge_settings(document: Mapping[str, Any]) -> tuple[dt.timedelta, dt.timedelta, dt.timedelta, dt.timedelta]:
-    desk = document["desk"]
+def _urge_settings(desk: Any) -> tuple[dt.timedelta, dt.timedelta, dt.timedelta, dt.timedelta]:
     return (
-        dt.timedelta(minutes=int(desk.get("urge_after_minutes", 15))),
-        dt.timedelta(hours=int(desk.get("urge_consultation_hours", 24))),
-        dt.timedelta(minutes=int(desk.get("urge_due_minutes", 60))),
-        dt.timedelta(days=int(desk.get("urge_max_days", 3))),
+        dt.timedelta(minutes=desk.urge_after_minutes),
+        dt.timedelta(hours=desk.urge_consultation_hours),
+        dt.timedelta(minutes=desk.urge_due_minutes),
+        dt.timedelta(days=desk.urge_max_days),
     )
 
 
-def no_sale_reasons(document: Mapping[str, Any] | None = None) -> dict[str, str]:
+def no_sale_reasons(on: dt.date | None = None) -> dict[str, str]:
     """The policy's catalogue of reasons for no sale, code → label, in its order."""
-    doc = document if document is not None else policy_in_force().document
-    return {str(r["code"]): str(r["label"]) for r in doc["desk"].get("no_sale_reasons", []) if isinstance(r, dict)}
+    return {r.code: r.label for r in policy_in_force(on).desk.no_sale_reasons}
 
 
-@action()
+@action(capability=OPERATOR)
 def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> dict[str, int]:
     """The worker's pass (every few minutes): orders unpaid ``urge_after_minutes`` after they were
     placed by a buyer who consulted in the shop within ``urge_consultation_hours`` before become
     tasks (one per order, the unique order decides) for the conversation's agent; tasks whose order
     has since been paid close as paid. Returns the counts."""
     now = now or clock.now()
-    after, consult, due, oldest = _urge_settings(policy_in_force(clock.local_date(now)).document)
+    after, consult, due, oldest = _urge_settings(policy_in_force(clock.local_date(now)).desk)
     candidates = list(
         Order.objects.filter(
             status=OrderStatus.AWAITING_PAYMENT,
@@ -1413,7 +1402,7 @@ def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> 
     return {"opened": opened, "paid": paid}
 
 
-@action(scope=("chase",))
+@action(capability="desk.handle", scope=("chase",))
 def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: str | None = None) -> PaymentChase:
     """The agent urges the buyer: the script (as edited) goes into the conversation as a reply and
     the task records when and how often it was urged; the task becomes the urger's if unowned."""
@@ -1438,7 +1427,7 @@ def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: s
     return chase
 
 
-@action(scope=("chase",))
+@action(capability="desk.handle", scope=("chase",))
 def chase_lost(*, actor: Any, chase: PaymentChase, reason: str, note: str = "") -> PaymentChase:
     """The buyer will not pay: the reason from the policy's catalogue (and a note) is recorded."""
     reasons = no_sale_reasons()
@@ -1458,7 +1447,7 @@ def urge_text(chase: PaymentChase, script: Script | None) -> str:
     """The message proposed for urging this order's buyer: the shop's approved 催付 script, else the
     policy's (seed 002), with the receiver, platform, shop, order time and item filled in."""
     order = chase.order
-    template = script.text if script is not None else str(policy_in_force().document["desk"].get("urge_script", ""))
+    template = script.text if script is not None else str(policy_in_force().desk.urge_script)
     local = clock.local_date(order.ordered_at) if order.ordered_at else None
     values = {
         "称呼": order.receiver_name or chase.buyer,

@@ -37,6 +37,7 @@ from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
 from kefu.core.scoping import WORK_POSITIONS, Scope, scope_for
 from kefu.org import selectors as org
+from kefu.org.permissions import has_capability
 from kefu.web.http import render_page_or_partial, require_capability, show_error
 
 from . import live, selectors, services
@@ -451,11 +452,6 @@ def channels(request: HttpRequest) -> HttpResponse:
 # --- canned replies, question log, follow-ups ---------------------------------------------------
 
 
-def _is_lead(request: HttpRequest) -> bool:
-    staff = org.staff_of(request.user)
-    return staff is not None and staff.position in {"team_lead", "supervisor", "deputy"}
-
-
 @login_required
 def scripts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
@@ -484,7 +480,7 @@ def scripts(request: HttpRequest) -> HttpResponse:
         "proposed": selectors.scripts(actor=request.user, status="proposed"),
         "shops": org.shop_list(actor=request.user),
         "f": g,
-        "is_lead": _is_lead(request),
+        "is_lead": has_capability(request.user, "scripts.decide"),
     }
     return render_page_or_partial(request, "desk/scripts.html", "results", ctx)
 

@@ -92,7 +92,7 @@ def _greeting(channel: Any) -> str:
     """The policy's greeting (seed 000/001: greet the buyer first) with the shop's name."""
     from kefu.core.policy_store import policy_in_force
 
-    text = str(policy_in_force().document["desk"].get("widget_greeting", ""))
+    text = str(policy_in_force().desk.widget_greeting)
     shop = getattr(channel, "shop", None)
     return text.replace("{店铺}", shop.name if shop is not None else channel.name)
 

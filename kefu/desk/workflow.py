@@ -10,6 +10,7 @@ from kefu.workflow.registry import Workflow
 from .models import ConversationCategory as Cat
 
 CONVERSATIONS = Workflow(
+    capability="desk.handle",
     key="desk.conversation",
     label=_("Conversations"),
     model="desk.Conversation",

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _search_staff(actor: Any, q: str) -> list[plugins.SearchHit]:
@@ -26,6 +28,7 @@ def _search_staff(actor: Any, q: str) -> list[plugins.SearchHit]:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from .api import router
 
     plugins.urls("", "kefu.org.urls", order=50)
@@ -62,16 +65,6 @@ def _words() -> None:
     wording.register_models(Shop, Team, Staff, ApiToken)
     wording.register_choices(Position, Platform)
     wording.register(
-        verbs={
-            "shop.created": _("created the shop"),
-            "team.created": _("created the team"),
-            "team.shops_set": _("set the team's shops"),
-            "staff.created": _("added the staff member"),
-            "staff.updated": _("updated the staff member"),
-            "user.created": _("created a sign-in"),
-            "token.created": _("created an API token"),
-            "token.revoked": _("revoked an API token"),
-        },
         fields={"shops": _("Shops"), "username": _("Username"), "expires_at": _("Expires")},
         labels={"staff": _("Staff list")},
     )

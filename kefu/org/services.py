@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
-from kefu.core.actions import action, is_operator, require
-from kefu.core.errors import ApplicationError
+from kefu.core.actions import OPERATOR, OWN, action, has_capability, is_operator
+from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.params import in_range
@@ -37,7 +37,7 @@ def _position_names() -> dict[str, str]:
     return names
 
 
-@action()
+@action(capability="org.manage")
 def team_get_or_create(*, actor: Any, name: str) -> Team:
     team, created = Team.objects.get_or_create(name=name)
     if created:
@@ -45,7 +45,7 @@ def team_get_or_create(*, actor: Any, name: str) -> Team:
     return team
 
 
-@action()
+@action(capability="org.manage")
 def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
     before = sorted(team.shops.values_list("name", flat=True))
     team.shops.set(shops)
@@ -58,7 +58,7 @@ def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
     )
 
 
-@action()
+@action(capability="org.manage")
 def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
     if Shop.objects.filter(name=name).exists():
         raise ApplicationError("shop_exists", _("The shop %(name)s exists already.") % {"name": name})
@@ -69,11 +69,9 @@ def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") ->
     return shop
 
 
-@action(atomic=False)
+@action(capability="org.manage", atomic=False)
 def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
     """Import the staff list (salary included): the organisation manager or the server's operator."""
-    if not is_operator(actor):
-        require(actor, "org.manage")
     check_upload(data, file_name)
     try:
         parsed = parse_staff(data, _position_names())
@@ -156,7 +154,7 @@ def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None
     return staff
 
 
-@action()
+@action(capability=OPERATOR)
 def staff_leavers_deactivate(*, actor: Any = None, today: dt.date) -> int:
     """The hourly job: people whose leaving date has passed become inactive (R-WF-18)."""
     leavers = list(Staff.objects.filter(active=True, leave_date__lt=today))
@@ -167,7 +165,7 @@ def staff_leavers_deactivate(*, actor: Any = None, today: dt.date) -> int:
     return len(leavers)
 
 
-@action()
+@action(capability="org.manage")
 def user_create(*, actor: Any, username: str, password: str, position: str, employee_no: str | None = None) -> Any:
     """Create a sign-in user with a position; link it to a staff record (existing, or a new one)."""
     position = _position_names().get(position, position)
@@ -207,11 +205,18 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-@action()
+def _own_or_manager(actor: Any, user: Any) -> None:
+    """A person's tokens are theirs to create and revoke (and the organisation manager's)."""
+    if not is_operator(actor) and getattr(actor, "pk", None) != user.pk and not has_capability(actor, "org.manage"):
+        raise PermissionDenied()
+
+
+@action(capability=OWN)
 def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int | None = None) -> str:
     """Create a personal API token and return its secret (shown once; only the hash is kept). It
     stops working after ``expires_in_days`` (default ``KEFU_TOKEN_DAYS``, 90) and when its owner's
     password changes."""
+    _own_or_manager(actor, user)
     if expires_in_days is None:
         expires_in_days = settings.KEFU_TOKEN_DAYS
     if not 1 <= expires_in_days <= 3650:
@@ -266,8 +271,9 @@ def token_authenticate(secret: str) -> Any | None:
     return user
 
 
-@action()
+@action(capability=OWN)
 def token_revoke(*, actor: Any, token: ApiToken) -> None:
+    _own_or_manager(actor, token.user)
     if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now()):
         return
     event_record(actor=actor, verb="token.revoked", subject=token.user, after={"prefix": token.prefix})

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _my_visits_today(user: Any, staff: Any) -> int | None:
@@ -41,6 +43,7 @@ def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from . import work_scope
     from .api import router
 
@@ -136,55 +139,5 @@ def _words() -> None:
             "charge": _("charge"),
             "agreement": _("agreement"),
             "rule": _("rule"),
-        },
-    )
-    wording.register(
-        rules={
-            "R-SVC-1": _("Warranty from the purchase date: the unit 12 months, accessories 6; by agreement up to 36."),
-            "R-SVC-2": _(
-                "Paid repair: misuse, model mismatch or alteration, force majeure, out of warranty, clearance."
-            ),
-            "R-SVC-3": _("In warranty, repaired twice by us and still failing: replaced free with the same model."),
-            "R-SVC-4": _("In warranty, not repaired within 60 days of the request: replaced."),
-            "R-SVC-5": _("A return after use pays depreciation from the invoice date, less the days in repair."),
-            "R-SVC-6": _("A technician on site within 24 hours of the request."),
-            "R-SVC-7": _("Not repairable on site: taken to the service centre, with a loaner or a temporary solution."),
-            "R-SVC-8": _("Outside the service area: referred to the sales point that serves it, and followed up."),
-            "R-SVC-9": _("Proof of purchase at the request; a paid repair gets the company's receipt."),
-        },
-        verbs={
-            "service_request.created": _("took the service request"),
-            "service_request.evaluated": _("evaluated the warranty"),
-            "service_request.replacement_due": _("found a replacement due"),
-            "service_request.replacement_raised": _("raised the replacement work order"),
-            "service_request.appointed": _("made the appointment"),
-            "service_request.arrived": _("arrived on site"),
-            "service_request.diagnosed": _("recorded the diagnosis"),
-            "service_request.signed": _("had the service report signed"),
-            "service_request.settled": _("settled the request"),
-            "service_request.status_changed": _("changed the request's status"),
-            "service_request.reopened": _("reopened the request"),
-            "service_request.step_done": _("ticked a visit step"),
-            "service_request.step_undone": _("unticked a visit step"),
-            "service_request.escalated": _("escalated: the on-site deadline is near"),
-            "service_request.deadline_breached": _("missed the on-site deadline"),
-            "service_request.visited": _("made the return visit"),
-            "service_request.reevaluated": _("took the warranty verdict again with the findings on site"),
-            "service_request.commitment_missed": _("appointed after the 24-hour commitment"),
-            "service_request.later_by_request": _("appointed later at the customer's request"),
-            "service_request.brought_in": _("took the unit to the service centre"),
-            "service_request.brought_back": _("brought the repaired unit back"),
-            "service_request.loaner_returned": _("got the loaner back"),
-            "service_request.referred": _("referred the request to a sales point"),
-            "service_request.referral_followed": _("followed up the referral"),
-            "agreement.reviewed": _("reviewed the agreement"),
-            "agreement.created": _("signed the service agreement"),
-            "agreement.bill_paid": _("recorded an agreement payment"),
-            "agreement.plan_decided": _("reviewed a plan visit"),
-            "agreement.plan_released": _("released a plan visit as a work order"),
-            "stock.received": _("received stock"),
-            "stock.part_created": _("added a spare part"),
-            "stock.issued": _("issued a part"),
-            "stock.returned": _("returned a part to stock"),
         },
     )

@@ -277,7 +277,7 @@ def verdict_explanation(item: ServiceRequest) -> list[str]:
 
 def fault_causes() -> list[tuple[str, str]]:
     """The policy's catalogue of fault causes (产品故障原因分析)."""
-    return [(str(r["code"]), str(r["label"])) for r in policy_in_force().document["service"].get("fault_causes", [])]
+    return [(r.code, r.label) for r in policy_in_force().service.fault_causes]
 
 
 def agreements(*, actor: Any, limit: int = INBOX_LIMIT) -> list[Agreement]:

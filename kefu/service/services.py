@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from kefu.commerce.models import Order
 from kefu.core import clock
-from kefu.core.actions import action, is_operator
+from kefu.core.actions import OPERATOR, action, is_operator
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.outbox import outbox_put
@@ -558,11 +558,11 @@ def referral_follow_up(*, actor: Any, item: ServiceRequest, outcome: str) -> Ser
     return item
 
 
-@action()
+@action(capability=OPERATOR)
 def replacements_sweep(*, actor: Any = None) -> int:
     """R-SVC-4 for requests still being worked: a free repair not completed ``repair_max_days`` after
     the request is flagged for replacement (daily; once per request)."""
-    limit = int(policy_in_force().document["service"]["repair_max_days"])
+    limit = int(policy_in_force().service.repair_max_days)
     cutoff = clock.day_start(clock.today() - dt.timedelta(days=limit)) + dt.timedelta(days=1)
     flagged = 0
     due = ServiceRequest.objects.filter(
@@ -805,7 +805,7 @@ def request_return_visit(*, actor: Any, item: ServiceRequest, satisfaction: int,
     if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
         raise ApplicationError("service_request", _("Satisfaction is from 1 to 5."))
     now = clock.now()
-    windows = policy_in_force().document["care"]["rest_windows"]
+    windows = policy_in_force().care.rest_windows
     if care_rules.in_rest_hours(now.astimezone(clock.local_tz()).time(), windows):
         raise ApplicationError("rest_hours", _("It is the customer's rest time; call back outside it (R-CARE-3)."))
     item = _locked(item)
@@ -882,8 +882,8 @@ def agreement_create(
     for value in (customer_name, contact_name, contact_phone):
         if not (value or "").strip():
             raise ApplicationError("agreement", _("The customer, the contact and the phone are required."))
-    preset = policy_in_force(starts_on).document["service"]["agreement_plan"]
-    schedule: dict[str, int] = {str(kind): int(preset[key]) for kind, key in PLAN_KINDS}
+    preset = policy_in_force(starts_on).service.agreement_plan
+    schedule: dict[str, int] = {str(kind): int(getattr(preset, key)) for kind, key in PLAN_KINDS}
     for kind, months in (visits or {}).items():
         if kind in schedule and isinstance(months, int) and 0 <= months <= 120:
             schedule[kind] = months

@@ -25,6 +25,7 @@ VISIT_CHECKLIST = (
 )
 
 REQUESTS = Workflow(
+    capability="service.visit",
     key="service.request",
     label=_("Service requests"),
     model="service.ServiceRequest",
@@ -53,6 +54,6 @@ REQUESTS = Workflow(
     deadline_fields=("sla_due_at",),
     deadline_met_by={"sla_due_at": "on_site_at"},  # R-SVC-6: on site in time meets the commitment
     # R-SVC-6: a technician on site within the policy's hours of the request (cleared on arrival)
-    sla_hours=lambda item: int(policy_in_force().document["service"]["on_site_hours"]),
+    sla_hours=lambda item: int(policy_in_force().service.on_site_hours),
     checklist=lambda item: VISIT_CHECKLIST,
 )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.services import orders_import
-from kefu.core import clock, context, plugins, throttle, wording
+from kefu.core import clock, context, plugins, rulebook, throttle, wording
 from kefu.core import selectors as core_selectors
 from kefu.core.errors import ApplicationError
 from kefu.core.events import annotate
@@ -249,9 +249,7 @@ def policy(request: HttpRequest) -> HttpResponse:
             "versions": policy_versions(),
             "on": on,
             "can_change": has_capability(request.user, "policy.change"),
-            "freight": [
-                (row["amount"], "、".join(row["provinces"])) for row in in_force.document["aftersales"]["freight"]
-            ],
+            "freight": [(row.amount, "、".join(row.provinces)) for row in in_force.aftersales.freight],
         },
     )
 
@@ -274,7 +272,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         draft = policy_fields.apply_tables(policy_fields.apply_fields(current.document, request.POST), request.POST)
         fields = policy_fields.field_rows(draft)
         effective = date_param(request.POST.get("effective_from"))
-        problems = [str(p) for p in handbook.validate(draft)]
+        problems = [str(p) for p in rulebook.policy_problems(draft)]
         fields = policy_fields.field_rows(draft, problems)
         tables = policy_fields.table_rows(draft, problems)
         if not problems and request.POST.get("preview"):
@@ -298,7 +296,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
         try:
             document = handbook.parse_toml(form.cleaned_data["text"])
             if request.POST.get("preview"):
-                problems = [str(p) for p in handbook.validate(document)]
+                problems = [str(p) for p in rulebook.policy_problems(document)]
                 effective_text = date_param(request.POST.get("effective_from"))
                 preview = (
                     None if problems else policy_preview(actor=request.user, draft=document, effective=effective_text)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def register() -> None:
+    rulebook.register(RULES)
     plugins.urls("workflow/", "kefu.workflow.urls", order=80)
     plugins.nav_section(
         plugins.NavSection(

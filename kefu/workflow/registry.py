@@ -42,6 +42,9 @@ class Workflow:
     attachment_model: str | None = None  # "app_label.Model", a subclass of workflow.models.Attachment
     attachment_fk: str = "item"  # the attachment's foreign key to the record
     attachment_kinds: tuple[tuple[str, Any], ...] = ()
+    # who may move, assign and attach to its records when the core is called directly (a module's
+    # own actions check theirs): a capability the module declares in its rules.py
+    capability: str = ""
 
     @property
     def prefix(self) -> str:

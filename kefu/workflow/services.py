@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
-from kefu.core.actions import action
+from kefu.core.actions import OPERATOR, WORKFLOW, action, inside_another_action, is_operator, require
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 
@@ -137,11 +137,18 @@ def open_fields(flow: Workflow, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-@action(scope=("item",))
+def _may_work(actor: Any, flow: Workflow) -> None:
+    """Called directly (not as a step of a module's action), the workflow's own capability decides."""
+    if not inside_another_action() and not is_operator(actor):
+        require(actor, flow.capability or "org.manage")
+
+
+@action(capability=WORKFLOW, scope=("item",))
 def transition(*, actor: Any, item: Any, label: StatusLabel, note: str = "") -> Any:
     """Move a record to another label: the categories decide what is allowed, the module's guards
     may refuse, and a concurrent change is a 409 (conditional UPDATE on the label seen)."""
     flow = registry.of(item)
+    _may_work(actor, flow)
     current = item.status
     if label.workflow != flow.key or not flow.can_enter(current.category, label.category):
         raise ApplicationError(
@@ -171,9 +178,10 @@ def transition(*, actor: Any, item: Any, label: StatusLabel, note: str = "") -> 
     return item
 
 
-@action(scope=("item", "assignee"))
+@action(capability=WORKFLOW, scope=("item", "assignee"))
 def assign(*, actor: Any, item: Any, assignee: Any) -> Any:
     flow = registry.of(item)
+    _may_work(actor, flow)
     current = getattr(item, flow.assignee_field)
     before = {flow.assignee_field: current.name if current else None}
     type(item).objects.filter(pk=item.pk).update(**{flow.assignee_field: assignee, "updated_at": clock.now()})
@@ -188,9 +196,10 @@ def assign(*, actor: Any, item: Any, assignee: Any) -> Any:
     return item
 
 
-@action(scope=("item",))
+@action(capability=WORKFLOW, scope=("item",))
 def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
     flow = registry.of(item)
+    _may_work(actor, flow)
     if code not in dict(flow.checklist(item)):
         raise ApplicationError("checklist_step", _("This step is not on the checklist."))
     # Read the ticks under a row lock: two people ticking two steps at once keep both (a read,
@@ -212,12 +221,13 @@ def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
     return item
 
 
-@action(scope=("item",))
+@action(capability=WORKFLOW, scope=("item",))
 def attach(*, actor: Any, item: Any, kind: str, name: str, data: bytes, note: str = "") -> Any:
     """Store one file on a record: type checked by content, size limited, a generated name. The row
     and its event come first; the file is written last in the same action, so a file never exists
     without its row."""
     flow = registry.of(item)
+    _may_work(actor, flow)
     model = flow.attachment_class()
     content_type, ext = attachments.check(data, name)
     if kind not in dict(flow.attachment_kinds):
@@ -278,7 +288,7 @@ def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     return {"escalated": escalated, "breached": breached}
 
 
-@action()
+@action(capability=OPERATOR)
 def _flag(*, actor: Any, item: Any, field: str, value: Any, verb: str) -> int:
     unset = {f"{field}__isnull": True} if field == "escalated_at" else {field: False}
     if not type(item).objects.filter(pk=item.pk, **unset).update(**{field: value}):

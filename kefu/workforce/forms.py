@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -77,7 +78,7 @@ class PointsForm(forms.Form):
     item = forms.ChoiceField(label=_("Item"))
     note = forms.CharField(label=_("Note"), max_length=300, required=False)
 
-    def __init__(self, *args: Any, staff: list[Any], items: list[dict[str, Any]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, staff: list[Any], items: Sequence[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         staff_field, item_field = self.fields["staff"], self.fields["item"]
         assert isinstance(staff_field, forms.ChoiceField) and isinstance(item_field, forms.ChoiceField)
@@ -85,7 +86,7 @@ class PointsForm(forms.Form):
         staff_field.choices = [("", _("— choose a person —")), *((s.pk, f"{s.name} ({s.employee_no})") for s in staff)]
         item_field.choices = [
             ("", _("— choose an item —")),
-            *((i["code"], f"{i['name']} ({i['points']:+d} {_('pts')})") for i in items),
+            *((i.code, f"{i.name} ({i.points:+d} {_('pts')})") for i in items),
         ]
 
 

@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import plugins, wording
+from kefu.core import plugins, rulebook, wording
+
+from .rules import RULES
 
 
 def _my_red_packets(user: Any, staff: Any) -> int | None:
@@ -65,6 +67,7 @@ def _request_rows(user: Any, staff: Any) -> list[plugins.HomeRow]:
 
 
 def register() -> None:
+    rulebook.register(RULES)
     from kefu.core.reports import ReportPage, register_page
 
     register_page(
@@ -148,25 +151,6 @@ def _words() -> None:
     wording.register_models(RosterEntry, Punch, LeaveRequest, RedPacket, PointEntry)
     wording.register_choices(PunchKind, PunchSource, RequestKind, RequestStatus)
     wording.register(
-        verbs={
-            "roster.set": _("set the roster"),
-            "punch.recorded": _("recorded a punch"),
-            "punch.makeup_certified": _("certified a make-up punch"),
-            "request.created": _("created a request"),
-            "request.submitted": _("submitted the request"),
-            "request.approved": _("approved the request"),
-            "request.rejected": _("rejected the request"),
-            "request.cancelled": _("cancelled the request"),
-            "request.linked": _("linked the request to DingTalk's record (counted once)"),
-            "red_packet.due": _("red packet became due"),
-            "red_packet.doubled": _("red packet doubled (overdue)"),
-            "red_packet.sent": _("marked the red packet sent"),
-            "points.recorded": _("recorded points"),
-            "points.reversed": _("reversed a points entry"),
-            "attendance.imported": _("imported attendance"),
-            "attendance.published": _("published the weekly attendance"),
-            "import.attendance": _("imported attendance"),
-        },
         labels={
             "attendance": _("DingTalk attendance"),
             "dingtalk_daily": _("DingTalk daily statistics"),

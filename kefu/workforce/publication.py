@@ -93,9 +93,9 @@ def latest_slot(now: dt.datetime) -> dt.date:
     day once its time has come, else last week's."""
     from kefu.core.policy_store import policy_in_force
 
-    att = policy_in_force(now.date()).document["attendance"]
-    hour, minute = (int(x) for x in att["publication_time"].split(":"))
-    back = (now.weekday() - int(att["publication_weekday"])) % 7
+    att = policy_in_force(now.date()).attendance
+    hour, minute = (int(x) for x in att.publication_time.split(":"))
+    back = (now.weekday() - att.publication_weekday) % 7
     slot = now.date() - dt.timedelta(days=back)
     if back == 0 and (now.hour, now.minute) < (hour, minute):
         slot -= dt.timedelta(days=7)
@@ -122,7 +122,7 @@ def publication_due(now: dt.datetime) -> bool:
 CATCH_UP_DAYS = 35  # incidents recorded late (a late import) this far back still become packets
 
 
-@action()
+@action(capability="org.manage")
 def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.date | None = None) -> dict[str, Any]:
     """Publish a week's attendance once (by default the last full week before ``today``; ``week``:
     the Monday of any past week): the red-packet obligations, the publication event and the robot

@@ -359,7 +359,7 @@ def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]
         )
         .order_by("-total", "staff__employee_no")
     )
-    rate = Decimal(str(policy_in_force(first).document["points"]["yuan_per_point"]))
+    rate = Decimal(str(policy_in_force(first).points.yuan_per_point))
     return [{**row, "worth": (Decimal(row["total"] or 0) * rate).quantize(Decimal("0.01"))} for row in rows]
 
 

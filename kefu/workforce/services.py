@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
-from kefu.core.actions import action, is_operator, require
+from kefu.core.actions import OPERATOR, OWN, action, is_operator, require
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
@@ -48,7 +48,7 @@ _in_scope = ensure_in_scope
 # --- roster ---------------------------------------------------------------------------------------
 
 
-@action()
+@action(capability="roster.edit")
 def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | None, source: str = "manual") -> None:
     """Assign a shift (policy shift code) or a rest day (None) to one staff member on one date."""
     if source == "manual":
@@ -72,7 +72,7 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
     )
 
 
-@action()
+@action(capability=OPERATOR)
 def roster_end(*, actor: Any, staff: Staff, after: dt.date) -> None:
     """R-WF-18: a leaving date ends the person's roster after it."""
     leave_date = after
@@ -121,7 +121,7 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
 # --- punches and make-ups -----------------------------------------------------------------------
 
 
-@action()
+@action(capability="attendance.import")
 def punch_record(
     *,
     actor: Any,
@@ -192,7 +192,7 @@ def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note
 MAX_REQUEST_DAYS = 366  # one request covers at most a year; a longer absence is a new request
 
 
-@action(scope=("staff",))
+@action(capability=OWN, scope=("staff",))
 def request_create(
     *,
     actor: Any,
@@ -270,15 +270,15 @@ def _refuse_overlap(staff: Staff, start: dt.date, end: dt.date, half: str) -> No
         )
 
 
-@action(scope=("request",))
+@action(capability=OWN, scope=("request",))
 def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
     own = staff_of(actor)
     if own is None or (own.pk != request.staff_id and not has_capability(actor, "statement.view_team")):
         raise PermissionDenied()
     if request.status != RequestStatus.DRAFT:
         raise ApplicationError("request_state", _("Only a draft can be submitted."))
-    policy = policy_in_force(request.start_date).document["leave"]
-    notice = int(policy["rest_notice_days"] if request.kind == RequestKind.REST else policy["leave_notice_days"])
+    leave = policy_in_force(request.start_date).leave
+    notice = leave.rest_notice_days if request.kind == RequestKind.REST else leave.leave_notice_days
     today = clock.today()
     late = today > request.start_date - dt.timedelta(days=notice)
     if late and not request.emergency:
@@ -335,7 +335,7 @@ def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> L
 # --- red packets (R-WF-5) ------------------------------------------------------------------------
 
 
-@action()
+@action(capability=OPERATOR)
 def red_packets_from_incidents(
     *, actor: Any = None, staff: Staff, incidents: list[rules.Incident], due: dt.date | None = None
 ) -> int:
@@ -373,7 +373,7 @@ def red_packets_from_incidents(
     return created
 
 
-@action(scope=("packet",))
+@action(capability=OWN, scope=("packet",))
 def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
     """Marked sent by the staff member or their team lead (or the supervisor). The amount sent is
     computed inside the INSERT (due + doubled, read under the packet's row lock), never read first."""
@@ -407,14 +407,14 @@ OVERDUE_AFTER_DAYS = 7
 
 def red_packets_double_overdue(*, today: dt.date) -> int:
     """R-WF-5 (clarified): a packet the publication showed and still unsent a week later is doubled (once)."""
-    multiplier = int(policy_in_force(today).document["attendance"]["red_packet_overdue_multiplier"])
+    multiplier = int(policy_in_force(today).attendance.red_packet_overdue_multiplier)
     overdue = RedPacket.objects.filter(due_date__lte=today - dt.timedelta(days=OVERDUE_AFTER_DAYS)).exclude(
         entries__kind__in=["sent", "doubled"]
     )
     return sum(_red_packet_double(actor=None, packet=packet, multiplier=multiplier) for packet in overdue)
 
 
-@action()
+@action(capability=OPERATOR)
 def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int:
     extra = packet.amount * (multiplier - 1)
     RedPacket.objects.select_for_update().filter(pk=packet.pk).first()
@@ -453,7 +453,7 @@ def points_record(
     if existing is not None:
         return existing
     when = at or clock.now()
-    items = {i["code"]: i for i in policy_in_force(clock.today()).document["points"]["items"]}
+    items = {i.code: i for i in policy_in_force(clock.today()).points.items}
     item = items.get(item_code)
     if item is None:
         raise ApplicationError("unknown_point_item", _("Unknown points item: %(value)s") % {"value": item_code[:40]})
@@ -462,8 +462,8 @@ def points_record(
         key=idempotency_key,
         staff=staff,
         item_code=item_code,
-        item_name=item["name"][:100],
-        points=int(item["points"]),
+        item_name=item.name[:100],
+        points=item.points,
         note=note[:300],
         at=when,
         recorded_by=actor,
@@ -517,7 +517,7 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
 # --- DingTalk import -------------------------------------------------------------------------------
 
 
-@action(atomic=False)
+@action(capability="attendance.import", atomic=False)
 def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
     """Import a DingTalk 每日统计 or 原始记录 export: roster, punches, make-ups, leave.
 
@@ -638,8 +638,7 @@ def _import_parsed(
     leave_refs = set(
         LeaveRequest.objects.filter(staff_id__in=staff_ids, source="dingtalk").values_list("external_ref", flat=True)
     )
-    policy = policy_in_force(min(dates)).document
-    shift_by_name = {s["name"]: s["code"] for s in policy["attendance"]["shift_types"]}
+    shift_by_name = {s.name: s.code for s in policy_in_force(min(dates)).attendance.shift_types}
     new_punches: list[Punch] = []
     new_roster: list[RosterEntry] = []
     changed_roster: list[RosterEntry] = []

@@ -96,7 +96,7 @@ def team(request: HttpRequest) -> HttpResponse:
     grid = selectors.roster_grid(actor=request.user, team=team_id, year=year, month=month)
     members = [row["staff"] for row in grid["rows"]]
     summaries = selectors.statements(staff=members, year=year, month=month)
-    shifts = policy_in_force(dt.date(year, month, 1)).document["attendance"]["shift_types"]
+    shifts = policy_in_force(dt.date(year, month, 1)).attendance.shift_types
     return render(
         request,
         "workforce/team.html",
@@ -147,7 +147,7 @@ def roster_cell(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", False):
         # the cell, and the person's month summary row refreshed out of band
         code = selectors.roster_code(staff=staff, date=day)
-        shifts = policy_in_force(day).document["attendance"]["shift_types"]
+        shifts = policy_in_force(day).attendance.shift_types
         (summary,) = selectors.statements(staff=[staff], year=day.year, month=day.month)
         ctx = {
             "staff": staff,
@@ -334,7 +334,7 @@ def red_packet_sent(request: HttpRequest, packet_id: int) -> HttpResponse:
 def points(request: HttpRequest) -> HttpResponse:
     year, month = parse_month(request.GET.get("month"))
     members = selectors.visible_staff(actor=request.user)
-    items = policy_in_force().document["points"]["items"]
+    items = policy_in_force().points.items
     form = PointsForm(request.POST or None, staff=members, items=items)
     if request.method == "POST" and request.POST.get("clear_team"):
         require_capability(request, "points.record")
@@ -376,7 +376,7 @@ def points(request: HttpRequest) -> HttpResponse:
             "teams": org.team_list(actor=request.user),
             "ranking": selectors.points_ranking(actor=request.user, year=year, month=month),
             "month": _month_nav(year, month),
-            "yuan_per_point": policy_in_force().document["points"]["yuan_per_point"],
+            "yuan_per_point": policy_in_force().points.yuan_per_point,
         },
     )
 

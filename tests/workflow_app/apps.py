@@ -21,6 +21,7 @@ class TicketsConfig(AppConfig):
         register(
             Workflow(
                 key="tests.ticket",
+                capability="cases.handle",
                 label="Tickets",
                 model="workflow_app.Ticket",
                 categories=Cat,
