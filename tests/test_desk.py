@@ -1083,7 +1083,9 @@ def test_an_accepted_message_stays_accepted_when_placing_it_fails(
     def broken(**_kw: Any) -> None:
         raise RuntimeError("routing is down")
 
-    monkeypatch.setattr(services, "_route", broken)
+    from kefu.desk.services import placement
+
+    monkeypatch.setattr(placement, "_route", broken)
     channel = services.channel_default("api")
     result = services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("p1", buyer="later")])
     assert (result.created, result.failed) == (1, [])  # the sender is told the truth: accepted
