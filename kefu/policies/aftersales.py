@@ -351,354 +351,473 @@ def playbook(case_type: str) -> list[tuple[str, str]]:
     return [(code, _(label)) for code, label in PLAYBOOKS[case_type]]
 
 
-def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
-    if facts.case_type not in CASE_TYPES:
-        raise ValueError(f"unknown case type {facts.case_type!r}")
-    if facts.responsibility not in RESPONSIBILITIES:
-        raise ValueError(f"unknown responsibility {facts.responsibility!r}")
+@dataclass(frozen=True)
+class _Case:
+    """The amounts every playbook weighs (R-AS-1 freight, R-AS-7 cap, the policy's offers)."""
+
+    freight: Decimal
+    cap: Decimal
+    exchange_cost: Decimal
+    goods: Decimal
+    margin: Decimal
+    percent: Decimal
+    small: Decimal
+    coupon: Decimal
+
+
+def _case(policy: dict[str, Any], facts: CaseFacts) -> _Case:
     a = policy["aftersales"]
     freight = freight_for(policy, facts.province)
-    cap = partial_refund_cap(policy, facts.province)
-    exchange_cost = _money(2 * freight)
-    goods = facts.line_cost if facts.line_cost is not None else facts.line_value
-    # R-AS-4 (SPEC §5.1) "在保证利润的前提下": a small refund keeps the sale profitable.
-    margin = max(ZERO, facts.line_value - facts.line_cost) if facts.line_cost is not None else facts.line_value
-    percent = Decimal(a.get("discount_offer_percent", "20")) / 100
-    small = Decimal(a.get("defect_refund_percent", "10")) / 100
-    coupon = Decimal(a.get("coupon_amount", "10.00"))
-    decision = Decision(
+    return _Case(
         freight=freight,
-        return_freight_payer=None,
-        window=window(policy, facts),
-        partial_refund_cap=cap,
-        checklist=playbook(facts.case_type),
-        responsibility=facts.responsibility,
+        cap=partial_refund_cap(policy, facts.province),
+        exchange_cost=_money(2 * freight),
+        goods=facts.line_cost if facts.line_cost is not None else facts.line_value,
+        # R-AS-4 (SPEC §5.1) "在保证利润的前提下": a small refund keeps the sale profitable.
+        margin=max(ZERO, facts.line_value - facts.line_cost) if facts.line_cost is not None else facts.line_value,
+        percent=Decimal(a.get("discount_offer_percent", "20")) / 100,
+        small=Decimal(a.get("defect_refund_percent", "10")) / 100,
+        coupon=Decimal(a.get("coupon_amount", "10.00")),
     )
+
+
+def _wrong_item(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-3: a wrong item shipped — compare with the order, keep it at a discount, else return or
+    reship."""
     p = decision.proposals
     note = decision.explanation
-    t = facts.case_type
-
-    if t == "wrong_item":
-        if facts.shipped_matches_order:
-            decision.responsibility = "buyer"
-            note.append(_("What was shipped matches the order: the buyer ordered the wrong item; explain (R-AS-3)"))
-            p.append(
-                Proposal(
-                    "explain",
-                    _("Explain to the buyer: shipped as ordered, the buyer ordered the wrong item"),
-                    ZERO,
-                    False,
-                    "R-AS-3",
-                )
-            )
-            p.append(
-                Proposal(
-                    "return_buyer_freight", _("Return or exchange, freight paid by the buyer"), ZERO, False, "R-AS-2"
-                )
-            )
-        else:
-            if decision.responsibility == "undetermined":
-                decision.responsibility = "ours_warehouse"
-            value = facts.wrong_item_value if facts.wrong_item_value is not None else facts.line_value
-            discount = _money(min(cap, value * percent))
-            p.append(
-                Proposal(
-                    "keep_discount",
-                    _("Suggest the buyer keeps the wrong item at a discount"),
-                    discount,
-                    False,
-                    "R-AS-3",
-                )
-            )
-            if value > freight:
-                note.append(
-                    _(
-                        "Wrong item worth %(value)s > return freight %(freight)s: "
-                        "if the buyer declines, we pay the freight of the return or exchange (R-AS-3)"
-                    )
-                    % {"value": value, "freight": freight}
-                )
-                p.append(
-                    Proposal(
-                        "return_exchange_our_cost",
-                        _("Buyer declines: return or exchange, freight paid by us"),
-                        exchange_cost,
-                        False,
-                        "R-AS-3",
-                    )
-                )
-            else:
-                note.append(
-                    _(
-                        "Wrong item worth %(value)s ≤ return freight %(freight)s: if the buyer declines, "
-                        "reship or refund with the supervisor's approval, no return (R-AS-3)"
-                    )
-                    % {"value": value, "freight": freight}
-                )
-                p.append(
-                    Proposal(
-                        "reship_no_return",
-                        _("With the supervisor's approval: reship the right item, the wrong one is not returned"),
-                        _money(freight + goods),
-                        True,
-                        "R-AS-3",
-                    )
-                )
-                p.append(
-                    Proposal(
-                        "refund_no_return",
-                        _("With the supervisor's approval: refund, the wrong item is not returned"),
-                        _money(facts.line_value),
-                        True,
-                        "R-AS-3",
-                    )
-                )
-    elif t == "defect":
-        p.append(Proposal("coupon", _("Apologise and give a coupon for the next purchase"), coupon, False, "R-AS-4"))
+    freight = c.freight
+    cap = c.cap
+    exchange_cost = c.exchange_cost
+    goods = c.goods
+    percent = c.percent
+    if facts.shipped_matches_order:
+        decision.responsibility = "buyer"
+        note.append(_("What was shipped matches the order: the buyer ordered the wrong item; explain (R-AS-3)"))
         p.append(
             Proposal(
-                "small_refund",
-                _("Small compensation (partial refund)"),
-                _money(min(cap, facts.line_value * small, margin)),
+                "explain",
+                _("Explain to the buyer: shipped as ordered, the buyer ordered the wrong item"),
+                ZERO,
                 False,
-                "R-AS-4",
-                _("At most the margin %(margin)s (price − cost price)") % {"margin": _money(margin)}
-                if facts.line_cost is not None
-                else "",
+                "R-AS-3",
             )
         )
-        if facts.buyer_pays_freight and facts.responsibility not in OURS:
-            # R-AS-4 asks first whether the buyer pays; once the fault is ours R-AS-2 decides: we pay.
-            p.append(
-                Proposal(
-                    "return_buyer_freight",
-                    _("Buyer insists on a return or exchange: the buyer pays the freight"),
-                    ZERO,
-                    False,
-                    "R-AS-4",
+        p.append(
+            Proposal("return_buyer_freight", _("Return or exchange, freight paid by the buyer"), ZERO, False, "R-AS-2")
+        )
+    else:
+        if decision.responsibility == "undetermined":
+            decision.responsibility = "ours_warehouse"
+        value = facts.wrong_item_value if facts.wrong_item_value is not None else facts.line_value
+        discount = _money(min(cap, value * percent))
+        p.append(
+            Proposal(
+                "keep_discount",
+                _("Suggest the buyer keeps the wrong item at a discount"),
+                discount,
+                False,
+                "R-AS-3",
+            )
+        )
+        if value > freight:
+            note.append(
+                _(
+                    "Wrong item worth %(value)s > return freight %(freight)s: "
+                    "if the buyer declines, we pay the freight of the return or exchange (R-AS-3)"
                 )
+                % {"value": value, "freight": freight}
             )
-        else:
-            p.append(
-                Proposal(
-                    "return_free_shipping",
-                    _("Buyer insists on a return or exchange: freight paid by us"),
-                    exchange_cost,
-                    False,
-                    "R-AS-4",
-                    _("First ask whether the buyer pays the freight"),
-                )
-            )
-    elif t == "quality":
-        if facts.misuse:
-            decision.responsibility = "buyer"
-            note.append(_("Misuse, not a quality problem (R-AS-5)"))
-            p.append(
-                Proposal("explain_misuse", _("Explain it was misuse, not a quality problem"), ZERO, False, "R-AS-5")
-            )
-        else:
-            if decision.responsibility == "undetermined" and facts.misuse is False:
-                decision.responsibility = "ours_product"
             p.append(
                 Proposal(
                     "return_exchange_our_cost",
-                    _("Quality problem: return or exchange, freight paid by us"),
+                    _("Buyer declines: return or exchange, freight paid by us"),
                     exchange_cost,
                     False,
-                    "R-AS-5",
-                    _("Record the product in quality feedback"),
+                    "R-AS-3",
                 )
             )
-    elif t == "agent_error":
-        decision.responsibility = "ours_agent"
+        else:
+            note.append(
+                _(
+                    "Wrong item worth %(value)s ≤ return freight %(freight)s: if the buyer declines, "
+                    "reship or refund with the supervisor's approval, no return (R-AS-3)"
+                )
+                % {"value": value, "freight": freight}
+            )
+            p.append(
+                Proposal(
+                    "reship_no_return",
+                    _("With the supervisor's approval: reship the right item, the wrong one is not returned"),
+                    _money(freight + goods),
+                    True,
+                    "R-AS-3",
+                )
+            )
+            p.append(
+                Proposal(
+                    "refund_no_return",
+                    _("With the supervisor's approval: refund, the wrong item is not returned"),
+                    _money(facts.line_value),
+                    True,
+                    "R-AS-3",
+                )
+            )
+
+
+def _defect(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-4: a small defect — apologise with a coupon or a small refund within the margin."""
+    p = decision.proposals
+    cap = c.cap
+    exchange_cost = c.exchange_cost
+    margin = c.margin
+    small = c.small
+    coupon = c.coupon
+    p.append(Proposal("coupon", _("Apologise and give a coupon for the next purchase"), coupon, False, "R-AS-4"))
+    p.append(
+        Proposal(
+            "small_refund",
+            _("Small compensation (partial refund)"),
+            _money(min(cap, facts.line_value * small, margin)),
+            False,
+            "R-AS-4",
+            _("At most the margin %(margin)s (price − cost price)") % {"margin": _money(margin)}
+            if facts.line_cost is not None
+            else "",
+        )
+    )
+    if facts.buyer_pays_freight and facts.responsibility not in OURS:
+        # R-AS-4 asks first whether the buyer pays; once the fault is ours R-AS-2 decides: we pay.
         p.append(
             Proposal(
-                "compensation", _("Negotiate compensation"), _money(min(cap, facts.line_value * small)), False, "R-AS-6"
+                "return_buyer_freight",
+                _("Buyer insists on a return or exchange: the buyer pays the freight"),
+                ZERO,
+                False,
+                "R-AS-4",
             )
         )
+    else:
+        p.append(
+            Proposal(
+                "return_free_shipping",
+                _("Buyer insists on a return or exchange: freight paid by us"),
+                exchange_cost,
+                False,
+                "R-AS-4",
+                _("First ask whether the buyer pays the freight"),
+            )
+        )
+
+
+def _quality(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-5: a quality problem — rule out misuse, then return or exchange at our cost."""
+    p = decision.proposals
+    note = decision.explanation
+    exchange_cost = c.exchange_cost
+    if facts.misuse:
+        decision.responsibility = "buyer"
+        note.append(_("Misuse, not a quality problem (R-AS-5)"))
+        p.append(Proposal("explain_misuse", _("Explain it was misuse, not a quality problem"), ZERO, False, "R-AS-5"))
+    else:
+        if decision.responsibility == "undetermined" and facts.misuse is False:
+            decision.responsibility = "ours_product"
         p.append(
             Proposal(
                 "return_exchange_our_cost",
-                _("Buyer declines: free return or exchange, with an apology"),
+                _("Quality problem: return or exchange, freight paid by us"),
                 exchange_cost,
                 False,
-                "R-AS-6",
+                "R-AS-5",
+                _("Record the product in quality feedback"),
             )
         )
-    elif t in {"return", "exchange"}:
-        p.append(Proposal("offer_exchange", _("Retention: suggest an exchange"), exchange_cost, False, "R-AS-7"))
+
+
+def _agent_error(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-6: the agent's error — negotiate compensation, else a free return or exchange."""
+    p = decision.proposals
+    cap = c.cap
+    exchange_cost = c.exchange_cost
+    small = c.small
+    decision.responsibility = "ours_agent"
+    p.append(
+        Proposal(
+            "compensation", _("Negotiate compensation"), _money(min(cap, facts.line_value * small)), False, "R-AS-6"
+        )
+    )
+    p.append(
+        Proposal(
+            "return_exchange_our_cost",
+            _("Buyer declines: free return or exchange, with an apology"),
+            exchange_cost,
+            False,
+            "R-AS-6",
+        )
+    )
+
+
+def _return_or_exchange(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-7 and R-AS-2: retention first (an exchange, a price-difference refund), then the return or
+    exchange, freight by responsibility."""
+    p = decision.proposals
+    note = decision.explanation
+    cap = c.cap
+    exchange_cost = c.exchange_cost
+    t = facts.case_type
+    p.append(Proposal("offer_exchange", _("Retention: suggest an exchange"), exchange_cost, False, "R-AS-7"))
+    p.append(
+        Proposal(
+            "price_difference",
+            _("Retention: price-difference refund (partial refund)"),
+            _money(min(cap, facts.line_value)) if facts.line_value else cap,
+            False,
+            "R-AS-7",
+            _("Partial refund cap %(cap)s (return + reship freight); above it the supervisor approves") % {"cap": cap},
+        )
+    )
+    payer = freight_payer(facts.responsibility)
+    cost = exchange_cost if payer == "us" else ZERO
+    if t == "return" and facts.buyer_stance != "declines":
+        # R-AS-7 (SPEC §5.1): the return waits for the buyer's answer to the retention offer.
+        note.append(_("Offer the exchange or the price-difference refund first and record the buyer's answer (R-AS-7)"))
+    else:
         p.append(
             Proposal(
-                "price_difference",
-                _("Retention: price-difference refund (partial refund)"),
-                _money(min(cap, facts.line_value)) if facts.line_value else cap,
+                "accept_return" if t == "return" else "accept_exchange",
+                _("Accept the return") if t == "return" else _("Accept the exchange"),
+                cost,
                 False,
-                "R-AS-7",
-                _("Partial refund cap %(cap)s (return + reship freight); above it the supervisor approves")
-                % {"cap": cap},
+                "R-AS-2",
+                _("Freight: ")
+                + {"us": _("we pay"), "buyer": _("the buyer pays"), None: _("responsibility undetermined")}[payer],
             )
         )
-        payer = freight_payer(facts.responsibility)
-        cost = exchange_cost if payer == "us" else ZERO
-        if t == "return" and facts.buyer_stance != "declines":
-            # R-AS-7 (SPEC §5.1): the return waits for the buyer's answer to the retention offer.
-            note.append(
-                _("Offer the exchange or the price-difference refund first and record the buyer's answer (R-AS-7)")
+
+
+def _missing_item(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-8: an item missing — the warehouse reships; a wrong remark charges the agent who took the
+    order."""
+    p = decision.proposals
+    note = decision.explanation
+    freight = c.freight
+    goods = c.goods
+    if facts.warehouse_error and facts.remark_ok is False:
+        note.append(
+            _(
+                "Both the warehouse and the order remark erred: the warehouse reships at once; "
+                "choose whether the agent who took the order bears the freight (R-AS-8)"
             )
-        else:
-            p.append(
-                Proposal(
-                    "accept_return" if t == "return" else "accept_exchange",
-                    _("Accept the return") if t == "return" else _("Accept the exchange"),
-                    cost,
-                    False,
-                    "R-AS-2",
-                    _("Freight: ")
-                    + {"us": _("we pay"), "buyer": _("the buyer pays"), None: _("responsibility undetermined")}[payer],
-                )
-            )
-    elif t == "missing_item":
-        if facts.warehouse_error and facts.remark_ok is False:
-            note.append(
-                _(
-                    "Both the warehouse and the order remark erred: the warehouse reships at once; "
-                    "choose whether the agent who took the order bears the freight (R-AS-8)"
-                )
-            )
-        if facts.warehouse_error:
-            decision.responsibility = "ours_warehouse"
-            p.append(
-                Proposal(
-                    "reship_missing",
-                    _("Warehouse missed it: reship the missing part at once"),
-                    _money(freight + goods),
-                    False,
-                    "R-AS-8",
-                )
-            )
-        if facts.remark_ok is False:
-            if not facts.warehouse_error:
-                decision.responsibility = "ours_agent"
-            p.append(
-                Proposal(
-                    "reship_missing_agent",
-                    _("Remark missing or wrong: reship, freight charged to the agent who took the order"),
-                    _money(freight + goods),
-                    False,
-                    "R-AS-8",
-                    _("The agent bears the reship freight %(freight)s") % {"freight": freight},
-                )
-            )
-        if not facts.warehouse_error and facts.remark_ok is not False:
-            p.append(Proposal("check_warehouse", _("First check with the warehouse"), ZERO, False, "R-AS-8"))
-    elif t == "lost_parcel":
-        decision.responsibility = "courier" if decision.responsibility == "undetermined" else decision.responsibility
+        )
+    if facts.warehouse_error:
+        decision.responsibility = "ours_warehouse"
         p.append(
             Proposal(
-                "reship",
-                _("Reship to the buyer first"),
+                "reship_missing",
+                _("Warehouse missed it: reship the missing part at once"),
                 _money(freight + goods),
                 False,
-                "R-AS-9",
-                _("then claim from the courier"),
+                "R-AS-8",
+            )
+        )
+    if facts.remark_ok is False:
+        if not facts.warehouse_error:
+            decision.responsibility = "ours_agent"
+        p.append(
+            Proposal(
+                "reship_missing_agent",
+                _("Remark missing or wrong: reship, freight charged to the agent who took the order"),
+                _money(freight + goods),
+                False,
+                "R-AS-8",
+                _("The agent bears the reship freight %(freight)s") % {"freight": freight},
+            )
+        )
+    if not facts.warehouse_error and facts.remark_ok is not False:
+        p.append(Proposal("check_warehouse", _("First check with the warehouse"), ZERO, False, "R-AS-8"))
+
+
+def _lost_parcel(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-9: a lost parcel — reship or refund first, then claim from the courier."""
+    p = decision.proposals
+    note = decision.explanation
+    freight = c.freight
+    goods = c.goods
+    decision.responsibility = "courier" if decision.responsibility == "undetermined" else decision.responsibility
+    p.append(
+        Proposal(
+            "reship",
+            _("Reship to the buyer first"),
+            _money(freight + goods),
+            False,
+            "R-AS-9",
+            _("then claim from the courier"),
+        )
+    )
+    p.append(
+        Proposal(
+            "refund",
+            _("Refund the buyer first"),
+            _money(facts.line_value),
+            False,
+            "R-AS-9",
+            _("then claim from the courier"),
+        )
+    )
+    note.append(
+        _("Claim: goods %(value)s + freight %(freight)s (R-AS-9)") % {"value": facts.line_value, "freight": freight}
+    )
+
+
+def _logistics_exception(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-10: a logistics exception — the six steps; a seizure is settled with the courier first."""
+    p = decision.proposals
+    note = decision.explanation
+    freight = c.freight
+    goods = c.goods
+    if facts.seized:
+        note.append(_("Seized by security: settle responsibility with the courier, then refund or reship (R-AS-10)"))
+        p.append(
+            Proposal(
+                "settle_courier_then_refund",
+                _("Refund once responsibility is settled with the courier"),
+                _money(facts.line_value),
+                False,
+                "R-AS-10",
             )
         )
         p.append(
             Proposal(
-                "refund",
-                _("Refund the buyer first"),
-                _money(facts.line_value),
+                "settle_courier_then_reship",
+                _("Reship once responsibility is settled with the courier"),
+                _money(freight + goods),
                 False,
-                "R-AS-9",
-                _("then claim from the courier"),
+                "R-AS-10",
             )
         )
-        note.append(
-            _("Claim: goods %(value)s + freight %(freight)s (R-AS-9)") % {"value": facts.line_value, "freight": freight}
+    else:
+        p.append(
+            Proposal(
+                "follow_playbook",
+                _("Six steps: calm, record, confirm address and phone, compare addresses, ask the courier, reply"),
+                ZERO,
+                False,
+                "R-AS-10",
+            )
         )
-    elif t == "logistics_exception":
-        if facts.seized:
-            note.append(
-                _("Seized by security: settle responsibility with the courier, then refund or reship (R-AS-10)")
-            )
-            p.append(
-                Proposal(
-                    "settle_courier_then_refund",
-                    _("Refund once responsibility is settled with the courier"),
-                    _money(facts.line_value),
-                    False,
-                    "R-AS-10",
-                )
-            )
-            p.append(
-                Proposal(
-                    "settle_courier_then_reship",
-                    _("Reship once responsibility is settled with the courier"),
-                    _money(freight + goods),
-                    False,
-                    "R-AS-10",
-                )
-            )
-        else:
-            p.append(
-                Proposal(
-                    "follow_playbook",
-                    _("Six steps: calm, record, confirm address and phone, compare addresses, ask the courier, reply"),
-                    ZERO,
-                    False,
-                    "R-AS-10",
-                )
-            )
-    elif t == "refund_only":
-        p.append(Proposal("refund", _("Refund only"), _money(facts.line_value), False, "R-AS-2"))
-    elif t == "dispute":
-        if facts.at_fault:
-            p.append(
-                Proposal(
-                    "settle_privately",
-                    _("We are at fault: settle privately"),
-                    _money(min(cap, facts.line_value)),
-                    False,
-                    "R-AS-12",
-                )
-            )
-        else:
-            p.append(
-                Proposal(
-                    "appeal",
-                    _("Prepare the appeal: vouchers, authorisation, reason, chat excerpts"),
-                    ZERO,
-                    False,
-                    "R-AS-12",
-                )
-            )
-    elif t == "negative_review":
-        p.append(Proposal("explain_reply", _("Post an explanation reply"), ZERO, False, "R-AS-13"))
-        p.append(Proposal("product_feedback", _("Record product feedback"), ZERO, False, "R-AS-13"))
 
-    if facts.courier_class in COURIER_CLASSES and t in {"logistics_exception", "lost_parcel"}:
+
+def _refund_only(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """A refund only."""
+    p = decision.proposals
+    p.append(Proposal("refund", _("Refund only"), _money(facts.line_value), False, "R-AS-2"))
+
+
+def _dispute(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-12: a dispute — settle privately when we are at fault, else prepare the appeal."""
+    p = decision.proposals
+    cap = c.cap
+    if facts.at_fault:
+        p.append(
+            Proposal(
+                "settle_privately",
+                _("We are at fault: settle privately"),
+                _money(min(cap, facts.line_value)),
+                False,
+                "R-AS-12",
+            )
+        )
+    else:
+        p.append(
+            Proposal(
+                "appeal",
+                _("Prepare the appeal: vouchers, authorisation, reason, chat excerpts"),
+                ZERO,
+                False,
+                "R-AS-12",
+            )
+        )
+
+
+def _negative_review(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-13: a negative review — an explanation reply and product feedback."""
+    p = decision.proposals
+    p.append(Proposal("explain_reply", _("Post an explanation reply"), ZERO, False, "R-AS-13"))
+    p.append(Proposal("product_feedback", _("Record product feedback"), ZERO, False, "R-AS-13"))
+
+
+# SPEC §5.1: each case type's playbook
+PLAYS = {
+    "wrong_item": _wrong_item,
+    "defect": _defect,
+    "quality": _quality,
+    "agent_error": _agent_error,
+    "return": _return_or_exchange,
+    "exchange": _return_or_exchange,
+    "missing_item": _missing_item,
+    "lost_parcel": _lost_parcel,
+    "logistics_exception": _logistics_exception,
+    "refund_only": _refund_only,
+    "dispute": _dispute,
+    "negative_review": _negative_review,
+}
+
+
+def _courier_steps(facts: CaseFacts, decision: Decision) -> None:
+    """The courier query's SOP (R-AS-10 / R-AS-9): its class adds its steps to the checklist."""
+    if facts.courier_class in COURIER_CLASSES and facts.case_type in {"logistics_exception", "lost_parcel"}:
         label, steps = COURIER_CLASSES[facts.courier_class]
-        note.append(_("Courier query: %(class)s — the SOP's steps are on the checklist") % {"class": _(label)})
+        decision.explanation.append(
+            _("Courier query: %(class)s — the SOP's steps are on the checklist") % {"class": _(label)}
+        )
         have = {code for code, _label in decision.checklist}
         decision.checklist = [*decision.checklist, *[(c, _(lab)) for c, lab in steps if c not in have]]
-    decision.return_freight_payer = freight_payer(decision.responsibility)
+
+
+def _approvals(c: _Case, facts: CaseFacts, decision: Decision) -> None:
+    """R-AS-7: a partial refund or compensation above the cap; R-AS-14: a return or exchange
+    accepted outside its window (or with the window unknown) — the supervisor approves."""
     if decision.window is not None and decision.window["within"] is False:
-        note.append(_("Past the %(days)s-day window (R-AS-14)") % {"days": decision.window["limit_days"]})
+        decision.explanation.append(
+            _("Past the %(days)s-day window (R-AS-14)") % {"days": decision.window["limit_days"]}
+        )
     outside = decision.window is not None and decision.window["within"] is not True
 
     def approval(prop: Proposal) -> Proposal:
-        """R-AS-7: a partial refund or compensation above the cap; R-AS-14: a return or exchange
-        accepted outside its window (or with the window unknown) — the supervisor approves."""
         why = ""
-        if prop.code in CAPPED and prop.cost > cap:
+        if prop.code in CAPPED and prop.cost > c.cap:
             why = _("above the cap the supervisor approves")
-        elif prop.code in WINDOW_GATED and t in {"return", "exchange"} and outside:
+        elif prop.code in WINDOW_GATED and facts.case_type in {"return", "exchange"} and outside:
             why = _("outside the window (or receipt date unknown): the supervisor approves (R-AS-14)")
         if prop.needs_approval or not why:
             return prop
         return Proposal(prop.code, prop.label, prop.cost, True, prop.rule, (prop.note + ";" if prop.note else "") + why)
 
-    decision.proposals = [approval(prop) for prop in p]
+    decision.proposals = [approval(prop) for prop in decision.proposals]
+
+
+def evaluate(policy: dict[str, Any], facts: CaseFacts) -> Decision:
+    """SPEC §5.1: the case type's playbook on the case's facts, then the courier's SOP, who pays the
+    return freight (R-AS-2), the window (R-AS-14) and what waits for the supervisor (R-AS-7)."""
+    if facts.case_type not in CASE_TYPES:
+        raise ValueError(f"unknown case type {facts.case_type!r}")
+    if facts.responsibility not in RESPONSIBILITIES:
+        raise ValueError(f"unknown responsibility {facts.responsibility!r}")
+    c = _case(policy, facts)
+    decision = Decision(
+        freight=c.freight,
+        return_freight_payer=None,
+        window=window(policy, facts),
+        partial_refund_cap=c.cap,
+        checklist=playbook(facts.case_type),
+        responsibility=facts.responsibility,
+    )
+    play = PLAYS.get(facts.case_type)
+    if play is not None:
+        play(c, facts, decision)
+    _courier_steps(facts, decision)
+    decision.return_freight_payer = freight_payer(decision.responsibility)
+    _approvals(c, facts, decision)
     return decision
 
 
