@@ -38,7 +38,8 @@ def _patterns(resolver: URLResolver | None = None, prefix: str = "") -> list[str
     return out
 
 
-def _b_objects(world: World) -> dict[str, Any]:
+def _b_objects(world: World, n: int = 1) -> dict[str, Any]:
+    """One of every kind of record in team B (``n`` > 1: another batch, on other days and ids)."""
     import datetime as dt
     from decimal import Decimal
 
@@ -49,13 +50,13 @@ def _b_objects(world: World) -> dict[str, Any]:
     request_b = LeaveRequest.objects.create(
         staff=staff_b,
         kind="personal",
-        start_date=dt.date(2026, 12, 1),
-        end_date=dt.date(2026, 12, 1),
+        start_date=dt.date(2026, 12, n),
+        end_date=dt.date(2026, 12, n),
         status="submitted",
     )
     packet_b = RedPacket.objects.create(
         staff=staff_b,
-        incident_date=dt.date(2026, 11, 2),
+        incident_date=dt.date(2026, 11, 1 + n),
         kind="late",
         minutes=5,
         amount=Decimal("10"),
@@ -105,9 +106,9 @@ def _b_objects(world: World) -> dict[str, Any]:
         channel=channel_default("api"),
         items=[
             {
-                "external_id": "b1",
+                "external_id": f"b{n}",
                 "shop": world.shop_b.code,
-                "buyer": "buyer_b",
+                "buyer": f"buyer_b{n}",
                 "direction": "in",
                 "sent_at": now,
                 "text": "在吗",
@@ -117,7 +118,7 @@ def _b_objects(world: World) -> dict[str, Any]:
     from kefu.desk.models import Script
 
     script_b = Script.objects.create(
-        shop=world.shop_b, category="物流", title="b", text="b", status="approved", created_at=now
+        shop=world.shop_b, category="物流", title=f"b{n}", text="b", status="approved", created_at=now
     )
     from kefu.care.services import complaint_create, visit_schedule
     from kefu.service.services import request_create
@@ -139,7 +140,7 @@ def _b_objects(world: World) -> dict[str, Any]:
         actor=world.agent_b,
         customer=world.customer_b,
         agent=staff_b,
-        at=dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        at=dt.datetime(2026, 12, n, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
         complaint=complaint_b,
     )
     from kefu.service.services import agreement_create
@@ -167,7 +168,7 @@ def _b_objects(world: World) -> dict[str, Any]:
         "complaint_id": complaint_b.pk,
         "visit_id": visit_b.pk,
         "script_id": script_b.pk,
-        "conversation_id": Conversation.objects.get(shop=world.shop_b).pk,
+        "conversation_id": Conversation.objects.get(shop=world.shop_b, buyer=f"buyer_b{n}").pk,
         # a webhook is not scoped by the caller but signed: unsigned it answers 401 whatever the channel
         "channel": "api",
         # a widget serves the public on its shop's site (CORS-limited); an unknown one is a 404

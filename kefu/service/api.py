@@ -414,11 +414,11 @@ class AgreementOut(Schema):
 
     @staticmethod
     def resolve_bills(obj: Any) -> list[Any]:
-        return list(obj.bills.order_by("due_on", "id"))
+        return list(obj.bills.all())  # prefetched in due order (selectors._with_bills_and_plan)
 
     @staticmethod
     def resolve_plan(obj: Any) -> list[Any]:
-        return list(obj.plan.order_by("due_on", "id"))
+        return list(obj.plan.all())
 
 
 class ProductIn(Schema):
@@ -462,7 +462,8 @@ def create_agreement(request: HttpRequest, payload: AgreementIn) -> object:
     shop = access_shop_by_id(request.user, payload.shop_id)
     data = payload.dict(exclude={"shop_id", "products"})
     products = [p.dict() for p in payload.products]
-    return services.agreement_create(actor=request.user, shop=shop, products=products, **data)
+    agreement = services.agreement_create(actor=request.user, shop=shop, products=products, **data)
+    return selectors.agreement_get(actor=request.user, agreement_id=agreement.pk)
 
 
 @router.post("/service/agreements/{agreement_id}/review", response=AgreementOut)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
@@ -17,7 +17,7 @@ from kefu.org.models import Position, Staff
 from kefu.policies import warranty
 from kefu.workflow import selectors as wf_selectors
 
-from .models import Agreement, Charge, Part, ServiceKind, ServiceRequest, StockEntry
+from .models import Agreement, AgreementBill, Charge, Part, PlanItem, ServiceKind, ServiceRequest, StockEntry
 from .workflow import REQUESTS
 
 
@@ -280,14 +280,22 @@ def fault_causes() -> list[tuple[str, str]]:
     return [(r.code, r.label) for r in policy_in_force().service.fault_causes]
 
 
+def _with_bills_and_plan(qs: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """Each agreement's bills and plan in two queries for any number of agreements, in due order."""
+    return qs.select_related("shop").prefetch_related(
+        Prefetch("bills", queryset=AgreementBill.objects.order_by("due_on", "id")),
+        Prefetch("plan", queryset=PlanItem.objects.order_by("due_on", "id")),
+    )
+
+
 def agreements(*, actor: Any, limit: int = INBOX_LIMIT) -> list[Agreement]:
-    return list(Agreement.objects.restrict(actor).select_related("shop").order_by("-starts_on", "-id")[:limit])
+    return list(_with_bills_and_plan(Agreement.objects.restrict(actor)).order_by("-starts_on", "-id")[:limit])
 
 
 def agreement_get(*, actor: Any, agreement_id: Any) -> Agreement:
     from kefu.core.scoping import access_object
 
-    return access_object(actor, Agreement.objects.select_related("shop"), pk=agreement_id)
+    return access_object(actor, _with_bills_and_plan(Agreement.objects.all()), pk=agreement_id)
 
 
 def agreement_requests(*, actor: Any, agreement: Agreement, limit: int = 50) -> list[ServiceRequest]:
