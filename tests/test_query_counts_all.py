@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from kefu.core.events import SystemActor
 
 from .conftest import PASSWORD, World
-from .test_scoping import PARAM, _b_objects, _fill, _patterns
+from .test_scoping import _b_objects, _fill, _patterns
 
 pytestmark = pytest.mark.django_db
 
