@@ -14,13 +14,14 @@ from kefu.core.params import Day, Limit, Moment
 from kefu.core.policy_store import policy_in_force
 from kefu.org.selectors import access_shop_by_id, access_staff_by_id
 from kefu.policies import aftersales as rules
+from kefu.policies.money import MONEY_MAX
 
 from . import selectors, services
 
 router = Router(tags=["after-sales"])
 
 # An amount as the money columns hold it: ≥ 0, 2 places, at most 9,999,999,999.99 CNY.
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), max_digits=12, decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, le=MONEY_MAX, max_digits=12, decimal_places=2)]
 
 
 class FactsIn(Schema):

@@ -27,6 +27,7 @@ from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability, staff_holds
 from kefu.org.selectors import staff_of
 from kefu.policies import aftersales as rules
+from kefu.policies.money import MONEY_MAX
 from kefu.policies.remark import RemarkError, parse_remark
 from kefu.workflow import services as wf
 from kefu.workflow.models import StatusLabel
@@ -52,7 +53,6 @@ from .workflow import CASES
 
 REFUND_KINDS = {MoneyKind.REFUND, MoneyKind.PARTIAL_REFUND, MoneyKind.COMPENSATION}
 # The largest amount a money line holds (DecimalField max_digits=12): 9,999,999,999.99 CNY.
-MONEY_MAX = Decimal("9999999999.99")
 
 
 _in_scope = ensure_in_scope

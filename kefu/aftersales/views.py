@@ -26,6 +26,7 @@ from kefu.policies.aftersales import playbook
 from kefu.web.http import (
     EXPORT_CAP,
     FormOnce,
+    form_post,
     form_token,
     local_time,
     redirect_next,
@@ -301,11 +302,13 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     status = selectors.case_status_by_id(int_param(request.POST.get("status")))
-    try:
-        services.case_transition(actor=request.user, case=case, status=status, note=request.POST.get("note", ""))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+    return form_post(
+        request,
+        lambda: services.case_transition(
+            actor=request.user, case=case, status=status, note=request.POST.get("note", "")
+        ),
+        then=redirect("aftersales:case", case_id=case.pk),
+    )
 
 
 @login_required
@@ -372,12 +375,12 @@ def evidence_download(request: HttpRequest, evidence_id: int) -> FileResponse:
 @require_POST
 def case_resolution(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    try:
-        services.resolution_choose(actor=request.user, case=case, code=request.POST.get("code", ""))
-        messages.success(request, _("Resolution recorded."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+    return form_post(
+        request,
+        lambda: services.resolution_choose(actor=request.user, case=case, code=request.POST.get("code", "")),
+        then=redirect("aftersales:case", case_id=case.pk),
+        done=_("Resolution recorded."),
+    )
 
 
 @login_required
@@ -409,29 +412,29 @@ def case_responsible(request: HttpRequest, case_id: int) -> HttpResponse:
     """R-AS-8: choose the agent who took the order when the order remark names none."""
     case = _case(request, case_id)
     staff = org.access_staff_by_id(request.user, int_param(request.POST.get("staff")))
-    try:
-        services.case_set_responsible_staff(actor=request.user, case=case, staff=staff)
-        messages.success(request, _("Agent who took the order set."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+    return form_post(
+        request,
+        lambda: services.case_set_responsible_staff(actor=request.user, case=case, staff=staff),
+        then=redirect("aftersales:case", case_id=case.pk),
+        done=_("Agent who took the order set."),
+    )
 
 
 @login_required
 @require_POST
 def case_claim(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    try:
-        services.claim_open(
+    return form_post(
+        request,
+        lambda: services.claim_open(
             actor=request.user,
             case=case,
             courier=request.POST.get("courier", ""),
             tracking_no=request.POST.get("tracking_no", ""),
-        )
-        messages.success(request, _("Courier claim filed."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+        ),
+        then=redirect("aftersales:case", case_id=case.pk),
+        done=_("Courier claim filed."),
+    )
 
 
 @login_required
@@ -580,17 +583,17 @@ def reviews(request: HttpRequest) -> HttpResponse:
 @require_POST
 def review_reply(request: HttpRequest, review_id: int) -> HttpResponse:
     review = selectors.review_get(actor=request.user, review_id=review_id)
-    try:
-        services.review_reply(
+    return form_post(
+        request,
+        lambda: services.review_reply(
             actor=request.user,
             review=review,
             reply=request.POST.get("reply", ""),
             feedback_reason=request.POST.get("feedback_reason", ""),
-        )
-        messages.success(request, _("Reply saved."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:reviews")
+        ),
+        then=redirect("aftersales:reviews"),
+        done=_("Reply saved."),
+    )
 
 
 @login_required

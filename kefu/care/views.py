@@ -19,7 +19,7 @@ from kefu.core.events import timeline
 from kefu.core.params import int_param, parse_moment
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import FormOnce, form_token, require_capability, show_error
+from kefu.web.http import FormOnce, form_post, form_token, require_capability, show_error
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
@@ -114,21 +114,23 @@ def customer_first_contact(request: HttpRequest, customer_id: int) -> HttpRespon
     from kefu.commerce import selectors as commerce
 
     customer = commerce.customer_get(actor=request.user, customer_id=customer_id)
-    try:
-        services.customer_first_contact(actor=request.user, customer=customer, note=request.POST.get("note", ""))
-        messages.success(request, _("First contact recorded."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("commerce:customer_detail", customer_id=customer.pk)
+    return form_post(
+        request,
+        lambda: services.customer_first_contact(
+            actor=request.user, customer=customer, note=request.POST.get("note", "")
+        ),
+        then=redirect("commerce:customer_detail", customer_id=customer.pk),
+        done=_("First contact recorded."),
+    )
 
 
 def _on_complaint(request: HttpRequest, complaint_id: int, run: Any) -> HttpResponse:
     item = selectors.complaint_get(actor=request.user, complaint_id=complaint_id)
-    try:
-        run(item)
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("care:complaint", complaint_id=item.pk)
+    return form_post(
+        request,
+        lambda: run(item),
+        then=redirect("care:complaint", complaint_id=item.pk),
+    )
 
 
 @login_required

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import unicodedata
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,6 +17,8 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from pydantic import AfterValidator, Field
+
+from kefu.policies import money
 
 from . import clock
 from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
@@ -59,17 +59,13 @@ def json_loads(data: bytes | str) -> Any:
         raise ValueError(gettext("The JSON is nested too deeply.")) from None
 
 
-_AMOUNT = re.compile(r"-?(?:[0-9]{1,13}|[0-9]{1,3}(?:,[0-9]{3}){1,4})(?:\.[0-9]{1,2})?")
-
-
 def amount_param(value: str | None) -> Decimal:
-    """A money amount typed into a form: digits with at most two decimals (full-width digits, a ¥
-    and commas grouping thousands — 1,250.00 — are read as meant); ValueError otherwise, never
-    rounded or regrouped quietly ("12,50" is refused, not read as 1,250)."""
-    text = unicodedata.normalize("NFKC", value or "").replace("¥", "").strip()
-    if not _AMOUNT.fullmatch(text):
+    """A money amount typed into a form (``kefu.policies.money.parse``: full-width digits, a ¥ and
+    commas grouping thousands are read as meant); ValueError otherwise, never rounded quietly."""
+    amount = money.parse(value)
+    if amount is None:
         raise ValueError(gettext("Enter an amount with at most two decimals, like 12.50."))
-    return Decimal(text.replace(",", ""))
+    return amount
 
 
 def date_param(value: str | None) -> dt.date | None:

@@ -28,11 +28,11 @@ from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError
 
 from kefu.policies import handbook
+from kefu.policies.money import MONEY_MAX
 
 from . import wording
 
 GENERIC_MAX = 100_000  # a count of days, hours or minutes beyond this makes no sense for the department
-MONEY_LIMIT = Decimal("9999999999.99")  # what the money columns hold
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -180,14 +180,14 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _money(value: Any) -> Decimal:
     number = _decimal(value) if isinstance(value, str) else None
-    if number is None or not 0 <= number <= MONEY_LIMIT or number != number.quantize(Decimal("0.01")):
+    if number is None or not 0 <= number <= MONEY_MAX or number != number.quantize(Decimal("0.01")):
         raise _refuse(_('must be an amount like "10.00"'), value)
     return number
 
 
 def _amount(value: Any) -> Decimal:
     number = _decimal(value)
-    if number is None or not 0 <= number <= MONEY_LIMIT:
+    if number is None or not 0 <= number <= MONEY_MAX:
         raise _refuse(_("must be a number ≥ 0 written as a string"), value)
     return number
 

@@ -38,7 +38,7 @@ from kefu.core.params import day_query, int_param
 from kefu.core.scoping import WORK_POSITIONS, Scope, scope_for
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import render_page_or_partial, require_capability, show_error
+from kefu.web.http import form_post, render_page_or_partial, require_capability, show_error
 
 from . import live, selectors, services
 from .models import ChannelKind, ChaseState, PresenceState, Queue
@@ -150,35 +150,35 @@ def transfer(request: HttpRequest, conversation_id: int) -> HttpResponse:
     team_id = int_param(request.POST.get("team"))
     to_staff = org.access_staff_by_id(request.user, staff_id) if staff_id else None
     to_team = org.access_team_by_id(request.user, team_id) if team_id and not to_staff else None
-    try:
-        services.conversation_transfer(
+    return form_post(
+        request,
+        lambda: services.conversation_transfer(
             actor=request.user, conversation=conv, to_staff=to_staff, to_team=to_team, note=request.POST.get("note", "")
-        )
-        messages.success(request, _("Transferred."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("desk:conversation", conv.pk)
+        ),
+        then=redirect("desk:conversation", conv.pk),
+        done=_("Transferred."),
+    )
 
 
 @login_required
 @require_POST
 def close(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conv = services.access_conversation_by_id(request.user, conversation_id)
-    try:
-        services.conversation_close(actor=request.user, conversation=conv)
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("desk:conversation", conv.pk)
+    return form_post(
+        request,
+        lambda: services.conversation_close(actor=request.user, conversation=conv),
+        then=redirect("desk:conversation", conv.pk),
+    )
 
 
 @login_required
 @require_POST
 def presence(request: HttpRequest) -> HttpResponse:
-    try:
-        services.presence_set(actor=request.user, state=request.POST.get("state", ""))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect((request.POST.get("next") == "board" and "desk:board") or "desk:inbox")
+    return form_post(
+        request,
+        lambda: services.presence_set(actor=request.user, state=request.POST.get("state", "")),
+        then=redirect((request.POST.get("next") == "board" and "desk:board") or "desk:inbox"),
+    )
 
 
 @login_required

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from kefu.policies.i18n import _
+from kefu.policies.money import PRICE_MAX
 
 from .tabular import (
     Cells,
@@ -36,7 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 # base_salary is DecimalField(max_digits=10): at most 99,999,999.99
-SALARY_LIMIT = Decimal("99999999.99")
+SALARY_LIMIT = PRICE_MAX
 
 
 @dataclass

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kefu.policies.i18n import _
+from kefu.policies.money import MONEY_MAX
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -447,11 +448,7 @@ def present_fields(sheet: Sheet, wanted: dict[str, tuple[str, ...]]) -> set[str]
     return {f for f, names in wanted.items() if any(name in index for name in names)}
 
 
-# The largest amount the money columns hold (DecimalField max_digits=12, 2 places).
-AMOUNT_LIMIT = Decimal("9999999999.99")
-
-
-def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: Decimal = AMOUNT_LIMIT) -> Decimal:
+def parse_decimal(text: str, *, what: str, blank_is_zero: bool = True, limit: Decimal = MONEY_MAX) -> Decimal:
     """An amount with 2 places; blank → 0 (or an error); never NaN/∞ and never beyond ``limit``
     (what the column holds), so one absurd cell is one bad row, not a broken page later."""
     text = text.replace(",", "").replace("¥", "").replace("¥", "").strip()

@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .i18n import _, gettext_noop
+from .money import MONEY_MAX
 from .regions import province_short
 
 CENT = Decimal("0.01")
@@ -277,7 +278,6 @@ class Decision:
 
 
 # The largest amount a case fact may carry (the money columns hold 12 digits with 2 places).
-AMOUNT_LIMIT = Decimal("9999999999.99")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 _PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
 _PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # the years anyone means (as clock.EARLIEST_YEAR / LATEST_YEAR)
@@ -909,8 +909,8 @@ def facts_from_dict(data: dict[str, Any]) -> CaseFacts:
             raise ValueError(_("%(field)s must be an amount with at most two decimals") % {"field": name(key)})
         if not amount.is_finite() or amount < 0:
             raise ValueError(_("%(field)s must be an amount ≥ 0") % {"field": name(key)})
-        if amount > AMOUNT_LIMIT:
-            raise ValueError(_("%(field)s may not exceed %(limit)s") % {"field": name(key), "limit": AMOUNT_LIMIT})
+        if amount > MONEY_MAX:
+            raise ValueError(_("%(field)s may not exceed %(limit)s") % {"field": name(key), "limit": MONEY_MAX})
         return amount
 
     def date(key: str) -> dt.date | None:

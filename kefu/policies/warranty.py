@@ -36,6 +36,7 @@ from typing import Any
 
 from .i18n import _, gettext_noop
 from .i18n import days as days_phrase
+from .money import PRICE_MAX
 
 CENT = Decimal("0.01")
 PARTS = ("unit", "accessory")
@@ -49,7 +50,7 @@ CAUSES: dict[str, str] = {
 }
 OUT_OF_WARRANTY = "out_of_warranty"
 PAID_REASONS: dict[str, str] = {**CAUSES, OUT_OF_WARRANTY: gettext_noop("Out of warranty")}
-MAX_PRICE = Decimal("99999999.99")
+MAX_PRICE = PRICE_MAX
 _AMOUNT = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 MAX_DAYS = 36_500
 

@@ -19,6 +19,7 @@ from kefu.core.params import Day, Limit, Moment
 from kefu.core.policy_store import policy_in_force
 from kefu.org.selectors import access_shop_by_id
 from kefu.policies import warranty
+from kefu.policies.money import PRICE_MAX
 from kefu.workflow.schemas import WorkItemStatus
 
 from . import selectors, services
@@ -27,7 +28,7 @@ router = Router(tags=["service"])
 
 Cause = Literal["misuse", "model_mismatch", "altered", "force_majeure", "clearance_sale"]
 Finding = Literal["misuse", "model_mismatch", "altered", "force_majeure"]
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("99999999.99"), max_digits=10, decimal_places=2)]
+Amount = Annotated[Decimal, Field(ge=0, le=PRICE_MAX, max_digits=10, decimal_places=2)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
 
 

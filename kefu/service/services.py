@@ -24,6 +24,7 @@ from kefu.org.models import Position, Shop, Staff
 from kefu.org.selectors import staff_of
 from kefu.policies import care as care_rules
 from kefu.policies import warranty
+from kefu.policies.money import PRICE_MAX
 from kefu.workflow import services as wf
 
 from .models import (
@@ -56,7 +57,6 @@ from .selectors import (
 from .workflow import REQUESTS
 
 MAX_QUANTITY = 10_000
-MAX_AMOUNT = Decimal("99999999.99")  # what the amount columns hold
 
 
 def _text(value: str, limit: int) -> str:
@@ -750,10 +750,10 @@ def request_settle(
 ) -> ServiceRequest:
     """Settlement: parts + labour, minus the agreement's discounts on parts and labour (or the
     discount given here, for a customer without one) and the warranty (a free repair costs nothing)."""
-    if not Decimal(0) <= labour <= MAX_AMOUNT or not Decimal(0) <= discount_percent <= 100:
+    if not Decimal(0) <= labour <= PRICE_MAX or not Decimal(0) <= discount_percent <= 100:
         raise ApplicationError(
             "amount",
-            _("Labour must be an amount from 0 to %(top)s and the discount from 0 to 100%%.") % {"top": MAX_AMOUNT},
+            _("Labour must be an amount from 0 to %(top)s and the discount from 0 to 100%%.") % {"top": PRICE_MAX},
         )
     item = _locked(item)
     if item.settled_at is not None:
@@ -865,7 +865,7 @@ def agreement_create(
         raise ApplicationError("agreement", _("Choose a billing plan."))
     if not starts_on <= ends_on <= warranty.add_months(starts_on, 12 * MAX_AGREEMENT_YEARS):
         raise ApplicationError("agreement", _("The agreement ends before it starts, or runs over ten years."))
-    if not Decimal(0) <= fee <= MAX_AMOUNT:
+    if not Decimal(0) <= fee <= PRICE_MAX:
         raise ApplicationError("amount", _("The fee is not a valid amount."))
     for rate in (parts_discount, labour_discount):
         if not Decimal(0) <= rate <= 100:
@@ -1013,7 +1013,7 @@ def part_create(*, actor: Any, code: str, name: str, price: Decimal) -> Part:
     code, name = _text(code, 40), _text(name, 120)
     if not code or not name:
         raise ApplicationError("stock", _("A part needs a code and a name."))
-    if not Decimal(0) <= price <= Decimal("99999999.99") or price != price.quantize(Decimal("0.01")):
+    if not Decimal(0) <= price <= PRICE_MAX or price != price.quantize(Decimal("0.01")):
         raise ApplicationError("amount", _("The price is not a valid amount."))
     price = price + 0  # -0 is 0
     if Part.objects.filter(code=code).exists():

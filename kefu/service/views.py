@@ -4,7 +4,7 @@ visit, parts, the customer's signature, settlement) and a technician's day on a 
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -24,10 +24,11 @@ from kefu.core.params import DayField, MomentField, day_query, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.policies import warranty
+from kefu.policies import money, warranty
 from kefu.web.http import (
     EXPORT_CAP,
     FormOnce,
+    form_post,
     form_token,
     local_time,
     require_capability,
@@ -358,11 +359,9 @@ def request_sign(request: HttpRequest, service_id: int) -> HttpResponse:
 
 
 def _amount(text: str | None) -> Decimal:
-    try:
-        value = Decimal((text or "0").strip() or "0")
-    except InvalidOperation:
-        raise ApplicationError("amount", _("Enter an amount such as 80.00.")) from None
-    if not value.is_finite():
+    """An amount typed into the form (blank is 0), read as every money form reads it."""
+    value = money.parse(text) if (text or "").strip() else Decimal(0)
+    if value is None:
         raise ApplicationError("amount", _("Enter an amount such as 80.00."))
     return value + 0  # -0 is 0
 
@@ -491,7 +490,7 @@ class AgreementForm(forms.Form):
     starts_on = DayField(label=gettext_lazy("Starts"))
     ends_on = DayField(label=gettext_lazy("Ends"))
     fee = forms.DecimalField(
-        label=gettext_lazy("Fee (¥)"), min_value=Decimal(0), max_value=Decimal("99999999.99"), decimal_places=2
+        label=gettext_lazy("Fee (¥)"), min_value=Decimal(0), max_value=money.PRICE_MAX, decimal_places=2
     )
     billing = forms.ChoiceField(label=gettext_lazy("Billing"), choices=Billing.choices)
     parts_discount = forms.DecimalField(
@@ -587,11 +586,11 @@ def plan_item(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def bill_paid(request: HttpRequest, bill_id: int) -> HttpResponse:
     bill = selectors.bill_get(actor=request.user, bill_id=bill_id)
-    try:
-        services.bill_pay(actor=request.user, bill=bill)
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("service:agreement", agreement_id=bill.agreement_id)
+    return form_post(
+        request,
+        lambda: services.bill_pay(actor=request.user, bill=bill),
+        then=redirect("service:agreement", agreement_id=bill.agreement_id),
+    )
 
 
 @login_required

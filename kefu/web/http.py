@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -29,6 +29,19 @@ def show_error(request: HttpRequest, exc: ApplicationError) -> None:
     if exc.status == 404:
         raise Http404("not found")
     messages.error(request, str(exc.message))
+
+
+def form_post(request: HttpRequest, act: Callable[[], Any], *, then: HttpResponse, done: Any = None) -> HttpResponse:
+    """The one way a page takes a form post (issue 19): run the action; a refusal
+    (``ApplicationError``) becomes the page's message, success says ``done``; then go to ``then``."""
+    try:
+        act()
+    except ApplicationError as exc:
+        show_error(request, exc)
+    else:
+        if done:
+            messages.success(request, done)
+    return then
 
 
 def render_page_or_partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from kefu.core.errors import ApplicationError
 from kefu.core.params import int_param
-from kefu.web.http import require_capability, show_error
+from kefu.web.http import form_post, require_capability, show_error
 
 from . import registry, selectors, services
 
@@ -39,17 +39,17 @@ def statuses(request: HttpRequest) -> HttpResponse:
 def status_add(request: HttpRequest, key: str) -> HttpResponse:
     require_capability(request, "workflow.configure")
     flow = _flow(key)
-    try:
-        services.label_create(
+    return form_post(
+        request,
+        lambda: services.label_create(
             actor=request.user,
             workflow=flow.key,
             name=request.POST.get("name", ""),
             category=request.POST.get("category", ""),
-        )
-        messages.success(request, _("Status label added."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("workflow:statuses")
+        ),
+        then=redirect("workflow:statuses"),
+        done=_("Status label added."),
+    )
 
 
 @login_required

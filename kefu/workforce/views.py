@@ -26,7 +26,7 @@ from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_staff_by_id
 from kefu.policies import attendance as rules
-from kefu.web.http import redirect_next, require_capability, show_error
+from kefu.web.http import form_post, redirect_next, require_capability, show_error
 
 from . import selectors, services
 from .exports import to_csv, to_xlsx
@@ -321,12 +321,12 @@ def red_packets(request: HttpRequest) -> HttpResponse:
 @require_POST
 def red_packet_sent(request: HttpRequest, packet_id: int) -> HttpResponse:
     packet = selectors.red_packet_get(actor=request.user, packet_id=packet_id)
-    try:
-        services.red_packet_mark_sent(actor=request.user, packet=packet)
-        messages.success(request, _("Red packet marked sent."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect_next(request, "attendance:red_packets")
+    return form_post(
+        request,
+        lambda: services.red_packet_mark_sent(actor=request.user, packet=packet),
+        then=redirect_next(request, "attendance:red_packets"),
+        done=_("Red packet marked sent."),
+    )
 
 
 @login_required
@@ -385,12 +385,14 @@ def points(request: HttpRequest) -> HttpResponse:
 @require_POST
 def points_reverse(request: HttpRequest, entry_id: int) -> HttpResponse:
     entry = selectors.points_entry_get(actor=request.user, entry_id=entry_id)
-    try:
-        services.points_reverse(actor=request.user, entry=entry, note=request.POST.get("note", "")[:200] or "冲销")
-        messages.success(request, _("Entry reversed."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("attendance:points")
+    return form_post(
+        request,
+        lambda: services.points_reverse(
+            actor=request.user, entry=entry, note=request.POST.get("note", "")[:200] or "冲销"
+        ),
+        then=redirect("attendance:points"),
+        done=_("Entry reversed."),
+    )
 
 
 @login_required
