@@ -115,3 +115,18 @@ def test_pages_show_labels_not_codes(world: World) -> None:
     # and the case timeline reads as sentences with the actor's name
     text = _visible(boss.get(f"/aftersales/{case.pk}/").content.decode())
     assert agent.name in text and "新建了工单" in text and "更改了状态" in text
+
+
+def test_histories_read_without_internal_words(world: World) -> None:
+    """Issue 19: no actor "demo" or "webhook:qianniu", no "Lines.1 added", no point item code and
+    no 64-digit fingerprint in a history."""
+    from kefu.core import wording
+
+    assert str(wording.system_actor("demo")) == "演示数据"
+    assert str(wording.system_actor("worker")) == "系统"
+    assert wording.system_actor("webhook:qianniu") == "聊天来源 qianniu"
+    assert wording.system_actor("zhangsan") == "zhangsan"  # a name typed at a failed sign-in stays
+    rows = wording.changes({}, {"lines.2": "added", "lines.3.price": "12.00", "sha256": "ab" * 32})
+    assert [(str(f), a) for f, _b, a in rows] == [("订单明细 2", "已添加"), ("订单明细 3 · 价格", "12.00")]
+    (item,) = wording.changes({}, {"item": "praise_letter"})
+    assert item[2] == "客户来信表扬"

@@ -76,6 +76,7 @@ def _words() -> None:
             "json_push": _("Pushed through the API"),
             "csv": "CSV",
             "xlsx": "XLSX",
+            "lines:added": _("added"),
         },
-        fields={"memo": _("Seller remark"), "lines": _("Lines")},
+        fields={"memo": _("Seller remark"), "lines": _("Order line")},
     )

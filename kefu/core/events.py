@@ -179,15 +179,13 @@ def timeline(subject: models.Model, *, limit: int = 200, hide: Iterable[str] = (
 
 def annotate(events: list[Event]) -> None:
     """Give events their readable parts with one name lookup for all of them."""
-    from django.utils.translation import gettext
 
     from . import wording
 
     names = wording.names_of(e.actor_id for e in events if e.actor_id is not None)
     for e in events:
         name = names.get(e.actor_id) if e.actor_id is not None else None
-        system = not e.actor_id and (e.actor_label or "system") in {"system", "worker"}
-        e.actor_name = name or (gettext("System") if system else e.actor_label)  # type: ignore[attr-defined]
+        e.actor_name = name or wording.system_actor(e.actor_label)  # type: ignore[attr-defined]
         e.sentence = wording.verb(e.verb)  # type: ignore[attr-defined]
         e.change_rows = wording.changes(e.before, e.after)  # type: ignore[attr-defined]
         data = e.data if isinstance(e.data, dict) else {}

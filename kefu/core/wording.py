@@ -70,6 +70,35 @@ def names_of(user_ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
+# Who acted when no person did: the server's own parts read as what they are, never as a code.
+_SYSTEM_ACTORS = {
+    "": _("System"),
+    "system": _("System"),
+    "worker": _("System"),
+    "imports": _("System (import)"),
+    "org": _("System"),
+    "workforce": _("System"),
+    "desk": _("System"),
+    "demo": _("Demo data"),
+    "cli": _("Command line"),
+    "api-token": _("API token"),
+}
+
+
+def system_actor(actor_label: str | None) -> Any:
+    """The name of a non-person actor: the system, the command line, a chat source ("webhook:qianniu"
+    → 聊天来源 qianniu), the web chat; any other label is a name someone typed (a failed sign-in)."""
+    text = actor_label or ""
+    if text in _SYSTEM_ACTORS:
+        return _SYSTEM_ACTORS[text]
+    kind, sep, code = text.partition(":")
+    if sep and kind == "webhook":
+        return gettext("chat source %(code)s") % {"code": code}
+    if sep and kind == "widget":
+        return gettext("web chat %(code)s") % {"code": code}
+    return text
+
+
 def label(code: Any) -> Any:
     """The label of a code, or the value itself when it is not a code (a name, a number)."""
     if code is None or code == "":
@@ -89,8 +118,13 @@ def verb(code: str) -> Any:
 
 
 def field(key: str) -> Any:
+    """A changed field's label; a part of a list reads by its number ("lines.2.price" → 订单明细 2 · 单价)."""
     from django.utils.text import capfirst
 
+    head, dot, rest = key.partition(".")
+    if dot and head in FIELDS:
+        number, _dot, sub = rest.partition(".")
+        return f"{capfirst(FIELDS[head])} {number}" + (f" · {field(sub)}" if sub else "")
     return capfirst(FIELDS.get(key) or LABELS.get(key) or key.replace("_", " "))
 
 
@@ -105,8 +139,11 @@ def value_text(value: Any, key: str = "") -> str:
         return "; ".join(f"{field(str(k))}: {value_text(v, str(k))}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, list | tuple):
         return "、".join(value_text(v, key) for v in value)
-    if key and isinstance(value, str) and f"{key}:{value}" in LABELS:
-        return str(LABELS[f"{key}:{value}"])
+    for own in (key, key.partition(".")[0]):  # "lines.2" reads as a part of "lines"
+        if own and isinstance(value, str) and f"{own}:{value}" in LABELS:
+            return str(LABELS[f"{own}:{value}"])
+    if key in VALUE_READERS and isinstance(value, str):
+        return str(VALUE_READERS[key](value) or value)
     if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
         try:
             from . import clock
@@ -123,11 +160,21 @@ def value_text(value: Any, key: str = "") -> str:
     return str(label(value))
 
 
+HIDDEN_FIELDS = {"sha256"}  # kept on the event for the audit, not shown in a history (a 64-digit fingerprint)
+# a field whose stored value is a code of the policy or of another module: (field → reader)
+VALUE_READERS: dict[str, Callable[[str], Any]] = {}
+
+
+def register_value_reader(key: str, reader: Callable[[str], Any]) -> None:
+    """How a stored code of a field reads (a point item's code → its name in the policy)."""
+    VALUE_READERS.setdefault(key, reader)
+
+
 def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[tuple[Any, str, str]]:
     """(field label, before, after) for each key of an event, values as people read them."""
     before = before or {}
     after = after or {}
-    keys = list(after) + [k for k in before if k not in after]
+    keys = [k for k in list(after) + [k for k in before if k not in after] if k not in HIDDEN_FIELDS]
     return [
         (field(k), value_text(before[k], k) if k in before else "", value_text(after[k], k) if k in after else "")
         for k in keys

@@ -161,3 +161,11 @@ def _words() -> None:
         },
         fields={"from": _("From"), "to": _("To"), "shift": _("Shift"), "item": _("Item")},
     )
+    wording.register_value_reader("item", _point_item_name)
+
+
+def _point_item_name(code: str) -> str | None:
+    """A point item's code as the policy in force names it ("praise_letter" → 客户来信表扬)."""
+    from kefu.core.policy_store import policy_in_force
+
+    return next((item.name for item in policy_in_force().points.items if item.code == code), None)
