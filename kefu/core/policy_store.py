@@ -44,7 +44,13 @@ class Policy:
         return typed
 
     def ref(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version}
+        return {"name": self.name, "title": self.title, "version": self.version}
+
+    @property
+    def title(self) -> str:
+        """What people call it: the document's title (客服部管理制度), never its internal name."""
+        meta = self.document.get("meta") if isinstance(self.document.get("meta"), dict) else {}
+        return str(meta.get("title") or self.name)
 
     @property
     def is_preset_date(self) -> bool:

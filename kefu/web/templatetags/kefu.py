@@ -30,7 +30,12 @@ def rule(rule_id: Any) -> SafeString:
     ids = [part.strip() for part in str(rule_id or "").replace("、", ",").split(",") if part.strip()]
     return SafeString(
         " ".join(
-            format_html('<abbr class="rule" title="{}" tabindex="0">{}</abbr>', wording.rule(i) or i, i) for i in ids
+            format_html(
+                '<abbr class="rule" title="{}" tabindex="0">{}</abbr>',
+                wording.rule(i) or i,
+                "§" + i[5:] if i.startswith("SPEC-") else i,  # a section of our reading, not a handbook rule id
+            )
+            for i in ids
         )
     )
 
