@@ -10,7 +10,8 @@ from pathlib import Path
 LOCALE = Path(__file__).resolve().parent.parent / "kefu" / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
-def _po_entries() -> dict[str, str]:
+def _po_entries() -> dict[tuple[str, str], str]:
+    """(context, msgid) → msgstr; the context is "" for a msgid without msgctxt."""
     entries = {}
     for block in LOCALE.joinpath("django.po").read_text("utf-8").split("\n\n"):
         if "#, fuzzy" in block and 'msgid ""\nmsgstr ""\n"Project' not in block:
@@ -23,8 +24,9 @@ def _po_entries() -> dict[str, str]:
             return "".join(ast.literal_eval(x) for x in re.findall(r'"(?:[^"\\]|\\.)*"', part))
 
         msgid = join(m.group(1))
+        ctx = re.search(r'^msgctxt "(.*)"$', block, re.M)
         if msgid:
-            entries[msgid] = join(m.group(2))
+            entries[(ctx.group(1) if ctx else "", msgid)] = join(m.group(2))
     return entries
 
 
@@ -36,8 +38,9 @@ def test_every_string_is_translated() -> None:
 def test_compiled_catalogue_matches_the_source() -> None:
     with LOCALE.joinpath("django.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
-    for msgid, msgstr in _po_entries().items():
-        assert compiled.gettext(msgid) == msgstr, f"stale django.mo for {msgid!r}: run `make messages`"
+    for (ctx, msgid), msgstr in _po_entries().items():
+        found = compiled.pgettext(ctx, msgid) if ctx else compiled.gettext(msgid)
+        assert found == msgstr, f"stale django.mo for {msgid!r}: run `make messages`"
 
 
 KEFU = Path(__file__).resolve().parent.parent / "kefu"

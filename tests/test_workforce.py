@@ -173,7 +173,8 @@ def test_statement_of_the_imported_month_matches_the_hand_computation(world: Wor
     a, b = _people(world)
     services.attendance_import(actor=SYSTEM, data=_workbook(), file_name="每日统计.xlsx")
     doc = statement_document(staff=[a, b], year=2026, month=10)
-    assert doc["month"] == "2026-10" and doc["policy"] == {"name": "seed-handbook", "title": "客服部管理制度(种子手册)", "version": 1}
+    assert doc["month"] == "2026-10"
+    assert doc["policy"] == {"name": "seed-handbook", "title": "客服部管理制度(种子手册)", "version": 1}
     za, gq = doc["staff"]
     # 张敏: daily wage 3100/31 = 100.00
     assert za["daily_wage"] == "100.00"

@@ -12,7 +12,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.commerce.selectors import access_order_by_id, find_order_by_no
@@ -139,7 +139,8 @@ def _cases_xlsx(request: HttpRequest, filters: selectors.CaseFilters) -> HttpRes
         for c in selectors.case_export(actor=request.user, filters=filters, cap=EXPORT_CAP)
     )
     headers = [
-        _("Case"), _("Type"), _("Shop"), _("Order no."), _("Buyer"), _("Status"), _("Category"), _("Owner"),
+        _("Case"), _("Type"), _("Shop"), _("Order no."), _("Buyer"), _("Status"),
+        pgettext("status", "Category"), _("Owner"),
         _("Responsibility"), _("Opened at"), _("SLA due"), _("Platform deadline"), _("Deadline missed"), _("Summary"),
     ]  # fmt: skip
     return xlsx_download(f"cases-{clock.today():%Y%m%d}.xlsx", _("After-sales cases"), headers, rows)

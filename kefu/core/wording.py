@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 LABELS: dict[str, Any] = {}  # any code → label ("orders" → "订单", "taobao_order_details" → …)
@@ -186,7 +186,7 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
 register(
     fields={
         "status": _("Status"),
-        "category": _("Category"),
+        "category": pgettext_lazy("status", "Category"),
         "owner": _("Owner"),
         "step": _("Step"),
         "note": _("Note"),
