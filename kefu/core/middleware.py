@@ -41,7 +41,7 @@ class LanguageMiddleware:
             else settings.LANGUAGE_CODE
         )
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()

@@ -127,7 +127,7 @@ def day_query(value: str | None) -> dt.date | None:
 
 def in_range(value: Any) -> bool:
     """Whether a date or datetime lies in the years anyone means (2000–2100)."""
-    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+    return bool(EARLIEST_YEAR <= value.year <= LATEST_YEAR)
 
 
 # --- form fields -------------------------------------------------------------------------------

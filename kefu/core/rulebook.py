@@ -90,7 +90,7 @@ def register(declared: ModuleRules) -> None:
             if owner is not None and owner != declared.module:
                 raise ValueError(f"{kind} {key!r} is declared by both {owner} and {declared.module}")
             REGISTRY.owner[f"{kind}:{key}"] = declared.module
-            target[key] = value  # type: ignore[index,assignment]
+            target[key] = value  # type: ignore[assignment]
     wording.register(verbs=REGISTRY.verbs, rules=declared.rules)
 
 

@@ -375,7 +375,7 @@ def idle_agents(
     for conversation, since in waiting_since.items():
         agent = owners.get(conversation)
         if agent in online and now - since > limit:
-            flagged[agent].append(conversation)  # type: ignore[index]
+            flagged[agent].append(conversation)
     return dict(flagged)
 
 

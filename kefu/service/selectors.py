@@ -280,12 +280,11 @@ def fault_causes() -> list[tuple[str, str]]:
     return [(r.code, r.label) for r in policy_in_force().service.fault_causes]
 
 
-def _with_bills_and_plan(qs: QuerySet[Agreement]) -> QuerySet[Agreement]:
+def _with_bills_and_plan(qs: QuerySet[Agreement]) -> Any:
     """Each agreement's bills and plan in two queries for any number of agreements, in due order."""
-    return qs.select_related("shop").prefetch_related(
-        Prefetch("bills", queryset=AgreementBill.objects.order_by("due_on", "id")),
-        Prefetch("plan", queryset=PlanItem.objects.order_by("due_on", "id")),
-    )
+    bills: Any = Prefetch("bills", queryset=AgreementBill.objects.order_by("due_on", "id"))
+    plan: Any = Prefetch("plan", queryset=PlanItem.objects.order_by("due_on", "id"))
+    return qs.select_related("shop").prefetch_related(bills, plan)
 
 
 def agreements(*, actor: Any, limit: int = INBOX_LIMIT) -> list[Agreement]:
