@@ -312,3 +312,38 @@ def test_digits_that_python_cannot_turn_into_numbers_are_not_numbers(world: Worl
     client = _login()
     for q in ("AS²", "AS" + "9" * 5000):
         assert client.get("/aftersales/", {"q": q}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["NaN", "abc", "-1", "null", "\\", " 1 ", "//evil.example/x", "https://evil.example/"]
+)
+def test_a_next_that_is_not_a_path_on_this_site_goes_to_the_default_page(world: World, target: str) -> None:
+    """Issue 16 probe (D1): ``next=NaN`` passed the host check, ``redirect`` looked it up as a view
+    name and the page answered 500 after the remark was saved. Now anything but a local path is the
+    default page."""
+    client = _login("agent_a")
+    response = client.post(
+        f"/orders/{world.order_a.pk}/remark/",
+        {"shipping": "顺丰", "gift": "", "special": "", "author": "小王", "next": target},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/orders/{world.order_a.pk}/"
+    ok = client.post(
+        f"/orders/{world.order_a.pk}/remark/",
+        {"shipping": "顺丰", "gift": "", "special": "", "author": "小王", "next": "/desk/"},
+    )
+    assert ok["Location"] == "/desk/"
+
+
+def test_a_nul_in_a_multipart_form_field_is_a_400_not_a_500(world: World) -> None:
+    """Issue 16 probe (D5): multipart forms were left to their views, and a NUL in a note made the
+    event's JSON a 500 on PostgreSQL. Their text fields are checked like URL-encoded ones."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = _login("agent_a")
+    response = client.post(
+        f"/orders/{world.order_a.pk}/remark/",
+        {"shipping": "a\x00b", "author": "x", "file": SimpleUploadedFile("x.txt", b"\x00binary is fine")},
+    )
+    assert response.status_code == 400
+    assert "不允许" in response.content.decode()

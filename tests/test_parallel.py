@@ -350,3 +350,96 @@ def test_fifty_payments_of_one_agreement_bill_record_it_once(world: World) -> No
     assert AgreementBill.objects.get(pk=bill.pk).paid_at is not None
     assert Event.objects.for_object(agreement).filter(verb="agreement.bill_paid").count() == 1
     assert codes.count(200) <= 1 and set(codes) <= {200, 302, 409}
+
+
+def _appointed_request(world: World) -> tuple[Any, Any]:
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.org.models import Position
+    from kefu.service import services as field
+
+    from .conftest import _person
+
+    tech = Staff.objects.get(user=_person(Position.TECHNICIAN, world.team_a, "tech2"))
+    item = field.request_create(
+        actor=world.lead_a,
+        shop=world.shop_a,
+        channel="phone",
+        contact_name="李女士",
+        contact_phone="13912345678",
+        product="投影机",
+        fault="无画面",
+        purchase_date=clock.today() - dt.timedelta(days=30),
+    )
+    field.request_evaluate(actor=world.lead_a, item=item)
+    return item, tech
+
+
+def test_the_same_stock_receipt_sent_fifty_times_at_once_is_one_receipt_without_a_500(world: World) -> None:
+    """Issue 16 probe (D2): the key was checked, then inserted — parallel receipts with one key hit
+    the unique constraint (up to 24 of 100 answered 500). The part's row is now taken first."""
+    from kefu.service.models import Part, StockEntry
+
+    part = Part.objects.create(code="FILTER", name="滤网", price=Decimal("20.00"))
+    statuses = _fifty(
+        world.supervisor,
+        lambda c: c.post("/service/parts/", {"part": part.pk, "quantity": 10, "idempotency_key": "same-receipt"}),
+    )
+    assert all(s < 500 for s in statuses), statuses
+    assert StockEntry.objects.filter(part=part).count() == 1
+    part.refresh_from_db()
+    assert part.on_hand == 10
+
+
+def test_the_same_appointment_posted_fifty_times_sends_the_customer_one_message(world: World) -> None:
+    """Issue 16 probe (D4): each identical post queued another SMS (100 posts → 100 SMS)."""
+    import datetime as dt
+
+    from kefu.core import clock
+    from kefu.core.models import OutboxMessage
+
+    item, tech = _appointed_request(world)
+    at = (clock.now() + dt.timedelta(hours=3)).astimezone(clock.local_tz()).replace(second=0, microsecond=0)
+    statuses = _fifty(
+        world.lead_a,
+        lambda c: c.post(f"/service/{item.pk}/appoint/", {"technician": tech.pk, "at": at.strftime("%Y-%m-%dT%H:%M")}),
+    )
+    assert all(s < 500 for s in statuses), statuses
+    assert OutboxMessage.objects.filter(payload__request=item.pk).count() == 1
+    assert Event.objects.for_object(item).filter(verb="service_request.appointed").count() == 1
+
+
+def test_fifty_replies_at_once_are_all_counted_on_the_conversation(world: World) -> None:
+    """Issue 16 probe (D3): each reply refreshed the conversation from what its own transaction saw,
+    so 100 parallel replies left message_count at 40 of 107. The refresh now takes the row first."""
+    from kefu.core.events import SystemActor
+    from kefu.desk.models import Conversation, Message
+    from kefu.desk.services import channel_default, messages_ingest
+
+    messages_ingest(
+        actor=SystemActor("t"),
+        channel=channel_default("api"),
+        items=[
+            {
+                "external_id": "busy-1",
+                "shop": world.shop_a.code,
+                "buyer": "busy_buyer",
+                "direction": "in",
+                "sent_at": "2026-11-26T09:00:00+08:00",
+                "text": "在吗",
+            }
+        ],
+    )
+    conv = Conversation.objects.get(buyer="busy_buyer")
+    Conversation.objects.filter(pk=conv.pk).update(owner=Staff.objects.get(user=world.agent_a))  # already taken
+    counter = iter(range(N))
+    statuses = _fifty(
+        world.agent_a,
+        lambda c: c.post(f"/desk/{conv.pk}/reply/", {"text": "您好", "idempotency_key": f"r{next(counter)}"}),
+    )
+    assert all(s < 500 for s in statuses), statuses
+    conv.refresh_from_db()
+    stored = Message.objects.filter(conversation=conv).count()
+    assert stored == N + 1
+    assert conv.message_count == stored

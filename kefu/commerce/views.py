@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +18,7 @@ from kefu.org import selectors as org
 from kefu.policies.remark import RemarkError
 from kefu.web.http import (
     EXPORT_CAP,
+    is_local_path,
     local_time,
     render_page_or_partial,
     render_panels,
@@ -82,7 +82,7 @@ def order_remark(request: HttpRequest, order_id: int) -> HttpResponse:
     else:
         messages.error(request, _("Please correct the remark fields."))
     back = request.POST.get("next", "")
-    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+    if is_local_path(request, back):
         return redirect(back)  # the remark builder of a conversation page returns to it
     return redirect("commerce:order_detail", order_id=order.pk)
 

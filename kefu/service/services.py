@@ -316,6 +316,12 @@ def appointment_set(
         raise ApplicationError("transition", _("The visit has already started."))
     if not item.evaluated_at:
         raise ApplicationError("service_request", _("Evaluate the request (warranty) before the appointment."))
+    if (
+        item.status.category == RequestCategory.SCHEDULED
+        and item.technician_id == technician.pk
+        and item.appointment_at == at
+    ):
+        return item  # the same appointment again (a resent form, a double click): no second SMS
     before = {"technician": item.technician.name if item.technician else None, "at": item.appointment_at}
     reason = _text(reason, 200)
     late = item.kind == ServiceKind.REPAIR and item.sla_due_at is not None and at > item.sla_due_at
@@ -606,17 +612,25 @@ def _move(part: Part, kind: str, delta: int, **fields: Any) -> StockEntry:
 @action(capability="stock.receive")
 def stock_receive(*, actor: Any, part: Part, quantity: int, note: str = "", key: str | None = None) -> StockEntry:
     _quantity(quantity)
+    # the part's row first: the same receipt sent 100 times at once waits here, then finds the first
+    list(Part.objects.select_for_update().filter(pk=part.pk).values_list("pk", flat=True))
     if key and (done := StockEntry.objects.filter(idempotency_key=key).first()):
         return done
-    entry = _move(
-        part,
-        StockKind.RECEIVED,
-        quantity,
-        by=actor if getattr(actor, "is_authenticated", False) else None,
-        note=_text(note, 200),
-        idempotency_key=key or None,
-        unit_price=part.price,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a receipt another request stored meanwhile is that one
+            entry = _move(
+                part,
+                StockKind.RECEIVED,
+                quantity,
+                by=actor if getattr(actor, "is_authenticated", False) else None,
+                note=_text(note, 200),
+                idempotency_key=key or None,
+                unit_price=part.price,
+            )
+    except IntegrityError:
+        if not key:
+            raise
+        return StockEntry.objects.get(idempotency_key=key)
     event_record(
         actor=actor, verb="stock.received", subject=part, after={"quantity": quantity, "balance": entry.balance}
     )

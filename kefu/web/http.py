@@ -65,11 +65,17 @@ def render_panels(request: HttpRequest, page: str, obj: Any) -> list[str]:
 def redirect_next(request: HttpRequest, default: str) -> HttpResponse:
     """Redirect to the form's ``next`` when it is a path on this site, else to ``default`` (no open redirect)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect(default)
+    return redirect(target if is_local_path(request, target) else default)
+
+
+def is_local_path(request: HttpRequest, target: str) -> bool:
+    """A path on this site ("/orders/1/"): never another host, and never a bare word that
+    ``redirect`` would look up as a view name (``next=NaN`` answered 500 after the action was saved)."""
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    )
 
 
 EXPORT_CAP = 100_000  # rows in one list export; the page says so when a list is longer

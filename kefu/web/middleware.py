@@ -37,8 +37,8 @@ _LONE_SURROGATE = re.compile(
 class RejectNulMiddleware:
     """A NUL character in a parameter, form field or JSON string is never meaningful, and PostgreSQL
     refuses it in text: the request is a 400 (the API's error shape, or the error page) before any
-    view sees it: query strings, URL-encoded forms and JSON bodies. Multipart uploads are left to
-    their views and forms (their files may hold NULs; their fields are choices and ids)."""
+    view sees it: query strings, form fields (URL-encoded or multipart) and JSON bodies. Uploaded
+    files may hold NULs; they are their views' to check."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -65,8 +65,9 @@ class RejectNulMiddleware:
         if content_type == "application/json":
             body = request.body
             return b"\\u0000" in body or b"\x00" in body or _LONE_SURROGATE.search(body) is not None
-        # (multipart bodies are left to their views: parsing them here would consume upload streams)
-        if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
+        # a multipart form's text fields too (its files may hold NULs: they are the views' to check);
+        # Django parses the body once, so the view reads the same parsed fields and files
+        if request.method == "POST" and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             return any("\x00" in k or "\x00" in v for k, vs in request.POST.lists() for v in vs)
         return False
 

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,7 +32,7 @@ from kefu.workforce.services import attendance_import
 
 from . import policy_fields
 from .forms import LoginForm, PolicyForm, UploadForm
-from .http import render_page_or_partial, require_capability, xlsx_download
+from .http import is_local_path, render_page_or_partial, require_capability, xlsx_download
 from .preview import default_effective, policy_preview
 
 # --- sign-in -------------------------------------------------------------------------------
@@ -61,7 +60,7 @@ def throttled_admin_login(login: Any) -> Any:
 def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("web:home")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    if not is_local_path(request, next_url):
         next_url = reverse("web:home")
     status = 200
     if request.method == "POST" and form.is_valid():
