@@ -139,7 +139,16 @@ class Instance:
     def start(self) -> None:
         out = self.log_path.open("ab")
         for args in (
-            ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.args.workers), "--no-worker"],
+            [
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.args.workers),
+                "--no-worker",
+            ],
             ["worker"],
         ):
             process = subprocess.Popen(
@@ -153,7 +162,9 @@ class Instance:
             try:
                 r = requests.get(self.base + "/login/", headers={"X-Forwarded-Proto": "https"}, timeout=5)
                 if r.status_code == 200:
-                    log(f"kefu serve --workers {self.args.workers} answers on {self.base}; kefu worker pid {self.worker.pid}")
+                    log(
+                        f"kefu serve --workers {self.args.workers} answers on {self.base}; kefu worker pid {self.worker.pid}"
+                    )
                     return
             except requests.RequestException:
                 pass
@@ -268,7 +279,9 @@ def http(
     started = time.monotonic()
     try:
         if raw is not None:
-            r = s.request(method, BASE + path, data=raw, headers=h, params=params, timeout=timeout, allow_redirects=False)
+            r = s.request(
+                method, BASE + path, data=raw, headers=h, params=params, timeout=timeout, allow_redirects=False
+            )
         else:
             r = s.request(
                 method, BASE + path, data=data, json=json_body, files=files, headers=h, params=params, timeout=timeout,
@@ -392,7 +405,9 @@ def fixtures() -> dict[str, Any]:
         after.review_record(actor=boss, shop=shop, content=f"差评 probe {tid}", rating=1)
         lead = Staff.objects.filter(team_id=tid, position="team_lead", user__isnull=False).first()
         run_start(kind="orders", file_name=f"probe-{tid}.csv", data=b"x", actor=lead.user, params={})
-    waiting = StatusLabel.objects.filter(workflow="aftersales.case", category="waiting_warehouse").order_by("id").first()
+    waiting = (
+        StatusLabel.objects.filter(workflow="aftersales.case", category="waiting_warehouse").order_by("id").first()
+    )
     for _tid, shops in teams.items():
         for case in Case.objects.filter(shop_id__in=shops, status__category="open").order_by("id")[:2]:
             after.case_transition(actor=boss, case=case, status=waiting)
@@ -457,14 +472,19 @@ class Truth:
         self.customer_agent = dict(Customer.objects.values_list("id", "assigned_agent_id"))
         self.customers = set(Customer.objects.values_list("id", flat=True))
         self.products = dict(Product.objects.values_list("id", "shop_id"))
-        self.cases = {c.pk: (c.shop_id, c.status.category, c.order_id, c.customer_id) for c in Case.objects.select_related("status")}
+        self.cases = {
+            c.pk: (c.shop_id, c.status.category, c.order_id, c.customer_id)
+            for c in Case.objects.select_related("status")
+        }
         self.lines = dict(MoneyLine.objects.values_list("id", "case_id"))
         self.claims = dict(CourierClaim.objects.values_list("id", "case_id"))
         self.evidence = dict(Evidence.objects.values_list("id", "case_id"))
         self.reviews = dict(NegativeReview.objects.values_list("id", "shop_id"))
         self.services = {
             r[0]: (r[1], r[2], r[3], r[4], r[5])
-            for r in ServiceRequest.objects.values_list("id", "shop_id", "technician_id", "customer_id", "order_id", "agreement_id")
+            for r in ServiceRequest.objects.values_list(
+                "id", "shop_id", "technician_id", "customer_id", "order_id", "agreement_id"
+            )
         }
         self.agreements = dict(Agreement.objects.values_list("id", "shop_id"))
         self.items = dict(PlanItem.objects.values_list("id", "agreement_id"))
@@ -515,7 +535,9 @@ class Truth:
                 return "personal"
             return "ok"
 
-        waiting_cases = {cid for cid, (sid, cat, _o, _c) in self.cases.items() if cat == "waiting_warehouse" and sid in shops}
+        waiting_cases = {
+            cid for cid, (sid, cat, _o, _c) in self.cases.items() if cat == "waiting_warehouse" and sid in shops
+        }
         my_requests = {rid for rid, (_s, tech, *_r) in self.services.items() if tech == me.pk}
         if kind == "shop":
             return "ok" if oid in shops else "cross-team"
@@ -527,9 +549,17 @@ class Truth:
             return "ok" if self.staff_team.get(oid) == team or oid == me.pk else "cross-team"
         if kind == "order":
             if pos == "technician":
-                return "ok" if any(self.services[r][3] == oid for r in my_requests) else self._where(self.orders.get(oid), shops)
+                return (
+                    "ok"
+                    if any(self.services[r][3] == oid for r in my_requests)
+                    else self._where(self.orders.get(oid), shops)
+                )
             if pos == "warehouse":
-                return "ok" if any(self.cases[c][2] == oid for c in waiting_cases) else self._where(self.orders.get(oid), shops)
+                return (
+                    "ok"
+                    if any(self.cases[c][2] == oid for c in waiting_cases)
+                    else self._where(self.orders.get(oid), shops)
+                )
             return by_shop(self.orders.get(oid))
         if kind == "customer":
             cshops = self.customer_shops.get(oid, set())
@@ -538,7 +568,9 @@ class Truth:
                     return "ok"
                 return "outside-work" if cshops & shops else "cross-team"
             if pos == "warehouse":
-                if any(self.cases[c][3] == oid or self.order_customer.get(self.cases[c][2]) == oid for c in waiting_cases):
+                if any(
+                    self.cases[c][3] == oid or self.order_customer.get(self.cases[c][2]) == oid for c in waiting_cases
+                ):
                     return "ok"
                 return "outside-work" if cshops & shops else "cross-team"
             return "ok" if cshops & shops else "cross-team"
@@ -634,9 +666,7 @@ class Truth:
             return "ok"
         if kind == "agreement":
             me = self.me(username)
-            if str(me.position) == "technician" and any(
-                r[4] == oid for r in self.services.values() if r[1] == me.pk
-            ):
+            if str(me.position) == "technician" and any(r[4] == oid for r in self.services.values() if r[1] == me.pk):
                 return "ok"
         return self.verdict(username, kind, oid)
 
@@ -665,7 +695,9 @@ def body_text(a: Answer) -> str:
         try:
             with zipfile.ZipFile(io.BytesIO(a.body)) as z:
                 return "\n".join(
-                    z.read(n).decode("utf-8", errors="replace") for n in z.namelist() if n.endswith((".xml", ".txt", ".csv", ".json"))
+                    z.read(n).decode("utf-8", errors="replace")
+                    for n in z.namelist()
+                    if n.endswith((".xml", ".txt", ".csv", ".json"))
                 )
         except (zipfile.BadZipFile, KeyError, OSError):
             return ""
@@ -903,7 +935,9 @@ def phase_reads(ctx: dict[str, Any]) -> dict[str, Any]:
 
     # lists, exports, searches and API lists, with the other team's ids as filters: markers only
     list_jobs: list[tuple[str, str, dict[str, Any]]] = []
-    plain = [r for r in routes if not PARAM.search(r) and not r.startswith(("i18n/", "logout/", "login/", "desk/stream/"))]
+    plain = [
+        r for r in routes if not PARAM.search(r) and not r.startswith(("i18n/", "logout/", "login/", "desk/stream/"))
+    ]
     for username in walked_roles:
         other_team = [t for t in truth.teams if t != truth.me(username).team_id]
         o_team = other_team[0] if other_team else 0
@@ -941,9 +975,18 @@ def phase_reads(ctx: dict[str, Any]) -> dict[str, Any]:
             res["status"][a.status] += 1
         if a.status >= 500 or a.status == 0:
             with lock:
-                res["5xx"].append({"role": username, "GET": path, "params": params, "status": a.status, "body": a.text()[:200]})
-        _scan(truth, username, f"GET {path} {json.dumps(params, ensure_ascii=False)}", a, res, lock,
-              echo=tuple(str(v) for v in params.values()))
+                res["5xx"].append(
+                    {"role": username, "GET": path, "params": params, "status": a.status, "body": a.text()[:200]}
+                )
+        _scan(
+            truth,
+            username,
+            f"GET {path} {json.dumps(params, ensure_ascii=False)}",
+            a,
+            res,
+            lock,
+            echo=tuple(str(v) for v in params.values()),
+        )
 
     with ThreadPoolExecutor(ctx["args"].threads) as pool:
         list(pool.map(run_list, list_jobs))
@@ -976,7 +1019,9 @@ def _scan(truth: Truth, username: str, what: str, a: Answer, res: dict[str, Any]
                 res["markers_ok_by_kind"][kind] += 1
             continue
         with lock:
-            res["markers"].append({"role": username, "request": what, "status": a.status, "marker": f"{kind}:{oid}", "reason": why})
+            res["markers"].append(
+                {"role": username, "request": what, "status": a.status, "marker": f"{kind}:{oid}", "reason": why}
+            )
             res["markers_by_reason"][why] += 1
 
 
@@ -996,7 +1041,9 @@ def object_write_body(route: str, ctx: dict[str, Any], username: str) -> tuple[s
     truth: Truth = ctx["truth"]
     me = truth.me(username)
     mates = [s for s, t in truth.staff_team.items() if t == me.team_id and s != me.pk] or [me.pk]
-    tech = next((s for s, st in truth.staff.items() if st.team_id == me.team_id and str(st.position) == "technician"), me.pk)
+    tech = next(
+        (s for s, st in truth.staff.items() if st.team_id == me.team_id and str(st.position) == "technician"), me.pk
+    )
     key = secrets.token_hex(8)
     at = future_local(4, 10)
     api = route.startswith("api/")
@@ -1087,7 +1134,9 @@ def send_write(who: Who, path: str, how: str, body: Any) -> Answer:
     if how == "json":
         return http("POST", path, who, json_body=body, session_auth=False)
     if how == "files":
-        png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+        png = base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
         return http("POST", path, who, data=body, files={"file": ("probe.png", png, "image/png")})
     return http("POST", path, who, data=body)
 
@@ -1230,7 +1279,9 @@ def phase_writes(ctx: dict[str, Any]) -> dict[str, Any]:
                     res["controls"] += 1
                     res["status"][a.status] += 1
                     if a.status >= 500 or a.status == 0:
-                        res["5xx"].append({"role": username, "POST (control)": path, "status": a.status, "body": a.text()[:200]})
+                        res["5xx"].append(
+                            {"role": username, "POST (control)": path, "status": a.status, "body": a.text()[:200]}
+                        )
                     wrote = fp.target(kind, oid) != before_t or bool(fp.events_after(before_e, uid))
                     res["controls_succeeded"] += wrote
                     res["controls_detail"].append({"role": username, "route": route, "status": a.status, "wrote": wrote,
@@ -1247,14 +1298,24 @@ def phase_writes(ctx: dict[str, Any]) -> dict[str, Any]:
                 path = "/" + route
                 if how == "files":
                     fname, content = body.pop("_file")
-                    a = http("POST", path, w, data=body, files={"file": (fname, content, "text/csv")}, session_auth=False)
+                    a = http(
+                        "POST", path, w, data=body, files={"file": (fname, content, "text/csv")}, session_auth=False
+                    )
                     body["_file"] = (fname, content)
                 else:
                     a = send_write(w, path, how, body)
                 res["body_id_attempts"] += 1
                 res["status"][a.status] += 1
                 if a.status >= 500 or a.status == 0:
-                    res["5xx"].append({"role": username, "POST": path, "body": _short(body), "status": a.status, "answer": a.text()[:200]})
+                    res["5xx"].append(
+                        {
+                            "role": username,
+                            "POST": path,
+                            "body": _short(body),
+                            "status": a.status,
+                            "answer": a.text()[:200],
+                        }
+                    )
                 after = fp.team(o_shops, o_staff, other)
                 events = fp.events_after(before_e, uid)
                 if after != current:
@@ -1278,7 +1339,9 @@ def phase_writes(ctx: dict[str, Any]) -> dict[str, Any]:
                 path = "/" + route
                 if how == "files":
                     fname, content = body.pop("_file")
-                    a = http("POST", path, w, data=body, files={"file": (fname, content, "text/csv")}, session_auth=False)
+                    a = http(
+                        "POST", path, w, data=body, files={"file": (fname, content, "text/csv")}, session_auth=False
+                    )
                 else:
                     a = send_write(w, path, how, body)
                 wrote = bool(fp.events_after(before_e, uid))
@@ -1290,7 +1353,9 @@ def phase_writes(ctx: dict[str, Any]) -> dict[str, Any]:
                                        "answer": a.text()[:200]})  # fmt: skip
                 res["body_controls_detail"].append({"role": username, "route": route, "status": a.status, "wrote": wrote,
                                                     "answer": "" if wrote else a.text()[:160]})  # fmt: skip
-            log(f"writes: {username} done ({res['object_route_attempts']} object-route, {res['body_id_attempts']} body-id attempts so far)")
+            log(
+                f"writes: {username} done ({res['object_route_attempts']} object-route, {res['body_id_attempts']} body-id attempts so far)"
+            )
     finally:
         ctx["instance"].pause_worker(False)
     res["object_route_succeeded_count"] = len(res["object_route_succeeded"])
@@ -1354,7 +1419,10 @@ def _other_ids(truth: Truth, fp: Footprint, username: str, other: int, o_shops: 
 
     order = first(truth.orders, lambda s: s in o_shops)
     lines = [k for k, c in truth.lines.items() if truth.cases.get(c, (None,))[0] in o_shops][:5]
-    staff = next((s for s in o_staff if truth.staff[s].user_id and str(truth.staff[s].position) in ("presales", "aftersales")), o_staff[0])
+    staff = next(
+        (s for s in o_staff if truth.staff[s].user_id and str(truth.staff[s].position) in ("presales", "aftersales")),
+        o_staff[0],
+    )
     return {
         "shop": o_shops[0], "own_shop": own_shops[0], "team": other, "staff": staff, "order": order,
         "order_no": next(no for no, oid in truth.order_no.items() if oid == order), "lines": lines,
@@ -1410,8 +1478,12 @@ class Parallel:
         dist = collections.Counter(a.status for a in answers)
         five = [a for a in answers if a.status >= 500 or a.status == 0]
         entry = {
-            "path": name, "requests": len(answers), "status": dict(sorted(dist.items())), "5xx": len(five),
-            "effects": effects, "invariant": "held" if ok else "BROKEN",
+            "path": name,
+            "requests": len(answers),
+            "status": dict(sorted(dist.items())),
+            "5xx": len(five),
+            "effects": effects,
+            "invariant": "held" if ok else "BROKEN",
         }
         if note:
             entry["note"] = note
@@ -1425,7 +1497,9 @@ class Parallel:
             same["rounds"] += 1
             same["requests"] += entry["requests"]
             same["5xx"] += entry["5xx"]
-            same["status"] = dict(sorted((collections.Counter(same["status"]) + collections.Counter(entry["status"])).items()))
+            same["status"] = dict(
+                sorted((collections.Counter(same["status"]) + collections.Counter(entry["status"])).items())
+            )
             if "effects_per_round" not in same:
                 same["effects_per_round"] = [same.pop("effects")]
             same["effects_per_round"].append(effects)
@@ -1488,99 +1562,252 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     # -- money ------------------------------------------------------------------------------------
     def money_same_key() -> None:
         order = fresh_order()
-        case = after.case_open(actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
+        case = after.case_open(
+            actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+        )
         amount = min(order.paid_amount, Decimal("5.00"))
-        body = {"kind": "partial_refund", "amount": str(amount), "note": "差价", "idempotency_key": "par-" + secrets.token_hex(6)}
-        ans = P.fire(lambda i: http("POST", f"/aftersales/{case.pk}/money/", who["yz_shouhou"], data=body) if half(i)
-                     else http("POST", f"/api/v1/aftersales/cases/{case.pk}/money", who["yz_shouhou"], json_body=body, session_auth=False))
+        body = {
+            "kind": "partial_refund",
+            "amount": str(amount),
+            "note": "差价",
+            "idempotency_key": "par-" + secrets.token_hex(6),
+        }
+        ans = P.fire(
+            lambda i: (
+                http("POST", f"/aftersales/{case.pk}/money/", who["yz_shouhou"], data=body)
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/aftersales/cases/{case.pk}/money",
+                    who["yz_shouhou"],
+                    json_body=body,
+                    session_auth=False,
+                )
+            )
+        )
         lines = MoneyLine.objects.filter(case=case).count()
         ev = events(case, "case.money_requested")
-        P.record("after-sales money line, same idempotency key (page + API)", ans, {"money_lines": lines, "events": ev},
-                 lines == 1 and ev == 1 and refunds_of(order) <= order.paid_amount)
+        P.record(
+            "after-sales money line, same idempotency key (page + API)",
+            ans,
+            {"money_lines": lines, "events": ev},
+            lines == 1 and ev == 1 and refunds_of(order) <= order.paid_amount,
+        )
 
     def refunds_different_keys() -> None:
         order = fresh_order()
-        case = after.case_open(actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
-        ans = P.fire(lambda i: http("POST", f"/api/v1/aftersales/cases/{case.pk}/money", who["yz_shouhou"], session_auth=False,
-                                    json_body={"kind": "refund", "amount": str(order.paid_amount), "idempotency_key": f"full-{case.pk}-{i}"})
-                     if half(i) else http("POST", f"/aftersales/{case.pk}/money/", who["yz_shouhou"],
-                                          data={"kind": "refund", "amount": str(order.paid_amount), "idempotency_key": f"full-{case.pk}-{i}"}))
+        case = after.case_open(
+            actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+        )
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/api/v1/aftersales/cases/{case.pk}/money",
+                    who["yz_shouhou"],
+                    session_auth=False,
+                    json_body={
+                        "kind": "refund",
+                        "amount": str(order.paid_amount),
+                        "idempotency_key": f"full-{case.pk}-{i}",
+                    },
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/aftersales/{case.pk}/money/",
+                    who["yz_shouhou"],
+                    data={"kind": "refund", "amount": str(order.paid_amount), "idempotency_key": f"full-{case.pk}-{i}"},
+                )
+            )
+        )
         total = refunds_of(order)
-        P.record("full refund, 100 different keys (page + API)", ans,
-                 {"paid": str(order.paid_amount), "refunds_total": str(total), "lines": MoneyLine.objects.filter(case=case).count()},
-                 total <= order.paid_amount and MoneyLine.objects.filter(case=case).count() == 1)
+        P.record(
+            "full refund, 100 different keys (page + API)",
+            ans,
+            {
+                "paid": str(order.paid_amount),
+                "refunds_total": str(total),
+                "lines": MoneyLine.objects.filter(case=case).count(),
+            },
+            total <= order.paid_amount and MoneyLine.objects.filter(case=case).count() == 1,
+        )
 
     def partial_refunds_two_cases() -> None:
         order = fresh_order()
-        a = after.case_open(actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
-        b = after.case_open(actor=lead, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
+        a = after.case_open(
+            actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+        )
+        b = after.case_open(
+            actor=lead, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+        )
         third = (order.paid_amount / 3).quantize(Decimal("0.01"))
-        ans = P.fire(lambda i: http("POST", f"/api/v1/aftersales/cases/{(a if half(i) else b).pk}/money",
-                                    who["yz_shouhou" if half(i) else "yz_zuzhang"], session_auth=False,
-                                    json_body={"kind": "refund", "amount": str(third), "idempotency_key": f"third-{a.pk}-{i}"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/api/v1/aftersales/cases/{(a if half(i) else b).pk}/money",
+                who["yz_shouhou" if half(i) else "yz_zuzhang"],
+                session_auth=False,
+                json_body={"kind": "refund", "amount": str(third), "idempotency_key": f"third-{a.pk}-{i}"},
+            )
+        )
         total = refunds_of(order)
-        P.record("refunds of a third of the paid amount, 100 different keys, agent + lead", ans,
-                 {"paid": str(order.paid_amount), "refunds_total": str(total),
-                  "lines": MoneyLine.objects.filter(case__order=order).count()}, total <= order.paid_amount)
+        P.record(
+            "refunds of a third of the paid amount, 100 different keys, agent + lead",
+            ans,
+            {
+                "paid": str(order.paid_amount),
+                "refunds_total": str(total),
+                "lines": MoneyLine.objects.filter(case__order=order).count(),
+            },
+            total <= order.paid_amount,
+        )
 
     def approve_race() -> None:
         order = fresh_order()
-        case = after.case_open(actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
-        line = after.money_post(actor=agent, case=case, kind="refund", amount=order.paid_amount, idempotency_key=f"ap-{case.pk}")
-        ans = P.fire(lambda i: http("POST", f"/api/v1/aftersales/money/{line.pk}/approve", who["zhuguan"], session_auth=False)
-                     if i % 3 == 0 else http("POST", f"/aftersales/refunds/{line.pk}/decide/", who["zhuguan"], data={"decision": "approve"})
-                     if i % 3 == 1 else http("POST", f"/api/v1/aftersales/money/{line.pk}/reject", who["fuzhuguan"], session_auth=False,
-                                             json_body={"note": "不同意"}))
+        case = after.case_open(
+            actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+        )
+        line = after.money_post(
+            actor=agent, case=case, kind="refund", amount=order.paid_amount, idempotency_key=f"ap-{case.pk}"
+        )
+        ans = P.fire(
+            lambda i: (
+                http("POST", f"/api/v1/aftersales/money/{line.pk}/approve", who["zhuguan"], session_auth=False)
+                if i % 3 == 0
+                else http(
+                    "POST", f"/aftersales/refunds/{line.pk}/decide/", who["zhuguan"], data={"decision": "approve"}
+                )
+                if i % 3 == 1
+                else http(
+                    "POST",
+                    f"/api/v1/aftersales/money/{line.pk}/reject",
+                    who["fuzhuguan"],
+                    session_auth=False,
+                    json_body={"note": "不同意"},
+                )
+            )
+        )
         line.refresh_from_db()
         ap, rj = events(case, "case.refund_approved"), events(case, "case.refund_rejected")
-        P.record("refund approve (supervisor, page + API) racing reject (deputy)", ans,
-                 {"final_status": line.status, "approved_events": ap, "rejected_events": rj}, ap + rj == 1 and line.status in ("approved", "rejected"))
+        P.record(
+            "refund approve (supervisor, page + API) racing reject (deputy)",
+            ans,
+            {"final_status": line.status, "approved_events": ap, "rejected_events": rj},
+            ap + rj == 1 and line.status in ("approved", "rejected"),
+        )
 
     def bulk_approve() -> None:
         lines = []
         for _ in range(3):
             order = fresh_order()
-            case = after.case_open(actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)})
-            lines.append(after.money_post(actor=agent, case=case, kind="partial_refund", amount=Decimal("1.00"), idempotency_key=f"bulk-{case.pk}"))
-        ans = P.fire(lambda i: http("POST", "/aftersales/refunds/approve/", who["zhuguan"], data={"line": [ln.pk for ln in lines]}))
+            case = after.case_open(
+                actor=agent, case_type="refund_only", order=order, facts={"line_value": str(order.paid_amount)}
+            )
+            lines.append(
+                after.money_post(
+                    actor=agent,
+                    case=case,
+                    kind="partial_refund",
+                    amount=Decimal("1.00"),
+                    idempotency_key=f"bulk-{case.pk}",
+                )
+            )
+        ans = P.fire(
+            lambda i: http(
+                "POST", "/aftersales/refunds/approve/", who["zhuguan"], data={"line": [ln.pk for ln in lines]}
+            )
+        )
         ev = sum(events(ln.case, "case.refund_approved") for ln in lines)
         st = [MoneyLine.objects.get(pk=ln.pk).status for ln in lines]
-        P.record("bulk refund approval of 3 lines, 100 times", ans, {"statuses": st, "approved_events": ev},
-                 ev == 3 and all(s == "approved" for s in st))
+        P.record(
+            "bulk refund approval of 3 lines, 100 times",
+            ans,
+            {"statuses": st, "approved_events": ev},
+            ev == 3 and all(s == "approved" for s in st),
+        )
 
     def resolution_once() -> None:
         order = fresh_order()
         Order.objects.filter(pk=order.pk).update(province="广东")
         order.refresh_from_db()
-        case = after.case_open(actor=agent, case_type="wrong_item", order=order,
-                               facts={"line_value": "39.00", "wrong_item_value": "8.00", "shipped_matches_order": False})
+        case = after.case_open(
+            actor=agent,
+            case_type="wrong_item",
+            order=order,
+            facts={"line_value": "39.00", "wrong_item_value": "8.00", "shipped_matches_order": False},
+        )
         codes = [p.code for p in after.case_decision(case).proposals if p.cost > 0][:2] or ["keep_discount"]
-        ans = P.fire(lambda i: http("POST", f"/aftersales/{case.pk}/resolution/", who["yz_shouhou"], data={"code": codes[i % len(codes)]})
-                     if half(i) else http("POST", f"/api/v1/aftersales/cases/{case.pk}/resolution", who["yz_shouhou"],
-                                          json_body={"code": codes[i % len(codes)]}, session_auth=False))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/aftersales/{case.pk}/resolution/",
+                    who["yz_shouhou"],
+                    data={"code": codes[i % len(codes)]},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/aftersales/cases/{case.pk}/resolution",
+                    who["yz_shouhou"],
+                    json_body={"code": codes[i % len(codes)]},
+                    session_auth=False,
+                )
+            )
+        )
         lines = MoneyLine.objects.filter(case=case).count()
         ev = events(case, "case.resolution_chosen")
-        P.record("resolution chosen (two codes alternating, page + API)", ans, {"money_lines": lines, "events": ev}, lines == 1 and ev == 1)
+        P.record(
+            "resolution chosen (two codes alternating, page + API)",
+            ans,
+            {"money_lines": lines, "events": ev},
+            lines == 1 and ev == 1,
+        )
 
     def claim_recovered() -> None:
         order = fresh_order()
         case = after.case_open(actor=agent, case_type="lost_parcel", order=order)
         claim = after.claim_open(actor=agent, case=case)
-        ans = P.fire(lambda i: http("POST", f"/aftersales/claims/{claim.pk}/", who["yz_shouhou"], data={"status": "paid", "recovered": "80"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST", f"/aftersales/claims/{claim.pk}/", who["yz_shouhou"], data={"status": "paid", "recovered": "80"}
+            )
+        )
         lines = MoneyLine.objects.filter(case=case, kind="claim_recovered").count()
-        P.record("courier claim recovered ¥80", ans, {"claim_recovered_lines": lines,
-                 "recovered": str(CourierClaim.objects.get(pk=claim.pk).recovered)}, lines == 1)
+        P.record(
+            "courier claim recovered ¥80",
+            ans,
+            {"claim_recovered_lines": lines, "recovered": str(CourierClaim.objects.get(pk=claim.pk).recovered)},
+            lines == 1,
+        )
 
     def refund_sync() -> None:
         order = fresh_order()
         rid = "RF-PROBE-" + secrets.token_hex(4)
-        body = {"shop": order.shop_id, "refunds": [{"refund_id": rid, "tid": order.order_no, "refund_fee": str(order.paid_amount),
-                                                    "status": "WAIT_SELLER_AGREE", "timeout": f"{dt.date.today() + dt.timedelta(days=3)}T18:00:00"}]}
-        ans = P.fire(lambda i: http("POST", "/api/v1/aftersales/refunds", who["yz_zuzhang"], json_body=body, session_auth=False))
+        body = {
+            "shop": order.shop_id,
+            "refunds": [
+                {
+                    "refund_id": rid,
+                    "tid": order.order_no,
+                    "refund_fee": str(order.paid_amount),
+                    "status": "WAIT_SELLER_AGREE",
+                    "timeout": f"{dt.date.today() + dt.timedelta(days=3)}T18:00:00",
+                }
+            ],
+        }
+        ans = P.fire(
+            lambda i: http("POST", "/api/v1/aftersales/refunds", who["yz_zuzhang"], json_body=body, session_auth=False)
+        )
         cases = Case.objects.filter(external_ref=rid)
         opened = sum(events(c, "case.opened") for c in cases)
-        P.record("platform refund pushed 100 times (API)", ans, {"cases": cases.count(), "opened_events": opened},
-                 cases.count() == 1 and opened == 1)
+        P.record(
+            "platform refund pushed 100 times (API)",
+            ans,
+            {"cases": cases.count(), "opened_events": opened},
+            cases.count() == 1 and opened == 1,
+        )
 
     # -- field service: settlement, bills, stock ----------------------------------------------------
     def visit_ready(signed: bool, days_old: int = 800) -> ServiceRequest:
@@ -1599,13 +1826,32 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
 
     def settlement() -> None:
         item = visit_ready(True)
-        ans = P.fire(lambda i: http("POST", f"/service/{item.pk}/settle/", who["yz_zuzhang"], data={"labour": "60", "discount_percent": "0"})
-                     if half(i) else http("POST", f"/api/v1/service/requests/{item.pk}/settlement", who["yz_zuzhang"],
-                                          json_body={"labour": "60"}, session_auth=False))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/service/{item.pk}/settle/",
+                    who["yz_zuzhang"],
+                    data={"labour": "60", "discount_percent": "0"},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/service/requests/{item.pk}/settlement",
+                    who["yz_zuzhang"],
+                    json_body={"labour": "60"},
+                    session_auth=False,
+                )
+            )
+        )
         item.refresh_from_db()
         ev = events(item, "service_request.settled")
-        P.record("service settlement (page + API)", ans, {"settled_events": ev, "amount_due": str(item.amount_due)},
-                 ev == 1 and item.settled_at is not None)
+        P.record(
+            "service settlement (page + API)",
+            ans,
+            {"settled_events": ev, "amount_due": str(item.amount_due)},
+            ev == 1 and item.settled_at is not None,
+        )
 
     def bill_pay() -> None:
         agreement = field.agreement_create(
@@ -1615,11 +1861,20 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         )  # fmt: skip
         field.agreement_review(actor=boss, agreement=agreement)
         bill = agreement.bills.order_by("due_on").first()
-        ans = P.fire(lambda i: http("POST", f"/api/v1/service/bills/{bill.pk}/pay", who["zhuguan"], session_auth=False)
-                     if half(i) else http("POST", f"/service/bills/{bill.pk}/", who["zhuguan"], data={}))
+        ans = P.fire(
+            lambda i: (
+                http("POST", f"/api/v1/service/bills/{bill.pk}/pay", who["zhuguan"], session_auth=False)
+                if half(i)
+                else http("POST", f"/service/bills/{bill.pk}/", who["zhuguan"], data={})
+            )
+        )
         ev = events(agreement, "agreement.bill_paid")
-        P.record("agreement bill paid (page + API)", ans, {"bill_paid_events": ev,
-                 "paid": AgreementBill.objects.get(pk=bill.pk).paid_at is not None}, ev == 1)
+        P.record(
+            "agreement bill paid (page + API)",
+            ans,
+            {"bill_paid_events": ev, "paid": AgreementBill.objects.get(pk=bill.pk).paid_at is not None},
+            ev == 1,
+        )
 
     def part(code: str, stock: int) -> Part:
         p = Part.objects.create(code=code + "-" + secrets.token_hex(3), name="灯泡", price=Decimal("50.00"))
@@ -1640,49 +1895,114 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     def parts_last_unit() -> None:
         item = visit_ready(False)
         p = part("LAST", 1)
-        ans = P.fire(lambda i: http("POST", f"/service/{item.pk}/parts/", who["jishu"],
-                                    data={"part": p.pk, "quantity": "1", "action": "issue", "idempotency_key": f"last-{p.pk}-{i}"})
-                     if half(i) else http("POST", f"/api/v1/service/requests/{item.pk}/parts", who["jishu"], session_auth=False,
-                                          json_body={"part_id": p.pk, "quantity": 1, "idempotency_key": f"last-{p.pk}-{i}"}))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/service/{item.pk}/parts/",
+                    who["jishu"],
+                    data={"part": p.pk, "quantity": "1", "action": "issue", "idempotency_key": f"last-{p.pk}-{i}"},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/service/requests/{item.pk}/parts",
+                    who["jishu"],
+                    session_auth=False,
+                    json_body={"part_id": p.pk, "quantity": 1, "idempotency_key": f"last-{p.pk}-{i}"},
+                )
+            )
+        )
         issued = StockEntry.objects.filter(part=p, kind="issued").count()
         p.refresh_from_db()
-        P.record("parts issue of the last unit, 100 different keys (page + API)", ans,
-                 {"issued_entries": issued, "on_hand": p.on_hand}, issued == 1 and p.on_hand == 0 and ledger_ok(p))
+        P.record(
+            "parts issue of the last unit, 100 different keys (page + API)",
+            ans,
+            {"issued_entries": issued, "on_hand": p.on_hand},
+            issued == 1 and p.on_hand == 0 and ledger_ok(p),
+        )
 
     def parts_same_key() -> None:
         item = visit_ready(False)
         p = part("SAME", 50)
         key = "same-" + secrets.token_hex(4)
-        ans = P.fire(lambda i: http("POST", f"/service/{item.pk}/parts/", who["jishu"],
-                                    data={"part": p.pk, "quantity": "2", "action": "issue", "idempotency_key": key})
-                     if half(i) else http("POST", f"/api/v1/service/requests/{item.pk}/parts", who["jishu"], session_auth=False,
-                                          json_body={"part_id": p.pk, "quantity": 2, "idempotency_key": key}))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/service/{item.pk}/parts/",
+                    who["jishu"],
+                    data={"part": p.pk, "quantity": "2", "action": "issue", "idempotency_key": key},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/service/requests/{item.pk}/parts",
+                    who["jishu"],
+                    session_auth=False,
+                    json_body={"part_id": p.pk, "quantity": 2, "idempotency_key": key},
+                )
+            )
+        )
         issued = StockEntry.objects.filter(part=p, kind="issued").count()
         p.refresh_from_db()
-        P.record("parts issue of 2, same idempotency key (page + API)", ans, {"issued_entries": issued, "on_hand": p.on_hand},
-                 issued == 1 and p.on_hand == 48 and ledger_ok(p))
+        P.record(
+            "parts issue of 2, same idempotency key (page + API)",
+            ans,
+            {"issued_entries": issued, "on_hand": p.on_hand},
+            issued == 1 and p.on_hand == 48 and ledger_ok(p),
+        )
 
     def parts_return() -> None:
         item = visit_ready(False)
         p = part("RET", 5)
         field.parts_issue(actor=tech, item=item, part=p, quantity=1, key=f"ret-{p.pk}")
-        ans = P.fire(lambda i: http("POST", f"/service/{item.pk}/parts/", who["jishu"], data={"part": p.pk, "quantity": "1", "action": "return"})
-                     if half(i) else http("POST", f"/api/v1/service/requests/{item.pk}/parts", who["jishu"], session_auth=False,
-                                          json_body={"part_id": p.pk, "quantity": 1, "action": "return"}))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/service/{item.pk}/parts/",
+                    who["jishu"],
+                    data={"part": p.pk, "quantity": "1", "action": "return"},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/service/requests/{item.pk}/parts",
+                    who["jishu"],
+                    session_auth=False,
+                    json_body={"part_id": p.pk, "quantity": 1, "action": "return"},
+                )
+            )
+        )
         returned = StockEntry.objects.filter(part=p, kind="returned").count()
         p.refresh_from_db()
-        P.record("parts return of the 1 issued, 100 times (page + API)", ans, {"returned_entries": returned, "on_hand": p.on_hand},
-                 returned == 1 and p.on_hand == 5 and ledger_ok(p))
+        P.record(
+            "parts return of the 1 issued, 100 times (page + API)",
+            ans,
+            {"returned_entries": returned, "on_hand": p.on_hand},
+            returned == 1 and p.on_hand == 5 and ledger_ok(p),
+        )
 
     def stock_receive() -> None:
         p = part("RCV", 0)
         key = "rcv-" + secrets.token_hex(4)
-        ans = P.fire(lambda i: http("POST", "/service/parts/", who["zhuguan"], data={"part": p.pk, "quantity": "10", "note": "入库",
-                                                                                     "idempotency_key": key}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                "/service/parts/",
+                who["zhuguan"],
+                data={"part": p.pk, "quantity": "10", "note": "入库", "idempotency_key": key},
+            )
+        )
         rec = StockEntry.objects.filter(part=p, kind="received").count()
         p.refresh_from_db()
-        P.record("stock received, same idempotency key (page)", ans, {"received_entries": rec, "on_hand": p.on_hand},
-                 rec == 1 and p.on_hand == 10 and ledger_ok(p))
+        P.record(
+            "stock received, same idempotency key (page)",
+            ans,
+            {"received_entries": rec, "on_hand": p.on_hand},
+            rec == 1 and p.on_hand == 10 and ledger_ok(p),
+        )
 
     def appointment() -> None:
         item = field.request_create(
@@ -1692,9 +2012,24 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         )  # fmt: skip
         field.request_evaluate(actor=lead, item=item)
         at = future_local(2, 10)
-        ans = P.fire(lambda i: http("POST", f"/service/{item.pk}/appoint/", who["yz_zuzhang"], data={"technician": tech_staff.pk, "at": at})
-                     if half(i) else http("POST", f"/api/v1/service/requests/{item.pk}/appointment", who["yz_zuzhang"], session_auth=False,
-                                          json_body={"technician_id": tech_staff.pk, "at": at + ":00+08:00"}))
+        ans = P.fire(
+            lambda i: (
+                http(
+                    "POST",
+                    f"/service/{item.pk}/appoint/",
+                    who["yz_zuzhang"],
+                    data={"technician": tech_staff.pk, "at": at},
+                )
+                if half(i)
+                else http(
+                    "POST",
+                    f"/api/v1/service/requests/{item.pk}/appointment",
+                    who["yz_zuzhang"],
+                    session_auth=False,
+                    json_body={"technician_id": tech_staff.pk, "at": at + ":00+08:00"},
+                )
+            )
+        )
         ev = events(item, "service_request.appointed")
         notices = OutboxMessage.objects.filter(kind="service.notify", payload__request=item.pk).count()
         # the same form posted twice one after the other (a double click that is not simultaneous)
@@ -1705,45 +2040,86 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         )  # fmt: skip
         field.request_evaluate(actor=lead, item=item2)
         for _ in range(2):
-            http("POST", f"/service/{item2.pk}/appoint/", who["yz_zuzhang"], data={"technician": tech_staff.pk, "at": at})
+            http(
+                "POST", f"/service/{item2.pk}/appoint/", who["yz_zuzhang"], data={"technician": tech_staff.pk, "at": at}
+            )
         sequential = OutboxMessage.objects.filter(kind="service.notify", payload__request=item2.pk).count()
-        P.record("appointment confirmed to the customer (page + API, same technician and time)", ans,
-                 {"appointed_events": ev, "customer_notices": notices, "notices_after_2_sequential_identical_posts": sequential},
-                 ev == 1 and notices == 1)
+        P.record(
+            "appointment confirmed to the customer (page + API, same technician and time)",
+            ans,
+            {
+                "appointed_events": ev,
+                "customer_notices": notices,
+                "notices_after_2_sequential_identical_posts": sequential,
+            },
+            ev == 1 and notices == 1,
+        )
 
     # -- workforce money: red packets, points ---------------------------------------------------------
     def red_packet() -> None:
         packet = RedPacket.objects.filter(staff__team_id=1).exclude(entries__kind="sent").order_by("id").first()
-        ans = P.fire(lambda i: http("POST", f"/attendance/red-packets/{packet.pk}/sent/", who["yz_zuzhang" if half(i) else "zhuguan"], data={}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/attendance/red-packets/{packet.pk}/sent/",
+                who["yz_zuzhang" if half(i) else "zhuguan"],
+                data={},
+            )
+        )
         sent = RedPacketEntry.objects.filter(packet=packet, kind="sent").count()
-        P.record("red packet marked sent (lead + supervisor)", ans, {"sent_entries": sent, "events": events(packet, "red_packet.sent")},
-                 sent == 1 and events(packet, "red_packet.sent") == 1)
+        P.record(
+            "red packet marked sent (lead + supervisor)",
+            ans,
+            {"sent_entries": sent, "events": events(packet, "red_packet.sent")},
+            sent == 1 and events(packet, "red_packet.sent") == 1,
+        )
 
     def points_same_key() -> None:
         staff = Staff.objects.get(user=presales)
         key = "pts-" + secrets.token_hex(4)
         before = PointEntry.objects.filter(staff=staff).count()
-        ans = P.fire(lambda i: http("POST", "/attendance/points/", who["zhuguan"], data={"staff": staff.pk, "item": "noise", "note": "喧哗",
-                                                                                         "idempotency_key": key}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                "/attendance/points/",
+                who["zhuguan"],
+                data={"staff": staff.pk, "item": "noise", "note": "喧哗", "idempotency_key": key},
+            )
+        )
         made = PointEntry.objects.filter(staff=staff).count() - before
         P.record("inspection points, same idempotency key (page)", ans, {"entries": made}, made == 1)
 
     def points_reverse() -> None:
-        entry = PointEntry.objects.filter(staff__user=presales, reverses=None).exclude(
-            pk__in=PointEntry.objects.exclude(reverses=None).values("reverses_id")).order_by("-id").first()
-        ans = P.fire(lambda i: http("POST", f"/attendance/points/{entry.pk}/reverse/", who["zhuguan"], data={"note": "冲销"}))
+        entry = (
+            PointEntry.objects.filter(staff__user=presales, reverses=None)
+            .exclude(pk__in=PointEntry.objects.exclude(reverses=None).values("reverses_id"))
+            .order_by("-id")
+            .first()
+        )
+        ans = P.fire(
+            lambda i: http("POST", f"/attendance/points/{entry.pk}/reverse/", who["zhuguan"], data={"note": "冲销"})
+        )
         rev = PointEntry.objects.filter(reverses=entry).count()
         P.record("inspection points reversed", ans, {"reversals": rev}, rev == 1)
 
     # -- messages ----------------------------------------------------------------------------------
     def own_conversation() -> Conversation:
-        return Conversation.objects.filter(shop_id__in=[1, 2, 3]).exclude(status__category="closed").order_by("id").first()
+        return (
+            Conversation.objects.filter(shop_id__in=[1, 2, 3]).exclude(status__category="closed").order_by("id").first()
+        )
 
     def reply_same_key() -> None:
         conv = own_conversation()
         key = "rep-" + secrets.token_hex(4)
         before = Message.objects.filter(conversation=conv, direction="out").count()
-        ans = P.fire(lambda i: http("POST", f"/desk/{conv.pk}/reply/", who["yz_shouqian"], data={"text": "您好,已为您查询", "idempotency_key": key}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/desk/{conv.pk}/reply/",
+                who["yz_shouqian"],
+                data={"text": "您好,已为您查询", "idempotency_key": key},
+            )
+        )
         made = Message.objects.filter(conversation=conv, direction="out").count() - before
         P.record("desk reply, same idempotency key", ans, {"messages": made}, made == 1)
 
@@ -1751,15 +2127,25 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         conv = own_conversation()
         before = set(Message.objects.filter(conversation=conv, direction="out").values_list("id", flat=True))
         tag = secrets.token_hex(3)
-        ans = P.fire(lambda i: http("POST", f"/desk/{conv.pk}/reply/", who["yz_shouqian"], data={"text": f"回复 {tag} {i}",
-                                                                                                "idempotency_key": f"rd-{tag}-{i}"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/desk/{conv.pk}/reply/",
+                who["yz_shouqian"],
+                data={"text": f"回复 {tag} {i}", "idempotency_key": f"rd-{tag}-{i}"},
+            )
+        )
         new = Message.objects.filter(conversation=conv, direction="out").exclude(id__in=before)
         texts = list(new.values_list("text", flat=True))
         ok_answers = sum(1 for a in ans if a.status in (200, 302))
         time.sleep(5)  # anything the worker would settle
         state = thread_state(conv)
-        P.record("desk reply, 100 different keys", ans, {"messages": len(texts), "distinct": len(set(texts)), "2xx/3xx": ok_answers,
-                 **state}, len(texts) == len(set(texts)) == ok_answers and state["stored_state_matches_messages"])
+        P.record(
+            "desk reply, 100 different keys",
+            ans,
+            {"messages": len(texts), "distinct": len(set(texts)), "2xx/3xx": ok_answers, **state},
+            len(texts) == len(set(texts)) == ok_answers and state["stored_state_matches_messages"],
+        )
 
     def thread_state(conv: Conversation) -> dict[str, Any]:
         """The conversation's stored count / last message / waiting-since against what its messages say
@@ -1779,7 +2165,12 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
 
         def send(i: int) -> Answer:
             if half(i):
-                return http("POST", f"/desk/{conv.pk}/reply/", who["yz_shouqian"], data={"text": f"回复 {tag} {i}", "idempotency_key": f"rb-{tag}-{i}"})
+                return http(
+                    "POST",
+                    f"/desk/{conv.pk}/reply/",
+                    who["yz_shouqian"],
+                    data={"text": f"回复 {tag} {i}", "idempotency_key": f"rb-{tag}-{i}"},
+                )
             body = json.dumps({"messages": [{**msg(f"rb-{tag}-{i}", buyer, f"买家 {i}"), "shop": shop_code}]}).encode()
             return http("POST", "/api/v1/desk/webhook/qianniu", None, raw=body, headers=signed(channel.secret, body))
 
@@ -1787,7 +2178,12 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         wait_placed(f"rb-{tag}", 60)
         time.sleep(5)
         state = thread_state(conv)
-        P.record("desk replies racing buyer messages (webhook) on one conversation", ans, state, state["stored_state_matches_messages"])
+        P.record(
+            "desk replies racing buyer messages (webhook) on one conversation",
+            ans,
+            state,
+            state["stored_state_matches_messages"],
+        )
 
     def chase_urge() -> None:
         chase = PaymentChase.objects.filter(shop_id__in=[1, 2, 3], state="open").order_by("id").first()
@@ -1797,11 +2193,22 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         key = "urge-" + secrets.token_hex(4)
         before = Message.objects.filter(direction="out").count()
         urged_before = chase.urge_count
-        ans = P.fire(lambda i: http("POST", "/desk/chases/", who["yz_shouqian"], data={"chase": chase.pk, "text": "亲,订单还未付款哦", "idempotency_key": key}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                "/desk/chases/",
+                who["yz_shouqian"],
+                data={"chase": chase.pk, "text": "亲,订单还未付款哦", "idempotency_key": key},
+            )
+        )
         made = Message.objects.filter(direction="out").count() - before
         chase.refresh_from_db()
-        P.record("payment urging message, same idempotency key", ans, {"messages": made, "urges": chase.urge_count - urged_before},
-                 made <= 1 and chase.urge_count - urged_before <= 1)
+        P.record(
+            "payment urging message, same idempotency key",
+            ans,
+            {"messages": made, "urges": chase.urge_count - urged_before},
+            made <= 1 and chase.urge_count - urged_before <= 1,
+        )
 
     def signed(secret: str, body: bytes, stamp: str | None = None) -> dict[str, str]:
         stamp = stamp or str(int(time.time()))
@@ -1829,8 +2236,12 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         wait_placed(ext)
         stored = Message.objects.filter(external_id=ext).count()
         ok = sum(1 for a in ans if a.status == 200)
-        P.record("webhook: the same signed request 100 times", ans, {"accepted_200": ok, "messages_stored": stored,
-                 "409": sum(1 for a in ans if a.status == 409)}, stored == 1 and ok == 1)
+        P.record(
+            "webhook: the same signed request 100 times",
+            ans,
+            {"accepted_200": ok, "messages_stored": stored, "409": sum(1 for a in ans if a.status == 409)},
+            stored == 1 and ok == 1,
+        )
 
     def webhook_same_message() -> None:
         ext = "par-dup-" + secrets.token_hex(4)
@@ -1844,8 +2255,12 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         created = sum(a.json().get("created", 0) for a in ans if a.status == 200)
         wait_placed(ext)
         stored = Message.objects.filter(external_id=ext).count()
-        P.record("webhook: one message in 100 differently signed requests", ans, {"created": created, "messages_stored": stored},
-                 created == 1 and stored == 1)
+        P.record(
+            "webhook: one message in 100 differently signed requests",
+            ans,
+            {"created": created, "messages_stored": stored},
+            created == 1 and stored == 1,
+        )
 
     def webhook_many() -> None:
         tag = "par-many-" + secrets.token_hex(3)
@@ -1860,60 +2275,133 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
         distinct = stored.values("external_id").distinct().count()
         conv = Conversation.objects.filter(buyer="par_buyer_3").first()
         consistent = conv is not None and conv.message_count == Message.objects.filter(conversation=conv).count()
-        P.record("webhook: 100 different messages of one buyer", ans, {"messages_stored": stored.count(), "distinct": distinct,
-                 "conversations": Conversation.objects.filter(buyer="par_buyer_3").count(), "message_count_consistent": consistent},
-                 stored.count() == distinct == n and consistent)
+        P.record(
+            "webhook: 100 different messages of one buyer",
+            ans,
+            {
+                "messages_stored": stored.count(),
+                "distinct": distinct,
+                "conversations": Conversation.objects.filter(buyer="par_buyer_3").count(),
+                "message_count_consistent": consistent,
+            },
+            stored.count() == distinct == n and consistent,
+        )
 
     def api_messages_same() -> None:
         ext = "par-api-" + secrets.token_hex(4)
         body = {"messages": [msg(ext, "par_buyer_4", "你好")]}
-        ans = P.fire(lambda i: http("POST", "/api/v1/desk/messages", who["yz_zuzhang"], json_body=body, session_auth=False))
+        ans = P.fire(
+            lambda i: http("POST", "/api/v1/desk/messages", who["yz_zuzhang"], json_body=body, session_auth=False)
+        )
         wait_placed(ext)
         stored = Message.objects.filter(external_id=ext).count()
         created = sum(a.json().get("created", 0) for a in ans if a.status == 200)
-        P.record("integration API /desk/messages, same external id", ans, {"created": created, "messages_stored": stored},
-                 stored == 1 and created == 1)
+        P.record(
+            "integration API /desk/messages, same external id",
+            ans,
+            {"created": created, "messages_stored": stored},
+            stored == 1 and created == 1,
+        )
 
     def widget() -> None:
         code = ctx["fixtures"]["widget_1"]
         origin = "https://shop1.example"
-        v = http("POST", f"/desk/widget/{code}/messages?new=visitor", None, raw=b"", headers={"Origin": origin, "X-Forwarded-For": "10.9.0.1"})
+        v = http(
+            "POST",
+            f"/desk/widget/{code}/messages?new=visitor",
+            None,
+            raw=b"",
+            headers={"Origin": origin, "X-Forwarded-For": "10.9.0.1"},
+        )
         visitor = v.json()["visitor"]
         cid = "probe-" + secrets.token_hex(8)
         body = json.dumps({"visitor": visitor, "text": "有人吗", "id": cid}).encode()
-        ans = P.fire(lambda i: http("POST", f"/desk/widget/{code}/messages", None, raw=body,
-                                    headers={"Origin": origin, "Content-Type": "application/json", "X-Forwarded-For": f"10.9.{i // 50}.{i % 50 + 2}"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/desk/widget/{code}/messages",
+                None,
+                raw=body,
+                headers={
+                    "Origin": origin,
+                    "Content-Type": "application/json",
+                    "X-Forwarded-For": f"10.9.{i // 50}.{i % 50 + 2}",
+                },
+            )
+        )
         ext = f"w-{visitor[-24:]}-{cid}"
         wait_placed(ext)
         stored = Message.objects.filter(external_id=ext).count()
         created = sum(a.json().get("created", 0) for a in ans if a.status == 200)
-        P.record("web chat widget: the same message (same client id) 100 times", ans, {"created": created, "messages_stored": stored},
-                 stored == 1 and created == 1)
+        P.record(
+            "web chat widget: the same message (same client id) 100 times",
+            ans,
+            {"created": created, "messages_stored": stored},
+            stored == 1 and created == 1,
+        )
         # different client ids, one visitor: the per-visitor limit (20/min) answers 429, never 500
-        v2 = http("POST", f"/desk/widget/{code}/messages?new=visitor", None, raw=b"", headers={"Origin": origin, "X-Forwarded-For": "10.9.3.1"}).json()["visitor"]
+        v2 = http(
+            "POST",
+            f"/desk/widget/{code}/messages?new=visitor",
+            None,
+            raw=b"",
+            headers={"Origin": origin, "X-Forwarded-For": "10.9.3.1"},
+        ).json()["visitor"]
         tag = "pw" + secrets.token_hex(6)
-        ans = P.fire(lambda i: http("POST", f"/desk/widget/{code}/messages", None,
-                                    raw=json.dumps({"visitor": v2, "text": f"第{i}条", "id": f"{tag}-{i:04d}-xxxxxxxx"}).encode(),
-                                    headers={"Origin": origin, "Content-Type": "application/json", "X-Forwarded-For": f"10.9.{4 + i // 50}.{i % 50 + 2}"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/desk/widget/{code}/messages",
+                None,
+                raw=json.dumps({"visitor": v2, "text": f"第{i}条", "id": f"{tag}-{i:04d}-xxxxxxxx"}).encode(),
+                headers={
+                    "Origin": origin,
+                    "Content-Type": "application/json",
+                    "X-Forwarded-For": f"10.9.{4 + i // 50}.{i % 50 + 2}",
+                },
+            )
+        )
         created = sum(a.json().get("created", 0) for a in ans if a.status == 200)
         prefix = f"w-{v2[-24:]}-{tag}"
         wait_placed(prefix)
         stored = Message.objects.filter(external_id__startswith=prefix).count()
-        P.record("web chat widget: 100 different messages of one visitor", ans, {"created": created, "messages_stored": stored},
-                 stored == created and created <= 20)
+        P.record(
+            "web chat widget: 100 different messages of one visitor",
+            ans,
+            {"created": created, "messages_stored": stored},
+            stored == created and created <= 20,
+        )
 
     def close_conversation() -> None:
-        conv = Conversation.objects.filter(shop_id__in=[1, 2, 3]).exclude(status__category="closed").order_by("-id").first()
+        conv = (
+            Conversation.objects.filter(shop_id__in=[1, 2, 3])
+            .exclude(status__category="closed")
+            .order_by("-id")
+            .first()
+        )
         ans = P.fire(lambda i: http("POST", f"/desk/{conv.pk}/close/", who["yz_shouqian"], data={}))
-        ev = Event.objects.for_object(conv).filter(verb__in=("conversation.closed", "conversation.status_changed")).count()
+        ev = (
+            Event.objects.for_object(conv)
+            .filter(verb__in=("conversation.closed", "conversation.status_changed"))
+            .count()
+        )
         P.record("desk conversation closed", ans, {"close_events": ev}, ev <= 1)
 
     # -- create forms posted with the same form token ----------------------------------------------
     def form_once() -> None:
         token = "ft-" + secrets.token_hex(6)
         before = ServiceRequest.objects.count()
-        body = {"form_token": token, "shop": 1, "channel": "phone", "contact_name": "李女士", "contact_phone": "13912345678",
-                "product": "投影机", "part": "unit", "fault": "无画面", "purchase_date": (clock.today() - dt.timedelta(days=30)).isoformat()}
+        body = {
+            "form_token": token,
+            "shop": 1,
+            "channel": "phone",
+            "contact_name": "李女士",
+            "contact_phone": "13912345678",
+            "product": "投影机",
+            "part": "unit",
+            "fault": "无画面",
+            "purchase_date": (clock.today() - dt.timedelta(days=30)).isoformat(),
+        }
         ans = P.fire(lambda i: http("POST", "/service/new/", who["yz_zuzhang"], data=body))
         made = ServiceRequest.objects.count() - before
         P.record("service request create form, same form token", ans, {"requests_created": made}, made == 1)
@@ -1921,15 +2409,34 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
 
         token = "ft-" + secrets.token_hex(6)
         before = Complaint.objects.count()
-        ans = P.fire(lambda i: http("POST", "/care/complaints/", who["yz_zuzhang"], data={
-            "form_token": token, "shop": 1, "contact_name": "吴", "contact_phone": "13900001111", "text": "太慢了", "channel": "phone"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                "/care/complaints/",
+                who["yz_zuzhang"],
+                data={
+                    "form_token": token,
+                    "shop": 1,
+                    "contact_name": "吴",
+                    "contact_phone": "13900001111",
+                    "text": "太慢了",
+                    "channel": "phone",
+                },
+            )
+        )
         made = Complaint.objects.count() - before
         P.record("complaint create form, same form token", ans, {"complaints_created": made}, made == 1)
         order = fresh_order()
         token = "ft-" + secrets.token_hex(6)
         before = Case.objects.count()
-        ans = P.fire(lambda i: http("POST", f"/aftersales/new/?order={order.pk}", who["yz_shouhou"], data={
-            "form_token": token, "order": order.pk, "case_type": "defect", "summary": "划痕"}))
+        ans = P.fire(
+            lambda i: http(
+                "POST",
+                f"/aftersales/new/?order={order.pk}",
+                who["yz_shouhou"],
+                data={"form_token": token, "order": order.pk, "case_type": "defect", "summary": "划痕"},
+            )
+        )
         made = Case.objects.count() - before
         P.record("after-sales case create form, same form token", ans, {"cases_created": made}, made == 1)
 
@@ -1985,7 +2492,13 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
     target = ctx["args"].fuzz
     spec = _openapi()
     routes = ctx["routes"]
-    res: dict[str, Any] = {"requests": 0, "5xx": 0, "5xx_samples": [], "status": collections.Counter(), "by_part": collections.Counter()}
+    res: dict[str, Any] = {
+        "requests": 0,
+        "5xx": 0,
+        "5xx_samples": [],
+        "status": collections.Counter(),
+        "by_part": collections.Counter(),
+    }
     lock = threading.Lock()
     roles = ["zhuguan", "fuzhuguan", "yz_zuzhang", "hf_shouhou", "yz_shouqian", "jishu", "cangku", "hf_zuzhang"]
     skip_post = ("logout/", "login/", "tokens/", "i18n/", "policy/new/", "imports/", "api/v1/staff/import", "api/v1/orders/import",
@@ -1994,8 +2507,15 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
 
     # valid cursors to tamper with
     cursors: list[tuple[str, str]] = []
-    for path in ("/api/v1/orders", "/api/v1/customers", "/api/v1/aftersales/cases", "/api/v1/service/requests", "/api/v1/products",
-                 "/api/v1/punches", "/api/v1/staff"):
+    for path in (
+        "/api/v1/orders",
+        "/api/v1/customers",
+        "/api/v1/aftersales/cases",
+        "/api/v1/service/requests",
+        "/api/v1/products",
+        "/api/v1/punches",
+        "/api/v1/staff",
+    ):
         a = http("GET", path, who["zhuguan"], params={"limit": 2}, session_auth=False)
         try:
             nxt = a.json().get("next_cursor")
@@ -2014,14 +2534,19 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
             return rnd.choice(HOSTILE)
         if r < 0.8:
             return str(rnd.randint(-(2**70), 2**70))
-        return "".join(chr(rnd.choice([rnd.randint(32, 126), rnd.randint(0x4E00, 0x9FFF), rnd.randint(0, 31)])) for _ in range(rnd.randint(1, 30)))
+        return "".join(
+            chr(rnd.choice([rnd.randint(32, 126), rnd.randint(0x4E00, 0x9FFF), rnd.randint(0, 31)]))
+            for _ in range(rnd.randint(1, 30))
+        )
 
     def tamper_cursor(c: str) -> str:
         choice = rnd.randint(0, 6)
         if choice == 0:
             return c[:-3] + "AAA"
         if choice == 1:
-            return base64.urlsafe_b64encode(json.dumps(rnd.choice([[1, "x"], {"a": None}, ["9" * 40, 1], [None], "x", 1e308])).encode()).decode()
+            return base64.urlsafe_b64encode(
+                json.dumps(rnd.choice([[1, "x"], {"a": None}, ["9" * 40, 1], [None], "x", 1e308])).encode()
+            ).decode()
         if choice == 2:
             return c + "=="
         if choice == 3:
@@ -2055,18 +2580,25 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
         schema = rb["content"].get("application/json", {}).get("schema")
         return _example(schema, spec, rnd) if schema else {}
 
-    plain_pages = [r for r in routes if not PARAM.search(r) and not r.startswith(("i18n/", "logout/", "desk/stream/", "api/"))]
+    plain_pages = [
+        r for r in routes if not PARAM.search(r) and not r.startswith(("i18n/", "logout/", "desk/stream/", "api/"))
+    ]
     object_pages = [r for r in routes if PARAM.search(r) and not r.startswith("api/")]
     api_ops = [(p, m) for p, ops in spec["paths"].items() for m in ops if m in ("get", "post")]
     post_pages = [r for r in routes if not r.startswith(("api/", *skip_post)) and _posts(r)]
     post_pages = [r for r in post_pages if not r.startswith(skip_post)]
 
-
     def job_page_get() -> tuple[str, str, Answer]:
         username = rnd.choice(roles)
         route = rnd.choice(plain_pages + object_pages)
-        values = {m.group("name"): (own_id(username, kind_of(route, m.group("name"))) if kind_of(route, m.group("name")) not in NOT_OBJECTS
-                                    else _not_object_value(kind_of(route, m.group("name")), truth)) for m in PARAM.finditer(route)}
+        values = {
+            m.group("name"): (
+                own_id(username, kind_of(route, m.group("name")))
+                if kind_of(route, m.group("name")) not in NOT_OBJECTS
+                else _not_object_value(kind_of(route, m.group("name")), truth)
+            )
+            for m in PARAM.finditer(route)
+        }
         if rnd.random() < 0.1 and values:
             k = rnd.choice(list(values))
             values[k] = rnd.choice(["9" * 30, "0", "18446744073709551616"])
@@ -2077,8 +2609,11 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
     def job_page_post() -> tuple[str, str, Answer]:
         username = rnd.choice(roles)
         route = rnd.choice(post_pages)
-        values = {m.group("name"): own_id(username, kind_of(route, m.group("name"))) for m in PARAM.finditer(route)
-                  if kind_of(route, m.group("name")) not in NOT_OBJECTS}
+        values = {
+            m.group("name"): own_id(username, kind_of(route, m.group("name")))
+            for m in PARAM.finditer(route)
+            if kind_of(route, m.group("name")) not in NOT_OBJECTS
+        }
         if any(kind_of(route, m.group("name")) in NOT_OBJECTS for m in PARAM.finditer(route)):
             return job_page_get()
         path = fill(route, values)
@@ -2086,16 +2621,63 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
         if how == "json":
             how = "form"
         body = dict(body) if isinstance(body, dict) else {}
-        keys = list(body) + rnd.sample([*KEYS, "amount", "quantity", "labour", "discount_percent", "at", "text", "staff", "part", "idempotency_key", "form_token", "line", "decision", "satisfaction", "shift", "date", "start_date", "end_date", "kind", "recovered", "limit", "note", "step", "done"], 4)
+        keys = list(body) + rnd.sample(
+            [
+                *KEYS,
+                "amount",
+                "quantity",
+                "labour",
+                "discount_percent",
+                "at",
+                "text",
+                "staff",
+                "part",
+                "idempotency_key",
+                "form_token",
+                "line",
+                "decision",
+                "satisfaction",
+                "shift",
+                "date",
+                "start_date",
+                "end_date",
+                "kind",
+                "recovered",
+                "limit",
+                "note",
+                "step",
+                "done",
+            ],
+            4,
+        )
         for k in rnd.sample(keys, min(len(keys), rnd.randint(1, 5))):
             body[k] = hostile()
         if how == "files" or rnd.random() < 0.05:
-            a = http("POST", path, who[username], data=body, files={"file": ("x.png", os.urandom(rnd.randint(0, 2000)), "image/png")})
+            a = http(
+                "POST",
+                path,
+                who[username],
+                data=body,
+                files={"file": ("x.png", os.urandom(rnd.randint(0, 2000)), "image/png")},
+            )
         elif rnd.random() < 0.05:
-            a = http("POST", path, who[username], raw=os.urandom(rnd.randint(0, 500)),
-                     headers={"Content-Type": rnd.choice(["application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                                                           "application/json", "text/plain"]),
-                              "X-CSRFToken": who[username].cookies.get("csrftoken", "")})
+            a = http(
+                "POST",
+                path,
+                who[username],
+                raw=os.urandom(rnd.randint(0, 500)),
+                headers={
+                    "Content-Type": rnd.choice(
+                        [
+                            "application/x-www-form-urlencoded",
+                            "multipart/form-data; boundary=x",
+                            "application/json",
+                            "text/plain",
+                        ]
+                    ),
+                    "X-CSRFToken": who[username].cookies.get("csrftoken", ""),
+                },
+            )
         else:
             a = http("POST", path, who[username], data=body)
         return ("page POST", f"POST {path} {_short(body)!r}"[:500], a)
@@ -2103,8 +2685,12 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
     def job_api() -> tuple[str, str, Answer]:
         username = rnd.choice(roles)
         op_path, method = rnd.choice(api_ops)
-        while method == "post" and (op_path.startswith(("/api/v1/staff/import", "/api/v1/orders/import")) or "leave-date" in op_path):
-            op_path, method = rnd.choice(api_ops)  # no hostile staff files or leaving dates: they would sign the roles out
+        while method == "post" and (
+            op_path.startswith(("/api/v1/staff/import", "/api/v1/orders/import")) or "leave-date" in op_path
+        ):
+            op_path, method = rnd.choice(
+                api_ops
+            )  # no hostile staff files or leaving dates: they would sign the roles out
         names = re.findall(r"{(\w+)}", op_path)
         route = op_path.lstrip("/").replace("{", "<").replace("}", ">")
         values: dict[str, Any] = {}
@@ -2112,9 +2698,15 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
             kind = kind_of(route, name)
             r = rnd.random()
             if kind in NOT_OBJECTS:
-                values[name] = _not_object_value(kind, truth) if r < 0.7 else rnd.choice(["x", "9" * 30, "%2e%2e", "-1"])
+                values[name] = (
+                    _not_object_value(kind, truth) if r < 0.7 else rnd.choice(["x", "9" * 30, "%2e%2e", "-1"])
+                )
             else:
-                values[name] = own_id(username, kind) if r < 0.7 else rnd.choice(["9" * 30, "-1", "0", "abc", "1.5", "1e3", "%00", "18446744073709551616"])
+                values[name] = (
+                    own_id(username, kind)
+                    if r < 0.7
+                    else rnd.choice(["9" * 30, "-1", "0", "abc", "1.5", "1e3", "%00", "18446744073709551616"])
+                )
         path = re.sub(r"{(\w+)}", lambda m: requests.utils.quote(str(values[m.group(1)]), safe=""), op_path)
         token = who[username].token
         if method == "get":
@@ -2126,25 +2718,75 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
                 params[rnd.choice(KEYS)] = hostile()
             if cursors and rnd.random() < 0.15:
                 cp, c = rnd.choice(cursors)
-                path, params = cp, {"cursor": tamper_cursor(c), "limit": rnd.choice(["1", "50", "0", "-1", "100000", "x"])}
-            return ("API GET", f"GET {path} {params!r}"[:400], http("GET", path, who[username], token=token, params=params, session_auth=False))
+                path, params = (
+                    cp,
+                    {"cursor": tamper_cursor(c), "limit": rnd.choice(["1", "50", "0", "-1", "100000", "x"])},
+                )
+            return (
+                "API GET",
+                f"GET {path} {params!r}"[:400],
+                http("GET", path, who[username], token=token, params=params, session_auth=False),
+            )
         example = api_example(op_path, method)
         r = rnd.random()
         if "webhook" in op_path:
-            body = json.dumps(mutate_json({"messages": [{"external_id": "f", "shop": "haidaochuan", "buyer": "b", "direction": "in",
-                                                          "sent_at": "2026-12-06T10:00:00+08:00", "text": "x"}]})).encode()
+            body = json.dumps(
+                mutate_json(
+                    {
+                        "messages": [
+                            {
+                                "external_id": "f",
+                                "shop": "haidaochuan",
+                                "buyer": "b",
+                                "direction": "in",
+                                "sent_at": "2026-12-06T10:00:00+08:00",
+                                "text": "x",
+                            }
+                        ]
+                    }
+                )
+            ).encode()
             ch = ctx["qianniu_secret"]
             stamp = rnd.choice([str(int(time.time())), str(int(time.time()) - 400), "x", "", "1e30", "-1"])
             sig = (hmac.new(ch.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest() if rnd.random() < 0.7
                    else "".join(c for c in hostile() if 32 <= ord(c) < 127))  # fmt: skip
             prefix = rnd.choice(["v2=", "v2=", "sha256=", "", "v3="])
-            a = http("POST", path, None, raw=body, headers={"Content-Type": "application/json", "X-Kefu-Signature": prefix + sig,
-                                                           "X-Kefu-Timestamp": stamp})
+            a = http(
+                "POST",
+                path,
+                None,
+                raw=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Kefu-Signature": prefix + sig,
+                    "X-Kefu-Timestamp": stamp,
+                },
+            )
             return ("webhook", f"POST {path} sig={prefix}… ts={stamp!r} {body[:200]!r}", a)
         if r < 0.1:
-            raw = rnd.choice([b"{", b"[]", b"null", b"\"x\"", b"{\"a\":" * 3000, os.urandom(64), b"{\"x\": 1e999}",
-                              json.dumps(example).encode()[: rnd.randint(0, 40)], b"\xff\xfe{}", b"{\"a\": \"\\ud800\"}"])
-            a = http("POST", path, who[username], token=token, raw=raw, headers={"Content-Type": "application/json"}, session_auth=False)
+            raw = rnd.choice(
+                [
+                    b"{",
+                    b"[]",
+                    b"null",
+                    b'"x"',
+                    b'{"a":' * 3000,
+                    os.urandom(64),
+                    b'{"x": 1e999}',
+                    json.dumps(example).encode()[: rnd.randint(0, 40)],
+                    b"\xff\xfe{}",
+                    b'{"a": "\\ud800"}',
+                ]
+            )
+            a = http(
+                "POST",
+                path,
+                who[username],
+                token=token,
+                raw=raw,
+                headers={"Content-Type": "application/json"},
+                session_auth=False,
+            )
             return ("API POST raw", f"POST {path} {raw[:200]!r}", a)
         body = mutate_json(example)
         a = http("POST", path, who[username], token=token, json_body=body, session_auth=False)
@@ -2155,18 +2797,42 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
         origin = rnd.choice(["https://shop1.example", "https://evil.example", ""])
         ip = f"10.{rnd.randint(20, 250)}.{rnd.randint(0, 250)}.{rnd.randint(1, 250)}"
         if rnd.random() < 0.5:
-            params = {"visitor": rnd.choice([ctx.get("fuzz_visitor", ""), hostile(), "a" * 32 + "." + "b" * 32]), "after": hostile()}
-            return ("widget GET", f"GET widget {params!r}"[:300],
-                    http("GET", f"/desk/widget/{rnd.choice([code, 'x', hostile()[:20] or 'y'])}/messages", None, params=params,
-                         headers={"Origin": origin, "X-Forwarded-For": ip}))
+            params = {
+                "visitor": rnd.choice([ctx.get("fuzz_visitor", ""), hostile(), "a" * 32 + "." + "b" * 32]),
+                "after": hostile(),
+            }
+            return (
+                "widget GET",
+                f"GET widget {params!r}"[:300],
+                http(
+                    "GET",
+                    f"/desk/widget/{rnd.choice([code, 'x', hostile()[:20] or 'y'])}/messages",
+                    None,
+                    params=params,
+                    headers={"Origin": origin, "X-Forwarded-For": ip},
+                ),
+            )
         body = mutate_json({"visitor": ctx.get("fuzz_visitor", ""), "text": "在吗", "id": "abcdefghijklmnopq"})
         raw = json.dumps(body).encode() if rnd.random() < 0.9 else os.urandom(40)
-        return ("widget POST", f"POST widget {raw[:200]!r}",
-                http("POST", f"/desk/widget/{code}/messages", None, raw=raw, headers={"Origin": origin, "X-Forwarded-For": ip,
-                                                                                     "Content-Type": "application/json"}))
+        return (
+            "widget POST",
+            f"POST widget {raw[:200]!r}",
+            http(
+                "POST",
+                f"/desk/widget/{code}/messages",
+                None,
+                raw=raw,
+                headers={"Origin": origin, "X-Forwarded-For": ip, "Content-Type": "application/json"},
+            ),
+        )
 
-    v = http("POST", f"/desk/widget/{ctx['fixtures']['widget_1']}/messages?new=visitor", None, raw=b"",
-             headers={"Origin": "https://shop1.example", "X-Forwarded-For": "10.8.0.1"})
+    v = http(
+        "POST",
+        f"/desk/widget/{ctx['fixtures']['widget_1']}/messages?new=visitor",
+        None,
+        raw=b"",
+        headers={"Origin": "https://shop1.example", "X-Forwarded-For": "10.8.0.1"},
+    )
     try:
         ctx["fuzz_visitor"] = v.json()["visitor"]
     except (ValueError, KeyError):
@@ -2195,7 +2861,9 @@ def phase_fuzz(ctx: dict[str, Any]) -> dict[str, Any]:
             if a.status >= 500 or a.status == 0:
                 res["5xx"] += 1
                 if len(res["5xx_samples"]) < 60:
-                    res["5xx_samples"].append({"part": part, "request": what, "status": a.status, "answer": a.text()[:300]})
+                    res["5xx_samples"].append(
+                        {"part": part, "request": what, "status": a.status, "answer": a.text()[:300]}
+                    )
 
     while res["requests"] < target:
         with ThreadPoolExecutor(ctx["args"].threads) as pool:
@@ -2243,7 +2911,9 @@ def main() -> None:
     parser.add_argument("--orders-per-shop", type=int, default=200)
     parser.add_argument("--fuzz", type=int, default=12000, help="fuzzed requests (≥ 10,000 for the issue)")
     parser.add_argument("--parallel", type=int, default=100, help="requests at once per parallel path")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of every parallel path (races are not certain to show)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of every parallel path (races are not certain to show)"
+    )
     parser.add_argument("--per-reason", type=int, default=2, help="objects per route and reason in the read walk")
     parser.add_argument("--threads", type=int, default=8, help="client threads for the walks and the fuzz")
     parser.add_argument("--seed", type=int, default=16)
@@ -2332,7 +3002,9 @@ def main() -> None:
         summary["seconds"] = round(time.monotonic() - started)
         summary["server_log"] = str(inst.log_path)
         report_path = Path(args.report) if args.report else inst.var / "probe-report.json"
-        report_path.write_text(json.dumps({"summary": summary, **full}, ensure_ascii=False, indent=1, default=_jsonable))
+        report_path.write_text(
+            json.dumps({"summary": summary, **full}, ensure_ascii=False, indent=1, default=_jsonable)
+        )
         summary["report"] = str(report_path)
         _print_findings(full)
         print(json.dumps(summary, ensure_ascii=False, default=_jsonable), flush=True)
@@ -2369,9 +3041,15 @@ def _print_findings(full: dict[str, Any]) -> None:
     show("cross-team writes on object routes that changed data", w.get("object_route_succeeded", []))
     show("other-team ids in bodies that changed the other team", w.get("body_id_succeeded", []))
     show("own team's data outside the role's work changed", w.get("unexplained_changes", []))
-    show("cross-team POSTs answered other than 403/404 (no data changed unless listed above)", w.get("answered_not_404", []))
+    show(
+        "cross-team POSTs answered other than 403/404 (no data changed unless listed above)",
+        w.get("answered_not_404", []),
+    )
     show("5xx in the write walk", w.get("5xx", []))
-    show("parallel paths", [x for x in full.get("parallel", []) if x.get("invariant") == "BROKEN" or x.get("5xx") or "error" in x])
+    show(
+        "parallel paths",
+        [x for x in full.get("parallel", []) if x.get("invariant") == "BROKEN" or x.get("5xx") or "error" in x],
+    )
     show("fuzz answers ≥ 500", full.get("fuzz", {}).get("5xx_samples", []), 60)
 
 
