@@ -2150,7 +2150,7 @@ def phase_parallel(ctx: dict[str, Any]) -> list[dict[str, Any]]:
     def thread_state(conv: Conversation) -> dict[str, Any]:
         """The conversation's stored count / last message / waiting-since against what its messages say
         (the app's own computation, kefu.desk.services._thread_state)."""
-        from kefu.desk.services import _thread_state
+        from kefu.desk.services.routing import _thread_state
 
         conv.refresh_from_db()
         _replied, waiting, last_at, _body, count = _thread_state([conv.pk])[conv.pk]
