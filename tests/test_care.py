@@ -53,8 +53,10 @@ def test_the_emotion_is_suggested_from_the_words_r_care_1(text: str, emotion: st
 @settings(max_examples=200)
 @given(st.text(max_size=80), st.sampled_from(["气死", "赶紧", "失望", "听到没有"]))
 def test_adding_an_emotions_keyword_never_lowers_its_score(text: str, word: str) -> None:
+    """A keyword added as a clause of its own (after "。") always counts: a negation ends with its
+    clause ("不" + "气死" reads as 不气死, not angry — hypothesis found that case)."""
     before = care.suggest_emotion(POLICY, text).scores
-    after = care.suggest_emotion(POLICY, text + word).scores
+    after = care.suggest_emotion(POLICY, text + "。" + word).scores
     assert all(after.get(code, 0) >= n for code, n in before.items())
     assert sum(after.values()) > sum(before.values())
 

@@ -319,3 +319,19 @@ def test_a_reopened_stream_looks_back_at_the_messages_of_the_last_30_seconds(wor
     assert opening_low(after_id=ids[-1], seconds=30) == ids[1] - 1
     Message.objects.update(received_at=clock.now() - dt.timedelta(minutes=5))
     assert opening_low(after_id=ids[-1], seconds=30) == ids[-1]
+
+
+@pytest.mark.django_db
+def test_a_message_published_after_a_streams_event_loop_ended_is_not_a_500(settings: Any) -> None:
+    """CI found it: a reply answered 500 ("Event loop is closed") when an earlier server's loop
+    had ended in the same process; a hub whose loop is closed is forgotten, nobody listens there."""
+    import asyncio
+
+    from kefu.desk import live
+
+    settings.REDIS_URL = ""
+    loop = asyncio.new_event_loop()
+    live._hubs[loop] = live.Hub(loop)
+    loop.close()
+    live.publish([1, 2])  # must not raise
+    assert loop not in live._hubs

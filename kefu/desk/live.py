@@ -57,8 +57,12 @@ def publish(conversation_ids: Iterable[int]) -> None:
         with contextlib.suppress(Exception):  # if Redis blinked, this process's own streams still hear it
             _redis(url).publish(CHANNEL, payload)
             return
-    for hub in list(_hubs.values()):
-        hub.loop.call_soon_threadsafe(hub.dispatch, payload)
+    for key, hub in list(_hubs.items()):
+        if hub.loop.is_closed():  # its event loop ended (a server shut down): nobody listens there
+            _hubs.pop(key, None)
+            continue
+        with contextlib.suppress(RuntimeError):  # closed between the check and the call
+            hub.loop.call_soon_threadsafe(hub.dispatch, payload)
 
 
 _clients: dict[str, Any] = {}

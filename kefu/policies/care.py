@@ -36,11 +36,15 @@ class EmotionGuess:
 NEGATIONS = ("不", "没", "没有", "别", "不是", "并不", "不太", "一点也不", "不会", "不用")
 
 
+_CLAUSE_BREAK = re.compile(r"[，,。.！!？?；;：:\s]")
+
+
 def _found(text: str, word: str) -> bool:
     """``word`` occurs in ``text`` at least once not preceded by a negation."""
     start = text.find(word)
     while start != -1:
         before = text[max(0, start - 3) : start]  # "不着急", "不太急", "没有生气"
+        before = _CLAUSE_BREAK.split(before)[-1]  # a negation ends with its clause: "不。气死了" is angry
         if not any(n in before for n in NEGATIONS):
             return True
         start = text.find(word, start + 1)

@@ -65,9 +65,11 @@ class RejectNulMiddleware:
         if content_type == "application/json":
             body = request.body
             return b"\\u0000" in body or b"\x00" in body or _LONE_SURROGATE.search(body) is not None
-        # a multipart form's text fields too (its files may hold NULs: they are the views' to check);
-        # Django parses the body once, so the view reads the same parsed fields and files
-        if request.method == "POST" and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # a page's multipart form's text fields too (its files may hold NULs: they are the views'
+        # to check); Django parses the body once and the view reads the same fields and files. The
+        # API's uploads read their raw body, which parsing here would consume: they check their own.
+        multipart = content_type == "multipart/form-data" and not request.path.startswith("/api/")
+        if request.method == "POST" and (content_type == "application/x-www-form-urlencoded" or multipart):
             return any("\x00" in k or "\x00" in v for k, vs in request.POST.lists() for v in vs)
         return False
 
