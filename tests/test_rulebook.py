@@ -262,3 +262,31 @@ def test_operators_pass_a_capability_and_people_need_it(django_user_model: Any) 
     assert job() == "ran"
     with pytest.raises(PermissionDenied):
         job(actor=person)
+
+
+@pytest.mark.django_db
+def test_a_version_saved_before_a_rule_grew_stricter_still_reads(caplog: pytest.LogCaptureFixture) -> None:
+    """Review finding: a stored version with a 41-character point code (the old validator had no
+    limit) made the points page a 500. The refused value reads as the preset's, with a warning."""
+    import datetime as dt
+
+    from kefu.core import policy_store
+    from kefu.core.models import PolicyVersion
+
+    doc = copy.deepcopy(handbook.load_preset())
+    doc["points"]["items"][0]["code"] = "x" * 41
+    doc["attendance"]["shift_types"][0]["name"] = "长" * 21
+    PolicyVersion.objects.create(
+        name="old",
+        version=2,
+        effective_from=dt.date(2026, 1, 1),
+        document=doc,
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    policy_store.policy_cache_clear()
+    policy = policy_in_force(dt.date(2026, 11, 1))
+    assert policy.version == 2
+    assert policy.points.items[0].code == "dress"  # the preset's, not the refused one
+    assert [s.name for s in policy.attendance.shift_types] == ["白班", "晚班"]
+    assert policy.leave.rest_days_per_month == 2  # the rest of the version reads as saved
+    assert "refused by the schema" in caplog.text

@@ -106,12 +106,8 @@ RULES = ModuleRules(
     policy={"aftersales": AftersalesPolicy},
     capabilities={
         "cases.handle": Capability(
-            TEAM_LEADS | {Position.PRESALES, Position.AFTERSALES},
-            _("open and work after-sales cases: facts, resolutions, money requests, claims, reviews"),
-        ),
-        "cases.move": Capability(
             TEAM_LEADS | {Position.PRESALES, Position.AFTERSALES, Position.WAREHOUSE},
-            _("move a case on and add its evidence (the warehouse too, for cases waiting on it)"),
+            _("open and work after-sales cases (the warehouse contact: the cases waiting on the warehouse)"),
         ),
         "shipping.chase": Capability(
             TEAM_LEADS | {Position.PRESALES, Position.AFTERSALES, Position.WAREHOUSE},

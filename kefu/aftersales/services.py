@@ -198,7 +198,7 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
     return case
 
 
-@action(capability="cases.move", scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def case_transition(*, actor: Any, case: Case, status: StatusLabel, note: str = "") -> Case:
     """Move the case to another status label (the shared core's guarded transition)."""
     return wf.transition(actor=actor, item=case, label=status, note=note)  # type: ignore[no-any-return]
@@ -228,7 +228,7 @@ def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
     return wf.checklist_toggle(actor=actor, item=case, code=code, done=done)  # type: ignore[no-any-return]
 
 
-@action(capability="cases.move", scope=("case",))
+@action(capability="cases.handle", scope=("case",))
 def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
     """Store one piece of evidence (the shared core's safe attachment)."""
     return wf.attach(actor=actor, item=case, kind=kind, name=name, data=data, note=note)  # type: ignore[no-any-return]
@@ -757,7 +757,7 @@ def _refund_timeout(value: Any) -> dt.datetime | None:
         raise ApplicationError("refund_timeout", _("timeout: %(error)s") % {"error": exc}) from None
 
 
-@action(capability="orders.import", scope=("shop",))
+@action(capability="cases.handle", scope=("shop",))
 def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
     """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
     deadline comes with the data (``timeout``), never hard-coded. The refund id is written by the

@@ -36,7 +36,7 @@ def _work_done(case: Any) -> None:
 
 
 CASES = Workflow(
-    capability="cases.move",
+    capability="cases.handle",
     key="aftersales.case",
     label=_("After-sales cases"),
     model="aftersales.Case",

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -89,7 +90,12 @@ class PolicyVersion(models.Model):
         verbose_name_plural = _("policy versions")
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version} ({self.effective_from})"
+        title = self.document.get("meta", {}).get("title") if isinstance(self.document, dict) else None
+        return gettext("%(title)s, version %(v)s (from %(day)s)") % {
+            "title": title or self.name,
+            "v": self.version,
+            "day": self.effective_from,
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

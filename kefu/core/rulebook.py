@@ -17,6 +17,7 @@ sentence, e.g. ``desk.idle_flag_minutes: must be a whole number from 0 to 1440 (
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from kefu.policies import handbook
 from kefu.policies.money import MONEY_MAX
 
 from . import wording
+
+log = logging.getLogger(__name__)
 
 GENERIC_MAX = 100_000  # a count of days, hours or minutes beyond this makes no sense for the department
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -404,11 +407,23 @@ def policy_problems(document: Any) -> list[str]:
 
 
 def typed_section(name: str, value: Any) -> Section:
-    """A section of a saved policy as its typed schema (saved versions were validated)."""
+    """A section of a saved policy as its typed schema. A version saved before a rule grew stricter
+    (a 21-character shift name) still reads: a value the schema refuses takes the preset's, with a
+    warning in the log, so no page breaks over it; saving a new version asks for it to be put right."""
     schema = REGISTRY.sections.get(name)
     if schema is None:
         raise AttributeError(name)
-    return schema.model_validate(value)
+    try:
+        return schema.model_validate(value)
+    except ValidationError as exc:
+        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        log.warning("policy section %s: %s refused by the schema, read from the preset", name, sorted(map(str, bad)))
+        preset = handbook.load_preset().get(name, {})
+        merged = {**(value if isinstance(value, dict) else {}), **{k: preset[k] for k in bad if k in preset}}
+        try:
+            return schema.model_validate(merged)
+        except ValidationError:
+            return schema.model_validate(preset)
 
 
 def field_meta(schema: type[BaseModel], name: str) -> dict[str, Any]:

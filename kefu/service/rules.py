@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core.rulebook import (
@@ -76,7 +76,7 @@ class Verb(Verbs):
     SERVICE_REQUEST_REPLACEMENT_DUE = "service_request.replacement_due", _("found a replacement due")
     SERVICE_REQUEST_REPLACEMENT_RAISED = "service_request.replacement_raised", _("raised the replacement work order")
     SERVICE_REQUEST_APPOINTED = "service_request.appointed", _("made the appointment")
-    SERVICE_REQUEST_ARRIVED = "service_request.arrived", _("arrived on site")
+    SERVICE_REQUEST_ARRIVED = "service_request.arrived", pgettext_lazy("timeline", "arrived on site")
     SERVICE_REQUEST_DIAGNOSED = "service_request.diagnosed", _("recorded the diagnosis")
     SERVICE_REQUEST_SIGNED = "service_request.signed", _("had the service report signed")
     SERVICE_REQUEST_SETTLED = "service_request.settled", _("settled the request")
