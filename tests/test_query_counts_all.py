@@ -66,9 +66,13 @@ def test_every_read_has_a_constant_query_count(
     # the policy is read once per 30 s per process; a slow run must not count one read more
     monkeypatch.setattr(policy_store, "CACHE_SECONDS", 10**9)
     values = _grow(world, 1)
+    from kefu.core import reports
+
     routes = [
         _fill(route, values) for route in _patterns() if not any(s in route for s in SKIP) and ("slug" not in route)
     ]
+    for report in reports.all_reports():  # every registered report, as a page and through the API
+        routes += [f"/reports/{report.slug}/", f"/api/v1/reports/{report.slug}"]
     client = Client()
     client.login(username="boss", password=PASSWORD)
     _counts(client, routes)  # warm the caches (session, content types, the policy, status labels)

@@ -44,7 +44,10 @@ def test_every_app_declares_its_rules_in_its_own_module() -> None:
 
 
 def test_every_spec_rule_id_is_registered_with_a_text() -> None:
-    ids = set(re.findall(r"\bR-[A-Z]+-\d+\b", SPEC.read_text("utf-8"))) if SPEC.exists() else set()
+    # the SPEC beside the checkout, else the snapshot of its ids committed with the tests (CI)
+    source = SPEC if SPEC.exists() else Path(__file__).with_name("spec_rule_ids.txt")
+    ids = set(re.findall(r"\bR-[A-Z]+-\d+\b", source.read_text("utf-8")))
+    assert len(ids) >= 66
     cited = {m for _p, text in _sources() for m in re.findall(r"\bR-[A-Z]+-\d+\b", text)}
     texts = rulebook.rule_texts()
     assert len(cited) > 50

@@ -217,11 +217,6 @@ def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -
     return case
 
 
-@action(capability="cases.handle", scope=("case", "owner"))
-def case_assign(*, actor: Any, case: Case, owner: Staff) -> Case:
-    return wf.assign(actor=actor, item=case, assignee=owner)  # type: ignore[no-any-return]
-
-
 @action(capability="cases.handle", scope=("case",))
 def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
     """Tick a step of the case type's playbook (the case's checklist)."""

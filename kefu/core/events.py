@@ -193,9 +193,3 @@ def annotate(events: list[Event]) -> None:
         e.note = note or ""  # type: ignore[attr-defined]
 
 
-def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the fields that changed, as JSON-safe before/after dicts."""
-    b = jsonable(dict(before))
-    a = jsonable(dict(after))
-    keys = [k for k in a if b.get(k) != a.get(k)]
-    return {k: b.get(k) for k in keys}, {k: a[k] for k in keys}

@@ -360,25 +360,6 @@ def merge(days: Iterable[DayKpis]) -> DayKpis:
     return out
 
 
-def idle_agents(
-    waiting_since: Mapping[Any, dt.datetime],
-    online: Iterable[str],
-    owners: Mapping[Any, str | None],
-    now: dt.datetime,
-    minutes: int,
-) -> dict[str, list[Any]]:
-    """R-DESK-2 空挂: online agents whose buyers have waited more than ``minutes`` without a human
-    reply → {agent: [conversations]}."""
-    limit = dt.timedelta(minutes=minutes)
-    online = set(online)
-    flagged: dict[str, list[Any]] = defaultdict(list)
-    for conversation, since in waiting_since.items():
-        agent = owners.get(conversation)
-        if agent in online and now - since > limit:
-            flagged[agent].append(conversation)
-    return dict(flagged)
-
-
 _SUMS = (
     "conversations",
     "rounds",

@@ -333,10 +333,6 @@ def part_get(*, actor: Any, part_id: Any) -> Part:
     return access_object(actor, Part.objects.all(), pk=part_id)
 
 
-def stock_entries(*, part: Part, limit: int = INBOX_LIMIT) -> list[StockEntry]:
-    return list(StockEntry.objects.filter(part=part).select_related("request").order_by("-at", "-id")[:limit])
-
-
 def replacement_of(item: ServiceRequest) -> ServiceRequest | None:
     """The replacement work order raised for a request (R-SVC-3/4), if any."""
     return ServiceRequest.objects.filter(replaces=item).only("pk", "number").first()

@@ -269,7 +269,6 @@ def policy_new(request: HttpRequest) -> HttpResponse:
     if fields_mode:
         # The single-value form: apply the posted values to the version in force, then preview or save.
         draft = policy_fields.apply_tables(policy_fields.apply_fields(current.document, request.POST), request.POST)
-        fields = policy_fields.field_rows(draft)
         effective = date_param(request.POST.get("effective_from"))
         problems = [str(p) for p in rulebook.policy_problems(draft)]
         fields = policy_fields.field_rows(draft, problems)

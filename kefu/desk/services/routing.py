@@ -23,19 +23,13 @@ from kefu.workflow import services as wf
 from ..models import (
     Conversation,
     ConversationCategory,
-    Direction,
     Presence,
     PresenceState,
     Queue,
 )
 from ..workflow import CONVERSATIONS
-from .base import HUMAN
 
 # --- state of a conversation ------------------------------------------------------------------
-
-
-def _human_reply() -> Q:
-    return Q(direction=Direction.OUT, kind__in=HUMAN, agent__isnull=False)
 
 
 STATE_COLUMNS = [
