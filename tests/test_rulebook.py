@@ -166,6 +166,7 @@ def test_no_app_reads_a_policy_value_by_string_key() -> None:
 class _Bonus(Section):
     title = _("Probe")
     night_bonus: Annotated[int, whole(0, 500)] = setting(_("Night bonus (CNY)"), rule="R-WF-1")
+    reminder_minutes: Annotated[int, whole(0, 60)] = setting(_("Reminder (minutes)"), rule="R-DESK-2", default=15)
 
 
 @pytest.fixture
@@ -189,9 +190,14 @@ def test_a_policy_number_added_in_one_module_is_validated_edited_and_read(probe_
     doc["probe"]["night_bonus"] = 30
     assert rulebook.policy_problems(doc) == []
     (section,) = [s for s in policy_fields.field_rows(doc) if str(s["title"]) == "Probe"]
-    assert [(f["name"], f["value"], f["rule"]) for f in section["fields"]] == [("probe.night_bonus", 30, "R-WF-1")]
-    posted = policy_fields.apply_fields(doc, {"probe.night_bonus": "45"})
-    assert posted["probe"]["night_bonus"] == 45
+    # a setting with a default needs no value in the preset or in versions saved before it
+    assert [(f["name"], f["value"], f["rule"]) for f in section["fields"]] == [
+        ("probe.night_bonus", 30, "R-WF-1"),
+        ("probe.reminder_minutes", 15, "R-DESK-2"),
+    ]
+    assert rulebook.typed_section("probe", doc["probe"]).reminder_minutes == 15
+    posted = policy_fields.apply_fields(doc, {"probe.night_bonus": "45", "probe.reminder_minutes": "20"})
+    assert posted["probe"] == {"night_bonus": 45, "reminder_minutes": 20}
     assert rulebook.typed_section("probe", posted["probe"]).night_bonus == 45
 
 
@@ -293,3 +299,16 @@ def test_a_version_saved_before_a_rule_grew_stricter_still_reads(caplog: pytest.
     assert [s.name for s in policy.attendance.shift_types] == ["白班", "晚班"]
     assert policy.leave.rest_days_per_month == 2  # the rest of the version reads as saved
     assert "refused by the schema" in caplog.text
+
+
+@pytest.mark.django_db
+def test_the_policy_page_shows_the_sections_it_has_no_layout_for(client: Any, django_user_model: Any) -> None:
+    """Review finding: the read page was hand-made and never showed the desk's or care's numbers."""
+    from kefu.org.models import Position, Staff
+
+    user = django_user_model.objects.create_user(username="boss2", password="pw-secret-123")
+    Staff.objects.create(employee_no="B2", name="主管", position=Position.SUPERVISOR, user=user)
+    client.force_login(user)
+    page = client.get("/policy/").content.decode()
+    assert 'data-testid="policy-desk"' in page and 'data-testid="policy-care"' in page
+    assert "空挂提醒(分钟)" in page and "新客户首次联系期限（天）" in page  # labelled by the schemas

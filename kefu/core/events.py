@@ -191,5 +191,3 @@ def annotate(events: list[Event]) -> None:
         data = e.data if isinstance(e.data, dict) else {}
         note = data.get("note") or data.get("reason")  # a free-text note, or why (a routing decision)
         e.note = note or ""  # type: ignore[attr-defined]
-
-

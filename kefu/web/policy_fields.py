@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import re
 import typing
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -48,26 +49,42 @@ def _errors_by_path(problems: list[str] | None) -> dict[str, str]:
     return errors
 
 
+_MISSING = object()
+
+
+def _value(schema: type[Any], key: str, values: dict[str, Any]) -> Any:
+    """The document's value, else the schema's default (a setting added after the version was
+    saved, or one the preset does not carry), else nothing to show."""
+    if key in values:
+        return values[key]
+    info = schema.model_fields[key]
+    if info.is_required():
+        return _MISSING
+    default = info.get_default(call_default_factory=True)
+    return str(default) if isinstance(default, Decimal) else default
+
+
 def field_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[dict[str, Any]]:
     """Sections with their fields, current values and each field's own problem, for the form."""
     errors = _errors_by_path(problems)
     out = []
     for section, schema in _sections():
         values = doc.get(section, {})
+        shown = [(key, meta, _value(schema, key, values)) for key, meta in _fields(schema, tables=False)]
         fields = [
             {
                 "name": f"{section}.{key}",
                 "label": meta["label"],
                 "rule": meta["rule"],
-                "value": _field_text(values.get(key, "")),
+                "value": _field_text(value),
                 "error": errors.get(f"{section}.{key}", ""),
-                "multiline": isinstance(values.get(key), list),
+                "multiline": isinstance(value, list | tuple),
             }
-            for key, meta in _fields(schema, tables=False)
-            if key in values
+            for key, meta, value in shown
+            if value is not _MISSING
         ]
         if fields:
-            out.append({"title": schema.title, "fields": fields})
+            out.append({"key": section, "title": schema.title, "fields": fields})
     return out
 
 
@@ -84,11 +101,12 @@ def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
     for section, schema in _sections():
         for key, _meta in _fields(schema, tables=False):
             name = f"{section}.{key}"
-            if name not in data or key not in new.get(section, {}):
+            current = _value(schema, key, new.get(section, {}))
+            if name not in data or current is _MISSING:
                 continue
             raw = str(data[name]).strip()
-            current = new[section][key]
-            if isinstance(current, list):  # a list of dates (or words): lines, commas or 、
+            new.setdefault(section, {})
+            if isinstance(current, list | tuple):  # a list of dates (or words): lines, commas or 、
                 new[section][key] = [part for part in re.split(r"[\s,,、]+", raw) if part]
             elif isinstance(current, bool):
                 new[section][key] = raw in {"1", "true", "on", "yes"}

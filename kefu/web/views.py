@@ -235,6 +235,9 @@ def import_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 # --- policy -----------------------------------------------------------------------------------
 
 
+HAND_LAID_SECTIONS = {"attendance", "leave", "points", "aftersales", "service"}
+
+
 @login_required
 def policy(request: HttpRequest) -> HttpResponse:
     on = day_query(request.GET.get("on"))
@@ -248,6 +251,10 @@ def policy(request: HttpRequest) -> HttpResponse:
             "versions": policy_versions(),
             "on": on,
             "can_change": has_capability(request.user, "policy.change"),
+            # the sections this page has no hand-made layout for, as the schema labels them
+            "more_sections": [
+                s for s in policy_fields.field_rows(in_force.document) if s["key"] not in HAND_LAID_SECTIONS
+            ],
             "freight": [(row.amount, "、".join(row.provinces)) for row in in_force.aftersales.freight],
         },
     )
