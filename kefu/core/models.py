@@ -10,6 +10,8 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from kefu.policies.handbook import title_of
+
 
 class AppendOnlyError(RuntimeError):
     pass
@@ -90,9 +92,8 @@ class PolicyVersion(models.Model):
         verbose_name_plural = _("policy versions")
 
     def __str__(self) -> str:
-        title = self.document.get("meta", {}).get("title") if isinstance(self.document, dict) else None
         return gettext("%(title)s, version %(v)s (from %(day)s)") % {
-            "title": title or self.name,
+            "title": title_of(self.document, self.name),
             "v": self.version,
             "day": self.effective_from,
         }

@@ -49,8 +49,7 @@ class Policy:
     @property
     def title(self) -> str:
         """What people call it: the document's title (客服部管理制度), never its internal name."""
-        meta = self.document.get("meta")
-        return str((meta.get("title") if isinstance(meta, dict) else None) or self.name)
+        return handbook.title_of(self.document, self.name)
 
     @property
     def is_preset_date(self) -> bool:

@@ -86,7 +86,7 @@ def register(declared: ModuleRules) -> None:
         ("section", declared.policy, REGISTRY.sections),
         ("capability", declared.capabilities, REGISTRY.capabilities),
         ("rule", declared.rules, REGISTRY.rules),
-        ("verb", {v.value: v.label for v in declared.verbs} if declared.verbs else {}, REGISTRY.verbs),
+        ("verb", _verbs_of(declared), REGISTRY.verbs),
     ):
         for key, value in source.items():
             owner = REGISTRY.owner.get(f"{kind}:{key}")
@@ -94,7 +94,11 @@ def register(declared: ModuleRules) -> None:
                 raise ValueError(f"{kind} {key!r} is declared by both {owner} and {declared.module}")
             REGISTRY.owner[f"{kind}:{key}"] = declared.module
             target[key] = value  # type: ignore[assignment]
-    wording.register(verbs=REGISTRY.verbs, rules=declared.rules)
+    wording.register(verbs=_verbs_of(declared), rules=declared.rules)
+
+
+def _verbs_of(declared: ModuleRules) -> dict[str, Any]:
+    return {v.value: v.label for v in declared.verbs} if declared.verbs else {}
 
 
 def capability(name: str) -> Capability:
@@ -382,10 +386,9 @@ def section_problems(name: str, value: Any) -> list[str]:
             return problems
         # The checks between values still run on the fields that are right: the wrong ones take the
         # preset's values for the check, and what the check says of them is left out.
-        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
-        preset = handbook.load_preset().get(name, {})
+        bad, mended = _with_preset(name, value, exc)
         try:
-            parsed = schema.model_validate({**value, **{k: preset[k] for k in bad if k in preset}})
+            parsed = schema.model_validate(mended)
         except ValidationError:
             return problems
         return problems + [
@@ -416,14 +419,19 @@ def typed_section(name: str, value: Any) -> Section:
     try:
         return schema.model_validate(value)
     except ValidationError as exc:
-        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        bad, mended = _with_preset(name, value if isinstance(value, dict) else {}, exc)
         log.warning("policy section %s: %s refused by the schema, read from the preset", name, sorted(map(str, bad)))
-        preset = handbook.load_preset().get(name, {})
-        merged = {**(value if isinstance(value, dict) else {}), **{k: preset[k] for k in bad if k in preset}}
         try:
-            return schema.model_validate(merged)
+            return schema.model_validate(mended)
         except ValidationError:
-            return schema.model_validate(preset)
+            return schema.model_validate(handbook.load_preset().get(name, {}))
+
+
+def _with_preset(name: str, value: dict[str, Any], exc: ValidationError) -> tuple[set[str], dict[str, Any]]:
+    """The section's fields the schema refused, and the section with the preset's values in their place."""
+    bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    preset = handbook.load_preset().get(name, {})
+    return bad, {**value, **{k: preset[k] for k in bad if k in preset}}
 
 
 def field_meta(schema: type[BaseModel], name: str) -> dict[str, Any]:

@@ -78,6 +78,12 @@ def _refuse_non_finite(value: Any, path: str, depth: int = 0) -> None:
             _refuse_non_finite(item, f"{path}[{i}]", depth + 1)
 
 
+def title_of(doc: Any, name: str) -> str:
+    """What people call a policy document: its ``[meta]`` title (客服部管理制度), else ``name``."""
+    meta = doc.get("meta") if isinstance(doc, dict) else None
+    return str((meta.get("title") if isinstance(meta, dict) else None) or name)
+
+
 def freight_for(doc: dict[str, Any], province: str) -> Decimal:
     """R-AS-1: the freight standard for a province (short name, e.g. 江苏)."""
     for row in doc["aftersales"]["freight"]:

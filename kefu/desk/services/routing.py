@@ -92,9 +92,13 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
     # conversation, not for the message inserts that only share its key): the state is read after,
     # so replies and buyer messages committed meanwhile are counted (100 parallel replies left
     # 40 of 107 counted when each refresh saw only its own transaction).
-    list(Conversation.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk"))
+    rows = list(
+        Conversation.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .select_related("status")
+    )
     state = _thread_state(ids)
-    rows = list(Conversation.objects.filter(pk__in=ids).select_related("status"))
     policy = policy_in_force()
     idle = dt.timedelta(minutes=int(policy.desk.idle_flag_minutes))
     labels = _default_labels()
