@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .source_trees import syntax_tree
+
 ROOT = Path(__file__).resolve().parent.parent / "kefu"
 # Discovered, not listed: every app with models of its own (the core's are infrastructure) …
 DOMAIN_APPS = sorted(p.parent.name for p in ROOT.glob("*/models.py") if p.parent.name != "core")
@@ -79,19 +81,6 @@ READS = {
 }
 
 
-def _parse(path: Path) -> ast.Module:
-    """``ast.parse``, once more when CPython 3.11 trips over its own AST recursion counter: the
-    counter is shared by the interpreter's threads, and work in another thread of the test process
-    (a live server still streaming) can make a parse fail with "AST constructor recursion depth
-    mismatch" (python/cpython#106905; seen once in CI on 3.11.7). The second parse is a real parse
-    of the same file."""
-    source = path.read_text()
-    try:
-        return ast.parse(source)
-    except SystemError:
-        return ast.parse(source)
-
-
 @pytest.mark.parametrize("module_name", SERVICE_MODULES)
 def test_every_service_write_is_an_action(module_name: str) -> None:
     module = importlib.import_module(module_name)
@@ -114,7 +103,7 @@ def _edge_modules() -> list[Path]:
 def test_views_and_api_never_touch_managers(path: Path) -> None:
     """Views and API handlers resolve ids through ``access_*_by_id`` selectors and write through
     services: no ``Model.objects`` in them (the scope is applied in one place)."""
-    tree = _parse(path)
+    tree = syntax_tree(path)
     uses = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "objects"]
     assert not uses, f"{path.relative_to(ROOT)} uses .objects on lines {uses}"
 
@@ -130,7 +119,7 @@ def test_domain_apps_do_not_write_each_others_models(app: str) -> None:
     for path in sorted((ROOT / app).rglob("*.py")):
         if "migrations" in path.parts:
             continue
-        tree = _parse(path)
+        tree = syntax_tree(path)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith(".models"):
                 owner = node.module.split(".")[1] if node.module.startswith("kefu.") else app

@@ -335,3 +335,35 @@ def test_a_message_published_after_a_streams_event_loop_ended_is_not_a_500(setti
     loop.close()
     live.publish([1, 2])  # must not raise
     assert loop not in live._hubs
+
+
+@pytest.mark.django_db
+def test_a_threaded_stream_sends_a_heartbeat_when_quiet_and_ends_on_a_database_error(
+    world: World, monkeypatch: Any
+) -> None:
+    """CI found it: a blocking stream whose browser had gone kept reading for its whole 50 s (it
+    wrote nothing, so it never saw the closed socket), failing on every read once its test had
+    ended. A quiet stream now writes a comment line every HEARTBEAT_SECONDS (a gone browser is
+    noticed there), and a database error ends the stream (the browser reconnects) instead of
+    failing on every poll."""
+    from django.db import DatabaseError
+
+    from kefu.desk import views
+
+    reads = {"n": 0}
+    real = views._stream_read
+
+    def flaky(*args: Any) -> Any:
+        reads["n"] += 1
+        if reads["n"] >= 3:
+            raise DatabaseError("server closed the connection")
+        return real(*args)
+
+    monkeypatch.setattr(views, "HEARTBEAT_SECONDS", 0.0)
+    monkeypatch.setattr(views, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(views, "_stream_read", flaky)
+    user = world.agent_a
+    chunks = list(views._events_blocking(user, None, 0))  # ends by itself: no timeout reached
+    assert chunks[0].startswith("retry:")
+    assert chunks[1:] == [": \n\n", ": \n\n"]  # two quiet reads, then the error ends it
+    assert reads["n"] == 3

@@ -21,6 +21,8 @@ from kefu.core.rulebook import Capability, ModuleRules, Section, setting, whole
 from kefu.policies import handbook
 from kefu.web import policy_fields
 
+from .source_trees import syntax_tree
+
 ROOT = Path(__file__).resolve().parent.parent
 KEFU = ROOT / "kefu"
 SPEC = ROOT.parent / "shared" / "SPEC.md"
@@ -75,8 +77,8 @@ def _literal_verbs() -> set[str]:
                 )
             )
 
-    for _path, text in _sources():
-        for node in ast.walk(ast.parse(text)):
+    for path, _text in _sources():
+        for node in ast.walk(syntax_tree(path)):
             if isinstance(node, ast.Call):
                 for kw in node.keywords:
                     if kw.arg == "verb":
@@ -109,8 +111,8 @@ def test_recording_an_undeclared_verb_is_refused_in_the_suite() -> None:
 def _capabilities_used() -> set[str]:
     names: set[str] = set()
     calls = {"has_capability", "require", "require_capability", "by_position", "staff_holds", "grant_source"}
-    for _path, text in _sources():
-        for node in ast.walk(ast.parse(text)):
+    for path, _text in _sources():
+        for node in ast.walk(syntax_tree(path)):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")

@@ -45,6 +45,7 @@ from .models import ChannelKind, ChaseState, PresenceState, Queue
 
 STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
 POLL_SECONDS = 0.4
+HEARTBEAT_SECONDS = 15.0  # a comment line: a closed browser is noticed on the next write, and proxies keep the line open
 ASYNC_STREAM_SECONDS = 300  # an async stream holds no thread: it may stay open longer
 
 
@@ -341,12 +342,21 @@ def _events_blocking(user: Any, conversation_id: int | None, after: int) -> Iter
     position = _Position(after, selectors.opening_low(after_id=after, seconds=LOOKBACK_SECONDS))
     deadline = time.monotonic() + STREAM_SECONDS
     yield "retry: 1000\n\n"
+    written = time.monotonic()
     try:
         while time.monotonic() < deadline:
-            found = _stream_read(user, conversation_id, position.low(), position.after)
-            late = _late(position, found)
-            late_rows = _stream_rows(user, late) if conversation_id and late else []
-            yield from _chunks(position, conversation_id, found, late_rows)
+            try:
+                found = _stream_read(user, conversation_id, position.low(), position.after)
+                late = _late(position, found)
+                late_rows = _stream_rows(user, late) if conversation_id and late else []
+            except DatabaseError:
+                return  # the stream ends; the browser reconnects from its last event id
+            chunks = _chunks(position, conversation_id, found, late_rows)
+            if not chunks and time.monotonic() - written >= HEARTBEAT_SECONDS:
+                chunks = [": \n\n"]
+            if chunks:
+                written = time.monotonic()
+                yield from chunks
             waiter.wait(POLL_SECONDS)
     finally:
         waiter.close()  # the connection is closed by request_finished when the response closes
