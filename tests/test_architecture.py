@@ -171,3 +171,53 @@ def test_templates_have_no_inline_handlers() -> None:
         if re.search(r"\son[a-z]+\s*=", line)
     ]
     assert not offenders, offenders
+
+
+def _chain_root(node: ast.AST) -> str:
+    """The name a call chain starts from: ``Case.objects.filter(…).update`` → ``Case``."""
+    while isinstance(node, ast.Attribute | ast.Call | ast.Subscript):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else ""
+
+
+def test_status_and_assignee_of_workflow_records_are_written_only_by_the_workflow_core() -> None:
+    """Issue 19 §2: one write path for a record's status and its person. Every registered workflow
+    (discovered) is checked: no module but the core UPDATEs their status or assignee, in a query,
+    a bulk update or a save of named fields. (Creating a record with its first label is not a move.)"""
+    from kefu.workflow import registry
+
+    flows = registry.all_workflows()
+    models = {flow.model_class().__name__ for flow in flows}
+    guarded = {"status", "status_id"} | {n for f in flows for n in (f.assignee_field, f.assignee_field + "_id")}
+    assert {"Conversation", "Case", "Complaint", "ServiceRequest"} <= models
+    offences = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if "migrations" in path.parts or path.parent.name == "workflow":
+            continue
+        for node in ast.walk(syntax_tree(path)):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            written: set[str] = set()
+            if name == "update" and _chain_root(node.func) in models:
+                written = {kw.arg for kw in node.keywords if kw.arg}
+            elif name == "update_rows" and node.args and _chain_root(node.args[0]) in models and len(node.args) > 1:
+                columns = node.args[1]
+                if isinstance(columns, ast.Name):  # a module constant: read its literal
+                    written = guarded & set(ast.literal_eval(_constant(path, columns.id)))
+                elif isinstance(columns, ast.List):
+                    written = {c.value for c in columns.elts if isinstance(c, ast.Constant)}
+            elif name == "save":
+                for kw in node.keywords:
+                    if kw.arg == "update_fields" and isinstance(kw.value, ast.List | ast.Tuple):
+                        written = {c.value for c in kw.value.elts if isinstance(c, ast.Constant)}
+            if written & guarded:
+                offences.append(f"{path.relative_to(ROOT)}:{node.lineno} writes {sorted(written & guarded)}")
+    assert offences == []
+
+
+def _constant(path: Path, name: str) -> str:
+    for node in syntax_tree(path).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return ast.unparse(node.value)
+    raise LookupError(f"{name} not found in {path}")

@@ -1234,3 +1234,41 @@ def test_a_case_opened_from_a_conversation_keeps_its_shop_buyer_and_chat(world: 
         {"conversation": foreign.pk, "shop": conv.shop_id, "buyer_nick": "x2", "case_type": "defect", "summary": "s"},
     )
     assert Case.objects.get(buyer_nick="x2").conversation_ref is None
+
+
+def test_a_conversations_status_and_owner_move_only_through_the_workflow_core(world: World) -> None:
+    """Issue 19 §2: one write path. A closed conversation the buyer writes to again reopens through
+    the core (its 'reopened' event), an agent's reply moves it to answered, and the first reply
+    to an unowned conversation claims it once: a second claim at the same moment changes nothing."""
+    from kefu.core.events import Event
+    from kefu.desk.workflow import CONVERSATIONS
+    from kefu.workflow import services as wf
+
+    channel = services.channel_default("api")
+    services.messages_ingest(actor=SystemActor("t"), channel=channel, items=[msg("w1", buyer="core")])
+    conv = Conversation.objects.select_related("status").get(buyer="core")
+    assert conv.status.category == "waiting"
+    services.conversation_close(actor=world.lead_a, conversation=conv)
+    services.messages_ingest(
+        actor=SystemActor("t"), channel=channel, items=[msg("w2", buyer="core", at="2026-11-10T10:20:00+08:00")]
+    )
+    conv = Conversation.objects.select_related("status", "owner").get(pk=conv.pk)
+    assert conv.status.category == "waiting" and conv.closed_at is None
+    assert Event.objects.for_object(conv).filter(verb="conversation.reopened").count() == 1
+    # the core follows what the data calls for wherever the categories allow it (closed → answered)
+    services.conversation_close(actor=world.lead_a, conversation=conv)
+    conv = Conversation.objects.select_related("status").get(pk=conv.pk)
+    assert wf.statuses_follow(actor=None, flow=CONVERSATIONS, moves=[(conv, "answered")]) == [conv]
+    conv = Conversation.objects.select_related("status").get(pk=conv.pk)
+    assert conv.status.category == "answered"  # closed → answered is allowed by the categories
+    # a claim wins once
+    Conversation.objects.filter(pk=conv.pk).update(owner=None)
+    conv = Conversation.objects.select_related("status", "owner").get(pk=conv.pk)
+    a = Staff.objects.get(user=world.agent_a)
+    b = StaffFactory(team=a.team, position="presales", employee_no="B77")
+    assert wf.claim(actor=None, item=conv, assignee=a) is True
+    stale = Conversation.objects.get(pk=conv.pk)
+    stale.owner = None  # what a second request read before the first committed
+    assert wf.claim(actor=None, item=stale, assignee=b) is False
+    assert Conversation.objects.get(pk=conv.pk).owner_id == a.pk
+    assert Event.objects.for_object(conv).filter(verb="conversation.assigned").count() == 1

@@ -443,3 +443,68 @@ def test_fifty_replies_at_once_are_all_counted_on_the_conversation(world: World)
     stored = Message.objects.filter(conversation=conv).count()
     assert stored == N + 1
     assert conv.message_count == stored
+
+
+def test_a_refresh_that_waited_for_a_status_change_still_counts_the_thread(world: World) -> None:
+    """CI found it (47 of 51 replies counted): the refresh locked its conversation with the status
+    joined, and PostgreSQL re-checks a waiter's join against the row it was granted — after another
+    transaction had changed the status, the waiter got no row and wrote nothing. Here transaction A
+    holds the row, moves it to 'answered' and adds a reply; B's reply waits for A's lock. B must still
+    count all three messages. (SQLite serialises writers: there A commits before B starts.)"""
+    import datetime as dt
+    import time
+
+    from django.db import transaction
+
+    from kefu.core.events import SystemActor
+    from kefu.desk import services as desk
+    from kefu.desk.models import Conversation, Message
+    from kefu.desk.services.placement import _insert_messages
+    from kefu.workflow.models import StatusLabel
+
+    desk.messages_ingest(
+        actor=SystemActor("t"),
+        channel=desk.channel_default("api"),
+        items=[
+            {
+                "external_id": "w-1",
+                "shop": world.shop_a.code,
+                "buyer": "waiter",
+                "direction": "in",
+                "sent_at": "2026-11-26T09:00:00+08:00",
+                "text": "在吗",
+            }
+        ],
+    )
+    conv = Conversation.objects.select_related("status", "owner").get(buyer="waiter")
+    agent = Staff.objects.get(user=world.agent_a)
+    Conversation.objects.filter(pk=conv.pk).update(owner=agent)
+    answered = StatusLabel.objects.get(workflow="desk.conversation", category="answered", default_for_category=True)
+    first = Message.objects.get(external_id="w-1")
+    holding = threading.Event()
+    postgres = connection.vendor == "postgresql"
+
+    def a() -> None:
+        try:
+            with transaction.atomic():
+                list(Conversation.objects.select_for_update().filter(pk=conv.pk))
+                Conversation.objects.filter(pk=conv.pk).update(status=answered)
+                at = first.sent_at + dt.timedelta(minutes=1)
+                _insert_messages(
+                    [(conv.pk, conv.shop_id, first.channel_id, "w-a", "out", "text", agent.pk, at, at, "好的")]
+                )
+                holding.set()
+                time.sleep(1.0 if postgres else 0)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=a)
+    thread.start()
+    if not postgres:
+        thread.join()
+    assert holding.wait(10)
+    desk.reply_send(actor=world.agent_a, conversation=conv, text="还在", idempotency_key="w-b")  # waits for A
+    thread.join()
+    conv.refresh_from_db()
+    assert Message.objects.filter(conversation=conv).count() == 3
+    assert conv.message_count == 3

@@ -120,6 +120,18 @@ RULES = ModuleRules(
             frozenset({Position.PRESALES, Position.AFTERSALES, Position.TEAM_LEAD}),
             _("be given buyer conversations (routing and transfers)"),
         ),
+        "desk.staffed": Capability(
+            frozenset({Position.PRESALES, Position.AFTERSALES}),
+            _("keep a desk status on the presence board (flagged idle with a buyer waiting, R-DESK-2)"),
+        ),
+        "desk.sell": Capability(
+            frozenset({Position.PRESALES, Position.TEAM_LEAD}),
+            _("take orders in pre-sales conversations (a payment follows the last such reply, R-DESK-3)"),
+        ),
+        "desk.convert": Capability(
+            frozenset({Position.PRESALES}),
+            _("be credited with the payment that follows one's pre-sales reply (R-DESK-3)"),
+        ),
         "scripts.decide": Capability(TEAM_LEADS, _("approve canned replies (one's own are approved at once)")),
         "desk.handle": Capability(
             TEAM_LEADS | {Position.AFTERSALES, Position.PRESALES}, _("answer, close and transfer buyer conversations")

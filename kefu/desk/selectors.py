@@ -23,6 +23,7 @@ from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
 from kefu.org.models import Shop, Staff
+from kefu.org.permissions import holders, staff_holds
 from kefu.policies import desk as rules
 
 from .models import (
@@ -157,7 +158,7 @@ def presence_board(*, actor: Any) -> list[dict[str, Any]]:
     buyer waiting longer than the policy threshold."""
     staff = list(
         Staff.objects.restrict(actor)
-        .filter(active=True, position__in=["presales", "aftersales"])
+        .filter(active=True, position__in=holders("desk.staffed"))
         .select_related("team")
         .order_by("team__name", "position", "name")
     )
@@ -212,14 +213,14 @@ def served_before(shop_id: int, buyer: str, before: dt.datetime) -> Staff | None
             conversation_id=conversation,
             direction=Direction.OUT,
             kind__in=("text", "image"),
-            agent__position__in=("presales", "team_lead"),
+            agent__position__in=holders("desk.sell"),
             sent_at__lte=before,
         )
         .select_related("agent")
         .order_by("-sent_at", "-id")
         .first()
     )
-    if reply is None or reply.agent is None or reply.agent.position != "presales" or not reply.agent.active:
+    if reply is None or reply.agent is None or not staff_holds(reply.agent, "desk.convert"):
         return None
     return reply.agent
 

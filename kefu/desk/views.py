@@ -45,7 +45,7 @@ from .models import ChannelKind, ChaseState, PresenceState, Queue
 
 STREAM_SECONDS = 50  # then the browser's EventSource reconnects (with Last-Event-ID)
 POLL_SECONDS = 0.4
-HEARTBEAT_SECONDS = 15.0  # a comment line: a closed browser is noticed on the next write, and proxies keep the line open
+HEARTBEAT_SECONDS = 15.0  # a comment line when quiet: a gone browser is noticed, proxies keep the line
 ASYNC_STREAM_SECONDS = 300  # an async stream holds no thread: it may stay open longer
 
 

@@ -137,6 +137,9 @@ RULES = ModuleRules(
         "service.visit": Capability(
             LEADS | {Position.TECHNICIAN}, _("work a visit: arrive, diagnose, parts, signature")
         ),
+        "service.attend": Capability(
+            frozenset({Position.TECHNICIAN}), _("be appointed to visits (and work only one's own)")
+        ),
         "service.settle": Capability(TEAM_LEADS, _("settle a request")),
         "stock.receive": Capability(LEADS, _("receive parts into stock")),
         "agreements.manage": Capability(LEADS, _("sign service agreements and record their payments")),

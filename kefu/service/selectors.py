@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.policy_store import policy_in_force
-from kefu.org.models import Position, Staff
+from kefu.org.models import Staff
+from kefu.org.permissions import holders
 from kefu.policies import warranty
 from kefu.workflow import selectors as wf_selectors
 
@@ -144,7 +145,9 @@ def covering_agreement(*, shop: Any, serial_no: str, on: dt.date) -> Agreement |
 def technicians(*, actor: Any) -> list[Staff]:
     """The technicians ``actor`` may dispatch or filter by: those of their scope (a team lead's own
     team; the supervisor and deputy every one) — dispatch never reaches across teams (issue 16 §2)."""
-    return list(Staff.objects.restrict(actor).filter(position=Position.TECHNICIAN, active=True).order_by("name"))
+    return list(
+        Staff.objects.restrict(actor).filter(position__in=holders("service.attend"), active=True).order_by("name")
+    )
 
 
 def technician_load(ids: list[int]) -> dict[int, int]:
@@ -184,7 +187,7 @@ def technician_get(*, actor: Any, staff_id: Any) -> Staff:
     """A technician the actor may dispatch (404 otherwise: another team's, or not a technician)."""
     from kefu.core.scoping import access_object
 
-    return access_object(actor, Staff.objects.filter(position=Position.TECHNICIAN, active=True), pk=staff_id)
+    return access_object(actor, Staff.objects.filter(position__in=holders("service.attend"), active=True), pk=staff_id)
 
 
 def inbox(*, actor: Any, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:

@@ -20,7 +20,8 @@ from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.outbox import outbox_put
 from kefu.core.policy_store import policy_in_force
-from kefu.org.models import Position, Shop, Staff
+from kefu.org.models import Shop, Staff
+from kefu.org.permissions import holders, staff_holds
 from kefu.org.selectors import staff_of
 from kefu.policies import care as care_rules
 from kefu.policies import warranty
@@ -307,7 +308,7 @@ def appointment_set(
     """Appoint a technician and a time; the confirmation goes to the customer after commit.
     R-SVC-6 (clarified): a repair appointed after its 24-hour commitment records the customer's
     reason (the customer asked for a later time), or is flagged as a miss."""
-    if technician.position != Position.TECHNICIAN or not technician.active:
+    if not staff_holds(technician, "service.attend"):
         raise ApplicationError("service_request", _("Choose an active technician."))
     if at < clock.now() - dt.timedelta(minutes=5):
         raise ApplicationError("service_request", _("The appointment is in the past."))
@@ -322,13 +323,22 @@ def appointment_set(
         and item.appointment_at == at
     ):
         return item  # the same appointment again (a resent form, a double click): no second SMS
-    before = {"technician": item.technician.name if item.technician else None, "at": item.appointment_at}
     reason = _text(reason, 200)
     late = item.kind == ServiceKind.REPAIR and item.sla_due_at is not None and at > item.sla_due_at
-    item.appointment_reason = reason if late else ""
-    item.commitment_missed = late and not reason
-    item.technician, item.appointment_at, item.updated_at = technician, at, clock.now()
-    item.save(update_fields=["technician", "appointment_at", "appointment_reason", "commitment_missed", "updated_at"])
+    text = confirmation_text(item, technician, at)
+    # the one write path of an assignee: the workflow core (the appointment's fields go with it)
+    wf.assign(
+        actor=actor,
+        item=item,
+        assignee=technician,
+        also={
+            "appointment_at": at,
+            "appointment_reason": reason if late else "",
+            "commitment_missed": late and not reason,
+        },
+        verb="service_request.appointed",
+        shown={"message": text},
+    )
     if late:
         event_record(
             actor=actor,
@@ -337,14 +347,6 @@ def appointment_set(
             after={"appointment": at, "on_site_due": item.sla_due_at, "reason": reason, "rule": "R-SVC-6"},
         )
     _to(item, RequestCategory.SCHEDULED, actor)
-    text = confirmation_text(item, technician, at)
-    event_record(
-        actor=actor,
-        verb="service_request.appointed",
-        subject=item,
-        before=before,
-        after={"technician": technician.name, "at": at, "message": text},
-    )
     outbox_put(NOTIFY, {"request": item.pk, "phone": item.contact_phone, "text": text})
     return item
 
@@ -354,7 +356,7 @@ def _visit_actor(actor: Any, item: ServiceRequest) -> None:
     if is_operator(actor):
         return
     me = staff_of(actor)
-    if me is None or (me.position == Position.TECHNICIAN and me.pk != item.technician_id):
+    if me is None or (me.position in holders("service.attend") and me.pk != item.technician_id):
         raise ApplicationError("not_found", _("Not found"), status=404)
 
 

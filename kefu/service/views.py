@@ -23,7 +23,7 @@ from kefu.core.events import timeline
 from kefu.core.params import DayField, MomentField, day_query, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
-from kefu.org.permissions import has_capability
+from kefu.org.permissions import has_capability, holders
 from kefu.policies import money, warranty
 from kefu.web.http import (
     EXPORT_CAP,
@@ -387,14 +387,15 @@ def day(request: HttpRequest) -> HttpResponse:
     when = day_query(request.GET.get("date")) or clock.today()
     techs = selectors.technicians(actor=request.user)
     tech_id = int_param(request.GET.get("technician"))
-    tech = me if me is not None and me.position == "technician" else next((t for t in techs if t.pk == tech_id), None)
+    attends = me is not None and me.position in holders("service.attend")
+    tech = me if attends else next((t for t in techs if t.pk == tech_id), None)
     visits = selectors.day_visits(actor=request.user, technician=tech, day=when) if tech else []
     return render(
         request,
         "service/day.html",
         {
             "tech": tech,
-            "technicians": techs if me is None or me.position != "technician" else [],
+            "technicians": [] if attends else techs,
             "day": when,
             "visits": [(v, selectors.navigation_url(v.address)) for v in visits],
         },

@@ -16,6 +16,19 @@ def labels(flow: Workflow) -> list[StatusLabel]:
     return list(StatusLabel.objects.filter(workflow=flow.key).order_by("position", "pk"))
 
 
+def default_labels(flow: Workflow) -> dict[str, StatusLabel]:
+    """Each category's default label (the first by position where none is marked), in one query;
+    a category left without a label gets the workflow's defaults back."""
+    found: dict[str, StatusLabel] = {}
+    for label in StatusLabel.objects.filter(workflow=flow.key).order_by("-default_for_category", "position", "pk"):
+        found.setdefault(label.category, label)
+    if len(found) < len(flow.categories.values):
+        from .services import default_label
+
+        return {category: default_label(flow, category) for category in flow.categories.values}
+    return found
+
+
 def label_by_id(flow: Workflow, label_id: Any) -> StatusLabel:
     """A label of this workflow by id, or 404 (another workflow's label is as absent)."""
     label = StatusLabel.objects.filter(workflow=flow.key, pk=label_id if isinstance(label_id, int) else 0).first()

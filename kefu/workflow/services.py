@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, WORKFLOW, action, inside_another_action, is_operator, require
+from kefu.core.bulk import update_rows
 from kefu.core.errors import ApplicationError
-from kefu.core.events import event_record
+from kefu.core.events import event_record, event_record_bulk
 
-from . import attachments, registry
+from . import attachments, registry, selectors
 from .models import StatusLabel
 from .registry import Workflow
 
@@ -178,22 +181,117 @@ def transition(*, actor: Any, item: Any, label: StatusLabel, note: str = "") -> 
     return item
 
 
+def _shown(value: Any) -> Any:
+    """What the timeline keeps of a field's value: a person's or team's name, else the value."""
+    return getattr(value, "name", value) if isinstance(value, models.Model) else value
+
+
 @action(capability=WORKFLOW, scope=("item", "assignee"))
-def assign(*, actor: Any, item: Any, assignee: Any) -> Any:
+def assign(
+    *,
+    actor: Any,
+    item: Any,
+    assignee: Any,
+    also: Mapping[str, Any] | None = None,
+    verb: str = "",
+    data: Mapping[str, Any] | None = None,
+    shown: Mapping[str, Any] | None = None,
+) -> Any:
+    """Give a record to a person, or to nobody (``None``), with the fields that go with it (a
+    conversation's team) in the same UPDATE and one event; ``verb`` names the event when the
+    module has a word of its own for it (a conversation is *transferred*), ``shown`` adds to what
+    its history shows (the text the customer was sent)."""
     flow = registry.of(item)
     _may_work(actor, flow)
-    current = getattr(item, flow.assignee_field)
-    before = {flow.assignee_field: current.name if current else None}
-    type(item).objects.filter(pk=item.pk).update(**{flow.assignee_field: assignee, "updated_at": clock.now()})
-    setattr(item, flow.assignee_field, assignee)
+    values = {flow.assignee_field: assignee, **(also or {})}
+    before = {name: _shown(getattr(item, name)) for name in values}
+    type(item).objects.filter(pk=item.pk).update(**values, updated_at=clock.now())
+    for name, value in values.items():
+        setattr(item, name, value)
     event_record(
         actor=actor,
-        verb=f"{flow.prefix}.assigned",
+        verb=verb or f"{flow.prefix}.assigned",
         subject=item,
         before=before,
-        after={flow.assignee_field: assignee.name},
+        after={**{name: _shown(value) for name, value in values.items()}, **(shown or {})},
+        data=data,
     )
     return item
+
+
+@action(capability=WORKFLOW, scope=("item", "assignee"))
+def claim(*, actor: Any, item: Any, assignee: Any) -> bool:
+    """Give a record to ``assignee`` only if nobody has it yet (an agent's first reply to an unowned
+    conversation): a conditional UPDATE, so of two claims at the same moment one wins and the other
+    changes nothing. Returns whether this one won."""
+    flow = registry.of(item)
+    _may_work(actor, flow)
+    field = flow.assignee_field
+    won = type(item).objects.filter(pk=item.pk, **{f"{field}__isnull": True}).update(**{field: assignee})
+    if won:
+        setattr(item, field, assignee)
+        event_record(actor=actor, verb=f"{flow.prefix}.assigned", subject=item, after={field: _shown(assignee)})
+    return bool(won)
+
+
+Assignment = tuple[Any, Any, Mapping[str, Any], Mapping[str, Any]]  # item, assignee, fields with it, event data
+
+
+@action(capability=WORKFLOW)
+def assign_many(*, actor: Any, flow: Workflow, assignments: Sequence[Assignment], verb: str = "") -> int:
+    """Many records to their people at once (the desk routes a batch of arrivals): ``(item,
+    assignee, fields that go with it, data for its event)`` each, every one with the same fields, in
+    one UPDATE and one insert of events. The caller holds the records (row locks or a fresh
+    insert) and decided each in its scope."""
+    _may_work(actor, flow)
+    if not assignments:
+        return 0
+    model = flow.model_class()
+    names = [flow.assignee_field, *assignments[0][2]]
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    columns = [fields[name].attname for name in names]
+    rows, events = [], []
+    for item, assignee, also, data in assignments:
+        values = {flow.assignee_field: assignee, **also}
+        before = {name: _shown(getattr(item, name)) for name in names}
+        for name in names:
+            setattr(item, name, values[name])
+        rows.append((item.pk, *(getattr(values[n], "pk", None) if fields[n].is_relation else values[n] for n in names)))
+        events.append((item.pk, str(item), before, {n: _shown(values[n]) for n in names}, dict(data)))
+    update_rows(model, columns, rows)
+    event_record_bulk(actor=actor, verb=verb or f"{flow.prefix}.assigned", model=model, entries=events)
+    return len(rows)
+
+
+@action(capability=WORKFLOW)
+def statuses_follow(*, actor: Any, flow: Workflow, moves: Sequence[tuple[Any, str]]) -> list[Any]:
+    """Records whose status follows their data, not a click (a conversation waits when the buyer
+    writes and is answered when an agent replies): each ``(item, category)`` moves to the default
+    label of that category when the workflow's categories allow it, all in one UPDATE. Leaving a
+    finished category is a reopening and lands on the timeline; the other moves are the data's own
+    events (the messages). The caller holds the rows (a row lock). Returns the items that moved."""
+    _may_work(actor, flow)
+    labels = selectors.default_labels(flow)
+    now = clock.now()
+    moved: list[Any] = []
+    rows: list[tuple[Any, ...]] = []
+    reopened: list[tuple[Any, ...]] = []
+    for item, category in moves:
+        current = item.status
+        if category == current.category or not flow.can_enter(current.category, category):
+            continue
+        item.status = labels[category]
+        item.closed_at = now if category == flow.closed else None
+        item.updated_at = now
+        moved.append(item)
+        rows.append((item.pk, item.status.pk, item.closed_at, now))
+        if current.category in flow.done and category not in flow.done:
+            after = {"status": item.status.name, "category": category}
+            reopened.append((item.pk, str(item), {"status": current.name}, after, {}))
+    model = flow.model_class()
+    update_rows(model, ["status_id", "closed_at", "updated_at"], rows)
+    event_record_bulk(actor=actor, verb=f"{flow.prefix}.reopened", model=model, entries=reopened)
+    return moved
 
 
 @action(capability=WORKFLOW, scope=("item",))

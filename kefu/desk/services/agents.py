@@ -92,8 +92,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
     message.sent_now = bool(inserted)  # type: ignore[attr-defined]  # False: the same click again
     if inserted:
         if conversation.owner_id is None:
-            Conversation.objects.filter(pk=conversation.pk, owner__isnull=True).update(owner=staff)
-            event_record(actor=actor, verb="conversation.assigned", subject=conversation, after={"owner": staff.name})
+            wf.claim(actor=actor, item=conversation, assignee=staff)
         _refresh(conversation_ids=[conversation.pk], actor=actor)
         from kefu.core.outbox import outbox_put
 
@@ -122,11 +121,7 @@ def conversation_transfer(
         to_staff, _load = _lightest_online(to_team, conversation.queue)
     team = to_team or (to_staff.team if to_staff else None)
     me = staff_of(actor)
-    before = {
-        "owner": conversation.owner.name if conversation.owner else None,
-        "team": conversation.team.name if conversation.team else None,
-    }
-    Conversation.objects.filter(pk=conversation.pk).update(owner=to_staff, team=team, updated_at=clock.now())
+    previous = conversation.owner
     text = _("Transferred to %(to)s") % {"to": to_staff.name if to_staff else team.name if team else "—"}
     if note.strip():
         text += ": " + note.strip()[:300]
@@ -149,15 +144,15 @@ def conversation_transfer(
                 )
             ]
         )
-    event_record(
+    wf.assign(
         actor=actor,
+        item=conversation,
+        assignee=to_staff,
+        also={"team": team},
         verb="conversation.transferred",
-        subject=conversation,
-        before=before,
-        after={"owner": to_staff.name if to_staff else None, "team": team.name if team else None},
         data={
             "note": note[:300],
-            "from": conversation.owner.employee_no if conversation.owner else (me.employee_no if me else None),
+            "from": previous.employee_no if previous else (me.employee_no if me else None),
         },
     )
     conversation.refresh_from_db()

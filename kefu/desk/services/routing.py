@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
 from kefu.core.bulk import update_rows
-from kefu.core.events import event_record, event_record_bulk
 from kefu.core.policy_store import policy_in_force
 from kefu.org.models import Staff, Team
 from kefu.workflow import services as wf
@@ -39,8 +38,6 @@ STATE_COLUMNS = [
     "waiting_since",
     "sla_due_at",
     "updated_at",
-    "status_id",
-    "closed_at",
     "escalated_at",
     "breached",
 ]
@@ -91,46 +88,40 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
     # The rows first, in id order (FOR NO KEY UPDATE: it waits for another refresh of the same
     # conversation, not for the message inserts that only share its key): the state is read after,
     # so replies and buyer messages committed meanwhile are counted (100 parallel replies left
-    # 40 of 107 counted when each refresh saw only its own transaction).
-    rows = list(
-        Conversation.objects.select_for_update(no_key=True, of=("self",))
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .select_related("status")
-    )
+    # 40 of 107 counted when each refresh saw only its own transaction). The rows alone: with the
+    # status joined, a refresh that waited for one that changed the status found no row once granted
+    # (PostgreSQL re-checks the join against the new row) and wrote nothing — CI saw 47 of 51 counted.
+    rows = list(Conversation.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
+    labels = wf.StatusLabel.objects.in_bulk({c.status_id for c in rows})
+    for c in rows:
+        c.status = labels[c.status_id]
     state = _thread_state(ids)
     policy = policy_in_force()
     idle = dt.timedelta(minutes=int(policy.desk.idle_flag_minutes))
-    labels = _default_labels()
     now = clock.now()
-    changed = []
-    routes = []
+    moves, routes = [], []
     for c in rows:
         _replied, waiting, last_at, last_body, count = state.get(c.pk, (None, None, None, "", 0))
         category = c.status.category
+        # the status follows the thread: a buyer waiting → waiting (a closed one reopens), else
+        # answered; a closed conversation stays closed while nobody writes
         if waiting is not None:
-            target = ConversationCategory.WAITING
-        elif category == ConversationCategory.CLOSED:
-            target = ConversationCategory.CLOSED
-        else:
-            target = ConversationCategory.ANSWERED
-        if category == ConversationCategory.CLOSED and c.pk in reroute and waiting is not None:
-            event_record(actor=actor, verb="conversation.reopened", subject=c, before={"status": c.status.name})
+            moves.append((c, ConversationCategory.WAITING))
+        elif category != ConversationCategory.CLOSED:
+            moves.append((c, ConversationCategory.ANSWERED))
         c.message_count = count
         c.last_message_at = last_at
         c.last_text = last_body[:120]
         c.waiting_since = waiting
         c.sla_due_at = waiting + idle if waiting else None
         c.updated_at = now
-        if target != category:
-            c.status = labels[target]
-            c.closed_at = now if target == ConversationCategory.CLOSED else None
-        if waiting is None or target != ConversationCategory.WAITING:
+        if waiting is None:
             c.escalated_at = None
             c.breached = False
-        changed.append(c)
         if c.pk in reroute:
             routes.append((c, category))
+    # the one write path of a status: the workflow core (its categories' rules, the reopening's event)
+    wf.statuses_follow(actor=actor, flow=CONVERSATIONS, moves=moves)
     update_rows(
         Conversation,
         STATE_COLUMNS,
@@ -143,12 +134,10 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
                 c.waiting_since,
                 c.sla_due_at,
                 c.updated_at,
-                c.status_id,
-                c.closed_at,
                 c.escalated_at,
                 c.breached,
             )
-            for c in changed
+            for c in rows
         ],
     )
     if routes:
@@ -162,17 +151,6 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
             ],
             actor=actor,
         )
-
-
-def _default_labels() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for label in wf.StatusLabel.objects.filter(workflow=CONVERSATIONS.key).order_by(
-        "-default_for_category", "position", "pk"
-    ):
-        found.setdefault(label.category, label)
-    if len(found) < len(ConversationCategory.values):
-        return {c: wf.default_label(CONVERSATIONS, c) for c in ConversationCategory.values}
-    return found
 
 
 def _latest_orders(conversations: Iterable[Conversation]) -> dict[tuple[int, str], tuple[Any, ...]]:
@@ -272,7 +250,7 @@ def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
         first_team.setdefault(serving.shop_id, serving)
     latest = _latest_orders(conversations)
     pools: dict[tuple[int, str], tuple[list[Staff], dict[int, int]]] = {}
-    rows, events = [], []
+    assignments: list[wf.Assignment] = []
     for conversation in conversations:
         team = first_team.get(conversation.shop_id)
         order = latest.get((conversation.shop_id, conversation.buyer))
@@ -302,13 +280,6 @@ def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
                 }
         else:
             why += "; " + _("no team serves this shop")
-        before = {
-            "team": conversation.team.name if conversation.team_id and conversation.team else None,
-            "owner": conversation.owner.name if conversation.owner_id and conversation.owner else None,
-        }
-        conversation.team, conversation.queue, conversation.owner = team, queue, agent
-        rows.append((conversation.pk, team.pk if team else None, queue, agent.pk if agent else None))
-        after = {"team": team.name if team else None, "queue": queue, "owner": agent.name if agent else None}
-        events.append((conversation.pk, str(conversation), before, after, {"reason": why}))
-    update_rows(Conversation, ["team_id", "queue", "owner_id"], rows)
-    event_record_bulk(actor=actor, verb="conversation.routed", model=Conversation, entries=events)
+        assignments.append((conversation, agent, {"team": team, "queue": queue}, {"reason": why}))
+    # the one write path of an owner: the workflow core, one UPDATE and one insert of events
+    wf.assign_many(actor=actor, flow=CONVERSATIONS, assignments=assignments, verb="conversation.routed")
