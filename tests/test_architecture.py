@@ -221,3 +221,27 @@ def _constant(path: Path, name: str) -> str:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
             return ast.unparse(node.value)
     raise LookupError(f"{name} not found in {path}")
+
+
+# Views that catch a refusal themselves, and why (every other form post goes through web.http.form_post)
+OWN_REFUSALS = {
+    ("aftersales", "refunds_approve"),  # a batch: each refused line is reported and the others approved
+    ("reports", "report"),  # a GET: a malformed filter is shown above the report run with none
+    ("service", "request_new"),  # Django forms: the refusal is shown on the form beside its fields
+    ("service", "agreements"),
+    ("web", "imports"),
+    ("web", "policy_new"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("*/views.py")), ids=lambda p: p.parent.name)
+def test_form_posts_take_refusals_through_the_one_helper(path: Path) -> None:
+    """Issue 19 §4: a page's form post runs its action through ``form_post`` (a refusal becomes the
+    page's message or, for htmx, the answer's text); the few that differ are listed with why."""
+    found = []
+    for fn in ast.walk(syntax_tree(path)):
+        if isinstance(fn, ast.FunctionDef) and (path.parent.name, fn.name) not in OWN_REFUSALS:
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ExceptHandler) and "ApplicationError" in ast.unparse(node.type or ast.Name("")):
+                    found.append(f"{fn.name}:{node.lineno}")
+    assert found == []

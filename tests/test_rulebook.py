@@ -59,13 +59,22 @@ def test_every_spec_rule_id_is_registered_with_a_text() -> None:
 
 
 def _literal_verbs() -> set[str]:
-    r"""Every verb written in a ``verb=`` argument: literals, both sides of a conditional, and an
+    r"""Every verb written in a ``verb=`` argument: enum members, literals, both sides of a conditional, and an
     f-string as a pattern ("request.{status}" → ``request\..*``) that a declared verb must fit."""
     found: set[str] = set()
+
+    members = {
+        member.name: member.value
+        for module in rulebook.REGISTRY.modules.values()
+        if module.verbs is not None
+        for member in module.verbs
+    }
 
     def take(value: ast.expr) -> None:
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             found.add(re.escape(value.value))
+        elif isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name) and value.value.id == "Verb":
+            found.add(re.escape(members.get(value.attr, f"undeclared:{value.attr}")))
         elif isinstance(value, ast.IfExp):
             take(value.body)
             take(value.orelse)
@@ -314,3 +323,40 @@ def test_the_policy_page_shows_the_sections_it_has_no_layout_for(client: Any, dj
     page = client.get("/policy/").content.decode()
     assert 'data-testid="policy-desk"' in page and 'data-testid="policy-care"' in page
     assert "空挂提醒(分钟)" in page and "新客户首次联系期限（天）" in page  # labelled by the schemas
+
+
+def test_code_names_event_verbs_by_their_modules_enum_members() -> None:
+    """Issue 19 §1: a verb in the code is ``Verb.CASE_OPENED`` (a typo is a mypy error), never a
+    string; only the workflow core composes ``<prefix>.status_changed`` for every module."""
+    literal = []
+    for path, _text in _sources():
+        for node in ast.walk(syntax_tree(path)):
+            if isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    if kw.arg == "verb" and isinstance(kw.value, ast.Constant):
+                        literal.append(f"{path.relative_to(KEFU)}:{kw.value.lineno} {kw.value.value}")
+    assert literal == []
+
+
+def test_the_editor_reads_amounts_as_typed_and_offers_the_platforms_by_name() -> None:
+    """Review of issue 19: "¥1,250.00" and full-width digits are the amount they say; a platform is
+    chosen from the shops' platforms by name (an unknown code is refused beside its cell); a window
+    that is not two times says so in words."""
+    doc = handbook.load_preset()
+    posted = {"attendance.offduty_makeup_red_packet": "¥１,250.00"}
+    new = policy_fields.apply_fields(doc, posted)
+    assert new["attendance"]["offduty_makeup_red_packet"] == "1250.00"
+    again = policy_fields.apply_fields(doc, {"attendance.offduty_makeup_red_packet": "¥12.345"})
+    assert again["attendance"]["offduty_makeup_red_packet"] == (
+        "¥12.345"  # not an amount of cents: kept as typed for validation to name
+    )
+    platforms = {t["name"]: t for t in policy_fields.table_rows(doc)}["desk.platforms"]
+    cell = platforms["rows"][0]["cells"][0]
+    assert cell["value"] == "taobao" and ("taobao", "淘宝") in [(c, str(lab)) for c, lab in cell["choices"]]
+    broken = copy.deepcopy(doc)
+    broken["desk"]["platforms"] = [{"platform": "ebay", "window": ["08:00", "20:00"], "no_reply_after_minutes": 0}]
+    problems = [str(p) for p in rulebook.policy_problems(broken)]
+    assert any(p.startswith("desk.platforms[1].platform") for p in problems), problems
+    broken["desk"]["platforms"][0].update(platform="taobao", window=["08:00", "nine"])
+    problems = [str(p) for p in rulebook.policy_problems(broken)]
+    assert any("08:00、24:00" in p and "[" not in p.partition(": ")[2] for p in problems), problems

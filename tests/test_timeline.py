@@ -59,3 +59,21 @@ def test_the_supervisor_sees_messages_that_did_not_go_out_and_sends_one_again(wo
     agent.login(username="agent_a", password=PASSWORD)
     assert agent.get("/outbox/").status_code == 403
     assert boss.post("/outbox/", {"message": "abc"}).status_code == 302  # an unreadable id changes nothing
+
+
+def test_a_platform_refunds_states_and_a_conversation_read_as_words() -> None:
+    """Review of issue 19 §6: a synced refund's facts showed the platform's codes (SUCCESS, 3) and a
+    conversation's events were labelled "buyer @ 12"."""
+    from django.utils import translation
+
+    from kefu.core import wording
+    from kefu.desk.models import Conversation
+
+    with translation.override("zh-hans"):
+        assert wording.value_text("SUCCESS", "platform_status") == "已退款"
+        assert wording.value_text("WAIT_SELLER_AGREE", "platform_status") == "等待卖家同意"
+        assert wording.value_text("3", "cs_status") == "客服已经介入"
+        assert wording.value_text("3", "quantity") == "3"  # a number elsewhere stays a number
+        assert str(Conversation(buyer="tb_小明", shop_id=12)) == "与 tb_小明 的会话"
+    with translation.override("en"):
+        assert wording.value_text("SUCCESS", "platform_status") == "Refunded"

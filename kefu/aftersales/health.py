@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kefu.commerce.models import OrderLine
+from kefu.core.actors import Actor
 from kefu.core.reports import INT, Column, Filters, Report, Result, day_span, register
 from kefu.org.models import Shop
 
@@ -45,7 +46,7 @@ def _moment(text: Any) -> dt.datetime | None:
         return None
 
 
-def shop_health(actor: Any, f: Filters) -> Result:
+def shop_health(actor: Actor, f: Filters) -> Result:
     _start, end = day_span(f.first, f.last)
     window_start = end - dt.timedelta(days=WINDOW_DAYS)
     shops = Shop.objects.restrict(actor).order_by("name")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, rulebook, wording
+from kefu.core.actors import Actor
 from kefu.org.permissions import grant_source
 
 from .rules import RULES
@@ -104,7 +105,7 @@ def _refunds(user: Any, staff: Any) -> int | None:
     return selectors.refunds_awaiting_count(actor=user)
 
 
-def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+def _search(actor: Actor, q: str) -> list[plugins.SearchHit]:
     from . import selectors
 
     page = selectors.case_inbox(actor=actor, filters=selectors.CaseFilters(q=q), limit=5)
@@ -268,6 +269,19 @@ def _words() -> None:
             "buyer_stance:insists": gettext_lazy("Insists on a return or exchange"),
             **{f"courier_class:{c}": gettext_lazy(label) for c, (label, _s) in COURIER_CLASSES.items()},
             **{code: gettext_lazy(text) for steps in COURIER_CLASSES.values() for code, text in steps[1]},
+            # the platform's refund states and its intervention codes, as the platform's own pages word them
+            "platform_status:WAIT_SELLER_AGREE": gettext_lazy("Waiting for the shop to agree"),
+            "platform_status:WAIT_BUYER_RETURN_GOODS": gettext_lazy("Agreed; waiting for the buyer's return"),
+            "platform_status:WAIT_SELLER_CONFIRM_GOODS": gettext_lazy("Returned; waiting for the shop to confirm"),
+            "platform_status:SELLER_REFUSE_BUYER": gettext_lazy("Refused by the shop"),
+            "platform_status:CLOSED": gettext_lazy("Refund closed"),
+            "platform_status:SUCCESS": gettext_lazy("Refunded"),
+            "cs_status:1": gettext_lazy("No intervention needed"),
+            "cs_status:2": gettext_lazy("Intervention requested"),
+            "cs_status:3": gettext_lazy("The platform has intervened"),
+            "cs_status:4": gettext_lazy("First review done"),
+            "cs_status:5": gettext_lazy("Second review failed"),
+            "cs_status:6": gettext_lazy("The platform's handling done"),
         },
         fields={
             "buyer_stance": gettext_lazy("Buyer's answer to the exchange or price-difference offer"),

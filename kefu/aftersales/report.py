@@ -10,8 +10,10 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
+from kefu.aftersales.rules import Verb
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, action
+from kefu.core.actors import Actor
 from kefu.core.events import event_record
 from kefu.core.exports import append, safe_workbook
 from kefu.core.outbox import outbox_handler, outbox_put
@@ -88,7 +90,7 @@ REPORT_MAIL = "aftersales.weekly_report"
 
 
 @action(capability=OPERATOR)
-def weekly_report_send(*, actor: Any = None, monday: dt.date) -> dict[str, Any]:
+def weekly_report_send(*, actor: Actor = None, monday: dt.date) -> dict[str, Any]:
     """Queue last week's report mail (XLSX attached) to every active supervisor with an e-mail address,
     once a week: the outbox key decides; the mail leaves after commit (ADR 0008)."""
     recipients = sorted(
@@ -103,7 +105,7 @@ def weekly_report_send(*, actor: Any = None, monday: dt.date) -> dict[str, Any]:
     queued = outbox_put(REPORT_MAIL, {"monday": monday, "to": recipients}, key=f"{REPORT_MAIL}:{monday.isoformat()}")
     if queued is None:
         return {"week": monday.isoformat(), "queued": False, "already": True}
-    event_record(actor=actor, verb="aftersales.report_sent", data={"week": monday.isoformat(), "to": recipients})
+    event_record(actor=actor, verb=Verb.AFTERSALES_REPORT_SENT, data={"week": monday.isoformat(), "to": recipients})
     return {"week": monday.isoformat(), "queued": bool(recipients), "recipients": recipients}
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Count, F, Prefetch, Q, Sum
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
 from kefu.org.models import Staff
@@ -44,16 +45,16 @@ class CaseFilters:
     q: str | None = None
 
 
-def case_inbox(*, actor: Any, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page[Case]:
+def case_inbox(*, actor: Actor, filters: CaseFilters, cursor: str | None = None, limit: int = 50) -> Page[Case]:
     return keyset_page(case_queryset(actor=actor, filters=filters), key="opened_at", cursor=cursor, limit=limit)
 
 
-def case_export(*, actor: Any, filters: CaseFilters, cap: int) -> Iterator[Case]:
+def case_export(*, actor: Actor, filters: CaseFilters, cap: int) -> Iterator[Case]:
     """Every case of the filtered inbox (newest first), in keyset batches, at most ``cap``."""
     return keyset_iter(case_queryset(actor=actor, filters=filters), key="opened_at", cap=cap)
 
 
-def case_queryset(*, actor: Any, filters: CaseFilters) -> Any:
+def case_queryset(*, actor: Actor, filters: CaseFilters) -> Any:
     qs = Case.objects.restrict(actor).select_related("shop", "owner", "status", "order")
     if filters.case_type:
         qs = qs.filter(case_type=filters.case_type)
@@ -79,7 +80,7 @@ def case_queryset(*, actor: Any, filters: CaseFilters) -> Any:
     return qs
 
 
-def case_get(*, actor: Any, case_id: int) -> Case:
+def case_get(*, actor: Actor, case_id: int) -> Case:
     money: Any = Prefetch("money", queryset=MoneyLine.objects.select_related("created_by", "decided_by"))
     evidence: Any = Prefetch("evidence", queryset=Evidence.objects.select_related("uploaded_by"))
     qs = Case.objects.select_related(
@@ -88,15 +89,15 @@ def case_get(*, actor: Any, case_id: int) -> Case:
     return access_object(actor, qs, pk=case_id)
 
 
-def evidence_get(*, actor: Any, evidence_id: int) -> Evidence:
+def evidence_get(*, actor: Actor, evidence_id: int) -> Evidence:
     return access_object(actor, Evidence.objects.select_related("case"), pk=evidence_id)
 
 
-def money_line_get(*, actor: Any, line_id: int) -> MoneyLine:
+def money_line_get(*, actor: Actor, line_id: int) -> MoneyLine:
     return access_object(actor, MoneyLine.objects.select_related("case", "case__shop"), pk=line_id)
 
 
-def refund_queue(*, actor: Any) -> list[MoneyLine]:
+def refund_queue(*, actor: Actor) -> list[MoneyLine]:
     """Refunds awaiting a decision, each with its case, order amounts and evidence (constant queries)."""
     evidence: Any = Prefetch("case__evidence", queryset=Evidence.objects.order_by("uploaded_at", "id"))
     return list(
@@ -126,7 +127,7 @@ def order_refunds_in_kefu(order_ids: list[int]) -> dict[int, dict[str, Decimal]]
     return out
 
 
-def refund_grants(*, actor: Any) -> list[RefundApprover]:
+def refund_grants(*, actor: Actor) -> list[RefundApprover]:
     """The people granted the refund-approval permission (R-AS-7), with their limits."""
     return list(
         RefundApprover.objects.filter(active=True, staff__in=Staff.objects.restrict(actor))
@@ -135,18 +136,18 @@ def refund_grants(*, actor: Any) -> list[RefundApprover]:
     )
 
 
-def claims(*, actor: Any, open_only: bool = True) -> list[CourierClaim]:
+def claims(*, actor: Actor, open_only: bool = True) -> list[CourierClaim]:
     qs = CourierClaim.objects.restrict(actor).select_related("case", "case__shop")
     if open_only:
         qs = qs.exclude(status__in=["paid", "written_off"])
     return list(qs.order_by("-filed_at")[:500])
 
 
-def claim_get(*, actor: Any, claim_id: int) -> CourierClaim:
+def claim_get(*, actor: Actor, claim_id: int) -> CourierClaim:
     return access_object(actor, CourierClaim.objects.select_related("case"), pk=claim_id)
 
 
-def reviews_of_day(*, actor: Any, day: dt.date) -> list[NegativeReview]:
+def reviews_of_day(*, actor: Actor, day: dt.date) -> list[NegativeReview]:
     start = clock.day_start(day)
     return list(
         NegativeReview.objects.restrict(actor)
@@ -156,11 +157,11 @@ def reviews_of_day(*, actor: Any, day: dt.date) -> list[NegativeReview]:
     )
 
 
-def review_get(*, actor: Any, review_id: int) -> NegativeReview:
+def review_get(*, actor: Actor, review_id: int) -> NegativeReview:
     return access_object(actor, NegativeReview.objects.select_related("shop"), pk=review_id)
 
 
-def weekly_report(*, actor: Any, monday: dt.date, shop: int | None = None) -> dict[str, Any]:
+def weekly_report(*, actor: Actor, monday: dt.date, shop: int | None = None) -> dict[str, Any]:
     """R-AS-15: a week's cases by type and responsibility, money, top products × reasons, open past deadline."""
     start = clock.day_start(monday)
     end = start + dt.timedelta(days=7)
@@ -233,7 +234,7 @@ def _active(qs: Any) -> Any:
     return qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
 
 
-def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
+def open_case_counts(*, actor: Actor, staff: Any) -> dict[str, int]:
     """Active cases in the actor's scope: all, escalated (deadline near, follow up), breached, mine."""
     open_cases = _active(Case.objects.restrict(actor))
     counts = open_cases.aggregate(
@@ -245,7 +246,7 @@ def open_case_counts(*, actor: Any, staff: Any) -> dict[str, int]:
     return {k: int(v or 0) for k, v in counts.items()}
 
 
-def home_cases(*, actor: Any, staff: Any, which: str, limit: int = 5) -> list[Case]:
+def home_cases(*, actor: Actor, staff: Any, which: str, limit: int = 5) -> list[Case]:
     """The first active cases behind a home-page count, nearest deadline first: ``mine``, ``open``,
     ``escalated`` (deadline near) or ``breached``."""
     qs = _active(Case.objects.restrict(actor)).select_related("status", "shop", "owner")
@@ -258,18 +259,18 @@ def home_cases(*, actor: Any, staff: Any, which: str, limit: int = 5) -> list[Ca
     return list(qs.order_by(F("sla_due_at").asc(nulls_last=True), "opened_at")[:limit])
 
 
-def cases_of_buyer(*, actor: Any, shop: int, buyer: str, limit: int = 10) -> list[Case]:
+def cases_of_buyer(*, actor: Actor, shop: int, buyer: str, limit: int = 10) -> list[Case]:
     """A buyer's cases in one shop, open ones first (the desk shows them beside the conversation)."""
     qs = Case.objects.restrict(actor).filter(shop_id=shop, buyer_nick=buyer).select_related("status", "owner")
     return sorted(qs.order_by("-opened_at")[:limit], key=lambda c: c.category in CASES.done)
 
 
-def refunds_awaiting_count(*, actor: Any) -> int:
+def refunds_awaiting_count(*, actor: Actor) -> int:
     return MoneyLine.objects.restrict(actor).filter(status=MoneyStatus.REQUESTED).count()
 
 
 def decision_comparison(
-    *, actor: Any, since: dt.datetime, draft: dict[str, Any], limit: int = 2000
+    *, actor: Actor, since: dt.datetime, draft: dict[str, Any], limit: int = 2000
 ) -> list[dict[str, Any]]:
     """The after-sales decisions of cases opened since ``since`` under the policy in force and under
     a draft (nothing stored): freight and the cost of the chosen resolution — or, before one is
@@ -315,7 +316,7 @@ def _resolution_cost(decision: Any, chosen_code: str) -> tuple[str, Decimal]:
     return (first.label, first.cost) if first else ("", Decimal("0"))
 
 
-def may_approve(actor: Any, line: MoneyLine) -> bool:
+def may_approve(actor: Actor, line: MoneyLine) -> bool:
     """R-AS-7: the refund-approval permission — the supervisor and deputy by position, or a person the
     supervisor granted it to, up to the grant's limit; above the cap only the supervisor."""
     if line.needs_supervisor:
@@ -326,6 +327,6 @@ def may_approve(actor: Any, line: MoneyLine) -> bool:
     return me is not None and RefundApprover.objects.filter(staff=me, active=True, limit__gte=line.amount).exists()
 
 
-def grant_candidates(*, actor: Any) -> list[Staff]:
+def grant_candidates(*, actor: Actor) -> list[Staff]:
     """Active people in the actor's scope, for the grant form."""
     return list(Staff.objects.restrict(actor).filter(active=True).order_by("employee_no"))

@@ -14,9 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
+from kefu.aftersales.rules import Verb
 from kefu.commerce.models import Order
 from kefu.core import clock, plugins
 from kefu.core.actions import action
+from kefu.core.actors import Actor, user_of
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.ledger import create_once, keyed_row
@@ -84,7 +86,7 @@ def case_decision(case: Case) -> rules.Decision:
 @action(capability="cases.handle", scope=("order",))
 def case_open(
     *,
-    actor: Any,
+    actor: Actor,
     case_type: str,
     shop: Shop | None = None,
     order: Order | None = None,
@@ -160,7 +162,7 @@ def case_open(
         case.responsibility = decision.responsibility
     event_record(
         actor=actor,
-        verb="case.opened",
+        verb=Verb.CASE_OPENED,
         subject=case,
         after={"type": case_type, "order": order.order_no if order else None, "facts": facts},
         data={"conversation": conversation_ref} if conversation_ref else {},
@@ -169,7 +171,7 @@ def case_open(
 
 
 @action(capability="cases.handle", scope=("case",))
-def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
+def case_update_facts(*, actor: Actor, case: Case, facts: dict[str, Any], responsibility: str | None = None) -> Case:
     try:
         merged = {**case.facts, **rules.clean_facts(dict(facts))}
         rules.facts_from_dict({**merged, "case_type": case.case_type})
@@ -190,7 +192,7 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
     case.save(update_fields=["facts", "responsibility", "updated_at"])
     event_record(
         actor=actor,
-        verb="case.facts_updated",
+        verb=Verb.CASE_FACTS_UPDATED,
         subject=case,
         before=before,
         after={"facts": case.facts, "responsibility": case.responsibility},
@@ -199,32 +201,32 @@ def case_update_facts(*, actor: Any, case: Case, facts: dict[str, Any], responsi
 
 
 @action(capability="cases.handle", scope=("case",))
-def case_transition(*, actor: Any, case: Case, status: StatusLabel, note: str = "") -> Case:
+def case_transition(*, actor: Actor, case: Case, status: StatusLabel, note: str = "") -> Case:
     """Move the case to another status label (the shared core's guarded transition)."""
     return wf.transition(actor=actor, item=case, label=status, note=note)  # type: ignore[no-any-return]
 
 
 @action(capability="cases.handle", scope=("case",))
-def case_set_deadline(*, actor: Any, case: Case, deadline: dt.datetime | None) -> Case:
+def case_set_deadline(*, actor: Actor, case: Case, deadline: dt.datetime | None) -> Case:
     """Set the platform's reply deadline by hand (when it did not come with the refund data)."""
     deadline = _deadline(deadline)
     before = {"platform_deadline": case.platform_deadline}
     Case.objects.filter(pk=case.pk).update(platform_deadline=deadline, escalated_at=None, updated_at=clock.now())
     case.platform_deadline = deadline
     event_record(
-        actor=actor, verb="case.deadline_set", subject=case, before=before, after={"platform_deadline": deadline}
+        actor=actor, verb=Verb.CASE_DEADLINE_SET, subject=case, before=before, after={"platform_deadline": deadline}
     )
     return case
 
 
 @action(capability="cases.handle", scope=("case",))
-def checklist_toggle(*, actor: Any, case: Case, code: str, done: bool) -> Case:
+def checklist_toggle(*, actor: Actor, case: Case, code: str, done: bool) -> Case:
     """Tick a step of the case type's playbook (the case's checklist)."""
     return wf.checklist_toggle(actor=actor, item=case, code=code, done=done)  # type: ignore[no-any-return]
 
 
 @action(capability="cases.handle", scope=("case",))
-def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
+def evidence_add(*, actor: Actor, case: Case, kind: str, name: str, data: bytes, note: str = "") -> Evidence:
     """Store one piece of evidence (the shared core's safe attachment)."""
     return wf.attach(actor=actor, item=case, kind=kind, name=name, data=data, note=note)  # type: ignore[no-any-return]
 
@@ -232,7 +234,7 @@ def evidence_add(*, actor: Any, case: Case, kind: str, name: str, data: bytes, n
 @action(capability="cases.handle", scope=("case",))
 def money_post(
     *,
-    actor: Any,
+    actor: Actor,
     case: Case,
     kind: str,
     amount: Decimal,
@@ -306,14 +308,14 @@ def money_post(
         needs_supervisor=needs,
         rule=rule or ("R-AS-7" if refund else ""),
         note=note[:300],
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
         created_at=clock.now(),
     )
     if not created:
         return _same_line(line, case)
     event_record(
         actor=actor,
-        verb="case.money_requested" if waits else "case.money_posted",
+        verb=Verb.CASE_MONEY_REQUESTED if waits else "case.money_posted",
         subject=case,
         after={"kind": kind, "amount": amount, "needs_supervisor": needs, "line": line.pk},
     )
@@ -364,7 +366,7 @@ def money_amount(value: Any) -> Decimal:
 
 
 @action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
-def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
+def refund_approve(*, actor: Actor, line: MoneyLine) -> MoneyLine:
     """Approve a waiting money line once: the status moves in one conditional UPDATE, so concurrent
     approvals cannot both win; a refund is checked again against what the order has left."""
     _approver(actor, line)
@@ -375,7 +377,7 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
     event_record(
         actor=actor,
-        verb="case.refund_approved",
+        verb=Verb.CASE_REFUND_APPROVED,
         subject=line.case,
         after={"line": line.pk, "kind": line.kind, "amount": line.amount},
     )
@@ -384,7 +386,7 @@ def refund_approve(*, actor: Any, line: MoneyLine) -> MoneyLine:
     return line
 
 
-def _approver(actor: Any, line: MoneyLine) -> None:
+def _approver(actor: Actor, line: MoneyLine) -> None:
     if (
         line.created_by_id is not None
         and line.created_by_id == getattr(actor, "pk", None)
@@ -401,7 +403,7 @@ def _approver(actor: Any, line: MoneyLine) -> None:
 
 
 @action(capability="refund.approve", scope=("line",), scope_action=APPROVE)
-def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
+def refund_reject(*, actor: Actor, line: MoneyLine, note: str) -> MoneyLine:
     """Reject a waiting money line once, with the reason the agent and the buyer will be told. A line
     the chosen resolution made takes the case back to choosing (SPEC §5.1)."""
     _approver(actor, line)
@@ -411,7 +413,7 @@ def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
-    event_record(actor=actor, verb="case.refund_rejected", subject=line.case, after={"line": line.pk, "note": note})
+    event_record(actor=actor, verb=Verb.CASE_REFUND_REJECTED, subject=line.case, after={"line": line.pk, "note": note})
     line.refresh_from_db()
     case = line.case
     if (
@@ -420,12 +422,14 @@ def refund_reject(*, actor: Any, line: MoneyLine, note: str) -> MoneyLine:
         and not case.money.filter(kind=line.kind).exclude(status=MoneyStatus.REJECTED).exists()
         and Case.objects.filter(pk=case.pk, resolution=case.resolution).update(resolution="", updated_at=clock.now())
     ):
-        event_record(actor=actor, verb="case.resolution_refused", subject=case, before={"resolution": case.resolution})
+        event_record(
+            actor=actor, verb=Verb.CASE_RESOLUTION_REFUSED, subject=case, before={"resolution": case.resolution}
+        )
     return line
 
 
 @action(capability="refund.delegate", scope=("staff",))
-def refund_grant(*, actor: Any, staff: Staff, limit: Any) -> RefundApprover:
+def refund_grant(*, actor: Actor, staff: Staff, limit: Any) -> RefundApprover:
     """R-AS-7: the supervisor grants a person the refund-approval permission up to ``limit`` (0 revokes)."""
     amount = Decimal("0") if str(limit).strip() in {"0", "0.00", ""} else money_amount(limit)
     # the desk's people, not the supervisor who grants (nor a technician or the warehouse)
@@ -439,15 +443,17 @@ def refund_grant(*, actor: Any, staff: Staff, limit: Any) -> RefundApprover:
         RefundApprover.objects.filter(pk=grant.pk).update(active=False)
         grant.active = False
     elif grant is None:
-        grant = RefundApprover.objects.create(staff=staff, limit=amount, granted_by=actor, granted_at=clock.now())
+        grant = RefundApprover.objects.create(
+            staff=staff, limit=amount, granted_by=user_of(actor), granted_at=clock.now()
+        )
     else:
         RefundApprover.objects.filter(pk=grant.pk).update(
-            limit=amount, active=True, granted_by=actor, granted_at=clock.now()
+            limit=amount, active=True, granted_by=user_of(actor), granted_at=clock.now()
         )
         grant.limit, grant.active = amount, True
     event_record(
         actor=actor,
-        verb="refund.granted" if grant.active else "refund.revoked",
+        verb=Verb.REFUND_GRANTED if grant.active else "refund.revoked",
         subject=staff,
         before=before,
         after={"limit": grant.limit, "active": grant.active},
@@ -480,7 +486,7 @@ RESOLUTION_MONEY = {
 
 
 @action(capability="cases.handle", scope=("case",))
-def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
+def resolution_choose(*, actor: Actor, case: Case, code: str) -> Case:
     """Choose one of the decision's proposals; its cost becomes a money line (refunds await approval).
     A case's resolution is chosen once: the choice is one conditional UPDATE from "none chosen", so a
     double click, two tabs or two people choosing different resolutions at once give one choice,
@@ -522,7 +528,7 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     case.resolution = code
     event_record(
         actor=actor,
-        verb="case.resolution_chosen",
+        verb=Verb.CASE_RESOLUTION_CHOSEN,
         subject=case,
         after={
             "resolution": code,
@@ -548,7 +554,7 @@ def resolution_choose(*, actor: Any, case: Case, code: str) -> Case:
     return case
 
 
-def _advance(actor: Any, case: Case) -> None:
+def _advance(actor: Actor, case: Case) -> None:
     """The status follows the work: once a resolution is chosen and no refund awaits approval, an
     active case moves to its category's "resolved" label (closing stays a person's decision)."""
     case.refresh_from_db()
@@ -583,7 +589,7 @@ def responsible_agent(case: Case) -> Staff | None:
     return case.responsible_staff
 
 
-def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> None:
+def _charge_agent(actor: Actor, case: Case, agent: Staff, freight: Decimal) -> None:
     """R-AS-8: the agent who took the order bears the reship freight (once per case and agent)."""
     try:
         with transaction.atomic():
@@ -594,19 +600,19 @@ def _charge_agent(actor: Any, case: Case, agent: Staff, freight: Decimal) -> Non
         return
     event_record(
         actor=actor,
-        verb="staff.charged",
+        verb=Verb.STAFF_CHARGED,
         subject=agent,
         after={"case": case.number, "amount": freight, "rule": "R-AS-8"},
     )
 
 
 @action(capability="cases.handle", scope=("case", "staff"))
-def case_set_responsible_staff(*, actor: Any, case: Case, staff: Staff) -> Case:
+def case_set_responsible_staff(*, actor: Actor, case: Case, staff: Staff) -> Case:
     if not staff.active:
         raise ApplicationError("responsible_agent", _("This person has left."))
     Case.objects.filter(pk=case.pk).update(responsible_staff=staff)
     case.responsible_staff = staff
-    event_record(actor=actor, verb="case.responsible_agent_set", subject=case, after={"staff": staff.name})
+    event_record(actor=actor, verb=Verb.CASE_RESPONSIBLE_AGENT_SET, subject=case, after={"staff": staff.name})
     return case
 
 
@@ -622,7 +628,7 @@ CLAIM_NEXT: dict[str, set[str]] = {
 
 
 @action(capability="cases.handle", scope=("case",))
-def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
+def claim_open(*, actor: Actor, case: Case, courier: str = "", tracking_no: str = "") -> CourierClaim:
     """Open the courier claim of a case, once: the one-to-one key decides between simultaneous calls."""
     if CourierClaim.objects.filter(case=case).exists():
         raise ApplicationError("claim_exists", _("This case already has a claim."), status=409)
@@ -640,13 +646,13 @@ def claim_open(*, actor: Any, case: Case, courier: str = "", tracking_no: str = 
             )
     except IntegrityError as exc:
         raise ApplicationError("claim_exists", _("This case already has a claim."), status=409) from exc
-    event_record(actor=actor, verb="claim.filed", subject=case, after={"amount": amount, "courier": claim.courier})
+    event_record(actor=actor, verb=Verb.CLAIM_FILED, subject=case, after={"amount": amount, "courier": claim.courier})
     return claim
 
 
 @action(capability="cases.handle", scope=("claim",))
 def claim_update(
-    *, actor: Any, claim: CourierClaim, status: str, recovered: Decimal | None = None, note: str = ""
+    *, actor: Actor, claim: CourierClaim, status: str, recovered: Decimal | None = None, note: str = ""
 ) -> CourierClaim:
     """Move a claim on; the move is a conditional UPDATE from the status the caller saw, so a claim is
     recovered (and its money posted) once however many requests arrive together."""
@@ -679,7 +685,7 @@ def claim_update(
         money_post(actor=actor, case=claim.case, kind=MoneyKind.CLAIM_RECOVERED, amount=amount, rule="R-AS-9")
     event_record(
         actor=actor,
-        verb="claim.updated",
+        verb=Verb.CLAIM_UPDATED,
         subject=claim.case,
         before={"status": claim.status},
         after={"status": status, "recovered": fields.get("recovered")},
@@ -701,10 +707,10 @@ def deadlines_escalate(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 @action(capability="shipping.chase", scope=("order",))
-def chase_record(*, actor: Any, order: Order, note: str = "") -> ShipmentChase:
+def chase_record(*, actor: Actor, order: Order, note: str = "") -> ShipmentChase:
     """The agent chased the warehouse about this order's shipment."""
     chase = ShipmentChase.objects.create(order=order, staff=staff_of(actor), at=clock.now(), note=note[:300])
-    event_record(actor=actor, verb="order.warehouse_chased", subject=order, after={"note": note})
+    event_record(actor=actor, verb=Verb.ORDER_WAREHOUSE_CHASED, subject=order, after={"note": note})
     return chase
 
 
@@ -753,7 +759,7 @@ def _refund_timeout(value: Any) -> dt.datetime | None:
 
 
 @action(capability="cases.handle", scope=("shop",))
-def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
+def refund_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
     """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
     deadline comes with the data (``timeout``), never hard-coded. The refund id is written by the
     INSERT that creates the case, so simultaneous pushes of one refund make one case (the unique
@@ -805,7 +811,7 @@ def refund_sync(*, actor: Any, shop: Shop, record: dict[str, Any]) -> tuple[Case
     if changed:
         before = {k: getattr(case, k) for k in changed}
         Case.objects.filter(pk=case.pk).update(**changed, updated_at=clock.now(), escalated_at=None)
-        event_record(actor=actor, verb="case.platform_refund_updated", subject=case, before=before, after=changed)
+        event_record(actor=actor, verb=Verb.CASE_PLATFORM_REFUND_UPDATED, subject=case, before=before, after=changed)
         case.refresh_from_db()
     return case, False
 
@@ -822,7 +828,7 @@ def _rating(value: Any) -> Decimal:
 
 
 @action(capability="orders.import", scope=("shop",))
-def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]) -> dict[str, Any]:
+def shop_ratings_record(*, actor: Actor, shop: Shop, ratings: list[dict[str, Any]]) -> dict[str, Any]:
     """The platform's DSR of some days (描述相符, 服务态度, 物流服务, 0–5 with two places), one row per
     day, idempotent: the same day again replaces its figures. Bad rows are reported by number."""
     created = updated = 0
@@ -844,7 +850,7 @@ def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]
         created += int(new)
         updated += int(not new)
     if created or updated:
-        event_record(actor=actor, verb="shop.ratings_recorded", subject=shop, after={"days": created + updated})
+        event_record(actor=actor, verb=Verb.SHOP_RATINGS_RECORDED, subject=shop, after={"days": created + updated})
     return {"created": created, "updated": updated, "failed": failed}
 
 
@@ -854,7 +860,7 @@ def shop_ratings_record(*, actor: Any, shop: Shop, ratings: list[dict[str, Any]]
 @action(capability="cases.handle", scope=("shop", "order"))
 def review_record(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     content: str,
     rating: int = 1,
@@ -879,20 +885,20 @@ def review_record(
         content=content,
         reviewed_at=reviewed_at or clock.now(),
     )
-    event_record(actor=actor, verb="review.recorded", subject=review, after={"rating": review.rating})
+    event_record(actor=actor, verb=Verb.REVIEW_RECORDED, subject=review, after={"rating": review.rating})
     return review
 
 
 @action(capability="cases.handle", scope=("review",))
-def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
+def review_reply(*, actor: Actor, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
     if not reply.strip():
         raise ApplicationError("review_reply", _("The explanation reply is required."))
     NegativeReview.objects.filter(pk=review.pk).update(
-        reply=reply, replied_by=actor, replied_at=clock.now(), feedback_reason=feedback_reason[:100]
+        reply=reply, replied_by=user_of(actor), replied_at=clock.now(), feedback_reason=feedback_reason[:100]
     )
     review.refresh_from_db()
     event_record(
-        actor=actor, verb="review.replied", subject=review, after={"reply": reply[:200], "feedback": feedback_reason}
+        actor=actor, verb=Verb.REVIEW_REPLIED, subject=review, after={"reply": reply[:200], "feedback": feedback_reason}
     )
     return review
 
@@ -901,7 +907,7 @@ def review_reply(*, actor: Any, review: NegativeReview, reply: str, feedback_rea
 
 
 @action(capability="cases.handle", scope=("case",))
-def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
+def dispute_pack(*, actor: Actor, case: Case, reason: str = "") -> bytes:
     """The appeal pack as one ZIP: summary, reason text, chat excerpts and every evidence file."""
     buf = io.BytesIO()
     decision = case_decision(case)
@@ -927,5 +933,5 @@ def dispute_pack(*, actor: Any, case: Case, reason: str = "") -> bytes:
                     f"evidence/{index:02d}-{evidence.kind}-{Path(evidence.file.name or 'file').name}", handle.read()
                 )
         archive.writestr("聊天记录清单.txt", "\n".join(f"{e.original_name} {e.note}" for e in chats))
-    event_record(actor=actor, verb="case.appeal_pack_exported", subject=case, data={"files": case.evidence.count()})
+    event_record(actor=actor, verb=Verb.CASE_APPEAL_PACK_EXPORTED, subject=case, data={"files": case.evidence.count()})
     return buf.getvalue()

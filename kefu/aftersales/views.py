@@ -32,7 +32,6 @@ from kefu.web.http import (
     redirect_next,
     render_page_or_partial,
     require_capability,
-    show_error,
     xlsx_download,
 )
 from kefu.workflow import selectors as workflow
@@ -172,10 +171,11 @@ def case_new(request: HttpRequest) -> HttpResponse:
         if order is None:
             shop_id = int_param(request.POST.get("shop"))
             shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
-        try:
+
+        def open_case() -> Case:
             if not request.POST.get("summary", "").strip():
                 raise ApplicationError("validation_error", _("Write a short summary of the buyer's problem."))
-            case = services.case_open(
+            return services.case_open(
                 actor=request.user,
                 case_type=request.POST.get("case_type", ""),
                 order=order,
@@ -186,13 +186,26 @@ def case_new(request: HttpRequest) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
                 conversation_ref=_conversation_ref(request, order, shop),
             )
-        except ApplicationError as exc:
-            once.failed()
-            show_error(request, exc)
-        else:
-            messages.success(request, _("Case %(n)s opened.") % {"n": case.number})
+
+        def opened(case: Case) -> HttpResponse:
             once.done(reverse("aftersales:case", args=[case.pk]))
             return redirect("aftersales:case", case_id=case.pk)
+
+        def refused() -> HttpResponse:
+            once.failed()
+            return _new_form(request, order)
+
+        return form_post(
+            request,
+            open_case,
+            then=opened,
+            done=lambda case: _("Case %(n)s opened.") % {"n": case.number},
+            failed=refused,
+        )
+    return _new_form(request, order)
+
+
+def _new_form(request: HttpRequest, order: Any) -> HttpResponse:
     return render(
         request,
         "aftersales/new.html",
@@ -278,7 +291,8 @@ def _case(request: HttpRequest, case_id: int) -> Case:
 @require_POST
 def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    try:
+
+    def save() -> None:
         services.case_update_facts(
             actor=request.user,
             case=case,
@@ -287,15 +301,16 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         raw = request.POST.get("platform_deadline", "").strip()
         if raw:
-            deadline = clock.make_aware(dt.datetime.fromisoformat(raw))
+            try:
+                deadline = clock.make_aware(dt.datetime.fromisoformat(raw))
+            except ValueError as exc:
+                raise ApplicationError("validation_error", _("Enter a valid deadline.")) from exc
             if deadline != case.platform_deadline:
                 services.case_set_deadline(actor=request.user, case=case, deadline=deadline)
-        messages.success(request, _("Facts saved; proposals updated."))
-    except ValueError:
-        messages.error(request, _("Enter a valid deadline."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+
+    return form_post(
+        request, save, then=redirect("aftersales:case", case_id=case.pk), done=_("Facts saved; proposals updated.")
+    )
 
 
 @login_required
@@ -317,10 +332,17 @@ def case_transition(request: HttpRequest, case_id: int) -> HttpResponse:
 def case_step(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
     code = request.POST.get("step", "")
-    try:
-        services.checklist_toggle(actor=request.user, case=case, code=code, done=request.POST.get("done") == "1")
-    except ApplicationError as exc:
-        return HttpResponse(str(exc.message), status=exc.status)
+    return form_post(
+        request,
+        lambda: services.checklist_toggle(
+            actor=request.user, case=case, code=code, done=request.POST.get("done") == "1"
+        ),
+        then=lambda _case: _step_ticked(request, case, code),
+        failed=lambda: redirect("aftersales:case", case_id=case.pk),
+    )
+
+
+def _step_ticked(request: HttpRequest, case: Case, code: str) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
     if htmx:
         label = dict(playbook(case.case_type))[code]
@@ -336,23 +358,21 @@ def case_step(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_evidence(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("Choose a file."))
-    else:
-        try:
-            services.evidence_add(
-                actor=request.user,
-                case=case,
-                kind=request.POST.get("kind", "other"),
-                name=upload.name or "file",
-                data=upload.read(),
-                note=request.POST.get("note", ""),
-            )
-            messages.success(request, _("Evidence added."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+
+    def add() -> None:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApplicationError("validation_error", _("Choose a file."))
+        services.evidence_add(
+            actor=request.user,
+            case=case,
+            kind=request.POST.get("kind", "other"),
+            name=upload.name or "file",
+            data=upload.read(),
+            note=request.POST.get("note", ""),
+        )
+
+    return form_post(request, add, then=redirect("aftersales:case", case_id=case.pk), done=_("Evidence added."))
 
 
 @login_required
@@ -388,23 +408,20 @@ def case_resolution(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_money(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
-    try:
-        amount = amount_param(request.POST.get("amount"))
-        services.money_post(
+    return form_post(
+        request,
+        lambda: services.money_post(
             actor=request.user,
             case=case,
             kind=request.POST.get("kind", ""),
-            amount=amount,
+            amount=amount_param(request.POST.get("amount")),
             note=request.POST.get("note", ""),
             # the form's one-time key: a double click or a resubmitted form posts one line
             idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
-        )
-        messages.success(request, _("Money line added."))
-    except ValueError as exc:
-        messages.error(request, str(exc))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:case", case_id=case.pk)
+        ),
+        then=redirect("aftersales:case", case_id=case.pk),
+        done=_("Money line added."),
+    )
 
 
 @login_required
@@ -467,16 +484,14 @@ def refund_grant(request: HttpRequest) -> HttpResponse:
     """R-AS-7: the supervisor grants (or, with 0, revokes) a person's refund-approval limit."""
     require_capability(request, "refund.delegate")
     staff = org.access_staff_by_id(request.user, request.POST.get("staff"))
-    try:
-        try:
-            limit = amount_param(request.POST.get("limit", ""))
-        except ValueError as exc:
-            raise ApplicationError("money_amount", str(exc)) from exc
-        services.refund_grant(actor=request.user, staff=staff, limit=limit)
-        messages.success(request, _("Refund-approval permission of %(name)s recorded.") % {"name": staff.name})
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("aftersales:refunds")
+    return form_post(
+        request,
+        lambda: services.refund_grant(
+            actor=request.user, staff=staff, limit=amount_param(request.POST.get("limit", ""))
+        ),
+        then=redirect("aftersales:refunds"),
+        done=_("Refund-approval permission of %(name)s recorded.") % {"name": staff.name},
+    )
 
 
 @login_required
@@ -506,17 +521,15 @@ def refunds_approve(request: HttpRequest) -> HttpResponse:
 def refund_decide(request: HttpRequest, line_id: int) -> HttpResponse:
     line = selectors.money_line_get(actor=request.user, line_id=line_id)
     decision = request.POST.get("decision")
-    try:
+
+    def decide() -> Any:
         if decision not in {"approve", "reject"}:  # never approve by default
             raise ApplicationError("validation_error", _("Choose Approve or Reject."))
         if decision == "reject":
-            services.refund_reject(actor=request.user, line=line, note=request.POST.get("note", ""))
-        else:
-            services.refund_approve(actor=request.user, line=line)
-        messages.success(request, _("Decision recorded."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect_next(request, "aftersales:refunds")
+            return services.refund_reject(actor=request.user, line=line, note=request.POST.get("note", ""))
+        return services.refund_approve(actor=request.user, line=line)
+
+    return form_post(request, decide, then=redirect_next(request, "aftersales:refunds"), done=_("Decision recorded."))
 
 
 @login_required
@@ -529,21 +542,18 @@ def claims(request: HttpRequest) -> HttpResponse:
 @require_POST
 def claim_update(request: HttpRequest, claim_id: int) -> HttpResponse:
     claim = selectors.claim_get(actor=request.user, claim_id=claim_id)
-    try:
-        recovered = amount_param(request.POST["recovered"]) if request.POST.get("recovered") else None
-        services.claim_update(
+    return form_post(
+        request,
+        lambda: services.claim_update(
             actor=request.user,
             claim=claim,
             status=request.POST.get("status", ""),
-            recovered=recovered,
+            recovered=amount_param(request.POST["recovered"]) if request.POST.get("recovered") else None,
             note=request.POST.get("note", ""),
-        )
-        messages.success(request, _("Claim updated."))
-    except ValueError as exc:
-        messages.error(request, str(exc))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect_next(request, "aftersales:claims")
+        ),
+        then=redirect_next(request, "aftersales:claims"),
+        done=_("Claim updated."),
+    )
 
 
 @login_required
@@ -554,10 +564,11 @@ def reviews(request: HttpRequest) -> HttpResponse:
         shop_id = int_param(request.POST.get("shop"))
         shop = org.access_shop_by_id(request.user, shop_id) if shop_id else None
         order = find_order_by_no(request.user, request.POST.get("order_no", ""), shop_id=shop_id)
-        try:
+
+        def record() -> Any:
             if shop is None:
                 raise ApplicationError("review_shop", _("Choose a shop."))
-            services.review_record(
+            return services.review_record(
                 actor=request.user,
                 shop=shop,
                 content=request.POST.get("content", ""),
@@ -565,10 +576,18 @@ def reviews(request: HttpRequest) -> HttpResponse:
                 buyer_nick=request.POST.get("buyer_nick", ""),
                 order=order,
             )
-            messages.success(request, _("Negative review recorded."))
-            return redirect("aftersales:reviews")
-        except ApplicationError as exc:
-            show_error(request, exc)
+
+        return form_post(
+            request,
+            record,
+            then=lambda _review: redirect("aftersales:reviews"),
+            done=_("Negative review recorded."),
+            failed=lambda: _reviews_page(request, day),
+        )
+    return _reviews_page(request, day)
+
+
+def _reviews_page(request: HttpRequest, day: dt.date) -> HttpResponse:
     return render(
         request,
         "aftersales/reviews.html",

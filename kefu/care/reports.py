@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kefu.core.actors import Actor
 from kefu.core.reports import INT, PERCENT, Column, Filters, Report, Result, day_span, register, share
 from kefu.policies import care as rules
 
@@ -15,7 +14,7 @@ from . import selectors
 from .models import Complaint
 
 
-def complaint_reasons(actor: Any, f: Filters) -> Result:
+def complaint_reasons(actor: Actor, f: Filters) -> Result:
     """客户投诉原因统计: complaints received in the period by reason (unresolved ones apart)."""
     start, end = day_span(f.first, f.last)
     qs = Complaint.objects.restrict(actor).filter(opened_at__gte=start, opened_at__lt=end)
@@ -46,7 +45,7 @@ def complaint_reasons(actor: Any, f: Filters) -> Result:
     )
 
 
-def visit_coverage(actor: Any, f: Filters) -> Result:
+def visit_coverage(actor: Actor, f: Filters) -> Result:
     """R-CARE-3: member customers per agent and the share with a completed return visit in the period."""
     rows = selectors.coverage_rows(actor=actor, first=f.first, last=f.last, shop=f.shop, team=f.team)
     members = sum(r["members"] for r in rows)

@@ -9,6 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 
 from kefu.commerce.models import Customer, Order
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.policy_store import policy_in_force
 from kefu.core.reports import day_span
 from kefu.core.scoping import access_object
@@ -21,14 +22,14 @@ from .models import Assignment, Complaint, ReturnVisit
 LIMIT = 50
 
 
-def complaints(*, actor: Any, category: str = "", limit: int = LIMIT) -> list[Complaint]:
+def complaints(*, actor: Actor, category: str = "", limit: int = LIMIT) -> list[Complaint]:
     qs = Complaint.objects.restrict(actor).select_related("shop", "status", "owner")
     if category:
         qs = qs.filter(status__category=category)
     return list(qs.order_by("-opened_at", "-id")[:limit])
 
 
-def complaint_get(*, actor: Any, complaint_id: Any) -> Complaint:
+def complaint_get(*, actor: Actor, complaint_id: Any) -> Complaint:
     return access_object(
         actor, Complaint.objects.select_related("shop", "status", "owner", "customer"), pk=complaint_id
     )
@@ -38,7 +39,7 @@ def reason_labels() -> dict[str, str]:
     return {r.code: r.label for r in policy_in_force().care.complaint_reasons}
 
 
-def agents_in_scope(actor: Any) -> list[Staff]:
+def agents_in_scope(actor: Actor) -> list[Staff]:
     return list(
         Staff.objects.restrict(actor)
         .filter(position__in=holders("customers.serve"), active=True)
@@ -46,12 +47,12 @@ def agents_in_scope(actor: Any) -> list[Staff]:
     )
 
 
-def agent_in_scope(actor: Any, agent_id: Any) -> Staff | None:
+def agent_in_scope(actor: Actor, agent_id: Any) -> Staff | None:
     """One of ``agents_in_scope`` by id (an id from a form or a body), else None."""
     return next((a for a in agents_in_scope(actor) if str(a.pk) == str(agent_id)), None)
 
 
-def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer, Staff]]:
+def assignment_proposal(*, actor: Actor, limit: int = 200) -> list[tuple[Customer, Staff]]:
     """R-CARE-2: the customers in scope with no agent yet, each team's spread over that team's agents
     by count and skill (``policies.care.propose_assignment``); a customer belongs to the team serving
     the shop of their latest order. The supervisor edits and confirms."""
@@ -84,7 +85,7 @@ def assignment_proposal(*, actor: Any, limit: int = 200) -> list[tuple[Customer,
     return sorted(pairs, key=lambda pair: order[pair[0].pk])
 
 
-def contacts_overdue(*, actor: Any) -> list[Assignment]:
+def contacts_overdue(*, actor: Actor) -> list[Assignment]:
     """New customers not contacted within the policy's days (R-CARE-2)."""
     return list(
         Assignment.objects.restrict(actor)
@@ -94,7 +95,7 @@ def contacts_overdue(*, actor: Any) -> list[Assignment]:
     )
 
 
-def visits(*, actor: Any, agent: Staff | None = None, done: bool = False) -> list[ReturnVisit]:
+def visits(*, actor: Actor, agent: Staff | None = None, done: bool = False) -> list[ReturnVisit]:
     qs = ReturnVisit.objects.restrict(actor).select_related("customer", "agent", "complaint")
     if agent is not None:
         qs = qs.filter(agent=agent)
@@ -102,15 +103,15 @@ def visits(*, actor: Any, agent: Staff | None = None, done: bool = False) -> lis
     return list(qs.order_by("-done_at" if done else "scheduled_at", "id")[:LIMIT])
 
 
-def visit_get(*, actor: Any, visit_id: Any) -> ReturnVisit:
+def visit_get(*, actor: Actor, visit_id: Any) -> ReturnVisit:
     return access_object(actor, ReturnVisit.objects.select_related("customer", "agent"), pk=visit_id)
 
 
-def customer_get(*, actor: Any, customer_id: Any) -> Customer:
+def customer_get(*, actor: Actor, customer_id: Any) -> Customer:
     return access_object(actor, Customer.objects.all(), pk=customer_id)
 
 
-def customer_in_scope(*, actor: Any, customer_id: Any) -> Customer | None:
+def customer_in_scope(*, actor: Actor, customer_id: Any) -> Customer | None:
     """The customer, or None when the id is malformed or names no customer in the actor's scope."""
     from django.http import Http404
 
@@ -121,7 +122,7 @@ def customer_in_scope(*, actor: Any, customer_id: Any) -> Customer | None:
 
 
 def coverage_rows(
-    *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
+    *, actor: Actor, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
 ) -> list[dict[str, Any]]:
     """R-CARE-3: every member customer in scope (by their current agent; those without one apart)
     and how many had a completed return visit in the period."""

@@ -7,14 +7,15 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from django.utils.translation import gettext as _
 
+from kefu.care.rules import Verb
 from kefu.commerce.models import Customer, Order
 from kefu.commerce.services import customer_assign, customer_record
 from kefu.core import clock
 from kefu.core.actions import action
+from kefu.core.actors import Actor, user_of
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
@@ -39,7 +40,7 @@ def _text(value: str, limit: int) -> str:
 @action(capability="care.handle", scope=("shop", "customer", "order", "service_request"))
 def complaint_create(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     contact_name: str,
     text: str,
@@ -86,7 +87,7 @@ def complaint_create(
     Complaint.objects.filter(pk=item.pk).update(number=item.number)
     event_record(
         actor=actor,
-        verb="complaint.received",
+        verb=Verb.COMPLAINT_RECEIVED,
         subject=item,
         after={"complaint_no": item.number, "emotion": item.emotion, "suggested": item.emotion_suggested},
     )
@@ -94,7 +95,7 @@ def complaint_create(
 
 
 def _customer_found_or_created(
-    actor: Any, shop: Shop, buyer_nick: str, contact_name: str, contact_phone: str, now: dt.datetime
+    actor: Actor, shop: Shop, buyer_nick: str, contact_name: str, contact_phone: str, now: dt.datetime
 ) -> Customer:
     """Found among the customers the actor may see (another team's stay theirs), else created."""
     nick = _text(buyer_nick, 100)
@@ -119,7 +120,7 @@ def _customer_found_or_created(
 
 
 @action(capability="complaints.assign", scope=("item", "owner"))
-def complaint_assign(*, actor: Any, item: Complaint, owner: Staff) -> Complaint:
+def complaint_assign(*, actor: Actor, item: Complaint, owner: Staff) -> Complaint:
     """SPEC §7 (003 §4.1.3 客户投诉分配及处理): the team lead or the supervisor gives a complaint to the
     person who handles it."""
     if not staff_holds(owner, "care.handle"):
@@ -128,7 +129,7 @@ def complaint_assign(*, actor: Any, item: Complaint, owner: Staff) -> Complaint:
 
 
 @action(capability="care.handle", scope=("customer",))
-def customer_first_contact(*, actor: Any, customer: Customer, note: str) -> Assignment:
+def customer_first_contact(*, actor: Actor, customer: Customer, note: str) -> Assignment:
     """R-CARE-2: the agent records the first contact with a newly assigned customer (on the
     customer's page), which closes the contact duty — once."""
     note = _text(note, 300)
@@ -143,7 +144,7 @@ def customer_first_contact(*, actor: Any, customer: Customer, note: str) -> Assi
     assignment.contacted_at = now
     event_record(
         actor=actor,
-        verb="customer.first_contact",
+        verb=Verb.CUSTOMER_FIRST_CONTACT,
         subject=customer,
         after={"agent": assignment.agent.name, "note": note, "on_time": now <= assignment.contact_due},
     )
@@ -151,7 +152,7 @@ def customer_first_contact(*, actor: Any, customer: Customer, note: str) -> Assi
 
 
 @action(capability="customers.assign")
-def member_visits_schedule(*, actor: Any = None, today: dt.date | None = None) -> int:
+def member_visits_schedule(*, actor: Actor = None, today: dt.date | None = None) -> int:
     """R-CARE-3 (clarified): every member customer with an agent gets a return visit scheduled in each
     month they have none (done or planned) — with their agent, outside the rest hours, spread over
     the month's remaining days — so that coverage can reach 100 %. Daily; idempotent."""
@@ -188,12 +189,12 @@ def member_visits_schedule(*, actor: Any = None, today: dt.date | None = None) -
         )
         made += 1
     if made:
-        event_record(actor=actor, verb="visit.members_scheduled", data={"month": f"{first:%Y-%m}", "visits": made})
+        event_record(actor=actor, verb=Verb.VISIT_MEMBERS_SCHEDULED, data={"month": f"{first:%Y-%m}", "visits": made})
     return made
 
 
 @action(capability="care.handle", scope=("item",))
-def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: str, our_fault: bool) -> Complaint:
+def complaint_resolve(*, actor: Actor, item: Complaint, reason: str, resolution: str, our_fault: bool) -> Complaint:
     """Resolve a complaint once every handling step is done: a reason from the catalogue (for the
     reason statistics), whether we were at fault, what was done."""
     item = Complaint.objects.select_for_update().get(pk=item.pk)  # no join under the lock (see service._locked)
@@ -215,7 +216,10 @@ def complaint_resolve(*, actor: Any, item: Complaint, reason: str, resolution: s
     wf.transition(actor=actor, item=item, label=wf.default_label(COMPLAINTS, ComplaintCategory.RESOLVED))
     # the reason as the catalogue words it (the catalogue is policy data, not a translatable code)
     event_record(
-        actor=actor, verb="complaint.resolved", subject=item, after={"reason": reasons[reason], "our_fault": our_fault}
+        actor=actor,
+        verb=Verb.COMPLAINT_RESOLVED,
+        subject=item,
+        after={"reason": reasons[reason], "our_fault": our_fault},
     )
     return item
 
@@ -236,7 +240,7 @@ def _outside_rest(at: dt.datetime) -> None:
 @action(capability="care.handle", scope=("customer", "agent", "complaint"))
 def visit_schedule(
     *,
-    actor: Any,
+    actor: Actor,
     customer: Customer,
     agent: Staff,
     at: dt.datetime,
@@ -256,7 +260,7 @@ def visit_schedule(
     )
     event_record(
         actor=actor,
-        verb="visit.scheduled",
+        verb=Verb.VISIT_SCHEDULED,
         subject=customer,
         after={"at": at, "agent": agent.name, "topic": topic, "channel": channel},
     )
@@ -265,7 +269,7 @@ def visit_schedule(
 
 @action(capability="care.handle", scope=("item", "agent"))
 def complaint_visit_schedule(
-    *, actor: Any, item: Complaint, agent: Staff | None, at: dt.datetime, channel: str = VisitChannel.PHONE
+    *, actor: Actor, item: Complaint, agent: Staff | None, at: dt.datetime, channel: str = VisitChannel.PHONE
 ) -> ReturnVisit:
     """The tracking return visit of a complaint (R-CARE-3), with an agent of the actor's scope."""
     if item.customer is None:
@@ -285,7 +289,7 @@ def complaint_visit_schedule(
 
 @action(capability="care.handle", scope=("visit",))
 def visit_record(
-    *, actor: Any, visit: ReturnVisit, opinion: str, satisfaction: int, suggestions: str = ""
+    *, actor: Actor, visit: ReturnVisit, opinion: str, satisfaction: int, suggestions: str = ""
 ) -> ReturnVisit:
     """Record a return visit completely (R-CARE-3): what the customer said and their satisfaction
     are required. A first contact closes the new customer's contact duty (R-CARE-2); a visit after
@@ -305,7 +309,7 @@ def visit_record(
     Assignment.objects.filter(customer=visit.customer, active=True, contacted_at__isnull=True).update(contacted_at=now)
     event_record(
         actor=actor,
-        verb="visit.done",
+        verb=Verb.VISIT_DONE,
         subject=visit.customer,
         after={"satisfaction": satisfaction, "topic": visit.topic, "opinion": visit.opinion[:300]},
     )
@@ -317,7 +321,7 @@ def visit_record(
 
 
 @action(capability="customers.assign")
-def assignments_confirm(*, actor: Any, pairs: Sequence[tuple[Customer, Staff]]) -> list[Assignment]:
+def assignments_confirm(*, actor: Actor, pairs: Sequence[tuple[Customer, Staff]]) -> list[Assignment]:
     """R-CARE-2: confirm the supervisor's (possibly edited) proposal: each customer to one agent, the
     previous assignment ended, the first contact due within the policy's days."""
     days = int(policy_in_force().care.new_customer_contact_days)
@@ -332,7 +336,7 @@ def assignments_confirm(*, actor: Any, pairs: Sequence[tuple[Customer, Staff]]) 
                 customer=customer,
                 agent=agent,
                 assigned_at=now,
-                assigned_by=actor if getattr(actor, "is_authenticated", False) else None,
+                assigned_by=user_of(actor),
                 contact_due=now + dt.timedelta(days=days),
             )
         )
@@ -341,7 +345,7 @@ def assignments_confirm(*, actor: Any, pairs: Sequence[tuple[Customer, Staff]]) 
 
 
 @action(capability="care.handle", scope=("item",))
-def complaint_step(*, actor: Any, item: Complaint, code: str, done: bool) -> Complaint:
+def complaint_step(*, actor: Actor, item: Complaint, code: str, done: bool) -> Complaint:
     """Tick a handling step (R-CARE-1); the first one moves a received complaint into handling."""
     item = Complaint.objects.select_related("status").get(pk=item.pk)
     if item.status.category in (ComplaintCategory.RESOLVED, ComplaintCategory.CLOSED):
@@ -353,7 +357,7 @@ def complaint_step(*, actor: Any, item: Complaint, code: str, done: bool) -> Com
 
 
 @action(capability="care.handle", scope=("item",))
-def complaint_emotion_set(*, actor: Any, item: Complaint, emotion: str) -> Complaint:
+def complaint_emotion_set(*, actor: Actor, item: Complaint, emotion: str) -> Complaint:
     """R-CARE-1: the agent confirms the suggested emotion or changes it."""
     if emotion not in Emotion.values:
         raise ApplicationError("complaint", _("Choose the customer's emotion from the list."))
@@ -362,7 +366,7 @@ def complaint_emotion_set(*, actor: Any, item: Complaint, emotion: str) -> Compl
     item.emotion = emotion
     event_record(
         actor=actor,
-        verb="complaint.emotion_confirmed",
+        verb=Verb.COMPLAINT_EMOTION_CONFIRMED,
         subject=item,
         before={"emotion": before},
         after={"emotion": emotion},

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +18,7 @@ from kefu.core.events import timeline
 from kefu.core.params import int_param, parse_moment
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import FormOnce, form_post, form_token, require_capability, show_error
+from kefu.web.http import FormOnce, form_post, form_token, require_capability
 from kefu.workflow import selectors as workflow
 
 from . import selectors, services
@@ -36,24 +35,34 @@ def complaints(request: HttpRequest) -> HttpResponse:
         if once.repeated:  # the same form posted again: what the first post made
             return redirect(once.repeated)
         form = request.POST.dict()
-        try:
-            shop = org.access_shop_by_id(request.user, form.get("shop"))
-            item = services.complaint_create(
+
+        def created(item: Any) -> HttpResponse:
+            once.done(reverse("care:complaint", args=[item.pk]))
+            return redirect("care:complaint", complaint_id=item.pk)
+
+        def refused() -> HttpResponse:
+            once.failed()
+            return _complaints_page(request, form)
+
+        return form_post(
+            request,
+            lambda: services.complaint_create(
                 actor=request.user,
-                shop=shop,
+                shop=org.access_shop_by_id(request.user, form.get("shop")),
                 contact_name=form.get("contact_name", ""),
                 contact_phone=form.get("contact_phone", ""),
                 channel=form.get("channel", "phone"),
                 text=form.get("text", ""),
                 emotion=form.get("emotion", ""),
                 buyer_nick=form.get("buyer_nick", ""),
-            )
-        except ApplicationError as exc:
-            once.failed()
-            messages.error(request, str(exc.message))
-        else:
-            once.done(reverse("care:complaint", args=[item.pk]))
-            return redirect("care:complaint", complaint_id=item.pk)
+            ),
+            then=created,
+            failed=refused,
+        )
+    return _complaints_page(request, form)
+
+
+def _complaints_page(request: HttpRequest, form: dict[str, Any]) -> HttpResponse:
     category = request.GET.get("category", "")
     return render(
         request,
@@ -212,13 +221,12 @@ def assignment(request: HttpRequest) -> HttpResponse:
             customer = selectors.customer_in_scope(actor=request.user, customer_id=key.removeprefix("customer_"))
             if customer is not None:  # a key that names no customer of the actor's is left out
                 pairs.append((customer, agent))
-        try:
-            done = services.assignments_confirm(actor=request.user, pairs=pairs)
-        except ApplicationError as exc:
-            show_error(request, exc)
-        else:
-            messages.success(request, _("%(n)s customers assigned.") % {"n": len(done)})
-        return redirect("care:assignment")
+        return form_post(
+            request,
+            lambda: services.assignments_confirm(actor=request.user, pairs=pairs),
+            then=redirect("care:assignment"),
+            done=lambda done: _("%(n)s customers assigned.") % {"n": len(done)},
+        )
     return render(
         request,
         "care/assignment.html",
@@ -251,16 +259,15 @@ def visits(request: HttpRequest) -> HttpResponse:
 @require_POST
 def visit_record(request: HttpRequest, visit_id: int) -> HttpResponse:
     visit = selectors.visit_get(actor=request.user, visit_id=visit_id)
-    try:
-        services.visit_record(
+    return form_post(
+        request,
+        lambda: services.visit_record(
             actor=request.user,
             visit=visit,
             opinion=request.POST.get("opinion", ""),
             suggestions=request.POST.get("suggestions", ""),
             satisfaction=int_param(request.POST.get("satisfaction")) or 0,
-        )
-    except ApplicationError as exc:
-        show_error(request, exc)
-    else:
-        messages.success(request, _("Return visit recorded."))
-    return redirect("care:visits")
+        ),
+        then=redirect("care:visits"),
+        done=_("Return visit recorded."),
+    )

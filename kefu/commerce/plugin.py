@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, rulebook, wording
+from kefu.core.actors import Actor
 
 from .rules import RULES
 
 
-def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+def _search(actor: Actor, q: str) -> list[plugins.SearchHit]:
     from . import selectors
 
     orders = selectors.order_list(actor=actor, filters=selectors.OrderFilters(q=q), limit=5).items

@@ -15,11 +15,13 @@ from kefu.org.rules import TEAM_LEADS
 
 class Verb(Verbs):
     ORDER_IMPORTED = "order.imported", _("imported the order")
+    PRODUCT_KNOWLEDGE_CHANGED = "product.knowledge_changed", _("changed the product's parameters")
+    CUSTOMER_ASSIGNED = "customer.assigned", _("assigned the customer")
     ORDER_UPDATED = "order.updated", _("updated the order from an import")
     ORDER_LINES_IMPORTED = "order.lines_imported", _("imported the order's lines")
     ORDER_REMARK_SET = "order.remark_set", _("set the seller remark")
     CUSTOMER_CREATED = "customer.created", _("recorded a new customer")
-    IMPORT_ORDERS = "import.orders", _("imported orders")
+    IMPORT_ORDERS = "import.orders", _("imported an order file")
     IMPORT_ORDERS_FAILED = "import.orders_failed", _("tried to import orders (refused)")
 
 

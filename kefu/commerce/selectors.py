@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import Prefetch, Q
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object, scope_for
 
@@ -28,16 +29,16 @@ class OrderFilters:
     memo_invalid: bool = False
 
 
-def order_list(*, actor: Any, filters: OrderFilters, cursor: str | None = None, limit: int = 50) -> Page[Order]:
+def order_list(*, actor: Actor, filters: OrderFilters, cursor: str | None = None, limit: int = 50) -> Page[Order]:
     return keyset_page(order_queryset(actor=actor, filters=filters), key="ordered_at", cursor=cursor, limit=limit)
 
 
-def order_export(*, actor: Any, filters: OrderFilters, cap: int) -> Iterator[Order]:
+def order_export(*, actor: Actor, filters: OrderFilters, cap: int) -> Iterator[Order]:
     """Every order of the filtered list (newest first), in keyset batches, at most ``cap``."""
     return keyset_iter(order_queryset(actor=actor, filters=filters), key="ordered_at", cap=cap)
 
 
-def order_queryset(*, actor: Any, filters: OrderFilters) -> Any:
+def order_queryset(*, actor: Actor, filters: OrderFilters) -> Any:
     qs = Order.objects.restrict(actor).select_related("shop")
     if filters.shop:
         qs = qs.filter(shop_id=filters.shop)
@@ -60,7 +61,7 @@ def order_queryset(*, actor: Any, filters: OrderFilters) -> Any:
     return qs
 
 
-def order_get(*, actor: Any, order_id: int) -> Order:
+def order_get(*, actor: Actor, order_id: int) -> Order:
     qs = Order.objects.select_related("shop", "customer").prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product").order_by("line_key"))
     )
@@ -68,7 +69,7 @@ def order_get(*, actor: Any, order_id: int) -> Order:
 
 
 def product_list(
-    *, actor: Any, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: int = 50
+    *, actor: Actor, shop: int | None = None, q: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> Page[Product]:
     qs = Product.objects.restrict(actor).select_related("shop")
     if shop:
@@ -78,11 +79,11 @@ def product_list(
     return keyset_page(qs, key="id", descending=False, cursor=cursor, limit=limit)
 
 
-def product_get(*, actor: Any, product_id: int) -> Product:
+def product_get(*, actor: Actor, product_id: int) -> Product:
     return access_object(actor, Product.objects.select_related("shop"), pk=product_id)
 
 
-def _mark_private(actor: Any, customers: Iterable[Customer]) -> None:
+def _mark_private(actor: Actor, customers: Iterable[Customer]) -> None:
     """A buyer is one customer across shops, in scope for every team with an order of theirs — an
     order pushed into one's own shop under another team's customer's nick would show that team's
     facts (issue 16 §6). The phone and the agent the customer is assigned to are therefore shown
@@ -94,7 +95,7 @@ def _mark_private(actor: Any, customers: Iterable[Customer]) -> None:
         customer.private_visible = bool(scope.all or agent is None or agent.team_id in scope.team_ids)  # type: ignore[attr-defined]
 
 
-def customer_list(*, actor: Any, q: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[Customer]:
+def customer_list(*, actor: Actor, q: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[Customer]:
     qs = Customer.objects.restrict(actor).select_related("assigned_agent")
     if q:
         scope = scope_for(actor)
@@ -107,23 +108,23 @@ def customer_list(*, actor: Any, q: str | None = None, cursor: str | None = None
     return page
 
 
-def customer_get(*, actor: Any, customer_id: int) -> Customer:
+def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     customer = access_object(actor, Customer.objects.select_related("assigned_agent"), pk=customer_id)
     _mark_private(actor, [customer])
     return customer
 
 
-def customer_orders(*, actor: Any, customer: Customer, limit: int = 50) -> list[Order]:
+def customer_orders(*, actor: Actor, customer: Customer, limit: int = 50) -> list[Order]:
     return list(
         Order.objects.restrict(actor).filter(customer=customer).select_related("shop").order_by("-ordered_at")[:limit]
     )
 
 
-def access_order_by_id(actor: Any, order_id: Any) -> Order:
+def access_order_by_id(actor: Actor, order_id: Any) -> Order:
     return access_object(actor, Order.objects.select_related("shop"), pk=order_id)
 
 
-def find_order_by_no(actor: Any, order_no: str, *, shop_id: int | None = None) -> Order | None:
+def find_order_by_no(actor: Actor, order_no: str, *, shop_id: int | None = None) -> Order | None:
     """An order named by its number in a form (optional there): None when absent or outside the scope."""
     qs = Order.objects.restrict(actor).filter(order_no=order_no.strip())
     if shop_id:
@@ -131,7 +132,7 @@ def find_order_by_no(actor: Any, order_no: str, *, shop_id: int | None = None) -
     return qs.first() if order_no.strip() else None
 
 
-def orders_of_buyer(*, actor: Any, shop: int, buyer: str, limit: int = 10) -> list[Order]:
+def orders_of_buyer(*, actor: Actor, shop: int, buyer: str, limit: int = 10) -> list[Order]:
     """A buyer's latest orders in one shop (the desk shows them beside the conversation)."""
     return list(
         Order.objects.restrict(actor)

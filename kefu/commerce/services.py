@@ -11,8 +11,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from kefu.commerce.rules import Verb
 from kefu.core import clock, imports
 from kefu.core.actions import action, is_operator, require
+from kefu.core.actors import Actor
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
@@ -82,7 +84,7 @@ def _localise(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _operator_or(actor: Any, capability: str) -> None:
+def _operator_or(actor: Actor, capability: str) -> None:
     """The command line (a system actor) is the server's operator; a signed-in actor needs the capability."""
     if not is_operator(actor):
         require(actor, capability)
@@ -90,7 +92,7 @@ def _operator_or(actor: Any, capability: str) -> None:
 
 @action(capability="orders.import", scope=("shop",), atomic=False)
 def orders_import(
-    *, actor: Any, shop: Shop, data: bytes, file_name: str, run_id: int | None = None, attempt: int | None = None
+    *, actor: Actor, shop: Shop, data: bytes, file_name: str, run_id: int | None = None, attempt: int | None = None
 ) -> ImportSummary:
     """Import a Taobao/Tmall order export into ``shop``; good rows kept, bad rows reported by number.
     ``run_id``/``attempt``: the queued run (``orders_import_queue``) and which attempt at it this is."""
@@ -106,7 +108,7 @@ def orders_import(
 
 
 @action(capability="orders.import", scope=("shop",), atomic=False)
-def orders_import_queue(*, actor: Any, shop: Shop, chunks: Iterator[bytes], file_name: str) -> ImportRun:
+def orders_import_queue(*, actor: Actor, shop: Shop, chunks: Iterator[bytes], file_name: str) -> ImportRun:
     """A large export goes to the worker: stored, its run opened at once (the imports page shows it),
     queued after commit. A worker killed mid-import leaves a run the sweep takes up again or fails."""
     _operator_or(actor, "orders.import")
@@ -118,7 +120,7 @@ def orders_import_queue(*, actor: Any, shop: Shop, chunks: Iterator[bytes], file
 
 
 @action(capability="orders.import", scope=("shop",), atomic=False)
-def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> ImportSummary:
+def orders_push(*, actor: Actor, shop: Shop, orders: list[dict[str, Any]]) -> ImportSummary:
     """The JSON/REST push (SPEC §2): the same pipeline as a file, records numbered from 1."""
     _operator_or(actor, "orders.import")
     parsed = parse_order_json(orders)
@@ -128,7 +130,7 @@ def orders_push(*, actor: Any, shop: Shop, orders: list[dict[str, Any]]) -> Impo
 
 def _import_parsed(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     parsed: ParsedOrders,
     file_name: str,
@@ -249,7 +251,7 @@ def _products_for(shop: Shop, lines: Iterable[LineRecord]) -> dict[str, int]:
 
 
 def _import_order_chunk(
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     chunk: Sequence[OrderRecord],
     parsed: ParsedOrders,
@@ -304,7 +306,7 @@ def _import_order_chunk(
     summary.unchanged += len(unchanged_orders) - sum(1 for o in unchanged_orders if o.pk in line_changes)
     event_record_bulk(
         actor=actor,
-        verb="order.imported",
+        verb=Verb.ORDER_IMPORTED,
         model=Order,
         entries=((o.pk, o.order_no, None, {"status": o.status}) for o in new_orders),
         data={"import_run": run_id, "format": parsed.fmt},
@@ -312,7 +314,7 @@ def _import_order_chunk(
     )
     event_record_many(
         actor=actor,
-        verb="order.updated",
+        verb=Verb.ORDER_UPDATED,
         items=[
             (o, {**b, **line_changes.get(o.pk, ({}, {}))[0]}, {**a, **line_changes.get(o.pk, ({}, {}))[1]})
             for o, b, a in changed
@@ -406,7 +408,7 @@ def _upsert_lines(
 
 
 def _import_line_only_chunk(
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     order_nos: Sequence[str],
     parsed: ParsedOrders,
@@ -438,7 +440,7 @@ def _import_line_only_chunk(
                 summary.unchanged += 1
     event_record_many(
         actor=actor,
-        verb="order.lines_imported",
+        verb=Verb.ORDER_LINES_IMPORTED,
         items=[(o, *changes[o.pk]) for o in orders.values() if o.pk in changes],
         data={"import_run": run_id, "format": parsed.fmt},
         at=now,
@@ -446,7 +448,7 @@ def _import_line_only_chunk(
 
 
 @action(capability="orders.remark", scope=("order",))
-def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
+def order_remark_set(*, actor: Actor, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
     """R-COM-1: build the order remark from its fields and record the change."""
     text = build_remark(
         shipping=shipping,
@@ -458,7 +460,7 @@ def order_remark_set(*, actor: Any, order: Order, shipping: str, gift: str, spec
     before = {"memo": order.memo}
     Order.objects.filter(pk=order.pk).update(memo=text, memo_valid=True)
     order.memo, order.memo_valid = text, True
-    event_record(actor=actor, verb="order.remark_set", subject=order, before=before, after={"memo": text})
+    event_record(actor=actor, verb=Verb.ORDER_REMARK_SET, subject=order, before=before, after={"memo": text})
     return order
 
 
@@ -506,7 +508,7 @@ def parameters_parse(text: str) -> dict[str, str]:
 
 @action(capability="catalog.edit", scope=("product",))
 def product_knowledge_set(
-    *, actor: Any, product: Product, parameters: Mapping[str, str], category: str | None = None
+    *, actor: Actor, product: Product, parameters: Mapping[str, str], category: str | None = None
 ) -> Product:
     """Set a product's parameters (and category) — what knowledge search finds it by."""
     before = {"category": product.category, "parameters": product.parameters}
@@ -519,7 +521,7 @@ def product_knowledge_set(
     product.save(update_fields=["parameters", "category", "search_text"])
     event_record(
         actor=actor,
-        verb="product.knowledge_changed",
+        verb=Verb.PRODUCT_KNOWLEDGE_CHANGED,
         subject=product,
         before=before,
         after={"category": product.category, "parameters": product.parameters},
@@ -529,7 +531,7 @@ def product_knowledge_set(
 
 @action(capability="customers.record", scope=("shop",))
 def customer_record(
-    *, actor: Any, shop: Shop, nick: str, name: str = "", phone: str = "", at: dt.datetime, source: str
+    *, actor: Actor, shop: Shop, nick: str, name: str = "", phone: str = "", at: dt.datetime, source: str
 ) -> Customer:
     """A customer first met outside an order (a complaint, a call), kept in ``shop``'s team; the same
     customer created meanwhile (the unique platform and nick decide) is returned as it is."""
@@ -540,19 +542,19 @@ def customer_record(
             )
     except IntegrityError:
         return Customer.objects.get(platform=shop.platform, nick=nick)
-    event_record(actor=actor, verb="customer.created", subject=created, after={"nick": nick, "from": source})
+    event_record(actor=actor, verb=Verb.CUSTOMER_CREATED, subject=created, after={"nick": nick, "from": source})
     return created
 
 
 @action(capability="customers.assign", scope=("customer", "agent"))
-def customer_assign(*, actor: Any, customer: Customer, agent: Staff | None) -> Customer:
+def customer_assign(*, actor: Actor, customer: Customer, agent: Staff | None) -> Customer:
     """Give a customer to an agent (R-CARE-2; the care app keeps the assignment's contact duty)."""
     before = customer.assigned_agent.name if customer.assigned_agent else None
     Customer.objects.filter(pk=customer.pk).update(assigned_agent=agent)
     customer.assigned_agent = agent
     event_record(
         actor=actor,
-        verb="customer.assigned",
+        verb=Verb.CUSTOMER_ASSIGNED,
         subject=customer,
         before={"agent": before},
         after={"agent": agent.name if agent else None},

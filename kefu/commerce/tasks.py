@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
 
+from kefu.commerce.rules import Verb
 from kefu.core import imports
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor, event_record
@@ -32,7 +33,7 @@ def orders_import_job(*, shop_id: int, path: str, file_name: str, user_id: int |
     except ApplicationError as exc:
         event_record(
             actor=actor or SystemActor("worker"),
-            verb="import.orders_failed",
+            verb=Verb.IMPORT_ORDERS_FAILED,
             data={"file": file_name, "code": exc.code, "message": str(exc.message)},
         )
         log.warning("queued import of %s failed: %s", file_name, exc.message)

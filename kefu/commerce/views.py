@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -11,18 +13,18 @@ from django.views.decorators.http import require_POST
 
 from kefu.core import clock
 from kefu.core.actions import has_capability
-from kefu.core.errors import ApplicationError, PermissionDenied
+from kefu.core.errors import PermissionDenied
 from kefu.core.events import timeline
 from kefu.core.params import int_param
 from kefu.org import selectors as org
 from kefu.policies.remark import RemarkError
 from kefu.web.http import (
     EXPORT_CAP,
+    form_post,
     is_local_path,
     local_time,
     render_page_or_partial,
     render_panels,
-    show_error,
     xlsx_download,
 )
 
@@ -136,17 +138,22 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
         if not can_edit:
             raise PermissionDenied()
         text = request.POST.get("parameters", "")
-        try:
-            product_knowledge_set(
+        return form_post(
+            request,
+            lambda: product_knowledge_set(
                 actor=request.user,
                 product=product,
                 parameters=parameters_parse(text),
                 category=request.POST.get("category", product.category),
-            )
-            messages.success(request, _("Saved."))
-            return redirect("commerce:product_detail", product.pk)
-        except ApplicationError as exc:
-            show_error(request, exc)
+            ),
+            then=redirect("commerce:product_detail", product.pk),
+            done=_("Saved."),
+            failed=lambda: _product_page(request, product, can_edit, text),
+        )
+    return _product_page(request, product, can_edit, text)
+
+
+def _product_page(request: HttpRequest, product: Any, can_edit: bool, text: str) -> HttpResponse:
     ctx = {"product": product, "events": timeline(product), "can_edit": can_edit, "parameters_text": text}
     return render(request, "commerce/product_detail.html", ctx)
 

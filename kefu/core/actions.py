@@ -21,10 +21,11 @@ from __future__ import annotations
 import contextvars
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from django.db import models, transaction
 
+from .actors import Actor
 from .errors import PermissionDenied
 from .events import SystemActor
 from .scoping import CHANGE, DEPARTMENT, ensure_in_scope
@@ -41,18 +42,18 @@ def register_capability_check(check: Callable[[Any, str], bool]) -> None:
     _capability_check[:] = [check]
 
 
-def has_capability(actor: Any, capability: str) -> bool:
+def has_capability(actor: Actor, capability: str) -> bool:
     if not _capability_check:
         raise RuntimeError("no capability check registered (is kefu.org installed?)")
     return _capability_check[0](actor, capability)
 
 
-def require(actor: Any, capability: str, message: str | None = None) -> None:
+def require(actor: Actor, capability: str, message: str | None = None) -> None:
     if not has_capability(actor, capability):
         raise PermissionDenied(message) if message else PermissionDenied()
 
 
-def is_operator(actor: Any) -> bool:
+def is_operator(actor: Actor) -> bool:
     """Server-side code acting for the department: a scheduled job (``None``), the command line (a
     ``SystemActor``) or the department-wide reader. An anonymous web user is *not* an operator."""
     return actor is None or isinstance(actor, SystemActor) or actor is DEPARTMENT
@@ -71,7 +72,7 @@ def inside_another_action() -> bool:
     return _depth.get() > 1
 
 
-def _check(capability: str | None, actor: Any) -> None:
+def _check(capability: str | None, actor: Actor) -> None:
     if capability is None or capability == WORKFLOW:
         return
     if capability == OPERATOR:
@@ -108,7 +109,7 @@ def action(
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            actor = kwargs.get("actor")
+            actor = cast(Actor, kwargs.get("actor"))
             _check(capability, actor)
             if not is_operator(actor):
                 for name in scoped:

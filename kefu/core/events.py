@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from . import clock, context, rulebook
+from .actors import Actor, user_of
 from .models import Event
 
 
@@ -40,10 +41,11 @@ def jsonable(value: Any) -> Any:
     return out
 
 
-def _actor_fields(actor: Any) -> dict[str, Any]:
-    if actor is None or not getattr(actor, "is_authenticated", False):
+def _actor_fields(actor: Actor) -> dict[str, Any]:
+    user = user_of(actor)
+    if user is None:
         return {"actor": None, "actor_label": getattr(actor, "label", "") if actor is not None else "system"}
-    return {"actor": actor, "actor_label": actor.get_username()}
+    return {"actor": user, "actor_label": user.get_username()}
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def _declared(verb: str) -> str:
 
 def event_record(
     *,
-    actor: Any,
+    actor: Actor,
     verb: str,
     subject: models.Model | None = None,
     before: Mapping[str, Any] | None = None,
@@ -91,7 +93,7 @@ def event_record(
 
 def event_record_many(
     *,
-    actor: Any,
+    actor: Actor,
     verb: str,
     items: Iterable[tuple[models.Model, Mapping[str, Any] | None, Mapping[str, Any] | None]],
     data: Mapping[str, Any] | None = None,
@@ -109,7 +111,7 @@ def event_record_many(
 
 def event_record_bulk(
     *,
-    actor: Any,
+    actor: Actor,
     verb: str,
     model: type[models.Model],
     entries: Iterable[tuple[Any, ...]],

@@ -12,9 +12,11 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from kefu.core.rules import Verb
 from kefu.imports.tabular import MAX_ROWS_WITH_CELLS
 
 from . import clock
+from .actors import Actor, user_of
 from .errors import ApplicationError
 from .events import event_record
 from .models import ImportRun
@@ -99,8 +101,8 @@ def check_upload(data: bytes, file_name: str) -> None:
         raise ApplicationError("import_file_type", _("Only CSV or XLSX files are accepted."))
 
 
-def run_start(*, kind: str, file_name: str, data: bytes, actor: Any, params: dict[str, Any]) -> ImportRun:
-    user = actor if getattr(actor, "is_authenticated", False) else None
+def run_start(*, kind: str, file_name: str, data: bytes, actor: Actor, params: dict[str, Any]) -> ImportRun:
+    user = user_of(actor)
     now = clock.now()
     return ImportRun.objects.create(
         kind=kind,
@@ -113,7 +115,7 @@ def run_start(*, kind: str, file_name: str, data: bytes, actor: Any, params: dic
     )
 
 
-def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Any) -> None:
+def run_finish(run: ImportRun, summary: ImportSummary, *, actor: Actor) -> None:
     run.created, run.updated, run.unchanged = summary.created, summary.updated, summary.unchanged
     run.failed = sorted(summary.failed, key=lambda f: f["row"])
     run.fmt = summary.fmt
@@ -141,7 +143,7 @@ def import_run(
     kind: str,
     file_name: str,
     data: bytes,
-    actor: Any,
+    actor: Actor,
     params: dict[str, Any],
     run_id: int | None = None,
     attempt: int | None = None,
@@ -175,7 +177,7 @@ def import_run(
         summary.fail(0, _("The file needs more memory than an import may use; split it into smaller files."))
         run_finish(run, summary, actor=actor)
         event_record(
-            actor=actor, verb="import.crashed", subject=run, data={"file": run.file_name, "error": "MemoryError"}
+            actor=actor, verb=Verb.IMPORT_CRASHED, subject=run, data={"file": run.file_name, "error": "MemoryError"}
         )
         raise ApplicationError(
             "import_too_large", _("The file needs more memory than an import may use; split it into smaller files.")
@@ -185,7 +187,10 @@ def import_run(
         summary.fail(0, _("The import stopped (%(error)s); the rows before were kept.") % {"error": type(exc).__name__})
         run_finish(run, summary, actor=actor)
         event_record(
-            actor=actor, verb="import.crashed", subject=run, data={"file": run.file_name, "error": type(exc).__name__}
+            actor=actor,
+            verb=Verb.IMPORT_CRASHED,
+            subject=run,
+            data={"file": run.file_name, "error": type(exc).__name__},
         )
         raise
     else:
@@ -211,7 +216,9 @@ def _folder() -> Any:
     return folder
 
 
-def queue_file(*, kind: str, file_name: str, chunks: Iterator[bytes], actor: Any, params: dict[str, Any]) -> ImportRun:
+def queue_file(
+    *, kind: str, file_name: str, chunks: Iterator[bytes], actor: Actor, params: dict[str, Any]
+) -> ImportRun:
     """Store an upload under a name of ours and open its run at once (shown on the imports page as
     running); the caller puts ``run.pk`` on the queue after commit."""
     import uuid
@@ -223,7 +230,7 @@ def queue_file(*, kind: str, file_name: str, chunks: Iterator[bytes], actor: Any
         for chunk in chunks:
             digest.update(chunk)
             out.write(chunk)
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_of(actor)
     now = clock.now()
     return ImportRun.objects.create(
         kind=kind,
@@ -262,7 +269,7 @@ def queued_done(run: ImportRun) -> None:
         (_folder() / str(run.params["file"])).unlink(missing_ok=True)
 
 
-def run_abandon(run: ImportRun, reason: str, *, actor: Any = None) -> None:
+def run_abandon(run: ImportRun, reason: str, *, actor: Actor = None) -> None:
     """Finish a run that cannot go on: the reason as row 0, an ``import.crashed`` event, its file deleted."""
     from .events import SystemActor
 
@@ -273,7 +280,7 @@ def run_abandon(run: ImportRun, reason: str, *, actor: Any = None) -> None:
     who = actor or run.actor or SystemActor("imports")
     if ImportRun.objects.filter(pk=run.pk, finished_at__isnull=True).exists():
         run_finish(run, summary, actor=who)
-        event_record(actor=who, verb="import.crashed", subject=run, data={"file": run.file_name, "error": reason})
+        event_record(actor=who, verb=Verb.IMPORT_CRASHED, subject=run, data={"file": run.file_name, "error": reason})
     queued_done(run)
 
 
@@ -305,7 +312,7 @@ def sweep(*, stall_seconds: int | None = None) -> dict[str, int]:
             with transaction.atomic():
                 event_record(
                     actor=SystemActor("imports"),
-                    verb="import.resumed",
+                    verb=Verb.IMPORT_RESUMED,
                     subject=run,
                     data={"file": run.file_name, "attempt": following, "rows_done": run.rows_done},
                 )

@@ -17,8 +17,11 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
+from kefu.core.rules import Verb
+
 from . import clock
 from .actions import action
+from .actors import Actor
 from .events import event_record, jsonable
 from .models import OutboxMessage
 
@@ -101,13 +104,13 @@ def outbox_drain(*, limit: int = 50) -> dict[str, int]:
 
 
 @action(capability="outbox.manage")
-def outbox_retry(*, actor: Any, message_id: int) -> bool:
+def outbox_retry(*, actor: Actor, message_id: int) -> bool:
     """Send a failed or given-up message again at the next drain (once per click: only a message not
     sent yet is reset); the retry is on the audit trail."""
     done = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
         dead=False, next_attempt_at=clock.now(), attempts=0
     )
     if done:
-        event_record(actor=actor, verb="outbox.retried", data={"message": message_id})
+        event_record(actor=actor, verb=Verb.OUTBOX_RETRIED, data={"message": message_id})
         _schedule_drain()
     return bool(done)

@@ -22,6 +22,7 @@ from kefu.policies import money
 
 from . import clock
 from .clock import EARLIEST_YEAR, LATEST_YEAR, offset_ok
+from .errors import ApplicationError
 
 # JSON batches whose items are validated one by one (a bad item is reported by its index, the rest
 # kept): a NUL or an unstorable character there is that item's problem, not the whole request's.
@@ -61,10 +62,11 @@ def json_loads(data: bytes | str) -> Any:
 
 def amount_param(value: str | None) -> Decimal:
     """A money amount typed into a form (``kefu.policies.money.parse``: full-width digits, a ¥ and
-    commas grouping thousands are read as meant); ValueError otherwise, never rounded quietly."""
+    commas grouping thousands are read as meant); refused otherwise (a 400 with its message, shown
+    on the page), never rounded quietly."""
     amount = money.parse(value)
     if amount is None:
-        raise ValueError(gettext("Enter an amount with at most two decimals, like 12.50."))
+        raise ApplicationError("money_amount", gettext("Enter an amount with at most two decimals, like 12.50."))
     return amount
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .actors import Actor
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -177,7 +179,7 @@ def conversation_resolver(provider: Callable[[Any, int], int | None]) -> None:
         REGISTRY.conversation_shop.append(provider)
 
 
-def conversation_shop(actor: Any, conversation_id: int) -> int | None:
+def conversation_shop(actor: Actor, conversation_id: int) -> int | None:
     """The shop of a conversation ``actor`` may see, by the module that keeps conversations; None
     when none does (or it is outside the actor's scope)."""
     for provider in REGISTRY.conversation_shop:

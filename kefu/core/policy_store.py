@@ -15,10 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from kefu.core.rules import Verb
 from kefu.policies import handbook
 
 from . import clock, rulebook
 from .actions import action
+from .actors import Actor, user_of
 from .errors import ApplicationError
 from .events import event_record
 from .models import PolicyVersion
@@ -95,7 +97,7 @@ def policy_versions() -> list[PolicyVersion]:
 
 
 @action(capability="policy.change")
-def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date, note: str = "") -> PolicyVersion:
+def policy_save(*, actor: Actor, document: dict[str, Any], effective_from: dt.date, note: str = "") -> PolicyVersion:
     """Validate and save a new policy version. Problems are returned in the error's details."""
     problems = rulebook.policy_problems(document)
     if problems:
@@ -115,14 +117,14 @@ def policy_save(*, actor: Any, document: dict[str, Any], effective_from: dt.date
                     document=document,
                     note=note[:300],
                     created_at=clock.now(),
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    created_by=user_of(actor),
                 )
                 changed = _changed_paths(current.document, document)
                 transaction.on_commit(policy_cache_clear)
                 policy_cache_clear()
                 event_record(
                     actor=actor,
-                    verb="policy.version_saved",
+                    verb=Verb.POLICY_VERSION_SAVED,
                     subject=version,
                     before={"version": current.version},
                     after={"version": version.version, "effective_from": effective_from},

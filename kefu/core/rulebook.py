@@ -266,7 +266,7 @@ def _window(value: Any) -> tuple[str, str]:
         and _CLOCK.match(value[0])
         and (_CLOCK.match(value[1]) or value[1] == "24:00")
     ):
-        raise _refuse(_('must be ["HH:MM", "HH:MM"]'), value)
+        raise _refuse(_("must be two times of day, like 08:00、24:00"), value)
     return (value[0], value[1])
 
 

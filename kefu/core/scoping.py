@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
+from .actors import Actor
+
 ALL_POSITIONS = frozenset({"supervisor", "deputy"})
 
 M = TypeVar("M", bound=models.Model)
@@ -169,7 +171,7 @@ def access_object(user: Any, queryset: models.QuerySet[M], action: str = READ, *
         raise Http404("not found") from exc
 
 
-def ensure_in_scope(actor: Any, obj: models.Model, action: str = CHANGE) -> None:
+def ensure_in_scope(actor: Actor, obj: models.Model, action: str = CHANGE) -> None:
     """For services: refuse (as "not found") to act on an object outside the actor's scope."""
     from .errors import ApplicationError
 

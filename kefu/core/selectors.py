@@ -6,10 +6,11 @@ from typing import Any
 
 from django.db import models
 
+from .actors import Actor
 from .models import Event, ImportRun
 
 
-def import_runs(*, actor: Any, everyone: bool) -> Any:
+def import_runs(*, actor: Actor, everyone: bool) -> Any:
     """Import runs: everyone's for an organisation manager, else the actor's own."""
     qs = ImportRun.objects.select_related("actor")
     return qs if everyone else qs.filter(actor_id=getattr(actor, "pk", None) or 0)

@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import Signal, receiver
 
+from kefu.core.rules import Verb
+
 from .events import SystemActor, event_record
 
 # Orders with a payment were recorded for a shop (new, or their payment time or amount changed),
@@ -20,16 +22,16 @@ staff_leave_date_set = Signal()
 
 @receiver(user_logged_in)
 def _on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    event_record(actor=user, verb="auth.login", subject=user)
+    event_record(actor=user, verb=Verb.AUTH_LOGIN, subject=user)
 
 
 @receiver(user_logged_out)
 def _on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        event_record(actor=user, verb="auth.logout", subject=user)
+        event_record(actor=user, verb=Verb.AUTH_LOGOUT, subject=user)
 
 
 @receiver(user_login_failed)
 def _on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
-    event_record(actor=SystemActor(label=username or "?"), verb="auth.login_failed", data={"username": username})
+    event_record(actor=SystemActor(label=username or "?"), verb=Verb.AUTH_LOGIN_FAILED, data={"username": username})

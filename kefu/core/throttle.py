@@ -16,6 +16,8 @@ import unicodedata
 
 from django.conf import settings
 
+from kefu.core.rules import Verb
+
 from . import counters
 
 
@@ -56,7 +58,7 @@ def login_refused(username: str, ip: str) -> None:
     from .events import SystemActor, event_record
 
     event_record(
-        actor=SystemActor(label=username[:150] or "?"), verb="auth.login_refused", data={"username": username[:150]}
+        actor=SystemActor(label=username[:150] or "?"), verb=Verb.AUTH_LOGIN_REFUSED, data={"username": username[:150]}
     )
 
 
@@ -71,7 +73,7 @@ def token_failed(token: str, ip: str) -> None:
     from .events import SystemActor, event_record
 
     _bump(_token_key(token), settings.KEFU_LOGIN_LOCKOUT_SECONDS)
-    event_record(actor=SystemActor(label="api-token"), verb="auth.token_failed", data={"prefix": token[:12]})
+    event_record(actor=SystemActor(label="api-token"), verb=Verb.AUTH_TOKEN_FAILED, data={"prefix": token[:12]})
 
 
 def token_locked(token: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from kefu.core.actions import OPERATOR, action
+from kefu.core.actors import Actor
 from kefu.core.events import SystemActor
 from kefu.org.models import Shop, Staff, Team
 from kefu.org.services import shop_create, staff_import, team_get_or_create, team_set_shops, user_create
@@ -173,7 +174,7 @@ def _half_day(rows: list[list[object]], employee_no: str) -> None:
 
 
 @action(capability=OPERATOR)
-def _organisation(*, actor: Any) -> None:
+def _organisation(*, actor: Actor) -> None:
     """The demo's teams and shops, in one action."""
     for team_name, shops in TEAMS.items():
         team = team_get_or_create(actor=actor, name=team_name)

@@ -8,8 +8,8 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from kefu.core.scoping import RestrictedQuerySet
 from kefu.org.models import Shop, Staff, Team
@@ -97,7 +97,8 @@ class Conversation(WorkItem):
         verbose_name_plural = _("conversations")
 
     def __str__(self) -> str:
-        return f"{self.buyer} @ {self.shop_id}"
+        # no shop name: a batch's events are labelled without loading each shop
+        return gettext("Conversation with %(buyer)s") % {"buyer": self.buyer}
 
 
 class Direction(models.TextChoices):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, rulebook, wording
+from kefu.core.actors import Actor
 
 from .rules import RULES
 
@@ -48,7 +49,7 @@ def _idle(user: Any, staff: Any) -> int | None:
     return sum(1 for r in selectors.presence_board(actor=user) if r["idle"])
 
 
-def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+def _search(actor: Actor, q: str) -> list[plugins.SearchHit]:
     from .models import Conversation
 
     rows = Conversation.objects.restrict(actor).filter(buyer=q).select_related("shop")[:5]
@@ -64,7 +65,7 @@ def _served_before(shop_id: int, buyer: str, before: Any) -> Any:
     return selectors.served_before(shop_id, buyer, before)
 
 
-def _conversation_shop(actor: Any, conversation_id: int) -> int | None:
+def _conversation_shop(actor: Actor, conversation_id: int) -> int | None:
     from . import selectors
 
     conversation = selectors.conversation_visible(actor=actor, conversation_id=conversation_id)

@@ -23,6 +23,7 @@ from kefu.core.rulebook import (
     unique,
     whole,
 )
+from kefu.org.models import Platform as ShopPlatform
 from kefu.org.models import Position
 from kefu.org.rules import TEAM_LEADS
 
@@ -33,7 +34,7 @@ class NoSaleReason(Row):
 
 
 class Platform(Row):
-    platform: Name = setting(_("Platform"), kind="text")
+    platform: Name = setting(_("Platform"), kind="text", choices=ShopPlatform.choices)
     window: Window = setting(_("Window (from、to)"), kind="list")
     no_reply_after_minutes: Annotated[int, whole(0, 24 * 60)] = setting(
         _("No reply after (minutes, 0 = never)"), kind="int", default=0
@@ -72,6 +73,8 @@ class DeskPolicy(Section):
             start, end = row.window
             if end != "24:00" and not start < end:
                 yield f"platforms[{i}].window", gettext("start before end (end may be 24:00)")
+            if row.platform not in ShopPlatform.values:
+                yield f"platforms[{i}].platform", gettext("choose one of the platforms")
 
 
 class Verb(Verbs):
@@ -95,7 +98,6 @@ class Verb(Verbs):
     CHASE_URGED = "chase.urged", _("urged the buyer to pay")
     CHASE_PAID = "chase.paid", _("saw the order paid")
     CHASE_LOST = "chase.lost", _("recorded no sale")
-    PRODUCT_KNOWLEDGE_CHANGED = "product.knowledge_changed", _("changed the product's parameters")
 
 
 RULE_TEXTS = {

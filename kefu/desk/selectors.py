@@ -17,11 +17,13 @@ from django.db.models.functions import Cast
 
 from kefu.commerce.models import Order
 from kefu.core import clock, wording
+from kefu.core.actors import Actor
 from kefu.core.memory import collector_paused
 from kefu.core.models import Event
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
 from kefu.core.scoping import access_object
+from kefu.desk.rules import Verb
 from kefu.org.models import Shop, Staff
 from kefu.org.permissions import holders, staff_holds
 from kefu.policies import desk as rules
@@ -42,11 +44,12 @@ from .models import (
     Script,
     ScriptStatus,
 )
+from .workflow import CONVERSATIONS
 
 
 def inbox(
     *,
-    actor: Any,
+    actor: Actor,
     mine: Any = None,
     waiting: bool = False,
     shop: int | None = None,
@@ -80,7 +83,7 @@ def inbox(
 WAITING_CAP = 200  # buyers waiting at once in one person's scope: all on the first page
 
 
-def conversation_visible(*, actor: Any, conversation_id: int) -> Conversation | None:
+def conversation_visible(*, actor: Actor, conversation_id: int) -> Conversation | None:
     """The conversation when the actor may see it, else None (for links from other modules)."""
     return Conversation.objects.restrict(actor).filter(pk=conversation_id).first()
 
@@ -96,7 +99,7 @@ def thread(*, conversation: Conversation, before: int | None = None, limit: int 
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
-def messages_since(*, actor: Any, conversation_ids: list[int], after_id: int) -> list[Message]:
+def messages_since(*, actor: Actor, conversation_ids: list[int], after_id: int) -> list[Message]:
     return list(
         Message.objects.restrict(actor)
         .filter(conversation_id__in=conversation_ids, pk__gt=after_id)
@@ -114,7 +117,7 @@ GAP_CAP = 5000  # ids of the look-back gap a stream reads at most (late commits 
 
 
 def message_refs_between(
-    *, actor: Any, low: int, high: int, conversation_id: int | None = None
+    *, actor: Actor, low: int, high: int, conversation_id: int | None = None
 ) -> list[tuple[int, int]]:
     """(message id, conversation id) in scope with ``low < id <= high``, newest first, capped — a
     stream's look-back for messages that committed after higher ids."""
@@ -126,7 +129,7 @@ def message_refs_between(
     return list(qs.order_by("-pk").values_list("pk", "conversation_id")[:GAP_CAP])
 
 
-def messages_by_ids(*, actor: Any, ids: list[int]) -> list[Message]:
+def messages_by_ids(*, actor: Actor, ids: list[int]) -> list[Message]:
     return list(Message.objects.restrict(actor).filter(pk__in=ids[:200]).select_related("agent").order_by("pk"))
 
 
@@ -143,7 +146,7 @@ def opening_low(*, after_id: int, seconds: float) -> int:
     return first - 1 if first else after_id
 
 
-def message_refs_since(*, actor: Any, after_id: int, limit: int = 500) -> list[tuple[int, int]]:
+def message_refs_since(*, actor: Actor, after_id: int, limit: int = 500) -> list[tuple[int, int]]:
     """(message id, conversation id) of the messages in scope past ``after_id`` (live updates)."""
     return list(
         Message.objects.restrict(actor)
@@ -153,7 +156,7 @@ def message_refs_since(*, actor: Any, after_id: int, limit: int = 500) -> list[t
     )
 
 
-def presence_board(*, actor: Any) -> list[dict[str, Any]]:
+def presence_board(*, actor: Actor) -> list[dict[str, Any]]:
     """Agents in scope with their state and waiting buyers; 空挂 (R-DESK-2) flagged: online, with a
     buyer waiting longer than the policy threshold."""
     staff = list(
@@ -225,12 +228,12 @@ def served_before(shop_id: int, buyer: str, before: dt.datetime) -> Staff | None
     return reply.agent
 
 
-def kpis(*, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None) -> rules.DayKpis:
+def kpis(*, actor: Actor, day: dt.date, shop: int | None = None, team: int | None = None) -> rules.DayKpis:
     return kpis_period(actor=actor, first=day, last=day, shop=shop, team=team)
 
 
 def kpis_period(
-    *, actor: Any, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
+    *, actor: Actor, first: dt.date, last: dt.date, shop: int | None = None, team: int | None = None
 ) -> rules.DayKpis:
     """Per agent and in total, each day of each shop computed by the platform rules of the shop and
     the policy in force that day, merged over the period from sums. Closed days come from their
@@ -304,7 +307,7 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
 
     ct = ContentType.objects.get_for_model(Conversation)
     for subject_id, data in Event.objects.filter(
-        verb="conversation.transferred", subject_type=ct, at__gte=start, at__lt=end
+        verb=Verb.CONVERSATION_TRANSFERRED, subject_type=ct, at__gte=start, at__lt=end
     ).values_list("subject_id", "data"):
         who = (data or {}).get("from")
         if who and int(subject_id) in conversations:
@@ -440,7 +443,7 @@ def visitor_messages(*, channel_id: int, shop_id: int, buyer: str, after: int) -
 
 
 def scripts(
-    *, actor: Any, shop: int | None = None, q: str = "", status: str | None = ScriptStatus.APPROVED, limit: int = 200
+    *, actor: Actor, shop: int | None = None, q: str = "", status: str | None = ScriptStatus.APPROVED, limit: int = 200
 ) -> list[Script]:
     """Canned replies in scope, searchable by any part of the category, title or text (substring
     match: Chinese needs no word splitting)."""
@@ -455,22 +458,22 @@ def scripts(
     return list(qs.order_by("-uses", "category", "title")[:limit])
 
 
-def script_get(*, actor: Any, script_id: Any) -> Script:
+def script_get(*, actor: Actor, script_id: Any) -> Script:
     return access_object(actor, Script.objects.select_related("shop"), pk=script_id)
 
 
-def questions(*, actor: Any, open_only: bool = False, limit: int = 200) -> list[Question]:
+def questions(*, actor: Actor, open_only: bool = False, limit: int = 200) -> list[Question]:
     qs = Question.objects.restrict(actor).select_related("shop", "recorded_by", "answered_by", "script")
     if open_only:
         qs = qs.filter(answered_at__isnull=True)
     return list(qs.order_by("-asked_at", "-id")[:limit])
 
 
-def question_get(*, actor: Any, question_id: Any) -> Question:
+def question_get(*, actor: Actor, question_id: Any) -> Question:
     return access_object(actor, Question.objects.select_related("shop"), pk=question_id)
 
 
-def followups(*, actor: Any, open_only: bool = True, owner: Any = None, limit: int = 200) -> list[FollowUp]:
+def followups(*, actor: Actor, open_only: bool = True, owner: Any = None, limit: int = 200) -> list[FollowUp]:
     qs = FollowUp.objects.restrict(actor).select_related("shop", "owner")
     if open_only:
         qs = qs.filter(done_at__isnull=True)
@@ -479,11 +482,11 @@ def followups(*, actor: Any, open_only: bool = True, owner: Any = None, limit: i
     return list(qs.order_by("due_at", "id")[:limit])
 
 
-def followup_get(*, actor: Any, followup_id: Any) -> FollowUp:
+def followup_get(*, actor: Actor, followup_id: Any) -> FollowUp:
     return access_object(actor, FollowUp.objects.select_related("shop", "owner"), pk=followup_id)
 
 
-def daily_summary(*, actor: Any, team: Any, day: dt.date) -> dict[str, Any]:
+def daily_summary(*, actor: Actor, team: Any, day: dt.date) -> dict[str, Any]:
     """R-DESK-7, the team lead's daily summary of one team and day: difficult questions, buyers who
     consulted and did not pay, after-sales figures to verify, open follow-ups, inspection results
     and the desk figures per agent (空挂 flags among them)."""
@@ -546,7 +549,7 @@ def _idle_on(shop_ids: list[int], start: dt.datetime, end: dt.datetime) -> list[
     from django.contrib.contenttypes.models import ContentType
 
     flagged = Event.objects.filter(
-        verb="conversation.deadline_breached",
+        verb=f"{CONVERSATIONS.prefix}.deadline_breached",  # the workflow core records it
         subject_type=ContentType.objects.get_for_model(Conversation),
         at__gte=start,
         at__lt=end,
@@ -589,7 +592,7 @@ BUCKETS = [(30, "≤30s"), (60, "≤1m"), (120, "≤2m"), (180, "≤3m"), (300, 
 
 
 def response_distribution(
-    *, actor: Any, day: dt.date, shop: int | None = None, team: int | None = None
+    *, actor: Actor, day: dt.date, shop: int | None = None, team: int | None = None
 ) -> list[dict[str, Any]]:
     """How a day's counted rounds were answered: by response time bucket, and missed."""
     shops = Shop.objects.restrict(actor)
@@ -631,7 +634,9 @@ class Trend:
     last: rules.DayKpis  # the last day's figures in full
 
 
-def rate_trend(*, actor: Any, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None) -> Trend:
+def rate_trend(
+    *, actor: Actor, last: dt.date, days: int = 14, shop: int | None = None, team: int | None = None
+) -> Trend:
     """The 3-minute response rate and conversion of each of the last ``days`` days, in total and per
     agent, for the same shop and team filters as the day's figures."""
 
@@ -655,7 +660,7 @@ def rate_trend(*, actor: Any, last: dt.date, days: int = 14, shop: int | None = 
     )
 
 
-def chases(*, actor: Any, state: str = "open", limit: int = 200) -> list[PaymentChase]:
+def chases(*, actor: Actor, state: str = "open", limit: int = 200) -> list[PaymentChase]:
     """R-DESK-6 tasks in the actor's scope: open ones by due time; settled ones newest first."""
     qs = PaymentChase.objects.restrict(actor).select_related("shop", "order", "owner", "conversation")
     if state in ChaseState.values:
@@ -664,11 +669,11 @@ def chases(*, actor: Any, state: str = "open", limit: int = 200) -> list[Payment
     return list(qs[:limit])
 
 
-def chase_get(*, actor: Any, chase_id: Any) -> PaymentChase:
+def chase_get(*, actor: Actor, chase_id: Any) -> PaymentChase:
     return access_object(actor, PaymentChase.objects.select_related("order", "shop"), pk=chase_id)
 
 
-def no_sale_summary(*, actor: Any, shop_ids: list[int], day: dt.date) -> list[tuple[str, int]]:
+def no_sale_summary(*, actor: Actor, shop_ids: list[int], day: dt.date) -> list[tuple[str, int]]:
     """R-DESK-7: the day's reasons for no sale, by label, most frequent first."""
     from .services import no_sale_reasons
 
@@ -716,7 +721,7 @@ class Knowledge:
     questions: list[Question]
 
 
-def knowledge_search(*, actor: Any, q: str, shop: int | None = None, limit: int = 20) -> Knowledge:
+def knowledge_search(*, actor: Actor, q: str, shop: int | None = None, limit: int = 20) -> Knowledge:
     """Products by any part of their title, SKU, category or parameters ("these parameters → which
     product", "this product → its parameters"), the approved canned replies and the question log —
     every term must match (as a substring), inside the actor's scope. Products use the trigram index

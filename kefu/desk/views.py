@@ -17,7 +17,6 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.db import DatabaseError, close_old_connections, connections
@@ -38,7 +37,7 @@ from kefu.core.params import day_query, int_param
 from kefu.core.scoping import WORK_POSITIONS, Scope, scope_for
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import form_post, render_page_or_partial, require_capability, show_error
+from kefu.web.http import form_post, render_page_or_partial, require_capability
 
 from . import live, selectors, services
 from .models import ChannelKind, ChaseState, PresenceState, Queue
@@ -126,21 +125,23 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conv = services.access_conversation_by_id(request.user, conversation_id)
-    try:
-        message = services.reply_send(
+
+    def sent(message: Any) -> HttpResponse:
+        if getattr(request, "htmx", None):
+            return render(request, "desk/_message.html", {"m": message, "fresh_key": uuid.uuid4().hex})
+        return redirect("desk:conversation", conv.pk)
+
+    return form_post(
+        request,
+        lambda: services.reply_send(
             actor=request.user,
             conversation=conv,
             text=request.POST.get("text", ""),
             idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
-        )
-    except ApplicationError as exc:
-        if getattr(request, "htmx", None):
-            return HttpResponse(str(exc.message), status=exc.status if exc.status != 404 else 404)
-        show_error(request, exc)
-        return redirect("desk:conversation", conv.pk)
-    if getattr(request, "htmx", None):
-        return render(request, "desk/_message.html", {"m": message, "fresh_key": uuid.uuid4().hex})
-    return redirect("desk:conversation", conv.pk)
+        ),
+        then=sent,
+        failed=lambda: redirect("desk:conversation", conv.pk),
+    )
 
 
 @login_required
@@ -426,7 +427,8 @@ def channels(request: HttpRequest) -> HttpResponse:
     """The supervisor's chat channels: webhook secrets, widgets and their allowed origins."""
     require_capability(request, "org.manage")
     if request.method == "POST":
-        try:
+
+        def save() -> None:
             if request.POST.get("channel"):
                 channel = selectors.channel_get(int_param(request.POST.get("channel")))
                 services.channel_update(
@@ -446,10 +448,8 @@ def channels(request: HttpRequest) -> HttpResponse:
                     kind=request.POST.get("kind", "platform"),
                     shop=org.access_shop_by_id(request.user, shop_id) if shop_id else None,
                 )
-            messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-        return redirect("desk:channels")
+
+        return form_post(request, save, then=redirect("desk:channels"), done=_("Saved."))
     ctx = {
         "channels": selectors.channels(),
         "shops": org.shop_list(actor=request.user),
@@ -465,7 +465,8 @@ def channels(request: HttpRequest) -> HttpResponse:
 @login_required
 def scripts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        try:
+
+        def save() -> None:
             if request.POST.get("script"):
                 script = selectors.script_get(actor=request.user, script_id=int_param(request.POST.get("script")))
                 services.script_decide(
@@ -480,10 +481,8 @@ def scripts(request: HttpRequest) -> HttpResponse:
                     title=request.POST.get("title", ""),
                     text=request.POST.get("text", ""),
                 )
-            messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-        return redirect("desk:scripts")
+
+        return form_post(request, save, then=redirect("desk:scripts"), done=_("Saved."))
     g = request.GET
     ctx = {
         "items": selectors.scripts(actor=request.user, shop=int_param(g.get("shop")), q=g.get("q", "")),
@@ -515,7 +514,8 @@ def script_use(request: HttpRequest, script_id: int) -> HttpResponse:
 @login_required
 def questions(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        try:
+
+        def save() -> None:
             if request.POST.get("question_id"):
                 item = selectors.question_get(
                     actor=request.user, question_id=int_param(request.POST.get("question_id"))
@@ -537,12 +537,8 @@ def questions(request: HttpRequest) -> HttpResponse:
                     buyer=request.POST.get("buyer", ""),
                     conversation=conv,
                 )
-            messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-        if int_param(request.POST.get("conversation")):
-            return redirect("desk:conversation", int_param(request.POST.get("conversation")))
-        return redirect("desk:questions")
+
+        return form_post(request, save, then=_back_to_conversation(request, "desk:questions"), done=_("Saved."))
     ctx = {
         "items": selectors.questions(actor=request.user, open_only=request.GET.get("open") == "1"),
         "shops": org.shop_list(actor=request.user),
@@ -555,7 +551,8 @@ def questions(request: HttpRequest) -> HttpResponse:
 def followups(request: HttpRequest) -> HttpResponse:
     staff = org.staff_of(request.user)
     if request.method == "POST":
-        try:
+
+        def save() -> None:
             if request.POST.get("followup"):
                 item = selectors.followup_get(actor=request.user, followup_id=int_param(request.POST.get("followup")))
                 services.followup_done(actor=request.user, item=item, outcome=request.POST.get("outcome", ""))
@@ -579,12 +576,8 @@ def followups(request: HttpRequest) -> HttpResponse:
                     due_at=due,
                     conversation=conv,
                 )
-            messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-        if int_param(request.POST.get("conversation")):
-            return redirect("desk:conversation", int_param(request.POST.get("conversation")))
-        return redirect("desk:followups")
+
+        return form_post(request, save, then=_back_to_conversation(request, "desk:followups"), done=_("Saved."))
     ctx = {
         "items": selectors.followups(actor=request.user, open_only=request.GET.get("all") != "1"),
         "shops": org.shop_list(actor=request.user),
@@ -650,6 +643,12 @@ def _kpis_xlsx(day: dt.date, rows: list[tuple[str, str, dict[str, Any]]], total:
     return xlsx_download(f"desk-kpis-{day:%Y%m%d}.xlsx", str(_("Desk KPIs")), headers, lines)
 
 
+def _back_to_conversation(request: HttpRequest, default: str) -> HttpResponse:
+    """Back to the conversation the form was posted from, else to ``default``."""
+    conversation = int_param(request.POST.get("conversation"))
+    return redirect("desk:conversation", conversation) if conversation else redirect(default)
+
+
 def _posted_conversation(request: HttpRequest) -> Any:
     """The conversation a form names, in the actor's scope; a malformed or foreign id is a 404."""
     raw = request.POST.get("conversation")
@@ -666,7 +665,8 @@ def chases(request: HttpRequest) -> HttpResponse:
     """R-DESK-6 催拍催付: unpaid orders after a consultation, with the shop's urging script; urge
     (the text goes into the conversation) or record the reason for no sale."""
     if request.method == "POST":
-        try:
+
+        def save() -> None:
             chase = selectors.chase_get(actor=request.user, chase_id=int_param(request.POST.get("chase")))
             if request.POST.get("do") == "lost":
                 services.chase_lost(
@@ -682,11 +682,10 @@ def chases(request: HttpRequest) -> HttpResponse:
                     text=request.POST.get("text", ""),
                     idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
                 )
-            messages.success(request, _("Saved."))
-        except ApplicationError as exc:
-            show_error(request, exc)
+
         back = request.POST.get("state", "open")
-        return redirect(f"{reverse('desk:chases')}?state={back if back in ChaseState.values else 'open'}")
+        then = redirect(f"{reverse('desk:chases')}?state={back if back in ChaseState.values else 'open'}")
+        return form_post(request, save, then=then, done=_("Saved."))
     state = request.GET.get("state", "open")
     if state not in {"open", "paid", "lost"}:
         state = "open"

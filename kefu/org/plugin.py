@@ -8,11 +8,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, rulebook, wording
+from kefu.core.actors import Actor
 
 from .rules import RULES
 
 
-def _search_staff(actor: Any, q: str) -> list[plugins.SearchHit]:
+def _search_staff(actor: Actor, q: str) -> list[plugins.SearchHit]:
     from . import selectors
 
     page = selectors.staff_list(actor=actor, q=q, limit=5)

@@ -6,21 +6,22 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q
 
+from kefu.core.actors import Actor
 from kefu.core.pagination import Page, keyset_iter, keyset_page
 from kefu.core.scoping import access_object
 
 from .models import ApiToken, Shop, Staff, Team
 
 
-def shop_list(*, actor: Any) -> list[Shop]:
+def shop_list(*, actor: Actor) -> list[Shop]:
     return list(Shop.objects.restrict(actor).prefetch_related("teams").order_by("name"))
 
 
-def shop_get(*, actor: Any, shop_id: int) -> Shop:
+def shop_get(*, actor: Actor, shop_id: int) -> Shop:
     return access_object(actor, Shop.objects.prefetch_related("teams"), pk=shop_id)
 
 
-def team_list(*, actor: Any) -> list[Team]:
+def team_list(*, actor: Actor) -> list[Team]:
     return list(
         Team.objects.restrict(actor)
         .annotate(member_count=Count("members", filter=Q(members__active=True), distinct=True))
@@ -29,11 +30,11 @@ def team_list(*, actor: Any) -> list[Team]:
     )
 
 
-def team_get(*, actor: Any, team_id: int) -> Team:
+def team_get(*, actor: Actor, team_id: int) -> Team:
     return access_object(actor, Team.objects.prefetch_related("shops"), pk=team_id)
 
 
-def team_staff(*, actor: Any, team: int) -> list[Staff]:
+def team_staff(*, actor: Actor, team: int) -> list[Staff]:
     """Active desk people of a team in the actor's scope (agents and the lead), by name (pickers)."""
     positions = ["presales", "aftersales", "team_lead"]
     return list(
@@ -51,7 +52,7 @@ def team_members(*, team: Team) -> list[Staff]:
 
 def staff_list(
     *,
-    actor: Any,
+    actor: Actor,
     team: int | None = None,
     position: str | None = None,
     q: str | None = None,
@@ -65,7 +66,7 @@ def staff_list(
 
 
 def staff_export(
-    *, actor: Any, team: int | None = None, position: str | None = None, q: str | None = None, cap: int
+    *, actor: Actor, team: int | None = None, position: str | None = None, q: str | None = None, cap: int
 ) -> list[Staff]:
     """The filtered staff list for an export, each marked whether the actor may see their pay."""
     rows = list(keyset_iter(_staff_queryset(actor, team, position, q), key="id", descending=False, cap=cap))
@@ -73,7 +74,7 @@ def staff_export(
     return rows
 
 
-def _staff_queryset(actor: Any, team: int | None, position: str | None, q: str | None) -> Any:
+def _staff_queryset(actor: Actor, team: int | None, position: str | None, q: str | None) -> Any:
     qs = Staff.objects.restrict(actor).select_related("team", "user")
     if team:
         qs = qs.filter(team_id=team)
@@ -84,20 +85,20 @@ def _staff_queryset(actor: Any, team: int | None, position: str | None, q: str |
     return qs
 
 
-def staff_get(*, actor: Any, staff_id: int) -> Staff:
+def staff_get(*, actor: Actor, staff_id: int) -> Staff:
     staff = access_object(actor, Staff.objects.select_related("team", "user"), pk=staff_id)
     _mark_pay(actor, [staff])
     return staff
 
 
-def pay_visible(actor: Any, staff: Staff) -> bool:
+def pay_visible(actor: Actor, staff: Staff) -> bool:
     """Base salary and statements: the person, the supervisor and the deputy (SPEC §11)."""
     from .permissions import has_capability
 
     return bool(staff.user_id and staff.user_id == getattr(actor, "pk", None)) or has_capability(actor, "pay.view")
 
 
-def _mark_pay(actor: Any, staff: list[Staff]) -> None:
+def _mark_pay(actor: Actor, staff: list[Staff]) -> None:
     """Set ``visible_salary`` on each row: the salary where the actor may see it, else None."""
     from .permissions import has_capability
 
@@ -116,19 +117,19 @@ def staff_of(user: Any) -> Staff | None:
 # --- ids that arrive in request bodies: resolved in the actor's scope or 404 ---------------------
 
 
-def access_shop_by_id(actor: Any, shop_id: Any) -> Shop:
+def access_shop_by_id(actor: Actor, shop_id: Any) -> Shop:
     return access_object(actor, Shop.objects.all(), pk=shop_id)
 
 
-def access_team_by_id(actor: Any, team_id: Any) -> Team:
+def access_team_by_id(actor: Actor, team_id: Any) -> Team:
     return access_object(actor, Team.objects.all(), pk=team_id)
 
 
-def access_staff_by_id(actor: Any, staff_id: Any) -> Staff:
+def access_staff_by_id(actor: Actor, staff_id: Any) -> Staff:
     return access_object(actor, Staff.objects.select_related("team", "user"), pk=staff_id)
 
 
-def access_staff_by_employee_no(actor: Any, employee_no: Any) -> Staff:
+def access_staff_by_employee_no(actor: Actor, employee_no: Any) -> Staff:
     return access_object(actor, Staff.objects.select_related("team"), employee_no=str(employee_no))
 
 
@@ -146,7 +147,7 @@ def access_own_token_by_id(user: Any, token_id: Any) -> ApiToken:
     return token
 
 
-def agents_of_shop(*, actor: Any, shop: Shop) -> list[Staff]:
+def agents_of_shop(*, actor: Actor, shop: Shop) -> list[Staff]:
     """The active staff of the teams that serve a shop (inside the actor's scope), for pickers."""
     return list(
         Staff.objects.restrict(actor)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, OWN, action, has_capability, is_operator
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import SystemActor, event_record
 from kefu.core.imports import ImportSummary, check_upload, import_run
@@ -23,6 +24,7 @@ from kefu.core.scoping import forget_scope
 from kefu.core.signals import staff_leave_date_set
 from kefu.imports.staff import parse_staff
 from kefu.imports.tabular import FileFormatError
+from kefu.org.rules import Verb
 
 from .models import POSITION_NAMES_ZH, ApiToken, Position, Shop, Staff, Team
 
@@ -38,20 +40,20 @@ def _position_names() -> dict[str, str]:
 
 
 @action(capability="org.manage")
-def team_get_or_create(*, actor: Any, name: str) -> Team:
+def team_get_or_create(*, actor: Actor, name: str) -> Team:
     team, created = Team.objects.get_or_create(name=name)
     if created:
-        event_record(actor=actor, verb="team.created", subject=team, after={"name": name})
+        event_record(actor=actor, verb=Verb.TEAM_CREATED, subject=team, after={"name": name})
     return team
 
 
 @action(capability="org.manage")
-def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
+def team_set_shops(*, actor: Actor, team: Team, shops: list[Shop]) -> None:
     before = sorted(team.shops.values_list("name", flat=True))
     team.shops.set(shops)
     event_record(
         actor=actor,
-        verb="team.shops_set",
+        verb=Verb.TEAM_SHOPS_SET,
         subject=team,
         before={"shops": before},
         after={"shops": sorted(s.name for s in shops)},
@@ -59,18 +61,18 @@ def team_set_shops(*, actor: Any, team: Team, shops: list[Shop]) -> None:
 
 
 @action(capability="org.manage")
-def shop_create(*, actor: Any, name: str, code: str, platform: str = "tmall") -> Shop:
+def shop_create(*, actor: Actor, name: str, code: str, platform: str = "tmall") -> Shop:
     if Shop.objects.filter(name=name).exists():
         raise ApplicationError("shop_exists", _("The shop %(name)s exists already.") % {"name": name})
     shop = Shop.objects.create(name=name, code=code, platform=platform)
     event_record(
-        actor=actor, verb="shop.created", subject=shop, after={"name": name, "code": code, "platform": platform}
+        actor=actor, verb=Verb.SHOP_CREATED, subject=shop, after={"name": name, "code": code, "platform": platform}
     )
     return shop
 
 
 @action(capability="org.manage", atomic=False)
-def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
+def staff_import(*, actor: Actor, data: bytes, file_name: str) -> ImportSummary:
     """Import the staff list (salary included): the organisation manager or the server's operator."""
     check_upload(data, file_name)
     try:
@@ -86,7 +88,7 @@ def staff_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
     return summary
 
 
-def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
+def _staff_rows(actor: Actor, records: Any, summary: ImportSummary) -> None:
     existing = {s.employee_no: s for s in Staff.objects.select_related("team")}
     teams = {t.name: t for t in Team.objects.all()}
     for record in records:
@@ -101,7 +103,9 @@ def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
             staff = Staff(employee_no=record.employee_no, **values)
             _leaving(staff)
             staff.save()
-            event_record(actor=actor, verb="staff.created", subject=staff, after={**values, "team": team_name or None})
+            event_record(
+                actor=actor, verb=Verb.STAFF_CREATED, subject=staff, after={**values, "team": team_name or None}
+            )
             summary.created += 1
             continue
         before: dict[str, Any] = {}
@@ -116,7 +120,7 @@ def _staff_rows(actor: Any, records: Any, summary: ImportSummary) -> None:
             if "leave_date" in after:
                 _leaving(staff)
             staff.save()
-            event_record(actor=actor, verb="staff.updated", subject=staff, before=before, after=after)
+            event_record(actor=actor, verb=Verb.STAFF_UPDATED, subject=staff, before=before, after=after)
             if "leave_date" in after:
                 staff_leave_date_set.send(sender=Staff, staff=staff, leave_date=staff.leave_date)
             summary.updated += 1
@@ -132,7 +136,7 @@ def _leaving(staff: Staff) -> None:
 
 
 @action(capability="org.manage", scope=("staff",))
-def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None) -> Staff:
+def staff_set_leave_date(*, actor: Actor, staff: Staff, leave_date: dt.date | None) -> Staff:
     """R-WF-18: the supervisor or the deputy records (or takes back) a leaving date; the person is
     inactive after it and the workforce ends their roster there."""
     if leave_date is not None and not in_range(leave_date):
@@ -147,7 +151,7 @@ def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None
     _leaving(staff)
     staff.save(update_fields=["leave_date", "active"])
     event_record(
-        actor=actor, verb="staff.leave_date_set", subject=staff, before=before,
+        actor=actor, verb=Verb.STAFF_LEAVE_DATE_SET, subject=staff, before=before,
         after={"leave_date": leave_date, "active": staff.active},
     )  # fmt: skip
     staff_leave_date_set.send(sender=Staff, staff=staff, leave_date=leave_date)
@@ -155,18 +159,18 @@ def staff_set_leave_date(*, actor: Any, staff: Staff, leave_date: dt.date | None
 
 
 @action(capability=OPERATOR)
-def staff_leavers_deactivate(*, actor: Any = None, today: dt.date) -> int:
+def staff_leavers_deactivate(*, actor: Actor = None, today: dt.date) -> int:
     """The hourly job: people whose leaving date has passed become inactive (R-WF-18)."""
     leavers = list(Staff.objects.filter(active=True, leave_date__lt=today))
     for staff in leavers:
         if Staff.objects.filter(pk=staff.pk, active=True).update(active=False):
             after = {"leave_date": staff.leave_date}
-            event_record(actor=actor or SystemActor("org"), verb="staff.left", subject=staff, after=after)
+            event_record(actor=actor or SystemActor("org"), verb=Verb.STAFF_LEFT, subject=staff, after=after)
     return len(leavers)
 
 
 @action(capability="org.manage")
-def user_create(*, actor: Any, username: str, password: str, position: str, employee_no: str | None = None) -> Any:
+def user_create(*, actor: Actor, username: str, password: str, position: str, employee_no: str | None = None) -> Any:
     """Create a sign-in user with a position; link it to a staff record (existing, or a new one)."""
     position = _position_names().get(position, position)
     if position not in Position.values:
@@ -193,7 +197,7 @@ def user_create(*, actor: Any, username: str, password: str, position: str, empl
             staff = Staff.objects.create(employee_no=f"U{user.pk:05d}", name=username, position=position, user=user)
         event_record(
             actor=actor,
-            verb="user.created",
+            verb=Verb.USER_CREATED,
             subject=user,
             after={"username": username, "position": position, "staff": staff.employee_no},
         )
@@ -205,14 +209,14 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _own_or_manager(actor: Any, user: Any) -> None:
+def _own_or_manager(actor: Actor, user: Any) -> None:
     """A person's tokens are theirs to create and revoke (and the organisation manager's)."""
     if not is_operator(actor) and getattr(actor, "pk", None) != user.pk and not has_capability(actor, "org.manage"):
         raise PermissionDenied()
 
 
 @action(capability=OWN)
-def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int | None = None) -> str:
+def token_create(*, actor: Actor, user: Any, name: str = "", expires_in_days: int | None = None) -> str:
     """Create a personal API token and return its secret (shown once; only the hash is kept). It
     stops working after ``expires_in_days`` (default ``KEFU_TOKEN_DAYS``, 90) and when its owner's
     password changes."""
@@ -235,7 +239,7 @@ def token_create(*, actor: Any, user: Any, name: str = "", expires_in_days: int 
     )
     event_record(
         actor=actor,
-        verb="token.created",
+        verb=Verb.TOKEN_CREATED,
         subject=user,
         after={"prefix": token.prefix, "name": name, "expires_at": expires},
     )
@@ -272,8 +276,8 @@ def token_authenticate(secret: str) -> Any | None:
 
 
 @action(capability=OWN)
-def token_revoke(*, actor: Any, token: ApiToken) -> None:
+def token_revoke(*, actor: Actor, token: ApiToken) -> None:
     _own_or_manager(actor, token.user)
     if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now()):
         return
-    event_record(actor=actor, verb="token.revoked", subject=token.user, after={"prefix": token.prefix})
+    event_record(actor=actor, verb=Verb.TOKEN_REVOKED, subject=token.user, after={"prefix": token.prefix})

@@ -10,11 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kefu.core import clock
-from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
 from kefu.org.permissions import has_capability
-from kefu.web.http import EXPORT_CAP, render_page_or_partial, require_capability, show_error, xlsx_download
+from kefu.web.http import EXPORT_CAP, form_post, render_page_or_partial, require_capability, xlsx_download
 
 from . import selectors as org
 from .models import Position
@@ -89,14 +88,16 @@ def staff_leave_date(request: HttpRequest, staff_id: int) -> HttpResponse:
     """R-WF-18: the supervisor or the deputy records (or takes back) a leaving date."""
     member = org.staff_get(actor=request.user, staff_id=staff_id)  # 404 outside scope, then the right
     require_capability(request, "org.manage")
-    try:
-        when = day_query(request.POST.get("leave_date")) if request.POST.get("leave_date") else None
-        staff_set_leave_date(actor=request.user, staff=member, leave_date=when)
-    except ApplicationError as exc:
-        show_error(request, exc)
-    else:
-        messages.success(request, _("Leaving date saved."))
-    return redirect("org:staff_detail", staff_id=member.pk)
+    return form_post(
+        request,
+        lambda: staff_set_leave_date(
+            actor=request.user,
+            staff=member,
+            leave_date=day_query(request.POST.get("leave_date")) if request.POST.get("leave_date") else None,
+        ),
+        then=redirect("org:staff_detail", staff_id=member.pk),
+        done=_("Leaving date saved."),
+    )
 
 
 @login_required
@@ -109,15 +110,21 @@ def tokens(request: HttpRequest) -> HttpResponse:
             token_revoke(actor=request.user, token=token)
             messages.success(request, _("Token revoked."))
             return redirect("org:tokens")
-        try:
-            secret = token_create(
+        return form_post(
+            request,
+            lambda: token_create(
                 actor=request.user,
                 user=request.user,
                 name=request.POST.get("name", "")[:100],
                 expires_in_days=int_param(request.POST.get("expires_in_days")),
-            )
-        except ApplicationError as exc:
-            messages.error(request, str(exc.message))
+            ),
+            then=lambda secret: _tokens_page(request, secret),  # shown once, on this answer only
+            failed=lambda: _tokens_page(request, None),
+        )
+    return _tokens_page(request, secret)
+
+
+def _tokens_page(request: HttpRequest, secret: str | None) -> HttpResponse:
     own = org.api_tokens_of(request.user)
     return render(request, "org/tokens.html", {"tokens": own, "secret": secret})
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError
 from kefu.core.params import day_query, int_param
 from kefu.core.reports import DATE, DETAIL_LIMIT, DETAIL_MAX, MAX_DAYS, MONEY, PERCENT, Filters, Report, Result
@@ -47,7 +48,7 @@ def filters_from(params: Any) -> Filters:
     )
 
 
-def run(report: Report, actor: Any, f: Filters) -> Result:
+def run(report: Report, actor: Actor, f: Filters) -> Result:
     return report.run(actor, f)
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import plugins, rulebook, wording
+from kefu.core.actors import Actor
 
 from .rules import RULES
 
@@ -30,7 +31,7 @@ def _overdue(user: Any, staff: Any) -> int | None:
     return ServiceRequest.objects.restrict(user).filter(breached=True, on_site_at__isnull=True).count()
 
 
-def _search(actor: Any, q: str) -> list[plugins.SearchHit]:
+def _search(actor: Actor, q: str) -> list[plugins.SearchHit]:
     from .models import ServiceRequest
 
     rows = ServiceRequest.objects.restrict(actor).filter(number=q.upper()) | ServiceRequest.objects.restrict(

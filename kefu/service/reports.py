@@ -6,13 +6,13 @@ filtered by date range, shop and team."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.reports import DATE, INT, MONEY, PERCENT, Column, Filters, Report, Result, day_span, register, share
 
 from . import selectors
@@ -21,7 +21,7 @@ from .models import RequestCategory, ServiceKind, ServiceRequest, StockEntry
 ZERO = Decimal("0.00")
 
 
-def _requests(actor: Any, f: Filters) -> QuerySet[ServiceRequest]:
+def _requests(actor: Actor, f: Filters) -> QuerySet[ServiceRequest]:
     qs = ServiceRequest.objects.restrict(actor)
     if f.shop:
         qs = qs.filter(shop_id=f.shop)
@@ -30,7 +30,7 @@ def _requests(actor: Any, f: Filters) -> QuerySet[ServiceRequest]:
     return qs
 
 
-def fault_causes(actor: Any, f: Filters) -> Result:
+def fault_causes(actor: Actor, f: Filters) -> Result:
     """产品故障原因分析: diagnosed requests of the period by the cause the technician recorded."""
     start, end = day_span(f.first, f.last)
     rows = list(
@@ -52,7 +52,7 @@ def fault_causes(actor: Any, f: Filters) -> Result:
     )
 
 
-def service_items(actor: Any, f: Filters) -> Result:
+def service_items(actor: Actor, f: Filters) -> Result:
     """服务项统计: requests of the period by service item — how many, completed, on site in time
     (R-SVC-6), and what they brought in."""
     start, end = day_span(f.first, f.last)
@@ -91,7 +91,7 @@ def service_items(actor: Any, f: Filters) -> Result:
     return Result(out, total)
 
 
-def settlement_details(actor: Any, f: Filters) -> Result:
+def settlement_details(actor: Actor, f: Filters) -> Result:
     """服务单结算明细表: each request settled in the period, newest first (paged)."""
     start, end = day_span(f.first, f.last)
     qs = _requests(actor, f).filter(settled_at__gte=start, settled_at__lt=end)
@@ -125,7 +125,7 @@ def settlement_details(actor: Any, f: Filters) -> Result:
     return Result(rows, total, sums["n"])
 
 
-def parts_details(actor: Any, f: Filters) -> Result:
+def parts_details(actor: Actor, f: Filters) -> Result:
     """服务单配件明细表: every part issued to (or returned from) a request in the period (paged)."""
     start, end = day_span(f.first, f.last)
     qs = StockEntry.objects.filter(at__gte=start, at__lt=end, request__isnull=False)
@@ -158,7 +158,7 @@ def parts_details(actor: Any, f: Filters) -> Result:
     return Result(rows, total, sums["n"])
 
 
-def repair_counts(actor: Any, f: Filters) -> Result:
+def repair_counts(actor: Actor, f: Filters) -> Result:
     """维修次数统计表: repairs of the period per unit (product and serial no.), most repaired first."""
     start, end = day_span(f.first, f.last)
     rows = list(
@@ -181,7 +181,7 @@ def repair_counts(actor: Any, f: Filters) -> Result:
     return Result(out, {"product": _("In all"), "count": sum(r["n"] for r in rows)})
 
 
-def warranty_expiry(actor: Any, f: Filters) -> Result:
+def warranty_expiry(actor: Actor, f: Filters) -> Result:
     """保修产品到期一览表: units whose warranty (as last evaluated) ends in the period."""
     rows = list(
         _requests(actor, f)

@@ -86,7 +86,7 @@ class Verb(Verbs):
     SERVICE_REQUEST_STEP_UNDONE = "service_request.step_undone", _("unticked a visit step")
     SERVICE_REQUEST_ESCALATED = "service_request.escalated", _("escalated: the on-site deadline is near")
     SERVICE_REQUEST_DEADLINE_BREACHED = "service_request.deadline_breached", _("missed the on-site deadline")
-    SERVICE_REQUEST_VISITED = "service_request.visited", _("made the return visit")
+    SERVICE_REQUEST_VISITED = "service_request.visited", _("made the repair's return visit")
     SERVICE_REQUEST_REEVALUATED = (
         "service_request.reevaluated",
         _("took the warranty verdict again with the findings on site"),

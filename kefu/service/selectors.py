@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.policy_store import policy_in_force
 from kefu.org.models import Staff
 from kefu.org.permissions import holders
@@ -142,7 +143,7 @@ def covering_agreement(*, shop: Any, serial_no: str, on: dt.date) -> Agreement |
     return None
 
 
-def technicians(*, actor: Any) -> list[Staff]:
+def technicians(*, actor: Actor) -> list[Staff]:
     """The technicians ``actor`` may dispatch or filter by: those of their scope (a team lead's own
     team; the supervisor and deputy every one) — dispatch never reaches across teams (issue 16 §2)."""
     return list(
@@ -176,30 +177,30 @@ class RequestFilters:
     overdue: bool = False
 
 
-def request_page(*, actor: Any, filters: RequestFilters, cursor: str | None = None, limit: int = 50) -> Any:
+def request_page(*, actor: Actor, filters: RequestFilters, cursor: str | None = None, limit: int = 50) -> Any:
     """One page of the work-order inbox for the API (newest first, keyset cursor)."""
     from kefu.core.pagination import keyset_page
 
     return keyset_page(_inbox_rows(actor, filters), key="opened_at", cursor=cursor, limit=limit)
 
 
-def technician_get(*, actor: Any, staff_id: Any) -> Staff:
+def technician_get(*, actor: Actor, staff_id: Any) -> Staff:
     """A technician the actor may dispatch (404 otherwise: another team's, or not a technician)."""
     from kefu.core.scoping import access_object
 
     return access_object(actor, Staff.objects.filter(position__in=holders("service.attend"), active=True), pk=staff_id)
 
 
-def inbox(*, actor: Any, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:
+def inbox(*, actor: Actor, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:
     return list(_inbox_rows(actor, filters)[:limit])
 
 
-def inbox_export(*, actor: Any, filters: RequestFilters, cap: int) -> Any:
+def inbox_export(*, actor: Actor, filters: RequestFilters, cap: int) -> Any:
     """The same filtered list for an XLSX download, streamed in chunks."""
     return _inbox_rows(actor, filters)[:cap].iterator(chunk_size=2000)
 
 
-def _inbox_rows(actor: Any, f: RequestFilters) -> Any:
+def _inbox_rows(actor: Actor, f: RequestFilters) -> Any:
     """The work-order inbox: newest first, in the actor's scope, filters on (a constant number of
     queries: the rows with their shop, status and technician joined)."""
     qs = ServiceRequest.objects.restrict(actor).select_related("shop", "status", "technician")
@@ -220,7 +221,7 @@ def _inbox_rows(actor: Any, f: RequestFilters) -> Any:
     return qs.order_by("-opened_at", "-id")
 
 
-def request_get(*, actor: Any, request_id: Any) -> ServiceRequest:
+def request_get(*, actor: Actor, request_id: Any) -> ServiceRequest:
     from kefu.core.scoping import access_object
 
     return access_object(
@@ -230,7 +231,7 @@ def request_get(*, actor: Any, request_id: Any) -> ServiceRequest:
     )
 
 
-def day_visits(*, actor: Any, technician: Staff, day: dt.date) -> list[ServiceRequest]:
+def day_visits(*, actor: Actor, technician: Staff, day: dt.date) -> list[ServiceRequest]:
     """A technician's visits of one day, in appointment order."""
     start = clock.day_start(day)
     return list(
@@ -290,17 +291,17 @@ def _with_bills_and_plan(qs: QuerySet[Agreement]) -> Any:
     return qs.select_related("shop").prefetch_related(bills, plan)
 
 
-def agreements(*, actor: Any, limit: int = INBOX_LIMIT) -> list[Agreement]:
+def agreements(*, actor: Actor, limit: int = INBOX_LIMIT) -> list[Agreement]:
     return list(_with_bills_and_plan(Agreement.objects.restrict(actor)).order_by("-starts_on", "-id")[:limit])
 
 
-def agreement_get(*, actor: Any, agreement_id: Any) -> Agreement:
+def agreement_get(*, actor: Actor, agreement_id: Any) -> Agreement:
     from kefu.core.scoping import access_object
 
     return access_object(actor, _with_bills_and_plan(Agreement.objects.all()), pk=agreement_id)
 
 
-def agreement_requests(*, actor: Any, agreement: Agreement, limit: int = 50) -> list[ServiceRequest]:
+def agreement_requests(*, actor: Actor, agreement: Agreement, limit: int = 50) -> list[ServiceRequest]:
     """The agreement's work orders the actor may open, newest first."""
     return list(
         ServiceRequest.objects.restrict(actor)
@@ -310,11 +311,11 @@ def agreement_requests(*, actor: Any, agreement: Agreement, limit: int = 50) -> 
     )
 
 
-def visible_request_ids(*, actor: Any, ids: list[int]) -> set[int]:
+def visible_request_ids(*, actor: Actor, ids: list[int]) -> set[int]:
     return set(ServiceRequest.objects.restrict(actor).filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def plan_item_get(*, actor: Any, item_id: Any) -> Any:
+def plan_item_get(*, actor: Actor, item_id: Any) -> Any:
     from kefu.core.scoping import access_object
 
     from .models import PlanItem
@@ -322,7 +323,7 @@ def plan_item_get(*, actor: Any, item_id: Any) -> Any:
     return access_object(actor, PlanItem.objects.select_related("agreement"), pk=item_id)
 
 
-def bill_get(*, actor: Any, bill_id: Any) -> Any:
+def bill_get(*, actor: Actor, bill_id: Any) -> Any:
     from kefu.core.scoping import access_object
 
     from .models import AgreementBill
@@ -330,7 +331,7 @@ def bill_get(*, actor: Any, bill_id: Any) -> Any:
     return access_object(actor, AgreementBill.objects.select_related("agreement"), pk=bill_id)
 
 
-def part_get(*, actor: Any, part_id: Any) -> Part:
+def part_get(*, actor: Actor, part_id: Any) -> Part:
     from kefu.core.scoping import access_object
 
     return access_object(actor, Part.objects.all(), pk=part_id)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from kefu.commerce.models import Order
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, action, is_operator
+from kefu.core.actors import Actor, user_of
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.outbox import outbox_put
@@ -26,6 +27,7 @@ from kefu.org.selectors import staff_of
 from kefu.policies import care as care_rules
 from kefu.policies import warranty
 from kefu.policies.money import PRICE_MAX
+from kefu.service.rules import Verb
 from kefu.workflow import services as wf
 
 from .models import (
@@ -64,7 +66,7 @@ def _text(value: str, limit: int) -> str:
     return (value or "").strip()[:limit]
 
 
-def _to(item: ServiceRequest, category: str, actor: Any, note: str = "") -> None:
+def _to(item: ServiceRequest, category: str, actor: Actor, note: str = "") -> None:
     """Move the request to its category's default label (through the core's guarded transition)."""
     if item.status.category != category:
         wf.transition(actor=actor, item=item, label=wf.default_label(REQUESTS, category), note=note)
@@ -85,7 +87,7 @@ def _locked(item: ServiceRequest) -> ServiceRequest:
 
 def _create_request(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     channel: str,
     contact_name: str,
@@ -168,7 +170,7 @@ def _create_request(
     ServiceRequest.objects.filter(pk=item.pk).update(number=item.number)
     event_record(
         actor=actor,
-        verb="service_request.created",
+        verb=Verb.SERVICE_REQUEST_CREATED,
         subject=item,
         after={"number": item.number, "channel": channel, "product": item.product, "on_site_due": item.sla_due_at},
     )
@@ -182,7 +184,7 @@ request_create = action(capability="service.intake", scope=("shop", "order", "ag
 
 @action(capability="service.intake", scope=("item",))
 def request_evaluate(
-    *, actor: Any, item: ServiceRequest, causes: list[str] | None = None, agreement_months: int | None = None
+    *, actor: Actor, item: ServiceRequest, causes: list[str] | None = None, agreement_months: int | None = None
 ) -> ServiceRequest:
     """R-SVC-1 … R-SVC-4 on the request: the verdict is stored with the facts it was given; a due
     replacement (R-SVC-3/4) is raised on the request and in its timeline."""
@@ -199,12 +201,12 @@ def request_evaluate(
         agreement_months = (
             Agreement.objects.filter(pk=item.agreement_id).values_list("warranty_months", flat=True).get()
         )
-    _take_verdict(actor, item, causes=causes, agreement_months=agreement_months, verb="service_request.evaluated")
+    _take_verdict(actor, item, causes=causes, agreement_months=agreement_months, verb=Verb.SERVICE_REQUEST_EVALUATED)
     return item
 
 
 def _take_verdict(
-    actor: Any, item: ServiceRequest, *, causes: list[str], agreement_months: int | None, verb: str
+    actor: Actor, item: ServiceRequest, *, causes: list[str], agreement_months: int | None, verb: str
 ) -> warranty.Verdict:
     """Take the warranty verdict on the request's current facts and store it (R-SVC-1 … R-SVC-4): at
     evaluation, and again whenever the facts change — the technician's findings (R-SVC-2, SPEC §6.1).
@@ -254,12 +256,12 @@ REPLACEMENT_REASONS = {
 }
 
 
-def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdict) -> ServiceRequest | None:
+def _raise_replacement(actor: Actor, item: ServiceRequest, verdict: warranty.Verdict) -> ServiceRequest | None:
     """R-SVC-3/4: the replacement becomes a work order of its own (same customer and unit), once per
     request, with the reason; the original carries the flag and the event."""
     event_record(
         actor=actor,
-        verb="service_request.replacement_due",
+        verb=Verb.SERVICE_REQUEST_REPLACEMENT_DUE,
         subject=item,
         after={"reason": verdict.replacement_reason, "rules": verdict.rules},
     )
@@ -294,7 +296,9 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
     )
     ServiceRequest.objects.filter(pk=work.pk).update(replaces=item)
     work.replaces = item
-    event_record(actor=actor, verb="service_request.replacement_raised", subject=item, after={"request": work.number})
+    event_record(
+        actor=actor, verb=Verb.SERVICE_REQUEST_REPLACEMENT_RAISED, subject=item, after={"request": work.number}
+    )
     return work
 
 
@@ -303,7 +307,7 @@ def _raise_replacement(actor: Any, item: ServiceRequest, verdict: warranty.Verdi
 
 @action(capability="service.dispatch", scope=("item", "technician"))
 def appointment_set(
-    *, actor: Any, item: ServiceRequest, technician: Staff, at: dt.datetime, reason: str = ""
+    *, actor: Actor, item: ServiceRequest, technician: Staff, at: dt.datetime, reason: str = ""
 ) -> ServiceRequest:
     """Appoint a technician and a time; the confirmation goes to the customer after commit.
     R-SVC-6 (clarified): a repair appointed after its 24-hour commitment records the customer's
@@ -336,13 +340,13 @@ def appointment_set(
             "appointment_reason": reason if late else "",
             "commitment_missed": late and not reason,
         },
-        verb="service_request.appointed",
+        verb=Verb.SERVICE_REQUEST_APPOINTED,
         shown={"message": text},
     )
     if late:
         event_record(
             actor=actor,
-            verb="service_request.commitment_missed" if not reason else "service_request.later_by_request",
+            verb=Verb.SERVICE_REQUEST_COMMITMENT_MISSED if not reason else "service_request.later_by_request",
             subject=item,
             after={"appointment": at, "on_site_due": item.sla_due_at, "reason": reason, "rule": "R-SVC-6"},
         )
@@ -351,7 +355,7 @@ def appointment_set(
     return item
 
 
-def _visit_actor(actor: Any, item: ServiceRequest) -> None:
+def _visit_actor(actor: Actor, item: ServiceRequest) -> None:
     """The request's technician works the visit (the supervisor and deputy may stand in)."""
     if is_operator(actor):
         return
@@ -361,7 +365,7 @@ def _visit_actor(actor: Any, item: ServiceRequest) -> None:
 
 
 @action(capability="service.visit", scope=("item",))
-def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+def visit_arrive(*, actor: Actor, item: ServiceRequest) -> ServiceRequest:
     """The technician is on site: R-SVC-6's timer stops (met when on time, breached stays recorded)."""
     item = _locked(item)
     _visit_actor(actor, item)
@@ -374,7 +378,7 @@ def visit_arrive(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
     _to(item, RequestCategory.ON_SITE, actor)
     event_record(
         actor=actor,
-        verb="service_request.arrived",
+        verb=Verb.SERVICE_REQUEST_ARRIVED,
         subject=item,
         after={"at": now, "on_time": on_time, "on_site_due": item.sla_due_at, "rule": "R-SVC-6"},
     )
@@ -388,7 +392,7 @@ SITE_FINDINGS = ("misuse", "model_mismatch", "altered", "force_majeure")
 @action(capability="service.visit", scope=("item",))
 def visit_diagnose(
     *,
-    actor: Any,
+    actor: Actor,
     item: ServiceRequest,
     diagnosis: str,
     parts_consent: bool = False,
@@ -423,7 +427,7 @@ def visit_diagnose(
             item,
             causes=[*item.causes, *new],
             agreement_months=item.agreement_months,
-            verb="service_request.reevaluated",
+            verb=Verb.SERVICE_REQUEST_REEVALUATED,
         )
         if item.charge != charge:
             item.parts_consent_at = None  # consent covers the price shown, which has changed
@@ -439,7 +443,7 @@ def visit_diagnose(
     item.save(update_fields=["diagnosis", "fault_cause", "parts_consent_at", "verdict", "updated_at"])
     event_record(
         actor=actor,
-        verb="service_request.diagnosed",
+        verb=Verb.SERVICE_REQUEST_DIAGNOSED,
         subject=item,
         before=before,
         # the cause as the policy's catalogue words it (the catalogue is data, not a translatable code)
@@ -454,7 +458,7 @@ def visit_diagnose(
 
 
 @action(capability="service.visit", scope=("item",))
-def visit_step(*, actor: Any, item: ServiceRequest, code: str, done: bool) -> ServiceRequest:
+def visit_step(*, actor: Actor, item: ServiceRequest, code: str, done: bool) -> ServiceRequest:
     """Tick a step of the visit checklist: the request's technician, during the visit."""
     item = _locked(item)
     _visit_actor(actor, item)
@@ -464,7 +468,7 @@ def visit_step(*, actor: Any, item: ServiceRequest, code: str, done: bool) -> Se
 
 
 @action(capability="service.visit", scope=("item",))
-def bring_in(*, actor: Any, item: ServiceRequest, taken: str, loaner: str = "") -> ServiceRequest:
+def bring_in(*, actor: Actor, item: ServiceRequest, taken: str, loaner: str = "") -> ServiceRequest:
     """R-SVC-7 (003 需运回公司用户服务中心修理): the repair cannot be done on site — the unit goes to the
     service centre with a receipt of what was taken, and a loaner unit or a temporary solution is
     offered (修理期间我们将提供替换机或临时解决方案) and tracked until returned. The days there count as
@@ -485,7 +489,7 @@ def bring_in(*, actor: Any, item: ServiceRequest, taken: str, loaner: str = "") 
     item.save(update_fields=["brought_in_at", "brought_in_items", "loaner", "loaner_out_at", "updated_at"])
     event_record(
         actor=actor,
-        verb="service_request.brought_in",
+        verb=Verb.SERVICE_REQUEST_BROUGHT_IN,
         subject=item,
         after={"taken": taken, "loaner": item.loaner, "rule": "R-SVC-7"},
     )
@@ -493,7 +497,7 @@ def bring_in(*, actor: Any, item: ServiceRequest, taken: str, loaner: str = "") 
 
 
 @action(capability="service.visit", scope=("item",))
-def bring_back(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+def bring_back(*, actor: Actor, item: ServiceRequest) -> ServiceRequest:
     """R-SVC-7: the repaired unit is back with the customer (then the report is signed)."""
     item = _locked(item)
     _visit_actor(actor, item)
@@ -504,12 +508,12 @@ def bring_back(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
         raise ApplicationError("changed", _("The unit is not at the service centre."), status=409)
     item.brought_back_at = now
     days = (clock.local_date(now) - clock.local_date(item.brought_in_at)).days if item.brought_in_at else 0
-    event_record(actor=actor, verb="service_request.brought_back", subject=item, after={"days_in_repair": days})
+    event_record(actor=actor, verb=Verb.SERVICE_REQUEST_BROUGHT_BACK, subject=item, after={"days_in_repair": days})
     return item
 
 
 @action(capability="service.visit", scope=("item",))
-def loaner_return(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+def loaner_return(*, actor: Actor, item: ServiceRequest) -> ServiceRequest:
     """R-SVC-7: the loaner unit is back (once)."""
     now = clock.now()
     if not ServiceRequest.objects.filter(pk=item.pk, loaner_out_at__isnull=False, loaner_back_at__isnull=True).update(
@@ -517,12 +521,12 @@ def loaner_return(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
     ):
         raise ApplicationError("changed", _("No loaner is out on this request."), status=409)
     item.loaner_back_at = now
-    event_record(actor=actor, verb="service_request.loaner_returned", subject=item, after={"loaner": item.loaner})
+    event_record(actor=actor, verb=Verb.SERVICE_REQUEST_LOANER_RETURNED, subject=item, after={"loaner": item.loaner})
     return item
 
 
 @action(capability="service.intake", scope=("item",))
-def request_refer(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
+def request_refer(*, actor: Actor, item: ServiceRequest) -> ServiceRequest:
     """R-SVC-8 (003 不属于公司用户服务中心上门的区域): a request outside the service area goes to the sales
     point that serves it, with the customer's contact; it stays open until the referral is followed
     up, so the customer never calls twice."""
@@ -538,7 +542,7 @@ def request_refer(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
     item.save(update_fields=["referred_to", "referred_at", "updated_at"])
     event_record(
         actor=actor,
-        verb="service_request.referred",
+        verb=Verb.SERVICE_REQUEST_REFERRED,
         subject=item,
         after={"to": item.referred_to, "customer": f"{item.contact_name} {item.contact_phone}", "rule": "R-SVC-8"},
     )
@@ -546,7 +550,7 @@ def request_refer(*, actor: Any, item: ServiceRequest) -> ServiceRequest:
 
 
 @action(capability="service.intake", scope=("item",))
-def referral_follow_up(*, actor: Any, item: ServiceRequest, outcome: str) -> ServiceRequest:
+def referral_follow_up(*, actor: Actor, item: ServiceRequest, outcome: str) -> ServiceRequest:
     """R-SVC-8: the referral is followed up (did the sales point serve the customer?) and the
     request closes."""
     outcome = _text(outcome, 300)
@@ -562,12 +566,12 @@ def referral_follow_up(*, actor: Any, item: ServiceRequest, outcome: str) -> Ser
         raise ApplicationError("changed", _("The referral is already followed up."), status=409)
     item.referral_followed_at, item.referral_outcome = now, outcome
     _to(item, RequestCategory.CLOSED, actor, note=outcome)
-    event_record(actor=actor, verb="service_request.referral_followed", subject=item, after={"outcome": outcome})
+    event_record(actor=actor, verb=Verb.SERVICE_REQUEST_REFERRAL_FOLLOWED, subject=item, after={"outcome": outcome})
     return item
 
 
 @action(capability=OPERATOR)
-def replacements_sweep(*, actor: Any = None) -> int:
+def replacements_sweep(*, actor: Actor = None) -> int:
     """R-SVC-4 for requests still being worked: a free repair not completed ``repair_max_days`` after
     the request is flagged for replacement (daily; once per request)."""
     limit = int(policy_in_force().service.repair_max_days)
@@ -612,7 +616,7 @@ def _move(part: Part, kind: str, delta: int, **fields: Any) -> StockEntry:
 
 
 @action(capability="stock.receive")
-def stock_receive(*, actor: Any, part: Part, quantity: int, note: str = "", key: str | None = None) -> StockEntry:
+def stock_receive(*, actor: Actor, part: Part, quantity: int, note: str = "", key: str | None = None) -> StockEntry:
     _quantity(quantity)
     # the part's row first: the same receipt sent 100 times at once waits here, then finds the first
     list(Part.objects.select_for_update().filter(pk=part.pk).values_list("pk", flat=True))
@@ -624,7 +628,7 @@ def stock_receive(*, actor: Any, part: Part, quantity: int, note: str = "", key:
                 part,
                 StockKind.RECEIVED,
                 quantity,
-                by=actor if getattr(actor, "is_authenticated", False) else None,
+                by=user_of(actor),
                 note=_text(note, 200),
                 idempotency_key=key or None,
                 unit_price=part.price,
@@ -634,14 +638,14 @@ def stock_receive(*, actor: Any, part: Part, quantity: int, note: str = "", key:
             raise
         return StockEntry.objects.get(idempotency_key=key)
     event_record(
-        actor=actor, verb="stock.received", subject=part, after={"quantity": quantity, "balance": entry.balance}
+        actor=actor, verb=Verb.STOCK_RECEIVED, subject=part, after={"quantity": quantity, "balance": entry.balance}
     )
     return entry
 
 
 @action(capability="service.visit", scope=("item",))
 def parts_issue(
-    *, actor: Any, item: ServiceRequest, part: Part, quantity: int = 1, key: str | None = None
+    *, actor: Actor, item: ServiceRequest, part: Part, quantity: int = 1, key: str | None = None
 ) -> StockEntry:
     """Parts requisition for the visit, after the customer agreed; never below zero in stock.
     ``key`` makes a resent form (double click, two tabs) one issue."""
@@ -661,7 +665,7 @@ def parts_issue(
                 StockKind.ISSUED,
                 -quantity,
                 request=item,
-                by=actor if getattr(actor, "is_authenticated", False) else None,
+                by=user_of(actor),
                 unit_price=part.price,
                 idempotency_key=key or None,
             )
@@ -672,7 +676,7 @@ def parts_issue(
         return done
     event_record(
         actor=actor,
-        verb="stock.issued",
+        verb=Verb.STOCK_ISSUED,
         subject=item,
         after={"spare_part": f"{part.code} {part.name}", "quantity": quantity, "balance": entry.balance},
     )
@@ -680,7 +684,7 @@ def parts_issue(
 
 
 @action(capability="service.visit", scope=("item",))
-def parts_return(*, actor: Any, item: ServiceRequest, part: Part, quantity: int = 1) -> StockEntry:
+def parts_return(*, actor: Actor, item: ServiceRequest, part: Part, quantity: int = 1) -> StockEntry:
     """An unused part back to stock (at most what the request holds)."""
     _quantity(quantity)
     item = _locked(item)
@@ -695,10 +699,10 @@ def parts_return(*, actor: Any, item: ServiceRequest, part: Part, quantity: int 
         StockKind.RETURNED,
         quantity,
         request=item,
-        by=actor if getattr(actor, "is_authenticated", False) else None,
+        by=user_of(actor),
         unit_price=part.price,
     )
-    event_record(actor=actor, verb="stock.returned", subject=item, after={"part": part.code, "quantity": quantity})
+    event_record(actor=actor, verb=Verb.STOCK_RETURNED, subject=item, after={"part": part.code, "quantity": quantity})
     return entry
 
 
@@ -724,7 +728,7 @@ def _signature(svg_path: str) -> str:
 
 
 @action(capability="service.visit", scope=("item",))
-def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: str) -> ServiceRequest:
+def report_sign(*, actor: Actor, item: ServiceRequest, signed_by: str, signature: str) -> ServiceRequest:
     """The customer accepts the work by signing the service report (客户服务报告) on the device."""
     item = _locked(item)
     _visit_actor(actor, item)
@@ -756,13 +760,13 @@ def report_sign(*, actor: Any, item: ServiceRequest, signed_by: str, signature: 
     )
     item.save(update_fields=["signed_by", "signature", "signed_at", "updated_at"])
     _to(item, RequestCategory.SIGNED, actor)
-    event_record(actor=actor, verb="service_request.signed", subject=item, after={"signed_by": item.signed_by})
+    event_record(actor=actor, verb=Verb.SERVICE_REQUEST_SIGNED, subject=item, after={"signed_by": item.signed_by})
     return item
 
 
 @action(capability="service.settle", scope=("item",))
 def request_settle(
-    *, actor: Any, item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
+    *, actor: Actor, item: ServiceRequest, labour: Decimal, discount_percent: Decimal = Decimal(0)
 ) -> ServiceRequest:
     """Settlement: parts + labour, minus the agreement's discounts on parts and labour (or the
     discount given here, for a customer without one) and the warranty (a free repair costs nothing)."""
@@ -801,7 +805,7 @@ def request_settle(
     _to(item, RequestCategory.SETTLED, actor)
     event_record(
         actor=actor,
-        verb="service_request.settled",
+        verb=Verb.SERVICE_REQUEST_SETTLED,
         subject=item,
         after={
             "parts_amount": figures["parts"],
@@ -815,7 +819,7 @@ def request_settle(
 
 
 @action(capability="service.intake", scope=("item",))
-def request_return_visit(*, actor: Any, item: ServiceRequest, satisfaction: int, notes: str = "") -> ServiceRequest:
+def request_return_visit(*, actor: Actor, item: ServiceRequest, satisfaction: int, notes: str = "") -> ServiceRequest:
     """The return visit after the work (seed 003: 了解机器修复后使用情况和服务情况): satisfaction 1–5 and
     what the customer said; never in the customer's rest hours (R-CARE-3). Closes the request."""
     if isinstance(satisfaction, bool) or not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
@@ -838,7 +842,7 @@ def request_return_visit(*, actor: Any, item: ServiceRequest, satisfaction: int,
     _to(item, RequestCategory.CLOSED, actor)
     event_record(
         actor=actor,
-        verb="service_request.visited",
+        verb=Verb.SERVICE_REQUEST_VISITED,
         subject=item,
         after={"satisfaction": satisfaction, "notes": notes[:300]},
     )
@@ -858,7 +862,7 @@ MAX_AGREEMENT_YEARS = 10
 @action(capability="agreements.manage", scope=("shop",))
 def agreement_create(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     customer_name: str,
     contact_name: str,
@@ -921,7 +925,7 @@ def agreement_create(
         warranty_months=warranty_months,
         visits=schedule,
         created_at=now,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
     )
     agreement.number = f"XY{starts_on:%Y%m}{agreement.pk:05d}"
     Agreement.objects.filter(pk=agreement.pk).update(number=agreement.number)
@@ -931,7 +935,7 @@ def agreement_create(
     PlanItem.objects.bulk_create(PlanItem(agreement=agreement, kind=k, due_on=d) for k, d in plan)
     event_record(
         actor=actor,
-        verb="agreement.created",
+        verb=Verb.AGREEMENT_CREATED,
         subject=agreement,
         after={"agreement": agreement.number, "fee": agreement.fee, "bills": len(bills), "plan": len(plan)},
     )
@@ -939,20 +943,20 @@ def agreement_create(
 
 
 @action(capability="agreements.review", scope=("agreement",))
-def agreement_review(*, actor: Any, agreement: Agreement) -> Agreement:
+def agreement_review(*, actor: Actor, agreement: Agreement) -> Agreement:
     """SPEC §6.1: the supervisor reviews (审核) the agreement; it takes effect then, once."""
     now = clock.now()
     if not Agreement.objects.filter(pk=agreement.pk, reviewed_at__isnull=True).update(
-        reviewed_at=now, reviewed_by=actor
+        reviewed_at=now, reviewed_by=user_of(actor)
     ):
         raise ApplicationError("changed", _("The agreement is already reviewed."), status=409)
-    agreement.reviewed_at, agreement.reviewed_by = now, actor
-    event_record(actor=actor, verb="agreement.reviewed", subject=agreement, after={"agreement": agreement.number})
+    agreement.reviewed_at, agreement.reviewed_by = now, user_of(actor)
+    event_record(actor=actor, verb=Verb.AGREEMENT_REVIEWED, subject=agreement, after={"agreement": agreement.number})
     return agreement
 
 
 @action(capability="agreements.manage", scope=("bill",))
-def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
+def bill_pay(*, actor: Actor, bill: AgreementBill) -> AgreementBill:
     """A receivable paid, once (a double click records one payment); only of an agreement in effect."""
     if not Agreement.objects.filter(pk=bill.agreement_id, reviewed_at__isnull=False).exists():
         raise ApplicationError("agreement", _("The agreement is not reviewed yet: it is not in effect."))
@@ -962,7 +966,7 @@ def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
     bill.paid_at = now
     event_record(
         actor=actor,
-        verb="agreement.bill_paid",
+        verb=Verb.AGREEMENT_BILL_PAID,
         subject=bill.agreement,
         after={"due_on": bill.due_on, "amount": bill.amount},
     )
@@ -970,7 +974,7 @@ def bill_pay(*, actor: Any, bill: AgreementBill) -> AgreementBill:
 
 
 @action(capability="service.dispatch", scope=("item",))
-def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
+def plan_decide(*, actor: Actor, item: PlanItem, state: str) -> PlanItem:
     """Review a plan item (reviewed) or skip it; a released item does not change."""
     if state not in (PlanState.REVIEWED, PlanState.SKIPPED, PlanState.DRAFT):
         raise ApplicationError("agreement", _("Unknown plan state."))
@@ -980,7 +984,7 @@ def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
     item.state = state
     event_record(
         actor=actor,
-        verb="agreement.plan_decided",
+        verb=Verb.AGREEMENT_PLAN_DECIDED,
         subject=item.agreement,
         before={"state": before},
         after={"state": state, "kind": item.kind, "due_on": item.due_on},
@@ -989,7 +993,7 @@ def plan_decide(*, actor: Any, item: PlanItem, state: str) -> PlanItem:
 
 
 @action(capability="service.dispatch", scope=("item",))
-def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
+def plan_release(*, actor: Actor, item: PlanItem) -> ServiceRequest:
     """Release a reviewed plan item as a work order (a service request), once; due on its plan date."""
     agreement = Agreement.objects.select_related("shop").get(pk=item.agreement_id)
     if agreement.reviewed_at is None:
@@ -1016,7 +1020,7 @@ def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
     PlanItem.objects.filter(pk=item.pk).update(request=work)
     event_record(
         actor=actor,
-        verb="agreement.plan_released",
+        verb=Verb.AGREEMENT_PLAN_RELEASED,
         subject=agreement,
         after={"request": work.number, "due_on": item.due_on},
     )
@@ -1024,7 +1028,7 @@ def plan_release(*, actor: Any, item: PlanItem) -> ServiceRequest:
 
 
 @action(capability="stock.receive")
-def part_create(*, actor: Any, code: str, name: str, price: Decimal) -> Part:
+def part_create(*, actor: Actor, code: str, name: str, price: Decimal) -> Part:
     """A spare part in the catalogue (its stock starts at zero; receive it)."""
     code, name = _text(code, 40), _text(name, 120)
     if not code or not name:
@@ -1036,6 +1040,6 @@ def part_create(*, actor: Any, code: str, name: str, price: Decimal) -> Part:
         raise ApplicationError("stock", _("A part with this code exists."))
     part = Part.objects.create(code=code, name=name, price=price.quantize(Decimal("0.01")))
     event_record(
-        actor=actor, verb="stock.part_created", subject=part, after={"code": code, "name": name, "price": price}
+        actor=actor, verb=Verb.STOCK_PART_CREATED, subject=part, after={"code": code, "name": name, "price": price}
     )
     return part

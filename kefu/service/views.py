@@ -32,7 +32,6 @@ from kefu.web.http import (
     form_token,
     local_time,
     require_capability,
-    show_error,
     xlsx_download,
 )
 from kefu.workflow import selectors as workflow
@@ -222,13 +221,8 @@ def request_page(request: HttpRequest, service_id: int) -> HttpResponse:
 def _act(request: HttpRequest, service_id: int, run: Any) -> HttpResponse:
     """Run one write on the request; a refusal becomes a message on the request's page."""
     item = selectors.request_get(actor=request.user, request_id=service_id)
-    try:
-        run(item)
-    except ApplicationError as exc:
-        show_error(request, exc)
-    if request.POST.get("back") == "day":
-        return redirect("service:day")
-    return redirect("service:request", service_id=item.pk)
+    back = redirect("service:day") if request.POST.get("back") == "day" else redirect("service:request", item.pk)
+    return form_post(request, lambda: run(item), then=back)
 
 
 @login_required
@@ -305,10 +299,15 @@ def request_step(request: HttpRequest, service_id: int) -> HttpResponse:
             request, service_id, lambda item: services.visit_step(actor=request.user, item=item, code=code, done=done)
         )
     item = selectors.request_get(actor=request.user, request_id=service_id)
-    try:
-        item = services.visit_step(actor=request.user, item=item, code=code, done=done)
-    except ApplicationError as exc:
-        return HttpResponse(str(exc.message), status=exc.status)
+    return form_post(
+        request,
+        lambda: services.visit_step(actor=request.user, item=item, code=code, done=done),
+        then=lambda ticked: _step_ticked(request, ticked, code),
+        failed=lambda: redirect("service:request", item.pk),
+    )
+
+
+def _step_ticked(request: HttpRequest, item: Any, code: str) -> HttpResponse:
     label = next((lab for c, lab, _state in workflow.checklist(item) if c == code), code)
     return render(
         request,
@@ -572,15 +571,19 @@ def agreement_page(request: HttpRequest, agreement_id: int) -> HttpResponse:
 @require_POST
 def plan_item(request: HttpRequest, item_id: int) -> HttpResponse:
     item = selectors.plan_item_get(actor=request.user, item_id=item_id)
-    try:
-        if request.POST.get("do") == "release":
-            work = services.plan_release(actor=request.user, item=item)
-            messages.success(request, _("Work order %(number)s released.") % {"number": work.number})
-        else:
-            services.plan_decide(actor=request.user, item=item, state=request.POST.get("state", ""))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("service:agreement", agreement_id=item.agreement_id)
+    back = redirect("service:agreement", agreement_id=item.agreement_id)
+    if request.POST.get("do") == "release":
+        return form_post(
+            request,
+            lambda: services.plan_release(actor=request.user, item=item),
+            then=back,
+            done=lambda work: _("Work order %(number)s released.") % {"number": work.number},
+        )
+    return form_post(
+        request,
+        lambda: services.plan_decide(actor=request.user, item=item, state=request.POST.get("state", "")),
+        then=back,
+    )
 
 
 @login_required
@@ -600,26 +603,24 @@ def parts(request: HttpRequest) -> HttpResponse:
     """The spare-parts catalogue with stock; the supervisor adds parts and receives stock."""
     if request.method == "POST":
         require_capability(request, "stock.receive")
-        try:
+
+        def save() -> Any:
             if request.POST.get("do") == "create":
-                services.part_create(
+                return services.part_create(
                     actor=request.user,
                     code=request.POST.get("code", ""),
                     name=request.POST.get("name", ""),
                     price=_amount(request.POST.get("price")),
                 )
-            else:
-                part = _part(request)
-                services.stock_receive(
-                    actor=request.user,
-                    part=part,
-                    quantity=_count(request),
-                    note=request.POST.get("note", ""),
-                    key=(request.POST.get("idempotency_key") or "")[:64] or None,
-                )
-        except ApplicationError as exc:
-            show_error(request, exc)
-        return redirect("service:parts")
+            return services.stock_receive(
+                actor=request.user,
+                part=_part(request),
+                quantity=_count(request),
+                note=request.POST.get("note", ""),
+                key=(request.POST.get("idempotency_key") or "")[:64] or None,
+            )
+
+        return form_post(request, save, then=redirect("service:parts"))
     return render(
         request,
         "service/parts.html",

@@ -31,17 +31,39 @@ def show_error(request: HttpRequest, exc: ApplicationError) -> None:
     messages.error(request, str(exc.message))
 
 
-def form_post(request: HttpRequest, act: Callable[[], Any], *, then: HttpResponse, done: Any = None) -> HttpResponse:
-    """The one way a page takes a form post (issue 19): run the action; a refusal
-    (``ApplicationError``) becomes the page's message, success says ``done``; then go to ``then``."""
+def form_post(
+    request: HttpRequest,
+    act: Callable[[], Any],
+    *,
+    then: HttpResponse | Callable[[Any], HttpResponse],
+    done: Any = None,
+    failed: HttpResponse | Callable[[], HttpResponse] | None = None,
+) -> HttpResponse:
+    """The one way a page takes a form post (issue 19): run the action (reading the form's values
+    inside ``act``, so a malformed amount is refused like the action's own refusals); a refusal
+    (``ApplicationError``) becomes the page's message — or, for an htmx request, the answer's text
+    with its status — and success says ``done``.
+
+    ``then``: where to go, or a function of the action's result (the new record's page); ``done``:
+    the message, or a function of the result; ``failed``: the answer to a refusal (a form shown again
+    with what was typed) — by default ``then`` when it is a response, else the error page with the
+    refusal's status (an endpoint only htmx calls)."""
     try:
-        act()
+        result = act()
     except ApplicationError as exc:
+        htmx = getattr(request, "htmx", None)
+        if htmx and not htmx.boosted and exc.status != 404:
+            return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
+        if failed is None:
+            if not isinstance(then, HttpResponse):
+                raise  # no page to show it on: the error page with its status (an htmx-only endpoint)
+            failed = then
         show_error(request, exc)
-    else:
-        if done:
-            messages.success(request, done)
-    return then
+        return failed() if callable(failed) else failed
+    text = done(result) if callable(done) else done
+    if text:
+        messages.success(request, text)
+    return then(result) if callable(then) else then
 
 
 def render_page_or_partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:

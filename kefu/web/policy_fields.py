@@ -13,6 +13,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from kefu.core import rulebook
+from kefu.policies import money
 
 
 def _sections() -> list[tuple[str, type[Any]]]:
@@ -38,6 +39,12 @@ def _columns(schema: type[Any], key: str) -> list[tuple[str, Any, str]]:
     """A table's editable columns: (name, label, kind)."""
     row = _row_schema(schema, key)
     return [(name, meta["label"], meta.get("kind", "text")) for name, meta in _fields(row, tables=False)]
+
+
+def _choices(schema: type[Any], key: str) -> dict[str, list[tuple[str, Any]]]:
+    """The columns whose cells are one of a list (a platform): their (code, label) pairs."""
+    row = _row_schema(schema, key)
+    return {name: list(meta["choices"]) for name, meta in _fields(row, tables=False) if meta.get("choices")}
 
 
 def _errors_by_path(problems: list[str] | None) -> dict[str, str]:
@@ -115,9 +122,18 @@ def apply_fields(doc: dict[str, Any], data: Any) -> dict[str, Any]:
                     new[section][key] = int(raw)
                 except ValueError:
                     new[section][key] = raw
+            elif schema.model_fields[key].annotation is Decimal:
+                new[section][key] = _amount_text(raw)
             else:
                 new[section][key] = raw
     return new
+
+
+def _amount_text(raw: str) -> str:
+    """An amount as people type it ("¥1,250.00", full-width digits) in the plain form the rules
+    read ("1250.00"); anything else as typed, for validation to name."""
+    amount = money.parse(raw)
+    return raw if amount is None else str(amount)
 
 
 # --- the handbook's tables as editable rows ---------------------------------------------------
@@ -134,10 +150,10 @@ def _cell_text(value: Any, kind: str) -> str:
     return "" if value is None else str(value)
 
 
-def _tables() -> list[tuple[str, str, Any, str, list[tuple[str, Any, str]]]]:
-    """(section, key, title, rule id, columns) of every editable table."""
+def _tables() -> list[tuple[str, str, Any, str, list[tuple[str, Any, str]], dict[str, list[tuple[str, Any]]]]]:
+    """(section, key, title, rule id, columns, choices by column) of every editable table."""
     return [
-        (section, key, meta["label"], meta["rule"], _columns(schema, key))
+        (section, key, meta["label"], meta["rule"], _columns(schema, key), _choices(schema, key))
         for section, schema in _sections()
         for key, meta in _fields(schema, tables=True)
     ]
@@ -147,7 +163,7 @@ def table_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[d
     """Each handbook table with its rows (plus blank rows to add), each cell with its own error."""
     errors = _errors_by_path(problems)
     out = []
-    for section, key, title, rule, columns in _tables():
+    for section, key, title, rule, columns, choices in _tables():
         rows = list(doc.get(section, {}).get(key, []) or [])
         body = []
         for i in range(len(rows) + BLANK_ROWS):
@@ -160,6 +176,7 @@ def table_rows(doc: dict[str, Any], problems: list[str] | None = None) -> list[d
                     "label": label,
                     "value": _cell_text(row.get(col), kind),
                     "error": errors.get(f"{where}.{col}", ""),
+                    "choices": choices.get(col),
                 }
                 for col, label, kind in columns
             ]
@@ -188,6 +205,8 @@ def _typed(raw: str, kind: str) -> Any:
         return [p.strip() for p in raw.replace("\u3001", ",").replace("\uff0c", ",").split(",") if p.strip()]
     if kind == "bool":
         return raw in {"1", "on", "true", "yes"}
+    if kind in {"money", "decimal"}:
+        return _amount_text(raw)
     return raw
 
 
@@ -236,7 +255,7 @@ def readable_problem(problem: str) -> str:
     }
     if path in labels:
         return f"{labels[path]}: {message}"
-    for section, name, title, _rule, columns in _tables():
+    for section, name, title, _rule, columns, _choices_by_column in _tables():
         prefix = f"{section}.{name}["
         if path.startswith(prefix) and "]" in path:
             number, _close, rest = path[len(prefix) :].partition("]")

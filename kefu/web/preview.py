@@ -16,6 +16,7 @@ from typing import Any
 
 from kefu.aftersales import selectors as aftersales
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.workforce import selectors as workforce
 
 
@@ -52,7 +53,7 @@ def _changed(row: dict[str, Any]) -> bool:
     )
 
 
-def policy_preview(*, actor: Any, draft: dict[str, Any], effective: dt.date | None = None) -> dict[str, Any]:
+def policy_preview(*, actor: Actor, draft: dict[str, Any], effective: dt.date | None = None) -> dict[str, Any]:
     """Every month whose statements saving would change — from the first month the version decides to
     this month (a back-dated version changes them all) — person by person: net pay, red packets and
     absence days. Ahead of its first month, one past month as an illustration."""

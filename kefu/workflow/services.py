@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, WORKFLOW, action, inside_another_action, is_operator, require
+from kefu.core.actors import Actor, user_of
 from kefu.core.bulk import update_rows
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk
+from kefu.workflow.rules import Verb
 
 from . import attachments, registry, selectors
 from .models import StatusLabel
@@ -67,20 +69,20 @@ def _check_label(flow: Workflow, name: str, category: str) -> str:
 
 
 @action(capability="workflow.configure")
-def label_create(*, actor: Any, workflow: str, name: str, category: str) -> StatusLabel:
+def label_create(*, actor: Actor, workflow: str, name: str, category: str) -> StatusLabel:
     flow = registry.get(workflow)
     name = _check_label(flow, name, category)
     if StatusLabel.objects.filter(workflow=flow.key, name=name).exists():
         raise ApplicationError("label_exists", _("A status label with this name exists already."), status=409)
     position = StatusLabel.objects.filter(workflow=flow.key).count()
     label = StatusLabel.objects.create(workflow=flow.key, name=name, category=category, position=position)
-    event_record(actor=actor, verb="status_label.created", subject=label, after={"name": name, "category": category})
+    event_record(actor=actor, verb=Verb.STATUS_LABEL_CREATED, subject=label, after={"name": name, "category": category})
     return label
 
 
 @action(capability="workflow.configure")
 def label_update(
-    *, actor: Any, label: StatusLabel, name: str, category: str, position: int, default_for_category: bool
+    *, actor: Actor, label: StatusLabel, name: str, category: str, position: int, default_for_category: bool
 ) -> StatusLabel:
     """Rename, recategorise or reorder a label. Records in it follow (their category is the label's);
     a category may never be left without a label."""
@@ -101,7 +103,7 @@ def label_update(
     label.save()
     event_record(
         actor=actor,
-        verb="status_label.changed",
+        verb=Verb.STATUS_LABEL_CHANGED,
         subject=label,
         before=before,
         after={"name": name, "category": category, "position": label.position},
@@ -110,13 +112,13 @@ def label_update(
 
 
 @action(capability="workflow.configure")
-def label_delete(*, actor: Any, label: StatusLabel) -> None:
+def label_delete(*, actor: Actor, label: StatusLabel) -> None:
     flow = registry.get(label.workflow)
     if flow.model_class().objects.filter(status=label).exists():
         raise ApplicationError("label_in_use", _("Records carry this label; move them to another label first."))
     if not StatusLabel.objects.filter(workflow=flow.key, category=label.category).exclude(pk=label.pk).exists():
         raise ApplicationError("label_last", _("This is the last label of its category; add another one first."))
-    event_record(actor=actor, verb="status_label.deleted", subject=label, before={"name": label.name})
+    event_record(actor=actor, verb=Verb.STATUS_LABEL_DELETED, subject=label, before={"name": label.name})
     label.delete()
 
 
@@ -140,14 +142,14 @@ def open_fields(flow: Workflow, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def _may_work(actor: Any, flow: Workflow) -> None:
+def _may_work(actor: Actor, flow: Workflow) -> None:
     """Called directly (not as a step of a module's action), the workflow's own capability decides."""
     if not inside_another_action() and not is_operator(actor):
         require(actor, flow.capability or "org.manage")
 
 
 @action(capability=WORKFLOW, scope=("item",))
-def transition(*, actor: Any, item: Any, label: StatusLabel, note: str = "") -> Any:
+def transition(*, actor: Actor, item: Any, label: StatusLabel, note: str = "") -> Any:
     """Move a record to another label: the categories decide what is allowed, the module's guards
     may refuse, and a concurrent change is a 409 (conditional UPDATE on the label seen)."""
     flow = registry.of(item)
@@ -189,7 +191,7 @@ def _shown(value: Any) -> Any:
 @action(capability=WORKFLOW, scope=("item", "assignee"))
 def assign(
     *,
-    actor: Any,
+    actor: Actor,
     item: Any,
     assignee: Any,
     also: Mapping[str, Any] | None = None,
@@ -220,7 +222,7 @@ def assign(
 
 
 @action(capability=WORKFLOW, scope=("item", "assignee"))
-def claim(*, actor: Any, item: Any, assignee: Any) -> bool:
+def claim(*, actor: Actor, item: Any, assignee: Any) -> bool:
     """Give a record to ``assignee`` only if nobody has it yet (an agent's first reply to an unowned
     conversation): a conditional UPDATE, so of two claims at the same moment one wins and the other
     changes nothing. Returns whether this one won."""
@@ -238,7 +240,7 @@ Assignment = tuple[Any, Any, Mapping[str, Any], Mapping[str, Any]]  # item, assi
 
 
 @action(capability=WORKFLOW)
-def assign_many(*, actor: Any, flow: Workflow, assignments: Sequence[Assignment], verb: str = "") -> int:
+def assign_many(*, actor: Actor, flow: Workflow, assignments: Sequence[Assignment], verb: str = "") -> int:
     """Many records to their people at once (the desk routes a batch of arrivals): ``(item,
     assignee, fields that go with it, data for its event)`` each, every one with the same fields, in
     one UPDATE and one insert of events. The caller holds the records (row locks or a fresh
@@ -264,7 +266,7 @@ def assign_many(*, actor: Any, flow: Workflow, assignments: Sequence[Assignment]
 
 
 @action(capability=WORKFLOW)
-def statuses_follow(*, actor: Any, flow: Workflow, moves: Sequence[tuple[Any, str]]) -> list[Any]:
+def statuses_follow(*, actor: Actor, flow: Workflow, moves: Sequence[tuple[Any, str]]) -> list[Any]:
     """Records whose status follows their data, not a click (a conversation waits when the buyer
     writes and is answered when an agent replies): each ``(item, category)`` moves to the default
     label of that category when the workflow's categories allow it, all in one UPDATE. Leaving a
@@ -295,7 +297,7 @@ def statuses_follow(*, actor: Any, flow: Workflow, moves: Sequence[tuple[Any, st
 
 
 @action(capability=WORKFLOW, scope=("item",))
-def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
+def checklist_toggle(*, actor: Actor, item: Any, code: str, done: bool) -> Any:
     flow = registry.of(item)
     _may_work(actor, flow)
     if code not in dict(flow.checklist(item)):
@@ -305,7 +307,8 @@ def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
     fresh = type(item).objects.select_for_update().filter(pk=item.pk).values_list("checklist", flat=True).first()
     state = dict(fresh or {})
     if done:
-        state[code] = {"by": actor.get_username(), "at": clock.now().isoformat()}
+        user = user_of(actor)
+        state[code] = {"by": user.get_username() if user else "system", "at": clock.now().isoformat()}
     else:
         state.pop(code, None)
     type(item).objects.filter(pk=item.pk).update(checklist=state, updated_at=clock.now())
@@ -320,7 +323,7 @@ def checklist_toggle(*, actor: Any, item: Any, code: str, done: bool) -> Any:
 
 
 @action(capability=WORKFLOW, scope=("item",))
-def attach(*, actor: Any, item: Any, kind: str, name: str, data: bytes, note: str = "") -> Any:
+def attach(*, actor: Actor, item: Any, kind: str, name: str, data: bytes, note: str = "") -> Any:
     """Store one file on a record: type checked by content, size limited, a generated name. The row
     and its event come first; the file is written last in the same action, so a file never exists
     without its row."""
@@ -338,7 +341,7 @@ def attach(*, actor: Any, item: Any, kind: str, name: str, data: bytes, note: st
         size=len(data),
         sha256=digest,
         note=note[:300],
-        uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        uploaded_by=user_of(actor),
         uploaded_at=clock.now(),
         **{flow.attachment_fk: item},
     )
@@ -387,7 +390,7 @@ def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 @action(capability=OPERATOR)
-def _flag(*, actor: Any, item: Any, field: str, value: Any, verb: str) -> int:
+def _flag(*, actor: Actor, item: Any, field: str, value: Any, verb: str) -> int:
     unset = {f"{field}__isnull": True} if field == "escalated_at" else {field: False}
     if not type(item).objects.filter(pk=item.pk, **unset).update(**{field: value}):
         return 0

@@ -3,16 +3,14 @@ labels over them (add, rename, recategorise, reorder, remove when unused)."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kefu.core.errors import ApplicationError
 from kefu.core.params import int_param
-from kefu.web.http import form_post, require_capability, show_error
+from kefu.web.http import form_post, require_capability
 
 from . import registry, selectors, services
 
@@ -58,20 +56,23 @@ def status_edit(request: HttpRequest, key: str, label_id: int) -> HttpResponse:
     require_capability(request, "workflow.configure")
     flow = _flow(key)
     label = selectors.label_by_id(flow, label_id)
-    try:
-        if request.POST.get("delete") == "1":
-            services.label_delete(actor=request.user, label=label)
-            messages.success(request, _("Status label removed."))
-        else:
-            services.label_update(
-                actor=request.user,
-                label=label,
-                name=request.POST.get("name", ""),
-                category=request.POST.get("category", ""),
-                position=int_param(request.POST.get("position")) or 0,
-                default_for_category=request.POST.get("default") == "1",
-            )
-            messages.success(request, _("Status label saved."))
-    except ApplicationError as exc:
-        show_error(request, exc)
-    return redirect("workflow:statuses")
+    if request.POST.get("delete") == "1":
+        return form_post(
+            request,
+            lambda: services.label_delete(actor=request.user, label=label),
+            then=redirect("workflow:statuses"),
+            done=_("Status label removed."),
+        )
+    return form_post(
+        request,
+        lambda: services.label_update(
+            actor=request.user,
+            label=label,
+            name=request.POST.get("name", ""),
+            category=request.POST.get("category", ""),
+            position=int_param(request.POST.get("position")) or 0,
+            default_for_category=request.POST.get("default") == "1",
+        ),
+        then=redirect("workflow:statuses"),
+        done=_("Status label saved."),
+    )

@@ -19,11 +19,13 @@ from django.db.models import Q
 
 from kefu.core import clock
 from kefu.core.actions import action
+from kefu.core.actors import Actor
 from kefu.core.events import event_record
 from kefu.core.models import OutboxMessage
 from kefu.core.outbox import outbox_handler, outbox_put
 from kefu.core.scoping import DEPARTMENT
 from kefu.org.models import Staff
+from kefu.workforce.rules import Verb
 
 from .selectors import month_statements, weekly_attendance
 from .services import red_packets_double_overdue, red_packets_from_incidents
@@ -110,7 +112,7 @@ def week_before(slot: dt.date) -> dt.date:
 def published(monday: dt.date) -> bool:
     from kefu.core.models import Event
 
-    return Event.objects.filter(verb="attendance.published", data__week=monday.isoformat()).exists()
+    return Event.objects.filter(verb=Verb.ATTENDANCE_PUBLISHED, data__week=monday.isoformat()).exists()
 
 
 def publication_due(now: dt.datetime) -> bool:
@@ -123,7 +125,7 @@ CATCH_UP_DAYS = 35  # incidents recorded late (a late import) this far back stil
 
 
 @action(capability="org.manage")
-def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.date | None = None) -> dict[str, Any]:
+def weekly_publish(*, actor: Actor = None, today: dt.date | None = None, week: dt.date | None = None) -> dict[str, Any]:
     """Publish a week's attendance once (by default the last full week before ``today``; ``week``:
     the Monday of any past week): the red-packet obligations, the publication event and the robot
     message are one action; the robot post leaves through the outbox after commit (ADR 0008). The
@@ -162,7 +164,7 @@ def weekly_publish(*, actor: Any = None, today: dt.date | None = None, week: dt.
     )
     event_record(
         actor=actor,
-        verb="attendance.published",
+        verb=Verb.ATTENDANCE_PUBLISHED,
         data={"week": monday, "robot": robot, "doubled": doubled, "packets": shown, "on": today},
     )
     return {"week": monday.isoformat(), "text": text, "robot": robot, "doubled": doubled, "packets": shown}
@@ -181,7 +183,7 @@ def _oldest_recorded_since_last_publication(staff: list[Staff]) -> dt.date | Non
 
     from .models import Punch
 
-    last = Event.objects.filter(verb="attendance.published").order_by("-at").values_list("at", flat=True).first()
+    last = Event.objects.filter(verb=Verb.ATTENDANCE_PUBLISHED).order_by("-at").values_list("at", flat=True).first()
     if last is None:
         return None  # the first publication looks back CATCH_UP_DAYS only (no history of packets)
     oldest = Punch.objects.filter(staff__in=staff, recorded_at__gte=last).aggregate(oldest=Min("at"))["oldest"]

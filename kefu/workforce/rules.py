@@ -153,7 +153,7 @@ class Verb(Verbs):
     POINTS_REVERSED = "points.reversed", _("reversed a points entry")
     ATTENDANCE_IMPORTED = "attendance.imported", _("imported attendance")
     ATTENDANCE_PUBLISHED = "attendance.published", _("published the weekly attendance")
-    IMPORT_ATTENDANCE = "import.attendance", _("imported attendance")
+    IMPORT_ATTENDANCE = "import.attendance", _("imported an attendance file")
     ROSTER_ENDED = "roster.ended", _("ended the roster at the leaving date")
     INSPECTION_CLEAR = "inspection.clear", _("recorded an inspection that found nothing")
 

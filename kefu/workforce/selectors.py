@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.policy_store import Policy, policy_in_force
 from kefu.core.scoping import access_object
 from kefu.org.models import Staff
@@ -240,7 +241,7 @@ def packet_counts(ids: list[int], year: int, month: int) -> dict[int, dict[str, 
 
 
 def visible_staff(
-    *, actor: Any, team: int | None = None, include_inactive: bool = False, month: tuple[int, int] | None = None
+    *, actor: Actor, team: int | None = None, include_inactive: bool = False, month: tuple[int, int] | None = None
 ) -> list[Staff]:
     """Staff in scope: active ones, or with ``month`` everyone employed on a day of that month (a
     leaver of the month included, a hire of a later month not; R-WF-18)."""
@@ -263,7 +264,7 @@ def employed_in(qs: Any, year: int, month: int) -> Any:
     )
 
 
-def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
+def staff_for_statement(*, actor: Actor, staff_id: int) -> Staff:
     """One's own statement always; others' only for the supervisor and the deputy (pay is private), 404 otherwise."""
     from kefu.org.permissions import has_capability
     from kefu.org.selectors import staff_of
@@ -278,7 +279,7 @@ def staff_for_statement(*, actor: Any, staff_id: int) -> Staff:
     return access_object(actor, Staff.objects.select_related("team"), pk=staff_id)
 
 
-def roster_grid(*, actor: Any, team: int | None, year: int, month: int) -> dict[str, Any]:
+def roster_grid(*, actor: Actor, team: int | None, year: int, month: int) -> dict[str, Any]:
     first, last = month_bounds(year, month)
     members = visible_staff(actor=actor, team=team, month=(year, month))
     entries = {
@@ -304,7 +305,7 @@ def roster_code(*, staff: Staff, date: dt.date) -> str | None:
     return RosterEntry.objects.filter(staff=staff, date=date).values_list("shift_code", flat=True).first()
 
 
-def approvals_inbox(*, actor: Any) -> list[LeaveRequest]:
+def approvals_inbox(*, actor: Actor) -> list[LeaveRequest]:
     return list(
         LeaveRequest.objects.restrict(actor)
         .filter(status=RequestStatus.SUBMITTED)
@@ -313,7 +314,7 @@ def approvals_inbox(*, actor: Any) -> list[LeaveRequest]:
     )
 
 
-def request_get(*, actor: Any, request_id: int) -> LeaveRequest:
+def request_get(*, actor: Actor, request_id: int) -> LeaveRequest:
     return access_object(actor, LeaveRequest.objects.select_related("staff", "decided_by"), pk=request_id)
 
 
@@ -321,7 +322,7 @@ def my_requests(*, staff: Staff) -> list[LeaveRequest]:
     return list(LeaveRequest.objects.filter(staff=staff).select_related("decided_by").order_by("-start_date")[:50])
 
 
-def red_packets_open(*, actor: Any, due_before: dt.date | None = None) -> list[RedPacket]:
+def red_packets_open(*, actor: Actor, due_before: dt.date | None = None) -> list[RedPacket]:
     qs = (
         RedPacket.objects.restrict(actor)
         .exclude(entries__kind="sent")
@@ -333,22 +334,22 @@ def red_packets_open(*, actor: Any, due_before: dt.date | None = None) -> list[R
     return list(qs.order_by("due_date", "staff__employee_no"))
 
 
-def red_packet_get(*, actor: Any, packet_id: int) -> RedPacket:
+def red_packet_get(*, actor: Actor, packet_id: int) -> RedPacket:
     return access_object(actor, RedPacket.objects.select_related("staff").prefetch_related("entries"), pk=packet_id)
 
 
-def points_entries(*, actor: Any, day: dt.date | None = None, limit: int = 200) -> list[PointEntry]:
+def points_entries(*, actor: Actor, day: dt.date | None = None, limit: int = 200) -> list[PointEntry]:
     qs = PointEntry.objects.restrict(actor).select_related("staff", "staff__team", "recorded_by")
     if day:
         qs = qs.filter(at__gte=clock.day_start(day), at__lt=clock.day_start(day + dt.timedelta(days=1)))
     return list(qs.order_by("-at", "-id")[:limit])
 
 
-def points_entry_get(*, actor: Any, entry_id: int) -> PointEntry:
+def points_entry_get(*, actor: Actor, entry_id: int) -> PointEntry:
     return access_object(actor, PointEntry.objects.select_related("staff"), pk=entry_id)
 
 
-def points_ranking(*, actor: Any, year: int, month: int) -> list[dict[str, Any]]:
+def points_ranking(*, actor: Actor, year: int, month: int) -> list[dict[str, Any]]:
     first, last = month_bounds(year, month)
     rows = (
         PointEntry.objects.restrict(actor)
@@ -390,7 +391,7 @@ def weekly_attendance(
     return [{"staff": member, "incidents": by_staff.get(member.employee_no, [])} for member in staff]
 
 
-def punches(*, actor: Any) -> Any:
+def punches(*, actor: Actor) -> Any:
     """Raw punches the actor may read (``Punch.restrict_queryset``: the person, their team lead, the supervisors)."""
     return Punch.objects.restrict(actor).select_related("staff")
 
@@ -399,11 +400,11 @@ def red_packets_unsent_count(*, staff: Staff) -> int:
     return RedPacket.objects.filter(staff=staff).exclude(entries__kind="sent").count()
 
 
-def requests_awaiting_count(*, actor: Any) -> int:
+def requests_awaiting_count(*, actor: Actor) -> int:
     return LeaveRequest.objects.restrict(actor).filter(status=RequestStatus.SUBMITTED).count()
 
 
-def team_exceptions(*, actor: Any, team: int) -> list[tuple[Staff, rules.Incident]]:
+def team_exceptions(*, actor: Actor, team: int) -> list[tuple[Staff, rules.Incident]]:
     """Attendance incidents (late, early, missing punch, absence …) of a team this month so far,
     newest first, each with its person."""
     today = clock.today()
@@ -443,7 +444,7 @@ def statement_comparison(*, staff: list[Staff], year: int, month: int, draft: di
     return rows
 
 
-def inspections_clear(*, actor: Any, day: dt.date) -> dict[str, list[Any]]:
+def inspections_clear(*, actor: Actor, day: dt.date) -> dict[str, list[Any]]:
     """R-WF-17: the day's inspections that found nothing, by team name (for the daily summary)."""
     from .models import TeamInspection
 

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, OWN, action, is_operator, require
+from kefu.core.actors import Actor, user_of
 from kefu.core.bulk import bulk_insert
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
@@ -25,6 +26,7 @@ from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
 from kefu.policies import attendance as rules
 from kefu.policies.i18n import days as days_phrase
+from kefu.workforce.rules import Verb
 
 from .models import (
     DayHalf,
@@ -49,7 +51,7 @@ _in_scope = ensure_in_scope
 
 
 @action(capability="roster.edit")
-def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | None, source: str = "manual") -> None:
+def roster_set(*, actor: Actor, staff: Staff, date: dt.date, shift_code: str | None, source: str = "manual") -> None:
     """Assign a shift (policy shift code) or a rest day (None) to one staff member on one date."""
     if source == "manual":
         _require(actor, "roster.edit")
@@ -64,7 +66,7 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
     RosterEntry.objects.update_or_create(staff=staff, date=date, defaults={"shift_code": code, "source": source})
     event_record(
         actor=actor,
-        verb="roster.set",
+        verb=Verb.ROSTER_SET,
         subject=staff,
         before=before,
         after={"shift": code or "rest"},
@@ -73,18 +75,18 @@ def roster_set(*, actor: Any, staff: Staff, date: dt.date, shift_code: str | Non
 
 
 @action(capability=OPERATOR)
-def roster_end(*, actor: Any, staff: Staff, after: dt.date) -> None:
+def roster_end(*, actor: Actor, staff: Staff, after: dt.date) -> None:
     """R-WF-18: a leaving date ends the person's roster after it."""
     leave_date = after
     removed = RosterEntry.objects.filter(staff=staff, date__gt=leave_date)
     days = sorted(str(d) for d in removed.values_list("date", flat=True))
     if days:
         removed.delete()
-        event_record(actor=actor, verb="roster.ended", subject=staff, data={"after": leave_date, "days": days})
+        event_record(actor=actor, verb=Verb.ROSTER_ENDED, subject=staff, data={"after": leave_date, "days": days})
 
 
 @action(capability="roster.edit", scope=("staff",))
-def roster_clear(*, actor: Any, staff: Staff, date: dt.date) -> None:
+def roster_clear(*, actor: Actor, staff: Staff, date: dt.date) -> None:
     """Take a date back to "not scheduled" (no shift and no rest day)."""
     entry = RosterEntry.objects.filter(staff=staff, date=date).first()
     if entry is None:
@@ -92,7 +94,7 @@ def roster_clear(*, actor: Any, staff: Staff, date: dt.date) -> None:
     entry.delete()
     event_record(
         actor=actor,
-        verb="roster.set",
+        verb=Verb.ROSTER_SET,
         subject=staff,
         before={"shift": entry.shift_code or "rest"},
         after={"shift": None},
@@ -101,7 +103,7 @@ def roster_clear(*, actor: Any, staff: Staff, date: dt.date) -> None:
 
 
 @action(capability="roster.edit")
-def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
+def roster_copy_week(*, actor: Actor, staff_ids: list[int], from_monday: dt.date, to_monday: dt.date) -> int:
     """Copy a week's roster (Mon–Sun) of the given staff onto another week; returns entries written."""
     _require(actor, "roster.edit")
     if from_monday.weekday() != 0 or to_monday.weekday() != 0:
@@ -124,7 +126,7 @@ def roster_copy_week(*, actor: Any, staff_ids: list[int], from_monday: dt.date, 
 @action(capability="attendance.import")
 def punch_record(
     *,
-    actor: Any,
+    actor: Actor,
     staff: Staff,
     at: dt.datetime,
     kind: str = PunchKind.UNKNOWN,
@@ -147,7 +149,7 @@ def punch_record(
             )
     except IntegrityError:
         return Punch.objects.get(staff=staff, at=at, kind=kind, source=source), False
-    event_record(actor=actor, verb="punch.recorded", subject=staff, after={"at": at, "kind": kind, "source": source})
+    event_record(actor=actor, verb=Verb.PUNCH_RECORDED, subject=staff, after={"at": at, "kind": kind, "source": source})
     return punch, True
 
 
@@ -155,7 +157,7 @@ MAKEUP_REACH = dt.timedelta(hours=6)  # a real punch this near a make-up is the 
 
 
 @action(capability="attendance.certify", scope=("staff",))
-def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
+def makeup_certify(*, actor: Actor, staff: Staff, at: dt.datetime, kind: str, note: str = "") -> Punch:
     """R-WF-6: a supervisor certifies a make-up punch and is recorded as responsible."""
     if kind not in {PunchKind.ON, PunchKind.OFF}:
         raise ApplicationError("makeup_kind", _("A make-up is either on duty or off duty."))
@@ -180,7 +182,7 @@ def makeup_certify(*, actor: Any, staff: Staff, at: dt.datetime, kind: str, note
     )
     event_record(
         actor=actor,
-        verb="punch.makeup_certified",
+        verb=Verb.PUNCH_MAKEUP_CERTIFIED,
         subject=staff,
         after={"at": punch.at, "kind": kind, "certified_by": certifier.name if certifier else ""},
     )
@@ -195,7 +197,7 @@ MAX_REQUEST_DAYS = 366  # one request covers at most a year; a longer absence is
 @action(capability=OWN, scope=("staff",))
 def request_create(
     *,
-    actor: Any,
+    actor: Actor,
     staff: Staff,
     kind: str,
     start_date: dt.date,
@@ -235,7 +237,7 @@ def request_create(
     )
     event_record(
         actor=actor,
-        verb="request.created",
+        verb=Verb.REQUEST_CREATED,
         subject=request,
         after={"kind": kind, "from": start_date, "to": end_date, "emergency": emergency},
     )
@@ -271,7 +273,7 @@ def _refuse_overlap(staff: Staff, start: dt.date, end: dt.date, half: str) -> No
 
 
 @action(capability=OWN, scope=("request",))
-def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
+def request_submit(*, actor: Actor, request: LeaveRequest) -> LeaveRequest:
     own = staff_of(actor)
     if own is None or (own.pk != request.staff_id and not has_capability(actor, "statement.view_team")):
         raise PermissionDenied()
@@ -295,7 +297,7 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
     request.refresh_from_db()
     event_record(
         actor=actor,
-        verb="request.submitted",
+        verb=Verb.REQUEST_SUBMITTED,
         subject=request,
         before={"status": "draft"},
         after={"status": "submitted", "late_submission": late},
@@ -303,9 +305,9 @@ def request_submit(*, actor: Any, request: LeaveRequest) -> LeaveRequest:
     return request
 
 
-def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> LeaveRequest:
+def _decide(actor: Actor, request: LeaveRequest, status: str, comment: str) -> LeaveRequest:
     updated = LeaveRequest.objects.filter(pk=request.pk, status=RequestStatus.SUBMITTED).update(
-        status=status, decided_by=actor, decided_at=clock.now(), comment=comment[:300]
+        status=status, decided_by=user_of(actor), decided_at=clock.now(), comment=comment[:300]
     )
     if not updated:
         raise ApplicationError("request_state", _("The request is not awaiting a decision."), status=409)
@@ -321,12 +323,12 @@ def _decide(actor: Any, request: LeaveRequest, status: str, comment: str) -> Lea
 
 
 @action(capability="leave.approve", scope=("request",), scope_action=APPROVE)
-def request_approve(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
+def request_approve(*, actor: Actor, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     return _decide(actor, request, RequestStatus.APPROVED, comment)
 
 
 @action(capability="leave.approve", scope=("request",), scope_action=APPROVE)
-def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> LeaveRequest:
+def request_reject(*, actor: Actor, request: LeaveRequest, comment: str = "") -> LeaveRequest:
     if not comment.strip():
         raise ApplicationError("comment_required", _("A rejection needs a reason."))
     return _decide(actor, request, RequestStatus.REJECTED, comment)
@@ -337,7 +339,7 @@ def request_reject(*, actor: Any, request: LeaveRequest, comment: str = "") -> L
 
 @action(capability=OPERATOR)
 def red_packets_from_incidents(
-    *, actor: Any = None, staff: Staff, incidents: list[rules.Incident], due: dt.date | None = None
+    *, actor: Actor = None, staff: Staff, incidents: list[rules.Incident], due: dt.date | None = None
 ) -> int:
     """Create the obligations for incidents that carry a red packet (idempotent). ``due``: the
     publication that shows them (R-WF-5 clarified: never a day in the past); by default the first
@@ -365,7 +367,7 @@ def red_packets_from_incidents(
             RedPacketEntry.objects.create(packet=packet, kind="due", amount=packet.amount, at=clock.now())
             event_record(
                 actor=actor,
-                verb="red_packet.due",
+                verb=Verb.RED_PACKET_DUE,
                 subject=packet,
                 after={"amount": packet.amount, "due": packet.due_date, "rule": packet.rule},
             )
@@ -374,7 +376,7 @@ def red_packets_from_incidents(
 
 
 @action(capability=OWN, scope=("packet",))
-def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
+def red_packet_mark_sent(*, actor: Actor, packet: RedPacket) -> None:
     """Marked sent by the staff member or their team lead (or the supervisor). The amount sent is
     computed inside the INSERT (due + doubled, read under the packet's row lock), never read first."""
     own = staff_of(actor)
@@ -389,12 +391,12 @@ def red_packet_mark_sent(*, actor: Any, packet: RedPacket) -> None:
                 f"INSERT INTO {table} (packet_id, kind, amount, at, by_id) "  # noqa: S608 (table name is ours)
                 f"SELECT %s, 'sent', COALESCE(SUM(amount), 0), %s, %s FROM {table} "
                 "WHERE packet_id = %s AND kind IN ('due', 'doubled')",
-                [packet.pk, clock.now(), actor.pk if getattr(actor, "is_authenticated", False) else None, packet.pk],
+                [packet.pk, clock.now(), getattr(user_of(actor), "pk", None), packet.pk],
             )
     except IntegrityError as exc:
         raise ApplicationError("red_packet_sent", _("This red packet is already marked as sent."), status=409) from exc
     owed = RedPacketEntry.objects.get(packet=packet, kind="sent").amount
-    event_record(actor=actor, verb="red_packet.sent", subject=packet, after={"amount": owed})
+    event_record(actor=actor, verb=Verb.RED_PACKET_SENT, subject=packet, after={"amount": owed})
 
 
 def red_packet_owed(packet: RedPacket) -> Decimal:
@@ -415,7 +417,7 @@ def red_packets_double_overdue(*, today: dt.date) -> int:
 
 
 @action(capability=OPERATOR)
-def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int:
+def _red_packet_double(*, actor: Actor, packet: RedPacket, multiplier: int) -> int:
     extra = packet.amount * (multiplier - 1)
     RedPacket.objects.select_for_update().filter(pk=packet.pk).first()
     if packet.entries.filter(kind="sent").exists():
@@ -427,7 +429,7 @@ def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int
         return 0
     event_record(
         actor=actor,
-        verb="red_packet.doubled",
+        verb=Verb.RED_PACKET_DOUBLED,
         subject=packet,
         after={"owed": packet.amount + extra, "multiplier": multiplier},
     )
@@ -440,7 +442,7 @@ def _red_packet_double(*, actor: Any, packet: RedPacket, multiplier: int) -> int
 @action(capability="points.record", scope=("staff",))
 def points_record(
     *,
-    actor: Any,
+    actor: Actor,
     staff: Staff,
     item_code: str,
     note: str = "",
@@ -466,13 +468,13 @@ def points_record(
         points=item.points,
         note=note[:300],
         at=when,
-        recorded_by=actor,
+        recorded_by=user_of(actor),
     )
     if not created:
         return entry  # type: ignore[no-any-return]
     event_record(
         actor=actor,
-        verb="points.recorded",
+        verb=Verb.POINTS_RECORDED,
         subject=staff,
         after={"item": item_code, "points": entry.points, "note": note},
     )
@@ -480,15 +482,15 @@ def points_record(
 
 
 @action(capability="points.record", scope=("team",))
-def inspection_clear(*, actor: Any, team: Any, note: str = "") -> TeamInspection:
+def inspection_clear(*, actor: Actor, team: Any, note: str = "") -> TeamInspection:
     """R-WF-17 (clarified): the supervisor inspected a team and found nothing."""
-    inspection = TeamInspection.objects.create(team=team, at=clock.now(), recorded_by=actor, note=note[:300])
-    event_record(actor=actor, verb="inspection.clear", subject=team, after={"note": note[:300]})
+    inspection = TeamInspection.objects.create(team=team, at=clock.now(), recorded_by=user_of(actor), note=note[:300])
+    event_record(actor=actor, verb=Verb.INSPECTION_CLEAR, subject=team, after={"note": note[:300]})
     return inspection
 
 
 @action(capability="points.record", scope=("entry",))
-def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
+def points_reverse(*, actor: Actor, entry: PointEntry, note: str) -> PointEntry:
     if entry.reverses_id is not None:
         raise ApplicationError("points_reversal", _("A reversal cannot be reversed."))
     try:
@@ -500,14 +502,14 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
                 points=-entry.points,
                 note=f"冲销: {note}"[:300],
                 at=clock.now(),
-                recorded_by=actor,
+                recorded_by=user_of(actor),
                 reverses=entry,
             )
     except IntegrityError as exc:
         raise ApplicationError("points_reversal", _("This entry is already reversed."), status=409) from exc
     event_record(
         actor=actor,
-        verb="points.reversed",
+        verb=Verb.POINTS_REVERSED,
         subject=entry.staff,
         after={"entry": entry.pk, "points": reversal.points, "note": note},
     )
@@ -518,7 +520,7 @@ def points_reverse(*, actor: Any, entry: PointEntry, note: str) -> PointEntry:
 
 
 @action(capability="attendance.import", atomic=False)
-def attendance_import(*, actor: Any, data: bytes, file_name: str) -> ImportSummary:
+def attendance_import(*, actor: Actor, data: bytes, file_name: str) -> ImportSummary:
     """Import a DingTalk 每日统计 or 原始记录 export: roster, punches, make-ups, leave.
 
     A signed-in actor needs ``attendance.import`` and imports only the people in their scope (others
@@ -547,7 +549,7 @@ class _People:
     """Match DingTalk people to staff: by UserId, then 工号, then name; refuse people outside the
     importing actor's scope (reported on their row)."""
 
-    def __init__(self, actor: Any, scoped: bool) -> None:
+    def __init__(self, actor: Actor, scoped: bool) -> None:
         staff = list(Staff.objects.all())
         self.allowed = set(Staff.objects.restrict(actor).values_list("pk", flat=True)) if scoped else None
         self.by_user = {s.dingtalk_user_id: s for s in staff if s.dingtalk_user_id}
@@ -581,7 +583,7 @@ class _People:
         raise ValueError(_("No staff member %(name)s (UserId %(id)s).") % {"name": name, "id": user_id or "—"})
 
 
-def _link_kefu_requests(actor: Any, dingtalk: list[LeaveRequest]) -> None:
+def _link_kefu_requests(actor: Actor, dingtalk: list[LeaveRequest]) -> None:
     """R-WF-23: the same leave from DingTalk and from Kefu counts once — DingTalk's record stands (the
     statement takes it) and the Kefu request for that day is linked to it, on its timeline."""
     for record in dingtalk:
@@ -592,7 +594,7 @@ def _link_kefu_requests(actor: Any, dingtalk: list[LeaveRequest]) -> None:
             note = _("Counted once: DingTalk's record of %(day)s stands") % {"day": record.start_date.isoformat()}
             event_record(
                 actor=actor,
-                verb="request.linked",
+                verb=Verb.REQUEST_LINKED,
                 subject=request,
                 after={"note": note},
                 data={"dingtalk": record.external_ref, "day": record.start_date},
@@ -608,7 +610,7 @@ def _makeup_note(result: str, approver: str, certifier: Staff | None) -> str:
 
 
 def _import_parsed(
-    actor: Any, parsed: ParsedAttendance, summary: ImportSummary, *, scoped: bool, may_approve: bool
+    actor: Actor, parsed: ParsedAttendance, summary: ImportSummary, *, scoped: bool, may_approve: bool
 ) -> None:
     people = _People(actor, scoped)
     tz = clock.local_tz()
@@ -690,7 +692,7 @@ def _import_parsed(
                             status=RequestStatus.APPROVED if may_approve else RequestStatus.SUBMITTED,
                             submitted_at=clock.now(),
                             decided_at=clock.now() if may_approve else None,
-                            decided_by=actor if may_approve and getattr(actor, "is_authenticated", False) else None,
+                            decided_by=user_of(actor) if may_approve else None,
                             comment=_("Approved in DingTalk") if may_approve else "",
                             source="dingtalk",
                             external_ref=ref,
@@ -745,7 +747,7 @@ def _import_parsed(
     if new_punches or new_roster or changed_roster or new_requests:
         event_record(
             actor=actor,
-            verb="attendance.imported",
+            verb=Verb.ATTENDANCE_IMPORTED,
             data={
                 "punches": len(new_punches),
                 "roster": len(new_roster) + len(changed_roster),

@@ -133,17 +133,23 @@ def roster_cell(request: HttpRequest) -> HttpResponse:
     staff = _staff_in_scope(request, request.POST.get("staff"))
     day = date_param(request.POST.get("date"))
     raw = request.POST.get("shift")
-    try:
+
+    def put() -> Any:
         if day is None:
             raise ApplicationError("validation_error", _("The date is missing or out of range."))
         if raw == "-":  # back to "not scheduled"
-            services.roster_clear(actor=request.user, staff=staff, date=day)
-        else:
-            services.roster_set(actor=request.user, staff=staff, date=day, shift_code=raw or None)
-    except ApplicationError as exc:
-        if getattr(request, "htmx", False):  # kefu.js shows the message beside the grid
-            return HttpResponse(str(exc.message), status=exc.status, content_type="text/plain; charset=utf-8")
-        raise
+            return services.roster_clear(actor=request.user, staff=staff, date=day)
+        return services.roster_set(actor=request.user, staff=staff, date=day, shift_code=raw or None)
+
+    # an htmx refusal is answered as text: kefu.js shows the message beside the grid
+    return form_post(
+        request,
+        put,
+        then=lambda _entry: _roster_cell_answer(request, staff, day),
+    )
+
+
+def _roster_cell_answer(request: HttpRequest, staff: Any, day: Any) -> HttpResponse:
     if getattr(request, "htmx", False):
         # the cell, and the person's month summary row refreshed out of band
         code = selectors.roster_code(staff=staff, date=day)
@@ -175,16 +181,17 @@ def copy_week(request: HttpRequest) -> HttpResponse:
     team_id = int_param(request.POST.get("team"))
     if request.POST.get("team"):
         team_id = org.team_get(actor=request.user, team_id=team_id or 0).pk  # another team's id is a 404
-    if form.is_valid():
-        ids = [s.pk for s in selectors.visible_staff(actor=request.user, team=team_id)]
-        try:
-            written = services.roster_copy_week(actor=request.user, staff_ids=ids, **form.cleaned_data)
-            messages.success(request, _("%(n)d roster entries copied.") % {"n": written})
-        except ApplicationError as exc:
-            show_error(request, exc)
-    else:
+    back = redirect(f"/attendance/team/?team={team_id or ''}")
+    if not form.is_valid():
         messages.error(request, _("Please correct the dates: %(errors)s") % {"errors": _form_errors(form)})
-    return redirect(f"/attendance/team/?team={team_id or ''}")
+        return back
+    ids = [s.pk for s in selectors.visible_staff(actor=request.user, team=team_id)]
+    return form_post(
+        request,
+        lambda: services.roster_copy_week(actor=request.user, staff_ids=ids, **form.cleaned_data),
+        then=back,
+        done=lambda written: _("%(n)d roster entries copied.") % {"n": written},
+    )
 
 
 @login_required
@@ -195,13 +202,14 @@ def makeup(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
         at = form.cleaned_data["at"].astimezone(clock.local_tz()).replace(tzinfo=None)
-        try:
-            services.makeup_certify(
+        return form_post(
+            request,
+            lambda: services.makeup_certify(
                 actor=request.user, staff=staff, at=at, kind=form.cleaned_data["kind"], note=form.cleaned_data["note"]
-            )
-            messages.success(request, _("Make-up certified."))
-        except ApplicationError as exc:
-            show_error(request, exc)
+            ),
+            then=redirect("attendance:team"),
+            done=_("Make-up certified."),
+        )
     else:
         messages.error(request, _("Please correct the make-up fields: %(errors)s") % {"errors": _form_errors(form)})
     return redirect("attendance:team")
@@ -261,11 +269,12 @@ def request_new(request: HttpRequest) -> HttpResponse:
         raise Http404("no staff record")
     form = RequestForm(request.POST)
     if form.is_valid():
-        try:
-            services.request_create(actor=request.user, staff=staff, **form.cleaned_data)
-            messages.success(request, _("Request submitted to the supervisor."))
-        except ApplicationError as exc:
-            show_error(request, exc)
+        return form_post(
+            request,
+            lambda: services.request_create(actor=request.user, staff=staff, **form.cleaned_data),
+            then=redirect("attendance:mine"),
+            done=_("Request submitted to the supervisor."),
+        )
     else:
         problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
         messages.error(request, _("Please correct the request fields.") + " " + problems)
@@ -295,16 +304,16 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     item = selectors.request_get(actor=request.user, request_id=request_id)
     form = DecideForm(request.POST)
-    if form.is_valid():
-        try:
-            if form.cleaned_data["decision"] == "approve":
-                services.request_approve(actor=request.user, request=item, comment=form.cleaned_data["comment"])
-            else:
-                services.request_reject(actor=request.user, request=item, comment=form.cleaned_data["comment"])
-            messages.success(request, _("Decision recorded."))
-        except ApplicationError as exc:
-            show_error(request, exc)
-    return redirect("attendance:approvals" if has_capability(request.user, "leave.approve") else "attendance:mine")
+    back = redirect("attendance:approvals" if has_capability(request.user, "leave.approve") else "attendance:mine")
+    if not form.is_valid():
+        return back
+    decide = services.request_approve if form.cleaned_data["decision"] == "approve" else services.request_reject
+    return form_post(
+        request,
+        lambda: decide(actor=request.user, request=item, comment=form.cleaned_data["comment"]),
+        then=back,
+        done=_("Decision recorded."),
+    )
 
 
 @login_required
@@ -346,18 +355,23 @@ def points(request: HttpRequest) -> HttpResponse:
         require_capability(request, "points.record")
         if form.is_valid():
             staff = _staff_in_scope(request, str(form.cleaned_data["staff"]))
-            try:
-                services.points_record(
+            return form_post(
+                request,
+                lambda: services.points_record(
                     actor=request.user,
                     staff=staff,
                     item_code=form.cleaned_data["item"],
                     note=form.cleaned_data["note"],
                     idempotency_key=(request.POST.get("idempotency_key") or "")[:64] or None,
-                )
-                messages.success(request, _("Inspection recorded."))
-                return redirect("attendance:points")
-            except ApplicationError as exc:
-                show_error(request, exc)
+                ),
+                then=redirect("attendance:points"),
+                done=_("Inspection recorded."),
+                failed=lambda: _points_page(request, form, year, month),
+            )
+    return _points_page(request, form, year, month)
+
+
+def _points_page(request: HttpRequest, form: Any, year: int, month: int) -> HttpResponse:
     day = day_query(request.GET.get("day")) or clock.today()
     entries = selectors.points_entries(actor=request.user, day=day)
     by_team: dict[str, list[Any]] = {}

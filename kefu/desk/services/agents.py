@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import OWN, action
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
 from kefu.core.scoping import access_object
+from kefu.desk.rules import Verb
 from kefu.org.models import Staff
 from kefu.org.permissions import staff_holds
 from kefu.org.selectors import staff_of
@@ -37,7 +39,7 @@ from .routing import _lightest_online, _refresh, _route
 # --- what agents do ---------------------------------------------------------------------------
 
 
-def _own_staff(actor: Any) -> Staff:
+def _own_staff(actor: Actor) -> Staff:
     staff = staff_of(actor)
     if staff is None:
         raise PermissionDenied(_("Only staff members can do this."))
@@ -51,7 +53,7 @@ def _reply_key(conversation_id: int, idempotency_key: str) -> str:
 
 
 @action(capability="desk.handle", scope=("conversation",))
-def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency_key: str | None = None) -> Message:
+def reply_send(*, actor: Actor, conversation: Conversation, text: str, idempotency_key: str | None = None) -> Message:
     """An agent answers from Kefu (R-DESK-2: any agent may answer any waiting buyer in their scope).
     The message joins the thread through the same store as everything else; an unowned conversation
     becomes the replier's. A repeated idempotency key (double click) sends once."""
@@ -104,7 +106,7 @@ def reply_send(*, actor: Any, conversation: Conversation, text: str, idempotency
 
 @action(capability="desk.handle", scope=("conversation", "to_staff"))
 def conversation_transfer(
-    *, actor: Any, conversation: Conversation, to_staff: Staff | None = None, to_team: Any = None, note: str = ""
+    *, actor: Actor, conversation: Conversation, to_staff: Staff | None = None, to_team: Any = None, note: str = ""
 ) -> Conversation:
     """Hand a conversation to another agent or team: the thread stays, a note says why."""
     if to_staff is None and to_team is None:
@@ -149,7 +151,7 @@ def conversation_transfer(
         item=conversation,
         assignee=to_staff,
         also={"team": team},
-        verb="conversation.transferred",
+        verb=Verb.CONVERSATION_TRANSFERRED,
         data={
             "note": note[:300],
             "from": previous.employee_no if previous else (me.employee_no if me else None),
@@ -162,13 +164,13 @@ def conversation_transfer(
 
 
 @action(capability="desk.handle", scope=("conversation",))
-def conversation_close(*, actor: Any, conversation: Conversation) -> Conversation:
+def conversation_close(*, actor: Actor, conversation: Conversation) -> Conversation:
     label = wf.default_label(CONVERSATIONS, ConversationCategory.CLOSED)
     return wf.transition(actor=actor, item=conversation, label=label)  # type: ignore[no-any-return]
 
 
 @action(capability=OWN)
-def presence_set(*, actor: Any, state: str) -> Presence:
+def presence_set(*, actor: Actor, state: str) -> Presence:
     """An agent sets their own desk state (R-DESK-2)."""
     if state not in PresenceState.values:
         raise ApplicationError("presence_state", _("Choose online, away or offline."))
@@ -179,7 +181,11 @@ def presence_set(*, actor: Any, state: str) -> Presence:
     presence, _created = Presence.objects.update_or_create(staff=staff, defaults={"state": state, "changed_at": now})
     if before != state:
         event_record(
-            actor=actor, verb="presence.changed", subject=staff, before={"presence": before}, after={"presence": state}
+            actor=actor,
+            verb=Verb.PRESENCE_CHANGED,
+            subject=staff,
+            before={"presence": before},
+            after={"presence": state},
         )
         # an agent coming online picks up their team's unassigned waiting buyers of their role
         if state == PresenceState.ONLINE and staff.team_id:
@@ -192,7 +198,7 @@ def presence_set(*, actor: Any, state: str) -> Presence:
     return presence
 
 
-def access_conversation_by_id(actor: Any, conversation_id: Any) -> Conversation:
+def access_conversation_by_id(actor: Actor, conversation_id: Any) -> Conversation:
     return access_object(
         actor, Conversation.objects.select_related("shop", "team", "owner", "status"), pk=conversation_id
     )

@@ -8,9 +8,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kefu.core.actions import action
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.scoping import scope_for
+from kefu.desk.rules import Verb
 from kefu.org.models import Shop, Team
 
 from ..models import (
@@ -22,7 +24,7 @@ from ..models import (
 @action(capability="org.manage")
 def channel_create(
     *,
-    actor: Any,
+    actor: Actor,
     code: str,
     name: str,
     kind: str = "platform",
@@ -41,13 +43,13 @@ def channel_create(
         raise ApplicationError("channel_shop", _("A web chat widget belongs to one shop."))
     name = (name or code).strip()[:60]
     channel = Channel.objects.create(code=code, name=name, kind=kind, shop=shop, origins=origins or [])
-    event_record(actor=actor, verb="channel.created", subject=channel, after={"code": code, "name": name})
+    event_record(actor=actor, verb=Verb.CHANNEL_CREATED, subject=channel, after={"code": code, "name": name})
     return channel
 
 
 @action(capability="org.manage", scope=("channel",))
 def channel_update(
-    *, actor: Any, channel: Channel, name: str, active: bool, origins: list[str], rotate_secret: bool = False
+    *, actor: Actor, channel: Channel, name: str, active: bool, origins: list[str], rotate_secret: bool = False
 ) -> Channel:
     """Rename, switch on or off, set a widget's allowed origins, or issue a new signing secret."""
     import secrets as _secrets
@@ -71,7 +73,7 @@ def channel_update(
     transaction.on_commit(directory_forget)  # this process at once; others within the TTL
     event_record(
         actor=actor,
-        verb="channel.updated",
+        verb=Verb.CHANNEL_UPDATED,
         subject=channel,
         before=before,
         after={"name": channel.name, "active": channel.active, "origins": channel.origins},
@@ -94,7 +96,7 @@ def channel_default(code: str) -> Channel | None:
     return selectors.channel_by_code(code)
 
 
-def channel_for_pusher(actor: Any) -> Channel | None:
+def channel_for_pusher(actor: Actor) -> Channel | None:
     """The channel a person's token pushes into: one per team (``api-t<team id>``), so message ids
     are each team's own — one shared ``api`` channel let the Haifeng lead's id silently drop the
     Yangzhou lead's real message, and the duplicate count told which ids existed (issue 16 §5).

@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, action
+from kefu.core.actors import Actor
 from kefu.core.bulk import insert_new
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
+from kefu.desk.rules import Verb
 from kefu.policies import desk as desk_rules
 
 from ..models import (
@@ -47,7 +49,7 @@ def no_sale_reasons(on: dt.date | None = None) -> dict[str, str]:
 
 
 @action(capability=OPERATOR)
-def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> dict[str, int]:
+def payment_chases_due(*, actor: Actor = None, now: dt.datetime | None = None) -> dict[str, int]:
     """The worker's pass (every few minutes): orders unpaid ``urge_after_minutes`` after they were
     placed by a buyer who consulted in the shop within ``urge_consultation_hours`` before become
     tasks (one per order, the unique order decides) for the conversation's agent; tasks whose order
@@ -104,7 +106,7 @@ def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> 
         for chase in PaymentChase.objects.filter(pk__in=[r[0] for r in created]).select_related("order"):
             event_record(
                 actor=actor,
-                verb="chase.opened",
+                verb=Verb.CHASE_OPENED,
                 subject=chase,
                 after={"order": chase.order.order_no, "buyer": chase.buyer},
             )
@@ -116,12 +118,12 @@ def payment_chases_due(*, actor: Any = None, now: dt.datetime | None = None) -> 
             state=ChaseState.PAID, settled_at=chase.order.paid_at or now
         ):
             paid += 1
-            event_record(actor=actor, verb="chase.paid", subject=chase, after={"order": chase.order.order_no})
+            event_record(actor=actor, verb=Verb.CHASE_PAID, subject=chase, after={"order": chase.order.order_no})
     return {"opened": opened, "paid": paid}
 
 
 @action(capability="desk.handle", scope=("chase",))
-def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: str | None = None) -> PaymentChase:
+def chase_urge(*, actor: Actor, chase: PaymentChase, text: str, idempotency_key: str | None = None) -> PaymentChase:
     """The agent urges the buyer: the script (as edited) goes into the conversation as a reply and
     the task records when and how often it was urged; the task becomes the urger's if unowned."""
     if chase.state != ChaseState.OPEN:
@@ -141,12 +143,12 @@ def chase_urge(*, actor: Any, chase: PaymentChase, text: str, idempotency_key: s
         raise ApplicationError("changed", _("This task is settled already; reload the page."), status=409)
     PaymentChase.objects.filter(pk=chase.pk, owner__isnull=True).update(owner=staff)
     chase.refresh_from_db()
-    event_record(actor=actor, verb="chase.urged", subject=chase, after={"times": chase.urge_count})
+    event_record(actor=actor, verb=Verb.CHASE_URGED, subject=chase, after={"times": chase.urge_count})
     return chase
 
 
 @action(capability="desk.handle", scope=("chase",))
-def chase_lost(*, actor: Any, chase: PaymentChase, reason: str, note: str = "") -> PaymentChase:
+def chase_lost(*, actor: Actor, chase: PaymentChase, reason: str, note: str = "") -> PaymentChase:
     """The buyer will not pay: the reason from the policy's catalogue (and a note) is recorded."""
     reasons = no_sale_reasons()
     if reason not in reasons:
@@ -157,7 +159,7 @@ def chase_lost(*, actor: Any, chase: PaymentChase, reason: str, note: str = "") 
     ):
         raise ApplicationError("changed", _("This task is settled already; reload the page."), status=409)
     chase.refresh_from_db()
-    event_record(actor=actor, verb="chase.lost", subject=chase, after={"reason": reasons[reason], "note": note})
+    event_record(actor=actor, verb=Verb.CHASE_LOST, subject=chase, after={"reason": reasons[reason], "note": note})
     return chase
 
 
@@ -177,7 +179,7 @@ def urge_text(chase: PaymentChase, script: Script | None) -> str:
     return desk_rules.urge_message(template, values)
 
 
-def urge_script(*, actor: Any, shop_id: int) -> Script | None:
+def urge_script(*, actor: Actor, shop_id: int) -> Script | None:
     """The shop's approved urging script (category 催付), the most used first."""
     return (
         Script.objects.restrict(actor)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator, require
+from kefu.core.actors import Actor, user_of
 from kefu.core.bulk import insert_new_flagged
 from kefu.core.errors import ApplicationError
 from kefu.core.params import parse_moment, utf8_storable
@@ -114,7 +115,7 @@ def _serves(agent: Staff, shop: Shop, teams_of: dict[int, set[int]]) -> bool:
     return agent.position in holders("desk.take") and agent.team_id in teams_of[shop.pk]
 
 
-def _may_send_as(actor: Any, agent: Staff) -> bool:
+def _may_send_as(actor: Actor, agent: Staff) -> bool:
     """A person's token names as senders only the people of their own scope: a team lead their
     team, never the supervisor or the deputy (signed sources and the department name anyone)."""
     if not getattr(actor, "is_authenticated", False):
@@ -123,7 +124,7 @@ def _may_send_as(actor: Any, agent: Staff) -> bool:
     return scope.all or agent.team_id in scope.team_ids
 
 
-def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop], dict[int, set[int]]]:
+def _shops(actor: Actor, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop], dict[int, set[int]]]:
     """Shops by code or name, inside what the sender may write to (an API token's user sees their
     scope; a channel bound to a shop, a widget, only writes to it), with the teams serving each.
     Operators (webhooks, imports) read the remembered directory; users one scoped query."""
@@ -148,7 +149,7 @@ def _shops(actor: Any, channel: Channel, keys: set[str]) -> tuple[dict[str, Shop
 
 
 @action(capability="desk.integrate", atomic=False)
-def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bool | None = None) -> IngestResult:
+def messages_ingest(*, actor: Actor, channel: Channel, items: list[Any], place: bool | None = None) -> IngestResult:
     """The one pipeline for messages from any source: each bad message is reported by index and the
     rest kept; a message is accepted once per (channel, external id) whatever the order, number or
     concurrency of deliveries (the unique constraint decides, in the INSERT itself).
@@ -213,13 +214,13 @@ def messages_ingest(*, actor: Any, channel: Channel, items: list[Any], place: bo
 
 
 def _accept(
-    actor: Any, channel: Channel, good: list[tuple[_Parsed, Shop]], agents: dict[str, Staff], result: IngestResult
+    actor: Actor, channel: Channel, good: list[tuple[_Parsed, Shop]], agents: dict[str, Staff], result: IngestResult
 ) -> list[int]:
     """One INSERT for the whole delivery; what comes back was new — unless it was stored as a
     message before the inbound table's window (a very late redelivery): that is a duplicate too,
     and its inbound row is marked placed at once."""
     now = clock.now()
-    sender = actor if getattr(actor, "is_authenticated", False) else None
+    sender = user_of(actor)
     label = "" if sender else str(getattr(actor, "label", "") or "")[:64]
     rows = [
         (

@@ -11,6 +11,7 @@ from django.db import transaction
 from kefu.core import clock
 from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
+from kefu.desk.rules import Verb
 from kefu.org.models import Shop, Team
 
 from ..models import (
@@ -92,7 +93,7 @@ def daily_summaries_due(*, now: dt.datetime | None = None) -> list[str]:
                 text = selectors.daily_summary_text(data)
                 if outbox_put(SUMMARY, {"title": f"{team.name} 组长日报", "text": text}, key=key) is not None:
                     event_record(
-                        actor=None, verb="desk.summary_sent", subject=team, data={"day": day, "shift": shift.code}
+                        actor=None, verb=Verb.DESK_SUMMARY_SENT, subject=team, data={"day": day, "shift": shift.code}
                     )
                     sent.append(key)
     return sent

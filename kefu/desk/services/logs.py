@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db.models import F
 from django.utils.translation import gettext as _
 
 from kefu.core import clock
 from kefu.core.actions import action, is_operator
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record
+from kefu.desk.rules import Verb
 from kefu.org.models import Shop, Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import staff_of
@@ -36,7 +37,7 @@ def _clean(value: str, limit: int, message: str) -> str:
 
 
 @action(capability="desk.handle", scope=("shop",))
-def script_propose(*, actor: Any, shop: Shop, category: str, title: str, text: str) -> Script:
+def script_propose(*, actor: Actor, shop: Shop, category: str, title: str, text: str) -> Script:
     """An agent proposes a canned reply; a team lead's (or above) is approved at once."""
     staff = _own_staff(actor)
     approved = is_operator(actor) or has_capability(actor, "scripts.decide")
@@ -51,13 +52,13 @@ def script_propose(*, actor: Any, shop: Shop, category: str, title: str, text: s
         created_at=clock.now(),
     )
     event_record(
-        actor=actor, verb="script.proposed", subject=script, after={"title": script.title, "status": script.status}
+        actor=actor, verb=Verb.SCRIPT_PROPOSED, subject=script, after={"title": script.title, "status": script.status}
     )
     return script
 
 
 @action(capability="scripts.decide", scope=("script",))
-def script_decide(*, actor: Any, script: Script, approve: bool) -> Script:
+def script_decide(*, actor: Actor, script: Script, approve: bool) -> Script:
     """The team lead approves a proposed canned reply or retires one."""
     status = ScriptStatus.APPROVED if approve else ScriptStatus.RETIRED
     before = script.status
@@ -66,7 +67,7 @@ def script_decide(*, actor: Any, script: Script, approve: bool) -> Script:
     )
     script.refresh_from_db()
     event_record(
-        actor=actor, verb="script.decided", subject=script, before={"status": before}, after={"status": status}
+        actor=actor, verb=Verb.SCRIPT_DECIDED, subject=script, before={"status": before}, after={"status": status}
     )
     return script
 
@@ -78,7 +79,7 @@ def script_used(*, script_id: int) -> None:
 
 @action(capability="desk.handle", scope=("shop", "conversation"))
 def question_record(
-    *, actor: Any, shop: Shop, question: str, buyer: str = "", conversation: Conversation | None = None
+    *, actor: Actor, shop: Shop, question: str, buyer: str = "", conversation: Conversation | None = None
 ) -> Question:
     staff = _own_staff(actor)
     item = Question.objects.create(
@@ -89,12 +90,14 @@ def question_record(
         asked_at=clock.now(),
         recorded_by=staff,
     )
-    event_record(actor=actor, verb="question.recorded", subject=item, after={"question": item.question[:100]})
+    event_record(actor=actor, verb=Verb.QUESTION_RECORDED, subject=item, after={"question": item.question[:100]})
     return item
 
 
 @action(capability="desk.handle", scope=("item",))
-def question_answer(*, actor: Any, item: Question, answer: str, promote: bool = False, category: str = "") -> Question:
+def question_answer(
+    *, actor: Actor, item: Question, answer: str, promote: bool = False, category: str = ""
+) -> Question:
     """Record the answer once known; ``promote`` makes it a canned reply of the shop (approved when
     a team lead answers, proposed otherwise)."""
     staff = _own_staff(actor)
@@ -105,7 +108,7 @@ def question_answer(*, actor: Any, item: Question, answer: str, promote: bool = 
     if not updated:
         raise ApplicationError("changed", _("This question was answered meanwhile; reload the page."), status=409)
     item.refresh_from_db()
-    event_record(actor=actor, verb="question.answered", subject=item, after={"answer": answer[:100]})
+    event_record(actor=actor, verb=Verb.QUESTION_ANSWERED, subject=item, after={"answer": answer[:100]})
     if promote:
         script = script_propose(
             actor=actor, shop=item.shop, category=category or _("Questions"), title=item.question[:80], text=answer
@@ -118,7 +121,7 @@ def question_answer(*, actor: Any, item: Question, answer: str, promote: bool = 
 @action(capability="desk.handle", scope=("shop", "owner", "conversation"))
 def followup_create(
     *,
-    actor: Any,
+    actor: Actor,
     shop: Shop,
     buyer: str,
     problem: str,
@@ -148,16 +151,16 @@ def followup_create(
         created_at=clock.now(),
     )
     event_record(
-        actor=actor, verb="followup.created", subject=item, after={"problem": item.problem, "owner": owner.name}
+        actor=actor, verb=Verb.FOLLOWUP_CREATED, subject=item, after={"problem": item.problem, "owner": owner.name}
     )
     return item
 
 
 @action(capability="desk.handle", scope=("item",))
-def followup_done(*, actor: Any, item: FollowUp, outcome: str) -> FollowUp:
+def followup_done(*, actor: Actor, item: FollowUp, outcome: str) -> FollowUp:
     outcome = _clean(outcome, 300, _("Say how it was settled (at most 300 characters)."))
     if not FollowUp.objects.filter(pk=item.pk, done_at__isnull=True).update(done_at=clock.now(), outcome=outcome):
         raise ApplicationError("changed", _("This follow-up was closed meanwhile; reload the page."), status=409)
     item.refresh_from_db()
-    event_record(actor=actor, verb="followup.done", subject=item, after={"outcome": outcome})
+    event_record(actor=actor, verb=Verb.FOLLOWUP_DONE, subject=item, after={"outcome": outcome})
     return item

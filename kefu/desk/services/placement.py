@@ -14,8 +14,10 @@ from django.db.models import Q
 
 from kefu.core import clock
 from kefu.core.actions import OPERATOR, action
+from kefu.core.actors import Actor
 from kefu.core.bulk import insert_new
 from kefu.core.events import SystemActor, event_record_bulk
+from kefu.desk.rules import Verb
 from kefu.workflow import services as wf
 
 from .. import live
@@ -62,7 +64,7 @@ def _place(ids: Iterable[int] | None, limit: int) -> tuple[int, set[int]]:
         result = IngestResult()
         for (channel_id, sender_id, label), members in groups.items():
             sender = senders.get(sender_id) if sender_id is not None else None
-            actor: Any = sender if sender is not None else SystemActor(label=label or "desk")
+            actor: Actor = sender if sender is not None else SystemActor(label=label or "desk")
             _store(actor, channel_id, members, result)
         InboundMessage.objects.filter(pk__in=[r[0] for r in rows]).update(placed_at=clock.now())
         touched = set(result.conversations)
@@ -104,7 +106,7 @@ class _Inbound:
     text: str
 
 
-def _store(actor: Any, channel_id: int, good: list[_Inbound], result: IngestResult) -> None:
+def _store(actor: Actor, channel_id: int, good: list[_Inbound], result: IngestResult) -> None:
     now = clock.now()
     conversations, opened = _conversations(actor, {(m.shop_id, m.buyer) for m in good}, now)
     rows = [
@@ -164,7 +166,7 @@ def _insert_messages(rows: list[tuple[Any, ...]], returning: str = "id") -> list
 
 
 def _conversations(
-    actor: Any, keys: set[tuple[int, str]], now: dt.datetime
+    actor: Actor, keys: set[tuple[int, str]], now: dt.datetime
 ) -> tuple[dict[tuple[int, str], Conversation], set[int]]:
     """The conversations of (shop, buyer) pairs, created (and routed) when new; two deliveries that
     create the same one at once meet at the unique constraint."""
@@ -208,7 +210,7 @@ def _conversations(
         new = [found[key] for key in sorted(missing) if found[key].pk in opened]
         event_record_bulk(
             actor=actor,
-            verb="conversation.opened",
+            verb=Verb.CONVERSATION_OPENED,
             model=Conversation,
             entries=[(c.pk, str(c), None, {"buyer": c.buyer}) for c in new],
         )

@@ -14,8 +14,10 @@ from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
 from kefu.core import clock
+from kefu.core.actors import Actor
 from kefu.core.bulk import update_rows
 from kefu.core.policy_store import policy_in_force
+from kefu.desk.rules import Verb
 from kefu.org.models import Staff, Team
 from kefu.workflow import services as wf
 
@@ -76,7 +78,7 @@ def _thread_state(ids: list[int]) -> dict[int, tuple[Any, ...]]:
         }
 
 
-def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Any = None) -> None:
+def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), actor: Actor = None) -> None:
     """Recompute what a conversation shows from its stored messages (any arrival order): count,
     last message, and ``waiting_since`` = the first buyer message after the last human reply; the
     status follows (waiting / answered; a closed conversation reopens when the buyer writes).
@@ -234,7 +236,7 @@ def _online_with_load(team: Any, queue: str) -> tuple[list[Staff], dict[int, int
     return candidates, _workload([s.pk for s in candidates]) if candidates else {}
 
 
-def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
+def _route(*, conversations: list[Conversation], actor: Actor = None) -> None:
     """Send each conversation to the team serving its shop, to the queue its buyer's orders call
     for, and to the online agent of that role with the fewest open conversations; each decision and
     its reason go on the timeline. A batch is routed as if one by one (each conversation given
@@ -282,4 +284,4 @@ def _route(*, conversations: list[Conversation], actor: Any = None) -> None:
             why += "; " + _("no team serves this shop")
         assignments.append((conversation, agent, {"team": team, "queue": queue}, {"reason": why}))
     # the one write path of an owner: the workflow core, one UPDATE and one insert of events
-    wf.assign_many(actor=actor, flow=CONVERSATIONS, assignments=assignments, verb="conversation.routed")
+    wf.assign_many(actor=actor, flow=CONVERSATIONS, assignments=assignments, verb=Verb.CONVERSATION_ROUTED)

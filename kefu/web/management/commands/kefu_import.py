@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext
 
+from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError
 from kefu.core.events import SystemActor
 from kefu.core.imports import ImportSummary
@@ -55,7 +56,7 @@ class Command(BaseCommand):
         if summary.failed:
             raise SystemExit(1)
 
-    def _chats(self, opts: dict[str, Any], data: bytes, actor: Any) -> None:
+    def _chats(self, opts: dict[str, Any], data: bytes, actor: Actor) -> None:
         """One message per line (JSON Lines), through the desk's one pipeline in batches; a bad line
         is reported by its number (1-based) and the rest kept."""
         from kefu.desk.services import MAX_BATCH, channel_default, messages_ingest
@@ -99,7 +100,7 @@ class Command(BaseCommand):
         if failed:
             raise SystemExit(1)
 
-    def _orders(self, opts: dict[str, Any], data: bytes, name: str, actor: Any) -> ImportSummary:
+    def _orders(self, opts: dict[str, Any], data: bytes, name: str, actor: Actor) -> ImportSummary:
         from kefu.commerce.services import orders_import
         from kefu.org.services import shop_create
 
