@@ -61,8 +61,45 @@ def seed_org() -> None:
     Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL: every ``postgres`` process's own time
+    plus, through the postmaster's children's time, that of backends which have exited. Read from
+    /proc (PostgreSQL runs here); 0.0 where there is none. Other work on the cluster counts too."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if name != "postgres" and not name.startswith("postgres:"):
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    return total / tick
+
+
+def session_cpu_s(sid: int) -> float:
+    """CPU seconds used so far by the processes of session ``sid`` (a server started with
+    ``start_new_session``: its master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid:  # the session id
+            total += sum(int(fields[i]) for i in (11, 12))
+    return total / tick
+
+
 def measure_page(username: str, path: str, requests: int, *, row_link: str, chrome_links: int) -> dict[str, object]:
-    """Median/p95/max time and query counts of a page through the full Django stack (after one warm-up).
+    """Median/p95/max time, CPU and query counts of a page through the full Django stack (after
+    warm-up): ``web_cpu_ms`` is this thread's CPU per request (the web process's share: Python,
+    templates, and the SQL itself on SQLite), ``db_cpu_ms`` PostgreSQL's CPU per request (mean).
 
     ``rows`` counts links starting with ``row_link`` less the ``chrome_links`` the layout itself has.
     """
@@ -75,21 +112,27 @@ def measure_page(username: str, path: str, requests: int, *, row_link: str, chro
 
     client = Client()
     assert client.login(username=username, password=BENCH_PASSWORD)
-    client.get(path)
-    times, queries = [], set()
+    for _ in range(3):
+        client.get(path)
+    times, cpu, queries = [], [], set()
+    db0 = postgres_cpu_s()
     for _ in range(requests):
         with CaptureQueriesContext(connection) as ctx:
-            t0 = time.perf_counter()
+            c0, t0 = time.thread_time(), time.perf_counter()
             response = client.get(path)
             times.append((time.perf_counter() - t0) * 1000)
-        assert response.status_code == 200, response.status_code
+            cpu.append((time.thread_time() - c0) * 1000)
+        assert response.status_code == 200, (path, response.status_code)
         queries.add(len(ctx.captured_queries))
+    db_ms = (postgres_cpu_s() - db0) * 1000 / requests
     return {
         "user": username,
         "path": path,
         "median_ms": round(statistics.median(times), 1),
         "p95_ms": round(sorted(times)[int(len(times) * 0.95) - 1], 1),
         "max_ms": round(max(times), 1),
+        "web_cpu_ms": round(statistics.median(cpu), 2),
+        "db_cpu_ms": round(db_ms, 2) if connection.vendor == "postgresql" else None,
         "queries": sorted(queries),
         "rows": response.content.decode().count(f'href="{row_link}') - chrome_links,
     }
@@ -158,7 +201,9 @@ def post_rps(path: str, body: dict[str, object], *, requests: int, concurrency: 
             f"Authorization: Bearer {token}",
             f"http://127.0.0.1:8123{path}",
         ]
+        web0, db0 = session_cpu_s(server.pid), postgres_cpu_s()
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        web_s, db_s = session_cpu_s(server.pid) - web0, postgres_cpu_s() - db0
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
@@ -170,6 +215,8 @@ def post_rps(path: str, body: dict[str, object], *, requests: int, concurrency: 
         "requests": requests,
         "concurrency": concurrency,
         "requests_per_s": rps,
+        "web_cpu_ms_per_request": round(web_s * 1000 / requests, 2),
+        "db_cpu_ms_per_request": round(db_s * 1000 / requests, 2),
         "failed": failed,
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
     }

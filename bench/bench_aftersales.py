@@ -43,8 +43,10 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(id), max(id) FROM org_shop")
         low, high = cursor.fetchone()
-        cursor.execute("SELECT id, category FROM aftersales_casestatus WHERE default_for_category")
-        status_by_cat = dict((cat, pk) for pk, cat in cursor.fetchall())
+        from kefu.aftersales.workflow import CASES
+        from kefu.workflow.selectors import default_labels
+
+        status_by_cat = {category: label.pk for category, label in default_labels(CASES).items()}
         cursor.execute("SELECT id FROM org_staff ORDER BY id")
         staff = [r[0] for r in cursor.fetchall()]
         cases = " ".join(f"WHEN '{c}' THEN {status_by_cat[c]}" for c in CATEGORIES)
@@ -54,12 +56,14 @@ def generate_cases(n: int, *, start: str, minutes_apart: float) -> None:
         def pick(xs: list[str]) -> str:
             return f"({arr(xs)})[1 + floor(random() * {len(xs)})::int]"
 
+        # the schema of the workflow core (issue 10): the status label carries the category
         cursor.execute(f"""
-            INSERT INTO aftersales_case (case_type, shop_id, buyer_nick, owner_id, status_id, category, responsibility,
-                reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached, external_ref)
+            INSERT INTO aftersales_case (case_type, shop_id, buyer_nick, owner_id, status_id, responsibility,
+                reason, summary, facts, checklist, resolution, opened_at, updated_at, sla_due_at, breached,
+                external_ref, closed_at)
             SELECT t.case_type, t.shop_id, 'tb' || (t.g % 100000), {staff[0]} + (t.g % {len(staff)}),
-                CASE t.category {cases} END, t.category, t.resp, '', '', '{{}}', '{{}}', '', t.opened, t.opened,
-                t.opened, (t.g % 23) = 0, ''
+                CASE t.category {cases} END, t.resp, '', '', '{{}}', '{{}}', '', t.opened, t.opened,
+                t.opened, (t.g % 23) = 0, '', CASE WHEN t.category = 'closed' THEN t.opened END
             FROM (SELECT g, {pick(TYPES)} AS case_type, {low} + (g % {high - low + 1}) AS shop_id,
                          {pick(CATEGORIES)} AS category, {pick(RESP)} AS resp, {opened} AS opened
                   FROM {series}) AS t

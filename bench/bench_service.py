@@ -63,7 +63,9 @@ def generate(requests: int, parts_lines: int) -> None:
                 serial_no, part, purchase_date, purchase_channel, fault, address, technician_id, causes, verdict, charge,
                 replacement_due, warranty_ends, evaluated_at, appointment_at, on_site_at, diagnosis, fault_cause,
                 signed_by, signature, labour, parts_amount, discount, amount_due, settled_at, visit_notes,
-                status_id, opened_at, updated_at, sla_due_at, breached, checklist)
+                status_id, opened_at, updated_at, sla_due_at, breached, checklist, appointment_reason,
+                commitment_missed, brought_in_items, loaner, referred_to, referral_outcome, proof_kind, proof_ref,
+                receipt_no)
             SELECT 'FW' || lpad(g::text, 10, '0'), {low} + g % {span}, (ARRAY['phone','online','wechat'])[1 + g % 3],
                 (ARRAY['repair','repair','repair','maintenance','service','return_visit'])[1 + g % 6],
                 '客户' || (g % 50000), '139' || lpad(((g / 7) % 100000000)::text, 8, '0'),
@@ -82,7 +84,8 @@ def generate(requests: int, parts_lines: int) -> None:
                 CASE (g / 7) % 10 WHEN 0 THEN {cats["new"]} WHEN 1 THEN {cats["scheduled"]} WHEN 2 THEN {cats["on_site"]}
                     WHEN 3 THEN {cats["signed"]} WHEN 4 THEN {cats["settled"]} WHEN 5 THEN {cats["settled"]}
                     WHEN 6 THEN {cats["settled"]} ELSE {cats["closed"]} END,
-                t, t, t + interval '24 hours', g % 17 = 0, '{{}}'
+                t, t, t + interval '24 hours', g % 17 = 0, '{{}}', '', false, '', '', '', '', '', '',
+                CASE WHEN (g / 7) % 10 >= 4 THEN 'R' || lpad(g::text, 10, '0') ELSE '' END
             FROM (SELECT g, now() - ((g::float / {requests}) * interval '365 days') AS t
                   FROM generate_series(1, {requests}) AS g) AS s
         """)

@@ -16,6 +16,8 @@ class Platform(models.TextChoices):
     TAOBAO = "taobao", _("Taobao")
     JD = "jd", _("JD")
     DOUYIN = "douyin", _("Douyin")
+    PINDUODUO = "pinduoduo", _("Pinduoduo")
+    KUAISHOU = "kuaishou", _("Kuaishou")
     OWN_SITE = "own_site", _("Own site")
 
 
