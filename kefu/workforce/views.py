@@ -109,6 +109,7 @@ def team(request: HttpRequest) -> HttpResponse:
             "month": _month_nav(year, month),
             "shifts": shifts,
             "can_edit": has_capability(request.user, "roster.edit"),
+            "cell_url": reverse("attendance:roster_cell"),  # once, not per cell (60 staff × 31 days)
             "can_certify": has_capability(request.user, "attendance.certify"),
             "can_see_pay": has_capability(request.user, "pay.view"),
             "makeup_form": MakeupForm(staff=members),
@@ -161,6 +162,7 @@ def _roster_cell_answer(request: HttpRequest, staff: Any, day: Any) -> HttpRespo
             "code": code,
             "shifts": shifts,
             "can_edit": True,
+            "cell_url": reverse("attendance:roster_cell"),
             "today": clock.today(),
             "st": summary,
             "oob": True,
