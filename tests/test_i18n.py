@@ -110,3 +110,31 @@ def test_durations_read_as_people_read_a_wait() -> None:
         assert duration(45) == "45 秒" and duration(None) == "—"
     with translation.override("en"):
         assert duration("327.29") == "5 min 27 s"
+
+
+def test_every_declared_word_has_its_chinese() -> None:
+    """Review of issue 19: a policy number added with an English label showed English in the
+    Chinese editor and no test noticed. Every label a module declares — its policy fields and
+    tables, capabilities, rule texts, event verbs, field and code labels — reads in Chinese."""
+    import re
+
+    from django.utils import translation
+
+    from kefu.core import rulebook, wording
+    from kefu.web import policy_fields
+
+    def english(text: object) -> bool:
+        return bool(re.search(r"[A-Za-z]{3,}", str(text))) and not re.search(r"[\u4e00-\u9fff]", str(text))
+
+    with translation.override("zh-hans"):
+        from kefu.policies import handbook
+
+        doc = handbook.load_preset()
+        words = [f["label"] for s in policy_fields.field_rows(doc) for f in s["fields"]]
+        words += [t["title"] for t in policy_fields.table_rows(doc)]
+        words += [c for t in policy_fields.table_rows(doc) for c in t["columns"]]
+        words += [c.description for c in rulebook.REGISTRY.capabilities.values()]
+        words += list(rulebook.rule_texts().values())
+        words += list(wording.VERBS.values()) + list(wording.FIELDS.values())
+        found = sorted({str(w) for w in words if english(w)})
+    assert found == [], found

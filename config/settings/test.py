@@ -1,5 +1,7 @@
 """Test settings: the database comes from KEFU_DATABASE_URL (SQLite or PostgreSQL)."""
 
+import os
+
 from .base import *  # noqa: F403
 from .base import HUEY
 
@@ -16,3 +18,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.workflow_app"]  # noqa: F405
 # Tests flush tables between cases (no signals): the pipeline reads channels and shops afresh.
 KEFU_DESK_DIRECTORY_TTL = 0
 KEFU_REFUSE_UNDECLARED_VERBS = True  # every verb recorded is declared (kefu.core.rulebook)
+KEFU_REFUSE_UNLABELLED_FIELDS = True  # every field an event shows has a label (kefu.core.wording)
+KEFU_UNLABELLED_LOG = os.environ.get("KEFU_UNLABELLED_LOG", "")  # collect instead of refusing (a survey)

@@ -296,6 +296,9 @@ def _words() -> None:
     wording.register(
         labels={"us": _("Us (the shop)"), "buyer": _("The buyer")},
         fields={
+            "feedback": _("Feedback to the platform"),
+            "case": _("Case"),
+            "limit": _("Approval limit (CNY)"),
             "type": _("Type"),
             "order": _("Order"),
             "facts": _("Facts"),

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kefu.aftersales.rules import Verb
 from kefu.core import clock
@@ -109,7 +110,7 @@ def weekly_report_send(*, actor: Actor = None, monday: dt.date) -> dict[str, Any
     return {"week": monday.isoformat(), "queued": bool(recipients), "recipients": recipients}
 
 
-@outbox_handler(REPORT_MAIL)
+@outbox_handler(REPORT_MAIL, gettext_lazy("Weekly after-sales report mail"))
 def _deliver_report(payload: dict[str, Any]) -> int:
     recipients = list(payload.get("to") or [])
     if not recipients:

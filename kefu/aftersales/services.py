@@ -413,7 +413,12 @@ def refund_reject(*, actor: Actor, line: MoneyLine, note: str) -> MoneyLine:
     won = MoneyLine.objects.filter(pk=line.pk).decide(status=MoneyStatus.REJECTED, by=actor, at=clock.now())
     if not won:
         raise ApplicationError("refund_decided", _("This refund was already decided."), status=409)
-    event_record(actor=actor, verb=Verb.CASE_REFUND_REJECTED, subject=line.case, after={"line": line.pk, "note": note})
+    event_record(
+        actor=actor,
+        verb=Verb.CASE_REFUND_REJECTED,
+        subject=line.case,
+        after={"line": line.pk, "kind": line.kind, "amount": line.amount, "note": note},
+    )
     line.refresh_from_db()
     case = line.case
     if (

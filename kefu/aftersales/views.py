@@ -22,6 +22,7 @@ from kefu.core.events import timeline
 from kefu.core.params import amount_param, day_query, int_param
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
+from kefu.policies import money
 from kefu.policies.aftersales import playbook
 from kefu.web.http import (
     EXPORT_CAP,
@@ -152,6 +153,9 @@ def _facts_from_post(post: Any) -> dict[str, Any]:
         if kind == "bool":
             if value in {"yes", "no"}:
                 facts[key] = value == "yes"
+        elif value and kind == "money":
+            amount = money.parse(value)  # "¥1,250.00" is the amount it says; anything else is refused as typed
+            facts[key] = str(amount) if amount is not None else value
         elif value:
             facts[key] = value
     return facts
@@ -293,20 +297,21 @@ def case_facts(request: HttpRequest, case_id: int) -> HttpResponse:
     case = _case(request, case_id)
 
     def save() -> None:
+        raw = request.POST.get("platform_deadline", "").strip()
+        deadline = None
+        if raw:  # read first: a refused deadline saves nothing of the form
+            try:
+                deadline = clock.make_aware(dt.datetime.fromisoformat(raw))
+            except ValueError as exc:
+                raise ApplicationError("validation_error", _("Enter a valid deadline.")) from exc
         services.case_update_facts(
             actor=request.user,
             case=case,
             facts=_facts_from_post(request.POST),
             responsibility=request.POST.get("responsibility") or None,
         )
-        raw = request.POST.get("platform_deadline", "").strip()
-        if raw:
-            try:
-                deadline = clock.make_aware(dt.datetime.fromisoformat(raw))
-            except ValueError as exc:
-                raise ApplicationError("validation_error", _("Enter a valid deadline.")) from exc
-            if deadline != case.platform_deadline:
-                services.case_set_deadline(actor=request.user, case=case, deadline=deadline)
+        if deadline is not None and deadline != case.platform_deadline:
+            services.case_set_deadline(actor=request.user, case=case, deadline=deadline)
 
     return form_post(
         request, save, then=redirect("aftersales:case", case_id=case.pk), done=_("Facts saved; proposals updated.")

@@ -48,7 +48,7 @@ def complaints(request: HttpRequest) -> HttpResponse:
             request,
             lambda: services.complaint_create(
                 actor=request.user,
-                shop=org.access_shop_by_id(request.user, form.get("shop")),
+                shop=_complaint_shop(request, form.get("shop")),
                 contact_name=form.get("contact_name", ""),
                 contact_phone=form.get("contact_phone", ""),
                 channel=form.get("channel", "phone"),
@@ -271,3 +271,10 @@ def visit_record(request: HttpRequest, visit_id: int) -> HttpResponse:
         then=redirect("care:visits"),
         done=_("Return visit recorded."),
     )
+
+
+def _complaint_shop(request: HttpRequest, raw: Any) -> Any:
+    """The shop chosen on the form: none chosen is a message beside what was typed (not a 404 page)."""
+    if not int_param(raw):
+        raise ApplicationError("complaint", _("Choose the shop the complaint is about."))
+    return org.access_shop_by_id(request.user, raw)

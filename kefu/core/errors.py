@@ -67,6 +67,7 @@ class ErrorCode(StrEnum):
     REQUEST_DATES = "request_dates"
     REQUEST_OVERLAP = "request_overlap"
     MAKEUP_NOT_MISSING = "makeup_not_missing"
+    MAKEUP_FUTURE = "makeup_future"
     LEAVE_DATE = "leave_date"
     REQUEST_STATE = "request_state"
     REQUEST_TOO_LATE = "request_too_late"
@@ -181,6 +182,7 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     "the message names it.",
     ErrorCode.LEAVE_DATE: "A leaving date before the hire date (R-WF-18).",
     ErrorCode.MAKEUP_NOT_MISSING: "A make-up where a real punch of that kind exists near it (R-WF-24).",
+    ErrorCode.MAKEUP_FUTURE: "A make-up dated after now (it certifies a punch that was missed).",
     ErrorCode.REQUEST_STATE: "The request is not in a state that allows this (409 when it changed meanwhile).",
     ErrorCode.REQUEST_TOO_LATE: "The request comes later than the policy's notice period (R-WF-8/9).",
     ErrorCode.COMMENT_REQUIRED: "A rejection needs a reason.",

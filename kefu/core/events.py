@@ -64,6 +64,21 @@ def _declared(verb: str) -> str:
     return verb
 
 
+def _labelled(verb: str, *parts: Mapping[str, Any] | None) -> None:
+    """Every field an event shows has a label (issue 19 §6); the test settings refuse one without."""
+    if getattr(settings, "KEFU_REFUSE_UNLABELLED_FIELDS", False):
+        from . import wording
+
+        missing = wording.unlabelled(*parts)
+        if missing:
+            log = getattr(settings, "KEFU_UNLABELLED_LOG", "")
+            if log:
+                with open(log, "a") as out:
+                    out.write(f"{verb} {' '.join(missing)}\n")
+                return
+            raise ValueError(f"event {verb!r} shows fields without a label: {missing}")
+
+
 def event_record(
     *,
     actor: Actor,
@@ -74,6 +89,7 @@ def event_record(
     data: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> Event:
+    _labelled(verb, before, after)
     event = Event(
         at=at or clock.now(),
         verb=_declared(verb),
@@ -123,6 +139,9 @@ def event_record_bulk(
     from .bulk import bulk_insert
 
     _declared(verb)
+    entries = list(entries)
+    for entry in entries:
+        _labelled(verb, entry[2], entry[3])
     when = at or clock.now()
     fields = _actor_fields(actor)
     actor_id = fields["actor"].pk if fields["actor"] is not None else None

@@ -177,7 +177,10 @@ class OutboxMessage(models.Model):
         verbose_name_plural = _("outbox messages")
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk}"
+        from . import clock, wording
+
+        when = clock.local_text(self.created_at) if self.created_at else ""
+        return f"{wording.label(self.kind)} · {when}" if when else str(wording.label(self.kind))
 
 
 class Counter(models.Model):

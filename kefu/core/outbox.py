@@ -32,9 +32,14 @@ _handlers: dict[str, Handler] = {}
 MAX_ATTEMPTS = 8
 
 
-def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
+def outbox_handler(kind: str, label: Any) -> Callable[[Handler], Handler]:
+    """Register the handler of a kind, with what people call its messages (the outbox page)."""
+
     def register(fn: Handler) -> Handler:
+        from . import wording
+
         _handlers[kind] = fn
+        wording.register(labels={kind: label})
         return fn
 
     return register
@@ -107,10 +112,17 @@ def outbox_drain(*, limit: int = 50) -> dict[str, int]:
 def outbox_retry(*, actor: Actor, message_id: int) -> bool:
     """Send a failed or given-up message again at the next drain (once per click: only a message not
     sent yet is reset); the retry is on the audit trail."""
+    message = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).first()
     done = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True).update(
         dead=False, next_attempt_at=clock.now(), attempts=0
     )
-    if done:
-        event_record(actor=actor, verb=Verb.OUTBOX_RETRIED, data={"message": message_id})
+    if done and message is not None:
+        event_record(
+            actor=actor,
+            verb=Verb.OUTBOX_RETRIED,
+            subject=message,
+            before={"attempts": message.attempts},
+            data={"message": message_id},
+        )
         _schedule_drain()
     return bool(done)

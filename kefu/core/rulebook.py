@@ -178,11 +178,17 @@ def _signed(value: Any) -> int:
 def _decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool | float) or not isinstance(value, str | int):
         return None
+    text = str(value).strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return None  # "2E+2", "1e9", "NaN": not how a handbook writes a number
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
     return number if number.is_finite() else None
+
+
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def _money(value: Any) -> Decimal:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -38,7 +39,8 @@ def register_models(*models: Any) -> None:
     """Field labels (verbose names) and choice labels of models, so their events read in words."""
     for model in models:
         for f in model._meta.get_fields():
-            if getattr(f, "verbose_name", None) and not getattr(f, "auto_created", False):
+            # a label the model declares (a translatable string), not the name Django derives ("created at")
+            if isinstance(getattr(f, "verbose_name", None), Promise) and not getattr(f, "auto_created", False):
                 FIELDS.setdefault(f.name, f.verbose_name)
                 if f.name.endswith("_id") is False and getattr(f, "attname", "").endswith("_id"):
                     FIELDS.setdefault(f.attname, f.verbose_name)
@@ -160,7 +162,27 @@ def value_text(value: Any, key: str = "") -> str:
     return str(label(value))
 
 
-HIDDEN_FIELDS = {"sha256"}  # kept on the event for the audit, not shown in a history (a 64-digit fingerprint)
+def unlabelled(*parts: Mapping[str, Any] | None) -> list[str]:
+    """The keys of an event's before/after (nested facts included) that a history would show as
+    they are written, with no label: the test settings refuse them (issue 19 §6)."""
+    missing = []
+    for part in parts:
+        for key, value in (part or {}).items():
+            head = str(key).partition(".")[0]
+            if not str(key).isascii():
+                continue  # a person's own word (a product parameter's name), shown as they wrote it
+            if key not in HIDDEN_FIELDS and key not in FIELDS and key not in LABELS and head not in FIELDS:
+                missing.append(str(key))
+            if isinstance(value, Mapping) and key not in FREE_FORM:
+                missing += unlabelled(value)
+    return missing
+
+
+# kept on the event for the audit, not shown in a history: a 64-digit fingerprint, a money line's or
+# a points entry's id (the event shows its amount, kind or item beside it)
+HIDDEN_FIELDS = {"sha256", "line", "entry"}
+# fields whose value is a mapping of a person's own words (a product's parameters): shown as written
+FREE_FORM = {"parameters"}
 # a field whose stored value is a code of the policy or of another module: (field → reader)
 VALUE_READERS: dict[str, Callable[[str], Any]] = {}
 
@@ -175,6 +197,8 @@ def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -
     before = before or {}
     after = after or {}
     keys = [k for k in list(after) + [k for k in before if k not in after] if k not in HIDDEN_FIELDS]
+    # a value that did not change is not a change ("队列 售前 → 售前" when only the owner moved)
+    keys = [k for k in keys if not (k in before and k in after and before[k] == after[k])]
     return [
         (field(k), value_text(before[k], k) if k in before else "", value_text(after[k], k) if k in after else "")
         for k in keys

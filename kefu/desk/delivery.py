@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from kefu.core.outbox import outbox_handler
 
@@ -27,7 +28,7 @@ def logging_sender(channel: str, buyer: str, shop: str, text: str) -> None:
     log.info("reply to %s in %s via %s: %s", buyer, shop, channel, text[:200])
 
 
-@outbox_handler(DELIVER)
+@outbox_handler(DELIVER, gettext_lazy("Reply to a buyer"))
 def _deliver(payload: dict[str, Any]) -> None:
     pk = int(payload.get("message") or 0)
     message = Message.objects.select_related("channel", "conversation__shop").filter(pk=pk).first()
@@ -38,7 +39,7 @@ def _deliver(payload: dict[str, Any]) -> None:
     send(message.channel.code, message.conversation.buyer, message.conversation.shop.code, message.text)
 
 
-@outbox_handler(SUMMARY)
+@outbox_handler(SUMMARY, gettext_lazy("Daily desk summary to the group"))
 def _summary(payload: dict[str, Any]) -> None:
     """Post the team lead's daily summary to the DingTalk robot, when one is configured."""
     from kefu.workforce.publication import robot_send

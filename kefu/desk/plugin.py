@@ -166,6 +166,7 @@ def _words() -> None:
     wording.register(
         fields={
             "times": _("Times urged"),
+            "origins": _("Allowed web origins"),
             "order": _("Order"),
             "buyer": _("Buyer"),
             "reason": _("Reason"),

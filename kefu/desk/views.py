@@ -538,7 +538,13 @@ def questions(request: HttpRequest) -> HttpResponse:
                     conversation=conv,
                 )
 
-        return form_post(request, save, then=_back_to_conversation(request, "desk:questions"), done=_("Saved."))
+        return form_post(
+            request,
+            save,
+            then=lambda _r: _back_to_conversation(request, "desk:questions"),
+            failed=lambda: _back_to_conversation(request, "desk:questions"),
+            done=_("Saved."),
+        )
     ctx = {
         "items": selectors.questions(actor=request.user, open_only=request.GET.get("open") == "1"),
         "shops": org.shop_list(actor=request.user),
@@ -577,7 +583,13 @@ def followups(request: HttpRequest) -> HttpResponse:
                     conversation=conv,
                 )
 
-        return form_post(request, save, then=_back_to_conversation(request, "desk:followups"), done=_("Saved."))
+        return form_post(
+            request,
+            save,
+            then=lambda _r: _back_to_conversation(request, "desk:followups"),
+            failed=lambda: _back_to_conversation(request, "desk:followups"),
+            done=_("Saved."),
+        )
     ctx = {
         "items": selectors.followups(actor=request.user, open_only=request.GET.get("all") != "1"),
         "shops": org.shop_list(actor=request.user),
@@ -646,7 +658,7 @@ def _kpis_xlsx(day: dt.date, rows: list[tuple[str, str, dict[str, Any]]], total:
 def _back_to_conversation(request: HttpRequest, default: str) -> HttpResponse:
     """Back to the conversation the form was posted from, else to ``default``."""
     conversation = int_param(request.POST.get("conversation"))
-    return redirect("desk:conversation", conversation) if conversation else redirect(default)
+    return redirect("desk:conversation", conversation) if conversation and conversation > 0 else redirect(default)
 
 
 def _posted_conversation(request: HttpRequest) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from kefu.core.outbox import outbox_handler
 
@@ -20,7 +21,7 @@ def logging_sender(phone: str, text: str) -> None:
     log.info("message to %s: %s", phone, text[:300])
 
 
-@outbox_handler(NOTIFY)
+@outbox_handler(NOTIFY, gettext_lazy("Message to a service customer"))
 def _notify(payload: dict[str, Any]) -> None:
     path = getattr(settings, "KEFU_SERVICE_SENDER", "") or "kefu.service.notify.logging_sender"
     import_string(path)(str(payload.get("phone") or ""), str(payload.get("text") or ""))

@@ -119,7 +119,7 @@ def _words() -> None:
             "on_site_due": _("on site by"),
             "cause": _("fault cause"),
             "message": _("message"),
-            "paid_reasons": _("reasons to pay"),
+            "paid_reasons": _("the verdict's reasons to pay"),
             "rules": _("rules"),
             "on_time": _("on time"),
             "step": _("step"),

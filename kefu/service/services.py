@@ -212,7 +212,12 @@ def _take_verdict(
     evaluation, and again whenever the facts change — the technician's findings (R-SVC-2, SPEC §6.1).
     The settlement always follows the latest verdict; a due replacement is raised once."""
     verdict = verdict_for(item, causes=causes, agreement_months=agreement_months)
-    before = {"charge": item.charge, "replacement_due": item.replacement_due, "causes": list(item.causes)}
+    before = {
+        "charge": item.charge,
+        "causes": list(item.causes),
+        "paid_reasons": list((item.verdict or {}).get("paid_reasons", [])),
+        "replacement_due": item.replacement_due,
+    }
     item.causes, item.agreement_months = causes, agreement_months
     # the facts are kept with the verdict: the page explains it again in its reader's language
     item.verdict = {**verdict.as_dict(), "warranty_ends": verdict.warranty_ends.isoformat(), "facts": verdict.facts}
@@ -240,6 +245,7 @@ def _take_verdict(
         before=before,
         after={
             "charge": verdict.charge,
+            "causes": list(causes),
             "paid_reasons": verdict.paid_reasons,
             "replacement_due": verdict.replacement_due,
             "rules": verdict.rules,

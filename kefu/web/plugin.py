@@ -37,5 +37,7 @@ def register() -> None:
             ),
         )
     )
-    wording.register()
-    wording.register()
+    # the handbook's versions (the policy store is the core's; its page is this module's)
+    wording.register(
+        fields={"version": _("Version"), "effective_from": _("Effective from"), "attempts": _("Attempts so far")}
+    )

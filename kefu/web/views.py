@@ -350,8 +350,23 @@ def outbox(request: HttpRequest) -> HttpResponse:
         raw = int_param(request.POST.get("message"))
         if raw and outbox_retry(actor=request.user, message_id=raw):
             messages.success(request, _("The message will be sent again."))
+        else:
+            messages.error(request, _("This message was sent meanwhile or no longer exists."))
         return redirect("web:outbox")
     return render(request, "web/outbox.html", {"items": core_selectors.outbox_troubles()})
+
+
+def _audit_verbs() -> dict[str, str]:
+    """Every verb a person may filter by, with its words: each module's own, and the workflow core's
+    (``*.escalated``) for each workflow, named by it ("售后案件 · 已升级")."""
+    from kefu.workflow import registry
+
+    verbs = {code: str(wording.verb(code)) for code in wording.VERBS if not code.startswith("*")}
+    for flow in registry.all_workflows():
+        for code in wording.VERBS:
+            if code.startswith("*.") and f"{flow.prefix}.{code[2:]}" not in verbs:
+                verbs[f"{flow.prefix}.{code[2:]}"] = f"{flow.label} · {wording.verb(code)}"
+    return verbs
 
 
 @login_required
@@ -361,5 +376,5 @@ def audit(request: HttpRequest) -> HttpResponse:
     qs = core_selectors.audit_events(verb=verb)
     page = keyset_page(qs, key="at", cursor=request.GET.get("cursor"), limit=50)
     annotate(page.items)
-    verbs = sorted((code, wording.verb(code)) for code in wording.VERBS if not code.startswith("*"))
+    verbs = sorted(_audit_verbs().items(), key=lambda pair: str(pair[1]))
     return render_page_or_partial(request, "web/audit.html", "results", {"page": page, "verb": verb, "verbs": verbs})

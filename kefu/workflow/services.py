@@ -229,7 +229,11 @@ def claim(*, actor: Actor, item: Any, assignee: Any) -> bool:
     flow = registry.of(item)
     _may_work(actor, flow)
     field = flow.assignee_field
-    won = type(item).objects.filter(pk=item.pk, **{f"{field}__isnull": True}).update(**{field: assignee})
+    won = (
+        type(item)
+        .objects.filter(pk=item.pk, **{f"{field}__isnull": True})
+        .update(**{field: assignee, "updated_at": clock.now()})
+    )
     if won:
         setattr(item, field, assignee)
         event_record(actor=actor, verb=f"{flow.prefix}.assigned", subject=item, after={field: _shown(assignee)})
@@ -251,14 +255,16 @@ def assign_many(*, actor: Actor, flow: Workflow, assignments: Sequence[Assignmen
     model = flow.model_class()
     names = [flow.assignee_field, *assignments[0][2]]
     fields = {f.name: f for f in model._meta.concrete_fields}
-    columns = [fields[name].attname for name in names]
+    columns = [fields[name].attname for name in names] + ["updated_at"]
+    now = clock.now()
     rows, events = [], []
     for item, assignee, also, data in assignments:
         values = {flow.assignee_field: assignee, **also}
         before = {name: _shown(getattr(item, name)) for name in names}
         for name in names:
             setattr(item, name, values[name])
-        rows.append((item.pk, *(getattr(values[n], "pk", None) if fields[n].is_relation else values[n] for n in names)))
+        values_in_order = (getattr(values[n], "pk", None) if fields[n].is_relation else values[n] for n in names)
+        rows.append((item.pk, *values_in_order, now))
         events.append((item.pk, str(item), before, {n: _shown(values[n]) for n in names}, dict(data)))
     update_rows(model, columns, rows)
     event_record_bulk(actor=actor, verb=verb or f"{flow.prefix}.assigned", model=model, entries=events)

@@ -159,7 +159,15 @@ def _words() -> None:
             "kefu": _("Kefu"),
             "manual": _("Entered by hand"),
         },
-        fields={"from": _("From"), "to": _("To"), "shift": _("Shift"), "item": _("Item")},
+        fields={
+            "from": _("From"),
+            "to": _("To"),
+            "shift": _("Shift"),
+            "item": _("Item"),
+            "owed": _("Amount owed"),
+            "multiplier": _("Multiplier"),
+            "entry": _("Entry reversed"),
+        },
     )
     wording.register_value_reader("item", _point_item_name)
 

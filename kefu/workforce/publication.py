@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from kefu.core import clock
 from kefu.core.actions import action
@@ -226,7 +227,7 @@ def _late_incidents(
     return [{"staff": member, "incidents": late[member.pk]} for member in staff if late.get(member.pk)]
 
 
-@outbox_handler(PUBLICATION)
+@outbox_handler(PUBLICATION, gettext_lazy("Attendance publication to the group"))
 def _deliver_publication(payload: dict[str, Any]) -> None:
     """After commit: post the publication to the DingTalk group robot (when one is configured)."""
     url = getattr(settings, "KEFU_DINGTALK_ROBOT_URL", "")

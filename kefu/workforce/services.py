@@ -164,6 +164,10 @@ def makeup_certify(*, actor: Actor, staff: Staff, at: dt.datetime, kind: str, no
     # R-WF-24: a make-up fills only a missing punch — a real one of that kind near it is graded instead
     if at.tzinfo is None:
         at = at.replace(tzinfo=clock.local_tz())
+    if at > clock.now():
+        raise ApplicationError(
+            "makeup_future", _("A make-up certifies a punch that was missed, not one still to come.")
+        )
     real = (
         Punch.objects.filter(staff=staff, kind=kind, at__gte=at - MAKEUP_REACH, at__lte=at + MAKEUP_REACH)
         .exclude(source=PunchSource.MAKEUP)
@@ -511,7 +515,7 @@ def points_reverse(*, actor: Actor, entry: PointEntry, note: str) -> PointEntry:
         actor=actor,
         verb=Verb.POINTS_REVERSED,
         subject=entry.staff,
-        after={"entry": entry.pk, "points": reversal.points, "note": note},
+        after={"entry": entry.pk, "item": entry.item_code, "points": reversal.points, "note": note},
     )
     return reversal
 

@@ -111,6 +111,8 @@ def conversation_transfer(
     """Hand a conversation to another agent or team: the thread stays, a note says why."""
     if to_staff is None and to_team is None:
         raise ApplicationError("transfer_target", _("Choose an agent or a team to transfer to."))
+    if to_staff is not None and to_staff.pk == conversation.owner_id:
+        raise ApplicationError("transfer_target", _("This conversation is already theirs."))
     if to_staff is not None and not staff_holds(to_staff, "desk.take"):
         raise ApplicationError("transfer_target", _("A conversation goes to a desk agent or a team lead."))
     serving = set(conversation.shop.teams.values_list("pk", flat=True))
@@ -189,9 +191,13 @@ def presence_set(*, actor: Actor, state: str) -> Presence:
         )
         # an agent coming online picks up their team's unassigned waiting buyers of their role
         if state == PresenceState.ONLINE and staff.team_id:
-            waiting = Conversation.objects.filter(
-                team_id=staff.team_id, owner__isnull=True, queue=staff.position, waiting_since__isnull=False
-            ).select_related("shop", "team", "owner")[:50]
+            # the rows are taken (routing writes them); one another action holds is skipped, not waited for
+            waiting = (
+                Conversation.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+                .filter(team_id=staff.team_id, owner__isnull=True, queue=staff.position, waiting_since__isnull=False)
+                .select_related("shop", "team", "owner")
+                .order_by("waiting_since", "pk")[:50]
+            )
             _route(conversations=list(waiting), actor=actor)
         ids = [0]
         transaction.on_commit(lambda: live.publish(ids))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from kefu.commerce.models import Order, OrderStatus
@@ -94,9 +94,7 @@ def _refresh(*, conversation_ids: Iterable[int], reroute: Iterable[int] = (), ac
     # status joined, a refresh that waited for one that changed the status found no row once granted
     # (PostgreSQL re-checks the join against the new row) and wrote nothing — CI saw 47 of 51 counted.
     rows = list(Conversation.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
-    labels = wf.StatusLabel.objects.in_bulk({c.status_id for c in rows})
-    for c in rows:
-        c.status = labels[c.status_id]
+    prefetch_related_objects(rows, "status")  # read after the lock, in one query
     state = _thread_state(ids)
     policy = policy_in_force()
     idle = dt.timedelta(minutes=int(policy.desk.idle_flag_minutes))
