@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -98,3 +100,37 @@ def test_push_orders_as_json(world: World) -> None:
     other = {**body, "shop": world.shop_b.pk}
     assert client.post("/api/v1/orders/push", other, content_type="application/json").status_code == 404
     assert _client("agent_a").post("/api/v1/orders/push", body, content_type="application/json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_remembered_token_answers_without_the_database_and_a_revocation_stops_it_at_once(
+    world: World, settings: Any
+) -> None:
+    """Issue 20 §4: with the memory on, a token checked once is answered from the process (no query)
+    until KEFU_TOKEN_MEMORY_SECONDS pass; a revocation or a password change made in this process
+    stops it at the next call."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.core.events import SystemActor
+    from kefu.org.models import ApiToken
+    from kefu.org.services import token_create, token_revoke, tokens_forget
+
+    settings.KEFU_TOKEN_MEMORY_SECONDS = 60
+    tokens_forget()
+    secret = token_create(actor=SystemActor("t"), user=world.lead_a, name="memory")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    client = Client()
+    assert client.get("/api/v1/shops", **headers).status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/api/v1/shops", **headers).status_code == 200
+    assert not any("api" in q["sql"].lower() and "token" in q["sql"].lower() for q in ctx.captured_queries)
+    token_revoke(actor=world.lead_a, token=ApiToken.objects.get(prefix=secret[:12]))
+    assert client.get("/api/v1/shops", **headers).status_code == 401
+    # a password change: the token was made under the old one
+    other = token_create(actor=SystemActor("t"), user=world.agent_a, name="memory 2")
+    assert client.get("/api/v1/shops", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+    world.agent_a.set_password("a new one 2026")
+    world.agent_a.save()
+    assert client.get("/api/v1/shops", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 401
+    tokens_forget()

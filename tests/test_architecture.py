@@ -34,6 +34,8 @@ READS = {
     "responsible_agent",
     "money_amount",
     "token_authenticate",  # sign-in lookup; its last-used stamp is not a state change of the timeline
+    "token_remembered",  # the same lookup answered from this process's memory
+    "tokens_forget",  # empties that memory
     "policy_in_force",
     "policy_versions",
     "policy_cache_clear",

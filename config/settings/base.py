@@ -182,6 +182,8 @@ KEFU_LOGIN_MAX_FAILURES = int(os.environ.get("KEFU_LOGIN_MAX_FAILURES", "5"))
 KEFU_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("KEFU_LOGIN_LOCKOUT_SECONDS", "900"))
 # API tokens expire after this many days unless made for fewer (and always with a password change).
 KEFU_TOKEN_DAYS = int(os.environ.get("KEFU_TOKEN_DAYS", "90"))
+# seconds a web process remembers a checked API token (a revocation elsewhere takes effect within them)
+KEFU_TOKEN_MEMORY_SECONDS = int(os.environ.get("KEFU_TOKEN_MEMORY_SECONDS", "10"))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

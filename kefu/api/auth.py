@@ -9,13 +9,17 @@ from ninja.security import HttpBearer, SessionAuth
 
 from kefu.core import throttle
 from kefu.core.context import client_ip
-from kefu.org.services import token_authenticate
+from kefu.org.services import token_authenticate, token_remembered
 
 
 class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = token_remembered(token)  # checked a moment ago in this process: no database, no counter
+        if user is not None:
+            request.user = user
+            return user
         if throttle.token_locked(token):
             return None
         user = token_authenticate(token)

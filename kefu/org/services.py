@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 
 from django.conf import settings
@@ -246,9 +248,35 @@ def token_create(*, actor: Actor, user: Any, name: str = "", expires_in_days: in
     return secret
 
 
+# Issue 20 §4: a token checked in this process is remembered for KEFU_TOKEN_MEMORY_SECONDS, so an
+# integration's calls do not each ask the database. A revocation, a password change or a deactivation
+# made in this process forgets every remembered token at once (token_revoke, the user's post_save);
+# made in another process, it takes effect here within those seconds (ADR 0022).
+_remembered: dict[str, tuple[float, Any, dt.datetime | None]] = {}  # digest → (checked at, user, expires)
+_REMEMBER_AT_MOST = 10_000
+
+
+def tokens_forget() -> None:
+    _remembered.clear()
+
+
+def token_remembered(secret: str) -> Any | None:
+    """The user of a token this process checked a moment ago (a copy: requests do not share it),
+    or None — then ``token_authenticate`` asks the database."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    hit = _remembered.get(_digest(secret))
+    if hit is None or time.monotonic() - hit[0] >= settings.KEFU_TOKEN_MEMORY_SECONDS:
+        return None
+    if hit[2] is not None and hit[2] <= clock.now():
+        return None
+    return copy.copy(hit[1])
+
+
 def token_authenticate(secret: str) -> Any | None:
     """The active user of a valid, unrevoked, unexpired token, or None. One hand-written query (it
-    runs on every API call: the ORM's compilation of the same join cost more than the query)."""
+    runs on every API call the process does not remember: the ORM's compilation of the same join
+    cost more than the query)."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
     user_model = get_user_model()
@@ -256,7 +284,8 @@ def token_authenticate(secret: str) -> Any | None:
     users, tokens = user_model._meta.db_table, ApiToken._meta.db_table
     found = list(
         user_model.objects.raw(
-            f"SELECT u.*, t.id AS kefu_token_id, t.last_used_at AS kefu_token_used, t.auth_hash AS kefu_token_auth "  # noqa: S608
+            f"SELECT u.*, t.id AS kefu_token_id, t.last_used_at AS kefu_token_used, t.auth_hash AS kefu_token_auth, "  # noqa: S608
+            f"t.expires_at AS kefu_token_expires "
             f"FROM {users} u JOIN {tokens} t ON t.user_id = u.id WHERE t.digest = %s AND t.revoked_at IS NULL "
             "AND u.is_active = %s AND (t.expires_at IS NULL OR t.expires_at > %s)",
             [_digest(secret), True, now],
@@ -272,6 +301,15 @@ def token_authenticate(secret: str) -> Any | None:
         used = dt.datetime.fromisoformat(used)
     if used is None or (now - (used if used.tzinfo else used.replace(tzinfo=dt.UTC))).total_seconds() > 60:
         ApiToken.objects.filter(pk=user.kefu_token_id).update(last_used_at=now)
+    if settings.KEFU_TOKEN_MEMORY_SECONDS > 0:
+        if len(_remembered) >= _REMEMBER_AT_MOST:
+            _remembered.clear()
+        expires = user.kefu_token_expires
+        if isinstance(expires, str):
+            expires = dt.datetime.fromisoformat(expires)
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.UTC)
+        _remembered[_digest(secret)] = (time.monotonic(), user, expires)
     return user
 
 
@@ -280,4 +318,5 @@ def token_revoke(*, actor: Actor, token: ApiToken) -> None:
     _own_or_manager(actor, token.user)
     if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=clock.now()):
         return
+    tokens_forget()
     event_record(actor=actor, verb=Verb.TOKEN_REVOKED, subject=token.user, after={"prefix": token.prefix})
