@@ -359,8 +359,15 @@ def test_a_threaded_stream_sends_a_heartbeat_when_quiet_and_ends_on_a_database_e
             raise DatabaseError("server closed the connection")
         return real(*args)
 
+    class Awake:  # no timed wait: under faketime (make year-ahead) a condition's timeout is a year
+        def wait(self, timeout: float) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
     monkeypatch.setattr(views, "HEARTBEAT_SECONDS", 0.0)
-    monkeypatch.setattr(views, "POLL_SECONDS", 0.01)
+    monkeypatch.setattr(views.live, "Waiter", Awake)
     monkeypatch.setattr(views, "_stream_read", flaky)
     user = world.agent_a
     chunks = list(views._events_blocking(user, None, 0))  # ends by itself: no timeout reached
