@@ -33,6 +33,7 @@ from kefu.web.http import (
     redirect_next,
     render_page_or_partial,
     require_capability,
+    row_url_base,
     xlsx_download,
 )
 from kefu.workflow import selectors as workflow
@@ -113,6 +114,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "shops": org.shop_list(actor=request.user),
         "query": query.urlencode(),
         "now": clock.now(),
+        "case_base": row_url_base("aftersales:case"),
     }
     return render_page_or_partial(request, "aftersales/inbox.html", "results", ctx)
 

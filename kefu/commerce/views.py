@@ -25,6 +25,7 @@ from kefu.web.http import (
     local_time,
     render_page_or_partial,
     render_panels,
+    row_url_base,
     xlsx_download,
 )
 
@@ -43,7 +44,13 @@ def orders(request: HttpRequest) -> HttpResponse:
     page = commerce.order_list(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
     query = request.GET.copy()
     query.pop("cursor", None)
-    ctx = {"form": form, "page": page, "query": query.urlencode(), "appending": bool(request.GET.get("cursor"))}
+    ctx = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "appending": bool(request.GET.get("cursor")),
+        "order_base": row_url_base("commerce:order_detail"),
+    }
     if getattr(request, "htmx", False) and request.GET.get("cursor"):
         return render(request, "commerce/orders.html#rows", ctx)
     return render_page_or_partial(request, "commerce/orders.html", "results", ctx)

@@ -13,7 +13,14 @@ from kefu.core import clock
 from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
 from kefu.org.permissions import has_capability
-from kefu.web.http import EXPORT_CAP, form_post, render_page_or_partial, require_capability, xlsx_download
+from kefu.web.http import (
+    EXPORT_CAP,
+    form_post,
+    render_page_or_partial,
+    require_capability,
+    row_url_base,
+    xlsx_download,
+)
 
 from . import selectors as org
 from .models import Position
@@ -69,6 +76,7 @@ def staff(request: HttpRequest) -> HttpResponse:
             "team": team,
             "positions": Position.choices,
             "position": position or "",
+            "staff_base": row_url_base("org:staff_detail"),
         },
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -9,6 +10,13 @@ from django.urls import reverse
 
 from kefu.core import plugins
 from kefu.org.permissions import has_capability
+
+
+@functools.cache
+def _url(name: str) -> str:
+    """A navigation item's address: the URLconf does not change while the process runs (every
+    page asked for each of them again: ~40 reverses per request)."""
+    return reverse(name)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -19,7 +27,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     sections = []
     for section in plugins.nav_sections():
         entries = [
-            {"label": item.label, "url": reverse(item.url_name), "active": current == item.url_name}
+            {"label": item.label, "url": _url(item.url_name), "active": current == item.url_name}
             for item in section.items
             if item.capability is None or has_capability(user, item.capability)
         ]

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
@@ -64,6 +65,16 @@ def form_post(
     if text:
         messages.success(request, text)
     return then(result) if callable(then) else then
+
+
+def row_url_base(name: str) -> str:
+    """The address of a list's rows without their id ("/aftersales/" for ``aftersales:case``), so a
+    template writes ``{{ base }}{{ c.pk }}/`` instead of reversing the same route for every row
+    (50 reverses were a tenth of a list's CPU)."""
+    url = reverse(name, args=[0])
+    if not url.endswith("/0/"):
+        raise ValueError(f"{name} does not end with its id")
+    return url[:-2]
 
 
 def render_page_or_partial(request: HttpRequest, template: str, partial: str, ctx: dict[str, Any]) -> HttpResponse:
