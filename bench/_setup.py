@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,39 +62,33 @@ def seed_org() -> None:
     Staff.objects.filter(user__username="lead").update(team=Team.objects.get(name="扬州客服组"))
 
 
-def postgres_cpu_s() -> float:
-    """CPU seconds used so far by this machine's PostgreSQL: every ``postgres`` process's own time
-    plus, through the postmaster's children's time, that of backends which have exited. Read from
-    /proc (PostgreSQL runs here); 0.0 where there is none. Other work on the cluster counts too."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _processes() -> Iterator[tuple[str, list[str]]]:
+    """(command name, the fields after it) of every process's /proc/<pid>/stat on this machine."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        if name != "postgres" and not name.startswith("postgres:"):
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        total += sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return total / tick
+            continue  # it exited meanwhile
+        yield text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+
+
+def postgres_cpu_s() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL: every ``postgres`` process's own time
+    plus, through the postmaster's children's time, that of backends which have exited. Read from
+    /proc (PostgreSQL runs here); 0.0 where there is none. Other work on the cluster counts too."""
+    ticks = sum(
+        sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+        for name, fields in _processes()
+        if name == "postgres" or name.startswith("postgres:")
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def session_cpu_s(sid: int) -> float:
     """CPU seconds used so far by the processes of session ``sid`` (a server started with
     ``start_new_session``: its master and workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid:  # the session id
-            total += sum(int(fields[i]) for i in (11, 12))
-    return total / tick
+    ticks = sum(int(fields[11]) + int(fields[12]) for _name, fields in _processes() if int(fields[3]) == sid)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def measure_page(username: str, path: str, requests: int, *, row_link: str, chrome_links: int) -> dict[str, object]:

@@ -541,8 +541,7 @@ def questions(request: HttpRequest) -> HttpResponse:
         return form_post(
             request,
             save,
-            then=lambda _r: _back_to_conversation(request, "desk:questions"),
-            failed=lambda: _back_to_conversation(request, "desk:questions"),
+            then=_back_to_conversation(request, "desk:questions"),
             done=_("Saved."),
         )
     ctx = {
@@ -586,8 +585,7 @@ def followups(request: HttpRequest) -> HttpResponse:
         return form_post(
             request,
             save,
-            then=lambda _r: _back_to_conversation(request, "desk:followups"),
-            failed=lambda: _back_to_conversation(request, "desk:followups"),
+            then=_back_to_conversation(request, "desk:followups"),
             done=_("Saved."),
         )
     ctx = {
