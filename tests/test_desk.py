@@ -945,7 +945,7 @@ def test_remembered_channels_and_shops_are_forgotten_when_they_change(
     a switched-off channel or a shop newly served by a team takes effect here at once."""
     from kefu.org.services import shop_create
 
-    settings.KEFU_DESK_DIRECTORY_TTL = 60
+    settings.KEFU_MEMORY_SECONDS = 60
     channel = services.channel_create(actor=world.supervisor, code="cached", name="缓存")
     body = json.dumps({"messages": [msg("c1")]}).encode()
     client = Client()

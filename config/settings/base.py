@@ -96,7 +96,14 @@ TEMPLATES = [
                 "kefu.web.context.navigation",
             ],
         },
-    }
+    },
+    {
+        # the rows of the hot lists (ADR 0023): ``<app>/jinja2/``, included by ``{% rows %}``
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "kefu.web.jinja.environment", "autoescape": True},
+    },
 ]
 
 DATABASE_URL = os.environ.get("KEFU_DATABASE_URL", f"sqlite:///{VAR_DIR / 'kefu.sqlite3'}")
@@ -125,8 +132,9 @@ REDIS_URL = os.environ.get("KEFU_REDIS_URL", "")
 KEFU_DESK_QUEUED = env_bool("KEFU_DESK_QUEUED", bool(REDIS_URL))
 # Database threads the live streams' reads share in each web process (ADR 0018).
 KEFU_STREAM_DB_THREADS = int(os.environ.get("KEFU_STREAM_DB_THREADS", "4"))
-# Seconds a web process remembers channels and shops for the message pipeline (0: not at all).
-KEFU_DESK_DIRECTORY_TTL = float(os.environ.get("KEFU_DESK_DIRECTORY_TTL", "5"))
+# Seconds a web process remembers rows every request reads and people rarely change (kefu.core.remembered;
+# 0: not at all): channels and shops for the message pipeline, the status labels of the lists.
+KEFU_MEMORY_SECONDS = float(os.environ.get("KEFU_MEMORY_SECONDS", "5"))
 # Webhooks sign the timestamp with the body (v2=); the body-only form (sha256=) is accepted until
 # this date (YYYY-MM-DD) for senders still moving over — unset: refused (docs/deploy.md).
 KEFU_WEBHOOK_LEGACY_UNTIL = os.environ.get("KEFU_WEBHOOK_LEGACY_UNTIL", "")

@@ -16,7 +16,7 @@ KEFU_ADMIN = True  # the admin is mounted in tests so its throttled sign-in is t
 # A second module on the shared workflow core, declared in < 50 lines (tests/test_workflow.py).
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.workflow_app"]  # noqa: F405
 # Tests flush tables between cases (no signals): the pipeline reads channels and shops afresh.
-KEFU_DESK_DIRECTORY_TTL = 0
+KEFU_MEMORY_SECONDS = 0
 KEFU_TOKEN_MEMORY_SECONDS = 0  # every call asks the database (tests/test_api.py turns the memory on)
 KEFU_REFUSE_UNDECLARED_VERBS = True  # every verb recorded is declared (kefu.core.rulebook)
 KEFU_REFUSE_UNLABELLED_FIELDS = True  # every field an event shows has a label (kefu.core.wording)

@@ -109,7 +109,12 @@ class Case(WorkItem):
 
     @property
     def number(self) -> str:
-        return f"AS{self.pk or 0:07d}"
+        return self.number_for(self.pk)
+
+    @staticmethod
+    def number_for(pk: int | None) -> str:
+        """The case number people quote ("AS0000042"), also for a list's plain rows."""
+        return f"AS{pk or 0:07d}"
 
 
 class EvidenceKind(models.TextChoices):

@@ -49,6 +49,32 @@ def case_inbox(*, actor: Actor, filters: CaseFilters, cursor: str | None = None,
     return keyset_page(case_queryset(actor=actor, filters=filters), key="opened_at", cursor=cursor, limit=limit)
 
 
+# what a row of the case list shows (ADR 0023): plain values, no model instances
+CASE_ROW = (
+    "id",
+    "case_type",
+    "shop__name",
+    "order__order_no",
+    "buyer_nick",
+    "owner__name",
+    "status__name",
+    "opened_at",
+    "platform_deadline",
+    "sla_due_at",
+    "breached",
+    "escalated_at",
+)
+
+
+def case_rows(
+    *, actor: Actor, filters: CaseFilters, cursor: str | None = None, limit: int = 50
+) -> Page[dict[str, Any]]:
+    """The case list's page as plain rows (``CASE_ROW``), newest first; the same scope and filters
+    as ``case_inbox``."""
+    qs = case_queryset(actor=actor, filters=filters).values(*CASE_ROW)
+    return keyset_page(qs, key="opened_at", cursor=cursor, limit=limit)
+
+
 def case_export(*, actor: Actor, filters: CaseFilters, cap: int) -> Iterator[Case]:
     """Every case of the filtered inbox (newest first), in keyset batches, at most ``cap``."""
     return keyset_iter(case_queryset(actor=actor, filters=filters), key="opened_at", cap=cap)
@@ -227,7 +253,7 @@ def case_status_named(name: str) -> StatusLabel | None:
 def _label_ids(*categories: str) -> list[int]:
     """The labels of some categories: the inbox filters on the indexed label column, so a case's
     category is always its label's (never a copy that could disagree)."""
-    return list(StatusLabel.objects.filter(workflow=CASES.key, category__in=categories).values_list("pk", flat=True))
+    return wf.label_ids(CASES, *categories)
 
 
 def _active(qs: Any) -> Any:

@@ -90,12 +90,12 @@ FACT_FIELDS = [
 def inbox(request: HttpRequest) -> HttpResponse:
     g = request.GET
     mine = g.get("mine") == "1"
-    staff = org.staff_of(request.user)
+    staff_id = org.my_staff_id(request.user)
     filters = selectors.CaseFilters(
         case_type=g.get("type") or None,
         category=g.get("category") or None,
         shop=int_param(g.get("shop")),
-        owner=staff.pk if mine and staff else None,
+        owner=staff_id if mine else None,
         active_only=g.get("all") != "1",
         overdue=g.get("overdue") == "1",
         escalated=g.get("escalated") == "1",
@@ -103,17 +103,19 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
     if g.get("export") == "xlsx":
         return _cases_xlsx(request, filters)
-    page = selectors.case_inbox(actor=request.user, filters=filters, cursor=g.get("cursor"))
+    page = selectors.case_rows(actor=request.user, filters=filters, cursor=g.get("cursor"))
     query = g.copy()
     query.pop("cursor", None)
+    types = [(code, str(name)) for code, name in CaseType.choices]
     ctx = {
         "page": page,
         "f": g,
-        "types": CaseType.choices,
+        "types": types,
+        "type_labels": dict(types),
+        "case_number": Case.number_for,
         "categories": Category.choices,
-        "shops": org.shop_list(actor=request.user),
+        "shops": org.shop_choices(actor=request.user),
         "query": query.urlencode(),
-        "now": clock.now(),
         "case_base": row_url_base("aftersales:case"),
     }
     return render_page_or_partial(request, "aftersales/inbox.html", "results", ctx)

@@ -111,5 +111,8 @@ def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, key), last.pk])
+        if isinstance(last, dict):  # a ``values()`` page: plain rows for a hot list (ADR 0023)
+            next_cursor = _encode([last[key], last["id"]])
+        else:
+            next_cursor = _encode([getattr(last, key), last.pk])
     return Page(rows, next_cursor)

@@ -32,6 +32,7 @@ class Scope:
     shop_ids: frozenset[int]
     staff_id: int | None = None
     position: str | None = None
+    name: str = ""  # the staff member's name, as the top bar shows it
 
 
 NOTHING = Scope(all=False, team_ids=frozenset(), shop_ids=frozenset())
@@ -63,24 +64,23 @@ def scope_for(user: Any) -> Scope:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     staff_model = apps.get_model("org", "Staff")
-    staff = staff_model.objects.filter(user_id=user.pk, active=True).only("id", "position", "team_id").first()
-    if user.is_superuser:
-        scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk if staff else None)
-    elif staff is None:
-        scope = NOTHING
-    elif staff.position in ALL_POSITIONS:
-        scope = Scope(all=True, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk, position=staff.position)
-    elif staff.team_id is None:
-        scope = Scope(all=False, team_ids=frozenset(), shop_ids=frozenset(), staff_id=staff.pk, position=staff.position)
+    staff = staff_model.objects.filter(user_id=user.pk, active=True).only("id", "position", "team_id", "name").first()
+    none: frozenset[int] = frozenset()
+    if staff is None:
+        scope = Scope(all=True, team_ids=none, shop_ids=none) if user.is_superuser else NOTHING
     else:
-        shop_model = apps.get_model("org", "Shop")
-        shop_ids = frozenset(shop_model.objects.filter(teams__id=staff.team_id).values_list("id", flat=True))
+        everything = user.is_superuser or staff.position in ALL_POSITIONS
+        shop_ids = none
+        if not everything and staff.team_id is not None:
+            shop_model = apps.get_model("org", "Shop")
+            shop_ids = frozenset(shop_model.objects.filter(teams__id=staff.team_id).values_list("id", flat=True))
         scope = Scope(
-            all=False,
-            team_ids=frozenset({staff.team_id}),
+            all=everything,
+            team_ids=frozenset({staff.team_id}) if not everything and staff.team_id is not None else none,
             shop_ids=shop_ids,
             staff_id=staff.pk,
-            position=staff.position,
+            position=None if user.is_superuser else staff.position,
+            name=staff.name,
         )
     user._kefu_scope = scope
     return scope

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast
 
@@ -22,6 +19,7 @@ from kefu.core.memory import collector_paused
 from kefu.core.models import Event
 from kefu.core.pagination import Page, keyset_page
 from kefu.core.policy_store import policy_in_force
+from kefu.core.remembered import ProcessMemory
 from kefu.core.scoping import access_object
 from kefu.desk.rules import Verb
 from kefu.org.models import Shop, Staff
@@ -360,27 +358,14 @@ def _day_messages(
     return msgs, conversations
 
 
-# The message pipeline's hot path reads channels and shops on every delivery; each web process
-# remembers them for KEFU_DESK_DIRECTORY_TTL seconds (a change made in this process forgets them at
-# once, through signals; other processes see it within the TTL).
-_directory: dict[Any, tuple[float, Any]] = {}
-
-
-def _remembered(key: Any, load: Callable[[], Any]) -> Any:
-    ttl = float(settings.KEFU_DESK_DIRECTORY_TTL)
-    if ttl <= 0:
-        return load()
-    now = time.monotonic()
-    hit = _directory.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = load()
-    _directory[key] = (now + ttl, value)
-    return value
+# The message pipeline's hot path reads channels and shops on every delivery: remembered by the
+# process (``kefu.core.remembered``; the desk app forgets them on every change to channels, shops or staff).
+DIRECTORY = ProcessMemory("desk directory")
+_remembered = DIRECTORY.get
 
 
 def directory_forget(**_kwargs: Any) -> None:
-    _directory.clear()
+    DIRECTORY.forget()
 
 
 def channel_by_code(code: str) -> Channel | None:

@@ -7,9 +7,26 @@ from typing import Any
 from django.db.models import Count
 from django.http import Http404
 
+from kefu.core.remembered import ProcessMemory
+
 from . import registry
 from .models import StatusLabel
 from .registry import Workflow
+
+# The labels of a category, asked by every list that filters by category (its indexed column holds the
+# label): remembered by the process (kefu.core.remembered), forgotten on any save or delete of a label.
+LABEL_IDS = ProcessMemory("status labels by category")
+
+
+def label_ids(flow: Workflow, *categories: str) -> list[int]:
+    """The ids of this workflow's labels in ``categories`` (a list filters its records by them)."""
+    key = (flow.key, frozenset(categories))
+    return LABEL_IDS.get(
+        key,
+        lambda: list(
+            StatusLabel.objects.filter(workflow=flow.key, category__in=categories).values_list("pk", flat=True)
+        ),
+    )
 
 
 def labels(flow: Workflow) -> list[StatusLabel]:
