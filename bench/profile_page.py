@@ -42,7 +42,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--top", type=int, default=25)
-    parser.add_argument("--cumulative", nargs="*", default=[], help="print cumulative times of functions matching these")
+    parser.add_argument(
+        "--cumulative", nargs="*", default=[], help="print cumulative times of functions matching these"
+    )
     parser.add_argument("--callers", nargs="*", default=[], help="also print who calls these functions")
     args = parser.parse_args()
     setup("postgres", f"kefu_bench_pages_{args.scale}", keep=True)
@@ -73,7 +75,9 @@ def main() -> None:
         print(f"  {name:28s} {seconds / total:6.1%}")
     stats.sort_stats("tottime").print_stats(args.top)
     if args.cumulative:
-        stats.sort_stats("cumulative").print_stats(args.cumulative[0], int(args.cumulative[1]) if len(args.cumulative) > 1 else 40)
+        stats.sort_stats("cumulative").print_stats(
+            args.cumulative[0], int(args.cumulative[1]) if len(args.cumulative) > 1 else 40
+        )
     for name in args.callers:
         stats.print_callers(name)
 

@@ -83,16 +83,16 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after_never_a_500
 
     client = Client(raise_request_exception=False)
     client.login(username="lead_a", password=PASSWORD)
-    with mock.patch("kefu.commerce.selectors.order_list", side_effect=_lost):
+    with mock.patch("kefu.commerce.selectors.order_queryset", side_effect=_lost):
         page = client.get("/orders/")
         api = client.get("/api/v1/orders")
     assert page.status_code == 503 and page["Retry-After"] == "5"
     assert "try again in a few seconds" in page.content.decode().lower() or "几秒" in page.content.decode()
     assert api.status_code == 503 and api["Retry-After"] == "5"
     assert api.json()["error"]["code"] == "unavailable"
-    with mock.patch("kefu.commerce.selectors.order_list", side_effect=OperationalError("database is locked")):
+    with mock.patch("kefu.commerce.selectors.order_queryset", side_effect=OperationalError("database is locked")):
         assert client.get("/orders/").status_code == 503
-    with mock.patch("kefu.commerce.selectors.order_list", side_effect=ProgrammingError("no such column")):
+    with mock.patch("kefu.commerce.selectors.order_queryset", side_effect=ProgrammingError("no such column")):
         assert client.get("/orders/").status_code == 500
         assert client.get("/api/v1/orders").status_code == 500
 

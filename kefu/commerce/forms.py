@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core.params import DayField
 from kefu.imports.address import PROVINCES
-from kefu.org.models import Shop
 
 from .models import Flag, OrderStatus
 from .selectors import OrderFilters
@@ -30,10 +29,10 @@ class OrderFilterForm(_ChoicesMixin):
     date_to = DayField(label=_("To"), required=False)
     memo_invalid = forms.BooleanField(label=_("Remark not in R-COM-1 format"), required=False)
 
-    def __init__(self, *args: Any, shops: list[Shop], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
-        self._choices("shop").choices = everything + [(s.pk, s.name) for s in shops]
+        self._choices("shop").choices = everything + list(shops)
         self._choices("status").choices = everything + list(OrderStatus.choices)
         self._choices("province").choices = everything + [(p, p) for p in PROVINCES]
         self._choices("flag").choices = everything + list(Flag.choices)

@@ -33,6 +33,30 @@ def order_list(*, actor: Actor, filters: OrderFilters, cursor: str | None = None
     return keyset_page(order_queryset(actor=actor, filters=filters), key="ordered_at", cursor=cursor, limit=limit)
 
 
+# what a row of the order list shows (ADR 0023): plain values, no model instances
+ORDER_ROW = (
+    "id",
+    "order_no",
+    "shop__name",
+    "buyer_nick",
+    "province",
+    "status",
+    "paid_amount",
+    "ordered_at",
+    "flag",
+    "memo_valid",
+)
+
+
+def order_rows(
+    *, actor: Actor, filters: OrderFilters, cursor: str | None = None, limit: int = 50
+) -> Page[dict[str, Any]]:
+    """The order list's page as plain rows (``ORDER_ROW``), newest first; scope and filters as
+    ``order_list``."""
+    qs = order_queryset(actor=actor, filters=filters).values(*ORDER_ROW)
+    return keyset_page(qs, key="ordered_at", cursor=cursor, limit=limit)
+
+
 def order_export(*, actor: Actor, filters: OrderFilters, cap: int) -> Iterator[Order]:
     """Every order of the filtered list (newest first), in keyset batches, at most ``cap``."""
     return keyset_iter(order_queryset(actor=actor, filters=filters), key="ordered_at", cap=cap)

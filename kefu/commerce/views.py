@@ -31,17 +31,17 @@ from kefu.web.http import (
 
 from . import selectors as commerce
 from .forms import OrderFilterForm, RemarkForm
+from .models import Flag, OrderStatus
 from .services import order_remark_set, parameters_parse, product_knowledge_set
 
 
 @login_required
 def orders(request: HttpRequest) -> HttpResponse:
-    shops = org.shop_list(actor=request.user)
-    form = OrderFilterForm(request.GET or None, shops=shops)
+    form = OrderFilterForm(request.GET or None, shops=org.shop_choices(actor=request.user))
     filters = form.filters() if form.is_valid() else commerce.OrderFilters()
     if request.GET.get("export") == "xlsx":
         return _orders_xlsx(request, filters)
-    page = commerce.order_list(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
+    page = commerce.order_rows(actor=request.user, filters=filters, cursor=request.GET.get("cursor"), limit=50)
     query = request.GET.copy()
     query.pop("cursor", None)
     ctx = {
@@ -50,6 +50,8 @@ def orders(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "appending": bool(request.GET.get("cursor")),
         "order_base": row_url_base("commerce:order_detail"),
+        "status_labels": {code: str(name) for code, name in OrderStatus.choices},
+        "flag_labels": {code: str(name) for code, name in Flag.choices},
     }
     if getattr(request, "htmx", False) and request.GET.get("cursor"):
         return render(request, "commerce/orders.html#rows", ctx)

@@ -44,6 +44,19 @@ from .models import (
 )
 from .workflow import CONVERSATIONS
 
+# what a row of the desk inbox shows (ADR 0023)
+INBOX_ROW = (
+    "id",
+    "buyer",
+    "shop__name",
+    "queue",
+    "owner__name",
+    "last_text",
+    "last_message_at",
+    "status__name",
+    "waiting_since",
+)
+
 
 def inbox(
     *,
@@ -55,11 +68,15 @@ def inbox(
     closed: bool = False,
     cursor: str | None = None,
     limit: int = 50,
-) -> Page[Conversation]:
+    values: tuple[str, ...] = (),
+) -> Page[Any]:
     """Conversations in the actor's scope: buyers waiting for an answer first, the longest wait on
     top (all of them on the first page, up to ``WAITING_CAP``), then the others, most recent first
-    (keyset-paged; constant queries)."""
+    (keyset-paged; constant queries). With ``values`` (``INBOX_ROW`` for the page) the rows are
+    plain values instead of conversations."""
     qs = Conversation.objects.restrict(actor).select_related("shop", "owner", "status", "team")
+    if values:
+        qs = qs.values(*values)
     if not closed:
         qs = qs.exclude(status__category=ConversationCategory.CLOSED)
     if mine is not None:

@@ -26,6 +26,11 @@ def shop_get(*, actor: Actor, shop_id: int) -> Shop:
     return access_object(actor, Shop.objects.prefetch_related("teams"), pk=shop_id)
 
 
+def team_choices(*, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of the teams the actor sees, by name: a filter's choices."""
+    return list(Team.objects.restrict(actor).order_by("name").values_list("id", "name"))
+
+
 def team_list(*, actor: Actor) -> list[Team]:
     return list(
         Team.objects.restrict(actor)

@@ -72,9 +72,10 @@ def staff(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "q": q or "",
-            "teams": org.team_list(actor=request.user),
+            "teams": org.team_choices(actor=request.user),
             "team": team,
             "positions": Position.choices,
+            "position_labels": {code: str(name) for code, name in Position.choices},
             "position": position or "",
             "staff_base": row_url_base("org:staff_detail"),
         },

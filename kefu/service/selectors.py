@@ -191,8 +191,26 @@ def technician_get(*, actor: Actor, staff_id: Any) -> Staff:
     return access_object(actor, Staff.objects.filter(position__in=holders("service.attend"), active=True), pk=staff_id)
 
 
-def inbox(*, actor: Actor, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[ServiceRequest]:
-    return list(_inbox_rows(actor, filters)[:limit])
+# what a row of the work-order inbox shows (ADR 0023): plain values, no model instances
+INBOX_ROW = (
+    "id",
+    "number",
+    "shop__name",
+    "contact_name",
+    "product",
+    "technician__name",
+    "appointment_at",
+    "on_site_at",
+    "sla_due_at",
+    "breached",
+    "status__name",
+    "replacement_due",
+)
+
+
+def inbox(*, actor: Actor, filters: RequestFilters, limit: int = INBOX_LIMIT) -> list[dict[str, Any]]:
+    """The newest ``limit`` requests of the filtered inbox as plain rows (``INBOX_ROW``)."""
+    return list(_inbox_rows(actor, filters).values(*INBOX_ROW)[:limit])
 
 
 def inbox_export(*, actor: Actor, filters: RequestFilters, cap: int) -> Any:

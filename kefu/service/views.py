@@ -92,19 +92,19 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # the rows' cells made here once (the page renders 50 rows: template filters per cell cost more)
     cells = [
         {
-            "pk": r.pk,
-            "number": r.number,
-            "shop": r.shop.name,
-            "contact": r.contact_name,
-            "product": r.product,
-            "technician": r.technician.name if r.technician else "—",
-            "appointment": moment(r.appointment_at),
-            "arrived": moment(r.on_site_at) if r.on_site_at else "",
-            "due": moment(r.sla_due_at),
-            "late": r.breached and not r.on_site_at,
-            "breached": r.breached,
-            "status": r.status.name,
-            "replacement_due": r.replacement_due,
+            "pk": r["id"],
+            "number": r["number"],
+            "shop": r["shop__name"],
+            "contact": r["contact_name"],
+            "product": r["product"],
+            "technician": r["technician__name"] or "—",
+            "appointment": moment(r["appointment_at"]),
+            "arrived": moment(r["on_site_at"]) if r["on_site_at"] else "",
+            "due": moment(r["sla_due_at"]),
+            "late": r["breached"] and not r["on_site_at"],
+            "breached": r["breached"],
+            "status": r["status__name"],
+            "replacement_due": r["replacement_due"],
         }
         for r in rows
     ]
@@ -116,7 +116,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "request_base": reverse("service:inbox"),
             "categories": RequestCategory.choices,
             "technicians": selectors.technicians(actor=request.user),
-            "shops": org.shop_list(actor=request.user),
+            "shops": org.shop_choices(actor=request.user),
             "f": request.GET,
             "can_intake": has_capability(request.user, "service.intake"),
         },

@@ -12,16 +12,47 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from kefu.web.templatetags.kefu import cny
 
 
-def local(moment: dt.datetime | None, fmt: str = "%m-%d %H:%M") -> str:
-    """A stored time in the actor's time zone (Asia/Shanghai), "" for none."""
+@pass_context
+def local(context: Context, moment: dt.datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    """A stored time in the request's time zone (Asia/Shanghai), "" for none. The zone comes with
+    the context (``{% rows %}`` puts it there once: asking Django for it was a third of a cell)."""
     if moment is None:
         return ""
-    return timezone.localtime(moment).strftime(fmt)
+    zone = context.get("local_zone") or timezone.get_current_timezone()
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def filter_fields(form: forms.Form) -> list[dict[str, Any]]:
+    """A GET filter form's fields as plain values for ``web/filter_fields.html``: the same inputs
+    Django's widgets write (name, type, value, the widget's attributes, choices with the chosen one
+    marked), without a widget template per field (eight of them were a quarter of the order list)."""
+    fields = []
+    for bound in form:
+        widget = bound.field.widget
+        attrs = bound.build_widget_attrs(dict(widget.attrs))
+        value = bound.value()
+        entry: dict[str, Any] = {"name": bound.html_name, "label": bound.label, "attrs": attrs}
+        if isinstance(widget, forms.CheckboxInput):
+            entry.update(kind="check", checked=bool(widget.check_test(value)))
+        elif isinstance(widget, forms.Select):
+            chosen = "" if value is None else str(value)
+            entry.update(
+                kind="select",
+                options=[(str(code), label, str(code) == chosen) for code, label in bound.field.choices],  # type: ignore[attr-defined]
+            )
+        else:
+            entry.update(kind="input", type=getattr(widget, "input_type", "text"), value=widget.format_value(value))
+        fields.append(entry)
+    return fields
 
 
 def environment(**options: Any) -> Environment:
@@ -30,4 +61,6 @@ def environment(**options: Any) -> Environment:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local
+    env.filters["cny"] = cny
+    env.globals["filter_fields"] = filter_fields
     return env

@@ -119,6 +119,9 @@ def rows(context: template.Context, name: str) -> SafeString:
     """The rows of a hot list: the Jinja2 template ``name`` (``<app>/jinja2/``, ADR 0023) rendered
     with this template's context. It escapes what it shows, so its output is safe here."""
     from django.template import engines
+    from django.utils import timezone
 
     env = engines["jinja2"].env  # type: ignore[attr-defined]
-    return SafeString(env.get_template(name).render(context.flatten()))
+    values: dict[Any, Any] = context.flatten()  # type: ignore[assignment]
+    values["local_zone"] = timezone.get_current_timezone()
+    return SafeString(env.get_template(name).render(values))

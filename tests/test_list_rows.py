@@ -1,0 +1,134 @@
+"""The hot lists' rows (ADR 0023): Jinja2 templates over plain values. What they show must be what
+the Django templates showed — escaped, translated, labelled, in local time — and paging, the
+filters and the scope must not change with them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kefu.aftersales import services as aftersales
+from kefu.core.events import SystemActor
+from kefu.desk import services as desk
+from kefu.org.models import Staff
+from kefu.workflow import selectors as wf
+from kefu.workflow.models import StatusLabel
+
+from .conftest import PASSWORD, World
+from .factories import OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+_WAITED_AN_HOUR = "已等待 1\xa0小时"  # timesince puts a no-break space
+HOSTILE = '<img src=x onerror="alert(1)">'
+
+
+def _client(username: str, language: str = "") -> Client:
+    client = Client()
+    if language:
+        client.cookies["django_language"] = language
+    assert client.login(username=username, password=PASSWORD)
+    return client
+
+
+def test_case_rows_escape_label_and_page_like_the_django_template(world: World) -> None:
+    """Three cases of shop A, one of them past its deadline, one with a hostile buyer name; the list
+    pages two at a time (the cursor is made from a plain row) and shows nothing of shop B."""
+    opened = []
+    for i, nick in enumerate(["buyer_1", HOSTILE, "buyer_3"]):
+        case = aftersales.case_open(
+            actor=world.lead_a,
+            case_type="wrong_item" if i else "defect",
+            shop=world.shop_a,
+            buyer_nick=nick,
+            summary="s",
+        )
+        opened.append(case)
+    aftersales.case_open(actor=world.supervisor, case_type="defect", shop=world.shop_b, buyer_nick="other_team")
+    from kefu.aftersales.models import Case
+
+    Case.objects.filter(pk=opened[0].pk).update(breached=True)
+    lead = _client("lead_a")
+    html = lead.get("/aftersales/").content.decode()
+    assert HOSTILE not in html and "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in html
+    assert "other_team" not in html
+    assert "已逾期" in html and "发错货" in html  # the type's label, not "wrong_item"
+    assert ">wrong_item<" not in html and ">defect<" not in html
+    for case in opened:
+        assert f'href="/aftersales/{case.pk}/">{case.number}</a>' in html
+    # local time: the case opened at the frozen clock shows in Asia/Shanghai
+    local = opened[0].opened_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert local.strftime("%m-%d %H:%M") in html
+    from kefu.aftersales import selectors
+
+    first = selectors.case_rows(actor=world.lead_a, filters=selectors.CaseFilters(), limit=2)
+    assert first.next_cursor
+    rest = selectors.case_rows(actor=world.lead_a, filters=selectors.CaseFilters(), cursor=first.next_cursor, limit=2)
+    seen = [r["id"] for r in first.items + rest.items]
+    assert sorted(seen) == sorted(c.pk for c in opened) and rest.next_cursor is None
+    english = _client("lead_a", "en").get("/aftersales/").content.decode()
+    assert "overdue" in english and "已逾期" not in english
+
+
+def test_order_rows_and_filter_fields_keep_the_choice_and_escape_the_search(world: World) -> None:
+    OrderFactory(shop=world.shop_a, buyer_nick=HOSTILE, status="paid", province="江苏")
+    lead = _client("lead_a")
+    html = lead.get("/orders/", {"status": "paid", "q": '"><script>', "province": "江苏"}).content.decode()
+    assert '<option value="paid" selected>' in html and '<option value="江苏" selected>' in html
+    assert 'value="&#34;&gt;&lt;script&gt;"' in html and '"><script>' not in html
+    listed = lead.get("/orders/", {"status": "paid"}).content.decode()
+    assert HOSTILE not in listed and "&lt;img src=x" in listed
+    assert "已付款" in listed  # the status's label
+    bad = lead.get("/orders/", {"date_from": "2026-13-45"})
+    assert bad.status_code == 200 and 'class="msg error"' in bad.content.decode()
+    checked = lead.get("/orders/", {"memo_invalid": "on"}).content.decode()
+    assert 'name="memo_invalid" checked' in checked
+
+
+def test_desk_rows_show_the_wait_as_words_and_escape_the_buyer(world: World) -> None:
+    channel = desk.channel_default("api")
+    at = "2026-11-26T09:00:00+08:00"
+    item = {"external_id": "x1", "shop": world.shop_a.code, "buyer": HOSTILE, "direction": "in", "kind": "text"}
+    desk.messages_ingest(
+        actor=SystemActor("t"), channel=channel, items=[{**item, "sent_at": at, "text": "<b>在吗</b>"}]
+    )
+    html = _client("lead_a").get("/desk/").content.decode()
+    assert HOSTILE not in html and "&lt;img src=x" in html and "&lt;b&gt;在吗&lt;/b&gt;" in html
+    # the buyer asked at 09:00 and the clock says 10:00
+    assert 'class="waiting"' in html and _WAITED_AN_HOUR in html
+
+
+def test_staff_rows_show_pay_only_to_whom_it_concerns(world: World) -> None:
+    Staff.objects.filter(user=world.agent_a).update(base_salary=4321)
+    assert "¥4,321.00" in _client("boss").get("/staff/").content.decode()
+    lead_view = _client("lead_a").get("/staff/").content.decode()
+    assert "4,321" not in lead_view and "agent_a" in lead_view
+
+
+def test_status_labels_of_a_category_are_remembered_and_forgotten_on_change(world: World, settings: Any) -> None:
+    """With the process memory on, a second ask makes no query; saving a label forgets at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kefu.aftersales.workflow import CASES
+
+    settings.KEFU_MEMORY_SECONDS = 60
+    wf.LABEL_IDS.forget()
+    first = wf.label_ids(CASES, "open")
+    with CaptureQueriesContext(connection) as ctx:
+        assert wf.label_ids(CASES, "open") == first
+    assert len(ctx.captured_queries) == 0
+    label = StatusLabel.objects.create(workflow=CASES.key, name="等顾客回图", category="open", position=99)
+    assert label.pk in wf.label_ids(CASES, "open")
+    wf.LABEL_IDS.forget()
+
+
+def test_the_navigation_differs_by_capability_and_page(world: World) -> None:
+    boss = _client("boss").get("/aftersales/").content.decode()
+    agent = _client("agent_a").get("/aftersales/").content.decode()
+    assert 'href="/aftersales/refunds/"' in boss and 'href="/aftersales/refunds/"' not in agent
+    assert 'href="/aftersales/" class="active"' in agent
+    assert 'href="/aftersales/" class=""' in _client("agent_a").get("/orders/").content.decode()
