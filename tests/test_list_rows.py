@@ -85,7 +85,7 @@ def test_order_rows_and_filter_fields_keep_the_choice_and_escape_the_search(worl
     bad = lead.get("/orders/", {"date_from": "2026-13-45"})
     assert bad.status_code == 200 and 'class="msg error"' in bad.content.decode()
     checked = lead.get("/orders/", {"memo_invalid": "on"}).content.decode()
-    assert 'name="memo_invalid" checked' in checked
+    assert 'name="memo_invalid" id="id_memo_invalid" checked' in checked
 
 
 def test_desk_rows_show_the_wait_as_words_and_escape_the_buyer(world: World) -> None:
@@ -132,3 +132,52 @@ def test_the_navigation_differs_by_capability_and_page(world: World) -> None:
     assert 'href="/aftersales/refunds/"' in boss and 'href="/aftersales/refunds/"' not in agent
     assert 'href="/aftersales/" class="active"' in agent
     assert 'href="/aftersales/" class=""' in _client("agent_a").get("/orders/").content.decode()
+
+
+def test_unknown_codes_show_as_themselves_and_an_unknown_category_is_not_remembered(
+    world: World, settings: Any
+) -> None:
+    """A code no choice names (a legacy import) shows as itself, not as an empty cell; a made-up
+    category filter matches nothing and leaves the label memory as it was (the fresh-clone review
+    filled it with 300 made-up keys)."""
+    from kefu.aftersales.models import Case
+    from kefu.aftersales.workflow import CASES
+
+    OrderFactory(shop=world.shop_a, status="legacy_status", flag=9)
+    case = aftersales.case_open(actor=world.lead_a, case_type="defect", shop=world.shop_a, buyer_nick="b", summary="s")
+    Case.objects.filter(pk=case.pk).update(case_type="legacy_type")
+    lead = _client("lead_a")
+    assert ">legacy_type<" in lead.get("/aftersales/").content.decode()
+    orders = lead.get("/orders/").content.decode()
+    assert ">legacy_status<" in orders and 'title="9"' in orders
+    settings.KEFU_MEMORY_SECONDS = 60
+    wf.LABEL_IDS.forget()
+    made_up = lead.get("/aftersales/", {"category": "no-such-category"})
+    assert made_up.status_code == 200 and case.number not in made_up.content.decode()
+    assert wf.LABEL_IDS._values == {}
+    with pytest.raises(ValueError):
+        wf.label_ids(CASES, "no-such-category")
+    wf.LABEL_IDS.forget()
+
+
+def test_filter_fields_write_ids_and_refuse_widgets_they_cannot_write() -> None:
+    from django import forms
+
+    from kefu.web.jinja import filter_fields
+
+    class Good(forms.Form):
+        q = forms.CharField(max_length=10)
+        kind = forms.ChoiceField(choices=[("a", "A"), ("b", "B")])
+
+    fields = filter_fields(Good({"q": "x", "kind": "b"}))
+    assert fields[0]["attrs"]["id"] == "id_q" and fields[1]["options"][1] == ("b", "B", True)
+
+    class Many(forms.Form):
+        kinds = forms.MultipleChoiceField(choices=[("a", "A")])
+
+    class Grouped(forms.Form):
+        kind = forms.ChoiceField(choices=[("group", [("a", "A")])])
+
+    for form in (Many(), Grouped()):
+        with pytest.raises(TypeError):
+            filter_fields(form)

@@ -85,7 +85,9 @@ def case_queryset(*, actor: Actor, filters: CaseFilters) -> Any:
     if filters.case_type:
         qs = qs.filter(case_type=filters.case_type)
     if filters.category:
-        qs = qs.filter(status_id__in=_label_ids(filters.category))
+        # an unknown category matches nothing (and is never remembered by the label memory)
+        known = filters.category in CASES.categories.values
+        qs = qs.filter(status_id__in=_label_ids(filters.category)) if known else qs.none()
     elif filters.active_only:
         qs = qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
     if filters.shop:

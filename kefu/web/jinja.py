@@ -34,21 +34,31 @@ def local(context: Context, moment: dt.datetime | None, fmt: str = "%m-%d %H:%M"
 def filter_fields(form: forms.Form) -> list[dict[str, Any]]:
     """A GET filter form's fields as plain values for ``web/filter_fields.html``: the same inputs
     Django's widgets write (name, type, value, the widget's attributes, choices with the chosen one
-    marked), without a widget template per field (eight of them were a quarter of the order list)."""
+    marked), without a widget template per field (eight of them were a quarter of the order list).
+    Text, date and number inputs, single selects of flat choices and checkboxes only: any other
+    widget is refused here rather than written wrong."""
     fields = []
     for bound in form:
         widget = bound.field.widget
+        if isinstance(widget, forms.SelectMultiple | forms.RadioSelect | forms.NullBooleanSelect) or (
+            isinstance(widget, forms.Select) and not isinstance(bound.field, forms.ChoiceField)
+        ):
+            raise TypeError(f"filter_fields does not write a {type(widget).__name__} ({bound.name})")
         attrs = bound.build_widget_attrs(dict(widget.attrs))
         value = bound.value()
+        if bound.auto_id:
+            attrs.setdefault("id", bound.auto_id)  # as Django's widgets write it (id_q, id_shop …)
         entry: dict[str, Any] = {"name": bound.html_name, "label": bound.label, "attrs": attrs}
         if isinstance(widget, forms.CheckboxInput):
             entry.update(kind="check", checked=bool(widget.check_test(value)))
         elif isinstance(widget, forms.Select):
             chosen = "" if value is None else str(value)
-            entry.update(
-                kind="select",
-                options=[(str(code), label, str(code) == chosen) for code, label in bound.field.choices],  # type: ignore[attr-defined]
-            )
+            options = []
+            for code, label in bound.field.choices:  # type: ignore[attr-defined]
+                if isinstance(label, list | tuple):
+                    raise TypeError(f"filter_fields does not write grouped choices ({bound.name})")
+                options.append((str(code), label, str(code) == chosen))
+            entry.update(kind="select", options=options)
         else:
             entry.update(kind="input", type=getattr(widget, "input_type", "text"), value=widget.format_value(value))
         fields.append(entry)

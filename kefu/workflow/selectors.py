@@ -20,6 +20,9 @@ LABEL_IDS = ProcessMemory("status labels by category")
 
 def label_ids(flow: Workflow, *categories: str) -> list[int]:
     """The ids of this workflow's labels in ``categories`` (a list filters its records by them)."""
+    unknown = set(categories) - set(flow.categories.values)
+    if unknown:
+        raise ValueError(f"{flow.key} has no categories {sorted(unknown)}")  # a caller checks what users send
     key = (flow.key, frozenset(categories))
     return LABEL_IDS.get(
         key,
