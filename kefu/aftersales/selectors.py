@@ -85,11 +85,9 @@ def case_queryset(*, actor: Actor, filters: CaseFilters) -> Any:
     if filters.case_type:
         qs = qs.filter(case_type=filters.case_type)
     if filters.category:
-        # an unknown category matches nothing (and is never remembered by the label memory)
-        known = filters.category in CASES.categories.values
-        qs = qs.filter(status_id__in=_label_ids(filters.category)) if known else qs.none()
+        qs = wf.in_categories(qs, CASES, filters.category)
     elif filters.active_only:
-        qs = qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
+        qs = _active(qs)
     if filters.shop:
         qs = qs.filter(shop_id=filters.shop)
     if filters.owner:
@@ -252,14 +250,10 @@ def case_status_named(name: str) -> StatusLabel | None:
     return wf.label_named(CASES, name)
 
 
-def _label_ids(*categories: str) -> list[int]:
-    """The labels of some categories: the inbox filters on the indexed label column, so a case's
-    category is always its label's (never a copy that could disagree)."""
-    return wf.label_ids(CASES, *categories)
-
-
 def _active(qs: Any) -> Any:
-    return qs.filter(status_id__in=_label_ids(*CASES.active_categories()))
+    """Cases in an active category: filtered on the indexed label column, so a case's category is
+    always its label's (never a copy that could disagree)."""
+    return wf.in_categories(qs, CASES, *CASES.active_categories())
 
 
 def open_case_counts(*, actor: Actor, staff: Any) -> dict[str, int]:

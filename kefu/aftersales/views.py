@@ -106,12 +106,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = selectors.case_rows(actor=request.user, filters=filters, cursor=g.get("cursor"))
     query = g.copy()
     query.pop("cursor", None)
-    types = [(code, str(name)) for code, name in CaseType.choices]
+    type_labels = wording.choice_labels(CaseType)
     ctx = {
         "page": page,
         "f": g,
-        "types": types,
-        "type_labels": dict(types),
+        "types": list(type_labels.items()),
+        "type_labels": type_labels,
         "case_number": Case.number_for,
         "categories": Category.choices,
         "shops": org.shop_choices(actor=request.user),

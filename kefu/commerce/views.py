@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.actions import has_capability
 from kefu.core.errors import PermissionDenied
 from kefu.core.events import timeline
@@ -50,8 +50,8 @@ def orders(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "appending": bool(request.GET.get("cursor")),
         "order_base": row_url_base("commerce:order_detail"),
-        "status_labels": {code: str(name) for code, name in OrderStatus.choices},
-        "flag_labels": {code: str(name) for code, name in Flag.choices},
+        "status_labels": wording.choice_labels(OrderStatus),
+        "flag_labels": wording.choice_labels(Flag),
     }
     if getattr(request, "htmx", False) and request.GET.get("cursor"):
         return render(request, "commerce/orders.html#rows", ctx)

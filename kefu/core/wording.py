@@ -57,6 +57,12 @@ def register_choices(*choices: Any) -> None:
             LABELS.setdefault(str(value), text)
 
 
+def choice_labels(choices: Any) -> dict[Any, str]:
+    """Each code of a ``Choices`` enum → its label in the current language: one dict per request for a
+    list's rows, instead of a lazy label translated again in every row."""
+    return {code: str(text) for code, text in choices.choices}
+
+
 def register_names(resolver: Callable[[Iterable[int]], dict[int, str]]) -> None:
     """The org app tells how a user id reads as a person's name (the staff name)."""
     if resolver not in _NAMES:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kefu.commerce.forms import RemarkForm
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
@@ -79,7 +79,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = g.copy()
     query.pop("cursor", None)
     now = clock.now()
-    queues = dict(Queue.choices)
+    queues = wording.choice_labels(Queue)
     # what each row shows beyond its fields, worked out once here (the template is the page's cost)
     rows = [
         (

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from kefu.core import clock
+from kefu.core import clock, wording
 from kefu.core.events import timeline
 from kefu.core.params import day_query, int_param
 from kefu.org.permissions import has_capability
@@ -75,7 +75,7 @@ def staff(request: HttpRequest) -> HttpResponse:
             "teams": org.team_choices(actor=request.user),
             "team": team,
             "positions": Position.choices,
-            "position_labels": {code: str(name) for code, name in Position.choices},
+            "position_labels": wording.choice_labels(Position),
             "position": position or "",
             "staff_base": row_url_base("org:staff_detail"),
         },

@@ -223,11 +223,7 @@ def _inbox_rows(actor: Actor, f: RequestFilters) -> Any:
     queries: the rows with their shop, status and technician joined)."""
     qs = ServiceRequest.objects.restrict(actor).select_related("shop", "status", "technician")
     if f.category:
-        # the category's labels first (a handful of rows): the requests are then filtered by an
-        # indexed column, not through a join
-        qs = qs.filter(
-            status_id__in=[label.pk for label in wf_selectors.labels(REQUESTS) if label.category == f.category]
-        )
+        qs = wf_selectors.in_categories(qs, REQUESTS, f.category)
     if f.technician:
         qs = qs.filter(technician_id=f.technician)
     if f.shop:

@@ -29,11 +29,11 @@ _NAV_HTML: dict[tuple[str, str, tuple[str, ...]], SafeString] = {}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """``nav``: the sections the user may open, and ``nav_html`` written out; ``who``: the name
-    the top bar shows."""
+    """``nav_html``: the side navigation of the sections the user may open; ``who``: the name the
+    top bar shows."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": [], "nav_html": "", "who": ""}
+        return {"nav_html": "", "who": ""}
     current = request.resolver_match.view_name if request.resolver_match else ""
     sections = []
     for section in plugins.nav_sections():
@@ -50,7 +50,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if len(_NAV_HTML) > 1000:
             _NAV_HTML.clear()
         html = _NAV_HTML[key] = _nav_html(sections)
-    return {"nav": sections, "nav_html": html, "who": scope_for(user).name or user.get_username()}
+    return {"nav_html": html, "who": scope_for(user).name or user.get_username()}
 
 
 def _nav_html(sections: list[dict[str, Any]]) -> SafeString:

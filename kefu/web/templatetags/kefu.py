@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template import engines
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -118,9 +120,6 @@ def minutes_duration(minutes: Any) -> str:
 def rows(context: template.Context, name: str) -> SafeString:
     """The rows of a hot list: the Jinja2 template ``name`` (``<app>/jinja2/``, ADR 0023) rendered
     with this template's context. It escapes what it shows, so its output is safe here."""
-    from django.template import engines
-    from django.utils import timezone
-
     env = engines["jinja2"].env  # type: ignore[attr-defined]
     values: dict[Any, Any] = context.flatten()  # type: ignore[assignment]
     values["local_zone"] = timezone.get_current_timezone()
