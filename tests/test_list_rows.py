@@ -181,3 +181,31 @@ def test_filter_fields_write_ids_and_refuse_widgets_they_cannot_write() -> None:
     for form in (Many(), Grouped()):
         with pytest.raises(TypeError):
             filter_fields(form)
+
+
+def test_the_roster_grid_and_a_cells_answer_write_the_same_cell_with_a_real_csrf_token(world: World) -> None:
+    """The grid's 1,800 cells and the answer to one cell's change come from one Jinja2 macro: after
+    a change, the cell the answer wrote is the cell the grid writes, with the session's CSRF token
+    (a cell posts on its own)."""
+    import re
+
+    from kefu.core import clock
+
+    lead = _client("lead_a")
+    agent = Staff.objects.get(user=world.agent_a)
+    day = clock.today().replace(day=3)
+    answer = lead.post(
+        "/attendance/team/roster/",
+        {"staff": agent.pk, "date": day.isoformat(), "shift": "night"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    cell = answer.split("<template>")[0]
+    assert 'value="night" selected' in cell and f"{agent.name} {day:%m-%d}" in cell
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', cell)
+    assert token is not None and len(token.group(1)) == 64
+    grid = lead.get(f"/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}").content.decode()
+    # the same cell in the grid, token aside (Django masks it afresh for every response)
+    pattern = re.escape(cell.replace(token.group(1), "TOKEN")).replace("TOKEN", '[^"]+')
+    assert re.search(pattern, grid)
+    english = _client("lead_a", "en").get(f"/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}")
+    assert ">rest</option>" in english.content.decode() and ">休息</option>" in grid

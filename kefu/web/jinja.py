@@ -10,15 +10,19 @@ looked up in dicts. A Django template includes them with ``{% rows "app/x_rows.h
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
-from kefu.web.templatetags.kefu import cny
+from kefu.core import wording
+from kefu.web.templatetags.kefu import cny, rule
 
 
 @pass_context
@@ -65,6 +69,26 @@ def filter_fields(form: forms.Form) -> list[dict[str, Any]]:
     return fields
 
 
+def per_language(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` remembered by its arguments and the active language: a filter whose answer depends on
+    nothing else (a code's label, a rule's tag, a number's format), asked a thousand times by one
+    page for a handful of distinct values."""
+
+    @functools.lru_cache(maxsize=4096)
+    def remembered(language: str, *args: Any) -> Any:
+        return fn(*args)
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        return remembered(get_language() or "", *args)
+
+    return call
+
+
+def _label(code: Any) -> str:
+    return str(wording.label(code))
+
+
 def environment(**options: Any) -> Environment:
     options["autoescape"] = True  # whatever the settings say: the rows show what customers typed
     env = Environment(**options)  # noqa: S701 - autoescape is set on the line above
@@ -72,5 +96,8 @@ def environment(**options: Any) -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local
     env.filters["cny"] = cny
+    env.filters["label"] = per_language(_label)
+    env.filters["rule"] = per_language(rule)
+    env.filters["floatformat"] = per_language(floatformat)
     env.globals["filter_fields"] = filter_fields
     return env

@@ -26,7 +26,7 @@ from kefu.org.models import Staff
 from kefu.org.permissions import has_capability
 from kefu.org.selectors import access_staff_by_id
 from kefu.policies import attendance as rules
-from kefu.web.http import form_post, redirect_next, require_capability, show_error
+from kefu.web.http import form_post, redirect_next, require_capability, row_url_base, show_error
 
 from . import selectors, services
 from .exports import to_csv, to_xlsx
@@ -110,6 +110,7 @@ def team(request: HttpRequest) -> HttpResponse:
             "shifts": shifts,
             "can_edit": has_capability(request.user, "roster.edit"),
             "cell_url": reverse("attendance:roster_cell"),  # once, not per cell (60 staff × 31 days)
+            "statement_base": row_url_base("attendance:staff_statement"),
             "can_certify": has_capability(request.user, "attendance.certify"),
             "can_see_pay": has_capability(request.user, "pay.view"),
             "makeup_form": MakeupForm(staff=members),
@@ -169,7 +170,7 @@ def _roster_cell_answer(request: HttpRequest, staff: Any, day: Any) -> HttpRespo
             "can_see_pay": has_capability(request.user, "pay.view"),
             "month": _month_nav(day.year, day.month),
         }
-        cell = render_to_string("workforce/team.html#cell", ctx, request=request)
+        cell = render_to_string("workforce/roster_cell.html", ctx, request=request, using="jinja2")
         row = render_to_string("workforce/team.html#sumrow", ctx, request=request)
         # a <tr> outside a table is dropped by the HTML parser: htmx takes it out of a <template>
         return HttpResponse(cell + "<template>" + row + "</template>")
