@@ -80,8 +80,7 @@ class Payment:
     consulted_later: bool = False
 
 
-@dataclass(frozen=True)
-class Round:
+class Round(NamedTuple):  # a tuple: a busy shop's day makes 8,640 of them
     conversation: Any
     start: dt.datetime
     reply_at: dt.datetime | None
@@ -201,6 +200,39 @@ def _bounds(
     return begins, dt.datetime.combine(day, window_end, tzinfo=tz)
 
 
+class Turn(NamedTuple):
+    """A conversation's messages between two human replies, as the round rule reads them: the first
+    buyer message (None: the reply answered no question) and the reply that ends them (None: none
+    yet), with its agent. ``turns`` makes them from messages; the desk's KPI query makes the same
+    in SQL, one row per turn instead of a tuple per message (issue 20 §3)."""
+
+    conversation: Any
+    start: dt.datetime | None
+    reply_at: dt.datetime | None
+    agent: str | None
+
+
+def turns(messages: Iterable[Message]) -> list[Turn]:
+    """Every turn of the given messages (any number of conversations). Messages that neither ask nor
+    reply as a human (auto-replies, system messages) are passed over."""
+    by_conversation: dict[Any, list[Message]] = defaultdict(list)
+    for m in messages:
+        by_conversation[m.conversation].append(m)
+    out: list[Turn] = []
+    for conversation, items in by_conversation.items():
+        items.sort(key=_order_key)
+        start: dt.datetime | None = None
+        for m in items:
+            if m.buyer_message and start is None:
+                start = m.at
+            elif m.human_reply:
+                out.append(Turn(conversation, start, m.at, m.agent))
+                start = None
+        if start is not None:
+            out.append(Turn(conversation, start, None, None))
+    return out
+
+
 def rounds(
     messages: Iterable[Message],
     rules: Rules,
@@ -211,23 +243,25 @@ def rounds(
     """Every round of the given messages (any number of conversations), in time order. With
     ``now``, a round still unanswered whose window has not ended yet is left out: it is not missed
     until the window ends (today's figures fill in as the day goes)."""
-    by_conversation: dict[Any, list[Message]] = defaultdict(list)
-    for m in messages:
-        by_conversation[m.conversation].append(m)
+    return rounds_of_turns(turns(messages), rules, tz, owners, now)
+
+
+def rounds_of_turns(
+    all_turns: Iterable[Turn],
+    rules: Rules,
+    tz: ZoneInfo,
+    owners: Mapping[Any, str | None] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Round]:
+    """The rounds of ``turns`` (see ``rounds``): a turn that began with a question is a round."""
     owners = owners or {}
     out: list[Round] = []
     cap = Decimal(rules.cap_seconds)
-    for conversation, items in by_conversation.items():
-        items.sort(key=_order_key)
-        start: dt.datetime | None = None
-        for m in items:
-            if m.buyer_message and start is None:
-                start = m.at
-            elif m.human_reply and start is not None:
-                out.append(_close(conversation, start, m.at, m.agent, rules, tz, cap, owners))
-                start = None
-        if start is not None and (now is None or now >= _window(start, rules, tz)[1]):
-            out.append(_close(conversation, start, None, None, rules, tz, cap, owners))
+    for conversation, start, reply_at, agent in all_turns:
+        if start is None:
+            continue  # a reply nobody asked for
+        if reply_at is not None or now is None or now >= _window(start, rules, tz)[1]:
+            out.append(_close(conversation, start, reply_at, agent, rules, tz, cap, owners))
     out.sort(key=lambda r: (r.start, str(r.conversation)))
     return out
 
@@ -274,8 +308,21 @@ def day_kpis(
 ) -> DayKpis:
     """The KPIs of one day's messages, per agent and in total. ``payments`` are the paid orders of
     the same buyers (conversations) up to the end of the conversion window."""
-    messages = list(messages)
-    all_rounds = [r for r in rounds(messages, rules, tz, owners, now) if r.counted]
+    return day_kpis_of_turns(turns(messages), payments, rules, tz, owners=owners, transfers=transfers, now=now)
+
+
+def day_kpis_of_turns(
+    all_turns: list[Turn],
+    payments: Iterable[Payment],
+    rules: Rules,
+    tz: ZoneInfo,
+    *,
+    owners: Mapping[Any, str | None] | None = None,
+    transfers: Mapping[str, int] | None = None,
+    now: dt.datetime | None = None,
+) -> DayKpis:
+    """``day_kpis`` from the day's turns (``turns``, or the same made by a query)."""
+    all_rounds = [r for r in rounds_of_turns(all_turns, rules, tz, owners, now) if r.counted]
     paid_by: dict[Any, list[Payment]] = defaultdict(list)
     for p in payments:
         if not p.consulted_later:  # one payment converts once: on the day of the last consultation
@@ -285,9 +332,9 @@ def day_kpis(
     for r in all_rounds:
         groups[r.agent].append(r)
     talked: dict[str, set[Any]] = defaultdict(set)
-    for m in messages:
-        if m.human_reply and m.agent:
-            talked[m.agent].add(m.conversation)
+    for t in all_turns:
+        if t.reply_at is not None and t.agent:
+            talked[t.agent].add(t.conversation)
 
     # conversion: each consulted conversation goes to one agent
     served: dict[Any, tuple[str | None, Decimal | None]] = {}
