@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -84,9 +85,8 @@ def calibrate(rounds: int = 15) -> float:
     """CPU ms (median) of a fixed piece of work that uses none of Kefu's code: a Django template of
     50 rows and a plain Python loop. The guard compares each page's CPU *relative to this*, so a
     slower or busier machine (the same CI host runs 2.5× slower on some days) is not a regression,
-    and a page that grew against the same machine's yardstick is."""
-    import statistics
-
+    and a page that grew against the same machine's yardstick is. Sampled before every page; the run
+    takes the median (a neighbour's burst during one sample moves nothing)."""
     from django.template import Context, Template
 
     template = Template(
@@ -152,17 +152,19 @@ def main() -> None:
         user = users.get(username=name)
         user.set_password(BENCH_PASSWORD)
         user.save()
-    before = calibrate()
+    samples: list[float] = []  # the yardstick before every page: a burst during one sample does not move the median
     results: dict[str, dict[str, object]] = {}
     for name, path, row_link, chrome, who in pages():
         if args.only and name not in args.only:
             continue
         for user in who:
+            samples.append(calibrate(rounds=5))
             result = measure_page(user, path, args.requests, row_link=row_link, chrome_links=chrome)
             result["page"] = name
             results[f"{name}:{user}"] = result
             print(json.dumps(result, ensure_ascii=False), flush=True)
-    yardstick = round((before + calibrate()) / 2, 2)  # before and after the pages: the machine drifts
+    samples.append(calibrate(rounds=5))
+    yardstick = round(statistics.median(samples), 2)
     print(json.dumps({"calibration_ms": yardstick}), flush=True)
     if args.write:
         baseline = {key: r["web_cpu_ms"] for key, r in results.items()}

@@ -209,3 +209,21 @@ def test_the_roster_grid_and_a_cells_answer_write_the_same_cell_with_a_real_csrf
     assert re.search(pattern, grid)
     english = _client("lead_a", "en").get(f"/attendance/team/?team={world.team_a.pk}&month={day:%Y-%m}")
     assert ">rest</option>" in english.content.decode() and ">休息</option>" in grid
+
+
+def test_per_language_remembers_plain_values_only() -> None:
+    """True and 1, a safe string and the same plain text, are equal keys with different answers."""
+    from django.utils.safestring import SafeString
+
+    from kefu.web.jinja import per_language
+
+    seen = []
+
+    def shown(value: object) -> str:
+        seen.append(value)
+        return f"{type(value).__name__}:{value}"
+
+    cached = per_language(shown)
+    assert cached(True) == "bool:True" and cached(1) == "int:1" and cached(1) == "int:1"
+    assert cached(SafeString("<b>")) == "SafeString:<b>" and cached("<b>") == "str:<b>"
+    assert [type(v) for v in seen].count(int) == 1  # the plain int was remembered

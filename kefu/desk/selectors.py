@@ -388,7 +388,10 @@ def _day_turns(
         shops=", ".join(["%s"] * len(shop_ids)),
         kinds=", ".join(["%s"] * len(rules.HUMAN_KINDS)),
     )
-    params: list[Any] = [Direction.OUT, *shop_ids, start, end, *sorted(rules.HUMAN_KINDS), Direction.IN, Direction.OUT]
+    # the bounds as the ORM writes them (SQLite compares stored UTC text: an aware local time written
+    # as "… +08:00" would read another 24 hours)
+    bounds = [connection.ops.adapt_datetimefield_value(start), connection.ops.adapt_datetimefield_value(end)]
+    params: list[Any] = [Direction.OUT, *shop_ids, *bounds, *sorted(rules.HUMAN_KINDS), Direction.IN, Direction.OUT]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         raw = cursor.fetchall()

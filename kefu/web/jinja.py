@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -69,18 +70,25 @@ def filter_fields(form: forms.Form) -> list[dict[str, Any]]:
     return fields
 
 
+_PLAIN = (str, int, Decimal, type(None))
+
+
 def per_language(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` remembered by its arguments and the active language: a filter whose answer depends on
     nothing else (a code's label, a rule's tag, a number's format), asked a thousand times by one
     page for a handful of distinct values."""
 
-    @functools.lru_cache(maxsize=4096)
+    @functools.lru_cache(maxsize=4096, typed=True)
     def remembered(language: str, *args: Any) -> Any:
         return fn(*args)
 
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
-        return remembered(get_language() or "", *args)
+        # only plain values are remembered: True and 1, or a safe string and the same plain text,
+        # are equal keys with different answers
+        if all(type(a) in _PLAIN for a in args):
+            return remembered(get_language() or "", *args)
+        return fn(*args)
 
     return call
 
