@@ -19,14 +19,16 @@ import hmac
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
-from _setup import ROOT, measure_page, seed_org, setup
+from _setup import ROOT, measure_page, postgres_cpu_s, seed_org, setup
 
 NAME = "kefu_bench_desk"
 REDIS = "redis://127.0.0.1:6379/13"
@@ -105,6 +107,25 @@ def _message(i: int, shop: str) -> dict[str, object]:
     }
 
 
+def _server_cpu_s(sid: int) -> tuple[float, float]:
+    """CPU seconds so far of the server's session: (web processes, the task worker)."""
+    web = work = 0
+    for pid_stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = pid_stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[3]) != sid:
+                continue
+            ticks = int(fields[11]) + int(fields[12])
+            if (pid_stat.parent / "cmdline").read_bytes().split(b"\0")[-2:][0] == b"worker":
+                work += ticks
+            else:
+                web += ticks
+        except (OSError, IndexError, ValueError):
+            continue
+    tck = os.sysconf("SC_CLK_TCK")
+    return web / tck, work / tck
+
+
 def _placed(started: float, timeout: float = 300) -> float:
     """Seconds from ``started`` (perf_counter) until the worker has placed every accepted message."""
     from kefu.desk.models import InboundMessage
@@ -164,7 +185,25 @@ def ingest(args: argparse.Namespace, url: str) -> dict[str, object]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    cpu: dict[str, dict[str, float]] = {}
+
+    def phase(name: str, messages: int, run):  # type: ignore[no-untyped-def]
+        """Run one phase and record the CPU per message of the web processes, the task worker
+        (placing) and PostgreSQL while it ran and until everything was placed."""
+        web0, work0, db0 = *_server_cpu_s(server.pid), postgres_cpu_s()
+        result = run()
+        web1, work1, db1 = *_server_cpu_s(server.pid), postgres_cpu_s()
+        per = 1000 / messages
+        cpu[name] = {
+            "web_cpu_ms_per_msg": round((web1 - web0) * per, 3),
+            "worker_cpu_ms_per_msg": round((work1 - work0) * per, 3),
+            "db_cpu_ms_per_msg": round((db1 - db0) * per, 3),
+            "total_cpu_ms_per_msg": round((web1 - web0 + work1 - work0 + db1 - db0) * per, 3),
+        }
+        return result
+
     try:
         for _ in range(100):
             try:
@@ -179,19 +218,24 @@ def ingest(args: argparse.Namespace, url: str) -> dict[str, object]:
             json.dumps({"messages": [_message(base + b * 100 + j, shops[j % 5]) for j in range(100)]}).encode()
             for b in range(args.batches)
         ]
-        single_s, single_res = _post_all(port, channel.secret, singles)
-        single_placed_s = _place_now() if args.place_after else _placed(time.perf_counter() - single_s)
-        batch_s, batch_res = _post_all(port, channel.secret, batches)
-        batch_placed_s = _place_now() if args.place_after else _placed(time.perf_counter() - batch_s)
+
+        def both(bodies: list[bytes]):  # type: ignore[no-untyped-def]
+            took, res = _post_all(port, channel.secret, bodies)
+            placed = _place_now() if args.place_after else _placed(time.perf_counter() - took)
+            return took, res, placed
+
+        single_s, single_res, single_placed_s = phase("single", len(singles), lambda: both(singles))
+        batch_s, batch_res, batch_placed_s = phase("batch", len(batches) * 100, lambda: both(batches))
         before = Message.objects.count()
         again_s, again_res = _post_all(port, channel.secret, singles)
         _place_now() if args.place_after else _placed(time.perf_counter())
         after = Message.objects.count()
         conversations = Conversation.objects.filter(buyer__startswith="buyer").count()
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(15)
     return {
+        "cpu": cpu,
         "single_requests": len(singles),
         "single_msgs_per_s": round(len(singles) / single_s),
         "single_created": sum(r["created"] for r in single_res),

@@ -2,8 +2,10 @@
 
 The live streams (``desk:stream``) go to Django's ASGI handler, where each is an async generator that
 holds no thread however long it stays open. Every other request goes to the WSGI application on a
-pool of ``KEFU_WEB_THREADS`` threads (a2wsgi), exactly as under a threaded WSGI server: Django's ASGI
-handler would run all sync views of a process on one thread, one after another.
+pool of ``KEFU_WEB_THREADS`` threads, exactly as under a threaded WSGI server: Django's ASGI
+handler would run all sync views of a process on one thread, one after another. A request with a
+small declared body is handed to a thread once, whole (``kefu.web.wsgi_bridge``, ADR 0025); uploads
+and bodies of unknown length stream through a2wsgi on the same threads.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django.urls import reverse
 
+from kefu.web.wsgi_bridge import BufferedWSGI
+
 live = get_asgi_application()
-pages: Any = WSGIMiddleware(
-    get_wsgi_application(),  # type: ignore[arg-type]
-    workers=int(os.environ.get("KEFU_WEB_THREADS", "16")),
-)
+wsgi = get_wsgi_application()
+streamed: Any = WSGIMiddleware(wsgi, workers=int(os.environ.get("KEFU_WEB_THREADS", "16")))  # type: ignore[arg-type]
+pages = BufferedWSGI(wsgi, streamed.executor, streamed)
 LIVE_PATHS = frozenset({reverse("desk:stream")})
 
 

@@ -120,6 +120,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # the same backend, its health check asking the socket before the server (kefu.core.pgbackend)
+    DATABASES["default"]["ENGINE"] = "kefu.core.pgbackend"
     # PostgreSQL's JIT compiles a plan when its estimated cost is high, which the day's KPI query of
     # a busy shop is: compiling took 420 ms of a 600 ms query, to save nothing (ADR 0017).
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -7,11 +7,13 @@ costs one short connect timeout per process every few seconds, not one per call)
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Any
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+from django.utils.functional import cached_property
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,29 @@ def mark_down() -> None:
     _down_until = time.monotonic() + RETRY_SECONDS
 
 
+# One client (and so one connection pool) per Redis address and options in each process. Django
+# keeps a cache object per context, and the ASGI server runs every request in a fresh copy of its
+# context: each request made its own pool and opened a new connection to Redis (a quarter of a
+# signed webhook's CPU, issue 20 §4).
+_CLIENTS: dict[str, RedisCacheClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 class FailoverRedisCache(RedisCache):
     """RedisCache whose calls fall back to the ``fallback`` cache (the database) while Redis is
     unreachable. Counters restart in the fallback: a lock-out may be forgotten once, never a 500."""
+
+    @cached_property
+    def _cache(self) -> RedisCacheClient:
+        servers, options = getattr(self, "_servers"), getattr(self, "_options")  # noqa: B009 (untyped in the stubs)
+        key = repr((servers, sorted(options.items())))
+        client = _CLIENTS.get(key)
+        if client is None:
+            with _CLIENTS_LOCK:
+                client = _CLIENTS.get(key)
+                if client is None:
+                    client = _CLIENTS[key] = RedisCacheClient(servers, **options)
+        return client
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         if redis_up():
