@@ -134,8 +134,8 @@ def measure_page(username: str, path: str, requests: int, *, row_link: str, chro
 
 
 def post_rps(path: str, body: dict[str, object], *, requests: int, concurrency: int) -> dict[str, object]:
-    """Requests per second of a token-authenticated JSON POST over HTTP: gunicorn (4 workers) on this
-    machine, ApacheBench with keep-alive (``make bench`` installs ``ab``)."""
+    """Requests per second of a token-authenticated JSON POST over HTTP: ``kefu serve`` (4 workers) on
+    this machine, ApacheBench with keep-alive (``make bench`` installs ``ab``)."""
     import json
     import re
     import shutil
@@ -157,21 +157,12 @@ def post_rps(path: str, body: dict[str, object], *, requests: int, concurrency: 
     payload.write_text(json.dumps(body), "utf-8")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "KEFU_ALLOWED_HOSTS": "127.0.0.1"}
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--bind",
-            "127.0.0.1:8123",
-            "--workers",
-            "4",
-            "--log-level",
-            "warning",
-        ],
+        # the production server (``kefu serve``: gunicorn with uvicorn workers, ADR 0018/0025)
+        [sys.executable, "-m", "kefu.cli", "serve", "--port", "8123", "--workers", "4", "--no-worker"],
         cwd=ROOT,
         env=env,
         start_new_session=True,
+        stdout=subprocess.DEVNULL,  # the access log
     )
     try:
         for _ in range(50):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kefu.policies import handbook
-from kefu.policies.desk import Message, Payment, day_kpis, merge, rounds, rules_for
+from kefu.policies.desk import Message, Payment, Round, Turn, day_kpis, merge, rounds, rounds_of_turns, rules_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 POLICY = handbook.load_preset()
@@ -221,3 +222,82 @@ def test_an_open_round_of_today_is_not_missed_before_the_window_ends() -> None:
     assert day_kpis(asks, [], TAOBAO, TZ, now=at(9, 20)).total.rounds == 0  # still open
     late = day_kpis(asks, [], TAOBAO, TZ, now=at(0, 0, day=DAY + dt.timedelta(days=1)))
     assert (late.total.rounds, late.total.answered_3min) == (1, 0)  # the window ended: missed
+
+
+# --- the bulk pass against the rule written turn by turn ------------------------------------------
+
+
+def _round_of(turn: Turn, rules: object, now: dt.datetime | None) -> Round | None:
+    """R-DESK-3 for one turn, written plainly (the oracle ``rounds_of_turns`` must equal)."""
+    conversation, start, reply_at, agent = turn
+    if start is None:
+        return None
+    local = start.astimezone(TZ)
+    begins = dt.datetime.combine(local.date(), rules.window_start, tzinfo=TZ)  # type: ignore[attr-defined]
+    end_time = rules.window_end  # type: ignore[attr-defined]
+    ends = (
+        dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0, 0), tzinfo=TZ)
+        if end_time is None
+        else dt.datetime.combine(local.date(), end_time, tzinfo=TZ)
+    )
+    counted = begins <= local < ends
+    cap = Decimal(rules.cap_seconds)  # type: ignore[attr-defined]
+    if reply_at is None and now is not None and now < ends:
+        return None
+    if reply_at is not None:
+        waited = Decimal((reply_at - start).total_seconds())
+        limit = rules.no_reply_after_seconds  # type: ignore[attr-defined]
+        if not (reply_at >= ends or (limit is not None and waited > limit)):
+            return Round(conversation, start, reply_at, agent, counted, min(waited, cap), waited <= rules.fast_seconds)  # type: ignore[attr-defined]
+    return Round(conversation, start, None, agent or {"c2": "K104"}.get(conversation), counted, cap, False)
+
+
+def _edges() -> list[dt.datetime]:
+    """Where the rule changes its mind: each window's ends, to the microsecond either side."""
+    out = []
+    for day in (DAY - dt.timedelta(days=1), DAY, DAY + dt.timedelta(days=1)):
+        for rules in (TAOBAO, PDD):
+            for t in (rules.window_start, rules.window_end or dt.time(0, 0)):
+                edge = dt.datetime.combine(day, t, tzinfo=TZ)
+                out += [edge - dt.timedelta(microseconds=1), edge, edge + dt.timedelta(microseconds=1)]
+    return out
+
+
+instants = st.one_of(
+    st.integers(min_value=-6 * 3600 * 10**6, max_value=42 * 3600 * 10**6).map(
+        lambda us: at(0, 0) + dt.timedelta(microseconds=us)  # two days, to the microsecond
+    ),
+    st.sampled_from(_edges()),
+)
+# a reply: none yet, a wait after the question (around the cap, the 3 minutes, the hour), or an instant
+waits = st.one_of(
+    st.integers(min_value=0, max_value=5 * 3600 * 10**6),
+    st.sampled_from([180, 600, 3600]).flatmap(
+        lambda s: st.sampled_from([s * 10**6 - 1, s * 10**6, s * 10**6 + 1])
+    ),
+)
+drawn_turns = st.lists(
+    st.tuples(
+        st.sampled_from(["c1", "c2", "c3"]),
+        st.one_of(st.none(), instants),
+        st.one_of(st.none(), waits, instants),
+        st.sampled_from([None, "K103", "K104"]),
+    ),
+    max_size=40,
+)
+
+
+@given(drawn_turns, st.sampled_from([TAOBAO, PDD]), st.one_of(st.none(), instants))
+def test_the_bulk_pass_is_the_rule_turn_by_turn(
+    spec: list[tuple[str, Any, Any, str | None]], rules: object, now: dt.datetime | None
+) -> None:
+    all_turns = []
+    for c, start, reply, agent in spec:
+        if isinstance(reply, int):
+            reply = start + dt.timedelta(microseconds=reply) if start else None
+        elif reply is not None and start is not None and reply < start:
+            reply = None  # a reply is never before its question
+        all_turns.append(Turn(c, start, reply, agent))
+    expected = [r for r in (_round_of(t, rules, now) for t in all_turns) if r is not None]
+    expected.sort(key=lambda r: (r.start, str(r.conversation)))
+    assert rounds_of_turns(all_turns, rules, TZ, {"c2": "K104"}, now) == expected  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ class CoreConfig(AppConfig):
 
         from kefu.policies import i18n
 
-        from . import rulebook  # signals: the sign-in audit receivers
+        from . import lookups, rulebook  # noqa: F401 (``__in_array``; signals: the sign-in audit receivers)
         from .rules import RULES
 
         rulebook.register(RULES)

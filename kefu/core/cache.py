@@ -46,6 +46,22 @@ _CLIENTS: dict[str, RedisCacheClient] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
+class SharedRedisCacheClient(RedisCacheClient):
+    """Django's client makes a ``redis.Redis`` for every call (its constructor fills a table of
+    some 170 response callbacks each time); one per pool serves every thread."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._redis: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._redis.get(index)
+        if client is None:
+            client = self._redis[index] = self._client(connection_pool=self._get_connection_pool(write))
+        return client
+
+
 class FailoverRedisCache(RedisCache):
     """RedisCache whose calls fall back to the ``fallback`` cache (the database) while Redis is
     unreachable. Counters restart in the fallback: a lock-out may be forgotten once, never a 500."""
@@ -59,7 +75,7 @@ class FailoverRedisCache(RedisCache):
             with _CLIENTS_LOCK:
                 client = _CLIENTS.get(key)
                 if client is None:
-                    client = _CLIENTS[key] = RedisCacheClient(servers, **options)
+                    client = _CLIENTS[key] = SharedRedisCacheClient(servers, **options)
         return client
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -304,7 +304,7 @@ def _day(shop_ids: list[int], day: dt.date, r: rules.Rules, tz: Any) -> rules.Da
         buyers[s].add(b)
     cond = Q()
     for s, bs in buyers.items():
-        cond |= Q(shop_id=s, buyer_nick__in=bs)
+        cond |= Q(shop_id=s, buyer_nick__in_array=bs)
     paid_rows = [
         (by_buyer[(s, b)], paid_at, Decimal(amount))
         for s, b, paid_at, amount in Order.objects.filter(cond, paid_at__gte=start, paid_at__lt=window_end).values_list(
@@ -364,10 +364,13 @@ WITH human AS (
     SELECT c, t, a, r, COALESCE(SUM(r) OVER (
         PARTITION BY c ORDER BY t, r, ident ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS turn
     FROM human
+), turned AS (
+    SELECT c, MIN(CASE WHEN r = 0 THEN t END) AS q, MAX(CASE WHEN r = 1 THEN t END) AS rt,
+           MAX(CASE WHEN r = 1 THEN a END) AS a
+    FROM numbered GROUP BY c, turn
 )
-SELECT c, CAST(MIN(CASE WHEN r = 0 THEN t END) AS TEXT), CAST(MAX(CASE WHEN r = 1 THEN t END) AS TEXT),
-       MAX(CASE WHEN r = 1 THEN a END)
-FROM numbered GROUP BY c, turn
+SELECT turned.c, CAST(turned.q AS TEXT), CAST(turned.rt AS TEXT), agent.employee_no
+FROM turned LEFT JOIN {staff} agent ON agent.id = turned.a
 """
 
 
@@ -377,7 +380,7 @@ def _day_turns(
     """The shops' turns of the messages sent in [start, end) (``_TURNS_SQL``), and their
     conversations' (shop, buyer, owner's employee no.). One index range on (shop, sent time); the
     times come as text and are parsed in C (the driver's per-value time zone hook cost more than the
-    query), the agents and conversations in one query each."""
+    query), the agents joined to them, the conversations in one more query (their ids as one array)."""
     if connection.vendor == "postgresql":  # the ids compare by code point, as Python's strings do
         ident = "(CAST(channel_id AS TEXT) || ':' || external_id) COLLATE \"C\""
     else:
@@ -385,6 +388,7 @@ def _day_turns(
     sql = _TURNS_SQL.format(
         ident=ident,
         table=Message._meta.db_table,
+        staff=Staff._meta.db_table,
         shops=", ".join(["%s"] * len(shop_ids)),
         kinds=", ".join(["%s"] * len(rules.HUMAN_KINDS)),
     )
@@ -397,14 +401,17 @@ def _day_turns(
         raw = cursor.fetchall()
     if not raw:
         return [], {}
-    agents = dict(Staff.objects.filter(pk__in={row[3] for row in raw if row[3]}).values_list("pk", "employee_no"))
-    stored = clock.stored
-    day_turns = [rules.Turn(c, stored(q), stored(r), agents.get(a) if a else None) for c, q, r, a in raw]
+    if connection.vendor == "postgresql":  # the text carries its offset: parsed straight in C
+        iso = dt.datetime.fromisoformat
+        day_turns = [rules.Turn(c, q and iso(q), r and iso(r), a) for c, q, r, a in raw]
+    else:
+        stored = clock.stored
+        day_turns = [rules.Turn(c, stored(q), stored(r), a) for c, q, r, a in raw]
     conversations: dict[int, tuple[int, str, str | None]] = {
         pk: (shop_id, buyer, owner)
-        for pk, shop_id, buyer, owner in Conversation.objects.filter(pk__in={row[0] for row in raw}).values_list(
-            "pk", "shop_id", "buyer", "owner__employee_no"
-        )
+        for pk, shop_id, buyer, owner in Conversation.objects.filter(
+            pk__in_array={row[0] for row in raw}
+        ).values_list("pk", "shop_id", "buyer", "owner__employee_no")
     }
     return day_turns, conversations
 

@@ -182,13 +182,6 @@ def _order_key(m: Message) -> tuple[dt.datetime, int, str]:
     return (m.at, 0 if m.direction == IN else 1, m.ident)
 
 
-def _window(start: dt.datetime, rules: Rules, tz: ZoneInfo) -> tuple[bool, dt.datetime]:
-    """(does a round starting at ``start`` count, when does its window end)."""
-    local = start.astimezone(tz)
-    begins, ends = _bounds(local.date(), rules.window_start, rules.window_end, tz)
-    return begins <= local < ends, ends
-
-
 @functools.lru_cache(maxsize=4096)
 def _bounds(
     day: dt.date, window_start: dt.time, window_end: dt.time | None, tz: ZoneInfo
@@ -253,39 +246,42 @@ def rounds_of_turns(
     owners: Mapping[Any, str | None] | None = None,
     now: dt.datetime | None = None,
 ) -> list[Round]:
-    """The rounds of ``turns`` (see ``rounds``): a turn that began with a question is a round."""
+    """The rounds of ``turns`` (see ``rounds``): a turn that began with a question is a round.
+
+    One pass, the day's window looked up once per local date: the desk's KPIs run it over thousands
+    of turns (issue 20 §3; a test holds it equal to the rule written turn by turn)."""
     owners = owners or {}
     out: list[Round] = []
     cap = Decimal(rules.cap_seconds)
+    fast, limit = rules.fast_seconds, rules.no_reply_after_seconds
+    windows: dict[dt.date, tuple[dt.datetime, dt.datetime]] = {}
+    # a Round made as the tuple it is: the named tuple's own constructor (keyword parsing in Python)
+    # was a third of this loop
+    make = tuple.__new__
     for conversation, start, reply_at, agent in all_turns:
         if start is None:
             continue  # a reply nobody asked for
-        if reply_at is not None or now is None or now >= _window(start, rules, tz)[1]:
-            out.append(_close(conversation, start, reply_at, agent, rules, tz, cap, owners))
+        local = start.astimezone(tz)
+        day = local.date()
+        window = windows.get(day)
+        if window is None:
+            window = windows[day] = _bounds(day, rules.window_start, rules.window_end, tz)
+        begins, ends = window
+        if reply_at is None:
+            if now is not None and now < ends:
+                continue  # not missed until its window ends
+        else:
+            # compared as floats: exactly as the Decimal made from the same float compares
+            waited = (reply_at - start).total_seconds()
+            if reply_at < ends and (limit is None or waited <= limit):
+                seconds = Decimal(waited)
+                counted = begins <= local < ends
+                out.append(make(Round, (conversation, start, reply_at, agent, counted, min(seconds, cap), waited <= fast)))
+                continue
+        owner = agent or owners.get(conversation)
+        out.append(make(Round, (conversation, start, None, owner, begins <= local < ends, cap, False)))
     out.sort(key=lambda r: (r.start, str(r.conversation)))
     return out
-
-
-def _close(
-    conversation: Any,
-    start: dt.datetime,
-    reply_at: dt.datetime | None,
-    agent: str | None,
-    rules: Rules,
-    tz: ZoneInfo,
-    cap: Decimal,
-    owners: Mapping[Any, str | None],
-) -> Round:
-    counted, window_end = _window(start, rules, tz)
-    if reply_at is not None:
-        waited = Decimal((reply_at - start).total_seconds())
-        too_late = reply_at >= window_end or (
-            rules.no_reply_after_seconds is not None and waited > rules.no_reply_after_seconds
-        )
-        if not too_late:
-            return Round(conversation, start, reply_at, agent, counted, min(waited, cap), waited <= rules.fast_seconds)
-    owner = agent or owners.get(conversation)
-    return Round(conversation, start, None, owner, counted, cap, False)
 
 
 def _mean(values: list[Decimal]) -> Decimal | None:
