@@ -274,9 +274,9 @@ def rounds_of_turns(
             # compared as floats: exactly as the Decimal made from the same float compares
             waited = (reply_at - start).total_seconds()
             if reply_at < ends and (limit is None or waited <= limit):
-                seconds = Decimal(waited)
+                seconds = min(Decimal(waited), cap)
                 counted = begins <= local < ends
-                out.append(make(Round, (conversation, start, reply_at, agent, counted, min(seconds, cap), waited <= fast)))
+                out.append(make(Round, (conversation, start, reply_at, agent, counted, seconds, waited <= fast)))
                 continue
         owner = agent or owners.get(conversation)
         out.append(make(Round, (conversation, start, None, owner, begins <= local < ends, cap, False)))
