@@ -272,9 +272,7 @@ instants = st.one_of(
 # a reply: none yet, a wait after the question (around the cap, the 3 minutes, the hour), or an instant
 waits = st.one_of(
     st.integers(min_value=0, max_value=5 * 3600 * 10**6),
-    st.sampled_from([180, 600, 3600]).flatmap(
-        lambda s: st.sampled_from([s * 10**6 - 1, s * 10**6, s * 10**6 + 1])
-    ),
+    st.sampled_from([180, 600, 3600]).flatmap(lambda s: st.sampled_from([s * 10**6 - 1, s * 10**6, s * 10**6 + 1])),
 )
 drawn_turns = st.lists(
     st.tuples(

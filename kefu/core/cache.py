@@ -55,10 +55,11 @@ class SharedRedisCacheClient(RedisCacheClient):
         self._redis: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # the stubs leave out the client's private helpers
+        index = django._get_connection_pool_index(write)
         client = self._redis.get(index)
         if client is None:
-            client = self._redis[index] = self._client(connection_pool=self._get_connection_pool(write))
+            client = self._redis[index] = django._client(connection_pool=django._get_connection_pool(write))
         return client
 
 

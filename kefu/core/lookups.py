@@ -18,9 +18,9 @@ from django.db.models.lookups import In
 class InArray(In):
     lookup_name = "in_array"
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         if connection.vendor != "postgresql":
-            return super().as_sql(compiler, connection)  # type: ignore[no-any-return]
+            return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [v for v in self.rhs if v is not None]  # IN never matches NULL either
-        return f"{lhs} = ANY(%s)", [*lhs_params, values]
+        return f"{lhs} = ANY(%s)", (*lhs_params, values)

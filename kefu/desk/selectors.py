@@ -409,9 +409,9 @@ def _day_turns(
         day_turns = [rules.Turn(c, stored(q), stored(r), a) for c, q, r, a in raw]
     conversations: dict[int, tuple[int, str, str | None]] = {
         pk: (shop_id, buyer, owner)
-        for pk, shop_id, buyer, owner in Conversation.objects.filter(
-            pk__in_array={row[0] for row in raw}
-        ).values_list("pk", "shop_id", "buyer", "owner__employee_no")
+        for pk, shop_id, buyer, owner in Conversation.objects.filter(pk__in_array={row[0] for row in raw}).values_list(
+            "pk", "shop_id", "buyer", "owner__employee_no"
+        )
     }
     return day_turns, conversations
 
