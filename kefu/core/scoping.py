@@ -64,23 +64,28 @@ def scope_for(user: Any) -> Scope:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     staff_model = apps.get_model("org", "Staff")
-    staff = staff_model.objects.filter(user_id=user.pk, active=True).only("id", "position", "team_id", "name").first()
+    # the person and their team's shops in one query (a row per shop; every page asks this first)
+    rows = list(
+        staff_model.objects.filter(user_id=user.pk, active=True).values_list(
+            "id", "position", "team_id", "name", "team__shops"
+        )
+    )
     none: frozenset[int] = frozenset()
-    if staff is None:
+    if not rows:
         scope = Scope(all=True, team_ids=none, shop_ids=none) if user.is_superuser else NOTHING
     else:
-        everything = user.is_superuser or staff.position in ALL_POSITIONS
+        staff_id, position, team_id, name, _shop = rows[0]
+        everything = user.is_superuser or position in ALL_POSITIONS
         shop_ids = none
-        if not everything and staff.team_id is not None:
-            shop_model = apps.get_model("org", "Shop")
-            shop_ids = frozenset(shop_model.objects.filter(teams__id=staff.team_id).values_list("id", flat=True))
+        if not everything and team_id is not None:
+            shop_ids = frozenset(shop for *_staff, shop in rows if shop is not None)
         scope = Scope(
             all=everything,
-            team_ids=frozenset({staff.team_id}) if not everything and staff.team_id is not None else none,
+            team_ids=frozenset({team_id}) if not everything and team_id is not None else none,
             shop_ids=shop_ids,
-            staff_id=staff.pk,
-            position=None if user.is_superuser else staff.position,
-            name=staff.name,
+            staff_id=staff_id,
+            position=None if user.is_superuser else position,
+            name=name,
         )
     user._kefu_scope = scope
     return scope
