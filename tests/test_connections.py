@@ -49,3 +49,33 @@ def test_a_kept_connection_is_checked_by_its_socket_and_a_dead_one_is_found(monk
         assert asked  # the socket had the server's goodbye on it: then the query decided
     finally:
         kept.close()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_a_connection_whose_socket_numbers_past_1024_is_still_alive(monkeypatch: Any) -> None:
+    """A busy web worker holds more than 1,024 sockets (keep-alive clients, live streams):
+    ``select()`` cannot watch such a number, and the check must not call the connection dead."""
+    import os
+    import resource
+
+    from django.db.backends.postgresql.base import DatabaseWrapper as Django
+
+    from kefu.core.pgbackend.base import DatabaseWrapper
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    kept = DatabaseWrapper(dict(connection.settings_dict), "kept")
+    try:
+        kept.ensure_connection()
+        assert kept.connection.fileno() >= 1024
+        monkeypatch.setattr(Django, "is_usable", lambda self: pytest.fail("the server was asked"))
+        assert kept.is_usable() is True
+    finally:
+        kept.close()
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

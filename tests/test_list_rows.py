@@ -227,3 +227,39 @@ def test_per_language_remembers_plain_values_only() -> None:
     assert cached(True) == "bool:True" and cached(1) == "int:1" and cached(1) == "int:1"
     assert cached(SafeString("<b>")) == "SafeString:<b>" and cached("<b>") == "str:<b>"
     assert [type(v) for v in seen].count(int) == 1  # the plain int was remembered
+
+
+def test_the_case_page_escapes_what_people_typed_and_a_ticked_step_is_the_pages_step(world: World) -> None:
+    """The case page's body is Jinja2 (ADR 0025): a hostile buyer name, summary and money note are
+    shown as text; the answer to ticking a step is the form the page then writes for it, with the
+    session's CSRF token; the English page is in English, times in Shanghai time."""
+    import re
+
+    from kefu.aftersales.models import Case
+
+    world.order_a.buyer_nick = HOSTILE
+    world.order_a.province = "广东"
+    world.order_a.save()
+    case = aftersales.case_open(
+        actor=world.agent_a,
+        case_type="wrong_item",
+        order=world.order_a,
+        facts={"line_value": "39.00", "wrong_item_value": "8.00", "shipped_matches_order": False},
+        summary=HOSTILE,
+    )
+    aftersales.money_post(actor=SystemActor("t"), case=case, kind="partial_refund", amount="5.00", note=HOSTILE)
+    lead = _client("lead_a")
+    page = lead.get(f"/aftersales/{case.pk}/").content.decode()
+    assert HOSTILE not in page and page.count("&lt;img src=x onerror=") >= 3
+    opened = Case.objects.get(pk=case.pk).opened_at.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert f"<dd>{opened:%Y-%m-%d %H:%M}</dd>" in page
+    answer = lead.post(
+        f"/aftersales/{case.pk}/step/", {"step": "verify_photo", "done": "1"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', answer)
+    assert token is not None and len(token.group(1)) == 64 and "☑" in answer
+    again = lead.get(f"/aftersales/{case.pk}/").content.decode()
+    pattern = re.escape(answer.strip().replace(token.group(1), "TOKEN")).replace("TOKEN", '[^"]+')
+    assert re.search(pattern, again)
+    english = _client("lead_a", "en").get(f"/aftersales/{case.pk}/").content.decode()
+    assert ">Proposed resolutions <" in english and "Save facts" in english and "处理建议" not in english

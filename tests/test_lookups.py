@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,15 @@ class InArrayTests(TestCase):
             expected = set(Shop.objects.filter(**{f"{lookup}__in": given_values}).values_list("pk", flat=True))
             found = set(Shop.objects.filter(**{f"{lookup}__in_array": given_values}).values_list("pk", flat=True))
             assert found == expected
+
+    def test_a_subquery_or_an_expression_on_the_right_is_written_as_in_writes_it(self) -> None:
+        chosen = Shop.objects.filter(code__in=["s1", "s2"])
+        expected = set(chosen.values_list("pk", flat=True))
+        assert set(Shop.objects.filter(pk__in_array=chosen.values("pk")).values_list("pk", flat=True)) == expected
+        same = Shop.objects.filter(pk__in_array=chosen.values_list("pk", flat=True))
+        assert set(same.values_list("pk", flat=True)) == expected
+        by_column = Shop.objects.filter(pk__in_array=[F("id")]).count()
+        assert by_column == Shop.objects.count()
 
     def test_the_statement_is_the_same_whatever_the_number_of_values(self) -> None:
         with CaptureQueriesContext(connection) as queries:

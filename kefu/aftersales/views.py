@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -355,11 +356,8 @@ def _step_ticked(request: HttpRequest, case: Case, code: str) -> HttpResponse:
     htmx = getattr(request, "htmx", None)
     if htmx:
         label = dict(playbook(case.case_type))[code]
-        return render(
-            request,
-            "aftersales/case.html#step",
-            {"case": case, "code": code, "label": label, "state": case.checklist.get(code)},
-        )
+        ctx = {"case": case, "code": code, "label": label, "state": case.checklist.get(code)}
+        return HttpResponse(render_to_string("aftersales/case_step.html", ctx, request=request, using="jinja2"))
     return redirect("aftersales:case", case_id=case.pk)
 
 

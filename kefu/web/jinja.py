@@ -1,4 +1,4 @@
-"""Jinja2 for the rows of the hot lists (ADR 0023).
+"""Jinja2 for the rows of the hot lists (ADR 0023) and the case page's body (ADR 0025).
 
 The page around a list stays a Django template; only its rows — fifty times the same few cells —
 are a Jinja2 template, compiled to Python once, rendered from plain rows (``values()``) with labels
@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.template.defaultfilters import floatformat
+from django.template.defaultfilters import filesizeformat, floatformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext
 from jinja2 import Environment, pass_context
@@ -93,6 +94,11 @@ def per_language(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+def url(name: str, *args: Any) -> str:
+    """``{% url name arg … %}``: the address of a named route."""
+    return reverse(name, args=args)
+
+
 def _label(code: Any) -> str:
     return str(wording.label(code))
 
@@ -107,5 +113,7 @@ def environment(**options: Any) -> Environment:
     env.filters["label"] = per_language(_label)
     env.filters["rule"] = per_language(rule)
     env.filters["floatformat"] = per_language(floatformat)
+    env.filters["filesizeformat"] = filesizeformat  # Django's (KB, translated), not Jinja2's (kB)
     env.globals["filter_fields"] = filter_fields
+    env.globals["url"] = url
     return env

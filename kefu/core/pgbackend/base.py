@@ -21,7 +21,9 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
         if conn is None or conn.closed or getattr(conn, "broken", False):
             return False
         try:
-            readable, _, _ = select.select([conn.fileno()], [], [], 0)
+            poller = select.poll()  # not select(): a busy worker's sockets number past 1,024
+            poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+            waiting = poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable or bool(super().is_usable())
+        return not waiting or bool(super().is_usable())
