@@ -22,6 +22,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.events import timeline
 from kefu.core.params import amount_param, day_query, int_param
 from kefu.org import selectors as org
+from kefu.org.models import Position
 from kefu.org.permissions import has_capability
 from kefu.policies import money
 from kefu.policies.aftersales import playbook
@@ -41,7 +42,7 @@ from kefu.workflow import selectors as workflow
 from kefu.workflow.attachments import download_name
 
 from . import selectors, services
-from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, Responsibility
+from .models import Case, CaseType, Category, ClaimStatus, EvidenceKind, MoneyKind, MoneyStatus, Responsibility
 from .report import report_xlsx
 
 REQUEST_KINDS = [
@@ -248,6 +249,9 @@ def _conversation_ref(request: HttpRequest, order: Any, shop: Any) -> int | None
     return ref if plugins.conversation_shop(request.user, ref) == shop_id else None
 
 
+CLAIM_TYPES = frozenset({CaseType.LOST_PARCEL, CaseType.LOGISTICS_EXCEPTION})  # R-AS-9: a courier claim
+
+
 @login_required
 def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
     case = selectors.case_get(actor=request.user, case_id=case_id)
@@ -281,7 +285,18 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
             "responsibilities": Responsibility.choices,
             "evidence_kinds": EvidenceKind.choices,
             "money_kinds": MoneyKind.choices,
-            "claim": getattr(case, "claim", None) if hasattr(case, "claim") else None,
+            # the claim is asked for only where the page shows it (a lost or stuck parcel)
+            "claim": getattr(case, "claim", None) if case.case_type in CLAIM_TYPES else None,
+            "claim_types": CLAIM_TYPES,
+            "labels": {
+                "case_type": wording.choice_labels(CaseType),
+                "responsibility": wording.choice_labels(Responsibility),
+                "money_kind": wording.choice_labels(MoneyKind),
+                "money_status": wording.choice_labels(MoneyStatus),
+                "evidence_kind": wording.choice_labels(EvidenceKind),
+                "claim_status": wording.choice_labels(ClaimStatus),
+                "position": wording.choice_labels(Position),
+            },
             "claim_statuses": ClaimStatus.choices,
             "can_approve": has_capability(request.user, "refund.approve"),
             "idempotency_key": uuid.uuid4().hex,

@@ -9,11 +9,13 @@ stored: events keep stable codes, people read labels.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 LABELS: dict[str, Any] = {}  # any code → label ("orders" → "订单", "taobao_order_details" → …)
@@ -57,10 +59,17 @@ def register_choices(*choices: Any) -> None:
             LABELS.setdefault(str(value), text)
 
 
-def choice_labels(choices: Any) -> dict[Any, str]:
-    """Each code of a ``Choices`` enum → its label in the current language: one dict per request for a
-    list's rows, instead of a lazy label translated again in every row."""
-    return {code: str(text) for code, text in choices.choices}
+def choice_labels(choices: Any) -> Mapping[Any, str]:
+    """Each code of a ``Choices`` enum → its label in the current language, made once per enum and
+    language for the process (read-only): a list's rows and a page's fields look codes up in it
+    instead of translating a lazy label again for each (Django's ``get_FOO_display`` translates every
+    label of the field on every call)."""
+    return _choice_labels(choices, get_language() or "")
+
+
+@functools.lru_cache(maxsize=512)
+def _choice_labels(choices: Any, _language: str) -> Mapping[Any, str]:
+    return MappingProxyType({code: str(text) for code, text in choices.choices})
 
 
 def register_names(resolver: Callable[[Iterable[int]], dict[int, str]]) -> None:

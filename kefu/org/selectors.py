@@ -163,12 +163,14 @@ def access_own_token_by_id(user: Any, token_id: Any) -> ApiToken:
     return token
 
 
-def agents_of_shop(*, actor: Actor, shop: Shop) -> list[Staff]:
-    """The active staff of the teams that serve a shop (inside the actor's scope), for pickers."""
-    return list(
+def agents_of_shop(*, actor: Actor, shop: Shop) -> list[dict[str, Any]]:
+    """The active staff of the teams that serve a shop (inside the actor's scope), for pickers: their
+    id (``pk``), name and position as plain values (a team of 300 is one small query)."""
+    rows = (
         Staff.objects.restrict(actor)
         .filter(active=True, team__shops=shop)
-        .select_related("team")
         .order_by("position", "employee_no")
+        .values("pk", "name", "position", "employee_no")
         .distinct()
     )
+    return [dict(row) for row in rows]
