@@ -123,6 +123,15 @@ def test_status_labels_of_a_category_are_remembered_and_forgotten_on_change(worl
     assert len(ctx.captured_queries) == 0
     label = StatusLabel.objects.create(workflow=CASES.key, name="等顾客回图", category="open", position=99)
     assert label.pk in wf.label_ids(CASES, "open")
+    # a case page's status buttons: remembered too, and a renamed label shows at once
+    case = aftersales.case_open(actor=world.agent_a, case_type="defect", order=world.order_a, summary="坏了")
+    offered = wf.transition_choices(case)
+    with CaptureQueriesContext(connection) as ctx:
+        assert wf.transition_choices(case) == offered
+    assert len(ctx.captured_queries) == 0 and label.pk in {c.pk for c in offered}
+    label.name = "等顾客回照片"
+    label.save()
+    assert "等顾客回照片" in {c.name for c in wf.transition_choices(case)}
     wf.LABEL_IDS.forget()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Count
 from django.http import Http404
@@ -14,7 +14,8 @@ from .models import StatusLabel
 from .registry import Workflow
 
 # The labels of a category, asked by every list that filters by category (its indexed column holds the
-# label): remembered by the process (kefu.core.remembered), forgotten on any save or delete of a label.
+# label), and a workflow's labels as a record's page offers them: remembered by the process
+# (kefu.core.remembered), forgotten on any save or delete of a label.
 LABEL_IDS = ProcessMemory("status labels by category")
 
 
@@ -75,12 +76,27 @@ def label_named(flow: Workflow, name: str) -> StatusLabel | None:
     )
 
 
-def transition_choices(item: Any) -> list[StatusLabel]:
-    """The labels a record may move to now (by category rules; guards are checked on the move)."""
+class Choice(NamedTuple):
+    pk: int
+    name: str
+    category: str
+
+
+def transition_choices(item: Any) -> list[Choice]:
+    """The labels a record may move to now (by category rules; guards are checked on the move), as
+    plain values: a workflow's labels are remembered by the process (``LABEL_IDS``'s memory, forgotten
+    on any change to a label) — every case page asked for them."""
     flow = registry.of(item)
-    return [
-        label for label in labels(flow) if label.pk != item.status_id and flow.can_enter(item.category, label.category)
-    ]
+    every = LABEL_IDS.get(
+        (flow.key, "choices"),
+        lambda: [
+            Choice(*row)
+            for row in StatusLabel.objects.filter(workflow=flow.key)
+            .order_by("position", "pk")
+            .values_list("pk", "name", "category")
+        ],
+    )
+    return [c for c in every if c.pk != item.status_id and flow.can_enter(item.category, c.category)]
 
 
 def workload(flow: Workflow, staff_ids: list[int]) -> dict[int, int]:
