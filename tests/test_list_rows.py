@@ -272,3 +272,33 @@ def test_the_case_page_escapes_what_people_typed_and_a_ticked_step_is_the_pages_
     assert re.search(pattern, again)
     english = _client("lead_a", "en").get(f"/aftersales/{case.pk}/").content.decode()
     assert ">Proposed resolutions <" in english and "Save facts" in english and "处理建议" not in english
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_jinja_date_filter_writes_what_djangos_writes(language: str) -> None:
+    """Numeric formats go through strftime and a day's named format is remembered: both must write
+    exactly what Django's ``date`` filter writes, an aware time in the request's zone."""
+    from django.template.defaultfilters import date as django_date
+    from django.utils import timezone, translation
+    from hypothesis import assume, given, settings
+    from hypothesis import strategies as st
+
+    from kefu.web.jinja import date
+
+    formats = ["m-d", "H:i", "m-d H:i", "Y-m-d H:i", "m-d D", "Y-m-d", "D", "N j", "H:i:s", "y%m"]
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31), timezones=st.just(dt.UTC)),
+        st.sampled_from(formats),
+        st.booleans(),
+    )
+    def check(moment: dt.datetime, fmt: str, as_day: bool) -> None:
+        assume(not (as_day and any(ch in fmt for ch in "His")))  # Django refuses times of a day
+        value: Any = moment.date() if as_day else moment
+        expected = django_date(timezone.localtime(value) if not as_day else value, fmt)
+        assert date(value, fmt) == expected
+
+    with translation.override(language):
+        check()
+        assert date(None, "m-d") == "" and date("", "H:i") == ""

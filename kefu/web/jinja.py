@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.template.defaultfilters import date as django_date
 from django.template.defaultfilters import filesizeformat, floatformat
 from django.urls import reverse
 from django.utils import timezone
@@ -94,6 +95,46 @@ def per_language(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+# Django's date format letters that are plain numbers, as strftime writes them (no language in them)
+_NUMERIC = {"Y": "%Y", "y": "%y", "m": "%m", "d": "%d", "H": "%H", "i": "%M", "s": "%S"}
+
+
+@functools.lru_cache(maxsize=64)
+def _strftime(fmt: str) -> str | None:
+    """A Django date format as a strftime one, or None when it names something (a weekday, a month)."""
+    out = []
+    for ch in fmt:
+        if ch.isalpha():
+            if ch not in _NUMERIC:
+                return None
+            out.append(_NUMERIC[ch])
+        else:
+            out.append(ch.replace("%", "%%"))
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_date(value: dt.date, fmt: str, _language: str) -> str:
+    return str(django_date(value, fmt))
+
+
+def date(value: Any, fmt: str) -> str:
+    """Django's ``date`` filter (its format letters, a weekday's name in the request's language), an
+    aware time first put in the request's time zone as Django's templates put it; "" for none.
+    Numeric formats are written by strftime, and a day's named format is remembered per language
+    (a month's statement asks for a hundred of them)."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    plain = _strftime(fmt)
+    if plain is not None and isinstance(value, dt.date):
+        return value.strftime(plain)
+    if type(value) is dt.date:
+        return _named_date(value, fmt, get_language() or "")
+    return str(django_date(value, fmt))
+
+
 def url(name: str, *args: Any) -> str:
     """``{% url name arg … %}``: the address of a named route."""
     return reverse(name, args=args)
@@ -113,6 +154,7 @@ def environment(**options: Any) -> Environment:
     env.filters["label"] = per_language(_label)
     env.filters["rule"] = per_language(rule)
     env.filters["floatformat"] = per_language(floatformat)
+    env.filters["date"] = date
     env.filters["filesizeformat"] = filesizeformat  # Django's (KB, translated), not Jinja2's (kB)
     env.globals["filter_fields"] = filter_fields
     env.globals["url"] = url
