@@ -302,3 +302,25 @@ def test_the_jinja_date_filter_writes_what_djangos_writes(language: str) -> None
     with translation.override(language):
         check()
         assert date(None, "m-d") == "" and date("", "H:i") == ""
+
+
+def test_a_rule_named_in_the_template_is_told_in_each_requests_language(world: World) -> None:
+    """``{{ "R-AS-8"|rule }}`` is a filter on a literal, which Jinja2 would work out once when it
+    compiles the template: the first page's language would stay for every later one. Chinese first,
+    then English, then Chinese again, in one process."""
+    from django.template import engines
+    from django.utils import translation
+
+    from kefu.core import wording
+
+    case = aftersales.case_open(actor=world.agent_a, case_type="lost_parcel", order=world.order_a, summary="丢件")
+    engines["jinja2"].env.cache.clear()  # compiled afresh in this test, whatever ran before
+    titles = {}
+    for language in ("zh-hans", "en", "zh-hans"):
+        page = _client("lead_a", "" if language == "zh-hans" else "en").get(f"/aftersales/{case.pk}/")
+        with translation.override(language):
+            expected = str(wording.rule("R-AS-8"))
+        html = page.content.decode()
+        assert f'title="{expected}"' in html, language
+        titles[language] = expected
+    assert titles["zh-hans"] != titles["en"]

@@ -144,6 +144,20 @@ def _label(code: Any) -> str:
     return str(wording.label(code))
 
 
+def per_request(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose answer depends on the request (its language, its time zone). Jinja2 works out a
+    filter applied to a literal once, when it compiles the template, unless the filter takes the
+    context: ``{{ "R-AS-8"|rule }}`` kept the language of the first page that compiled it (the
+    fresh-clone review's find). Taking the context keeps it a call on every render."""
+
+    @pass_context
+    @functools.wraps(fn)
+    def call(_context: Context, *args: Any) -> Any:
+        return fn(*args)
+
+    return call
+
+
 def environment(**options: Any) -> Environment:
     options["autoescape"] = True  # whatever the settings say: the rows show what customers typed
     env = Environment(**options)  # noqa: S701 - autoescape is set on the line above
@@ -151,11 +165,11 @@ def environment(**options: Any) -> Environment:
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["local"] = local
     env.filters["cny"] = cny
-    env.filters["label"] = per_language(_label)
-    env.filters["rule"] = per_language(rule)
-    env.filters["floatformat"] = per_language(floatformat)
-    env.filters["date"] = date
-    env.filters["filesizeformat"] = filesizeformat  # Django's (KB, translated), not Jinja2's (kB)
+    env.filters["label"] = per_request(per_language(_label))
+    env.filters["rule"] = per_request(per_language(rule))
+    env.filters["floatformat"] = per_request(per_language(floatformat))
+    env.filters["date"] = per_request(date)
+    env.filters["filesizeformat"] = per_request(filesizeformat)  # Django's (KB, translated), not Jinja2's (kB)
     env.globals["filter_fields"] = filter_fields
     env.globals["url"] = url
     return env
