@@ -113,9 +113,10 @@ def case_open(
     facts = dict(facts or {})
     # R-AS-14 (SPEC §5.1): the request date defaults to the day the case is opened.
     facts.setdefault("request_date", clock.today().isoformat())
+    # the order's first two lines, in the lines' order: one line gives its value, the first its product
+    lines = list(order.lines.select_related("product")[:2]) if order is not None else []
     if order is not None:
         facts.setdefault("province", order.province)
-        lines = list(order.lines.select_related("product")[:2])
         if len(lines) == 1:
             # one line: its own value and, when the product's cost price is known, its cost (the
             # R-AS-4 margin) — the order's total would count the postage and nothing else
@@ -133,10 +134,7 @@ def case_open(
     except (ValueError, TypeError) as exc:
         raise ApplicationError("case_facts", _("The case facts are not valid: %(error)s") % {"error": exc}) from exc
     now = clock.now()
-    product = None
-    if order is not None:
-        line = order.lines.select_related("product").first()
-        product = line.product if line else None
+    product = lines[0].product if lines else None
     if owner is not None:
         _in_scope(actor, owner)
     platform_deadline = _deadline(platform_deadline)

@@ -42,13 +42,26 @@ def labels_ensure(flow: Workflow) -> None:
             )
 
 
+_LABEL_FIELDS = ("id", "workflow", "name", "category", "position", "default_for_category")
+
+
 def default_label(flow: Workflow, category: str) -> StatusLabel:
+    """The category's default label. Every new record asks: its row is remembered by the process
+    with the workflow's other labels (``selectors.LABEL_IDS``, forgotten on any label change) and
+    handed out as a fresh instance each time."""
+    from .selectors import LABEL_IDS
+
     def first() -> StatusLabel | None:
-        return (
-            StatusLabel.objects.filter(workflow=flow.key, category=category)
-            .order_by("-default_for_category", "position", "pk")
-            .first()
+        row = LABEL_IDS.get(
+            (flow.key, "default", category),
+            lambda: (
+                StatusLabel.objects.filter(workflow=flow.key, category=category)
+                .order_by("-default_for_category", "position", "pk")
+                .values_list(*_LABEL_FIELDS)
+                .first()
+            ),
         )
+        return None if row is None else StatusLabel.from_db("default", list(_LABEL_FIELDS), list(row))
 
     label = first()
     if label is None:
