@@ -132,6 +132,16 @@ def test_status_labels_of_a_category_are_remembered_and_forgotten_on_change(worl
     label.name = "等顾客回照片"
     label.save()
     assert "等顾客回照片" in {c.name for c in wf.transition_choices(case)}
+    # a new record's initial label: remembered, a fresh instance each time, a new default seen at once
+    from kefu.workflow.services import default_label
+
+    first = default_label(CASES, "open")
+    with CaptureQueriesContext(connection) as ctx:
+        again = default_label(CASES, "open")
+    assert len(ctx.captured_queries) == 0 and again == first and again is not first
+    label.default_for_category, label.position = True, -1  # first among the category's defaults
+    label.save()
+    assert default_label(CASES, "open").pk == label.pk
     wf.LABEL_IDS.forget()
 
 
