@@ -139,8 +139,9 @@ def test_status_labels_of_a_category_are_remembered_and_forgotten_on_change(worl
     with CaptureQueriesContext(connection) as ctx:
         again = default_label(CASES, "open")
     assert len(ctx.captured_queries) == 0 and again == first and again is not first
-    label.default_for_category, label.position = True, -1  # first among the category's defaults
-    label.save()
+    StatusLabel.objects.filter(workflow=CASES.key, category="open").update(default_for_category=False)
+    label.default_for_category = True
+    label.save()  # the save (not the update before it) forgets
     assert default_label(CASES, "open").pk == label.pk
     wf.LABEL_IDS.forget()
 
