@@ -141,10 +141,36 @@ def test_embedded_cache_is_the_database_so_counters_are_shared(monkeypatch: pyte
 
     monkeypatch.delenv("KEFU_REDIS_URL", raising=False)
     assert importlib.reload(base).CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    assert not hasattr(base, "SESSION_ENGINE")  # Django's default: sessions in the database
     monkeypatch.setenv("KEFU_REDIS_URL", "redis://127.0.0.1:6379/0")
-    assert importlib.reload(base).CACHES["default"]["BACKEND"].endswith("RedisCache")
+    with_redis = importlib.reload(base)
+    assert with_redis.CACHES["default"]["BACKEND"].endswith("RedisCache")
+    assert with_redis.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
     monkeypatch.delenv("KEFU_REDIS_URL")
     importlib.reload(base)
+
+
+def test_a_session_read_from_the_cache_still_ends_at_sign_out(world: World, settings: Any) -> None:
+    """With Redis (production) a page reads its session from the cache, not the database; signing
+    out still ends it everywhere (the cookie is refused afterwards)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    client = Client()
+    assert client.post("/login/", {"username": "agent_a", "password": PASSWORD}).status_code == 302
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert client.get("/orders/").status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/orders/").status_code == 200
+    assert not [q for q in ctx.captured_queries if "django_session" in q["sql"]]
+    borrowed = Client()
+    borrowed.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert borrowed.get("/orders/").status_code == 200  # the cookie alone signs in, until sign-out
+    client.post("/logout/")
+    stale = Client()
+    stale.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    assert stale.get("/orders/").status_code == 302  # back to the sign-in page
 
 
 def test_admin_sign_in_is_throttled(world: World, settings: Any) -> None:

@@ -142,6 +142,9 @@ KEFU_MEMORY_SECONDS = float(os.environ.get("KEFU_MEMORY_SECONDS", "5"))
 KEFU_WEBHOOK_LEGACY_UNTIL = os.environ.get("KEFU_WEBHOOK_LEGACY_UNTIL", "")
 if REDIS_URL:
     # Redis, and the database's cache table while Redis cannot be reached (kefu.core.cache).
+    # Sessions are written to the database and read from the cache: a signed-in page asks Redis for
+    # its session instead of the database (ADR 0025).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CACHES = {
         "default": {
             "BACKEND": "kefu.core.cache.FailoverRedisCache",
