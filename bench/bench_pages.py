@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import statistics
 import sys
 import time
@@ -134,7 +135,15 @@ def main() -> None:
     parser.add_argument("--check", type=Path, help="fail when a page's web CPU grew > 50 %% against this baseline")
     parser.add_argument("--write", type=Path, help="record this run as the baseline")
     parser.add_argument("--only", nargs="*", help="page names to measure")
+    parser.add_argument(
+        "--redis", metavar="URL", help="production's shape: this Redis for the cache and the sessions (flushed first)"
+    )
     args = parser.parse_args()
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        os.environ["KEFU_REDIS_URL"] = args.redis
     setup("postgres", f"{NAME}_{args.scale}", keep=args.keep)
     from django.conf import settings
 
