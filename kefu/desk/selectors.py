@@ -208,7 +208,8 @@ def presence_board(*, actor: Actor) -> list[dict[str, Any]]:
     return rows
 
 
-def my_presence(staff: Staff | None) -> str:
+def my_presence(staff: Staff | int | None) -> str:
+    """The presence of a staff member (or their id)."""
     if staff is None:
         return PresenceState.OFFLINE
     p = Presence.objects.filter(staff=staff).values_list("state", flat=True).first()

@@ -64,7 +64,7 @@ def _waited(delta: dt.timedelta) -> str:
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     g = request.GET
-    staff = org.staff_of(request.user)
+    staff = org.my_staff_id(request.user)  # from the request's scope: no query of its own
     mine = g.get("mine") == "1"
     page = selectors.inbox(
         actor=request.user,
