@@ -267,11 +267,15 @@ def employed_in(qs: Any, year: int, month: int) -> Any:
 def staff_for_statement(*, actor: Actor, staff_id: int) -> Staff:
     """One's own statement always; others' only for the supervisor and the deputy (pay is private), 404 otherwise."""
     from kefu.org.permissions import has_capability
-    from kefu.org.selectors import staff_of
+    from kefu.org.selectors import my_staff_id, staff_of
 
-    own = staff_of(actor)
-    if own is not None and own.pk == staff_id:
-        return own
+    # one's own: known from the request's scope without a query (an inactive record is asked for)
+    own_id = my_staff_id(actor)
+    if own_id is None:
+        record = staff_of(actor)
+        own_id = record.pk if record is not None else None
+    if own_id is not None and own_id == staff_id:
+        return Staff.objects.select_related("team").get(pk=staff_id)
     if not has_capability(actor, "pay.view"):
         from django.http import Http404
 
