@@ -13,10 +13,33 @@ from . import registry
 from .models import StatusLabel
 from .registry import Workflow
 
-# The labels of a category, asked by every list that filters by category (its indexed column holds the
-# label), and a workflow's labels as a record's page offers them: remembered by the process
-# (kefu.core.remembered), forgotten on any save or delete of a label.
-LABEL_IDS = ProcessMemory("status labels by category")
+# A workflow's labels, read by every list that filters by category (its indexed column holds the
+# label), by a record's page for its status buttons and by every new record for its first label:
+# remembered by the process (kefu.core.remembered), one list per workflow, forgotten on any save or
+# delete of a label.
+LABEL_IDS = ProcessMemory("status labels by workflow")
+
+
+class LabelRow(NamedTuple):
+    pk: int
+    workflow: str
+    name: str
+    category: str
+    position: int
+    default_for_category: bool
+
+
+def label_rows(flow: Workflow) -> list[LabelRow]:
+    """The workflow's labels in their order (position, then id), as plain values."""
+    return LABEL_IDS.get(
+        flow.key,
+        lambda: [
+            LabelRow(*row)
+            for row in StatusLabel.objects.filter(workflow=flow.key)
+            .order_by("position", "pk")
+            .values_list("pk", *LabelRow._fields[1:])
+        ],
+    )
 
 
 def label_ids(flow: Workflow, *categories: str) -> list[int]:
@@ -24,13 +47,7 @@ def label_ids(flow: Workflow, *categories: str) -> list[int]:
     unknown = set(categories) - set(flow.categories.values)
     if unknown:
         raise ValueError(f"{flow.key} has no categories {sorted(unknown)}")  # a caller checks what users send
-    key = (flow.key, frozenset(categories))
-    return LABEL_IDS.get(
-        key,
-        lambda: list(
-            StatusLabel.objects.filter(workflow=flow.key, category__in=categories).values_list("pk", flat=True)
-        ),
-    )
+    return [row.pk for row in label_rows(flow) if row.category in categories]
 
 
 def in_categories(qs: Any, flow: Workflow, *categories: str) -> Any:
@@ -76,27 +93,11 @@ def label_named(flow: Workflow, name: str) -> StatusLabel | None:
     )
 
 
-class Choice(NamedTuple):
-    pk: int
-    name: str
-    category: str
-
-
-def transition_choices(item: Any) -> list[Choice]:
-    """The labels a record may move to now (by category rules; guards are checked on the move), as
-    plain values: a workflow's labels are remembered by the process (``LABEL_IDS``'s memory, forgotten
-    on any change to a label) — every case page asked for them."""
+def transition_choices(item: Any) -> list[LabelRow]:
+    """The labels a record may move to now (by category rules; guards are checked on the move), from
+    the workflow's remembered labels."""
     flow = registry.of(item)
-    every = LABEL_IDS.get(
-        (flow.key, "choices"),
-        lambda: [
-            Choice(*row)
-            for row in StatusLabel.objects.filter(workflow=flow.key)
-            .order_by("position", "pk")
-            .values_list("pk", "name", "category")
-        ],
-    )
-    return [c for c in every if c.pk != item.status_id and flow.can_enter(item.category, c.category)]
+    return [row for row in label_rows(flow) if row.pk != item.status_id and flow.can_enter(item.category, row.category)]
 
 
 def workload(flow: Workflow, staff_ids: list[int]) -> dict[int, int]:

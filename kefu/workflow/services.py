@@ -42,26 +42,18 @@ def labels_ensure(flow: Workflow) -> None:
             )
 
 
-_LABEL_FIELDS = ("id", "workflow", "name", "category", "position", "default_for_category")
-
-
 def default_label(flow: Workflow, category: str) -> StatusLabel:
-    """The category's default label. Every new record asks: its row is remembered by the process
-    with the workflow's other labels (``selectors.LABEL_IDS``, forgotten on any label change) and
-    handed out as a fresh instance each time."""
-    from .selectors import LABEL_IDS
+    """The category's default label (the first by position where none is marked): every new record
+    asks, so it comes from the workflow's remembered labels (``selectors.label_rows``) as a fresh
+    instance each time."""
+    from .selectors import LabelRow, label_rows
 
     def first() -> StatusLabel | None:
-        row = LABEL_IDS.get(
-            (flow.key, "default", category),
-            lambda: (
-                StatusLabel.objects.filter(workflow=flow.key, category=category)
-                .order_by("-default_for_category", "position", "pk")
-                .values_list(*_LABEL_FIELDS)
-                .first()
-            ),
-        )
-        return None if row is None else StatusLabel.from_db("default", list(_LABEL_FIELDS), list(row))
+        rows = [row for row in label_rows(flow) if row.category == category]
+        if not rows:
+            return None
+        row = next((r for r in rows if r.default_for_category), rows[0])  # rows are in position order
+        return StatusLabel.from_db("default", ["id", *LabelRow._fields[1:]], list(row))
 
     label = first()
     if label is None:
