@@ -269,12 +269,13 @@ def staff_for_statement(*, actor: Actor, staff_id: int) -> Staff:
     from kefu.org.permissions import has_capability
     from kefu.org.selectors import my_staff_id, staff_of
 
-    # one's own: known from the request's scope without a query (an inactive record is asked for)
+    # one's own: known from the request's scope without a query; an inactive record is asked for
     own_id = my_staff_id(actor)
     if own_id is None:
         record = staff_of(actor)
-        own_id = record.pk if record is not None else None
-    if own_id is not None and own_id == staff_id:
+        if record is not None and record.pk == staff_id:
+            return record
+    elif own_id == staff_id:
         return Staff.objects.select_related("team").get(pk=staff_id)
     if not has_capability(actor, "pay.view"):
         from django.http import Http404
