@@ -181,6 +181,8 @@ else:
         "consumer": {"workers": 2, "worker_type": "thread"},
     }
 
+AUTHENTICATION_BACKENDS = ["kefu.org.auth.SignInBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

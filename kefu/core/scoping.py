@@ -70,25 +70,31 @@ def scope_for(user: Any) -> Scope:
             "id", "position", "team_id", "name", "team__shops"
         )
     )
-    none: frozenset[int] = frozenset()
-    if not rows:
-        scope = Scope(all=True, team_ids=none, shop_ids=none) if user.is_superuser else NOTHING
-    else:
-        staff_id, position, team_id, name, _shop = rows[0]
-        everything = user.is_superuser or position in ALL_POSITIONS
-        shop_ids = none
-        if not everything and team_id is not None:
-            shop_ids = frozenset(shop for *_staff, shop in rows if shop is not None)
-        scope = Scope(
-            all=everything,
-            team_ids=frozenset({team_id}) if not everything and team_id is not None else none,
-            shop_ids=shop_ids,
-            staff_id=staff_id,
-            position=None if user.is_superuser else position,
-            name=name,
-        )
+    scope = scope_from_rows(user, rows)
     user._kefu_scope = scope
     return scope
+
+
+def scope_from_rows(user: Any, rows: list[tuple[Any, ...]]) -> Scope:
+    """The scope from the person's active staff record, one row per shop of their team: ``(staff id,
+    position, team id, name, shop id or None)``; no rows when the user has no active record. Shared
+    by ``scope_for`` and the sign-in backend that reads the user and these rows in one query."""
+    none: frozenset[int] = frozenset()
+    if not rows:
+        return Scope(all=True, team_ids=none, shop_ids=none) if user.is_superuser else NOTHING
+    staff_id, position, team_id, name, _shop = rows[0]
+    everything = user.is_superuser or position in ALL_POSITIONS
+    shop_ids = none
+    if not everything and team_id is not None:
+        shop_ids = frozenset(shop for *_staff, shop in rows if shop is not None)
+    return Scope(
+        all=everything,
+        team_ids=frozenset({team_id}) if not everything and team_id is not None else none,
+        shop_ids=shop_ids,
+        staff_id=staff_id,
+        position=None if user.is_superuser else position,
+        name=name,
+    )
 
 
 def forget_scope(user: Any) -> None:
