@@ -8,6 +8,11 @@ kefu import staff FILE [--json]
 kefu import orders FILE --shop NAME [--create-shop] [--json]
 kefu user create USERNAME --password P --position POSITION [--staff EMPLOYEE_NO]
 kefu token create USERNAME
+kefu connector add taobao --name N --shop SHOP --app-key K --app-secret S --session SK [--gateway URL]
+kefu connector add dingtalk --name N --app-key K --app-secret S [--gateway URL]
+kefu connector set NAME [--session SK] [--session-expires ISO] [--enable|--disable] …
+kefu connector list [--json]
+kefu sync [--connector NAME] [--since ISO] [--stream S] [--json]   run connectors now
 kefu manage ARGS…                                any other management command
 """
 
@@ -146,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
         _django(["kefu_import", *rest])
     elif command == "attendance":
         _django(["kefu_attendance", *rest])
+    elif command == "connector":
+        _django(["kefu_connector", *rest])
+    elif command == "sync":
+        _django(["kefu_sync", *rest])
     elif command in {"user", "token"}:
         _django(["kefu_user", command, *rest])
     elif command == "manage":

@@ -416,7 +416,8 @@ def test_platform_refund_records_become_cases_with_the_platform_deadline(world: 
     again = client.post(
         "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": [record]}, content_type="application/json"
     ).json()
-    assert (again["created"], again["updated"]) == (0, 1) and Case.objects.count() == 1
+    # the same record again changes nothing: counted unchanged, not updated
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 1) and Case.objects.count() == 1
     moved = {**record, "timeout": "2026-11-26T10:00:00", "status": "WAIT_BUYER_RETURN_GOODS"}
     client.post(
         "/api/v1/aftersales/refunds", {"shop": world.shop_a.pk, "refunds": [moved]}, content_type="application/json"
@@ -448,7 +449,7 @@ def test_a_refund_record_with_a_malformed_deadline_or_an_overlong_id_is_one_fail
         assert answer.status_code == 200
         result = answer.json()
         assert [f["row"] for f in result["failed"]] == list(range(1, len(bad) + 1))
-        assert (result["created"], result["updated"]) == ((1, 0) if attempt == 0 else (0, 1))
+        assert (result["created"], result["unchanged"]) == ((1, 0) if attempt == 0 else (0, 1))
     reasons = " ".join(f["reason"] for f in result["failed"])
     assert "timeout" in reasons and "64" in reasons
     assert list(Case.objects.filter(shop=world.shop_a).values_list("external_ref", flat=True)) == ["R-OK"]

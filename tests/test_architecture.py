@@ -69,6 +69,7 @@ READS = {
     "red_packets_double_overdue",
     "deadlines_escalate",
     "deadlines_sweep",
+    "connector_sync",  # a platform's pages, each landed through the import service of its kind (an action)
     # the workflow core: a pure question, the fields a new record starts with, and its default
     # status labels created on first use (admin data)
     "can_transition",

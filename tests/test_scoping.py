@@ -157,7 +157,13 @@ def _b_objects(world: World, n: int = 1) -> dict[str, Any]:
         fee=Decimal("100"),
         billing="quarterly",
     )
+    from kefu.connectors.models import Connector
+
+    connector_b, _new = Connector.objects.get_or_create(
+        name="b-connector", defaults={"platform": "taobao", "shop": world.shop_b, "gateway": "http://127.0.0.1:9/", "app_key": "k"}
+    )
     return {
+        "connector_id": connector_b.pk,
         # a report is not an object: its rows are scoped inside (tests/test_reports.py, scope and
         # filters); an unknown report is a 404
         "slug": "no-such-report",

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kefu.service",
     "kefu.care",
     "kefu.reports",
+    "kefu.connectors",
     "kefu.web",
     "kefu.api",
 ]

@@ -103,6 +103,7 @@ class RefundRecordsIn(Schema):
 class RefundSyncOut(Schema):
     created: int
     updated: int
+    unchanged: int = 0
     failed: list[dict[str, Any]]
 
 
@@ -172,17 +173,16 @@ def push_refunds(request: HttpRequest, payload: RefundRecordsIn) -> object:
     """Push platform refund records (``taobao.refunds.receive.get`` fields, ``timeout`` = the platform's reply
     deadline): one case per refund, idempotent by ``refund_id``; bad records are reported by index."""
     shop = access_shop_by_id(request.user, payload.shop)
-    created = updated = 0
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
     failed: list[dict[str, Any]] = []
     for index, record in enumerate(payload.refunds):
         try:
-            _case, new = services.refund_sync(actor=request.user, shop=shop, record=record)
+            _case, outcome = services.refund_sync(actor=request.user, shop=shop, record=record)
         except (ApplicationError, ValueError) as exc:
             failed.append({"row": index + 1, "reason": str(getattr(exc, "message", exc))})
             continue
-        created += int(new)
-        updated += int(not new)
-    return {"created": created, "updated": updated, "failed": failed}
+        counts[outcome] += 1
+    return {**counts, "failed": failed}
 
 
 @router.get("/aftersales/cases", response=CursorPage[CaseOut])

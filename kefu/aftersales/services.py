@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from kefu.aftersales.rules import Verb
 from kefu.commerce.models import Order
 from kefu.core import clock, plugins
-from kefu.core.actions import action
+from kefu.core.actions import action, is_operator
 from kefu.core.actors import Actor, user_of
 from kefu.core.errors import ApplicationError, PermissionDenied
 from kefu.core.events import event_record
@@ -108,7 +108,8 @@ def case_open(
         buyer_nick = buyer_nick or order.buyer_nick
     if order is None and not buyer_nick.strip():
         raise ApplicationError("case_shop", _("A case needs an order or a buyer."))
-    if shop is None or not Shop.objects.restrict(actor).filter(pk=shop.pk).exists():
+    # the server's own jobs (a platform connector, the command line) act for the whole department
+    if shop is None or (not is_operator(actor) and not Shop.objects.restrict(actor).filter(pk=shop.pk).exists()):
         raise ApplicationError("case_shop", _("A case needs a shop or an order in your scope."))
     facts = dict(facts or {})
     # R-AS-14 (SPEC §5.1): the request date defaults to the day the case is opened.
@@ -762,8 +763,9 @@ def _refund_timeout(value: Any) -> dt.datetime | None:
 
 
 @action(capability="cases.handle", scope=("shop",))
-def refund_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[Case, bool]:
-    """Create or update the case of one platform refund (idempotent by refund_id); the platform's reply
+def refund_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[Case, str]:
+    """Create or update the case of one platform refund (idempotent by refund_id) and say which it
+    was: ``"created"``, ``"updated"`` or ``"unchanged"``; the platform's reply
     deadline comes with the data (``timeout``), never hard-coded. The refund id is written by the
     INSERT that creates the case, so simultaneous pushes of one refund make one case (the unique
     (shop, refund id) key decides; the loser updates the winner's case)."""
@@ -800,7 +802,7 @@ def refund_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[Ca
                 reason=facts["reason"],
                 platform_deadline=deadline or None,
                 external_ref=refund_id,
-            ), True
+            ), "created"
         except IntegrityError:
             case = Case.objects.get(shop=shop, external_ref=refund_id)
     changed: dict[str, Any] = {}
@@ -816,7 +818,8 @@ def refund_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[Ca
         Case.objects.filter(pk=case.pk).update(**changed, updated_at=clock.now(), escalated_at=None)
         event_record(actor=actor, verb=Verb.CASE_PLATFORM_REFUND_UPDATED, subject=case, before=before, after=changed)
         case.refresh_from_db()
-    return case, False
+        return case, "updated"
+    return case, "unchanged"
 
 
 def _rating(value: Any) -> Decimal:

@@ -120,12 +120,15 @@ def orders_import_queue(*, actor: Actor, shop: Shop, chunks: Iterator[bytes], fi
 
 
 @action(capability="orders.import", scope=("shop",), atomic=False)
-def orders_push(*, actor: Actor, shop: Shop, orders: list[dict[str, Any]]) -> ImportSummary:
-    """The JSON/REST push (SPEC §2): the same pipeline as a file, records numbered from 1."""
+def orders_push(
+    *, actor: Actor, shop: Shop, orders: list[dict[str, Any]], source: str = "api-push.json"
+) -> ImportSummary:
+    """The JSON/REST push (SPEC §2) and the platform connectors' pages: the same pipeline as a file,
+    records numbered from 1; ``source`` names the run on the imports page."""
     _operator_or(actor, "orders.import")
     parsed = parse_order_json(orders)
     data = json.dumps(orders, ensure_ascii=False, sort_keys=True, default=str).encode()
-    return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name="api-push.json", data=data)
+    return _import_parsed(actor=actor, shop=shop, parsed=parsed, file_name=source, data=data)
 
 
 def _import_parsed(

@@ -130,6 +130,11 @@ class ErrorCode(StrEnum):
     VISITOR_LIMIT = "visitor_limit"
     VISITOR_UNKNOWN = "visitor_unknown"
     REPLAYED = "replayed"
+    # connectors
+    CONNECTOR = "connector"
+    CONNECTOR_EXISTS = "connector_exists"
+    CONNECTOR_KEY = "connector_key"
+    CONNECTOR_BUSY = "connector_busy"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -240,6 +245,10 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.VISITOR_LIMIT: "A web chat visitor sent too many messages; wait a minute (429).",
     ErrorCode.REPLAYED: "A signed webhook request that was already received; re-sign with a fresh timestamp (409).",
     ErrorCode.VISITOR_UNKNOWN: "A web chat visitor identity this server did not issue; the widget asks for a new one.",
+    ErrorCode.CONNECTOR: "The connector's settings are missing or invalid (the message says which).",
+    ErrorCode.CONNECTOR_EXISTS: "A connector with this name exists (409).",
+    ErrorCode.CONNECTOR_KEY: "The stored credentials cannot be decrypted with the server's KEFU_CONNECTOR_KEYS.",
+    ErrorCode.CONNECTOR_BUSY: "The connector is syncing already; this run was not started (409).",
 }
 
 

@@ -95,6 +95,9 @@ class _Registry:
     # the shop of a conversation the actor may see (actor, conversation id) → shop id or None: the
     # desk answers, after-sales asks when a case is opened from a conversation
     conversation_shop: list[Callable[[Any, int], int | None]] = field(default_factory=list)
+    # alerts for the team lead's daily summary (actor, team) → sentences: the connectors say which of
+    # theirs fail, the desk shows them, neither imports the other
+    summary_alerts: list[Callable[[Any, Any], list[str]]] = field(default_factory=list)
 
 
 REGISTRY = _Registry()
@@ -187,3 +190,13 @@ def conversation_shop(actor: Actor, conversation_id: int) -> int | None:
         if found is not None:
             return found
     return None
+
+
+def summary_alert(provider: Callable[[Any, Any], list[str]]) -> None:
+    if provider not in REGISTRY.summary_alerts:
+        REGISTRY.summary_alerts.append(provider)
+
+
+def summary_alerts(actor: Actor, team: Any) -> list[str]:
+    """Every module's alerts for the team lead's daily summary of ``team``."""
+    return [sentence for provider in REGISTRY.summary_alerts for sentence in provider(actor, team)]

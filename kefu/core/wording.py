@@ -113,6 +113,8 @@ def system_actor(actor_label: str | None) -> Any:
         return gettext("chat source %(code)s") % {"code": code}
     if sep and kind == "widget":
         return gettext("web chat %(code)s") % {"code": code}
+    if sep and kind == "connector":
+        return gettext("connector %(code)s") % {"code": code}
     return text
 
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import F, Q
 
 from kefu.commerce.models import Order
-from kefu.core import clock, wording
+from kefu.core import clock, plugins, wording
 from kefu.core.actors import Actor
 from kefu.core.memory import collector_paused
 from kefu.core.models import Event
@@ -584,6 +584,7 @@ def daily_summary(*, actor: Actor, team: Any, day: dt.date) -> dict[str, Any]:
         "idle": idle,
         "no_sale": no_sale_summary(actor=actor, shop_ids=shop_ids, day=day),
         "chases_open": PaymentChase.objects.restrict(actor).filter(shop_id__in=shop_ids, state=ChaseState.OPEN).count(),
+        "alerts": plugins.summary_alerts(actor, team) if day >= clock.today() else [],
     }
 
 
@@ -629,6 +630,7 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
     ]
     if summary["idle"]:
         lines.append("- 空挂:" + "、".join(r["staff"].name for r in summary["idle"]))
+    lines += [f"- ⚠ {alert}" for alert in summary.get("alerts", [])]
     return "\n".join(lines)
 
 

@@ -1,0 +1,87 @@
+"""The connector framework (issue 21 §1, ADR 0026): what a platform adapter declares, and the shape
+every stream's records take on their way to the import services.
+
+An adapter (``taobao``, ``pinduoduo``, ``dingtalk``) says which streams it has. A stream pages
+through one kind of record in a window of modification times (``pages``) and hands each page to
+the import service that files use (``land``). The runner (``services.connector_sync``) owns the
+windows, the cursor, the retries, the lease and the run log; an adapter owns only the protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from .transport import Backoff
+
+
+@dataclass
+class Landed:
+    """What the import service made of one page of records."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (the record's reference, why)
+
+    def add(self, other: Landed) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.failures += other.failures
+
+
+@dataclass
+class Context:
+    """What a stream is given for one run: the connector, its unsealed secrets, a kept HTTP
+    connection, the retry policy, and the actor records land as."""
+
+    connector: Any
+    secrets: dict[str, Any]
+    http: httpx.Client
+    backoff: Backoff
+    actor: Any
+    # the adapter's session with the platform for this run (DingTalk's access token …)
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class Stream(Protocol):
+    name: str
+    label: Any
+    window: dt.timedelta  # the longest window one call may ask (TOP: a day)
+    overlap: dt.timedelta  # how far back each run starts before its cursor (late writes on the platform)
+    first_days: int  # how far back the first run looks
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]: ...
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed: ...
+
+
+@dataclass(frozen=True)
+class Adapter:
+    platform: str
+    streams: tuple[Stream, ...]
+    default_gateway: str
+    needs_shop: bool
+    # called once per run before the streams, e.g. to fetch an access token
+    open: Callable[[Context], None] = lambda ctx: None
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register(adapter: Adapter) -> None:
+    ADAPTERS[adapter.platform] = adapter
+
+
+def windows(start: dt.datetime, end: dt.datetime, size: dt.timedelta) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """``[start, end)`` cut into consecutive windows of at most ``size``."""
+    at = start
+    while at < end:
+        upto = min(end, at + size)
+        yield at, upto
+        at = upto

@@ -1,0 +1,47 @@
+"""Where a stream's records land: the import services files and pushes use (issue 21 §1: a connector
+adds no second write path). Each function returns what became of the records, and the reference of
+each record the service refused with its reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from kefu.core.errors import ApplicationError
+
+from .base import Context, Landed
+
+
+def _source(ctx: Context, stream: str) -> str:
+    return f"{ctx.connector.platform}:{ctx.connector.name}:{stream}"
+
+
+def orders(ctx: Context, records: list[dict[str, Any]]) -> Landed:
+    from kefu.commerce.services import orders_push
+
+    summary = orders_push(actor=ctx.actor, shop=ctx.connector.shop, orders=records, source=_source(ctx, "orders"))
+    failures = []
+    for failure in summary.failed:
+        row = int(failure.get("row") or 0)
+        ref = str(records[row - 1].get("order_no", "")) if 0 < row <= len(records) else ""
+        failures.append((ref or f"#{row}", str(failure.get("reason", ""))))
+    return Landed(summary.created, summary.updated, summary.unchanged, failures)
+
+
+def refunds(ctx: Context, records: list[dict[str, Any]]) -> Landed:
+    from kefu.aftersales.services import refund_sync
+
+    out = Landed()
+    for record in records:
+        ref = str(record.get("refund_id") or "")
+        try:
+            _case, outcome = refund_sync(actor=ctx.actor, shop=ctx.connector.shop, record=record)
+        except ApplicationError as exc:
+            out.failures.append((ref or "?", str(exc.message)))
+            continue
+        except (ValueError, TypeError) as exc:
+            out.failures.append((ref or "?", _("Not a valid refund record: %(error)s") % {"error": exc}))
+            continue
+        setattr(out, outcome, getattr(out, outcome) + 1)
+    return out

@@ -1,0 +1,122 @@
+"""Calling a platform: one HTTP client per connector run, and retries (issue 21 §1).
+
+A platform answers in one of four ways, and each has its own handling:
+- the answer: returned;
+- ``RateLimited``: wait (at least what the platform asks) and ask again;
+- ``Transient`` (a timeout, a 5xx, the platform's own service error): back off with jitter and ask again;
+- ``AuthExpired`` (a session or token no longer valid) and ``Refused`` (the call itself is wrong):
+  never retried — the run fails with the platform's words, and the health page shows them.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+class PlatformError(Exception):
+    """A platform's refusal, with its own code and words kept for the run log."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RateLimited(PlatformError):
+    def __init__(self, message: str, *, code: str = "", retry_after: float = 0.0) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class Transient(PlatformError):
+    pass
+
+
+class AuthExpired(PlatformError):
+    pass
+
+
+class Refused(PlatformError):
+    pass
+
+
+@dataclass
+class Backoff:
+    """Retries with exponential back-off and full jitter, capped; ``sleep`` is replaceable in tests."""
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    max_wait: float = 120.0  # a rate limit asking longer than this fails the run instead of holding the worker
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    retries: int = 0
+
+    def delay(self, attempt: int, asked: float = 0.0) -> float:
+        ceiling = min(self.cap, self.base * (2**attempt))
+        return max(asked, ceiling / 2 + self.rng.uniform(0, ceiling / 2))
+
+    def run(self, call: Callable[[], T]) -> T:
+        for attempt in range(self.attempts):
+            try:
+                return call()
+            except RateLimited as exc:
+                if exc.retry_after > self.max_wait or attempt == self.attempts - 1:
+                    raise
+                wait = self.delay(attempt, exc.retry_after)
+            except Transient:
+                if attempt == self.attempts - 1:
+                    raise
+                wait = self.delay(attempt)
+            self.retries += 1
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+
+def client(timeout: float = 20.0) -> httpx.Client:
+    """One client (a kept connection) per run; redirects are not followed (a gateway that redirects
+    is misconfigured, and credentials must not travel to another host)."""
+    return httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0), follow_redirects=False, trust_env=False)
+
+
+def send(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One HTTP exchange: network failures and 5xx/429 become ``Transient``/``RateLimited``."""
+    try:
+        response = http.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise Transient(f"timeout: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        raise Transient(f"network: {type(exc).__name__}") from exc
+    if response.status_code == 429:
+        raise RateLimited("HTTP 429", code="429", retry_after=_seconds(response.headers.get("Retry-After")))
+    if response.status_code >= 500:
+        raise Transient(f"HTTP {response.status_code}", code=str(response.status_code))
+    if response.status_code in (401, 403):
+        raise AuthExpired(f"HTTP {response.status_code}", code=str(response.status_code))
+    if response.status_code >= 400:
+        raise Refused(f"HTTP {response.status_code}", code=str(response.status_code))
+    return response
+
+
+def json_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise Transient("the platform answered with something that is not JSON") from exc
+    if not isinstance(body, dict):
+        raise Transient("the platform's answer is not a JSON object")
+    return body
+
+
+def _seconds(value: str | None) -> float:
+    try:
+        return max(0.0, float(value or 0))
+    except ValueError:
+        return 0.0
