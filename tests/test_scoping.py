@@ -160,7 +160,8 @@ def _b_objects(world: World, n: int = 1) -> dict[str, Any]:
     from kefu.connectors.models import Connector
 
     connector_b, _new = Connector.objects.get_or_create(
-        name="b-connector", defaults={"platform": "taobao", "shop": world.shop_b, "gateway": "http://127.0.0.1:9/", "app_key": "k"}
+        name="b-connector",
+        defaults={"platform": "taobao", "shop": world.shop_b, "gateway": "http://127.0.0.1:9/", "app_key": "k"},
     )
     return {
         "connector_id": connector_b.pk,

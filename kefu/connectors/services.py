@@ -41,7 +41,7 @@ ALERT_AFTER = dt.timedelta(hours=1)
 
 
 def _adapters() -> dict[str, Any]:
-    from . import taobao  # noqa: F401 (each registers its adapter)
+    from . import dingtalk, taobao  # noqa: F401 (each registers its adapter)
 
     return ADAPTERS
 
@@ -68,7 +68,9 @@ def connector_add(
     sign_method: str = "md5",
     interval_minutes: int = 10,
     start_from: dt.datetime | None = None,
+    admin_user: str = "",
 ) -> Connector:
+    """``admin_user``: DingTalk's userid of an administrator, which its leave-type list asks for."""
     adapter = _adapters().get(platform)
     if adapter is None:
         raise ApplicationError("connector", _("Unknown platform: %(name)s") % {"name": platform[:20]})
@@ -96,7 +98,9 @@ def connector_add(
                 shop=shop,
                 gateway=_check_gateway(gateway or adapter.default_gateway),
                 app_key=app_key.strip()[:64],
-                sealed=crypto.seal({"app_secret": app_secret, "session": session, "sign_method": sign_method}),
+                sealed=crypto.seal(
+                    {"app_secret": app_secret, "session": session, "sign_method": sign_method, "op_userid": admin_user}
+                ),
                 session_expires_at=session_expires_at,
                 interval_minutes=interval_minutes,
                 cursors=cursors,
@@ -211,6 +215,9 @@ def _run_stream(
         start = dt.datetime.fromisoformat(cursor_text) - stream.overlap
     else:
         start = now - dt.timedelta(days=stream.first_days)
+    align = getattr(stream, "align", None)
+    if align is not None:
+        start = align(start)
     run = SyncRun.objects.create(
         connector=connector,
         stream=stream.name,

@@ -130,6 +130,59 @@ def _staff_rows(actor: Actor, records: Any, summary: ImportSummary) -> None:
             summary.unchanged += 1
 
 
+@action(capability="org.manage")
+def staff_link_dingtalk(*, actor: Actor, users: list[dict[str, Any]]) -> dict[str, Any]:
+    """DingTalk's people matched to staff (a connector's users page): by 工号 (``job_number``), else by
+    a name only one staff member has; the match's DingTalk UserId is recorded on the staff member,
+    so punches and approvals find them. Nobody is created: a person DingTalk knows and Kefu does not
+    is reported with why."""
+    staff = list(Staff.objects.select_for_update().all())
+    by_no = {s.employee_no: s for s in staff}
+    by_name: dict[str, list[Staff]] = {}
+    for s in staff:
+        by_name.setdefault(s.name, []).append(s)
+    taken = {s.dingtalk_user_id: s for s in staff if s.dingtalk_user_id}
+    out: dict[str, Any] = {"updated": 0, "unchanged": 0, "failed": []}
+    for user in users:
+        user_id = str(user.get("userid") or "").strip()[:64]
+        name = str(user.get("name") or "").strip()
+        if not user_id:
+            out["failed"].append((name or "?", _("The DingTalk record has no userid.")))
+            continue
+        found = by_no.get(str(user.get("job_number") or "").strip())
+        if found is None and len(by_name.get(name, [])) == 1:
+            found = by_name[name][0]
+        if found is None:
+            out["failed"].append(
+                (
+                    user_id,
+                    _("No staff member matches %(name)s (工号 %(no)s).")
+                    % {"name": name, "no": user.get("job_number") or "—"},
+                )
+            )
+            continue
+        holder = taken.get(user_id)
+        if holder is not None and holder.pk != found.pk:
+            out["failed"].append((user_id, _("The UserId is already %(name)s's.") % {"name": holder.name}))
+            continue
+        if found.dingtalk_user_id == user_id:
+            out["unchanged"] += 1
+            continue
+        before = found.dingtalk_user_id
+        Staff.objects.filter(pk=found.pk).update(dingtalk_user_id=user_id)
+        found.dingtalk_user_id = user_id
+        taken[user_id] = found
+        event_record(
+            actor=actor,
+            verb=Verb.STAFF_UPDATED,
+            subject=found,
+            before={"dingtalk_user_id": before},
+            after={"dingtalk_user_id": user_id},
+        )
+        out["updated"] += 1
+    return out
+
+
 def _leaving(staff: Staff) -> None:
     """R-WF-18: a person is inactive after their leaving date (and active again if it is taken back
     or moved into the future)."""

@@ -531,14 +531,28 @@ def attendance_import(*, actor: Actor, data: bytes, file_name: str) -> ImportSum
     are reported by row); leave arrives approved only when the actor may approve leave, otherwise
     it waits in the approvals inbox. The command line (a system actor) is the server's operator.
     """
-    operator = is_operator(actor)
-    if not operator:
+    if not is_operator(actor):
         _require(actor, "attendance.import")
     check_upload(data, file_name)
     try:
         parsed = parse_attendance(data)
     except FileFormatError as exc:
         raise ApplicationError("import_format", str(exc)) from exc
+    return _import_attendance(actor, parsed, file_name, data)
+
+
+@action(capability="attendance.import", atomic=False)
+def attendance_push(*, actor: Actor, parsed: ParsedAttendance, source: str) -> ImportSummary:
+    """DingTalk's punches and leave read by its API (the connector): the same import as the files,
+    records numbered from 1 in the order given."""
+    if not is_operator(actor):
+        _require(actor, "attendance.import")
+    data = repr((parsed.fmt, len(parsed.days), len(parsed.punches), source)).encode()
+    return _import_attendance(actor, parsed, source, data)
+
+
+def _import_attendance(actor: Actor, parsed: ParsedAttendance, file_name: str, data: bytes) -> ImportSummary:
+    operator = is_operator(actor)
     may_approve = operator or has_capability(actor, "leave.approve")
     with import_run(kind="attendance", file_name=file_name, data=data, actor=actor, params={}) as summary:
         summary.fmt, summary.cells_of = parsed.fmt, parsed.cells_of

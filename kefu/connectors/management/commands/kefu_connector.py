@@ -74,6 +74,7 @@ class Command(BaseCommand):
         add.add_argument("--session-expires", help="when the session key expires (ISO 8601)")
         add.add_argument("--gateway", default="", help="the platform's gateway URL (a sandbox, a test double)")
         add.add_argument("--sign-method", default="md5", choices=["md5", "hmac", "hmac-sha256"])
+        add.add_argument("--admin-user", default="", help="DingTalk: an administrator's userid (leave types)")
         add.add_argument("--every", type=int, default=10, help="minutes between runs")
         add.add_argument("--start-from", help="the first run reads from this instant (ISO 8601)")
         add.add_argument("--json", action="store_true")
@@ -127,6 +128,7 @@ class Command(BaseCommand):
                     sign_method=opts["sign_method"],
                     interval_minutes=opts["every"],
                     start_from=_when(opts.get("start_from"), "--start-from"),
+                    admin_user=opts.get("admin_user") or "",
                 )
             else:
                 found = Connector.objects.filter(name=opts["name"]).first()

@@ -1,0 +1,319 @@
+"""DingTalk (issue 21 §3; FORMATS §1c): the organisation's people, punch results and leave, read by
+DingTalk's server API and landed through the attendance import the 每日统计 files use.
+
+Plain HTTP (ADR 0026: the official SDK covers only the v1.0 API, not these calls). An access token is
+asked once per run (``/gettoken``, valid 7,200 s) and asked again when DingTalk says it expired.
+Every answer carries ``errcode``: 0 is success; 40014/42001 a bad or expired token (asked again once),
+88 and 40089 a refusal of the app's keys or rights, 90018 and its family the rate limit, -1 busy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext_lazy as _
+
+from kefu.imports.dingtalk import DayRow, ParsedAttendance, RawPunch
+
+from .base import Adapter, Context, Landed, register
+from .transport import AuthExpired, RateLimited, Refused, Transient, json_of, send
+
+CHINA = ZoneInfo("Asia/Shanghai")
+GATEWAY = "https://oapi.dingtalk.com"
+RATE_LIMITED = {90002, 90005, 90006, 90018, 90019}
+BAD_TOKEN = {40014, 42001}
+USERS_PER_CALL = 50  # /attendance/list takes at most 50 people…
+PUNCHES_PER_PAGE = 50  # …and answers 50 records a page
+LEAVE_USERS_PER_CALL = 100
+LEAVE_PER_PAGE = 20
+
+
+def _refusal(body: dict[str, Any]) -> Exception:
+    code = int(body.get("errcode") or 0)
+    words = f"DingTalk {code}: {body.get('errmsg', '')}" + (f" ({body['sub_msg']})" if body.get("sub_msg") else "")
+    if code in RATE_LIMITED:
+        return RateLimited(words[:400], code=str(code), retry_after=1.0)
+    if code == -1:
+        return Transient(words[:400], code=str(code))
+    if code in BAD_TOKEN or code in {88, 40089, 40001}:
+        return AuthExpired(words[:400], code=str(code))
+    return Refused(words[:400], code=str(code))
+
+
+def _token(ctx: Context, fresh: bool = False) -> str:
+    if not fresh and ctx.state.get("token"):
+        return str(ctx.state["token"])
+
+    def once() -> str:
+        body = json_of(
+            send(
+                ctx.http,
+                "GET",
+                ctx.connector.gateway.rstrip("/") + "/gettoken",
+                params={"appkey": ctx.connector.app_key, "appsecret": str(ctx.secrets.get("app_secret", ""))},
+            )
+        )
+        if body.get("errcode"):
+            raise _refusal(body)
+        return str(body.get("access_token") or "")
+
+    ctx.state["token"] = ctx.backoff.run(once)
+    return str(ctx.state["token"])
+
+
+def call(ctx: Context, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """One POST with the run's access token, asked again once when DingTalk says it expired."""
+    for attempt in range(2):
+        token = _token(ctx, fresh=attempt > 0)
+
+        def once(token: str = token) -> dict[str, Any]:
+            body = json_of(
+                send(
+                    ctx.http,
+                    "POST",
+                    ctx.connector.gateway.rstrip("/") + path,
+                    params={"access_token": token},
+                    json=payload,
+                )
+            )
+            if body.get("errcode"):
+                raise _refusal(body)
+            return body
+
+        try:
+            return ctx.backoff.run(once)
+        except AuthExpired as exc:
+            if exc.code not in {str(c) for c in BAD_TOKEN} or attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _open(ctx: Context) -> None:
+    _token(ctx)
+
+
+def _ms(at: dt.datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _local(ms: Any) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(ms) / 1000, tz=CHINA)
+
+
+def _user_ids(ctx: Context) -> list[str]:
+    from kefu.org.models import Staff
+
+    return sorted(
+        Staff.objects.filter(active=True).exclude(dingtalk_user_id="").values_list("dingtalk_user_id", flat=True)
+    )
+
+
+def _source(ctx: Context, stream: str) -> str:
+    return f"dingtalk:{ctx.connector.name}:{stream}"
+
+
+class Users:
+    """The organisation's people, department by department (from the root, 1), matched to staff."""
+
+    name = "users"
+    label = _("People")
+    window = dt.timedelta(days=3650)  # not a window of time: the whole list each run
+    overlap = dt.timedelta(0)
+    first_days = 1
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        departments, seen = [1], set()
+        while departments:
+            dept = departments.pop()
+            if dept in seen:
+                continue
+            seen.add(dept)
+            subs = call(ctx, "/topapi/v2/department/listsub", {"dept_id": dept}).get("result") or []
+            departments += [int(d["dept_id"]) for d in subs if isinstance(d, dict) and d.get("dept_id")]
+            cursor: int | None = 0
+            while cursor is not None:
+                body = call(ctx, "/topapi/v2/user/list", {"dept_id": dept, "cursor": cursor, "size": 100})
+                result = body.get("result") or {}
+                people = [u for u in result.get("list") or [] if isinstance(u, dict)]
+                if people:
+                    yield people
+                cursor = (
+                    int(result["next_cursor"])
+                    if result.get("has_more") and result.get("next_cursor") is not None
+                    else None
+                )
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from kefu.org.services import staff_link_dingtalk
+
+        unique = list({str(r.get("userid")): r for r in records}.values())  # a person in two departments
+        out = staff_link_dingtalk(actor=ctx.actor, users=unique)
+        return Landed(0, out["updated"], out["unchanged"] + len(records) - len(unique), out["failed"])
+
+
+class Punches:
+    """Punch results (/attendance/list) by work date, seven days a call, fifty people a call."""
+
+    name = "punches"
+    label = _("Punches")
+    window = dt.timedelta(days=7)  # DingTalk's most per call
+    overlap = dt.timedelta(days=2)  # a 补卡 approved a day or two later changes a past day's result
+    first_days = 7
+
+    @staticmethod
+    def align(start: dt.datetime) -> dt.datetime:
+        """Work dates are days: windows start at midnight, China time."""
+        return start.astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        users = _user_ids(ctx)
+        low = start.astimezone(CHINA)
+        end = end - dt.timedelta(seconds=1)  # the next window's first day is its own
+        for n in range(0, len(users), USERS_PER_CALL):
+            offset = 0
+            while True:
+                body = call(
+                    ctx,
+                    "/attendance/list",
+                    {
+                        "workDateFrom": low.strftime("%Y-%m-%d %H:%M:%S"),
+                        "workDateTo": end.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                        "userIdList": users[n : n + USERS_PER_CALL],
+                        "offset": offset,
+                        "limit": PUNCHES_PER_PAGE,
+                    },
+                )
+                records = [r for r in body.get("recordresult") or [] if isinstance(r, dict)]
+                if records:
+                    yield records
+                if not body.get("hasMore") or not records:
+                    break
+                offset += PUNCHES_PER_PAGE
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from kefu.workforce.services import attendance_push
+
+        parsed = ParsedAttendance(fmt="dingtalk_api")
+        skipped = 0
+        for number, r in enumerate(records, start=1):
+            if not r.get("userCheckTime") or r.get("timeResult") == "NotSigned":
+                skipped += 1  # 缺卡: no punch to record (the statement finds the gap itself)
+                continue
+            at = _local(r["userCheckTime"]).replace(tzinfo=None)
+            result = {
+                "Normal": "正常",
+                "Early": "早退",
+                "Late": "迟到",
+                "SeriousLate": "严重迟到",
+                "Absenteeism": "旷工迟到",
+            }.get(str(r.get("timeResult")), str(r.get("timeResult") or ""))
+            if r.get("sourceType") == "APPROVE":
+                result = "补卡审批通过"
+            parsed.punches.append(
+                RawPunch(
+                    row=number,
+                    name="",
+                    user_id=str(r.get("userId") or ""),
+                    employee_no="",
+                    date=_local(r.get("workDate") or r["userCheckTime"]).date(),
+                    at=at,
+                    kind={"OnDuty": "on", "OffDuty": "off"}.get(str(r.get("checkType")), "unknown"),
+                    result=result,
+                )
+            )
+        return _landed(
+            attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, "punches")), records, skipped
+        )
+
+
+class Leave:
+    """Approved leave (/topapi/attendance/getleavestatus) with the leave types' names."""
+
+    name = "leave"
+    label = _("Leave and trips")
+    window = dt.timedelta(days=30)
+    overlap = dt.timedelta(days=2)
+    first_days = 31
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        users = _user_ids(ctx)
+        for n in range(0, len(users), LEAVE_USERS_PER_CALL):
+            offset = 0
+            while True:
+                body = call(
+                    ctx,
+                    "/topapi/attendance/getleavestatus",
+                    {
+                        "userid_list": ",".join(users[n : n + LEAVE_USERS_PER_CALL]),
+                        "start_time": _ms(start),
+                        "end_time": _ms(end),
+                        "offset": offset,
+                        "size": LEAVE_PER_PAGE,
+                    },
+                )
+                result = body.get("result") or {}
+                rows = [r for r in result.get("leave_status") or [] if isinstance(r, dict)]
+                if rows:
+                    yield rows
+                if not result.get("has_more") or not rows:
+                    break
+                offset += LEAVE_PER_PAGE
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from kefu.workforce.services import attendance_push
+
+        names = ctx.state.get("leave_names")
+        if names is None:
+            admin = str(ctx.secrets.get("op_userid") or "")
+            body = call(ctx, "/topapi/attendance/vacation/type/list", {"op_userid": admin, "vacation_source": "all"})
+            names = {
+                str(t.get("leave_code")): str(t.get("leave_name"))
+                for t in body.get("result") or []
+                if isinstance(t, dict)
+            }
+            ctx.state["leave_names"] = names
+        parsed = ParsedAttendance(fmt="dingtalk_api")
+        for number, r in enumerate(records, start=1):
+            start, end = _local(r.get("start_time") or 0), _local(r.get("end_time") or 0)
+            word = names.get(str(r.get("leave_code")), "请假")
+            unit, percent = str(r.get("duration_unit") or ""), int(r.get("duration_percent") or 0)
+            # R-WF-22: half a day in DingTalk (50 % of a day, or 4 hours) is a half day here
+            half = (unit == "percent_day" and percent <= 50) or (unit == "percent_hour" and percent <= 400)
+            day = start.date()
+            while day <= end.date():
+                parsed.days.append(
+                    DayRow(
+                        row=number,
+                        name="",
+                        user_id=str(r.get("userid") or ""),
+                        employee_no="",
+                        date=day,
+                        shift=None,
+                        leave_kind=word,
+                        approval=f"钉钉{word} {start:%m-%d %H:%M}–{end:%m-%d %H:%M}",
+                        leave_days=Decimal("0.5") if half else Decimal("1"),
+                        leave_half=("first" if start.hour < 12 else "second") if half else "",
+                    )
+                )
+                day += dt.timedelta(days=1)
+        return _landed(attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, "leave")), records, 0)
+
+
+def _landed(summary: Any, records: list[dict[str, Any]], skipped: int) -> Landed:
+    failures = []
+    for f in summary.failed:
+        row = int(f.get("row") or 0)
+        record = records[row - 1] if 0 < row <= len(records) else {}
+        ref = str(record.get("userId") or record.get("userid") or f"#{row}")
+        failures.append((ref, str(f.get("reason", ""))))
+    return Landed(summary.created, summary.updated, summary.unchanged + skipped, failures)
+
+
+ADAPTER = Adapter(
+    platform="dingtalk", streams=(Users(), Punches(), Leave()), default_gateway=GATEWAY, needs_shop=False, open=_open
+)
+register(ADAPTER)
