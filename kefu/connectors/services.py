@@ -41,7 +41,7 @@ ALERT_AFTER = dt.timedelta(hours=1)
 
 
 def _adapters() -> dict[str, Any]:
-    from . import dingtalk, taobao  # noqa: F401 (each registers its adapter)
+    from . import dingtalk, pinduoduo, taobao  # noqa: F401 (each registers its adapter)
 
     return ADAPTERS
 
