@@ -119,10 +119,14 @@ def test_first_then_incremental_sync(world: World, fake: tuple[TopFake, str]) ->
     assert Case.objects.get(external_ref="R-2").platform_deadline is None  # a finished refund has none asked
     connector.refresh_from_db()
     assert connector.last_success_at is not None and connector.failing_since is None
-    assert set(connector.cursors) == {"orders", "refunds"}
+    assert set(connector.cursors) == {"orders", "refunds", "ratings", "traces"}
     assert services.crypto.unseal(connector.sealed)["session"] == "sk-1"
     # every call was signed (the fake refused none) and paged at most 100
-    assert all(int(c.get("page_size", 0)) <= 100 for c in top.calls if "page_size" in c)
+    assert all(
+        int(c["page_size"]) <= (150 if c["method"] == "taobao.traderates.get" else 100)
+        for c in top.calls
+        if "page_size" in c
+    )
 
     with time_machine.travel(FROZEN_AT + dt.timedelta(minutes=10), tick=True):
         changing = [t for t in trades[10:] if t["status"] != "TRADE_CLOSED"][:5]
@@ -355,3 +359,90 @@ def test_health_page_scope_and_sync_now(
     assert (
         boss.post(f"/connectors/{mine.pk}/keys/", {"session_expires_at": "soon"}).status_code == 302
     )  # refused, a message
+
+
+def test_ratings_become_negative_reviews_once(world: World, fake: tuple[TopFake, str]) -> None:
+    from kefu.aftersales.models import NegativeReview
+
+    top, url = fake
+    trades = top.add_trades(6)
+    top.add_rate(trades[0]["tid"], "bad", "电饭煲用了两天就坏了")
+    top.add_rate(trades[1]["tid"], "neutral", "一般")
+    top.add_rate(trades[2]["tid"], "good", "好评")  # not asked for: only bad and neutral
+    connector = _connector(world, url)
+    ratings = _sync(connector)["ratings"]
+    assert (ratings.outcome, ratings.fetched, ratings.created) == (Outcome.OK, 2, 2)
+    bad = NegativeReview.objects.get(content="电饭煲用了两天就坏了")
+    assert (bad.rating, bad.shop, bad.order.order_no) == (1, world.shop_a, str(trades[0]["tid"]))
+    assert NegativeReview.objects.get(content="一般").rating == 3
+    again = _sync(connector, since=FROZEN_AT - dt.timedelta(hours=3))["ratings"]
+    assert (again.created, again.unchanged) == (0, 2) and NegativeReview.objects.count() == 2
+
+
+def test_a_stalled_trace_opens_one_logistics_exception(world: World, fake: tuple[TopFake, str]) -> None:
+    """At Thu 11-26 10:00 with the policy's 48 hours:
+    A shipped Mon 11-23 09:00, last step Tue 11-24 08:00 (50 h silent) → "delayed", a case;
+    B shipped Mon, last step Wed 11-25 20:00 (14 h) → moving;
+    C shipped Wed 11-25 08:00, no step yet (26 h) → not yet an exception;
+    D shipped Sun 11-22 09:00, no step at all (97 h) → "no tracking", a case;
+    E shipped Mon, last step Tue 08:00 but "已签收" → delivered, nothing."""
+    from zoneinfo import ZoneInfo
+
+    cn = ZoneInfo("Asia/Shanghai")
+    top, url = fake
+    a, b, c, d, e = top.add_trades(5)
+
+    def shipped(trade: dict[str, Any], day: int, hour: int) -> None:
+        top.touch(
+            trade["tid"],
+            status="WAIT_BUYER_CONFIRM_GOODS",
+            consign_time=f"2026-11-{day} {hour:02d}:00:00",
+            pay_time=f"2026-11-{day - 1} 10:00:00",
+            created=f"2026-11-{day - 1} 09:59:00",
+        )
+        for line in trade["orders"]["order"]:
+            line.update(logistics_company="中通快递", invoice_no=f"ZT{trade['tid'] % 10**8}")
+
+    for trade, (day, hour) in zip((a, b, c, d, e), ((23, 9), (23, 9), (25, 8), (22, 9), (23, 9)), strict=True):
+        shipped(trade, day, hour)
+    top.set_trace(
+        a["tid"],
+        [
+            (dt.datetime(2026, 11, 23, 20, tzinfo=cn), "已揽收"),
+            (dt.datetime(2026, 11, 24, 8, tzinfo=cn), "到达杭州转运中心"),
+        ],
+    )
+    top.set_trace(b["tid"], [(dt.datetime(2026, 11, 25, 20, tzinfo=cn), "派送中")])
+    top.set_trace(e["tid"], [(dt.datetime(2026, 11, 24, 8, tzinfo=cn), "已签收，签收人：本人")])
+    connector = _connector(world, url)
+    traces = _sync(connector)["traces"]
+    assert (traces.outcome, traces.fetched, traces.created, traces.unchanged) == (Outcome.OK, 5, 2, 3), traces.failures
+    cases = {c.order.order_no: c for c in Case.objects.filter(case_type="logistics_exception").select_related("order")}
+    assert set(cases) == {str(a["tid"]), str(d["tid"])}
+    assert cases[str(a["tid"])].facts["trace"] == "delayed" and "到达杭州转运中心" in cases[str(a["tid"])].summary
+    assert cases[str(d["tid"])].facts["trace"] == "no_tracking"
+    again = _sync(connector)["traces"]
+    assert (again.created, Case.objects.filter(case_type="logistics_exception").count()) == (0, 2)
+
+
+def test_the_remark_is_written_back_to_the_seller_memo(
+    world: World, fake: tuple[TopFake, str], django_capture_on_commit_callbacks: Any
+) -> None:
+    from kefu.commerce.services import order_remark_set
+
+    top, url = fake
+    (trade,) = top.add_trades(1)
+    _sync(_connector(world, url))
+    order = Order.objects.get(order_no=str(trade["tid"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        order = order_remark_set(
+            actor=world.supervisor, order=order, shipping="顺丰", gift="围裙", special="", author="张三"
+        )
+    assert top.trades[trade["tid"]]["seller_memo"] == order.memo and "顺丰" in order.memo
+    assert Event.objects.filter(verb="connector.memo_written").count() == 1
+    # a shop without a connector: the remark stays in Kefu, nothing is sent
+    with django_capture_on_commit_callbacks(execute=True):
+        order_remark_set(
+            actor=world.supervisor, order=world.order_b, shipping="中通", gift="", special="", author="李四"
+        )
+    assert Event.objects.filter(verb="connector.memo_written").count() == 1

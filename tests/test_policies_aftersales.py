@@ -360,3 +360,44 @@ def test_yes_no_facts_read_as_meant_and_anything_else_is_an_error() -> None:
         facts_from_dict({"case_type": "quality", "misuse": "maybe"})
     with pytest.raises(ValueError):
         facts_from_dict({"case_type": "quality", "repairs": "2x"})
+
+
+# --- R-AS-10 from a courier's trace (issue 21 §2) ------------------------------------------------
+
+_T0 = dt.datetime(2026, 11, 20, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+_hours = st.integers(min_value=0, max_value=24 * 20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    shipped=_hours,
+    steps=st.lists(st.tuples(_hours, st.sampled_from(["运输中", "到达转运中心", "派送中", "已签收"])), max_size=5),
+    now=_hours,
+    later=st.integers(min_value=0, max_value=200),
+    stall=st.integers(min_value=1, max_value=120),
+)
+def test_trace_exception_properties(
+    shipped: int, steps: list[tuple[int, str]], now: int, later: int, stall: int
+) -> None:
+    from kefu.policies.aftersales import trace_exception
+
+    def verdict(at: int) -> str | None:
+        return trace_exception(
+            shipped_at=_T0 + dt.timedelta(hours=shipped),
+            steps=[(_T0 + dt.timedelta(hours=h), text) for h, text in steps],
+            now=_T0 + dt.timedelta(hours=at),
+            stall_hours=stall,
+        )
+
+    first = verdict(now)
+    if any(text == "已签收" for _h, text in steps):
+        assert first is None  # delivered is never an exception
+    if first is not None:
+        assert verdict(now + later) == first  # silence only grows: an exception stays one
+    if steps:
+        assert first != "no_tracking"
+        assert (first == "delayed") == (
+            not any(t == "已签收" for _h, t in steps) and now - max(h for h, _t in steps) > stall
+        )
+    else:
+        assert (first == "no_tracking") == (now - shipped > stall)

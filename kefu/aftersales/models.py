@@ -287,6 +287,9 @@ class NegativeReview(models.Model):
     )
     replied_at = models.DateTimeField(null=True, blank=True)
     feedback_reason = models.CharField(_("product feedback"), max_length=100, blank=True)
+    # the platform's own reference of a review read by a connector (its rating's order line): a review
+    # read again is the same review
+    external_ref = models.CharField(_("platform reference"), max_length=64, blank=True, default="")
 
     objects = RestrictedQuerySet.as_manager()
     scope_shop_path = "shop_id"
@@ -294,6 +297,11 @@ class NegativeReview(models.Model):
     class Meta:
         ordering = ["-reviewed_at", "-id"]
         indexes = [models.Index(fields=["reviewed_at"], name="review_day_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "external_ref"], condition=~models.Q(external_ref=""), name="review_external_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.buyer_nick} {self.rating}★"

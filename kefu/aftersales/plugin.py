@@ -276,6 +276,8 @@ def _words() -> None:
             "platform_status:SELLER_REFUSE_BUYER": gettext_lazy("Refused by the shop"),
             "platform_status:CLOSED": gettext_lazy("Refund closed"),
             "platform_status:SUCCESS": gettext_lazy("Refunded"),
+            "trace:delayed": gettext_lazy("The courier's trace has been silent too long"),
+            "trace:no_tracking": gettext_lazy("No courier trace after shipping"),
             "cs_status:1": gettext_lazy("No intervention needed"),
             "cs_status:2": gettext_lazy("Intervention requested"),
             "cs_status:3": gettext_lazy("The platform has intervened"),
@@ -291,6 +293,7 @@ def _words() -> None:
             "refund_id": gettext_lazy("platform refund no."),
             "platform_status": gettext_lazy("platform refund status"),
             "refund_at": gettext_lazy("refund asked on"),
+            "trace": gettext_lazy("courier trace"),
         },
     )
     wording.register(

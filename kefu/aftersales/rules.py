@@ -44,6 +44,9 @@ class AftersalesPolicy(Section):
     sla_resolution_hours: Whole = setting(_("Resolution SLA (hours)"), rule="SPEC-5")
     escalate_before_deadline_hours: Whole = setting(_("Escalate before a deadline (hours)"), rule="SPEC-5")
     ship_within_hours: Whole = setting(_("Ship within (hours after payment)"), rule="R-AS-11")
+    trace_stall_hours: Whole = setting(
+        _("A parcel whose trace is silent this long is a logistics exception (hours)"), rule="R-AS-10", default=48
+    )
     freight: tuple[FreightRow, ...] = table(_("Freight by province"), rule="R-AS-1", min_rows=0)
 
     def cross_checks(self) -> Iterable[tuple[str, str]]:
@@ -75,6 +78,7 @@ class Verb(Verbs):
     CLAIM_UPDATED = "claim.updated", _("updated the courier claim")
     STAFF_CHARGED = "staff.charged", _("charged the agent (R-AS-8)")
     REVIEW_RECORDED = "review.recorded", _("recorded a negative review")
+    CASE_TRACE_STALLED = "case.trace_stalled", _("found the parcel's trace stalled")
     REVIEW_REPLIED = "review.replied", _("replied to the review")
     ORDER_WAREHOUSE_CHASED = "order.warehouse_chased", _("chased the warehouse")
     AFTERSALES_REPORT_SENT = "aftersales.report_sent", _("sent the weekly after-sales report")

@@ -895,6 +895,80 @@ def review_record(
     return review
 
 
+@action(capability="cases.handle", scope=("shop",))
+def review_sync(*, actor: Actor, shop: Shop, record: dict[str, Any]) -> tuple[NegativeReview | None, str]:
+    """A platform rating read by a connector (``taobao.traderates.get``: ``tid``, ``oid``, ``nick``,
+    ``result`` good/neutral/bad, ``content``, ``created``): a bad or neutral one becomes the day's
+    negative review (R-AS-13), once — the order line's reference keys it. Good ones are not reviews
+    to answer: ``"unchanged"``."""
+    result = str(record.get("result") or "")
+    if result not in {"bad", "neutral"}:
+        return None, "unchanged"
+    ref = f"{record.get('tid', '')}:{record.get('oid', '')}"[:64]
+    if ref == ":":
+        raise ApplicationError("review_order", _("The rating names no order."))
+    found = NegativeReview.objects.filter(shop=shop, external_ref=ref).first()
+    if found is not None:
+        return found, "unchanged"
+    content = str(record.get("content") or "").strip() or _("(no text: the buyer only rated)")
+    order = Order.objects.filter(shop=shop, order_no=str(record.get("tid", ""))).first()
+    try:
+        with transaction.atomic():
+            review = review_record(
+                actor=actor,
+                shop=shop,
+                content=content[:2000],
+                rating=1 if result == "bad" else 3,
+                buyer_nick=str(record.get("nick") or ""),
+                order=order,
+                reviewed_at=_optional_moment(record.get("created")),
+            )
+            NegativeReview.objects.filter(pk=review.pk).update(external_ref=ref)
+    except IntegrityError:  # read by two runs at once: the other one's review stands
+        return NegativeReview.objects.get(shop=shop, external_ref=ref), "unchanged"
+    return review, "created"
+
+
+@action(capability="cases.handle", scope=("order",))
+def trace_check(
+    *, actor: Actor, order: Order, steps: list[tuple[dt.datetime, str]], company: str = "", tracking_no: str = ""
+) -> tuple[Case | None, str]:
+    """R-AS-10 from the courier's trace of a shipped order: when it has stalled (or never started)
+    past the policy's hours, a logistics-exception case is opened — once per order — with the last
+    step as its first fact. ``"created"`` when a case was opened, else ``"unchanged"``."""
+    if order.shipped_at is None:
+        return None, "unchanged"
+    now = clock.now()
+    hours = int(policy_in_force(clock.local_date(now)).aftersales.trace_stall_hours)
+    verdict = rules.trace_exception(shipped_at=order.shipped_at, steps=steps, now=now, stall_hours=hours)
+    if verdict is None:
+        return None, "unchanged"
+    ref = f"trace:{order.order_no}"[:64]
+    if Case.objects.filter(shop_id=order.shop_id, external_ref=ref).exists():
+        return None, "unchanged"
+    last = max(steps, key=lambda s: s[0]) if steps else None
+    summary = (
+        _("The courier's trace has said nothing since %(at)s: %(words)s")
+        % {"at": last[0].astimezone(clock.local_tz()).strftime("%m-%d %H:%M"), "words": last[1][:200]}
+        if last
+        else _("The parcel has no courier trace %(hours)s hours after shipping.") % {"hours": hours}
+    )
+    try:
+        case = case_open(
+            actor=actor,
+            case_type="logistics_exception",
+            order=order,
+            facts={"courier_class": "difficult", "trace": verdict},
+            summary=str(summary)[:500],
+            reason=str(summary)[:100],
+            external_ref=ref,
+        )
+    except IntegrityError:
+        return None, "unchanged"
+    event_record(actor=actor, verb=Verb.CASE_TRACE_STALLED, subject=case, data={"exception": verdict, "hours": hours})
+    return case, "created"
+
+
 @action(capability="cases.handle", scope=("review",))
 def review_reply(*, actor: Actor, review: NegativeReview, reply: str, feedback_reason: str = "") -> NegativeReview:
     if not reply.strip():

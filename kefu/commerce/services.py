@@ -20,6 +20,7 @@ from kefu.core.errors import ApplicationError
 from kefu.core.events import event_record, event_record_bulk, event_record_many
 from kefu.core.imports import ImportSummary, check_upload, import_run
 from kefu.core.models import ImportRun
+from kefu.core.outbox import outbox_put
 from kefu.core.signals import payments_recorded
 from kefu.imports.tabular import FileFormatError
 from kefu.imports.taobao import LineRecord, OrderRecord, ParsedOrders, parse_order_json, parse_orders
@@ -450,6 +451,9 @@ def _import_line_only_chunk(
     )
 
 
+REMARK_WRITE_BACK = "order.remark_write_back"
+
+
 @action(capability="orders.remark", scope=("order",))
 def order_remark_set(*, actor: Actor, order: Order, shipping: str, gift: str, special: str, author: str) -> Order:
     """R-COM-1: build the order remark from its fields and record the change."""
@@ -464,6 +468,8 @@ def order_remark_set(*, actor: Actor, order: Order, shipping: str, gift: str, sp
     Order.objects.filter(pk=order.pk).update(memo=text, memo_valid=True)
     order.memo, order.memo_valid = text, True
     event_record(actor=actor, verb=Verb.ORDER_REMARK_SET, subject=order, before=before, after={"memo": text})
+    # after commit, the shop's platform connector writes it to the seller memo (issue 21 §2)
+    outbox_put(REMARK_WRITE_BACK, {"order": order.pk, "memo": text})
     return order
 
 

@@ -8,6 +8,6 @@ class ConnectorsConfig(AppConfig):
     verbose_name = _("Connectors")
 
     def ready(self) -> None:
-        from . import plugin
+        from . import plugin, writeback  # noqa: F401 (writeback registers its outbox handler)
 
         plugin.register()

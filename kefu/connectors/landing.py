@@ -45,3 +45,47 @@ def refunds(ctx: Context, records: list[dict[str, Any]]) -> Landed:
             continue
         setattr(out, outcome, getattr(out, outcome) + 1)
     return out
+
+
+def reviews(ctx: Context, records: list[dict[str, Any]]) -> Landed:
+    from kefu.aftersales.services import review_sync
+
+    out = Landed()
+    for record in records:
+        ref = f"{record.get('tid', '')}:{record.get('oid', '')}"
+        try:
+            _review, outcome = review_sync(actor=ctx.actor, shop=ctx.connector.shop, record=record)
+        except ApplicationError as exc:
+            out.failures.append((ref, str(exc.message)))
+            continue
+        setattr(out, outcome, getattr(out, outcome) + 1)
+    return out
+
+
+def traces(ctx: Context, records: list[dict[str, Any]]) -> Landed:
+    from kefu.aftersales.services import trace_check
+    from kefu.commerce.models import Order
+
+    orders = {
+        o.order_no: o
+        for o in Order.objects.filter(shop=ctx.connector.shop, order_no__in=[r["order_no"] for r in records])
+    }
+    out = Landed()
+    for record in records:
+        order = orders.get(record["order_no"])
+        if order is None:
+            out.failures.append((record["order_no"], _("No such order in this shop.")))
+            continue
+        try:
+            _case, outcome = trace_check(
+                actor=ctx.actor,
+                order=order,
+                steps=record["steps"],
+                company=record["company"],
+                tracking_no=record["tracking_no"],
+            )
+        except ApplicationError as exc:
+            out.failures.append((record["order_no"], str(exc.message)))
+            continue
+        setattr(out, outcome, getattr(out, outcome) + 1)
+    return out

@@ -26,6 +26,8 @@ from .transport import AuthExpired, RateLimited, Refused, Transient, json_of, se
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 100
+RATES_PAGE = 150
+TRACES_PER_RUN = 500
 OPEN_REFUND = frozenset({"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS"})
 SANDBOX_GATEWAY = "https://gw.api.tbsandbox.com/router/rest"
 GATEWAY = "https://eco.taobao.com/router/rest"
@@ -255,10 +257,112 @@ class Refunds:
         return landing.refunds(ctx, out)
 
 
+class Ratings:
+    """The buyers' ratings of the shop's orders (``taobao.traderates.get``): bad and neutral ones are
+    the day's negative reviews (R-AS-13)."""
+
+    name = "ratings"
+    label = _("Ratings")
+    window = dt.timedelta(days=1)
+    overlap = dt.timedelta(hours=1)
+    first_days = 3
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        for result in ("bad", "neutral"):
+            page_no = 1
+            while True:
+                body = call(
+                    ctx,
+                    "taobao.traderates.get",
+                    fields="tid,oid,role,nick,result,created,rated_nick,item_title,content,reply",
+                    rate_type="get",
+                    role="buyer",
+                    result=result,
+                    start_date=top_time(start),
+                    end_date=top_time(end),
+                    page_no=page_no,
+                    page_size=RATES_PAGE,
+                    use_has_next="true",
+                )
+                items = _items(body, "trade_rates", "trade_rate")
+                if items:
+                    yield items
+                if not body.get("has_next") or not items:
+                    break
+                page_no += 1
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from . import landing
+
+        return landing.reviews(ctx, records)
+
+
+class Traces:
+    """The courier's trace of each shipped, not yet received order of the last two weeks
+    (``taobao.logistics.trace.search``, one call an order): a trace silent past the policy's hours
+    opens a logistics exception (R-AS-10). Not a window of time: every run asks the parcels on the
+    way, the longest on the way first, at most ``TRACES_PER_RUN``."""
+
+    name = "traces"
+    label = _("Logistics traces")
+    window = dt.timedelta(days=3650)
+    overlap = dt.timedelta(0)
+    first_days = 1
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        from kefu.commerce.models import Order
+
+        shipped = list(
+            Order.objects.filter(
+                shop=ctx.connector.shop,
+                status="shipped",
+                received_at__isnull=True,
+                shipped_at__gte=end - dt.timedelta(days=14),
+            )
+            .order_by("shipped_at", "id")
+            .values_list("order_no", flat=True)[:TRACES_PER_RUN]
+        )
+        page: list[dict[str, Any]] = []
+        for order_no in shipped:
+            page.append({"tid": order_no, **call(ctx, "taobao.logistics.trace.search", tid=order_no)})
+            if len(page) == PAGE_SIZE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from . import landing
+
+        traces = []
+        for r in records:
+            steps = []
+            for step in _items(r, "trace_list", "transit_step_info"):
+                try:
+                    at = dt.datetime.strptime(str(step.get("status_time")), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+                except ValueError:
+                    continue  # a step without a readable time says nothing about when the parcel moved
+                steps.append((at, str(step.get("status_desc") or step.get("action") or "")))
+            traces.append(
+                {
+                    "order_no": str(r.get("tid")),
+                    "steps": steps,
+                    "company": str(r.get("company_name") or ""),
+                    "tracking_no": str(r.get("out_sid") or ""),
+                }
+            )
+        return landing.traces(ctx, traces)
+
+
 def memo_update(ctx: Context, order_no: str, memo: str, flag: int | None = None) -> dict[str, Any]:
     """R-COM-1's write-back: the remark Kefu built becomes the platform's seller memo."""
     return call(ctx, "taobao.trade.memo.update", tid=order_no, memo=memo, flag=flag)
 
 
-ADAPTER = Adapter(platform="taobao", streams=(Orders(), Refunds()), default_gateway=GATEWAY, needs_shop=True)
+ADAPTER = Adapter(
+    platform="taobao",
+    streams=(Orders(), Refunds(), Ratings(), Traces()),
+    default_gateway=GATEWAY,
+    needs_shop=True,
+)
 register(ADAPTER)

@@ -1002,7 +1002,7 @@ FACT_KEYS = frozenset(
         "province", "responsibility", "line_value", "line_cost", "wrong_item_value", "shipped_matches_order",
         "received_date", "request_date", "request_kind", "buyer_stance", "buyer_pays_freight", "misuse",
         "remark_ok", "warehouse_error", "seized", "at_fault", "repairs", "courier_class",
-        "refund_id", "platform_status", "reason", "cs_status", "refund_at",
+        "refund_id", "platform_status", "reason", "cs_status", "refund_at", "trace",
     }
 )  # fmt: skip
 YES_NO = ("shipped_matches_order", "buyer_pays_freight", "misuse", "remark_ok", "warehouse_error", "seized", "at_fault")
@@ -1024,3 +1024,27 @@ def clean_facts(data: dict[str, Any]) -> dict[str, Any]:
         if key in out:
             out[key] = facts_from_dict({"case_type": "defect", key: out[key]}).__dict__[key]
     return out
+
+
+# --- a parcel's trace (R-AS-10, issue 21 §2) ------------------------------------------------------
+
+SIGNED_WORDS = ("签收", "已签收", "妥投", "代收")
+
+
+def trace_exception(
+    *,
+    shipped_at: dt.datetime,
+    steps: list[tuple[dt.datetime, str]],
+    now: dt.datetime,
+    stall_hours: int,
+) -> str | None:
+    """R-AS-10 from the courier's trace: ``"no_tracking"`` when a parcel shipped more than
+    ``stall_hours`` ago has no step at all, ``"delayed"`` when its last step is older than that, and
+    None while it moves or once it is signed for (a step whose words say so)."""
+    limit = dt.timedelta(hours=stall_hours)
+    if not steps:
+        return "no_tracking" if now - shipped_at > limit else None
+    last_at, _words = max(steps, key=lambda s: s[0])
+    if any(word in text for _at, text in steps for word in SIGNED_WORDS):
+        return None
+    return "delayed" if now - last_at > limit else None

@@ -187,6 +187,8 @@ class TopFake:
         self.sessions = {session}
         self.trades: dict[int, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
+        self.rates: list[dict[str, Any]] = []
+        self.traces: dict[int, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.calls: list[dict[str, str]] = []
         self.lock = threading.Lock()
@@ -225,6 +227,28 @@ class TopFake:
             refund = make_refund(refund_id, self.trades[tid], (at or clock.now()).replace(microsecond=0), status)
             self.refunds[refund_id] = refund
             return refund
+
+    def add_rate(self, tid: int, result: str, content: str, at: dt.datetime | None = None) -> dict[str, Any]:
+        trade = self.trades[tid]
+        rate = {
+            "tid": tid,
+            "oid": trade["orders"]["order"][0]["oid"],
+            "role": "buyer",
+            "nick": trade["buyer_nick"],
+            "result": result,
+            "created": _time((at or clock.now()).replace(microsecond=0)),
+            "item_title": trade["orders"]["order"][0]["title"],
+            "content": content,
+        }
+        with self.lock:
+            self.rates.append(rate)
+        return rate
+
+    def set_trace(self, tid: int, steps: list[tuple[dt.datetime, str]]) -> None:
+        with self.lock:
+            self.traces[tid] = [
+                {"status_time": _time(at), "status_desc": text, "action": "TRANSPORT"} for at, text in steps
+            ]
 
     def fail(self, kind: str, *, method: str | None = None, page_no: int | None = None, times: int = 1) -> None:
         self.faults.append(Fault(kind, method, page_no, times))
@@ -362,6 +386,43 @@ class TopFake:
             raise ValueError("refund_id")
         fields = set(filter(None, params.get("fields", "").split(","))) or set(refund)
         return {"refund": {k: v for k, v in refund.items() if k in fields}}
+
+    def _taobao_traderates_get(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("rate_type") != "get" or params.get("role") != "buyer":
+            raise ValueError("rate_type/role")
+        start, end = _parse(params["start_date"]), _parse(params["end_date"])
+        page_no, page_size = int(params.get("page_no") or 1), int(params.get("page_size") or 40)
+        if not 1 <= page_size <= 150:
+            raise ValueError("page_size")
+        with self.lock:
+            items = [
+                r
+                for r in self.rates
+                if start <= _parse(r["created"]) <= end
+                and (not params.get("result") or r["result"] == params["result"])
+            ]
+        items.sort(key=lambda r: r["created"], reverse=True)
+        chunk = items[(page_no - 1) * page_size : page_no * page_size]
+        out: dict[str, Any] = {"trade_rates": {"trade_rate": chunk}} if chunk else {}
+        out["has_next"] = page_no * page_size < len(items)
+        return out
+
+    def _taobao_logistics_trace_search(self, params: dict[str, str]) -> dict[str, Any]:
+        tid = int(params["tid"])
+        with self.lock:
+            trace = self.traces.get(tid)
+            trade = self.trades.get(tid)
+        if trade is None:
+            raise ValueError("tid")
+        line = trade["orders"]["order"][0]
+        steps = trace if trace is not None else []
+        return {
+            "tid": tid,
+            "out_sid": line.get("invoice_no", ""),
+            "company_name": line.get("logistics_company", ""),
+            "status": steps[-1]["status_desc"] if steps else "",
+            "trace_list": {"transit_step_info": steps},
+        }
 
     def _taobao_trade_memo_update(self, params: dict[str, str]) -> dict[str, Any]:
         tid = int(params["tid"])
