@@ -25,7 +25,7 @@ $(DEVSTAMP): $(STAMP) requirements-dev.lock
 
 demo: $(STAMP)
 	$(BIN)/kefu demo
-	$(BIN)/kefu serve --port $(PORT)
+	$(BIN)/kefu serve --port $(PORT) --sandbox
 
 serve: $(STAMP)
 	$(BIN)/kefu serve --port $(PORT)

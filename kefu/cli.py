@@ -1,6 +1,7 @@
 """The ``kefu`` console script: a thin front over the Django management commands.
 
-kefu serve [--port N] [--host H] [--workers N]   web server (gunicorn) + embedded task worker
+kefu serve [--port N] [--host H] [--workers N] [--sandbox]   web server (gunicorn) + embedded task worker
+kefu sandbox                                     the platforms' sandbox fakes (the demo's connectors)
 kefu worker                                      the task worker (Huey consumer) alone
 kefu migrate                                     apply database migrations
 kefu demo                                        migrate, load demo data, print the demo logins
@@ -39,11 +40,15 @@ def _serve(argv: list[str]) -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("KEFU_WEB_WORKERS", "2")))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("KEFU_WEB_THREADS", "16")))
     parser.add_argument("--no-worker", action="store_true", help="do not start the embedded task worker")
+    parser.add_argument("--sandbox", action="store_true", help="also serve the platforms' sandbox fakes (the demo)")
     args = parser.parse_args(argv)
     _django(["collectstatic", "--noinput", "-v", "0"])
     worker = None if args.no_worker else WorkerSupervisor()
     if worker is not None:
         worker.start()
+    fakes = WorkerSupervisor([sys.executable, "-m", "kefu.cli", "sandbox"]) if args.sandbox else None
+    if fakes is not None:
+        fakes.start()
     try:
         from gunicorn.app.wsgiapp import run
 
@@ -72,6 +77,8 @@ def _serve(argv: list[str]) -> None:
     finally:
         if worker is not None:
             worker.stop()
+        if fakes is not None:
+            fakes.stop()
 
 
 class WorkerSupervisor:
@@ -155,6 +162,8 @@ def main(argv: list[str] | None = None) -> None:
         _django(["kefu_connector", *rest])
     elif command == "sync":
         _django(["kefu_sync", *rest])
+    elif command == "sandbox":
+        _django(["kefu_sandbox", *rest])
     elif command in {"user", "token"}:
         _django(["kefu_user", command, *rest])
     elif command == "manage":

@@ -238,6 +238,7 @@ class Leave:
     window = dt.timedelta(days=30)
     overlap = dt.timedelta(days=2)
     first_days = 31
+    ahead = dt.timedelta(days=45)  # leave approved for the coming weeks is read as well (the roster needs it)
 
     def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
         users = _user_ids(ctx)

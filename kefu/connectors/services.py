@@ -218,6 +218,8 @@ def _run_stream(
     align = getattr(stream, "align", None)
     if align is not None:
         start = align(start)
+    # a stream of what is planned (approved leave) also reads ahead; its cursor never passes now
+    end = now + getattr(stream, "ahead", dt.timedelta(0))
     run = SyncRun.objects.create(
         connector=connector,
         stream=stream.name,
@@ -225,12 +227,12 @@ def _run_stream(
         actor=user,
         started_at=clock.now(),
         window_start=start,
-        window_end=now,
+        window_end=end,
     )
     landed, fetched, pages = Landed(), 0, 0
     retries_before = ctx.backoff.retries
     try:
-        for low, high in windows(start, now, stream.window):
+        for low, high in windows(start, end, stream.window):
             batch: list[dict[str, Any]] = []
             for page in stream.pages(ctx, low, high):
                 pages += 1
@@ -243,7 +245,7 @@ def _run_stream(
             if batch:
                 landed.add(stream.land(ctx, batch))
             # the whole window is in: the cursor moves (never backwards: a "since" run re-reads history)
-            mark = high.isoformat()
+            mark = min(high, now).isoformat()
             if since is None or mark > (connector.cursors.get(stream.name) or ""):
                 connector.cursors[stream.name] = mark
                 Connector.objects.filter(pk=connector.pk).update(cursors=connector.cursors)

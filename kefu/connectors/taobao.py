@@ -311,20 +311,28 @@ class Traces:
 
     def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
         from kefu.commerce.models import Order
+        from kefu.core.policy_store import policy_in_force
 
+        # a parcel can be an exception only once it has been on the way longer than the policy's
+        # hours: the younger ones are not asked about
+        hours = int(policy_in_force(clock.local_date(end)).aftersales.trace_stall_hours)
         shipped = list(
             Order.objects.filter(
                 shop=ctx.connector.shop,
                 status="shipped",
                 received_at__isnull=True,
                 shipped_at__gte=end - dt.timedelta(days=14),
+                shipped_at__lte=end - dt.timedelta(hours=hours),
             )
             .order_by("shipped_at", "id")
             .values_list("order_no", flat=True)[:TRACES_PER_RUN]
         )
         page: list[dict[str, Any]] = []
         for order_no in shipped:
-            page.append({"tid": order_no, **call(ctx, "taobao.logistics.trace.search", tid=order_no)})
+            try:
+                page.append({"tid": order_no, **call(ctx, "taobao.logistics.trace.search", tid=order_no)})
+            except Refused as exc:  # this order's trace refused (not the platform's): one failed record
+                page.append({"tid": order_no, "refused": str(exc)})
             if len(page) == PAGE_SIZE:
                 yield page
                 page = []
@@ -334,8 +342,11 @@ class Traces:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        traces = []
+        traces, refused = [], []
         for r in records:
+            if r.get("refused"):
+                refused.append((str(r.get("tid")), str(r["refused"])))
+                continue
             steps = []
             for step in _items(r, "trace_list", "transit_step_info"):
                 try:
@@ -351,7 +362,9 @@ class Traces:
                     "tracking_no": str(r.get("out_sid") or ""),
                 }
             )
-        return landing.traces(ctx, traces)
+        landed = landing.traces(ctx, traces)
+        landed.failures += refused
+        return landed
 
 
 def memo_update(ctx: Context, order_no: str, memo: str, flag: int | None = None) -> dict[str, Any]:

@@ -256,8 +256,43 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
 
     load_field_service()
     load_care()
+    _load_connectors(actor)
     assert Team.objects.count() >= 2
     return logins
+
+
+def _load_connectors(actor: Any) -> None:
+    """The sandbox accounts ``kefu serve --sandbox`` serves (issue 21 §6): a Taobao shop, a Pinduoduo
+    shop and the DingTalk organisation, syncing every minute from a day ago."""
+    from kefu.connectors import sandbox
+    from kefu.connectors.models import Connector
+    from kefu.connectors.services import connector_add
+    from kefu.core import clock
+
+    gateways = sandbox.gateways()
+    shops = list(Shop.objects.order_by("pk"))
+    wanted = [
+        ("天猫沙箱", "taobao", shops[0] if shops else None, sandbox.TOP, ""),
+        ("拼多多沙箱", "pinduoduo", shops[1] if len(shops) > 1 else None, sandbox.PDD, ""),
+        ("钉钉沙箱", "dingtalk", None, {**sandbox.DINGTALK, "session": ""}, "dt-" + STAFF[0][0]),
+    ]
+    for name, platform, shop, keys, admin in wanted:
+        if Connector.objects.filter(name=name).exists() or (platform != "dingtalk" and shop is None):
+            continue
+        connector_add(
+            actor=actor,
+            platform=platform,
+            name=name,
+            shop=shop,
+            app_key=keys["app_key"],
+            app_secret=keys["app_secret"],
+            session=keys["session"],
+            session_expires_at=clock.now() + dt.timedelta(days=30) if keys["session"] else None,
+            gateway=gateways[platform],
+            interval_minutes=1,
+            start_from=clock.now() - dt.timedelta(days=7 if platform == "dingtalk" else 1),
+            admin_user=admin,
+        )
 
 
 def _load_aftersales() -> None:
