@@ -3,8 +3,9 @@ from ``cryptography``, keys from the environment.
 
 ``KEFU_CONNECTOR_KEYS`` holds one or more Fernet keys, comma-separated, newest first: the first
 encrypts, every one decrypts (a rotation adds a key in front, re-saves the connectors, then drops
-the old one). Without it the key is derived from ``KEFU_SECRET_KEY`` — the embedded default and the
-tests; production refuses to start without its own keys unless told otherwise (docs/deploy.md).
+the old one). Without it the key is derived from ``KEFU_SECRET_KEY`` (the embedded default and the
+tests): changing the secret key then makes the stored credentials unreadable, and each connector's
+keys are entered again (docs/deploy.md says to set ``KEFU_CONNECTOR_KEYS`` in production).
 """
 
 from __future__ import annotations
