@@ -447,3 +447,62 @@ def test_the_remark_is_written_back_to_the_seller_memo(
             actor=world.supervisor, order=world.order_b, shipping="中通", gift="", special="", author="李四"
         )
     assert Event.objects.filter(verb="connector.memo_written").count() == 1
+
+
+def test_health_page_queries_do_not_grow_with_the_run_log(world: World, fake: tuple[TopFake, str]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _top, url = fake
+    connector = _connector(world, url)
+    boss = Client()
+    assert boss.login(username=world.supervisor.username, password=PASSWORD)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert boss.get("/connectors/").status_code == 200
+        return len(ctx.captured_queries)
+
+    SyncRun.objects.bulk_create(
+        SyncRun(
+            connector=connector, stream="orders", trigger="schedule", started_at=FROZEN_AT - dt.timedelta(minutes=n)
+        )
+        for n in range(5)
+    )
+    few = count()
+    SyncRun.objects.bulk_create(
+        SyncRun(connector=connector, stream="orders", trigger="schedule", started_at=FROZEN_AT - dt.timedelta(hours=n))
+        for n in range(1, 300)
+    )
+    assert count() == few
+    from kefu.connectors.selectors import health
+
+    (row,) = health(actor=world.supervisor)
+    assert [r.started_at for r in row.last_runs] == [FROZEN_AT - dt.timedelta(minutes=n) for n in range(3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_syncs_in_a_thread_of_its_own_once_per_connector(
+    world: World, fake: tuple[TopFake, str], settings: Any
+) -> None:
+    """In production the periodic task hands each due connector to a daemon thread and returns (the
+    worker's own threads place desk messages); a connector already queued is not queued twice."""
+    import time
+
+    from kefu.connectors import tasks
+
+    top, url = fake
+    top.add_trades(8)
+    top.fail("rate_limit", times=1)  # the first call waits the ban's second: the run is still going
+    connector = _connector(world, url)
+    settings.HUEY = {**settings.HUEY, "immediate": False}
+    started = time.monotonic()
+    assert tasks.connectors_due_periodic.call_local() == 1
+    assert time.monotonic() - started < 0.5  # handed over, not run here
+    tasks.sync_soon(connector.pk)  # queued already: ignored
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and tasks._QUEUED:
+        time.sleep(0.1)
+    assert SyncRun.objects.filter(stream="orders").count() == 1
+    assert SyncRun.objects.get(stream="orders").created == 8
+    assert not tasks._QUEUED

@@ -85,3 +85,51 @@ def windows(start: dt.datetime, end: dt.datetime, size: dt.timedelta) -> Iterato
         upto = min(end, at + size)
         yield at, upto
         at = upto
+
+
+_DONE = object()
+
+
+def prefetched(pages: Iterator[list[dict[str, Any]]], depth: int = 2) -> Iterator[list[dict[str, Any]]]:
+    """The same pages, fetched by a thread of their own up to ``depth`` ahead: the next page travels
+    while this one is landed. Only for streams whose paging touches no database (the thread has no
+    connection of the request's). An error of the fetching thread is raised here, at its place in
+    the sequence; leaving early stops the thread at its next page."""
+    import queue
+    import threading
+
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised where the page would have been
+            box.put(exc)
+
+    thread = threading.Thread(target=fetch, name="kefu-connector-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                box.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)

@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
 
 from kefu.core import clock
 from kefu.core.actors import Actor
@@ -47,9 +48,14 @@ def _state(c: Connector, now: dt.datetime) -> str:
 
 
 def health(*, actor: Actor, runs: int = 3) -> list[Health]:
+    """Each connector in scope with its state, lag and last ``runs`` runs (two queries, however many
+    runs the log holds: the last runs are picked by a window function)."""
     _adapters()
     now = clock.now()
-    recent: Any = Prefetch("runs", queryset=SyncRun.objects.order_by("-started_at", "-id"), to_attr="recent")
+    newest = SyncRun.objects.annotate(
+        newest=Window(RowNumber(), partition_by=[F("connector_id")], order_by=[F("started_at").desc(), F("id").desc()])
+    ).filter(newest__lte=runs)
+    recent: Any = Prefetch("runs", queryset=newest.order_by("-started_at", "-id"), to_attr="recent")
     out = []
     for c in Connector.objects.restrict(actor).select_related("shop").prefetch_related(recent).order_by("name"):
         adapter = ADAPTERS.get(c.platform)

@@ -27,7 +27,7 @@ from kefu.core.events import SystemActor, event_record
 from kefu.org.models import Shop
 
 from . import crypto
-from .base import ADAPTERS, Context, Landed, windows
+from .base import ADAPTERS, Context, Landed, prefetched, windows
 from .models import Connector, Outcome, SyncRun, Trigger
 from .rules import Verb
 from .transport import AuthExpired, Backoff, PlatformError, client
@@ -234,7 +234,8 @@ def _run_stream(
     try:
         for low, high in windows(start, end, stream.window):
             batch: list[dict[str, Any]] = []
-            for page in stream.pages(ctx, low, high):
+            source = stream.pages(ctx, low, high)
+            for page in prefetched(source) if getattr(stream, "prefetch", False) else source:
                 pages += 1
                 fetched += len(page)
                 batch += page

@@ -194,6 +194,7 @@ def order_record(trade: dict[str, Any]) -> dict[str, Any]:
 class Orders:
     name = "orders"
     label = _("Orders")
+    prefetch = True  # its paging touches no database: the next page travels while one is imported
     window = dt.timedelta(days=1)
     overlap = dt.timedelta(minutes=5)
     first_days = 3
