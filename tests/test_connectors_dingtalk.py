@@ -7,8 +7,10 @@ u1 张三 (工号 K001), u2 李四 (no 工号: matched by the one staff member o
 - u2: Wed 11-25 on "NotSigned" (缺卡: no punch recorded), and a 补卡 approved for 09:00 that day
   (sourceType APPROVE → a make-up punch);
 Leave: u2 事假 all of Mon 11-23; u1 病假 the morning of Thu 11-26 (50 % of a day → a half day).
-The first run links u1 and u2, records 4 punches and 2 approved leave days; a second run changes
-nothing.
+Trips (the trip form's approvals): u2 away Thu 11-19 09:00 – Fri 11-20 18:00 (two whole days), u1
+at a customer's Wed 11-25 14:00–18:00 (that part of the day, R-WF-21), and a refused one (nothing).
+The first run links u1 and u2, records 4 punches, 2 approved leave days and 3 trip days; a second
+run changes nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def ding(world: World) -> Iterator[tuple[DingTalkFake, str]]:
     fake.punch("u2", at(25, 9, 0), source="APPROVE")
     fake.add_leave("u2", at(23, 9), at(23, 18), code="lc-personal")
     fake.add_leave("u1", at(26, 9), at(26, 12), code="lc-sick", percent=50)
+    fake.add_trip("u2", at(19, 9), at(20, 18))  # two whole days away
+    fake.add_trip("u1", at(25, 14), at(25, 18))  # an afternoon at a customer's
+    fake.add_trip("u1", at(23, 9), at(23, 18), result="refuse")  # refused: nothing
     StaffFactory(employee_no="K001", name="张三", team=world.team_a)
     StaffFactory(employee_no="K002", name="李四", team=world.team_a)
     with served(fake) as url:
@@ -67,6 +72,7 @@ def _connector(url: str, secret: str = "ding-sandbox-secret") -> Connector:
         app_secret=secret,
         gateway=url,
         admin_user="u1",
+        trip_process_code="PROC-TRIP",
     )
 
 
@@ -104,7 +110,20 @@ def test_people_punches_and_leave(ding: tuple[DingTalkFake, str]) -> None:
     makeup = Punch.objects.get(staff=li)
     assert (makeup.at, makeup.kind, makeup.source) == (at(25, 9), "on", "makeup")
     assert leave.outcome == Outcome.OK and leave.created == 2
-    personal = LeaveRequest.objects.get(staff=li)
+    trips = runs["trips"]
+    assert (trips.outcome, trips.fetched, trips.created, trips.unchanged) == (Outcome.OK, 3, 3, 1)
+    away = LeaveRequest.objects.filter(staff=li, kind="trip").order_by("start_date")
+    assert [(t.start_date, t.from_time, t.status) for t in away] == [
+        (dt.date(2026, 11, 19), None, "approved"),
+        (dt.date(2026, 11, 20), None, "approved"),
+    ]
+    afternoon = LeaveRequest.objects.get(staff=zhang, kind="trip")
+    assert (afternoon.start_date, afternoon.from_time, afternoon.to_time) == (
+        dt.date(2026, 11, 25),
+        dt.time(14),
+        dt.time(18),
+    )
+    personal = LeaveRequest.objects.get(staff=li, kind="personal")
     assert (personal.kind, personal.start_date, personal.half_day, personal.status, personal.source) == (
         "personal",
         dt.date(2026, 11, 23),
@@ -112,7 +131,7 @@ def test_people_punches_and_leave(ding: tuple[DingTalkFake, str]) -> None:
         "approved",
         "dingtalk",
     )
-    sick = LeaveRequest.objects.get(staff=zhang)
+    sick = LeaveRequest.objects.get(staff=zhang, kind="sick")
     assert (sick.kind, sick.start_date, sick.half_day, sick.half) == ("sick", dt.date(2026, 11, 26), True, "first")
     # the token was asked once for the whole run
     assert sum(1 for path, _p in fake.calls if path == "/gettoken") == 1
@@ -120,7 +139,7 @@ def test_people_punches_and_leave(ding: tuple[DingTalkFake, str]) -> None:
     again = _sync(connector)
     assert (again["punches"].created, again["leave"].created, again["users"].updated) == (0, 0, 0)
     assert Punch.objects.filter(staff__in=[zhang, li]).count() == 4
-    assert LeaveRequest.objects.filter(staff__in=[zhang, li]).count() == 2
+    assert LeaveRequest.objects.filter(staff__in=[zhang, li]).count() == 5 and again["trips"].created == 0
 
 
 def test_an_expired_token_is_asked_again_and_a_rate_limit_waited(ding: tuple[DingTalkFake, str]) -> None:

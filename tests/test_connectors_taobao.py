@@ -506,3 +506,14 @@ def test_the_worker_syncs_in_a_thread_of_its_own_once_per_connector(
     assert SyncRun.objects.filter(stream="orders").count() == 1
     assert SyncRun.objects.get(stream="orders").created == 8
     assert not tasks._QUEUED
+
+
+def test_trades_listed_without_lines_get_them_from_fullinfo(world: World, fake: tuple[TopFake, str]) -> None:
+    top, url = fake
+    trades = top.add_trades(3)
+    top.fields_withheld = {"orders"}  # the app may not read the lines in the increment list
+    runs = _sync(_connector(world, url))
+    assert runs["orders"].created == 3
+    assert sum(1 for c in top.calls if c["method"] == "taobao.trade.fullinfo.get") == 3
+    lines = sum(len(t["orders"]["order"]) for t in trades)
+    assert OrderLine.objects.filter(order__order_no__in=[str(t["tid"]) for t in trades]).count() == lines

@@ -304,17 +304,105 @@ class Leave:
         return _landed(attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, "leave")), records, 0)
 
 
+class Trips:
+    """Business trips and outings approved in DingTalk (R-WF-21): the instances of the organisation's
+    trip approval form (its process code, given when the connector is added), created in the window;
+    an agreed, completed one covers each of its days (the part of a day it names, when it names
+    one). Without a process code the stream reads nothing."""
+
+    name = "trips"
+    label = _("Business trips")
+    window = dt.timedelta(days=30)
+    overlap = dt.timedelta(days=2)
+    first_days = 31
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        code = str(ctx.secrets.get("trip_process_code") or "")
+        if not code:
+            return
+        cursor: int | None = 0
+        while cursor is not None:
+            body = call(
+                ctx,
+                "/topapi/processinstance/listids",
+                {"process_code": code, "start_time": _ms(start), "end_time": _ms(end), "size": 10, "cursor": cursor},
+            )
+            result = body.get("result") or {}
+            ids = [str(i) for i in result.get("list") or []]
+            instances = []
+            for pid in ids:
+                found = call(ctx, "/topapi/processinstance/get", {"process_instance_id": pid}).get("process_instance")
+                if isinstance(found, dict):
+                    instances.append({**found, "process_instance_id": pid})
+            if instances:
+                yield instances
+            cursor = int(result["next_cursor"]) if result.get("next_cursor") is not None else None
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        from kefu.workforce.services import attendance_push
+
+        parsed = ParsedAttendance(fmt="dingtalk_api")
+        skipped = 0
+        for number, r in enumerate(records, start=1):
+            if r.get("status") != "COMPLETED" or r.get("result") != "agree":
+                skipped += 1  # still running, refused or withdrawn: nothing to record
+                continue
+            values = {
+                str(v.get("name")): str(v.get("value") or "")
+                for v in r.get("form_component_values") or []
+                if isinstance(v, dict)
+            }
+            try:
+                begin = dt.datetime.strptime(values.get("开始时间", "")[:16], "%Y-%m-%d %H:%M")
+                finish = dt.datetime.strptime(values.get("结束时间", "")[:16], "%Y-%m-%d %H:%M")
+            except ValueError:
+                parsed.errors.append(_row_error(number, _("The approval has no readable start and end time.")))
+                continue
+            day = begin.date()
+            while day <= finish.date():
+                span = None
+                if begin.date() == finish.date():
+                    span = (begin.time(), finish.time())  # R-WF-21: the part of the day it covers
+                parsed.days.append(
+                    DayRow(
+                        row=number,
+                        name="",
+                        user_id=str(r.get("originator_userid") or ""),
+                        employee_no="",
+                        date=day,
+                        shift=None,
+                        approval=f"钉钉出差 {begin:%m-%d %H:%M}–{finish:%m-%d %H:%M} {values.get('出差事由', '')}"[
+                            :300
+                        ],
+                        trip=True,
+                        trip_span=span,
+                    )
+                )
+                day += dt.timedelta(days=1)
+        return _landed(attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, "trips")), records, skipped)
+
+
+def _row_error(row: int, reason: Any) -> Any:
+    from kefu.imports.tabular import RowError
+
+    return RowError(row, str(reason))
+
+
 def _landed(summary: Any, records: list[dict[str, Any]], skipped: int) -> Landed:
     failures = []
     for f in summary.failed:
         row = int(f.get("row") or 0)
         record = records[row - 1] if 0 < row <= len(records) else {}
-        ref = str(record.get("userId") or record.get("userid") or f"#{row}")
+        ref = str(record.get("userId") or record.get("userid") or record.get("process_instance_id") or f"#{row}")
         failures.append((ref, str(f.get("reason", ""))))
     return Landed(summary.created, summary.updated, summary.unchanged + skipped, failures)
 
 
 ADAPTER = Adapter(
-    platform="dingtalk", streams=(Users(), Punches(), Leave()), default_gateway=GATEWAY, needs_shop=False, open=_open
+    platform="dingtalk",
+    streams=(Users(), Punches(), Leave(), Trips()),
+    default_gateway=GATEWAY,
+    needs_shop=False,
+    open=_open,
 )
 register(ADAPTER)

@@ -85,6 +85,9 @@ def register() -> None:
             "refunds": _("Refunds"),
             "punches": _("Punches"),
             "leave": _("Leave and trips"),
+            "trips": _("Business trips"),
+            "ratings": _("Ratings"),
+            "traces": _("Logistics traces"),
             "users": _("People"),
         },
         fields={

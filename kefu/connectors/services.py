@@ -69,8 +69,10 @@ def connector_add(
     interval_minutes: int = 10,
     start_from: dt.datetime | None = None,
     admin_user: str = "",
+    trip_process_code: str = "",
 ) -> Connector:
-    """``admin_user``: DingTalk's userid of an administrator, which its leave-type list asks for."""
+    """``admin_user``: DingTalk's userid of an administrator, which its leave-type list asks for;
+    ``trip_process_code``: the process code of the organisation's business-trip approval form."""
     adapter = _adapters().get(platform)
     if adapter is None:
         raise ApplicationError("connector", _("Unknown platform: %(name)s") % {"name": platform[:20]})
@@ -99,7 +101,13 @@ def connector_add(
                 gateway=_check_gateway(gateway or adapter.default_gateway),
                 app_key=app_key.strip()[:64],
                 sealed=crypto.seal(
-                    {"app_secret": app_secret, "session": session, "sign_method": sign_method, "op_userid": admin_user}
+                    {
+                        "app_secret": app_secret,
+                        "session": session,
+                        "sign_method": sign_method,
+                        "op_userid": admin_user,
+                        "trip_process_code": trip_process_code,
+                    }
                 ),
                 session_expires_at=session_expires_at,
                 interval_minutes=interval_minutes,

@@ -213,7 +213,19 @@ class Orders:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        return landing.orders(ctx, [order_record(t) for t in records])
+        trades = []
+        for trade in records:
+            if not (trade.get("orders") or {}).get("order") and trade.get("tid"):
+                # the increment list came without the lines (an app without the field's permission, an
+                # old API version): the full trade is asked for them
+                trade = {
+                    **trade,
+                    **(
+                        call(ctx, "taobao.trade.fullinfo.get", tid=trade["tid"], fields=TRADE_FIELDS).get("trade") or {}
+                    ),
+                }
+            trades.append(trade)
+        return landing.orders(ctx, [order_record(t) for t in trades])
 
 
 class Refunds:

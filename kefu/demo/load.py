@@ -292,6 +292,7 @@ def _load_connectors(actor: Any) -> None:
             interval_minutes=1,
             start_from=clock.now() - dt.timedelta(days=7 if platform == "dingtalk" else 1),
             admin_user=admin,
+            trip_process_code="PROC-TRIP" if platform == "dingtalk" else "",
         )
 
 

@@ -33,6 +33,8 @@ class DingTalkFake:
             {"leave_code": "lc-annual", "leave_name": "年假"},
         ]
     )
+    processes: dict[str, dict[str, Any]] = field(default_factory=dict)  # approval instances by id
+    trip_process_code: str = "PROC-TRIP"
     tokens: set[str] = field(default_factory=set)
     faults: list[tuple[str, str]] = field(default_factory=list)  # (path, errcode kind)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -74,6 +76,26 @@ class DingTalkFake:
                 "leave_code": code,
             }
         )
+
+    def add_trip(
+        self, userid: str, start: dt.datetime, end: dt.datetime, result: str = "agree", reason: str = "拜访客户"
+    ) -> str:
+        pid = f"proc-{len(self.processes) + 1}"
+        created = start - dt.timedelta(days=1)
+        self.processes[pid] = {
+            "title": "出差申请",
+            "create_time": created.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+            "originator_userid": userid,
+            "status": "COMPLETED",
+            "result": result,
+            "business_id": f"2026{len(self.processes) + 1:08d}",
+            "form_component_values": [
+                {"name": "开始时间", "value": start.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")},
+                {"name": "结束时间", "value": end.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")},
+                {"name": "出差事由", "value": reason},
+            ],
+        }
+        return pid
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -119,6 +141,8 @@ class DingTalkFake:
             "/attendance/list": self._attendance,
             "/topapi/attendance/getleavestatus": self._leave,
             "/topapi/attendance/vacation/type/list": self._types,
+            "/topapi/processinstance/listids": self._listids,
+            "/topapi/processinstance/get": self._process,
         }.get(path)
         if handler is None:
             return 200, {"errcode": 404, "errmsg": "请求的URI地址不存在"}
@@ -177,3 +201,25 @@ class DingTalkFake:
         if not any(u["userid"] == p.get("op_userid") for u in self.users):
             raise ValueError("op_userid")
         return {"result": self.leave_types}
+
+    def _listids(self, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("process_code") != self.trip_process_code:
+            raise ValueError("process_code")
+        start, end = int(p["start_time"]), int(p.get("end_time") or 2**62)
+        size, cursor = int(p.get("size") or 10), int(p.get("cursor") or 0)
+        if not 1 <= size <= 20:
+            raise ValueError("size")
+        ids = [
+            pid
+            for pid, proc in self.processes.items()
+            if start
+            <= dt.datetime.strptime(proc["create_time"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).timestamp() * 1000
+            <= end
+        ]
+        result: dict[str, Any] = {"list": ids[cursor : cursor + size]}
+        if cursor + size < len(ids):
+            result["next_cursor"] = cursor + size
+        return {"result": result}
+
+    def _process(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"process_instance": self.processes[str(p["process_instance_id"])]}

@@ -75,6 +75,9 @@ class Command(BaseCommand):
         add.add_argument("--gateway", default="", help="the platform's gateway URL (a sandbox, a test double)")
         add.add_argument("--sign-method", default="md5", choices=["md5", "hmac", "hmac-sha256"])
         add.add_argument("--admin-user", default="", help="DingTalk: an administrator's userid (leave types)")
+        add.add_argument(
+            "--trip-process-code", default="", help="DingTalk: the business-trip approval form's process code"
+        )
         add.add_argument("--every", type=int, default=10, help="minutes between runs")
         add.add_argument("--start-from", help="the first run reads from this instant (ISO 8601)")
         add.add_argument("--json", action="store_true")
@@ -129,6 +132,7 @@ class Command(BaseCommand):
                     interval_minutes=opts["every"],
                     start_from=_when(opts.get("start_from"), "--start-from"),
                     admin_user=opts.get("admin_user") or "",
+                    trip_process_code=opts.get("trip_process_code") or "",
                 )
             else:
                 found = Connector.objects.filter(name=opts["name"]).first()

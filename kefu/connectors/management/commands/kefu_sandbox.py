@@ -49,6 +49,14 @@ def fill_dingtalk(fake: DingTalkFake, now: dt.datetime, rng: random.Random) -> N
             fake.punch(uid, on, result="Late" if late else "Normal")
             fake.punch(uid, off, check="OffDuty")
             day += dt.timedelta(days=1)
+    if len(people) > 2:
+        away = people[2]
+        trip_day = today - dt.timedelta(days=2)
+        fake.add_trip(
+            f"dt-{away.employee_no}",
+            dt.datetime(trip_day.year, trip_day.month, trip_day.day, 13, tzinfo=CHINA),
+            dt.datetime(trip_day.year, trip_day.month, trip_day.day, 18, tzinfo=CHINA),
+        )
     if people:
         first = people[len(people) // 2]
         leave_day = today + dt.timedelta(days=2)
