@@ -234,7 +234,7 @@ class Leave:
     """Approved leave (/topapi/attendance/getleavestatus) with the leave types' names."""
 
     name = "leave"
-    label = _("Leave and trips")
+    label = _("Leave")
     window = dt.timedelta(days=30)
     overlap = dt.timedelta(days=2)
     first_days = 31

@@ -84,7 +84,7 @@ def register() -> None:
             "orders": _("Orders"),
             "refunds": _("Refunds"),
             "punches": _("Punches"),
-            "leave": _("Leave and trips"),
+            "leave": _("Leave"),
             "trips": _("Business trips"),
             "ratings": _("Ratings"),
             "traces": _("Logistics traces"),
