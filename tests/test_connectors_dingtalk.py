@@ -52,6 +52,7 @@ def ding(world: World) -> Iterator[tuple[DingTalkFake, str]]:
     fake.punch("u1", at(25, 9, 20), result="Late")
     fake.punch("u2", at(25, 9, 0), result="NotSigned")
     fake.punch("u2", at(25, 9, 0), source="APPROVE")
+    fake.extra_punch("u1", at(22, 10, 15))  # Sunday, a rest day: only the raw records list it
     fake.add_leave("u2", at(23, 9), at(23, 18), code="lc-personal")
     fake.add_leave("u1", at(26, 9), at(26, 12), code="lc-sick", percent=50)
     fake.add_trip("u2", at(19, 9), at(20, 18))  # two whole days away
@@ -102,7 +103,11 @@ def test_people_punches_and_leave(ding: tuple[DingTalkFake, str]) -> None:
         0,
     ), punches.error
     zhang, li = Staff.objects.get(name="张三"), Staff.objects.get(name="李四")
+    records = runs["records"]
+    # the raw records repeat the four punches (unchanged) and add Sunday's
+    assert (records.outcome, records.fetched, records.created, records.unchanged) == (Outcome.OK, 5, 1, 4)
     assert [(p.at, p.kind, p.source) for p in Punch.objects.filter(staff=zhang).order_by("at")] == [
+        (at(22, 10, 15), "on", "app"),
         (at(24, 9, 2), "on", "app"),
         (at(24, 18, 5), "off", "app"),
         (at(25, 9, 20), "on", "app"),
@@ -138,7 +143,7 @@ def test_people_punches_and_leave(ding: tuple[DingTalkFake, str]) -> None:
 
     again = _sync(connector)
     assert (again["punches"].created, again["leave"].created, again["users"].updated) == (0, 0, 0)
-    assert Punch.objects.filter(staff__in=[zhang, li]).count() == 4
+    assert Punch.objects.filter(staff__in=[zhang, li]).count() == 5
     assert LeaveRequest.objects.filter(staff__in=[zhang, li]).count() == 5 and again["trips"].created == 0
 
 

@@ -195,39 +195,69 @@ class Punches:
                 offset += PUNCHES_PER_PAGE
 
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
-        from kefu.workforce.services import attendance_push
+        return _land_punches(ctx, records, "punches")
 
-        parsed = ParsedAttendance(fmt="dingtalk_api")
-        skipped = 0
-        for number, r in enumerate(records, start=1):
-            if not r.get("userCheckTime") or r.get("timeResult") == "NotSigned":
-                skipped += 1  # 缺卡: no punch to record (the statement finds the gap itself)
-                continue
-            at = _local(r["userCheckTime"]).replace(tzinfo=None)
-            result = {
-                "Normal": "正常",
-                "Early": "早退",
-                "Late": "迟到",
-                "SeriousLate": "严重迟到",
-                "Absenteeism": "旷工迟到",
-            }.get(str(r.get("timeResult")), str(r.get("timeResult") or ""))
-            if r.get("sourceType") == "APPROVE":
-                result = "补卡审批通过"
-            parsed.punches.append(
-                RawPunch(
-                    row=number,
-                    name="",
-                    user_id=str(r.get("userId") or ""),
-                    employee_no="",
-                    date=_local(r.get("workDate") or r["userCheckTime"]).date(),
-                    at=at,
-                    kind={"OnDuty": "on", "OffDuty": "off"}.get(str(r.get("checkType")), "unknown"),
-                    result=result,
-                )
+
+def _land_punches(ctx: Context, records: list[dict[str, Any]], stream: str) -> Landed:
+    """Punch results or raw punch records as the 原始记录 import's punches: a punch's real time, its
+    kind, and a make-up (补卡) when an approval made it."""
+    from kefu.workforce.services import attendance_push
+
+    parsed = ParsedAttendance(fmt="dingtalk_api")
+    skipped = 0
+    for number, r in enumerate(records, start=1):
+        if not r.get("userCheckTime") or r.get("timeResult") == "NotSigned":
+            skipped += 1  # 缺卡: no punch to record (the statement finds the gap itself)
+            continue
+        result = RESULT_WORDS.get(str(r.get("timeResult")), str(r.get("timeResult") or ""))
+        if r.get("sourceType") == "APPROVE":
+            result = "补卡审批通过"
+        parsed.punches.append(
+            RawPunch(
+                row=number,
+                name="",
+                user_id=str(r.get("userId") or ""),
+                employee_no="",
+                date=_local(r.get("workDate") or r["userCheckTime"]).date(),
+                at=_local(r["userCheckTime"]).replace(tzinfo=None),
+                kind={"OnDuty": "on", "OffDuty": "off"}.get(str(r.get("checkType")), "unknown"),
+                result=result,
             )
-        return _landed(
-            attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, "punches")), records, skipped
         )
+    return _landed(attendance_push(actor=ctx.actor, parsed=parsed, source=_source(ctx, stream)), records, skipped)
+
+
+RESULT_WORDS = {"Normal": "正常", "Early": "早退", "Late": "迟到", "SeriousLate": "严重迟到", "Absenteeism": "旷工迟到"}
+
+
+class Records(Punches):
+    """Every punch as made (/attendance/listRecord), beside the results: a punch the schedule did not
+    ask for (a second punch, a punch on a rest day) is kept too, as the 原始记录 file keeps it. The
+    same punch from both lands once."""
+
+    name = "records"
+    label = _("Punch records")
+
+    def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
+        users = _user_ids(ctx)
+        low, high = start.astimezone(CHINA), (end - dt.timedelta(seconds=1)).astimezone(CHINA)
+        for n in range(0, len(users), USERS_PER_CALL):
+            body = call(
+                ctx,
+                "/attendance/listRecord",
+                {
+                    "userIds": users[n : n + USERS_PER_CALL],
+                    "checkDateFrom": low.strftime("%Y-%m-%d %H:%M:%S"),
+                    "checkDateTo": high.strftime("%Y-%m-%d %H:%M:%S"),
+                    "isI18n": False,
+                },
+            )
+            records = [r for r in body.get("recordresult") or [] if isinstance(r, dict)]
+            if records:
+                yield records
+
+    def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
+        return _land_punches(ctx, records, "records")
 
 
 class Leave:
@@ -400,7 +430,7 @@ def _landed(summary: Any, records: list[dict[str, Any]], skipped: int) -> Landed
 
 ADAPTER = Adapter(
     platform="dingtalk",
-    streams=(Users(), Punches(), Leave(), Trips()),
+    streams=(Users(), Punches(), Records(), Leave(), Trips()),
     default_gateway=GATEWAY,
     needs_shop=False,
     open=_open,

@@ -86,6 +86,7 @@ def register() -> None:
             "punches": _("Punches"),
             "leave": _("Leave"),
             "trips": _("Business trips"),
+            "records": _("Punch records"),
             "ratings": _("Ratings"),
             "traces": _("Logistics traces"),
             "users": _("People"),

@@ -26,6 +26,8 @@ class DingTalkFake:
     )
     records: list[dict[str, Any]] = field(default_factory=list)  # /attendance/list records
     leave: list[dict[str, Any]] = field(default_factory=list)  # getleavestatus rows
+    # punches the results do not list (a second punch, one on a rest day): only /attendance/listRecord
+    extra_records: list[dict[str, Any]] = field(default_factory=list)
     leave_types: list[dict[str, Any]] = field(
         default_factory=lambda: [
             {"leave_code": "lc-personal", "leave_name": "事假"},
@@ -62,6 +64,13 @@ class DingTalkFake:
                 "recordId": len(self.records) + 1000,
             }
         )
+
+    def extra_punch(self, userid: str, at: dt.datetime, check: str = "OnDuty") -> None:
+        stamp = int(at.astimezone(CHINA).timestamp() * 1000)
+        self.extra_records.append(
+            {"userId": userid, "checkType": check, "timeResult": "Normal", "sourceType": "ATM",
+             "userCheckTime": stamp, "baseCheckTime": stamp}
+        )  # fmt: skip
 
     def add_leave(
         self, userid: str, start: dt.datetime, end: dt.datetime, code: str = "lc-personal", percent: int = 100
@@ -139,6 +148,7 @@ class DingTalkFake:
             "/topapi/v2/department/listsub": self._listsub,
             "/topapi/v2/user/list": self._user_list,
             "/attendance/list": self._attendance,
+            "/attendance/listRecord": self._records,
             "/topapi/attendance/getleavestatus": self._leave,
             "/topapi/attendance/vacation/type/list": self._types,
             "/topapi/processinstance/listids": self._listids,
@@ -223,3 +233,18 @@ class DingTalkFake:
 
     def _process(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"process_instance": self.processes[str(p["process_instance_id"])]}
+
+    def _records(self, p: dict[str, Any]) -> dict[str, Any]:
+        low = dt.datetime.strptime(p["checkDateFrom"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+        high = dt.datetime.strptime(p["checkDateTo"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+        users = list(p["userIds"])
+        if len(users) > 50 or high - low > dt.timedelta(days=7) or high < low:
+            raise ValueError("userIds ≤ 50, at most 7 days")
+        found = [
+            {**r, "isLegal": "Y", "userAddress": "扬州市"}
+            for r in [*self.records, *self.extra_records]
+            if r["userId"] in users
+            and r.get("userCheckTime")
+            and low.timestamp() * 1000 <= r["userCheckTime"] <= high.timestamp() * 1000
+        ]
+        return {"recordresult": found}
