@@ -164,3 +164,19 @@ def test_wrong_keys_fail_the_connector(ding: tuple[DingTalkFake, str]) -> None:
     assert _sync(connector) == {}
     connector.refresh_from_db()
     assert connector.failing_since is not None and "40089" in connector.last_error
+
+
+def test_secrets_never_reach_the_logs(ding: tuple[DingTalkFake, str], caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    _fake, url = ding
+    caplog.set_level(logging.INFO)
+    _sync(_connector(url))
+    assert "ding-sandbox-secret" not in caplog.text and "access_token=" not in caplog.text
+
+
+def test_a_malformed_punch_is_one_failed_record(ding: tuple[DingTalkFake, str]) -> None:
+    fake, url = ding
+    fake.records[0]["userCheckTime"] = "soon"
+    runs = _sync(_connector(url))
+    assert (runs["punches"].outcome, runs["punches"].created, runs["punches"].failed) == (Outcome.PARTIAL, 3, 1)

@@ -95,13 +95,9 @@ def test_first_then_incremental_sync(world: World, fake: tuple[TopFake, str]) ->
     connector = _connector(world, url)
     runs = _sync(connector)
     orders, refunds = runs["orders"], runs["refunds"]
-    assert (orders.outcome, orders.fetched, orders.created, orders.updated, orders.failed) == (
-        Outcome.OK,
-        250,
-        250,
-        0,
-        0,
-    )
+    assert (orders.outcome, orders.created, orders.updated, orders.failed) == (Outcome.OK, 250, 0, 0)
+    # hour windows whose edges both count: a trade on an edge is read twice, the second time unchanged
+    assert orders.fetched == 250 + orders.unchanged and orders.unchanged <= 2
     assert Order.objects.filter(shop=world.shop_a).count() == 251  # the world's own order too
     lines = sum(len(t["orders"]["order"]) for t in trades)
     assert (
@@ -219,7 +215,8 @@ def test_a_run_stopped_midway_loses_nothing_and_doubles_nothing(world: World, fa
     pages already read stay, the cursor does not move. The next run reads the window again: every
     order once, those already in counted unchanged."""
     top, url = fake
-    top.add_trades(450)
+    # all in one window (the hour before 10:00): 450 trades are pages 1–5 of it
+    top.add_trades(450, at=FROZEN_AT - dt.timedelta(minutes=5), spread=dt.timedelta(minutes=20))
     top.fail("http_500", method="taobao.trades.sold.increment.get", page_no=3, times=50)
     connector = _connector(world, url)
     services.LAND_BATCH = 100  # land page by page, as a long window does
@@ -229,13 +226,14 @@ def test_a_run_stopped_midway_loses_nothing_and_doubles_nothing(world: World, fa
         assert first.outcome == Outcome.FAILED and first.created == 150
         connector.refresh_from_db()
         # the windows before the failed one are in; the failed one's start is where the next run begins
-        assert dt.datetime.fromisoformat(connector.cursors["orders"]) <= FROZEN_AT - dt.timedelta(hours=23)
+        assert dt.datetime.fromisoformat(connector.cursors["orders"]) <= FROZEN_AT - dt.timedelta(minutes=59)
         top.faults.clear()
         second = _sync(connector)["orders"]
     finally:
         services.LAND_BATCH = 500
     assert second.outcome == Outcome.OK
-    assert (second.created, second.unchanged) == (300, 150)
+    # the 150 already in count unchanged (and a trade on a window's edge, read twice, once more)
+    assert second.created == 300 and second.unchanged in {150, 151}
     assert Order.objects.filter(shop=world.shop_a).count() == 451
 
 
@@ -313,7 +311,7 @@ def test_cli_add_list_sync(world: World, fake: tuple[TopFake, str], capsys: pyte
     call_command("kefu_sync", "--connector", "cli-shop", "--json")
     report = json.loads(capsys.readouterr().out)
     orders = next(r for r in report["runs"] if r["stream"] == "orders")
-    assert (orders["fetched"], orders["created"], orders["failed"]) == (12, 12, [])
+    assert (orders["created"], orders["failed"]) == (12, []) and orders["fetched"] - orders["unchanged"] == 12
     from django.core.management import CommandError
 
     with pytest.raises(CommandError):
@@ -517,3 +515,97 @@ def test_trades_listed_without_lines_get_them_from_fullinfo(world: World, fake: 
     assert sum(1 for c in top.calls if c["method"] == "taobao.trade.fullinfo.get") == 3
     lines = sum(len(t["orders"]["order"]) for t in trades)
     assert OrderLine.objects.filter(order__order_no__in=[str(t["tid"]) for t in trades]).count() == lines
+
+
+def test_a_malformed_record_is_one_failed_record_and_the_window_moves_on(
+    world: World, fake: tuple[TopFake, str]
+) -> None:
+    top, url = fake
+    trades = top.add_trades(6)
+    trades[1]["orders"] = "oops"
+    trades[2]["orders"] = {"order": "not a list"}
+    connector = _connector(world, url)
+    orders = _sync(connector)["orders"]
+    assert (orders.outcome, orders.created, orders.failed) == (Outcome.PARTIAL, 4, 2)
+    assert {f["record"] for f in orders.failures} == {str(trades[1]["tid"]), str(trades[2]["tid"])}
+    assert all("格式有误" in f["reason"] for f in orders.failures), orders.failures
+    connector.refresh_from_db()
+    assert connector.cursors["orders"] and connector.last_error == ""  # not stuck on it
+
+
+def test_a_count_that_is_not_a_number_or_absurd_refuses_the_answer_in_words(
+    world: World, fake: tuple[TopFake, str]
+) -> None:
+    top, url = fake
+    top.add_trades(3)
+    original = top._page
+
+    def lying(items: Any, params: Any, page_no: int, page_size: int, outer: str, inner: str) -> dict[str, Any]:
+        out = original(items, params, page_no, page_size, outer, inner)
+        if outer == "trades":
+            out["total_results"] = lying.total
+        return out
+
+    lying.total = "many"  # type: ignore[attr-defined]
+    top._page = lying  # type: ignore[method-assign]
+    connector = _connector(world, url)
+    orders = _sync(connector)["orders"]
+    assert orders.outcome == Outcome.FAILED and "不是数字" in orders.error
+    lying.total = 10**7  # type: ignore[attr-defined]
+    calls = len(top.calls)
+    orders = _sync(connector)["orders"]
+    assert orders.outcome == Outcome.FAILED and "2000" in orders.error
+    assert len(top.calls) - calls < 10  # refused at once, not 100,000 empty pages
+    lying.total = 500  # type: ignore[attr-defined]  (5 pages said, 1 there)
+    calls = len(top.calls)
+    orders = _sync(connector, since=FROZEN_AT - dt.timedelta(hours=3))["orders"]
+    assert orders.outcome == Outcome.OK and orders.created == 3  # read from page 1 once the said pages are empty
+
+
+def test_a_run_that_lost_its_lease_stops_and_leaves_the_other_runs_lease(
+    world: World, fake: tuple[TopFake, str]
+) -> None:
+    top, url = fake
+    (trade,) = top.add_trades(1)
+    top.add_refund("R-9", trade["tid"], status="SUCCESS")
+    connector = _connector(world, url)
+    taken_over = FROZEN_AT + dt.timedelta(hours=5)
+
+    def another_run_takes_over(wait: float) -> None:  # the run went silent past its lease meanwhile
+        Connector.objects.filter(pk=connector.pk).update(running_since=taken_over)
+
+    top.fail("rate_limit", method="taobao.refunds.receive.get", times=1)
+    runs = services.connector_sync(
+        connector=connector, streams=["refunds", "ratings"], backoff=Backoff(sleep=another_run_takes_over)
+    )
+    assert runs[0].outcome == Outcome.FAILED and "另一次同步" in runs[0].error, runs[0].error
+    assert len(runs) == 1, [(r.stream, r.outcome, r.error) for r in runs]  # the other streams are the other run's
+    connector.refresh_from_db()
+    assert connector.running_since == taken_over and "refunds" not in connector.cursors
+
+
+def test_keys_form_keeps_a_ticked_connector_enabled(world: World, fake: tuple[TopFake, str]) -> None:
+    _top, url = fake
+    connector = _connector(world, url)
+    boss = Client()
+    assert boss.login(username=world.supervisor.username, password=PASSWORD)
+    # what a browser sends with the box left ticked: the hidden 0, then the box's 1
+    boss.post(f"/connectors/{connector.pk}/keys/", {"session": "sk-2", "enabled": ["0", "1"]})
+    connector.refresh_from_db()
+    assert connector.enabled and crypto.unseal(connector.sealed)["session"] == "sk-2"
+    boss.post(f"/connectors/{connector.pk}/keys/", {"enabled": ["0"]})
+    connector.refresh_from_db()
+    assert not connector.enabled
+    changed = Event.objects.filter(verb="connector.changed").first()
+    assert changed is not None and changed.after.get("session") in (None, "changed")
+
+
+def test_cli_refuses_an_unknown_stream_and_a_future_since(world: World, fake: tuple[TopFake, str]) -> None:
+    from django.core.management import CommandError
+
+    _top, url = fake
+    _connector(world, url, name="shop")
+    with pytest.raises(CommandError, match="orders"):
+        call_command("kefu_sync", "--connector", "shop", "--stream", "nosuch")
+    with pytest.raises(CommandError, match="future"):
+        call_command("kefu_sync", "--since", "2100-01-01T00:00:00+08:00")

@@ -249,4 +249,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "WARNING")},
+    # httpx logs every request's URL at INFO, query included: DingTalk's token call carries the app
+    # secret there, every later call the access token (the connectors never log a secret)
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

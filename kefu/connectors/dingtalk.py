@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from kefu.imports.dingtalk import DayRow, ParsedAttendance, RawPunch
 
 from .base import Adapter, Context, Landed, register
-from .transport import AuthExpired, RateLimited, Refused, Transient, json_of, send
+from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, json_of, malformed, send
 
 CHINA = ZoneInfo("Asia/Shanghai")
 GATEWAY = "https://oapi.dingtalk.com"
@@ -212,14 +212,19 @@ def _land_punches(ctx: Context, records: list[dict[str, Any]], stream: str) -> L
         result = RESULT_WORDS.get(str(r.get("timeResult")), str(r.get("timeResult") or ""))
         if r.get("sourceType") == "APPROVE":
             result = "补卡审批通过"
+        try:
+            day, at = _local(r.get("workDate") or r["userCheckTime"]).date(), _local(r["userCheckTime"])
+        except MALFORMED as exc:  # one record DingTalk sent wrong: one failed record
+            parsed.errors.append(_row_error(number, malformed(exc)))
+            continue
         parsed.punches.append(
             RawPunch(
                 row=number,
                 name="",
                 user_id=str(r.get("userId") or ""),
                 employee_no="",
-                date=_local(r.get("workDate") or r["userCheckTime"]).date(),
-                at=_local(r["userCheckTime"]).replace(tzinfo=None),
+                date=day,
+                at=at.replace(tzinfo=None),
                 kind={"OnDuty": "on", "OffDuty": "off"}.get(str(r.get("checkType")), "unknown"),
                 result=result,
             )
@@ -309,9 +314,16 @@ class Leave:
             ctx.state["leave_names"] = names
         parsed = ParsedAttendance(fmt="dingtalk_api")
         for number, r in enumerate(records, start=1):
-            start, end = _local(r.get("start_time") or 0), _local(r.get("end_time") or 0)
+            try:
+                start, end = _local(r.get("start_time") or 0), _local(r.get("end_time") or 0)
+                percent = int(r.get("duration_percent") or 0)
+                if end < start or end - start > dt.timedelta(days=366):
+                    raise ValueError("end_time")
+            except MALFORMED as exc:
+                parsed.errors.append(_row_error(number, malformed(exc)))
+                continue
             word = names.get(str(r.get("leave_code")), "请假")
-            unit, percent = str(r.get("duration_unit") or ""), int(r.get("duration_percent") or 0)
+            unit = str(r.get("duration_unit") or "")
             # R-WF-22: half a day in DingTalk (50 % of a day, or 4 hours) is a half day here
             half = (unit == "percent_day" and percent <= 50) or (unit == "percent_hour" and percent <= 400)
             day = start.date()
@@ -377,14 +389,17 @@ class Trips:
             if r.get("status") != "COMPLETED" or r.get("result") != "agree":
                 skipped += 1  # still running, refused or withdrawn: nothing to record
                 continue
+            components = r.get("form_component_values") or []
             values = {
                 str(v.get("name")): str(v.get("value") or "")
-                for v in r.get("form_component_values") or []
+                for v in (components if isinstance(components, list) else [])
                 if isinstance(v, dict)
             }
             try:
                 begin = dt.datetime.strptime(values.get("开始时间", "")[:16], "%Y-%m-%d %H:%M")
                 finish = dt.datetime.strptime(values.get("结束时间", "")[:16], "%Y-%m-%d %H:%M")
+                if finish < begin or finish - begin > dt.timedelta(days=366):
+                    raise ValueError("结束时间")
             except ValueError:
                 parsed.errors.append(_row_error(number, _("The approval has no readable start and end time.")))
                 continue

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from kefu.core.errors import ApplicationError
 
 from .base import Context, Landed
+from .transport import MALFORMED, malformed
 
 
 def _source(ctx: Context, stream: str) -> str:
@@ -40,8 +41,8 @@ def refunds(ctx: Context, records: list[dict[str, Any]]) -> Landed:
         except ApplicationError as exc:
             out.failures.append((ref or "?", str(exc.message)))
             continue
-        except (ValueError, TypeError) as exc:
-            out.failures.append((ref or "?", _("Not a valid refund record: %(error)s") % {"error": exc}))
+        except MALFORMED as exc:
+            out.failures.append((ref or "?", malformed(exc)))
             continue
         setattr(out, outcome, getattr(out, outcome) + 1)
     return out
@@ -57,6 +58,9 @@ def reviews(ctx: Context, records: list[dict[str, Any]]) -> Landed:
             _review, outcome = review_sync(actor=ctx.actor, shop=ctx.connector.shop, record=record)
         except ApplicationError as exc:
             out.failures.append((ref, str(exc.message)))
+            continue
+        except MALFORMED as exc:
+            out.failures.append((ref, malformed(exc)))
             continue
         setattr(out, outcome, getattr(out, outcome) + 1)
     return out
@@ -86,6 +90,9 @@ def traces(ctx: Context, records: list[dict[str, Any]]) -> Landed:
             )
         except ApplicationError as exc:
             out.failures.append((record["order_no"], str(exc.message)))
+            continue
+        except MALFORMED as exc:
+            out.failures.append((record["order_no"], malformed(exc)))
             continue
         setattr(out, outcome, getattr(out, outcome) + 1)
     return out

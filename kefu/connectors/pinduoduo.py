@@ -21,11 +21,12 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core import clock
 
 from .base import Adapter, Context, Landed, register
-from .transport import AuthExpired, RateLimited, Refused, Transient, json_of, send
+from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, count, json_of, malformed, send
 
 CHINA = ZoneInfo("Asia/Shanghai")
 GATEWAY = "https://gw-api.pinduoduo.com/api/router"
 PAGE_SIZE = 100
+MAX_PAGES = 2000
 # order_status: 1 待发货, 2 已发货待签收, 3 已签收 — as the order statuses Kefu reads (FORMATS §2d)
 ORDER_STATUS = {1: "WAIT_SELLER_SEND_GOODS", 2: "WAIT_BUYER_CONFIRM_GOODS", 3: "TRADE_FINISHED"}
 # after_sales_status → the refund states the after-sales desk shows (the platform's own wording is
@@ -88,8 +89,11 @@ def call(ctx: Context, api: str, **params: Any) -> dict[str, Any]:
 
 def _paged(ctx: Context, api: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
     first = call(ctx, api, page=1, page_size=PAGE_SIZE, **params)
-    total = int(first.get("total_count") or 0)
-    last = max(1, -(-total // PAGE_SIZE))
+    last = max(1, -(-count(first.get("total_count"), "total_count") // PAGE_SIZE))
+    if last > MAX_PAGES:
+        raise Refused(
+            _("The platform lists %(n)s pages in one window; at most %(max)s are read.") % {"n": last, "max": MAX_PAGES}
+        )
     pages = (
         [first] if last == 1 else (call(ctx, api, page=n, page_size=PAGE_SIZE, **params) for n in range(last, 0, -1))
     )
@@ -104,7 +108,10 @@ def _unix(at: dt.datetime) -> int:
 
 
 def order_record(o: dict[str, Any]) -> dict[str, Any]:
-    items = [i for i in o.get("item_list") or [] if isinstance(i, dict)]
+    raw_items = o.get("item_list") or []
+    if not isinstance(raw_items, list):
+        raise ValueError("item_list")
+    items = [i for i in raw_items if isinstance(i, dict)]
     status = ORDER_STATUS.get(int(o.get("order_status") or 0), str(o.get("order_status") or ""))
     if int(o.get("refund_status") or 1) == 4:
         status = "TRADE_CLOSED"  # refunded in full
@@ -173,7 +180,15 @@ class Orders:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        return landing.orders(ctx, [order_record(o) for o in records])
+        converted, failures = [], []
+        for o in records:
+            try:
+                converted.append(order_record(o))
+            except MALFORMED as exc:
+                failures.append((str(o.get("order_sn") or "?"), malformed(exc)))
+        landed = landing.orders(ctx, converted)
+        landed.failures += failures
+        return landed
 
 
 class Refunds:
@@ -197,23 +212,28 @@ class Refunds:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        return landing.refunds(
-            ctx,
-            [
-                {
-                    "refund_id": f"PDD-{r.get('id', '')}" if r.get("id") not in (None, "") else "",
-                    "tid": r.get("order_sn"),
-                    "status": AFTER_SALES_STATUS.get(int(r.get("after_sales_status") or 0), ""),
-                    "refund_fee": _money(r.get("refund_amount")),
-                    "reason": r.get("after_sale_reason") or "",
-                    "good_status": "BUYER_NOT_RECEIVED"
-                    if int(r.get("after_sales_type") or 0) == 2
-                    else "BUYER_RECEIVED",
-                    "created": r.get("created_time"),
-                }
-                for r in records
-            ],
-        )
+        converted, failures = [], []
+        for r in records:
+            try:
+                converted.append(refund_record(r))
+            except MALFORMED as exc:
+                failures.append((str(r.get("id") or "?"), malformed(exc)))
+        landed = landing.refunds(ctx, converted)
+        landed.failures += failures
+        return landed
+
+
+def refund_record(r: dict[str, Any]) -> dict[str, Any]:
+    """A PDD after-sales record as the refund push's record."""
+    return {
+        "refund_id": f"PDD-{r.get('id', '')}" if r.get("id") not in (None, "") else "",
+        "tid": r.get("order_sn"),
+        "status": AFTER_SALES_STATUS.get(int(r.get("after_sales_status") or 0), ""),
+        "refund_fee": _money(r.get("refund_amount")),
+        "reason": r.get("after_sale_reason") or "",
+        "good_status": "BUYER_NOT_RECEIVED" if int(r.get("after_sales_type") or 0) == 2 else "BUYER_RECEIVED",
+        "created": r.get("created_time"),
+    }
 
 
 ADAPTER = Adapter(platform="pinduoduo", streams=(Orders(), Refunds()), default_gateway=GATEWAY, needs_shop=True)

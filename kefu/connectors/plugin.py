@@ -81,6 +81,8 @@ def register() -> None:
     wording.register_choices(Outcome, Trigger)
     wording.register(
         labels={
+            "app_secret:changed": _("changed"),
+            "session:changed": _("changed"),
             "orders": _("Orders"),
             "refunds": _("Refunds"),
             "punches": _("Punches"),

@@ -145,10 +145,10 @@ def connector_update(
     after: dict[str, Any] = {}
     if app_secret:
         secrets["app_secret"] = app_secret
-        after["app_secret"] = _("changed")
+        after["app_secret"] = "changed"  # a code the timeline words (never the secret)
     if session:
         secrets["session"] = session
-        after["session"] = _("changed")
+        after["session"] = "changed"
     if secrets:
         locked.sealed = crypto.seal(secrets)
     if session_expires_at is not None and session_expires_at != locked.session_expires_at:
@@ -178,24 +178,43 @@ def connector_update(
 # --- the runner -----------------------------------------------------------------------------------
 
 
-def _take(connector_id: int) -> bool:
+def _take(connector_id: int) -> dt.datetime | None:
+    """The connector's lease (its mark, to renew and release it by), or None when a live run holds it."""
     now = clock.now()
-    return bool(
+    taken = (
         Connector.objects.filter(pk=connector_id)
         .filter(Q(running_since__isnull=True) | Q(running_since__lt=now - LEASE))
         .update(running_since=now)
     )
+    return now if taken else None
 
 
-def _release(connector_id: int) -> None:
-    Connector.objects.filter(pk=connector_id).update(running_since=None)
+class LeaseLost(Exception):
+    """The run was silent past the lease and another run took the connector: this one stops."""
+
+
+def _renew(ctx: Context) -> None:
+    """A run's sign of life after each page it lands: the lease moves on, so a long first sync is not
+    taken for dead; a lease another run took means this one stops before it writes again."""
+    now = clock.now()
+    if not Connector.objects.filter(pk=ctx.connector.pk, running_since=ctx.state["lease"]).update(running_since=now):
+        raise LeaseLost(ctx.connector.pk)
+    ctx.state["lease"] = now
+
+
+def _release(connector_id: int, lease: dt.datetime) -> None:
+    Connector.objects.filter(pk=connector_id, running_since=lease).update(running_since=None)
 
 
 def _actor_for(connector: Connector) -> SystemActor:
     return SystemActor(f"connector:{connector.name}")
 
 
-def _save_progress(run: SyncRun, landed: Landed, fetched: int, pages: int, retries: int) -> None:
+def _save_progress(
+    run: SyncRun, landed: Landed, fetched: int, pages: int, retries: int, ctx: Context, renew: bool = True
+) -> None:
+    if renew:
+        _renew(ctx)
     run.fetched, run.pages, run.retries = fetched, pages, retries
     run.created, run.updated, run.unchanged = landed.created, landed.updated, landed.unchanged
     run.failed = len(landed.failures)
@@ -250,23 +269,23 @@ def _run_stream(
                 if len(batch) >= LAND_BATCH:
                     landed.add(stream.land(ctx, batch))
                     batch = []
-                    _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before)
+                    _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before, ctx)
             if batch:
                 landed.add(stream.land(ctx, batch))
             # the whole window is in: the cursor moves (never backwards: a "since" run re-reads history)
+            _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before, ctx)
             mark = min(high, now).isoformat()
             if since is None or mark > (connector.cursors.get(stream.name) or ""):
                 connector.cursors[stream.name] = mark
-                Connector.objects.filter(pk=connector.pk).update(cursors=connector.cursors)
-            _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before)
-    except PlatformError as exc:
-        _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before)
-        _finish(run, Outcome.FAILED, str(exc)[:500])
-        raise
+                # written only while this run holds the lease (just renewed above)
+                Connector.objects.filter(pk=connector.pk, running_since=ctx.state["lease"]).update(
+                    cursors=connector.cursors
+                )
     except Exception as exc:
-        log.exception("connector %s stream %s crashed", connector.name, stream.name)
-        _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before)
-        _finish(run, Outcome.FAILED, _("Stopped by an error in Kefu (%(error)s).") % {"error": type(exc).__name__})
+        if not isinstance(exc, PlatformError | LeaseLost):
+            log.exception("connector %s stream %s crashed", connector.name, stream.name)
+        _save_progress(run, landed, fetched, pages, ctx.backoff.retries - retries_before, ctx, renew=False)
+        _finish(run, Outcome.FAILED, _stopped(exc)[:500])
         raise
     _finish(run, Outcome.PARTIAL if landed.failures else Outcome.OK, "")
     return run
@@ -290,16 +309,20 @@ def connector_sync(
     that instant without moving a cursor back. Raises ``ApplicationError("connector_busy")`` when a
     run holds the connector."""
     adapter = _adapters()[connector.platform]
-    if not _take(connector.pk):
+    lease = _take(connector.pk)
+    if lease is None:
         raise ApplicationError("connector_busy", _("The connector is syncing already."), status=409)
     runs: list[SyncRun | None] = []
     error = ""
+    lost = False
+    ctx: Context | None = None
     try:
         connector.refresh_from_db()
         actor = _actor_for(connector)
         now = clock.now()
         with client() as http:
             ctx = Context(connector, crypto.unseal(connector.sealed), http, backoff or Backoff(), actor)
+            ctx.state["lease"] = lease
             try:
                 adapter.open(ctx)
                 for stream in adapter.streams:
@@ -311,15 +334,29 @@ def connector_sync(
                         runs.append(
                             SyncRun.objects.filter(connector=connector, stream=stream.name).order_by("-id").first()
                         )
-                        error = error or str(exc) or type(exc).__name__
+                        if isinstance(exc, LeaseLost):
+                            lost = True
+                            break  # another run holds the connector now: the rest and its health are its own
+                        error = error or _stopped(exc)
                         if isinstance(exc, AuthExpired):
                             break  # every stream would meet the same refusal
             except PlatformError as exc:  # the adapter's opening (a token) failed
                 error = str(exc)
     finally:
-        _settle(connector, error)
-        _release(connector.pk)
+        if not lost:
+            _settle(connector, error)
+            _release(connector.pk, ctx.state["lease"] if ctx is not None else lease)
     return [r for r in runs if r is not None]
+
+
+def _stopped(exc: BaseException) -> str:
+    """What stopped a stream, as the health page says it: the platform's own words for a refusal,
+    a sentence of ours for anything else (never Python's)."""
+    if isinstance(exc, PlatformError):
+        return str(exc)
+    if isinstance(exc, LeaseLost):
+        return _("Another run took the connector over; this one stopped.")
+    return _("Stopped by an error in Kefu (%(error)s).") % {"error": type(exc).__name__}
 
 
 def _settle(connector: Connector, error: str) -> None:

@@ -22,10 +22,11 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core import clock
 
 from .base import Adapter, Context, Landed, register
-from .transport import AuthExpired, RateLimited, Refused, Transient, json_of, send
+from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, count, json_of, malformed, send
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 100
+MAX_PAGES = 2000  # 200,000 records in one window (an hour of orders): more is a malformed count
 RATES_PAGE = 150
 TRACES_PER_RUN = 500
 OPEN_REFUND = frozenset({"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS"})
@@ -112,23 +113,55 @@ def _items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]
     return [x for x in found if isinstance(x, dict)] if isinstance(found, list) else []
 
 
+def _lines(trade: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """A trade's lines, None when it came without them; ValueError when they are not a list."""
+    orders = trade.get("orders")
+    if orders in (None, "", {}):
+        return None
+    found = orders.get("order") if isinstance(orders, dict) else None
+    if not isinstance(found, list) or not all(isinstance(o, dict) for o in found):
+        raise ValueError("orders")
+    return found
+
+
 def _paged(ctx: Context, method: str, outer: str, inner: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
     """Every page of an increment call, last page first (TOP's advice): the list is newest first, and
     a record changed while we page leaves the window and moves the rest up one place. Read backwards,
     a moved record is read twice (the import counts it unchanged) instead of being skipped. Page 1
     is asked first for the count and read again last."""
     first = call(ctx, method, page_no=1, page_size=PAGE_SIZE, **params)
-    total = int(first.get("total_results") or 0)
-    last = max(1, -(-total // PAGE_SIZE))
+    last = max(1, -(-count(first.get("total_results"), "total_results") // PAGE_SIZE))
+    if last > MAX_PAGES:
+        raise Refused(
+            _("The platform lists %(n)s pages in one window; at most %(max)s are read.") % {"n": last, "max": MAX_PAGES}
+        )
     if last == 1:
         items = _items(first, outer, inner)
         if items:
             yield items
         return
+    empty = 0
     for page_no in range(last, 0, -1):
         items = _items(call(ctx, method, page_no=page_no, page_size=PAGE_SIZE, **params), outer, inner)
         if items:
+            empty = 0
             yield items
+        else:
+            empty += 1
+            if empty == 3:  # the count said more than there is: the pages before are read from page 1 up
+                yield from _forward(ctx, method, outer, inner, page_no - 1, **params)
+                return
+
+
+def _forward(
+    ctx: Context, method: str, outer: str, inner: str, upto: int, **params: Any
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages 1… up to ``upto``, stopping at the first empty one."""
+    for page_no in range(1, upto + 1):
+        items = _items(call(ctx, method, page_no=page_no, page_size=PAGE_SIZE, **params), outer, inner)
+        if not items:
+            return
+        yield items
 
 
 # --- orders ---------------------------------------------------------------------------------------
@@ -145,7 +178,7 @@ def _money(value: Any) -> str | None:
 
 def order_record(trade: dict[str, Any]) -> dict[str, Any]:
     """A TOP trade as the order push's record (``kefu.imports.taobao.parse_order_json``)."""
-    lines = [o for o in ((trade.get("orders") or {}).get("order") or []) if isinstance(o, dict)]
+    lines = _lines(trade) or []
     shipped = next((o for o in lines if o.get("invoice_no")), {})
     address = "".join(
         str(trade.get(k) or "") for k in ("receiver_state", "receiver_city", "receiver_district", "receiver_address")
@@ -195,7 +228,7 @@ class Orders:
     name = "orders"
     label = _("Orders")
     prefetch = True  # its paging touches no database: the next page travels while one is imported
-    window = dt.timedelta(days=1)
+    window = dt.timedelta(hours=1)  # TOP allows a day; an hour keeps a busy shop's window pageable
     overlap = dt.timedelta(minutes=5)
     first_days = 3
 
@@ -207,25 +240,26 @@ class Orders:
             "trade",
             fields=TRADE_FIELDS,
             start_modified=top_time(start),
-            end_modified=top_time(end),
+            end_modified=top_time(end),  # both ends count: a record on an edge is read twice, unchanged the second time
         )
 
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        trades = []
+        converted, failures = [], []
         for trade in records:
-            if not (trade.get("orders") or {}).get("order") and trade.get("tid"):
-                # the increment list came without the lines (an app without the field's permission, an
-                # old API version): the full trade is asked for them
-                trade = {
-                    **trade,
-                    **(
-                        call(ctx, "taobao.trade.fullinfo.get", tid=trade["tid"], fields=TRADE_FIELDS).get("trade") or {}
-                    ),
-                }
-            trades.append(trade)
-        return landing.orders(ctx, [order_record(t) for t in trades])
+            try:
+                if _lines(trade) is None and trade.get("tid"):
+                    # the increment list came without the lines (an app without the field's permission,
+                    # an old API version): the full trade is asked for them
+                    full = call(ctx, "taobao.trade.fullinfo.get", tid=trade["tid"], fields=TRADE_FIELDS).get("trade")
+                    trade = {**trade, **(full if isinstance(full, dict) else {})}
+                converted.append(order_record(trade))
+            except MALFORMED as exc:  # one record the platform sent wrong: one failed record
+                failures.append((str(trade.get("tid") or "?"), malformed(exc)))
+        landed = landing.orders(ctx, converted)
+        landed.failures += failures
+        return landed
 
 
 class Refunds:
@@ -243,7 +277,7 @@ class Refunds:
             "refund",
             fields=REFUND_FIELDS,
             start_modified=top_time(start),
-            end_modified=top_time(end),
+            end_modified=top_time(end),  # both ends count: a record on an edge is read twice, unchanged the second time
         )
 
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
@@ -252,7 +286,7 @@ class Refunds:
         out = []
         for r in records:
             record = dict(r)
-            if r.get("status") in OPEN_REFUND and r.get("refund_id"):
+            if r.get("status") in OPEN_REFUND and isinstance(r.get("refund_id"), str | int):
                 # the reply deadline comes only with taobao.refund.get (never hard-coded: FORMATS §2f)
                 detail = call(
                     ctx,
@@ -359,6 +393,9 @@ class Traces:
         for r in records:
             if r.get("refused"):
                 refused.append((str(r.get("tid")), str(r["refused"])))
+                continue
+            if not isinstance(r.get("trace_list", {}), dict):
+                refused.append((str(r.get("tid")), malformed(TypeError())))
                 continue
             steps = []
             for step in _items(r, "trace_list", "transit_step_info"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+from django.utils.translation import gettext as _
 
 T = TypeVar("T")
 
@@ -91,17 +92,19 @@ def send(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Resp
     try:
         response = http.request(method, url, **kwargs)
     except httpx.TimeoutException as exc:
-        raise Transient(f"timeout: {type(exc).__name__}") from exc
+        raise Transient(_("The platform did not answer in time.")) from exc
     except httpx.TransportError as exc:
-        raise Transient(f"network: {type(exc).__name__}") from exc
-    if response.status_code == 429:
-        raise RateLimited("HTTP 429", code="429", retry_after=_seconds(response.headers.get("Retry-After")))
-    if response.status_code >= 500:
-        raise Transient(f"HTTP {response.status_code}", code=str(response.status_code))
-    if response.status_code in (401, 403):
-        raise AuthExpired(f"HTTP {response.status_code}", code=str(response.status_code))
-    if response.status_code >= 400:
-        raise Refused(f"HTTP {response.status_code}", code=str(response.status_code))
+        raise Transient(_("The platform could not be reached (%(error)s).") % {"error": type(exc).__name__}) from exc
+    status = response.status_code
+    words = _("The platform answered HTTP %(status)s.") % {"status": status}
+    if status == 429:
+        raise RateLimited(words, code="429", retry_after=_seconds(response.headers.get("Retry-After")))
+    if status >= 500:
+        raise Transient(words, code=str(status))
+    if status in (401, 403):
+        raise AuthExpired(words, code=str(status))
+    if status >= 400:
+        raise Refused(words, code=str(status))
     return response
 
 
@@ -109,10 +112,29 @@ def json_of(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError as exc:
-        raise Transient("the platform answered with something that is not JSON") from exc
+        raise Transient(_("The platform's answer is not JSON.")) from exc
     if not isinstance(body, dict):
-        raise Transient("the platform's answer is not a JSON object")
+        raise Transient(_("The platform's answer is not a JSON object."))
     return body
+
+
+MALFORMED = (TypeError, ValueError, AttributeError, KeyError, OverflowError, ArithmeticError)
+
+
+def malformed(exc: BaseException) -> str:
+    """Why a platform's record could not be read, for its failed-record line (never Python's words)."""
+    return _("The platform's record is malformed (%(error)s).") % {"error": type(exc).__name__}
+
+
+def count(value: Any, what: str) -> int:
+    """A count in a platform's answer; a malformed one refuses the answer (it cannot be paged)."""
+    try:
+        number = int(value or 0)
+    except MALFORMED:
+        raise Refused(_("The platform's answer is malformed: %(field)s is not a number.") % {"field": what}) from None
+    if number < 0:
+        raise Refused(_("The platform's answer is malformed: %(field)s is not a number.") % {"field": what})
+    return number
 
 
 def _seconds(value: str | None) -> float:

@@ -89,7 +89,8 @@ def keys(request: HttpRequest, connector_id: int) -> HttpResponse:
             app_secret=post.get("app_secret", "").strip() or None,
             session=post.get("session", "").strip() or None,
             session_expires_at=expires_at,
-            enabled=post.get("enabled") == "1" if "enabled" in post else None,
+            # the form sends a hidden "0" and, when ticked, the box's "1": ticked wins
+            enabled=("1" in post.getlist("enabled")) if "enabled" in post else None,
         )
 
     return form_post(request, save, then=redirect("connectors:connector", connector.pk), done=_("Saved."))

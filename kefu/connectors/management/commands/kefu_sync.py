@@ -43,7 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         from kefu.connectors.models import Connector, Outcome, Trigger
-        from kefu.connectors.services import connector_sync
+        from kefu.connectors.services import _adapters, connector_sync
+        from kefu.core import clock
 
         since = None
         if opts.get("since"):
@@ -51,6 +52,8 @@ class Command(BaseCommand):
                 since = parse_moment(opts["since"])
             except ValueError as exc:
                 raise CommandError(f"--since: {exc}") from None
+            if since > clock.now():
+                raise CommandError("--since: the time is in the future")
         targets = Connector.objects.select_related("shop").order_by("name")
         if opts.get("connector"):
             targets = targets.filter(name=opts["connector"])
@@ -58,6 +61,12 @@ class Command(BaseCommand):
                 raise CommandError(f"no connector named {opts['connector']!r}")
         else:
             targets = targets.filter(enabled=True)
+        if opts.get("stream"):
+            adapters = _adapters()
+            known = {s.name for c in targets for s in adapters[c.platform].streams}
+            unknown = sorted(set(opts["stream"]) - known)
+            if unknown:
+                raise CommandError(f"unknown stream {', '.join(unknown)}; the streams are {', '.join(sorted(known))}")
         out: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for connector in targets:
