@@ -180,3 +180,20 @@ def test_a_malformed_punch_is_one_failed_record(ding: tuple[DingTalkFake, str]) 
     fake.records[0]["userCheckTime"] = "soon"
     runs = _sync(_connector(url))
     assert (runs["punches"].outcome, runs["punches"].created, runs["punches"].failed) == (Outcome.PARTIAL, 3, 1)
+
+
+def test_a_malformed_token_answer_fails_the_connector_in_words(ding: tuple[DingTalkFake, str]) -> None:
+    fake, url = ding
+    original = fake.respond
+
+    def broken(method: str, path: str, query: Any, body: bytes, headers: Any) -> tuple[int, Any]:
+        if path == "/gettoken":
+            return 200, {"errcode": "oops", "errmsg": "x"}
+        return original(method, path, query, body, headers)
+
+    fake.respond = broken  # type: ignore[method-assign]
+    connector = _connector(url)
+    assert _sync(connector) == {}
+    connector.refresh_from_db()
+    assert connector.last_success_at is None and connector.failing_since is not None
+    assert "格式有误" in connector.last_error, connector.last_error

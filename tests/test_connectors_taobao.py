@@ -609,3 +609,27 @@ def test_cli_refuses_an_unknown_stream_and_a_future_since(world: World, fake: tu
         call_command("kefu_sync", "--connector", "shop", "--stream", "nosuch")
     with pytest.raises(CommandError, match="future"):
         call_command("kefu_sync", "--since", "2100-01-01T00:00:00+08:00")
+
+
+def test_malformed_envelopes_and_items_are_words_and_failures(world: World, fake: tuple[TopFake, str]) -> None:
+    top, url = fake
+    top.add_trades(2)
+    original = top.handle
+
+    def odd(params: dict[str, str]) -> tuple[int, Any]:
+        if params.get("method") == "taobao.trades.sold.increment.get":
+            return 200, {"trades_sold_increment_get_response": {"trades": {"trade": ["oops", 5]}, "total_results": 2}}
+        if params.get("method") == "taobao.refunds.receive.get":
+            return 200, {"error_response": "oops"}
+        if params.get("method") == "taobao.traderates.get":
+            return 200, {"something_else": {}}
+        return original(params)
+
+    top.handle = odd  # type: ignore[method-assign]
+    runs = _sync(_connector(world, url))
+    # every window answers the same two non-objects: each one failed record, none dropped unseen
+    orders = runs["orders"]
+    assert orders.outcome == Outcome.PARTIAL and orders.failed == orders.fetched > 0 and orders.created == 0
+    assert runs["refunds"].outcome == Outcome.FAILED and "格式有误" in runs["refunds"].error
+    assert runs["ratings"].outcome == Outcome.FAILED and "格式有误" in runs["ratings"].error
+    assert "Kefu" not in runs["refunds"].error  # the platform's answer, not our error

@@ -20,7 +20,17 @@ from django.utils.translation import gettext_lazy as _
 from kefu.imports.dingtalk import DayRow, ParsedAttendance, RawPunch
 
 from .base import Adapter, Context, Landed, register
-from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, json_of, malformed, send
+from .transport import (
+    MALFORMED,
+    AuthExpired,
+    RateLimited,
+    Refused,
+    Transient,
+    json_of,
+    malformed,
+    malformed_answer,
+    send,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 GATEWAY = "https://oapi.dingtalk.com"
@@ -33,7 +43,10 @@ LEAVE_PER_PAGE = 20
 
 
 def _refusal(body: dict[str, Any]) -> Exception:
-    code = int(body.get("errcode") or 0)
+    try:
+        code = int(body.get("errcode") or 0)
+    except MALFORMED:
+        return Transient(malformed_answer("errcode"), code="?")
     words = f"DingTalk {code}: {body.get('errmsg', '')}" + (f" ({body['sub_msg']})" if body.get("sub_msg") else "")
     if code in RATE_LIMITED:
         return RateLimited(words[:400], code=str(code), retry_after=1.0)

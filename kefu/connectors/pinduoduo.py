@@ -21,7 +21,18 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core import clock
 
 from .base import Adapter, Context, Landed, register
-from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, count, json_of, malformed, send
+from .transport import (
+    MALFORMED,
+    AuthExpired,
+    RateLimited,
+    Refused,
+    Transient,
+    count,
+    json_of,
+    malformed,
+    malformed_answer,
+    send,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 GATEWAY = "https://gw-api.pinduoduo.com/api/router"
@@ -52,8 +63,11 @@ def sign(params: dict[str, Any], secret: str) -> str:
     return hashlib.md5((secret + text + secret).encode()).hexdigest().upper()  # noqa: S324 (the platform's protocol)
 
 
-def _refusal(error: dict[str, Any]) -> Exception:
-    code = int(error.get("error_code") or 0)
+def _refusal(error: Any) -> Exception:
+    try:
+        code = int(error.get("error_code") or 0)
+    except (*MALFORMED,):
+        return Transient(malformed_answer("error_response"), code="?")
     words = f"PDD {code}: {error.get('error_msg', '')}" + (f" ({error['sub_msg']})" if error.get("sub_msg") else "")
     if code in {70031, 70032}:
         return RateLimited(words[:400], code=str(code), retry_after=1.0)
@@ -78,10 +92,10 @@ def call(ctx: Context, api: str, **params: Any) -> dict[str, Any]:
     def once() -> dict[str, Any]:
         answer = json_of(send(ctx.http, "POST", ctx.connector.gateway, json=body))
         if "error_response" in answer:
-            raise _refusal(answer["error_response"] or {})
+            raise _refusal(answer["error_response"])
         found = next((v for k, v in answer.items() if k.endswith("_response") and isinstance(v, dict)), None)
         if found is None:
-            raise Transient("PDD answered without a response body")
+            raise Transient(malformed_answer("*_response"))
         return found
 
     return ctx.backoff.run(once)

@@ -340,8 +340,13 @@ def connector_sync(
                         error = error or _stopped(exc)
                         if isinstance(exc, AuthExpired):
                             break  # every stream would meet the same refusal
-            except PlatformError as exc:  # the adapter's opening (a token) failed
-                error = str(exc)
+            except Exception as exc:  # the adapter's opening (a token) failed: the run's error, never a success
+                if not isinstance(exc, PlatformError):
+                    log.exception("connector %s: opening failed", connector.name)
+                error = _stopped(exc)
+    except Exception as exc:  # whatever stopped the run is its health: never a success
+        error = error or _stopped(exc)
+        raise
     finally:
         if not lost:
             _settle(connector, error)

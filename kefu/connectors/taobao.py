@@ -22,7 +22,18 @@ from django.utils.translation import gettext_lazy as _
 from kefu.core import clock
 
 from .base import Adapter, Context, Landed, register
-from .transport import MALFORMED, AuthExpired, RateLimited, Refused, Transient, count, json_of, malformed, send
+from .transport import (
+    MALFORMED,
+    AuthExpired,
+    RateLimited,
+    Refused,
+    Transient,
+    count,
+    json_of,
+    malformed,
+    malformed_answer,
+    send,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 100
@@ -62,7 +73,9 @@ def top_time(at: dt.datetime) -> str:
 _BAN = re.compile(r"(\d+)\s*(?:more\s+)?seconds?")
 
 
-def _refusal(error: dict[str, Any]) -> Exception:
+def _refusal(error: Any) -> Exception:
+    if not isinstance(error, dict):
+        return Transient(malformed_answer("error_response"), code="?")
     code = str(error.get("code", ""))
     sub = str(error.get("sub_code", "") or "")
     words = " ".join(str(error.get(k, "") or "") for k in ("msg", "sub_msg")).strip()
@@ -99,10 +112,10 @@ def call(ctx: Context, method: str, **params: Any) -> dict[str, Any]:
     def once() -> dict[str, Any]:
         body = json_of(send(ctx.http, "POST", ctx.connector.gateway, data=form))
         if "error_response" in body:
-            raise _refusal(body["error_response"] or {})
+            raise _refusal(body["error_response"])
         found = body.get(key)
         if not isinstance(found, dict):
-            raise Transient(f"TOP answered without {key}")
+            raise Transient(malformed_answer(key))
         return found
 
     return ctx.backoff.run(once)
@@ -110,7 +123,10 @@ def call(ctx: Context, method: str, **params: Any) -> dict[str, Any]:
 
 def _items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:
     found = (body.get(outer) or {}).get(inner) if isinstance(body.get(outer), dict) else None
-    return [x for x in found if isinstance(x, dict)] if isinstance(found, list) else []
+    if not isinstance(found, list):
+        return []
+    # an item that is not an object still counts: it lands as a record without a number, one failure
+    return [x if isinstance(x, dict) else {"malformed": str(x)[:40]} for x in found]
 
 
 def _lines(trade: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -378,8 +394,10 @@ class Traces:
         for order_no in shipped:
             try:
                 page.append({"tid": order_no, **call(ctx, "taobao.logistics.trace.search", tid=order_no)})
-            except Refused as exc:  # this order's trace refused (not the platform's): one failed record
-                page.append({"tid": order_no, "refused": str(exc)})
+            except Refused as exc:
+                if exc.code not in {"15", "40", "41"}:
+                    raise  # the connector's keys or signature: every order would meet it
+                page.append({"tid": order_no, "refused": str(exc)})  # this order's trace: one failed record
             if len(page) == PAGE_SIZE:
                 yield page
                 page = []

@@ -142,3 +142,7 @@ def _seconds(value: str | None) -> float:
         return max(0.0, float(value or 0))
     except ValueError:
         return 0.0
+
+
+def malformed_answer(field: str) -> str:
+    return _("The platform's answer is malformed: %(field)s is missing or wrong.") % {"field": field}
