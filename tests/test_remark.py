@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from kefu.policies.remark import RemarkError, build_remark, parse_remark, remark_valid
 
 part = st.text(
-    alphabet=st.characters(blacklist_characters=",,\n\r", blacklist_categories=("Cs", "Cc", "Zs")), max_size=12
+    alphabet=st.characters(blacklist_characters=",\uff0c\n\r", blacklist_categories=("Cs", "Cc", "Zs")), max_size=12
 )
 
 
@@ -41,6 +41,13 @@ def test_build_then_parse_round_trips(shipping: str, gift: str, special: str, au
         author.strip(),
     )
     assert parsed.at == at.replace(second=0, microsecond=0)
+
+
+@pytest.mark.parametrize("comma", [",", "\uff0c"])
+def test_a_part_with_either_comma_is_refused(comma: str) -> None:
+    # a full-width comma in a part would split it in two when the remark is read back
+    with pytest.raises(RemarkError):
+        build_remark(shipping="顺丰", gift=f"毛巾{comma}杯子", special="", author="张敏", at=dt.datetime(2026, 10, 5))
 
 
 @pytest.mark.parametrize("text", ["顺丰 加急", "顺丰,,,张敏", ",无,无,张敏,2026-10-05 09:30", "顺丰,无,无,张敏,昨天"])

@@ -38,7 +38,7 @@ AUTHOR = gettext_noop("Remark author")
 
 def _clean_part(name: str, value: str) -> str:
     value = (value or "").strip()
-    if "," in value or "," in value:
+    if "," in value or "\uff0c" in value:  # the ASCII or the full-width comma (parse_remark splits on both)
         raise RemarkError(_("%(field)s must not contain a comma") % {"field": _(name)})
     return value
 
