@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "kefu.care",
     "kefu.reports",
     "kefu.connectors",
+    "kefu.staffing",
     "kefu.web",
     "kefu.api",
 ]
