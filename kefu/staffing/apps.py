@@ -8,8 +8,10 @@ class StaffingConfig(AppConfig):
     verbose_name = _("Staffing")
 
     def ready(self) -> None:
-        from kefu.core import plugins
+        from kefu.core import plugins, rulebook
 
         from .api import router
+        from .rules import RULES
 
+        rulebook.register(RULES)
         plugins.api_router("staffing", router)
