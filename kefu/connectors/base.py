@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+from django.utils.translation import gettext as _
 
-from .transport import Backoff
+from .transport import Backoff, Refused
 
 
 @dataclass
@@ -76,6 +77,56 @@ ADAPTERS: dict[str, Adapter] = {}
 
 def register(adapter: Adapter) -> None:
     ADAPTERS[adapter.platform] = adapter
+
+
+def adapters() -> dict[str, Adapter]:
+    """Every platform's adapter (each module registers its own when first imported)."""
+    from . import dingtalk, pinduoduo, taobao  # noqa: F401
+
+    return ADAPTERS
+
+
+MAX_PAGES = 2000  # pages read in one window (200,000 records of 100): a larger count is a malformed one
+
+
+def newest_first(
+    page: Callable[[int], dict[str, Any]],
+    items: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    total: Callable[[dict[str, Any]], int],
+    page_size: int,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every page of a platform's increment list, last page first, as TOP and Pinduoduo advise: the
+    list is newest first, and a record changed while we page leaves the window and moves the rest up
+    one place. Read backwards, a moved record is read twice (the import counts it unchanged) instead
+    of being skipped. Page 1 is asked first for the count (``total``) and read again last. A count of
+    more than ``MAX_PAGES`` pages refuses the answer; three empty pages in a row mean the count said
+    more than there is, and the pages before are read from page 1 up to the first empty one."""
+    first = page(1)
+    last = max(1, -(-total(first) // page_size))
+    if last > MAX_PAGES:
+        raise Refused(
+            _("The platform lists %(n)s pages in one window; at most %(max)s are read.") % {"n": last, "max": MAX_PAGES}
+        )
+    if last == 1:
+        found = items(first)
+        if found:
+            yield found
+        return
+    empty = 0
+    for page_no in range(last, 0, -1):
+        found = items(page(page_no))
+        if found:
+            empty = 0
+            yield found
+            continue
+        empty += 1
+        if empty == 3:
+            for earlier in range(1, page_no):
+                found = items(page(earlier))
+                if not found:
+                    return
+                yield found
+            return
 
 
 def windows(start: dt.datetime, end: dt.datetime, size: dt.timedelta) -> Iterator[tuple[dt.datetime, dt.datetime]]:

@@ -10,7 +10,7 @@ Every answer carries ``errcode``: 0 is success; 40014/42001 a bad or expired tok
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -105,6 +105,20 @@ def call(ctx: Context, path: str, payload: dict[str, Any]) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
+def _offset_pages(ask: Callable[[int], tuple[list[Any], bool]], step: int) -> Iterator[list[dict[str, Any]]]:
+    """DingTalk's offset paging: ``ask(offset)`` → (the page's rows, whether more follow); until a page
+    says none follow or comes empty."""
+    offset = 0
+    while True:
+        rows, more = ask(offset)
+        found = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        if found:
+            yield found
+        if not more or not found:
+            return
+        offset += step
+
+
 def _open(ctx: Context) -> None:
     _token(ctx)
 
@@ -187,25 +201,22 @@ class Punches:
         low = start.astimezone(CHINA)
         end = end - dt.timedelta(seconds=1)  # the next window's first day is its own
         for n in range(0, len(users), USERS_PER_CALL):
-            offset = 0
-            while True:
+
+            def ask(offset: int, group: list[str] = users[n : n + USERS_PER_CALL]) -> tuple[list[Any], bool]:
                 body = call(
                     ctx,
                     "/attendance/list",
                     {
                         "workDateFrom": low.strftime("%Y-%m-%d %H:%M:%S"),
                         "workDateTo": end.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-                        "userIdList": users[n : n + USERS_PER_CALL],
+                        "userIdList": group,
                         "offset": offset,
                         "limit": PUNCHES_PER_PAGE,
                     },
                 )
-                records = [r for r in body.get("recordresult") or [] if isinstance(r, dict)]
-                if records:
-                    yield records
-                if not body.get("hasMore") or not records:
-                    break
-                offset += PUNCHES_PER_PAGE
+                return body.get("recordresult") or [], bool(body.get("hasMore"))
+
+            yield from _offset_pages(ask, PUNCHES_PER_PAGE)
 
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         return _land_punches(ctx, records, "punches")
@@ -291,13 +302,13 @@ class Leave:
     def pages(self, ctx: Context, start: dt.datetime, end: dt.datetime) -> Iterator[list[dict[str, Any]]]:
         users = _user_ids(ctx)
         for n in range(0, len(users), LEAVE_USERS_PER_CALL):
-            offset = 0
-            while True:
+
+            def ask(offset: int, group: list[str] = users[n : n + LEAVE_USERS_PER_CALL]) -> tuple[list[Any], bool]:
                 body = call(
                     ctx,
                     "/topapi/attendance/getleavestatus",
                     {
-                        "userid_list": ",".join(users[n : n + LEAVE_USERS_PER_CALL]),
+                        "userid_list": ",".join(group),
                         "start_time": _ms(start),
                         "end_time": _ms(end),
                         "offset": offset,
@@ -305,12 +316,9 @@ class Leave:
                     },
                 )
                 result = body.get("result") or {}
-                rows = [r for r in result.get("leave_status") or [] if isinstance(r, dict)]
-                if rows:
-                    yield rows
-                if not result.get("has_more") or not rows:
-                    break
-                offset += LEAVE_PER_PAGE
+                return result.get("leave_status") or [], bool(result.get("has_more"))
+
+            yield from _offset_pages(ask, LEAVE_PER_PAGE)
 
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from kefu.workforce.services import attendance_push

@@ -4,6 +4,7 @@ each record the service refused with its reason."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -16,6 +17,26 @@ from .transport import MALFORMED, malformed
 
 def _source(ctx: Context, stream: str) -> str:
     return f"{ctx.connector.platform}:{ctx.connector.name}:{stream}"
+
+
+def converted(
+    ctx: Context,
+    records: list[dict[str, Any]],
+    convert: Callable[[dict[str, Any]], dict[str, Any]],
+    ref: Callable[[dict[str, Any]], str],
+    sink: Callable[[Context, list[dict[str, Any]]], Landed],
+) -> Landed:
+    """A platform's records in the import's shape (``convert``), landed by ``sink``; a record the
+    platform sent wrong is one failed record under its reference, the rest land."""
+    good, failures = [], []
+    for record in records:
+        try:
+            good.append(convert(record))
+        except MALFORMED as exc:
+            failures.append((ref(record) or "?", malformed(exc)))
+    landed = sink(ctx, good)
+    landed.failures += failures
+    return landed
 
 
 def orders(ctx: Context, records: list[dict[str, Any]]) -> Landed:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core import clock
 
-from .base import Adapter, Context, Landed, register
+from .base import Adapter, Context, Landed, newest_first, register
 from .transport import (
     MALFORMED,
     AuthExpired,
@@ -29,7 +29,6 @@ from .transport import (
     Transient,
     count,
     json_of,
-    malformed,
     malformed_answer,
     send,
 )
@@ -37,7 +36,6 @@ from .transport import (
 CHINA = ZoneInfo("Asia/Shanghai")
 GATEWAY = "https://gw-api.pinduoduo.com/api/router"
 PAGE_SIZE = 100
-MAX_PAGES = 2000
 # order_status: 1 待发货, 2 已发货待签收, 3 已签收 — as the order statuses Kefu reads (FORMATS §2d)
 ORDER_STATUS = {1: "WAIT_SELLER_SEND_GOODS", 2: "WAIT_BUYER_CONFIRM_GOODS", 3: "TRADE_FINISHED"}
 # after_sales_status → the refund states the after-sales desk shows (the platform's own wording is
@@ -66,7 +64,7 @@ def sign(params: dict[str, Any], secret: str) -> str:
 def _refusal(error: Any) -> Exception:
     try:
         code = int(error.get("error_code") or 0)
-    except (*MALFORMED,):
+    except MALFORMED:
         return Transient(malformed_answer("error_response"), code="?")
     words = f"PDD {code}: {error.get('error_msg', '')}" + (f" ({error['sub_msg']})" if error.get("sub_msg") else "")
     if code in {70031, 70032}:
@@ -102,19 +100,13 @@ def call(ctx: Context, api: str, **params: Any) -> dict[str, Any]:
 
 
 def _paged(ctx: Context, api: str, key: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
-    first = call(ctx, api, page=1, page_size=PAGE_SIZE, **params)
-    last = max(1, -(-count(first.get("total_count"), "total_count") // PAGE_SIZE))
-    if last > MAX_PAGES:
-        raise Refused(
-            _("The platform lists %(n)s pages in one window; at most %(max)s are read.") % {"n": last, "max": MAX_PAGES}
-        )
-    pages = (
-        [first] if last == 1 else (call(ctx, api, page=n, page_size=PAGE_SIZE, **params) for n in range(last, 0, -1))
+    """Every page of an increment call, last page first (``base.newest_first``)."""
+    yield from newest_first(
+        lambda page_no: call(ctx, api, page=page_no, page_size=PAGE_SIZE, **params),
+        lambda body: [x for x in body.get(key) or [] if isinstance(x, dict)],
+        lambda body: count(body.get("total_count"), "total_count"),
+        PAGE_SIZE,
     )
-    for body in pages:
-        items = [x for x in body.get(key) or [] if isinstance(x, dict)]
-        if items:
-            yield items
 
 
 def _unix(at: dt.datetime) -> int:
@@ -194,15 +186,7 @@ class Orders:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        converted, failures = [], []
-        for o in records:
-            try:
-                converted.append(order_record(o))
-            except MALFORMED as exc:
-                failures.append((str(o.get("order_sn") or "?"), malformed(exc)))
-        landed = landing.orders(ctx, converted)
-        landed.failures += failures
-        return landed
+        return landing.converted(ctx, records, order_record, lambda o: str(o.get("order_sn") or ""), landing.orders)
 
 
 class Refunds:
@@ -226,15 +210,7 @@ class Refunds:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        converted, failures = [], []
-        for r in records:
-            try:
-                converted.append(refund_record(r))
-            except MALFORMED as exc:
-                failures.append((str(r.get("id") or "?"), malformed(exc)))
-        landed = landing.refunds(ctx, converted)
-        landed.failures += failures
-        return landed
+        return landing.converted(ctx, records, refund_record, lambda r: str(r.get("id") or ""), landing.refunds)
 
 
 def refund_record(r: dict[str, Any]) -> dict[str, Any]:

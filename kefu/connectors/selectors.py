@@ -13,9 +13,9 @@ from kefu.core import clock
 from kefu.core.actors import Actor
 from kefu.core.scoping import access_object
 
-from .base import ADAPTERS
+from .base import adapters
 from .models import Connector, SyncRun
-from .services import ALERT_AFTER, LEASE, _adapters
+from .services import ALERT_AFTER, LEASE
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _state(c: Connector, now: dt.datetime) -> str:
 def health(*, actor: Actor, runs: int = 3) -> list[Health]:
     """Each connector in scope with its state, lag and last ``runs`` runs (two queries, however many
     runs the log holds: the last runs are picked by a window function)."""
-    _adapters()
+    platforms = adapters()
     now = clock.now()
     newest = SyncRun.objects.annotate(
         newest=Window(RowNumber(), partition_by=[F("connector_id")], order_by=[F("started_at").desc(), F("id").desc()])
@@ -58,7 +58,7 @@ def health(*, actor: Actor, runs: int = 3) -> list[Health]:
     recent: Any = Prefetch("runs", queryset=newest.order_by("-started_at", "-id"), to_attr="recent")
     out = []
     for c in Connector.objects.restrict(actor).select_related("shop").prefetch_related(recent).order_by("name"):
-        adapter = ADAPTERS.get(c.platform)
+        adapter = platforms.get(c.platform)
         streams = [(s.name, s.label, c.cursors.get(s.name, "")) for s in (adapter.streams if adapter else ())]
         cursors = [dt.datetime.fromisoformat(cur) for _n, _l, cur in streams if cur]
         lag = now - min(cursors) if cursors and len(cursors) == len(streams) else None

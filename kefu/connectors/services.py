@@ -27,7 +27,7 @@ from kefu.core.events import SystemActor, event_record
 from kefu.org.models import Shop
 
 from . import crypto
-from .base import ADAPTERS, Context, Landed, prefetched, windows
+from .base import Context, Landed, adapters, prefetched, windows
 from .models import Connector, Outcome, SyncRun, Trigger
 from .rules import Verb
 from .transport import AuthExpired, Backoff, PlatformError, client
@@ -38,12 +38,6 @@ LEASE = dt.timedelta(minutes=30)  # a run silent this long is taken to have died
 MAX_FAILURES_KEPT = 200
 LAND_BATCH = 500  # records handed to an import service at once (one import run per batch)
 ALERT_AFTER = dt.timedelta(hours=1)
-
-
-def _adapters() -> dict[str, Any]:
-    from . import dingtalk, pinduoduo, taobao  # noqa: F401 (each registers its adapter)
-
-    return ADAPTERS
 
 
 def _check_gateway(url: str) -> str:
@@ -73,7 +67,7 @@ def connector_add(
 ) -> Connector:
     """``admin_user``: DingTalk's userid of an administrator, which its leave-type list asks for;
     ``trip_process_code``: the process code of the organisation's business-trip approval form."""
-    adapter = _adapters().get(platform)
+    adapter = adapters().get(platform)
     if adapter is None:
         raise ApplicationError("connector", _("Unknown platform: %(name)s") % {"name": platform[:20]})
     name = name.strip()
@@ -308,7 +302,7 @@ def connector_sync(
     """Run the connector's streams now (the caller has checked who may ask). ``since`` re-reads from
     that instant without moving a cursor back. Raises ``ApplicationError("connector_busy")`` when a
     run holds the connector."""
-    adapter = _adapters()[connector.platform]
+    adapter = adapters()[connector.platform]
     lease = _take(connector.pk)
     if lease is None:
         raise ApplicationError("connector_busy", _("The connector is syncing already."), status=409)

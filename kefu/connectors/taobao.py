@@ -21,9 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from kefu.core import clock
 
-from .base import Adapter, Context, Landed, register
+from .base import Adapter, Context, Landed, newest_first, register
 from .transport import (
-    MALFORMED,
     AuthExpired,
     RateLimited,
     Refused,
@@ -37,7 +36,6 @@ from .transport import (
 
 CHINA = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 100
-MAX_PAGES = 2000  # 200,000 records in one window (an hour of orders): more is a malformed count
 RATES_PAGE = 150
 TRACES_PER_RUN = 500
 OPEN_REFUND = frozenset({"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS"})
@@ -141,43 +139,13 @@ def _lines(trade: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 
 def _paged(ctx: Context, method: str, outer: str, inner: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
-    """Every page of an increment call, last page first (TOP's advice): the list is newest first, and
-    a record changed while we page leaves the window and moves the rest up one place. Read backwards,
-    a moved record is read twice (the import counts it unchanged) instead of being skipped. Page 1
-    is asked first for the count and read again last."""
-    first = call(ctx, method, page_no=1, page_size=PAGE_SIZE, **params)
-    last = max(1, -(-count(first.get("total_results"), "total_results") // PAGE_SIZE))
-    if last > MAX_PAGES:
-        raise Refused(
-            _("The platform lists %(n)s pages in one window; at most %(max)s are read.") % {"n": last, "max": MAX_PAGES}
-        )
-    if last == 1:
-        items = _items(first, outer, inner)
-        if items:
-            yield items
-        return
-    empty = 0
-    for page_no in range(last, 0, -1):
-        items = _items(call(ctx, method, page_no=page_no, page_size=PAGE_SIZE, **params), outer, inner)
-        if items:
-            empty = 0
-            yield items
-        else:
-            empty += 1
-            if empty == 3:  # the count said more than there is: the pages before are read from page 1 up
-                yield from _forward(ctx, method, outer, inner, page_no - 1, **params)
-                return
-
-
-def _forward(
-    ctx: Context, method: str, outer: str, inner: str, upto: int, **params: Any
-) -> Iterator[list[dict[str, Any]]]:
-    """Pages 1… up to ``upto``, stopping at the first empty one."""
-    for page_no in range(1, upto + 1):
-        items = _items(call(ctx, method, page_no=page_no, page_size=PAGE_SIZE, **params), outer, inner)
-        if not items:
-            return
-        yield items
+    """Every page of an increment call, last page first (``base.newest_first``)."""
+    yield from newest_first(
+        lambda page_no: call(ctx, method, page_no=page_no, page_size=PAGE_SIZE, **params),
+        lambda body: _items(body, outer, inner),
+        lambda body: count(body.get("total_results"), "total_results"),
+        PAGE_SIZE,
+    )
 
 
 # --- orders ---------------------------------------------------------------------------------------
@@ -262,20 +230,15 @@ class Orders:
     def land(self, ctx: Context, records: list[dict[str, Any]]) -> Landed:
         from . import landing
 
-        converted, failures = [], []
-        for trade in records:
-            try:
-                if _lines(trade) is None and trade.get("tid"):
-                    # the increment list came without the lines (an app without the field's permission,
-                    # an old API version): the full trade is asked for them
-                    full = call(ctx, "taobao.trade.fullinfo.get", tid=trade["tid"], fields=TRADE_FIELDS).get("trade")
-                    trade = {**trade, **(full if isinstance(full, dict) else {})}
-                converted.append(order_record(trade))
-            except MALFORMED as exc:  # one record the platform sent wrong: one failed record
-                failures.append((str(trade.get("tid") or "?"), malformed(exc)))
-        landed = landing.orders(ctx, converted)
-        landed.failures += failures
-        return landed
+        def with_lines(trade: dict[str, Any]) -> dict[str, Any]:
+            if _lines(trade) is None and trade.get("tid"):
+                # the increment list came without the lines (an app without the field's permission,
+                # an old API version): the full trade is asked for them
+                full = call(ctx, "taobao.trade.fullinfo.get", tid=trade["tid"], fields=TRADE_FIELDS).get("trade")
+                trade = {**trade, **(full if isinstance(full, dict) else {})}
+            return order_record(trade)
+
+        return landing.converted(ctx, records, with_lines, lambda t: str(t.get("tid") or ""), landing.orders)
 
 
 class Refunds:

@@ -42,8 +42,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        from kefu.connectors.base import adapters
         from kefu.connectors.models import Connector, Outcome, Trigger
-        from kefu.connectors.services import _adapters, connector_sync
+        from kefu.connectors.services import connector_sync
         from kefu.core import clock
 
         since = None
@@ -62,8 +63,8 @@ class Command(BaseCommand):
         else:
             targets = targets.filter(enabled=True)
         if opts.get("stream"):
-            adapters = _adapters()
-            known = {s.name for c in targets for s in adapters[c.platform].streams}
+            platforms = adapters()
+            known = {s.name for c in targets for s in platforms[c.platform].streams}
             unknown = sorted(set(opts["stream"]) - known)
             if unknown:
                 raise CommandError(f"unknown stream {', '.join(unknown)}; the streams are {', '.join(sorted(known))}")
