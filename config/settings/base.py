@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "kefu.reports",
     "kefu.connectors",
     "kefu.staffing",
+    "kefu.quality",
     "kefu.web",
     "kefu.api",
 ]

@@ -18,6 +18,9 @@ payments_recorded = Signal()
 # A staff member's leaving date was set (R-WF-18), inside the transaction: ``staff`` and ``leave_date``
 # (None when it was taken back). The workforce ends their roster after it.
 staff_leave_date_set = Signal()
+# Messages were placed in their conversations, sent after the commit: ``conversations`` (their ids).
+# Quality inspection reads them a few seconds behind (R-QA-1).
+messages_placed = Signal()
 
 
 @receiver(user_logged_in)

@@ -37,7 +37,7 @@ from kefu.core.params import day_query, int_param
 from kefu.core.scoping import WORK_POSITIONS, Scope, scope_for
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
-from kefu.web.http import form_post, render_page_or_partial, require_capability
+from kefu.web.http import form_post, render_page_or_partial, render_panels, require_capability
 
 from . import live, selectors, services
 from .models import ChannelKind, ChaseState, PresenceState, Queue
@@ -131,6 +131,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "reply_key": uuid.uuid4().hex,
         "now": clock.now(),
         "remark_form": RemarkForm(),
+        "panels": render_panels(request, "desk.conversation", conv),
     }
     return render(request, "desk/conversation.html", ctx)
 

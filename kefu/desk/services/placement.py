@@ -71,7 +71,16 @@ def _place(ids: Iterable[int] | None, limit: int) -> tuple[int, set[int]]:
         if touched:
             ordered = sorted(touched)
             transaction.on_commit(lambda: live.publish(ordered))
+            transaction.on_commit(lambda: _announce(ordered))
     return len(rows), touched
+
+
+def _announce(conversations: list[int]) -> None:
+    """Tell the modules that read placed messages (quality inspection); a listener's failure never
+    undoes or fails the placing."""
+    from kefu.core.signals import messages_placed
+
+    messages_placed.send_robust(sender=None, conversations=conversations)
 
 
 @action(capability=OPERATOR, atomic=False)
