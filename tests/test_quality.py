@@ -80,7 +80,7 @@ def test_an_open_round_is_not_unanswered_until_its_window_ends() -> None:
     before = qa.inspect(WORKED, RULES, POLICY, TZ, owner="K1", closed=False, now=at("23:30:00"))
     assert "unanswered" not in [h.kind for h in before]
     closed = qa.inspect(WORKED, RULES, POLICY, TZ, owner=None, closed=True, now=at("23:30:00"))
-    assert [h for h in closed if h.kind == "unanswered"][0].agent is None  # no owner: no one to blame
+    assert next(h for h in closed if h.kind == "unanswered").agent is None  # no owner: no one to blame
 
 
 def test_negated_promise_greeting_and_soothing_are_not_hits() -> None:

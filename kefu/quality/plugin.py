@@ -81,7 +81,17 @@ def register() -> None:
     plugins.summary_alert(_summary)
     wording.register_models(Hit, Sample)
     wording.register_choices(Kind, HitStatus, Appeal, SampleReason)
-    wording.register(fields={"status": _("status"), "kind": _("kind"), "note": _("note"), "reason": _("reason")})
+    wording.register(
+        fields={
+            "status": _("status"),
+            "kind": _("kind"),
+            "note": _("note"),
+            "reason": _("reason"),
+            "points": _("points"),
+            "staff": _("staff member"),
+            "appeal": _("appeal"),
+        }
+    )
 
 
 register()

@@ -4,13 +4,18 @@ requirement out; nothing is stored, any signed-in person or token may ask."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
+from kefu.core.actions import require
 from kefu.core.errors import ApplicationError
+from kefu.core.params import Day
 from kefu.policies import staffing
+
+from . import selectors, services
 
 router = Router(tags=["staffing"])
 
@@ -47,3 +52,90 @@ def erlang(request: HttpRequest, payload: ErlangIn) -> object:
         ).as_dict()
     except ValueError as exc:
         raise ApplicationError("validation_error", str(exc)) from exc
+
+
+class HourOut(Schema):
+    hour: int
+    forecast: str = Field(description="expected new sessions in the hour, 2 places")
+    slots: int
+    agents: int
+    heads: int = Field(description="rostered heads required (after shrinkage)")
+    on_roster: int
+    shortfall: int
+    service_level: str
+
+
+class RequirementOut(Schema):
+    team: int
+    date: str
+    handle_seconds: str
+    backtest_mape: str | None = Field(description="MAPE of the last whole week, forecast from the weeks before it")
+    hours: list[HourOut]
+
+
+@router.get("/staffing/requirement", response=RequirementOut)
+def get_requirement(request: HttpRequest, team: int, date: Day) -> object:
+    """R-WFM-1 and R-WFM-2 for one team and day: per hour the forecast sessions, Erlang C slots,
+    agents and rostered heads required, heads on the roster and the shortfall (a team outside the
+    caller's scope is a 404; the caller needs ``staffing.plan``)."""
+    from kefu.org.selectors import access_team_by_id
+
+    found = access_team_by_id(request.user, team)
+    require(request.user, "staffing.plan")
+    r = selectors.requirement(found.pk, date)
+    return {
+        "team": found.pk,
+        "date": date.isoformat(),
+        "handle_seconds": f"{Decimal(repr(r.handle_seconds)).quantize(Decimal('0.1'))}",
+        "backtest_mape": None if r.mape is None else str(r.mape),
+        "hours": [h.as_dict() for h in r.hours],
+    }
+
+
+class ProposeIn(Schema):
+    team: int
+    month: str = Field(description="YYYY-MM, a future month")
+
+
+class ProposalOut(Schema):
+    id: int
+    team: int
+    month: str
+    status: str
+    solver_status: str
+    solver_seconds: str
+    uncovered_hours: int
+    surplus_hours: int
+    short: list[dict[str, Any]]
+    cells: dict[str, dict[str, str | None]] = Field(
+        description="employee no. → date → shift code, '' (rest), 'leave' or null (not employed)"
+    )
+
+
+def proposal_out(p: Any) -> dict[str, Any]:
+    from kefu.org.models import Staff
+
+    numbers = dict(Staff.objects.filter(pk__in=[int(k) for k in p.cells]).values_list("pk", "employee_no"))
+    return {
+        "id": p.pk,
+        "team": p.team_id,
+        "month": p.month.strftime("%Y-%m"),
+        "status": p.status,
+        "solver_status": p.solver_status,
+        "solver_seconds": str(p.solver_seconds),
+        "uncovered_hours": p.explanation.get("uncovered_hours", 0),
+        "surplus_hours": p.explanation.get("surplus_hours", 0),
+        "short": p.explanation.get("short", []),
+        "cells": {numbers[int(k)]: row for k, row in p.cells.items()},
+    }
+
+
+@router.post("/staffing/rosters/propose", response=ProposalOut)
+def propose(request: HttpRequest, payload: ProposeIn) -> object:
+    """R-WFM-3: propose the month's roster for a team (a draft the team lead edits and publishes on
+    the staffing page). Solved within the policy's time limit."""
+    from kefu.org.selectors import access_team_by_id
+
+    found = access_team_by_id(request.user, payload.team)
+    month = services.month_of(payload.month)
+    return proposal_out(services.proposal_make(actor=request.user, team=found, month=month))

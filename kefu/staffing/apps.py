@@ -15,3 +15,27 @@ class StaffingConfig(AppConfig):
 
         rulebook.register(RULES)
         plugins.api_router("staffing", router)
+        plugins.urls("staffing/", "kefu.staffing.urls", order=95)
+        plugins.nav_section(
+            plugins.NavSection(
+                "staffing",
+                _("Staffing"),
+                61,
+                (plugins.NavItem(_("Requirement and roster proposal"), "staffing:requirement", "staffing.plan"),),
+            )
+        )
+        from kefu.core import wording
+
+        from .models import ProposalStatus, RosterProposal
+
+        wording.register_models(RosterProposal)
+        wording.register_choices(ProposalStatus)
+        wording.register(
+            fields={
+                "month": _("month"),
+                "uncovered": _("agent-hours short"),
+                "status": _("status"),
+                "shift": _("shift"),
+                "changed": _("cells changed"),
+            }
+        )

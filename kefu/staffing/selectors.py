@@ -1,0 +1,244 @@
+"""Staffing's reads: the forecast with its backtest error (R-WFM-1), the hourly requirement against
+the roster (R-WFM-2), past weeks' forecast against actual for the chart, and proposals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from kefu.core.actors import Actor
+from kefu.core.policy_store import policy_in_force
+from kefu.core.scoping import access_object
+from kefu.org.models import Staff
+from kefu.policies import attendance
+from kefu.policies import forecast as fc
+from kefu.policies import staffing as erlang
+from kefu.workforce.models import LeaveRequest, RequestKind, RequestStatus, RosterEntry
+
+from . import history
+from .models import RosterProposal
+
+WHOLE = Decimal("0.01")
+
+
+def _weights_and_campaigns(day: dt.date) -> tuple[list[Decimal], dict[str, Any]]:
+    s = policy_in_force(day).staffing
+    return list(s.week_weights)[: int(s.history_weeks)], {c.day: c.multiplier for c in s.campaigns}
+
+
+def _past_days(day: dt.date, weeks: int) -> list[dt.date]:
+    return [day - dt.timedelta(days=7 * k) for k in range(1, weeks + 1)]
+
+
+def first_day(team_id: int) -> dt.date | None:
+    """The day the team's desk history begins (the first message in one of its shops, read shop by
+    shop on the (shop, sent time) index); days before it are unknown, not quiet, and the forecast
+    leaves them out."""
+    from kefu.core import clock
+    from kefu.desk.models import Message
+    from kefu.org.models import Team
+
+    firsts = [
+        Message.objects.filter(shop_id=shop_id).order_by("sent_at").values_list("sent_at", flat=True).first()
+        for shop_id in Team.shops.through.objects.filter(team_id=team_id).values_list("shop_id", flat=True)
+    ]
+    found = [f for f in firsts if f is not None]
+    return clock.local_date(min(found)) if found else None
+
+
+def forecast(team_id: int, day: dt.date, *, since: dt.date | None = None) -> list[Decimal] | None:
+    """R-WFM-1: the expected sessions in each hour of ``day`` for the team (None: no history)."""
+    weights, campaigns = _weights_and_campaigns(day)
+    begins = since if since is not None else first_day(team_id)
+    if begins is None:
+        return None
+    wanted = [d for d in _past_days(day, len(weights)) if d >= begins]
+    past = history.ensure(team_id, wanted)
+    return fc.forecast_day({d: h.sessions for d, h in past.items()}, day, weights, campaigns)
+
+
+def last_full_week(today: dt.date) -> dt.date:
+    """The Monday of the last whole week before ``today``'s."""
+    return today - dt.timedelta(days=today.weekday() + 7)
+
+
+@dataclass
+class WeekBacktest:
+    monday: dt.date
+    forecast: list[Decimal]  # 168 hours
+    actual: list[int]
+    mape: Decimal | None
+
+
+def backtest(team_id: int, monday: dt.date) -> WeekBacktest:
+    """A whole week forecast from the weeks before it, beside what happened."""
+    f: list[Decimal] = []
+    a: list[int] = []
+    since = first_day(team_id)
+    for i in range(7):
+        day = monday + dt.timedelta(days=i)
+        predicted = (forecast(team_id, day, since=since) if since else None) or [Decimal(0)] * fc.HOURS
+        actual = history.ensure(team_id, [day]).get(day) or fc.DayHistory.empty()
+        f.extend(predicted)
+        a.extend(actual.sessions)
+    return WeekBacktest(monday, f, a, fc.mape(f, a))
+
+
+def handle_seconds(team_id: int, day: dt.date) -> float:
+    """R-WFM-2's handle time: the mean session duration over the history weeks (every day), or the
+    policy's default without history."""
+    s = policy_in_force(day).staffing
+    days = [day - dt.timedelta(days=n) for n in range(1, 7 * int(s.history_weeks) + 1)]
+    mean = fc.mean_handle_seconds(history.ensure(team_id, days).values())
+    return mean if mean else float(s.default_handle_seconds)
+
+
+def heads_on_roster(team_id: int, day: dt.date) -> list[int]:
+    """Team members on shift in each local hour of ``day`` (the previous day's night shift covers
+    the small hours), less those on approved whole-day leave or rest."""
+    from kefu.policies.rostering import Shift
+
+    shifts = attendance.shift_types(policy_in_force(day).document)
+    covers = {code: Shift(code, s.start, s.end).hours() for code, s in shifts.items()}
+    heads = [0] * fc.HOURS
+    entries = RosterEntry.objects.filter(
+        staff__team_id=team_id, date__in=[day - dt.timedelta(days=1), day]
+    ).values_list("staff_id", "date", "shift_code")
+    off = set(
+        LeaveRequest.objects.filter(
+            staff__team_id=team_id,
+            status=RequestStatus.APPROVED,
+            start_date__lte=day,
+            end_date__gte=day - dt.timedelta(days=1),
+            half_day=False,
+        )
+        .exclude(kind=RequestKind.TRIP)
+        .values_list("staff_id", "start_date", "end_date")
+    )
+    for staff_id, date, code in entries:
+        if any(s == staff_id and a <= date <= b for s, a, b in off):
+            continue
+        for offset, hour in covers.get(code, []):
+            if date + dt.timedelta(days=offset) == day:
+                heads[hour] += 1
+    return heads
+
+
+@dataclass
+class HourNeed:
+    hour: int
+    forecast: Decimal
+    slots: int
+    agents: int
+    heads: int  # rostered heads required (after shrinkage)
+    on_roster: int
+    service_level: Decimal
+
+    @property
+    def shortfall(self) -> int:
+        return max(0, self.heads - self.on_roster)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "hour": self.hour,
+            "forecast": str(self.forecast.quantize(WHOLE, rounding=ROUND_HALF_UP)),
+            "slots": self.slots,
+            "agents": self.agents,
+            "heads": self.heads,
+            "on_roster": self.on_roster,
+            "shortfall": self.shortfall,
+            "service_level": str(self.service_level),
+        }
+
+
+@dataclass
+class Requirement:
+    day: dt.date
+    handle_seconds: float
+    hours: list[HourNeed]
+    mape: Decimal | None
+    has_history: bool
+
+
+def requirement(
+    team_id: int,
+    day: dt.date,
+    *,
+    today: dt.date | None = None,
+    with_backtest: bool = True,
+    since: dt.date | None = None,
+    aht: float | None = None,
+) -> Requirement:
+    """R-WFM-2 for each hour of ``day``: forecast sessions, Erlang C slots, agents and rostered heads,
+    beside the heads on the roster; with the backtest error of the last whole week."""
+    from kefu.core import clock
+
+    s = policy_in_force(day).staffing
+    begins = since if since is not None else first_day(team_id)
+    predicted = forecast(team_id, day, since=begins) if begins else None
+    aht = aht if aht is not None else handle_seconds(team_id, day)
+    on_roster = heads_on_roster(team_id, day)
+    hours = []
+    for hour in range(fc.HOURS):
+        lam = predicted[hour] if predicted else Decimal(0)
+        need = erlang.required(
+            arrivals_per_hour=float(lam),
+            handle_seconds=aht,
+            concurrency=int(s.concurrency),
+            answer_within_seconds=float(s.answer_within_seconds),
+            service_level=float(s.service_level_percent) / 100,
+            shrinkage=float(s.shrinkage_percent) / 100,
+        )
+        hours.append(
+            HourNeed(
+                hour,
+                lam,
+                need.slots,
+                need.agents,
+                need.rostered,
+                on_roster[hour],
+                Decimal(erlang._four(need.service_level)),
+            )
+        )
+    week = backtest(team_id, last_full_week(today or clock.today())) if predicted and with_backtest else None
+    return Requirement(day, aht, hours, week.mape if week else None, predicted is not None)
+
+
+def month_need(team_id: int, first: dt.date, last: dt.date) -> dict[tuple[dt.date, int], int]:
+    """Rostered heads required per (date, hour) over a month — the proposal's coverage target."""
+    need = {}
+    day = first
+    since = first_day(team_id)
+    aht = handle_seconds(team_id, first)
+    while day <= last:
+        for h in requirement(team_id, day, with_backtest=False, since=since, aht=aht).hours:
+            need[day, h.hour] = h.heads
+        day += dt.timedelta(days=1)
+    return need
+
+
+def proposal_get(*, actor: Actor, proposal_id: Any, action: str = "read") -> RosterProposal:
+    return access_object(actor, RosterProposal.objects.select_related("team"), action, pk=proposal_id)
+
+
+def proposals(*, actor: Actor, team: int | None = None, limit: int = 20) -> list[RosterProposal]:
+    qs = RosterProposal.objects.restrict(actor).select_related("team")
+    if team:
+        qs = qs.filter(team_id=team)
+    return list(qs[:limit])
+
+
+def members(team_id: int, first: dt.date, last: dt.date) -> list[Staff]:
+    """The team's desk staff employed on a day of the month (R-WF-18)."""
+    from django.db.models import Q
+
+    from kefu.org.models import Position
+
+    return list(
+        Staff.objects.filter(team_id=team_id, position__in=[Position.TEAM_LEAD, Position.PRESALES, Position.AFTERSALES])
+        .filter(Q(hire_date__isnull=True) | Q(hire_date__lte=last))
+        .filter(Q(leave_date__isnull=True) | Q(leave_date__gte=first))
+        .order_by("employee_no")
+    )

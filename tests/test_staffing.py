@@ -1,0 +1,269 @@
+"""Staffing (issue 22): R-WFM-1's sessions and forecast, R-WFM-3's roster proposal keeping every
+handbook constraint on random teams, and the requirement and proposal end to end through the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kefu.desk import services as desk
+from kefu.org.models import Staff
+from kefu.policies import forecast as fc
+from kefu.policies import rostering as R
+from kefu.staffing import selectors, services
+from kefu.staffing.models import ProposalStatus
+from kefu.workforce.models import RosterEntry
+
+from .conftest import PASSWORD, World
+from .factories import StaffFactory
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text + "+08:00")
+
+
+def test_sessions_split_at_thirty_minutes_of_silence() -> None:
+    # buyer 10:00, reply 10:02, buyer 10:20 (18 min after the reply: same session), reply 10:25;
+    # buyer 11:00 (35 min of silence: a new session), never answered.
+    e = [
+        fc.Event("c", at("2026-11-25T10:00"), "in", "text", None),
+        fc.Event("c", at("2026-11-25T10:02"), "out", "text", "K1"),
+        fc.Event("c", at("2026-11-25T10:20"), "in", "text", None),
+        fc.Event("c", at("2026-11-25T10:25"), "out", "auto", "K1"),  # an auto-reply ends nothing
+        fc.Event("c", at("2026-11-25T10:26"), "out", "text", "K1"),
+        fc.Event("c", at("2026-11-25T11:01"), "in", "text", None),
+    ]
+    found = fc.sessions(e, 30 * 60)
+    assert [(s.start.strftime("%H:%M"), s.seconds) for s in found] == [("10:00", 26 * 60.0), ("11:01", None)]
+    h = fc.day_history(found, dt.date(2026, 11, 25), TZ)
+    assert (h.sessions[10], h.sessions[11], h.handled[10], h.handled[11]) == (1, 1, 1, 0)
+
+
+def test_forecast_weights_recent_weeks_and_campaigns() -> None:
+    # Wednesday 2026-12-09; the same weekday one and two weeks back had 10 and 20 sessions at 10:00.
+    # Weights 2:1 (most recent first) → (2·10 + 1·20) / 3 = 13.33. 12-12 (×2) would double it; a
+    # past 11-11 (×4) with 40 counts as 10.
+    history = {dt.date(2026, 12, 2): [0] * 10 + [10] + [0] * 13, dt.date(2026, 11, 25): [0] * 10 + [20] + [0] * 13}
+    f = fc.forecast_day(history, dt.date(2026, 12, 9), ["2", "1"], {})
+    assert f is not None and f[10].quantize(Decimal("0.01")) == Decimal("13.33")
+    assert (
+        fc.forecast_day({dt.date(2026, 11, 11): [40] * 24}, dt.date(2026, 11, 18), ["1"], {"11-11": "4"})
+        == [Decimal(10)] * 24
+    )
+    assert fc.forecast_day({}, dt.date(2026, 12, 9), ["1"], {}) is None
+    assert fc.mape([Decimal(12), Decimal(5)], [10, 0]) == Decimal("0.2000")  # hours with no arrivals left out
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 200), min_size=8, max_size=8), st.lists(st.integers(1, 9), min_size=8, max_size=8))
+def test_forecast_lies_between_the_weeks_and_scales_with_them(counts: list[int], weights: list[int]) -> None:
+    day = dt.date(2027, 3, 3)
+    history = {day - dt.timedelta(days=7 * (k + 1)): [c] * 24 for k, c in enumerate(counts)}
+    f = fc.forecast_day(history, day, [str(w) for w in weights], {})
+    assert f is not None
+    assert min(counts) <= f[0] <= max(counts)
+    doubled = fc.forecast_day({d: [2 * v for v in c] for d, c in history.items()}, day, [str(w) for w in weights], {})
+    assert doubled is not None and abs(doubled[0] - 2 * f[0]) < Decimal("1e-20")  # Decimal's 28 digits
+
+
+# --- the roster proposal: every constraint on random teams ----------------------------------------
+
+SHIFTS = (R.Shift("day", dt.time(8, 30), dt.time(17, 30)), R.Shift("night", dt.time(17), dt.time(1), night=True))
+FEB = tuple(dt.date(2027, 2, 1) + dt.timedelta(days=i) for i in range(28))
+
+
+@st.composite
+def teams(draw: Any) -> R.Problem:
+    people = []
+    for i in range(draw(st.integers(1, 6))):
+        hired = draw(st.sampled_from([None, dt.date(2027, 2, 10), dt.date(2027, 2, 20)]))
+        left = draw(st.sampled_from([None, None, dt.date(2027, 2, 25)]))
+        fixed = {}
+        for d in draw(st.lists(st.sampled_from(FEB), max_size=3, unique=True)):
+            fixed[d] = draw(st.sampled_from([R.REST, R.LEAVE]))
+        people.append(
+            R.Person(
+                f"p{i}",
+                employed_from=hired,
+                employed_to=left,
+                fixed=fixed,
+                rest_days=draw(st.integers(0, 3)),
+                worked_before=draw(st.integers(0, 6)),
+            )
+        )
+    need = {(d, h): draw(st.integers(0, 3)) if 9 <= h <= 22 else 0 for d in FEB[:3] for h in range(24)}
+    need.update({(d, h): 2 if 9 <= h <= 22 else 0 for d in FEB[3:] for h in range(24)})
+    return R.Problem(FEB, SHIFTS, tuple(people), need, holidays=frozenset({dt.date(2027, 2, 8)}), time_limit=5)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(teams())
+def test_every_handbook_constraint_holds_on_random_teams(problem: R.Problem) -> None:
+    result = R.solve(problem)
+    assert result.status in ("optimal", "feasible")
+    codes = [s.code for s in SHIFTS]
+    for p in problem.people:
+        row = result.cells[p.key]
+        for d in FEB:
+            if not p.employed(d):
+                assert row[d] is None  # outside the hire and leaving dates: no entry
+            elif d in p.fixed:
+                want = p.fixed[d]
+                assert row[d] == want  # approved rest and leave stay
+            else:
+                assert row[d] in [*codes, R.REST]
+        ordinary_rest = sum(1 for d, c in row.items() if c == R.REST and d not in problem.holidays)
+        possible = sum(1 for d in FEB if p.employed(d) and p.fixed.get(d) != R.LEAVE and d not in problem.holidays)
+        assert ordinary_rest >= min(p.rest_days, possible)  # the rest entitlement
+        assert R.longest_run(row, codes, min(p.worked_before, problem.max_run)) <= problem.max_run
+    # the explanation adds up: short hours are exactly where heads fall below the need
+    heads = R.covered_heads(problem, result.cells)
+    for s in result.short:
+        assert heads.get((s.day, s.hour), 0) == s.covered < s.need
+
+
+def test_coverage_comes_first_and_fairness_spreads_nights() -> None:
+    # four people, one day shift and one night shift needed every day: nobody left short where
+    # people are free, and the nights spread evenly (28 nights over 4 people: 7 each, ±1)
+    people = tuple(R.Person(f"p{i}", rest_days=2) for i in range(4))
+    need = {(d, h): 1 if 9 <= h <= 23 else 0 for d in FEB for h in range(24)}
+    result = R.solve(R.Problem(FEB, SHIFTS, people, need, max_run=6, time_limit=10))
+    assert result.uncovered_hours == 0
+    assert max(result.nights.values()) - min(result.nights.values()) <= 1
+
+
+# --- end to end ------------------------------------------------------------------------------------
+
+
+def _client(user: Any) -> Client:
+    c = Client()
+    assert c.login(username=user.username, password=PASSWORD)
+    return c
+
+
+def _history(world: World) -> None:
+    """Four Wednesdays before 2026-11-26 (frozen today) with 6 buyers at 10:00 each, every one
+    answered after 10 minutes."""
+    k1 = Staff.objects.get(user=world.agent_a).employee_no
+    items = []
+    for week in range(1, 5):
+        day = dt.date(2026, 11, 25) - dt.timedelta(days=7 * (week - 1))
+        for b in range(6):
+            items.append(
+                {
+                    "external_id": f"h{week}-{b}-in",
+                    "shop": "hdc",
+                    "buyer": f"b{b}",
+                    "direction": "in",
+                    "kind": "text",
+                    "sent_at": f"{day.isoformat()}T10:0{b}:00+08:00",
+                    "text": "在吗",
+                }
+            )
+            items.append(
+                {
+                    "external_id": f"h{week}-{b}-out",
+                    "shop": "hdc",
+                    "buyer": f"b{b}",
+                    "direction": "out",
+                    "kind": "text",
+                    "sent_at": f"{day.isoformat()}T10:1{b}:00+08:00",
+                    "text": "您好",
+                    "agent": k1,
+                }
+            )
+    channel = desk.channel_for_pusher(world.lead_a)
+    assert channel is not None
+    assert not desk.messages_ingest(actor=world.lead_a, channel=channel, items=items).failed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requirement_api_from_history(world: World) -> None:
+    _history(world)
+    body = (
+        _client(world.lead_a)
+        .get("/api/v1/staffing/requirement", {"team": world.team_a.pk, "date": "2026-12-02"})
+        .json()
+    )
+    ten = body["hours"][10]
+    # Wednesday 2026-12-02 from the Wednesdays 11-25, 11-18, 11-11 and 11-04 (weights 8, 7, 6, 5; the
+    # other four weeks are before the desk's history and left out). 11-11 is a ×4 campaign day, so
+    # its 6 count as 1.5: (8·6 + 7·6 + 6·1.5 + 5·6) / 26 = 129 / 26 = 4.96.
+    assert ten["forecast"] == "4.96"
+    assert body["handle_seconds"] == "600.0"  # ten minutes, the mean session
+    # λ = 4.96/h, AHT 600 s → A = 0.83 Erlang; c = 3, 80 % in 180 s: 2 slots (SL 0.8299), 1 agent,
+    # ⌈1 / 0.7⌉ = 2 heads; nobody rostered → short by 2
+    assert (ten["slots"], ten["agents"], ten["heads"], ten["on_roster"], ten["shortfall"]) == (2, 1, 2, 0, 2)
+    assert ten["service_level"] == "0.8299"
+    assert body["hours"][3]["heads"] == 0
+    assert (
+        _client(world.agent_a)
+        .get("/api/v1/staffing/requirement", {"team": world.team_a.pk, "date": "2026-12-02"})
+        .status_code
+        == 403
+    )
+    assert (
+        _client(world.lead_a)
+        .get("/api/v1/staffing/requirement", {"team": world.team_b.pk, "date": "2026-12-02"})
+        .status_code
+        == 404
+    )
+    assert _client(world.lead_a).get(
+        "/api/v1/staffing/requirement", {"team": world.team_a.pk, "date": "2026-02-30"}
+    ).status_code in (400, 422)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_propose_edit_and_publish_a_month(world: World) -> None:
+    _history(world)
+    for _i in range(3):
+        StaffFactory(team=world.team_a, position="presales", hire_date=dt.date(2026, 1, 1))
+    lead = _client(world.lead_a)
+    r = lead.post(
+        "/api/v1/staffing/rosters/propose",
+        {"team": world.team_a.pk, "month": "2026-12"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["status"] == "draft" and body["solver_status"] in ("optimal", "feasible")
+    for row in body["cells"].values():
+        codes = list(row.values())
+        assert sum(1 for c in codes if c == "") >= 2  # the monthly rest days
+    past = lead.post(
+        "/api/v1/staffing/rosters/propose",
+        {"team": world.team_a.pk, "month": "2026-11"},
+        content_type="application/json",
+    )
+    assert past.status_code == 400
+    proposal = selectors.proposals(actor=world.lead_a)[0]
+    changes = services.diff(proposal)
+    assert changes  # the roster is empty: every employed cell changes
+    page = lead.get(f"/staffing/proposals/{proposal.pk}/")
+    assert page.status_code == 200 and 'data-testid="proposal-grid"' in page.content.decode()
+    # the team lead sets one cell to rest, then publishes
+    staff_id, row = next(iter(proposal.cells.items()))
+    day = next(d for d, c in row.items() if c not in (None, "leave"))
+    lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{staff_id}-{day}": "night"})
+    proposal.refresh_from_db()
+    assert proposal.cells[staff_id][day] == "night"
+    lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.PUBLISHED
+    assert RosterEntry.objects.get(staff_id=int(staff_id), date=day).shift_code == "night"
+    assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
+    # published once: a second click is refused and changes nothing
+    again = lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
+    assert again.status_code in (302, 409)
+    assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
+    # another team's lead cannot see it
+    assert _client(world.agent_b).get(f"/staffing/proposals/{proposal.pk}/").status_code in (403, 404)
