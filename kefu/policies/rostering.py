@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 REST = ""  # a rest day
 LEAVE = "leave"  # an approved leave day: scheduled, not worked
@@ -116,16 +117,16 @@ class Proposal:
 def solve(problem: Problem) -> Proposal:
     from ortools.sat.python import cp_model
 
-    model = cp_model.CpModel()
+    model: Any = cp_model.CpModel()  # its expressions mix ints and variables: typed loosely here
     shifts = {s.code: s for s in problem.shifts}
     days = list(problem.days)
     first = days[0] if days else None
-    x: dict[tuple[str, dt.date, str], cp_model.IntVar] = {}
-    work: dict[tuple[str, dt.date], object] = {}
-    rest: dict[tuple[str, dt.date], object] = {}
+    x: dict[tuple[str, dt.date, str], Any] = {}
+    work: dict[tuple[str, dt.date], Any] = {}
+    rest: dict[tuple[str, dt.date], Any] = {}
     fixed_out: dict[tuple[str, dt.date], str | None] = {}
-    cover: dict[tuple[dt.date, int], list[object]] = {}
-    extras: dict[str, object] = {}
+    cover: dict[tuple[dt.date, int], list[Any]] = {}
+    extras: dict[str, Any] = {}
     for p in problem.people:
         allowed = [c for c in shifts if p.shifts is None or c in p.shifts]
         for d in days:
@@ -164,12 +165,12 @@ def solve(problem: Problem) -> Proposal:
         # at most max_run working days in a row, the days before the month included
         run = problem.max_run
         before = min(p.worked_before, run)
-        series: list[object] = [1] * before + [work[p.key, d] for d in days]
+        series: list[Any] = [1] * before + [work[p.key, d] for d in days]
         for i in range(0, len(series) - run):
             window = series[i : i + run + 1]
             if all(isinstance(v, int) for v in window):
                 continue
-            model.Add(sum(window) <= run)  # type: ignore[arg-type]
+            model.Add(sum(window) <= run)
     # coverage
     under_terms = []
     surplus_terms = []
@@ -184,7 +185,7 @@ def solve(problem: Problem) -> Proposal:
             continue
         under = model.NewIntVar(0, max(need, 0), f"u_{key[0]}_{key[1]}")
         surplus = model.NewIntVar(0, len(covering), f"s_{key[0]}_{key[1]}")
-        model.Add(sum(covering) + under - surplus == need)  # type: ignore[arg-type]
+        model.Add(sum(covering) + under - surplus == need)
         under_terms.append(under)
         surplus_terms.append(surplus)
     # fairness between the people employed all month: nights and weekend working days
@@ -192,24 +193,22 @@ def solve(problem: Problem) -> Proposal:
     night_codes = [c for c, s in shifts.items() if s.night]
     fair_terms = []
     if len(full) > 1 and days:
-        for name, count_of in (
-            ("n", lambda p: sum(x[p.key, d, c] for d in days for c in night_codes if (p.key, d, c) in x)),
-            ("w", lambda p: sum(work[p.key, d] for d in days if d.weekday() >= 5)),
-        ):
-            counts = [count_of(p) for p in full]
+        nights = [sum(x[p.key, d, c] for d in days for c in night_codes if (p.key, d, c) in x) for p in full]
+        weekends = [sum(work[p.key, d] for d in days if d.weekday() >= 5) for p in full]
+        for name, counts in (("n", nights), ("w", weekends)):
             hi = model.NewIntVar(0, len(days), f"{name}_hi")
             lo = model.NewIntVar(0, len(days), f"{name}_lo")
             for c in counts:
-                model.Add(hi >= c)  # type: ignore[operator]
-                model.Add(lo <= c)  # type: ignore[operator]
+                model.Add(hi >= c)
+                model.Add(lo <= c)
             fair_terms.append(hi - lo)
     model.Minimize(
         W_UNDER * sum(under_terms)
-        + W_EXTRA_REST * sum(extras.values())  # type: ignore[arg-type]
+        + W_EXTRA_REST * sum(extras.values())
         + W_SURPLUS * sum(surplus_terms)
-        + W_FAIR * sum(fair_terms)  # type: ignore[arg-type]
+        + W_FAIR * sum(fair_terms)
     )
-    solver = cp_model.CpSolver()
+    solver: Any = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = problem.time_limit
     solver.parameters.num_workers = problem.workers
     solver.parameters.random_seed = problem.seed

@@ -50,7 +50,7 @@ def get_hits(request: HttpRequest, date: Day, team: int | None = None) -> object
         "date": date.isoformat(),
         "hits": [
             {
-                "employee_no": h.staff.employee_no if h.staff_id else "",
+                "employee_no": h.staff.employee_no if h.staff is not None else "",
                 "conversation": h.conversation_id,
                 "kind": h.kind,
                 "rule": RULE,

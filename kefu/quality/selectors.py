@@ -31,7 +31,7 @@ def scores(*, actor: Actor, day: dt.date, team: int | None = None, found: list[H
     found = hits(actor=actor, day=day, team=team) if found is None else found
     lost: dict[str, int] = defaultdict(int)
     for h in found:
-        if h.staff_id and h.counts:
+        if h.staff is not None and h.counts:
             lost[h.staff.employee_no] += h.points
     scope = scope_for(actor)
     agents = Message.objects.filter(
@@ -45,7 +45,7 @@ def scores(*, actor: Actor, day: dt.date, team: int | None = None, found: list[H
         else:
             agents = agents.filter(agent_id=scope.staff_id or 0)
     names = set(agents.order_by().values_list("agent__employee_no", flat=True).distinct())
-    names |= {h.staff.employee_no for h in found if h.staff_id}
+    names |= {h.staff.employee_no for h in found if h.staff is not None}
     return {no: max(0, 100 - lost.get(no, 0)) for no in sorted(names)}
 
 

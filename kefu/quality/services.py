@@ -316,7 +316,7 @@ def appeal_decide(*, actor: Actor, hit: Hit, uphold: bool, note: str = "") -> Hi
         Hit.objects.filter(pk=hit.pk).update(
             status=HitStatus.DISMISSED, reviewed_by=user_of(actor), reviewed_at=clock.now(), note=note
         )
-        if hit.point_entry_id and not PointEntry.objects.filter(reverses_id=hit.point_entry_id).exists():
+        if hit.point_entry is not None and not PointEntry.objects.filter(reverses_id=hit.point_entry_id).exists():
             points_reverse(actor=actor, entry=hit.point_entry, note=_("Appeal upheld: %(note)s") % {"note": note})
         hit.refresh_from_db()
     event_record(

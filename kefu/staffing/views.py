@@ -172,7 +172,9 @@ def proposal_save(request: HttpRequest, proposal_id: int) -> HttpResponse:
                 continue
             day = day_query(iso)
             assert day is not None
-            services.proposal_cell_set(actor=request.user, proposal=proposal, staff_id=staff_id, day=day, code=value)
+            services.proposal_cell_set(
+                actor=request.user, proposal=proposal, staff_id=staff_id, day=day, code=str(value)
+            )
             proposal.refresh_from_db()
             n += 1
         return n
