@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from kefu.core import clock
 from kefu.core.errors import ApplicationError
+from kefu.core.events import SystemActor
 from kefu.core.policy_store import policy_in_force
 from kefu.desk import services as desk
 from kefu.desk.models import Conversation
@@ -170,7 +171,7 @@ def test_placed_messages_are_inspected_and_the_api_reports_hits_and_scores(world
     k1 = _worked_day(world)
     # the placing's commit woke the inspection (the queue runs inline in tests)
     assert Hit.objects.count() == 4
-    services.inspect_due()  # again: nothing twice
+    services.inspect_due(actor=SystemActor("t"))  # again: nothing twice
     assert Hit.objects.count() == 4
     body = _client(world.lead_a).get("/api/v1/quality/hits", {"date": "2026-11-25"}).json()
     assert sorted((h["kind"], h["employee_no"], h["rule"]) for h in body["hits"]) == [
@@ -225,7 +226,7 @@ def test_daily_inspection_review_points_and_appeal(world: World) -> None:
         services.appeal_decide(actor=world.lead_a, hit=forbidden, uphold=True, note="同意")
     services.appeal_decide(actor=world.supervisor, hit=forbidden, uphold=True, note="同意")
     forbidden.refresh_from_db()
-    assert (forbidden.status, forbidden.appeal) == (HitStatus.DISMISSED, Appeal.UPHELD)
+    assert (forbidden.verdict, forbidden.appeal) == (HitStatus.DISMISSED, Appeal.UPHELD)
     assert sum(e.points for e in PointEntry.objects.all()) == 0
     # the conversation page shows its hits; the daily summary says the day's result
     conversation = Conversation.objects.get()
@@ -239,3 +240,28 @@ def test_policy_section_is_valid_and_in_force(db: Any) -> None:
     assert policy.quality.points_per_hit == 5
     assert "不知道" in policy.quality.forbidden_words
     assert json.dumps(list(policy.staffing.week_weights), default=str)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_list_holds_the_policy_count_hits_first_then_random(world: World) -> None:
+    # K1 answered six buyers on 11-25: buyers 0–3 without a greeting (one hit each; buyer 0 also a
+    # forbidden word: two), buyers 4–5 cleanly. Count 3 → the two conversations with the most hits
+    # (buyer 0, then one of 1–3), then one random clean one.
+    k1 = Staff.objects.get(user=world.agent_a).employee_no
+    items = []
+    for b in range(6):
+        reply = "在的" if b < 4 else "您好,在的"
+        if b == 0:
+            reply = "不知道"
+        items += [
+            {**_msg(f"s{b}i", f"1{b}:00:00", "in", "在吗"), "buyer": f"s{b}"},
+            {**_msg(f"s{b}o", f"1{b}:00:30", "out", reply, k1), "buyer": f"s{b}"},
+        ]
+    _push(world, items)
+    services.sample_draw(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 25), seed=1)
+    rows = list(Sample.objects.values_list("conversation__buyer", "reason"))
+    flagged = sorted(b for b, reason in rows if reason == "hits")
+    drawn = [b for b, reason in rows if reason == "random"]
+    assert len(rows) == 3
+    assert flagged[0] == "s0" and flagged[1] in ("s1", "s2", "s3")
+    assert len(drawn) == 1 and drawn[0] in ("s4", "s5")

@@ -252,6 +252,7 @@ def test_every_action_names_a_capability_or_says_why_it_needs_none() -> None:
     assert sorted(name for name, fn in found if getattr(fn, "__kefu_capability__", None) not in allowed) == []
     own = sorted(name.rsplit(".", 1)[1] for name, fn in found if fn.__kefu_capability__ == actions.OWN)  # type: ignore[attr-defined]
     assert own == [
+        "hit_appeal",  # an agent appeals their own quality hit (R-QA-2)
         "presence_set",
         "red_packet_mark_sent",
         "request_create",

@@ -98,7 +98,7 @@ def _b_objects(world: World, n: int = 1) -> dict[str, Any]:
     claim_b = CourierClaim.objects.create(case=case_b, courier="中通", amount=Decimal("10"), filed_at=now)
     review_b = NegativeReview.objects.create(shop=world.shop_b, content="差", reviewed_at=now)
     from kefu.core.events import SystemActor
-    from kefu.desk.models import Conversation
+    from kefu.desk.models import Conversation, Message
     from kefu.desk.services import channel_default, messages_ingest
 
     messages_ingest(
@@ -163,7 +163,38 @@ def _b_objects(world: World, n: int = 1) -> dict[str, Any]:
         name="b-connector",
         defaults={"platform": "taobao", "shop": world.shop_b, "gateway": "http://127.0.0.1:9/", "app_key": "k"},
     )
+    from kefu.core import clock
+    from kefu.quality.models import Hit, Sample
+    from kefu.staffing.models import RosterProposal
+
+    conversation_b = Conversation.objects.get(shop=world.shop_b, buyer=f"buyer_b{n}")
+    proposal_b = RosterProposal.objects.create(
+        team=world.team_b,
+        month=dt.date(2027, 1, 1),
+        solver_status="optimal",
+        solver_seconds=Decimal("0.1"),
+        cells={str(staff_b.pk): {"2027-01-01": "day"}},
+        made_at=clock.now(),
+    )
+    hit_b = Hit.objects.create(
+        conversation=conversation_b,
+        message=Message.objects.filter(conversation=conversation_b).first(),
+        shop=world.shop_b,
+        team=world.team_b,
+        staff=staff_b,
+        day=dt.date(2026, 11, 25),
+        kind="forbidden_word",
+        text="不知道",
+        points=5,
+        found_at=clock.now(),
+    )
+    sample_b = Sample.objects.create(
+        day=dt.date(2026, 11, 25), team=world.team_b, staff=staff_b, conversation=conversation_b, reason="hits"
+    )
     return {
+        "proposal_id": proposal_b.pk,
+        "hit_id": hit_b.pk,
+        "sample_id": sample_b.pk,
         "connector_id": connector_b.pk,
         # a report is not an object: its rows are scoped inside (tests/test_reports.py, scope and
         # filters); an unknown report is a 404

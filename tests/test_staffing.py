@@ -17,7 +17,7 @@ from kefu.desk import services as desk
 from kefu.org.models import Staff
 from kefu.policies import forecast as fc
 from kefu.policies import rostering as R
-from kefu.staffing import selectors, services
+from kefu.staffing import selectors
 from kefu.staffing.models import ProposalStatus
 from kefu.workforce.models import RosterEntry
 
@@ -246,7 +246,7 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
     )
     assert past.status_code == 400
     proposal = selectors.proposals(actor=world.lead_a)[0]
-    changes = services.diff(proposal)
+    changes = selectors.diff(proposal)
     assert changes  # the roster is empty: every employed cell changes
     page = lead.get(f"/staffing/proposals/{proposal.pk}/")
     assert page.status_code == 200 and 'data-testid="proposal-grid"' in page.content.decode()
@@ -258,7 +258,7 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
     assert proposal.cells[staff_id][day] == "night"
     lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
     proposal.refresh_from_db()
-    assert proposal.status == ProposalStatus.PUBLISHED
+    assert proposal.state == ProposalStatus.PUBLISHED
     assert RosterEntry.objects.get(staff_id=int(staff_id), date=day).shift_code == "night"
     assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
     # published once: a second click is refused and changes nothing

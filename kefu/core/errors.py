@@ -135,6 +135,13 @@ class ErrorCode(StrEnum):
     CONNECTOR_EXISTS = "connector_exists"
     CONNECTOR_KEY = "connector_key"
     CONNECTOR_BUSY = "connector_busy"
+    # staffing and quality
+    INFEASIBLE = "infeasible"
+    FIXED = "fixed"
+    QA_RECORDED = "qa_recorded"
+    QA_NOT_CONFIRMED = "qa_not_confirmed"
+    QA_NO_AGENT = "qa_no_agent"
+    QA_APPEALED = "qa_appealed"
 
 
 ERROR_MEANINGS: dict[ErrorCode, str] = {
@@ -249,6 +256,12 @@ ERROR_MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CONNECTOR_EXISTS: "A connector with this name exists (409).",
     ErrorCode.CONNECTOR_KEY: "The stored credentials cannot be decrypted with the server's KEFU_CONNECTOR_KEYS.",
     ErrorCode.CONNECTOR_BUSY: "The connector is syncing already; this run was not started (409).",
+    ErrorCode.INFEASIBLE: "No roster keeps every handbook rule for that team and month (409).",
+    ErrorCode.FIXED: "A proposed roster's day fixed by approved leave or the employment dates (409).",
+    ErrorCode.QA_RECORDED: "The quality hit is recorded as points: reverse them, or ask who records points (409).",
+    ErrorCode.QA_NOT_CONFIRMED: "Only a confirmed quality hit becomes points (409).",
+    ErrorCode.QA_NO_AGENT: "The quality hit blames no agent, so it cannot become points (409).",
+    ErrorCode.QA_APPEALED: "The quality hit was already appealed; one appeal per hit (409).",
 }
 
 

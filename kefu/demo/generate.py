@@ -622,3 +622,71 @@ def chat_day(
                     }
                 )
     return out
+
+
+# Issue 22: the share of a day's new sessions starting in each hour (a shop's chat: a morning peak,
+# an afternoon and an evening one, nothing before 08:00), and the weekday weights (weekends busier).
+HOUR_SHAPE = [0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 9, 8, 5, 6, 8, 8, 7, 6, 5, 6, 8, 9, 7, 4]
+WEEKDAY_WEIGHT = [1.0, 0.95, 0.95, 1.0, 1.1, 1.3, 1.25]
+HISTORY_REPLIES_BAD = [  # what R-QA-1 finds, now and then
+    "这个我也不清楚,你自己看详情页吧",
+    "保证明天到,百分百没问题",
+    "没办法,系统就是这样",
+]
+
+
+def history_day(
+    *,
+    shop_code: str,
+    day: dt.date,
+    agents: list[str],
+    sessions: int,
+    seed: int = 2026,
+) -> list[dict[str, str | None]]:
+    """A past day of desk history in one shop (issue 22's demo): ``sessions`` new buyer sessions
+    spread over the hours by ``HOUR_SHAPE``, most answered within a minute or two with a greeting,
+    some late, a few with words the quality inspection flags, a few never answered."""
+    rng = random.Random(f"{seed}-{shop_code}-hist-{day}")
+    out: list[dict[str, str | None]] = []
+    counter = 0
+    total = sum(HOUR_SHAPE)
+
+    def add(buyer: str, when: dt.datetime, direction: str, agent: str | None, text: str) -> None:
+        nonlocal counter
+        counter += 1
+        out.append(
+            {
+                "external_id": f"{shop_code}-h{day:%Y%m%d}-{counter:05d}",
+                "shop": shop_code,
+                "buyer": buyer,
+                "direction": direction,
+                "kind": "text",
+                "agent": agent,
+                "sent_at": when.strftime("%Y-%m-%dT%H:%M:%S") + "+08:00",
+                "text": text,
+            }
+        )
+
+    for _ in range(sessions):
+        pick = rng.uniform(0, total)
+        hour = 0
+        while pick > HOUR_SHAPE[hour]:
+            pick -= HOUR_SHAPE[hour]
+            hour += 1
+        t = dt.datetime.combine(day, dt.time(hour)) + dt.timedelta(seconds=rng.randrange(0, 3600))
+        buyer = f"h{rng.randrange(10**6, 10**7)}"
+        agent = rng.choice(agents)
+        script = PRESALES_QUESTIONS if rng.random() < 0.6 else AFTERSALES_QUESTIONS
+        for turn in range(rng.choice([1, 2, 2, 3])):
+            question, answer = rng.choice(script)
+            add(buyer, t, "in", None, question)
+            if rng.random() < 0.03:
+                break  # never answered
+            t += dt.timedelta(seconds=rng.choice([20, 35, 50, 70, 90, 120, 150, 160, 240]))
+            if turn == 0 and not answer.startswith(("亲", "您好")) and rng.random() < 0.85:
+                answer = "您好," + answer
+            if rng.random() < 0.03:
+                answer = rng.choice(HISTORY_REPLIES_BAD)
+            add(buyer, t, "out", agent, answer)
+            t += dt.timedelta(minutes=rng.randrange(1, 12))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -251,7 +252,9 @@ def load_demo(*, orders_per_shop: int = ORDERS_PER_SHOP) -> list[tuple[str, str,
                     parameters=generate.product_parameters(title, sku),
                 )
     _load_aftersales()
+    _load_desk_history()
     _load_desk()
+    _load_staffing_and_quality()
     from .field import load_care, load_field_service
 
     load_field_service()
@@ -428,11 +431,11 @@ def _load_desk() -> None:
     from kefu.commerce.models import Order
     from kefu.commerce.services import orders_push
     from kefu.core import clock
-    from kefu.desk.models import Channel, Message
+    from kefu.desk.models import Channel, Script
     from kefu.desk.services import channel_create, messages_ingest, presence_set
 
-    if Message.objects.exists():
-        return
+    if Script.objects.exists():
+        return  # loaded before (the eight weeks of history before yesterday are loaded apart)
     actor = SystemActor(label="demo")
     user_model = get_user_model()
     qianniu = "qianniu"
@@ -483,6 +486,70 @@ def _load_desk() -> None:
 
     payment_chases_due(actor=actor)
     _desk_logs(now=clock.now())
+
+
+HISTORY_WEEKS = 8
+HISTORY_SESSIONS_PER_DAY = 40  # per shop on an ordinary Monday
+
+
+def _load_desk_history() -> None:
+    """Issue 22: eight weeks of desk history before yesterday in every shop (sessions shaped by hour
+    and weekday, campaign days busier by the policy's multipliers), so the forecast, its backtest
+    and the requirement have something true to show. Once: skipped when history is there."""
+    from kefu.core import clock
+    from kefu.core.policy_store import policy_in_force
+    from kefu.desk.models import Channel, Message
+    from kefu.desk.services import channel_create, messages_ingest
+    from kefu.policies import forecast
+
+    today = clock.today()
+    first = today - dt.timedelta(days=7 * HISTORY_WEEKS)
+    if Message.objects.filter(sent_at__lt=clock.day_start(today - dt.timedelta(days=1))).exists():
+        return
+    actor = SystemActor(label="demo")
+    qianniu = "qianniu"
+    channel = Channel.objects.filter(code=qianniu).first() or channel_create(
+        actor=get_user_model().objects.get(username="zhuguan"), code=qianniu, name="千牛工作台"
+    )
+    campaigns = {c.day: c.multiplier for c in policy_in_force(today).staffing.campaigns}
+    for shop in Shop.objects.prefetch_related("teams").order_by("pk"):
+        teams = {t.name for t in shop.teams.all()}
+        agents = [row[0] for row in STAFF if row[2] in ("售前客服", "售后客服") and row[3] in teams]
+        items: list[dict[str, Any]] = []
+        day = first
+        while day < today - dt.timedelta(days=1):
+            rng = random.Random(f"{shop.code}-{day}")
+            volume = HISTORY_SESSIONS_PER_DAY * generate.WEEKDAY_WEIGHT[day.weekday()] * rng.uniform(0.85, 1.15)
+            volume *= float(forecast.multiplier(campaigns, day))
+            items += generate.history_day(shop_code=shop.code, day=day, agents=agents, sessions=round(volume))
+            day += dt.timedelta(days=1)
+        for start in range(0, len(items), 500):
+            messages_ingest(actor=actor, channel=channel, items=items[start : start + 500], place=True)
+
+
+def _load_staffing_and_quality() -> None:
+    """Issue 22: the quality inspection of everything loaded, yesterday's sample drawn for each team
+    (the team lead reviews it), and a roster proposal for next month for the first team."""
+    from kefu.core import clock
+    from kefu.quality.models import Sample
+    from kefu.quality.services import inspect_due, sample_draw
+    from kefu.staffing.models import RosterProposal
+    from kefu.staffing.services import proposal_make
+
+    actor = SystemActor(label="demo")
+    inspect_due(actor=actor)
+    yesterday = clock.today() - dt.timedelta(days=1)
+    leads = {"扬州客服组": "yz_zuzhang", "海丰客服组": "hf_zuzhang"}
+    user_model = get_user_model()
+    for team in Team.objects.order_by("pk"):
+        lead = user_model.objects.filter(username=leads.get(team.name, "")).first()
+        if lead is not None and not Sample.objects.filter(team=team, day=yesterday).exists():
+            sample_draw(actor=lead, team=team, day=yesterday)
+    first_team = Team.objects.order_by("pk").first()
+    lead = user_model.objects.filter(username="yz_zuzhang").first()
+    if first_team is not None and lead is not None and not RosterProposal.objects.exists():
+        next_month = (clock.today().replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        proposal_make(actor=lead, team=first_team, month=next_month, time_limit=8)
 
 
 DEMO_QUESTIONS = [

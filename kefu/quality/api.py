@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.http import HttpRequest
 from ninja import Router, Schema
 
+from kefu.core import clock
 from kefu.core.params import Day
 from kefu.policies.quality import RULE
 
@@ -35,16 +38,18 @@ class HitsOut(Schema):
 
 
 @router.get("/quality/hits", response=HitsOut)
-def get_hits(request: HttpRequest, date: Day, team: int | None = None) -> object:
+def get_hits(request: HttpRequest, date: Day | None = None, team: int | None = None) -> object:
     """R-QA-1's hits of a day (``kind``: forbidden_word, over_promise, slow_reply, unanswered,
     no_greeting, rude_to_upset_buyer; ``employee_no`` empty when no agent is to blame; ``status``:
     open, confirmed or dismissed) and each agent's score (100 − the points of the hits not
     dismissed). A team lead reads their teams, an agent their own hits; a team outside the caller's
-    scope is a 404."""
+    scope is a 404. Without ``date``: yesterday."""
     if team is not None:
         from kefu.org.selectors import access_team_by_id
 
         access_team_by_id(request.user, team)
+    if date is None:
+        date = clock.today() - dt.timedelta(days=1)
     found = selectors.hits(actor=request.user, day=date, team=team)
     return {
         "date": date.isoformat(),
@@ -56,7 +61,7 @@ def get_hits(request: HttpRequest, date: Day, team: int | None = None) -> object
                 "rule": RULE,
                 "message": h.message_id,
                 "text": h.text,
-                "status": h.status,
+                "status": h.verdict,
             }
             for h in found
         ],

@@ -63,7 +63,7 @@ class Hit(models.Model):
     text = models.CharField(_("found"), max_length=120, blank=True)
     points = models.PositiveSmallIntegerField(_("score points"))
     found_at = models.DateTimeField(_("found at"))
-    status = models.CharField(_("status"), max_length=10, choices=HitStatus.choices, default=HitStatus.OPEN)
+    verdict = models.CharField(_("verdict"), max_length=10, choices=HitStatus.choices, default=HitStatus.OPEN)
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -96,7 +96,7 @@ class Hit(models.Model):
     @property
     def counts(self) -> bool:
         """Whether the hit costs score points: every hit until dismissed (or its appeal upheld)."""
-        return self.status != HitStatus.DISMISSED
+        return self.verdict != HitStatus.DISMISSED
 
 
 class SampleReason(models.TextChoices):

@@ -84,6 +84,7 @@ def register() -> None:
     wording.register(
         fields={
             "status": _("status"),
+            "verdict": _("verdict"),
             "kind": _("kind"),
             "note": _("note"),
             "reason": _("reason"),

@@ -72,7 +72,7 @@ class AgentDay:
 
     @property
     def open_hits(self) -> int:
-        return sum(1 for hs in self.hits_by_conversation.values() for h in hs if h.status == HitStatus.OPEN)
+        return sum(1 for hs in self.hits_by_conversation.values() for h in hs if h.verdict == HitStatus.OPEN)
 
 
 def inspection(*, actor: Actor, day: dt.date, team: int) -> list[AgentDay]:
@@ -128,9 +128,9 @@ def day_summary(*, team: Any, day: dt.date) -> dict[str, Any]:
     """The day's inspection for the daily summary: hits found, reviewed and confirmed, samples read."""
     counts = Hit.objects.filter(team=team, day=day).aggregate(
         found=Count("pk"),
-        confirmed=Count("pk", filter=Q(status=HitStatus.CONFIRMED)),
-        dismissed=Count("pk", filter=Q(status=HitStatus.DISMISSED)),
-        points=Sum("points", filter=~Q(status=HitStatus.DISMISSED)),
+        confirmed=Count("pk", filter=Q(verdict=HitStatus.CONFIRMED)),
+        dismissed=Count("pk", filter=Q(verdict=HitStatus.DISMISSED)),
+        points=Sum("points", filter=~Q(verdict=HitStatus.DISMISSED)),
     )
     sampled = Sample.objects.filter(team=team, day=day).aggregate(
         total=Count("pk"), reviewed=Count("pk", filter=Q(reviewed_at__isnull=False))

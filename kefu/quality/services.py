@@ -30,7 +30,7 @@ from kefu.org.models import Shop, Staff, Team
 from kefu.org.selectors import staff_of
 from kefu.policies import quality as rules
 
-from .models import Appeal, Cursor, Hit, HitStatus, Sample, SampleReason
+from .models import Appeal, Cursor, Hit, HitStatus, Sample
 from .rules import Verb
 
 INSPECT_BATCH = 20_000
@@ -42,7 +42,7 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, clock.day_start(day + dt.timedelta(days=1))
 
 
-def inspect_pairs(pairs: Iterable[tuple[int, dt.date]], *, now: dt.datetime | None = None) -> int:
+def _inspect_pairs(pairs: Iterable[tuple[int, dt.date]], *, now: dt.datetime | None = None) -> int:
     """Inspect each (conversation id, local day) whole; insert the hits not yet found. Returns the
     number of new hits."""
     now = now or clock.now()
@@ -120,7 +120,8 @@ def _window_end(day: dt.date) -> dt.datetime:
     return _day_bounds(day)[1]
 
 
-def inspect_due(*, now: dt.datetime | None = None, batch: int = INSPECT_BATCH) -> int:
+@action(capability=OPERATOR, atomic=False)
+def inspect_due(*, actor: Actor, now: dt.datetime | None = None, batch: int = INSPECT_BATCH) -> int:
     """The worker's sweep: the conversations that had messages since the last run, and once each
     closed day whole. Returns the number of new hits."""
     now = now or clock.now()
@@ -135,7 +136,7 @@ def inspect_due(*, now: dt.datetime | None = None, batch: int = INSPECT_BATCH) -
         if not rows:
             break
         pairs = {(conversation_id, clock.local_date(at)) for _pk, conversation_id, at in rows}
-        created += inspect_pairs(pairs, now=now)
+        created += _inspect_pairs(pairs, now=now)
         Cursor.objects.filter(key="inspect").update(message_id=rows[-1][0])
         cursor.message_id = rows[-1][0]
         if len(rows) < batch:
@@ -151,7 +152,7 @@ def inspect_due(*, now: dt.datetime | None = None, batch: int = INSPECT_BATCH) -
             .values_list("conversation_id", flat=True)
             .distinct()
         )
-        created += inspect_pairs({(i, day) for i in ids}, now=now)
+        created += _inspect_pairs({(i, day) for i in ids}, now=now)
         Cursor.objects.filter(key="inspect").update(closed_day=day)
         day += dt.timedelta(days=1)
     return created
@@ -162,43 +163,39 @@ def inspect_due(*, now: dt.datetime | None = None, batch: int = INSPECT_BATCH) -
 
 @action(capability="quality.review", scope=("team",))
 def sample_draw(*, actor: Actor, team: Team, day: dt.date, seed: int | None = None) -> int:
-    """The day's inspection list of a team: per agent, every conversation with hits, then a random
-    sample of the others to the policy's count. Drawn once: a second call adds only what is new
-    (hits found later), never a second random sample."""
+    """The day's inspection list of a team (R-QA-2): per agent the policy's count of conversations —
+    those with the most hits first (all but one place), then a random one or more of the others, so
+    every agent's list holds something the rules did not flag. Drawn once: a second call adds
+    nothing for an agent already drawn.
+
+    Reading: "hits first, then a random sample to the policy count" bounds the list at the count,
+    so a team lead reads a handful per agent; hits outside it still count against the score until
+    dismissed, and show on the conversation and on the agent's own page."""
     count = int(policy_in_force(day).quality.sample_per_agent)
     low, high = _day_bounds(day)
     served: dict[int, set[int]] = defaultdict(set)
     for staff_id, conversation_id in (
-        Message.objects.filter(
-            sent_at__gte=low, sent_at__lt=high, direction="out", agent__team=team, agent__isnull=False
-        )
+        Message.objects.filter(sent_at__gte=low, sent_at__lt=high, direction="out", agent__team=team)
         .order_by()
         .values_list("agent_id", "conversation_id")
         .distinct()
     ):
         served[staff_id].add(conversation_id)
-    with_hits: dict[int, set[int]] = defaultdict(set)
-    for staff_id, conversation_id in (
-        Hit.objects.filter(day=day, team=team, staff__isnull=False)
-        .values_list("staff_id", "conversation_id")
-        .distinct()
+    hit_counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for staff_id, conversation_id in Hit.objects.filter(day=day, team=team, staff__isnull=False).values_list(
+        "staff_id", "conversation_id"
     ):
-        with_hits[staff_id].add(conversation_id)
-    have = set(Sample.objects.filter(day=day, team=team).values_list("staff_id", "conversation_id", "reason"))
-    drawn_random = {(s, c) for s, c, reason in have if reason == SampleReason.RANDOM}
-    have_pairs = {(s, c) for s, c, _r in have}
+        hit_counts[staff_id][conversation_id] += 1
+    drawn = set(Sample.objects.filter(day=day, team=team).values_list("staff_id", flat=True))
     rng = random.Random(seed if seed is not None else f"{team.pk}:{day.isoformat()}")
     rows = []
-    for staff_id in sorted(set(served) | set(with_hits)):
-        for conversation_id in sorted(with_hits.get(staff_id, ())):
-            if (staff_id, conversation_id) not in have_pairs:
-                rows.append(
-                    Sample(day=day, team=team, staff_id=staff_id, conversation_id=conversation_id, reason="hits")
-                )
-        if any(s == staff_id for s, _c in drawn_random):
-            continue
-        others = sorted(served.get(staff_id, set()) - with_hits.get(staff_id, set()))
-        for conversation_id in rng.sample(others, min(count, len(others))):
+    for staff_id in sorted((set(served) | set(hit_counts)) - drawn):
+        flagged = sorted(hit_counts.get(staff_id, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        others = sorted(served.get(staff_id, set()) - {c for c, _n in flagged})
+        take_hits = min(len(flagged), count - 1 if others and count > 1 else count)
+        for conversation_id, _n in flagged[:take_hits]:
+            rows.append(Sample(day=day, team=team, staff_id=staff_id, conversation_id=conversation_id, reason="hits"))
+        for conversation_id in rng.sample(others, min(count - take_hits, len(others))):
             rows.append(Sample(day=day, team=team, staff_id=staff_id, conversation_id=conversation_id, reason="random"))
     Sample.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
@@ -222,17 +219,17 @@ def hit_decide(*, actor: Actor, hit: Hit, confirm: bool, note: str = "") -> Hit:
     status = HitStatus.CONFIRMED if confirm else HitStatus.DISMISSED
     changed = (
         Hit.objects.filter(pk=hit.pk, point_entry__isnull=True)
-        .exclude(status=status)
-        .update(status=status, reviewed_by=user_of(actor), reviewed_at=clock.now(), note=note)
+        .exclude(verdict=status)
+        .update(verdict=status, reviewed_by=user_of(actor), reviewed_at=clock.now(), note=note)
     )
     if not changed:
         hit.refresh_from_db()
         if hit.point_entry_id and not confirm:
             raise ApplicationError(
-                "recorded", _("This hit is already recorded as points; reverse the points entry first."), status=409
+                "qa_recorded", _("This hit is already recorded as points; reverse the points entry first."), status=409
             )
         return hit
-    before = hit.status
+    before = hit.verdict
     hit.refresh_from_db()
     event_record(
         actor=actor,
@@ -254,10 +251,10 @@ def hit_to_points(*, actor: Actor, hit: Hit) -> Hit:
     locked = Hit.objects.select_for_update().get(pk=hit.pk)
     if locked.point_entry_id:
         return locked
-    if locked.status != HitStatus.CONFIRMED:
-        raise ApplicationError("not_confirmed", _("Confirm the hit before recording it as points."), status=409)
+    if locked.verdict != HitStatus.CONFIRMED:
+        raise ApplicationError("qa_not_confirmed", _("Confirm the hit before recording it as points."), status=409)
     if locked.staff_id is None:
-        raise ApplicationError("no_agent", _("No agent is to blame for this hit."), status=409)
+        raise ApplicationError("qa_no_agent", _("No agent is to blame for this hit."), status=409)
     staff = Staff.objects.get(pk=locked.staff_id)
     item = str(policy_in_force(locked.day).quality.point_item)
     note = _("Quality inspection: %(kind)s in conversation #%(conversation)s, message #%(message)s (%(day)s)") % {
@@ -290,7 +287,7 @@ def hit_appeal(*, actor: Actor, hit: Hit, reason: str) -> Hit:
     if not Hit.objects.filter(pk=hit.pk, appeal="").update(
         appeal=Appeal.PENDING, appeal_text=reason, appealed_at=clock.now()
     ):
-        raise ApplicationError("appealed", _("This hit has already been appealed."), status=409)
+        raise ApplicationError("qa_appealed", _("This hit has already been appealed."), status=409)
     hit.refresh_from_db()
     event_record(actor=actor, verb=Verb.HIT_APPEALED, subject=hit.conversation, after={"reason": reason})
     return hit
@@ -307,14 +304,14 @@ def appeal_decide(*, actor: Actor, hit: Hit, uphold: bool, note: str = "") -> Hi
     decided = Appeal.UPHELD if uphold else Appeal.REFUSED
     if hit.point_entry_id and not has_capability(actor, "points.record"):
         raise ApplicationError(
-            "recorded", _("This hit is recorded as points: whoever records points decides its appeal."), status=409
+            "qa_recorded", _("This hit is recorded as points: whoever records points decides its appeal."), status=409
         )
     if not Hit.objects.filter(pk=hit.pk, appeal=Appeal.PENDING).update(appeal=decided):
         raise ApplicationError("changed", _("This appeal is not waiting for a decision."), status=409)
     hit.refresh_from_db()
     if uphold:
         Hit.objects.filter(pk=hit.pk).update(
-            status=HitStatus.DISMISSED, reviewed_by=user_of(actor), reviewed_at=clock.now(), note=note
+            verdict=HitStatus.DISMISSED, reviewed_by=user_of(actor), reviewed_at=clock.now(), note=note
         )
         if hit.point_entry is not None and not PointEntry.objects.filter(reverses_id=hit.point_entry_id).exists():
             points_reverse(actor=actor, entry=hit.point_entry, note=_("Appeal upheld: %(note)s") % {"note": note})
@@ -323,9 +320,3 @@ def appeal_decide(*, actor: Actor, hit: Hit, uphold: bool, note: str = "") -> Hi
         actor=actor, verb=Verb.HIT_APPEAL_DECIDED, subject=hit.conversation, after={"appeal": decided, "note": note}
     )
     return hit
-
-
-@action(capability=OPERATOR)
-def inspect_now(*, actor: Actor) -> int:
-    """The command line's and the tests' way to run the worker's sweep at once."""
-    return inspect_due()

@@ -10,6 +10,7 @@ from django.dispatch import receiver
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from kefu.core.events import SystemActor
 from kefu.core.signals import messages_placed
 
 from .services import inspect_due
@@ -20,12 +21,12 @@ FLAG = "kefu:quality:inspect-queued"
 @db_task()
 def inspect_task() -> int:
     cache.delete(FLAG)
-    return inspect_due()
+    return inspect_due(actor=SystemActor("quality"))
 
 
 @db_periodic_task(crontab(minute="*"))
 def inspect_periodic() -> int:
-    return inspect_due()
+    return inspect_due(actor=SystemActor("quality"))
 
 
 @receiver(messages_placed)

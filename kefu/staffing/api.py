@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from pydantic import Field
 
@@ -74,14 +75,17 @@ class RequirementOut(Schema):
 
 
 @router.get("/staffing/requirement", response=RequirementOut)
-def get_requirement(request: HttpRequest, team: int, date: Day) -> object:
+def get_requirement(request: HttpRequest, team: int | None = None, date: Day | None = None) -> object:
     """R-WFM-1 and R-WFM-2 for one team and day: per hour the forecast sessions, Erlang C slots,
-    agents and rostered heads required, heads on the roster and the shortfall (a team outside the
-    caller's scope is a 404; the caller needs ``staffing.plan``)."""
+    agents and rostered heads required, heads on the roster and the shortfall. Needs
+    ``staffing.plan``; a team outside the caller's scope is a 404; ``team`` and ``date`` are required
+    (400 without them)."""
     from kefu.org.selectors import access_team_by_id
 
-    found = access_team_by_id(request.user, team)
     require(request.user, "staffing.plan")
+    if team is None or date is None:
+        raise ApplicationError("validation_error", _("Give the team and the date (team=ID&date=YYYY-MM-DD)."))
+    found = access_team_by_id(request.user, team)
     r = selectors.requirement(found.pk, date)
     return {
         "team": found.pk,
@@ -113,14 +117,12 @@ class ProposalOut(Schema):
 
 
 def proposal_out(p: Any) -> dict[str, Any]:
-    from kefu.org.models import Staff
-
-    numbers = dict(Staff.objects.filter(pk__in=[int(k) for k in p.cells]).values_list("pk", "employee_no"))
+    numbers = selectors.employee_numbers([int(k) for k in p.cells])
     return {
         "id": p.pk,
         "team": p.team_id,
         "month": p.month.strftime("%Y-%m"),
-        "status": p.status,
+        "status": p.state,
         "solver_status": p.solver_status,
         "solver_seconds": str(p.solver_seconds),
         "uncovered_hours": p.explanation.get("uncovered_hours", 0),
@@ -137,5 +139,5 @@ def propose(request: HttpRequest, payload: ProposeIn) -> object:
     from kefu.org.selectors import access_team_by_id
 
     found = access_team_by_id(request.user, payload.team)
-    month = services.month_of(payload.month)
+    month = selectors.month_of(payload.month)
     return proposal_out(services.proposal_make(actor=request.user, team=found, month=month))

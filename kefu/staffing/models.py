@@ -47,7 +47,7 @@ class RosterProposal(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", verbose_name=_("team"))
     month = models.DateField(_("month"))  # its first day
-    status = models.CharField(_("status"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT)
+    state = models.CharField(_("state"), max_length=10, choices=ProposalStatus.choices, default=ProposalStatus.DRAFT)
     solver_status = models.CharField(_("solver result"), max_length=12)
     solver_seconds = models.DecimalField(_("solver time (s)"), max_digits=7, decimal_places=2)
     cells = models.JSONField(_("cells"), default=dict)

@@ -17,7 +17,6 @@ from kefu.core import clock
 from kefu.core.params import day_query, id_query
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
-from kefu.org.models import Staff
 from kefu.policies import attendance
 from kefu.web.http import form_post, require_capability
 
@@ -99,7 +98,7 @@ def propose(request: HttpRequest) -> HttpResponse:
     return form_post(
         request,
         lambda: services.proposal_make(
-            actor=request.user, team=team, month=services.month_of(request.POST.get("month"))
+            actor=request.user, team=team, month=selectors.month_of(request.POST.get("month"))
         ),
         then=lambda p: redirect("staffing:proposal", p.pk),
         done=_("The roster is proposed. Check it, change what you want, then publish."),
@@ -117,9 +116,9 @@ def _url(name: str, *args: Any) -> str:
 def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
     require_capability(request, "staffing.plan")
     proposal = selectors.proposal_get(actor=request.user, proposal_id=proposal_id)
-    days = services._days(proposal.month)
-    people = {s.pk: s for s in Staff.objects.filter(pk__in=[int(k) for k in proposal.cells]).order_by("employee_no")}
-    changes = services.diff(proposal) if proposal.status == ProposalStatus.DRAFT else []
+    days = selectors.month_days(proposal.month)
+    people = selectors.people_of(proposal)
+    changes = selectors.diff(proposal) if proposal.state == ProposalStatus.DRAFT else []
     changed = {(c["staff"], c["date"]) for c in changes}
     shifts = attendance.shift_types(policy_in_force(proposal.month).document)
     rows = []
@@ -150,7 +149,7 @@ def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "people": people,
             "short": short[:50],
             "short_count": len(short),
-            "draft": proposal.status == ProposalStatus.DRAFT,
+            "draft": proposal.state == ProposalStatus.DRAFT,
         },
     )
 
