@@ -232,7 +232,14 @@ def test_daily_inspection_review_points_and_appeal(world: World) -> None:
     conversation = Conversation.objects.get()
     page = _client(world.lead_a).get(f"/desk/{conversation.pk}/")
     assert page.status_code == 200
-    assert "质检" in page.content.decode() or "Quality" in page.content.decode()
+    assert "conversation-qa" in page.content.decode()
+    # the next day's daily summary reports the inspection (R-QA-2 → R-DESK-7)
+    from kefu.desk import selectors as desk_selectors
+
+    summary = desk_selectors.daily_summary(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 26))
+    assert summary["lines"] and "11-25" in summary["lines"][0]
+    assert "1 of 1" in summary["lines"][0] or "1 / 1" in summary["lines"][0]
+    assert summary["lines"][0] in desk_selectors.daily_summary_text(summary)
 
 
 def test_policy_section_is_valid_and_in_force(db: Any) -> None:

@@ -204,7 +204,22 @@ def test_requirement_api_from_history(world: World) -> None:
     # ⌈1 / 0.7⌉ = 2 heads; nobody rostered → short by 2
     assert (ten["slots"], ten["agents"], ten["heads"], ten["on_roster"], ten["shortfall"]) == (2, 1, 2, 0, 2)
     assert ten["service_level"] == "0.8299"
+    # the backtest: the last whole week is 11-16…11-22; its Wednesday 11-18 at 10:00 had 6 and was
+    # forecast from 11-11 (×4: 1.5) and 11-04 (6) with weights 8 and 7: (12 + 42) / 15 = 3.6 →
+    # |3.6 − 6| / 6 = 0.4; every other hour had no arrivals and is left out
+    assert body["backtest_mape"] == "0.4000"
     assert body["hours"][3]["heads"] == 0
+    # a chat-log import brings three more buyers of 11-25 10:00 late: the stored day is dropped and
+    # read again — (8·9 + 7·6 + 6·1.5 + 5·6) / 26 = 153 / 26 = 5.88
+    channel = desk.channel_for_pusher(world.lead_a)
+    late = [
+        {"external_id": f"late{b}", "shop": "hdc", "buyer": f"late{b}", "direction": "in", "kind": "text",
+         "sent_at": f"2026-11-25T10:3{b}:00+08:00", "text": "在吗"}
+        for b in range(3)
+    ]  # fmt: skip
+    assert channel is not None and not desk.messages_ingest(actor=world.lead_a, channel=channel, items=late).failed
+    again = _client(world.lead_a).get("/api/v1/staffing/requirement", {"team": world.team_a.pk, "date": "2026-12-02"})
+    assert again.json()["hours"][10]["forecast"] == "5.88"
     assert (
         _client(world.agent_a)
         .get("/api/v1/staffing/requirement", {"team": world.team_a.pk, "date": "2026-12-02"})

@@ -98,6 +98,9 @@ class _Registry:
     # alerts for the team lead's daily summary (actor, team) → sentences: the connectors say which of
     # theirs fail, the desk shows them, neither imports the other
     summary_alerts: list[Callable[[Any, Any], list[str]]] = field(default_factory=list)
+    # lines for the team lead's daily summary of a day (actor, team, day) → sentences: quality
+    # inspection reports its day there, the desk shows them
+    summary_lines: list[Callable[[Any, Any, Any], list[str]]] = field(default_factory=list)
 
 
 REGISTRY = _Registry()
@@ -200,3 +203,13 @@ def summary_alert(provider: Callable[[Any, Any], list[str]]) -> None:
 def summary_alerts(actor: Actor, team: Any) -> list[str]:
     """Every module's alerts for the team lead's daily summary of ``team``."""
     return [sentence for provider in REGISTRY.summary_alerts for sentence in provider(actor, team)]
+
+
+def summary_line(provider: Callable[[Any, Any, Any], list[str]]) -> None:
+    if provider not in REGISTRY.summary_lines:
+        REGISTRY.summary_lines.append(provider)
+
+
+def summary_lines(actor: Actor, team: Any, day: Any) -> list[str]:
+    """Every module's lines for the daily summary of ``team`` on ``day``."""
+    return [sentence for provider in REGISTRY.summary_lines for sentence in provider(actor, team, day)]

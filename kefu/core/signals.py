@@ -21,6 +21,9 @@ staff_leave_date_set = Signal()
 # Messages were placed in their conversations, sent after the commit: ``conversations`` (their ids).
 # Quality inspection reads them a few seconds behind (R-QA-1).
 messages_placed = Signal()
+# Messages of a day that has ended arrived (a chat-log import, a late delivery), inside the placing
+# transaction: ``shop_days`` (a set of (local date, shop id)). Derived history of those days is stale.
+late_messages = Signal()
 
 
 @receiver(user_logged_in)

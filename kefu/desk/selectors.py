@@ -585,6 +585,7 @@ def daily_summary(*, actor: Actor, team: Any, day: dt.date) -> dict[str, Any]:
         "no_sale": no_sale_summary(actor=actor, shop_ids=shop_ids, day=day),
         "chases_open": PaymentChase.objects.restrict(actor).filter(shop_id__in=shop_ids, state=ChaseState.OPEN).count(),
         "alerts": plugins.summary_alerts(actor, team) if day >= clock.today() else [],
+        "lines": plugins.summary_lines(actor, team, day),
     }
 
 
@@ -630,6 +631,7 @@ def daily_summary_text(summary: dict[str, Any]) -> str:
     ]
     if summary["idle"]:
         lines.append("- 空挂:" + "、".join(r["staff"].name for r in summary["idle"]))
+    lines += [f"- {line}" for line in summary.get("lines", [])]
     lines += [f"- ⚠ {alert}" for alert in summary.get("alerts", [])]
     return "\n".join(lines)
 

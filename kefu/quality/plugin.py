@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from kefu.core import clock, plugins, wording
+from kefu.core import plugins, wording
 
 from .api import router
 
@@ -30,13 +30,14 @@ def _appeals_count(user: Any, staff: Any) -> int | None:
     return len(selectors.appeals_waiting(actor=user)) or None
 
 
-def _summary(actor: Any, team: Any) -> list[str]:
-    """R-QA-2: yesterday's inspection on the team lead's daily summary."""
+def _summary(actor: Any, team: Any, summary_day: Any) -> list[str]:
+    """R-QA-2: the inspection of the day before (drawn and reviewed on the summary's day) on the
+    team lead's daily summary."""
     import datetime as dt
 
     from . import selectors
 
-    day = clock.today() - dt.timedelta(days=1)
+    day = summary_day - dt.timedelta(days=1)
     s = selectors.day_summary(team=team, day=day)
     if not s["found"] and not s["total"]:
         return []
@@ -78,7 +79,7 @@ def register() -> None:
             "quality.review",
         )
     )
-    plugins.summary_alert(_summary)
+    plugins.summary_line(_summary)
     wording.register_models(Hit, Sample)
     wording.register_choices(Kind, HitStatus, Appeal, SampleReason)
     wording.register(

@@ -22,7 +22,7 @@ def hits(*, actor: Actor, day: dt.date, team: int | None = None) -> list[Hit]:
     qs = Hit.objects.restrict(actor).filter(day=day)
     if team is not None:
         qs = qs.filter(team_id=team)
-    return list(qs.select_related("staff").order_by("staff__employee_no", "message_id", "kind"))
+    return list(qs.select_related("staff", "message").order_by("staff__employee_no", "message_id", "kind"))
 
 
 def scores(*, actor: Actor, day: dt.date, team: int | None = None, found: list[Hit] | None = None) -> dict[str, int]:

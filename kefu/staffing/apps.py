@@ -10,6 +10,7 @@ class StaffingConfig(AppConfig):
     def ready(self) -> None:
         from kefu.core import plugins, rulebook
 
+        from . import tasks  # noqa: F401  (its periodic job)
         from .api import router
         from .rules import RULES
 
@@ -29,6 +30,9 @@ class StaffingConfig(AppConfig):
         from .models import ProposalStatus, RosterProposal
 
         wording.register_models(RosterProposal)
+        from kefu.core.signals import late_messages
+
+        late_messages.connect(_history_stale, dispatch_uid="staffing-history-stale")
         wording.register_choices(ProposalStatus)
         wording.register(
             fields={
@@ -39,3 +43,9 @@ class StaffingConfig(AppConfig):
                 "changed": _("cells changed"),
             }
         )
+
+
+def _history_stale(sender: object, shop_days: set[tuple[object, int]], **kwargs: object) -> None:
+    from .history import forget
+
+    forget(shop_days)  # type: ignore[arg-type]

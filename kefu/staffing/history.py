@@ -60,6 +60,23 @@ def ensure(team_id: int, days: Iterable[dt.date]) -> dict[dt.date, rules.DayHist
     return have
 
 
-def forget(team_id: int, days: Iterable[dt.date]) -> None:
-    """Drop stored days (a late import of messages): they are computed again when next read."""
-    TeamDay.objects.filter(team_id=team_id, day__in=list(days)).delete()
+def forget(shop_days: Iterable[tuple[dt.date, int]]) -> int:
+    """Drop the stored days of the teams serving these shops (messages of an ended day arrived late:
+    a chat-log import): they are computed again when next read."""
+    from django.db.models import Q
+
+    from kefu.org.models import Team
+
+    pairs = list(shop_days)
+    if not pairs:
+        return 0
+    teams: dict[int, set[int]] = {}
+    for team_id, shop_id in Team.shops.through.objects.filter(shop_id__in={s for _d, s in pairs}).values_list(
+        "team_id", "shop_id"
+    ):
+        teams.setdefault(shop_id, set()).add(team_id)
+    cond = Q()
+    for day, shop_id in pairs:
+        for team_id in teams.get(shop_id, ()):
+            cond |= Q(team_id=team_id, day=day)
+    return TeamDay.objects.filter(cond).delete()[0] if cond else 0

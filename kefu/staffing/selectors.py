@@ -77,17 +77,21 @@ class WeekBacktest:
     mape: Decimal | None
 
 
-def backtest(team_id: int, monday: dt.date) -> WeekBacktest:
-    """A whole week forecast from the weeks before it, beside what happened."""
+def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> WeekBacktest:
+    """A whole week forecast from the weeks before it, beside what happened: its days and their
+    history read in one query."""
+    since = since if since is not None else first_day(team_id)
+    week = [monday + dt.timedelta(days=i) for i in range(7)]
+    weights, campaigns = _weights_and_campaigns(monday)
+    wanted = set(week) | {p for d in week for p in _past_days(d, len(weights))}
+    known = history.ensure(team_id, [d for d in wanted if since is not None and d >= since])
+    counts = {d: h.sessions for d, h in known.items()}
     f: list[Decimal] = []
     a: list[int] = []
-    since = first_day(team_id)
-    for i in range(7):
-        day = monday + dt.timedelta(days=i)
-        predicted = (forecast(team_id, day, since=since) if since else None) or [Decimal(0)] * fc.HOURS
-        actual = history.ensure(team_id, [day]).get(day) or fc.DayHistory.empty()
-        f.extend(predicted)
-        a.extend(actual.sessions)
+    for day in week:
+        past = {p: counts[p] for p in _past_days(day, len(weights)) if p in counts}
+        f.extend(fc.forecast_day(past, day, weights, campaigns) or [Decimal(0)] * fc.HOURS)
+        a.extend(counts.get(day) or [0] * fc.HOURS)
     return WeekBacktest(monday, f, a, fc.mape(f, a))
 
 
@@ -165,6 +169,7 @@ class Requirement:
     hours: list[HourNeed]
     mape: Decimal | None
     has_history: bool
+    week: WeekBacktest | None = None
 
 
 def requirement(
@@ -207,8 +212,10 @@ def requirement(
                 Decimal(erlang._four(need.service_level)),
             )
         )
-    week = backtest(team_id, last_full_week(today or clock.today())) if predicted and with_backtest else None
-    return Requirement(day, aht, hours, week.mape if week else None, predicted is not None)
+    week = (
+        backtest(team_id, last_full_week(today or clock.today()), since=begins) if predicted and with_backtest else None
+    )
+    return Requirement(day, aht, hours, week.mape if week else None, predicted is not None, week)
 
 
 def month_need(team_id: int, first: dt.date, last: dt.date) -> dict[tuple[dt.date, int], int]:

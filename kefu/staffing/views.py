@@ -73,7 +73,11 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
     ctx: dict[str, Any] = {"teams": teams, "team": team, "day": day}
     if team is not None:
         r = selectors.requirement(team.pk, day)
-        week = selectors.backtest(team.pk, selectors.last_full_week(clock.today())) if r.has_history else None
+        mondays = [selectors.last_full_week(clock.today()) - dt.timedelta(days=7 * k) for k in range(4)]
+        chosen = day_query(request.GET.get("week"))
+        week = r.week
+        if chosen is not None and r.has_history and chosen in mondays and chosen != mondays[0]:
+            week = selectors.backtest(team.pk, chosen)
         ctx.update(
             {
                 "r": r,
@@ -81,6 +85,7 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
                 "chart": _bars(r.hours),
                 "week": week,
                 "lines": _lines(week) if week else None,
+                "mondays": mondays,
                 "short_hours": [h for h in r.hours if h.shortfall],
                 "proposals": selectors.proposals(actor=request.user, team=team.pk),
                 "next_month": (clock.today().replace(day=1) + dt.timedelta(days=32)).replace(day=1),

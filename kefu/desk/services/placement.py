@@ -148,6 +148,9 @@ def _store(actor: Actor, channel_id: int, good: list[_Inbound], result: IngestRe
         for day, shop_id in late:
             cond |= Q(day=day, shop_id=shop_id)
         KpiDay.objects.filter(cond, stale=False).update(stale=True)
+        from kefu.core.signals import late_messages
+
+        late_messages.send(sender=None, shop_days=late)
     buyer_wrote = {conversations[(m.shop_id, m.buyer)].pk for m in fresh if m.direction == Direction.IN}
     if touched:
         _refresh(conversation_ids=touched, reroute=buyer_wrote - opened, actor=actor)
