@@ -92,6 +92,9 @@ bench: $(DEVSTAMP)
 	$(BIN)/python bench/bench_knowledge.py
 	$(BIN)/python bench/bench_pages.py --scale 1000000
 	$(BIN)/python bench/bench_connectors.py --orders 100000 --changed 1000
+	$(BIN)/python bench/bench_staffing.py
+	$(BIN)/python bench/bench_quality.py --db postgres
+	$(BIN)/python bench/bench_quality.py --db sqlite
 
 # CI: the web CPU per request of the hot pages on 10,000 rows each, against the committed baseline
 # (fails when a page grew by more than half; PostgreSQL)

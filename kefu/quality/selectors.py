@@ -13,7 +13,7 @@ from django.db.models import Count, Q, Sum
 from kefu.core.actors import Actor
 from kefu.core.scoping import access_object, scope_for
 from kefu.desk.models import Message
-from kefu.org.models import Staff
+from kefu.org.models import Shop, Staff, Team
 
 from .models import Appeal, Hit, HitStatus, Sample
 
@@ -34,8 +34,19 @@ def scores(*, actor: Actor, day: dt.date, team: int | None = None, found: list[H
         if h.staff is not None and h.counts:
             lost[h.staff.employee_no] += h.points
     scope = scope_for(actor)
+    # by shop and time: the (shop, sent time) index serves it, one range per shop
+    if team is not None:
+        shops = list(Team.shops.through.objects.filter(team_id=team).values_list("shop_id", flat=True))
+    elif scope.all:
+        shops = list(Shop.objects.values_list("pk", flat=True))
+    else:
+        shops = list(scope.shop_ids)
     agents = Message.objects.filter(
-        sent_at__gte=_start(day), sent_at__lt=_start(day + dt.timedelta(days=1)), direction="out", agent__isnull=False
+        shop_id__in=shops,
+        sent_at__gte=_start(day),
+        sent_at__lt=_start(day + dt.timedelta(days=1)),
+        direction="out",
+        agent__isnull=False,
     )
     if team is not None:
         agents = agents.filter(agent__team_id=team)

@@ -143,11 +143,12 @@ def inspect_due(*, actor: Actor, now: dt.datetime | None = None, batch: int = IN
             break
     # a day whose windows have ended: its conversations once more, whole (the unanswered ones)
     today = clock.local_date(now)
+    shops = list(Shop.objects.values_list("pk", flat=True))  # by shop and time: the index serves it
     day = cursor.closed_day + dt.timedelta(days=1) if cursor.closed_day else today - dt.timedelta(days=1)
     while day < today and _window_end(day) <= now:
         low, high = _day_bounds(day)
         ids = set(
-            Message.objects.filter(sent_at__gte=low, sent_at__lt=high)
+            Message.objects.filter(shop_id__in=shops, sent_at__gte=low, sent_at__lt=high)
             .order_by()
             .values_list("conversation_id", flat=True)
             .distinct()
@@ -175,7 +176,13 @@ def sample_draw(*, actor: Actor, team: Team, day: dt.date, seed: int | None = No
     low, high = _day_bounds(day)
     served: dict[int, set[int]] = defaultdict(set)
     for staff_id, conversation_id in (
-        Message.objects.filter(sent_at__gte=low, sent_at__lt=high, direction="out", agent__team=team)
+        Message.objects.filter(
+            shop_id__in=list(team.shops.values_list("pk", flat=True)),
+            sent_at__gte=low,
+            sent_at__lt=high,
+            direction="out",
+            agent__team=team,
+        )
         .order_by()
         .values_list("agent_id", "conversation_id")
         .distinct()
