@@ -199,6 +199,11 @@ def test_daily_inspection_review_points_and_appeal(world: World) -> None:
     assert services.sample_draw(actor=world.lead_a, team=world.team_a, day=day) == 0  # drawn once
     sample = Sample.objects.get()
     assert sample.reason == "hits"
+    with pytest.raises(ApplicationError):  # today is not over: its list would be frozen half-way
+        services.sample_draw(actor=world.lead_a, team=world.team_a, day=dt.date(2026, 11, 26))
+    lead_page = _client(world.lead_a)
+    assert lead_page.get("/quality/", {"date": "2026-11-25", "team": world.team_b.pk}).status_code == 404
+    assert "qa-agent-" in lead_page.get("/quality/", {"date": "2026-11-25"}).content.decode()
     forbidden = Hit.objects.get(kind="forbidden_word")
     greeting = Hit.objects.get(kind="no_greeting")
     services.hit_decide(actor=world.lead_a, hit=forbidden, confirm=True, note="禁用语")

@@ -4,6 +4,7 @@ handbook constraint on random teams, and the requirement and proposal end to end
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from kefu.desk import services as desk
 from kefu.org.models import Staff
 from kefu.policies import forecast as fc
 from kefu.policies import rostering as R
-from kefu.staffing import selectors
+from kefu.staffing import selectors, services
 from kefu.staffing.models import ProposalStatus
 from kefu.workforce.models import RosterEntry
 
@@ -239,9 +240,18 @@ def test_requirement_api_from_history(world: World) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_propose_edit_and_publish_a_month(world: World) -> None:
+    from kefu.core.errors import ApplicationError
+    from kefu.workforce.models import LeaveRequest
+
     _history(world)
     for _i in range(3):
         StaffFactory(team=world.team_a, position="presales", hire_date=dt.date(2026, 1, 1))
+    k1 = Staff.objects.get(user=world.agent_a)
+    # approved for K1: a rest day on 12-10, personal leave on 12-15 and 12-16
+    for kind, start, end in (("rest", 10, 10), ("personal", 15, 16)):
+        LeaveRequest.objects.create(
+            staff=k1, kind=kind, start_date=dt.date(2026, 12, start), end_date=dt.date(2026, 12, end), status="approved"
+        )
     lead = _client(world.lead_a)
     r = lead.post(
         "/api/v1/staffing/rosters/propose",
@@ -254,31 +264,75 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
     for row in body["cells"].values():
         codes = list(row.values())
         assert sum(1 for c in codes if c == "") >= 2  # the monthly rest days
-    past = lead.post(
-        "/api/v1/staffing/rosters/propose",
-        {"team": world.team_a.pk, "month": "2026-11"},
-        content_type="application/json",
-    )
-    assert past.status_code == 400
+    mine = body["cells"][k1.employee_no]
+    assert mine["2026-12-10"] == "" and mine["2026-12-15"] == mine["2026-12-16"] == "leave"
+    for month in ("2026-11", "2028-01", "9999-12", "2027-13"):  # past, beyond a year, absurd, no month
+        refused = lead.post(
+            "/api/v1/staffing/rosters/propose",
+            {"team": world.team_a.pk, "month": month},
+            content_type="application/json",
+        )
+        assert refused.status_code == 400, month
+    assert lead.post("/staffing/propose/", {"team": world.team_a.pk, "month": "9999-12"}).status_code == 302
     proposal = selectors.proposals(actor=world.lead_a)[0]
     changes = selectors.diff(proposal)
     assert changes  # the roster is empty: every employed cell changes
     page = lead.get(f"/staffing/proposals/{proposal.pk}/")
     assert page.status_code == 200 and 'data-testid="proposal-grid"' in page.content.decode()
-    # the team lead sets one cell to rest, then publishes
-    staff_id, row = next(iter(proposal.cells.items()))
-    day = next(d for d, c in row.items() if c not in (None, "leave"))
-    lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{staff_id}-{day}": "night"})
+    key = str(k1.pk)
+    # approved rest is fixed: turning it into a shift is refused
+    with pytest.raises(ApplicationError):
+        services.proposal_cells_set(actor=world.lead_a, proposal=proposal, cells={(key, "2026-12-10"): "day"})
+    # all or none: a good swap with a change that takes a rest day away is refused whole
+    row = proposal.cells[key]
+    worked = next(d for d, c in sorted(row.items()) if c in ("day", "night"))
+    rested = [d for d, c in sorted(row.items()) if c == "" and d != "2026-12-10"]
+    other = "night" if row[worked] == "day" else "day"
+    with pytest.raises(ApplicationError):
+        services.proposal_cells_set(
+            actor=world.lead_a, proposal=proposal, cells={(key, worked): other, **{(key, d): "day" for d in rested}}
+        )
     proposal.refresh_from_db()
-    assert proposal.cells[staff_id][day] == "night"
+    assert proposal.cells[key][worked] != other
+    # a swap of shifts through the page: saved
+    lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{key}-{worked}": other})
+    proposal.refresh_from_db()
+    assert proposal.cells[key][worked] == other
+    # a second draft of the month is discarded when the first is published
+    second = services.proposal_make(actor=world.lead_a, team=world.team_a, month=dt.date(2026, 12, 1), time_limit=5)
     lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
     proposal.refresh_from_db()
-    assert proposal.state == ProposalStatus.PUBLISHED
-    assert RosterEntry.objects.get(staff_id=int(staff_id), date=day).shift_code == "night"
+    second.refresh_from_db()
+    assert proposal.state == ProposalStatus.PUBLISHED and second.state == ProposalStatus.DISCARDED
+    assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date.fromisoformat(worked)).shift_code == other
+    assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date(2026, 12, 10)).shift_code == ""
+    # a leave day is a scheduled day the leave excuses, never a rest day taken
+    assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date(2026, 12, 15)).shift_code == "day"
     assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
     # published once: a second click is refused and changes nothing
     again = lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
     assert again.status_code in (302, 409)
     assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
-    # another team's lead cannot see it
+    # another team's lead cannot see it; a team outside scope is a 404 on the pages too
     assert _client(world.agent_b).get(f"/staffing/proposals/{proposal.pk}/").status_code in (403, 404)
+    assert lead.get("/staffing/", {"team": world.team_b.pk}).status_code == 404
+
+
+def test_a_day_two_months_ahead_is_forecast_from_the_latest_weeks() -> None:
+    # frozen today is Thursday 2026-11-26; Friday 2027-01-29 reads the Fridays before today:
+    # 11-20, 11-13, … — never days without history yet
+    got = fc.same_weekdays(dt.date(2027, 1, 29), 3, dt.date(2026, 11, 26))
+    assert got == [dt.date(2026, 11, 20), dt.date(2026, 11, 13), dt.date(2026, 11, 6)]
+    assert fc.same_weekdays(dt.date(2026, 11, 18), 2, dt.date(2026, 11, 26)) == [
+        dt.date(2026, 11, 11),
+        dt.date(2026, 11, 4),
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dates(dt.date(2026, 1, 1), dt.date(2028, 1, 1)), st.dates(dt.date(2026, 1, 1), dt.date(2028, 1, 1)))
+def test_forecast_days_are_the_same_weekday_and_before_history_ends(day: dt.date, today: dt.date) -> None:
+    got = fc.same_weekdays(day, 8, today)
+    assert all(d.weekday() == day.weekday() and d < min(day, today) for d in got)
+    assert got[0] >= min(day, today) - dt.timedelta(days=7)  # the latest such day
+    assert all((a - b).days == 7 for a, b in itertools.pairwise(got))

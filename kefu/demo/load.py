@@ -527,6 +527,37 @@ def _load_desk_history() -> None:
             messages_ingest(actor=actor, channel=channel, items=items[start : start + 500], place=True)
 
 
+def _roster_ahead(actor: Any) -> None:
+    """The rest of this month's roster (the DingTalk import ends today): each day as the same weekday
+    of the last week imported, so tomorrow's requirement has a roster to stand against."""
+    from kefu.core import clock
+    from kefu.workforce.models import RosterEntry
+    from kefu.workforce.services import roster_set
+
+    today = clock.today()
+    last = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    have = {
+        (s, d): c
+        for s, d, c in RosterEntry.objects.filter(date__gte=today - dt.timedelta(days=14)).values_list(
+            "staff_id", "date", "shift_code"
+        )
+    }
+    staff = {s.pk: s for s in Staff.objects.filter(pk__in={k[0] for k in have})}
+    day = today
+    while day <= last:
+        for staff_id, member in staff.items():
+            if (staff_id, day) in have:
+                continue
+            source = day - dt.timedelta(days=7)
+            while source >= today:
+                source -= dt.timedelta(days=7)
+            code = have.get((staff_id, source))
+            if code is not None and (member.leave_date is None or day <= member.leave_date):
+                roster_set(actor=actor, staff=member, date=day, shift_code=code, source="demo")
+                have[staff_id, day] = code
+        day += dt.timedelta(days=1)
+
+
 def _load_staffing_and_quality() -> None:
     """Issue 22: the quality inspection of everything loaded, yesterday's sample drawn for each team
     (the team lead reviews it), and a roster proposal for next month for the first team."""
@@ -537,6 +568,7 @@ def _load_staffing_and_quality() -> None:
     from kefu.staffing.services import proposal_make
 
     actor = SystemActor(label="demo")
+    _roster_ahead(actor)
     inspect_due(actor=actor)
     yesterday = clock.today() - dt.timedelta(days=1)
     leads = {"扬州客服组": "yz_zuzhang", "海丰客服组": "hf_zuzhang"}

@@ -5,7 +5,8 @@
   ends at the last human reply before the next such silence; its duration (first buyer message → last
   human reply) is the handle time R-WFM-2 uses. A session with no human reply has no duration.
 * The **forecast** for an hour of a date is the weighted mean of the same hour on the same weekday
-  in the last N weeks (the weights, most recent first, from the policy), each past count first
+  in the last N weeks with history (the weights, most recent first, from the policy; for a date more
+  than a week ahead, the last N such weekdays before today), each past count first
   divided by its own date's campaign multiplier (a past 11-11 does not inflate an ordinary week),
   then times the target date's multiplier. A past date with no history at all (before the desk
   existed) is left out and the weights of the others renormalised.
@@ -108,17 +109,30 @@ def multiplier(campaigns: Mapping[str, Any], day: dt.date) -> Decimal:
     return Decimal(str(value))
 
 
+def same_weekdays(day: dt.date, weeks: int, before: dt.date | None = None) -> list[dt.date]:
+    """The ``weeks`` dates on ``day``'s weekday that the forecast reads, most recent first: the
+    weeks before ``day`` — or, for a day further ahead than a week, the last ones before ``before``
+    (today: history ends there), so a date two months ahead is forecast from the latest weeks."""
+    limit = min(day, before) if before is not None else day
+    first = day - dt.timedelta(days=7)
+    if first >= limit:
+        first -= dt.timedelta(days=7 * ((first - limit).days // 7 + 1))
+    return [first - dt.timedelta(days=7 * k) for k in range(weeks)]
+
+
 def forecast_day(
     history: Mapping[dt.date, Sequence[int]],
     day: dt.date,
     weights: Sequence[float | Decimal | str],
     campaigns: Mapping[str, Any],
+    *,
+    before: dt.date | None = None,
 ) -> list[Decimal] | None:
-    """The expected sessions in each hour of ``day`` (R-WFM-1), or None with no history at all."""
+    """The expected sessions in each hour of ``day`` (R-WFM-1), or None with no history at all.
+    ``before``: the first day without history (today)."""
     total = Decimal(0)
     sums = [Decimal(0)] * HOURS
-    for k, weight in enumerate(weights, start=1):
-        past = day - dt.timedelta(days=7 * k)
+    for past, weight in zip(same_weekdays(day, len(weights), before), weights, strict=True):
         counts = history.get(past)
         if counts is None:
             continue

@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from .i18n import _
+
 MAX_SLOTS = 100_000  # far beyond any team: a load that needs more is refused
 
 
@@ -88,13 +90,13 @@ def required(
 ) -> Requirement:
     """The hour's requirement (R-WFM-2). ValueError names an impossible input."""
     if arrivals_per_hour < 0 or handle_seconds <= 0 or answer_within_seconds < 0:
-        raise ValueError("arrivals must be ≥ 0, handle time > 0 and the answer time ≥ 0")
+        raise ValueError(_("arrivals must be ≥ 0, handle time > 0 and the answer time ≥ 0"))
     if concurrency < 1:
-        raise ValueError("concurrency must be at least 1")
+        raise ValueError(_("concurrency must be at least 1"))
     if not 0 < service_level < 1:
-        raise ValueError("the service level is a share between 0 and 1")
+        raise ValueError(_("the service level is a share between 0 and 1"))
     if not 0 <= shrinkage < 1:
-        raise ValueError("shrinkage is a share from 0 up to (not including) 1")
+        raise ValueError(_("shrinkage is a share from 0 up to (not including) 1"))
     load = arrivals_per_hour * handle_seconds / 3600
     if load <= 0:
         return Requirement(0, 0, 0, 1.0, 0.0)
@@ -104,7 +106,7 @@ def required(
     b = erlang_b(n, load)
     while True:
         if n > MAX_SLOTS:
-            raise ValueError(f"the load needs more than {MAX_SLOTS} slots")
+            raise ValueError(_("the load needs more than %(max)s slots") % {"max": MAX_SLOTS})
         c = min(1.0, n * b / (n - load * (1 - b)))
         level = max(0.0, min(1.0, 1.0 - c * math.exp(-(n - load) * answer_within_seconds / handle_seconds)))
         if level >= target:

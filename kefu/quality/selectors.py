@@ -82,6 +82,13 @@ class AgentDay:
     hits_by_conversation: dict[int, list[Hit]] = field(default_factory=dict)
 
     @property
+    def other_hits(self) -> list[Hit]:
+        """The agent's hits in conversations outside the list: they count until dismissed, so the
+        team lead sees and decides them here too."""
+        listed = {s.conversation_id for s in self.samples}
+        return [h for c, hs in self.hits_by_conversation.items() if c not in listed for h in hs]
+
+    @property
     def open_hits(self) -> int:
         return sum(1 for hs in self.hits_by_conversation.values() for h in hs if h.verdict == HitStatus.OPEN)
 

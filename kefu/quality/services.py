@@ -172,6 +172,8 @@ def sample_draw(*, actor: Actor, team: Team, day: dt.date, seed: int | None = No
     Reading: "hits first, then a random sample to the policy count" bounds the list at the count,
     so a team lead reads a handful per agent; hits outside it still count against the score until
     dismissed, and show on the conversation and on the agent's own page."""
+    if day >= clock.today():
+        raise ApplicationError("validation_error", _("Draw a day's inspection once the day is over."))
     count = int(policy_in_force(day).quality.sample_per_agent)
     low, high = _day_bounds(day)
     served: dict[int, set[int]] = defaultdict(set)

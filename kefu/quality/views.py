@@ -22,11 +22,11 @@ from . import selectors, services
 
 
 def _team(request: HttpRequest, teams: list) -> int | None:  # type: ignore[type-arg]
+    """The team asked for (404 outside the reader's scope), else their first."""
     wanted = id_query(request.GET.get("team"))
-    ids = [t.pk for t in teams]
-    if wanted is not None and wanted in ids:
-        return wanted
-    return ids[0] if ids else None
+    if wanted is not None:
+        return org.access_team_by_id(request.user, wanted).pk
+    return teams[0].pk if teams else None
 
 
 @login_required

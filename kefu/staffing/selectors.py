@@ -34,7 +34,9 @@ def _weights_and_campaigns(day: dt.date) -> tuple[list[Decimal], dict[str, Any]]
 
 
 def _past_days(day: dt.date, weeks: int) -> list[dt.date]:
-    return [day - dt.timedelta(days=7 * k) for k in range(1, weeks + 1)]
+    from kefu.core import clock
+
+    return fc.same_weekdays(day, weeks, clock.today())
 
 
 def first_day(team_id: int) -> dt.date | None:
@@ -61,7 +63,9 @@ def forecast(team_id: int, day: dt.date, *, since: dt.date | None = None) -> lis
         return None
     wanted = [d for d in _past_days(day, len(weights)) if d >= begins]
     past = history.ensure(team_id, wanted)
-    return fc.forecast_day({d: h.sessions for d, h in past.items()}, day, weights, campaigns)
+    from kefu.core import clock
+
+    return fc.forecast_day({d: h.sessions for d, h in past.items()}, day, weights, campaigns, before=clock.today())
 
 
 def last_full_week(today: dt.date) -> dt.date:
@@ -90,7 +94,7 @@ def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> 
     a: list[int] = []
     for day in week:
         past = {p: counts[p] for p in _past_days(day, len(weights)) if p in counts}
-        f.extend(fc.forecast_day(past, day, weights, campaigns) or [Decimal(0)] * fc.HOURS)
+        f.extend(fc.forecast_day(past, day, weights, campaigns, before=day) or [Decimal(0)] * fc.HOURS)
         a.extend(counts.get(day) or [0] * fc.HOURS)
     return WeekBacktest(monday, f, a, fc.mape(f, a))
 
@@ -98,8 +102,11 @@ def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> 
 def handle_seconds(team_id: int, day: dt.date) -> float:
     """R-WFM-2's handle time: the mean session duration over the history weeks (every day), or the
     policy's default without history."""
+    from kefu.core import clock
+
     s = policy_in_force(day).staffing
-    days = [day - dt.timedelta(days=n) for n in range(1, 7 * int(s.history_weeks) + 1)]
+    end = min(day, clock.today())  # a day ahead is handled as the latest weeks were
+    days = [end - dt.timedelta(days=n) for n in range(1, 7 * int(s.history_weeks) + 1)]
     mean = fc.mean_handle_seconds(history.ensure(team_id, days).values())
     return mean if mean else float(s.default_handle_seconds)
 
@@ -343,6 +350,7 @@ def diff(proposal: RosterProposal) -> list[dict[str, Any]]:
     """Cells where the proposal differs from the current roster: (staff, date, now, proposed)."""
     ids = [int(k) for k in proposal.cells]
     days = month_days(proposal.month)
+    first_shift = next(iter(attendance.shift_types(policy_in_force(proposal.month).document)), "")
     current = {
         (s, d): code
         for s, d, code in RosterEntry.objects.filter(
@@ -355,19 +363,24 @@ def diff(proposal: RosterProposal) -> list[dict[str, Any]]:
             if code is None:
                 continue
             d = dt.date.fromisoformat(iso)
-            want = _roster_code(code, current.get((int(key), d)))
+            want = _roster_code(code, current.get((int(key), d)), first_shift)
             have = current.get((int(key), d))
             if want != have:
                 out.append({"staff": int(key), "date": d, "now": have, "proposed": want})
     return sorted(out, key=lambda r: (r["date"], r["staff"]))
 
 
-def _roster_code(code: str, current: str | None) -> str:
-    """What the roster holds for a proposal cell: a leave day keeps the current shift (a scheduled
-    day the leave excuses), or the first shift when there is none."""
+def _roster_code(code: str, current: str | None, first_shift: str = "") -> str:
+    """What the roster holds for a proposal cell: a leave day is a scheduled day the leave excuses —
+    the current shift, or the first shift type when there is none (a rest on a leave day would count
+    as a rest day taken, R-WF-8)."""
     if code == solver.LEAVE:
-        return current if current else ""
+        return current if current else first_shift
     return code
+
+
+def employee_names(staff_ids: list[int]) -> dict[int, str]:
+    return dict(Staff.objects.filter(pk__in=staff_ids).values_list("pk", "name"))
 
 
 def employee_numbers(staff_ids: list[int]) -> dict[int, str]:

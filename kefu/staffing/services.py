@@ -24,9 +24,23 @@ from . import selectors
 from .models import ProposalStatus, RosterProposal
 from .rules import Verb
 
+HORIZON_MONTHS = 12  # a roster is proposed at most a year ahead
 
-def _explanation(result: solver.Proposal) -> dict[str, Any]:
+
+def _explanation(result: solver.Proposal, problem: solver.Problem) -> dict[str, Any]:
+    """The solver's account, and what the team lead's edits are checked against: each person's
+    fixed days (approved rest and leave), rest entitlement and days worked before the month."""
     return {
+        "max_run": problem.max_run,
+        "holidays": sorted(d.isoformat() for d in problem.holidays if d in set(problem.days)),
+        "people": {
+            p.key: {
+                "rest_days": p.rest_days,
+                "worked_before": p.worked_before,
+                "fixed": {d.isoformat(): c for d, c in p.fixed.items() if d in set(problem.days)},
+            }
+            for p in problem.people
+        },
         "uncovered_hours": result.uncovered_hours,
         "surplus_hours": result.surplus_hours,
         "short": [
@@ -43,8 +57,11 @@ def _explanation(result: solver.Proposal) -> dict[str, Any]:
 def proposal_make(*, actor: Actor, team: Team, month: dt.date, time_limit: float | None = None) -> RosterProposal:
     """R-WFM-3: solve the month for the team and keep the result as a draft."""
     first = month.replace(day=1)
-    if first <= clock.today().replace(day=1):
+    this_month = clock.today().replace(day=1)
+    if first <= this_month:
         raise ApplicationError("validation_error", _("Propose a roster for a future month."))
+    if (first.year - this_month.year) * 12 + first.month - this_month.month > HORIZON_MONTHS:
+        raise ApplicationError("validation_error", _("Propose a roster at most a year ahead."))
     problem, _people = selectors.problem_for(team, first, time_limit=time_limit)
     if not problem.people:
         raise ApplicationError("validation_error", _("This team has no desk staff employed in that month."))
@@ -61,7 +78,7 @@ def proposal_make(*, actor: Actor, team: Team, month: dt.date, time_limit: float
         solver_status=result.status,
         solver_seconds=Decimal(str(round(result.seconds, 2))),
         cells={k: {d.isoformat(): c for d, c in row.items()} for k, row in result.cells.items()},
-        explanation=_explanation(result),
+        explanation=_explanation(result, problem),
         made_by=user_of(actor),
         made_at=clock.now(),
     )
@@ -80,33 +97,69 @@ def _draft(proposal: RosterProposal) -> None:
 
 
 @action(capability="staffing.plan", scope=("proposal",))
-def proposal_cell_set(*, actor: Actor, proposal: RosterProposal, staff_id: Any, day: dt.date, code: str) -> None:
-    """The team lead changes one cell: a shift code or "" (rest). Fixed days (approved leave, days
-    outside employment) cannot be changed here."""
+def proposal_cells_set(*, actor: Actor, proposal: RosterProposal, cells: dict[tuple[str, str], str]) -> int:
+    """The team lead's edits, all or none: each (staff id, ISO date) → a shift code or "" (rest).
+    Refused whole when a cell is not in the proposal, is fixed (approved rest or leave, a day outside
+    employment), names an unknown shift, or when the edited month of a person breaks the handbook
+    (more working days in a row than the policy allows, fewer rest days than their entitlement).
+    Returns the cells changed."""
     proposal = RosterProposal.objects.select_for_update().get(pk=proposal.pk)
     _draft(proposal)
-    row = proposal.cells.get(str(staff_id))
-    key = day.isoformat()
-    if row is None or key not in row:
-        raise ApplicationError("not_found", "Not found", status=404)
-    if row[key] in (None, solver.LEAVE):
-        raise ApplicationError("fixed", _("This day is fixed by approved leave or the employment dates."), status=409)
-    codes = attendance.shift_types(policy_in_force(day).document)
-    if code and code not in codes:
-        raise ApplicationError("unknown_shift", _("Unknown shift: %(value)s") % {"value": str(code)[:20]})
-    before = row[key]
-    if before == code:
-        return
-    row[key] = code
+    people = proposal.explanation.get("people", {})
+    codes = attendance.shift_types(policy_in_force(proposal.month).document)
+    changed: list[tuple[str, str, str, str]] = []
+    for (staff_id, iso), code in sorted(cells.items()):
+        row = proposal.cells.get(staff_id)
+        if row is None or iso not in row:
+            raise ApplicationError("validation_error", _("That cell is not in this proposal."))
+        if row[iso] == code:
+            continue  # the form posts every cell: the unchanged ones say nothing
+        if row[iso] in (None, solver.LEAVE) or iso in people.get(staff_id, {}).get("fixed", {}):
+            raise ApplicationError(
+                "fixed",
+                _("%(day)s is fixed by approved rest or leave or the employment dates.") % {"day": iso},
+                status=409,
+            )
+        if code and code not in codes:
+            raise ApplicationError("unknown_shift", _("Unknown shift: %(value)s") % {"value": str(code)[:20]})
+        changed.append((staff_id, iso, row[iso], code))
+        row[iso] = code
+    if not changed:
+        return 0
+    max_run = int(proposal.explanation.get("max_run", 6))
+    holidays = set(proposal.explanation.get("holidays", []))
+    names = selectors.employee_names([int(k) for k in {c[0] for c in changed}])
+    for staff_id in sorted({c[0] for c in changed}):
+        row = proposal.cells[staff_id]
+        facts = people.get(staff_id, {})
+        run = solver.longest_run(
+            {dt.date.fromisoformat(d): c for d, c in row.items()}, list(codes), int(facts.get("worked_before", 0))
+        )
+        if run > max_run:
+            raise ApplicationError(
+                "validation_error",
+                _("%(name)s would work %(n)s days in a row; the handbook allows %(max)s.")
+                % {"name": names.get(int(staff_id), staff_id), "n": run, "max": max_run},
+            )
+        rest = sum(1 for d, c in row.items() if c == solver.REST and d not in holidays)
+        open_days = sum(1 for d, c in row.items() if c not in (None, solver.LEAVE) and d not in holidays)
+        if rest < min(int(facts.get("rest_days", 0)), open_days):
+            raise ApplicationError(
+                "validation_error",
+                _("%(name)s would rest %(n)s days; their rest days this month are %(want)s.")
+                % {"name": names.get(int(staff_id), staff_id), "n": rest, "want": facts.get("rest_days", 0)},
+            )
     RosterProposal.objects.filter(pk=proposal.pk).update(cells=proposal.cells)
-    event_record(
-        actor=actor,
-        verb=Verb.PROPOSAL_EDITED,
-        subject=proposal,
-        before={"shift": before or "rest"},
-        after={"shift": code or "rest"},
-        data={"date": day, "staff": int(staff_id)},
-    )
+    for staff_id, iso, before, code in changed:
+        event_record(
+            actor=actor,
+            verb=Verb.PROPOSAL_EDITED,
+            subject=proposal,
+            before={"shift": before or "rest"},
+            after={"shift": code or "rest"},
+            data={"date": iso, "staff": int(staff_id)},
+        )
+    return len(changed)
 
 
 @action(capability="staffing.plan", scope=("proposal",))
@@ -119,6 +172,10 @@ def proposal_publish(*, actor: Actor, proposal: RosterProposal) -> int:
         state=ProposalStatus.PUBLISHED, published_by=user_of(actor), published_at=clock.now()
     ):
         raise ApplicationError("changed", _("This proposal is no longer a draft."), status=409)
+    # another draft of the same month would publish over this one: it is discarded with it
+    RosterProposal.objects.filter(team_id=proposal.team_id, month=proposal.month, state=ProposalStatus.DRAFT).update(
+        state=ProposalStatus.DISCARDED
+    )
     changes = selectors.diff(proposal)
     staff = {s.pk: s for s in Staff.objects.filter(pk__in={c["staff"] for c in changes})}
     for c in changes:

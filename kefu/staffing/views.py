@@ -68,7 +68,7 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
     require_capability(request, "staffing.plan")
     teams = org.team_list(actor=request.user)
     wanted = id_query(request.GET.get("team"))
-    team = next((t for t in teams if t.pk == wanted), teams[0] if teams else None)
+    team = org.access_team_by_id(request.user, wanted) if wanted is not None else (teams[0] if teams else None)
     day = day_query(request.GET.get("date")) or clock.today() + dt.timedelta(days=1)
     ctx: dict[str, Any] = {"teams": teams, "team": team, "day": day}
     if team is not None:
@@ -111,6 +111,18 @@ def propose(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _label(code: str | None, shifts: dict[str, Any]) -> str:
+    """A roster cell as people read it: the shift's name, rest, or not scheduled."""
+    from django.utils.translation import pgettext
+
+    if code is None:
+        return _("Not scheduled")
+    if code == "":
+        return pgettext("roster cell", "Rest")
+    shift = shifts.get(code)
+    return str(shift.name) if shift else code
+
+
 def _url(name: str, *args: Any) -> str:
     from django.urls import reverse
 
@@ -125,15 +137,25 @@ def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
     people = selectors.people_of(proposal)
     changes = selectors.diff(proposal) if proposal.state == ProposalStatus.DRAFT else []
     changed = {(c["staff"], c["date"]) for c in changes}
+    now = {(c["staff"], c["date"]): c["now"] for c in changes}
     shifts = attendance.shift_types(policy_in_force(proposal.month).document)
     rows = []
+    facts = proposal.explanation.get("people", {})
     for pk, person in people.items():
         row = proposal.cells.get(str(pk), {})
+        fixed = facts.get(str(pk), {}).get("fixed", {})
         rows.append(
             {
                 "staff": person,
                 "cells": [
-                    {"day": d, "iso": d.isoformat(), "code": row.get(d.isoformat()), "changed": (pk, d) in changed}
+                    {
+                        "day": d,
+                        "iso": d.isoformat(),
+                        "code": row.get(d.isoformat()),
+                        "changed": (pk, d) in changed,
+                        "fixed": d.isoformat() in fixed,
+                        "now": _label(now.get((pk, d)), shifts) if (pk, d) in changed else "",
+                    }
                     for d in days
                 ],
                 "nights": proposal.explanation.get("nights", {}).get(str(pk), 0),
@@ -155,6 +177,7 @@ def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "short": short[:50],
             "short_count": len(short),
             "draft": proposal.state == ProposalStatus.DRAFT,
+            "extra_rest_total": sum(proposal.explanation.get("extra_rest", {}).values()),
         },
     )
 
@@ -166,22 +189,12 @@ def proposal_save(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = selectors.proposal_get(actor=request.user, proposal_id=proposal_id, action="change")
 
     def save() -> int:
-        n = 0
+        cells = {}
         for name, value in request.POST.items():
-            if not name.startswith("c-"):
-                continue
-            _prefix, staff_id, iso = ([*name.split("-", 2), "", ""])[:3]
-            row = proposal.cells.get(staff_id)
-            if row is None or iso not in row or row[iso] in (None, "leave") or row[iso] == value:
-                continue
-            day = day_query(iso)
-            assert day is not None
-            services.proposal_cell_set(
-                actor=request.user, proposal=proposal, staff_id=staff_id, day=day, code=str(value)
-            )
-            proposal.refresh_from_db()
-            n += 1
-        return n
+            if name.startswith("c-"):
+                _prefix, staff_id, iso = [*name.split("-", 2), "", ""][:3]
+                cells[staff_id, iso] = str(value)
+        return services.proposal_cells_set(actor=request.user, proposal=proposal, cells=cells)
 
     return form_post(
         request,
