@@ -204,10 +204,22 @@ def test_daily_inspection_review_points_and_appeal(world: World) -> None:
     lead_page = _client(world.lead_a)
     assert lead_page.get("/quality/", {"date": "2026-11-25", "team": world.team_b.pk}).status_code == 404
     assert "qa-agent-" in lead_page.get("/quality/", {"date": "2026-11-25"}).content.decode()
+    # a hit found after the draw for someone not in the list: shown, and the list can take them in
+    lead_staff = Staff.objects.get(user=world.lead_a)
+    first = Hit.objects.order_by("pk").first()
+    assert first is not None
+    Hit.objects.create(
+        conversation=first.conversation, message=first.message, shop=first.shop, team=world.team_a,
+        staff=lead_staff, day=first.day, kind="over_promise", text="保证", points=5, found_at=first.found_at,
+    )  # fmt: skip
+    page = lead_page.get("/quality/", {"date": "2026-11-25"}).content.decode()
+    assert f"qa-agent-{lead_staff.employee_no}" in page and 'data-testid="draw"' in page
     forbidden = Hit.objects.get(kind="forbidden_word")
     greeting = Hit.objects.get(kind="no_greeting")
     services.hit_decide(actor=world.lead_a, hit=forbidden, confirm=True, note="禁用语")
     services.hit_decide(actor=world.lead_a, hit=greeting, confirm=False)
+    bogus = _client(world.lead_a).post(f"/quality/hits/{greeting.pk}/decide/", {"decision": "bogus"})
+    assert bogus.status_code == 400
     services.sample_review(actor=world.lead_a, sample=sample, note="已读")
     # the team lead may not record points (the supervisor does, R-WF-17)
     with pytest.raises(ApplicationError):
@@ -219,7 +231,7 @@ def test_daily_inspection_review_points_and_appeal(world: World) -> None:
     assert f"#{forbidden.conversation_id}" in entry.note
     # a dismissed hit no longer costs score: 100 − 3 × 5
     body = _client(world.lead_a).get("/api/v1/quality/hits", {"date": "2026-11-25"}).json()
-    assert body["scores"] == [{"employee_no": k1, "score": 85}]
+    assert {r["employee_no"]: r["score"] for r in body["scores"]}[k1] == 85
     # the agent appeals once; upheld, the hit is dismissed and its points reversed
     forbidden.refresh_from_db()
     services.hit_appeal(actor=world.agent_a, hit=forbidden, reason="买家自己说不知道")

@@ -273,7 +273,8 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
             content_type="application/json",
         )
         assert refused.status_code == 400, month
-    assert lead.post("/staffing/propose/", {"team": world.team_a.pk, "month": "9999-12"}).status_code == 302
+    for month in ("9999-12", "99999999999999999999-01"):
+        assert lead.post("/staffing/propose/", {"team": world.team_a.pk, "month": month}).status_code == 302
     proposal = selectors.proposals(actor=world.lead_a)[0]
     changes = selectors.diff(proposal)
     assert changes  # the roster is empty: every employed cell changes
@@ -294,10 +295,22 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
         )
     proposal.refresh_from_db()
     assert proposal.cells[key][worked] != other
-    # a swap of shifts through the page: saved
-    lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{key}-{worked}": other})
+    # a swap of shifts through the page: saved; the same form again (an older copy) is refused
+    lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{key}-{worked}": other, "revision": "0"})
+    proposal.refresh_from_db()
+    assert proposal.cells[key][worked] == other and proposal.revision == 1
+    stale = lead.post(f"/staffing/proposals/{proposal.pk}/save/", {f"c-{key}-{worked}": row[worked], "revision": "0"})
+    assert stale.status_code == 302
     proposal.refresh_from_db()
     assert proposal.cells[key][worked] == other
+    # rest approved after the proposal was made is fixed too, and published as rest
+    late_day = next(d for d, c in sorted(proposal.cells[key].items()) if c in ("day", "night") and d != worked)
+    LeaveRequest.objects.create(
+        staff=k1, kind="rest", start_date=dt.date.fromisoformat(late_day), end_date=dt.date.fromisoformat(late_day),
+        status="approved",
+    )  # fmt: skip
+    with pytest.raises(ApplicationError):
+        services.proposal_cells_set(actor=world.lead_a, proposal=proposal, cells={(key, late_day): "night"})
     # a second draft of the month is discarded when the first is published
     second = services.proposal_make(actor=world.lead_a, team=world.team_a, month=dt.date(2026, 12, 1), time_limit=5)
     lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
@@ -306,9 +319,10 @@ def test_propose_edit_and_publish_a_month(world: World) -> None:
     assert proposal.state == ProposalStatus.PUBLISHED and second.state == ProposalStatus.DISCARDED
     assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date.fromisoformat(worked)).shift_code == other
     assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date(2026, 12, 10)).shift_code == ""
+    assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date.fromisoformat(late_day)).shift_code == ""
     # a leave day is a scheduled day the leave excuses, never a rest day taken
     assert RosterEntry.objects.get(staff_id=k1.pk, date=dt.date(2026, 12, 15)).shift_code == "day"
-    assert RosterEntry.objects.filter(source="proposal").count() == len(changes)
+    assert RosterEntry.objects.filter(source="proposal").count() == len(changes)  # the late rest: a change either way
     # published once: a second click is refused and changes nothing
     again = lead.post(f"/staffing/proposals/{proposal.pk}/publish/")
     assert again.status_code in (302, 409)

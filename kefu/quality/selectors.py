@@ -111,8 +111,12 @@ def inspection(*, actor: Actor, day: dt.date, team: int) -> list[AgentDay]:
             row = by_staff[s.staff_id] = AgentDay(s.staff, score.get(s.staff.employee_no, 100))
         row.samples.append(s)
     for h in found:
-        if h.staff_id in by_staff:
-            by_staff[h.staff_id].hits_by_conversation.setdefault(h.conversation_id, []).append(h)
+        if h.staff is None:
+            continue  # no one to blame (an unanswered buyer with no owner): the API lists them
+        row = by_staff.get(h.staff.pk)
+        if row is None:  # hits found after the list was drawn: the agent is shown all the same
+            row = by_staff[h.staff.pk] = AgentDay(h.staff, score.get(h.staff.employee_no, 100))
+        row.hits_by_conversation.setdefault(h.conversation_id, []).append(h)
     return sorted(by_staff.values(), key=lambda r: (r.score, r.staff.employee_no))
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kefu.core import clock
+from kefu.core.errors import ApplicationError
 from kefu.core.params import day_query, id_query
 from kefu.org import selectors as org
 from kefu.org.permissions import has_capability
@@ -44,6 +45,7 @@ def inspection(request: HttpRequest) -> HttpResponse:
             "teams": teams,
             "team": team,
             "rows": rows,
+            "undrawn": not rows or any(not r.samples for r in rows),
             "appeals": selectors.appeals_waiting(actor=request.user),
             "can_points": has_capability(request.user, "points.record"),
             "here": request.get_full_path(),
@@ -73,7 +75,10 @@ def draw(request: HttpRequest) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, hit_id: int) -> HttpResponse:
     hit = selectors.hit_get(actor=request.user, hit_id=hit_id, action="approve")
-    confirm = request.POST.get("decision") == "confirm"
+    decision = request.POST.get("decision")
+    if decision not in ("confirm", "dismiss"):
+        raise ApplicationError("validation_error", _("Choose confirm or dismiss."))
+    confirm = decision == "confirm"
     return form_post(
         request,
         lambda: services.hit_decide(actor=request.user, hit=hit, confirm=confirm, note=request.POST.get("note", "")),
@@ -110,7 +115,10 @@ def review(request: HttpRequest, sample_id: int) -> HttpResponse:
 @require_POST
 def appeal_decide(request: HttpRequest, hit_id: int) -> HttpResponse:
     hit = selectors.hit_get(actor=request.user, hit_id=hit_id, action="approve")
-    uphold = request.POST.get("decision") == "uphold"
+    decision = request.POST.get("decision")
+    if decision not in ("uphold", "refuse"):
+        raise ApplicationError("validation_error", _("Choose uphold or refuse."))
+    uphold = decision == "uphold"
     return form_post(
         request,
         lambda: services.appeal_decide(actor=request.user, hit=hit, uphold=uphold, note=request.POST.get("note", "")),

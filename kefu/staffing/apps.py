@@ -41,6 +41,8 @@ class StaffingConfig(AppConfig):
                 "status": _("status"),
                 "shift": _("shift"),
                 "changed": _("cells changed"),
+                "approved_rest": _("rest days approved since the proposal"),
+                "replaced_by": _("replaced by proposal"),
             }
         )
 

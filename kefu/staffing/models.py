@@ -52,6 +52,8 @@ class RosterProposal(models.Model):
     solver_seconds = models.DecimalField(_("solver time (s)"), max_digits=7, decimal_places=2)
     cells = models.JSONField(_("cells"), default=dict)
     explanation = models.JSONField(_("explanation"), default=dict)
+    # bumped by every save of the team lead's edits: a page saved from an older copy is refused
+    revision = models.PositiveIntegerField(_("revision"), default=0)
     made_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     made_at = models.DateTimeField(_("proposed at"))
     published_by = models.ForeignKey(

@@ -268,7 +268,7 @@ def month_of(text: Any) -> dt.date:
     try:
         year, month = (int(p) for p in str(text).split("-"))
         return dt.date(year, month, 1)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ApplicationError("validation_error", _("Write the month as 2027-01.")) from None
 
 
@@ -293,15 +293,8 @@ def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) 
     shift_types = attendance.shift_types(policy.document)
     night = set(policy.staffing.night_shifts)
     shifts = tuple(solver.Shift(c, s.start, s.end, c in night) for c, s in shift_types.items())
-    approved = LeaveRequest.objects.filter(
-        staff__in=people, status=RequestStatus.APPROVED, start_date__lte=last, end_date__gte=first, half_day=False
-    ).exclude(kind=RequestKind.TRIP)
-    fixed: dict[int, dict[dt.date, str]] = {p.pk: {} for p in people}
-    for r in approved:
-        d = max(r.start_date, first)
-        while d <= min(r.end_date, last):
-            fixed[r.staff_id][d] = solver.REST if r.kind == RequestKind.REST else solver.LEAVE
-            d += dt.timedelta(days=1)
+    found = approved_days([p.pk for p in people], first, last)
+    fixed: dict[int, dict[dt.date, str]] = {p.pk: dict(found.get(p.pk, {})) for p in people}
     # days worked in a row just before the month (the current roster)
     before: dict[int, int] = {}
     tail = {
@@ -390,3 +383,25 @@ def employee_numbers(staff_ids: list[int]) -> dict[int, str]:
 def people_of(proposal: RosterProposal) -> dict[int, Staff]:
     """The proposal's people by id, in employee-number order."""
     return {s.pk: s for s in Staff.objects.filter(pk__in=[int(k) for k in proposal.cells]).order_by("employee_no")}
+
+
+def approved_days(staff_ids: list[int], first: dt.date, last: dt.date) -> dict[int, dict[dt.date, str]]:
+    """Approved whole-day rest and leave of these people between two dates: (staff → day → "" for
+    rest or "leave"). Trips are worked days (R-WF-21) and half days leave the day scheduled."""
+    out: dict[int, dict[dt.date, str]] = {}
+    for r in LeaveRequest.objects.filter(
+        staff_id__in=staff_ids, status=RequestStatus.APPROVED, start_date__lte=last, end_date__gte=first, half_day=False
+    ).exclude(kind=RequestKind.TRIP):
+        d = max(r.start_date, first)
+        while d <= min(r.end_date, last):
+            out.setdefault(r.staff_id, {})[d] = solver.REST if r.kind == RequestKind.REST else solver.LEAVE
+            d += dt.timedelta(days=1)
+    return out
+
+
+def approved_since(proposal: RosterProposal) -> dict[str, dict[str, str]]:
+    """Rest and leave approved now for the proposal's people and month (some perhaps after it was
+    made), as staff id → ISO day → "" (rest) or "leave"."""
+    days = month_days(proposal.month)
+    found = approved_days([int(k) for k in proposal.cells], days[0], days[-1])
+    return {str(k): {d.isoformat(): c for d, c in v.items()} for k, v in found.items()}

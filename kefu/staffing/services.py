@@ -97,15 +97,21 @@ def _draft(proposal: RosterProposal) -> None:
 
 
 @action(capability="staffing.plan", scope=("proposal",))
-def proposal_cells_set(*, actor: Actor, proposal: RosterProposal, cells: dict[tuple[str, str], str]) -> int:
+def proposal_cells_set(
+    *, actor: Actor, proposal: RosterProposal, cells: dict[tuple[str, str], str], revision: int | None = None
+) -> int:
     """The team lead's edits, all or none: each (staff id, ISO date) → a shift code or "" (rest).
     Refused whole when a cell is not in the proposal, is fixed (approved rest or leave, a day outside
     employment), names an unknown shift, or when the edited month of a person breaks the handbook
     (more working days in a row than the policy allows, fewer rest days than their entitlement).
-    Returns the cells changed."""
+    ``revision``: the page's copy; a save from an older copy (another tab saved meanwhile) is
+    refused rather than undoing that save. Returns the cells changed."""
     proposal = RosterProposal.objects.select_for_update().get(pk=proposal.pk)
     _draft(proposal)
+    if revision is not None and revision != proposal.revision:
+        raise ApplicationError("changed", _("The proposal was changed meanwhile; reload the page."), status=409)
     people = proposal.explanation.get("people", {})
+    approved = selectors.approved_since(proposal)
     codes = attendance.shift_types(policy_in_force(proposal.month).document)
     changed: list[tuple[str, str, str, str]] = []
     for (staff_id, iso), code in sorted(cells.items()):
@@ -114,7 +120,11 @@ def proposal_cells_set(*, actor: Actor, proposal: RosterProposal, cells: dict[tu
             raise ApplicationError("validation_error", _("That cell is not in this proposal."))
         if row[iso] == code:
             continue  # the form posts every cell: the unchanged ones say nothing
-        if row[iso] in (None, solver.LEAVE) or iso in people.get(staff_id, {}).get("fixed", {}):
+        if (
+            row[iso] in (None, solver.LEAVE)
+            or iso in people.get(staff_id, {}).get("fixed", {})
+            or iso in approved.get(staff_id, {})
+        ):
             raise ApplicationError(
                 "fixed",
                 _("%(day)s is fixed by approved rest or leave or the employment dates.") % {"day": iso},
@@ -149,7 +159,7 @@ def proposal_cells_set(*, actor: Actor, proposal: RosterProposal, cells: dict[tu
                 _("%(name)s would rest %(n)s days; their rest days this month are %(want)s.")
                 % {"name": names.get(int(staff_id), staff_id), "n": rest, "want": facts.get("rest_days", 0)},
             )
-    RosterProposal.objects.filter(pk=proposal.pk).update(cells=proposal.cells)
+    RosterProposal.objects.filter(pk=proposal.pk).update(cells=proposal.cells, revision=proposal.revision + 1)
     for staff_id, iso, before, code in changed:
         event_record(
             actor=actor,
@@ -172,15 +182,34 @@ def proposal_publish(*, actor: Actor, proposal: RosterProposal) -> int:
         state=ProposalStatus.PUBLISHED, published_by=user_of(actor), published_at=clock.now()
     ):
         raise ApplicationError("changed", _("This proposal is no longer a draft."), status=409)
+    proposal.refresh_from_db()
+    # rest approved after the proposal was made stands: its day is published as rest (a leave day
+    # on a shift stays the shift the leave excuses)
+    adjusted = 0
+    for staff_id, days in selectors.approved_since(proposal).items():
+        row = proposal.cells.get(staff_id, {})
+        for iso, kind in days.items():
+            if kind == solver.REST and row.get(iso) not in (None, solver.REST, solver.LEAVE):
+                row[iso] = solver.REST
+                adjusted += 1
+    if adjusted:
+        RosterProposal.objects.filter(pk=proposal.pk).update(cells=proposal.cells)
     # another draft of the same month would publish over this one: it is discarded with it
-    RosterProposal.objects.filter(team_id=proposal.team_id, month=proposal.month, state=ProposalStatus.DRAFT).update(
-        state=ProposalStatus.DISCARDED
-    )
+    for other in RosterProposal.objects.filter(
+        team_id=proposal.team_id, month=proposal.month, state=ProposalStatus.DRAFT
+    ).exclude(pk=proposal.pk):
+        RosterProposal.objects.filter(pk=other.pk, state=ProposalStatus.DRAFT).update(state=ProposalStatus.DISCARDED)
+        event_record(actor=actor, verb=Verb.PROPOSAL_DISCARDED, subject=other, after={"replaced_by": proposal.pk})
     changes = selectors.diff(proposal)
     staff = {s.pk: s for s in Staff.objects.filter(pk__in={c["staff"] for c in changes})}
     for c in changes:
         roster_set(actor=actor, staff=staff[c["staff"]], date=c["date"], shift_code=c["proposed"], source="proposal")
-    event_record(actor=actor, verb=Verb.PROPOSAL_PUBLISHED, subject=proposal, after={"changed": len(changes)})
+    event_record(
+        actor=actor,
+        verb=Verb.PROPOSAL_PUBLISHED,
+        subject=proposal,
+        after={"changed": len(changes), "approved_rest": adjusted},
+    )
     return len(changes)
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from kefu.core import clock
-from kefu.core.params import day_query, id_query
+from kefu.core.params import day_query, id_query, int_param
 from kefu.core.policy_store import policy_in_force
 from kefu.org import selectors as org
 from kefu.policies import attendance
@@ -141,9 +141,10 @@ def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
     shifts = attendance.shift_types(policy_in_force(proposal.month).document)
     rows = []
     facts = proposal.explanation.get("people", {})
+    approved = selectors.approved_since(proposal)
     for pk, person in people.items():
         row = proposal.cells.get(str(pk), {})
-        fixed = facts.get(str(pk), {}).get("fixed", {})
+        fixed = {**facts.get(str(pk), {}).get("fixed", {}), **approved.get(str(pk), {})}
         rows.append(
             {
                 "staff": person,
@@ -154,6 +155,7 @@ def proposal_page(request: HttpRequest, proposal_id: int) -> HttpResponse:
                         "code": row.get(d.isoformat()),
                         "changed": (pk, d) in changed,
                         "fixed": d.isoformat() in fixed,
+                        "fixed_leave": fixed.get(d.isoformat()) == "leave",
                         "now": _label(now.get((pk, d)), shifts) if (pk, d) in changed else "",
                     }
                     for d in days
@@ -194,7 +196,8 @@ def proposal_save(request: HttpRequest, proposal_id: int) -> HttpResponse:
             if name.startswith("c-"):
                 _prefix, staff_id, iso = [*name.split("-", 2), "", ""][:3]
                 cells[staff_id, iso] = str(value)
-        return services.proposal_cells_set(actor=request.user, proposal=proposal, cells=cells)
+        revision = int_param(request.POST.get("revision"))
+        return services.proposal_cells_set(actor=request.user, proposal=proposal, cells=cells, revision=revision)
 
     return form_post(
         request,
