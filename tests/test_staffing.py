@@ -209,6 +209,11 @@ def test_requirement_api_from_history(world: World) -> None:
     # forecast from 11-11 (×4: 1.5) and 11-04 (6) with weights 8 and 7: (12 + 42) / 15 = 3.6 →
     # |3.6 − 6| / 6 = 0.4; every other hour had no arrivals and is left out
     assert body["backtest_mape"] == "0.4000"
+    # the week ahead by hour of the week: Wednesday's 10:00 as above, rounded; a Thursday had none
+    week = selectors.week_ahead(world.team_a.pk, dt.date(2026, 11, 30))
+    assert week.days[2] == dt.date(2026, 12, 2) and week.cells[2][10] == 5 and week.cells[3][10] == 0
+    page = _client(world.lead_a).get("/staffing/", {"team": world.team_a.pk, "date": "2026-12-02"}).content.decode()
+    assert 'data-testid="week-ahead"' in page and 'data-testid="backtest"' in page
     assert body["hours"][3]["heads"] == 0
     # a chat-log import brings three more buyers of 11-25 10:00 late: the stored day is dropped and
     # read again — (8·9 + 7·6 + 6·1.5 + 5·6) / 26 = 153 / 26 = 5.88

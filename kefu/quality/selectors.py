@@ -120,6 +120,17 @@ def inspection(*, actor: Actor, day: dt.date, team: int) -> list[AgentDay]:
     return sorted(by_staff.values(), key=lambda r: (r.score, r.staff.employee_no))
 
 
+def unowned_hits(*, actor: Actor, day: dt.date, team: int) -> list[Hit]:
+    """The day's hits no agent is to blame for (a buyer left unanswered in a conversation nobody
+    owned): they cost no one's score, and the team lead still sees them."""
+    return list(
+        Hit.objects.restrict(actor)
+        .filter(day=day, team_id=team, staff__isnull=True)
+        .select_related("message", "conversation")
+        .order_by("message_id")[:200]
+    )
+
+
 def my_hits(*, staff: Staff, limit: int = 200) -> list[Hit]:
     return list(
         Hit.objects.filter(staff=staff)

@@ -46,6 +46,7 @@ def inspection(request: HttpRequest) -> HttpResponse:
             "team": team,
             "rows": rows,
             "undrawn": not rows or any(not r.samples for r in rows),
+            "unowned": selectors.unowned_hits(actor=request.user, day=day, team=team) if team else [],
             "appeals": selectors.appeals_waiting(actor=request.user),
             "can_points": has_capability(request.user, "points.record"),
             "here": request.get_full_path(),

@@ -68,6 +68,32 @@ def forecast(team_id: int, day: dt.date, *, since: dt.date | None = None) -> lis
     return fc.forecast_day({d: h.sessions for d, h in past.items()}, day, weights, campaigns, before=clock.today())
 
 
+@dataclass
+class WeekAhead:
+    days: list[dt.date]
+    cells: list[list[int]]  # per day, the forecast sessions of each hour, rounded
+    top: int
+
+
+def week_ahead(team_id: int, first: dt.date) -> WeekAhead:
+    """R-WFM-1 by hour of the week: the forecast of the seven days from ``first``, one history read."""
+    from kefu.core import clock
+
+    days = [first + dt.timedelta(days=i) for i in range(7)]
+    since = first_day(team_id)
+    weights, campaigns = _weights_and_campaigns(first)
+    today = clock.today()
+    wanted = {p for d in days for p in fc.same_weekdays(d, len(weights), today)}
+    known = history.ensure(team_id, [d for d in wanted if since is not None and d >= since])
+    counts = {d: h.sessions for d, h in known.items()}
+    cells = []
+    for d in days:
+        past = {p: counts[p] for p in fc.same_weekdays(d, len(weights), today) if p in counts}
+        f = fc.forecast_day(past, d, weights, campaigns, before=today) or [Decimal(0)] * fc.HOURS
+        cells.append([int(v.quantize(Decimal(1), rounding=ROUND_HALF_UP)) for v in f])
+    return WeekAhead(days, cells, max([max(row) for row in cells] + [1]))
+
+
 def last_full_week(today: dt.date) -> dt.date:
     """The Monday of the last whole week before ``today``'s."""
     return today - dt.timedelta(days=today.weekday() + 7)

@@ -86,6 +86,7 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
                 "week": week,
                 "lines": _lines(week) if week else None,
                 "mondays": mondays,
+                "ahead": _heat(selectors.week_ahead(team.pk, day)) if r.has_history else None,
                 "short_hours": [h for h in r.hours if h.shortfall],
                 "proposals": selectors.proposals(actor=request.user, team=team.pk),
                 "next_month": (clock.today().replace(day=1) + dt.timedelta(days=32)).replace(day=1),
@@ -109,6 +110,16 @@ def propose(request: HttpRequest) -> HttpResponse:
         done=_("The roster is proposed. Check it, change what you want, then publish."),
         failed=lambda: redirect(f"{_url('staffing:requirement')}?team={team.pk}"),
     )
+
+
+def _heat(week: selectors.WeekAhead) -> dict[str, Any]:
+    """The week ahead as rows of (value, shade 0–4) for the hour-of-week table."""
+    return {
+        "rows": [
+            {"day": d, "cells": [(v, min(4, (v * 5) // (week.top + 1))) for v in row]}
+            for d, row in zip(week.days, week.cells, strict=True)
+        ]
+    }
 
 
 def _label(code: str | None, shifts: dict[str, Any]) -> str:
