@@ -132,6 +132,23 @@ def test_every_handbook_constraint_holds_on_random_teams(problem: R.Problem) -> 
         assert heads.get((s.day, s.hour), 0) == s.covered < s.need
 
 
+def test_one_person_one_week_by_hand() -> None:
+    # One agent, Monday 2027-02-01 … Sunday 02-07, one rest day owed, one head needed 09:00–18:00
+    # every day (hours 9 … 17: 9 cells). 白班 08:30–17:30 covers hours 8 … 17 (10 cells: 8 and 17 by
+    # their half hour). Best: six day shifts and the one rest day — 9 uncovered agent-hours (the rest
+    # day), 6 surplus (hour 8 of each worked day), no night (it would cover only 17 of the 9 needed).
+    week = FEB[:7]
+    need = {(d, h): 1 if 9 <= h <= 17 else 0 for d in week for h in range(24)}
+    alone = R.Problem(week, SHIFTS, (R.Person("p", rest_days=1),), need, time_limit=10)
+    result = R.solve(alone)
+    row = result.cells["p"]
+    assert sorted(row.values()).count("day") == 6 and list(row.values()).count(R.REST) == 1
+    assert (result.uncovered_hours, result.surplus_hours) == (9, 6)
+    # Having worked the six days before the month, the first day must be the rest (the run limit)
+    tired = R.solve(R.Problem(week, SHIFTS, (R.Person("p", rest_days=1, worked_before=6),), need, time_limit=10))
+    assert tired.cells["p"][week[0]] == R.REST
+
+
 def test_coverage_comes_first_and_fairness_spreads_nights() -> None:
     # four people, one day shift and one night shift needed every day: nobody left short where
     # people are free, and the nights spread evenly (28 nights over 4 people: 7 each, ±1)
