@@ -226,6 +226,8 @@ def test_requirement_api_from_history(world: World) -> None:
     # forecast from 11-11 (×4: 1.5) and 11-04 (6) with weights 8 and 7: (12 + 42) / 15 = 3.6 →
     # |3.6 − 6| / 6 = 0.4; every other hour had no arrivals and is left out
     assert body["backtest_mape"] == "0.4000"
+    # on the days' totals the same: Wednesday's 3.6 against 6, the other days had none
+    assert selectors.backtest(world.team_a.pk, dt.date(2026, 11, 16)).daily_mape == Decimal("0.4000")
     # the week ahead by hour of the week: Wednesday's 10:00 as above, rounded; a Thursday had none
     week = selectors.week_ahead(world.team_a.pk, dt.date(2026, 11, 30))
     assert week.days[2] == dt.date(2026, 12, 2) and week.cells[2][10] == 5 and week.cells[3][10] == 0

@@ -106,6 +106,16 @@ class WeekBacktest:
     actual: list[int]
     mape: Decimal | None
 
+    @property
+    def daily_mape(self) -> Decimal | None:
+        """The same error over each day's total: hourly counts of a few sessions are noisy, a day's
+        total says how well the day's volume was foreseen."""
+        days = range(0, len(self.actual), fc.HOURS)
+        return fc.mape(
+            [sum(self.forecast[i : i + fc.HOURS], Decimal(0)) for i in days],
+            [sum(self.actual[i : i + fc.HOURS]) for i in days],
+        )
+
 
 def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> WeekBacktest:
     """A whole week forecast from the weeks before it, beside what happened: its days and their
