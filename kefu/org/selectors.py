@@ -44,6 +44,12 @@ def team_get(*, actor: Actor, team_id: int) -> Team:
     return access_object(actor, Team.objects.prefetch_related("shops"), pk=team_id)
 
 
+def team_shop_ids(team_id: int) -> list[int]:
+    """The shops a team serves (R-DESK-1), as ids: a day's desk reads go shop by shop on the
+    messages' (shop, sent time) index."""
+    return list(Team.shops.through.objects.filter(team_id=team_id).values_list("shop_id", flat=True))
+
+
 def team_staff(*, actor: Actor, team: int) -> list[Staff]:
     """Active desk people of a team in the actor's scope (agents and the lead), by name (pickers)."""
     positions = ["presales", "aftersales", "team_lead"]

@@ -423,6 +423,14 @@ class _Month:
         return (self.last - self.first).days + 1
 
 
+def rest_entitlement(per_month: int, employed_days: int, days_in_month: int) -> int:
+    """R-WF-8 prorated by R-WF-18: a part month earns its share of the rest days, rounded half-up to
+    a whole day (before R-WF-10's forfeit)."""
+    if employed_days >= days_in_month:
+        return per_month
+    return _round_days(Decimal(per_month * employed_days) / days_in_month)
+
+
 def _round_days(value: Decimal) -> int:
     return int(value.quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
@@ -462,12 +470,8 @@ def _month(policy: dict[str, Any], data: StaffMonthInput) -> _Month:
         by_day=by_day,
         requests=requests,
     )
-    # R-WF-18: a part month earns its share of the rest days, rounded half-up to a whole day
-    per_month = int(leave_policy["rest_days_per_month"])
-    month.entitled = (
-        _round_days(Decimal(per_month * month.employed_days) / month.days_in_month)
-        if month.employed_days < month.days_in_month
-        else per_month
+    month.entitled = rest_entitlement(
+        int(leave_policy["rest_days_per_month"]), month.employed_days, month.days_in_month
     )
     if data.leave_days_previous_month > Decimal(leave_policy["leave_days_forfeit_next_month_rest"]):
         month.entitled = 0  # R-WF-10

@@ -70,12 +70,13 @@ class Requirement:
             "slots": self.slots,
             "agents": self.agents,
             "rostered": self.rostered,
-            "service_level": _four(self.service_level),
-            "wait_probability": _four(self.wait_probability),
+            "service_level": four_places(self.service_level),
+            "wait_probability": four_places(self.wait_probability),
         }
 
 
-def _four(value: float) -> str:
+def four_places(value: float) -> str:
+    """A share as the API writes it: a decimal string with 4 places, rounded half-up."""
     return str(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 

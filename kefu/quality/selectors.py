@@ -10,10 +10,13 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 
+from kefu.core import clock
 from kefu.core.actors import Actor
 from kefu.core.scoping import access_object, scope_for
 from kefu.desk.models import Message
-from kefu.org.models import Shop, Staff, Team
+from kefu.org.models import Shop, Staff
+from kefu.org.permissions import has_capability
+from kefu.org.selectors import team_shop_ids
 
 from .models import Appeal, Hit, HitStatus, Sample
 
@@ -36,34 +39,30 @@ def scores(*, actor: Actor, day: dt.date, team: int | None = None, found: list[H
     scope = scope_for(actor)
     # by shop and time: the (shop, sent time) index serves it, one range per shop
     if team is not None:
-        shops = list(Team.shops.through.objects.filter(team_id=team).values_list("shop_id", flat=True))
+        shops = team_shop_ids(team)
     elif scope.all:
         shops = list(Shop.objects.values_list("pk", flat=True))
     else:
         shops = list(scope.shop_ids)
     agents = Message.objects.filter(
         shop_id__in=shops,
-        sent_at__gte=_start(day),
-        sent_at__lt=_start(day + dt.timedelta(days=1)),
+        sent_at__gte=clock.day_start(day),
+        sent_at__lt=clock.day_start(day + dt.timedelta(days=1)),
         direction="out",
         agent__isnull=False,
     )
     if team is not None:
         agents = agents.filter(agent__team_id=team)
     if not scope.all:
-        if scope.position == "team_lead":
+        # as the hits themselves (``models.own_or_led``): who reviews the team reads its agents,
+        # an agent reads their own
+        if has_capability(actor, "quality.review"):
             agents = agents.filter(agent__team_id__in=scope.team_ids)
         else:
             agents = agents.filter(agent_id=scope.staff_id or 0)
     names = set(agents.order_by().values_list("agent__employee_no", flat=True).distinct())
     names |= {h.staff.employee_no for h in found if h.staff is not None}
     return {no: max(0, 100 - lost.get(no, 0)) for no in sorted(names)}
-
-
-def _start(day: dt.date) -> dt.datetime:
-    from kefu.core import clock
-
-    return clock.day_start(day)
 
 
 def hit_get(*, actor: Actor, hit_id: Any, action: str = "read") -> Hit:

@@ -27,7 +27,7 @@ from kefu.core.events import event_record
 from kefu.core.policy_store import policy_in_force
 from kefu.desk.models import Conversation, Message
 from kefu.org.models import Shop, Staff, Team
-from kefu.org.selectors import staff_of
+from kefu.org.selectors import staff_of, team_shop_ids
 from kefu.policies import quality as rules
 
 from .models import Appeal, Cursor, Hit, HitStatus, Sample
@@ -179,7 +179,7 @@ def sample_draw(*, actor: Actor, team: Team, day: dt.date, seed: int | None = No
     served: dict[int, set[int]] = defaultdict(set)
     for staff_id, conversation_id in (
         Message.objects.filter(
-            shop_id__in=list(team.shops.values_list("pk", flat=True)),
+            shop_id__in=team_shop_ids(team.pk),
             sent_at__gte=low,
             sent_at__lt=high,
             direction="out",

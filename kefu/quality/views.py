@@ -54,6 +54,14 @@ def inspection(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _decision(request: HttpRequest, yes: str, no: str, refusal: str) -> bool:
+    """The form's two-way ``decision``: True for ``yes``, False for ``no``, a 400 for anything else."""
+    decision = request.POST.get("decision")
+    if decision not in (yes, no):
+        raise ApplicationError("validation_error", refusal)
+    return decision == yes
+
+
 def _back(request: HttpRequest) -> HttpResponse:
     return redirect_next(request, reverse("quality:inspection"))
 
@@ -76,10 +84,7 @@ def draw(request: HttpRequest) -> HttpResponse:
 @require_POST
 def decide(request: HttpRequest, hit_id: int) -> HttpResponse:
     hit = selectors.hit_get(actor=request.user, hit_id=hit_id, action="approve")
-    decision = request.POST.get("decision")
-    if decision not in ("confirm", "dismiss"):
-        raise ApplicationError("validation_error", _("Choose confirm or dismiss."))
-    confirm = decision == "confirm"
+    confirm = _decision(request, "confirm", "dismiss", _("Choose confirm or dismiss."))
     return form_post(
         request,
         lambda: services.hit_decide(actor=request.user, hit=hit, confirm=confirm, note=request.POST.get("note", "")),
@@ -116,10 +121,7 @@ def review(request: HttpRequest, sample_id: int) -> HttpResponse:
 @require_POST
 def appeal_decide(request: HttpRequest, hit_id: int) -> HttpResponse:
     hit = selectors.hit_get(actor=request.user, hit_id=hit_id, action="approve")
-    decision = request.POST.get("decision")
-    if decision not in ("uphold", "refuse"):
-        raise ApplicationError("validation_error", _("Choose uphold or refuse."))
-    uphold = decision == "uphold"
+    uphold = _decision(request, "uphold", "refuse", _("Choose uphold or refuse."))
     return form_post(
         request,
         lambda: services.appeal_decide(actor=request.user, hit=hit, uphold=uphold, note=request.POST.get("note", "")),

@@ -21,10 +21,10 @@ def compute(team_id: int, day: dt.date) -> rules.DayHistory:
     silence = int(policy_in_force(day).staffing.session_silence_minutes) * 60
     low = clock.day_start(day) - dt.timedelta(seconds=silence)
     high = clock.day_start(day + dt.timedelta(days=1)) + dt.timedelta(hours=LATE_REPLY_HOURS)
-    from kefu.org.models import Team
+    from kefu.org.selectors import team_shop_ids
 
     # the team's conversations in its shops, read by shop and time (the (shop, sent time) index)
-    shops = list(Team.shops.through.objects.filter(team_id=team_id).values_list("shop_id", flat=True))
+    shops = team_shop_ids(team_id)
     events = [
         rules.Event(c, at, d, k, str(a) if a else None)
         for c, at, d, k, a in Message.objects.filter(

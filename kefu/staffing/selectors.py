@@ -3,7 +3,6 @@ the roster (R-WFM-2), past weeks' forecast against actual for the chart, and pro
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -11,6 +10,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from kefu.core import clock
 from kefu.core.actors import Actor
 from kefu.core.errors import ApplicationError
 from kefu.core.policy_store import policy_in_force
@@ -33,39 +33,48 @@ def _weights_and_campaigns(day: dt.date) -> tuple[list[Decimal], dict[str, Any]]
     return list(s.week_weights)[: int(s.history_weeks)], {c.day: c.multiplier for c in s.campaigns}
 
 
-def _past_days(day: dt.date, weeks: int) -> list[dt.date]:
-    from kefu.core import clock
-
-    return fc.same_weekdays(day, weeks, clock.today())
-
-
 def first_day(team_id: int) -> dt.date | None:
     """The day the team's desk history begins (the first message in one of its shops, read shop by
     shop on the (shop, sent time) index); days before it are unknown, not quiet, and the forecast
     leaves them out."""
-    from kefu.core import clock
     from kefu.desk.models import Message
-    from kefu.org.models import Team
+    from kefu.org.selectors import team_shop_ids
 
     firsts = [
         Message.objects.filter(shop_id=shop_id).order_by("sent_at").values_list("sent_at", flat=True).first()
-        for shop_id in Team.shops.through.objects.filter(team_id=team_id).values_list("shop_id", flat=True)
+        for shop_id in team_shop_ids(team_id)
     ]
     found = [f for f in firsts if f is not None]
     return clock.local_date(min(found)) if found else None
 
 
+def _forecasts(
+    team_id: int, days: list[dt.date], since: dt.date | None, *, with_actual: bool = False
+) -> tuple[dict[dt.date, list[Decimal] | None], dict[dt.date, list[int]]]:
+    """R-WFM-1 for each of ``days`` (None: no history) from one read of the history they need —
+    with ``with_actual``, of the days themselves too; that read is returned beside them. Days before
+    ``since`` (the history's first) are unknown and left out."""
+    today = clock.today()
+    reads = {}
+    for d in days:
+        weights, campaigns = _weights_and_campaigns(d)
+        reads[d] = (fc.same_weekdays(d, len(weights), today), weights, campaigns)
+    wanted = {p for past, _w, _c in reads.values() for p in past} | (set(days) if with_actual else set())
+    known = history.ensure(team_id, [d for d in wanted if since is not None and d >= since])
+    counts = {d: h.sessions for d, h in known.items()}
+    out = {
+        d: fc.forecast_day({p: counts[p] for p in past if p in counts}, d, weights, campaigns, before=today)
+        for d, (past, weights, campaigns) in reads.items()
+    }
+    return out, counts
+
+
 def forecast(team_id: int, day: dt.date, *, since: dt.date | None = None) -> list[Decimal] | None:
     """R-WFM-1: the expected sessions in each hour of ``day`` for the team (None: no history)."""
-    weights, campaigns = _weights_and_campaigns(day)
     begins = since if since is not None else first_day(team_id)
     if begins is None:
         return None
-    wanted = [d for d in _past_days(day, len(weights)) if d >= begins]
-    past = history.ensure(team_id, wanted)
-    from kefu.core import clock
-
-    return fc.forecast_day({d: h.sessions for d, h in past.items()}, day, weights, campaigns, before=clock.today())
+    return _forecasts(team_id, [day], begins)[0][day]
 
 
 @dataclass
@@ -75,22 +84,14 @@ class WeekAhead:
     top: int
 
 
-def week_ahead(team_id: int, first: dt.date) -> WeekAhead:
+def week_ahead(team_id: int, first: dt.date, *, since: dt.date | None = None) -> WeekAhead:
     """R-WFM-1 by hour of the week: the forecast of the seven days from ``first``, one history read."""
-    from kefu.core import clock
-
     days = [first + dt.timedelta(days=i) for i in range(7)]
-    since = first_day(team_id)
-    weights, campaigns = _weights_and_campaigns(first)
-    today = clock.today()
-    wanted = {p for d in days for p in fc.same_weekdays(d, len(weights), today)}
-    known = history.ensure(team_id, [d for d in wanted if since is not None and d >= since])
-    counts = {d: h.sessions for d, h in known.items()}
-    cells = []
-    for d in days:
-        past = {p: counts[p] for p in fc.same_weekdays(d, len(weights), today) if p in counts}
-        f = fc.forecast_day(past, d, weights, campaigns, before=today) or [Decimal(0)] * fc.HOURS
-        cells.append([int(v.quantize(Decimal(1), rounding=ROUND_HALF_UP)) for v in f])
+    predicted, _counts = _forecasts(team_id, days, since if since is not None else first_day(team_id))
+    cells = [
+        [int(v.quantize(Decimal(1), rounding=ROUND_HALF_UP)) for v in (predicted[d] or [Decimal(0)] * fc.HOURS)]
+        for d in days
+    ]
     return WeekAhead(days, cells, max([max(row) for row in cells] + [1]))
 
 
@@ -120,17 +121,13 @@ class WeekBacktest:
 def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> WeekBacktest:
     """A whole week forecast from the weeks before it, beside what happened: its days and their
     history read in one query."""
-    since = since if since is not None else first_day(team_id)
     week = [monday + dt.timedelta(days=i) for i in range(7)]
-    weights, campaigns = _weights_and_campaigns(monday)
-    wanted = set(week) | {p for d in week for p in _past_days(d, len(weights))}
-    known = history.ensure(team_id, [d for d in wanted if since is not None and d >= since])
-    counts = {d: h.sessions for d, h in known.items()}
+    begins = since if since is not None else first_day(team_id)
+    predicted, counts = _forecasts(team_id, week, begins, with_actual=True)
     f: list[Decimal] = []
     a: list[int] = []
     for day in week:
-        past = {p: counts[p] for p in _past_days(day, len(weights)) if p in counts}
-        f.extend(fc.forecast_day(past, day, weights, campaigns, before=day) or [Decimal(0)] * fc.HOURS)
+        f.extend(predicted[day] or [Decimal(0)] * fc.HOURS)
         a.extend(counts.get(day) or [0] * fc.HOURS)
     return WeekBacktest(monday, f, a, fc.mape(f, a))
 
@@ -138,8 +135,6 @@ def backtest(team_id: int, monday: dt.date, *, since: dt.date | None = None) -> 
 def handle_seconds(team_id: int, day: dt.date) -> float:
     """R-WFM-2's handle time: the mean session duration over the history weeks (every day), or the
     policy's default without history."""
-    from kefu.core import clock
-
     s = policy_in_force(day).staffing
     end = min(day, clock.today())  # a day ahead is handled as the latest weeks were
     days = [end - dt.timedelta(days=n) for n in range(1, 7 * int(s.history_weeks) + 1)]
@@ -213,65 +208,55 @@ class Requirement:
     mape: Decimal | None
     has_history: bool
     week: WeekBacktest | None = None
+    since: dt.date | None = None  # the history's first day
 
 
-def requirement(
-    team_id: int,
-    day: dt.date,
-    *,
-    today: dt.date | None = None,
-    with_backtest: bool = True,
-    since: dt.date | None = None,
-    aht: float | None = None,
-) -> Requirement:
-    """R-WFM-2 for each hour of ``day``: forecast sessions, Erlang C slots, agents and rostered heads,
-    beside the heads on the roster; with the backtest error of the last whole week."""
-    from kefu.core import clock
-
+def _needs(day: dt.date, predicted: list[Decimal] | None, aht: float) -> list[erlang.Requirement]:
+    """R-WFM-2 for each hour of ``day`` from its forecast, with the policy's targets."""
     s = policy_in_force(day).staffing
-    begins = since if since is not None else first_day(team_id)
-    predicted = forecast(team_id, day, since=begins) if begins else None
-    aht = aht if aht is not None else handle_seconds(team_id, day)
-    on_roster = heads_on_roster(team_id, day)
-    hours = []
-    for hour in range(fc.HOURS):
-        lam = predicted[hour] if predicted else Decimal(0)
-        need = erlang.required(
-            arrivals_per_hour=float(lam),
+    return [
+        erlang.required(
+            arrivals_per_hour=float(predicted[hour] if predicted else 0),
             handle_seconds=aht,
             concurrency=int(s.concurrency),
             answer_within_seconds=float(s.answer_within_seconds),
             service_level=float(s.service_level_percent) / 100,
             shrinkage=float(s.shrinkage_percent) / 100,
         )
-        hours.append(
-            HourNeed(
-                hour,
-                lam,
-                need.slots,
-                need.agents,
-                need.rostered,
-                on_roster[hour],
-                Decimal(erlang._four(need.service_level)),
-            )
+        for hour in range(fc.HOURS)
+    ]
+
+
+def requirement(team_id: int, day: dt.date) -> Requirement:
+    """R-WFM-2 for each hour of ``day``: forecast sessions, Erlang C slots, agents and rostered heads,
+    beside the heads on the roster; with the backtest error of the last whole week."""
+    begins = first_day(team_id)
+    predicted = forecast(team_id, day, since=begins) if begins else None
+    aht = handle_seconds(team_id, day)
+    on_roster = heads_on_roster(team_id, day)
+    hours = [
+        HourNeed(
+            hour,
+            predicted[hour] if predicted else Decimal(0),
+            need.slots,
+            need.agents,
+            need.rostered,
+            on_roster[hour],
+            Decimal(erlang.four_places(need.service_level)),
         )
-    week = (
-        backtest(team_id, last_full_week(today or clock.today()), since=begins) if predicted and with_backtest else None
-    )
-    return Requirement(day, aht, hours, week.mape if week else None, predicted is not None, week)
+        for hour, need in enumerate(_needs(day, predicted, aht))
+    ]
+    week = backtest(team_id, last_full_week(clock.today()), since=begins) if predicted else None
+    return Requirement(day, aht, hours, week.mape if week else None, predicted is not None, week, begins)
 
 
 def month_need(team_id: int, first: dt.date, last: dt.date) -> dict[tuple[dt.date, int], int]:
-    """Rostered heads required per (date, hour) over a month — the proposal's coverage target."""
-    need = {}
-    day = first
-    since = first_day(team_id)
+    """Rostered heads required per (date, hour) over a month — the proposal's coverage target: the
+    month's forecasts from one history read, the handle time once."""
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    predicted, _counts = _forecasts(team_id, days, first_day(team_id))
     aht = handle_seconds(team_id, first)
-    while day <= last:
-        for h in requirement(team_id, day, with_backtest=False, since=since, aht=aht).hours:
-            need[day, h.hour] = h.heads
-        day += dt.timedelta(days=1)
-    return need
+    return {(day, hour): need.rostered for day in days for hour, need in enumerate(_needs(day, predicted[day], aht))}
 
 
 def proposal_get(*, actor: Actor, proposal_id: Any, action: str = "read") -> RosterProposal:
@@ -285,18 +270,15 @@ def proposals(*, actor: Actor, team: int | None = None, limit: int = 20) -> list
     return list(qs[:limit])
 
 
-def members(team_id: int, first: dt.date, last: dt.date) -> list[Staff]:
-    """The team's desk staff employed on a day of the month (R-WF-18)."""
-    from django.db.models import Q
-
+def members(team_id: int, first: dt.date) -> list[Staff]:
+    """The team's desk staff employed on a day of the month (R-WF-18, the workforce's reading)."""
     from kefu.org.models import Position
+    from kefu.workforce.selectors import employed_in
 
-    return list(
-        Staff.objects.filter(team_id=team_id, position__in=[Position.TEAM_LEAD, Position.PRESALES, Position.AFTERSALES])
-        .filter(Q(hire_date__isnull=True) | Q(hire_date__lte=last))
-        .filter(Q(leave_date__isnull=True) | Q(leave_date__gte=first))
-        .order_by("employee_no")
+    desk = Staff.objects.filter(
+        team_id=team_id, position__in=[Position.TEAM_LEAD, Position.PRESALES, Position.AFTERSALES]
     )
+    return list(employed_in(desk, first.year, first.month).order_by("employee_no"))
 
 
 def month_of(text: Any) -> dt.date:
@@ -309,14 +291,7 @@ def month_of(text: Any) -> dt.date:
 
 
 def month_days(first: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=i) for i in range(calendar.monthrange(first.year, first.month)[1])]
-
-
-def _entitlement(per_month: int, employed: int, days: int) -> int:
-    """R-WF-8 prorated by R-WF-18: a part month earns its share, rounded half-up to a whole day."""
-    if employed >= days:
-        return per_month
-    return int((Decimal(per_month * employed) / days).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return list(attendance.month_dates(first.year, first.month))
 
 
 def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) -> tuple[solver.Problem, list[Staff]]:
@@ -325,7 +300,7 @@ def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) 
     policy = policy_in_force(first)
     days = month_days(first)
     last = days[-1]
-    people = members(team.pk, first, last)
+    people = members(team.pk, first)
     shift_types = attendance.shift_types(policy.document)
     night = set(policy.staffing.night_shifts)
     shifts = tuple(solver.Shift(c, s.start, s.end, c in night) for c, s in shift_types.items())
@@ -359,7 +334,7 @@ def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) 
                 employed_from=p.hire_date,
                 employed_to=p.leave_date,
                 fixed=fixed[p.pk],
-                rest_days=max(_entitlement(per_month, employed, len(days)), requested_rest),
+                rest_days=max(attendance.rest_entitlement(per_month, employed, len(days)), requested_rest),
                 worked_before=before[p.pk],
             )
         )

@@ -77,7 +77,7 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
         chosen = day_query(request.GET.get("week"))
         week = r.week
         if chosen is not None and r.has_history and chosen in mondays and chosen != mondays[0]:
-            week = selectors.backtest(team.pk, chosen)
+            week = selectors.backtest(team.pk, chosen, since=r.since)
         ctx.update(
             {
                 "r": r,
@@ -86,7 +86,7 @@ def requirement_page(request: HttpRequest) -> HttpResponse:
                 "week": week,
                 "lines": _lines(week) if week else None,
                 "mondays": mondays,
-                "ahead": _heat(selectors.week_ahead(team.pk, day)) if r.has_history else None,
+                "ahead": _heat(selectors.week_ahead(team.pk, day, since=r.since)) if r.has_history else None,
                 "short_hours": [h for h in r.hours if h.shortfall],
                 "proposals": selectors.proposals(actor=request.user, team=team.pk),
                 "next_month": (clock.today().replace(day=1) + dt.timedelta(days=32)).replace(day=1),
