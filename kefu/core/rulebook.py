@@ -175,7 +175,8 @@ def _signed(value: Any) -> int:
     return int(value)
 
 
-def _decimal(value: Any) -> Decimal | None:
+def plain_decimal(value: Any) -> Decimal | None:
+    """A number as a handbook writes it (a string or an integer like "10.00" or 3), or None."""
     if isinstance(value, bool | float) or not isinstance(value, str | int):
         return None
     text = str(value).strip()
@@ -192,21 +193,21 @@ _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def _money(value: Any) -> Decimal:
-    number = _decimal(value) if isinstance(value, str) else None
+    number = plain_decimal(value) if isinstance(value, str) else None
     if number is None or not 0 <= number <= MONEY_MAX or number != number.quantize(Decimal("0.01")):
         raise _refuse(_('must be an amount like "10.00"'), value)
     return number
 
 
 def _amount(value: Any) -> Decimal:
-    number = _decimal(value)
+    number = plain_decimal(value)
     if number is None or not 0 <= number <= MONEY_MAX:
         raise _refuse(_("must be a number ≥ 0 written as a string"), value)
     return number
 
 
 def _percent(value: Any) -> Decimal:
-    number = _decimal(value)
+    number = plain_decimal(value)
     if number is None or not 0 <= number <= 100:
         raise _refuse(_("must be a percentage 0–100"), value)
     return number

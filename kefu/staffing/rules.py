@@ -19,6 +19,7 @@ from kefu.core.rulebook import (
     Row,
     Section,
     Verbs,
+    plain_decimal,
     setting,
     table,
     whole,
@@ -33,11 +34,8 @@ def _weights(value: Any) -> tuple[Decimal, ...]:
         raise ValueError(message)
     out = []
     for item in value:
-        try:
-            number = Decimal(str(item)) if isinstance(item, str | int) and not isinstance(item, bool) else None
-        except ArithmeticError:
-            number = None
-        if number is None or not number.is_finite() or not 0 <= number <= 100:
+        number = plain_decimal(item)
+        if number is None or not 0 <= number <= 100:
             raise ValueError(message)
         out.append(number)
     if not any(out):
@@ -58,11 +56,8 @@ def _campaign_day(value: Any) -> str:
 
 
 def _multiplier(value: Any) -> Decimal:
-    try:
-        number = Decimal(str(value)) if isinstance(value, str | int) and not isinstance(value, bool) else None
-    except ArithmeticError:
-        number = None
-    if number is None or not number.is_finite() or not Decimal("0.1") <= number <= 100:
+    number = plain_decimal(value)
+    if number is None or not Decimal("0.1") <= number <= 100:
         raise ValueError(gettext('a multiplier like "2", from 0.1 to 100'))
     return number
 
