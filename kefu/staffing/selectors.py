@@ -294,7 +294,7 @@ def month_days(first: dt.date) -> list[dt.date]:
     return list(attendance.month_dates(first.year, first.month))
 
 
-def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) -> tuple[solver.Problem, list[Staff]]:
+def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) -> solver.Problem:
     """The solver's problem for a team and month: its desk staff, their approved rest and leave,
     employment dates, rest entitlement and the days worked just before; the hourly requirement."""
     policy = policy_in_force(first)
@@ -338,7 +338,7 @@ def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) 
                 worked_before=before[p.pk],
             )
         )
-    problem = solver.Problem(
+    return solver.Problem(
         days=tuple(days),
         shifts=shifts,
         people=tuple(persons),
@@ -347,7 +347,6 @@ def problem_for(team: Team, first: dt.date, *, time_limit: float | None = None) 
         max_run=int(policy.staffing.max_days_in_row),
         time_limit=float(time_limit if time_limit is not None else policy.staffing.solver_seconds),
     )
-    return problem, people
 
 
 def diff(proposal: RosterProposal) -> list[dict[str, Any]]:

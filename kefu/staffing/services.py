@@ -62,7 +62,7 @@ def proposal_make(*, actor: Actor, team: Team, month: dt.date, time_limit: float
         raise ApplicationError("validation_error", _("Propose a roster for a future month."))
     if (first.year - this_month.year) * 12 + first.month - this_month.month > HORIZON_MONTHS:
         raise ApplicationError("validation_error", _("Propose a roster at most a year ahead."))
-    problem, _people = selectors.problem_for(team, first, time_limit=time_limit)
+    problem = selectors.problem_for(team, first, time_limit=time_limit)
     if not problem.people:
         raise ApplicationError("validation_error", _("This team has no desk staff employed in that month."))
     result = solver.solve(problem)
